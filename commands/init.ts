@@ -1,0 +1,58 @@
+import {Flags} from '@oclif/core'
+
+import {KeywardCommand} from '../src/cli/base.js'
+import {newPassphrase} from '../src/cli/unlock.js'
+import {KeywardError} from '../src/errors/index.js'
+import {exists} from '../src/vault/file.js'
+import {createKeyFile, createVault, loadKeyFile, resolveVaultPath, type KeyMaterial} from '../src/vault/index.js'
+import {describeSlot} from '../src/vault/describe.js'
+
+export default class Init extends KeywardCommand {
+  static override summary = 'Create a new encrypted vault.'
+  static override description = `The vault opens with a passphrase (asked twice on a terminal, or taken from KEYWARD_PASSPHRASE) or with a key file: --key-file-out creates a new one (0600), --key-file / KEYWARD_KEY_FILE reuses an existing one. Any combination adds one unlock slot each.
+
+An existing vault is never replaced without --force; with it, the old vault is kept as <vault>.bak.`
+
+  static override examples = [
+    {description: 'Passphrase, asked at a prompt', command: '<%= config.bin %> <%= command.id %>'},
+    {description: 'A new key file, for servers and scripts', command: '<%= config.bin %> <%= command.id %> --key-file-out ~/.config/keyward/vault.key'},
+    {description: 'A vault at another path', command: '<%= config.bin %> <%= command.id %> --vault ./team.vault.json --key-file-out ./team.key'},
+  ]
+
+  static override flags = {
+    'key-file-out': Flags.string({description: 'Create a new key file at this path and let it unlock the vault.'}),
+    force: Flags.boolean({description: 'Replace an existing vault (the old one is kept as <vault>.bak).'}),
+  }
+
+  static override enableJsonFlag = true
+
+  async run() {
+    const {flags} = await this.parse(Init)
+    const file = resolveVaultPath(flags.vault)
+    if (!flags.force && (await exists(file))) {
+      throw new KeywardError('ALREADY_EXISTS', `a vault already exists at ${file}; pass --force to replace it (the old one is kept as ${file}.bak)`)
+    }
+    const materials: KeyMaterial[] = []
+    const existingKeyFile = flags['key-file'] || process.env.KEYWARD_KEY_FILE
+    if (existingKeyFile) materials.push(await loadKeyFile(existingKeyFile))
+    if (process.env.KEYWARD_PASSPHRASE || (!existingKeyFile && !flags['key-file-out'])) {
+      materials.push(await newPassphrase('KEYWARD_PASSPHRASE', 'set KEYWARD_PASSPHRASE, or pass --key-file-out PATH to use a key file instead'))
+    }
+    const keyFileOut = flags['key-file-out']
+    if (keyFileOut) materials.push(await createKeyFile(keyFileOut))
+    let vault
+    try {
+      vault = await createVault(file, materials, {force: flags.force})
+    } catch (err) {
+      // A key file that opens nothing would only confuse; remove the one just made.
+      if (keyFileOut) await import('node:fs').then((fs) => fs.promises.rm(keyFileOut, {force: true}))
+      throw err
+    }
+    const slots = vault.header.slots.map((s) => describeSlot(s))
+    this.log(`Created vault ${file}`)
+    for (const slot of slots) this.log(`  unlocks with: ${slot.summary}`)
+    if (keyFileOut) this.log(`Key file ${keyFileOut} (0600) opens it: keep it apart from the vault and its backups.`)
+    this.log(`Next: store a secret with \`keyward secrets set NAME\`, or make an API key with \`keyward keys generate --name NAME --scope readonly\``)
+    return {vault: file, keyFile: keyFileOut, slots}
+  }
+}

@@ -1,0 +1,118 @@
+import {Flags} from '@oclif/core'
+
+import {KeywardCommand} from '../../src/cli/base.js'
+import {showKeyOnce} from '../../src/cli/keys.js'
+import {canPrompt} from '../../src/cli/prompt.js'
+import {openSession} from '../../src/cli/session.js'
+import {KeywardError} from '../../src/errors/index.js'
+import {checkKeyName, createKey, parseRate, parseTime, viewKey} from '../../src/keys/index.js'
+import {expandScopes} from '../../src/policy/index.js'
+import {updateVault} from '../../src/vault/index.js'
+
+export default class KeysGenerate extends KeywardCommand {
+  static override summary = 'Create an API key for an MCP client; the key is shown once.'
+  static override description = `Scopes are tool-name patterns (get_*, github.*, !debug_*), prompt:NAME and resource:URI patterns, or a preset: full, readonly (get_* list_*), limited (hello_world echo). Access is denied unless a scope grants it; !exclusions win.
+
+On a terminal, a missing name or scope is asked for. The key goes to stdout alone, the warning to stderr; under --json stdout is one object with the key and its record.`
+
+  static override examples = [
+    {description: 'Interactive, on a terminal', command: '<%= config.bin %> <%= command.id %>'},
+    {description: 'Read-only tools, expiring in 30 days', command: '<%= config.bin %> <%= command.id %> --name ci-bot --scope readonly --expires 30d'},
+    {description: 'Several patterns and a rate limit', command: '<%= config.bin %> <%= command.id %> --name claude --scope "github.*" --scope "!github.delete_*" --rate 1000/min'},
+    {description: 'Straight into a file', command: '<%= config.bin %> <%= command.id %> --name agent --scope limited > agent.key'},
+  ]
+
+  static override flags = {
+    name: Flags.string({char: 'n', description: 'Unique name for the key.'}),
+    scope: Flags.string({char: 's', description: 'Scope pattern or preset; repeatable, or comma-separated.', multiple: true}),
+    expires: Flags.string({description: 'Expiry: a duration from now (30d, 12h) or an ISO date.'}),
+    'not-before': Flags.string({description: 'Not valid before this time (duration from now or ISO date).'}),
+    rate: Flags.string({description: 'Rate limit for this key, such as 1000/min.'}),
+    description: Flags.string({char: 'd', description: 'What the key is for.'}),
+    meta: Flags.string({description: 'Free-form metadata as key=value; repeatable.', multiple: true}),
+    prefix: Flags.string({description: 'Key prefix (default kw).'}),
+  }
+
+  static override enableJsonFlag = true
+
+  async run() {
+    const {flags} = await this.parse(KeysGenerate)
+    // Flags are checked before anything is asked or unlocked.
+    if (flags.name) checkKeyName(flags.name)
+    if (flags.scope) expandScopes(flags.scope)
+    const fixed = {
+      notBefore: flags['not-before'] ? parseTime(flags['not-before'], '--not-before') : undefined,
+      rateLimit: flags.rate ? parseRate(flags.rate) : undefined,
+      meta: parseMeta(flags.meta ?? []),
+      prefix: flags.prefix,
+    }
+    let {name, expires, description} = flags
+    if (expires) parseTime(expires, '--expires')
+    let scopes = flags.scope
+    if ((!name || !scopes) && !canPrompt()) {
+      throw new KeywardError('INPUT_REQUIRED', `${name ? '--scope' : '--name'} is required (no terminal to ask on); see --help`)
+    }
+    const session = await openSession(flags)
+    if (!name || !scopes) {
+      const asked = await askMissing(name, scopes)
+      name = asked.name
+      scopes = asked.scopes
+      if (expires === undefined) expires = (await askOptional('Expires (30d, 12h, 2027-01-31; empty for never):', (v) => parseTime(v, 'expiry'))) || undefined
+      if (description === undefined) description = (await askOptional('Description (optional):')) || undefined
+    }
+    const options = {...fixed, name, scopes, description, expires: expires ? parseTime(expires, '--expires') : undefined}
+    const {key, record} = await updateVault(session.file, session.material, (vault) => createKey(vault.data, options))
+    const view = viewKey(record)
+    showKeyOnce(key, this.jsonEnabled())
+    if (!this.jsonEnabled()) process.stderr.write(`Created API key ${view.name} (${view.id}) with scopes: ${view.scopes.join(' ')}\n`)
+    return {key, record: view}
+  }
+}
+
+function parseMeta(pairs: string[]): Record<string, string> {
+  const meta: Record<string, string> = {}
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=')
+    if (eq < 1) throw new KeywardError('INVALID_INPUT', `--meta ${JSON.stringify(pair)} is not key=value`)
+    meta[pair.slice(0, eq)] = pair.slice(eq + 1)
+  }
+  return meta
+}
+
+async function askMissing(name: string | undefined, scopes: string[] | undefined): Promise<{name: string; scopes: string[]}> {
+  const {askCheckbox, askInput} = await import('../../src/cli/prompt.js')
+  const validName = (v: string) => {
+    try {
+      checkKeyName(v)
+      return true
+    } catch (err) {
+      return (err as Error).message
+    }
+  }
+  const finalName = name ?? (await askInput('Key name:', {validate: validName}))
+  let finalScopes = scopes
+  if (!finalScopes) {
+    const [{PRESETS}, {builtinTools}] = await Promise.all([import('../../src/policy/index.js'), import('../../src/server/tools/index.js')])
+    const choices = [
+      ...Object.entries(PRESETS).map(([preset, patterns]) => ({name: `${preset} (${patterns.join(' ')})`, value: preset})),
+      ...builtinTools.map((t) => ({name: `tool ${t.name}`, value: t.name})),
+    ]
+    finalScopes = await askCheckbox('Scopes (space to pick, enter to confirm):', choices, (picked) => (picked.length > 0 ? true : 'pick at least one scope'))
+  }
+  expandScopes(finalScopes)
+  return {name: finalName, scopes: finalScopes}
+}
+
+async function askOptional(message: string, check?: (v: string) => unknown): Promise<string> {
+  const {askInput} = await import('../../src/cli/prompt.js')
+  const validate = (v: string) => {
+    if (v.trim() === '' || !check) return true
+    try {
+      check(v)
+      return true
+    } catch (err) {
+      return (err as Error).message
+    }
+  }
+  return (await askInput(message, {validate})).trim()
+}

@@ -1,0 +1,29 @@
+import {Args, Flags} from '@oclif/core'
+
+import {KeywardCommand} from '../../src/cli/base.js'
+import {confirmed} from '../../src/cli/input.js'
+import {openSession} from '../../src/cli/session.js'
+import {KeywardError} from '../../src/errors/index.js'
+import {describeSecret, removeSecret} from '../../src/secrets/index.js'
+import {updateVault} from '../../src/vault/index.js'
+
+export default class SecretsRm extends KeywardCommand {
+  static override summary = 'Delete a secret.'
+  static override description = 'Asks for confirmation on a terminal; --yes skips it (and is required without a terminal).'
+  static override examples = ['<%= config.bin %> <%= command.id %> GITHUB_TOKEN', '<%= config.bin %> <%= command.id %> GITHUB_TOKEN --yes']
+  static override args = {name: Args.string({description: 'Secret name.', required: true})}
+  static override flags = {yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation.'})}
+  static override enableJsonFlag = true
+
+  async run() {
+    const {args, flags} = await this.parse(SecretsRm)
+    const session = await openSession(flags)
+    describeSecret(session.vault.data, args.name) // fails early when there is nothing to remove
+    if (!(await confirmed(flags.yes, `Delete secret ${args.name}? This cannot be undone.`))) {
+      throw new KeywardError('CANCELLED', 'cancelled; nothing was changed')
+    }
+    const removed = await updateVault(session.file, session.material, (vault) => removeSecret(vault.data, args.name))
+    this.log(`Deleted secret ${removed.name}`)
+    return {removed}
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Every failure keyward reports to a user is a KeywardError: a stable code, a one-line
+ * message that says what is wrong and what to do, and the process exit code for that class.
+ * Messages must never contain secret material; they are printed, logged and put in JSON.
+ */
+export const EXIT_CODES = {
+  UNEXPECTED: 1,
+  INVALID_INPUT: 2,
+  VAULT_NOT_FOUND: 3,
+  WRONG_SECRET: 4,
+  VAULT_DAMAGED: 5,
+  UNSUPPORTED_VERSION: 6,
+  VAULT_BUSY: 7,
+  FILE_ACCESS: 8,
+  NOT_FOUND: 9,
+  ALREADY_EXISTS: 10,
+  INPUT_REQUIRED: 11,
+  KEY_MALFORMED: 20,
+  KEY_NOT_FOUND: 21,
+  KEY_REVOKED: 22,
+  KEY_EXPIRED: 23,
+  KEY_NOT_YET_VALID: 24,
+  KEY_MISSING: 25,
+  LISTEN_FAILED: 26,
+  CANCELLED: 130,
+} as const
+
+export type ErrorCode = keyof typeof EXIT_CODES
+
+export class KeywardError extends Error {
+  readonly code: ErrorCode
+  readonly exit: number
+
+  constructor(code: ErrorCode, message: string) {
+    super(message)
+    this.name = 'KeywardError'
+    this.code = code
+    this.exit = EXIT_CODES[code]
+  }
+}
+
+export function isKeywardError(err: unknown): err is KeywardError {
+  return err instanceof KeywardError
+}
+
+/** Node's errno codes for file access, mapped to one clear message. */
+export function fileError(err: unknown, what: string, file: string): KeywardError {
+  const code = (err as NodeJS.ErrnoException)?.code
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return new KeywardError('FILE_ACCESS', `cannot access ${what} ${file}: permission denied; check its owner and mode`)
+    case 'EISDIR':
+      return new KeywardError('FILE_ACCESS', `${what} ${file} is a directory; pass the path of a file`)
+    case 'ENOSPC':
+      return new KeywardError('FILE_ACCESS', `no space left to write ${what} ${file}; free some space and retry`)
+    case 'EROFS':
+      return new KeywardError('FILE_ACCESS', `cannot write ${what} ${file}: read-only file system`)
+    default:
+      return new KeywardError('FILE_ACCESS', `cannot access ${what} ${file} (${code ?? 'unknown error'})`)
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The key string: `<prefix>_<id>_<secret><checksum>`, all [A-Za-z0-9] but the two underscores,
+ * so a double-click selects the whole key.
+ *   id        12 base62 characters, public, used for lookup;
+ *   secret    33 base62 characters, 196 bits from the CSPRNG;
+ *   checksum  CRC32 of everything before it, as 6 base62 characters (as GitHub's tokens do),
+ *             so a mistyped or random string is rejected without any lookup.
+ */
+import {createHash, randomBytes} from 'node:crypto'
+import {crc32} from 'node:zlib'
+
+export const DEFAULT_PREFIX = 'kw'
+export const ID_LENGTH = 12
+export const SECRET_LENGTH = 33
+export const CHECKSUM_LENGTH = 6
+export const PREFIX_PATTERN = /^[a-z][a-z0-9]{0,15}$/
+
+const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+const KEY_PATTERN = new RegExp(`^([a-z][a-z0-9]{0,15})_([0-9A-Za-z]{${ID_LENGTH}})_([0-9A-Za-z]{${SECRET_LENGTH}})([0-9A-Za-z]{${CHECKSUM_LENGTH}})$`)
+
+/** For secret scanners (docs/keys.md): matches any keyward key with the default prefix. */
+export const SCANNER_REGEX = String.raw`\bkw_[0-9A-Za-z]{12}_[0-9A-Za-z]{39}\b`
+
+/** Uniform base62 by rejection sampling: bytes >= 248 would bias the first 8 symbols. */
+export function randomBase62(length: number): string {
+  let out = ''
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 248) out += ALPHABET[byte % 62]
+      if (out.length === length) break
+    }
+  }
+  return out
+}
+
+function checksum(body: string): string {
+  let n = crc32(body)
+  let out = ''
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    out = ALPHABET[n % 62] + out
+    n = Math.floor(n / 62)
+  }
+  return out
+}
+
+export interface ParsedKey {
+  prefix: string
+  id: string
+  secret: string
+}
+
+/** Returns undefined for anything that is not a well-formed key with a valid checksum. */
+export function parseKey(key: string): ParsedKey | undefined {
+  const match = KEY_PATTERN.exec(key)
+  if (!match) return undefined
+  const [, prefix, id, secret, sum] = match
+  if (checksum(`${prefix}_${id}_${secret}`) !== sum) return undefined
+  return {prefix, id, secret}
+}
+
+export function formatKey(prefix: string, id: string, secret: string): string {
+  const body = `${prefix}_${id}_${secret}`
+  return body + checksum(body)
+}
+
+export function newKeyId(): string {
+  return randomBase62(ID_LENGTH)
+}
+
+export function newSecret(): string {
+  return randomBase62(SECRET_LENGTH)
+}
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex')
+}
+
+export function displayStart(prefix: string, id: string, secret: string): string {
+  return `${prefix}_${id}_${secret.slice(0, 4)}`
+}

@@ -1,0 +1,93 @@
+/**
+ * Key verification, the function the server calls on every request. Its cost does not depend
+ * on how many keys exist: parse, checksum, one map lookup by id, a constant-time compare of
+ * the hash, then the status checks.
+ */
+import {createHash, timingSafeEqual} from 'node:crypto'
+
+import type {VaultData} from '../vault/index.js'
+import {parseKey} from './format.js'
+import type {KeyRecord} from './record.js'
+
+export type VerifyCode = 'valid' | 'malformed' | 'not_found' | 'revoked' | 'expired' | 'not_yet_valid'
+
+export interface VerifyResult {
+  code: VerifyCode
+  /** Present for every code but malformed and not_found. */
+  key?: KeyRecord
+}
+
+interface IndexedKey {
+  record: KeyRecord
+  hashes: {hash: Buffer; until: number}[]
+  expires: number
+  notBefore: number
+}
+
+const MAX_KEY_LENGTH = 512
+const LEGACY_SHAPE = /^[\x21-\x7e]{16,512}$/
+const KEYWARD_SHAPE = /^[a-z][a-z0-9]{0,15}_[0-9A-Za-z]{12}_/
+/** Compared against when no key matches, so a miss costs what a hit costs. */
+const DUMMY_HASH = createHash('sha256').update('keyward: no such key').digest()
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest()
+}
+
+/** An immutable lookup structure built once per vault load; a reload swaps in a new one. */
+export class KeyIndex {
+  private readonly byId = new Map<string, IndexedKey>()
+  private readonly byLegacyHash = new Map<string, IndexedKey>()
+
+  constructor(records: Iterable<KeyRecord>) {
+    for (const record of records) {
+      const entry: IndexedKey = {
+        record,
+        hashes: [record.secret, ...(record.previous ?? [])].map((s) => ({
+          hash: Buffer.from(s.hash, 'hex'),
+          until: s.validUntil ? Date.parse(s.validUntil) : Number.POSITIVE_INFINITY,
+        })),
+        expires: record.expires ? Date.parse(record.expires) : Number.POSITIVE_INFINITY,
+        notBefore: record.notBefore ? Date.parse(record.notBefore) : Number.NEGATIVE_INFINITY,
+      }
+      this.byId.set(record.id, entry)
+      for (const s of [record.secret, ...(record.previous ?? [])]) if (s.legacy) this.byLegacyHash.set(s.hash, entry)
+    }
+  }
+
+  static fromVault(data: VaultData): KeyIndex {
+    return new KeyIndex(data.keys.values())
+  }
+
+  get size(): number {
+    return this.byId.size
+  }
+
+  verify(presented: unknown, now = Date.now()): VerifyResult {
+    if (typeof presented !== 'string' || presented.length > MAX_KEY_LENGTH) return {code: 'malformed'}
+    const parsed = parseKey(presented)
+    let entry: IndexedKey | undefined
+    let hash: Buffer
+    if (parsed) {
+      hash = sha256(parsed.secret)
+      entry = this.byId.get(parsed.id)
+      if (entry && (entry.record.prefix !== parsed.prefix || entry.record.secret.legacy)) entry = undefined
+    } else {
+      // A keyward-shaped string with a bad checksum is a typo, never a legacy key.
+      if (this.byLegacyHash.size === 0 || KEYWARD_SHAPE.test(presented) || !LEGACY_SHAPE.test(presented)) return {code: 'malformed'}
+      hash = sha256(presented)
+      entry = this.byLegacyHash.get(hash.toString('hex'))
+    }
+    let matched = false
+    for (const h of entry?.hashes ?? [{hash: DUMMY_HASH, until: 0}]) {
+      // No early exit: every candidate is compared.
+      if (timingSafeEqual(h.hash, hash) && h.until > now) matched = true
+    }
+    if (!entry || !matched) return {code: 'not_found'}
+    const record = entry.record
+    if (record.revoked) return {code: 'revoked', key: record}
+    if (now >= entry.expires) return {code: 'expired', key: record}
+    if (now < entry.notBefore) return {code: 'not_yet_valid', key: record}
+    return {code: 'valid', key: record}
+  }
+}

@@ -1,0 +1,1 @@
+export {checkPattern, checkScopeSet, expandScopes, PRESETS, ScopeSet, type Kind} from './scopes.js'

@@ -1,0 +1,125 @@
+/**
+ * Scopes: which tools, prompts and resources a key may use. A scope is a list of glob patterns;
+ * access is denied unless a grant matches, and an exclusion (`!pattern`) always wins over grants.
+ *
+ *   get_*               tool names (the default kind)
+ *   prompt:summarize_*  prompt names
+ *   resource:file:///srv/docs/**   resource URIs (`*` stays within one path segment, `**` crosses)
+ *   !debug_*            exclusion
+ */
+import picomatch from 'picomatch'
+
+import {KeywardError} from '../errors/index.js'
+
+export type Kind = 'tool' | 'prompt' | 'resource'
+
+/** The seed's presets; `full` also opens prompts and resources, which the seed did not serve. */
+export const PRESETS: Readonly<Record<string, readonly string[]>> = {
+  full: ['*', 'prompt:*', 'resource:**'],
+  readonly: ['get_*', 'list_*'],
+  limited: ['hello_world', 'echo'],
+}
+
+/** MCP tool names: 1-128 of these characters (spec 2025-11-25); prompt names are held to the same. */
+const NAME_CHARS = /^[A-Za-z0-9_.\-*?]+$/
+const MAX_NAME = 128
+const RESOURCE_FORBIDDEN = /[\s{}()[\]]/
+
+interface Pattern {
+  source: string
+  exclude: boolean
+  kind: Kind
+  glob: string
+}
+
+function invalid(pattern: string, why: string): KeywardError {
+  return new KeywardError('INVALID_INPUT', `scope ${JSON.stringify(pattern)} ${why}`)
+}
+
+function parsePattern(source: string): Pattern {
+  const exclude = source.startsWith('!')
+  let rest = exclude ? source.slice(1) : source
+  let kind: Kind = 'tool'
+  const colon = rest.indexOf(':')
+  if (colon !== -1) {
+    const prefix = rest.slice(0, colon)
+    if (prefix !== 'tool' && prefix !== 'prompt' && prefix !== 'resource') {
+      throw invalid(source, `has unknown kind "${prefix}:"; use tool:, prompt: or resource:, or a plain tool-name pattern`)
+    }
+    kind = prefix
+    rest = rest.slice(colon + 1)
+  }
+  if (rest === '') throw invalid(source, 'is empty after its prefix, so it matches nothing')
+  if (kind === 'resource') {
+    if (RESOURCE_FORBIDDEN.test(rest)) throw invalid(source, 'uses whitespace, brackets or braces, which resource patterns do not support')
+  } else {
+    if (!NAME_CHARS.test(rest)) {
+      throw invalid(source, `can never match: ${kind} names use only letters, digits, _ - and . (with * and ? as wildcards)`)
+    }
+    if (rest.replace(/\*/g, '').length > MAX_NAME) throw invalid(source, `can never match: ${kind} names are at most ${MAX_NAME} characters`)
+  }
+  return {source, exclude, kind, glob: rest}
+}
+
+/** Checks one pattern as written by a user; throws with the reason when it could never match. */
+export function checkPattern(source: string): void {
+  parsePattern(source)
+}
+
+/** Splits commas, expands preset names, validates every pattern and the set as a whole. */
+export function expandScopes(inputs: readonly string[]): string[] {
+  const out: string[] = []
+  for (const raw of inputs.flatMap((i) => i.split(','))) {
+    const item = raw.trim()
+    if (item === '') continue
+    const expanded = PRESETS[item] ?? [item]
+    for (const p of expanded) {
+      checkPattern(p)
+      if (!out.includes(p)) out.push(p)
+    }
+  }
+  return out
+}
+
+/** A scope set must grant something, or the key could do nothing at all. */
+export function checkScopeSet(patterns: readonly string[]): void {
+  const parsed = patterns.map((p) => parsePattern(p))
+  const grants = parsed.filter((p) => !p.exclude)
+  if (grants.length === 0) {
+    throw new KeywardError('INVALID_INPUT', `scopes ${JSON.stringify(patterns)} grant nothing: exclusions (!pattern) only narrow grants; add a grant such as "*" or a preset (${Object.keys(PRESETS).join(', ')})`)
+  }
+  const excluded = (g: Pattern) => parsed.some((e) => e.exclude && e.kind === g.kind && (e.glob === g.glob || e.glob === '*' || e.glob === '**'))
+  if (grants.every((g) => excluded(g))) {
+    throw new KeywardError('INVALID_INPUT', `scopes ${JSON.stringify(patterns)} match nothing: every grant is excluded`)
+  }
+}
+
+const GLOB_OPTIONS = {dot: true, nobrace: true, noextglob: true, nonegate: true, noquantifiers: true, windows: false}
+
+interface Compiled {
+  kind: Kind
+  exclude: boolean
+  re: RegExp
+}
+
+/** A compiled, immutable scope set; build it once per key and reuse it for every request. */
+export class ScopeSet {
+  private readonly patterns: Compiled[]
+
+  constructor(readonly sources: readonly string[]) {
+    this.patterns = sources.map((s) => {
+      const p = parsePattern(s)
+      return {kind: p.kind, exclude: p.exclude, re: picomatch.makeRe(p.glob, GLOB_OPTIONS)}
+    })
+  }
+
+  allows(kind: Kind, name: string): boolean {
+    let granted = false
+    for (const p of this.patterns) {
+      if (p.kind !== kind || !p.re.test(name)) continue
+      if (p.exclude) return false
+      granted = true
+    }
+    return granted
+  }
+}

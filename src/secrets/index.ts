@@ -1,0 +1,82 @@
+/** Secrets: named values that MCP tools need, stored in the vault. Never printed but by `secrets get`. */
+import {KeywardError} from '../errors/index.js'
+import type {SecretRecord, VaultData} from '../vault/index.js'
+
+/** Documented in the README: a letter, then letters, digits, `_`, `.` or `-`; at most 128 characters. */
+export const SECRET_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,127}$/
+export const MAX_SECRET_BYTES = 1024 * 1024
+
+export interface SecretInfo {
+  name: string
+  description?: string
+  created: string
+  updated: string
+}
+
+export function checkSecretName(name: string): void {
+  if (!SECRET_NAME_PATTERN.test(name)) {
+    throw new KeywardError(
+      'INVALID_INPUT',
+      `invalid secret name ${JSON.stringify(name.slice(0, 140))}: use a letter, then letters, digits, _ . or - (at most 128 characters)`,
+    )
+  }
+}
+
+/** Turns raw input bytes into a secret value: UTF-8 text, one trailing newline dropped, not empty. */
+export function secretValueFromBytes(bytes: Buffer, origin: string): string {
+  if (bytes.length > MAX_SECRET_BYTES) {
+    throw new KeywardError('INVALID_INPUT', `secret value from ${origin} is larger than ${MAX_SECRET_BYTES} bytes`)
+  }
+  let text: string
+  try {
+    text = new TextDecoder('utf-8', {fatal: true}).decode(bytes)
+  } catch {
+    throw new KeywardError('INVALID_INPUT', `secret value from ${origin} is not valid UTF-8 text`)
+  }
+  const value = text.replace(/\r?\n$/, '')
+  if (value.length === 0) throw new KeywardError('INVALID_INPUT', `secret value from ${origin} is empty; nothing was stored`)
+  return value
+}
+
+function info(name: string, record: SecretRecord): SecretInfo {
+  return {name, description: record.description, created: record.created, updated: record.updated}
+}
+
+export function setSecret(data: VaultData, name: string, value: string, description?: string): {created: boolean; secret: SecretInfo} {
+  checkSecretName(name)
+  const now = new Date().toISOString()
+  const previous = data.secrets.get(name)
+  const record: SecretRecord = {
+    value,
+    description: description ?? previous?.description,
+    created: previous?.created ?? now,
+    updated: now,
+  }
+  data.secrets.set(name, record)
+  return {created: !previous, secret: info(name, record)}
+}
+
+function getRecord(data: VaultData, name: string): SecretRecord {
+  checkSecretName(name)
+  const record = data.secrets.get(name)
+  if (!record) throw new KeywardError('NOT_FOUND', `no secret named ${name}; see \`keyward secrets list\``)
+  return record
+}
+
+export function getSecretValue(data: VaultData, name: string): string {
+  return getRecord(data, name).value
+}
+
+export function describeSecret(data: VaultData, name: string): SecretInfo {
+  return info(name, getRecord(data, name))
+}
+
+export function removeSecret(data: VaultData, name: string): SecretInfo {
+  const removed = info(name, getRecord(data, name))
+  data.secrets.delete(name)
+  return removed
+}
+
+export function listSecrets(data: VaultData): SecretInfo[] {
+  return [...data.secrets].map(([name, record]) => info(name, record)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}

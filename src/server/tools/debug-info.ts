@@ -1,0 +1,20 @@
+import {z} from 'zod'
+
+import {defineTool} from './types.js'
+
+/** What the server knows of the caller; never a secret, a key or a key hash. */
+export const debugInfo = defineTool({
+  name: 'debug_info',
+  title: 'Debug info',
+  description: "Returns the caller's key id and name, auth type and scopes, and the server's version and uptime.",
+  input: z.object({}).strict(),
+  run(_args, {principal, server}) {
+    const info = {
+      key: principal.keyId ? {id: principal.keyId, name: principal.name} : null,
+      authType: principal.authType,
+      scopes: principal.scopes.sources,
+      server: {name: server.name, version: server.version, uptimeSeconds: Math.round((Date.now() - server.startedAt) / 1000)},
+    }
+    return {content: [{type: 'text', text: JSON.stringify(info, null, 2)}], structuredContent: info}
+  },
+})

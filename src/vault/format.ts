@@ -1,0 +1,146 @@
+/**
+ * The vault file, format v1: a JSON envelope. Everything but `payload` is the header, and the
+ * header's canonical JSON is the associated data of the payload's AES-256-GCM seal, so no header
+ * field can change unnoticed. docs/vault-format.md is the prose version of this file.
+ */
+import {KeywardError} from '../errors/index.js'
+import {decodeBase64, type Sealed} from './crypto.js'
+import type {Argon2idParams} from './kdf.js'
+
+export const FORMAT_NAME = 'keyward-vault'
+export const FORMAT_VERSION = 1
+export const CIPHER = 'aes-256-gcm'
+
+export interface SealedJson {
+  nonce: string
+  ciphertext: string
+  tag: string
+}
+
+export interface PassphraseSlot {
+  type: 'passphrase'
+  id: string
+  created: string
+  kdf: Argon2idParams
+  salt: string
+  check: string
+  wrapped_key: SealedJson
+}
+
+export interface KeyFileSlot {
+  type: 'keyfile'
+  id: string
+  created: string
+  salt: string
+  check: string
+  wrapped_key: SealedJson
+}
+
+export type Slot = KeyFileSlot | PassphraseSlot
+
+export interface Header {
+  format: typeof FORMAT_NAME
+  version: typeof FORMAT_VERSION
+  cipher: typeof CIPHER
+  vault_id: string
+  created: string
+  slots: Slot[]
+}
+
+export interface Envelope extends Header {
+  payload: SealedJson
+}
+
+/** JSON with object keys sorted at every level: one byte string per header, whatever the key order on disk. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v)).join(',')}]`
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+    return `{${entries.join(',')}}`
+  }
+  return JSON.stringify(value)
+}
+
+export function headerOf(envelope: Envelope): Header {
+  const {payload: _payload, ...header} = envelope
+  return header
+}
+
+export function headerAad(header: Header): Buffer {
+  return Buffer.from(canonicalJson(header), 'utf8')
+}
+
+export function sealedToJson(sealed: Sealed): SealedJson {
+  return {
+    nonce: sealed.nonce.toString('base64'),
+    ciphertext: sealed.ciphertext.toString('base64'),
+    tag: sealed.tag.toString('base64'),
+  }
+}
+
+export function sealedFromJson(json: SealedJson): Sealed {
+  // Already validated by parseEnvelope, so decoding cannot fail here.
+  return {
+    nonce: decodeBase64(json.nonce)!,
+    ciphertext: decodeBase64(json.ciphertext)!,
+    tag: decodeBase64(json.tag)!,
+  }
+}
+
+export function serializeEnvelope(envelope: Envelope): Buffer {
+  return Buffer.from(JSON.stringify(envelope, null, 2) + '\n', 'utf8')
+}
+
+function damaged(file: string, detail: string): KeywardError {
+  return new KeywardError('VAULT_DAMAGED', `vault ${file} is damaged (${detail}); restore it from ${file}.bak`)
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+const isString = (v: unknown): v is string => typeof v === 'string'
+
+function isSealed(v: unknown, nonceBytes: number): v is SealedJson {
+  if (!isObject(v)) return false
+  const nonce = decodeBase64(v.nonce)
+  const tag = decodeBase64(v.tag)
+  return nonce?.length === nonceBytes && tag?.length === 16 && decodeBase64(v.ciphertext) !== undefined
+}
+
+function isSlot(v: unknown): v is Slot {
+  if (!isObject(v) || !isString(v.id) || !isString(v.created)) return false
+  if (decodeBase64(v.salt)?.length !== 16 || decodeBase64(v.check)?.length !== 16) return false
+  if (!isSealed(v.wrapped_key, 12)) return false
+  if (v.type === 'keyfile') return true
+  if (v.type !== 'passphrase' || !isObject(v.kdf)) return false
+  const kdf = v.kdf
+  return kdf.name === 'argon2id' && [kdf.memory_kib, kdf.iterations, kdf.parallelism].every((n) => Number.isInteger(n))
+}
+
+/** Parses and validates the envelope; classifies every failure as damaged or unsupported. */
+export function parseEnvelope(bytes: Buffer, file: string): Envelope {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'))
+  } catch {
+    throw damaged(file, 'not valid JSON')
+  }
+  if (!isObject(parsed) || parsed.format !== FORMAT_NAME) {
+    throw new KeywardError('VAULT_DAMAGED', `${file} is not a keyward vault, or its header is damaged; restore it from ${file}.bak`)
+  }
+  if (parsed.version !== FORMAT_VERSION) {
+    const seen = typeof parsed.version === 'number' ? String(parsed.version) : JSON.stringify(parsed.version)
+    throw new KeywardError(
+      'UNSUPPORTED_VERSION',
+      `vault ${file} has format version ${seen}; this keyward reads version ${FORMAT_VERSION} only: upgrade keyward, or restore ${file}.bak`,
+    )
+  }
+  if (parsed.cipher !== CIPHER) throw damaged(file, `unknown cipher ${JSON.stringify(parsed.cipher)}`)
+  if (!isString(parsed.vault_id) || !isString(parsed.created)) throw damaged(file, 'header fields missing')
+  if (!Array.isArray(parsed.slots) || parsed.slots.length === 0) throw damaged(file, 'no unlock slots')
+  parsed.slots.forEach((slot, i) => {
+    if (!isSlot(slot)) throw damaged(file, `unlock slot ${i + 1} is malformed`)
+  })
+  if (!isSealed(parsed.payload, 12)) throw damaged(file, 'payload is malformed')
+  return parsed as unknown as Envelope
+}
