@@ -20,6 +20,11 @@ export async function readVault(file: string): Promise<Envelope> {
   return readEnvelope(await readVaultBytes(file), file)
 }
 
+/** Validates an envelope already read, for callers that need the bytes too. */
+export function parseVault(bytes: Buffer, file: string): Envelope {
+  return readEnvelope(bytes, file)
+}
+
 export async function openVault(file: string, material: KeyMaterial, envelope?: Envelope): Promise<Vault> {
   return Vault.unlock(file, envelope ?? (await readVault(file)), material)
 }

@@ -1,0 +1,48 @@
+import {Flags} from '@oclif/core'
+
+import {KeywardCommand} from '../src/cli/base.js'
+import {httpFlags, runServer} from '../src/cli/serve.js'
+import {resolveUnlock} from '../src/cli/unlock.js'
+import {headerOf} from '../src/vault/format.js'
+import {readVault, resolveVaultPath} from '../src/vault/index.js'
+
+export default class Serve extends KeywardCommand {
+  static override summary = 'Run the MCP server: every request authenticated by API key and checked against its scopes.'
+  static override description = `Loads the vault at startup and reloads it when the file changes or on SIGHUP: a key revoked or re-scoped with the CLI takes effect within a second, without a restart.
+
+stdio: the client's key comes from KEYWARD_API_KEY (or MCP_API_KEY) in the server's environment; the vault must open with --key-file, KEYWARD_KEY_FILE or KEYWARD_PASSPHRASE, since stdin carries the protocol. Only protocol goes to stdout.
+
+http: Streamable HTTP on http://HOST:PORT/mcp; each request carries its key as "Authorization: Bearer <key>" or "X-API-Key: <key>". Host and Origin are checked against DNS rebinding. GET /healthz answers {"status":"ok"}.`
+
+  static override examples = [
+    {description: 'stdio, as an MCP client launches it', command: 'KEYWARD_API_KEY=kw_... <%= config.bin %> <%= command.id %> --key-file ~/.config/keyward/vault.key'},
+    {description: 'Streamable HTTP on 127.0.0.1:8765', command: '<%= config.bin %> <%= command.id %> --transport http'},
+    {description: 'Stateless HTTP on another port', command: '<%= config.bin %> <%= command.id %> --transport http --stateless --port 9000'},
+    {description: 'No authentication, loopback only (development, conformance suites)', command: '<%= config.bin %> <%= command.id %> --transport http --auth none'},
+  ]
+
+  static override flags = {
+    transport: Flags.option({options: ['stdio', 'http'] as const, char: 't', description: 'How clients connect.', default: 'stdio'})(),
+    auth: Flags.option({options: ['api-key', 'none'] as const, description: 'Authentication; none is allowed on loopback only.', default: 'api-key'})(),
+    ...httpFlags,
+  }
+
+  async run() {
+    const {flags} = await this.parse(Serve)
+    const vaultFile = resolveVaultPath(flags.vault)
+    const envelope = await readVault(vaultFile)
+    const material = await resolveUnlock(headerOf(envelope), vaultFile, {keyFile: flags['key-file'], allowPrompt: flags.transport === 'http'})
+    await runServer({
+      vaultFile,
+      material,
+      transport: flags.transport,
+      auth: flags.auth,
+      host: flags.host,
+      port: flags.port,
+      stateless: flags.stateless,
+      allowedHosts: flags['allowed-host'] ?? [],
+      quiet: flags.quiet,
+      version: this.config.version,
+    })
+  }
+}

@@ -1,0 +1,80 @@
+import {KeywardCommand} from '../src/cli/base.js'
+import {showKeyOnce} from '../src/cli/keys.js'
+import {httpFlags, runServer} from '../src/cli/serve.js'
+import {resolveUnlock} from '../src/cli/unlock.js'
+import {createKey, keyCounts} from '../src/keys/index.js'
+import {exists} from '../src/vault/file.js'
+import {headerOf} from '../src/vault/format.js'
+import {
+  createKeyFile,
+  createVault,
+  defaultKeyFilePath,
+  loadKeyFile,
+  openVault,
+  readVault,
+  resolveVaultPath,
+  updateVault,
+  type KeyMaterial,
+  type VaultData,
+} from '../src/vault/index.js'
+
+export default class Up extends KeywardCommand {
+  static override summary = 'Quick start: make a local vault and a first key if needed, then serve MCP over HTTP.'
+  static override description = `On first run this creates the vault ($XDG_DATA_HOME/keyward/vault.json) and a key file that opens it ($XDG_CONFIG_HOME/keyward/vault.key, 0600; the two live apart so a copy of the vault does not carry its key). If the vault has no active API key, it makes one with the full preset and shows it once. Then it runs \`keyward serve --transport http\` on 127.0.0.1.
+
+Later runs reuse the vault and its keys. An existing vault is opened as usual (--key-file, KEYWARD_KEY_FILE, KEYWARD_PASSPHRASE, the default key file, or a prompt).`
+
+  static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --port 9000', '<%= config.bin %> <%= command.id %> --vault ./dev.vault.json --key-file ./dev.key']
+
+  static override flags = {...httpFlags}
+
+  async run() {
+    const {flags} = await this.parse(Up)
+    const vaultFile = resolveVaultPath(flags.vault)
+    const say = (line: string) => process.stderr.write(`${line}\n`)
+    let material: KeyMaterial
+    if (await exists(vaultFile)) {
+      material = await resolveUnlock(headerOf(await readVault(vaultFile)), vaultFile, {keyFile: flags['key-file']})
+    } else {
+      const keyFile = flags['key-file'] || process.env.KEYWARD_KEY_FILE || defaultKeyFilePath()
+      const created = !(await exists(keyFile))
+      material = created ? await createKeyFile(keyFile) : await loadKeyFile(keyFile)
+      await createVault(vaultFile, [material], {force: false})
+      say(`Created vault ${vaultFile}`)
+      say(`${created ? 'Created key file' : 'It opens with key file'} ${keyFile} (0600): it opens the vault, keep it out of the vault's backups.`)
+    }
+    const hasKey = keyCounts((await openVault(vaultFile, material)).data).active > 0
+    const issued = hasKey
+      ? undefined
+      : await updateVault(vaultFile, material, (vault) =>
+          createKey(vault.data, {name: freeName(vault.data, 'first-key'), scopes: ['full'], description: 'made by keyward up'}),
+        )
+    if (issued) {
+      say(`Made API key ${issued.record.name} (${issued.record.id}) with the full preset; make narrower ones with \`keyward keys generate\`.`)
+      showKeyOnce(issued.key, false)
+    } else {
+      say('Using the API keys already in the vault (see `keyward keys list`).')
+    }
+    await runServer({
+      vaultFile,
+      material,
+      transport: 'http',
+      auth: 'api-key',
+      host: flags.host,
+      port: flags.port,
+      stateless: flags.stateless,
+      allowedHosts: flags['allowed-host'] ?? [],
+      quiet: flags.quiet,
+      version: this.config.version,
+      hint: (url) =>
+        `Try it (with KEY set to your key):\n  curl -s ${url} -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\\n    -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}'\nSee the README for client configs. Ctrl-C stops the server.`,
+    })
+  }
+}
+
+function freeName(data: VaultData, base: string): string {
+  const taken = new Set([...data.keys.values()].map((r) => r.name))
+  let name = base
+  for (let i = 2; taken.has(name); i++) name = `${base}-${i}`
+  return name
+}

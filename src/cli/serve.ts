@@ -1,0 +1,62 @@
+/** Shared by `serve` and `up`: the transport flags, and running the server until a signal. */
+import {Flags} from '@oclif/core'
+
+import {DEFAULT_PORT} from '../server/defaults.js'
+import type {KeyMaterial} from '../vault/index.js'
+import {style} from './style.js'
+
+export const httpFlags = {
+  host: Flags.string({description: 'Address to bind (HTTP). Anything but loopback is warned about.', default: '127.0.0.1'}),
+  port: Flags.integer({char: 'p', description: 'Port to listen on (HTTP); 0 picks a free one.', default: DEFAULT_PORT, min: 0, max: 65_535}),
+  stateless: Flags.boolean({description: 'Stateless Streamable HTTP: no sessions, every POST stands alone.'}),
+  'allowed-host': Flags.string({description: 'Extra Host header value to accept (DNS-rebinding protection); repeatable.', multiple: true}),
+  quiet: Flags.boolean({char: 'q', description: 'Log only warnings and errors.'}),
+}
+
+export interface RunOptions {
+  vaultFile: string
+  material: KeyMaterial
+  transport: 'stdio' | 'http'
+  auth: 'api-key' | 'none'
+  host: string
+  port: number
+  stateless: boolean
+  allowedHosts: string[]
+  quiet: boolean
+  version: string
+  /** Printed once the server listens, with its real URL. */
+  hint?: (url: string) => string
+}
+
+/** Starts the server and resolves when it has shut down after SIGTERM, SIGINT or (stdio) end of input. */
+export async function runServer(options: RunOptions): Promise<void> {
+  const {serve, stderrLogger, isLoopback} = await import('../server/index.js')
+  const log = stderrLogger(options.quiet)
+  if (options.transport === 'http' && !isLoopback(options.host)) {
+    log('warn', `binding ${options.host}: reachable from other machines. Put TLS in front, and list the public host name with --allowed-host`)
+  }
+  if (options.auth === 'none') log('warn', style.red('--auth none: NO AUTHENTICATION. Every caller gets every tool. For local development and conformance tests only.'))
+  const credential = process.env.KEYWARD_API_KEY || process.env.MCP_API_KEY || undefined
+  const {hint: _hint, ...serveOptions} = options
+  const server = await serve({...serveOptions, credential, log})
+  if (server.url) log('info', `listening on ${server.url} (${options.stateless ? 'stateless' : 'stateful'}, auth: ${options.auth})`)
+  if (server.url && options.hint) process.stderr.write(`${options.hint(server.url)}\n`)
+  else log('info', `serving MCP on stdio (auth: ${options.auth})`)
+
+  await new Promise<void>((resolve) => {
+    let closing = false
+    const stop = (why: string) => {
+      if (closing) return
+      closing = true
+      log('info', `${why}: shutting down`)
+      server.close().finally(resolve)
+    }
+    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop('SIGINT'))
+    process.on('SIGHUP', () => {
+      log('info', 'SIGHUP: reloading the vault')
+      void server.reload()
+    })
+    if (options.transport === 'stdio') process.stdin.once('end', () => stop('input closed'))
+  })
+}
