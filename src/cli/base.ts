@@ -51,6 +51,10 @@ export function toKeywardError(err: Error & {oclif?: {exit?: number}; code?: str
   if (err?.name === 'ExitPromptError' || err?.name === 'AbortPromptError') return new KeywardError('CANCELLED', 'cancelled; nothing was changed')
   // oclif's own errors (bad flags, missing arguments) carry an oclif exit code.
   if (err?.oclif?.exit !== undefined) {
+    // oclif quotes stray arguments back; a stray argument may be a secret pasted on the command line.
+    if (/^Unexpected arguments?:/.test(err.message)) {
+      return new KeywardError('INVALID_INPUT', 'unexpected argument (not shown); keyward never reads secret values from the command line, see --help')
+    }
     const first = (err.message ?? 'invalid arguments').split('\n')[0].trim()
     return new KeywardError('INVALID_INPUT', `${first}; see --help`)
   }
