@@ -27,7 +27,7 @@ export default class KeysRotate extends KeywardCommand {
     const view = viewKey(record)
     showKeyOnce(key, this.jsonEnabled())
     if (!this.jsonEnabled()) {
-      const old = view.graceSecrets?.at(-1)
+      const old = graceMs > 0 ? view.graceSecrets?.at(-1) : undefined
       process.stderr.write(`Rotated API key ${view.name} (${view.id}). ${old ? `The old key stays valid until ${old.validUntil}.` : 'The old key no longer works.'}\n`)
     }
     return {key, record: view}

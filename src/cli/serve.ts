@@ -39,11 +39,9 @@ export async function runServer(options: RunOptions): Promise<void> {
   const credential = process.env.KEYWARD_API_KEY || process.env.MCP_API_KEY || undefined
   const {hint: _hint, ...serveOptions} = options
   const server = await serve({...serveOptions, credential, log})
-  if (server.url) log('info', `listening on ${server.url} (${options.stateless ? 'stateless' : 'stateful'}, auth: ${options.auth})`)
-  if (server.url && options.hint) process.stderr.write(`${options.hint(server.url)}\n`)
-  else log('info', `serving MCP on stdio (auth: ${options.auth})`)
 
-  await new Promise<void>((resolve) => {
+  // Handlers go in before the "listening" line, so a supervisor that signals on it is heard.
+  const stopped = new Promise<void>((resolve) => {
     let closing = false
     const stop = (why: string) => {
       if (closing) return
@@ -59,4 +57,11 @@ export async function runServer(options: RunOptions): Promise<void> {
     })
     if (options.transport === 'stdio') process.stdin.once('end', () => stop('input closed'))
   })
+  if (server.url) {
+    log('info', `listening on ${server.url} (${options.stateless ? 'stateless' : 'stateful'}, auth: ${options.auth})`)
+    if (options.hint) process.stderr.write(`${options.hint(server.url)}\n`)
+  } else {
+    log('info', `serving MCP on stdio (auth: ${options.auth})`)
+  }
+  await stopped
 }
