@@ -3,5 +3,6 @@
 import module from 'node:module'
 module.enableCompileCache?.()
 
-const {execute} = await import('@oclif/core')
+// The bundled CLI carries its own copy of @oclif/core (see scripts/bundle.mjs).
+const {execute} = await import('../dist/commands/index.js')
 await execute({dir: import.meta.url})

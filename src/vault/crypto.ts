@@ -41,14 +41,14 @@ export function randomKey(): Buffer {
   return randomBytes(KEY_BYTES)
 }
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
-
 /**
  * Strict base64: Buffer.from() silently skips bad characters, which would let a damaged
- * file decode to something. Only the canonical encoding is accepted.
+ * file decode to something. Only the canonical encoding is accepted: re-encoding must give
+ * back the input, which no string with a stray character can do. (Much faster than a regex
+ * over a multi-megabyte payload.)
  */
 export function decodeBase64(value: unknown): Buffer | undefined {
-  if (typeof value !== 'string' || value.length % 4 !== 0 || !BASE64.test(value)) return undefined
+  if (typeof value !== 'string' || value.length % 4 !== 0) return undefined
   const bytes = Buffer.from(value, 'base64')
   return bytes.toString('base64') === value ? bytes : undefined
 }

@@ -3,7 +3,7 @@
  * version, a cross-process write lock, and files created 0600. The lock makes the fixed temp
  * names safe: only the lock holder ever writes them.
  */
-import {constants, promises as fs} from 'node:fs'
+import {constants, promises as fs, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {fileError, KeywardError} from '../errors/index.js'
@@ -13,7 +13,9 @@ const PRIVATE_DIR = 0o700
 
 export async function readVaultBytes(file: string): Promise<Buffer> {
   try {
-    return await fs.readFile(file)
+    // One synchronous read: fs.promises.readFile goes through the thread pool in 512 KiB
+    // steps, which costs a CLI command more than the read itself.
+    return readFileSync(file)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new KeywardError('VAULT_NOT_FOUND', `no vault at ${file}; create one with \`keyward init\`, or point --vault / KEYWARD_VAULT at yours`)

@@ -80,13 +80,11 @@ export function sealedToJson(sealed: Sealed): SealedJson {
   }
 }
 
-export function sealedFromJson(json: SealedJson): Sealed {
-  // Already validated by parseEnvelope, so decoding cannot fail here.
-  return {
-    nonce: decodeBase64(json.nonce)!,
-    ciphertext: decodeBase64(json.ciphertext)!,
-    tag: decodeBase64(json.tag)!,
-  }
+/** Undefined when the ciphertext is not canonical base64: the caller reports the file damaged. */
+export function sealedFromJson(json: SealedJson): Sealed | undefined {
+  const ciphertext = decodeBase64(json.ciphertext)
+  if (!ciphertext) return undefined
+  return {nonce: decodeBase64(json.nonce)!, ciphertext, tag: decodeBase64(json.tag)!}
 }
 
 export function serializeEnvelope(envelope: Envelope): Buffer {
@@ -100,11 +98,12 @@ function damaged(file: string, detail: string): KeywardError {
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const isString = (v: unknown): v is string => typeof v === 'string'
 
+/** Checks shape and the small fields; the ciphertext is decoded (strictly) once, in sealedFromJson. */
 function isSealed(v: unknown, nonceBytes: number): v is SealedJson {
   if (!isObject(v)) return false
   const nonce = decodeBase64(v.nonce)
   const tag = decodeBase64(v.tag)
-  return nonce?.length === nonceBytes && tag?.length === 16 && decodeBase64(v.ciphertext) !== undefined
+  return nonce?.length === nonceBytes && tag?.length === 16 && typeof v.ciphertext === 'string'
 }
 
 function isSlot(v: unknown): v is Slot {

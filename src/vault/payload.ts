@@ -33,8 +33,11 @@ export function decodeData(plaintext: Buffer): VaultData | undefined {
     return undefined
   }
   if (!isObject(parsed) || !isObject(parsed.secrets) || !isObject(parsed.keys)) return undefined
-  return {
-    secrets: new Map(Object.entries(parsed.secrets as Record<string, SecretRecord>)),
-    keys: new Map(Object.entries(parsed.keys as Record<string, KeyRecord>)),
-  }
+  return {secrets: toMap(parsed.secrets as Record<string, SecretRecord>), keys: toMap(parsed.keys as Record<string, KeyRecord>)}
+}
+
+function toMap<T>(object: Record<string, T>): Map<string, T> {
+  const map = new Map<string, T>()
+  for (const key of Object.keys(object)) map.set(key, object[key])
+  return map
 }

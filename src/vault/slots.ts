@@ -101,7 +101,8 @@ export class KeyMaterial {
       // The key file's fingerprint named this slot, so the slot itself must have changed.
       throw new KeywardError('VAULT_DAMAGED', `vault ${file} is damaged (unlock slot ${slot.id} was altered); restore it from ${file}.bak`)
     }
-    const dek = open(keys.wrapKey, sealedFromJson(slot.wrapped_key), wrapAad(header.vault_id, slot))
+    const wrapped = sealedFromJson(slot.wrapped_key)
+    const dek = wrapped && open(keys.wrapKey, wrapped, wrapAad(header.vault_id, slot))
     if (!dek || dek.length !== 32) {
       throw new KeywardError('VAULT_DAMAGED', `vault ${file} is damaged (unlock slot ${slot.id} failed authentication); restore it from ${file}.bak`)
     }

@@ -30,7 +30,8 @@ export class Vault {
     const header = headerOf(envelope)
     const slot = material.findSlot(header, file)
     const dek = await material.unwrap(header, slot, file)
-    const plaintext = open(dek, sealedFromJson(envelope.payload), headerAad(header))
+    const sealed = sealedFromJson(envelope.payload)
+    const plaintext = sealed && open(dek, sealed, headerAad(header))
     if (!plaintext) {
       throw new KeywardError(
         'VAULT_DAMAGED',

@@ -1,0 +1,51 @@
+/**
+ * `npm run bench`: every benchmark, each against a baseline measured in the same run.
+ * Prints a table and writes bench/results/<timestamp>.json (and latest.json).
+ *   BENCH_ONLY=vault,verify,serve   run a subset;  BENCH_DURATION=8   seconds per load test
+ */
+import {mkdirSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+import {benchServe} from './serve.js'
+import {ROOT, type Row} from './util.js'
+import {benchVault} from './vault.js'
+import {benchVerify} from './verify.js'
+
+const only = (process.env.BENCH_ONLY ?? 'vault,verify,serve').split(',')
+const suites: [string, () => Promise<Row[]>][] = [
+  ['vault', benchVault],
+  ['verify', benchVerify],
+  ['serve', benchServe],
+]
+
+const rows: Row[] = []
+for (const [name, suite] of suites) {
+  if (!only.includes(name)) continue
+  process.stderr.write(`bench: ${name}…\n`)
+  rows.push(...(await suite()))
+}
+
+const fmt = (n: number) => (n >= 1000 ? Math.round(n).toLocaleString('en') : n >= 10 ? n.toFixed(1) : n.toFixed(2))
+let group = ''
+const lines: string[] = []
+for (const r of rows) {
+  if (r.group !== group) {
+    group = r.group
+    lines.push('', group)
+  }
+  const base = r.baseline ? `  vs ${r.baseline.name} ${fmt(r.baseline.value)} ${r.unit}: ${r.ratio!.toFixed(2)}x` : ''
+  const verdict = r.target ? `  [target ${r.target}${r.pass === undefined ? '' : r.pass ? ': PASS' : ': FAIL'}]` : ''
+  lines.push(`  ${r.metric.padEnd(64)} ${fmt(r.value).padStart(10)} ${r.unit}${base}${verdict}`)
+}
+process.stdout.write(lines.join('\n') + '\n')
+
+const machine = {node: process.version, platform: `${os.platform()} ${os.arch()}`, cpus: os.cpus().length, cpu: os.cpus()[0]?.model}
+const report = {date: new Date().toISOString(), machine, rows}
+const dir = path.join(ROOT, 'bench', 'results')
+mkdirSync(dir, {recursive: true})
+const name = `${report.date.replace(/[:.]/g, '-')}.json`
+writeFileSync(path.join(dir, name), JSON.stringify(report, null, 2) + '\n')
+writeFileSync(path.join(dir, 'latest.json'), JSON.stringify(report, null, 2) + '\n')
+process.stdout.write(`\nwrote bench/results/${name}\n`)
+if (rows.some((r) => r.pass === false)) process.exitCode = 1

@@ -1,0 +1,47 @@
+/**
+ * Every command, by id: oclif's "explicit" command discovery. The build bundles this module,
+ * with @oclif/core, into one file (see scripts/bundle.mjs), so a command starts without
+ * resolving and compiling hundreds of small modules.
+ */
+import Init from './init.js'
+import KeysGenerate from './keys/generate.js'
+import KeysImport from './keys/import.js'
+import KeysList from './keys/list.js'
+import KeysRevoke from './keys/revoke.js'
+import KeysRotate from './keys/rotate.js'
+import KeysScope from './keys/scope.js'
+import KeysShow from './keys/show.js'
+import KeysVerify from './keys/verify.js'
+import SecretsGet from './secrets/get.js'
+import SecretsList from './secrets/list.js'
+import SecretsRm from './secrets/rm.js'
+import SecretsSet from './secrets/set.js'
+import Serve from './serve.js'
+import Up from './up.js'
+import VaultPasswd from './vault/passwd.js'
+import VaultRotate from './vault/rotate.js'
+import VaultStatus from './vault/status.js'
+
+export const COMMANDS = {
+  init: Init,
+  up: Up,
+  serve: Serve,
+  'vault:status': VaultStatus,
+  'vault:passwd': VaultPasswd,
+  'vault:rotate': VaultRotate,
+  'secrets:set': SecretsSet,
+  'secrets:get': SecretsGet,
+  'secrets:list': SecretsList,
+  'secrets:rm': SecretsRm,
+  'keys:generate': KeysGenerate,
+  'keys:list': KeysList,
+  'keys:show': KeysShow,
+  'keys:revoke': KeysRevoke,
+  'keys:scope': KeysScope,
+  'keys:rotate': KeysRotate,
+  'keys:verify': KeysVerify,
+  'keys:import': KeysImport,
+}
+
+/** The bundle's entry point for bin/run.js: oclif's runner from the same bundled copy of @oclif/core. */
+export {execute} from '@oclif/core'

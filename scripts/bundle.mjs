@@ -1,0 +1,33 @@
+// Bundles the CLI (our commands and @oclif/core) into dist/commands/index.js, over tsc's output
+// for that file. Heavy or native packages stay external and are loaded only when a command needs them.
+import {build} from 'esbuild'
+
+const external = ['@modelcontextprotocol/sdk', '@inquirer/prompts', '@node-rs/argon2', 'proper-lockfile', 'zod', 'typescript', 'ts-node', 'tsx']
+
+await build({
+  entryPoints: {index: 'commands/index.ts'},
+  outdir: 'dist/commands',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external,
+  chunkNames: 'chunks/[name]-[hash]',
+  allowOverwrite: true,
+  logLevel: 'warning',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
+  banner: {
+    // CommonJS dependencies (oclif) bundled into ESM still call require() and read __dirname.
+    js: [
+      "import {createRequire as __kwCreateRequire} from 'node:module'",
+      "import {fileURLToPath as __kwFileURLToPath} from 'node:url'",
+      "import {dirname as __kwDirname} from 'node:path'",
+      'const require = __kwCreateRequire(import.meta.url)',
+      'const __filename = __kwFileURLToPath(import.meta.url)',
+      'const __dirname = __kwDirname(__filename)',
+    ].join('\n'),
+  },
+})
