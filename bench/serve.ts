@@ -49,6 +49,10 @@ async function load(url: string, auth: Record<string, string>, seconds: number):
     accept: 'application/json, text/event-stream',
     'mcp-protocol-version': '2025-11-25',
   }
+  // One checked call first: a fast error is not a result.
+  const probe = await fetch(url, {method: 'POST', headers, body: JSON.stringify({jsonrpc: '2.0', id: 0, method: 'tools/call', params: {name: 'echo', arguments: {message: 'hello'}}})})
+  const probeText = await probe.text()
+  if (!probe.ok || !probeText.includes('"text":"hello"')) throw new Error(`${url}: tools/call did not echo (HTTP ${probe.status}): ${probeText.slice(0, 200)}`)
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
@@ -113,7 +117,7 @@ export async function benchServe(): Promise<Row[]> {
       const port = 18_000 + Math.floor(Math.random() * 2000)
       const url = `http://127.0.0.1:${port}/mcp`
       const bare = await measure(process.execPath, [path.join(baseline, 'sdk-http.js'), String(port), mode], env({}), url, {})
-      const kwArgs = [BIN, 'serve', '--transport', 'http', '--port', String(port), '--quiet', ...(mode === 'stateless' ? ['--stateless'] : [])]
+      const kwArgs = [BIN, 'serve', '--transport', 'http', '--port', String(port), ...(mode === 'stateless' ? ['--stateless'] : [])]
       const kw = await measure(process.execPath, kwArgs, kwEnv, url, auth)
       const ratio = kw.rps / bare.rps
       const wanted = mode === 'stateful' ? 0.9 : 2

@@ -17,6 +17,7 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/sdk/types.js'
 
+import {KeywardError} from '../errors/index.js'
 import {Rejection, type Chains} from './chain.js'
 import {allowedHosts, credentialFrom, guardRequest} from './http-guard.js'
 import type {Logger} from './log.js'
@@ -201,9 +202,13 @@ export async function startHttp(options: HttpOptions): Promise<HttpFront> {
   })
 
   await new Promise<void>((resolve, reject) => {
-    http.once('error', reject)
+    const fail = (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'the address is in use' : err.code === 'EACCES' ? 'permission denied' : (err.code ?? err.message)
+      reject(new KeywardError('LISTEN_FAILED', `cannot listen on ${options.host}:${options.port}: ${why}; pick another --port or --host`))
+    }
+    http.once('error', fail)
     http.listen(options.port, options.host, () => {
-      http.off('error', reject)
+      http.off('error', fail)
       resolve()
     })
   })
