@@ -9,7 +9,7 @@ import {describeSlot} from '../src/vault/describe.js'
 
 export default class Init extends KeywardCommand {
   static override summary = 'Create a new encrypted vault.'
-  static override description = `The vault opens with a passphrase (asked twice on a terminal, or taken from KEYWARD_PASSPHRASE) or with a key file: --key-file-out creates a new one (0600), --key-file / KEYWARD_KEY_FILE reuses an existing one. Any combination adds one unlock slot each.
+  static override description = `The vault opens with a passphrase (asked twice on a terminal, or taken from --passphrase-file or KEYWARD_PASSPHRASE) or with a key file: --key-file-out creates a new one (0600), --key-file / KEYWARD_KEY_FILE reuses an existing one. Any combination adds one unlock slot each.
 
 An existing vault is never replaced without --force; with it, the old vault is kept as <vault>.bak.`
 
@@ -35,8 +35,9 @@ An existing vault is never replaced without --force; with it, the old vault is k
     const materials: KeyMaterial[] = []
     const existingKeyFile = flags['key-file'] || process.env.KEYWARD_KEY_FILE
     if (existingKeyFile) materials.push(await loadKeyFile(existingKeyFile))
-    if (process.env.KEYWARD_PASSPHRASE || (!existingKeyFile && !flags['key-file-out'])) {
-      materials.push(await newPassphrase('KEYWARD_PASSPHRASE', 'set KEYWARD_PASSPHRASE, or pass --key-file-out PATH to use a key file instead'))
+    if (flags['passphrase-file'] || process.env.KEYWARD_PASSPHRASE || (!existingKeyFile && !flags['key-file-out'])) {
+      const alternative = 'pass --passphrase-file or set KEYWARD_PASSPHRASE, or pass --key-file-out PATH to use a key file instead'
+      materials.push(await newPassphrase({file: flags['passphrase-file'], env: 'KEYWARD_PASSPHRASE'}, alternative))
     }
     const keyFileOut = flags['key-file-out']
     if (keyFileOut) materials.push(await createKeyFile(keyFileOut))

@@ -31,7 +31,7 @@ http: Streamable HTTP on http://HOST:PORT/mcp; each request carries its key as "
     const {flags} = await this.parse(Serve)
     const vaultFile = resolveVaultPath(flags.vault)
     const envelope = await readVault(vaultFile)
-    const material = await resolveUnlock(headerOf(envelope), vaultFile, {keyFile: flags['key-file'], allowPrompt: flags.transport === 'http'})
+    const material = await resolveUnlock(headerOf(envelope), vaultFile, flags, {allowPrompt: flags.transport === 'http'})
     await runServer({
       vaultFile,
       material,

@@ -34,7 +34,7 @@ Later runs reuse the vault and its keys. An existing vault is opened as usual (-
     const say = (line: string) => process.stderr.write(`${line}\n`)
     let material: KeyMaterial
     if (await exists(vaultFile)) {
-      material = await resolveUnlock(headerOf(await readVault(vaultFile)), vaultFile, {keyFile: flags['key-file']})
+      material = await resolveUnlock(headerOf(await readVault(vaultFile)), vaultFile, flags)
     } else {
       const keyFile = flags['key-file'] || process.env.KEYWARD_KEY_FILE || defaultKeyFilePath()
       const created = !(await exists(keyFile))

@@ -244,6 +244,24 @@ describe('keyward serve', function () {
       assert.deepEqual(await toolNames(c), ALL_TOOLS)
     })
 
+    it('warns when bound to anything but loopback, and then answers only allowed Host names', async () => {
+      const s = await serve(['--host', '0.0.0.0', '--allowed-host', 'mcp.example.internal'])
+      assert.match(s.logs(), /warn: binding 0\.0\.0\.0: reachable from other machines/)
+      const port = new URL(s.url).port
+      const local = await post(`http://127.0.0.1:${port}/mcp`, INITIALIZE, bearer(keys.full))
+      assert.equal(local.status, 403, 'Host 127.0.0.1 is not on the list for a public bind')
+      const {request} = await import('node:http')
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request({host: '127.0.0.1', port, path: '/mcp', method: 'POST', headers: {host: 'mcp.example.internal', 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...bearer(keys.full)}}, (res) => {
+          res.resume()
+          resolve(res.statusCode!)
+        })
+        req.on('error', reject)
+        req.end(JSON.stringify(INITIALIZE))
+      })
+      assert.equal(status, 200, 'an --allowed-host name is answered')
+    })
+
     it('shuts down cleanly on SIGTERM, and reloads on SIGHUP', async () => {
       const s = await serve()
       s.child.kill('SIGHUP')

@@ -265,6 +265,27 @@ describe('vault and secrets', function () {
     })
   })
 
+  describe('passphrase from a file', () => {
+    it('init, unlock and passwd read passphrases from 0600 files, never from argv', async () => {
+      await fs.writeFile(box.path('pass.txt'), `${PASSPHRASE}\n`, {mode: 0o600})
+      let r = await box.run(['init', '--passphrase-file', box.path('pass.txt')])
+      assert.equal(r.code, 0, r.stderr)
+      r = await box.run(['secrets', 'set', 'S', '--passphrase-file', box.path('pass.txt')], {input: 'v'})
+      assert.equal(r.code, 0, r.stderr)
+      await fs.writeFile(box.path('new.txt'), 'the next passphrase here\n', {mode: 0o600})
+      r = await box.run(['vault', 'passwd', '--passphrase-file', box.path('pass.txt'), '--new-passphrase-file', box.path('new.txt')])
+      assert.equal(r.code, 0, r.stderr)
+      r = await box.run(['secrets', 'get', 'S', '--passphrase-file', box.path('pass.txt')])
+      assert.equal(r.code, 4, 'the old passphrase no longer opens it')
+      r = await box.run(['secrets', 'get', 'S', '--passphrase-file', box.path('new.txt')])
+      assert.equal(r.stdout, 'v')
+      await fs.chmod(box.path('new.txt'), 0o644)
+      r = await box.run(['secrets', 'get', 'S', '--passphrase-file', box.path('new.txt')])
+      assert.equal(r.code, 8, 'a passphrase file others can read is refused')
+      assert.ok(!r.stderr.includes('the next passphrase'))
+    })
+  })
+
   describe('passphrase', () => {
     beforeEach(async () => {
       box.env.KEYWARD_PASSPHRASE = PASSPHRASE

@@ -12,7 +12,7 @@ export default class VaultPasswd extends KeywardCommand {
   static override summary = 'Change the passphrase, or add or remove a key file.'
   static override description = `Only the wrapping of the data key changes; secrets and keys are not re-encrypted under a new key (use \`keyward vault rotate\` for that).
 
-With no flags, sets a new passphrase: asked twice on a terminal, or read from KEYWARD_NEW_PASSPHRASE. The vault itself is unlocked as usual (--key-file, KEYWARD_KEY_FILE, KEYWARD_PASSPHRASE or a prompt).`
+With no flags, sets a new passphrase: asked twice on a terminal, or read from --new-passphrase-file or KEYWARD_NEW_PASSPHRASE. The vault itself is unlocked as usual (--key-file, --passphrase-file, KEYWARD_KEY_FILE, KEYWARD_PASSPHRASE or a prompt).`
 
   static override examples = [
     {description: 'Change the passphrase', command: '<%= config.bin %> <%= command.id %>'},
@@ -26,6 +26,7 @@ With no flags, sets a new passphrase: asked twice on a terminal, or read from KE
     'remove-key-file': Flags.string({description: 'Remove the slot of this key file (a path or a slot id such as kf-...).'}),
     'remove-passphrase': Flags.boolean({description: 'Remove the passphrase slot.'}),
     'new-passphrase': Flags.boolean({description: 'Set a new passphrase (the default when no other flag is given).'}),
+    'new-passphrase-file': Flags.string({description: 'Read the new passphrase from the first line of this file (mode 0600).'}),
   }
 
   static override enableJsonFlag = true
@@ -35,8 +36,8 @@ With no flags, sets a new passphrase: asked twice on a terminal, or read from KE
     const session = await openSession(flags)
     const slotChanges = flags['add-key-file'] || flags['remove-key-file'] || flags['remove-passphrase']
     let passphrase: KeyMaterial | undefined
-    if (flags['new-passphrase'] || !slotChanges) {
-      passphrase = await newPassphrase('KEYWARD_NEW_PASSPHRASE', 'set KEYWARD_NEW_PASSPHRASE')
+    if (flags['new-passphrase'] || flags['new-passphrase-file'] || !slotChanges) {
+      passphrase = await newPassphrase({file: flags['new-passphrase-file'], env: 'KEYWARD_NEW_PASSPHRASE'}, 'pass --new-passphrase-file or set KEYWARD_NEW_PASSPHRASE')
     }
     let addKeyFile: KeyMaterial | undefined
     let createdKeyFile = false

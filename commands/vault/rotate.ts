@@ -3,11 +3,12 @@ import {Flags} from '@oclif/core'
 import {KeywardCommand} from '../../src/cli/base.js'
 import {canPrompt} from '../../src/cli/prompt.js'
 import {openSession} from '../../src/cli/session.js'
+import {readPassphraseFile} from '../../src/cli/unlock.js'
 import {KeyMaterial, loadKeyFile, updateVault} from '../../src/vault/index.js'
 
 export default class VaultRotate extends KeywardCommand {
   static override summary = 'Replace the data key and re-encrypt everything under the new one.'
-  static override description = `Every unlock slot must be re-wrapped with the new data key, so each slot's secret is needed: the one that unlocks the vault, KEYWARD_PASSPHRASE or a prompt for the passphrase slot, and --other-key-file for further key files. Slots whose secret is not given are kept only if you supply it; --drop-other-slots removes them instead.`
+  static override description = `Every unlock slot must be re-wrapped with the new data key, so each slot's secret is needed: the one that unlocks the vault, --passphrase-file, KEYWARD_PASSPHRASE or a prompt for the passphrase slot, and --other-key-file for further key files. Slots whose secret is not given are kept only if you supply it; --drop-other-slots removes them instead.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %> --key-file ~/.config/keyward/vault.key',
@@ -30,11 +31,12 @@ export default class VaultRotate extends KeywardCommand {
     const header = session.vault.header
     const needsPassphrase = session.material.kind !== 'passphrase' && header.slots.some((s) => s.type === 'passphrase')
     if (needsPassphrase && !flags['drop-other-slots']) {
-      if (process.env.KEYWARD_PASSPHRASE) {
-        materials.push(new KeyMaterial({kind: 'passphrase', passphrase: process.env.KEYWARD_PASSPHRASE, origin: 'KEYWARD_PASSPHRASE'}))
+      const given = flags['passphrase-file'] ? await readPassphraseFile(flags['passphrase-file']) : process.env.KEYWARD_PASSPHRASE
+      if (given) {
+        materials.push(new KeyMaterial({kind: 'passphrase', passphrase: given, origin: 'passphrase'}))
       } else if (canPrompt()) {
         const {askSecret} = await import('../../src/cli/prompt.js')
-        const passphrase = await askSecret('Vault passphrase (to keep the passphrase slot):', 'set KEYWARD_PASSPHRASE')
+        const passphrase = await askSecret('Vault passphrase (to keep the passphrase slot):', 'pass --passphrase-file or set KEYWARD_PASSPHRASE')
         materials.push(new KeyMaterial({kind: 'passphrase', passphrase, origin: 'prompt'}))
       }
     }

@@ -24,7 +24,7 @@ export default class VaultStatus extends KeywardCommand {
     let counts: {secrets: number; keys: ReturnType<typeof keyCounts>} | undefined
     let locked: string | undefined
     try {
-      const material = await resolveUnlock(header, file, {keyFile: flags['key-file']})
+      const material = await resolveUnlock(header, file, flags)
       const vault = await openVault(file, material, envelope)
       counts = {secrets: vault.data.secrets.size, keys: keyCounts(vault.data)}
     } catch (err) {

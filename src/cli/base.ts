@@ -19,6 +19,10 @@ export abstract class KeywardCommand extends Command {
       description: 'Key file that unlocks the vault. Default: $KEYWARD_KEY_FILE.',
       helpGroup: 'GLOBAL',
     }),
+    'passphrase-file': Flags.string({
+      description: 'File whose first line is the vault passphrase (mode 0600). Or: $KEYWARD_PASSPHRASE, or a prompt.',
+      helpGroup: 'GLOBAL',
+    }),
     'no-color': Flags.boolean({description: 'Print without colour (also: NO_COLOR, --json, or a non-TTY stdout).', helpGroup: 'GLOBAL'}),
   }
 

@@ -1,11 +1,10 @@
 /** The steps every vault command repeats: find the vault, pick its unlock secret, open or update it. */
 import {headerOf} from '../vault/format.js'
 import {openVault, readVault, resolveVaultPath, updateVault, type KeyMaterial, type Vault} from '../vault/index.js'
-import {resolveUnlock} from './unlock.js'
+import {resolveUnlock, type UnlockFlags} from './unlock.js'
 
-export interface VaultFlags {
+export interface VaultFlags extends UnlockFlags {
   vault?: string
-  'key-file'?: string
 }
 
 export interface Session {
@@ -17,7 +16,7 @@ export interface Session {
 export async function openSession(flags: VaultFlags, options: {allowPrompt?: boolean} = {}): Promise<Session> {
   const file = resolveVaultPath(flags.vault)
   const envelope = await readVault(file)
-  const material = await resolveUnlock(headerOf(envelope), file, {keyFile: flags['key-file'], allowPrompt: options.allowPrompt})
+  const material = await resolveUnlock(headerOf(envelope), file, flags, options)
   const vault = await openVault(file, material, envelope)
   return {file, material, vault}
 }

@@ -23,7 +23,7 @@ const DEBOUNCE_MS = 30
 
 export class LiveVault {
   private current: VaultSnapshot
-  private digest: string
+  private fingerprint: string
   private watcher?: FSWatcher
   private timer?: NodeJS.Timeout
   private reloading?: Promise<void>
@@ -35,10 +35,10 @@ export class LiveVault {
     private readonly material: KeyMaterial,
     private readonly log: Logger,
     snapshot: VaultSnapshot,
-    digest: string,
+    fingerprint: string,
   ) {
     this.current = snapshot
-    this.digest = digest
+    this.fingerprint = fingerprint
   }
 
   static async load(file: string, material: KeyMaterial, log: Logger): Promise<LiveVault> {
@@ -88,11 +88,11 @@ export class LiveVault {
   private async reloadOnce(): Promise<void> {
     try {
       const bytes = await readVaultBytes(this.file)
-      const digest = sha256(bytes)
-      if (digest === this.digest) return
+      const fingerprint = sha256(bytes)
+      if (fingerprint === this.fingerprint) return
       const vault = await openVault(this.file, this.material, parseVault(bytes, this.file))
       this.current = snapshotOf(vault.data)
-      this.digest = digest
+      this.fingerprint = fingerprint
       this.log('info', `reloaded ${this.file}: ${this.current.keys.size} keys, ${vault.data.secrets.size} secrets`)
       for (const listener of this.listeners) listener(this.current)
     } catch (err) {

@@ -91,8 +91,14 @@ export function serializeEnvelope(envelope: Envelope): Buffer {
   return Buffer.from(JSON.stringify(envelope, null, 2) + '\n', 'utf8')
 }
 
-function damaged(file: string, detail: string): KeywardError {
-  return new KeywardError('VAULT_DAMAGED', `vault ${file} is damaged (${detail}); restore it from ${file}.bak`)
+/** What to do about a damaged vault: every save keeps the previous version beside it. */
+export function restoreHint(file: string): string {
+  return `restore the previous version from ${file}.bak if there is one`
+}
+
+/** A VAULT_DAMAGED error for `file`, with what failed and how to recover. */
+export function damaged(file: string, detail: string): KeywardError {
+  return new KeywardError('VAULT_DAMAGED', `vault ${file} is damaged (${detail}); ${restoreHint(file)}`)
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -125,13 +131,13 @@ export function parseEnvelope(bytes: Buffer, file: string): Envelope {
     throw damaged(file, 'not valid JSON')
   }
   if (!isObject(parsed) || parsed.format !== FORMAT_NAME) {
-    throw new KeywardError('VAULT_DAMAGED', `${file} is not a keyward vault, or its header is damaged; restore it from ${file}.bak`)
+    throw new KeywardError('VAULT_DAMAGED', `${file} is not a keyward vault, or its header is damaged; ${restoreHint(file)}`)
   }
   if (parsed.version !== FORMAT_VERSION) {
     const seen = typeof parsed.version === 'number' ? String(parsed.version) : JSON.stringify(parsed.version)
     throw new KeywardError(
       'UNSUPPORTED_VERSION',
-      `vault ${file} has format version ${seen}; this keyward reads version ${FORMAT_VERSION} only: upgrade keyward, or restore ${file}.bak`,
+      `vault ${file} has format version ${seen}; this keyward reads version ${FORMAT_VERSION} only: upgrade keyward, or ${restoreHint(file)}`,
     )
   }
   if (parsed.cipher !== CIPHER) throw damaged(file, `unknown cipher ${JSON.stringify(parsed.cipher)}`)

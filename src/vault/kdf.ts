@@ -21,7 +21,7 @@ export function checkArgon2idParams(params: Argon2idParams): void {
     if (!Number.isInteger(value) || value < MIN[field] || value > MAX[field]) {
       throw new KeywardError(
         'VAULT_DAMAGED',
-        `vault header has argon2id ${field}=${String(value)}, outside the accepted range ${MIN[field]}..${MAX[field]}; the file was altered, restore it from <vault>.bak`,
+        `vault header has argon2id ${field}=${String(value)}, outside the accepted range ${MIN[field]}..${MAX[field]}; the file was altered: restore the previous version from <vault>.bak if there is one`,
       )
     }
   }

@@ -8,7 +8,7 @@ import {createHash, randomBytes, randomUUID, timingSafeEqual} from 'node:crypto'
 
 import {KeywardError} from '../errors/index.js'
 import {deriveSubkey, open, seal} from './crypto.js'
-import {sealedFromJson, sealedToJson, type Header, type KeyFileSlot, type PassphraseSlot, type Slot} from './format.js'
+import {damaged, sealedFromJson, sealedToJson, type Header, type KeyFileSlot, type PassphraseSlot, type Slot} from './format.js'
 import {argon2id, DEFAULT_ARGON2ID} from './kdf.js'
 
 export const KEY_FILE_BYTES = 32
@@ -99,12 +99,12 @@ export class KeyMaterial {
         throw new KeywardError('WRONG_SECRET', `wrong passphrase for vault ${file}; check KEYWARD_PASSPHRASE or retype it`)
       }
       // The key file's fingerprint named this slot, so the slot itself must have changed.
-      throw new KeywardError('VAULT_DAMAGED', `vault ${file} is damaged (unlock slot ${slot.id} was altered); restore it from ${file}.bak`)
+      throw damaged(file, `unlock slot ${slot.id} was altered`)
     }
     const wrapped = sealedFromJson(slot.wrapped_key)
     const dek = wrapped && open(keys.wrapKey, wrapped, wrapAad(header.vault_id, slot))
     if (!dek || dek.length !== 32) {
-      throw new KeywardError('VAULT_DAMAGED', `vault ${file} is damaged (unlock slot ${slot.id} failed authentication); restore it from ${file}.bak`)
+      throw damaged(file, `unlock slot ${slot.id} failed authentication`)
     }
     return dek
   }

@@ -2,6 +2,7 @@ import {KeywardError} from '../errors/index.js'
 import {open, randomKey, seal} from './crypto.js'
 import {
   CIPHER,
+  damaged,
   FORMAT_NAME,
   FORMAT_VERSION,
   headerAad,
@@ -33,13 +34,10 @@ export class Vault {
     const sealed = sealedFromJson(envelope.payload)
     const plaintext = sealed && open(dek, sealed, headerAad(header))
     if (!plaintext) {
-      throw new KeywardError(
-        'VAULT_DAMAGED',
-        `vault ${file} is damaged or was tampered with (its contents failed authentication after a successful unlock); restore it from ${file}.bak`,
-      )
+      throw damaged(file, 'its contents failed authentication after a successful unlock: damaged or tampered with')
     }
     const data = decodeData(plaintext)
-    if (!data) throw new KeywardError('VAULT_DAMAGED', `vault ${file} is damaged (payload is not valid); restore it from ${file}.bak`)
+    if (!data) throw damaged(file, 'payload is not valid')
     return new Vault(file, header, data, dek)
   }
 
