@@ -9,45 +9,73 @@ import type {KeyRecord} from '../src/keys/record.js'
 import {createKeyFile, createVault, openVault, updateVault} from '../src/vault/index.js'
 import type {Row} from './util.js'
 
-const SAMPLE = 1000
+/** The same number of distinct keys is verified at every vault size, spread over the vault: only the vault grows. */
+const SAMPLE = 100
 
-async function throughput(count: number, dir: string): Promise<number> {
+interface Subject {
+  count: number
+  index: KeyIndex
+  keys: string[]
+}
+
+/** A vault with `count` keys, saved and reopened; returns its index and a sample of its plaintext keys. */
+async function prepare(count: number, dir: string): Promise<Subject> {
   const file = path.join(dir, `keys-${count}.json`)
   const material = await createKeyFile(path.join(dir, `keys-${count}.key`))
   await createVault(file, [material], {force: false})
   const keys: string[] = []
   const created = new Date().toISOString()
+  // Every SAMPLE-th key is kept, so the sample is spread over the whole vault.
+  const every = Math.max(1, Math.floor(count / SAMPLE))
   await updateVault(file, material, (vault) => {
     for (let i = 0; i < count; i++) {
       const id = newKeyId()
       const secret = newSecret()
       const record: KeyRecord = {id, name: `key-${i}`, prefix: 'kw', secret: {hash: hashSecret(secret), start: displayStart('kw', id, secret), created}, scopes: ['*'], created}
       vault.data.keys.set(id, record)
-      if (keys.length < SAMPLE) keys.push(formatKey('kw', id, secret))
+      if (i % every === 0 && keys.length < SAMPLE) keys.push(formatKey('kw', id, secret))
     }
   })
   // Verified the way the server does: from an index built over the vault as loaded from disk.
   const index = KeyIndex.fromVault((await openVault(file, material)).data)
   for (const k of keys) if (index.verify(k).code !== 'valid') throw new Error('benchmark key did not verify')
+  return {count, index, keys}
+}
+
+function rate({index, keys}: Subject, ns: number): number {
   let done = 0
+  let j = 0
   const start = process.hrtime.bigint()
   let elapsed = 0
-  while (elapsed < 1.5e9) {
-    for (let i = 0; i < 10_000; i++) index.verify(keys[(i * 7919) % keys.length])
+  while (elapsed < ns) {
+    for (let i = 0; i < 10_000; i++) {
+      index.verify(keys[j])
+      j = (j + 7919) % keys.length
+    }
     done += 10_000
     elapsed = Number(process.hrtime.bigint() - start)
   }
   return done / (elapsed / 1e9)
 }
 
+/** Sizes are measured in turns, several rounds, best round each: noise from the rest of the machine hits all alike. */
+async function throughputs(counts: number[], dir: string): Promise<[number, number][]> {
+  const subjects: Subject[] = []
+  for (const count of counts) subjects.push(await prepare(count, dir))
+  const best = new Map<number, number>()
+  for (let round = 0; round < 7; round++) {
+    for (const subject of subjects) best.set(subject.count, Math.max(best.get(subject.count) ?? 0, rate(subject, 0.3e9)))
+  }
+  return counts.map((c) => [c, best.get(c)!])
+}
+
 export async function benchVerify(): Promise<Row[]> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'keyward-bench-'))
   try {
-    const results: [number, number][] = []
-    for (const count of [100, 10_000, 100_000]) results.push([count, await throughput(count, dir)])
+    const results = await throughputs([100, 10_000, 100_000], dir)
     const small = results[0][1]
     return results.map(([count, rate]) => ({
-      group: 'key verification (valid keys, one core)',
+      group: 'key verification (valid keys spread over the vault, one core; best of 7 interleaved rounds)',
       metric: `${count.toLocaleString('en')} keys in the vault`,
       value: rate,
       unit: 'verifications/s',

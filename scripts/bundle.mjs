@@ -18,7 +18,6 @@ await build({
   logLevel: 'warning',
   minifyWhitespace: true,
   minifySyntax: true,
-  keepNames: true,
   banner: {
     // CommonJS dependencies (oclif) bundled into ESM still call require() and read __dirname.
     js: [

@@ -8,8 +8,9 @@ import {style} from './style.js'
  * 10,000 rows; this takes a few, and `secrets list` must start fast.
  */
 export function renderTable(head: string[], rows: string[][]): string {
-  // Cells carry colour codes only when colour is on; measuring them costs a regex per cell.
-  const width = style.level > 0 ? (s: string) => stripVTControlCharacters(s).length : (s: string) => s.length
+  // Cells carry colour codes only when colour is on; only then must padding skip them.
+  const coloured = style.level > 0
+  const width = coloured ? (s: string) => stripVTControlCharacters(s).length : (s: string) => s.length
   const widths = head.map((h) => h.length)
   for (const row of rows) {
     for (let i = 0; i < row.length; i++) {
@@ -18,14 +19,15 @@ export function renderTable(head: string[], rows: string[][]): string {
     }
   }
   const last = head.length - 1
+  const pad = coloured ? (s: string, w: number) => s + ' '.repeat(w - width(s)) : (s: string, w: number) => s.padEnd(w)
   const line = (cells: string[]) => {
     let out = ''
-    for (let i = 0; i < last; i++) out += cells[i] + ' '.repeat(widths[i] - width(cells[i]) + 2)
+    for (let i = 0; i < last; i++) out += pad(cells[i], widths[i] + 2)
     return out + cells[last]
   }
-  const lines = [line(head.map((h) => style.bold(h)))]
-  for (const row of rows) lines.push(line(row))
-  return lines.join('\n')
+  let out = line(head.map((h) => style.bold(h)))
+  for (const row of rows) out += '\n' + line(row)
+  return out
 }
 
 /** ISO timestamps trimmed to the minute, in UTC, for tables. */

@@ -3,7 +3,7 @@
  * on how many keys exist: parse, checksum, one map lookup by id, a constant-time compare of
  * the hash, then the status checks.
  */
-import {createHash, timingSafeEqual} from 'node:crypto'
+import {hash as oneShotHash, timingSafeEqual} from 'node:crypto'
 
 import type {VaultData} from '../vault/index.js'
 import {parseKey} from './format.js'
@@ -28,10 +28,11 @@ const MAX_KEY_LENGTH = 512
 const LEGACY_SHAPE = /^[\x21-\x7e]{16,512}$/
 const KEYWARD_SHAPE = /^[a-z][a-z0-9]{0,15}_[0-9A-Za-z]{12}_/
 /** Compared against when no key matches, so a miss costs what a hit costs. */
-const DUMMY_HASH = createHash('sha256').update('keyward: no such key').digest()
+const DUMMY_HASH = sha256('keyward: no such key')
 
+/** One-shot hashing: several times faster than a createHash() object per call. */
 function sha256(value: string): Buffer {
-  return createHash('sha256').update(value).digest()
+  return oneShotHash('sha256', value, 'buffer')
 }
 
 /** An immutable lookup structure built once per vault load; a reload swaps in a new one. */

@@ -77,6 +77,7 @@ export function removeSecret(data: VaultData, name: string): SecretInfo {
   return removed
 }
 
+/** Sorted by name (code-unit order, so the same on every machine). */
 export function listSecrets(data: VaultData): SecretInfo[] {
-  return [...data.secrets].map(([name, record]) => info(name, record)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  return [...data.secrets.keys()].sort().map((name) => info(name, data.secrets.get(name)!))
 }

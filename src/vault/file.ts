@@ -3,7 +3,7 @@
  * version, a cross-process write lock, and files created 0600. The lock makes the fixed temp
  * names safe: only the lock holder ever writes them.
  */
-import {constants, promises as fs, readFileSync} from 'node:fs'
+import {closeSync, constants, fstatSync, openSync, promises as fs, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {fileError, KeywardError} from '../errors/index.js'
@@ -174,11 +174,14 @@ export async function acquireWriteLock(file: string): Promise<WriteLock> {
   }
 }
 
-/** Refuses a secret file other users can read, as ssh does for private keys. */
+/**
+ * Refuses a secret file other users can read, as ssh does for private keys. Synchronous: the
+ * file is tiny, and three thread-pool round trips cost a short command more than the reads.
+ */
 export async function readPrivateFile(file: string, what: string): Promise<Buffer> {
-  let handle: fs.FileHandle
+  let fd: number
   try {
-    handle = await fs.open(file, constants.O_RDONLY)
+    fd = openSync(file, constants.O_RDONLY)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new KeywardError('FILE_ACCESS', `${what} ${file} does not exist; check the path`)
@@ -186,17 +189,18 @@ export async function readPrivateFile(file: string, what: string): Promise<Buffe
     throw fileError(err, what, file)
   }
   try {
-    const stat = await handle.stat()
+    const stat = fstatSync(fd)
     if (!stat.isFile()) throw new KeywardError('FILE_ACCESS', `${what} ${file} is not a regular file`)
     if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
       const mode = (stat.mode & 0o777).toString(8).padStart(4, '0')
       throw new KeywardError('FILE_ACCESS', `${what} ${file} is accessible by other users (mode ${mode}); run \`chmod 600 ${file}\``)
     }
-    return await handle.readFile()
+    if (stat.size > 64 * 1024) throw new KeywardError('INVALID_INPUT', `${what} ${file} is too large to be one`)
+    return readFileSync(fd)
   } catch (err) {
     if (err instanceof KeywardError) throw err
     throw fileError(err, what, file)
   } finally {
-    await handle.close()
+    closeSync(fd)
   }
 }
