@@ -3,15 +3,13 @@
  * measured in the same run, and the time from spawn to the first initialize response over stdio.
  */
 import {spawn} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 
 import autocannon from 'autocannon'
 
 import {createKey} from '../src/keys/index.js'
-import {createKeyFile, createVault, updateVault} from '../src/vault/index.js'
-import {BIN, env, median, ROOT, startProcess, stopProcess, type Row} from './util.js'
+import {updateVault} from '../src/vault/index.js'
+import {BIN, env, median, ROOT, startProcess, stopProcess, tempVault, type Row} from './util.js'
 
 const CONNECTIONS = 10
 const WARMUP_S = 2
@@ -100,12 +98,8 @@ function timeToInitialize(command: string, args: string[], processEnv: NodeJS.Pr
 }
 
 export async function benchServe(): Promise<Row[]> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'keyward-bench-'))
+  const {file, keyFile, material, cleanup} = await tempVault()
   try {
-    const file = path.join(dir, 'vault.json')
-    const keyFile = path.join(dir, 'vault.key')
-    const material = await createKeyFile(keyFile)
-    await createVault(file, [material], {force: false})
     const {key} = await updateVault(file, material, (vault) => createKey(vault.data, {name: 'bench', scopes: ['full']}))
     const kwEnv = env({KEYWARD_VAULT: file, KEYWARD_KEY_FILE: keyFile, KEYWARD_API_KEY: key})
     const baseline = path.join(ROOT, 'dist', 'bench', 'baselines')
@@ -159,6 +153,6 @@ export async function benchServe(): Promise<Row[]> {
     )
     return rows
   } finally {
-    rmSync(dir, {recursive: true, force: true})
+    cleanup()
   }
 }

@@ -1,6 +1,10 @@
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process'
+import {mkdtempSync, rmSync} from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
+
+import {createKeyFile, createVault, type KeyMaterial} from '../src/vault/index.js'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const BIN = path.join(ROOT, 'bin', 'run.js')
@@ -67,6 +71,16 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
     child.once('exit', () => resolve())
     child.kill('SIGTERM')
   })
+}
+
+/** A vault with a key file in a fresh temporary directory; `cleanup` removes it all. */
+export async function tempVault(): Promise<{dir: string; file: string; keyFile: string; material: KeyMaterial; cleanup: () => void}> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'keyward-bench-'))
+  const file = path.join(dir, 'vault.json')
+  const keyFile = path.join(dir, 'vault.key')
+  const material = await createKeyFile(keyFile)
+  await createVault(file, [material], {force: false})
+  return {dir, file, keyFile, material, cleanup: () => rmSync(dir, {recursive: true, force: true})}
 }
 
 export const env = (extra: Record<string, string>): NodeJS.ProcessEnv => ({...process.env, NO_COLOR: '1', ...extra})

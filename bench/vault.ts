@@ -1,21 +1,13 @@
 /** Vault: unlock (KDF), open and save of a 10,000-secret vault, and `secrets list` against `node -e 0`. */
 import {randomBytes} from 'node:crypto'
-import {mkdtempSync, rmSync} from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-
 import {acquireWriteLock, replaceFile} from '../src/vault/file.js'
 import {argon2id, DEFAULT_ARGON2ID} from '../src/vault/kdf.js'
-import {createKeyFile, createVault, loadKeyFile, openVault, updateVault} from '../src/vault/index.js'
-import {BIN, env, median, timeAsyncMs, wallMs, type Row} from './util.js'
+import {loadKeyFile, openVault, updateVault} from '../src/vault/index.js'
+import {BIN, env, median, tempVault, timeAsyncMs, wallMs, type Row} from './util.js'
 
 export async function benchVault(): Promise<Row[]> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'keyward-bench-'))
+  const {file, keyFile, material, cleanup} = await tempVault()
   try {
-    const file = path.join(dir, 'vault.json')
-    const keyFile = path.join(dir, 'vault.key')
-    const material = await createKeyFile(keyFile)
-    await createVault(file, [material], {force: false})
     const now = new Date().toISOString()
     await updateVault(file, material, (vault) => {
       for (let i = 0; i < 10_000; i++) {
@@ -74,6 +66,6 @@ export async function benchVault(): Promise<Row[]> {
       },
     ]
   } finally {
-    rmSync(dir, {recursive: true, force: true})
+    cleanup()
   }
 }

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {KeywardCommand} from '../src/cli/base.js'
-import {httpFlags, runServer} from '../src/cli/serve.js'
+import {httpFlags, httpOptions, runServer} from '../src/cli/serve.js'
 import {resolveUnlock} from '../src/cli/unlock.js'
 import {headerOf} from '../src/vault/format.js'
 import {readVault, resolveVaultPath} from '../src/vault/index.js'
@@ -32,17 +32,6 @@ http: Streamable HTTP on http://HOST:PORT/mcp; each request carries its key as "
     const vaultFile = resolveVaultPath(flags.vault)
     const envelope = await readVault(vaultFile)
     const material = await resolveUnlock(headerOf(envelope), vaultFile, flags, {allowPrompt: flags.transport === 'http'})
-    await runServer({
-      vaultFile,
-      material,
-      transport: flags.transport,
-      auth: flags.auth,
-      host: flags.host,
-      port: flags.port,
-      stateless: flags.stateless,
-      allowedHosts: flags['allowed-host'] ?? [],
-      quiet: flags.quiet,
-      version: this.config.version,
-    })
+    await runServer({...httpOptions(flags), vaultFile, material, transport: flags.transport, auth: flags.auth, version: this.config.version})
   }
 }

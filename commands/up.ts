@@ -1,6 +1,6 @@
 import {KeywardCommand} from '../src/cli/base.js'
 import {showKeyOnce} from '../src/cli/keys.js'
-import {httpFlags, runServer} from '../src/cli/serve.js'
+import {httpFlags, httpOptions, runServer} from '../src/cli/serve.js'
 import {resolveUnlock} from '../src/cli/unlock.js'
 import {createKey, keyCounts} from '../src/keys/index.js'
 import {exists} from '../src/vault/file.js'
@@ -56,15 +56,11 @@ Later runs reuse the vault and its keys. An existing vault is opened as usual (-
       say('Using the API keys already in the vault (see `keyward keys list`).')
     }
     await runServer({
+      ...httpOptions(flags),
       vaultFile,
       material,
       transport: 'http',
       auth: 'api-key',
-      host: flags.host,
-      port: flags.port,
-      stateless: flags.stateless,
-      allowedHosts: flags['allowed-host'] ?? [],
-      quiet: flags.quiet,
       version: this.config.version,
       hint: (url) =>
         `Try it (with KEY set to your key):\n  curl -s ${url} -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\\n    -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}'\nSee the README for client configs. Ctrl-C stops the server.`,

@@ -13,6 +13,11 @@ export const httpFlags = {
   quiet: Flags.boolean({char: 'q', description: 'Log only warnings and errors.'}),
 }
 
+/** The server options that the shared HTTP flags carry. */
+export function httpOptions(flags: {host: string; port: number; stateless: boolean; 'allowed-host'?: string[]; quiet: boolean}) {
+  return {host: flags.host, port: flags.port, stateless: flags.stateless, allowedHosts: flags['allowed-host'] ?? [], quiet: flags.quiet}
+}
+
 export interface RunOptions {
   vaultFile: string
   material: KeyMaterial

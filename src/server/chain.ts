@@ -43,8 +43,8 @@ export type Stage<C> = (ctx: C, next: () => Promise<void>) => void | Promise<voi
 /** Why a request was refused. The message is safe to show the client: it never echoes the credential. */
 export class Rejection extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 429 | 503,
-    readonly reason: VerifyCode | 'missing' | 'ambiguous' | 'unsupported_scheme' | 'forbidden',
+    readonly status: 400 | 401 | 403 | 404 | 413 | 429 | 503,
+    readonly reason: VerifyCode | 'missing' | 'ambiguous' | 'unsupported_scheme' | 'forbidden' | 'too_large',
     message: string,
   ) {
     super(message)

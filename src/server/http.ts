@@ -90,7 +90,7 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   let size = 0
   for await (const chunk of req) {
     size += (chunk as Buffer).length
-    if (size > MAX_BODY_BYTES) throw new Rejection(400, 'forbidden', `Bad Request: body larger than ${MAX_BODY_BYTES} bytes`)
+    if (size > MAX_BODY_BYTES) throw new Rejection(413, 'too_large', `Payload Too Large: the body exceeds ${MAX_BODY_BYTES} bytes`)
     chunks.push(chunk as Buffer)
   }
   try {
