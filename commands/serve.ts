@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {KeywardCommand} from '../src/cli/base.js'
-import {httpFlags, httpOptions, runServer} from '../src/cli/serve.js'
+import {httpFlags, httpOptions, preloadServer, runServer} from '../src/cli/serve.js'
 import {resolveUnlock} from '../src/cli/unlock.js'
 import {headerOf} from '../src/vault/format.js'
 import {readVault, resolveVaultPath} from '../src/vault/index.js'
@@ -29,6 +29,8 @@ http: Streamable HTTP on http://HOST:PORT/mcp; each request carries its key as "
 
   async run() {
     const {flags} = await this.parse(Serve)
+    const loading = preloadServer()
+    loading.catch(() => {}) // awaited, and reported, by runServer
     const vaultFile = resolveVaultPath(flags.vault)
     const envelope = await readVault(vaultFile)
     const material = await resolveUnlock(headerOf(envelope), vaultFile, flags, {allowPrompt: flags.transport === 'http'})

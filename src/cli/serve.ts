@@ -33,9 +33,17 @@ export interface RunOptions {
   hint?: (url: string) => string
 }
 
+let serverModule: Promise<typeof import('../server/index.js')> | undefined
+
+/** Starts loading the server (and the MCP SDK) now, so that it overlaps with unlocking the vault. */
+export function preloadServer(): Promise<typeof import('../server/index.js')> {
+  serverModule ??= import('../server/index.js')
+  return serverModule
+}
+
 /** Starts the server and resolves when it has shut down after SIGTERM, SIGINT or (stdio) end of input. */
 export async function runServer(options: RunOptions): Promise<void> {
-  const {serve, stderrLogger, isLoopback} = await import('../server/index.js')
+  const {serve, stderrLogger, isLoopback} = await preloadServer()
   const log = stderrLogger(options.quiet)
   if (options.transport === 'http' && !isLoopback(options.host)) {
     log('warn', `binding ${options.host}: reachable from other machines. Put TLS in front, and list the public host name with --allowed-host`)
