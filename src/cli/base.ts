@@ -2,12 +2,10 @@
  * The base of every keyward command: global flags, colour rules, and one error path that
  * prints one line (or {"error":{code,message}} under --json) with the error's own exit code.
  */
-import {Command, Flags, type Interfaces} from '@oclif/core'
+import {Command, Flags} from '@oclif/core'
 
 import {KeywardError, isKeywardError} from '../errors/index.js'
 import {setColor} from './style.js'
-
-export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof KeywardCommand)['baseFlags'] & T['flags']>
 
 export abstract class KeywardCommand extends Command {
   static override baseFlags = {

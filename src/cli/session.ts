@@ -1,6 +1,10 @@
-/** The steps every vault command repeats: find the vault, pick its unlock secret, open or update it. */
+/**
+ * The steps every vault command repeats: find the vault, pick its unlock secret, open it.
+ * Writers then call updateVault() with the session's file and material: unlocking first means a
+ * wrong secret fails before the write lock is taken, and the KDF result is cached for the write.
+ */
 import {headerOf} from '../vault/format.js'
-import {openVault, readVault, resolveVaultPath, updateVault, type KeyMaterial, type Vault} from '../vault/index.js'
+import {openVault, readVault, resolveVaultPath, type KeyMaterial, type Vault} from '../vault/index.js'
 import {resolveUnlock, type UnlockFlags} from './unlock.js'
 
 export interface VaultFlags extends UnlockFlags {
@@ -19,10 +23,4 @@ export async function openSession(flags: VaultFlags, options: {allowPrompt?: boo
   const material = await resolveUnlock(headerOf(envelope), file, flags, options)
   const vault = await openVault(file, material, envelope)
   return {file, material, vault}
-}
-
-/** Opens the vault (so a wrong secret fails before the lock), then applies `change` under the write lock and saves. */
-export async function changeVault<T>(flags: VaultFlags, change: (vault: Vault) => Promise<T> | T): Promise<T> {
-  const {file, material} = await openSession(flags)
-  return updateVault(file, material, change)
 }

@@ -6,7 +6,7 @@
  *   checksum  CRC32 of everything before it, as 6 base62 characters (as GitHub's tokens do),
  *             so a mistyped or random string is rejected without any lookup.
  */
-import {createHash, randomBytes} from 'node:crypto'
+import {hash, randomBytes} from 'node:crypto'
 import {crc32} from 'node:zlib'
 
 export const DEFAULT_PREFIX = 'kw'
@@ -71,8 +71,9 @@ export function newSecret(): string {
   return randomBase62(SECRET_LENGTH)
 }
 
+/** Hex SHA-256: what the vault stores in place of a key's secret. */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex')
+  return hash('sha256', secret, 'hex')
 }
 
 export function displayStart(prefix: string, id: string, secret: string): string {

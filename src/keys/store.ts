@@ -1,6 +1,4 @@
 /** Operations on the key records of an open vault. Plaintext keys leave here once, as return values. */
-import {createHash} from 'node:crypto'
-
 import {KeywardError} from '../errors/index.js'
 import {checkScopeSet, expandScopes} from '../policy/index.js'
 import type {VaultData} from '../vault/index.js'
@@ -41,8 +39,8 @@ export function keyStatus(record: KeyRecord, now = Date.now()): KeyStatus {
   return 'active'
 }
 
-function nameTaken(data: VaultData, name: string, except?: string): boolean {
-  for (const record of data.keys.values()) if (record.name === name && record.id !== except) return true
+function nameTaken(data: VaultData, name: string): boolean {
+  for (const record of data.keys.values()) if (record.name === name) return true
   return false
 }
 
@@ -59,10 +57,10 @@ function issueSecret(prefix: string, id: string, now: string): {key: string; sec
   return {key: formatKey(prefix, id, secret), secret: {hash: hashSecret(secret), start: displayStart(prefix, id, secret), created: now}}
 }
 
-function uniqueId(data: VaultData): string {
+function uniqueId(data: VaultData, alsoTaken: ReadonlySet<string> = new Set()): string {
   for (;;) {
     const id = newKeyId()
-    if (!data.keys.has(id)) return id
+    if (!data.keys.has(id) && !alsoTaken.has(id)) return id
   }
 }
 
@@ -185,14 +183,11 @@ export function importSeedKeys(data: VaultData, file: SeedKeyFile, now = new Dat
     if (scopesRaw.length === 0) throw new KeywardError('INVALID_INPUT', `key_permissions.${name} is missing or empty; the key could do nothing`)
     const scopes = expandScopes(scopesRaw as string[])
     checkScopeSet(scopes)
-    const hash = createHash('sha256').update(key).digest('hex')
+    const hash = hashSecret(key)
     if (seenHashes.has(hash)) throw new KeywardError('ALREADY_EXISTS', `api_keys.${name} is already in the vault; nothing was imported`)
     seenHashes.add(hash)
-    let id: string
-    do id = newKeyId()
-    while (data.keys.has(id) || staged.some((r) => r.id === id))
     staged.push({
-      id,
+      id: uniqueId(data, new Set(staged.map((r) => r.id))),
       name,
       prefix: DEFAULT_PREFIX,
       secret: {hash, start: `${key.slice(0, 6)}…`, created, legacy: true},

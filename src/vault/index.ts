@@ -4,10 +4,11 @@
  */
 import {KeywardError} from '../errors/index.js'
 import {acquireWriteLock, exists, readVaultBytes, replaceFile} from './file.js'
-import type {Envelope} from './format.js'
+import {parseEnvelope, type Envelope} from './format.js'
 import {KeyMaterial} from './slots.js'
-import {readEnvelope, Vault} from './vault.js'
+import {Vault} from './vault.js'
 
+export {parseEnvelope as parseVault} from './format.js'
 export {defaultKeyFilePath, defaultVaultPath, resolveVaultPath} from './paths.js'
 export {createKeyFile, loadKeyFile} from './keyfile.js'
 export {KeyMaterial, keyFileSlotId} from './slots.js'
@@ -17,12 +18,7 @@ export {Vault} from './vault.js'
 
 /** Reads and validates the envelope without unlocking it: enough to see which slots exist. */
 export async function readVault(file: string): Promise<Envelope> {
-  return readEnvelope(await readVaultBytes(file), file)
-}
-
-/** Validates an envelope already read, for callers that need the bytes too. */
-export function parseVault(bytes: Buffer, file: string): Envelope {
-  return readEnvelope(bytes, file)
+  return parseEnvelope(await readVaultBytes(file), file)
 }
 
 export async function openVault(file: string, material: KeyMaterial, envelope?: Envelope): Promise<Vault> {

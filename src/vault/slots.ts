@@ -8,7 +8,7 @@ import {createHash, randomBytes, randomUUID, timingSafeEqual} from 'node:crypto'
 
 import {KeywardError} from '../errors/index.js'
 import {deriveSubkey, open, seal} from './crypto.js'
-import {damaged, sealedFromJson, sealedToJson, type Header, type KeyFileSlot, type PassphraseSlot, type Slot} from './format.js'
+import {damaged, sealedFromJson, sealedToJson, type Header, type PassphraseSlot, type Slot} from './format.js'
 import {argon2id, DEFAULT_ARGON2ID} from './kdf.js'
 
 export const KEY_FILE_BYTES = 32
@@ -127,10 +127,6 @@ export class KeyMaterial {
 
 export function newVaultId(): string {
   return randomUUID()
-}
-
-export function isKeyFileSlot(slot: Slot): slot is KeyFileSlot {
-  return slot.type === 'keyfile'
 }
 
 export const MIN_PASSPHRASE_LENGTH = 12

@@ -7,7 +7,6 @@ import {
   FORMAT_VERSION,
   headerAad,
   headerOf,
-  parseEnvelope,
   sealedFromJson,
   sealedToJson,
   serializeEnvelope,
@@ -102,8 +101,4 @@ export class Vault {
     const sealed = seal(this.dek, encodeData(this.data), headerAad(this.header))
     return serializeEnvelope({...this.header, payload: sealedToJson(sealed)})
   }
-}
-
-export function readEnvelope(bytes: Buffer, file: string): Envelope {
-  return parseEnvelope(bytes, file)
 }
