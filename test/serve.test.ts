@@ -124,6 +124,17 @@ describe('keyward serve', function () {
       assert.match(own.text, /debug_info/)
     })
 
+    it('caps the sessions one key can hold, closing its least recently used', async () => {
+      const s = await serve()
+      const ids: string[] = []
+      for (let i = 0; i < 65; i++) ids.push((await post(s.url, INITIALIZE, bearer(keys.limited))).headers.get('mcp-session-id')!)
+      const ping = (id: string, key: string) => post(s.url, {jsonrpc: '2.0', id: 9, method: 'ping'}, {...bearer(key), 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25'})
+      assert.equal((await ping(ids[0], keys.limited)).status, 404, 'the oldest session was closed')
+      assert.equal((await ping(ids[64], keys.limited)).status, 200)
+      const other = (await post(s.url, INITIALIZE, bearer(keys.full))).headers.get('mcp-session-id')!
+      assert.equal((await ping(other, keys.full)).status, 200, 'another key is not affected')
+    })
+
     it('validates Host and Origin against DNS rebinding, and refuses credentials in the query string', async () => {
       const s = await serve()
       const port = new URL(s.url).port

@@ -30,6 +30,8 @@ import {MCP_PATH} from './defaults.js'
 const MAX_BODY_BYTES = 4 * 1024 * 1024
 const SESSION_IDLE_MS = 30 * 60_000
 const MAX_SESSIONS = 10_000
+/** One key cannot hold more; its least recently used session is closed to make room. */
+const MAX_SESSIONS_PER_PRINCIPAL = 64
 
 export interface HttpOptions {
   host: string
@@ -113,6 +115,7 @@ export async function startHttp(options: HttpOptions): Promise<HttpFront> {
   }
 
   async function openSession(req: IncomingMessage, res: ServerResponse, body: unknown, principal: Principal): Promise<void> {
+    evictOldestSession(principal)
     if (sessions.size >= MAX_SESSIONS) {
       sendRpcError(res, 503, -32000, 'Service Unavailable: too many open sessions; retry later')
       return
@@ -221,6 +224,17 @@ export async function startHttp(options: HttpOptions): Promise<HttpFront> {
     for (const [id, session] of sessions) if (session.lastSeen < cutoff) closeSession(id, session)
   }, 60_000)
   sweep.unref()
+
+  function evictOldestSession(principal: Principal): void {
+    let count = 0
+    let oldest: [string, Session] | undefined
+    for (const entry of sessions) {
+      if (entry[1].principal.id !== principal.id) continue
+      count++
+      if (!oldest || entry[1].lastSeen < oldest[1].lastSeen) oldest = entry
+    }
+    if (oldest && count >= MAX_SESSIONS_PER_PRINCIPAL) closeSession(...oldest)
+  }
 
   function closeSession(id: string, session: Session): void {
     sessions.delete(id)
