@@ -9,7 +9,7 @@ import {updateVault} from '../../src/vault/index.js'
 
 export default class SecretsRm extends KeywardCommand {
   static override summary = 'Delete a secret.'
-  static override description = 'Asks for confirmation on a terminal; --yes skips it (and is required without a terminal).'
+  static override description = 'Asks for confirmation on a terminal; --yes skips it (and is required without a terminal). The value stays, encrypted, in <vault>.bak (the previous version) until the next change to the vault.'
   static override examples = ['<%= config.bin %> <%= command.id %> GITHUB_TOKEN', '<%= config.bin %> <%= command.id %> GITHUB_TOKEN --yes']
   static override args = {name: Args.string({description: 'Secret name.', required: true})}
   static override flags = {yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation.'})}
