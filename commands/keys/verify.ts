@@ -28,6 +28,7 @@ export default class KeysVerify extends KeywardCommand {
     const {flags} = await this.parse(KeysVerify)
     const session = await openSession(flags)
     const presented = await readKey()
+    if (presented === '') throw new KeywardError('INPUT_REQUIRED', 'no key given: pipe it on stdin, e.g. `keyward keys verify < agent.key`')
     const result = KeyIndex.fromVault(session.vault.data).verify(presented)
     if (result.code !== 'valid') {
       const which = result.key ? `API key ${result.key.name} (${result.key.id})` : 'the key'
