@@ -3,9 +3,7 @@ import {Flags} from '@oclif/core'
 import {KeywardCommand} from '../src/cli/base.js'
 import {newPassphrase} from '../src/cli/unlock.js'
 import {KeywardError} from '../src/errors/index.js'
-import {exists} from '../src/vault/file.js'
-import {createKeyFile, createVault, loadKeyFile, resolveVaultPath, type KeyMaterial} from '../src/vault/index.js'
-import {describeSlot} from '../src/vault/describe.js'
+import {createKeyFile, createVault, describeSlot, exists, type KeyMaterial, loadKeyFile, resolveVaultPath} from '../src/vault/index.js'
 
 export default class Init extends KeywardCommand {
   static override summary = 'Create a new encrypted vault.'

@@ -3,8 +3,7 @@ import {Flags} from '@oclif/core'
 import {KeywardCommand} from '../src/cli/base.js'
 import {httpFlags, httpOptions, preloadServer, runServer} from '../src/cli/serve.js'
 import {resolveUnlock} from '../src/cli/unlock.js'
-import {headerOf} from '../src/vault/format.js'
-import {readVault, resolveVaultPath} from '../src/vault/index.js'
+import {headerOf, readVault, resolveVaultPath} from '../src/vault/index.js'
 
 export default class Serve extends KeywardCommand {
   static override summary = 'Run the MCP server: every request authenticated by API key and checked against its scopes.'

@@ -3,20 +3,7 @@ import {showKeyOnce} from '../src/cli/keys.js'
 import {httpFlags, httpOptions, runServer} from '../src/cli/serve.js'
 import {resolveUnlock} from '../src/cli/unlock.js'
 import {createKey, keyCounts} from '../src/keys/index.js'
-import {exists} from '../src/vault/file.js'
-import {headerOf} from '../src/vault/format.js'
-import {
-  createKeyFile,
-  createVault,
-  defaultKeyFilePath,
-  loadKeyFile,
-  openVault,
-  readVault,
-  resolveVaultPath,
-  updateVault,
-  type KeyMaterial,
-  type VaultData,
-} from '../src/vault/index.js'
+import {createKeyFile, createVault, defaultKeyFilePath, exists, headerOf, type KeyMaterial, loadKeyFile, openVault, readVault, resolveVaultPath, updateVault, type VaultData} from '../src/vault/index.js'
 
 export default class Up extends KeywardCommand {
   static override summary = 'Quick start: make a local vault and a first key if needed, then serve MCP over HTTP.'

@@ -3,10 +3,7 @@ import {Flags} from '@oclif/core'
 import {KeywardCommand} from '../../src/cli/base.js'
 import {openSession} from '../../src/cli/session.js'
 import {newPassphrase} from '../../src/cli/unlock.js'
-import {exists} from '../../src/vault/file.js'
-import {describeSlot} from '../../src/vault/describe.js'
-import {PASSPHRASE_SLOT_ID} from '../../src/vault/slots.js'
-import {createKeyFile, loadKeyFile, updateVault, type KeyMaterial} from '../../src/vault/index.js'
+import {createKeyFile, describeSlot, exists, type KeyMaterial, loadKeyFile, PASSPHRASE_SLOT_ID, updateVault} from '../../src/vault/index.js'
 
 export default class VaultPasswd extends KeywardCommand {
   static override summary = 'Change the passphrase, or add or remove a key file.'

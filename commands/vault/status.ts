@@ -4,10 +4,7 @@ import {KeywardCommand} from '../../src/cli/base.js'
 import {resolveUnlock} from '../../src/cli/unlock.js'
 import {isKeywardError} from '../../src/errors/index.js'
 import {keyCounts} from '../../src/keys/index.js'
-import {exists} from '../../src/vault/file.js'
-import {headerOf} from '../../src/vault/format.js'
-import {describeSlot} from '../../src/vault/describe.js'
-import {openVault, readVault, resolveVaultPath} from '../../src/vault/index.js'
+import {describeSlot, exists, headerOf, openVault, readVault, resolveVaultPath} from '../../src/vault/index.js'
 
 export default class VaultStatus extends KeywardCommand {
   static override summary = 'Show where the vault is, how it is locked, and what it holds; never a secret.'

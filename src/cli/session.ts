@@ -3,8 +3,7 @@
  * Writers then call updateVault() with the session's file and material: unlocking first means a
  * wrong secret fails before the write lock is taken, and the KDF result is cached for the write.
  */
-import {headerOf} from '../vault/format.js'
-import {openVault, readVault, resolveVaultPath, type KeyMaterial, type Vault} from '../vault/index.js'
+import {headerOf, type KeyMaterial, openVault, readVault, resolveVaultPath, type Vault} from '../vault/index.js'
 import {resolveUnlock, type UnlockFlags} from './unlock.js'
 
 export interface VaultFlags extends UnlockFlags {

@@ -5,9 +5,7 @@
  * A passphrase is never read from argv: only from a file, the environment or a prompt.
  */
 import {KeywardError} from '../errors/index.js'
-import {exists, readPrivateFile} from '../vault/file.js'
-import {defaultKeyFilePath, KeyMaterial, loadKeyFile, type Header} from '../vault/index.js'
-import {checkNewPassphrase} from '../vault/slots.js'
+import {checkNewPassphrase, defaultKeyFilePath, exists, type Header, KeyMaterial, loadKeyFile, readPrivateFile} from '../vault/index.js'
 import {askNewSecret, askSecret} from './prompt.js'
 
 export interface UnlockFlags {

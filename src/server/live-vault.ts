@@ -8,8 +8,7 @@ import path from 'node:path'
 
 import {isKeywardError} from '../errors/index.js'
 import {KeyIndex} from '../keys/index.js'
-import {readVaultBytes} from '../vault/file.js'
-import {openVault, parseVault, type KeyMaterial, type VaultData} from '../vault/index.js'
+import {type KeyMaterial, openVault, parseVault, readVaultBytes, type VaultData} from '../vault/index.js'
 import type {Logger} from './log.js'
 
 export interface VaultSnapshot {
