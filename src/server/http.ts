@@ -192,8 +192,10 @@ export async function startHttp(options: HttpOptions): Promise<HttpFront> {
       const principal = await options.chains.admit({transport: 'http', credential: credentialFrom(req)})
       await (options.stateless ? stateless(req, res, principal) : stateful(req, res, principal))
     } catch (err) {
-      if (err instanceof Rejection) return sendRejection(res, err)
-      throw err
+      if (!(err instanceof Rejection)) throw err
+      // Facts only: never the credential.
+      options.log('info', `refused ${req.method} ${pathname} from ${req.socket.remoteAddress ?? '?'}: ${err.status} ${err.reason}`)
+      return sendRejection(res, err)
     }
   }
 
