@@ -103,6 +103,8 @@ describe('keyward serve', function () {
         }
         const ok = await post(s.url, INITIALIZE, {'X-API-Key': keys.full})
         assert.equal(ok.status, 200, 'X-API-Key works too')
+        assert.match(s.logs(), /refused POST \/mcp from \S+: 401 revoked/)
+        for (const key of [revoked, expired, unknown]) assert.ok(!s.logs().includes(key.slice(16)), 'no credential in the logs')
       })
     })
   }
