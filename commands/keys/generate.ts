@@ -80,16 +80,8 @@ function parseMeta(pairs: string[]): Record<string, string> {
 }
 
 async function askMissing(name: string | undefined, scopes: string[] | undefined): Promise<{name: string; scopes: string[]}> {
-  const {askCheckbox, askInput} = await import('../../src/cli/prompt.js')
-  const validName = (v: string) => {
-    try {
-      checkKeyName(v)
-      return true
-    } catch (err) {
-      return (err as Error).message
-    }
-  }
-  const finalName = name ?? (await askInput('Key name:', {validate: validName}))
+  const {askCheckbox, askInput, validatorFrom} = await import('../../src/cli/prompt.js')
+  const finalName = name ?? (await askInput('Key name:', {validate: validatorFrom(checkKeyName)}))
   let finalScopes = scopes
   if (!finalScopes) {
     const [{PRESETS}, {builtinTools}] = await Promise.all([import('../../src/policy/index.js'), import('../../src/server/tools/index.js')])
@@ -103,16 +95,8 @@ async function askMissing(name: string | undefined, scopes: string[] | undefined
   return {name: finalName, scopes: finalScopes}
 }
 
-async function askOptional(message: string, check?: (v: string) => unknown): Promise<string> {
-  const {askInput} = await import('../../src/cli/prompt.js')
-  const validate = (v: string) => {
-    if (v.trim() === '' || !check) return true
-    try {
-      check(v)
-      return true
-    } catch (err) {
-      return (err as Error).message
-    }
-  }
-  return (await askInput(message, {validate})).trim()
+/** An optional answer: empty is accepted, anything else must pass `check`. */
+async function askOptional(message: string, check: (v: string) => unknown = () => {}): Promise<string> {
+  const {askInput, validatorFrom} = await import('../../src/cli/prompt.js')
+  return (await askInput(message, {validate: validatorFrom(check, true)})).trim()
 }

@@ -2,16 +2,8 @@ import {KeywardCommand} from '../../src/cli/base.js'
 import {canPrompt} from '../../src/cli/prompt.js'
 import {openSession} from '../../src/cli/session.js'
 import {readStdin} from '../../src/cli/stdin.js'
-import {KeywardError, type ErrorCode} from '../../src/errors/index.js'
-import {KeyIndex, viewKey, type VerifyCode} from '../../src/keys/index.js'
-
-const FAILURE: Record<Exclude<VerifyCode, 'valid'>, ErrorCode> = {
-  malformed: 'KEY_MALFORMED',
-  not_found: 'KEY_NOT_FOUND',
-  revoked: 'KEY_REVOKED',
-  expired: 'KEY_EXPIRED',
-  not_yet_valid: 'KEY_NOT_YET_VALID',
-}
+import {KeywardError} from '../../src/errors/index.js'
+import {KeyIndex, VERIFY_ERROR, viewKey} from '../../src/keys/index.js'
 
 export default class KeysVerify extends KeywardCommand {
   static override summary = 'Check an API key read from stdin: which key it is, its status and scopes.'
@@ -39,7 +31,7 @@ export default class KeysVerify extends KeywardCommand {
         expired: `expired at ${result.key?.expires}`,
         not_yet_valid: `is not valid before ${result.key?.notBefore}`,
       }[result.code]
-      throw new KeywardError(FAILURE[result.code], `${which} ${detail}`)
+      throw new KeywardError(VERIFY_ERROR[result.code], `${which} ${detail}`)
     }
     const view = viewKey(result.key!)
     this.log(`valid: API key ${view.name} (${view.id}), scopes: ${view.scopes.join(' ')}`)

@@ -36,6 +36,19 @@ export async function askConfirm(message: string, alternative: string): Promise<
   return confirm({message, default: false}, context())
 }
 
+/** A prompt validator from a core check that throws: the check's message becomes the hint. */
+export function validatorFrom(check: (value: string) => unknown, optional = false): (value: string) => string | true {
+  return (value) => {
+    if (optional && value.trim() === '') return true
+    try {
+      check(value)
+      return true
+    } catch (err) {
+      return (err as Error).message
+    }
+  }
+}
+
 export async function askInput(message: string, options: {validate?: (v: string) => string | true; default?: string} = {}): Promise<string> {
   const {input} = await import('@inquirer/prompts')
   return input({message, validate: options.validate, default: options.default}, context())

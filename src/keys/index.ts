@@ -18,4 +18,4 @@ export {
   type NewKeyOptions,
   type SeedKeyFile,
 } from './store.js'
-export {KeyIndex, type VerifyCode, type VerifyResult} from './verify.js'
+export {KeyIndex, VERIFY_ERROR, type VerifyCode, type VerifyResult} from './verify.js'

@@ -5,11 +5,21 @@
  */
 import {hash as oneShotHash, timingSafeEqual} from 'node:crypto'
 
+import type {ErrorCode} from '../errors/index.js'
 import type {VaultData} from '../vault/index.js'
 import {parseKey} from './format.js'
 import type {KeyRecord} from './record.js'
 
 export type VerifyCode = 'valid' | 'malformed' | 'not_found' | 'revoked' | 'expired' | 'not_yet_valid'
+
+/** The exit code class of each refusal: what `keys verify` and `serve --transport stdio` exit with. */
+export const VERIFY_ERROR: Readonly<Record<Exclude<VerifyCode, 'valid'>, ErrorCode>> = {
+  malformed: 'KEY_MALFORMED',
+  not_found: 'KEY_NOT_FOUND',
+  revoked: 'KEY_REVOKED',
+  expired: 'KEY_EXPIRED',
+  not_yet_valid: 'KEY_NOT_YET_VALID',
+}
 
 export interface VerifyResult {
   code: VerifyCode

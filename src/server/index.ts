@@ -3,8 +3,8 @@
  * Heavy modules (the MCP SDK, zod) are imported by this module only, which the serve command
  * loads lazily.
  */
-import {KeywardError, type ErrorCode} from '../errors/index.js'
-import {keyStatus, type VerifyCode} from '../keys/index.js'
+import {KeywardError} from '../errors/index.js'
+import {keyStatus, VERIFY_ERROR} from '../keys/index.js'
 import type {KeyMaterial} from '../vault/index.js'
 import {AdmittedTransport} from './admitted-transport.js'
 import {authenticateApiKey, authenticateNobody} from './authenticate.js'
@@ -43,14 +43,6 @@ export interface RunningServer {
   url?: string
   reload(): Promise<void>
   close(): Promise<void>
-}
-
-const STARTUP_FAILURE: Record<Exclude<VerifyCode, 'valid'>, ErrorCode> = {
-  malformed: 'KEY_MALFORMED',
-  not_found: 'KEY_NOT_FOUND',
-  revoked: 'KEY_REVOKED',
-  expired: 'KEY_EXPIRED',
-  not_yet_valid: 'KEY_NOT_YET_VALID',
 }
 
 export async function serve(options: ServeOptions): Promise<RunningServer> {
@@ -115,6 +107,6 @@ function checkStartupKey(credential: string | undefined, live: LiveVault): void 
   }
   const result = live.snapshot.keys.verify(credential)
   if (result.code !== 'valid') {
-    throw new KeywardError(STARTUP_FAILURE[result.code], `the API key in KEYWARD_API_KEY/MCP_API_KEY is ${result.code.replace(/_/g, ' ')}; generate a new one with \`keyward keys generate\``)
+    throw new KeywardError(VERIFY_ERROR[result.code], `the API key in KEYWARD_API_KEY/MCP_API_KEY is ${result.code.replace(/_/g, ' ')}; generate a new one with \`keyward keys generate\``)
   }
 }

@@ -101,7 +101,7 @@ export function damaged(file: string, detail: string): KeywardError {
   return new KeywardError('VAULT_DAMAGED', `vault ${file} is damaged (${detail}); ${restoreHint(file)}`)
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const isString = (v: unknown): v is string => typeof v === 'string'
 
 /** Checks shape and the small fields; the ciphertext is decoded (strictly) once, in sealedFromJson. */

@@ -1,5 +1,6 @@
 /** The decrypted contents of a vault: secrets and API-key records, each keyed by a unique string. */
 import type {KeyRecord} from '../keys/record.js'
+import {isObject} from './format.js'
 
 export interface SecretRecord {
   value: string
@@ -21,8 +22,6 @@ export function emptyData(): VaultData {
 export function encodeData(data: VaultData): Buffer {
   return Buffer.from(JSON.stringify({secrets: Object.fromEntries(data.secrets), keys: Object.fromEntries(data.keys)}), 'utf8')
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /** Returns undefined when the authenticated plaintext is not a v1 payload. */
 export function decodeData(plaintext: Buffer): VaultData | undefined {
