@@ -11,12 +11,12 @@ export async function benchVault(): Promise<Row[]> {
     const now = new Date().toISOString()
     await updateVault(file, material, (vault) => {
       for (let i = 0; i < 10_000; i++) {
-        vault.data.secrets.set(`SECRET_${i}`, {value: randomBytes(30).toString('base64'), description: `secret number ${i}`, created: now, updated: now})
+        vault.data.secrets.set(`SECRET_${i}`, {value: Buffer.from(randomBytes(30).toString('base64')), description: `secret number ${i}`, created: now, updated: now})
       }
     })
 
     const kdf: number[] = []
-    for (let i = 0; i < 5; i++) kdf.push(await timeAsyncMs(() => argon2id('a benchmark passphrase', randomBytes(16), DEFAULT_ARGON2ID)))
+    for (let i = 0; i < 5; i++) kdf.push(await timeAsyncMs(() => argon2id('a benchmark passphrase', randomBytes(16), DEFAULT_ARGON2ID, file)))
 
     const keyMaterial = await loadKeyFile(keyFile)
     const opens: number[] = []

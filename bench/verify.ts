@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {displayStart, formatKey, hashSecret, newKeyId, newSecret} from '../src/keys/format.js'
-import {KeyIndex} from '../src/keys/index.js'
+import {KeyIndex, keysOf} from '../src/keys/index.js'
 import type {KeyRecord} from '../src/keys/record.js'
 import {createKeyFile, createVault, openVault, updateVault} from '../src/vault/index.js'
 import type {Row} from './util.js'
@@ -32,7 +32,7 @@ async function prepare(count: number, dir: string): Promise<Subject> {
       const id = newKeyId()
       const secret = newSecret()
       const record: KeyRecord = {id, name: `key-${i}`, prefix: 'kw', secret: {hash: hashSecret(secret), start: displayStart('kw', id, secret), created}, scopes: ['*'], created}
-      vault.data.keys.set(id, record)
+      keysOf(vault.data).set(id, record)
       if (i % every === 0 && keys.length < SAMPLE) keys.push(formatKey('kw', id, secret))
     }
   })

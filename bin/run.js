@@ -15,5 +15,11 @@ if (module.enableCompileCache) {
 }
 
 // The bundled CLI carries its own copy of @oclif/core (see scripts/bundle.mjs).
-const {execute} = await import('../dist/commands/index.js')
-await execute({dir: import.meta.url})
+const {flush, reportTopLevelError, run} = await import('../dist/commands/index.js')
+try {
+  await run(process.argv.slice(2), import.meta.url)
+  await flush()
+} catch (err) {
+  // Only what no command caught gets here (an unknown command); it is reported by the same rules.
+  reportTopLevelError(err, process.argv.slice(2))
+}

@@ -19,6 +19,7 @@ import SecretsSet from './secrets/set.js'
 import Serve from './serve.js'
 import Up from './up.js'
 import VaultPasswd from './vault/passwd.js'
+import VaultRestore from './vault/restore.js'
 import VaultRotate from './vault/rotate.js'
 import VaultStatus from './vault/status.js'
 
@@ -29,6 +30,7 @@ export const COMMANDS = {
   'vault:status': VaultStatus,
   'vault:passwd': VaultPasswd,
   'vault:rotate': VaultRotate,
+  'vault:restore': VaultRestore,
   'secrets:set': SecretsSet,
   'secrets:get': SecretsGet,
   'secrets:list': SecretsList,
@@ -43,5 +45,6 @@ export const COMMANDS = {
   'keys:import': KeysImport,
 }
 
-/** The bundle's entry point for bin/run.js: oclif's runner from the same bundled copy of @oclif/core. */
-export {execute} from '@oclif/core'
+/** The bundle's entry points for bin/run.js: oclif's runner from the same bundled copy of @oclif/core. */
+export {flush, run} from '@oclif/core'
+export {reportTopLevelError} from '../src/cli/base.js'

@@ -1,9 +1,9 @@
 import {KeywardCommand} from '../src/cli/base.js'
-import {showKeyOnce} from '../src/cli/keys.js'
+import {keyOnce} from '../src/cli/keys.js'
 import {httpFlags, httpOptions, runServer} from '../src/cli/serve.js'
 import {resolveUnlock} from '../src/cli/unlock.js'
-import {createKey, keyCounts} from '../src/keys/index.js'
-import {createKeyFile, createVault, defaultKeyFilePath, exists, headerOf, type KeyMaterial, loadKeyFile, openVault, readVault, resolveVaultPath, updateVault, type VaultData} from '../src/vault/index.js'
+import {createKey, keyCounts, keysOf} from '../src/keys/index.js'
+import {createKeyFile, createVault, defaultKeyFilePath, exists, GenerationLedger, headerOf, type KeyMaterial, loadKeyFile, openVault, readVault, resolveVaultPath, updateVault, type VaultData} from '../src/vault/index.js'
 
 export default class Up extends KeywardCommand {
   static override summary = 'Quick start: make a local vault and a first key if needed, then serve MCP over HTTP.'
@@ -20,25 +20,29 @@ Later runs reuse the vault and its keys. An existing vault is opened as usual (-
     const vaultFile = resolveVaultPath(flags.vault)
     const say = (line: string) => process.stderr.write(`${line}\n`)
     let material: KeyMaterial
+    const ledger = new GenerationLedger()
     if (await exists(vaultFile)) {
       material = await resolveUnlock(headerOf(await readVault(vaultFile)), vaultFile, flags)
     } else {
       const keyFile = flags['key-file'] || process.env.KEYWARD_KEY_FILE || defaultKeyFilePath()
       const created = !(await exists(keyFile))
       material = created ? await createKeyFile(keyFile) : await loadKeyFile(keyFile)
-      await createVault(vaultFile, [material], {force: false})
+      await createVault(vaultFile, [material], {force: false, ledger})
       say(`Created vault ${vaultFile}`)
       say(`${created ? 'Created key file' : 'It opens with key file'} ${keyFile} (0600): it opens the vault, keep it out of the vault's backups.`)
     }
-    const hasKey = keyCounts((await openVault(vaultFile, material)).data).active > 0
+    const hasKey = keyCounts((await openVault(vaultFile, material, {ledger})).data).active > 0
     const issued = hasKey
       ? undefined
-      : await updateVault(vaultFile, material, (vault) =>
-          createKey(vault.data, {name: freeName(vault.data, 'first-key'), scopes: ['full'], description: 'made by keyward up'}),
+      : await updateVault(
+          vaultFile,
+          material,
+          (vault) => createKey(vault.data, {name: freeName(vault.data, 'first-key'), scopes: ['full'], description: 'made by keyward up'}),
+          {ledger},
         )
     if (issued) {
       say(`Made API key ${issued.record.name} (${issued.record.id}) with the full preset; make narrower ones with \`keyward keys generate\`.`)
-      showKeyOnce(issued.key, false)
+      await this.deliver(keyOnce(issued.key, false, {}), () => updateVault(vaultFile, material, (vault) => keysOf(vault.data).delete(issued.record.id), {ledger}))
     } else {
       say('Using the API keys already in the vault (see `keyward keys list`).')
     }
@@ -56,7 +60,7 @@ Later runs reuse the vault and its keys. An existing vault is opened as usual (-
 }
 
 function freeName(data: VaultData, base: string): string {
-  const taken = new Set([...data.keys.values()].map((r) => r.name))
+  const taken = new Set([...keysOf(data).values()].map((r) => r.name))
   let name = base
   for (let i = 2; taken.has(name); i++) name = `${base}-${i}`
   return name

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import {existsSync, promises as fs} from 'node:fs'
+import {promises as fs, readdirSync} from 'node:fs'
 import path from 'node:path'
 
 import {ROOT, json, Sandbox, sleep, collect} from './helpers/cli.js'
@@ -33,9 +33,10 @@ describe('concurrent and interrupted writers', function () {
     const lib = await import(path.join(ROOT, 'dist/src/vault/index.js'))
     const material = await lib.loadKeyFile(keyFile)
     await lib.updateVault(box.vault, material, (vault: {data: {secrets: Map<string, unknown>}}) => {
-      for (let i = 0; i < 4000; i++) vault.data.secrets.set(`BULK_${i}`, {value: 'x'.repeat(1000), created: '2026-01-01T00:00:00Z', updated: '2026-01-01T00:00:00Z'})
+      for (let i = 0; i < 4000; i++) vault.data.secrets.set(`BULK_${i}`, {value: Buffer.from('x'.repeat(1000)), created: '2026-01-01T00:00:00Z', updated: '2026-01-01T00:00:00Z'})
     })
-    const tmp = `${box.vault}.tmp`
+    const dir = path.dirname(box.vault)
+    const tempExists = () => readdirSync(dir).some((n) => n.startsWith('vault.json.') && n.endsWith('.tmp'))
     let midSave = 0
     let expected = 4000
     for (let i = 0; i < 50; i++) {
@@ -44,8 +45,8 @@ describe('concurrent and interrupted writers', function () {
       if (i % 2 === 0) {
         // Kill the moment the temp file appears: the writer is inside its save.
         const deadline = Date.now() + 5000
-        while (!existsSync(tmp) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setImmediate(r))
-        if (existsSync(tmp)) midSave++
+        while (!tempExists() && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setImmediate(r))
+        if (tempExists()) midSave++
       } else {
         await sleep(150 + Math.random() * 250)
       }
@@ -53,8 +54,8 @@ describe('concurrent and interrupted writers', function () {
       const r = await done
       // The lock a killed writer leaves is reclaimed after 5 s (tested below); skip the wait here.
       await fs.rm(`${box.vault}.lock`, {recursive: true, force: true})
-      // A leftover temp file is overwritten by the next writer; removing it keeps the detection above honest.
-      await fs.rm(tmp, {force: true})
+      // The next writer removes a leftover temp file under the lock; removing it here keeps the detection above honest.
+      for (const n of readdirSync(dir)) if (n.endsWith('.tmp')) await fs.rm(path.join(dir, n), {force: true})
       const vault = await openWithKeyFile(box.vault, keyFile)
       const count = vault.data.secrets.size
       assert.ok(count === expected || count === expected + 1, `iteration ${i}: ${count} secrets, expected ${expected} or ${expected + 1}`)

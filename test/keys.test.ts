@@ -33,7 +33,8 @@ describe('API keys', function () {
   async function decryptedPayload(): Promise<string> {
     const lib = await import(path.join(ROOT, 'dist/src/vault/index.js'))
     const vault = await lib.openVault(box.vault, await lib.loadKeyFile(keyFile))
-    return JSON.stringify({secrets: [...vault.data.secrets], keys: [...vault.data.keys]})
+    const secrets = [...vault.data.secrets].map(([name, s]: [string, {value: Buffer}]) => [name, s.value.toString('utf8')])
+    return JSON.stringify({secrets, tables: [...vault.data.tables].map(([name, t]: [string, Map<string, unknown>]) => [name, [...t]])})
   }
 
   describe('generate', () => {

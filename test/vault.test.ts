@@ -53,20 +53,44 @@ describe('vault and secrets', function () {
       })
     }
 
-    it('reads a value from --from-file and refuses empty, missing and non-UTF-8 input', async () => {
+    it('stores values byte for byte: --from-file exactly, binary and a BOM included; refuses empty and missing input', async () => {
       await box.initWithKeyFile()
       await fs.writeFile(box.path('value.txt'), 's3cret-from-file\n')
       let r = await box.run(['secrets', 'set', 'FROM_FILE', '--from-file', box.path('value.txt')])
       assert.equal(r.code, 0, r.stderr)
-      assert.equal((await box.run(['secrets', 'get', 'FROM_FILE'])).stdout, 's3cret-from-file')
+      assert.equal((await box.run(['secrets', 'get', 'FROM_FILE'])).stdout, 's3cret-from-file\n', '--from-file keeps the newline')
+      const binary = Buffer.from([0x30, 0x82, 0x01, 0x0a, 0xff, 0xfe, 0x00, 0x0a, 0x80, 0x0a])
+      await fs.writeFile(box.path('key.der'), binary)
+      r = await box.run(['secrets', 'set', 'DER', '--from-file', box.path('key.der')])
+      assert.equal(r.code, 0, r.stderr)
+      const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('text after a BOM')])
+      r = await box.run(['secrets', 'set', 'BOM'], {input: bom})
+      assert.equal(r.code, 0, r.stderr)
+      r = await box.run(['secrets', 'set', 'PIPED_BINARY'], {input: binary})
+      assert.equal(r.code, 0, r.stderr)
+      const pem = '-----BEGIN KEY-----\nAAAA\n-----END KEY-----\n'
+      await box.run(['secrets', 'set', 'PEM'], {input: pem})
+      await box.run(['secrets', 'set', 'RAW', '--raw'], {input: 'one line\n'})
+      const raw = async (name: string) => {
+        const {spawnSync} = await import('node:child_process')
+        return spawnSync(process.execPath, [BIN, 'secrets', 'get', name], {env: {...box.env}}).stdout as Buffer
+      }
+      assert.deepEqual(await raw('DER'), binary, 'binary from a file, byte for byte')
+      assert.deepEqual(await raw('PIPED_BINARY'), binary, 'binary from stdin, trailing newline and all')
+      assert.deepEqual(await raw('BOM'), bom, 'the BOM is kept')
+      assert.equal((await raw('PEM')).toString(), pem, 'several lines: kept as they are')
+      assert.equal((await raw('RAW')).toString(), 'one line\n', '--raw keeps the line ending')
+      assert.equal(json(await box.run(['secrets', 'get', 'DER', '--json'])).valueBase64, binary.toString('base64'))
+      assert.equal(json(await box.run(['secrets', 'get', 'BOM', '--json'])).value, bom.toString('utf8'))
       r = await box.run(['secrets', 'set', 'EMPTY'], {input: ''})
       assert.equal(r.code, 2)
       assert.match(r.stderr, /empty/)
-      r = await box.run(['secrets', 'set', 'BIN'], {input: Buffer.from([0xff, 0xfe, 0x00])})
-      assert.equal(r.code, 2)
-      assert.match(r.stderr, /UTF-8/)
       r = await box.run(['secrets', 'set', 'X', '--from-file', box.path('nope')])
       assert.equal(r.code, 2)
+      await fs.writeFile(box.path('big'), Buffer.alloc(1024 * 1024 + 1, 1))
+      r = await box.run(['secrets', 'set', 'BIG', '--from-file', box.path('big')])
+      assert.equal(r.code, 2)
+      assert.match(r.stderr, /larger than 1048576 bytes \(1 MiB\)/)
     })
 
     it('checks secret names against the documented pattern', async () => {
@@ -216,7 +240,7 @@ describe('vault and secrets', function () {
     })
 
     it('format version changed: unsupported version', async () => {
-      await damaged((t) => t.replace('"version": 1', '"version": 2'))
+      await damaged((t) => t.replace('"version": 2', '"version": 3'))
       await expectFailure('UNSUPPORTED_VERSION', 6)
     })
 
@@ -353,7 +377,7 @@ describe('vault and secrets', function () {
       const r = await box.run(['vault', 'status', '--json'])
       assert.equal(r.code, 0, r.stderr)
       const status = json(r)
-      assert.equal(status.format, 'keyward-vault v1')
+      assert.equal(status.format, 'keyward-vault v2')
       assert.equal(status.slots[0].kdf.memoryKiB, 65536)
       assert.equal(status.counts.secrets, 1)
       const raw = JSON.parse(await fs.readFile(box.vault, 'utf8'))

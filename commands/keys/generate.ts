@@ -1,25 +1,27 @@
 import {Flags} from '@oclif/core'
 
 import {KeywardCommand} from '../../src/cli/base.js'
-import {showKeyOnce} from '../../src/cli/keys.js'
+import {keyOnce} from '../../src/cli/keys.js'
 import {canPrompt} from '../../src/cli/prompt.js'
 import {openSession} from '../../src/cli/session.js'
 import {KeywardError} from '../../src/errors/index.js'
-import {checkKeyName, createKey, parseRate, parseTime, viewKey} from '../../src/keys/index.js'
+import {checkKeyName, createKey, keysOf, parseRate, parseTime, viewKey} from '../../src/keys/index.js'
 import {expandScopes} from '../../src/policy/index.js'
-import {updateVault} from '../../src/vault/index.js'
+import {createPrivateFile, exists} from '../../src/vault/index.js'
 
 export default class KeysGenerate extends KeywardCommand {
   static override summary = 'Create an API key for an MCP client; the key is shown once.'
   static override description = `Scopes are tool-name patterns (get_*, github.*, !debug_*), prompt:NAME and resource:URI patterns, or a preset: full, readonly (get_* list_*), limited (hello_world echo). Access is denied unless a scope grants it; !exclusions win.
 
-On a terminal, a missing name or scope is asked for. The key goes to stdout alone, the warning to stderr; under --json stdout is one object with the key and its record.`
+On a terminal, a missing name or scope is asked for. The key goes to stdout alone, the warning to stderr; under --json stdout is one object with the key and its record. --out writes the key to a new file (0600, never over an existing one) instead. A key that cannot be written out is removed again, so no key stays active that nobody saw.
+
+--rate is stored with the key and shown by \`keys show\`; \`keyward serve\` does not enforce it yet.`
 
   static override examples = [
     {description: 'Interactive, on a terminal', command: '<%= config.bin %> <%= command.id %>'},
     {description: 'Read-only tools, expiring in 30 days', command: '<%= config.bin %> <%= command.id %> --name ci-bot --scope readonly --expires 30d'},
     {description: 'Several patterns and a rate limit', command: '<%= config.bin %> <%= command.id %> --name claude --scope "github.*" --scope "!github.delete_*" --rate 1000/min'},
-    {description: 'Straight into a file', command: '<%= config.bin %> <%= command.id %> --name agent --scope limited > agent.key'},
+    {description: 'Straight into a new private file', command: '<%= config.bin %> <%= command.id %> --name agent --scope limited --out agent.key'},
   ]
 
   static override flags = {
@@ -27,10 +29,11 @@ On a terminal, a missing name or scope is asked for. The key goes to stdout alon
     scope: Flags.string({char: 's', description: 'Scope pattern or preset; repeatable, or comma-separated.', multiple: true}),
     expires: Flags.string({description: 'Expiry: a duration from now (30d, 12h) or an ISO date.'}),
     'not-before': Flags.string({description: 'Not valid before this time (duration from now or ISO date).'}),
-    rate: Flags.string({description: 'Rate limit for this key, such as 1000/min.'}),
+    rate: Flags.string({description: 'Rate limit for this key, such as 1000/min (stored; not enforced by serve yet).'}),
     description: Flags.string({char: 'd', description: 'What the key is for.'}),
     meta: Flags.string({description: 'Free-form metadata as key=value; repeatable.', multiple: true}),
     prefix: Flags.string({description: 'Key prefix (default kw).'}),
+    out: Flags.string({char: 'o', description: 'Write the key to this new file (mode 0600) instead of stdout.'}),
   }
 
   static override enableJsonFlag = true
@@ -52,6 +55,9 @@ On a terminal, a missing name or scope is asked for. The key goes to stdout alon
     if ((!name || !scopes) && !canPrompt()) {
       throw new KeywardError('INPUT_REQUIRED', `${name ? '--scope' : '--name'} is required (no terminal to ask on); see --help`)
     }
+    if (flags.out && (await exists(flags.out))) {
+      throw new KeywardError('ALREADY_EXISTS', `--out ${flags.out} already exists; keyward never overwrites a file: choose another path`)
+    }
     const session = await openSession(flags)
     if (!name || !scopes) {
       const asked = await askMissing(name, scopes)
@@ -61,11 +67,25 @@ On a terminal, a missing name or scope is asked for. The key goes to stdout alon
       if (description === undefined) description = (await askOptional('Description (optional):')) || undefined
     }
     const options = {...fixed, name, scopes, description, expires: expires ? parseTime(expires, '--expires') : undefined}
-    const {key, record} = await updateVault(session.file, session.material, (vault) => createKey(vault.data, options))
+    const {key, record} = await session.update((vault) => createKey(vault.data, options))
     const view = viewKey(record)
-    showKeyOnce(key, this.jsonEnabled())
-    if (!this.jsonEnabled()) process.stderr.write(`Created API key ${view.name} (${view.id}) with scopes: ${view.scopes.join(' ')}\n`)
-    return {key, record: view}
+    // A key nobody saw must not stay active: if it cannot be written out, it is removed again.
+    const undo = () => session.update((vault) => keysOf(vault.data).delete(record.id))
+    const out = flags.out
+    if (out) {
+      try {
+        await createPrivateFile(out, Buffer.from(`${key}\n`), 'key output file')
+      } catch (err) {
+        await undo()
+        throw err
+      }
+      if (this.jsonEnabled()) return {keyFile: out, record: view}
+    } else {
+      await this.deliver(keyOnce(key, this.jsonEnabled(), {key, record: view}), undo)
+    }
+    if (!this.jsonEnabled()) {
+      process.stderr.write(`Created API key ${view.name} (${view.id}) with scopes: ${view.scopes.join(' ')}${out ? `; the key is in ${out} (0600)` : ''}\n`)
+    }
   }
 }
 

@@ -1,19 +1,17 @@
 import {promises as fs} from 'node:fs'
 
-import {Args} from '@oclif/core'
-
+import {positional} from '../../src/cli/args.js'
 import {KeywardCommand} from '../../src/cli/base.js'
 import {keysTable} from '../../src/cli/keys.js'
 import {openSession} from '../../src/cli/session.js'
 import {fileError, KeywardError} from '../../src/errors/index.js'
 import {importSeedKeys, viewKey, type SeedKeyFile} from '../../src/keys/index.js'
-import {updateVault} from '../../src/vault/index.js'
 
 export default class KeysImport extends KeywardCommand {
   static override summary = 'Import plaintext keys from an api_keys.json file, storing only their hashes.'
   static override description = `Reads the {"api_keys": {NAME: KEY}, "key_permissions": {NAME: [PATTERN...]}} format and stores each key hashed, with its permissions as scopes. Clients keep using the same keys. All or nothing: on any problem nothing is imported. Delete the plaintext file afterwards.`
   static override examples = ['<%= config.bin %> <%= command.id %> config/api_keys.json && shred -u config/api_keys.json']
-  static override args = {file: Args.string({description: 'Path of the api_keys.json file.', required: true})}
+  static override args = {file: positional('Path of the api_keys.json file.')}
   static override enableJsonFlag = true
 
   async run() {
@@ -28,7 +26,7 @@ export default class KeysImport extends KeywardCommand {
     }
     if (typeof parsed !== 'object' || parsed === null) throw new KeywardError('INVALID_INPUT', `${args.file} does not hold a JSON object`)
     const session = await openSession(flags)
-    const records = await updateVault(session.file, session.material, (vault) => importSeedKeys(vault.data, parsed))
+    const records = await session.update((vault) => importSeedKeys(vault.data, parsed))
     const views = records.map((r) => viewKey(r))
     this.log(`Imported ${views.length} API keys; only their hashes are stored.`)
     this.log(keysTable(views))

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {KeywardCommand} from '../../src/cli/base.js'
 import {keysTable} from '../../src/cli/keys.js'
 import {openSession} from '../../src/cli/session.js'
-import {viewKey} from '../../src/keys/index.js'
+import {keysOf, viewKey} from '../../src/keys/index.js'
 
 export default class KeysList extends KeywardCommand {
   static override summary = 'List API keys: id, name, start, scopes, status, created, expires.'
@@ -16,7 +16,7 @@ export default class KeysList extends KeywardCommand {
     const {flags} = await this.parse(KeysList)
     const {vault} = await openSession(flags)
     const now = Date.now()
-    const keys = [...vault.data.keys.values()]
+    const keys = [...keysOf(vault.data).values()]
       .map((r) => viewKey(r, now))
       .filter((v) => flags.all || v.status === 'active' || v.status === 'not_yet_valid')
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))

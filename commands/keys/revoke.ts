@@ -1,12 +1,12 @@
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
+import {optionalPositional} from '../../src/cli/args.js'
 import {KeywardCommand} from '../../src/cli/base.js'
 import {confirmed} from '../../src/cli/input.js'
 import {canPrompt} from '../../src/cli/prompt.js'
 import {openSession} from '../../src/cli/session.js'
 import {KeywardError} from '../../src/errors/index.js'
-import {findKey, keyStatus, revokeKey, viewKey} from '../../src/keys/index.js'
-import {updateVault} from '../../src/vault/index.js'
+import {findKey, keysOf, keyStatus, revokeKey, viewKey} from '../../src/keys/index.js'
 
 export default class KeysRevoke extends KeywardCommand {
   static override summary = 'Revoke an API key, permanently.'
@@ -18,7 +18,7 @@ export default class KeysRevoke extends KeywardCommand {
     {description: 'Pick from a list (terminal only)', command: '<%= config.bin %> <%= command.id %>'},
   ]
 
-  static override args = {key: Args.string({description: 'Key id or name.'})}
+  static override args = {key: optionalPositional('Key id or name; omit it on a terminal to pick from a list.')}
   static override flags = {
     reason: Flags.string({char: 'r', description: 'Why the key is revoked (recorded).'}),
     yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation.'}),
@@ -33,7 +33,7 @@ export default class KeysRevoke extends KeywardCommand {
     let ref = args.key
     if (!ref) {
       const now = Date.now()
-      const candidates = [...session.vault.data.keys.values()].filter((r) => keyStatus(r, now) !== 'revoked')
+      const candidates = [...keysOf(session.vault.data).values()].filter((r) => keyStatus(r, now) !== 'revoked')
       if (candidates.length === 0) throw new KeywardError('NOT_FOUND', 'there is no key left to revoke')
       const {askSelect} = await import('../../src/cli/prompt.js')
       ref = await askSelect(
@@ -45,7 +45,7 @@ export default class KeysRevoke extends KeywardCommand {
     if (!(await confirmed(flags.yes, `Revoke API key ${target.name} (${target.id})? Clients using it are cut off, permanently.`))) {
       throw new KeywardError('CANCELLED', 'cancelled; nothing was changed')
     }
-    const record = await updateVault(session.file, session.material, (vault) => revokeKey(vault.data, target.id, flags.reason))
+    const record = await session.update((vault) => revokeKey(vault.data, target.id, flags.reason))
     this.log(`Revoked API key ${record.name} (${record.id}) at ${record.revoked!.at}`)
     return {key: viewKey(record)}
   }

@@ -1,5 +1,4 @@
-import {Args} from '@oclif/core'
-
+import {positional} from '../../src/cli/args.js'
 import {KeywardCommand} from '../../src/cli/base.js'
 import {keyDetails} from '../../src/cli/keys.js'
 import {openSession} from '../../src/cli/session.js'
@@ -8,7 +7,7 @@ import {findKey, viewKey} from '../../src/keys/index.js'
 export default class KeysShow extends KeywardCommand {
   static override summary = 'Show one API key record (never the key itself).'
   static override examples = ['<%= config.bin %> <%= command.id %> ci-bot', '<%= config.bin %> <%= command.id %> 3hT9x0aB2cDe --json']
-  static override args = {key: Args.string({description: 'Key id or name.', required: true})}
+  static override args = {key: positional('Key id or name.')}
   static override enableJsonFlag = true
 
   async run() {

@@ -7,7 +7,9 @@ import {KeyIndex, VERIFY_ERROR, viewKey} from '../../src/keys/index.js'
 
 export default class KeysVerify extends KeywardCommand {
   static override summary = 'Check an API key read from stdin: which key it is, its status and scopes.'
-  static override description = `The key is read from stdin (or a hidden prompt on a terminal), never from the command line. Exit codes: 0 valid, 20 malformed (bad format or checksum), 21 not found, 22 revoked, 23 expired, 24 not yet valid.`
+  static override description = `The key is read from stdin (or a hidden prompt on a terminal), never from the command line. Exit codes: 0 valid, 20 malformed (bad format or checksum), 21 not found, 22 revoked, 23 expired, 24 not yet valid.
+
+Under --json every outcome is a verdict, as Unkey's verify gives one: {"valid": false, "code": "revoked", "key": {"id", "name", "status"}, "error": {"code", "message"}}, with the same exit code; "key" is there whenever the key is known.`
   static override examples = [
     'printenv KEYWARD_API_KEY | <%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> < agent.key',
@@ -31,11 +33,16 @@ export default class KeysVerify extends KeywardCommand {
         expired: `expired at ${result.key?.expires}`,
         not_yet_valid: `is not valid before ${result.key?.notBefore}`,
       }[result.code]
-      throw new KeywardError(VERIFY_ERROR[result.code], `${which} ${detail}`)
+      const error = new KeywardError(VERIFY_ERROR[result.code], `${which} ${detail}`)
+      if (!this.jsonEnabled()) throw error
+      // A verdict, not a failure of the command: as Unkey's verify, it names the key when it is known.
+      process.exitCode = error.exit
+      const key = result.key ? {id: result.key.id, name: result.key.name, status: viewKey(result.key).status} : undefined
+      return {valid: false, code: result.code, ...(key ? {key} : {}), error: {code: error.code, message: error.message}}
     }
     const view = viewKey(result.key!)
     this.log(`valid: API key ${view.name} (${view.id}), scopes: ${view.scopes.join(' ')}`)
-    return {code: result.code, key: view}
+    return {valid: true, code: result.code, key: view}
   }
 }
 

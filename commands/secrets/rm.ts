@@ -1,17 +1,17 @@
-import {Args, Flags} from '@oclif/core'
+import {Flags} from '@oclif/core'
 
+import {positional} from '../../src/cli/args.js'
 import {KeywardCommand} from '../../src/cli/base.js'
 import {confirmed} from '../../src/cli/input.js'
 import {openSession} from '../../src/cli/session.js'
 import {KeywardError} from '../../src/errors/index.js'
 import {describeSecret, removeSecret} from '../../src/secrets/index.js'
-import {updateVault} from '../../src/vault/index.js'
 
 export default class SecretsRm extends KeywardCommand {
   static override summary = 'Delete a secret.'
   static override description = 'Asks for confirmation on a terminal; --yes skips it (and is required without a terminal). The value stays, encrypted, in <vault>.bak (the previous version) until the next change to the vault.'
   static override examples = ['<%= config.bin %> <%= command.id %> GITHUB_TOKEN', '<%= config.bin %> <%= command.id %> GITHUB_TOKEN --yes']
-  static override args = {name: Args.string({description: 'Secret name.', required: true})}
+  static override args = {name: positional('Secret name.')}
   static override flags = {yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation.'})}
   static override enableJsonFlag = true
 
@@ -22,8 +22,8 @@ export default class SecretsRm extends KeywardCommand {
     if (!(await confirmed(flags.yes, `Delete secret ${args.name}? This cannot be undone.`))) {
       throw new KeywardError('CANCELLED', 'cancelled; nothing was changed')
     }
-    const removed = await updateVault(session.file, session.material, (vault) => removeSecret(vault.data, args.name))
-    this.log(`Deleted secret ${removed.name}`)
+    const removed = await session.update((vault) => removeSecret(vault.data, args.name))
+    this.log(`Deleted secret ${removed.name}; it remains, encrypted, in ${session.file}.bak until the next change`)
     return {removed}
   }
 }

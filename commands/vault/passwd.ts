@@ -2,14 +2,16 @@ import {Flags} from '@oclif/core'
 
 import {KeywardCommand} from '../../src/cli/base.js'
 import {openSession} from '../../src/cli/session.js'
-import {newPassphrase} from '../../src/cli/unlock.js'
-import {createKeyFile, describeSlot, exists, type KeyMaterial, loadKeyFile, PASSPHRASE_SLOT_ID, updateVault} from '../../src/vault/index.js'
+import {newPassphrase, slotSecrets} from '../../src/cli/unlock.js'
+import {createKeyFile, describeSlot, exists, type KeyMaterial, loadKeyFile, PASSPHRASE_SLOT_ID} from '../../src/vault/index.js'
 
 export default class VaultPasswd extends KeywardCommand {
   static override summary = 'Change the passphrase, or add or remove a key file.'
-  static override description = `Only the wrapping of the data key changes; secrets and keys are not re-encrypted under a new key (use \`keyward vault rotate\` for that).
+  static override description = `Changing or removing a passphrase or key file also replaces the data key and re-encrypts everything, so that the old secret opens no current version of the vault. Old copies (the .bak, backups) still open with the old secret, and show the contents as they were then. The version replaced is also kept as <vault>.<time>.bak (unless --no-backup): delete it once the new secret works.
 
-With no flags, sets a new passphrase: asked twice on a terminal, or read from --new-passphrase-file or KEYWARD_NEW_PASSPHRASE. The vault itself is unlocked as usual (--key-file, --passphrase-file, KEYWARD_KEY_FILE, KEYWARD_PASSPHRASE or a prompt).`
+A new data key must be wrapped for every slot that stays, so each one's secret is needed: the one that unlocks the vault, KEYWARD_KEY_FILE, KEYWARD_PASSPHRASE, the default key file, --other-key-file, or a prompt for the passphrase. --drop-other-slots removes the slots whose secret is not given. Adding a key file needs no new data key.
+
+With no flags, sets a new passphrase: asked twice on a terminal, or read from --new-passphrase-file or KEYWARD_NEW_PASSPHRASE.`
 
   static override examples = [
     {description: 'Change the passphrase', command: '<%= config.bin %> <%= command.id %>'},
@@ -24,6 +26,9 @@ With no flags, sets a new passphrase: asked twice on a terminal, or read from --
     'remove-passphrase': Flags.boolean({description: 'Remove the passphrase slot.'}),
     'new-passphrase': Flags.boolean({description: 'Set a new passphrase (the default when no other flag is given).'}),
     'new-passphrase-file': Flags.string({description: 'Read the new passphrase from the first line of this file (mode 0600).'}),
+    'other-key-file': Flags.string({description: 'Another key file whose slot should stay (its secret is needed for the new data key).', multiple: true}),
+    'drop-other-slots': Flags.boolean({description: 'Remove the slots whose secret was not given, instead of refusing.'}),
+    'no-backup': Flags.boolean({description: 'Do not keep the replaced version as <vault>.<time>.bak.'}),
   }
 
   static override enableJsonFlag = true
@@ -34,7 +39,8 @@ With no flags, sets a new passphrase: asked twice on a terminal, or read from --
     const slotChanges = flags['add-key-file'] || flags['remove-key-file'] || flags['remove-passphrase']
     let passphrase: KeyMaterial | undefined
     if (flags['new-passphrase'] || flags['new-passphrase-file'] || !slotChanges) {
-      passphrase = await newPassphrase({file: flags['new-passphrase-file'], env: 'KEYWARD_NEW_PASSPHRASE'}, 'pass --new-passphrase-file or set KEYWARD_NEW_PASSPHRASE')
+      const file = flags['new-passphrase-file']
+      passphrase = await newPassphrase(file ? {file} : {env: 'KEYWARD_NEW_PASSPHRASE'}, 'pass --new-passphrase-file or set KEYWARD_NEW_PASSPHRASE')
     }
     let addKeyFile: KeyMaterial | undefined
     let createdKeyFile = false
@@ -43,21 +49,43 @@ With no flags, sets a new passphrase: asked twice on a terminal, or read from --
       createdKeyFile = !(await exists(addPath))
       addKeyFile = createdKeyFile ? await createKeyFile(addPath) : await loadKeyFile(addPath)
     }
-    let removeId = flags['remove-key-file']
-    if (removeId && !removeId.startsWith('kf-')) removeId = (await loadKeyFile(removeId)).slotId
-    const header = await updateVault(session.file, session.material, async (vault) => {
-      if (passphrase) await vault.addSlot(passphrase)
-      if (addKeyFile) await vault.addSlot(addKeyFile)
-      if (removeId) vault.removeSlot(removeId)
-      if (flags['remove-passphrase']) vault.removeSlot(PASSPHRASE_SLOT_ID)
-      return vault.header
-    })
-    const slots = header.slots.map((s) => describeSlot(s))
+    const remove: string[] = []
+    const removeRef = flags['remove-key-file']
+    if (removeRef) remove.push(removeRef.startsWith('kf-') ? removeRef : (await loadKeyFile(removeRef)).slotId)
+    if (flags['remove-passphrase']) remove.push(PASSPHRASE_SLOT_ID)
+    const rekey = Boolean(passphrase || remove.length > 0)
+    const secrets = rekey
+      ? await slotSecrets(session.material, session.vault.header, flags, {keepPassphrase: !passphrase && !flags['remove-passphrase']})
+      : []
+    let outcome
+    try {
+      outcome = await session.updateDetailed(
+        async (vault) => {
+          if (!rekey) {
+            await vault.addSlot(addKeyFile!)
+            return {header: vault.header, dropped: [] as string[]}
+          }
+          const add = [passphrase, addKeyFile].filter((m): m is KeyMaterial => m !== undefined)
+          const {dropped} = await vault.rekey({secrets, add, remove, dropOthers: flags['drop-other-slots']})
+          return {header: vault.header, dropped}
+        },
+        {timestampedBackup: rekey && !flags['no-backup']},
+      )
+    } catch (err) {
+      if (createdKeyFile && addPath) await import('node:fs').then((fs) => fs.promises.rm(addPath, {force: true}))
+      throw err
+    }
+    const now = outcome.result.header.slots.map((s) => describeSlot(s))
     if (passphrase) this.log('Passphrase changed.')
     if (addPath) this.log(`${createdKeyFile ? 'Created key file' : 'Added key file'} ${addPath}.`)
-    if (removeId) this.log(`Removed key file slot ${removeId}.`)
+    if (removeRef) this.log(`Removed key file slot ${remove[0]}.`)
     if (flags['remove-passphrase']) this.log('Removed the passphrase.')
-    this.log(`The vault now unlocks with: ${slots.map((s) => s.summary).join('; ')}`)
-    return {vault: session.file, slots}
+    if (outcome.result.dropped.length) this.log(`Dropped slots whose secret was not given: ${outcome.result.dropped.join(', ')}.`)
+    this.log(`The vault now unlocks with: ${now.map((s) => s.summary).join('; ')}`)
+    if (rekey) {
+      this.log(`New data key: the old secret opens no current version of ${session.file}.`)
+      this.log(`Old copies still open with the old secret and show the contents as they were: ${session.file}.bak${outcome.backup ? `, ${outcome.backup}` : ''}, and any backup. Delete them once the new secret works.`)
+    }
+    return {vault: session.file, slots: now, newDataKey: rekey, backup: outcome.backup ?? null, dropped: outcome.result.dropped}
   }
 }

@@ -4,7 +4,7 @@ import {KeywardCommand} from '../../src/cli/base.js'
 import {resolveUnlock} from '../../src/cli/unlock.js'
 import {isKeywardError} from '../../src/errors/index.js'
 import {keyCounts} from '../../src/keys/index.js'
-import {describeSlot, exists, headerOf, openVault, readVault, resolveVaultPath} from '../../src/vault/index.js'
+import {describeSlot, exists, GenerationLedger, generationOf, headerOf, isSymlink, openVault, readWithLedger, resolveVaultPath} from '../../src/vault/index.js'
 
 export default class VaultStatus extends KeywardCommand {
   static override summary = 'Show where the vault is, how it is locked, and what it holds; never a secret.'
@@ -14,15 +14,17 @@ export default class VaultStatus extends KeywardCommand {
 
   async run() {
     const {flags} = await this.parse(VaultStatus)
+    const given = flags.vault || process.env.KEYWARD_VAULT
     const file = resolveVaultPath(flags.vault)
-    const envelope = await readVault(file)
-    const header = headerOf(envelope)
+    const ledger = new GenerationLedger()
+    const read = await readWithLedger(file, ledger)
+    const header = headerOf(read.envelope)
     const stat = await fs.stat(file)
     let counts: {secrets: number; keys: ReturnType<typeof keyCounts>} | undefined
     let locked: string | undefined
     try {
       const material = await resolveUnlock(header, file, flags)
-      const vault = await openVault(file, material, envelope)
+      const vault = await openVault(file, material, {read, ledger})
       counts = {secrets: vault.data.secrets.size, keys: keyCounts(vault.data)}
     } catch (err) {
       if (!isKeywardError(err) || err.code !== 'INPUT_REQUIRED') throw err
@@ -34,6 +36,8 @@ export default class VaultStatus extends KeywardCommand {
       cipher: header.cipher,
       vaultId: header.vault_id,
       created: header.created,
+      generation: generationOf(header),
+      linkedFrom: given && isSymlink(given) ? given : null,
       modified: stat.mtime.toISOString(),
       bytes: stat.size,
       mode: (stat.mode & 0o777).toString(8).padStart(4, '0'),
@@ -42,18 +46,20 @@ export default class VaultStatus extends KeywardCommand {
       counts: counts ?? null,
     }
     if (!this.jsonEnabled()) {
-      const line = (label: string, value: string) => this.log(`${label.padEnd(10)}${value}`)
+      const line = (label: string, value: string) => this.log(`${label.padEnd(11)}${value}`)
       line('Vault', `${file} (mode ${status.mode}, ${stat.size} bytes)`)
       line('Format', `${status.format}, ${header.cipher}`)
       line('Vault id', header.vault_id)
+      if (status.linkedFrom) line('Link', `${status.linkedFrom} -> ${file}`)
       line('Created', header.created)
+      line('Generation', String(status.generation))
       line('Modified', status.modified)
       line('Backup', status.backup ?? 'none yet')
       status.slots.forEach((s, i) => line(i === 0 ? 'Unlock' : '', `${s.summary}, added ${s.created}`))
       if (counts) {
         line('Secrets', String(counts.secrets))
         const k = counts.keys
-        line('API keys', `${k.active} active, ${k.revoked} revoked, ${k.expired} expired, ${k.pending} not yet valid`)
+        line('API keys', `${k.active} active, ${k.revoked} revoked, ${k.expired} expired, ${k.not_yet_valid} not yet valid`)
       } else {
         line('Contents', `locked (${locked})`)
       }

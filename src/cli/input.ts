@@ -1,30 +1,44 @@
 import {promises as fs} from 'node:fs'
 
 import {fileError, KeywardError} from '../errors/index.js'
-import {MAX_SECRET_BYTES, secretValueFromBytes} from '../secrets/index.js'
+import {checkSecretValue, dropLineEnding, MAX_SECRET_BYTES} from '../secrets/index.js'
 import {askSecret, canPrompt} from './prompt.js'
 import {readStdin} from './stdin.js'
 
-/** A secret value from --from-file, else a hidden prompt on a terminal, else piped stdin. Never argv. */
-export async function readSecretValue(name: string, fromFile: string | undefined): Promise<string> {
-  if (fromFile) {
+export interface SecretSource {
+  /** Read the value from this file, byte for byte. */
+  fromFile?: string
+  /** Keep even the line ending of a one-line piped value. */
+  raw?: boolean
+}
+
+/**
+ * A secret value from --from-file (byte for byte), else a hidden prompt on a terminal, else piped
+ * stdin (byte for byte, but for the line ending of a one-line text value). Never argv.
+ */
+export async function readSecretValue(name: string, source: SecretSource): Promise<Buffer> {
+  if (source.fromFile) {
     let bytes: Buffer
     try {
-      bytes = await fs.readFile(fromFile)
+      const stat = await fs.stat(source.fromFile)
+      if (stat.isFile() && stat.size > MAX_SECRET_BYTES) return checkSecretValue(Buffer.alloc(MAX_SECRET_BYTES + 1), source.fromFile)
+      bytes = await fs.readFile(source.fromFile)
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new KeywardError('INVALID_INPUT', `--from-file ${fromFile} does not exist`)
-      throw fileError(err, 'file', fromFile)
+      if (err instanceof KeywardError) throw err
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new KeywardError('INVALID_INPUT', `--from-file ${source.fromFile} does not exist`)
+      throw fileError(err, 'file', source.fromFile)
     }
-    return secretValueFromBytes(bytes, fromFile)
+    return checkSecretValue(bytes, source.fromFile)
   }
   if (canPrompt()) {
     const value = await askSecret(`Value for ${name} (hidden):`, 'pipe it on stdin or use --from-file')
-    return secretValueFromBytes(Buffer.from(value, 'utf8'), 'the prompt')
+    return checkSecretValue(Buffer.from(value, 'utf8'), 'the prompt')
   }
   if (process.stdin.isTTY) {
     throw new KeywardError('INPUT_REQUIRED', 'no value given: pipe it on stdin or use --from-file')
   }
-  return secretValueFromBytes(await readStdin(MAX_SECRET_BYTES), 'stdin')
+  const bytes = await readStdin(MAX_SECRET_BYTES)
+  return checkSecretValue(source.raw ? bytes : dropLineEnding(bytes), 'stdin')
 }
 
 /** True when the user confirmed, via --yes or a prompt; throws when neither is possible. */

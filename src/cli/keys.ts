@@ -10,10 +10,15 @@ const STATUS_COLOR: Record<KeyStatus, (s: string) => string> = {
   not_yet_valid: (s) => style.cyan(s),
 }
 
+/** The same words in text as in JSON: `not_yet_valid` reads "not yet valid". */
+export function statusText(status: KeyStatus): string {
+  return STATUS_COLOR[status](status.replace(/_/g, ' '))
+}
+
 export function keysTable(views: KeyView[]): string {
   return renderTable(
     ['ID', 'NAME', 'START', 'SCOPES', 'STATUS', 'CREATED', 'EXPIRES'],
-    views.map((v) => [v.id, v.name, `${v.start}…`, v.scopes.join(' '), STATUS_COLOR[v.status](v.status), shortTime(v.created), shortTime(v.expires)]),
+    views.map((v) => [v.id, v.name, `${v.start}…`, v.scopes.join(' '), statusText(v.status), shortTime(v.created), shortTime(v.expires)]),
   )
 }
 
@@ -23,7 +28,7 @@ export function keyDetails(v: KeyView): string {
     ['name', v.name],
     ['description', v.description],
     ['start', `${v.start}…` + (v.legacy ? ' (imported; rotate it to get a keyward-format key)' : '')],
-    ['status', STATUS_COLOR[v.status](v.status)],
+    ['status', statusText(v.status)],
     ['scopes', v.scopes.join(' ')],
     ['created', v.created],
     ['not before', v.notBefore],
@@ -39,9 +44,12 @@ export function keyDetails(v: KeyView): string {
     .join('\n')
 }
 
-/** The one time a plaintext key is shown: the key alone on stdout (pipe-clean), the warning on stderr. */
-export function showKeyOnce(key: string, json: boolean): void {
-  if (json) return
+/**
+ * What shows a new key once: the key alone on stdout (pipe-clean), or under --json the whole
+ * result. The warning goes to stderr first.
+ */
+export function keyOnce(key: string, json: boolean, result: object): string {
+  if (json) return JSON.stringify(result, null, 2) + '\n'
   process.stderr.write(style.yellow('This is the only time this key is shown. Store it now: keyward keeps only its hash.\n'))
-  process.stdout.write(`${key}\n`)
+  return `${key}\n`
 }

@@ -22,7 +22,7 @@ export async function askSecret(message: string, alternative: string): Promise<s
 
 /** Asks twice for a new secret and checks that both answers match and pass `validate`. */
 export async function askNewSecret(message: string, alternative: string, validate: (value: string) => string | true): Promise<string> {
-  requireTty(message.toLowerCase(), alternative)
+  requireTty(message.toLowerCase().replace(/:$/, ''), alternative)
   const {password} = await import('@inquirer/prompts')
   const first = await password({message, mask: false, validate}, context())
   const second = await password({message: 'Repeat to confirm:', mask: false}, context())

@@ -9,6 +9,7 @@ export {
   importSeedKeys,
   keyCounts,
   keyStatus,
+  keysOf,
   revokeKey,
   rotateKey,
   viewKey,

@@ -1,7 +1,7 @@
 /** Operations on the key records of an open vault. Plaintext keys leave here once, as return values. */
 import {KeywardError} from '../errors/index.js'
 import {checkScopeSet, expandScopes} from '../policy/index.js'
-import type {VaultData} from '../vault/index.js'
+import {tableOf, type VaultData} from '../vault/index.js'
 import {DEFAULT_PREFIX, displayStart, formatKey, hashSecret, newKeyId, newSecret, PREFIX_PATTERN} from './format.js'
 import type {KeyRecord, KeySecret, RateLimit} from './record.js'
 
@@ -26,6 +26,11 @@ export interface IssuedKey {
   record: KeyRecord
 }
 
+/** The vault table that holds API-key records, by key id. */
+export function keysOf(data: VaultData): Map<string, KeyRecord> {
+  return tableOf<KeyRecord>(data, 'keys')
+}
+
 export function checkKeyName(name: string): void {
   if (!KEY_NAME_PATTERN.test(name)) {
     throw new KeywardError('INVALID_INPUT', `invalid key name ${JSON.stringify(name.slice(0, 80))}: use a letter or digit, then letters, digits, _ . or - (at most 64 characters)`)
@@ -40,15 +45,15 @@ export function keyStatus(record: KeyRecord, now = Date.now()): KeyStatus {
 }
 
 function nameTaken(data: VaultData, name: string): boolean {
-  for (const record of data.keys.values()) if (record.name === name) return true
+  for (const record of keysOf(data).values()) if (record.name === name) return true
   return false
 }
 
 /** Finds a key by id, then by name. */
 export function findKey(data: VaultData, ref: string): KeyRecord {
-  const byId = data.keys.get(ref)
+  const byId = keysOf(data).get(ref)
   if (byId) return byId
-  for (const record of data.keys.values()) if (record.name === ref) return record
+  for (const record of keysOf(data).values()) if (record.name === ref) return record
   throw new KeywardError('NOT_FOUND', `no API key with id or name ${JSON.stringify(ref.slice(0, 80))}; see \`keyward keys list --all\``)
 }
 
@@ -60,7 +65,7 @@ function issueSecret(prefix: string, id: string, now: string): {key: string; sec
 function uniqueId(data: VaultData, alsoTaken: ReadonlySet<string> = new Set()): string {
   for (;;) {
     const id = newKeyId()
-    if (!data.keys.has(id) && !alsoTaken.has(id)) return id
+    if (!keysOf(data).has(id) && !alsoTaken.has(id)) return id
   }
 }
 
@@ -97,7 +102,7 @@ export function createKey(data: VaultData, options: NewKeyOptions, now = new Dat
     rateLimit: options.rateLimit,
     meta: options.meta && Object.keys(options.meta).length > 0 ? options.meta : undefined,
   }
-  data.keys.set(id, record)
+  keysOf(data).set(id, record)
   return {key, record}
 }
 
@@ -167,7 +172,7 @@ export function importSeedKeys(data: VaultData, file: SeedKeyFile, now = new Dat
   const permissions = (file.key_permissions ?? {}) as Record<string, unknown>
   const created = now.toISOString()
   const staged: KeyRecord[] = []
-  const seenHashes = new Set(legacyHashes(data))
+  const seenHashes = new Set<string>(legacyHashes(data))
   for (const [name, key] of Object.entries(keys)) {
     checkKeyName(name)
     if (typeof key !== 'string' || key.length < 16 || key.length > 512 || /\s/.test(key)) {
@@ -185,34 +190,31 @@ export function importSeedKeys(data: VaultData, file: SeedKeyFile, now = new Dat
     checkScopeSet(scopes)
     const hash = hashSecret(key)
     if (seenHashes.has(hash)) throw new KeywardError('ALREADY_EXISTS', `api_keys.${name} is already in the vault; nothing was imported`)
-    seenHashes.add(hash)
+    const twin = staged.find((r) => r.secret.hash === hash)
+    if (twin) throw new KeywardError('INVALID_INPUT', `api_keys.${name} is the same key as api_keys.${twin.name} in this file; give each client its own key. Nothing was imported`)
     staged.push({
       id: uniqueId(data, new Set(staged.map((r) => r.id))),
       name,
       prefix: DEFAULT_PREFIX,
-      secret: {hash, start: `${key.slice(0, 6)}…`, created, legacy: true},
+      secret: {hash, start: key.slice(0, 6), created, legacy: true},
       scopes,
       created,
       description: 'imported from a plaintext api_keys.json',
     })
   }
-  for (const record of staged) data.keys.set(record.id, record)
+  for (const record of staged) keysOf(data).set(record.id, record)
   return staged
 }
 
 function* legacyHashes(data: VaultData): Iterable<string> {
-  for (const record of data.keys.values()) {
+  for (const record of keysOf(data).values()) {
     for (const s of [record.secret, ...(record.previous ?? [])]) if (s.legacy) yield s.hash
   }
 }
 
-export function keyCounts(data: VaultData, now = Date.now()): {active: number; revoked: number; expired: number; pending: number} {
-  const counts = {active: 0, revoked: 0, expired: 0, pending: 0}
-  for (const record of data.keys.values()) {
-    const status = keyStatus(record, now)
-    if (status === 'not_yet_valid') counts.pending++
-    else counts[status]++
-  }
+export function keyCounts(data: VaultData, now = Date.now()): Record<KeyStatus, number> {
+  const counts: Record<KeyStatus, number> = {active: 0, revoked: 0, expired: 0, not_yet_valid: 0}
+  for (const record of keysOf(data).values()) counts[keyStatus(record, now)]++
   return counts
 }
 

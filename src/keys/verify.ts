@@ -7,6 +7,7 @@ import {hash as oneShotHash, timingSafeEqual} from 'node:crypto'
 
 import type {ErrorCode} from '../errors/index.js'
 import type {VaultData} from '../vault/index.js'
+import {keysOf} from './store.js'
 import {parseKey} from './format.js'
 import type {KeyRecord} from './record.js'
 
@@ -67,7 +68,7 @@ export class KeyIndex {
   }
 
   static fromVault(data: VaultData): KeyIndex {
-    return new KeyIndex(data.keys.values())
+    return new KeyIndex(keysOf(data).values())
   }
 
   get size(): number {

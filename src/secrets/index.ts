@@ -22,27 +22,45 @@ export function checkSecretName(name: string): void {
   }
 }
 
-/** Turns raw input bytes into a secret value: UTF-8 text, one trailing newline dropped, not empty. */
-export function secretValueFromBytes(bytes: Buffer, origin: string): string {
+/**
+ * Checks a secret value as given: at most MAX_SECRET_BYTES, not empty. Values are bytes and are
+ * stored exactly as given (binary, a byte-order mark, anything).
+ */
+export function checkSecretValue(bytes: Buffer, origin: string): Buffer {
   if (bytes.length > MAX_SECRET_BYTES) {
-    throw new KeywardError('INVALID_INPUT', `secret value from ${origin} is larger than ${MAX_SECRET_BYTES} bytes`)
+    throw new KeywardError('INVALID_INPUT', `secret value from ${origin} is larger than ${MAX_SECRET_BYTES} bytes (1 MiB)`)
   }
-  let text: string
+  if (bytes.length === 0) throw new KeywardError('INVALID_INPUT', `secret value from ${origin} is empty; nothing was stored`)
+  return bytes
+}
+
+/**
+ * Piped text of one line loses its line ending, which `echo` and `printenv` add and no token
+ * contains. Anything else (binary data, text of several lines such as a PEM file) is kept
+ * byte for byte.
+ */
+export function dropLineEnding(bytes: Buffer): Buffer {
+  const end = bytes.length >= 2 && bytes[bytes.length - 2] === 0x0d && bytes[bytes.length - 1] === 0x0a ? 2 : bytes.at(-1) === 0x0a ? 1 : 0
+  if (end === 0) return bytes
+  const body = bytes.subarray(0, bytes.length - end)
+  if (body.includes(0x0a) || body.includes(0x0d) || !isUtf8Text(body)) return bytes
+  return body
+}
+
+export function isUtf8Text(bytes: Buffer): boolean {
   try {
-    text = new TextDecoder('utf-8', {fatal: true}).decode(bytes)
+    new TextDecoder('utf-8', {fatal: true}).decode(bytes)
+    return true
   } catch {
-    throw new KeywardError('INVALID_INPUT', `secret value from ${origin} is not valid UTF-8 text`)
+    return false
   }
-  const value = text.replace(/\r?\n$/, '')
-  if (value.length === 0) throw new KeywardError('INVALID_INPUT', `secret value from ${origin} is empty; nothing was stored`)
-  return value
 }
 
 function info(name: string, record: SecretRecord): SecretInfo {
   return {name, description: record.description, created: record.created, updated: record.updated}
 }
 
-export function setSecret(data: VaultData, name: string, value: string, description?: string): {created: boolean; secret: SecretInfo} {
+export function setSecret(data: VaultData, name: string, value: Buffer, description?: string): {created: boolean; secret: SecretInfo} {
   checkSecretName(name)
   const now = new Date().toISOString()
   const previous = data.secrets.get(name)
@@ -63,7 +81,7 @@ function getRecord(data: VaultData, name: string): SecretRecord {
   return record
 }
 
-export function getSecretValue(data: VaultData, name: string): string {
+export function getSecretValue(data: VaultData, name: string): Buffer {
   return getRecord(data, name).value
 }
 

@@ -4,7 +4,7 @@
  * loads lazily.
  */
 import {KeywardError} from '../errors/index.js'
-import {keyStatus, VERIFY_ERROR} from '../keys/index.js'
+import {keysOf, keyStatus, VERIFY_ERROR} from '../keys/index.js'
 import type {KeyMaterial} from '../vault/index.js'
 import {AdmittedTransport} from './admitted-transport.js'
 import {authenticateApiKey, authenticateNobody} from './authenticate.js'
@@ -61,7 +61,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
 
   const stillValid = (principal: Principal) => {
     if (!principal.keyId) return true
-    const record = live.snapshot.data.keys.get(principal.keyId)
+    const record = keysOf(live.snapshot.data).get(principal.keyId)
     return record !== undefined && keyStatus(record) === 'active'
   }
 

@@ -8,12 +8,14 @@ import path from 'node:path'
 
 import {isKeywardError} from '../errors/index.js'
 import {KeyIndex} from '../keys/index.js'
-import {type KeyMaterial, openVault, parseVault, readVaultBytes, type VaultData} from '../vault/index.js'
+import {GenerationLedger, generationOf, headerOf, type KeyMaterial, openVault, parseVault, readVaultBytes, type VaultData} from '../vault/index.js'
 import type {Logger} from './log.js'
 
 export interface VaultSnapshot {
   data: VaultData
   keys: KeyIndex
+  vaultId: string
+  generation: number
   loadedAt: number
 }
 
@@ -40,10 +42,14 @@ export class LiveVault {
     this.fingerprint = fingerprint
   }
 
+  private readonly ledger = new GenerationLedger()
+
   static async load(file: string, material: KeyMaterial, log: Logger): Promise<LiveVault> {
+    const ledger = new GenerationLedger()
+    const seen = ledger.snapshot()
     const bytes = await readVaultBytes(file)
-    const vault = await openVault(file, material, parseVault(bytes, file))
-    return new LiveVault(file, material, log, snapshotOf(vault.data), sha256(bytes))
+    const vault = await openVault(file, material, {read: {envelope: parseVault(bytes, file), seen}, ledger})
+    return new LiveVault(file, material, log, snapshotOf(vault), sha256(bytes))
   }
 
   get snapshot(): VaultSnapshot {
@@ -86,13 +92,25 @@ export class LiveVault {
 
   private async reloadOnce(): Promise<void> {
     try {
+      const seen = this.ledger.snapshot()
       const bytes = await readVaultBytes(this.file)
       const fingerprint = sha256(bytes)
       if (fingerprint === this.fingerprint) return
-      const vault = await openVault(this.file, this.material, parseVault(bytes, this.file))
-      this.current = snapshotOf(vault.data)
+      const envelope = parseVault(bytes, this.file)
+      const header = headerOf(envelope)
+      // An older copy put in place would bring back revoked keys: keep serving what we have.
+      if (header.vault_id !== this.current.vaultId) {
+        this.log('error', `refused to reload ${this.file}: it is another vault (id ${header.vault_id}, serving ${this.current.vaultId}); restart keyward serve to serve it`)
+        return
+      }
+      if (generationOf(header) < this.current.generation) {
+        this.log('error', `refused to reload ${this.file}: generation ${generationOf(header)} is older than the generation ${this.current.generation} being served (rollback); still serving generation ${this.current.generation}. To go back on purpose, use \`keyward vault restore\``)
+        return
+      }
+      const vault = await openVault(this.file, this.material, {read: {envelope, seen}, ledger: this.ledger})
+      this.current = snapshotOf(vault)
       this.fingerprint = fingerprint
-      this.log('info', `reloaded ${this.file}: ${this.current.keys.size} keys, ${vault.data.secrets.size} secrets`)
+      this.log('info', `reloaded ${this.file} (generation ${this.current.generation}): ${this.current.keys.size} keys, ${vault.data.secrets.size} secrets`)
       for (const listener of this.listeners) listener(this.current)
     } catch (err) {
       const what = isKeywardError(err) ? `${err.code}: ${err.message}` : `${(err as NodeJS.ErrnoException).code ?? (err as Error).name}`
@@ -106,8 +124,8 @@ export class LiveVault {
   }
 }
 
-function snapshotOf(data: VaultData): VaultSnapshot {
-  return {data, keys: KeyIndex.fromVault(data), loadedAt: Date.now()}
+function snapshotOf(vault: {data: VaultData; generation: number; header: {vault_id: string}}): VaultSnapshot {
+  return {data: vault.data, keys: KeyIndex.fromVault(vault.data), vaultId: vault.header.vault_id, generation: vault.generation, loadedAt: Date.now()}
 }
 
 function sha256(bytes: Buffer): string {

@@ -1,14 +1,21 @@
 /**
- * The vault file, format v1: a JSON envelope. Everything but `payload` is the header, and the
- * header's canonical JSON is the associated data of the payload's AES-256-GCM seal, so no header
- * field can change unnoticed. docs/vault-format.md is the prose version of this file.
+ * The vault file: a JSON envelope. Everything but `payload` is the header, and the header's
+ * canonical JSON is the associated data of the payload's AES-256-GCM seal, so no header field
+ * can change unnoticed. This module is bytes and shapes only: it knows nothing of secrets,
+ * keys or unlocking. docs/vault-format.md is the prose version of this file.
+ *
+ * Version 2 adds `generation`, a counter raised by every save, so that an older genuine copy
+ * put back in place (a rollback) can be recognised. Version 1 files are read as generation 0
+ * and written back as version 2.
  */
 import {KeywardError} from '../errors/index.js'
 import {decodeBase64, type Sealed} from './crypto.js'
 import type {Argon2idParams} from './kdf.js'
 
 export const FORMAT_NAME = 'keyward-vault'
-export const FORMAT_VERSION = 1
+export const FORMAT_VERSION = 2
+/** Versions this keyward reads; it always writes FORMAT_VERSION. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2]
 export const CIPHER = 'aes-256-gcm'
 
 export interface SealedJson {
@@ -40,10 +47,12 @@ export type Slot = KeyFileSlot | PassphraseSlot
 
 export interface Header {
   format: typeof FORMAT_NAME
-  version: typeof FORMAT_VERSION
+  version: number
   cipher: typeof CIPHER
   vault_id: string
   created: string
+  /** Raised by one on every save; absent (0) in version 1. */
+  generation?: number
   slots: Slot[]
 }
 
@@ -66,6 +75,10 @@ export function canonicalJson(value: unknown): string {
 export function headerOf(envelope: Envelope): Header {
   const {payload: _payload, ...header} = envelope
   return header
+}
+
+export function generationOf(header: Header): number {
+  return header.generation ?? 0
 }
 
 export function headerAad(header: Header): Buffer {
@@ -93,7 +106,7 @@ export function serializeEnvelope(envelope: Envelope): Buffer {
 
 /** What to do about a damaged vault: every save keeps the previous version beside it. */
 export function restoreHint(file: string): string {
-  return `restore the previous version from ${file}.bak if there is one`
+  return `restore the previous version with \`keyward vault restore ${file}.bak\` if there is one`
 }
 
 /** A VAULT_DAMAGED error for `file`, with what failed and how to recover. */
@@ -104,23 +117,34 @@ export function damaged(file: string, detail: string): KeywardError {
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const isString = (v: unknown): v is string => typeof v === 'string'
 
+/** True when `v` has exactly these keys (some optional): an unknown field is a sign of tampering, and never reaches canonicalJson. */
+function hasOnlyKeys(v: Record<string, unknown>, required: readonly string[], optional: readonly string[] = []): boolean {
+  for (const key of required) if (!(key in v)) return false
+  for (const key of Object.keys(v)) if (!required.includes(key) && !optional.includes(key)) return false
+  return true
+}
+
 /** Checks shape and the small fields; the ciphertext is decoded (strictly) once, in sealedFromJson. */
 function isSealed(v: unknown, nonceBytes: number): v is SealedJson {
-  if (!isObject(v)) return false
+  if (!isObject(v) || !hasOnlyKeys(v, ['nonce', 'ciphertext', 'tag'])) return false
   const nonce = decodeBase64(v.nonce)
   const tag = decodeBase64(v.tag)
   return nonce?.length === nonceBytes && tag?.length === 16 && typeof v.ciphertext === 'string'
 }
 
+const SLOT_FIELDS = ['type', 'id', 'created', 'salt', 'check', 'wrapped_key']
+
 function isSlot(v: unknown): v is Slot {
   if (!isObject(v) || !isString(v.id) || !isString(v.created)) return false
   if (decodeBase64(v.salt)?.length !== 16 || decodeBase64(v.check)?.length !== 16) return false
   if (!isSealed(v.wrapped_key, 12)) return false
-  if (v.type === 'keyfile') return true
-  if (v.type !== 'passphrase' || !isObject(v.kdf)) return false
+  if (v.type === 'keyfile') return hasOnlyKeys(v, SLOT_FIELDS)
+  if (v.type !== 'passphrase' || !isObject(v.kdf) || !hasOnlyKeys(v, [...SLOT_FIELDS, 'kdf'])) return false
   const kdf = v.kdf
-  return kdf.name === 'argon2id' && [kdf.memory_kib, kdf.iterations, kdf.parallelism].every((n) => Number.isInteger(n))
+  return hasOnlyKeys(kdf, ['name', 'memory_kib', 'iterations', 'parallelism']) && kdf.name === 'argon2id' && [kdf.memory_kib, kdf.iterations, kdf.parallelism].every((n) => Number.isInteger(n))
 }
+
+const HEADER_FIELDS = ['format', 'version', 'cipher', 'vault_id', 'created', 'slots', 'payload']
 
 /** Parses and validates the envelope; classifies every failure as damaged or unsupported. */
 export function parseEnvelope(bytes: Buffer, file: string): Envelope {
@@ -133,16 +157,20 @@ export function parseEnvelope(bytes: Buffer, file: string): Envelope {
   if (!isObject(parsed) || parsed.format !== FORMAT_NAME) {
     throw new KeywardError('VAULT_DAMAGED', `${file} is not a keyward vault, or its header is damaged; ${restoreHint(file)}`)
   }
-  if (parsed.version !== FORMAT_VERSION) {
-    const seen = typeof parsed.version === 'number' ? String(parsed.version) : JSON.stringify(parsed.version)
+  if (typeof parsed.version !== 'number' || !READABLE_VERSIONS.includes(parsed.version)) {
+    const seen = typeof parsed.version === 'number' ? String(parsed.version) : JSON.stringify(parsed.version)?.slice(0, 40)
     throw new KeywardError(
       'UNSUPPORTED_VERSION',
-      `vault ${file} has format version ${seen}; this keyward reads version ${FORMAT_VERSION} only: upgrade keyward, or ${restoreHint(file)}`,
+      `vault ${file} has format version ${seen}; this keyward reads versions ${READABLE_VERSIONS.join(' and ')}: upgrade keyward, or ${restoreHint(file)}`,
     )
   }
-  if (parsed.cipher !== CIPHER) throw damaged(file, `unknown cipher ${JSON.stringify(parsed.cipher)}`)
+  const v2 = parsed.version >= 2
+  if (!hasOnlyKeys(parsed, v2 ? [...HEADER_FIELDS, 'generation'] : HEADER_FIELDS)) throw damaged(file, 'unexpected or missing header fields')
+  if (parsed.cipher !== CIPHER) throw damaged(file, `unknown cipher ${JSON.stringify(parsed.cipher).slice(0, 40)}`)
   if (!isString(parsed.vault_id) || !isString(parsed.created)) throw damaged(file, 'header fields missing')
+  if (v2 && !(Number.isSafeInteger(parsed.generation) && (parsed.generation as number) >= 1)) throw damaged(file, 'generation is not a positive integer')
   if (!Array.isArray(parsed.slots) || parsed.slots.length === 0) throw damaged(file, 'no unlock slots')
+  if (parsed.slots.length > 64) throw damaged(file, 'too many unlock slots')
   parsed.slots.forEach((slot, i) => {
     if (!isSlot(slot)) throw damaged(file, `unlock slot ${i + 1} is malformed`)
   })

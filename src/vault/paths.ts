@@ -1,6 +1,8 @@
 import os from 'node:os'
 import path from 'node:path'
 
+import {resolveRealPath} from './file.js'
+
 /**
  * The vault (data) and its default key file (a credential) live in different trees, so that
  * copying or backing up the vault's directory does not carry the key that opens it.
@@ -15,6 +17,13 @@ export function defaultKeyFilePath(env = process.env): string {
   return path.join(base, 'keyward', 'vault.key')
 }
 
+/** The vault's real path: a symlink is followed once, so writes and watches go to the real file. */
 export function resolveVaultPath(flag: string | undefined, env = process.env): string {
-  return path.resolve(flag || env.KEYWARD_VAULT || defaultVaultPath(env))
+  return resolveRealPath(flag || env.KEYWARD_VAULT || defaultVaultPath(env))
+}
+
+/** Per-user state that is neither data nor configuration: the rollback ledger, the audit log. */
+export function defaultStateDir(env = process.env): string {
+  const base = env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state')
+  return path.join(base, 'keyward')
 }

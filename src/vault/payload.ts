@@ -1,9 +1,16 @@
-/** The decrypted contents of a vault: secrets and API-key records, each keyed by a unique string. */
-import type {KeyRecord} from '../keys/record.js'
+/**
+ * The decrypted contents of a vault: secrets, and named tables of records that other modules
+ * own (API keys, upstream servers, settings). The vault stores a table's records without
+ * knowing their shape; each owner reads and checks its own (see keys/store.ts).
+ *
+ * Secret values are bytes: a certificate in DER or a random key is stored exactly as given.
+ * Version 2 payloads hold them as base64 (`value_b64`); version 1 held UTF-8 text (`value`).
+ */
+import {decodeBase64} from './crypto.js'
 import {isObject} from './format.js'
 
 export interface SecretRecord {
-  value: string
+  value: Buffer
   description?: string
   created: string
   updated: string
@@ -12,31 +19,59 @@ export interface SecretRecord {
 /** Maps, not plain objects, so that a name such as "constructor" is only ever data. */
 export interface VaultData {
   secrets: Map<string, SecretRecord>
-  keys: Map<string, KeyRecord>
+  tables: Map<string, Map<string, unknown>>
 }
 
 export function emptyData(): VaultData {
-  return {secrets: new Map(), keys: new Map()}
+  return {secrets: new Map(), tables: new Map()}
+}
+
+/** The table `name`, created empty on first use. Its records are whatever its owner put there. */
+export function tableOf<T>(data: VaultData, name: string): Map<string, T> {
+  let table = data.tables.get(name)
+  if (!table) {
+    table = new Map()
+    data.tables.set(name, table)
+  }
+  return table as Map<string, T>
 }
 
 export function encodeData(data: VaultData): Buffer {
-  return Buffer.from(JSON.stringify({secrets: Object.fromEntries(data.secrets), keys: Object.fromEntries(data.keys)}), 'utf8')
+  const secrets: Record<string, unknown> = {}
+  for (const [name, s] of data.secrets) {
+    secrets[name] = {value_b64: s.value.toString('base64'), description: s.description, created: s.created, updated: s.updated}
+  }
+  const out: Record<string, unknown> = {secrets}
+  for (const [name, table] of data.tables) if (table.size > 0) out[name] = Object.fromEntries(table)
+  return Buffer.from(JSON.stringify(out), 'utf8')
 }
 
-/** Returns undefined when the authenticated plaintext is not a v1 payload. */
-export function decodeData(plaintext: Buffer): VaultData | undefined {
+const TABLE_NAME = /^[a-z][a-z_]{0,31}$/
+
+/** Returns undefined when the authenticated plaintext is not a payload of this version. */
+export function decodeData(plaintext: Buffer, version: number): VaultData | undefined {
   let parsed: unknown
   try {
     parsed = JSON.parse(plaintext.toString('utf8'))
   } catch {
     return undefined
   }
-  if (!isObject(parsed) || !isObject(parsed.secrets) || !isObject(parsed.keys)) return undefined
-  return {secrets: toMap(parsed.secrets as Record<string, SecretRecord>), keys: toMap(parsed.keys as Record<string, KeyRecord>)}
-}
-
-function toMap<T>(object: Record<string, T>): Map<string, T> {
-  const map = new Map<string, T>()
-  for (const key of Object.keys(object)) map.set(key, object[key])
-  return map
+  if (!isObject(parsed) || !isObject(parsed.secrets)) return undefined
+  const data = emptyData()
+  for (const name of Object.keys(parsed.secrets)) {
+    const raw = parsed.secrets[name]
+    if (!isObject(raw) || typeof raw.created !== 'string' || typeof raw.updated !== 'string') return undefined
+    const value = version >= 2 ? decodeBase64(raw.value_b64) : typeof raw.value === 'string' ? Buffer.from(raw.value, 'utf8') : undefined
+    if (!value) return undefined
+    data.secrets.set(name, {value, description: typeof raw.description === 'string' ? raw.description : undefined, created: raw.created, updated: raw.updated})
+  }
+  for (const name of Object.keys(parsed)) {
+    if (name === 'secrets') continue
+    const table = parsed[name]
+    if (!TABLE_NAME.test(name) || !isObject(table)) return undefined
+    const map = new Map<string, unknown>()
+    for (const id of Object.keys(table)) map.set(id, table[id])
+    data.tables.set(name, map)
+  }
+  return data
 }

@@ -75,7 +75,7 @@ export class KeyMaterial {
     throw new KeywardError('WRONG_SECRET', `vault ${file} has no passphrase; unlock it with its key file (--key-file or KEYWARD_KEY_FILE)`)
   }
 
-  private async keysFor(slot: Slot): Promise<SlotKeys> {
+  private async keysFor(slot: Slot, file: string): Promise<SlotKeys> {
     const salt = Buffer.from(slot.salt, 'base64')
     const cacheKey = slot.type === 'passphrase' ? `${slot.salt}:${slot.kdf.memory_kib}:${slot.kdf.iterations}:${slot.kdf.parallelism}` : slot.salt
     let keys = this.cache.get(cacheKey)
@@ -83,7 +83,7 @@ export class KeyMaterial {
       const root =
         this.source.kind === 'keyfile'
           ? this.source.key
-          : await argon2id(this.source.passphrase, salt, (slot as PassphraseSlot).kdf)
+          : await argon2id(this.source.passphrase, salt, (slot as PassphraseSlot).kdf, file)
       keys = slotKeys(root, salt)
       this.cache.set(cacheKey, keys)
     }
@@ -92,7 +92,7 @@ export class KeyMaterial {
 
   /** Unwraps the DEK. Throws WRONG_SECRET when the secret is not this slot's, VAULT_DAMAGED when the slot was altered. */
   async unwrap(header: Header, slot: Slot, file: string): Promise<Buffer> {
-    const keys = await this.keysFor(slot)
+    const keys = await this.keysFor(slot, file)
     const check = Buffer.from(slot.check, 'base64')
     if (!timingSafeEqual(keys.check, check)) {
       if (this.source.kind === 'passphrase') {
@@ -118,7 +118,7 @@ export class KeyMaterial {
         ? ({type: 'keyfile', id: this.slotId, created} as const)
         : ({type: 'passphrase', id: PASSPHRASE_SLOT_ID, created, kdf: {...DEFAULT_ARGON2ID}} as const)
     const draft = {...base, salt: salt.toString('base64'), check: '', wrapped_key: {nonce: '', ciphertext: '', tag: ''}} as Slot
-    const keys = await this.keysFor(draft)
+    const keys = await this.keysFor(draft, 'the new vault')
     draft.check = keys.check.toString('base64')
     draft.wrapped_key = sealedToJson(seal(keys.wrapKey, dek, wrapAad(vaultId, draft)))
     return draft

@@ -1,3 +1,5 @@
+import {hash} from 'node:crypto'
+
 import {KeywardError} from '../errors/index.js'
 import {open, randomKey, seal} from './crypto.js'
 import {
@@ -5,6 +7,7 @@ import {
   damaged,
   FORMAT_NAME,
   FORMAT_VERSION,
+  generationOf,
   headerAad,
   headerOf,
   sealedFromJson,
@@ -16,6 +19,25 @@ import {
 } from './format.js'
 import {decodeData, emptyData, encodeData, type VaultData} from './payload.js'
 import {KeyMaterial, newVaultId} from './slots.js'
+
+/** What a change of unlock slots did: which slots were kept, added, removed, or dropped for want of their secret. */
+export interface RekeyResult {
+  kept: string[]
+  added: string[]
+  removed: string[]
+  dropped: string[]
+}
+
+export interface RekeyOptions {
+  /** Secrets of existing slots, so that those slots can wrap the new data key. */
+  secrets: KeyMaterial[]
+  /** New slots (a new passphrase replaces the old one). */
+  add?: KeyMaterial[]
+  /** Slot ids to remove. */
+  remove?: string[]
+  /** Drop the slots whose secret is not among `secrets`, instead of refusing. */
+  dropOthers?: boolean
+}
 
 /** An unlocked vault in memory. Changes reach the disk only through updateVault(). */
 export class Vault {
@@ -35,7 +57,7 @@ export class Vault {
     if (!plaintext) {
       throw damaged(file, 'its contents failed authentication after a successful unlock: damaged or tampered with')
     }
-    const data = decodeData(plaintext)
+    const data = decodeData(plaintext, header.version)
     if (!data) throw damaged(file, 'payload is not valid')
     return new Vault(file, header, data, dek)
   }
@@ -45,60 +67,88 @@ export class Vault {
     const vaultId = newVaultId()
     const slots: Slot[] = []
     for (const m of materials) slots.push(await m.createSlot(vaultId, dek))
-    const header: Header = {format: FORMAT_NAME, version: FORMAT_VERSION, cipher: CIPHER, vault_id: vaultId, created: new Date().toISOString(), slots}
+    const header: Header = {format: FORMAT_NAME, version: FORMAT_VERSION, cipher: CIPHER, vault_id: vaultId, created: new Date().toISOString(), generation: 0, slots}
     return new Vault(file, header, emptyData(), dek)
   }
 
-  /** Adds a slot for `material`, replacing its earlier slot (a passphrase has at most one). */
-  async addSlot(material: KeyMaterial): Promise<Slot> {
-    const slot = await material.createSlot(this.header.vault_id, this.dek)
-    this.header = {...this.header, slots: [...this.header.slots.filter((s) => s.id !== slot.id), slot]}
-    return slot
-  }
-
-  removeSlot(id: string): void {
-    const slots = this.header.slots.filter((s) => s.id !== id)
-    if (slots.length === this.header.slots.length) {
-      throw new KeywardError('NOT_FOUND', `vault ${this.file} has no unlock slot ${id}; see \`keyward vault status\``)
-    }
-    if (slots.length === 0) {
-      throw new KeywardError('INVALID_INPUT', `refusing to remove the last unlock slot of ${this.file}: the vault could never be opened again; add another first`)
-    }
-    this.header = {...this.header, slots}
+  get generation(): number {
+    return generationOf(this.header)
   }
 
   /**
-   * A fresh data key, wrapped again for each slot. Every slot's secret is needed to re-wrap it;
-   * slots without one are dropped only when `dropOthers` says so.
+   * Adds a slot for `material` that wraps the current data key. Only for adding access: a slot
+   * that replaces or removes one must come with a new data key (see rekey), or every old copy
+   * of the vault would still open with the old secret and decrypt what is current.
    */
-  async rotateDataKey(materials: KeyMaterial[], dropOthers: boolean): Promise<{kept: string[]; dropped: string[]}> {
-    const byId = new Map<string, KeyMaterial>()
-    for (const m of materials) {
+  async addSlot(material: KeyMaterial): Promise<Slot> {
+    if (this.header.slots.some((s) => s.id === material.slotId)) {
+      throw new KeywardError('ALREADY_EXISTS', `vault ${this.file} already has unlock slot ${material.slotId}`)
+    }
+    const slot = await material.createSlot(this.header.vault_id, this.dek)
+    this.header = {...this.header, slots: [...this.header.slots, slot]}
+    return slot
+  }
+
+  /**
+   * A fresh data key, wrapped for every slot that remains, and new slots for `add`. Each
+   * remaining slot needs its secret; slots without one are dropped only with `dropOthers`.
+   * Everything is re-encrypted under the new key at the next save, so a copy of the vault made
+   * before this opens only with the secrets it had, and only to the contents it had.
+   */
+  async rekey(options: RekeyOptions): Promise<RekeyResult> {
+    const add = options.add ?? []
+    const remove = new Set(options.remove ?? [])
+    for (const id of remove) {
+      if (!this.header.slots.some((s) => s.id === id)) {
+        throw new KeywardError('NOT_FOUND', `vault ${this.file} has no unlock slot ${id}; see \`keyward vault status\``)
+      }
+    }
+    const replaced = new Set(add.map((m) => m.slotId))
+    const bySlot = new Map<string, KeyMaterial>()
+    for (const m of options.secrets) {
+      if (!m.opens(this.header)) continue
       const slot = m.findSlot(this.header, this.file)
       await m.unwrap(this.header, slot, this.file) // proves the secret opens that slot
-      byId.set(slot.id, m)
+      bySlot.set(slot.id, m)
     }
-    const missing = this.header.slots.filter((s) => !byId.has(s.id)).map((s) => s.id)
-    if (missing.length > 0 && !dropOthers) {
+    const remaining = this.header.slots.filter((s) => !remove.has(s.id) && !replaced.has(s.id))
+    const missing = remaining.filter((s) => !bySlot.has(s.id)).map((s) => s.id)
+    if (missing.length > 0 && !options.dropOthers) {
       throw new KeywardError(
         'INPUT_REQUIRED',
-        `rotating the data key needs the secret of every unlock slot; missing: ${missing.join(', ')}. Supply them, or pass --drop-other-slots to remove those slots`,
+        `a new data key must be wrapped for every unlock slot that stays, and the secret of ${missing.join(', ')} was not given; supply it (--other-key-file, --passphrase-file), or pass --drop-other-slots to remove those slots`,
       )
+    }
+    const kept = remaining.filter((s) => bySlot.has(s.id))
+    if (kept.length + add.length === 0) {
+      throw new KeywardError('INVALID_INPUT', `refusing to remove the last unlock slot of ${this.file}: the vault could never be opened again; add another first`)
     }
     const dek = randomKey()
     const slots: Slot[] = []
-    for (const slot of this.header.slots) {
-      const m = byId.get(slot.id)
-      if (m) slots.push(await m.createSlot(this.header.vault_id, dek))
-    }
+    for (const slot of kept) slots.push(await bySlot.get(slot.id)!.createSlot(this.header.vault_id, dek))
+    for (const m of add) slots.push(await m.createSlot(this.header.vault_id, dek))
     this.header = {...this.header, slots}
     this.dek = dek
-    return {kept: slots.map((s) => s.id), dropped: missing}
+    return {
+      kept: kept.map((s) => s.id),
+      added: add.map((m) => m.slotId),
+      removed: [...remove],
+      dropped: missing,
+    }
   }
 
-  /** The envelope bytes for the current state, sealed with a fresh nonce. */
-  serialize(): Buffer {
+  /**
+   * The envelope bytes for the current state, sealed with a fresh nonce, one generation past
+   * the one read (or `generation`, when restoring over a newer copy).
+   */
+  serialize(generation = this.generation + 1): Buffer {
+    this.header = {...this.header, version: FORMAT_VERSION, generation}
     const sealed = seal(this.dek, encodeData(this.data), headerAad(this.header))
     return serializeEnvelope({...this.header, payload: sealedToJson(sealed)})
+  }
+
+  /** A fingerprint of the contents and slots, to tell a change from a no-op without writing. */
+  contentFingerprint(): string {
+    return hash('sha256', Buffer.concat([Buffer.from(JSON.stringify(this.header.slots) + '\0'), encodeData(this.data)]), 'hex')
   }
 }
