@@ -75,23 +75,28 @@ describe('CLI conventions', function () {
     const SECRET = 'PLANTED-never-leak-7b3e9'
     await box.initWithKeyFile()
     const outputs: string[] = []
-    const run = async (args: string[], input?: string) => {
+    // Each command must end as expected: a command that failed early would make "nothing leaked" vacuous.
+    const run = async (expected: number, args: string[], input?: string) => {
       const r = await box.run(args, {input})
       outputs.push(r.stdout, r.stderr)
+      assert.equal(r.code, expected, `${args.join(' ')}: ${r.stderr}`)
       return r
     }
-    await run(['secrets', 'set', 'PLANTED', '--description', 'planted'], SECRET)
-    await run(['secrets', 'set', 'PLANTED', '--json'], SECRET)
-    await run(['secrets', 'list'])
-    await run(['secrets', 'list', '--json'])
-    await run(['vault', 'status'])
-    await run(['vault', 'status', '--json'])
-    await run(['vault', 'rotate', '--json'])
-    await run(['secrets', 'set', 'bad name'], SECRET)
-    await run(['secrets', 'set', 'X', '--from-file', '/nonexistent'], SECRET)
-    await run(['keys', 'verify'], SECRET)
-    await run(['keys', 'import', '/nonexistent'])
-    await run(['secrets', 'rm', 'PLANTED'])
+    await run(0, ['secrets', 'set', 'PLANTED', '--description', 'planted'], SECRET)
+    await run(0, ['secrets', 'set', 'PLANTED', '--json'], SECRET)
+    await run(0, ['secrets', 'list'])
+    await run(0, ['secrets', 'list', '--json'])
+    await run(0, ['vault', 'status'])
+    await run(0, ['vault', 'status', '--json'])
+    await run(0, ['vault', 'rotate', '--json'])
+    await run(2, ['secrets', 'set', 'bad name'], SECRET)
+    await run(2, ['secrets', 'set', 'X', '--from-file', '/nonexistent'], SECRET)
+    await run(2, ['secrets', 'set'], SECRET)
+    await run(2, ['secrets', 'get'], SECRET)
+    await run(20, ['keys', 'verify'], SECRET)
+    await run(20, ['keys', 'verify', '--json'], SECRET)
+    await run(2, ['keys', 'import', '/nonexistent'])
+    await run(11, ['secrets', 'rm', 'PLANTED'])
     for (const out of outputs) assert.ok(!out.includes(SECRET), `leaked in: ${out.slice(0, 200)}`)
     for (const file of [box.vault, `${box.vault}.bak`]) assert.ok(!(await fs.readFile(file, 'utf8')).includes(SECRET), file)
     assert.equal((await box.run(['secrets', 'get', 'PLANTED'])).stdout, SECRET)
