@@ -7,7 +7,7 @@ import {headerOf, readVault, resolveVaultPath} from '../src/vault/index.js'
 
 export default class Serve extends KeywardCommand {
   static override summary = 'Run the MCP server: every request authenticated by API key and checked against its scopes.'
-  static override description = `Loads the vault at startup and reloads it when the file changes or on SIGHUP: a key revoked or re-scoped with the CLI takes effect within a second, without a restart.
+  static override description = `Loads the vault at startup and reloads it when the file changes (unless --no-watch) or on SIGHUP: a key revoked or re-scoped with the CLI takes effect within a second, without a restart. A vault older than the one being served (a rollback) or another vault is not reloaded, and the refusal is logged.
 
 stdio: the client's key comes from KEYWARD_API_KEY (or MCP_API_KEY) in the server's environment; the vault must open with --key-file, KEYWARD_KEY_FILE or KEYWARD_PASSPHRASE, since stdin carries the protocol. Only protocol goes to stdout.
 
@@ -33,6 +33,6 @@ http: Streamable HTTP on http://HOST:PORT/mcp; each request carries its key as "
     const vaultFile = resolveVaultPath(flags.vault)
     const envelope = await readVault(vaultFile)
     const material = await resolveUnlock(headerOf(envelope), vaultFile, flags, {allowPrompt: flags.transport === 'http'})
-    await runServer({...httpOptions(flags), vaultFile, material, transport: flags.transport, auth: flags.auth, version: this.config.version})
+    await runServer({...httpOptions(flags), vaultFile, material, transport: flags.transport, auth: [flags.auth], version: this.config.version})
   }
 }

@@ -9,6 +9,7 @@ import net from 'node:net'
 import path from 'node:path'
 
 import {collect, json, ROOT, Sandbox, sleep} from './helpers/cli.js'
+import {bearer, INITIALIZE, post, startServe, type RunningServe} from './helpers/server.js'
 
 const PLANTED = 'ghp_PLANTEDsecretFROMstdin0123456789'
 
@@ -347,5 +348,241 @@ describe('hardening: CLI and vault', function () {
       assert.equal(out.code, 'revoked')
       assert.deepEqual(out.key, {id: key.split('_')[1], name: 'gone', status: 'revoked'})
     })
+  })
+})
+
+describe('hardening: serve', function () {
+  this.timeout(60_000)
+  let box: Sandbox
+  let key: string
+  const running: RunningServe[] = []
+  beforeEach(async () => {
+    box = new Sandbox()
+    await box.initWithKeyFile()
+    key = (await box.run(['keys', 'generate', '--name', 'k', '--scope', 'full'])).stdout.trim()
+  })
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((s) => s.stop()))
+    await box.cleanup()
+  })
+  async function serve(args: string[] = []): Promise<RunningServe> {
+    const s = await startServe(box, args)
+    running.push(s)
+    return s
+  }
+
+  /** A stdio server with the key, and a way to send lines and wait for answers. */
+  function stdio(env: Record<string, string> = {}) {
+    const child = box.spawn(['serve', '--transport', 'stdio'], {env: {KEYWARD_API_KEY: key, ...env}})
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    const lines = () => stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l))
+    return {
+      child,
+      send: (line: string) => child.stdin!.write(line + '\n'),
+      lines,
+      stderr: () => stderr,
+      async waitFor(predicate: (messages: any[]) => boolean, ms = 5000) {
+        for (let t = 0; t < ms && !predicate(lines()); t += 20) await sleep(20)
+        assert.ok(predicate(lines()), `timed out; stdout: ${stdout.slice(-500)}; stderr: ${stderr.slice(-500)}`)
+      },
+    }
+  }
+
+  it('12. a body over the limit gets 413, and the server carries on', async () => {
+    const s = await serve()
+    const big = JSON.stringify({...INITIALIZE, params: {...INITIALIZE.params, pad: 'x'.repeat(5 * 1024 * 1024)}})
+    const r = await fetch(s.url, {method: 'POST', headers: {'content-type': 'application/json', accept: 'application/json, text/event-stream', ...bearer(key)}, body: big})
+    assert.equal(r.status, 413)
+    assert.equal(((await r.json()) as {error: {data: {reason: string}}}).error.data.reason, 'too_large')
+    assert.equal((await post(s.url, INITIALIZE, bearer(key))).status, 200)
+    assert.doesNotMatch(s.logs(), /request failed/)
+  })
+
+  it('13. a stdio line over the limit is answered with an error, and the server reads on and exits when stdin closes', async () => {
+    const io = stdio()
+    io.send(JSON.stringify(INITIALIZE))
+    await io.waitFor((m) => m.some((x) => x.id === 1))
+    io.send(JSON.stringify({jsonrpc: '2.0', id: 2, method: 'ping', params: {pad: 'x'.repeat(11 * 1024 * 1024)}}))
+    io.send(JSON.stringify({jsonrpc: '2.0', id: 3, method: 'ping'}))
+    await io.waitFor((m) => m.some((x) => x.id === 3))
+    const tooLarge = io.lines().find((x) => x.error?.data?.reason === 'too_large')
+    assert.ok(tooLarge, 'the oversized line got an error')
+    assert.equal(tooLarge.id, null)
+    const r = await collect(io.child)
+    assert.equal(r.code, 0, 'ends when stdin closes')
+    assert.match(io.stderr(), /refused stdio message: 413 too_large/)
+  })
+
+  it('14. stateless: a client cannot cancel another client’s request', async () => {
+    const {StaticSource} = await import(path.join(ROOT, 'dist/src/server/index.js'))
+    const {serveInProcess, testVault} = await import('./helpers/inprocess.js')
+    const vault = await testVault()
+    const a = await vault.key('a', ['slow'])
+    const b = await vault.key('b', ['slow'])
+    let cancelled = 0
+    const slow = {
+      kind: 'tool',
+      descriptor: {name: 'slow', inputSchema: {type: 'object'}},
+      call: (_args: unknown, env: {signal: AbortSignal}) =>
+        new Promise((resolve) => {
+          const timer = setTimeout(() => resolve({content: [{type: 'text', text: 'finished'}]}), 400)
+          env.signal.addEventListener('abort', () => {
+            cancelled++
+            clearTimeout(timer)
+            resolve({content: [{type: 'text', text: 'aborted'}]})
+          })
+        }),
+    }
+    const server = await serveInProcess(vault, {stateless: true, extraSources: [new StaticSource('slow', {tools: [slow]})]})
+    try {
+      const call = (k: string, id: number) => post(server.url!, {jsonrpc: '2.0', id, method: 'tools/call', params: {name: 'slow', arguments: {}}}, bearer(k))
+      const cancel = (k: string, id: number) => post(server.url!, {jsonrpc: '2.0', method: 'notifications/cancelled', params: {requestId: id}}, bearer(k))
+      const pending = call(a, 7)
+      await sleep(50)
+      assert.equal((await cancel(b, 7)).status, 202)
+      const done = JSON.parse((await pending).text)
+      assert.equal(done.result.content[0].text, 'finished', "b's cancellation did not reach a's request")
+      assert.equal(cancelled, 0)
+      const mine = call(a, 8)
+      await sleep(50)
+      await cancel(a, 8)
+      const own = JSON.parse((await mine).text)
+      assert.equal(own.error.code, -32800, 'a client can cancel its own request')
+      assert.equal(cancelled, 1)
+    } finally {
+      await server.close()
+      vault.cleanup()
+    }
+  })
+
+  it('15. --host 127.0.0.2 answers requests to the address it printed', async () => {
+    const s = await serve(['--host', '127.0.0.2'])
+    assert.match(s.url, /^http:\/\/127\.0\.0\.2:\d+\/mcp$/)
+    assert.equal((await post(s.url, INITIALIZE, bearer(key))).status, 200)
+  })
+
+  it('16. a flood of refusals is summed up in the log, and a full stderr never stalls the server', async () => {
+    await box.run(['keys', 'revoke', 'k', '--yes'])
+    const child = box.spawn(['serve', '--transport', 'stdio'], {env: {KEYWARD_API_KEY: key}})
+    // Started with a valid key? No: the key is revoked, so start with a fresh one and revoke it after.
+    const r0 = await collect(child)
+    assert.equal(r0.code, 22, 'a revoked key ends stdio serve at startup')
+    key = (await box.run(['keys', 'generate', '--name', 'k2', '--scope', 'full'])).stdout.trim()
+    const io = box.spawn(['serve', '--transport', 'stdio'], {env: {KEYWARD_API_KEY: key}})
+    let stdout = ''
+    io.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    // stderr is not read at all until the end: a pipe that fills up.
+    io.stderr!.pause()
+    io.stdin!.write(JSON.stringify(INITIALIZE) + '\n')
+    for (let i = 0; i < 100 && !stdout.includes('"id":1'); i++) await sleep(20)
+    await box.run(['keys', 'revoke', 'k2', '--yes'])
+    await sleep(400)
+    const N = 3000
+    let batch = ''
+    for (let i = 0; i < N; i++) batch += JSON.stringify({jsonrpc: '2.0', id: 100 + i, method: i % 2 ? 'tools/list' : `x/m${i}`}) + '\n'
+    io.stdin!.write(batch)
+    const deadline = Date.now() + 20_000
+    while (Date.now() < deadline && !stdout.includes(`"id":${100 + N - 1},`)) await sleep(50)
+    assert.ok(stdout.includes(`"id":${100 + N - 1},`), 'every refused request was answered while stderr was full')
+    let stderr = ''
+    io.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    io.stderr!.resume()
+    io.stdin!.end()
+    await new Promise((resolve) => io.once('close', resolve))
+    assert.ok(stderr.length < 300 * 1024, `stderr stayed bounded: ${stderr.length} bytes`)
+    assert.match(stderr, /refused stdio tools\/list: 401 revoked \(and \d+ more times/, 'repeats are summed up')
+  })
+
+  it('17. protocol details: duplicate X-API-Key, RFC 6750 challenges, 405, batches, params, exact messages', async () => {
+    const s = await serve()
+    const {request} = await import('node:http')
+    const port = new URL(s.url).port
+    const raw = (method: string, headers: [string, string][], body?: string) =>
+      new Promise<{status: number; headers: Record<string, string | string[] | undefined>; text: string}>((resolve, reject) => {
+        const req = request({host: '127.0.0.1', port, path: '/mcp', method, headers: [['host', `127.0.0.1:${port}`], ['content-type', 'application/json'], ['accept', 'application/json, text/event-stream'], ...headers].flat()}, (res) => {
+          let text = ''
+          res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve({status: res.statusCode!, headers: res.headers, text}))
+        })
+        req.on('error', reject)
+        req.end(body)
+      })
+    const init = JSON.stringify(INITIALIZE)
+    let r = await raw('POST', [['x-api-key', key], ['x-api-key', key]], init)
+    assert.equal(r.status, 400)
+    assert.equal(JSON.parse(r.text).error.data.reason, 'ambiguous')
+    r = await raw('POST', [['authorization', 'Basic YTpi']], init)
+    assert.equal(r.status, 401)
+    assert.equal(r.headers['www-authenticate'], 'Bearer realm="keyward"', 'no error code for an unsupported scheme')
+    r = await raw('POST', [['authorization', 'Bearer ']], init)
+    assert.equal(r.status, 400)
+    assert.match(String(r.headers['www-authenticate']), /error="invalid_request"/)
+    r = await raw('PUT', [['authorization', `Bearer ${key}`]], init)
+    assert.equal(r.status, 405)
+    assert.equal(r.headers.allow, 'GET, POST, DELETE')
+    r = await raw('POST', [['authorization', `Bearer ${key}`]], `[${init}]`)
+    assert.equal(r.status, 400)
+    assert.equal(JSON.parse(r.text).error.code, -32600, 'no batches')
+    const opened = await post(s.url, INITIALIZE, bearer(key))
+    const session = {'mcp-session-id': opened.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-11-25', ...bearer(key)}
+    r = await raw('POST', Object.entries(session), JSON.stringify({jsonrpc: '2.0', id: 5, method: 'tools/call', params: {}}))
+    assert.deepEqual(JSON.parse(r.text).error, {code: -32602, message: 'Invalid params: tools/call needs params.name (a string)', data: {reason: 'invalid_params'}})
+    assert.equal(JSON.parse(r.text).id, 5)
+    const unknown = await post(s.url, {jsonrpc: '2.0', id: 6, method: 'tools/call', params: {name: 'nope', arguments: {}}}, session)
+    assert.match(unknown.text, /"message":"Unknown tool: nope"/, 'no "MCP error -32602:" prefix on the wire')
+    const io = stdio()
+    io.send(JSON.stringify(INITIALIZE))
+    io.send('this is not json')
+    io.send(`[${JSON.stringify({jsonrpc: '2.0', id: 9, method: 'ping'})}]`)
+    io.send(JSON.stringify({jsonrpc: '2.0', id: 10, method: 'tools/call', params: {arguments: {}}}))
+    await io.waitFor((m) => m.some((x) => x.id === 10))
+    const errors = io.lines().filter((x) => x.error)
+    assert.deepEqual(errors.map((x) => [x.id, x.error.code]), [[null, -32700], [null, -32600], [10, -32602]])
+    io.child.stdin!.end()
+    await collect(io.child)
+    assert.match(io.stderr(), /refused stdio message: 400 parse_error/)
+  })
+
+  it('18. SIGHUP really reloads (with --no-watch, nothing else does)', async () => {
+    const s = await serve(['--no-watch'])
+    assert.equal((await post(s.url, INITIALIZE, bearer(key))).status, 200)
+    await box.run(['keys', 'revoke', 'k', '--yes'])
+    await sleep(500)
+    assert.equal((await post(s.url, INITIALIZE, bearer(key))).status, 200, 'not reloaded without a signal')
+    s.child.kill('SIGHUP')
+    for (let i = 0; i < 50 && !/reloaded/.test(s.logs()); i++) await sleep(20)
+    assert.equal((await post(s.url, INITIALIZE, bearer(key))).status, 401, 'reloaded on SIGHUP')
+  })
+
+  it('18. a revoked key’s open sessions are closed, not only refused', async () => {
+    const s = await serve()
+    const opened = await post(s.url, INITIALIZE, bearer(key))
+    const headers = {'mcp-session-id': opened.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-11-25', ...bearer(key)}
+    await post(s.url, {jsonrpc: '2.0', method: 'notifications/initialized'}, headers)
+    const stream = await fetch(s.url, {headers: {...headers, accept: 'text/event-stream'}})
+    assert.equal(stream.status, 200)
+    const reader = stream.body!.getReader()
+    const ended = (async () => {
+      for (;;) if ((await reader.read()).done) return true
+    })()
+    await box.run(['keys', 'revoke', 'k', '--yes'])
+    const closed = await Promise.race([ended, sleep(3000).then(() => false)])
+    assert.ok(closed, 'the SSE stream of the revoked key’s session was closed')
+    for (let i = 0; i < 50 && !/closed 1 session/.test(s.logs()); i++) await sleep(20)
+    assert.match(s.logs(), /closed 1 session/)
+  })
+
+  it('5. serve refuses to reload an older copy of the vault, and says why', async () => {
+    const s = await serve()
+    await box.run(['keys', 'revoke', 'k', '--yes'])
+    await sleep(300)
+    assert.equal((await post(s.url, INITIALIZE, bearer(key))).status, 401)
+    await fs.copyFile(`${box.vault}.bak`, `${box.vault}.old`)
+    await fs.rename(`${box.vault}.old`, box.vault)
+    for (let i = 0; i < 50 && !/refused to reload/.test(s.logs()); i++) await sleep(20)
+    assert.match(s.logs(), /refused to reload .*generation \d+ is older than the generation \d+ being served \(rollback\)/)
+    assert.equal((await post(s.url, INITIALIZE, bearer(key))).status, 401, 'the revoked key stays revoked')
   })
 })

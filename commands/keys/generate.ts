@@ -104,7 +104,7 @@ async function askMissing(name: string | undefined, scopes: string[] | undefined
   const finalName = name ?? (await askInput('Key name:', {validate: validatorFrom(checkKeyName)}))
   let finalScopes = scopes
   if (!finalScopes) {
-    const [{PRESETS}, {builtinTools}] = await Promise.all([import('../../src/policy/index.js'), import('../../src/server/tools/index.js')])
+    const [{PRESETS}, {builtinTools}] = await Promise.all([import('../../src/policy/index.js'), import('../../src/server/tools/builtin/index.js')])
     const choices = [
       ...Object.entries(PRESETS).map(([preset, patterns]) => ({name: `${preset} (${patterns.join(' ')})`, value: preset})),
       ...builtinTools.map((t) => ({name: `tool ${t.name}`, value: t.name})),

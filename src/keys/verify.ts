@@ -75,6 +75,12 @@ export class KeyIndex {
     return this.byId.size
   }
 
+  /** True when `value` is an imported (legacy) key of this vault, valid or not: one hash and one lookup. */
+  isLegacyKey(value: string): boolean {
+    if (this.byLegacyHash.size === 0 || !LEGACY_SHAPE.test(value) || KEYWARD_SHAPE.test(value)) return false
+    return this.byLegacyHash.has(sha256(value).toString('hex'))
+  }
+
   verify(presented: unknown, now = Date.now()): VerifyResult {
     if (typeof presented !== 'string' || presented.length > MAX_KEY_LENGTH) return {code: 'malformed'}
     const parsed = parseKey(presented)

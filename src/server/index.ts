@@ -1,107 +1,122 @@
 /**
- * `keyward serve`: wires the vault, the request chain, the MCP server and a transport.
- * Heavy modules (the MCP SDK, zod) are imported by this module only, which the serve command
- * loads lazily.
+ * `keyward serve`: wires the vault, the authenticators, the catalog, the stage lists, the MCP
+ * server and a transport. Heavy modules (the MCP SDK, zod, ajv) are imported by this module
+ * only, which the serve command loads lazily.
  */
+import type {IncomingMessage, ServerResponse} from 'node:http'
+
+import {createAuthenticators, principalForKey, type Principal} from '../auth/index.js'
 import {KeywardError} from '../errors/index.js'
-import {keysOf, keyStatus, VERIFY_ERROR} from '../keys/index.js'
-import type {KeyMaterial} from '../vault/index.js'
-import {AdmittedTransport} from './admitted-transport.js'
-import {authenticateApiKey, authenticateNobody} from './authenticate.js'
-import {authorize, execute, validateInput} from './call-stages.js'
-import {buildChains, type CallContext, type RequestContext, type Stage} from './chain.js'
-import {startHttp} from './http.js'
-import {isLoopback} from './http-guard.js'
+import {VERIFY_ERROR} from '../keys/index.js'
+import {assembleStages} from './assemble.js'
 import {LiveVault} from './live-vault.js'
-import type {Logger} from './log.js'
-import {createMcpServer, type ServerInfo} from './mcp.js'
-import type {Principal} from './principal.js'
-import {ToolRegistry} from './registry.js'
-import {builtinTools} from './tools/index.js'
+import {ConnectedServers, createMcpServer} from './mcp.js'
+import type {ServeOptions} from './options.js'
+import {buildPipeline} from './pipeline/pipeline.js'
+import {allowedHosts, isLoopback} from './stages/host-origin.js'
+import {builtinSource} from './tools/builtin/index.js'
+import {Catalog} from './tools/catalog.js'
+import type {ServerInfo} from './tools/source.js'
+import {startHttpFront, type HttpDispatch} from './transports/http.js'
+import {statefulDispatch} from './transports/http-stateful.js'
+import {statelessDispatch} from './transports/http-stateless.js'
+import {sendJson} from './transports/respond.js'
+import {SessionStore} from './transports/sessions.js'
+import {StdioTransport} from './transports/stdio.js'
 
 export {DEFAULT_PORT, MCP_PATH} from './defaults.js'
-export {isLoopback} from './http-guard.js'
 export {stderrLogger} from './log.js'
-
-export interface ServeOptions {
-  vaultFile: string
-  material: KeyMaterial
-  transport: 'stdio' | 'http'
-  auth: 'api-key' | 'none'
-  /** stdio: the client's key, from KEYWARD_API_KEY or MCP_API_KEY. */
-  credential?: string
-  host: string
-  port: number
-  stateless: boolean
-  allowedHosts: string[]
-  version: string
-  log: Logger
-}
+export {DEFAULT_MAX_BODY_BYTES, type ServeOptions} from './options.js'
+export {isLoopback} from './stages/host-origin.js'
+export {Rejection, RpcError, compose, type Stage} from './pipeline/chain.js'
+export {StaticSource, type ToolSource} from './tools/source.js'
 
 export interface RunningServer {
   /** The MCP endpoint (HTTP only). */
   url?: string
+  /** Resolves when a stdio client closed its input. */
+  ended?: Promise<void>
   reload(): Promise<void>
   close(): Promise<void>
 }
 
+/** Principals whose credential expires without a reload (a key's expiry) are checked this often. */
+const PRUNE_MS = 30_000
+
 export async function serve(options: ServeOptions): Promise<RunningServer> {
-  if (options.auth === 'none' && options.transport === 'http' && !isLoopback(options.host)) {
+  if (options.auth.includes('none') && options.transport === 'http' && !isLoopback(options.host)) {
     throw new KeywardError('INVALID_INPUT', `--auth none is allowed on loopback only, not on ${options.host}`)
   }
-  const live = await LiveVault.load(options.vaultFile, options.material, options.log)
+  const {log} = options
+  const live = await LiveVault.load(options.vaultFile, options.material, log)
   const info: ServerInfo = {name: 'keyward', version: options.version, startedAt: Date.now()}
-  const registry = new ToolRegistry(builtinTools)
-
-  const admission: Stage<RequestContext>[] = [options.auth === 'none' ? authenticateNobody() : authenticateApiKey(() => live.snapshot.keys)]
-  const call: Stage<CallContext>[] = [authorize(registry), validateInput(), execute(info, options.log)]
-  const chains = buildChains(admission, call)
-  const auth = options.auth === 'none' ? {required: false, types: []} : {required: true, types: ['api_key']}
-  const createServer = () => createMcpServer({info, registry, chains, auth})
-
-  const stillValid = (principal: Principal) => {
-    if (!principal.keyId) return true
-    const record = keysOf(live.snapshot.data).get(principal.keyId)
-    return record !== undefined && keyStatus(record) === 'active'
-  }
+  const authenticators = createAuthenticators(options.auth, {vault: {keys: () => live.snapshot.keys, data: () => live.snapshot.data}})
+  const catalog = new Catalog([builtinSource(), ...(options.extraSources ?? [])], (kind, name, kept, dropped) =>
+    log('warn', `${kind} ${name} is offered by ${kept} and ${dropped}; serving ${kept}'s`),
+  )
+  const stateful = options.transport === 'http' && !options.stateless
+  const sessions = stateful ? new SessionStore() : undefined
+  let hosts: string[] = []
+  const pipeline = buildPipeline(assembleStages({options, authenticators, catalog, info, log, hosts: () => hosts, sessions}))
+  const connected = new ConnectedServers(catalog)
+  const auth = {required: authenticators.required, types: authenticators.types}
+  const createServer = () => createMcpServer({info, catalog, call: pipeline.call, auth})
 
   let closeTransport: () => Promise<void>
   let url: string | undefined
+  let ended: Promise<void> | undefined
   if (options.transport === 'stdio') {
-    if (options.auth === 'api-key') checkStartupKey(options.credential, live)
-    const {StdioServerTransport} = await import('@modelcontextprotocol/sdk/server/stdio.js')
-    const transport = new AdmittedTransport(new StdioServerTransport(), chains, () => ({transport: 'stdio', credential: options.credential}), options.log)
+    const startup = options.auth.includes('api-key') ? checkStartupKey(options.credential, live) : undefined
+    const transport = new StdioTransport({
+      input: options.stdio?.input ?? process.stdin,
+      output: options.stdio?.output ?? process.stdout,
+      pipeline,
+      credential: () => (options.credential ? {source: 'environment', value: options.credential} : undefined),
+      maxLineBytes: options.maxBodyBytes,
+    })
     const server = createServer()
+    connected.add(server, () => transport.principal ?? startup)
     await server.connect(transport)
+    ended = transport.ended
     closeTransport = () => server.close()
   } else {
-    const front = await startHttp({
-      host: options.host,
-      port: options.port,
-      stateless: options.stateless,
-      allowedHosts: options.allowedHosts,
-      chains,
-      createServer,
-      log: options.log,
-      stillValid,
-    })
-    live.onReload(() => front.pruneSessions())
+    let dispatch: HttpDispatch
+    if (sessions) dispatch = await statefulDispatch(sessions, createServer, connected)
+    else dispatch = await statelessDispatch(createServer())
+    const front = await startHttpFront({host: options.host, port: options.port, pipeline, dispatch, log, routes: healthRoute})
+    hosts = allowedHosts(options.host, front.port, options.allowedHosts)
     url = front.url
     closeTransport = () => front.close()
   }
-  live.watch()
+
+  const prune = () => {
+    const closed = sessions?.prune((principal) => authenticators.stillValid(principal)) ?? 0
+    if (closed > 0) log('info', `closed ${closed} session(s) whose credential is no longer valid`)
+  }
+  live.onReload(prune)
+  const pruner = setInterval(prune, PRUNE_MS)
+  pruner.unref()
+  if (options.watch) live.watch()
   return {
     url,
+    ended,
     reload: () => live.reload(),
     async close() {
+      clearInterval(pruner)
       live.close()
       await closeTransport()
     },
   }
 }
 
+function healthRoute(req: IncomingMessage, res: ServerResponse, path: string): boolean {
+  if (path !== '/healthz' || (req.method !== 'GET' && req.method !== 'HEAD')) return false
+  sendJson(res, 200, {status: 'ok'})
+  return true
+}
+
 /** Over stdio a bad key ends the server at startup, with the key's status and its exit code. */
-function checkStartupKey(credential: string | undefined, live: LiveVault): void {
+function checkStartupKey(credential: string | undefined, live: LiveVault): Principal {
   if (!credential) {
     throw new KeywardError('KEY_MISSING', 'no API key: set KEYWARD_API_KEY (or MCP_API_KEY) in the server environment, e.g. the "env" block of the client config')
   }
@@ -109,4 +124,5 @@ function checkStartupKey(credential: string | undefined, live: LiveVault): void 
   if (result.code !== 'valid') {
     throw new KeywardError(VERIFY_ERROR[result.code], `the API key in KEYWARD_API_KEY/MCP_API_KEY is ${result.code.replace(/_/g, ' ')}; generate a new one with \`keyward keys generate\``)
   }
+  return principalForKey(result.key!)
 }

@@ -1,6 +1,6 @@
 import {z} from 'zod'
 
-import {defineTool, text} from './types.js'
+import {defineTool, text} from './define.js'
 
 export const helloWorld = defineTool({
   name: 'hello_world',

@@ -1,6 +1,6 @@
 import {z} from 'zod'
 
-import {defineTool} from './types.js'
+import {defineTool} from './define.js'
 
 /** What the server knows of the caller; never a secret, a key or a key hash. */
 export const debugInfo = defineTool({

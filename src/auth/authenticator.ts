@@ -1,0 +1,54 @@
+/**
+ * What every way of authenticating implements, modelled on the MCP SDK's OAuthTokenVerifier:
+ * turn a presented credential into a Principal or refuse it with a reason, build its own
+ * WWW-Authenticate challenge, and say whether a principal is still valid after the vault (or
+ * the world) changed. Several can be active at once; each claims the credentials it recognises.
+ */
+import type {AuthType, Principal} from './principal.js'
+
+/** A credential as the client presented it. Never logged, never echoed. */
+export interface Credential {
+  /** Where it was found: the Authorization header (with its scheme), X-API-Key, or the environment (stdio). */
+  source: 'authorization' | 'x-api-key' | 'environment'
+  value: string
+}
+
+/** The facts of a request that an authenticator may need besides the credential. */
+export interface AuthRequest {
+  transport: 'stdio' | 'http'
+  peer?: string
+  /** Lower-cased header names; only those a proxy authenticator was told to read. */
+  headers?: Readonly<Record<string, string | undefined>>
+}
+
+/**
+ * Why a credential was refused. `reason` is a stable word (missing, malformed, not_found,
+ * revoked, expired, not_yet_valid, invalid_token, ambiguous, unsupported_scheme, ...); `error`
+ * is the RFC 6750 error code for the challenge, if any.
+ */
+export class AuthFailure extends Error {
+  /** The authenticator that claimed the credential and refused it, set by Authenticators. */
+  by?: Authenticator
+
+  constructor(
+    readonly reason: string,
+    message: string,
+    readonly error?: 'invalid_request' | 'invalid_token' | 'insufficient_scope',
+    readonly status: 400 | 401 | 403 = error === 'invalid_request' ? 400 : 401,
+  ) {
+    super(message)
+    this.name = 'AuthFailure'
+  }
+}
+
+export interface Authenticator {
+  readonly type: AuthType
+  /** True when this credential is one this authenticator recognises (it then decides alone). */
+  claims(credential: Credential | undefined, request: AuthRequest): boolean
+  /** The principal, or an AuthFailure. */
+  authenticate(credential: Credential | undefined, request: AuthRequest): Principal | Promise<Principal>
+  /** This authenticator's WWW-Authenticate challenge, for a refusal (with its failure) or for a request with no credential. */
+  challenge(failure?: AuthFailure): string | undefined
+  /** Whether a principal this authenticator made is still valid now (after a vault reload, or as time passes). */
+  stillValid(principal: Principal): boolean
+}

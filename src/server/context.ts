@@ -1,0 +1,74 @@
+/**
+ * What the stages act on. One request context per HTTP request or stdio line; one message
+ * context per JSON-RPC message; one call context per tools/call, prompts/get or resources/read.
+ */
+import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
+
+import type {Credential, Principal} from '../auth/index.js'
+import type {CatalogItem, ItemKind, ItemResult} from './tools/source.js'
+
+export interface RequestContext {
+  transport: 'stdio' | 'http'
+  /** The client's address (HTTP), as the socket saw it. */
+  peer?: string
+  /** HTTP method and path, without the query. */
+  method?: string
+  path?: string
+  query?: string
+  /** The headers that matter, lower-cased, every occurrence kept (Node joins or drops repeats). */
+  headers: Readonly<Record<string, readonly string[] | undefined>>
+  /** The credential as presented: read from the headers (HTTP) or the environment (stdio). Never logged. */
+  presented(): Credential | undefined
+  /** Set by the authenticate stage. */
+  principal?: Principal
+  /** HTTP: reads the body, refusing more than `limit` bytes. Stdio: the line, already read. */
+  readBody(limit: number): Promise<Buffer>
+  /** Set by the read-body stage. */
+  body?: Buffer
+  /** Set by the parse stage. */
+  message?: JSONRPCMessage
+  /** Stateful HTTP: the session this request belongs to, set by the session stage. */
+  session?: unknown
+  /** Headers a stage wants on the HTTP response, refusal or not (rate-limit headers, say). */
+  responseHeaders: Record<string, string>
+  /** When the request arrived (ms), for durations. */
+  startedAt: number
+}
+
+export interface MessageContext {
+  request: RequestContext
+  message: JSONRPCMessage
+  /** The JSON-RPC method; undefined for a response. */
+  method?: string
+  /** The request id; undefined for a notification. */
+  id?: string | number
+  params?: Record<string, unknown>
+  principal: Principal
+}
+
+export interface CallContext {
+  principal: Principal
+  kind: ItemKind
+  /** A tool or prompt name, or a resource URI. */
+  name: string
+  arguments: Record<string, unknown>
+  signal: AbortSignal
+  /** The JSON-RPC request that made this call, for progress and related requests. */
+  meta?: Record<string, unknown>
+  /** Set by authorize. */
+  item?: CatalogItem
+  /** Set by execute (or by a stage that answers instead). */
+  result?: ItemResult
+}
+
+export function messageContext(request: RequestContext, message: JSONRPCMessage, principal: Principal): MessageContext {
+  const m = message as {method?: unknown; id?: unknown; params?: unknown}
+  return {
+    request,
+    message,
+    principal,
+    method: typeof m.method === 'string' ? m.method : undefined,
+    id: typeof m.id === 'string' || typeof m.id === 'number' ? m.id : undefined,
+    params: typeof m.params === 'object' && m.params !== null && !Array.isArray(m.params) ? (m.params as Record<string, unknown>) : undefined,
+  }
+}

@@ -1,0 +1,35 @@
+import type {Readable, Writable} from 'node:stream'
+
+import type {AuthMethod} from '../auth/index.js'
+import type {KeyMaterial} from '../vault/index.js'
+import type {Logger} from './log.js'
+import type {StageLists} from './pipeline/pipeline.js'
+import type {ToolSource} from './tools/source.js'
+
+/** Everything `keyward serve` is told: one options type for every transport. */
+export interface ServeOptions {
+  vaultFile: string
+  material: KeyMaterial
+  transport: 'stdio' | 'http'
+  /** The authentication methods, in the order they claim credentials. */
+  auth: AuthMethod[]
+  /** stdio: the client's key, from KEYWARD_API_KEY or MCP_API_KEY. */
+  credential?: string
+  host: string
+  port: number
+  stateless: boolean
+  allowedHosts: string[]
+  /** Reload when the vault file changes (SIGHUP reloads in any case). */
+  watch: boolean
+  /** The largest HTTP body or stdio line accepted. */
+  maxBodyBytes: number
+  version: string
+  log: Logger
+  /** For embedding and tests: stages run first (outermost) in each list, and more tool sources. */
+  extraStages?: Partial<StageLists>
+  extraSources?: ToolSource[]
+  /** stdio: the streams to use instead of the process's own. */
+  stdio?: {input: Readable; output: Writable}
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024

@@ -1,0 +1,22 @@
+/** Runs the item. A tool that throws gets a fixed message: its error text could hold anything it touched. */
+import type {Logger} from '../log.js'
+import type {Stage} from '../pipeline/chain.js'
+import type {CallContext} from '../context.js'
+import type {ServerInfo} from '../tools/source.js'
+
+export function execute(server: ServerInfo, log: Logger): Stage<CallContext> {
+  return async (ctx) => {
+    const item = ctx.item!
+    const env = {principal: ctx.principal, server, signal: ctx.signal, meta: ctx.meta}
+    try {
+      if (item.kind === 'tool') ctx.result = await item.call(ctx.arguments, env)
+      else if (item.kind === 'prompt') ctx.result = await item.get(ctx.arguments as Record<string, string>, env)
+      else ctx.result = await item.read(env)
+    } catch (err) {
+      if (item.kind !== 'tool' && typeof (err as {code?: unknown}).code === 'number') throw err
+      log('error', `${item.kind} ${ctx.name} failed for ${ctx.principal.id} (${(err as Error)?.name ?? 'error'})`)
+      if (item.kind === 'tool') ctx.result = {isError: true, content: [{type: 'text', text: `Tool ${ctx.name} failed`}]}
+      else throw new Error(`${item.kind} failed`)
+    }
+  }
+}

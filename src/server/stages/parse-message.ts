@@ -1,0 +1,35 @@
+/**
+ * Parses the body into one JSON-RPC message. A batch (an array) is refused: the protocol dropped
+ * batches in 2025-06-18, and one message per request is what every later stage counts on.
+ */
+import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
+
+import {Rejection, RPC, type Stage} from '../pipeline/chain.js'
+import type {RequestContext} from '../context.js'
+
+function isMessage(value: unknown): value is JSONRPCMessage {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const m = value as Record<string, unknown>
+  if (m.jsonrpc !== '2.0') return false
+  const hasId = typeof m.id === 'string' || (typeof m.id === 'number' && Number.isFinite(m.id))
+  if (typeof m.method === 'string') return !('id' in m) || hasId
+  return hasId && ('result' in m || 'error' in m)
+}
+
+export function parseMessage(): Stage<RequestContext> {
+  return (ctx, next) => {
+    if (ctx.body === undefined) return next()
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(ctx.body.toString('utf8'))
+    } catch {
+      throw new Rejection(400, 'parse_error', 'Parse error: the message is not valid JSON', RPC.PARSE_ERROR)
+    }
+    if (Array.isArray(parsed)) {
+      throw new Rejection(400, 'batch', 'Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18); send one message at a time', RPC.INVALID_REQUEST)
+    }
+    if (!isMessage(parsed)) throw new Rejection(400, 'invalid_request', 'Invalid Request: not a JSON-RPC 2.0 request, notification or response', RPC.INVALID_REQUEST)
+    ctx.message = parsed
+    return next()
+  }
+}

@@ -1,0 +1,11 @@
+/** Reads the body of a POST (or takes the stdio line), refusing more than `maxBytes` with 413. */
+import type {Stage} from '../pipeline/chain.js'
+import type {RequestContext} from '../context.js'
+
+export function readBody(maxBytes: number): Stage<RequestContext> {
+  return async (ctx, next) => {
+    if (ctx.transport === 'http' && ctx.method !== 'POST') return next()
+    ctx.body = await ctx.readBody(maxBytes)
+    return next()
+  }
+}

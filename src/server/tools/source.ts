@@ -1,0 +1,93 @@
+/**
+ * Tool sources: where the tools, prompts and resources a server offers come from. The built-in
+ * tools are one source; an upstream MCP server is another. A source may change what it offers
+ * at run time and says so through onChange.
+ */
+import type {CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, Tool} from '@modelcontextprotocol/sdk/types.js'
+
+import type {Principal} from '../../auth/index.js'
+
+export type ItemKind = 'tool' | 'prompt' | 'resource'
+
+export interface ServerInfo {
+  name: string
+  version: string
+  startedAt: number
+}
+
+/** What a call may use besides its arguments. */
+export interface CallEnv {
+  principal: Principal
+  server: ServerInfo
+  signal: AbortSignal
+  /** The `_meta` of the client's request (progress token and the like). */
+  meta?: Record<string, unknown>
+}
+
+export interface SourceTool {
+  kind: 'tool'
+  /** As listed to clients; `inputSchema` is JSON Schema, which validates every call. */
+  descriptor: Tool
+  call(args: Record<string, unknown>, env: CallEnv): Promise<CallToolResult> | CallToolResult
+}
+
+export interface SourcePrompt {
+  kind: 'prompt'
+  descriptor: Prompt
+  get(args: Record<string, string>, env: CallEnv): Promise<GetPromptResult> | GetPromptResult
+}
+
+export interface SourceResource {
+  kind: 'resource'
+  descriptor: Resource
+  read(env: CallEnv): Promise<ReadResourceResult> | ReadResourceResult
+}
+
+export type CatalogItem = SourceTool | SourcePrompt | SourceResource
+export type ItemResult = CallToolResult | GetPromptResult | ReadResourceResult
+
+export interface ToolSource {
+  /** Shown in logs; unique among the sources of one server. */
+  readonly name: string
+  tools(): readonly SourceTool[]
+  prompts(): readonly SourcePrompt[]
+  resources(): readonly SourceResource[]
+  /** Called with the kind of list that changed; returns a function that stops listening. */
+  onChange?(listener: (kind: ItemKind) => void): () => void
+}
+
+/** A source whose items are set from outside, for embedding keyward and for tests. */
+export class StaticSource implements ToolSource {
+  private items: {tool: SourceTool[]; prompt: SourcePrompt[]; resource: SourceResource[]} = {tool: [], prompt: [], resource: []}
+  private readonly listeners = new Set<(kind: ItemKind) => void>()
+
+  constructor(
+    readonly name: string,
+    items: {tools?: SourceTool[]; prompts?: SourcePrompt[]; resources?: SourceResource[]} = {},
+  ) {
+    this.items = {tool: items.tools ?? [], prompt: items.prompts ?? [], resource: items.resources ?? []}
+  }
+
+  tools(): readonly SourceTool[] {
+    return this.items.tool
+  }
+
+  prompts(): readonly SourcePrompt[] {
+    return this.items.prompt
+  }
+
+  resources(): readonly SourceResource[] {
+    return this.items.resource
+  }
+
+  /** Replaces the items of one kind and tells the listeners. */
+  set<K extends ItemKind>(kind: K, items: K extends 'tool' ? SourceTool[] : K extends 'prompt' ? SourcePrompt[] : SourceResource[]): void {
+    ;(this.items as Record<ItemKind, unknown[]>)[kind] = items
+    for (const listener of this.listeners) listener(kind)
+  }
+
+  onChange(listener: (kind: ItemKind) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+}

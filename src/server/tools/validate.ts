@@ -1,0 +1,57 @@
+/**
+ * Tool arguments checked against the tool's JSON Schema, built-in and upstream alike (upstream
+ * tools arrive as JSON Schema). Validators are compiled on first use and cached per schema.
+ */
+import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
+import addFormats from 'ajv-formats'
+
+const ajv = new Ajv({allErrors: false, strict: false, validateSchema: false, coerceTypes: false, useDefaults: false})
+;(addFormats as unknown as (a: Ajv) => void)(ajv)
+
+const compiled = new WeakMap<object, ValidateFunction | Error>()
+
+/** Where in the arguments a problem is, as a user writes it: `message`, `items[2].name`, or `(the arguments)`. */
+function field(error: ErrorObject): string {
+  const segments = error.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+  const params = error.params as {missingProperty?: string; additionalProperty?: string}
+  if (params.missingProperty) segments.push(params.missingProperty)
+  if (params.additionalProperty) segments.push(params.additionalProperty)
+  if (segments.length === 0) return '(the arguments)'
+  return segments.map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : i === 0 ? s : `.${s}`)).join('')
+}
+
+function describe(error: ErrorObject): string {
+  switch (error.keyword) {
+    case 'required':
+      return 'is required'
+    case 'additionalProperties':
+      return 'is not an accepted argument'
+    default:
+      return error.message ?? 'is invalid'
+  }
+}
+
+export interface Verdict {
+  ok: boolean
+  /** For a refusal: the field and what is wrong with it. */
+  problem?: string
+}
+
+/** Checks `args` against `schema`; a schema that does not compile accepts any object (it is the upstream's to check). */
+export function validateArguments(schema: object, args: unknown): Verdict {
+  let validate = compiled.get(schema)
+  if (validate === undefined) {
+    try {
+      validate = ajv.compile(schema)
+    } catch (err) {
+      validate = err as Error
+    }
+    compiled.set(schema, validate)
+  }
+  if (validate instanceof Error) {
+    return typeof args === 'object' && args !== null && !Array.isArray(args) ? {ok: true} : {ok: false, problem: '(the arguments) must be an object'}
+  }
+  if (validate(args)) return {ok: true}
+  const error = validate.errors![0]
+  return {ok: false, problem: `${field(error)} ${describe(error)}`}
+}

@@ -1,0 +1,99 @@
+/**
+ * Stateful HTTP sessions: one SDK server and transport each, bound to the principal that opened
+ * it. Bounded in number, per principal (its least recently used is closed to make room) and in
+ * idle time; closed when their principal stops being valid.
+ */
+import type {Server} from '@modelcontextprotocol/sdk/server/index.js'
+import type {StreamableHTTPServerTransport} from '@modelcontextprotocol/sdk/server/streamableHttp.js'
+
+import type {Principal} from '../../auth/index.js'
+
+export interface Session {
+  id: string
+  transport: StreamableHTTPServerTransport
+  server: Server
+  /** The principal that opened the session; only it may use the session id. */
+  readonly owner: string
+  /** The principal as of the latest request (its scopes may have changed since the session opened). */
+  principal: Principal
+  lastSeen: number
+}
+
+export interface SessionLimits {
+  maxSessions: number
+  maxPerPrincipal: number
+  idleMs: number
+}
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {maxSessions: 10_000, maxPerPrincipal: 64, idleMs: 30 * 60_000}
+
+export class SessionStore {
+  private readonly sessions = new Map<string, Session>()
+  private readonly sweep: NodeJS.Timeout
+
+  constructor(private readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS) {
+    this.sweep = setInterval(() => {
+      const cutoff = Date.now() - this.limits.idleMs
+      for (const session of this.sessions.values()) if (session.lastSeen < cutoff) this.close(session)
+    }, 60_000)
+    this.sweep.unref()
+  }
+
+  get size(): number {
+    return this.sessions.size
+  }
+
+  /** The session, only for the principal that opened it: to anyone else it does not exist. */
+  find(id: string, principal: Principal): Session | undefined {
+    const session = this.sessions.get(id)
+    return session && session.owner === principal.id ? session : undefined
+  }
+
+  /** Room for one more session of this principal: false when the server as a whole is full. */
+  makeRoom(principal: Principal): boolean {
+    let count = 0
+    let oldest: Session | undefined
+    for (const session of this.sessions.values()) {
+      if (session.owner !== principal.id) continue
+      count++
+      if (!oldest || session.lastSeen < oldest.lastSeen) oldest = session
+    }
+    if (oldest && count >= this.limits.maxPerPrincipal) this.close(oldest)
+    return this.sessions.size < this.limits.maxSessions
+  }
+
+  add(session: Session): void {
+    this.sessions.set(session.id, session)
+  }
+
+  forget(id: string): void {
+    this.sessions.delete(id)
+  }
+
+  close(session: Session): void {
+    this.sessions.delete(session.id)
+    void session.transport.close().catch(() => {})
+    void session.server.close().catch(() => {})
+  }
+
+  /** Closes the sessions whose principal is no longer valid (revoked, expired, removed). */
+  prune(stillValid: (principal: Principal) => boolean): number {
+    let closed = 0
+    for (const session of [...this.sessions.values()]) {
+      if (!stillValid(session.principal)) {
+        this.close(session)
+        closed++
+      }
+    }
+    return closed
+  }
+
+  all(): IterableIterator<Session> {
+    return this.sessions.values()
+  }
+
+  closeAll(): void {
+    clearInterval(this.sweep)
+    for (const session of [...this.sessions.values()]) this.close(session)
+  }
+}

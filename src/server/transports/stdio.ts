@@ -1,0 +1,140 @@
+/**
+ * MCP over stdio: newline-delimited JSON-RPC on stdin and stdout. Every line runs the pipeline
+ * (request stages with the credential from the environment, then message stages), in arrival
+ * order, before the SDK server sees it; a refused request gets its JSON-RPC error on stdout.
+ *
+ * Lines are bounded: a line longer than the limit is discarded up to its newline and answered
+ * with an error, and the server reads on. Nothing a client sends can make it stop reading,
+ * close, or hang.
+ */
+import type {Readable, Writable} from 'node:stream'
+
+import type {Transport, TransportSendOptions} from '@modelcontextprotocol/sdk/shared/transport.js'
+import type {JSONRPCMessage, MessageExtraInfo} from '@modelcontextprotocol/sdk/types.js'
+
+import type {Credential, Principal} from '../../auth/index.js'
+import type {RequestContext} from '../context.js'
+import {authInfoFor} from '../mcp.js'
+import {Rejection, RPC} from '../pipeline/chain.js'
+import type {Pipeline} from '../pipeline/pipeline.js'
+import {idOf, rpcError} from './respond.js'
+
+export interface StdioOptions {
+  input: Readable
+  output: Writable
+  pipeline: Pipeline
+  credential: () => Credential | undefined
+  /** The longest line buffered; a longer one is discarded and refused by the read-body stage. */
+  maxLineBytes: number
+}
+
+const TOO_LONG = Symbol('line too long')
+
+export class StdioTransport implements Transport {
+  onclose?: () => void
+  onerror?: (error: Error) => void
+  onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void
+  private chunks: Buffer[] = []
+  private buffered = 0
+  private discarding = false
+  private queue: Promise<void> = Promise.resolve()
+  private closed = false
+  /** The principal of the latest admitted message (its scopes decide which list changes it hears of). */
+  principal?: Principal
+  /** Resolves when the input ends and every line read has been handled. */
+  readonly ended: Promise<void>
+  private resolveEnded!: () => void
+
+  constructor(private readonly options: StdioOptions) {
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve))
+  }
+
+  async start(): Promise<void> {
+    this.options.input.on('data', this.onData)
+    this.options.input.once('end', this.onEnd)
+    this.options.input.on('error', (err: Error) => this.onerror?.(err))
+  }
+
+  private readonly onEnd = () => {
+    // A last line without a newline is still a message.
+    if (this.buffered > 0 && !this.discarding) this.enqueue(Buffer.concat(this.chunks))
+    this.chunks = []
+    this.buffered = 0
+    this.queue.then(() => this.resolveEnded()).catch(() => this.resolveEnded())
+  }
+
+  private readonly onData = (chunk: Buffer) => {
+    let start = 0
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, start)
+      const piece = chunk.subarray(start, nl === -1 ? chunk.length : nl)
+      if (!this.discarding) {
+        if (this.buffered + piece.length > this.options.maxLineBytes) {
+          this.discarding = true
+          this.chunks = []
+          this.buffered = 0
+        } else if (piece.length > 0) {
+          this.chunks.push(piece)
+          this.buffered += piece.length
+        }
+      }
+      if (nl === -1) return
+      const line = this.discarding ? TOO_LONG : Buffer.concat(this.chunks)
+      this.discarding = false
+      this.chunks = []
+      this.buffered = 0
+      this.enqueue(line)
+      start = nl + 1
+    }
+  }
+
+  private enqueue(line: Buffer | typeof TOO_LONG): void {
+    if (line !== TOO_LONG && line.length === 0) return
+    if (line !== TOO_LONG && line.at(-1) === 0x0d) line = line.subarray(0, -1)
+    this.queue = this.queue.then(() => this.admit(line)).catch((err) => this.onerror?.(err as Error))
+  }
+
+  private async admit(line: Buffer | typeof TOO_LONG): Promise<void> {
+    const ctx: RequestContext = {
+      transport: 'stdio',
+      headers: {},
+      presented: this.options.credential,
+      readBody: async (limit) => {
+        if (line === TOO_LONG || line.length > limit) {
+          throw new Rejection(413, 'too_large', `Message too large: a line may hold at most ${limit} bytes`, RPC.INVALID_REQUEST)
+        }
+        return line
+      },
+      responseHeaders: {},
+      startedAt: Date.now(),
+    }
+    try {
+      await this.options.pipeline.handle(ctx, (admitted) => {
+        this.principal = admitted.principal
+        this.onmessage?.(admitted.message!, {authInfo: authInfoFor(admitted.principal!)})
+      })
+    } catch (err) {
+      if (!(err instanceof Rejection)) throw err
+      const message = ctx.message as {method?: unknown; id?: unknown} | undefined
+      // A notification or a response gets no answer; a request, or a line that never became a message, does.
+      if (message && (message.id === undefined || message.method === undefined)) return
+      await this.send(rpcError(idOf(message), err.rpcCode, err.message, err.data ?? {reason: err.reason}) as JSONRPCMessage)
+    }
+  }
+
+  send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
+    if (this.closed) return Promise.resolve()
+    return new Promise((resolve) => {
+      if (this.options.output.write(JSON.stringify(message) + '\n')) resolve()
+      else this.options.output.once('drain', () => resolve())
+    })
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.options.input.off('data', this.onData)
+    this.onclose?.()
+  }
+}
+
