@@ -150,7 +150,7 @@ describe('pipeline', function () {
       assert.equal(missing.status, 401)
       assert.equal(missing.reason, 'missing')
       assert.equal(missing.headers['www-authenticate'], 'Bearer realm="keyward"')
-      const bad = await refusal(() => stage(httpContext({presented: () => ({source: 'authorization', value: key.slice(0, -1) + 'x'})}), next))
+      const bad = await refusal(() => stage(httpContext({presented: () => ({source: 'authorization', value: key.slice(0, -1) + (key.endsWith('x') ? 'y' : 'x')})}), next))
       assert.equal(bad.reason, 'malformed')
       assert.match(bad.headers['www-authenticate'], /error="invalid_token"/)
       const none = authenticate(createAuthenticators(['none'], {vault: {keys: () => index, data: () => data}}))
@@ -375,6 +375,40 @@ describe('pipeline', function () {
       assert.deepEqual(called.content, [{type: 'text', text: 'get_weather'}])
     })
 
+    it('stateful HTTP answers a plain call with JSON, and streams a call that reports progress (SSE)', async () => {
+      const key = await vault.key('k', ['*'])
+      const progressing: SourceTool = {
+        kind: 'tool',
+        descriptor: {name: 'count', inputSchema: {type: 'object'}},
+        async call(_args, env) {
+          const token = env.meta?.progressToken
+          for (let i = 1; i <= 3; i++) {
+            if (token !== undefined) await env.client!.notify({method: 'notifications/progress', params: {progressToken: token as string, progress: i, total: 3}})
+          }
+          return {content: [{type: 'text', text: 'counted'}]}
+        },
+      }
+      const server = await serveInProcess(vault, {extraSources: [new StaticSource('p', {tools: [progressing]})]})
+      stops.push(() => server.close())
+      const client = await httpClient(server.url!, {authorization: `Bearer ${key}`})
+      clients.push(client)
+      const seen: number[] = []
+      const result = await client.callTool({name: 'count', arguments: {}}, undefined, {onprogress: (p) => void seen.push(p.progress)})
+      assert.deepEqual(seen, [1, 2, 3])
+      assert.deepEqual(result.content, [{type: 'text', text: 'counted'}])
+      const opened = await post(server.url!, INITIALIZE, {authorization: `Bearer ${key}`})
+      assert.match(opened.headers.get('content-type') ?? '', /^application\/json/)
+      const headers = {authorization: `Bearer ${key}`, 'mcp-session-id': opened.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-11-25'}
+      const plain = await post(server.url!, {jsonrpc: '2.0', id: 2, method: 'tools/call', params: {name: 'count', arguments: {}}}, headers)
+      assert.match(plain.headers.get('content-type') ?? '', /^application\/json/)
+      const streamed = await post(server.url!, {jsonrpc: '2.0', id: 3, method: 'tools/call', params: {name: 'count', arguments: {}, _meta: {progressToken: 'p'}}}, headers)
+      assert.match(streamed.headers.get('content-type') ?? '', /^text\/event-stream/)
+      assert.equal(streamed.text.match(/notifications\/progress/g)?.length, 3)
+      assert.match(streamed.text, /"id":3/)
+      const again = await post(server.url!, INITIALIZE, headers)
+      assert.equal(again.status, 400, 'a session is initialized once')
+    })
+
     it('prompts and resources are listed, read and got only under prompt: and resource: scopes', async () => {
       const source = new StaticSource('docs', {
         prompts: [{kind: 'prompt', descriptor: {name: 'summarize', arguments: [{name: 'topic', required: true}]}, get: (args) => ({messages: [{role: 'user', content: {type: 'text', text: `Summarize ${args.topic}`}}]})}],
@@ -398,7 +432,6 @@ describe('pipeline', function () {
       await assert.rejects(denied.readResource({uri: 'file:///docs/a.md'}), /Unknown resource: file:\/\/\/docs\/a\.md/)
       await assert.rejects(allowed.getPrompt({name: 'summarize', arguments: {}}), /topic is required/)
       assert.ok(PRESETS.full.includes('prompt:*'))
-      void post
     })
   })
 })

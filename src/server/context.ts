@@ -5,7 +5,7 @@
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
 
 import type {Credential, Principal} from '../auth/index.js'
-import type {CatalogItem, ItemKind, ItemResult} from './tools/source.js'
+import type {CatalogItem, ClientChannel, ItemKind, ItemResult} from './tools/source.js'
 
 export interface RequestContext {
   transport: 'stdio' | 'http'
@@ -53,8 +53,10 @@ export interface CallContext {
   name: string
   arguments: Record<string, unknown>
   signal: AbortSignal
-  /** The JSON-RPC request that made this call, for progress and related requests. */
+  /** The `_meta` of the JSON-RPC request that made this call (its progress token). */
   meta?: Record<string, unknown>
+  /** Notifications and requests back to the client, related to this call. */
+  client?: ClientChannel
   /** Set by authorize. */
   item?: CatalogItem
   /** Set by execute (or by a stage that answers instead). */

@@ -16,6 +16,8 @@ import {
   type CallToolResult,
   type GetPromptResult,
   type ReadResourceResult,
+  type ServerNotification,
+  type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js'
 
 import type {Principal} from '../auth/index.js'
@@ -23,6 +25,14 @@ import type {CallContext} from './context.js'
 import {RpcError, RPC} from './pipeline/chain.js'
 import type {Catalog} from './tools/catalog.js'
 import type {ItemKind, ItemResult, ServerInfo} from './tools/source.js'
+
+/** What the SDK gives a request handler: the caller, the abort signal, the way back to the client. */
+interface RequestExtra {
+  authInfo?: AuthInfo
+  signal: AbortSignal
+  sendNotification(notification: ServerNotification): Promise<void>
+  sendRequest(request: ServerRequest, schema: unknown, options?: {signal?: AbortSignal; timeout?: number}): Promise<unknown>
+}
 
 export interface McpDeps {
   info: ServerInfo
@@ -61,8 +71,19 @@ export function createMcpServer(deps: McpDeps): Server {
     },
   )
   const {catalog} = deps
-  const call = (kind: ItemKind, name: string, args: Record<string, unknown>, extra: {authInfo?: AuthInfo; signal: AbortSignal}, meta?: Record<string, unknown>) =>
-    deps.call({principal: principalOf(extra.authInfo), kind, name, arguments: args, signal: extra.signal, meta})
+  const call = (kind: ItemKind, name: string, args: Record<string, unknown>, extra: RequestExtra, meta?: Record<string, unknown>) =>
+    deps.call({
+      principal: principalOf(extra.authInfo),
+      kind,
+      name,
+      arguments: args,
+      signal: extra.signal,
+      meta,
+      client: {
+        notify: (notification) => extra.sendNotification(notification),
+        request: (request, schema, options) => extra.sendRequest(request, schema as never, options) as never,
+      },
+    })
   server.setRequestHandler(ListToolsRequestSchema, (_request, extra) => ({tools: catalog.list('tool', principalOf(extra.authInfo).scopes)}))
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) =>
     (await call('tool', request.params.name, argumentsOf(request.params), extra, request.params._meta)) as CallToolResult,

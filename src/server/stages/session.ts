@@ -15,6 +15,9 @@ export function bindSession(store: SessionStore): Stage<RequestContext> {
       if (ctx.method === 'POST' && m?.method === 'initialize') return next()
       throw new Rejection(400, 'no_session', 'Bad Request: no valid session id; start with an initialize request', RPC.SERVER_ERROR)
     }
+    if ((ctx.message as {method?: unknown} | undefined)?.method === 'initialize') {
+      throw new Rejection(400, 'already_initialized', 'Invalid Request: this session is initialized already; start a new one without Mcp-Session-Id', RPC.INVALID_REQUEST)
+    }
     const session = ids.length === 1 ? store.find(ids[0], ctx.principal!) : undefined
     if (!session) throw new Rejection(404, 'unknown_session', 'Session not found', RPC.UNAUTHORIZED)
     session.lastSeen = Date.now()

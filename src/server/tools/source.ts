@@ -3,7 +3,7 @@
  * tools are one source; an upstream MCP server is another. A source may change what it offers
  * at run time and says so through onChange.
  */
-import type {CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, Tool} from '@modelcontextprotocol/sdk/types.js'
+import type {CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, ServerNotification, ServerRequest, Tool} from '@modelcontextprotocol/sdk/types.js'
 
 import type {Principal} from '../../auth/index.js'
 
@@ -15,6 +15,17 @@ export interface ServerInfo {
   startedAt: number
 }
 
+/** The way back to the client that made a call: notifications and requests related to it. */
+export interface ClientChannel {
+  notify(notification: ServerNotification): Promise<void>
+  request<T>(request: ServerRequest, resultSchema: ZodLike<T>, options?: {signal?: AbortSignal; timeout?: number}): Promise<T>
+}
+
+/** The SDK's result schemas, as far as a channel needs them. */
+export interface ZodLike<T> {
+  parse(value: unknown): T
+}
+
 /** What a call may use besides its arguments. */
 export interface CallEnv {
   principal: Principal
@@ -22,6 +33,8 @@ export interface CallEnv {
   signal: AbortSignal
   /** The `_meta` of the client's request (progress token and the like). */
   meta?: Record<string, unknown>
+  /** Notifications and requests to the client, related to this call. */
+  client?: ClientChannel
 }
 
 export interface SourceTool {

@@ -1,7 +1,7 @@
 /**
- * Stateful Streamable HTTP: one SDK server and transport per session (see sessions.ts). The
- * session stage has already found the request's session, or let an initialize through to open
- * one here.
+ * Stateful Streamable HTTP: one SDK server and one session transport per session (see
+ * sessions.ts and session-transport.ts). The session stage has already found the request's
+ * session, or let an initialize through to open one here.
  */
 import {randomUUID} from 'node:crypto'
 import type {IncomingMessage, ServerResponse} from 'node:http'
@@ -13,40 +13,40 @@ import type {RequestContext} from '../context.js'
 import {authInfoFor, type ConnectedServers} from '../mcp.js'
 import {Rejection, RPC} from '../pipeline/chain.js'
 import type {HttpDispatch} from './http.js'
+import {SessionTransport} from './session-transport.js'
 import type {Session, SessionStore} from './sessions.js'
+import {checkStreamableHeaders} from './streamable-headers.js'
 
 export async function statefulDispatch(store: SessionStore, createServer: () => Server, connected: ConnectedServers): Promise<HttpDispatch> {
-  const {StreamableHTTPServerTransport} = await import('@modelcontextprotocol/sdk/server/streamableHttp.js')
-
-  async function open(principal: Principal, req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  async function open(principal: Principal): Promise<Session> {
     if (!store.makeRoom(principal)) {
       throw new Rejection(503, 'too_many_sessions', 'Service Unavailable: too many open sessions; retry later', RPC.SERVER_ERROR, {headers: {'retry-after': '60'}})
     }
     const server = createServer()
-    let session: Session | undefined
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => {
-        session = {id, transport, server, owner: principal.id, principal, lastSeen: Date.now()}
-        store.add(session)
-        connected.add(server, () => session?.principal)
-      },
-      onsessionclosed: (id) => store.forget(id),
-    })
+    const transport = new SessionTransport(randomUUID())
+    const session: Session = {id: transport.sessionId, transport, server, owner: principal.id, principal, lastSeen: Date.now()}
     transport.onclose = () => {
-      if (transport.sessionId) store.forget(transport.sessionId)
+      store.forget(session.id)
       connected.delete(server)
     }
     await server.connect(transport)
-    await transport.handleRequest(req, res, body)
+    store.add(session)
+    connected.add(server, () => session.principal)
+    return session
   }
 
   return {
-    async dispatch(ctx: RequestContext, req: IncomingMessage, res: ServerResponse) {
-      ;(req as IncomingMessage & {auth?: unknown}).auth = authInfoFor(ctx.principal!)
-      const session = ctx.session as Session | undefined
-      if (session) return session.transport.handleRequest(req, res, ctx.message)
-      return open(ctx.principal!, req, res, ctx.message)
+    async dispatch(ctx: RequestContext, _req: IncomingMessage, res: ServerResponse) {
+      checkStreamableHeaders(ctx)
+      const session = (ctx.session as Session | undefined) ?? (await open(ctx.principal!))
+      if (ctx.method === 'GET') return session.transport.stream(res)
+      if (ctx.method === 'DELETE') {
+        store.close(session)
+        res.writeHead(200, {'content-length': '0'})
+        res.end()
+        return
+      }
+      session.transport.post(ctx.message!, res, {authInfo: authInfoFor(ctx.principal!)}, ctx.responseHeaders)
     },
     async close() {
       store.closeAll()

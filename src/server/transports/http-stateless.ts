@@ -12,13 +12,13 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import type {Server} from '@modelcontextprotocol/sdk/server/index.js'
 import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js'
-import {SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type JSONRPCNotification, type JSONRPCRequest, type MessageExtraInfo} from '@modelcontextprotocol/sdk/types.js'
+import type {JSONRPCMessage, JSONRPCNotification, JSONRPCRequest, MessageExtraInfo} from '@modelcontextprotocol/sdk/types.js'
 
 import type {RequestContext} from '../context.js'
 import {authInfoFor} from '../mcp.js'
-import {Rejection, RPC} from '../pipeline/chain.js'
 import type {HttpDispatch} from './http.js'
 import {sendJson} from './respond.js'
+import {checkStreamableHeaders} from './streamable-headers.js'
 
 type Reply = Extract<JSONRPCMessage, {id: string | number}> & ({result: unknown} | {error: unknown})
 
@@ -88,17 +88,7 @@ export async function statelessDispatch(server: Server): Promise<HttpDispatch> {
   await server.connect(dispatcher)
   return {
     async dispatch(ctx: RequestContext, _req: IncomingMessage, res: ServerResponse) {
-      const accept = ctx.headers.accept?.join(',') ?? ''
-      if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
-        throw new Rejection(406, 'not_acceptable', 'Not Acceptable: Accept must include application/json and text/event-stream', RPC.SERVER_ERROR)
-      }
-      if (!(ctx.headers['content-type']?.[0] ?? '').includes('application/json')) {
-        throw new Rejection(415, 'unsupported_media_type', 'Unsupported Media Type: Content-Type must be application/json', RPC.SERVER_ERROR)
-      }
-      const version = ctx.headers['mcp-protocol-version']?.[0]
-      if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-        throw new Rejection(400, 'unsupported_version', `Bad Request: unsupported MCP-Protocol-Version ${version}`, RPC.SERVER_ERROR)
-      }
+      checkStreamableHeaders(ctx)
       const message = ctx.message!
       const extra = {authInfo: authInfoFor(ctx.principal!)}
       const owner = ctx.principal!.id

@@ -4,13 +4,13 @@
  * idle time; closed when their principal stops being valid.
  */
 import type {Server} from '@modelcontextprotocol/sdk/server/index.js'
-import type {StreamableHTTPServerTransport} from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 
 import type {Principal} from '../../auth/index.js'
+import type {SessionTransport} from './session-transport.js'
 
 export interface Session {
   id: string
-  transport: StreamableHTTPServerTransport
+  transport: SessionTransport
   server: Server
   /** The principal that opened the session; only it may use the session id. */
   readonly owner: string
