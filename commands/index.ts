@@ -3,6 +3,7 @@
  * with @oclif/core, into one file (see scripts/bundle.mjs), so a command starts without
  * resolving and compiling hundreds of small modules.
  */
+import ImportConfig from './import-config.js'
 import Init from './init.js'
 import KeysGenerate from './keys/generate.js'
 import KeysImport from './keys/import.js'
@@ -16,8 +17,14 @@ import SecretsGet from './secrets/get.js'
 import SecretsList from './secrets/list.js'
 import SecretsRm from './secrets/rm.js'
 import SecretsSet from './secrets/set.js'
+import Run from './run.js'
 import Serve from './serve.js'
 import Up from './up.js'
+import UpstreamAdd from './upstream/add.js'
+import UpstreamList from './upstream/list.js'
+import UpstreamRm from './upstream/rm.js'
+import UpstreamShow from './upstream/show.js'
+import UpstreamTest from './upstream/test.js'
 import VaultPasswd from './vault/passwd.js'
 import VaultRestore from './vault/restore.js'
 import VaultRotate from './vault/rotate.js'
@@ -25,8 +32,10 @@ import VaultStatus from './vault/status.js'
 
 export const COMMANDS = {
   init: Init,
+  'import-config': ImportConfig,
   up: Up,
   serve: Serve,
+  run: Run,
   'vault:status': VaultStatus,
   'vault:passwd': VaultPasswd,
   'vault:rotate': VaultRotate,
@@ -43,6 +52,11 @@ export const COMMANDS = {
   'keys:rotate': KeysRotate,
   'keys:verify': KeysVerify,
   'keys:import': KeysImport,
+  'upstream:add': UpstreamAdd,
+  'upstream:list': UpstreamList,
+  'upstream:show': UpstreamShow,
+  'upstream:rm': UpstreamRm,
+  'upstream:test': UpstreamTest,
 }
 
 /** The bundle's entry points for bin/run.js: oclif's runner from the same bundled copy of @oclif/core. */

@@ -12,6 +12,7 @@ function outputFailed(err: NodeJS.ErrnoException): KeywardError {
 
 let guarded = false
 let reported = false
+let listener: ((err: NodeJS.ErrnoException) => void) | undefined
 
 /** Installs the process-wide listener once; later write errors are reported once, not per write. */
 export function guardStdout(): void {
@@ -19,13 +20,19 @@ export function guardStdout(): void {
   guarded = true
   // @oclif/core's own listener rethrows every error but EPIPE, which is the crash described above.
   process.stdout.removeAllListeners('error')
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  listener = (err: NodeJS.ErrnoException) => {
     if (reported) return
     reported = true
     const error = outputFailed(err)
     process.exitCode = error.exit
     process.stderr.write(`keyward: ${error.message}\n`)
-  })
+  }
+  process.stdout.on('error', listener)
+}
+
+/** For `serve` over stdio, where stdout is the protocol: a client that closes it has ended its session, which the transport handles. */
+export function releaseStdout(): void {
+  if (listener) process.stdout.off('error', listener)
 }
 
 /** Writes `data` and resolves once stdout has taken it; rejects with OUTPUT_FAILED if it could not. */

@@ -4,6 +4,7 @@ import {Flags} from '@oclif/core'
 import type {AuthMethod} from '../auth/index.js'
 import {DEFAULT_PORT} from '../server/defaults.js'
 import type {ServeOptions} from '../server/options.js'
+import {releaseStdout} from './output.js'
 import {style} from './style.js'
 
 export const httpFlags = {
@@ -48,6 +49,7 @@ export async function runServer(options: RunOptions): Promise<void> {
   }
   if (options.auth.includes('none')) log('warn', style.red('--auth none: NO AUTHENTICATION. Every caller gets every tool. For local development and conformance tests only.'))
   const credential = process.env.KEYWARD_API_KEY || process.env.MCP_API_KEY || undefined
+  if (options.transport === 'stdio') releaseStdout()
   const {hint, quiet: _quiet, ...serveOptions} = options
   const server = await serve({...serveOptions, maxBodyBytes: DEFAULT_MAX_BODY_BYTES, credential, log})
 

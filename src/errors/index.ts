@@ -24,6 +24,7 @@ export const EXIT_CODES = {
   KEY_NOT_YET_VALID: 24,
   KEY_MISSING: 25,
   LISTEN_FAILED: 26,
+  UPSTREAM_FAILED: 27,
   CANCELLED: 130,
 } as const
 

@@ -5,7 +5,7 @@
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
 
 import type {Credential, Principal} from '../auth/index.js'
-import type {CatalogItem, ClientChannel, ItemKind, ItemResult} from './tools/source.js'
+import type {CatalogItem, ClientChannel, ClientSession, ItemKind, ItemResult} from './tools/source.js'
 
 export interface RequestContext {
   transport: 'stdio' | 'http'
@@ -57,6 +57,8 @@ export interface CallContext {
   meta?: Record<string, unknown>
   /** Notifications and requests back to the client, related to this call. */
   client?: ClientChannel
+  /** The caller's session (absent in stateless mode). */
+  session?: ClientSession
   /** Set by authorize. */
   item?: CatalogItem
   /** Set by execute (or by a stage that answers instead). */

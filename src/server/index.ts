@@ -5,18 +5,21 @@
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
+import type {LoggingLevel} from '@modelcontextprotocol/sdk/types.js'
+
 import {createAuthenticators, principalForKey, type Principal} from '../auth/index.js'
 import {KeywardError} from '../errors/index.js'
 import {VERIFY_ERROR} from '../keys/index.js'
 import {assembleStages} from './assemble.js'
 import {LiveVault} from './live-vault.js'
-import {ConnectedServers, createMcpServer} from './mcp.js'
+import {Gateway} from './gateway/gateway.js'
+import {ConnectedServers, createMcpServer, sessionOf} from './mcp.js'
 import type {ServeOptions} from './options.js'
 import {buildPipeline} from './pipeline/pipeline.js'
 import {allowedHosts, isLoopback} from './stages/host-origin.js'
 import {builtinSource} from './tools/builtin/index.js'
 import {Catalog} from './tools/catalog.js'
-import type {ServerInfo} from './tools/source.js'
+import type {ClientSession, ServerInfo} from './tools/source.js'
 import {startHttpFront, type HttpDispatch} from './transports/http.js'
 import {statefulDispatch} from './transports/http-stateful.js'
 import {statelessDispatch} from './transports/http-stateless.js'
@@ -60,7 +63,16 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const pipeline = buildPipeline(assembleStages({options, authenticators, catalog, info, log, hosts: () => hosts, sessions}))
   const connected = new ConnectedServers(catalog)
   const auth = {required: authenticators.required, types: authenticators.types}
-  const createServer = () => createMcpServer({info, catalog, call: pipeline.call, auth})
+  let stdioSession: ClientSession | undefined
+  const gateway = new Gateway({catalog, log, version: options.version, sessionLinks: stateful, defaultSession: () => stdioSession})
+  gateway.reconcile(live.snapshot.data)
+  live.onReload((snapshot) => gateway.reconcile(snapshot.data))
+  const hooks = {
+    ready: () => gateway.firstList(),
+    setLogLevel: (level: LoggingLevel, session: ClientSession | undefined) => gateway.setLogLevel(level, session),
+    rootsChanged: (session: ClientSession | undefined) => gateway.rootsChanged(session),
+  }
+  const createServer = (sessions = true) => createMcpServer({info, catalog, call: pipeline.call, auth, hooks, sessions})
 
   let closeTransport: () => Promise<void>
   let url: string | undefined
@@ -75,6 +87,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       maxLineBytes: options.maxBodyBytes,
     })
     const server = createServer()
+    stdioSession = sessionOf(server)
     connected.add(server, () => transport.principal ?? startup)
     await server.connect(transport)
     ended = transport.ended
@@ -82,7 +95,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   } else {
     let dispatch: HttpDispatch
     if (sessions) dispatch = await statefulDispatch(sessions, createServer, connected)
-    else dispatch = await statelessDispatch(createServer())
+    else dispatch = await statelessDispatch(createServer(false))
     const front = await startHttpFront({host: options.host, port: options.port, pipeline, dispatch, log, routes: healthRoute})
     hosts = allowedHosts(options.host, front.port, options.allowedHosts)
     url = front.url
@@ -105,6 +118,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       clearInterval(pruner)
       live.close()
       await closeTransport()
+      await gateway.close()
     },
   }
 }

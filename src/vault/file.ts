@@ -224,6 +224,21 @@ export async function createPrivateFile(file: string, data: Buffer, what: string
   }
 }
 
+/**
+ * Replaces a file that is not the vault (a client config) atomically: the new content is
+ * written to a fresh 0600 temp file beside it and renamed over it.
+ */
+export async function replaceOtherFile(file: string, data: Buffer, what: string): Promise<void> {
+  const tmp = tempName(file)
+  try {
+    await writeNewFile(tmp, data)
+    await fs.rename(tmp, file)
+  } catch (err) {
+    await fs.rm(tmp, {force: true}).catch(() => {})
+    throw fileError(err, what, file)
+  }
+}
+
 export interface WriteLock {
   /** Throws if the lock was lost (another process judged it stale), so the caller does not overwrite a newer vault. */
   assertHeld(): void

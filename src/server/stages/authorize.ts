@@ -7,7 +7,7 @@ const UNKNOWN = {tool: 'Unknown tool', prompt: 'Unknown prompt', resource: 'Unkn
 
 export function authorize(catalog: Catalog): Stage<CallContext> {
   return (ctx, next) => {
-    ctx.item = catalog.find(ctx.kind, ctx.principal.scopes, ctx.name)
+    ctx.item = catalog.find(ctx.kind, ctx.principal.scopes, ctx.name, ctx.session)
     if (!ctx.item) throw new RpcError(ctx.kind === 'resource' ? -32002 : RPC.INVALID_PARAMS, `${UNKNOWN[ctx.kind]}: ${ctx.name}`)
     return next()
   }

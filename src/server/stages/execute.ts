@@ -7,7 +7,7 @@ import type {ServerInfo} from '../tools/source.js'
 export function execute(server: ServerInfo, log: Logger): Stage<CallContext> {
   return async (ctx) => {
     const item = ctx.item!
-    const env = {principal: ctx.principal, server, signal: ctx.signal, meta: ctx.meta, client: ctx.client}
+    const env = {principal: ctx.principal, server, signal: ctx.signal, meta: ctx.meta, client: ctx.client, session: ctx.session}
     try {
       if (item.kind === 'tool') ctx.result = await item.call(ctx.arguments, env)
       else if (item.kind === 'prompt') ctx.result = await item.get(ctx.arguments as Record<string, string>, env)

@@ -1,22 +1,26 @@
 /**
  * The catalog: every tool, prompt and resource of every source, indexed by name (a resource by
- * its URI), with per-principal views. It is rebuilt whole when a source changes and swapped in,
- * so a request sees either the old or the new catalog, never a mix. Scopes decide what a
- * principal sees and may use; an item outside them is exactly as absent as one that does not
- * exist.
+ * its URI), with per-principal views. An index is rebuilt whole when a source changes and
+ * swapped in, so a request sees either the old or the new catalog, never a mix. Scopes decide
+ * what a principal sees and may use; an item outside them is exactly as absent as one that does
+ * not exist.
+ *
+ * A source may offer one client session items of its own (an upstream with a connection per
+ * session lists what that connection offers); such a session gets an index of its own, built
+ * when it is first asked for after a change.
  */
-import type {Prompt, Resource, Tool} from '@modelcontextprotocol/sdk/types.js'
+import type {Prompt, Resource, ResourceTemplate, Tool} from '@modelcontextprotocol/sdk/types.js'
 
 import type {Kind as ScopeKind, ScopeSet} from '../../policy/index.js'
-import type {CatalogItem, ItemKind, SourcePrompt, SourceResource, SourceTool, ToolSource} from './source.js'
+import type {CatalogItem, ClientSession, ItemKind, SourcePrompt, SourceResource, SourceTool, ToolSource} from './source.js'
 
 type Descriptor = Tool | Prompt | Resource
 
 interface Index {
-  version: number
   tool: Map<string, SourceTool>
   prompt: Map<string, SourcePrompt>
   resource: Map<string, SourceResource>
+  views: WeakMap<ScopeSet, Partial<Record<ItemKind, Descriptor[]>>>
 }
 
 export type CollisionLogger = (kind: ItemKind, name: string, kept: string, dropped: string) => void
@@ -26,55 +30,92 @@ function keyOf(item: CatalogItem): string {
 }
 
 export class Catalog {
-  private index: Index = {version: 0, tool: new Map(), prompt: new Map(), resource: new Map()}
-  private readonly views = new WeakMap<ScopeSet, Partial<Record<ItemKind, {version: number; list: Descriptor[]}>>>()
+  private version = 0
+  private index: Index
+  private readonly sessionIndexes = new WeakMap<ClientSession, {version: number; index: Index}>()
   private readonly listeners = new Set<(kind: ItemKind) => void>()
   private readonly sources: ToolSource[] = []
+  private readonly unsubscribe = new Map<ToolSource, () => void>()
 
   constructor(
     sources: readonly ToolSource[],
     private readonly onCollision: CollisionLogger = () => {},
   ) {
-    for (const source of sources) this.add(source, false)
-    this.rebuild()
+    for (const source of sources) this.attach(source)
+    this.index = this.build(undefined, true)
+  }
+
+  private attach(source: ToolSource): void {
+    this.sources.push(source)
+    const stop = source.onChange?.((kind) => this.changed([kind]))
+    if (stop) this.unsubscribe.set(source, stop)
+  }
+
+  private detach(source: ToolSource): number {
+    const at = this.sources.indexOf(source)
+    if (at === -1) return -1
+    this.sources.splice(at, 1)
+    this.unsubscribe.get(source)?.()
+    this.unsubscribe.delete(source)
+    return at
   }
 
   /** Adds a source; its items appear at once, and a change of its items rebuilds the catalog. */
-  add(source: ToolSource, rebuild = true): void {
-    this.sources.push(source)
-    source.onChange?.((kind) => {
-      this.rebuild()
-      for (const listener of this.listeners) listener(kind)
-    })
-    if (rebuild) {
-      this.rebuild()
-      for (const kind of ['tool', 'prompt', 'resource'] as const) for (const listener of this.listeners) listener(kind)
-    }
+  add(source: ToolSource): void {
+    this.attach(source)
+    this.changed(['tool', 'prompt', 'resource'])
   }
 
-  /** Sources listed first win a name collision; the loser is logged, not served. */
-  private rebuild(): void {
-    const next: Index = {version: this.index.version + 1, tool: new Map(), prompt: new Map(), resource: new Map()}
+  /** Removes a source; its items disappear at once. */
+  remove(source: ToolSource): void {
+    if (this.detach(source) !== -1) this.changed(['tool', 'prompt', 'resource'])
+  }
+
+  /** Puts `next` where `previous` was, in one swap: no request sees neither. */
+  replace(previous: ToolSource, next: ToolSource): void {
+    const at = this.detach(previous)
+    if (at === -1) return this.add(next)
+    this.attach(next)
+    this.sources.splice(this.sources.length - 1, 1)
+    this.sources.splice(at, 0, next)
+    this.changed(['tool', 'prompt', 'resource'])
+  }
+
+  private changed(kinds: ItemKind[]): void {
+    this.version++
+    this.index = this.build(undefined, true)
+    for (const kind of kinds) for (const listener of this.listeners) listener(kind)
+  }
+
+  /** Sources listed first win a name collision; the loser is logged (once, for the shared index), not served. */
+  private build(session: ClientSession | undefined, log: boolean): Index {
+    const next: Index = {tool: new Map(), prompt: new Map(), resource: new Map(), views: new WeakMap()}
     const owner = new Map<string, string>()
     for (const source of this.sources) {
-      const items: CatalogItem[] = [...source.tools(), ...source.prompts(), ...source.resources()]
+      const items: CatalogItem[] = [...source.tools(session), ...source.prompts(session), ...source.resources(session)]
       for (const item of items) {
         const map = next[item.kind] as Map<string, CatalogItem>
         const key = keyOf(item)
         const kept = owner.get(`${item.kind}\0${key}`)
         if (kept !== undefined) {
-          this.onCollision(item.kind, key, kept, source.name)
+          if (log) this.onCollision(item.kind, key, kept, source.name)
           continue
         }
         owner.set(`${item.kind}\0${key}`, source.name)
         map.set(key, item)
       }
     }
-    this.index = next
+    return next
   }
 
-  get version(): number {
-    return this.index.version
+  /** The index a session sees: its own when a source has items for it, else the shared one. */
+  private indexFor(session: ClientSession | undefined): Index {
+    if (!session || !this.sources.some((s) => s.hasSessionItems?.(session))) return this.index
+    const cached = this.sessionIndexes.get(session)
+    if (cached && cached.version === this.version) return cached.index
+    const index = this.build(session, false)
+    this.sessionIndexes.set(session, {version: this.version, index})
+    return index
   }
 
   onChange(listener: (kind: ItemKind) => void): () => void {
@@ -83,32 +124,59 @@ export class Catalog {
   }
 
   /** What these scopes allow of one kind, as listed to the client; cached per scope set until the catalog changes. */
-  list(kind: 'tool', scopes: ScopeSet): Tool[]
-  list(kind: 'prompt', scopes: ScopeSet): Prompt[]
-  list(kind: 'resource', scopes: ScopeSet): Resource[]
-  list(kind: ItemKind, scopes: ScopeSet): Descriptor[] {
-    let views = this.views.get(scopes)
-    if (!views) this.views.set(scopes, (views = {}))
-    const index = this.index
+  list(kind: 'tool', scopes: ScopeSet, session?: ClientSession): Tool[]
+  list(kind: 'prompt', scopes: ScopeSet, session?: ClientSession): Prompt[]
+  list(kind: 'resource', scopes: ScopeSet, session?: ClientSession): Resource[]
+  list(kind: ItemKind, scopes: ScopeSet, session?: ClientSession): Descriptor[]
+  list(kind: ItemKind, scopes: ScopeSet, session?: ClientSession): Descriptor[] {
+    const index = this.indexFor(session)
+    let views = index.views.get(scopes)
+    if (!views) index.views.set(scopes, (views = {}))
     const cached = views[kind]
-    if (cached && cached.version === index.version) return cached.list
+    if (cached) return cached
     const list: Descriptor[] = []
     for (const [key, item] of index[kind] as Map<string, CatalogItem>) if (scopes.allows(kind as ScopeKind, key)) list.push(item.descriptor)
-    views[kind] = {version: index.version, list}
+    views[kind] = list
     return list
   }
 
   /** The item, if it exists and these scopes allow it. Callers cannot tell the two misses apart. */
-  find(kind: 'tool', scopes: ScopeSet, name: string): SourceTool | undefined
-  find(kind: 'prompt', scopes: ScopeSet, name: string): SourcePrompt | undefined
-  find(kind: 'resource', scopes: ScopeSet, uri: string): SourceResource | undefined
-  find(kind: ItemKind, scopes: ScopeSet, name: string): CatalogItem | undefined
-  find(kind: ItemKind, scopes: ScopeSet, name: string): CatalogItem | undefined {
-    const item = (this.index[kind] as Map<string, CatalogItem>).get(name)
-    return item && scopes.allows(kind as ScopeKind, name) ? item : undefined
+  find(kind: 'tool', scopes: ScopeSet, name: string, session?: ClientSession): SourceTool | undefined
+  find(kind: 'prompt', scopes: ScopeSet, name: string, session?: ClientSession): SourcePrompt | undefined
+  find(kind: 'resource', scopes: ScopeSet, uri: string, session?: ClientSession): SourceResource | undefined
+  find(kind: ItemKind, scopes: ScopeSet, name: string, session?: ClientSession): CatalogItem | undefined
+  find(kind: ItemKind, scopes: ScopeSet, name: string, session?: ClientSession): CatalogItem | undefined {
+    if (!scopes.allows(kind as ScopeKind, name)) return undefined
+    const item = (this.indexFor(session)[kind] as Map<string, CatalogItem>).get(name)
+    if (item || kind !== 'resource') return item
+    // A URI no listed resource has may still match a source's resource template.
+    for (const source of this.sources) {
+      const found = source.resourceFor?.(name)
+      if (found) return found
+    }
+    return undefined
   }
 
-  /** Every name of a kind, whatever the scopes (for prompts that offer a choice of tools). */
+  /** Resource templates whose template text these scopes allow (`resource:file:///**` allows `file:///{path}`). */
+  templates(scopes: ScopeSet): ResourceTemplate[] {
+    const out: ResourceTemplate[] = []
+    for (const source of this.sources) for (const t of source.resourceTemplates?.() ?? []) if (scopes.allows('resource', t.uriTemplate)) out.push(t)
+    return out
+  }
+
+  /** The source with this resource template, if the scopes allow it. */
+  templateSource(scopes: ScopeSet, uriTemplate: string): ToolSource | undefined {
+    if (!scopes.allows('resource', uriTemplate)) return undefined
+    return this.sources.find((s) => s.resourceTemplates?.().some((t) => t.uriTemplate === uriTemplate))
+  }
+
+  /** The source that offers this item, for requests that name it (completion). */
+  sourceOf(item: CatalogItem, session?: ClientSession): ToolSource | undefined {
+    const found = this.sources.find((s) => (item.kind === 'tool' ? s.tools(session) : item.kind === 'prompt' ? s.prompts(session) : s.resources(session)).includes(item as never))
+    return found ?? (item.kind === 'resource' ? this.sources.find((s) => s.resourceFor?.(item.descriptor.uri)) : undefined)
+  }
+
+  /** Every name of a kind, whatever the scopes. */
   names(kind: ItemKind): string[] {
     return [...(this.index[kind] as Map<string, CatalogItem>).keys()]
   }

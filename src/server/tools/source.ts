@@ -3,7 +3,7 @@
  * tools are one source; an upstream MCP server is another. A source may change what it offers
  * at run time and says so through onChange.
  */
-import type {CallToolResult, GetPromptResult, Prompt, ReadResourceResult, Resource, ServerNotification, ServerRequest, Tool} from '@modelcontextprotocol/sdk/types.js'
+import type {CallToolResult, ClientCapabilities, GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplate, ServerNotification, ServerRequest, Tool} from '@modelcontextprotocol/sdk/types.js'
 
 import type {Principal} from '../../auth/index.js'
 
@@ -26,6 +26,18 @@ export interface ZodLike<T> {
   parse(value: unknown): T
 }
 
+/**
+ * One client's session with this server (stdio, or a stateful HTTP session): its capabilities,
+ * a way to reach it outside any call, and the end of it.
+ */
+export interface ClientSession {
+  readonly id: string
+  capabilities(): ClientCapabilities | undefined
+  /** Messages that belong to no single call: log messages, resource updates, requests from an upstream. */
+  readonly channel: ClientChannel
+  onClose(listener: () => void): void
+}
+
 /** What a call may use besides its arguments. */
 export interface CallEnv {
   principal: Principal
@@ -35,6 +47,8 @@ export interface CallEnv {
   meta?: Record<string, unknown>
   /** Notifications and requests to the client, related to this call. */
   client?: ClientChannel
+  /** The caller's session; absent in stateless mode. */
+  session?: ClientSession
 }
 
 export interface SourceTool {
@@ -54,6 +68,8 @@ export interface SourceResource {
   kind: 'resource'
   descriptor: Resource
   read(env: CallEnv): Promise<ReadResourceResult> | ReadResourceResult
+  subscribe?(env: CallEnv): Promise<void>
+  unsubscribe?(env: CallEnv): Promise<void>
 }
 
 export type CatalogItem = SourceTool | SourcePrompt | SourceResource
@@ -62,9 +78,15 @@ export type ItemResult = CallToolResult | GetPromptResult | ReadResourceResult
 export interface ToolSource {
   /** Shown in logs; unique among the sources of one server. */
   readonly name: string
-  tools(): readonly SourceTool[]
-  prompts(): readonly SourcePrompt[]
-  resources(): readonly SourceResource[]
+  /** What the source offers; given a session, what it offers that session (the same, for most sources). */
+  tools(session?: ClientSession): readonly SourceTool[]
+  prompts(session?: ClientSession): readonly SourcePrompt[]
+  resources(session?: ClientSession): readonly SourceResource[]
+  /** True when this session has items of its own (then the catalog builds the session an index of its own). */
+  hasSessionItems?(session: ClientSession): boolean
+  /** Templates of resources read by URI; such a URI is routed by resourceFor. */
+  resourceTemplates?(): readonly ResourceTemplate[]
+  resourceFor?(uri: string): SourceResource | undefined
   /** Called with the kind of list that changed; returns a function that stops listening. */
   onChange?(listener: (kind: ItemKind) => void): () => void
 }

@@ -50,6 +50,11 @@ export class StdioTransport implements Transport {
   }
 
   async start(): Promise<void> {
+    // A client that closes our stdout has gone: that ends the session like the end of stdin.
+    this.options.output.on('error', () => {
+      this.closed = true
+      this.resolveEnded()
+    })
     this.options.input.on('data', this.onData)
     this.options.input.once('end', this.onEnd)
     this.options.input.on('error', (err: Error) => this.onerror?.(err))

@@ -1,0 +1,65 @@
+import {spawn} from 'node:child_process'
+import {constants} from 'node:os'
+
+import {Flags} from '@oclif/core'
+
+import {KeywardCommand} from '../src/cli/base.js'
+import {openSession} from '../src/cli/session.js'
+import {KeywardError} from '../src/errors/index.js'
+import {secretsAsEnv} from '../src/secrets/environment.js'
+import {findUpstream, upstreamEnvironment} from '../src/upstreams/index.js'
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH']
+
+export default class Run extends KeywardCommand {
+  static override summary = 'Run a command with secrets from the vault in its environment.'
+  static override description = `Each secret becomes a variable of the same name, added to your environment (minus KEYWARD_* variables, which could open the vault); --only picks some. A name that is not a valid variable name, or a binary value, is skipped with a warning. --upstream NAME gives exactly the environment that upstream gets from keyward serve (minimal, not yours).
+
+Signals are forwarded to the command, and its exit code is keyward's. Nothing is printed but the warnings.`
+
+  static override examples = [
+    {description: 'Every secret', command: '<%= config.bin %> <%= command.id %> -- ./deploy.sh'},
+    {description: 'Only two', command: '<%= config.bin %> <%= command.id %> --only GITHUB_TOKEN --only NPM_TOKEN -- npm publish'},
+    {description: "What an upstream would get, to debug it", command: '<%= config.bin %> <%= command.id %> --upstream github -- npx -y @modelcontextprotocol/server-github'},
+  ]
+
+  static override strict = false
+  static override flags = {
+    only: Flags.string({description: 'Only this secret; repeatable.', multiple: true}),
+    upstream: Flags.string({description: 'The environment of this upstream, exactly as keyward serve gives it.', exclusive: ['only']}),
+  }
+
+  async run() {
+    const {argv, flags} = await this.parse(Run)
+    const command = argv as string[]
+    if (command.length === 0) throw new KeywardError('INVALID_INPUT', 'give the command to run after --, for example: keyward run -- ./deploy.sh')
+    const {vault} = await openSession(flags)
+    let env: Record<string, string>
+    if (flags.upstream) {
+      const def = findUpstream(vault.data, flags.upstream)
+      if (def.transport !== 'stdio') throw new KeywardError('INVALID_INPUT', `upstream ${def.name} is reached over HTTP; it has no environment to run a command in`)
+      env = upstreamEnvironment(def, vault.data).env
+    } else {
+      const secrets = secretsAsEnv(vault.data, flags.only)
+      for (const {name, why} of secrets.skipped) process.stderr.write(`keyward run: skipped ${name}: ${why}\n`)
+      if (flags.only && secrets.skipped.some((s) => s.why === 'no such secret')) {
+        throw new KeywardError('NOT_FOUND', `no secret named ${secrets.skipped.find((s) => s.why === 'no such secret')!.name}; see \`keyward secrets list\``)
+      }
+      const base = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => v !== undefined && !k.startsWith('KEYWARD_')) as [string, string][])
+      env = {...base, ...secrets.env}
+    }
+    const code = await new Promise<number>((resolve, reject) => {
+      const child = spawn(command[0], command.slice(1), {env, stdio: 'inherit'})
+      const forward = (signal: NodeJS.Signals) => child.kill(signal)
+      for (const signal of FORWARDED) process.on(signal, forward)
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        reject(new KeywardError('INVALID_INPUT', `cannot run ${command[0]}: ${err.code === 'ENOENT' ? 'command not found' : (err.code ?? err.message)}`))
+      })
+      child.on('exit', (exitCode, signal) => {
+        for (const s of FORWARDED) process.off(s, forward)
+        resolve(exitCode ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0))
+      })
+    })
+    process.exitCode = code
+  }
+}

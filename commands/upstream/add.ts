@@ -1,0 +1,87 @@
+import {Flags} from '@oclif/core'
+
+import {positional} from '../../src/cli/args.js'
+import {KeywardCommand} from '../../src/cli/base.js'
+import {openSession} from '../../src/cli/session.js'
+import {viewUpstream} from '../../src/cli/upstreams.js'
+import {KeywardError} from '../../src/errors/index.js'
+import {addUpstream, checkUpstreamName, checkUrl, looksLikeToken, parseEnvSpec, parseHeaderSpec, type UpstreamDefinition} from '../../src/upstreams/index.js'
+
+export default class UpstreamAdd extends KeywardCommand {
+  static override summary = 'Add an upstream MCP server for `keyward serve` to front, with its secrets from the vault.'
+  static override description = `stdio: give the command after --. Its environment is minimal (PATH, HOME and the like, see docs/gateway.md) plus each --env: VAR=secret:NAME takes a vault secret, VAR=value a literal (refused if it looks like a credential). Secrets reach the upstream in its environment only, never in its arguments.
+
+Streamable HTTP: --url, with --header 'Name: value' where the value may hold {secret:NAME}. Credential headers (Authorization and the like) must take their value from the vault.
+
+Tools and prompts are exposed as NAME__tool, so scopes such as NAME__* or NAME__get_* apply. --no-prefix mounts one upstream under its own names (only one may be); the names are checked against the built-in tools by starting it once (--skip-check skips that). Every secret referred to must be in the vault already.
+
+Names: a lowercase letter, then lowercase letters, digits and single hyphens, at most 24 characters.`
+
+  static override examples = [
+    {description: 'A stdio server with a token from the vault', command: '<%= config.bin %> <%= command.id %> github --env GITHUB_PERSONAL_ACCESS_TOKEN=secret:GITHUB_TOKEN -- npx -y @modelcontextprotocol/server-github'},
+    {description: 'A remote server over Streamable HTTP', command: `<%= config.bin %> <%= command.id %> tracker --url https://mcp.example.com/mcp --header 'Authorization: Bearer {secret:TRACKER_TOKEN}'`},
+    {description: 'One protected server under its own tool names', command: '<%= config.bin %> <%= command.id %> files --no-prefix -- npx -y @modelcontextprotocol/server-filesystem /srv/docs'},
+  ]
+
+  static override strict = false
+  static override args = {name: positional('Upstream name.')}
+  static override flags = {
+    env: Flags.string({char: 'e', description: 'VAR=secret:SECRET_NAME or VAR=value; repeatable (stdio).', multiple: true}),
+    url: Flags.string({description: 'The upstream Streamable HTTP endpoint.'}),
+    header: Flags.string({description: "'Name: value' sent to the upstream, {secret:NAME} allowed; repeatable (http).", multiple: true}),
+    'no-prefix': Flags.boolean({description: 'Expose its tools and prompts under their own names.'}),
+    'skip-check': Flags.boolean({description: 'With --no-prefix: do not start it to check its names against the built-in tools.'}),
+    description: Flags.string({char: 'd', description: 'What the upstream is for.'}),
+    replace: Flags.boolean({description: 'Replace an upstream of the same name.'}),
+  }
+
+  static override enableJsonFlag = true
+
+  async run() {
+    const {args, argv, flags} = await this.parse(UpstreamAdd)
+    checkUpstreamName(args.name)
+    const command = (argv as string[]).slice(1)
+    const now = new Date().toISOString()
+    let def: UpstreamDefinition
+    if (flags.url) {
+      if (command.length > 0) throw new KeywardError('INVALID_INPUT', 'give either --url or a command after --, not both')
+      if (flags.env) throw new KeywardError('INVALID_INPUT', '--env is for stdio upstreams; an HTTP upstream takes --header')
+      checkUrl(flags.url)
+      const headers = Object.fromEntries((flags.header ?? []).map((h) => parseHeaderSpec(h)))
+      def = {name: args.name, transport: 'http', url: flags.url, headers, prefix: !flags['no-prefix'], description: flags.description, created: now, updated: now}
+    } else {
+      if (command.length === 0) throw new KeywardError('INVALID_INPUT', 'give the command after --, for example: -- npx -y @modelcontextprotocol/server-github; or --url for a remote server')
+      if (flags.header) throw new KeywardError('INVALID_INPUT', '--header is for HTTP upstreams; a stdio upstream takes --env')
+      // An argument is visible to every user in /proc: a credential there would leak.
+      if (command.some((a) => looksLikeToken(a))) {
+        throw new KeywardError('INVALID_INPUT', 'an argument of the command looks like a credential (not shown); pass it through --env VAR=secret:NAME instead')
+      }
+      const env = Object.fromEntries((flags.env ?? []).map((e) => parseEnvSpec(e)))
+      def = {name: args.name, transport: 'stdio', command: command[0], args: command.slice(1), env, prefix: !flags['no-prefix'], description: flags.description, created: now, updated: now}
+    }
+    const session = await openSession(flags)
+    if (!def.prefix && !flags['skip-check']) await this.checkNames(def, session.vault.data)
+    await session.update((vault) => addUpstream(vault.data, def, {replace: flags.replace}))
+    const view = viewUpstream(def)
+    this.log(`Added upstream ${def.name} (${def.transport}); ${def.prefix ? `its tools appear as ${def.name}__<tool>` : 'its tools keep their names'}. A running keyward serve starts it within a second.`)
+    this.log(`Let a key use it: keyward keys scope KEY --add '${def.prefix ? `${def.name}__*` : '*'}'`)
+    return {upstream: view}
+  }
+
+  /** Starts the upstream once and refuses names that a built-in tool has. */
+  private async checkNames(def: UpstreamDefinition, data: import('../../src/vault/index.js').VaultData): Promise<void> {
+    const [{probeUpstream}, {builtinTools}] = await Promise.all([import('../../src/server/gateway/probe.js'), import('../../src/server/tools/builtin/index.js')])
+    let names: string[]
+    try {
+      const probe = await probeUpstream(def, data, {timeoutMs: 30_000, version: this.config.version, log: () => {}})
+      names = [...probe.tools, ...probe.prompts]
+    } catch (err) {
+      throw new KeywardError('INVALID_INPUT', `could not start ${def.name} to check its names (${(err as Error).message}); fix it, or pass --skip-check`)
+    }
+    const builtin = new Set(builtinTools.map((t) => t.name))
+    const clash = names.filter((n) => builtin.has(n))
+    if (clash.length > 0) {
+      throw new KeywardError('INVALID_INPUT', `without a prefix, ${def.name}'s ${clash.join(', ')} would collide with built-in tools; keep the prefix`)
+    }
+  }
+}

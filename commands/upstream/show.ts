@@ -1,0 +1,20 @@
+import {positional} from '../../src/cli/args.js'
+import {KeywardCommand} from '../../src/cli/base.js'
+import {openSession} from '../../src/cli/session.js'
+import {upstreamDetails, viewUpstream} from '../../src/cli/upstreams.js'
+import {findUpstream} from '../../src/upstreams/index.js'
+
+export default class UpstreamShow extends KeywardCommand {
+  static override summary = 'Show one upstream: how it is started or reached, and the secrets it refers to (never their values).'
+  static override examples = ['<%= config.bin %> <%= command.id %> github', '<%= config.bin %> <%= command.id %> github --json']
+  static override args = {name: positional('Upstream name.')}
+  static override enableJsonFlag = true
+
+  async run() {
+    const {args, flags} = await this.parse(UpstreamShow)
+    const {vault} = await openSession(flags)
+    const view = viewUpstream(findUpstream(vault.data, args.name))
+    this.log(upstreamDetails(view))
+    return {upstream: view}
+  }
+}

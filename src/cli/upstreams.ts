@@ -1,0 +1,60 @@
+/** Printing of upstream definitions: references, never secret values. */
+import {secretsOf, type UpstreamDefinition} from '../upstreams/index.js'
+import {style} from './style.js'
+import {renderTable, shortTime} from './table.js'
+
+export interface UpstreamView {
+  name: string
+  transport: 'stdio' | 'http'
+  command?: string
+  args?: string[]
+  url?: string
+  /** VAR -> "secret:NAME" or the literal value. */
+  env?: Record<string, string>
+  /** Header -> its template, with {secret:NAME} references as written. */
+  headers?: Record<string, string>
+  secrets: string[]
+  prefix: boolean
+  exposedAs: string
+  description?: string
+  created: string
+  updated: string
+}
+
+export function viewUpstream(def: UpstreamDefinition): UpstreamView {
+  const common = {name: def.name, transport: def.transport, secrets: secretsOf(def), prefix: def.prefix, exposedAs: def.prefix ? `${def.name}__<tool>` : '<tool> (no prefix)', description: def.description, created: def.created, updated: def.updated}
+  if (def.transport === 'stdio') {
+    const env = Object.fromEntries(Object.entries(def.env).map(([k, v]) => [k, 'secret' in v ? `secret:${v.secret}` : v.literal]))
+    return {...common, command: def.command, args: def.args, env}
+  }
+  return {...common, url: def.url, headers: def.headers}
+}
+
+function target(v: UpstreamView): string {
+  return v.transport === 'stdio' ? [v.command, ...(v.args ?? [])].join(' ') : v.url!
+}
+
+export function upstreamsTable(views: UpstreamView[]): string {
+  return renderTable(
+    ['NAME', 'TRANSPORT', 'TARGET', 'SECRETS', 'EXPOSED AS', 'UPDATED'],
+    views.map((v) => [v.name, v.transport, target(v), v.secrets.join(' ') || '-', v.exposedAs, shortTime(v.updated)]),
+  )
+}
+
+export function upstreamDetails(v: UpstreamView): string {
+  const rows: [string, string | undefined][] = [
+    ['name', v.name],
+    ['description', v.description],
+    ['transport', v.transport],
+    [v.transport === 'stdio' ? 'command' : 'url', target(v)],
+    ['env', v.env ? Object.entries(v.env).map(([k, val]) => `${k}=${val}`).join(' ') || '-' : undefined],
+    ['headers', v.headers ? Object.entries(v.headers).map(([k, val]) => `${k}: ${val}`).join('; ') || '-' : undefined],
+    ['exposed as', v.exposedAs],
+    ['created', v.created],
+    ['updated', v.updated],
+  ]
+  return rows
+    .filter(([, value]) => value !== undefined)
+    .map(([label, value]) => `${style.bold(label.padEnd(12))}${value}`)
+    .join('\n')
+}

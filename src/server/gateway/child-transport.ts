@@ -1,0 +1,136 @@
+/**
+ * The client side of a stdio upstream: spawns it through the child wrapper (so it dies with
+ * keyward), speaks newline-delimited JSON-RPC on its stdin and stdout, and hands its stderr to
+ * the log line by line. What the upstream writes is bounded: a line longer than the limit is
+ * discarded, and a line that is not a JSON-RPC message is logged and skipped, never fatal.
+ */
+import {spawn, type ChildProcess} from 'node:child_process'
+import {existsSync} from 'node:fs'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js'
+import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
+
+/** The wrapper script: beside this module as tsc compiles it, or under dist/src when this module is bundled. */
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const WRAPPER = [path.join(HERE, 'child-wrapper.js'), path.resolve(HERE, '../../src/server/gateway/child-wrapper.js')].find((p) => existsSync(p)) ?? path.join(HERE, 'child-wrapper.js')
+
+export interface ChildOptions {
+  command: string
+  args: string[]
+  env: Record<string, string>
+  /** Each line the upstream writes to stderr, or a note about its stdout. */
+  onLog(line: string, kind: 'stderr' | 'stdout-garbage'): void
+  maxLineBytes: number
+}
+
+/** Splits a byte stream into lines, dropping (and reporting) any longer than `max`. */
+export function lineSplitter(max: number, onLine: (line: Buffer) => void, onTooLong: () => void): (chunk: Buffer) => void {
+  let parts: Buffer[] = []
+  let size = 0
+  let discarding = false
+  return (chunk) => {
+    let start = 0
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, start)
+      const piece = chunk.subarray(start, nl === -1 ? chunk.length : nl)
+      if (!discarding) {
+        if (size + piece.length > max) {
+          discarding = true
+          parts = []
+          size = 0
+          onTooLong()
+        } else if (piece.length > 0) {
+          parts.push(piece)
+          size += piece.length
+        }
+      }
+      if (nl === -1) return
+      if (!discarding && size > 0) onLine(parts.length === 1 ? parts[0] : Buffer.concat(parts))
+      discarding = false
+      parts = []
+      size = 0
+      start = nl + 1
+    }
+  }
+}
+
+export class ChildTransport implements Transport {
+  onclose?: () => void
+  onerror?: (error: Error) => void
+  onmessage?: (message: JSONRPCMessage) => void
+  private child?: ChildProcess
+  /** How the process ended, for the message a caller sees. */
+  exit?: {code: number | null; signal: NodeJS.Signals | null}
+
+  constructor(private readonly options: ChildOptions) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid
+  }
+
+  async start(): Promise<void> {
+    const {command, args, env, onLog, maxLineBytes} = this.options
+    // Secrets travel in env only: never in argv, which other users can read in /proc.
+    const child = spawn(process.execPath, [WRAPPER, command, ...args], {env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], windowsHide: true})
+    this.child = child
+    child.stdout!.on(
+      'data',
+      lineSplitter(
+        maxLineBytes,
+        (line) => this.receive(line),
+        () => onLog(`a line over ${maxLineBytes} bytes on stdout was discarded`, 'stdout-garbage'),
+      ),
+    )
+    child.stderr!.on(
+      'data',
+      lineSplitter(
+        16 * 1024,
+        (line) => onLog(line.toString('utf8'), 'stderr'),
+        () => onLog('(a long stderr line was cut)', 'stderr'),
+      ),
+    )
+    child.stdin!.on('error', () => {})
+    child.on('error', (err) => this.onerror?.(err))
+    child.on('exit', (code, signal) => {
+      this.exit = {code, signal}
+      this.onclose?.()
+    })
+  }
+
+  private receive(line: Buffer): void {
+    let message: unknown
+    try {
+      message = JSON.parse(line.toString('utf8'))
+    } catch {
+      this.options.onLog('wrote a line to stdout that is not JSON (stdout carries the protocol; logs belong on stderr)', 'stdout-garbage')
+      return
+    }
+    if (typeof message !== 'object' || message === null || Array.isArray(message) || (message as {jsonrpc?: unknown}).jsonrpc !== '2.0') {
+      this.options.onLog('wrote a line to stdout that is not a JSON-RPC message', 'stdout-garbage')
+      return
+    }
+    this.onmessage?.(message as JSONRPCMessage)
+  }
+
+  async send(message: JSONRPCMessage): Promise<void> {
+    const stdin = this.child?.stdin
+    if (!stdin || stdin.destroyed) throw new Error('the upstream is not running')
+    await new Promise<void>((resolve) => {
+      if (stdin.write(JSON.stringify(message) + '\n')) resolve()
+      else stdin.once('drain', () => resolve())
+    })
+  }
+
+  async close(): Promise<void> {
+    const child = this.child
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
+    child.stdin?.end()
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
+    timer.unref()
+    await new Promise<void>((resolve) => child.once('exit', () => resolve()))
+    clearTimeout(timer)
+  }
+}

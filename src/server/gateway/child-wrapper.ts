@@ -1,0 +1,63 @@
+/**
+ * Runs one stdio upstream for keyward, and makes sure it never outlives keyward. This script is
+ * its own process: keyward starts it with the upstream's command as arguments and a pipe on
+ * fd 3. It starts the command in a process group of its own, handing it its stdin, stdout and
+ * stderr directly (no copying), and terminates the whole group when fd 3 closes (keyward
+ * exited, even by SIGKILL), when it is signalled, or when the command exits.
+ */
+import {spawn} from 'node:child_process'
+import {Socket} from 'node:net'
+
+const [command, ...args] = process.argv.slice(2)
+if (!command) {
+  process.stderr.write('keyward child wrapper: no command\n')
+  process.exit(2)
+}
+
+const child = spawn(command, args, {stdio: 'inherit', detached: true})
+let ending = false
+
+function signalGroup(signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return
+  try {
+    process.kill(-child.pid, signal)
+  } catch {
+    // The group is gone already.
+  }
+}
+
+function terminate(): void {
+  if (ending) return
+  ending = true
+  signalGroup('SIGTERM')
+  setTimeout(() => {
+    signalGroup('SIGKILL')
+    process.exit(137)
+  }, 2000)
+}
+
+child.on('error', (err: NodeJS.ErrnoException) => {
+  process.stderr.write(`cannot start ${command}: ${err.code === 'ENOENT' ? 'command not found' : (err.code ?? err.message)}\n`)
+  process.exit(127)
+})
+child.on('exit', (code, signal) => {
+  // Whatever the command left running in its group goes with it.
+  signalGroup('SIGKILL')
+  if (signal) {
+    // End the way the command ended, so keyward can say it was killed, and by what.
+    process.removeAllListeners('SIGTERM')
+    process.removeAllListeners('SIGINT')
+    process.removeAllListeners('SIGHUP')
+    process.kill(process.pid, signal)
+  }
+  process.exit(code ?? 1)
+})
+process.on('SIGTERM', terminate)
+process.on('SIGINT', terminate)
+process.on('SIGHUP', terminate)
+
+const lifeline = new Socket({fd: 3, readable: true, writable: false})
+lifeline.on('data', () => {})
+lifeline.on('end', terminate)
+lifeline.on('close', terminate)
+lifeline.on('error', terminate)

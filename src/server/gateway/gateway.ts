@@ -1,0 +1,136 @@
+/**
+ * The gateway: one tool source per upstream in the vault, kept in step with it. When the vault
+ * reloads, an upstream whose definition or secrets changed is restarted, a removed one stopped,
+ * a new one started; the others keep running, and keep their sessions.
+ */
+import {createHash} from 'node:crypto'
+
+import type {LoggingLevel} from '@modelcontextprotocol/sdk/types.js'
+
+import {listUpstreams, upstreamEnvironment, upstreamHeaders, type UpstreamDefinition} from '../../upstreams/index.js'
+import type {VaultData} from '../../vault/index.js'
+import type {Logger} from '../log.js'
+import type {Catalog} from '../tools/catalog.js'
+import type {ClientSession} from '../tools/source.js'
+import type {Resolved} from './link.js'
+import {UpstreamSource} from './upstream-source.js'
+
+/** The first tools/list waits at most this long for upstreams still starting (docs/gateway.md). */
+export const FIRST_LIST_WAIT_MS = 3000
+
+export interface GatewayOptions {
+  catalog: Catalog
+  log: Logger
+  version: string
+  sessionLinks: boolean
+  defaultSession(): ClientSession | undefined
+}
+
+function resolver(def: UpstreamDefinition, data: () => VaultData): () => Resolved {
+  return () => {
+    if (def.transport === 'stdio') {
+      const {env, secretValues} = upstreamEnvironment(def, data())
+      return {env, secretValues}
+    }
+    const {headers, secretValues} = upstreamHeaders(def, data())
+    return {headers, secretValues}
+  }
+}
+
+/** What decides a restart: the definition, and the secret values it resolves to (hashed, never kept). */
+function fingerprint(def: UpstreamDefinition, data: VaultData): string {
+  const hash = createHash('sha256').update(JSON.stringify({...def, created: undefined, updated: undefined}))
+  try {
+    const resolved = resolver(def, () => data)()
+    hash.update(JSON.stringify(resolved.env ?? resolved.headers))
+  } catch (err) {
+    hash.update(`unresolvable: ${(err as Error).message}`)
+  }
+  return hash.digest('hex')
+}
+
+export class Gateway {
+  private readonly running = new Map<string, {source: UpstreamSource; fingerprint: string}>()
+  private data!: VaultData
+  private firstListDone = false
+
+  constructor(private readonly options: GatewayOptions) {}
+
+  get size(): number {
+    return this.running.size
+  }
+
+  sources(): UpstreamSource[] {
+    return [...this.running.values()].map((r) => r.source)
+  }
+
+  /** Brings the running upstreams in line with the vault. */
+  reconcile(data: VaultData): void {
+    this.data = data
+    const wanted = new Map(listUpstreams(data).map((def) => [def.name, def]))
+    for (const [name, entry] of this.running) {
+      if (wanted.has(name)) continue
+      this.running.delete(name)
+      this.options.catalog.remove(entry.source)
+      void entry.source.stop()
+      this.options.log('info', `upstream ${name} was removed: stopped it`)
+    }
+    for (const def of wanted.values()) {
+      const current = this.running.get(def.name)
+      const print = fingerprint(def, data)
+      if (current?.fingerprint === print) continue
+      const source = this.create(def)
+      this.running.set(def.name, {source, fingerprint: print})
+      if (!current) {
+        this.options.catalog.add(source)
+        source.start()
+        continue
+      }
+      // The old one serves until the new one has listed what it offers, then they swap in one step.
+      this.options.log('info', `upstream ${def.name} changed: restarting it`)
+      source.start()
+      void source.firstList.then(() => {
+        this.options.catalog.replace(current.source, source)
+        void current.source.stop()
+      })
+    }
+  }
+
+  private create(def: UpstreamDefinition): UpstreamSource {
+    return new UpstreamSource({
+      def,
+      resolve: resolver(def, () => this.data),
+      version: this.options.version,
+      log: this.options.log,
+      sessionLinks: this.options.sessionLinks,
+      defaultSession: this.options.defaultSession,
+    })
+  }
+
+  /** The first list of a server waits (bounded) for upstreams still starting; later ones arrive by list_changed. */
+  async firstList(): Promise<void> {
+    if (this.firstListDone || this.running.size === 0) return
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      Promise.all(this.sources().map((s) => s.firstList)),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, FIRST_LIST_WAIT_MS)
+      }),
+    ])
+    clearTimeout(timer)
+    this.firstListDone = true
+  }
+
+  async setLogLevel(level: LoggingLevel, session: ClientSession | undefined): Promise<void> {
+    await Promise.all(this.sources().map((s) => s.setLogLevel(level, session)))
+  }
+
+  async rootsChanged(session: ClientSession | undefined): Promise<void> {
+    await Promise.all(this.sources().map((s) => s.rootsChanged(session)))
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.sources().map((s) => s.stop()))
+    this.running.clear()
+  }
+}

@@ -1,0 +1,426 @@
+/**
+ * An upstream MCP server as a tool source. A shared connection lists what the upstream offers
+ * (tools, prompts, resources, resource templates), follows its list_changed notifications, and
+ * serves the calls of stdio and stateless clients. Each stateful HTTP session gets a connection
+ * of its own on first use (one upstream process, or one upstream MCP session, per client
+ * session), so session state (subscriptions, log level, roots, a request the upstream makes of
+ * the client) never crosses from one client to another. See docs/gateway.md.
+ */
+import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
+import {
+  CallToolResultSchema,
+  CompleteResultSchema,
+  GetPromptResultSchema,
+  ReadResourceResultSchema,
+  type CallToolResult,
+  type ClientCapabilities,
+  type CompleteRequest,
+  type CompleteResult,
+  type LoggingLevel,
+  type Prompt,
+  type Resource,
+  type ResourceTemplate,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js'
+
+import type {UpstreamDefinition} from '../../upstreams/index.js'
+import type {Logger} from '../log.js'
+import {RpcError} from '../pipeline/chain.js'
+import type {CallEnv, ClientSession, ItemKind, SourcePrompt, SourceResource, SourceTool, ToolSource} from '../tools/source.js'
+import {UpstreamLink, UpstreamUnavailable, type Resolved} from './link.js'
+import {exposedName} from './naming.js'
+
+/** How long a call waits for an upstream that is (re)starting before it is told to try again. */
+const CALL_WAIT_MS = 10_000
+/** A tool call may run this long, and longer while it reports progress. */
+const CALL_TIMEOUT_MS = 5 * 60_000
+/** At most this many per-session connections per upstream; the least recently used idle one makes room. */
+export const MAX_SESSION_LINKS = 32
+const MAX_ITEMS = 10_000
+
+export interface UpstreamSourceOptions {
+  def: UpstreamDefinition
+  resolve(): Resolved
+  version: string
+  log: Logger
+  /** Stateful HTTP: one connection per client session. Otherwise the shared one serves calls too. */
+  sessionLinks: boolean
+  /** The one client session of a stdio server, which the shared connection relays to. */
+  defaultSession(): ClientSession | undefined
+}
+
+interface Items {
+  tool: SourceTool[]
+  prompt: SourcePrompt[]
+  resource: SourceResource[]
+  templates: ResourceTemplate[]
+  /** Exposed name -> the upstream's own name. */
+  originals: {tool: Map<string, string>; prompt: Map<string, string>}
+}
+
+function noItems(): Items {
+  return {tool: [], prompt: [], resource: [], templates: [], originals: {tool: new Map(), prompt: new Map()}}
+}
+
+interface SessionState {
+  link: UpstreamLink
+  level?: LoggingLevel
+  /** What this session's own connection lists, once it has listed. */
+  items?: Items
+}
+
+/** The capabilities a connection declares upstream: what the client behind it can do. */
+function relayCapabilities(client: ClientCapabilities | undefined): ClientCapabilities {
+  const caps: ClientCapabilities = {}
+  if (client?.sampling) caps.sampling = client.sampling
+  if (client?.elicitation) caps.elicitation = client.elicitation
+  if (client?.roots) caps.roots = {listChanged: true}
+  return caps
+}
+
+function strip(message: string): string {
+  return message.replace(/^MCP error -?\d+: /, '')
+}
+
+export class UpstreamSource implements ToolSource {
+  readonly name: string
+  private readonly shared: UpstreamLink
+  private readonly sessions = new Map<ClientSession, SessionState>()
+  private items: Items = noItems()
+  private readonly listeners = new Set<(kind: ItemKind) => void>()
+  private sharedLevel?: LoggingLevel
+  /** Settles once the first listing is done, or the first start failed. */
+  readonly firstList: Promise<void>
+  private listed!: () => void
+
+  constructor(private readonly options: UpstreamSourceOptions) {
+    this.name = options.def.name
+    this.firstList = new Promise((resolve) => (this.listed = resolve))
+    this.shared = new UpstreamLink({
+      def: options.def,
+      resolve: options.resolve,
+      version: options.version,
+      log: options.log,
+      // The stdio client is not known when this starts: offer what a relay may need; a request the client cannot serve is refused.
+      capabilities: options.sessionLinks ? {} : {sampling: {}, elicitation: {}, roots: {listChanged: true}},
+      relay: () => (options.sessionLinks ? undefined : options.defaultSession()?.channel),
+      onListChanged: (kind) => void this.relist(kind, this.shared, this.items),
+      onConnected: async (client) => {
+        await this.listAll(client, this.items)
+        for (const kind of ['tool', 'prompt', 'resource'] as const) this.changed(kind)
+        this.listed()
+      },
+      logLevel: () => this.sharedLevel,
+    })
+    void this.shared.client(60_000).then(
+      () => this.listed(),
+      () => this.listed(),
+    )
+  }
+
+  start(): void {
+    this.shared.start()
+  }
+
+  get prefix(): string | undefined {
+    return this.options.def.prefix ? this.options.def.name : undefined
+  }
+
+  private itemsFor(session: ClientSession | undefined): Items {
+    return (session && this.sessions.get(session)?.items) || this.items
+  }
+
+  hasSessionItems(session: ClientSession): boolean {
+    return this.sessions.get(session)?.items !== undefined
+  }
+
+  tools(session?: ClientSession): readonly SourceTool[] {
+    return this.itemsFor(session).tool
+  }
+
+  prompts(session?: ClientSession): readonly SourcePrompt[] {
+    return this.itemsFor(session).prompt
+  }
+
+  resources(session?: ClientSession): readonly SourceResource[] {
+    return this.itemsFor(session).resource
+  }
+
+  resourceTemplates(): readonly ResourceTemplate[] {
+    return this.items.templates
+  }
+
+  onChange(listener: (kind: ItemKind) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  private changed(kind: ItemKind): void {
+    for (const listener of this.listeners) listener(kind)
+  }
+
+  // ---- listing -------------------------------------------------------------------------------
+
+  private async listAll(client: Client, into: Items): Promise<void> {
+    const caps = client.getServerCapabilities() ?? {}
+    if (caps.tools) await this.listTools(client, into)
+    if (caps.prompts) await this.listPrompts(client, into)
+    if (caps.resources) await this.listResources(client, into)
+  }
+
+  private async relist(kind: ItemKind, link: UpstreamLink, into: Items): Promise<void> {
+    let client: Client
+    try {
+      client = await link.client(0)
+    } catch {
+      return
+    }
+    try {
+      if (kind === 'tool') await this.listTools(client, into)
+      else if (kind === 'prompt') await this.listPrompts(client, into)
+      else await this.listResources(client, into)
+      this.changed(kind)
+    } catch (err) {
+      this.options.log('warn', `upstream ${this.name}: listing its ${kind}s failed (${strip((err as Error).message)})`)
+    }
+  }
+
+  private async paged<T>(fetch: (cursor?: string) => Promise<{items: T[]; nextCursor?: string}>): Promise<T[]> {
+    const out: T[] = []
+    let cursor: string | undefined
+    for (let page = 0; page < 100 && out.length < MAX_ITEMS; page++) {
+      const {items, nextCursor} = await fetch(cursor)
+      out.push(...items)
+      if (!nextCursor) break
+      cursor = nextCursor
+    }
+    return out.slice(0, MAX_ITEMS)
+  }
+
+  private async listTools(client: Client, into: Items): Promise<void> {
+    const tools = await this.paged<Tool>(async (cursor) => {
+      const r = await client.listTools(cursor ? {cursor} : undefined)
+      return {items: r.tools, nextCursor: r.nextCursor}
+    })
+    const originals = new Map<string, string>()
+    into.tool = tools.map((tool): SourceTool => {
+      const exposed = exposedName(this.prefix, tool.name)
+      originals.set(exposed, tool.name)
+      return {kind: 'tool', descriptor: {...tool, name: exposed}, call: (args, env) => this.callTool(tool.name, args, env)}
+    })
+    into.originals.tool = originals
+  }
+
+  private async listPrompts(client: Client, into: Items): Promise<void> {
+    const prompts = await this.paged<Prompt>(async (cursor) => {
+      const r = await client.listPrompts(cursor ? {cursor} : undefined)
+      return {items: r.prompts, nextCursor: r.nextCursor}
+    })
+    const originals = new Map<string, string>()
+    into.prompt = prompts.map((prompt): SourcePrompt => {
+      const exposed = exposedName(this.prefix, prompt.name)
+      originals.set(exposed, prompt.name)
+      return {kind: 'prompt', descriptor: {...prompt, name: exposed}, get: (args, env) => this.getPrompt(prompt.name, args, env)}
+    })
+    into.originals.prompt = originals
+  }
+
+  private async listResources(client: Client, into: Items): Promise<void> {
+    const resources = await this.paged<Resource>(async (cursor) => {
+      const r = await client.listResources(cursor ? {cursor} : undefined)
+      return {items: r.resources, nextCursor: r.nextCursor}
+    })
+    into.templates = await this.paged<ResourceTemplate>(async (cursor) => {
+      const r = await client.listResourceTemplates(cursor ? {cursor} : undefined)
+      return {items: r.resourceTemplates, nextCursor: r.nextCursor}
+    }).catch(() => [])
+    into.resource = resources.map((resource) => this.resourceItem(resource))
+  }
+
+  private resourceItem(descriptor: Resource): SourceResource {
+    return {
+      kind: 'resource',
+      descriptor,
+      read: (env) => this.readResource(descriptor.uri, env),
+      subscribe: (env) => this.subscription('resources/subscribe', descriptor.uri, env),
+      unsubscribe: (env) => this.subscription('resources/unsubscribe', descriptor.uri, env),
+    }
+  }
+
+  /** A URI that no listed resource has but one of this upstream's templates matches. */
+  resourceFor(uri: string): SourceResource | undefined {
+    if (!this.items.templates.some((t) => templateMatches(t.uriTemplate, uri))) return undefined
+    return this.resourceItem({uri, name: uri})
+  }
+
+  // ---- calls ---------------------------------------------------------------------------------
+
+  /** The connection that serves this caller: its session's own, or the shared one. */
+  private link(env: CallEnv | undefined): UpstreamLink {
+    const session = env?.session
+    if (!this.options.sessionLinks || !session) return this.shared
+    let state = this.sessions.get(session)
+    if (!state) {
+      this.makeRoom()
+      const entry: SessionState = {
+        link: new UpstreamLink({
+          def: this.options.def,
+          resolve: this.options.resolve,
+          version: this.options.version,
+          log: this.options.log,
+          capabilities: relayCapabilities(session.capabilities()),
+          relay: () => session.channel,
+          logLevel: () => entry.level,
+          // The session's own connection lists what it offers, and follows its changes: its state is the session's.
+          onConnected: async (client) => {
+            const items = noItems()
+            await this.listAll(client, items).catch(() => {})
+            entry.items = items
+            for (const kind of ['tool', 'prompt', 'resource'] as const) this.changed(kind)
+          },
+          onListChanged: (kind) => {
+            if (entry.items) void this.relist(kind, entry.link, entry.items)
+          },
+        }),
+      }
+      state = entry
+      this.sessions.set(session, entry)
+      session.onClose(() => {
+        if (this.sessions.get(session) === entry) this.sessions.delete(session)
+        void entry.link.stop()
+      })
+      entry.link.start()
+    }
+    return state.link
+  }
+
+  private makeRoom(): void {
+    if (this.sessions.size < MAX_SESSION_LINKS) return
+    let oldest: [ClientSession, SessionState] | undefined
+    for (const entry of this.sessions) {
+      if (entry[1].link.inFlight.size > 0) continue
+      if (!oldest || entry[1].link.lastUsed < oldest[1].link.lastUsed) oldest = entry
+    }
+    if (!oldest) throw new UpstreamUnavailable(`upstream ${this.name} serves ${MAX_SESSION_LINKS} client sessions already, all of them busy; try again shortly`)
+    this.sessions.delete(oldest[0])
+    void oldest[1].link.stop()
+  }
+
+  /** Runs `work` on the caller's connection, tracking it as in flight so requests it causes reach the right client. */
+  private async on<T>(env: CallEnv | undefined, work: (client: Client) => Promise<T>): Promise<T> {
+    const link = this.link(env)
+    const client = await link.client(CALL_WAIT_MS)
+    const channel = env?.client
+    if (channel) link.inFlight.add(channel)
+    try {
+      return await work(client)
+    } catch (err) {
+      if (err instanceof RpcError || err instanceof UpstreamUnavailable) throw err
+      const e = err as {code?: unknown; message?: string; data?: unknown}
+      // -32000: the SDK's "connection closed"; the link restarts, and the caller is told which upstream.
+      if (e.code === -32000 || !Number.isInteger(e.code)) throw new UpstreamUnavailable(`upstream ${this.name} failed during the call (${strip(e.message ?? 'connection lost')})`)
+      throw new RpcError(e.code as number, strip(e.message ?? 'upstream error'), e.data)
+    } finally {
+      if (channel) link.inFlight.delete(channel)
+    }
+  }
+
+  private requestOptions(env: CallEnv, onprogress?: (p: {progress: number; total?: number; message?: string}) => void) {
+    return {signal: env.signal, timeout: CALL_TIMEOUT_MS, resetTimeoutOnProgress: true, onprogress}
+  }
+
+  /** Progress from the upstream, passed on under the token the client chose. */
+  private progressRelay(env: CallEnv) {
+    const token = env.meta?.progressToken
+    if ((typeof token !== 'string' && typeof token !== 'number') || !env.client) return undefined
+    return (p: {progress: number; total?: number; message?: string}) =>
+      void env.client!.notify({method: 'notifications/progress', params: {progressToken: token, progress: p.progress, total: p.total, message: p.message}}).catch(() => {})
+  }
+
+  private async callTool(name: string, args: Record<string, unknown>, env: CallEnv): Promise<CallToolResult> {
+    try {
+      return await this.on(env, (client) =>
+        client.request({method: 'tools/call', params: {name, arguments: args}}, CallToolResultSchema, this.requestOptions(env, this.progressRelay(env))),
+      )
+    } catch (err) {
+      // An upstream that cannot serve the call is a tool error, so the model sees which server is down.
+      if (err instanceof UpstreamUnavailable) return {isError: true, content: [{type: 'text', text: `${err.message}.`}]}
+      throw err
+    }
+  }
+
+  private getPrompt(name: string, args: Record<string, string>, env: CallEnv) {
+    return this.unavailableAsRpc(() => this.on(env, (client) => client.request({method: 'prompts/get', params: {name, arguments: args}}, GetPromptResultSchema, this.requestOptions(env))))
+  }
+
+  private readResource(uri: string, env: CallEnv) {
+    return this.unavailableAsRpc(() => this.on(env, (client) => client.request({method: 'resources/read', params: {uri}}, ReadResourceResultSchema, this.requestOptions(env))))
+  }
+
+  private async subscription(method: 'resources/subscribe' | 'resources/unsubscribe', uri: string, env: CallEnv): Promise<void> {
+    await this.unavailableAsRpc(() =>
+      this.on(env, async (client) => {
+        if (!client.getServerCapabilities()?.resources?.subscribe) throw new RpcError(-32601, `upstream ${this.name} does not support resource subscriptions`)
+        await (method === 'resources/subscribe' ? client.subscribeResource({uri}) : client.unsubscribeResource({uri}))
+      }),
+    )
+  }
+
+  /** completion/complete for a prompt (by its exposed name) or a resource of this upstream. */
+  async complete(params: CompleteRequest['params'], env: CallEnv): Promise<CompleteResult> {
+    const originals = this.itemsFor((env as CallEnv).session).originals
+    const ref = params.ref.type === 'ref/prompt' ? {...params.ref, name: originals.prompt.get(params.ref.name) ?? params.ref.name} : params.ref
+    return this.unavailableAsRpc(() =>
+      this.on(env, async (client) => {
+        if (!client.getServerCapabilities()?.completions) return {completion: {values: []}}
+        return client.request({method: 'completion/complete', params: {...params, ref}}, CompleteResultSchema, this.requestOptions(env))
+      }),
+    )
+  }
+
+  /** logging/setLevel from a client: remembered for its connection (and sent again after a restart). */
+  async setLogLevel(level: LoggingLevel, session: ClientSession | undefined): Promise<void> {
+    if (this.options.sessionLinks && session) {
+      const state = this.sessions.get(session)
+      if (!state) return // sent when the session's connection starts
+      state.level = level
+    } else {
+      this.sharedLevel = level
+    }
+    const link = this.options.sessionLinks && session ? this.sessions.get(session)?.link : this.shared
+    if (!link?.ready) return
+    const client = await link.client(0)
+    if (client.getServerCapabilities()?.logging) await client.setLoggingLevel(level).catch(() => {})
+  }
+
+  /** The client's roots changed: its connection (if it has one) tells the upstream. */
+  async rootsChanged(session: ClientSession | undefined): Promise<void> {
+    const link = this.options.sessionLinks && session ? this.sessions.get(session)?.link : this.shared
+    if (!link?.ready) return
+    const client = await link.client(0)
+    await client.sendRootsListChanged().catch(() => {})
+  }
+
+  private async unavailableAsRpc<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work()
+    } catch (err) {
+      if (err instanceof UpstreamUnavailable) throw new RpcError(-32603, err.message)
+      throw err
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.shared.stop(), ...[...this.sessions.values()].map((s) => s.link.stop())])
+    this.sessions.clear()
+  }
+}
+
+/** RFC 6570 level 1 matching, enough to route a URI: literals must match, `{var}` takes any run of characters. */
+export function templateMatches(template: string, uri: string): boolean {
+  const pattern = template
+    .split(/(\{[^}]*\})/)
+    .map((part) => (part.startsWith('{') ? (part.startsWith('{+') || part.startsWith('{/') ? '.*' : '[^/?#]*') : part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')))
+    .join('')
+  return new RegExp(`^${pattern}$`).test(uri)
+}

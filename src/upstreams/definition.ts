@@ -1,0 +1,132 @@
+/**
+ * Upstream MCP servers, as the vault stores them: how to start or reach each one, and which
+ * secrets it gets. Definitions hold references to secrets (`secret:NAME`), never their values.
+ */
+import {KeywardError} from '../errors/index.js'
+import {checkSecretName} from '../secrets/index.js'
+
+/**
+ * Documented in docs/gateway.md: a lowercase letter, then lowercase letters, digits and single
+ * hyphens, at most 24 characters. No underscore, so `NAME__tool` splits one way only, and every
+ * name is safe inside a tool name that model APIs accept.
+ */
+export const UPSTREAM_NAME_PATTERN = /^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,23}$/
+
+/** An environment variable name a shell accepts. */
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/
+
+export type EnvValue = {secret: string} | {literal: string}
+
+export interface StdioUpstream {
+  name: string
+  transport: 'stdio'
+  command: string
+  args: string[]
+  env: Record<string, EnvValue>
+  /** Tool and prompt names are exposed as NAME__tool, unless false (`--no-prefix`). */
+  prefix: boolean
+  description?: string
+  created: string
+  updated: string
+}
+
+export interface HttpUpstream {
+  name: string
+  transport: 'http'
+  url: string
+  /** Header values; `{secret:NAME}` inside one is replaced by the secret. */
+  headers: Record<string, string>
+  prefix: boolean
+  description?: string
+  created: string
+  updated: string
+}
+
+export type UpstreamDefinition = StdioUpstream | HttpUpstream
+
+export function checkUpstreamName(name: string): void {
+  if (!UPSTREAM_NAME_PATTERN.test(name)) {
+    throw new KeywardError(
+      'INVALID_INPUT',
+      `invalid upstream name ${JSON.stringify(name.slice(0, 40))}: use a lowercase letter, then lowercase letters, digits and single hyphens (at most 24 characters), such as github or pg-main`,
+    )
+  }
+}
+
+/** Values a literal should never be: a credential typed on the command line belongs in the vault. */
+const TOKEN_SHAPES = [/^gh[pousr]_[A-Za-z0-9]{20,}/, /^github_pat_/, /^xox[abposr]-/, /^(?:AKIA|ASIA)[A-Z0-9]{16}$/, /^sk-[A-Za-z0-9_-]{16,}/, /^kw_[0-9A-Za-z]{12}_/, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, /^eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\./]
+
+export function looksLikeToken(value: string): boolean {
+  return TOKEN_SHAPES.some((re) => re.test(value))
+}
+
+/** `VAR=secret:NAME` or `VAR=literal`, as `upstream add --env` takes it. */
+export function parseEnvSpec(spec: string): [string, EnvValue] {
+  const eq = spec.indexOf('=')
+  const name = eq === -1 ? spec : spec.slice(0, eq)
+  if (eq < 1 || !ENV_NAME_PATTERN.test(name)) {
+    throw new KeywardError('INVALID_INPUT', `--env ${JSON.stringify(name.slice(0, 40))}… is not VAR=secret:NAME or VAR=value (VAR: letters, digits and _, not starting with a digit)`)
+  }
+  const value = spec.slice(eq + 1)
+  if (value.startsWith('secret:')) {
+    const secret = value.slice('secret:'.length)
+    checkSecretName(secret)
+    return [name, {secret}]
+  }
+  if (looksLikeToken(value)) {
+    throw new KeywardError('INVALID_INPUT', `--env ${name}: the value looks like a credential; store it with \`keyward secrets set NAME\` and pass --env ${name}=secret:NAME, so it never sits in a command line or the config`)
+  }
+  return [name, {literal: value}]
+}
+
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/
+const SECRET_REF = /\{secret:([^}]*)\}/g
+/** Headers that carry credentials: their values must come from the vault. */
+const CREDENTIAL_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token|private-token)$/i
+
+/** `Name: value`, where the value may hold `{secret:NAME}`. */
+export function parseHeaderSpec(spec: string): [string, string] {
+  const colon = spec.indexOf(':')
+  const name = colon === -1 ? '' : spec.slice(0, colon).trim()
+  if (!HEADER_NAME.test(name)) throw new KeywardError('INVALID_INPUT', `--header needs "Name: value"; ${JSON.stringify(name.slice(0, 40))} is not a header name`)
+  const value = spec.slice(colon + 1).trim()
+  for (const ref of secretRefsIn(value)) checkSecretName(ref)
+  const withoutRefs = value.replace(SECRET_REF, '')
+  if (CREDENTIAL_HEADERS.test(name) && secretRefsIn(value).length === 0 && withoutRefs !== '') {
+    throw new KeywardError('INVALID_INPUT', `--header ${name}: a credential header must take its value from the vault, for example "${name}: Bearer {secret:TOKEN}"`)
+  }
+  if (looksLikeToken(withoutRefs.replace(/^Bearer\s+/i, ''))) {
+    throw new KeywardError('INVALID_INPUT', `--header ${name}: the value looks like a credential; store it as a secret and write {secret:NAME} in its place`)
+  }
+  if (/[\r\n]/.test(value)) throw new KeywardError('INVALID_INPUT', `--header ${name}: a header value cannot hold a line break`)
+  return [name, value]
+}
+
+export function secretRefsIn(template: string): string[] {
+  return [...template.matchAll(SECRET_REF)].map((m) => m[1])
+}
+
+/** Every secret a definition refers to. */
+export function secretsOf(def: UpstreamDefinition): string[] {
+  const refs = new Set<string>()
+  if (def.transport === 'stdio') {
+    for (const value of Object.values(def.env)) if ('secret' in value) refs.add(value.secret)
+  } else {
+    for (const value of Object.values(def.headers)) for (const ref of secretRefsIn(value)) refs.add(ref)
+  }
+  return [...refs]
+}
+
+export function checkUrl(url: string): void {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new KeywardError('INVALID_INPUT', `--url ${JSON.stringify(url.slice(0, 80))} is not a URL`)
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new KeywardError('INVALID_INPUT', '--url must be http:// or https://')
+  if (parsed.username || parsed.password) throw new KeywardError('INVALID_INPUT', '--url must not carry credentials; put them in a --header with {secret:NAME}')
+  if (parsed.search && /(?:^|[?&])(?:api[_-]?key|key|token|access[_-]?token|auth|password|secret)=/i.test(parsed.search)) {
+    throw new KeywardError('INVALID_INPUT', '--url must not carry credentials in its query string; put them in a --header with {secret:NAME}')
+  }
+}

@@ -1,0 +1,16 @@
+export {
+  checkUpstreamName,
+  checkUrl,
+  ENV_NAME_PATTERN,
+  looksLikeToken,
+  parseEnvSpec,
+  parseHeaderSpec,
+  secretsOf,
+  UPSTREAM_NAME_PATTERN,
+  type EnvValue,
+  type HttpUpstream,
+  type StdioUpstream,
+  type UpstreamDefinition,
+} from './definition.js'
+export {BASE_ENV, baseEnvironment, upstreamEnvironment, upstreamHeaders, type ResolvedEnv} from './environment.js'
+export {addUpstream, findUpstream, listUpstreams, missingSecrets, removeUpstream, upstreamsOf} from './store.js'

@@ -1,0 +1,50 @@
+/** Upstream definitions in an open vault (the `upstreams` table). */
+import {KeywardError} from '../errors/index.js'
+import {tableOf, type VaultData} from '../vault/index.js'
+import {checkUpstreamName, secretsOf, type UpstreamDefinition} from './definition.js'
+
+export function upstreamsOf(data: VaultData): Map<string, UpstreamDefinition> {
+  return tableOf<UpstreamDefinition>(data, 'upstreams')
+}
+
+/** Sorted by name: the order sources are listed in, which decides collisions (docs/gateway.md). */
+export function listUpstreams(data: VaultData): UpstreamDefinition[] {
+  return [...upstreamsOf(data).values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}
+
+export function findUpstream(data: VaultData, name: string): UpstreamDefinition {
+  const def = upstreamsOf(data).get(name)
+  if (!def) throw new KeywardError('NOT_FOUND', `no upstream named ${JSON.stringify(name.slice(0, 40))}; see \`keyward upstream list\``)
+  return def
+}
+
+/** The secrets a definition names that the vault does not hold. */
+export function missingSecrets(data: VaultData, def: UpstreamDefinition): string[] {
+  return secretsOf(def).filter((name) => !data.secrets.has(name))
+}
+
+export function addUpstream(data: VaultData, def: UpstreamDefinition, options: {replace?: boolean} = {}): void {
+  checkUpstreamName(def.name)
+  const table = upstreamsOf(data)
+  const existing = table.get(def.name)
+  if (existing && !options.replace) {
+    throw new KeywardError('ALREADY_EXISTS', `an upstream named ${def.name} already exists; remove it first (\`keyward upstream rm ${def.name}\`) or pass --replace`)
+  }
+  const missing = missingSecrets(data, def)
+  if (missing.length > 0) {
+    throw new KeywardError('NOT_FOUND', `upstream ${def.name} refers to secrets the vault does not hold: ${missing.join(', ')}; store them first with \`keyward secrets set NAME\``)
+  }
+  if (!def.prefix) {
+    const other = [...table.values()].find((u) => !u.prefix && u.name !== def.name)
+    if (other) {
+      throw new KeywardError('INVALID_INPUT', `upstream ${other.name} is already mounted without a prefix; only one can be, or their names would collide`)
+    }
+  }
+  table.set(def.name, existing ? {...def, created: existing.created} : def)
+}
+
+export function removeUpstream(data: VaultData, name: string): UpstreamDefinition {
+  const def = findUpstream(data, name)
+  upstreamsOf(data).delete(name)
+  return def
+}

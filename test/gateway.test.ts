@@ -1,0 +1,363 @@
+/**
+ * The gateway (issue 9): `keyward serve` fronting real upstream MCP servers (the fixture in
+ * test/fixtures, and the published server-everything), through the built CLI and the SDK's
+ * real Client.
+ */
+import assert from 'node:assert/strict'
+import {createHash} from 'node:crypto'
+import {promises as fs, readFileSync} from 'node:fs'
+import path from 'node:path'
+
+import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ListRootsRequestSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js'
+
+import {collect, json, ROOT, Sandbox, sleep} from './helpers/cli.js'
+import {bearer, httpClient, startServe, stdioClient, toolNames, type RunningServe} from './helpers/server.js'
+
+const FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
+const EVERYTHING = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js')
+const SECRET = 'fixture-secret-Zq9-never-in-argv'
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
+const textOf = (r: unknown) => ((r as {content: {text: string}[]}).content[0]?.text ?? '')
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> {
+  for (let t = 0; t < ms; t += 50) {
+    if (await check()) return true
+    await sleep(50)
+  }
+  return check()
+}
+
+describe('gateway', function () {
+  this.timeout(90_000)
+  let box: Sandbox
+  const running: RunningServe[] = []
+  const clients: Client[] = []
+
+  async function cli(args: string[], input?: string) {
+    const r = await box.run(args, {input})
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`)
+    return r
+  }
+
+  async function key(name: string, ...scopes: string[]): Promise<string> {
+    return (await cli(['keys', 'generate', '--name', name, ...scopes.flatMap((s) => ['--scope', s])])).stdout.trim()
+  }
+
+  async function serve(args: string[] = []) {
+    const s = await startServe(box, args)
+    running.push(s)
+    return s
+  }
+
+  async function connect(url: string, k: string): Promise<Client> {
+    const c = await httpClient(url, bearer(k))
+    clients.push(c)
+    return c
+  }
+
+  beforeEach(async () => {
+    box = new Sandbox()
+    await box.initWithKeyFile()
+    await cli(['secrets', 'set', 'FIXTURE_TOKEN'], SECRET)
+    await cli(['upstream', 'add', 'fixture', '--env', 'FIXTURE_SECRET=secret:FIXTURE_TOKEN', '--env', 'FIXTURE_MODE=normal', '--', process.execPath, FIXTURE])
+  })
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})))
+    await Promise.all(running.splice(0).map((s) => s.stop()))
+    await box.cleanup()
+  })
+
+  describe('upstream commands', () => {
+    it('add, list, show, test and rm, showing references and never values', async () => {
+      let r = await cli(['upstream', 'list', '--json'])
+      const [listed] = json(r).upstreams
+      assert.equal(listed.name, 'fixture')
+      assert.deepEqual(listed.secrets, ['FIXTURE_TOKEN'])
+      assert.equal(listed.env.FIXTURE_SECRET, 'secret:FIXTURE_TOKEN')
+      r = await cli(['upstream', 'show', 'fixture'])
+      assert.match(r.stdout, /FIXTURE_SECRET=secret:FIXTURE_TOKEN/)
+      r = await cli(['upstream', 'test', 'fixture', '--json'])
+      const tested = json(r)
+      assert.ok(tested.tools.includes('fixture__get_secret_hash'))
+      assert.ok(tested.ms > 0 && tested.ms < 30_000)
+      for (const args of [['upstream', 'list'], ['upstream', 'list', '--json'], ['upstream', 'show', 'fixture', '--json'], ['upstream', 'test', 'fixture', '-v']]) {
+        const out = await box.run(args)
+        assert.ok(!(out.stdout + out.stderr).includes(SECRET), `${args.join(' ')} shows no secret`)
+      }
+      r = await box.run(['upstream', 'add', 'broken', '--env', 'X=secret:NOT_THERE', '--', 'true'])
+      assert.equal(r.code, 9)
+      assert.match(r.stderr, /refers to secrets the vault does not hold: NOT_THERE/)
+      r = await box.run(['upstream', 'add', 'Bad_Name', '--', 'true'])
+      assert.equal(r.code, 2)
+      r = await box.run(['upstream', 'add', 'leaky', '--env', 'TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789', '--', 'true'])
+      assert.equal(r.code, 2)
+      assert.ok(!r.stderr.includes('ghp_abcdef'), 'the value is not echoed')
+      r = await box.run(['upstream', 'add', 'remote', '--url', 'https://mcp.example/mcp', '--header', 'Authorization: Bearer sometoken'])
+      assert.equal(r.code, 2, 'a credential header must come from the vault')
+      await cli(['upstream', 'add', 'remote', '--url', 'https://mcp.example/mcp', '--header', 'Authorization: Bearer {secret:FIXTURE_TOKEN}'])
+      await cli(['upstream', 'rm', 'remote', '--yes'])
+      assert.equal(json(await cli(['upstream', 'list', '--json'])).upstreams.length, 1)
+    })
+  })
+
+  describe('serving', () => {
+    it('the upstream gets its secret in its environment only: not in argv, nor in keyward’s command line or logs', async () => {
+      const k = await key('all', 'fixture__*')
+      const s = await serve()
+      const c = await connect(s.url, k)
+      assert.equal(textOf(await c.callTool({name: 'fixture__get_secret_hash', arguments: {}})), sha256(SECRET))
+      const proc = JSON.parse(textOf(await c.callTool({name: 'fixture__get_process', arguments: {}})))
+      assert.ok(!JSON.stringify(proc.argv).includes(SECRET), "not in the upstream's argv")
+      assert.ok(!readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').includes(SECRET))
+      assert.ok(!readFileSync(`/proc/${s.child.pid}/cmdline`, 'utf8').includes(SECRET), "not in keyward's command line")
+      assert.ok(!readFileSync(`/proc/${s.child.pid}/environ`, 'utf8').includes(SECRET), "not in keyward's environment")
+      assert.ok(!s.logs().includes(SECRET), 'not in the logs')
+      const names: string[] = proc.envNames
+      assert.ok(names.includes('FIXTURE_SECRET') && names.includes('PATH'))
+      assert.ok(!names.some((n) => n.startsWith('KEYWARD_')), 'no KEYWARD_* variable reaches the upstream')
+      assert.ok(!names.includes('XDG_DATA_HOME'), 'the environment is minimal, not keyward’s')
+    })
+
+    it('a key scoped to fixture__get_* sees and calls only those tools', async () => {
+      const k = await key('getters', 'fixture__get_*')
+      const s = await serve()
+      const c = await connect(s.url, k)
+      assert.deepEqual(await toolNames(c), ['fixture__get_process', 'fixture__get_secret_hash'])
+      await assert.rejects(c.callTool({name: 'fixture__set_value', arguments: {value: 'x'}}), /Unknown tool: fixture__set_value/)
+      assert.equal(textOf(await c.callTool({name: 'fixture__get_secret_hash', arguments: {}})), sha256(SECRET))
+    })
+
+    it('arguments are checked against the upstream tool’s JSON Schema before it runs', async () => {
+      const k = await key('writer', 'fixture__set_value')
+      const s = await serve()
+      const c = await connect(s.url, k)
+      const bad = await c.callTool({name: 'fixture__set_value', arguments: {}})
+      assert.equal(bad.isError, true)
+      assert.match(textOf(bad), /value is required/)
+      assert.equal(textOf(await c.callTool({name: 'fixture__set_value', arguments: {value: 'v'}})), 'set v')
+    })
+
+    it('a killed upstream gives a clear error naming it, restarts, and works again', async () => {
+      const k = await key('all', 'fixture__*')
+      const s = await serve()
+      const c = await connect(s.url, k)
+      const before = JSON.parse(textOf(await c.callTool({name: 'fixture__get_process', arguments: {}}))).pid
+      process.kill(before, 'SIGKILL')
+      await until(() => /upstream fixture is down/.test(s.logs()))
+      const during = await c.callTool({name: 'fixture__get_process', arguments: {}})
+      if (during.isError) assert.match(textOf(during), /upstream fixture is unavailable: it was killed \(SIGKILL\)|upstream fixture/)
+      assert.ok(await until(async () => !(await c.callTool({name: 'fixture__get_process', arguments: {}})).isError, 10_000), 'calls work again')
+      const after = JSON.parse(textOf(await c.callTool({name: 'fixture__get_process', arguments: {}}))).pid
+      assert.notEqual(after, before, 'a new process')
+      assert.match(s.logs(), /upstream fixture is down: it was killed \(SIGKILL\); restarting in/)
+    })
+
+    it('an upstream that hangs at start delays neither initialize nor the others’ tools', async () => {
+      await cli(['upstream', 'add', 'stuck', '--env', 'FIXTURE_HANG=1', '--', process.execPath, FIXTURE])
+      await cli(['upstream', 'add', 'noisy', '--env', 'FIXTURE_GARBAGE=1', '--', process.execPath, FIXTURE])
+      const k = await key('all', '*')
+      const s = await serve()
+      const started = Date.now()
+      const c = await connect(s.url, k)
+      assert.ok(Date.now() - started < 2000, `initialize took ${Date.now() - started} ms`)
+      const listedAt = Date.now()
+      const names = await toolNames(c)
+      assert.ok(Date.now() - listedAt < 4500, `the first list waited at most the bounded time (${Date.now() - listedAt} ms)`)
+      assert.ok(names.includes('fixture__get_secret_hash') && names.includes('noisy__get_secret_hash'), names.join(' '))
+      assert.ok(!names.some((n) => n.startsWith('stuck__')))
+      assert.match(s.logs(), /upstream noisy: wrote a line to stdout that is not JSON/)
+      const stuck = await c.callTool({name: 'stuck__get_process', arguments: {}}).catch((e: Error) => e)
+      assert.match(String((stuck as Error).message ?? textOf(stuck)), /Unknown tool: stuck__get_process/, 'its tools are not there')
+    })
+
+    it('SIGKILL of keyward leaves no upstream process running', async () => {
+      const k = await key('all', 'fixture__*')
+      const s = await serve()
+      const c = await connect(s.url, k)
+      const pid = JSON.parse(textOf(await c.callTool({name: 'fixture__get_process', arguments: {}}))).pid
+      const sessionPid = pid
+      assert.ok(alive(sessionPid))
+      await c.close().catch(() => {})
+      s.child.kill('SIGKILL')
+      assert.ok(await until(() => !alive(sessionPid), 5000), 'the upstream died with keyward')
+    })
+
+    it('changing one upstream’s secret restarts that upstream alone', async () => {
+      await cli(['secrets', 'set', 'OTHER_TOKEN'], 'other-secret')
+      await cli(['upstream', 'add', 'other', '--env', 'FIXTURE_SECRET=secret:OTHER_TOKEN', '--', process.execPath, FIXTURE])
+      const k = await key('all', '*')
+      const s = await serve(['--stateless'])
+      const c = await connect(s.url, k)
+      const pid = async (name: string) => JSON.parse(textOf(await c.callTool({name: `${name}__get_process`, arguments: {}}))).pid
+      const [fixture, other] = [await pid('fixture'), await pid('other')]
+      await cli(['secrets', 'set', 'FIXTURE_TOKEN'], 'a-new-secret')
+      assert.ok(await until(async () => textOf(await c.callTool({name: 'fixture__get_secret_hash', arguments: {}})) === sha256('a-new-secret'), 10_000))
+      assert.notEqual(await pid('fixture'), fixture, 'fixture was restarted')
+      assert.equal(await pid('other'), other, 'other kept running')
+      assert.ok(!alive(fixture), 'the old process is gone')
+    })
+
+    it('over stdio: the same gateway, with requests from the upstream relayed to the client', async () => {
+      const k = await key('all', 'fixture__*')
+      const {client, stderr} = await stdioClient(box, {KEYWARD_API_KEY: k})
+      clients.push(client)
+      assert.equal(textOf(await client.callTool({name: 'fixture__get_secret_hash', arguments: {}})), sha256(SECRET))
+      assert.ok(!stderr().includes(SECRET))
+    })
+  })
+
+  describe('the whole protocol passes through', () => {
+    it('sampling, elicitation and roots from the upstream reach the client that made the call', async () => {
+      const k = await key('all', 'fixture__*')
+      const s = await serve()
+      const {Client} = await import('@modelcontextprotocol/sdk/client/index.js')
+      const {StreamableHTTPClientTransport} = await import('@modelcontextprotocol/sdk/client/streamableHttp.js')
+      const make = async (who: string) => {
+        const c = new Client({name: who, version: '1'}, {capabilities: {sampling: {}, elicitation: {}, roots: {listChanged: true}}})
+        c.setRequestHandler(CreateMessageRequestSchema, () => ({role: 'assistant', content: {type: 'text', text: `hi from ${who}`}, model: 'test'}))
+        c.setRequestHandler(ElicitRequestSchema, () => ({action: 'accept', content: {name: who}}))
+        c.setRequestHandler(ListRootsRequestSchema, () => ({roots: [{uri: `file:///home/${who}`}]}))
+        await c.connect(new StreamableHTTPClientTransport(new URL(s.url), {requestInit: {headers: bearer(k)}}))
+        clients.push(c)
+        return c
+      }
+      const [alice, bob] = [await make('alice'), await make('bob')]
+      const results = await Promise.all([
+        alice.callTool({name: 'fixture__ask_model', arguments: {}}),
+        bob.callTool({name: 'fixture__ask_model', arguments: {}}),
+        alice.callTool({name: 'fixture__ask_user', arguments: {}}),
+        bob.callTool({name: 'fixture__ask_roots', arguments: {}}),
+      ])
+      assert.deepEqual(results.map(textOf), ['model said: hi from alice', 'model said: hi from bob', 'user said: accept {"name":"alice"}', 'roots: file:///home/bob'])
+    })
+
+    it('list changes and resource updates reach the sessions concerned; prompts and resources pass through', async () => {
+      const k = await key('all', 'fixture__*', 'prompt:fixture__*', 'resource:fixture://**')
+      const s = await serve()
+      const c = await connect(s.url, k)
+      let changed = 0
+      const updated: string[] = []
+      c.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++)
+      c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updated.push(n.params.uri))
+      await toolNames(c)
+      await c.callTool({name: 'fixture__add_tool', arguments: {}})
+      assert.ok(await until(() => changed > 0), 'notifications/tools/list_changed reached the client')
+      assert.ok(await until(async () => (await toolNames(c)).includes('fixture__get_extra')))
+      assert.equal(textOf(await c.callTool({name: 'fixture__get_extra', arguments: {}})), 'extra')
+      const prompt = await c.getPrompt({name: 'fixture__greet', arguments: {who: 'Ada'}})
+      assert.deepEqual(prompt.messages[0].content, {type: 'text', text: 'Hello, Ada'})
+      assert.deepEqual((await c.listResources()).resources.map((r) => r.uri), ['fixture://counter'])
+      await c.subscribeResource({uri: 'fixture://counter'})
+      await c.callTool({name: 'fixture__touch_resource', arguments: {}})
+      assert.ok(await until(() => updated.includes('fixture://counter')), 'the resource update reached the subscriber')
+      assert.deepEqual((await c.readResource({uri: 'fixture://counter'})).contents, [{uri: 'fixture://counter', text: '1'}])
+    })
+
+    it('the published server-everything: tools, progress, prompts, resources and completion through keyward', async () => {
+      await cli(['upstream', 'add', 'everything', '--', process.execPath, EVERYTHING])
+      const k = await key('all', 'everything__*', 'prompt:everything__*', 'resource:**')
+      const s = await serve()
+      const c = await connect(s.url, k)
+      const names = await toolNames(c)
+      assert.ok(names.includes('everything__echo') && names.includes('everything__get-sum'), names.join(' '))
+      assert.deepEqual((await c.callTool({name: 'everything__echo', arguments: {message: 'through keyward'}})).content, [{type: 'text', text: 'Echo: through keyward'}])
+      const image = await c.callTool({name: 'everything__get-tiny-image', arguments: {}})
+      assert.ok((image.content as {type: string}[]).some((p) => p.type === 'image'), 'every content type passes through')
+      const progress: number[] = []
+      await c.callTool({name: 'everything__trigger-long-running-operation', arguments: {duration: 1, steps: 2}}, undefined, {onprogress: (p) => void progress.push(p.progress)})
+      assert.ok(progress.length >= 1, 'progress passed through')
+      const prompts = (await c.listPrompts()).prompts.map((p) => p.name)
+      assert.ok(prompts.includes('everything__simple-prompt'))
+      const resources = (await c.listResources()).resources
+      assert.ok(resources.length > 0)
+      const read = await c.readResource({uri: resources[0].uri})
+      assert.equal(read.contents[0].uri, resources[0].uri)
+      const templates = (await c.listResourceTemplates()).resourceTemplates
+      assert.ok(templates.length > 0, 'resource templates pass through')
+      const completed = await c.complete({ref: {type: 'ref/prompt', name: 'everything__completable-prompt'}, argument: {name: 'department', value: 'E'}})
+      assert.ok(Array.isArray(completed.completion.values))
+    })
+  })
+
+  describe('keyward run', () => {
+    it('passes secrets as variables, forwards signals and passes the exit code through', async () => {
+      const r = await box.run(['run', '--', 'sh', '-c', 'printf %s "$FIXTURE_TOKEN" | sha256sum; test -z "$KEYWARD_KEY_FILE" && echo no-keyward-vars; exit 7'])
+      assert.equal(r.code, 7)
+      assert.ok(r.stdout.includes(sha256(SECRET)))
+      assert.match(r.stdout, /no-keyward-vars/)
+      assert.ok(!r.stdout.includes(SECRET) && !r.stderr.includes(SECRET))
+      const only = await box.run(['run', '--only', 'FIXTURE_TOKEN', '--', 'sh', '-c', 'test -n "$FIXTURE_TOKEN" && echo yes'])
+      assert.equal(only.stdout.trim(), 'yes')
+      const upstream = await box.run(['run', '--upstream', 'fixture', '--', 'sh', '-c', 'echo "$FIXTURE_MODE"; test -z "$XDG_DATA_HOME" && echo minimal'])
+      assert.equal(upstream.stdout, 'normal\nminimal\n')
+      const child = box.spawn(['run', '--', 'sh', '-c', 'trap "echo got-term; exit 42" TERM; echo ready; while :; do sleep 0.05; done'])
+      let out = ''
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d))
+      await until(() => out.includes('ready'))
+      child.kill('SIGTERM')
+      const done = await collect(child)
+      assert.equal(done.code, 42)
+      assert.match(out, /got-term/)
+      const missing = await box.run(['run', '--only', 'NOPE', '--', 'true'])
+      assert.equal(missing.code, 9)
+    })
+  })
+
+  describe('import-config', () => {
+    it('turns a Claude Desktop config with plaintext tokens into upstreams and secrets, and a config with none left', async () => {
+      const file = box.path('claude_desktop_config.json')
+      const original = {
+        mcpServers: {
+          'My Fixture': {command: process.execPath, args: [FIXTURE], env: {FIXTURE_SECRET: 'ghp_PLAINTEXTtokenInTheConfig0123456789'}},
+          remote: {url: 'https://mcp.example/mcp', headers: {Authorization: 'Bearer plaintext-remote-token-123'}},
+          nothing: {description: 'no command'},
+        },
+        otherSetting: true,
+      }
+      await fs.writeFile(file, JSON.stringify(original, null, 2))
+      const dry = await cli(['import-config', file])
+      assert.match(dry.stdout, /2 server\(s\) to import, 2 secret\(s\)/)
+      assert.match(dry.stdout, /left as it is: nothing \(no command or url\)/)
+      assert.deepEqual(JSON.parse(await fs.readFile(file, 'utf8')), original, 'a dry run changes nothing')
+      assert.ok(!dry.stdout.includes('ghp_PLAINTEXT'), 'the plan shows no secret')
+      const r = await cli(['import-config', file, '--write', '--json'])
+      const result = json(r)
+      assert.deepEqual(result.upstreams.sort(), ['my-fixture', 'remote'])
+      const rewritten = await fs.readFile(file, 'utf8')
+      for (const plain of ['ghp_PLAINTEXTtokenInTheConfig0123456789', 'plaintext-remote-token-123']) assert.ok(!rewritten.includes(plain), 'no plaintext secret is left')
+      const config = JSON.parse(rewritten)
+      assert.deepEqual(Object.keys(config.mcpServers).sort(), ['keyward', 'nothing'])
+      assert.equal(config.otherSetting, true)
+      assert.equal(((await fs.stat(result.backup)).mode & 0o777).toString(8), '600')
+      assert.deepEqual(JSON.parse(await fs.readFile(result.backup, 'utf8')), original, 'the backup is the original')
+      const secrets = json(await cli(['secrets', 'list', '--json'])).secrets.map((x: {name: string}) => x.name)
+      assert.ok(secrets.includes('MY_FIXTURE_FIXTURE_SECRET') && secrets.includes('REMOTE_AUTHORIZATION'), secrets.join(' '))
+      // The new entry is what the client starts: it serves the imported server with the new key.
+      const entry = config.mcpServers.keyward
+      const {Client} = await import('@modelcontextprotocol/sdk/client/index.js')
+      const {StdioClientTransport} = await import('@modelcontextprotocol/sdk/client/stdio.js')
+      const c = new Client({name: 'claude', version: '1'})
+      await c.connect(new StdioClientTransport({command: entry.command, args: entry.args, env: {...box.env, ...entry.env, KEYWARD_KEY_FILE: entry.env.KEYWARD_KEY_FILE}}))
+      clients.push(c)
+      assert.equal(textOf(await c.callTool({name: 'my-fixture__get_secret_hash', arguments: {}})), sha256('ghp_PLAINTEXTtokenInTheConfig0123456789'))
+      assert.ok(!(await toolNames(c)).includes('echo'), 'the key is scoped to the imported servers')
+    })
+  })
+})
