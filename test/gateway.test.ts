@@ -296,6 +296,83 @@ describe('gateway', function () {
     })
   })
 
+  describe('names and failures', () => {
+    it('--no-prefix keeps the names; a second one, or a clash with a built-in, is refused', async () => {
+      await cli(['upstream', 'add', 'plain', '--no-prefix', '--', process.execPath, FIXTURE])
+      let r = await box.run(['upstream', 'add', 'plain2', '--no-prefix', '--skip-check', '--', process.execPath, FIXTURE])
+      assert.equal(r.code, 2)
+      assert.match(r.stderr, /plain is already mounted without a prefix/)
+      await cli(['upstream', 'rm', 'plain', '--yes'])
+      r = await box.run(['upstream', 'add', 'clash', '--no-prefix', '--env', 'FIXTURE_ECHO=1', '--', process.execPath, FIXTURE])
+      assert.equal(r.code, 2)
+      assert.match(r.stderr, /clash's echo would collide with built-in tools/)
+      await cli(['upstream', 'add', 'plain', '--no-prefix', '--', process.execPath, FIXTURE])
+      const k = await key('all', '*')
+      const s = await serve()
+      const c = await connect(s.url, k)
+      const names = await toolNames(c)
+      assert.ok(names.includes('get_secret_hash') && names.includes('fixture__get_secret_hash') && names.includes('echo'), names.join(' '))
+      assert.equal(textOf(await c.callTool({name: 'get_secret_hash', arguments: {}})), sha256(''), 'plain was given no secret')
+    })
+
+    it('a secret missing at serve time is reported for its upstream, and the others still start', async () => {
+      await cli(['secrets', 'set', 'GONE'], 'soon-gone')
+      await cli(['upstream', 'add', 'orphan', '--env', 'FIXTURE_SECRET=secret:GONE', '--', process.execPath, FIXTURE])
+      await cli(['secrets', 'rm', 'GONE', '--yes'])
+      const k = await key('all', '*')
+      const s = await serve()
+      const c = await connect(s.url, k)
+      assert.ok((await toolNames(c)).includes('fixture__get_secret_hash'))
+      assert.ok(await until(() => /upstream orphan is down: its configuration cannot be used: .*refers to secret GONE, which the vault does not hold/.test(s.logs())), s.logs())
+    })
+
+    it('exposed names always suit model APIs: shortened deterministically with a hash', async () => {
+      const {exposedName} = await import('../src/server/gateway/naming.js')
+      assert.equal(exposedName('github', 'create_issue'), 'github__create_issue')
+      const long = exposedName('github', `a.${'x'.repeat(100)}`)
+      assert.match(long, /^[a-zA-Z0-9_-]{1,64}$/)
+      assert.equal(long.length, 64)
+      assert.equal(exposedName('github', `a.${'x'.repeat(100)}`), long, 'deterministic')
+      assert.notEqual(exposedName('github', `a.${'x'.repeat(99)}y`), long, 'unique')
+      assert.notEqual(exposedName(undefined, 'a.b'), exposedName(undefined, 'a_b'), 'a replaced character never merges two names')
+    })
+  })
+
+  describe("the README's migration", () => {
+    it('works as written on a fresh HOME', async () => {
+      const fresh = new Sandbox()
+      try {
+        const configFile = fresh.path('.config', 'Claude', 'claude_desktop_config.json')
+        await fs.mkdir(path.dirname(configFile), {recursive: true})
+        await fs.writeFile(configFile, JSON.stringify({mcpServers: {github: {command: process.execPath, args: [FIXTURE], env: {FIXTURE_SECRET: 'ghp_READMEmigrationTOKEN0123456789abcdef'}}}}, null, 2))
+        const readme = await fs.readFile(path.join(ROOT, 'README.md'), 'utf8')
+        const section = readme.slice(readme.indexOf('## Secure your existing MCP servers'))
+        const block = /```sh\n([\s\S]*?)```/.exec(section)![1]
+        const commands = block.split('\n').filter((l) => l.trim() !== '')
+        assert.equal(commands.length, 3, 'three commands')
+        // A fresh HOME as a new user has it: no XDG variables, so every default path is under ~.
+        const home = {HOME: fresh.dir, PATH: process.env.PATH ?? '', NO_COLOR: '1'}
+        for (const command of commands) {
+          const r = await collect(
+            (await import('node:child_process')).spawn('sh', ['-c', `keyward() { "${process.execPath}" "${path.join(ROOT, 'bin', 'run.js')}" "$@"; }; ${command}`], {env: home, cwd: fresh.dir, stdio: ['pipe', 'pipe', 'pipe']}),
+          )
+          assert.equal(r.code, 0, `${command}: ${r.stderr}`)
+        }
+        const config = JSON.parse(await fs.readFile(configFile, 'utf8'))
+        assert.ok(!JSON.stringify(config).includes('ghp_READMEmigration'))
+        const entry = config.mcpServers.keyward
+        const {Client} = await import('@modelcontextprotocol/sdk/client/index.js')
+        const {StdioClientTransport} = await import('@modelcontextprotocol/sdk/client/stdio.js')
+        const c = new Client({name: 'claude', version: '1'})
+        await c.connect(new StdioClientTransport({command: entry.command, args: entry.args, env: {...home, ...entry.env}}))
+        clients.push(c)
+        assert.equal(textOf(await c.callTool({name: 'github__get_secret_hash', arguments: {}})), sha256('ghp_READMEmigrationTOKEN0123456789abcdef'))
+      } finally {
+        await fresh.cleanup()
+      }
+    })
+  })
+
   describe('keyward run', () => {
     it('passes secrets as variables, forwards signals and passes the exit code through', async () => {
       const r = await box.run(['run', '--', 'sh', '-c', 'printf %s "$FIXTURE_TOKEN" | sha256sum; test -z "$KEYWARD_KEY_FILE" && echo no-keyward-vars; exit 7'])

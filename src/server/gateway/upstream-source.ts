@@ -64,7 +64,6 @@ function noItems(): Items {
 
 interface SessionState {
   link: UpstreamLink
-  level?: LoggingLevel
   /** What this session's own connection lists, once it has listed. */
   items?: Items
 }
@@ -89,6 +88,8 @@ export class UpstreamSource implements ToolSource {
   private items: Items = noItems()
   private readonly listeners = new Set<(kind: ItemKind) => void>()
   private sharedLevel?: LoggingLevel
+  /** The log level each session asked for, kept until (and after) its connection starts. */
+  private readonly sessionLevels = new WeakMap<ClientSession, LoggingLevel>()
   /** Settles once the first listing is done, or the first start failed. */
   readonly firstList: Promise<void>
   private listed!: () => void
@@ -270,7 +271,7 @@ export class UpstreamSource implements ToolSource {
           log: this.options.log,
           capabilities: relayCapabilities(session.capabilities()),
           relay: () => session.channel,
-          logLevel: () => entry.level,
+          logLevel: () => this.sessionLevels.get(session),
           // The session's own connection lists what it offers, and follows its changes: its state is the session's.
           onConnected: async (client) => {
             const items = noItems()
@@ -380,13 +381,8 @@ export class UpstreamSource implements ToolSource {
 
   /** logging/setLevel from a client: remembered for its connection (and sent again after a restart). */
   async setLogLevel(level: LoggingLevel, session: ClientSession | undefined): Promise<void> {
-    if (this.options.sessionLinks && session) {
-      const state = this.sessions.get(session)
-      if (!state) return // sent when the session's connection starts
-      state.level = level
-    } else {
-      this.sharedLevel = level
-    }
+    if (this.options.sessionLinks && session) this.sessionLevels.set(session, level)
+    else this.sharedLevel = level
     const link = this.options.sessionLinks && session ? this.sessions.get(session)?.link : this.shared
     if (!link?.ready) return
     const client = await link.client(0)

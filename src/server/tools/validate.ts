@@ -3,10 +3,19 @@
  * tools arrive as JSON Schema). Validators are compiled on first use and cached per schema.
  */
 import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
+import {Ajv2020} from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
 
-const ajv = new Ajv({allErrors: false, strict: false, validateSchema: false, coerceTypes: false, useDefaults: false})
-;(addFormats as unknown as (a: Ajv) => void)(ajv)
+const OPTIONS = {allErrors: false, strict: false, validateSchema: false, coerceTypes: false, useDefaults: false} as const
+/** Draft-07 (what most tools declare, and what no $schema means), and 2020-12 for schemas that say so. */
+const draft07 = new Ajv(OPTIONS)
+const draft2020 = new Ajv2020(OPTIONS)
+for (const ajv of [draft07, draft2020]) (addFormats as unknown as (a: Ajv) => void)(ajv)
+
+function compilerFor(schema: object): Ajv {
+  const declared = (schema as {$schema?: unknown}).$schema
+  return typeof declared === 'string' && declared.includes('2020-12') ? draft2020 : draft07
+}
 
 const compiled = new WeakMap<object, ValidateFunction | Error>()
 
@@ -42,7 +51,7 @@ export function validateArguments(schema: object, args: unknown): Verdict {
   let validate = compiled.get(schema)
   if (validate === undefined) {
     try {
-      validate = ajv.compile(schema)
+      validate = compilerFor(schema).compile(schema)
     } catch (err) {
       validate = err as Error
     }
