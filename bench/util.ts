@@ -48,19 +48,22 @@ export function wallMs(command: string, args: string[], env: NodeJS.ProcessEnv =
   return ms
 }
 
+/** Starts a server and resolves once its output (stderr or stdout) matches `ready`. */
 export function startProcess(command: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
-  const child = spawn(command, args, {env, stdio: ['ignore', 'ignore', 'pipe']})
-  let err = ''
+  const child = spawn(command, args, {env, stdio: ['ignore', 'pipe', 'pipe']})
+  let out = ''
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready: ${err}`)), 20_000)
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      err += d
-      if (ready.test(err)) {
+    const timer = setTimeout(() => reject(new Error(`not ready: ${out}`)), 20_000)
+    const watch = (d: string) => {
+      out += d
+      if (ready.test(out)) {
         clearTimeout(timer)
         resolve(child)
       }
-    })
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${err}`)))
+    }
+    child.stderr!.setEncoding('utf8').on('data', watch)
+    child.stdout!.setEncoding('utf8').on('data', watch)
+    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)))
   })
 }
 

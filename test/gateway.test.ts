@@ -223,6 +223,57 @@ describe('gateway', function () {
     })
   })
 
+  describe('remote upstreams and bounds', () => {
+    it('an HTTP upstream gets its headers with the secret resolved, and never the client’s credential', async () => {
+      const {createServer, request} = await import('node:http')
+      const upstreamPort = 20_000 + Math.floor(Math.random() * 5000)
+      const child = (await import('node:child_process')).spawn(process.execPath, [path.join(ROOT, 'dist', 'test', 'fixtures', 'conformance-server.js'), '--port', String(upstreamPort)], {stdio: ['ignore', 'ignore', 'pipe']})
+      await new Promise((resolve) => child.stderr.once('data', resolve))
+      const seen: {authorization?: string; apiKey?: string}[] = []
+      // A proxy in front of it that records what keyward sends.
+      const proxy = createServer((req, res) => {
+        seen.push({authorization: req.headers.authorization, apiKey: req.headers['x-api-key'] as string | undefined})
+        const headers = {...req.headers, host: `127.0.0.1:${upstreamPort}`}
+        const forward = request({host: '127.0.0.1', port: upstreamPort, path: req.url, method: req.method, headers}, (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers)
+          up.pipe(res)
+        })
+        req.pipe(forward)
+      })
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', () => resolve()))
+      const proxyPort = (proxy.address() as {port: number}).port
+      try {
+        await cli(['upstream', 'add', 'remote', '--url', `http://127.0.0.1:${proxyPort}/mcp`, '--header', 'Authorization: Bearer {secret:FIXTURE_TOKEN}'])
+        const k = await key('all', 'remote__*')
+        const s = await serve()
+        const c = await connect(s.url, k)
+        assert.deepEqual((await c.callTool({name: 'remote__test_simple_text', arguments: {}})).content, [{type: 'text', text: 'This is a simple text response for testing.'}])
+        assert.ok(seen.length > 0)
+        for (const headers of seen) {
+          assert.equal(headers.authorization, `Bearer ${SECRET}`, 'the upstream got its own credential')
+          assert.ok(!JSON.stringify(headers).includes(k.split('_')[2]), "the client's key never reached the upstream")
+        }
+      } finally {
+        proxy.close()
+        child.kill()
+      }
+    })
+
+    it('each HTTP session has its own upstream process, and a closed session takes it along', async () => {
+      const k = await key('all', 'fixture__*')
+      const s = await serve()
+      const sessions = [await connect(s.url, k), await connect(s.url, k), await connect(s.url, k)]
+      const pids: number[] = []
+      for (const c of sessions) pids.push(JSON.parse(textOf(await c.callTool({name: 'fixture__get_process', arguments: {}}))).pid)
+      assert.equal(new Set(pids).size, 3, 'one process per session')
+      for (const c of sessions) {
+        const transport = (c as unknown as {transport?: {terminateSession(): Promise<void>}}).transport
+        await transport?.terminateSession()
+      }
+      assert.ok(await until(() => pids.every((pid) => !alive(pid))), 'ended sessions take their processes along')
+    })
+  })
+
   describe('the whole protocol passes through', () => {
     it('sampling, elicitation and roots from the upstream reach the client that made the call', async () => {
       const k = await key('all', 'fixture__*')
