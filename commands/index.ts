@@ -3,6 +3,10 @@
  * with @oclif/core, into one file (see scripts/bundle.mjs), so a command starts without
  * resolving and compiling hundreds of small modules.
  */
+import ConfigGet from './config/get.js'
+import ConfigList from './config/list.js'
+import ConfigSet from './config/set.js'
+import ConfigUnset from './config/unset.js'
 import ImportConfig from './import-config.js'
 import Init from './init.js'
 import KeysGenerate from './keys/generate.js'
@@ -44,6 +48,10 @@ export const COMMANDS = {
   'secrets:get': SecretsGet,
   'secrets:list': SecretsList,
   'secrets:rm': SecretsRm,
+  'config:set': ConfigSet,
+  'config:get': ConfigGet,
+  'config:unset': ConfigUnset,
+  'config:list': ConfigList,
   'keys:generate': KeysGenerate,
   'keys:list': KeysList,
   'keys:show': KeysShow,

@@ -51,7 +51,6 @@ Later runs reuse the vault and its keys. An existing vault is opened as usual (-
       vaultFile,
       material,
       transport: 'http',
-      auth: ['api-key'],
       version: this.config.version,
       hint: (url) =>
         `Try it (with KEY set to your key):\n  curl -s ${url} -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\\n    -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}'\nSee the README for client configs. Ctrl-C stops the server.`,

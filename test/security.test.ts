@@ -45,8 +45,8 @@ describe('security rules', function () {
   it('no flag of any command takes a secret as its value: the built manifest lists them all', async () => {
     const manifest = JSON.parse(await fs.readFile(path.join(ROOT, 'oclif.manifest.json'), 'utf8'))
     const secretWords = /pass(word|phrase)?|secret|token|api-?key|credential|value|private/i
-    // Flags whose value is a path to a file, or a reference, never the secret itself.
-    const refersToFile = /-file(-out)?$|^from-file$|^out$/
+    // Flags whose value is a path to a file, or a reference (secret:NAME, checked below), never the secret itself.
+    const refersToFile = /-file(-out)?$|^from-file$|^out$|^oauth-client-secret$/
     let checked = 0
     for (const command of Object.values(manifest.commands) as {id: string; flags: Record<string, ManifestFlag>}[]) {
       for (const flag of Object.values(command.flags)) {
@@ -56,6 +56,16 @@ describe('security rules', function () {
       }
     }
     assert.ok(checked > 50, `checked ${checked} flags`)
+    const box2 = new Sandbox()
+    try {
+      await box2.initWithKeyFile()
+      const r = await box2.run(['serve', '--transport', 'http', '--port', '0', '--oauth-client-secret', 'a-plaintext-secret'])
+      assert.equal(r.code, 2, 'a reference flag refuses a value')
+      assert.match(r.stderr, /give a vault secret as secret:NAME/)
+      assert.ok(!r.stderr.includes('a-plaintext-secret'))
+    } finally {
+      await box2.cleanup()
+    }
   })
 
   it('key verification compares hashes with crypto.timingSafeEqual, for hits and misses alike', async () => {

@@ -3,7 +3,7 @@ import {type KeyIndex, type KeyRecord, keysOf, keyStatus, type VerifyCode} from 
 import {ScopeSet} from '../policy/index.js'
 import type {VaultData} from '../vault/index.js'
 import {AuthFailure, type Authenticator, type Credential} from './authenticator.js'
-import {bearerChallenge} from './challenge.js'
+import {errorParams, type Challenge} from './challenge.js'
 import type {Principal} from './principal.js'
 
 const REASONS: Record<Exclude<VerifyCode, 'valid'>, string> = {
@@ -64,8 +64,8 @@ export class ApiKeyAuthenticator implements Authenticator {
     return principalForKey(result.key!)
   }
 
-  challenge(failure?: AuthFailure): string {
-    return bearerChallenge(failure)
+  challenge(failure?: AuthFailure): Challenge {
+    return {scheme: 'Bearer', params: {realm: 'keyward', ...errorParams(failure)}}
   }
 
   stillValid(principal: Principal): boolean {

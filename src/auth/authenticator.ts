@@ -4,6 +4,7 @@
  * WWW-Authenticate challenge, and say whether a principal is still valid after the vault (or
  * the world) changed. Several can be active at once; each claims the credentials it recognises.
  */
+import type {Challenge} from './challenge.js'
 import type {AuthType, Principal} from './principal.js'
 
 /** A credential as the client presented it. Never logged, never echoed. */
@@ -34,7 +35,9 @@ export class AuthFailure extends Error {
     readonly reason: string,
     message: string,
     readonly error?: 'invalid_request' | 'invalid_token' | 'insufficient_scope',
-    readonly status: 400 | 401 | 403 = error === 'invalid_request' ? 400 : 401,
+    readonly status: 400 | 401 | 403 | 503 = error === 'invalid_request' ? 400 : error === 'insufficient_scope' ? 403 : 401,
+    /** For insufficient_scope: the scope that would have been enough. */
+    readonly scope?: string,
   ) {
     super(message)
     this.name = 'AuthFailure'
@@ -48,7 +51,7 @@ export interface Authenticator {
   /** The principal, or an AuthFailure. */
   authenticate(credential: Credential | undefined, request: AuthRequest): Principal | Promise<Principal>
   /** This authenticator's WWW-Authenticate challenge, for a refusal (with its failure) or for a request with no credential. */
-  challenge(failure?: AuthFailure): string | undefined
+  challenge(failure?: AuthFailure): Challenge | undefined
   /** Whether a principal this authenticator made is still valid now (after a vault reload, or as time passes). */
   stillValid(principal: Principal): boolean
 }

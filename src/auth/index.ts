@@ -4,29 +4,46 @@
  */
 import {ApiKeyAuthenticator, type VaultView} from './api-key.js'
 import {AuthFailure, type AuthRequest, type Authenticator, type Credential} from './authenticator.js'
+import {renderChallenges, type Challenge} from './challenge.js'
 import {NoAuthenticator} from './none.js'
+import {OAuthAuthenticator, type OAuthSettings} from './oauth.js'
+import {ProxyHeaderAuthenticator, type ProxySettings} from './proxy-header.js'
+import {KeywardError} from '../errors/index.js'
 import type {Principal} from './principal.js'
 
 export {AuthFailure, type AuthRequest, type Authenticator, type Credential} from './authenticator.js'
 export {credentialFromHeaders} from './credentials.js'
 export {ANONYMOUS} from './none.js'
 export {keyFailure, principalForKey} from './api-key.js'
+export {authSettings, resourceMetadataUrl, scopesSupported, type AuthEnvironment, type AuthSettings} from './from-config.js'
+export {requiredScope} from './oauth-scopes.js'
+export {addressIn, blockListOf, plainAddress} from './proxy-header.js'
 export type {AuthType, Principal} from './principal.js'
 
-export type AuthMethod = 'api-key' | 'none'
-export const AUTH_METHODS: readonly AuthMethod[] = ['api-key', 'none']
+export type AuthMethod = 'api-key' | 'oauth2' | 'proxy-header' | 'none'
+export const AUTH_METHODS: readonly AuthMethod[] = ['api-key', 'oauth2', 'proxy-header', 'none']
 
 export interface AuthDeps {
   vault: VaultView
+  oauth?: OAuthSettings
+  proxy?: ProxySettings
 }
 
-export function createAuthenticators(methods: readonly AuthMethod[], deps: AuthDeps): Authenticators {
+export function createAuthenticators(methods: readonly string[], deps: AuthDeps): Authenticators {
   const list = methods.map((method): Authenticator => {
-    switch (method) {
+    switch (method as AuthMethod) {
       case 'api-key':
         return new ApiKeyAuthenticator(deps.vault)
+      case 'oauth2':
+        if (!deps.oauth) throw new KeywardError('INVALID_INPUT', 'auth method oauth2 needs oauth.issuer')
+        return new OAuthAuthenticator(deps.oauth)
+      case 'proxy-header':
+        if (!deps.proxy) throw new KeywardError('INVALID_INPUT', 'auth method proxy-header needs proxy.trusted-cidrs')
+        return new ProxyHeaderAuthenticator(deps.proxy)
       case 'none':
         return new NoAuthenticator()
+      default:
+        throw new KeywardError('INVALID_INPUT', `unknown auth method ${JSON.stringify(method)}; use ${AUTH_METHODS.join(', ')}`)
     }
   })
   return new Authenticators(list)
@@ -38,6 +55,11 @@ export class Authenticators {
 
   get types(): string[] {
     return this.list.map((a) => a.type).filter((t) => t !== 'none')
+  }
+
+  /** Header names an authenticator reads besides the credential headers (a proxy's identity headers). */
+  get headerNames(): string[] {
+    return this.list.flatMap((a) => (a instanceof ProxyHeaderAuthenticator ? a.headerNames : []))
   }
 
   get required(): boolean {
@@ -58,9 +80,10 @@ export class Authenticators {
     throw new AuthFailure('malformed', 'Unauthorized: the credential is not one this server accepts (malformed, or mistyped)', 'invalid_token')
   }
 
-  /** Every active authenticator's challenge, so a client learns all the ways in; the one that refused carries the error. */
-  challenges(failure?: AuthFailure): string[] {
-    return this.list.map((a) => a.challenge(!failure?.by || a === failure.by ? failure : undefined)).filter((c): c is string => c !== undefined)
+  /** Every active authenticator's challenge, merged, so a client learns all the ways in; the one that refused carries the error. */
+  challenge(failure?: AuthFailure): string | undefined {
+    const challenges = this.list.map((a) => a.challenge(!failure?.by || a === failure.by ? failure : undefined)).filter((c): c is Challenge => c !== undefined)
+    return renderChallenges(challenges, this.types)
   }
 
   stillValid(principal: Principal): boolean {

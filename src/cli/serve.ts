@@ -1,7 +1,8 @@
 /** Shared by `serve` and `up`: the transport flags, and running the server until a signal. */
 import {Flags} from '@oclif/core'
+import type {OptionFlag} from '@oclif/core/interfaces'
 
-import type {AuthMethod} from '../auth/index.js'
+import {flaggedSettings, flagName} from '../config/index.js'
 import {DEFAULT_PORT} from '../server/defaults.js'
 import type {ServeOptions} from '../server/options.js'
 import {releaseStdout} from './output.js'
@@ -36,8 +37,31 @@ export function preloadServer(): Promise<typeof import('../server/index.js')> {
   return serverModule
 }
 
-function authLabel(auth: readonly AuthMethod[]): string {
-  return auth.join(', ')
+function authLabel(types: readonly string[]): string {
+  return types.length === 0 ? 'none' : types.join(', ')
+}
+
+/**
+ * A serve flag for each server setting that has one (`oauth.issuer` -> `--oauth-issuer`), in the
+ * SETTINGS help group: a flag beats the vault's `keyward config` for this run.
+ */
+export function settingFlags() {
+  const flags: Record<string, OptionFlag<string | undefined>> = {}
+  for (const setting of flaggedSettings()) {
+    if (setting.key === 'auth.methods') continue // that one is --auth
+    flags[flagName(setting.key)] = Flags.string({description: setting.description, helpGroup: 'SETTINGS (override keyward config for this run)'})
+  }
+  return flags
+}
+
+/** The settings the flags give: `--oauth-issuer X` -> {'oauth.issuer': 'X'}. */
+export function settingsFrom(flags: Record<string, unknown>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {}
+  for (const setting of flaggedSettings()) {
+    const value = setting.key === 'auth.methods' ? flags.auth : flags[flagName(setting.key)]
+    if (typeof value === 'string') out[setting.key] = value
+  }
+  return out
 }
 
 /** Starts the server and resolves when it has shut down after SIGTERM, SIGINT or (stdio) end of input. */
@@ -47,11 +71,11 @@ export async function runServer(options: RunOptions): Promise<void> {
   if (options.transport === 'http' && !isLoopback(options.host)) {
     log('warn', `binding ${options.host}: reachable from other machines. Put TLS in front, and list the public host name with --allowed-host`)
   }
-  if (options.auth.includes('none')) log('warn', style.red('--auth none: NO AUTHENTICATION. Every caller gets every tool. For local development and conformance tests only.'))
   const credential = process.env.KEYWARD_API_KEY || process.env.MCP_API_KEY || undefined
   if (options.transport === 'stdio') releaseStdout()
   const {hint, quiet: _quiet, ...serveOptions} = options
   const server = await serve({...serveOptions, maxBodyBytes: DEFAULT_MAX_BODY_BYTES, credential, log})
+  if (server.auth().length === 0) log('warn', style.red('auth none: NO AUTHENTICATION. Every caller gets every tool. For local development and conformance tests only.'))
 
   // Handlers go in before the "listening" line, so a supervisor that signals on it is heard.
   const stopped = new Promise<void>((resolve) => {
@@ -74,13 +98,13 @@ export async function runServer(options: RunOptions): Promise<void> {
     void server.ended?.then(() => stop('input closed'))
   })
   if (server.url) {
-    log('info', `listening on ${server.url} (${options.stateless ? 'stateless' : 'stateful'}, auth: ${authLabel(options.auth)})`)
+    log('info', `listening on ${server.url} (${options.stateless ? 'stateless' : 'stateful'}, auth: ${authLabel(server.auth())})`)
     if (hint) {
       await log.flush?.()
       process.stderr.write(`${hint(server.url)}\n`)
     }
   } else {
-    log('info', `serving MCP on stdio (auth: ${authLabel(options.auth)})`)
+    log('info', `serving MCP on stdio (auth: ${authLabel(server.auth())})`)
   }
   await stopped
 }

@@ -8,7 +8,7 @@
  *   request, per stdio line (read already, so parsed before the credential is checked):
  *     [extra] -> log refusals -> read body (413) -> parse -> authenticate
  *   message, per JSON-RPC message:
- *     [extra] -> check params
+ *     [extra] -> check params -> OAuth scope (HTTP: 403 insufficient_scope)
  *   call, per tools/call, prompts/get, resources/read:
  *     [extra] -> authorize (scopes) -> validate input -> execute
  */
@@ -28,6 +28,7 @@ import {logRefusals} from './stages/log-refusals.js'
 import {parseMessage} from './stages/parse-message.js'
 import {refuseQueryCredentials} from './stages/query-credential.js'
 import {readBody} from './stages/read-body.js'
+import {requireScope} from './stages/require-scope.js'
 import {bindSession} from './stages/session.js'
 import {validateInput} from './stages/validate-input.js'
 import type {Catalog} from './tools/catalog.js'
@@ -36,7 +37,10 @@ import type {SessionStore} from './transports/sessions.js'
 
 export interface StageDeps {
   options: ServeOptions
-  authenticators: Authenticators
+  /** The current authenticators (rebuilt when the vault's settings change). */
+  authenticators: () => Authenticators
+  /** HTTP with OAuth: the protected resource metadata URL. */
+  resourceMetadataUrl: () => string | undefined
   catalog: Catalog
   info: ServerInfo
   log: Logger
@@ -63,7 +67,7 @@ export function assembleStages(deps: StageDeps): StageLists {
         ...(deps.sessions ? [bindSession(deps.sessions)] : []),
       ]
     : [...(extra.request ?? []), logRefusals(log), readBody(options.maxBodyBytes), parseMessage(), authenticate(deps.authenticators)]
-  const message: Stage<MessageContext>[] = [...(extra.message ?? []), checkParams()]
+  const message: Stage<MessageContext>[] = [...(extra.message ?? []), checkParams(), ...(http ? [requireScope(deps.authenticators, deps.resourceMetadataUrl)] : [])]
   const call: Stage<CallContext>[] = [...(extra.call ?? []), authorize(deps.catalog), validateInput(), execute(deps.info, log)]
   return {request, message, call}
 }

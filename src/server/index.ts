@@ -7,7 +7,8 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import type {LoggingLevel} from '@modelcontextprotocol/sdk/types.js'
 
-import {createAuthenticators, principalForKey, type Principal} from '../auth/index.js'
+import {authSettings, createAuthenticators, principalForKey, resourceMetadataUrl, scopesSupported, type Authenticators, type Principal} from '../auth/index.js'
+import {effectiveConfig} from '../config/index.js'
 import {KeywardError} from '../errors/index.js'
 import {VERIFY_ERROR} from '../keys/index.js'
 import {assembleStages} from './assemble.js'
@@ -15,6 +16,7 @@ import {LiveVault} from './live-vault.js'
 import {Gateway} from './gateway/gateway.js'
 import {ConnectedServers, createMcpServer, sessionOf} from './mcp.js'
 import type {ServeOptions} from './options.js'
+import type {Logger} from './log.js'
 import {buildPipeline} from './pipeline/pipeline.js'
 import {allowedHosts, isLoopback} from './stages/host-origin.js'
 import {builtinSource} from './tools/builtin/index.js'
@@ -27,6 +29,8 @@ import {sendJson} from './transports/respond.js'
 import {SessionStore} from './transports/sessions.js'
 import {StdioTransport} from './transports/stdio.js'
 
+import {MCP_PATH} from './defaults.js'
+
 export {DEFAULT_PORT, MCP_PATH} from './defaults.js'
 export {stderrLogger} from './log.js'
 export {DEFAULT_MAX_BODY_BYTES, type ServeOptions} from './options.js'
@@ -37,6 +41,8 @@ export {StaticSource, type ToolSource} from './tools/source.js'
 export interface RunningServer {
   /** The MCP endpoint (HTTP only). */
   url?: string
+  /** The authentication in force: the kinds of credential accepted (empty under --auth none). */
+  auth(): string[]
   /** Resolves when a stdio client closed its input. */
   ended?: Promise<void>
   reload(): Promise<void>
@@ -47,22 +53,41 @@ export interface RunningServer {
 const PRUNE_MS = 30_000
 
 export async function serve(options: ServeOptions): Promise<RunningServer> {
-  if (options.auth.includes('none') && options.transport === 'http' && !isLoopback(options.host)) {
-    throw new KeywardError('INVALID_INPUT', `--auth none is allowed on loopback only, not on ${options.host}`)
-  }
   const {log} = options
+  const overrides = {...options.settings, ...(options.auth ? {'auth.methods': options.auth.join(',')} : {})}
   const live = await LiveVault.load(options.vaultFile, options.material, log)
   const info: ServerInfo = {name: 'keyward', version: options.version, startedAt: Date.now()}
-  const authenticators = createAuthenticators(options.auth, {vault: {keys: () => live.snapshot.keys, data: () => live.snapshot.data}})
+  let listeningUrl: string | undefined
+  let config = effectiveConfig(live.snapshot.data, overrides)
+  const resourceUrl = () => config.get('server.public-url') ?? listeningUrl ?? `http://${options.host}:${options.port}${MCP_PATH}`
+  const buildAuth = (): Authenticators => {
+    const settings = authSettings(config, {
+      resourceUrl,
+      secret: (name) => {
+        const record = live.snapshot.data.secrets.get(name)
+        if (!record) throw new KeywardError('NOT_FOUND', `a setting refers to secret ${name}, which the vault does not hold`)
+        return record.value.toString('utf8')
+      },
+      log: (message) => log('warn', `oauth: ${message}`),
+    })
+    const methods = options.transport === 'stdio' ? stdioMethods(settings.methods, log) : settings.methods
+    if (methods.includes('none') && options.transport === 'http' && !isLoopback(options.host)) {
+      throw new KeywardError('INVALID_INPUT', `--auth none is allowed on loopback only, not on ${options.host}`)
+    }
+    return createAuthenticators(methods, {vault: {keys: () => live.snapshot.keys, data: () => live.snapshot.data}, oauth: settings.oauth, proxy: settings.proxy})
+  }
+  let authenticators = buildAuth()
+  const oauthActive = () => authenticators.types.includes('oauth2')
   const catalog = new Catalog([builtinSource(), ...(options.extraSources ?? [])], (kind, name, kept, dropped) =>
     log('warn', `${kind} ${name} is offered by ${kept} and ${dropped}; serving ${kept}'s`),
   )
   const stateful = options.transport === 'http' && !options.stateless
   const sessions = stateful ? new SessionStore() : undefined
   let hosts: string[] = []
-  const pipeline = buildPipeline(assembleStages({options, authenticators, catalog, info, log, hosts: () => hosts, sessions}))
+  const prmUrl = () => (oauthActive() ? resourceMetadataUrl(resourceUrl()) : undefined)
+  const pipeline = buildPipeline(assembleStages({options, authenticators: () => authenticators, resourceMetadataUrl: prmUrl, catalog, info, log, hosts: () => hosts, sessions}))
   const connected = new ConnectedServers(catalog)
-  const auth = {required: authenticators.required, types: authenticators.types}
+  const auth = () => ({required: authenticators.required, types: authenticators.types, ...(prmUrl() ? {resource_metadata: prmUrl()} : {})})
   let stdioSession: ClientSession | undefined
   const gateway = new Gateway({catalog, log, version: options.version, sessionLinks: stateful, defaultSession: () => stdioSession})
   gateway.reconcile(live.snapshot.data)
@@ -78,7 +103,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   let url: string | undefined
   let ended: Promise<void> | undefined
   if (options.transport === 'stdio') {
-    const startup = options.auth.includes('api-key') ? checkStartupKey(options.credential, live) : undefined
+    const startup = authenticators.types.includes('api_key') ? checkStartupKey(options.credential, live) : undefined
     const transport = new StdioTransport({
       input: options.stdio?.input ?? process.stdin,
       output: options.stdio?.output ?? process.stdout,
@@ -96,9 +121,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     let dispatch: HttpDispatch
     if (sessions) dispatch = await statefulDispatch(sessions, createServer, connected)
     else dispatch = await statelessDispatch(createServer(false))
-    const front = await startHttpFront({host: options.host, port: options.port, pipeline, dispatch, log, routes: healthRoute})
+    const routes = (req: IncomingMessage, res: ServerResponse, path: string) =>
+      healthRoute(req, res, path) || metadataRoute(req, res, path, () => (oauthActive() ? protectedResourceMetadata(config, resourceUrl()) : undefined))
+    const front = await startHttpFront({host: options.host, port: options.port, pipeline, dispatch, log, routes, headerNames: () => authenticators.headerNames})
     hosts = allowedHosts(options.host, front.port, options.allowedHosts)
     url = front.url
+    listeningUrl = front.url
     closeTransport = () => front.close()
   }
 
@@ -106,12 +134,32 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     const closed = sessions?.prune((principal) => authenticators.stillValid(principal)) ?? 0
     if (closed > 0) log('info', `closed ${closed} session(s) whose credential is no longer valid`)
   }
-  live.onReload(prune)
+  live.onReload((snapshot) => {
+    // Settings live in the vault too: a change to them takes effect like a revocation does.
+    try {
+      const next = effectiveConfig(snapshot.data, overrides)
+      if (JSON.stringify([...next]) !== JSON.stringify([...config])) {
+        const previous = config
+        config = next
+        try {
+          authenticators = buildAuth()
+          log('info', `settings changed: authentication is now ${authenticators.types.join(', ') || 'none'}`)
+        } catch (err) {
+          config = previous
+          log('error', `the vault's new settings cannot be used (${(err as Error).message}); keeping the previous ones`)
+        }
+      }
+    } catch (err) {
+      log('error', `the vault's settings cannot be used (${(err as Error).message}); keeping the previous ones`)
+    }
+    prune()
+  })
   const pruner = setInterval(prune, PRUNE_MS)
   pruner.unref()
   if (options.watch) live.watch()
   return {
     url,
+    auth: () => authenticators.types,
     ended,
     reload: () => live.reload(),
     async close() {
@@ -127,6 +175,38 @@ function healthRoute(req: IncomingMessage, res: ServerResponse, path: string): b
   if (path !== '/healthz' || (req.method !== 'GET' && req.method !== 'HEAD')) return false
   sendJson(res, 200, {status: 'ok'})
   return true
+}
+
+/** RFC 9728 metadata, at the root and with the MCP path appended, while OAuth is on. */
+function metadataRoute(req: IncomingMessage, res: ServerResponse, path: string, metadata: () => unknown): boolean {
+  if (path !== '/.well-known/oauth-protected-resource' && path !== `/.well-known/oauth-protected-resource${MCP_PATH}`) return false
+  const body = metadata()
+  if (body === undefined) return false
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    sendJson(res, 405, {error: 'method not allowed'}, {allow: 'GET'})
+    return true
+  }
+  sendJson(res, 200, body, {'cache-control': 'max-age=300'})
+  return true
+}
+
+function protectedResourceMetadata(config: ReadonlyMap<string, string>, resource: string): unknown {
+  return {
+    resource,
+    authorization_servers: [config.get('oauth.issuer')],
+    scopes_supported: scopesSupported(config),
+    bearer_methods_supported: ['header'],
+    resource_name: 'keyward',
+  }
+}
+
+/** Over stdio the credential is an API key from the environment: token and proxy methods do not apply. */
+function stdioMethods(methods: readonly string[], log: Logger): string[] {
+  const usable: string[] = methods.filter((m) => m === 'api-key' || m === 'none')
+  const dropped = methods.filter((m) => !usable.includes(m))
+  if (dropped.length > 0) log('info', `over stdio the client's credential is an API key from the environment; ${dropped.join(', ')} do not apply`)
+  if (usable.length === 0) throw new KeywardError('INVALID_INPUT', `auth.methods is ${methods.join(',')}, but over stdio only api-key (or none) can apply; add api-key`)
+  return usable
 }
 
 /** Over stdio a bad key ends the server at startup, with the key's status and its exit code. */

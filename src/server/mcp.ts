@@ -59,7 +59,8 @@ export interface McpDeps {
   info: ServerInfo
   catalog: Catalog
   call: (ctx: CallContext) => Promise<ItemResult>
-  auth: {required: boolean; types: string[]}
+  /** What `initialize` declares of authentication (experimental.authentication), as it is now. */
+  auth: () => {required: boolean; types: string[]; resource_metadata?: string}
   hooks?: SessionHooks
   /** False for the one server that all stateless requests share: it has no client session. */
   sessions: boolean
@@ -119,7 +120,7 @@ export function createMcpServer(deps: McpDeps): Server {
         logging: {},
         completions: {},
         // As the seed declared it: whether this server requires authentication, and which kinds.
-        experimental: {authentication: {required: deps.auth.required, types: deps.auth.types}},
+        experimental: {authentication: deps.auth()},
       },
     },
   )

@@ -11,8 +11,10 @@ export interface ServeOptions {
   vaultFile: string
   material: KeyMaterial
   transport: 'stdio' | 'http'
-  /** The authentication methods, in the order they claim credentials. */
-  auth: AuthMethod[]
+  /** Settings given for this run (serve flags): they beat the vault's `keyward config`. */
+  settings?: Record<string, string | undefined>
+  /** Shorthand for settings['auth.methods']: the authentication methods, in the order they claim credentials. */
+  auth?: AuthMethod[]
   /** stdio: the client's key, from KEYWARD_API_KEY or MCP_API_KEY. */
   credential?: string
   host: string

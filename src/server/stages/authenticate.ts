@@ -4,18 +4,29 @@ import {Rejection, RPC, type Stage} from '../pipeline/chain.js'
 import type {RequestContext} from '../context.js'
 
 export function rejectionFor(failure: AuthFailure, authenticators: Authenticators): Rejection {
-  const challenges = authenticators.challenges(failure)
+  const challenge = authenticators.challenge(failure)
   return new Rejection(failure.status, failure.reason, failure.message, RPC.UNAUTHORIZED, {
-    headers: challenges.length > 0 ? {'www-authenticate': challenges.join(', ')} : {},
-    data: {reason: failure.reason},
+    headers: challenge ? {'www-authenticate': challenge} : {},
+    data: {reason: failure.reason, ...(failure.scope ? {scope: failure.scope} : {})},
   })
 }
 
-export function authenticate(authenticators: Authenticators): Stage<RequestContext> {
+/** The first value of each header an authenticator reads; repeats are joined, which no identity value survives. */
+function authHeaders(ctx: RequestContext, names: readonly string[]): Record<string, string | undefined> | undefined {
+  if (names.length === 0) return undefined
+  const out: Record<string, string | undefined> = {}
+  for (const name of names) out[name] = ctx.headers[name]?.join(',')
+  return out
+}
+
+/** `current` is read per request: the authenticators are rebuilt when the vault's settings change. */
+export function authenticate(current: () => Authenticators): Stage<RequestContext> {
   return async (ctx, next) => {
+    const authenticators = current()
     try {
       const credential = ctx.presented()
-      ctx.principal = (await authenticators.authenticate(credential, {transport: ctx.transport, peer: ctx.peer})).principal
+      const request = {transport: ctx.transport, peer: ctx.peer, headers: authHeaders(ctx, authenticators.headerNames)}
+      ctx.principal = (await authenticators.authenticate(credential, request)).principal
     } catch (err) {
       if (err instanceof AuthFailure) throw rejectionFor(err, authenticators)
       throw err

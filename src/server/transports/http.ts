@@ -31,6 +31,8 @@ export interface HttpFrontOptions {
   log: Logger
   /** Other routes (health, metadata), answered before the MCP pipeline; true when handled. */
   routes?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>
+  /** Header names a stage reads besides the standard ones (a proxy's identity headers). */
+  headerNames?: () => readonly string[]
 }
 
 export interface HttpFront {
@@ -42,15 +44,16 @@ export interface HttpFront {
 /** The headers a stage may look at, every occurrence kept (Node joins or drops repeats in req.headers). */
 const HEADERS = ['host', 'origin', 'authorization', 'x-api-key', 'mcp-session-id', 'mcp-protocol-version', 'content-type', 'accept', 'x-forwarded-for']
 
-function headersOf(req: IncomingMessage): Record<string, string[] | undefined> {
+function headersOf(req: IncomingMessage, extra: readonly string[]): Record<string, string[] | undefined> {
   const distinct = req.headersDistinct
   const out: Record<string, string[] | undefined> = {}
   for (const name of HEADERS) if (distinct[name]) out[name] = distinct[name]
+  for (const name of extra) if (distinct[name]) out[name] = distinct[name]
   return out
 }
 
-export function requestContext(req: IncomingMessage, path: string, query: string): RequestContext {
-  const headers = headersOf(req)
+export function requestContext(req: IncomingMessage, path: string, query: string, extraHeaders: readonly string[] = []): RequestContext {
+  const headers = headersOf(req, extraHeaders)
   let credential: {value: Credential | undefined} | undefined
   return {
     transport: 'http',
@@ -76,7 +79,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     const path = q === -1 ? url : url.slice(0, q)
     if (options.routes && (await options.routes(req, res, path))) return
     if (path !== MCP_PATH) return sendJson(res, 404, {error: 'not found', mcp: MCP_PATH})
-    const ctx = requestContext(req, path, q === -1 ? '' : url.slice(q + 1))
+    const ctx = requestContext(req, path, q === -1 ? '' : url.slice(q + 1), options.headerNames?.() ?? [])
     try {
       await pipeline.handle(ctx, (admitted) => dispatch.dispatch(admitted, req, res))
     } catch (err) {

@@ -6,11 +6,14 @@ import {defineTool} from './define.js'
 export const debugInfo = defineTool({
   name: 'debug_info',
   title: 'Debug info',
-  description: "Returns the caller's key id and name, auth type and scopes, and the server's version and uptime.",
+  description: "Returns the caller's identity (key id and name, or token subject and client), auth type and scopes, and the server's version and uptime; never a credential.",
   input: z.object({}).strict(),
   run(_args, {principal, server}) {
     const info = {
       key: principal.keyId ? {id: principal.keyId, name: principal.name} : null,
+      ...(principal.subject ? {subject: principal.subject} : {}),
+      ...(principal.clientId ? {clientId: principal.clientId} : {}),
+      ...(principal.expiresAt ? {expiresAt: new Date(principal.expiresAt).toISOString()} : {}),
       authType: principal.authType,
       scopes: principal.scopes.sources,
       server: {name: server.name, version: server.version, uptimeSeconds: Math.round((Date.now() - server.startedAt) / 1000)},

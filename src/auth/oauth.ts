@@ -1,0 +1,229 @@
+/**
+ * OAuth 2.1 bearer tokens, as an MCP resource server must take them (authorization spec
+ * 2025-11-25): JWT access tokens verified with jose against the issuer's JWKS, opaque tokens
+ * through RFC 7662 introspection, the audience checked (RFC 8707: a token for another resource
+ * is refused), scopes mapped to keyward's, and a challenge that points to the protected
+ * resource metadata (RFC 9728). The token is never logged, never forwarded upstream, and kept
+ * only as a hash in a bounded cache that never outlives its exp.
+ */
+import {createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey} from 'jose'
+
+import {ScopeSet} from '../policy/index.js'
+import {AuthFailure, type Authenticator, type Credential} from './authenticator.js'
+import {errorParams, type Challenge} from './challenge.js'
+import {mapScopes, tokenScopes} from './oauth-scopes.js'
+import type {Principal} from './principal.js'
+import {TokenCache} from './token-cache.js'
+
+export interface OAuthSettings {
+  issuer: string
+  /** The audience tokens must carry: known once the server listens. */
+  audience(): string
+  jwksUri?: string
+  algorithms: string[]
+  introspection?: {url: string; clientId: string; clientSecret: string}
+  clockSkewSeconds: number
+  introspectionCacheMs: number
+  scopeMap: ReadonlyMap<string, readonly string[]>
+  /** The URL of this server's protected resource metadata, for the challenge. */
+  resourceMetadataUrl(): string
+  /** Logs facts (never a token). */
+  log(message: string): void
+}
+
+/** A refetch of the JWKS for an unknown kid at most this often: key rotation works, a flood of random kids does not hammer the issuer. */
+const JWKS_COOLDOWN_MS = 5000
+const FETCH_TIMEOUT_MS = 5000
+/** Inactive introspection results are remembered this long, so a flood of bad tokens does not become a flood of introspections. */
+const NEGATIVE_CACHE_MS = 5000
+/** RFC 9068: an access token's typ, when it has one. Plain JWT is common enough (Keycloak, Auth0) to accept. */
+const ACCEPTED_TYP = new Set(['at+jwt', 'application/at+jwt', 'jwt'])
+const JWT_SHAPE = /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*$/
+
+function refuse(reason: string, detail: string): AuthFailure {
+  return new AuthFailure(reason, `Unauthorized: ${detail}`, 'invalid_token')
+}
+
+async function fetchJson(url: string, init: RequestInit = {}): Promise<unknown> {
+  const res = await fetch(url, {...init, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'error'})
+  if (!res.ok) throw new Error(`HTTP ${res.status}`)
+  return res.json()
+}
+
+/** RFC 8414 metadata first (with the well-known part inserted before a path), then OpenID Connect discovery. */
+export async function discoverJwksUri(issuer: string): Promise<string> {
+  const url = new URL(issuer)
+  const path = url.pathname.replace(/\/$/, '')
+  const candidates = [`${url.origin}/.well-known/oauth-authorization-server${path}`, `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`]
+  for (const candidate of candidates) {
+    try {
+      const metadata = (await fetchJson(candidate)) as {issuer?: unknown; jwks_uri?: unknown}
+      if (metadata.issuer !== issuer && metadata.issuer !== issuer.replace(/\/$/, '')) continue
+      if (typeof metadata.jwks_uri === 'string') return metadata.jwks_uri
+    } catch {
+      // try the next form
+    }
+  }
+  throw new Error(`no authorization server metadata with a jwks_uri for ${issuer}`)
+}
+
+export class OAuthAuthenticator implements Authenticator {
+  readonly type = 'oauth2' as const
+  private jwks?: Promise<JWTVerifyGetKey>
+  private readonly cache = new TokenCache<Principal>(10_000)
+  private readonly inactive = new TokenCache<true>(10_000)
+
+  constructor(private readonly settings: OAuthSettings) {}
+
+  claims(credential: Credential | undefined): boolean {
+    // OAuth tokens come in the Authorization header only (RFC 6750 2.1 as the MCP spec requires).
+    if (credential?.source !== 'authorization') return false
+    return JWT_SHAPE.test(credential.value) || this.settings.introspection !== undefined
+  }
+
+  async authenticate(credential: Credential | undefined): Promise<Principal> {
+    const token = credential!.value
+    const key = TokenCache.keyOf(token)
+    const cached = this.cache.get(key)
+    if (cached) return cached
+    if (this.inactive.get(key)) throw refuse('inactive', 'the token is not active')
+    const principal = JWT_SHAPE.test(token) ? await this.verifyJwt(token) : await this.introspect(token, key)
+    return principal
+  }
+
+  private keys(): Promise<JWTVerifyGetKey> {
+    this.jwks ??= (async () => {
+      const uri = this.settings.jwksUri ?? (await discoverJwksUri(this.settings.issuer))
+      return createRemoteJWKSet(new URL(uri), {cooldownDuration: JWKS_COOLDOWN_MS, timeoutDuration: FETCH_TIMEOUT_MS})
+    })()
+    // A failed discovery is tried again on a later request, not remembered.
+    this.jwks.catch(() => (this.jwks = undefined))
+    return this.jwks
+  }
+
+  private async verifyJwt(token: string): Promise<Principal> {
+    let header: ReturnType<typeof decodeProtectedHeader>
+    try {
+      header = decodeProtectedHeader(token)
+    } catch {
+      throw refuse('malformed', 'the token is not a well-formed JWT')
+    }
+    if (typeof header.alg !== 'string' || !this.settings.algorithms.includes(header.alg)) {
+      throw refuse('algorithm_not_allowed', `the token is signed with ${JSON.stringify(header.alg ?? 'none').slice(0, 20)}, which is not accepted`)
+    }
+    if (header.typ !== undefined && !ACCEPTED_TYP.has(String(header.typ).toLowerCase())) {
+      throw refuse('wrong_token_type', 'the token is not an access token (its typ header)')
+    }
+    let keys: JWTVerifyGetKey
+    try {
+      keys = await this.keys()
+    } catch (err) {
+      this.settings.log(`cannot get the issuer's keys (${(err as Error).message})`)
+      throw new AuthFailure('issuer_unavailable', "Service Unavailable: the authorization server's keys cannot be fetched; retry", undefined, 503)
+    }
+    let payload: JWTPayload
+    try {
+      ;({payload} = await jwtVerify(token, keys, {
+        issuer: this.settings.issuer,
+        audience: this.settings.audience(),
+        algorithms: this.settings.algorithms,
+        clockTolerance: this.settings.clockSkewSeconds,
+        requiredClaims: ['exp'],
+      }))
+    } catch (err) {
+      throw this.jwtFailure(err)
+    }
+    const principal = this.principal(payload)
+    this.cache.set(TokenCache.keyOf(token), principal, principal.expiresAt ?? Date.now())
+    return principal
+  }
+
+  private jwtFailure(err: unknown): AuthFailure {
+    if (err instanceof errors.JWTExpired) return refuse('expired', 'the token has expired')
+    if (err instanceof errors.JWTClaimValidationFailed) {
+      switch (err.claim) {
+        case 'nbf':
+          return refuse('not_yet_valid', 'the token is not valid yet')
+        case 'aud':
+          return refuse('wrong_audience', 'the token was issued for another resource (audience)')
+        case 'iss':
+          return refuse('wrong_issuer', 'the token comes from another issuer')
+        case 'exp':
+          return refuse('malformed', 'the token has no expiry')
+        default:
+          return refuse('invalid_claims', `the token's ${err.claim} claim is not acceptable`)
+      }
+    }
+    if (err instanceof errors.JWKSNoMatchingKey) return refuse('unknown_key', "the token is signed by a key the issuer's JWKS does not hold")
+    if (err instanceof errors.JOSEAlgNotAllowed) return refuse('algorithm_not_allowed', 'the token is signed with an algorithm that is not accepted')
+    if (err instanceof errors.JWSSignatureVerificationFailed) return refuse('bad_signature', 'the token signature does not verify')
+    if (err instanceof errors.JWKSTimeout) return new AuthFailure('issuer_unavailable', "Service Unavailable: the authorization server's keys cannot be fetched; retry", undefined, 503)
+    return refuse('malformed', 'the token is not a valid JWT')
+  }
+
+  private principal(claims: JWTPayload & {scope?: unknown; scp?: unknown; client_id?: unknown; azp?: unknown}): Principal {
+    const {patterns, admitted} = mapScopes(tokenScopes(claims), this.settings.scopeMap)
+    if (!admitted) {
+      throw new AuthFailure('insufficient_scope', 'Forbidden: the token grants no access to this server', 'insufficient_scope', 403, 'mcp:server:access')
+    }
+    const clientId = typeof claims.client_id === 'string' ? claims.client_id : typeof claims.azp === 'string' ? claims.azp : undefined
+    const subject = typeof claims.sub === 'string' ? claims.sub : clientId
+    if (!subject) throw refuse('malformed', 'the token names no subject or client')
+    return {
+      id: `oauth:${claims.iss ?? this.settings.issuer}#${subject}`,
+      authType: 'oauth2',
+      name: subject,
+      subject,
+      clientId,
+      scopes: new ScopeSet(patterns),
+      expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : undefined,
+    }
+  }
+
+  private async introspect(token: string, key: string): Promise<Principal> {
+    const config = this.settings.introspection
+    if (!config) throw refuse('malformed', 'the token is not a JWT, and this server has no introspection endpoint')
+    let body: Record<string, unknown>
+    try {
+      body = (await fetchJson(config.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          accept: 'application/json',
+          authorization: `Basic ${Buffer.from(`${encodeURIComponent(config.clientId)}:${encodeURIComponent(config.clientSecret)}`).toString('base64')}`,
+        },
+        body: new URLSearchParams({token, token_type_hint: 'access_token'}).toString(),
+      })) as Record<string, unknown>
+    } catch (err) {
+      this.settings.log(`token introspection failed (${(err as Error).message})`)
+      throw new AuthFailure('issuer_unavailable', 'Service Unavailable: the token cannot be introspected now; retry', undefined, 503)
+    }
+    const now = Date.now()
+    const skew = this.settings.clockSkewSeconds * 1000
+    if (body.active !== true) {
+      this.inactive.set(key, true, now + NEGATIVE_CACHE_MS)
+      throw refuse('inactive', 'the token is not active')
+    }
+    if (typeof body.exp === 'number' && body.exp * 1000 + skew <= now) throw refuse('expired', 'the token has expired')
+    if (typeof body.nbf === 'number' && body.nbf * 1000 - skew > now) throw refuse('not_yet_valid', 'the token is not valid yet')
+    if (body.iss !== undefined && body.iss !== this.settings.issuer) throw refuse('wrong_issuer', 'the token comes from another issuer')
+    const aud = body.aud
+    if (aud !== undefined) {
+      const audiences = Array.isArray(aud) ? aud : [aud]
+      if (!audiences.includes(this.settings.audience())) throw refuse('wrong_audience', 'the token was issued for another resource (audience)')
+    }
+    const principal = this.principal(body as never)
+    // Cached no longer than the configured maximum, and never past the token's exp.
+    this.cache.set(key, principal, Math.min(principal.expiresAt ?? Number.POSITIVE_INFINITY, now + this.settings.introspectionCacheMs))
+    return principal
+  }
+
+  challenge(failure?: AuthFailure): Challenge {
+    const params: Record<string, string> = {resource_metadata: this.settings.resourceMetadataUrl()}
+    return {scheme: 'Bearer', params: {...params, ...errorParams(failure)}}
+  }
+
+  stillValid(principal: Principal): boolean {
+    return principal.expiresAt === undefined || principal.expiresAt > Date.now()
+  }
+}

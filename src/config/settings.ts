@@ -1,0 +1,155 @@
+/**
+ * Server settings, kept in the vault's encrypted `config` table as strings: what `keyward config`
+ * sets and `keyward serve` reads at start-up and on every reload. Each key has one definition
+ * here: how its value is checked, its default, and the serve flag that overrides it for one run
+ * (`oauth.issuer` -> `--oauth-issuer`). A value `secret:NAME` refers to a vault secret.
+ */
+import {isIP} from 'node:net'
+
+import {KeywardError} from '../errors/index.js'
+import {expandScopes} from '../policy/index.js'
+import {looksLikeToken} from '../upstreams/definition.js'
+import {checkSecretName} from '../secrets/index.js'
+import {tableOf, type VaultData} from '../vault/index.js'
+
+export type ValueKind = 'url' | 'string' | 'list' | 'methods' | 'algorithms' | 'duration' | 'secret' | 'cidrs' | 'scopes' | 'header'
+
+export interface Setting {
+  key: string
+  kind: ValueKind
+  description: string
+  default?: string
+  /** Keys that take a suffix: `oauth.scope-map.repo:read`. No flag for those. */
+  prefix?: boolean
+}
+
+export const AUTH_METHOD_NAMES = ['api-key', 'oauth2', 'proxy-header', 'none'] as const
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const
+
+export const SETTINGS: readonly Setting[] = [
+  {key: 'auth.methods', kind: 'methods', default: 'api-key', description: 'How clients authenticate: any of api-key, oauth2, proxy-header, comma-separated, asked in that order (none: loopback only, alone).'},
+  {key: 'server.public-url', kind: 'url', description: 'The MCP URL clients use (behind a proxy, say): the resource identifier and the default audience.'},
+  {key: 'oauth.issuer', kind: 'url', description: 'The authorization server that issues access tokens (required for oauth2).'},
+  {key: 'oauth.audience', kind: 'string', description: 'The audience tokens must be issued for (default: server.public-url, else the listening URL).'},
+  {key: 'oauth.jwks-uri', kind: 'url', description: "The issuer's JWKS (default: from its RFC 8414 or OpenID metadata)."},
+  {key: 'oauth.algorithms', kind: 'algorithms', default: ASYMMETRIC_ALGORITHMS.join(','), description: 'Accepted JWT signature algorithms; asymmetric only (none and HMAC are never accepted).'},
+  {key: 'oauth.introspection-url', kind: 'url', description: 'RFC 7662 introspection endpoint, for opaque tokens.'},
+  {key: 'oauth.client-id', kind: 'string', description: "keyward's client id at the introspection endpoint."},
+  {key: 'oauth.client-secret', kind: 'secret', description: "keyward's client secret there: secret:NAME, a vault secret."},
+  {key: 'oauth.scopes-supported', kind: 'list', description: 'Scopes listed in the protected resource metadata (default: mcp:server:access, mcp:tool:*).'},
+  {key: 'oauth.clock-skew', kind: 'duration', default: '60s', description: 'Tolerance for exp and nbf.'},
+  {key: 'oauth.introspection-cache', kind: 'duration', default: '60s', description: 'Longest an introspection result is cached (never past the token’s exp).'},
+  {key: 'oauth.scope-map.', kind: 'scopes', prefix: true, description: 'Keyward scopes a token scope grants: oauth.scope-map.repo:read = github__get_*.'},
+  {key: 'proxy.trusted-cidrs', kind: 'cidrs', description: 'Addresses of the reverse proxy allowed to set the identity headers (required for proxy-header).'},
+  {key: 'proxy.user-header', kind: 'header', default: 'x-forwarded-user', description: 'The header holding the authenticated user.'},
+  {key: 'proxy.groups-header', kind: 'header', default: 'x-forwarded-groups', description: 'The header holding the user’s groups, comma-separated.'},
+  {key: 'proxy.scopes', kind: 'scopes', description: 'Scopes every proxy-authenticated user gets.'},
+  {key: 'proxy.scope-map.', kind: 'scopes', prefix: true, description: 'Scopes a group grants: proxy.scope-map.admins = full.'},
+]
+
+export function settingFor(key: string): Setting | undefined {
+  return SETTINGS.find((s) => (s.prefix ? key.startsWith(s.key) && key.length > s.key.length : s.key === key))
+}
+
+/** The serve flag that overrides a key: `oauth.issuer` -> `oauth-issuer`. */
+export function flagName(key: string): string {
+  return key.replace(/\./g, '-')
+}
+
+function invalid(key: string, why: string): KeywardError {
+  return new KeywardError('INVALID_INPUT', `config ${key}: ${why}`)
+}
+
+const DURATION = /^(\d{1,7})(ms|s|m|h)$/
+const DURATION_MS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000}
+
+export function parseDurationValue(value: string): number | undefined {
+  const m = DURATION.exec(value.trim())
+  return m ? Number(m[1]) * DURATION_MS[m[2]] : undefined
+}
+
+/** An IPv4 or IPv6 network, `10.0.0.0/8` or a single address. */
+export function parseCidr(value: string): {address: string; prefix: number; family: 'ipv4' | 'ipv6'} | undefined {
+  const [address, bits] = value.trim().split('/')
+  const version = isIP(address)
+  if (version === 0) return undefined
+  const max = version === 4 ? 32 : 128
+  const prefix = bits === undefined ? max : Number(bits)
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits))) return undefined
+  return {address, prefix, family: version === 4 ? 'ipv4' : 'ipv6'}
+}
+
+export function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '')
+}
+
+/** Checks a value for a key; returns it normalised. `data` lets `secret:NAME` be checked against the vault. */
+export function checkSetting(key: string, value: string, data?: VaultData): string {
+  const setting = settingFor(key)
+  if (!setting) throw new KeywardError('INVALID_INPUT', `unknown config key ${JSON.stringify(key.slice(0, 80))}; see \`keyward config list --all\``)
+  const v = value.trim()
+  if (v === '') throw invalid(key, 'the value is empty; use `keyward config unset` to remove a setting')
+  if (setting.kind !== 'secret' && looksLikeToken(v)) throw invalid(key, 'the value looks like a credential; store it with `keyward secrets set NAME` and refer to it as secret:NAME')
+  switch (setting.kind) {
+    case 'url': {
+      let url: URL
+      try {
+        url = new URL(v)
+      } catch {
+        throw invalid(key, `${JSON.stringify(v.slice(0, 80))} is not a URL`)
+      }
+      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid(key, 'use an http:// or https:// URL')
+      if (url.username || url.password) throw invalid(key, 'a URL must not carry credentials')
+      return v
+    }
+    case 'methods': {
+      const methods = splitList(v)
+      for (const m of methods) if (!(AUTH_METHOD_NAMES as readonly string[]).includes(m)) throw invalid(key, `unknown method ${JSON.stringify(m)}; use ${AUTH_METHOD_NAMES.join(', ')}`)
+      if (methods.length === 0) throw invalid(key, 'name at least one method')
+      if (methods.includes('none') && methods.length > 1) throw invalid(key, 'none cannot be combined with other methods')
+      return [...new Set(methods)].join(',')
+    }
+    case 'algorithms': {
+      const algs = splitList(v)
+      for (const a of algs) {
+        if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a)) throw invalid(key, `${JSON.stringify(a)} is not accepted; use asymmetric algorithms: ${ASYMMETRIC_ALGORITHMS.join(', ')} (none and HMAC never are)`)
+      }
+      return algs.join(',')
+    }
+    case 'duration':
+      if (parseDurationValue(v) === undefined) throw invalid(key, `${JSON.stringify(v)} is not a duration; use 500ms, 60s, 5m or 1h`)
+      return v
+    case 'secret': {
+      if (!v.startsWith('secret:')) throw invalid(key, 'give a vault secret as secret:NAME, never the value itself')
+      const name = v.slice('secret:'.length)
+      checkSecretName(name)
+      if (data && !data.secrets.has(name)) throw invalid(key, `the vault holds no secret ${name}; store it first with \`keyward secrets set ${name}\``)
+      return v
+    }
+    case 'cidrs': {
+      const cidrs = splitList(v)
+      if (cidrs.length === 0) throw invalid(key, 'name at least one address or network')
+      for (const c of cidrs) if (!parseCidr(c)) throw invalid(key, `${JSON.stringify(c.slice(0, 60))} is not an address or network (10.0.0.0/8, ::1/128)`)
+      return cidrs.join(',')
+    }
+    case 'header':
+      if (!/^[A-Za-z0-9-]{1,64}$/.test(v)) throw invalid(key, `${JSON.stringify(v.slice(0, 60))} is not a header name`)
+      return v.toLowerCase()
+    case 'scopes':
+      try {
+        return expandScopes(splitList(v)).join(',')
+      } catch (err) {
+        throw invalid(key, (err as Error).message)
+      }
+    case 'list':
+    case 'string':
+      return v
+  }
+}
+
+export function configOf(data: VaultData): Map<string, string> {
+  return tableOf<string>(data, 'config')
+}

@@ -1,0 +1,371 @@
+/**
+ * OAuth 2.1 for `keyward serve` (issue 10), against a real issuer started in the test
+ * (oauth2-mock-server: JWKS, authorize, token, introspection), the built CLI, and the SDK's real
+ * Client, its OAuth flow included.
+ */
+import assert from 'node:assert/strict'
+import {promises as fs} from 'node:fs'
+
+import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
+import {SignJWT, exportSPKI, importJWK} from 'jose'
+import {OAuth2Server} from 'oauth2-mock-server'
+
+import {json, Sandbox, sleep} from './helpers/cli.js'
+import {bearer, httpClient, INITIALIZE, post, startServe, toolNames, type RunningServe} from './helpers/server.js'
+
+type Transform = (header: Record<string, unknown>, payload: Record<string, unknown>) => void
+
+describe('OAuth 2.1', function () {
+  this.timeout(60_000)
+  let box: Sandbox
+  let issuer: OAuth2Server
+  let other: OAuth2Server
+  const running: RunningServe[] = []
+  const clients: Client[] = []
+
+  async function cli(args: string[], input?: string) {
+    const r = await box.run(args, {input})
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`)
+    return r
+  }
+
+  async function serve(args: string[] = []) {
+    const s = await startServe(box, args)
+    running.push(s)
+    return s
+  }
+
+  /** A token from `from` for the server at `resource`, with these scopes; `transform` edits it before signing. */
+  function token(from: OAuth2Server, resource: string, scope: string, transform: Transform = () => {}): Promise<string> {
+    return from.issuer.buildToken({
+      scopesOrTransform: (header, payload) => {
+        payload.aud = resource
+        payload.scope = scope
+        payload.sub = 'alice'
+        payload.client_id = 'agent-app'
+        transform(header as Record<string, unknown>, payload as Record<string, unknown>)
+      },
+    })
+  }
+
+  before(async () => {
+    issuer = new OAuth2Server()
+    await issuer.issuer.keys.generate('RS256')
+    await issuer.start(0, '127.0.0.1')
+    other = new OAuth2Server()
+    await other.issuer.keys.generate('RS256')
+    await other.start(0, '127.0.0.1')
+  })
+
+  after(async () => {
+    await issuer.stop()
+    await other.stop()
+  })
+
+  beforeEach(async () => {
+    box = new Sandbox()
+    await box.initWithKeyFile()
+    await cli(['config', 'set', 'auth.methods', 'api-key,oauth2'])
+    await cli(['config', 'set', 'oauth.issuer', issuer.issuer.url!])
+  })
+
+  afterEach(async () => {
+    issuer.service.removeAllListeners()
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})))
+    await Promise.all(running.splice(0).map((s) => s.stop()))
+    await box.cleanup()
+  })
+
+  it('a valid JWT lists and calls the tools its scopes allow, beside API keys on the same server', async () => {
+    const key = (await cli(['keys', 'generate', '--name', 'k', '--scope', 'limited'])).stdout.trim()
+    const s = await serve()
+    const jwt = await token(issuer, s.url, 'mcp:server:access mcp:tool:echo mcp:tool:get_*')
+    const c = await httpClient(s.url, bearer(jwt))
+    clients.push(c)
+    assert.deepEqual(await toolNames(c), ['echo', 'get_time'])
+    assert.deepEqual((await c.callTool({name: 'echo', arguments: {message: 'via oauth'}})).content, [{type: 'text', text: 'via oauth'}])
+    const info = (await c.callTool({name: 'echo', arguments: {message: 'x'}}).then(() => c.listTools())) && (await httpClient(s.url, bearer(await token(issuer, s.url, 'mcp:tool:debug_info'))))
+    clients.push(info)
+    const debug = (await info.callTool({name: 'debug_info', arguments: {}})).structuredContent as Record<string, unknown>
+    assert.equal(debug.authType, 'oauth2')
+    assert.equal(debug.subject, 'alice')
+    assert.equal(debug.clientId, 'agent-app')
+    assert.deepEqual(debug.scopes, ['debug_info'])
+    assert.ok(!JSON.stringify(debug).includes(jwt.slice(-20)), 'never the token')
+    assert.deepEqual(info.getServerCapabilities()?.experimental?.authentication, {required: true, types: ['api_key', 'oauth2'], resource_metadata: `${new URL(s.url).origin}/.well-known/oauth-protected-resource/mcp`})
+    const byKey = await httpClient(s.url, bearer(key))
+    clients.push(byKey)
+    assert.deepEqual(await toolNames(byKey), ['echo', 'hello_world'], 'API keys work on the same server')
+    assert.ok(!s.logs().includes(jwt.slice(-20)), 'no token in the logs')
+  })
+
+  it('refuses bad tokens with 401, error="invalid_token", and the reason in the log', async () => {
+    const s = await serve()
+    const now = Math.floor(Date.now() / 1000)
+    const scope = 'mcp:tool:*'
+    const jwk = issuer.issuer.keys.get()!
+    const publicKey = await importJWK({kty: jwk.kty, n: (jwk as {n: string}).n, e: (jwk as {e: string}).e}, 'RS256')
+    const pem = await exportSPKI(publicKey as Parameters<typeof exportSPKI>[0])
+    const base = {aud: s.url, iss: issuer.issuer.url, sub: 'mallory', scope, exp: now + 600}
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+    const cases: [string, string | Promise<string>][] = [
+      ['expired', token(issuer, s.url, scope, (_h, p) => void (p.exp = now - 600))],
+      ['not_yet_valid', token(issuer, s.url, scope, (_h, p) => void (p.nbf = now + 600))],
+      ['wrong_audience', token(issuer, 'https://another.example/mcp', scope)],
+      ['wrong_issuer', token(issuer, s.url, scope, (_h, p) => void (p.iss = 'https://evil.example'))],
+      ['unknown_key', token(other, s.url, scope, (_h, p) => void (p.iss = issuer.issuer.url))],
+      ['algorithm_not_allowed', `${b64({alg: 'none', typ: 'JWT'})}.${b64(base)}.`],
+      ['algorithm_not_allowed', new SignJWT(base).setProtectedHeader({alg: 'HS256', kid: jwk.kid}).sign(new TextEncoder().encode(pem))],
+      ['bad_signature', token(issuer, s.url, scope).then((t) => `${t.slice(0, -6)}AAAAAA`)],
+    ]
+    for (const [reason, pending] of cases) {
+      const jwt = await pending
+      const r = await post(s.url, INITIALIZE, bearer(jwt))
+      assert.equal(r.status, 401, `${reason}: ${r.text}`)
+      const challenge = r.headers.get('www-authenticate') ?? ''
+      assert.match(challenge, /error="invalid_token"/, reason)
+      assert.match(challenge, /resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp"/)
+      assert.equal(JSON.parse(r.text).error.data.reason, reason)
+      assert.ok(!s.logs().includes(jwt.slice(-16)), 'no token in the log')
+    }
+    for (let i = 0; i < 50 && !/401 algorithm_not_allowed/.test(s.logs()); i++) await sleep(20)
+    for (const [reason] of cases) assert.match(s.logs(), new RegExp(`refused POST /mcp from \\S+: 401 ${reason}`), `logged: ${reason}`)
+  })
+
+  it('a call outside the token’s scopes gets 403 insufficient_scope naming the scope', async () => {
+    const s = await serve()
+    const jwt = await token(issuer, s.url, 'mcp:tool:echo')
+    const opened = await post(s.url, INITIALIZE, bearer(jwt))
+    assert.equal(opened.status, 200)
+    const headers = {...bearer(jwt), 'mcp-session-id': opened.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-11-25'}
+    for (const name of ['get_time', 'no_such_tool']) {
+      const r = await post(s.url, {jsonrpc: '2.0', id: 2, method: 'tools/call', params: {name, arguments: {}}}, headers)
+      assert.equal(r.status, 403, r.text)
+      const challenge = r.headers.get('www-authenticate') ?? ''
+      assert.match(challenge, new RegExp(`^Bearer error="insufficient_scope", scope="mcp:tool:${name}", error_description="[^"]*", resource_metadata="http://`))
+    }
+    const none = await post(s.url, INITIALIZE, bearer(await token(issuer, s.url, 'profile email')))
+    assert.equal(none.status, 403, 'a token with no MCP scope is refused')
+    assert.match(none.headers.get('www-authenticate') ?? '', /error="insufficient_scope", scope="mcp:server:access"/)
+  })
+
+  it('serves RFC 9728 metadata, and the 401 points to it', async () => {
+    await cli(['config', 'set', 'oauth.scopes-supported', 'mcp:server:access,mcp:tool:*,repo:read'])
+    const s = await serve()
+    const origin = new URL(s.url).origin
+    for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp']) {
+      const r = await fetch(`${origin}${path}`)
+      assert.equal(r.status, 200, path)
+      assert.deepEqual(await r.json(), {
+        resource: s.url,
+        authorization_servers: [issuer.issuer.url],
+        scopes_supported: ['mcp:server:access', 'mcp:tool:*', 'repo:read'],
+        bearer_methods_supported: ['header'],
+        resource_name: 'keyward',
+      })
+    }
+    const r = await post(s.url, INITIALIZE)
+    assert.equal(r.status, 401)
+    assert.equal(r.headers.get('www-authenticate'), `Bearer realm="keyward", resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp", methods="api_key oauth2"`)
+    const query = await post(`${s.url}?access_token=${await token(issuer, s.url, 'mcp:tool:*')}`, INITIALIZE)
+    assert.equal(query.status, 400, 'never a token in the query string')
+    const form = await fetch(s.url, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded', accept: 'application/json, text/event-stream'}, body: `access_token=${await token(issuer, s.url, 'mcp:tool:*')}`})
+    assert.equal(form.status, 401, 'nor in a form body')
+  })
+
+  it("picks up the issuer's new signing key without a restart", async () => {
+    const s = await serve()
+    const first = await post(s.url, INITIALIZE, bearer(await token(issuer, s.url, 'mcp:tool:*')))
+    assert.equal(first.status, 200)
+    await issuer.issuer.keys.generate('RS256', {kid: 'rotated-key'})
+    await sleep(5100) // the JWKS refetch for an unknown kid is rate-limited to once every 5 s
+    const rotated = await issuer.issuer.buildToken({kid: 'rotated-key', scopesOrTransform: (_h, p) => Object.assign(p, {aud: s.url, scope: 'mcp:tool:*', sub: 'bob'})})
+    const r = await post(s.url, INITIALIZE, bearer(rotated))
+    assert.equal(r.status, 200, r.text)
+  })
+
+  it('introspects opaque tokens with the client secret from the vault, caches them, and respects exp', async () => {
+    // An RFC 7662 endpoint: the mock issuer's does not read form bodies, so the test serves one.
+    const {createServer} = await import('node:http')
+    let calls = 0
+    let authorization = ''
+    let expiry = 0
+    let resource = ''
+    const introspection = createServer((req, res) => {
+      let body = ''
+      req.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => {
+        calls++
+        authorization = req.headers.authorization ?? ''
+        const form = new URLSearchParams(body)
+        const known = form.get('token') === 'opaque-token-for-alice' && form.get('token_type_hint') === 'access_token'
+        res.writeHead(200, {'content-type': 'application/json'})
+        res.end(JSON.stringify(known ? {active: true, scope: 'mcp:tool:echo', sub: 'alice', client_id: 'app', aud: resource, iss: issuer.issuer.url, exp: expiry} : {active: false}))
+      })
+    })
+    await new Promise<void>((resolve) => introspection.listen(0, '127.0.0.1', () => resolve()))
+    try {
+      await cli(['secrets', 'set', 'INTROSPECT_SECRET'], 'introspection-client-secret')
+      await cli(['config', 'set', 'oauth.introspection-url', `http://127.0.0.1:${(introspection.address() as {port: number}).port}/introspect`])
+      await cli(['config', 'set', 'oauth.client-id', 'keyward-rs'])
+      await cli(['config', 'set', 'oauth.client-secret', 'secret:INTROSPECT_SECRET'])
+      await cli(['config', 'set', 'oauth.clock-skew', '0s'])
+      const s = await serve()
+      resource = s.url
+      expiry = Math.floor(Date.now() / 1000) + 3
+      const c = await httpClient(s.url, bearer('opaque-token-for-alice'))
+      clients.push(c)
+      assert.deepEqual(await toolNames(c), ['echo'])
+      for (let i = 0; i < 5; i++) await c.callTool({name: 'echo', arguments: {message: 'cached'}})
+      assert.equal(calls, 1, 'introspected once, then served from the cache')
+      assert.equal(authorization, `Basic ${Buffer.from('keyward-rs:introspection-client-secret').toString('base64')}`)
+      assert.equal((await post(s.url, INITIALIZE, bearer('some-other-opaque-token'))).status, 401)
+      await sleep(Math.max(0, expiry * 1000 - Date.now()) + 200)
+      const late = await post(s.url, INITIALIZE, bearer('opaque-token-for-alice'))
+      assert.equal(late.status, 401, 'not served from the cache past exp')
+      assert.equal(JSON.parse(late.text).error.data.reason, 'expired')
+      assert.ok(!s.logs().includes('introspection-client-secret'))
+    } finally {
+      introspection.close()
+    }
+  })
+
+  it("the SDK's own client completes the whole flow: discovery from the 401, authorization, token, call", async () => {
+    const s = await serve()
+    issuer.service.on('beforeTokenSigning', (t: {payload: Record<string, unknown>}) => {
+      t.payload.aud = s.url
+      t.payload.scope = 'mcp:server:access mcp:tool:echo'
+    })
+    const {Client} = await import('@modelcontextprotocol/sdk/client/index.js')
+    const {StreamableHTTPClientTransport} = await import('@modelcontextprotocol/sdk/client/streamableHttp.js')
+    const {UnauthorizedError} = await import('@modelcontextprotocol/sdk/client/auth.js')
+    const state: {tokens?: unknown; verifier?: string; authUrl?: URL} = {}
+    const redirectUrl = 'http://127.0.0.1:9/callback'
+    const provider = {
+      redirectUrl,
+      clientMetadata: {redirect_uris: [redirectUrl], client_name: 'keyward-test', grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'none'},
+      clientInformation: () => ({client_id: 'keyward-test-client'}),
+      tokens: () => state.tokens as never,
+      saveTokens: (tokens: unknown) => void (state.tokens = tokens),
+      redirectToAuthorization: (url: URL) => void (state.authUrl = url),
+      saveCodeVerifier: (verifier: string) => void (state.verifier = verifier),
+      codeVerifier: () => state.verifier!,
+    }
+    const first = new StreamableHTTPClientTransport(new URL(s.url), {authProvider: provider})
+    await assert.rejects(new Client({name: 'sdk', version: '1'}).connect(first), (err: Error) => err instanceof UnauthorizedError)
+    assert.ok(state.authUrl, 'the client discovered the issuer from the 401 and the metadata')
+    assert.equal(state.authUrl.searchParams.get('resource'), s.url, 'RFC 8707 resource indicator')
+    const redirect = await fetch(state.authUrl, {redirect: 'manual'})
+    const code = new URL(redirect.headers.get('location')!).searchParams.get('code')!
+    await first.finishAuth(code)
+    const c = new Client({name: 'sdk', version: '1'})
+    await c.connect(new StreamableHTTPClientTransport(new URL(s.url), {authProvider: provider}))
+    clients.push(c)
+    assert.deepEqual((await c.callTool({name: 'echo', arguments: {message: 'after the flow'}})).content, [{type: 'text', text: 'after the flow'}])
+  })
+
+  it('proxy-header is refused from an untrusted address, and maps a trusted one to scopes', async () => {
+    await cli(['config', 'set', 'auth.methods', 'api-key,proxy-header'])
+    await cli(['config', 'set', 'proxy.trusted-cidrs', '10.0.0.0/8'])
+    await cli(['config', 'set', 'proxy.scopes', 'echo'])
+    await cli(['config', 'set', 'proxy.scope-map.admins', 'full'])
+    const s = await serve()
+    const refused = await post(s.url, INITIALIZE, {'x-forwarded-user': 'alice'})
+    assert.equal(refused.status, 401)
+    assert.equal(JSON.parse(refused.text).error.data.reason, 'untrusted_proxy')
+    await cli(['config', 'set', 'proxy.trusted-cidrs', '127.0.0.1/32,::ffff:127.0.0.1/128'])
+    await sleep(400)
+    const c = await httpClient(s.url, {'x-forwarded-user': 'alice'})
+    clients.push(c)
+    assert.deepEqual(await toolNames(c), ['echo'])
+    const admin = await httpClient(s.url, {'x-forwarded-user': 'bob', 'x-forwarded-groups': 'staff,admins'})
+    clients.push(admin)
+    assert.equal((await toolNames(admin)).length, 4)
+  })
+})
+
+describe('keyward config', function () {
+  this.timeout(60_000)
+  let box: Sandbox
+  beforeEach(async () => {
+    box = new Sandbox()
+    await box.initWithKeyFile()
+    assert.equal((await box.run(['secrets', 'set', 'S'], {input: 'v'})).code, 0)
+  })
+  afterEach(() => box.cleanup())
+
+  const GOOD: [string, string][] = [
+    ['auth.methods', 'api-key,oauth2,proxy-header'],
+    ['server.public-url', 'https://mcp.example.com/mcp'],
+    ['oauth.issuer', 'https://auth.example.com'],
+    ['oauth.audience', 'https://mcp.example.com/mcp'],
+    ['oauth.jwks-uri', 'https://auth.example.com/jwks'],
+    ['oauth.algorithms', 'RS256,ES256,EdDSA'],
+    ['oauth.introspection-url', 'https://auth.example.com/introspect'],
+    ['oauth.client-id', 'keyward'],
+    ['oauth.client-secret', 'secret:S'],
+    ['oauth.scopes-supported', 'mcp:server:access,mcp:tool:*'],
+    ['oauth.clock-skew', '30s'],
+    ['oauth.introspection-cache', '5m'],
+    ['oauth.scope-map.repo:read', 'github__get_*,github__list_*'],
+    ['proxy.trusted-cidrs', '10.0.0.0/8,fd00::/8'],
+    ['proxy.user-header', 'x-auth-request-user'],
+    ['proxy.groups-header', 'x-auth-request-groups'],
+    ['proxy.scopes', 'readonly'],
+    ['proxy.scope-map.admins', 'full'],
+  ]
+
+  it('round-trips every key: set, get, list, unset', async () => {
+    for (const [key, value] of GOOD) {
+      const set = await box.run(['config', 'set', key, value, '--json'])
+      assert.equal(set.code, 0, `${key}: ${set.stdout}`)
+      const got = json(await box.run(['config', 'get', key, '--json']))
+      assert.equal(got.source, 'vault')
+      const presets: Record<string, string> = {readonly: 'get_*,list_*', full: '*,prompt:*,resource:**'}
+      assert.equal(got.value, presets[value] ?? value, key)
+    }
+    const listed = json(await box.run(['config', 'list', '--json'])).settings.map((s: {key: string}) => s.key)
+    assert.deepEqual(listed.sort(), GOOD.map(([k]) => k).sort())
+    for (const [key] of GOOD) assert.equal((await box.run(['config', 'unset', key])).code, 0)
+    assert.deepEqual(json(await box.run(['config', 'list', '--json'])).settings, [])
+    assert.equal(json(await box.run(['config', 'get', 'oauth.clock-skew', '--json'])).value, '60s', 'the default applies again')
+  })
+
+  it('refuses bad values with exit 2, naming the key, and leaves the vault as it was', async () => {
+    const before = await fs.readFile(box.vault)
+    const BAD: [string, string, RegExp][] = [
+      ['auth.methods', 'api-key,kerberos', /unknown method "kerberos"/],
+      ['auth.methods', 'none,api-key', /none cannot be combined/],
+      ['server.public-url', 'not a url', /is not a URL/],
+      ['oauth.issuer', 'ftp://auth.example.com', /http:\/\/ or https:\/\//],
+      ['oauth.algorithms', 'RS256,HS256', /"HS256" is not accepted/],
+      ['oauth.algorithms', 'none', /"none" is not accepted/],
+      ['oauth.client-secret', 'plaintext-secret', /give a vault secret as secret:NAME/],
+      ['oauth.client-secret', 'secret:MISSING', /holds no secret MISSING/],
+      ['oauth.clock-skew', 'a while', /is not a duration/],
+      ['proxy.trusted-cidrs', '10.0.0.0/33', /is not an address or network/],
+      ['proxy.scopes', 'github/*', /can never match/],
+      ['oauth.client-id', 'ghp_abcdefghijklmnopqrstuvwxyz0123456789', /looks like a credential/],
+      ['no.such.key', 'x', /unknown config key "no.such.key"/],
+    ]
+    for (const [key, value, message] of BAD) {
+      const r = await box.run(['config', 'set', key, value, '--json'])
+      assert.equal(r.code, 2, `${key}=${value}: ${r.stdout}`)
+      assert.match(json(r).error.message, message)
+      if (key !== 'no.such.key') assert.match(json(r).error.message, new RegExp(`config ${key.replace(/\./g, '\\.')}`))
+    }
+    assert.deepEqual(await fs.readFile(box.vault), before)
+  })
+
+  it('a serve flag beats the vault for one run', async () => {
+    await box.run(['config', 'set', 'auth.methods', 'oauth2'])
+    const r = await box.run(['serve', '--transport', 'http', '--port', '0'], {})
+    assert.equal(r.code, 2, 'oauth2 without an issuer is refused')
+    assert.match(r.stderr, /oauth2 needs oauth\.issuer/)
+    const s = await startServe(box, ['--auth', 'api-key'])
+    try {
+      assert.match(s.logs(), /auth: api_key\)/)
+    } finally {
+      await s.stop()
+    }
+  })
+})
