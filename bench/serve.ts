@@ -30,37 +30,70 @@ function timeToInitialize(command: string, args: string[], processEnv: NodeJS.Pr
   })
 }
 
+interface Variant {
+  label: string
+  modes: ('stateful' | 'stateless')[]
+  /** The target ratio against the bare SDK, stateful. */
+  target: number
+  args: string[]
+  env?: NodeJS.ProcessEnv
+  auth(url: string): Promise<Record<string, string>>
+}
+
+/** The ways keyward is measured: API keys (both modes), and OAuth JWTs from a real issuer started here (stateful). */
+async function serverVariants(key: string): Promise<Variant[] & {close(): Promise<void>}> {
+  const {OAuth2Server} = await import('oauth2-mock-server')
+  const issuer = new OAuth2Server()
+  await issuer.issuer.keys.generate('ES256')
+  await issuer.start(0, '127.0.0.1')
+  const variants: Variant[] = [
+    {label: 'API key auth', modes: ['stateful', 'stateless'], target: 1.4, args: [], auth: async () => ({authorization: `Bearer ${key}`})},
+    {
+      label: 'JWT auth (OAuth 2.1, ES256)',
+      modes: ['stateful'],
+      target: 1.3,
+      args: ['--auth', 'oauth2', '--oauth-issuer', issuer.issuer.url!],
+      auth: async (url) => ({authorization: `Bearer ${await issuer.issuer.buildToken({scopesOrTransform: (_h, p) => Object.assign(p, {aud: url, scope: 'mcp:tool:*', sub: 'bench'})})}`}),
+    },
+  ]
+  return Object.assign(variants, {close: () => issuer.stop()})
+}
+
 export async function benchServe(): Promise<Row[]> {
   const {file, keyFile, material, cleanup} = await tempVault()
   try {
     const {key} = await updateVault(file, material, (vault) => createKey(vault.data, {name: 'bench', scopes: ['full']}))
     const kwEnv = env({KEYWARD_VAULT: file, KEYWARD_KEY_FILE: keyFile, KEYWARD_API_KEY: key})
     const baseline = path.join(ROOT, 'dist', 'bench', 'baselines')
-    const auth = {authorization: `Bearer ${key}`}
     const rows: Row[] = []
     const group = `tools/call echo over HTTP (${CONNECTIONS} connections, ${DURATION_S} s)`
 
-    for (const mode of ['stateful', 'stateless'] as const) {
-      const port = 18_000 + Math.floor(Math.random() * 2000)
-      const url = `http://127.0.0.1:${port}/mcp`
-      const bare = await measure(process.execPath, [path.join(baseline, 'sdk-http.js'), String(port), mode], env({}), url, {}, ECHO)
-      const kwArgs = [BIN, 'serve', '--transport', 'http', '--port', String(port), ...(mode === 'stateless' ? ['--stateless'] : [])]
-      const kw = await measure(process.execPath, kwArgs, kwEnv, url, auth, ECHO)
-      const ratio = kw.rps / bare.rps
-      const wanted = mode === 'stateful' ? 1.4 : 2
-      rows.push(
-        {group, metric: `bare SDK, ${mode}${mode === 'stateless' ? ' (new server per request)' : ''}: p50 ${bare.p50} ms, p99 ${bare.p99} ms`, value: bare.rps, unit: 'req/s', ...(bare.errors ? {target: `${bare.errors} errors`} : {})},
-        {
-          group,
-          metric: `keyward, ${mode}, API key auth: p50 ${kw.p50} ms, p99 ${kw.p99} ms${kw.errors ? `, ${kw.errors} errors` : ''}`,
-          value: kw.rps,
-          unit: 'req/s',
-          baseline: {name: `bare SDK ${mode}`, value: bare.rps},
-          ratio,
-          target: `>= ${wanted}x bare SDK`,
-          pass: ratio >= wanted && kw.errors === 0,
-        },
-      )
+    const variants = await serverVariants(key)
+    try {
+      for (const mode of ['stateful', 'stateless'] as const) {
+        const port = 18_000 + Math.floor(Math.random() * 2000)
+        const url = `http://127.0.0.1:${port}/mcp`
+        const bare = await measure(process.execPath, [path.join(baseline, 'sdk-http.js'), String(port), mode], env({}), url, {}, ECHO)
+        rows.push({group, metric: `bare SDK, ${mode}${mode === 'stateless' ? ' (new server per request)' : ''}: p50 ${bare.p50} ms, p99 ${bare.p99} ms`, value: bare.rps, unit: 'req/s', ...(bare.errors ? {target: `${bare.errors} errors`} : {})})
+        for (const variant of variants.filter((v) => v.modes.includes(mode))) {
+          const kwArgs = [BIN, 'serve', '--transport', 'http', '--port', String(port), ...(mode === 'stateless' ? ['--stateless'] : []), ...variant.args]
+          const kw = await measure(process.execPath, kwArgs, variant.env ?? kwEnv, url, await variant.auth(url), ECHO)
+          const ratio = kw.rps / bare.rps
+          const wanted = mode === 'stateful' ? variant.target : 2
+          rows.push({
+            group,
+            metric: `keyward, ${mode}, ${variant.label}: p50 ${kw.p50} ms, p99 ${kw.p99} ms${kw.errors ? `, ${kw.errors} errors` : ''}`,
+            value: kw.rps,
+            unit: 'req/s',
+            baseline: {name: `bare SDK ${mode}`, value: bare.rps},
+            ratio,
+            target: `>= ${wanted}x bare SDK`,
+            pass: ratio >= wanted && kw.errors === 0,
+          })
+        }
+      }
+    } finally {
+      await variants.close()
     }
 
     const bareTimes: number[] = []

@@ -6,7 +6,7 @@
  * resource metadata (RFC 9728). The token is never logged, never forwarded upstream, and kept
  * only as a hash in a bounded cache that never outlives its exp.
  */
-import {createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey} from 'jose'
+import type {JWTPayload, JWTVerifyGetKey} from 'jose'
 
 import {ScopeSet} from '../policy/index.js'
 import {AuthFailure, type Authenticator, type Credential} from './authenticator.js'
@@ -30,6 +30,10 @@ export interface OAuthSettings {
   /** Logs facts (never a token). */
   log(message: string): void
 }
+
+/** jose, loaded with the first token: a server without OAuth never pays for it at start-up. */
+let joseModule: Promise<typeof import('jose')> | undefined
+const jose = () => (joseModule ??= import('jose'))
 
 /** A refetch of the JWKS for an unknown kid at most this often: key rotation works, a flood of random kids does not hammer the issuer. */
 const JWKS_COOLDOWN_MS = 5000
@@ -94,6 +98,7 @@ export class OAuthAuthenticator implements Authenticator {
   private keys(): Promise<JWTVerifyGetKey> {
     this.jwks ??= (async () => {
       const uri = this.settings.jwksUri ?? (await discoverJwksUri(this.settings.issuer))
+      const {createRemoteJWKSet} = await jose()
       return createRemoteJWKSet(new URL(uri), {cooldownDuration: JWKS_COOLDOWN_MS, timeoutDuration: FETCH_TIMEOUT_MS})
     })()
     // A failed discovery is tried again on a later request, not remembered.
@@ -102,6 +107,7 @@ export class OAuthAuthenticator implements Authenticator {
   }
 
   private async verifyJwt(token: string): Promise<Principal> {
+    const {decodeProtectedHeader, jwtVerify, errors} = await jose()
     let header: ReturnType<typeof decodeProtectedHeader>
     try {
       header = decodeProtectedHeader(token)
@@ -131,14 +137,14 @@ export class OAuthAuthenticator implements Authenticator {
         requiredClaims: ['exp'],
       }))
     } catch (err) {
-      throw this.jwtFailure(err)
+      throw this.jwtFailure(err, errors)
     }
     const principal = this.principal(payload)
     this.cache.set(TokenCache.keyOf(token), principal, principal.expiresAt ?? Date.now())
     return principal
   }
 
-  private jwtFailure(err: unknown): AuthFailure {
+  private jwtFailure(err: unknown, errors: typeof import('jose').errors): AuthFailure {
     if (err instanceof errors.JWTExpired) return refuse('expired', 'the token has expired')
     if (err instanceof errors.JWTClaimValidationFailed) {
       switch (err.claim) {

@@ -90,8 +90,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const auth = () => ({required: authenticators.required, types: authenticators.types, ...(prmUrl() ? {resource_metadata: prmUrl()} : {})})
   let stdioSession: ClientSession | undefined
   const gateway = new Gateway({catalog, log, version: options.version, sessionLinks: stateful, defaultSession: () => stdioSession})
-  gateway.reconcile(live.snapshot.data)
-  live.onReload((snapshot) => gateway.reconcile(snapshot.data))
+  await gateway.reconcile(live.snapshot.data)
+  live.onReload((snapshot) => void gateway.reconcile(snapshot.data).catch((err) => log('error', `upstreams: ${(err as Error).message}`)))
   const hooks = {
     ready: () => gateway.firstList(),
     setLogLevel: (level: LoggingLevel, session: ClientSession | undefined) => gateway.setLogLevel(level, session),

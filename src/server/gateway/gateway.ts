@@ -13,7 +13,10 @@ import type {Logger} from '../log.js'
 import type {Catalog} from '../tools/catalog.js'
 import type {ClientSession} from '../tools/source.js'
 import type {Resolved} from './link.js'
-import {UpstreamSource} from './upstream-source.js'
+import type {UpstreamSource} from './upstream-source.js'
+
+/** The upstream machinery (the MCP SDK's client, child processes), loaded only when there is an upstream. */
+let sourceModule: Promise<typeof import('./upstream-source.js')> | undefined
 
 /** The first tools/list waits at most this long for upstreams still starting (docs/gateway.md). */
 export const FIRST_LIST_WAIT_MS = 3000
@@ -65,9 +68,10 @@ export class Gateway {
   }
 
   /** Brings the running upstreams in line with the vault. */
-  reconcile(data: VaultData): void {
+  async reconcile(data: VaultData): Promise<void> {
     this.data = data
     const wanted = new Map(listUpstreams(data).map((def) => [def.name, def]))
+    if (wanted.size > 0 || this.running.size > 0) this.UpstreamSource ??= (await (sourceModule ??= import('./upstream-source.js'))).UpstreamSource
     for (const [name, entry] of this.running) {
       if (wanted.has(name)) continue
       this.running.delete(name)
@@ -96,8 +100,10 @@ export class Gateway {
     }
   }
 
+  private UpstreamSource?: typeof import('./upstream-source.js').UpstreamSource
+
   private create(def: UpstreamDefinition): UpstreamSource {
-    return new UpstreamSource({
+    return new this.UpstreamSource!({
       def,
       resolve: resolver(def, () => this.data),
       version: this.options.version,

@@ -8,10 +8,10 @@ import type {CallContext} from '../context.js'
 import {validateArguments} from '../tools/validate.js'
 
 export function validateInput(): Stage<CallContext> {
-  return (ctx, next) => {
+  return async (ctx, next) => {
     const item = ctx.item!
     if (item.kind === 'tool') {
-      const verdict = validateArguments(item.descriptor.inputSchema, ctx.arguments)
+      const verdict = await validateArguments(item.descriptor.inputSchema, ctx.arguments)
       if (!verdict.ok) {
         ctx.result = {isError: true, content: [{type: 'text', text: `Invalid arguments for ${ctx.name}: ${verdict.problem}`}]}
         return

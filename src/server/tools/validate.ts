@@ -3,18 +3,24 @@
  * tools arrive as JSON Schema). Validators are compiled on first use and cached per schema.
  */
 import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
-import {Ajv2020} from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
 
 const OPTIONS = {allErrors: false, strict: false, validateSchema: false, coerceTypes: false, useDefaults: false} as const
-/** Draft-07 (what most tools declare, and what no $schema means), and 2020-12 for schemas that say so. */
+/** Draft-07: what most tools declare, and what no $schema means. (The MCP SDK loads ajv anyway.) */
 const draft07 = new Ajv(OPTIONS)
-const draft2020 = new Ajv2020(OPTIONS)
-for (const ajv of [draft07, draft2020]) (addFormats as unknown as (a: Ajv) => void)(ajv)
+;(addFormats as unknown as (a: Ajv) => void)(draft07)
+/** 2020-12, for schemas that say so: loaded on first use, off the start-up path. */
+let draft2020: Promise<Ajv> | undefined
 
-function compilerFor(schema: object): Ajv {
+async function compilerFor(schema: object): Promise<Ajv> {
   const declared = (schema as {$schema?: unknown}).$schema
-  return typeof declared === 'string' && declared.includes('2020-12') ? draft2020 : draft07
+  if (typeof declared !== 'string' || !declared.includes('2020-12')) return draft07
+  draft2020 ??= import('ajv/dist/2020.js').then(({Ajv2020}) => {
+    const ajv = new Ajv2020(OPTIONS) as unknown as Ajv
+    ;(addFormats as unknown as (a: Ajv) => void)(ajv)
+    return ajv
+  })
+  return draft2020
 }
 
 const compiled = new WeakMap<object, ValidateFunction | Error>()
@@ -47,11 +53,11 @@ export interface Verdict {
 }
 
 /** Checks `args` against `schema`; a schema that does not compile accepts any object (it is the upstream's to check). */
-export function validateArguments(schema: object, args: unknown): Verdict {
+export async function validateArguments(schema: object, args: unknown): Promise<Verdict> {
   let validate = compiled.get(schema)
   if (validate === undefined) {
     try {
-      validate = compilerFor(schema).compile(schema)
+      validate = (await compilerFor(schema)).compile(schema)
     } catch (err) {
       validate = err as Error
     }
