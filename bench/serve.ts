@@ -3,9 +3,11 @@
  * measured in the same run, and the time from spawn to the first initialize response over stdio.
  */
 import {spawn} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
 import path from 'node:path'
 
 import {createKey} from '../src/keys/index.js'
+import {setSecret} from '../src/secrets/index.js'
 import {updateVault} from '../src/vault/index.js'
 import {CONNECTIONS, DURATION_S, ECHO, INIT, measure} from './load.js'
 import {BIN, env, median, ROOT, tempVault, type Row} from './util.js'
@@ -40,8 +42,21 @@ interface Variant {
   auth(url: string): Promise<Record<string, string>>
 }
 
-/** The ways keyward is measured: API keys (both modes), and OAuth JWTs from a real issuer started here (stateful). */
-async function serverVariants(key: string): Promise<Variant[] & {close(): Promise<void>}> {
+/** A vault holding 10,000 secrets (all redacted from every result) and a key: the every-stage variant. */
+async function protectedVault(dir: string): Promise<{env: NodeJS.ProcessEnv; key: string; cleanup(): void}> {
+  const vault = await tempVault()
+  const {key} = await updateVault(vault.file, vault.material, (v) => {
+    for (let i = 0; i < 10_000; i++) setSecret(v.data, `SECRET_${i}`, Buffer.from(randomBytes(18).toString("base64url")))
+    return createKey(v.data, {name: 'bench', scopes: ['full'], rateLimit: UNLIMITED})
+  })
+  return {env: env({KEYWARD_VAULT: vault.file, KEYWARD_KEY_FILE: vault.keyFile, XDG_STATE_HOME: dir}), key, cleanup: vault.cleanup}
+}
+
+/** Rate limits stay on in every variant, set high enough that the load is counted, never refused. */
+const UNLIMITED = {limit: 100_000_000, windowSeconds: 60}
+
+/** The ways keyward is measured: API keys (both modes), OAuth JWTs from a real issuer started here, and every stage with 10,000 secrets (stateful). */
+async function serverVariants(key: string, stateDir: string): Promise<Variant[] & {close(): Promise<void>}> {
   const {OAuth2Server} = await import('oauth2-mock-server')
   const issuer = new OAuth2Server()
   await issuer.issuer.keys.generate('ES256')
@@ -52,23 +67,38 @@ async function serverVariants(key: string): Promise<Variant[] & {close(): Promis
       label: 'JWT auth (OAuth 2.1, ES256)',
       modes: ['stateful'],
       target: 1.3,
-      args: ['--auth', 'oauth2', '--oauth-issuer', issuer.issuer.url!],
+      args: ['--auth', 'oauth2', '--oauth-issuer', issuer.issuer.url!, '--ratelimit-oauth2', `${UNLIMITED.limit}/min`],
       auth: async (url) => ({authorization: `Bearer ${await issuer.issuer.buildToken({scopesOrTransform: (_h, p) => Object.assign(p, {aud: url, scope: 'mcp:tool:*', sub: 'bench'})})}`}),
     },
   ]
-  return Object.assign(variants, {close: () => issuer.stop()})
+  const full = await protectedVault(stateDir)
+  variants.push({
+    label: 'every stage: API key, rate limit, guard, redaction of 10,000 secrets, audit',
+    modes: ['stateful'],
+    target: 1.2,
+    args: [],
+    env: full.env,
+    auth: async () => ({authorization: `Bearer ${full.key}`}),
+  })
+  return Object.assign(variants, {
+    close: async () => {
+      full.cleanup()
+      await issuer.stop()
+    },
+  })
 }
 
 export async function benchServe(): Promise<Row[]> {
-  const {file, keyFile, material, cleanup} = await tempVault()
+  const {dir, file, keyFile, material, cleanup} = await tempVault()
   try {
-    const {key} = await updateVault(file, material, (vault) => createKey(vault.data, {name: 'bench', scopes: ['full']}))
-    const kwEnv = env({KEYWARD_VAULT: file, KEYWARD_KEY_FILE: keyFile, KEYWARD_API_KEY: key})
+    const {key} = await updateVault(file, material, (vault) => createKey(vault.data, {name: 'bench', scopes: ['full'], rateLimit: UNLIMITED}))
+    // The audit log goes beside the vault, not into the real home.
+    const kwEnv = env({KEYWARD_VAULT: file, KEYWARD_KEY_FILE: keyFile, KEYWARD_API_KEY: key, XDG_STATE_HOME: dir})
     const baseline = path.join(ROOT, 'dist', 'bench', 'baselines')
     const rows: Row[] = []
     const group = `tools/call echo over HTTP (${CONNECTIONS} connections, ${DURATION_S} s)`
 
-    const variants = await serverVariants(key)
+    const variants = await serverVariants(key, dir)
     try {
       for (const mode of ['stateful', 'stateless'] as const) {
         const port = 18_000 + Math.floor(Math.random() * 2000)

@@ -80,6 +80,7 @@ Entries that already run keyward, or have no command or URL, are reported and le
       await session.update((vault) => keysOf(vault.data).delete(issued.record.id))
       throw err
     }
+    await session.audit({event: 'config.import', file, upstreams: plan.upstreams.map((u) => u.name), secrets: plan.secrets.map((s) => s.name), key: issued.record.id, name: issued.record.name})
     if (!this.jsonEnabled()) {
       this.report(plan, file)
       this.log(`\nWrote ${file}: it now starts keyward with API key ${issued.record.name} (scopes ${scopes.join(' ')}) and holds none of the old secrets.`)

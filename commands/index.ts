@@ -3,6 +3,8 @@
  * with @oclif/core, into one file (see scripts/bundle.mjs), so a command starts without
  * resolving and compiling hundreds of small modules.
  */
+import AuditTail from './audit/tail.js'
+import AuditVerify from './audit/verify.js'
 import ConfigGet from './config/get.js'
 import ConfigList from './config/list.js'
 import ConfigSet from './config/set.js'
@@ -49,6 +51,8 @@ export const COMMANDS = {
   'secrets:list': SecretsList,
   'secrets:rm': SecretsRm,
   'config:set': ConfigSet,
+  'audit:verify': AuditVerify,
+  'audit:tail': AuditTail,
   'config:get': ConfigGet,
   'config:unset': ConfigUnset,
   'config:list': ConfigList,

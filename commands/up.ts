@@ -2,6 +2,8 @@ import {KeywardCommand} from '../src/cli/base.js'
 import {keyOnce} from '../src/cli/keys.js'
 import {httpFlags, httpOptions, runServer} from '../src/cli/serve.js'
 import {resolveUnlock} from '../src/cli/unlock.js'
+import {ensureAuditKey} from '../src/audit/key.js'
+import {recordAdminAction} from '../src/cli/session.js'
 import {createKey, keyCounts, keysOf} from '../src/keys/index.js'
 import {createKeyFile, createVault, defaultKeyFilePath, exists, GenerationLedger, headerOf, type KeyMaterial, loadKeyFile, openVault, readVault, resolveVaultPath, updateVault, type VaultData} from '../src/vault/index.js'
 
@@ -37,12 +39,16 @@ Later runs reuse the vault and its keys. An existing vault is opened as usual (-
       : await updateVault(
           vaultFile,
           material,
-          (vault) => createKey(vault.data, {name: freeName(vault.data, 'first-key'), scopes: ['full'], description: 'made by keyward up'}),
+          (vault) => {
+            ensureAuditKey(vault.data)
+            return {...createKey(vault.data, {name: freeName(vault.data, 'first-key'), scopes: ['full'], description: 'made by keyward up'}), data: vault.data}
+          },
           {ledger},
         )
     if (issued) {
       say(`Made API key ${issued.record.name} (${issued.record.id}) with the full preset; make narrower ones with \`keyward keys generate\`.`)
       await this.deliver(keyOnce(issued.key, false, {}), () => updateVault(vaultFile, material, (vault) => keysOf(vault.data).delete(issued.record.id), {ledger}))
+      await recordAdminAction(issued.data, {event: 'key.generate', key: issued.record.id, name: issued.record.name, scopes: issued.record.scopes})
     } else {
       say('Using the API keys already in the vault (see `keyward keys list`).')
     }

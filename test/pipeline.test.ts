@@ -163,9 +163,9 @@ describe('pipeline', function () {
       const big = httpContext({readBody: async (limit) => {
         throw new Rejection(413, 'too_large', `over ${limit}`, -32600)
       }})
-      assert.equal((await refusal(() => readBody(10)(big, next))).status, 413)
+      assert.equal((await refusal(() => readBody(() => 10)(big, next))).status, 413)
       const get = httpContext({method: 'GET', readBody: async () => assert.fail('GET has no body')})
-      await readBody(10)(get, next)
+      await readBody(() => 10)(get, next)
       const parse = parseMessage()
       assert.equal((await refusal(() => parse(httpContext({body: Buffer.from('{nope')}), next))).rpcCode, -32700)
       assert.equal((await refusal(() => parse(httpContext({body: Buffer.from('[{"jsonrpc":"2.0","id":1,"method":"ping"}]')}), next))).rpcCode, -32600)

@@ -45,8 +45,9 @@ describe('security rules', function () {
   it('no flag of any command takes a secret as its value: the built manifest lists them all', async () => {
     const manifest = JSON.parse(await fs.readFile(path.join(ROOT, 'oclif.manifest.json'), 'utf8'))
     const secretWords = /pass(word|phrase)?|secret|token|api-?key|credential|value|private/i
-    // Flags whose value is a path to a file, or a reference (secret:NAME, checked below), never the secret itself.
-    const refersToFile = /-file(-out)?$|^from-file$|^out$|^oauth-client-secret$/
+    // Flags whose value is a path to a file, or a reference (secret:NAME, checked below), never the
+    // secret itself; and rates named after an auth type (--ratelimit-api-key 100/min).
+    const refersToFile = /-file(-out)?$|^from-file$|^out$|^oauth-client-secret$|^ratelimit-[a-z-]+$/
     let checked = 0
     for (const command of Object.values(manifest.commands) as {id: string; flags: Record<string, ManifestFlag>}[]) {
       for (const flag of Object.values(command.flags)) {

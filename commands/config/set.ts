@@ -21,6 +21,8 @@ export default class ConfigSet extends KeywardCommand {
     checkSetting(args.key, args.value) // before unlocking: a typo fails fast
     const session = await openSession(flags)
     const {result, written} = await session.updateDetailed((vault) => setConfig(vault.data, args.key, args.value))
+    // The value is recorded: settings are not secrets (a secret is referred to as secret:NAME).
+    if (written) await session.audit({event: 'config.set', setting: args.key, value: result.after})
     this.log(written ? `${args.key} = ${result.after}${result.before !== undefined ? ` (was ${result.before})` : ''}` : `${args.key} is ${result.after} already`)
     return {key: args.key, value: result.after, previous: result.before ?? null, changed: written}
   }

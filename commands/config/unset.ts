@@ -13,6 +13,7 @@ export default class ConfigUnset extends KeywardCommand {
     const {args, flags} = await this.parse(ConfigUnset)
     const session = await openSession(flags)
     const {result: before, written} = await session.updateDetailed((vault) => unsetConfig(vault.data, args.key))
+    if (written) await session.audit({event: 'config.unset', setting: args.key})
     this.log(written ? `${args.key} removed (was ${before})` : `${args.key} was not set`)
     return {key: args.key, previous: before ?? null, changed: written}
   }

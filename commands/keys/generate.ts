@@ -29,7 +29,7 @@ On a terminal, a missing name or scope is asked for. The key goes to stdout alon
     scope: Flags.string({char: 's', description: 'Scope pattern or preset; repeatable, or comma-separated.', multiple: true}),
     expires: Flags.string({description: 'Expiry: a duration from now (30d, 12h) or an ISO date.'}),
     'not-before': Flags.string({description: 'Not valid before this time (duration from now or ISO date).'}),
-    rate: Flags.string({description: 'Rate limit for this key, such as 1000/min (stored; not enforced by serve yet).'}),
+    rate: Flags.string({description: 'Rate limit for this key, such as 1000/min or 100/10s; beats ratelimit.api-key in keyward serve.'}),
     description: Flags.string({char: 'd', description: 'What the key is for.'}),
     meta: Flags.string({description: 'Free-form metadata as key=value; repeatable.', multiple: true}),
     prefix: Flags.string({description: 'Key prefix (default kw).'}),
@@ -79,9 +79,11 @@ On a terminal, a missing name or scope is asked for. The key goes to stdout alon
         await undo()
         throw err
       }
+      await session.audit({event: 'key.generate', key: view.id, name: view.name, scopes: view.scopes})
       if (this.jsonEnabled()) return {keyFile: out, record: view}
     } else {
       await this.deliver(keyOnce(key, this.jsonEnabled(), {key, record: view}), undo)
+      await session.audit({event: 'key.generate', key: view.id, name: view.name, scopes: view.scopes})
     }
     if (!this.jsonEnabled()) {
       process.stderr.write(`Created API key ${view.name} (${view.id}) with scopes: ${view.scopes.join(' ')}${out ? `; the key is in ${out} (0600)` : ''}\n`)

@@ -27,6 +27,7 @@ export default class KeysImport extends KeywardCommand {
     if (typeof parsed !== 'object' || parsed === null) throw new KeywardError('INVALID_INPUT', `${args.file} does not hold a JSON object`)
     const session = await openSession(flags)
     const records = await session.update((vault) => importSeedKeys(vault.data, parsed))
+    await session.audit({event: 'key.import', keys: records.map((r) => ({key: r.id, name: r.name}))})
     const views = records.map((r) => viewKey(r))
     this.log(`Imported ${views.length} API keys; only their hashes are stored.`)
     this.log(keysTable(views))

@@ -46,6 +46,7 @@ export default class KeysRevoke extends KeywardCommand {
       throw new KeywardError('CANCELLED', 'cancelled; nothing was changed')
     }
     const record = await session.update((vault) => revokeKey(vault.data, target.id, flags.reason))
+    await session.audit({event: 'key.revoke', key: record.id, name: record.name, ...(flags.reason ? {reason: flags.reason} : {})})
     this.log(`Revoked API key ${record.name} (${record.id}) at ${record.revoked!.at}`)
     return {key: viewKey(record)}
   }

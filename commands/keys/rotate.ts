@@ -35,6 +35,7 @@ export default class KeysRotate extends KeywardCommand {
         if (before) keysOf(vault.data).set(before.id, before)
       }),
     )
+    await session.audit({event: 'key.rotate', key: view.id, name: view.name, grace_seconds: graceMs / 1000})
     if (!this.jsonEnabled()) {
       const old = graceMs > 0 ? view.graceSecrets?.at(-1) : undefined
       process.stderr.write(`Rotated API key ${view.name} (${view.id}). ${old ? `The old key stays valid until ${old.validUntil}.` : 'The old key no longer works.'}\n`)

@@ -32,6 +32,7 @@ export default class KeysScope extends KeywardCommand {
     for (const list of [flags.add, flags.remove, flags.set]) if (list) expandScopes(list)
     const session = await openSession(flags)
     const {result, written} = await session.updateDetailed((vault) => changeScopes(vault.data, args.key, {add: flags.add, remove: flags.remove, set: flags.set}))
+    if (written) await session.audit({event: 'key.scope', key: result.record.id, name: result.record.name, before: result.before, after: result.after})
     const {record, before, after} = result
     this.log(`Scopes of ${record.name} (${record.id})${written ? '' : ': unchanged'}`)
     this.log(`  before: ${before.join(' ')}`)

@@ -23,6 +23,7 @@ export default class SecretsRm extends KeywardCommand {
       throw new KeywardError('CANCELLED', 'cancelled; nothing was changed')
     }
     const removed = await session.update((vault) => removeSecret(vault.data, args.name))
+    await session.audit({event: 'secret.rm', secret: removed.name})
     this.log(`Deleted secret ${removed.name}; it remains, encrypted, in ${session.file}.bak until the next change`)
     return {removed}
   }

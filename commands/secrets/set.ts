@@ -35,6 +35,7 @@ Names: a letter, then letters, digits, _ . or - (at most 128 characters).`
     const session = await openSession(flags)
     const value = await readSecretValue(args.name, {fromFile: flags['from-file'], raw: flags.raw})
     const {created, secret} = await session.update((vault) => setSecret(vault.data, args.name, value, flags.description))
+    await session.audit({event: 'secret.set', secret: args.name, created})
     this.log(`${created ? 'Stored' : 'Replaced'} secret ${secret.name} (${value.length} bytes) in ${session.file}`)
     return {created, secret, bytes: value.length}
   }

@@ -62,6 +62,7 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
     const session = await openSession(flags)
     if (!def.prefix && !flags['skip-check']) await this.checkNames(def, session.vault.data)
     await session.update((vault) => addUpstream(vault.data, def, {replace: flags.replace}))
+    await session.audit({event: 'upstream.add', upstream: def.name, transport: def.transport, replaced: Boolean(flags.replace)})
     const view = viewUpstream(def)
     this.log(`Added upstream ${def.name} (${def.transport}); ${def.prefix ? `its tools appear as ${def.name}__<tool>` : 'its tools keep their names'}. A running keyward serve starts it within a second.`)
     this.log(`Let a key use it: keyward keys scope KEY --add '${def.prefix ? `${def.name}__*` : '*'}'`)

@@ -21,6 +21,7 @@ export default class UpstreamRm extends KeywardCommand {
     findUpstream(session.vault.data, args.name)
     if (!(await confirmed(flags.yes, `Remove upstream ${args.name}? Clients lose its tools.`))) throw new KeywardError('CANCELLED', 'cancelled; nothing was changed')
     const removed = await session.update((vault) => removeUpstream(vault.data, args.name))
+    await session.audit({event: 'upstream.rm', upstream: removed.name})
     this.log(`Removed upstream ${removed.name}; its secrets stay in the vault (\`keyward secrets rm\` removes them).`)
     return {removed: viewUpstream(removed)}
   }

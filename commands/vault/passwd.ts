@@ -76,6 +76,7 @@ With no flags, sets a new passphrase: asked twice on a terminal, or read from --
       throw err
     }
     const now = outcome.result.header.slots.map((s) => describeSlot(s))
+    await session.audit({event: 'vault.passwd', new_data_key: rekey, slots: now.map((s) => s.summary)})
     if (passphrase) this.log('Passphrase changed.')
     if (addPath) this.log(`${createdKeyFile ? 'Created key file' : 'Added key file'} ${addPath}.`)
     if (removeRef) this.log(`Removed key file slot ${remove[0]}.`)

@@ -35,6 +35,7 @@ Old copies of the vault (the .bak, backups) still open with the secrets they had
     this.log(`Rotated the data key of ${session.file}: ${result.secrets} secrets and ${result.keys} API keys re-encrypted.`)
     this.log(`Slots kept: ${result.kept.join(', ')}` + (result.dropped.length > 0 ? `; dropped: ${result.dropped.join(', ')}` : ''))
     this.log(`Old copies (${session.file}.bak, backups) still open with the secrets they had, showing the contents as they were.`)
+    await session.audit({event: 'vault.rotate'})
     return {vault: session.file, ...result}
   }
 }

@@ -37,6 +37,7 @@ export function principalForKey(record: KeyRecord): Principal {
       name: record.name,
       scopes: new ScopeSet(record.scopes),
       expiresAt: record.expires ? Date.parse(record.expires) : undefined,
+      rate: record.rateLimit,
     }
     principals.set(record, principal)
   }

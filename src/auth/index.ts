@@ -17,7 +17,6 @@ export {ANONYMOUS} from './none.js'
 export {keyFailure, principalForKey} from './api-key.js'
 export {authSettings, resourceMetadataUrl, scopesSupported, type AuthEnvironment, type AuthSettings} from './from-config.js'
 export {requiredScope} from './oauth-scopes.js'
-export {addressIn, blockListOf, plainAddress} from './proxy-header.js'
 export type {AuthType, Principal} from './principal.js'
 
 export type AuthMethod = 'api-key' | 'oauth2' | 'proxy-header' | 'none'

@@ -1,3 +1,4 @@
+import type {RateLimit} from '../keys/index.js'
 import type {ScopeSet} from '../policy/index.js'
 
 export type AuthType = 'api_key' | 'oauth2' | 'proxy_header' | 'none'
@@ -15,4 +16,6 @@ export interface Principal {
   clientId?: string
   /** When the credential stops being valid (ms since the epoch); absent for keys without expiry. */
   expiresAt?: number
+  /** The credential's own rate (a key's --rate): it beats the default for the auth type. */
+  rate?: RateLimit
 }

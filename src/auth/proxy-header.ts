@@ -5,15 +5,14 @@
  * from anywhere else is refused, never passed on to another authenticator: whoever can reach
  * keyward directly must not be able to claim to be the proxy.
  */
-import {BlockList, isIPv4} from 'node:net'
-
+import {AddressList, type Network} from '../net/addresses.js'
 import {expandScopes, ScopeSet} from '../policy/index.js'
 import {AuthFailure, type AuthRequest, type Authenticator, type Credential} from './authenticator.js'
 import {errorParams, type Challenge} from './challenge.js'
 import type {Principal} from './principal.js'
 
 export interface ProxySettings {
-  trusted: {address: string; prefix: number; family: 'ipv4' | 'ipv6'}[]
+  trusted: Network[]
   userHeader: string
   groupsHeader: string
   /** Scopes every proxied user gets. */
@@ -22,32 +21,14 @@ export interface ProxySettings {
   groupScopes: ReadonlyMap<string, readonly string[]>
 }
 
-/** `::ffff:10.0.0.1`, as a dual-stack socket reports an IPv4 peer, is 10.0.0.1. */
-export function plainAddress(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
-  return mapped ? mapped[1] : address
-}
-
-export function blockListOf(networks: ProxySettings['trusted']): BlockList {
-  const list = new BlockList()
-  for (const n of networks) list.addSubnet(n.address, n.prefix, n.family)
-  return list
-}
-
-export function addressIn(list: BlockList, address: string | undefined): boolean {
-  if (!address) return false
-  const plain = plainAddress(address)
-  return list.check(plain, isIPv4(plain) ? 'ipv4' : 'ipv6')
-}
-
 const USER = /^[\w.@+-]{1,256}$/
 
 export class ProxyHeaderAuthenticator implements Authenticator {
   readonly type = 'proxy_header' as const
-  private readonly trusted: BlockList
+  private readonly trusted: AddressList
 
   constructor(private readonly settings: ProxySettings) {
-    this.trusted = blockListOf(settings.trusted)
+    this.trusted = new AddressList(settings.trusted)
   }
 
   /** The header names it reads, for the HTTP front to keep. */
@@ -60,7 +41,7 @@ export class ProxyHeaderAuthenticator implements Authenticator {
   }
 
   authenticate(_credential: Credential | undefined, request: AuthRequest): Principal {
-    if (!addressIn(this.trusted, request.peer)) {
+    if (!this.trusted.has(request.peer)) {
       throw new AuthFailure('untrusted_proxy', `Unauthorized: identity headers are accepted only from the trusted proxy`, 'invalid_request', 401)
     }
     const user = request.headers![this.settings.userHeader]!.trim()

@@ -34,6 +34,8 @@ export abstract class KeywardCommand extends Command {
   }
 
   override logJson(json: unknown): void {
+    // A command that streamed its JSON already (audit tail --follow) returns nothing more.
+    if (json === undefined) return
     process.stdout.write(JSON.stringify(json, null, 2) + '\n')
   }
 

@@ -1,4 +1,6 @@
 /** Shared by `serve` and `up`: the transport flags, and running the server until a signal. */
+import path from 'node:path'
+
 import {Flags} from '@oclif/core'
 import type {OptionFlag} from '@oclif/core/interfaces'
 
@@ -23,7 +25,7 @@ export function httpOptions(flags: {host: string; port: number; stateless: boole
 }
 
 /** What a command passes: the server's options without what runServer supplies (logger, stdio credential). */
-export type RunOptions = Omit<ServeOptions, 'log' | 'credential' | 'maxBodyBytes'> & {
+export type RunOptions = Omit<ServeOptions, 'log' | 'credential'> & {
   quiet: boolean
   /** Printed once the server listens, with its real URL. */
   hint?: (url: string) => string
@@ -59,14 +61,15 @@ export function settingsFrom(flags: Record<string, unknown>): Record<string, str
   const out: Record<string, string | undefined> = {}
   for (const setting of flaggedSettings()) {
     const value = setting.key === 'auth.methods' ? flags.auth : flags[flagName(setting.key)]
-    if (typeof value === 'string') out[setting.key] = value
+    // A path given on the command line is relative to where the command runs; the setting keeps it absolute.
+    if (typeof value === 'string') out[setting.key] = setting.kind === 'path' ? path.resolve(value) : value
   }
   return out
 }
 
 /** Starts the server and resolves when it has shut down after SIGTERM, SIGINT or (stdio) end of input. */
 export async function runServer(options: RunOptions): Promise<void> {
-  const {serve, stderrLogger, isLoopback, DEFAULT_MAX_BODY_BYTES} = await preloadServer()
+  const {serve, stderrLogger, isLoopback} = await preloadServer()
   const log = stderrLogger(options.quiet)
   if (options.transport === 'http' && !isLoopback(options.host)) {
     log('warn', `binding ${options.host}: reachable from other machines. Put TLS in front, and list the public host name with --allowed-host`)
@@ -74,7 +77,7 @@ export async function runServer(options: RunOptions): Promise<void> {
   const credential = process.env.KEYWARD_API_KEY || process.env.MCP_API_KEY || undefined
   if (options.transport === 'stdio') releaseStdout()
   const {hint, quiet: _quiet, ...serveOptions} = options
-  const server = await serve({...serveOptions, maxBodyBytes: DEFAULT_MAX_BODY_BYTES, credential, log})
+  const server = await serve({...serveOptions, credential, log})
   if (server.auth().length === 0) log('warn', style.red('auth none: NO AUTHENTICATION. Every caller gets every tool. For local development and conformance tests only.'))
 
   // Handlers go in before the "listening" line, so a supervisor that signals on it is heard.
@@ -89,8 +92,9 @@ export async function runServer(options: RunOptions): Promise<void> {
         .then(() => log.flush?.())
         .finally(resolve)
     }
-    process.once('SIGTERM', () => stop('SIGTERM'))
-    process.once('SIGINT', () => stop('SIGINT'))
+    // 'on', not 'once': signal-exit (in proper-lockfile) re-raises a signal that no other listener is left to handle.
+    process.on('SIGTERM', () => stop('SIGTERM'))
+    process.on('SIGINT', () => stop('SIGINT'))
     process.on('SIGHUP', () => {
       log('info', 'SIGHUP: reloading the vault')
       void server.reload()

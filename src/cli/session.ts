@@ -2,8 +2,13 @@
  * The steps every vault command repeats: find the vault, pick its unlock secret, open it, and
  * check it against the rollback ledger. Writers then call `session.update()`: unlocking first
  * means a wrong secret fails before the write lock is taken, and the KDF result is cached for
- * the write.
+ * the write. After a change, `session.audit()` records it, by name only.
  */
+import os from 'node:os'
+
+import type {AuditEvent} from '../audit/index.js'
+import {auditKeyOf, ensureAuditKey} from '../audit/key.js'
+import {configOf, parseSize, settingFor} from '../config/index.js'
 import {
   GenerationLedger,
   headerOf,
@@ -15,6 +20,7 @@ import {
   type UpdateOptions,
   type UpdateResult,
   type Vault,
+  type VaultData,
 } from '../vault/index.js'
 import {resolveUnlock, type UnlockFlags} from './unlock.js'
 
@@ -30,6 +36,11 @@ export interface Session {
   /** updateVault() on this session's vault, checked against the ledger. */
   update<T>(change: (vault: Vault) => Promise<T> | T): Promise<T>
   updateDetailed<T>(change: (vault: Vault) => Promise<T> | T, options?: Omit<UpdateOptions, 'ledger'>): Promise<UpdateResult<T>>
+  /**
+   * Records an admin action in the audit log. The change has been made whatever happens here:
+   * a log that cannot be written is reported on stderr, and the command still succeeds.
+   */
+  audit(event: AuditEvent): Promise<void>
 }
 
 export async function openSession(flags: VaultFlags, options: {allowPrompt?: boolean} = {}): Promise<Session> {
@@ -38,8 +49,22 @@ export async function openSession(flags: VaultFlags, options: {allowPrompt?: boo
   const read = await readWithLedger(file, ledger)
   const material = await resolveUnlock(headerOf(read.envelope), file, flags, options)
   const vault = await openVault(file, material, {read, ledger})
+  // The data as last written by this session: where the audit key and the audit settings are.
+  let latest: VaultData = vault.data
   const updateDetailed = <T>(change: (vault: Vault) => Promise<T> | T, more: Omit<UpdateOptions, 'ledger'> = {}) =>
-    updateVaultDetailed(file, material, change, {...more, ledger})
+    updateVaultDetailed(
+      file,
+      material,
+      async (v) => {
+        const before = v.contentFingerprint()
+        const result = await change(v)
+        // The audit log's key is made by the first change that will be audited, in the same write.
+        if (v.contentFingerprint() !== before) ensureAuditKey(v.data)
+        latest = v.data
+        return result
+      },
+      {...more, ledger},
+    )
   return {
     file,
     material,
@@ -47,5 +72,29 @@ export async function openSession(flags: VaultFlags, options: {allowPrompt?: boo
     ledger,
     updateDetailed,
     update: async (change) => (await updateDetailed(change)).result,
+    audit: (event) => recordAdminAction(latest, event),
+  }
+}
+
+/** For commands that change the vault without a session (up, restore): records with the key `data` holds. */
+export async function recordAdminAction(data: VaultData, event: AuditEvent): Promise<void> {
+  const key = auditKeyOf(data)
+  if (!key) return
+  const config = configOf(data)
+  const {AuditLog, resolveAuditPath} = await import('../audit/index.js')
+  const file = resolveAuditPath(undefined, config.get('audit.path'))
+  const log = new AuditLog({file, key, maxSize: parseSize(config.get('audit.max-size') ?? settingFor('audit.max-size')!.default!)!})
+  try {
+    await log.record({...event, actor: 'cli', user: osUser(), pid: process.pid})
+  } catch (err) {
+    process.stderr.write(`keyward: warning: the change was made, but the audit log ${file} cannot be written (${(err as Error).message})\n`)
+  }
+}
+
+function osUser(): string {
+  try {
+    return os.userInfo().username
+  } catch {
+    return String(process.getuid?.() ?? 'unknown')
   }
 }

@@ -8,11 +8,12 @@ import {isIP} from 'node:net'
 
 import {KeywardError} from '../errors/index.js'
 import {expandScopes} from '../policy/index.js'
+import {formatRate, parseRate} from '../keys/limits.js'
 import {looksLikeToken} from '../upstreams/definition.js'
 import {checkSecretName} from '../secrets/index.js'
 import {tableOf, type VaultData} from '../vault/index.js'
 
-export type ValueKind = 'url' | 'string' | 'list' | 'methods' | 'algorithms' | 'duration' | 'secret' | 'cidrs' | 'scopes' | 'header'
+export type ValueKind = 'url' | 'string' | 'list' | 'methods' | 'algorithms' | 'duration' | 'secret' | 'cidrs' | 'scopes' | 'header' | 'rate' | 'bool' | 'size' | 'patterns' | 'path'
 
 export interface Setting {
   key: string
@@ -45,6 +46,22 @@ export const SETTINGS: readonly Setting[] = [
   {key: 'proxy.groups-header', kind: 'header', default: 'x-forwarded-groups', description: 'The header holding the user’s groups, comma-separated.'},
   {key: 'proxy.scopes', kind: 'scopes', description: 'Scopes every proxy-authenticated user gets.'},
   {key: 'proxy.scope-map.', kind: 'scopes', prefix: true, description: 'Scopes a group grants: proxy.scope-map.admins = full.'},
+  {key: 'ratelimit.api-key', kind: 'rate', default: '1000/min', description: 'Requests an API key may make, unless the key has its own --rate.'},
+  {key: 'ratelimit.oauth2', kind: 'rate', default: '500/min', description: 'Requests an OAuth principal (subject and client) may make.'},
+  {key: 'ratelimit.proxy-header', kind: 'rate', default: '500/min', description: 'Requests a proxy-authenticated user may make.'},
+  {key: 'ratelimit.anonymous', kind: 'rate', default: '100/min', description: 'Requests under --auth none (all callers together).'},
+  {key: 'ratelimit.auth-failures', kind: 'rate', default: '20/min', description: 'Refused credentials per client address before it gets 429 (a valid credential still passes).'},
+  {key: 'ratelimit.tool.', kind: 'rate', prefix: true, description: 'Calls of one tool a principal may make: ratelimit.tool.github__create_issue = 10/min.'},
+  {key: 'guard.max-body', kind: 'size', default: '1MiB', description: 'The largest HTTP body or stdio line (413 over HTTP).'},
+  {key: 'guard.allow-cidrs', kind: 'cidrs', description: 'Only these client addresses may connect over HTTP (deny wins).'},
+  {key: 'guard.deny-cidrs', kind: 'cidrs', description: 'These client addresses may not connect over HTTP.'},
+  {key: 'guard.patterns', kind: 'patterns', default: 'traversal,script,sql-union,eval', description: 'Patterns refused in tool and prompt arguments: traversal, script, sql-union, eval, /regex/, or none.'},
+  {key: 'guard.skip-tools', kind: 'list', description: 'Tools whose arguments are not checked for patterns (comma-separated names).'},
+  {key: 'guard.redact', kind: 'bool', default: 'true', description: 'Replace vault secrets and known token formats in results and upstream errors with [REDACTED:NAME].'},
+  {key: 'audit.path', kind: 'path', description: 'The audit log (default $XDG_STATE_HOME/keyward/audit.jsonl); KEYWARD_AUDIT_LOG beats this setting, --audit-log beats both.'},
+  {key: 'audit.args', kind: 'bool', default: 'false', description: 'Record tool arguments (redacted) in the audit log.'},
+  {key: 'audit.fail-closed', kind: 'bool', default: 'false', description: 'Refuse requests (503) when an audit record cannot be written.'},
+  {key: 'audit.max-size', kind: 'size', default: '64MiB', description: 'Start a new audit file past this size; the chain continues across files.'},
 ]
 
 export function settingFor(key: string): Setting | undefined {
@@ -52,8 +69,11 @@ export function settingFor(key: string): Setting | undefined {
 }
 
 /** The serve flag that overrides a key: `oauth.issuer` -> `oauth-issuer`. */
+/** Flags whose name is not the key's: the audit log's path is --audit-log, as users of audit logs expect. */
+const FLAG_NAMES: Record<string, string> = {'audit.path': 'audit-log'}
+
 export function flagName(key: string): string {
-  return key.replace(/\./g, '-')
+  return FLAG_NAMES[key] ?? key.replace(/\./g, '-')
 }
 
 function invalid(key: string, why: string): KeywardError {
@@ -144,10 +164,52 @@ export function checkSetting(key: string, value: string, data?: VaultData): stri
       } catch (err) {
         throw invalid(key, (err as Error).message)
       }
+    case 'rate':
+      try {
+        const {limit, windowSeconds} = parseRate(v)
+        return formatRate({limit, windowSeconds})
+      } catch {
+        throw invalid(key, `${JSON.stringify(v.slice(0, 40))} is not a rate; use requests per unit, such as 1000/min, 10/s, 100/10s or 5000/hour`)
+      }
+    case 'bool':
+      if (!/^(true|false)$/.test(v)) throw invalid(key, 'use true or false')
+      return v
+    case 'size': {
+      const size = parseSize(v)
+      if (size === undefined) throw invalid(key, `${JSON.stringify(v.slice(0, 40))} is not a size; use 512KiB, 1MiB or 64MiB`)
+      if (size < 1024 || size > 1024 ** 3) throw invalid(key, 'give a size from 1KiB to 1GiB')
+      return v
+    }
+    case 'patterns':
+      for (const p of splitList(v)) {
+        if (p === 'none' || (BUILTIN_PATTERN_NAMES as readonly string[]).includes(p)) continue
+        const re = /^\/(.+)\/$/.exec(p)
+        if (!re) throw invalid(key, `${JSON.stringify(p.slice(0, 40))}: name one of ${BUILTIN_PATTERN_NAMES.join(', ')}, none, or give /a regular expression/`)
+        try {
+          new RegExp(re[1], 'i')
+        } catch {
+          throw invalid(key, `${JSON.stringify(p.slice(0, 40))} is not a valid regular expression`)
+        }
+      }
+      return v
+    case 'path':
+      if (!v.startsWith('/')) throw invalid(key, 'give an absolute path')
+      return v
     case 'list':
     case 'string':
       return v
   }
+}
+
+/** The patterns `guard.patterns` can name; their expressions are in src/guard/patterns.ts. */
+export const BUILTIN_PATTERN_NAMES = ['traversal', 'script', 'sql-union', 'eval'] as const
+
+const SIZE = /^(\d{1,10})(B|KiB|MiB|GiB)?$/
+const SIZE_UNITS: Record<string, number> = {B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3}
+
+export function parseSize(value: string): number | undefined {
+  const m = SIZE.exec(value.trim())
+  return m ? Number(m[1]) * SIZE_UNITS[m[2] ?? 'B'] : undefined
 }
 
 export function configOf(data: VaultData): Map<string, string> {

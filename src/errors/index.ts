@@ -25,6 +25,7 @@ export const EXIT_CODES = {
   KEY_MISSING: 25,
   LISTEN_FAILED: 26,
   UPSTREAM_FAILED: 27,
+  AUDIT_BROKEN: 28,
   CANCELLED: 130,
 } as const
 

@@ -63,6 +63,10 @@ export interface CallContext {
   item?: CatalogItem
   /** Set by execute (or by a stage that answers instead). */
   result?: ItemResult
+  /** Set by a stage that refused the call (authorize, a guard): what the audit records, never the client. */
+  refusal?: {event: 'authz.denied' | 'guard.block'; reason: string; [fact: string]: unknown}
+  /** Set by the redaction stage: the names of the secrets and token kinds it replaced. */
+  redacted?: string[]
 }
 
 export function messageContext(request: RequestContext, message: JSONRPCMessage, principal: Principal): MessageContext {

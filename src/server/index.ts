@@ -8,7 +8,9 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {LoggingLevel} from '@modelcontextprotocol/sdk/types.js'
 
 import {authSettings, createAuthenticators, principalForKey, resourceMetadataUrl, scopesSupported, type Authenticators, type Principal} from '../auth/index.js'
-import {effectiveConfig} from '../config/index.js'
+import {auditKeyOf, AuditLog, ensureAuditKey, resolveAuditPath} from '../audit/index.js'
+import {configOf, effectiveConfig, parseSize} from '../config/index.js'
+import {RateLimits} from '../ratelimit/limits.js'
 import {KeywardError} from '../errors/index.js'
 import {VERIFY_ERROR} from '../keys/index.js'
 import {assembleStages} from './assemble.js'
@@ -18,6 +20,8 @@ import {ConnectedServers, createMcpServer, sessionOf} from './mcp.js'
 import type {ServeOptions} from './options.js'
 import type {Logger} from './log.js'
 import {buildPipeline} from './pipeline/pipeline.js'
+import {protectionFrom} from './protection.js'
+import type {AuditTrail} from './stages/audit-requests.js'
 import {allowedHosts, isLoopback} from './stages/host-origin.js'
 import {builtinSource} from './tools/builtin/index.js'
 import {Catalog} from './tools/catalog.js'
@@ -33,7 +37,7 @@ import {MCP_PATH} from './defaults.js'
 
 export {DEFAULT_PORT, MCP_PATH} from './defaults.js'
 export {stderrLogger} from './log.js'
-export {DEFAULT_MAX_BODY_BYTES, type ServeOptions} from './options.js'
+export type {ServeOptions} from './options.js'
 export {isLoopback} from './stages/host-origin.js'
 export {Rejection, RpcError, compose, type Stage} from './pipeline/chain.js'
 export {StaticSource, type ToolSource} from './tools/source.js'
@@ -77,6 +81,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     return createAuthenticators(methods, {vault: {keys: () => live.snapshot.keys, data: () => live.snapshot.data}, oauth: settings.oauth, proxy: settings.proxy})
   }
   let authenticators = buildAuth()
+  let protection = protectionFrom(config, live.snapshot.data)
+  const limits = new RateLimits()
+  const audit = await openAudit(options, live, config, overrides, () => protection.audit.failClosed)
   const oauthActive = () => authenticators.types.includes('oauth2')
   const catalog = new Catalog([builtinSource(), ...(options.extraSources ?? [])], (kind, name, kept, dropped) =>
     log('warn', `${kind} ${name} is offered by ${kept} and ${dropped}; serving ${kept}'s`),
@@ -85,7 +92,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const sessions = stateful ? new SessionStore() : undefined
   let hosts: string[] = []
   const prmUrl = () => (oauthActive() ? resourceMetadataUrl(resourceUrl()) : undefined)
-  const pipeline = buildPipeline(assembleStages({options, authenticators: () => authenticators, resourceMetadataUrl: prmUrl, catalog, info, log, hosts: () => hosts, sessions}))
+  const pipeline = buildPipeline(
+    assembleStages({options, authenticators: () => authenticators, resourceMetadataUrl: prmUrl, catalog, info, log, hosts: () => hosts, sessions, protection: () => protection, limits, audit}),
+  )
   const connected = new ConnectedServers(catalog)
   const auth = () => ({required: authenticators.required, types: authenticators.types, ...(prmUrl() ? {resource_metadata: prmUrl()} : {})})
   let stdioSession: ClientSession | undefined
@@ -97,7 +106,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     setLogLevel: (level: LoggingLevel, session: ClientSession | undefined) => gateway.setLogLevel(level, session),
     rootsChanged: (session: ClientSession | undefined) => gateway.rootsChanged(session),
   }
-  const createServer = (sessions = true) => createMcpServer({info, catalog, call: pipeline.call, auth, hooks, sessions})
+  // Notifications and requests an upstream sends the client are redacted like results.
+  const outbound = <T>(message: T): T => protection.redactor.value(message)
+  const createServer = (sessions = true) => createMcpServer({info, catalog, call: pipeline.call, auth, hooks, sessions, outbound})
 
   let closeTransport: () => Promise<void>
   let url: string | undefined
@@ -109,7 +120,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       output: options.stdio?.output ?? process.stdout,
       pipeline,
       credential: () => (options.credential ? {source: 'environment', value: options.credential} : undefined),
-      maxLineBytes: options.maxBodyBytes,
+      maxLineBytes: () => protection.maxBody,
     })
     const server = createServer()
     stdioSession = sessionOf(server)
@@ -136,6 +147,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   }
   live.onReload((snapshot) => {
     // Settings live in the vault too: a change to them takes effect like a revocation does.
+    audit.record({event: 'server.reload', generation: snapshot.generation}).catch(() => {})
     try {
       const next = effectiveConfig(snapshot.data, overrides)
       if (JSON.stringify([...next]) !== JSON.stringify([...config])) {
@@ -152,11 +164,19 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     } catch (err) {
       log('error', `the vault's settings cannot be used (${(err as Error).message}); keeping the previous ones`)
     }
+    try {
+      protection = protectionFrom(config, snapshot.data)
+    } catch (err) {
+      log('error', `the vault's protection settings cannot be used (${(err as Error).message}); keeping the previous ones`)
+    }
     prune()
   })
   const pruner = setInterval(prune, PRUNE_MS)
   pruner.unref()
   if (options.watch) live.watch()
+  audit
+    .record({event: 'server.start', transport: options.transport, ...(url ? {url} : {}), version: options.version, pid: process.pid, generation: live.snapshot.generation})
+    .catch(() => {})
   return {
     url,
     auth: () => authenticators.types,
@@ -167,6 +187,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
       live.close()
       await closeTransport()
       await gateway.close()
+      await audit.record({event: 'server.stop', transport: options.transport, pid: process.pid}).catch(() => {})
+      await audit.close()
     },
   }
 }
@@ -219,4 +241,44 @@ function checkStartupKey(credential: string | undefined, live: LiveVault): Princ
     throw new KeywardError(VERIFY_ERROR[result.code], `the API key in KEYWARD_API_KEY/MCP_API_KEY is ${result.code.replace(/_/g, ' ')}; generate a new one with \`keyward keys generate\``)
   }
   return principalForKey(result.key!)
+}
+
+/**
+ * The audit log: its MAC key is created in the vault the first time (one vault write). A log
+ * that cannot be opened is logged; with audit.fail-closed, serve then refuses to start.
+ */
+async function openAudit(
+  options: ServeOptions,
+  live: LiveVault,
+  config: ReadonlyMap<string, string>,
+  overrides: Record<string, string | undefined>,
+  failClosed: () => boolean,
+): Promise<AuditTrail & {close(): Promise<void>}> {
+  const {log} = options
+  const file = resolveAuditPath(overrides['audit.path'], configOf(live.snapshot.data).get('audit.path'))
+  let key = auditKeyOf(live.snapshot.data)
+  if (!key) {
+    try {
+      key = await live.update((vault) => ensureAuditKey(vault.data))
+      log('info', `created the audit log's MAC key in the vault`)
+    } catch (err) {
+      const why = `the audit log's key cannot be stored in the vault (${(err as Error).message})`
+      if (config.get('audit.fail-closed') === 'true') throw new KeywardError('FILE_ACCESS', `${why}; audit.fail-closed is on, so keyward serve does not start`)
+      log('warn', `${why}; nothing is audited in this run`)
+      return {record: async () => {}, ready: async () => true, close: async () => {}}
+    }
+  }
+  const auditLog = new AuditLog({
+    file,
+    key,
+    maxSize: parseSize(config.get('audit.max-size')!)!,
+    // Under load, a batch every 10 ms at most; with fail-closed a result waits for its record, so no wait.
+    batchMs: () => (failClosed() ? 0 : 10),
+    onHealth: (healthy, why) => {
+      if (healthy) return log('info', `audit log ${file} is being written again`)
+      const closed = failClosed()
+      log(closed ? 'error' : 'warn', `audit log ${file} cannot be written (${why}); ${closed ? 'requests are refused (audit.fail-closed)' : 'requests are still served (audit.fail-closed is off)'}`)
+    },
+  })
+  return auditLog
 }

@@ -8,7 +8,7 @@ import path from 'node:path'
 
 import {isKeywardError} from '../errors/index.js'
 import {KeyIndex} from '../keys/index.js'
-import {GenerationLedger, generationOf, headerOf, type KeyMaterial, openVault, parseVault, readVaultBytes, type VaultData} from '../vault/index.js'
+import {GenerationLedger, generationOf, headerOf, type KeyMaterial, openVault, parseVault, readVaultBytes, updateVault, type Vault, type VaultData} from '../vault/index.js'
 import type {Logger} from './log.js'
 
 export interface VaultSnapshot {
@@ -116,6 +116,13 @@ export class LiveVault {
       const what = isKeywardError(err) ? `${err.code}: ${err.message}` : `${(err as NodeJS.ErrnoException).code ?? (err as Error).name}`
       this.log('error', `vault reload failed (${what}); still serving the version loaded at ${new Date(this.current.loadedAt).toISOString()}`)
     }
+  }
+
+  /** Changes the vault (under the write lock, like any writer), then serves the result. */
+  async update<T>(change: (vault: Vault) => T | Promise<T>): Promise<T> {
+    const result = await updateVault(this.file, this.material, change, {ledger: this.ledger})
+    await this.reload()
+    return result
   }
 
   close(): void {

@@ -64,6 +64,8 @@ export interface McpDeps {
   hooks?: SessionHooks
   /** False for the one server that all stateless requests share: it has no client session. */
   sessions: boolean
+  /** Applied to every notification and request sent to the client (secret redaction). */
+  outbound?: <T>(message: T) => T
 }
 
 let sessionCount = 0
@@ -75,7 +77,7 @@ export function sessionOf(server: Server): ClientSession | undefined {
 }
 
 /** The client session of one SDK server: its capabilities, a channel to it, and its end. */
-function clientSession(server: Server): ClientSession {
+function clientSession(server: Server, outbound: <T>(message: T) => T): ClientSession {
   const listeners: (() => void)[] = []
   const previous = server.onclose
   server.onclose = () => {
@@ -86,8 +88,8 @@ function clientSession(server: Server): ClientSession {
     id: `session-${++sessionCount}`,
     capabilities: () => server.getClientCapabilities(),
     channel: {
-      notify: (notification) => server.notification(notification),
-      request: (request, schema, options) => server.request(request, schema as never, options) as never,
+      notify: (notification) => server.notification(outbound(notification)),
+      request: (request, schema, options) => server.request(outbound(request), schema as never, options) as never,
     },
     onClose: (listener) => void listeners.push(listener),
   }
@@ -126,7 +128,8 @@ export function createMcpServer(deps: McpDeps): Server {
   )
   server.registerCapabilities({resources: {listChanged: true, subscribe: true}})
   const {catalog} = deps
-  const session = deps.sessions ? clientSession(server) : undefined
+  const outbound = deps.outbound ?? (<T>(message: T) => message)
+  const session = deps.sessions ? clientSession(server, outbound) : undefined
   if (session) sessionsByServer.set(server, session)
   const ready = () => deps.hooks?.ready() ?? Promise.resolve()
   // A call right after start-up waits, as a list does, for upstreams still starting.
@@ -141,8 +144,8 @@ export function createMcpServer(deps: McpDeps): Server {
       meta,
       session,
       client: {
-        notify: (notification) => extra.sendNotification(notification),
-        request: (request, schema, options) => extra.sendRequest(request, schema as never, options) as never,
+        notify: (notification) => extra.sendNotification(outbound(notification)),
+        request: (request, schema, options) => extra.sendRequest(outbound(request), schema as never, options) as never,
       },
     })
   }

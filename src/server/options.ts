@@ -23,8 +23,6 @@ export interface ServeOptions {
   allowedHosts: string[]
   /** Reload when the vault file changes (SIGHUP reloads in any case). */
   watch: boolean
-  /** The largest HTTP body or stdio line accepted. */
-  maxBodyBytes: number
   version: string
   log: Logger
   /** For embedding and tests: stages run first (outermost) in each list, and more tool sources. */
@@ -33,5 +31,3 @@ export interface ServeOptions {
   /** stdio: the streams to use instead of the process's own. */
   stdio?: {input: Readable; output: Writable}
 }
-
-export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024

@@ -255,9 +255,10 @@ function lockTimeoutMs(): number {
 const STALE_MS = 5000
 const RETRY_MS = 50
 
-export async function acquireWriteLock(file: string): Promise<WriteLock> {
+/** The cross-process lock on `file` (the vault, or the audit log: `what` names it in errors). */
+export async function acquireWriteLock(file: string, what = 'vault'): Promise<WriteLock> {
   await ensurePrivateDir(path.dirname(file))
-  checkDirectoryChain(file, 'vault')
+  checkDirectoryChain(file, what)
   const {default: lockfile} = await import('proper-lockfile')
   let compromised: Error | undefined
   const timeout = lockTimeoutMs()
@@ -276,15 +277,15 @@ export async function acquireWriteLock(file: string): Promise<WriteLock> {
     if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
       throw new KeywardError(
         'VAULT_BUSY',
-        `vault ${file} is busy: another keyward process is writing it; retry, or raise KEYWARD_LOCK_TIMEOUT (now ${timeout / 1000}s)`,
+        `${what} ${file} is busy: another keyward process is writing it; retry, or raise KEYWARD_LOCK_TIMEOUT (now ${timeout / 1000}s)`,
       )
     }
-    throw fileError(err, 'vault lock', `${file}.lock`)
+    throw fileError(err, `${what} lock`, `${file}.lock`)
   }
   return {
     assertHeld() {
       if (compromised) {
-        throw new KeywardError('VAULT_BUSY', `lost the write lock on vault ${file} (${compromised.message}); nothing was written, retry`)
+        throw new KeywardError('VAULT_BUSY', `lost the write lock on ${what} ${file} (${compromised.message}); nothing was written, retry`)
       }
     },
     async release() {

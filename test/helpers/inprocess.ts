@@ -59,10 +59,11 @@ export async function serveInProcess(vault: TestVault, options: Partial<ServeOpt
     stateless: false,
     allowedHosts: [],
     watch: false,
-    maxBodyBytes: 64 * 1024,
     version: 'test',
     log,
     ...options,
+    // Beside the vault, never in the real home; small bodies, as the tests send.
+    settings: {'guard.max-body': '64KiB', 'audit.path': `${vault.file}.audit.jsonl`, ...options.settings},
   })
   return Object.assign(running, {log})
 }

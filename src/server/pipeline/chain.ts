@@ -31,20 +31,32 @@ export function compose<C>(stages: readonly Stage<C>[]): (ctx: C, terminal?: Ter
 export class Rejection extends Error {
   readonly headers: Record<string, string>
   readonly data?: Record<string, unknown>
+  readonly kind: RejectionKind
+  /** Facts for the log and the audit that the client is not told (which guard pattern matched). */
+  readonly detail?: Record<string, unknown>
 
   constructor(
     readonly status: number,
     readonly reason: string,
     message: string,
     readonly rpcCode: number,
-    options: {headers?: Record<string, string>; data?: Record<string, unknown>} = {},
+    options: {headers?: Record<string, string>; data?: Record<string, unknown>; kind?: RejectionKind; detail?: Record<string, unknown>} = {},
   ) {
     super(message)
     this.name = 'Rejection'
     this.headers = options.headers ?? {}
     this.data = options.data
+    this.kind = options.kind ?? 'protocol'
+    this.detail = options.detail
   }
 }
+
+/**
+ * What kind of refusal: failed authentication, a denied authorization, a rate limit, a guard
+ * (size, address, Host/Origin, a credential in the URL), the audit log being unavailable, or a
+ * request that breaks the protocol.
+ */
+export type RejectionKind = 'auth' | 'authz' | 'rate' | 'guard' | 'unavailable' | 'protocol'
 
 /** JSON-RPC error codes keyward uses besides the standard ones. */
 export const RPC = {

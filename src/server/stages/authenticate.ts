@@ -6,6 +6,7 @@ import type {RequestContext} from '../context.js'
 export function rejectionFor(failure: AuthFailure, authenticators: Authenticators): Rejection {
   const challenge = authenticators.challenge(failure)
   return new Rejection(failure.status, failure.reason, failure.message, RPC.UNAUTHORIZED, {
+    kind: 'auth',
     headers: challenge ? {'www-authenticate': challenge} : {},
     data: {reason: failure.reason, ...(failure.scope ? {scope: failure.scope} : {})},
   })

@@ -1,13 +1,23 @@
 /** Runs the item. A tool that throws gets a fixed message: its error text could hold anything it touched. */
+import type {Principal} from '../../auth/index.js'
+import type {Allowance} from '../../ratelimit/limits.js'
 import type {Logger} from '../log.js'
 import type {Stage} from '../pipeline/chain.js'
 import type {CallContext} from '../context.js'
 import type {ServerInfo} from '../tools/source.js'
 
-export function execute(server: ServerInfo, log: Logger): Stage<CallContext> {
+export function execute(server: ServerInfo, log: Logger, allowance?: (principal: Principal) => Promise<Allowance | undefined>): Stage<CallContext> {
   return async (ctx) => {
     const item = ctx.item!
-    const env = {principal: ctx.principal, server, signal: ctx.signal, meta: ctx.meta, client: ctx.client, session: ctx.session}
+    const env = {
+      principal: ctx.principal,
+      server,
+      signal: ctx.signal,
+      meta: ctx.meta,
+      client: ctx.client,
+      session: ctx.session,
+      allowance: allowance && (() => allowance(ctx.principal)),
+    }
     try {
       if (item.kind === 'tool') ctx.result = await item.call(ctx.arguments, env)
       else if (item.kind === 'prompt') ctx.result = await item.get(ctx.arguments as Record<string, string>, env)

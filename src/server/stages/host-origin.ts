@@ -29,7 +29,7 @@ export function guardHostOrigin(hosts: () => readonly string[]): Stage<RequestCo
     if (ctx.transport !== 'http') return next()
     const host = ctx.headers.host
     if (host?.length !== 1 || !hostMatches(host[0], hosts())) {
-      throw new Rejection(403, 'forbidden_host', 'Forbidden: Host header not allowed (DNS rebinding protection); see --allowed-host', RPC.SERVER_ERROR)
+      throw new Rejection(403, 'forbidden_host', 'Forbidden: Host header not allowed (DNS rebinding protection); see --allowed-host', RPC.SERVER_ERROR, {kind: 'guard'})
     }
     const origin = ctx.headers.origin
     if (origin !== undefined) {
@@ -38,7 +38,7 @@ export function guardHostOrigin(hosts: () => readonly string[]): Stage<RequestCo
         const url = new URL(origin[0])
         if (origin.length === 1 && (url.protocol === 'http:' || url.protocol === 'https:')) originHost = url.host
       } catch {}
-      if (!originHost || !hostMatches(originHost, hosts())) throw new Rejection(403, 'forbidden_origin', 'Forbidden: Origin not allowed', RPC.SERVER_ERROR)
+      if (!originHost || !hostMatches(originHost, hosts())) throw new Rejection(403, 'forbidden_origin', 'Forbidden: Origin not allowed', RPC.SERVER_ERROR, {kind: 'guard'})
     }
     return next()
   }

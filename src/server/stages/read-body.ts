@@ -2,10 +2,11 @@
 import type {Stage} from '../pipeline/chain.js'
 import type {RequestContext} from '../context.js'
 
-export function readBody(maxBytes: number): Stage<RequestContext> {
+/** `maxBytes` is read per request: guard.max-body can change with the vault. */
+export function readBody(maxBytes: () => number): Stage<RequestContext> {
   return async (ctx, next) => {
     if (ctx.transport === 'http' && ctx.method !== 'POST') return next()
-    ctx.body = await ctx.readBody(maxBytes)
+    ctx.body = await ctx.readBody(maxBytes())
     return next()
   }
 }

@@ -29,6 +29,7 @@ export function requireScope(current: () => Authenticators, resourceMetadataUrl:
       current().types,
     )
     throw new Rejection(403, 'insufficient_scope', `Forbidden: this call needs scope ${scope}`, RPC.UNAUTHORIZED, {
+      kind: 'authz',
       headers: challenge ? {'www-authenticate': challenge} : {},
       data: {reason: 'insufficient_scope', scope},
     })

@@ -13,6 +13,7 @@ export function validateInput(): Stage<CallContext> {
     if (item.kind === 'tool') {
       const verdict = await validateArguments(item.descriptor.inputSchema, ctx.arguments)
       if (!verdict.ok) {
+        ctx.refusal = {event: 'guard.block', reason: 'schema', problem: verdict.problem}
         ctx.result = {isError: true, content: [{type: 'text', text: `Invalid arguments for ${ctx.name}: ${verdict.problem}`}]}
         return
       }

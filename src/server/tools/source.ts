@@ -6,6 +6,7 @@
 import type {CallToolResult, ClientCapabilities, GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplate, ServerNotification, ServerRequest, Tool} from '@modelcontextprotocol/sdk/types.js'
 
 import type {Principal} from '../../auth/index.js'
+import type {Allowance} from '../../ratelimit/limits.js'
 
 export type ItemKind = 'tool' | 'prompt' | 'resource'
 
@@ -49,6 +50,8 @@ export interface CallEnv {
   client?: ClientChannel
   /** The caller's session; absent in stateless mode. */
   session?: ClientSession
+  /** Where the caller stands against its rate limit. */
+  allowance?: () => Promise<Allowance | undefined>
 }
 
 export interface SourceTool {

@@ -10,7 +10,7 @@ export function bodyReader(req: IncomingMessage): (limit: number) => Promise<Buf
   return (limit) =>
     new Promise((resolve, reject) => {
       const declared = Number(req.headers['content-length'])
-      const tooLarge = () => new Rejection(413, 'too_large', `Payload Too Large: the body exceeds ${limit} bytes`, RPC.INVALID_REQUEST, {headers: {connection: 'close'}})
+      const tooLarge = () => new Rejection(413, 'too_large', `Payload Too Large: the body exceeds ${limit} bytes`, RPC.INVALID_REQUEST, {headers: {connection: 'close'}, kind: 'guard'})
       const drain = () => {
         // Keep reading and discarding, so the client can finish sending and read the 413.
         req.removeAllListeners('data')

@@ -81,7 +81,11 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     if (path !== MCP_PATH) return sendJson(res, 404, {error: 'not found', mcp: MCP_PATH})
     const ctx = requestContext(req, path, q === -1 ? '' : url.slice(q + 1), options.headerNames?.() ?? [])
     try {
-      await pipeline.handle(ctx, (admitted) => dispatch.dispatch(admitted, req, res))
+      await pipeline.handle(ctx, (admitted) => {
+        // What stages want on every response (rate-limit state): set now, merged into whatever the dispatch writes.
+        for (const [name, value] of Object.entries(admitted.responseHeaders)) res.setHeader(name, value)
+        return dispatch.dispatch(admitted, req, res)
+      })
     } catch (err) {
       if (!(err instanceof Rejection)) throw err
       sendRejection(res, err, idOf(ctx.message), ctx.responseHeaders)

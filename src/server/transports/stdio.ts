@@ -24,8 +24,8 @@ export interface StdioOptions {
   output: Writable
   pipeline: Pipeline
   credential: () => Credential | undefined
-  /** The longest line buffered; a longer one is discarded and refused by the read-body stage. */
-  maxLineBytes: number
+  /** The longest line buffered (read per line: guard.max-body can change); a longer one is discarded and refused by the read-body stage. */
+  maxLineBytes: () => number
 }
 
 const TOO_LONG = Symbol('line too long')
@@ -74,7 +74,7 @@ export class StdioTransport implements Transport {
       const nl = chunk.indexOf(0x0a, start)
       const piece = chunk.subarray(start, nl === -1 ? chunk.length : nl)
       if (!this.discarding) {
-        if (this.buffered + piece.length > this.options.maxLineBytes) {
+        if (this.buffered + piece.length > this.options.maxLineBytes()) {
           this.discarding = true
           this.chunks = []
           this.buffered = 0
@@ -106,7 +106,7 @@ export class StdioTransport implements Transport {
       presented: this.options.credential,
       readBody: async (limit) => {
         if (line === TOO_LONG || line.length > limit) {
-          throw new Rejection(413, 'too_large', `Message too large: a line may hold at most ${limit} bytes`, RPC.INVALID_REQUEST)
+          throw new Rejection(413, 'too_large', `Message too large: a line may hold at most ${limit} bytes`, RPC.INVALID_REQUEST, {kind: 'guard'})
         }
         return line
       },

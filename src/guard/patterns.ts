@@ -1,0 +1,73 @@
+/**
+ * The input guard's patterns: the seed's suspicious patterns (directory traversal, <script,
+ * union … select, eval(), checked in every string value of the arguments, recursively, keys
+ * included. `guard.patterns` names which apply, or adds /regular expressions/.
+ *
+ * Each built-in test runs in time linear in the string: a client chooses the string, so a
+ * pattern that backtracks would let one request occupy the server.
+ */
+import {splitList} from '../config/index.js'
+
+export interface GuardPattern {
+  /** Its name in `guard.patterns`: recorded in the log and the audit, never told to the client. */
+  name: string
+  test(value: string): boolean
+}
+
+const UNION = /union/gi
+const SELECT = /select/i
+
+const BUILTIN: Record<string, (value: string) => boolean> = {
+  traversal: (v) => /\.\.[/\\]/.test(v),
+  script: (v) => /<\s*script/i.test(v),
+  // "union" somewhere before "select": the first "union" decides, so this is one pass, not one per "union".
+  'sql-union': (v) => {
+    UNION.lastIndex = 0
+    const at = UNION.exec(v)
+    return at !== null && SELECT.test(v.slice(at.index + 5))
+  },
+  eval: (v) => /eval\s*\(/i.test(v),
+}
+
+export function guardPatterns(setting: string | undefined): GuardPattern[] {
+  const out: GuardPattern[] = []
+  for (const item of splitList(setting ?? '')) {
+    if (item === 'none') return []
+    const builtin = BUILTIN[item]
+    if (builtin) out.push({name: item, test: builtin})
+    else {
+      const custom = /^\/(.+)\/$/.exec(item)
+      if (custom) {
+        const re = new RegExp(custom[1], 'i')
+        out.push({name: item, test: (v) => re.test(v)})
+      }
+    }
+  }
+  return out
+}
+
+const MAX_DEPTH = 64
+
+/** The first pattern any string in `value` (keys included) matches, walking objects and arrays. */
+export function findPattern(value: unknown, patterns: readonly GuardPattern[], depth = 0): GuardPattern | undefined {
+  if (patterns.length === 0) return undefined
+  // Deeper than any real argument: refused as if it matched, rather than left unchecked.
+  if (depth > MAX_DEPTH) return TOO_DEEP
+  if (typeof value === 'string') return patterns.find((p) => p.test(value))
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const hit = findPattern(item, patterns, depth + 1)
+      if (hit) return hit
+    }
+    return undefined
+  }
+  if (typeof value === 'object' && value !== null) {
+    for (const key of Object.keys(value)) {
+      const hit = patterns.find((p) => p.test(key)) ?? findPattern((value as Record<string, unknown>)[key], patterns, depth + 1)
+      if (hit) return hit
+    }
+  }
+  return undefined
+}
+
+const TOO_DEEP: GuardPattern = {name: 'too-deep', test: () => false}

@@ -1,0 +1,292 @@
+/**
+ * The Protect stages and their parts on their own (issue 11): the redactor, the guard patterns,
+ * client addresses, the rate limits and the audit chain, without a server or a terminal.
+ */
+import assert from 'node:assert/strict'
+import {randomBytes} from 'node:crypto'
+import {promises as fs} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+
+import {AuditLog, sealRecord, verifyAudit} from '../src/audit/index.js'
+import {GENESIS, openRecord} from '../src/audit/record.js'
+import {ANONYMOUS, type Principal} from '../src/auth/index.js'
+import {effectiveConfig} from '../src/config/index.js'
+import {findPattern, guardPatterns} from '../src/guard/patterns.js'
+import {Redactor} from '../src/guard/redactor.js'
+import {AddressList, peerKey} from '../src/net/addresses.js'
+import {ScopeSet} from '../src/policy/index.js'
+import {RateLimits} from '../src/ratelimit/limits.js'
+import type {CallContext, MessageContext, RequestContext} from '../src/server/context.js'
+import {messageContext} from '../src/server/context.js'
+import {Rejection, RPC} from '../src/server/pipeline/chain.js'
+import {protectionFrom} from '../src/server/protection.js'
+import {auditRequests} from '../src/server/stages/audit-requests.js'
+import {guardAddresses} from '../src/server/stages/guard-addresses.js'
+import {limitRates} from '../src/server/stages/rate-limit.js'
+import {redactResults} from '../src/server/stages/redact.js'
+import {throttleAuthFailures} from '../src/server/stages/throttle-auth-failures.js'
+import {emptyData} from '../src/vault/payload.js'
+import {sleep} from './helpers/cli.js'
+
+function httpContext(over: Partial<RequestContext> = {}): RequestContext {
+  return {transport: 'http', method: 'POST', path: '/mcp', query: '', peer: '127.0.0.1', headers: {}, presented: () => undefined, readBody: async () => Buffer.from('{}'), responseHeaders: {}, startedAt: Date.now(), ...over}
+}
+
+function protectionWith(settings: Record<string, string>, secrets: Record<string, string> = {}) {
+  const data = emptyData()
+  for (const [name, value] of Object.entries(secrets)) data.secrets.set(name, {value: Buffer.from(value), created: '', updated: ''})
+  return protectionFrom(effectiveConfig(data, settings), data)
+}
+
+/** Runs a stage as a promise: a stage may refuse by throwing before it returns one. */
+const attempt = (run: () => unknown): Promise<unknown> => Promise.resolve().then(run)
+
+const alice: Principal = {id: 'key:alice', authType: 'api_key', name: 'alice', keyId: 'alice', scopes: new ScopeSet(['*'])}
+
+describe('protect units', function () {
+  this.timeout(30_000)
+
+  describe('redactor', () => {
+    it('replaces every secret of 8+ characters, leftmost then longest, and leaves shorter ones and other text alone', () => {
+      const r = new Redactor([
+        ['SHORT', 'abc1234'],
+        ['PW', 'hunter2hunter2'],
+        ['PW_LONG', 'hunter2hunter2-and-more'],
+        ['TAIL', 'and-more-tail'],
+      ])
+      const found = new Set<string>()
+      assert.equal(r.text('a hunter2hunter2-and-more-tail b abc1234 c hunter2hunter2', found), 'a [REDACTED:PW_LONG]-tail b abc1234 c [REDACTED:PW]')
+      assert.deepEqual([...found].sort(), ['PW', 'PW_LONG'])
+      assert.equal(r.text('nothing here'), 'nothing here')
+      assert.equal(r.text('hunter2hunter2'), '[REDACTED:PW]', 'a secret that is the whole text')
+    })
+
+    it('finds any of 10,000 secrets with one matcher, at the edges of the text too', () => {
+      const secrets: [string, string][] = []
+      for (let i = 0; i < 10_000; i++) secrets.push([`S${i}`, randomBytes(12).toString('base64url')])
+      const r = new Redactor(secrets)
+      assert.equal(r.size, 10_000)
+      const [first, mid, last] = [secrets[0][1], secrets[5000][1], secrets[9999][1]]
+      assert.equal(r.text(`${first}x${mid}${last}`), '[REDACTED:S0]x[REDACTED:S5000][REDACTED:S9999]')
+      const filler = randomBytes(50_000).toString('hex')
+      assert.equal(r.text(filler), filler)
+    })
+
+    it('redacts known token formats: keyward keys, GitHub, AWS, Slack, private key blocks', () => {
+      const r = new Redactor([])
+      const cases: [string, string][] = [
+        [`kw_abcdefghijkl_${'x'.repeat(39)}`, 'api-key'],
+        [`ghp_${'a'.repeat(36)}`, 'github-token'],
+        [`github_pat_${'B'.repeat(30)}`, 'github-token'],
+        ['AKIAABCDEFGHIJKLMNOP', 'aws-access-key'],
+        ['xoxb-1234567890-abcdef', 'slack-token'],
+        ['-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaA==\n-----END OPENSSH PRIVATE KEY-----', 'private-key'],
+      ]
+      for (const [token, name] of cases) assert.equal(r.text(`before ${token} after`), `before [REDACTED:${name}] after`, name)
+      assert.equal(Redactor.none.text(`ghp_${'a'.repeat(36)}`), `ghp_${'a'.repeat(36)}`)
+    })
+
+    it('walks results: every string, keys kept, base64 payloads skipped, the same object back when nothing matched', () => {
+      const r = new Redactor([['TOKEN', 'tok-12345678']])
+      const clean = {content: [{type: 'text', text: 'fine'}]}
+      assert.equal(r.value(clean), clean)
+      const result = {
+        content: [
+          {type: 'text', text: 'tok-12345678'},
+          {type: 'image', data: 'tok-12345678', mimeType: 'image/png'},
+          {type: 'resource', resource: {uri: 'x://y', text: 'a tok-12345678', blob: 'tok-12345678'}},
+        ],
+        structuredContent: {nested: [{deep: 'tok-12345678'}]},
+      }
+      const out = r.value(result)
+      assert.deepEqual(out, {
+        content: [
+          {type: 'text', text: '[REDACTED:TOKEN]'},
+          {type: 'image', data: 'tok-12345678', mimeType: 'image/png'},
+          {type: 'resource', resource: {uri: 'x://y', text: 'a [REDACTED:TOKEN]', blob: 'tok-12345678'}},
+        ],
+        structuredContent: {nested: [{deep: '[REDACTED:TOKEN]'}]},
+      })
+      assert.equal(result.content[0].text, 'tok-12345678', 'the original is not changed')
+    })
+
+    it('the redact stage rewrites results and the text of errors, and names what it replaced', async () => {
+      const protection = protectionWith({}, {DB_PASSWORD: 'correct-horse-battery'})
+      const stage = redactResults(() => protection)
+      const ctx = {principal: alice, kind: 'tool', name: 't', arguments: {}, signal: new AbortController().signal} as CallContext
+      await stage(ctx, async () => {
+        ctx.result = {content: [{type: 'text', text: 'pw=correct-horse-battery'}]}
+      })
+      assert.deepEqual(ctx.result, {content: [{type: 'text', text: 'pw=[REDACTED:DB_PASSWORD]'}]})
+      assert.deepEqual(ctx.redacted, ['DB_PASSWORD'])
+      const failing = {...ctx, kind: 'prompt', result: undefined, redacted: undefined} as CallContext
+      await assert.rejects(attempt(() => stage(failing, async () => {
+          const {RpcError} = await import('../src/server/pipeline/chain.js')
+          throw new RpcError(-32602, 'login failed for correct-horse-battery')
+        })),
+        {message: 'login failed for [REDACTED:DB_PASSWORD]'},
+      )
+    })
+  })
+
+  describe('guard patterns', () => {
+    it('each seed pattern matches in any string, keys included, at any depth; none and custom patterns work', () => {
+      const all = guardPatterns('traversal,script,sql-union,eval')
+      assert.equal(findPattern({a: '..\\windows'}, all)?.name, 'traversal')
+      assert.equal(findPattern({a: ['ok', {b: '< SCRIPT src=x>'}]}, all)?.name, 'script')
+      assert.equal(findPattern({'1 union select 2': 'x'}, all)?.name, 'sql-union')
+      assert.equal(findPattern({a: {b: {c: 'EVAL (x)'}}}, all)?.name, 'eval')
+      assert.equal(findPattern({a: 'select a union of sets', b: 'evaluate(x)', c: '.. /'}, all), undefined)
+      assert.equal(findPattern({a: '../x'}, guardPatterns('none')), undefined)
+      assert.equal(findPattern({a: 'DROP TABLE x'}, guardPatterns('/drop\\s+table/'))?.name, '/drop\\s+table/')
+    })
+
+    it('sql-union stays linear on input built to make a regular expression backtrack (1 MB of "union")', () => {
+      const hostile = 'union '.repeat(180_000)
+      assert.equal(findPattern({q: hostile}, guardPatterns('sql-union')), undefined)
+      assert.equal(findPattern({q: `${hostile}select`}, guardPatterns('sql-union'))?.name, 'sql-union')
+    })
+
+    it('arguments nested deeper than any real call are refused, not skipped', () => {
+      let deep: unknown = 'fine'
+      for (let i = 0; i < 100; i++) deep = [deep]
+      assert.equal(findPattern(deep, guardPatterns('traversal'))?.name, 'too-deep')
+    })
+  })
+
+  describe('addresses', () => {
+    it('deny wins over allow; IPv4-mapped IPv6 peers are matched as IPv4', async () => {
+      const next = async () => {}
+      const stage = guardAddresses(() => protectionWith({'guard.allow-cidrs': '10.0.0.0/8,fd00::/8', 'guard.deny-cidrs': '10.6.6.0/24'}))
+      await stage(httpContext({peer: '10.1.2.3'}), next)
+      await stage(httpContext({peer: '::ffff:10.1.2.3'}), next)
+      await stage(httpContext({peer: 'fd00::1'}), next)
+      for (const peer of ['10.6.6.6', '::ffff:10.6.6.6', '192.168.1.1', '::1', undefined]) {
+        await assert.rejects(attempt(() => stage(httpContext({peer}), next)), (err: Rejection) => err.status === 403 && err.reason === 'address_denied')
+      }
+      assert.ok(new AddressList([{address: '::ffff:127.0.0.0', prefix: 104, family: 'ipv6'}]).has('127.9.9.9'))
+    })
+
+    it('counts an IPv6 client by its /64, an IPv4 client by its address', () => {
+      assert.equal(peerKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64')
+      assert.equal(peerKey('2001:db8:1:2:ffff:ffff:ffff:ffff'), '2001:db8:1:2::/64')
+      assert.equal(peerKey('::ffff:192.0.2.7'), '192.0.2.7')
+      assert.equal(peerKey('::1'), '0:0:0:0::/64')
+    })
+  })
+
+  describe('rate limits', () => {
+    it('allows exactly the limit per key and window, counts keys apart, and forgets a key when its window ends', async () => {
+      const limits = new RateLimits()
+      const rate = {limit: 3, windowSeconds: 1}
+      const verdicts = []
+      for (let i = 0; i < 4; i++) verdicts.push(await limits.consume('p', 'a', rate))
+      assert.deepEqual(verdicts.map((v) => [v.allowed, v.remaining]), [[true, 2], [true, 1], [true, 0], [false, 0]])
+      assert.ok(verdicts[3].resetMs > 0 && verdicts[3].resetMs <= 1000)
+      assert.equal((await limits.consume('p', 'b', rate)).allowed, true, 'another key has its own count')
+      assert.equal((await limits.peek('p', 'a', rate)).remaining, 0, 'peek does not count')
+      await sleep(1100)
+      assert.deepEqual(await limits.peek('p', 'a', rate), {policy: 'p', rate, remaining: 3, resetMs: 0})
+    })
+
+    it('the message stage uses the key’s own rate over its auth type’s, and puts the RateLimit headers on the response', async () => {
+      const limits = new RateLimits()
+      const protection = protectionWith({'ratelimit.api-key': '2/1min', 'ratelimit.anonymous': '1/1min'})
+      const stage = limitRates(limits, () => protection)
+      const msg = (principal: Principal): MessageContext => messageContext(httpContext(), {jsonrpc: '2.0', id: 1, method: 'ping'}, principal)
+      const own = {...alice, id: 'key:own', rate: {limit: 3, windowSeconds: 60}}
+      for (let i = 0; i < 3; i++) await stage(msg(own), async () => {})
+      await assert.rejects(attempt(() => stage(msg(own), async () => {})), (err: Rejection) => err.status === 429 && err.rpcCode === RPC.RATE_LIMITED && err.headers['retry-after'] !== undefined)
+      const ctx = msg(alice)
+      await stage(ctx, async () => {})
+      assert.equal(ctx.request.responseHeaders['ratelimit-policy'], '"principal";q=2;w=60')
+      assert.equal(ctx.request.responseHeaders.ratelimit, '"principal";r=1;t=60')
+      await stage(msg(ANONYMOUS), async () => {})
+      await assert.rejects(attempt(() => stage(msg(ANONYMOUS), async () => {})), /Too Many Requests/)
+      // A response to the server's own request is not counted.
+      await stage(messageContext(httpContext(), {jsonrpc: '2.0', id: 5, result: {}}, ANONYMOUS), async () => {})
+    })
+
+    it('the auth-failure throttle counts only failures, and never refuses a valid credential', async () => {
+      const limits = new RateLimits()
+      const protection = protectionWith({'ratelimit.auth-failures': '2/1min'})
+      const stage = throttleAuthFailures(limits, () => protection)
+      const fail = async () => {
+        throw new Rejection(401, 'not_found', 'Unauthorized', RPC.UNAUTHORIZED, {kind: 'auth'})
+      }
+      const statuses: number[] = []
+      for (let i = 0; i < 4; i++) statuses.push(await attempt(() => stage(httpContext(), fail)).then(() => 200, (e: Rejection) => e.status))
+      assert.deepEqual(statuses, [401, 401, 429, 429])
+      let passed = false
+      await stage(httpContext(), async () => {
+        passed = true
+      })
+      assert.ok(passed, 'a valid credential passes')
+      await assert.rejects(attempt(() => stage(httpContext({peer: '10.0.0.9'}), fail)), (e: Rejection) => e.status === 401, 'another address has its own count')
+      const other = async () => {
+        throw new Rejection(413, 'too_large', 'too large', RPC.INVALID_REQUEST, {kind: 'guard'})
+      }
+      for (let i = 0; i < 3; i++) await assert.rejects(attempt(() => stage(httpContext({peer: '10.0.0.10'}), other)), (e: Rejection) => e.status === 413)
+    })
+  })
+
+  describe('audit', () => {
+    let dir: string
+    beforeEach(async () => {
+      dir = await fs.mkdtemp(path.join(os.tmpdir(), 'keyward-audit-'))
+    })
+    afterEach(() => fs.rm(dir, {recursive: true, force: true}))
+
+    it('a sealed record opens only with its key and its exact bytes', () => {
+      const key = randomBytes(32)
+      const {line, head} = sealRecord(key, {seq: 0, mac: GENESIS}, {event: 'x', note: 'é'})
+      assert.equal(head.seq, 1)
+      const opened = openRecord(key, line)
+      assert.ok(opened.ok && opened.record.prev === GENESIS && opened.record.note === 'é')
+      assert.equal(openRecord(randomBytes(32), line).ok, false)
+      assert.equal(openRecord(key, line.replace('"x"', '"y"')).ok, false)
+      assert.equal(openRecord(key, line.replace('"note":"é"', '"note":"\\u00e9"')).ok, false, 'the same value, other bytes: not the record')
+    })
+
+    it('batches concurrent records into one chain that verifies, and the request stage records refusals and the session’s authentication', async () => {
+      const key = randomBytes(32)
+      const file = path.join(dir, 'audit.jsonl')
+      const log = new AuditLog({file, key, maxSize: 1024 ** 2})
+      await Promise.all(Array.from({length: 500}, (_, i) => log.record({event: 'test', i})))
+      const stage = auditRequests(log, () => false)
+      await assert.rejects(attempt(() => stage(httpContext(), async () => {
+          throw new Rejection(429, 'rate_limited', 'slow down', RPC.RATE_LIMITED, {kind: 'rate', data: {policy: 'principal'}})
+        })),
+      )
+      const init = httpContext({message: {jsonrpc: '2.0', id: 1, method: 'initialize', params: {}}})
+      await stage(init, async () => {
+        init.principal = alice
+      })
+      await log.close()
+      const report = await verifyAudit(file, key)
+      assert.ok(report.ok, report.problem?.message)
+      assert.equal(report.records, 502)
+      const lines = (await fs.readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
+      assert.deepEqual(lines.slice(-2).map((r) => [r.event, r.reason ?? r.principal]), [
+        ['ratelimit', 'rate_limited'],
+        ['auth.success', 'key:alice'],
+      ])
+    })
+
+    it('a head file deleted and a tail cut: the writer says so in the chain, and verify reports it', async () => {
+      const key = randomBytes(32)
+      const file = path.join(dir, 'audit.jsonl')
+      let log = new AuditLog({file, key, maxSize: 1024 ** 2})
+      for (let i = 0; i < 3; i++) await log.record({event: 'test', i})
+      const lines = (await fs.readFile(file, 'utf8')).trim().split('\n')
+      await fs.writeFile(file, `${lines.slice(0, 2).join('\n')}\n`)
+      await fs.rm(`${file}.head`)
+      log = new AuditLog({file, key, maxSize: 1024 ** 2})
+      await log.record({event: 'test', i: 3})
+      const report = await verifyAudit(file, key)
+      assert.equal(report.problem?.kind, 'truncated')
+      assert.match(report.problem!.message, /head file was missing/)
+    })
+  })
+})
