@@ -4,7 +4,7 @@ import autocannon from 'autocannon'
 import {startProcess, stopProcess} from './util.js'
 
 export const CONNECTIONS = 10
-const WARMUP_S = 2
+export const WARMUP_S = 2
 export const DURATION_S = Number(process.env.BENCH_DURATION ?? 8)
 export const INIT = {jsonrpc: '2.0', id: 0, method: 'initialize', params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 'bench', version: '1'}}}
 

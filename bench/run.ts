@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: every benchmark, each against a baseline measured in the same run.
  * Prints a table and writes bench/results/<timestamp>.json (and latest.json).
- *   BENCH_ONLY=vault,verify,serve,gateway,protect   run a subset;  BENCH_DURATION=8   seconds per load test
+ *   BENCH_ONLY=vault,verify,serve,gateway,protect,cluster   run a subset;  BENCH_DURATION=8   seconds per load test
  */
 import {mkdirSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
+import {benchCluster} from './cluster.js'
 import {benchGateway} from './gateway.js'
 import {benchProtect} from './protect.js'
 import {benchServe} from './serve.js'
@@ -14,13 +15,14 @@ import {ROOT, type Row} from './util.js'
 import {benchVault} from './vault.js'
 import {benchVerify} from './verify.js'
 
-const only = (process.env.BENCH_ONLY ?? 'vault,verify,serve,gateway,protect').split(',')
+const only = (process.env.BENCH_ONLY ?? 'vault,verify,serve,gateway,protect,cluster').split(',')
 const suites: [string, () => Promise<Row[]>][] = [
   ['vault', benchVault],
   ['verify', benchVerify],
   ['serve', benchServe],
   ['gateway', benchGateway],
   ['protect', benchProtect],
+  ['cluster', benchCluster],
 ]
 
 const rows: Row[] = []

@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {ensureAuditKey} from '../src/audit/key.js'
 import {createKeyFile, createVault, type KeyMaterial} from '../src/vault/index.js'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -82,7 +83,7 @@ export async function tempVault(): Promise<{dir: string; file: string; keyFile: 
   const file = path.join(dir, 'vault.json')
   const keyFile = path.join(dir, 'vault.key')
   const material = await createKeyFile(keyFile)
-  await createVault(file, [material], {force: false})
+  await createVault(file, [material], {force: false, initialize: ensureAuditKey})
   return {dir, file, keyFile, material, cleanup: () => rmSync(dir, {recursive: true, force: true})}
 }
 

@@ -25,6 +25,7 @@ import SecretsRm from './secrets/rm.js'
 import SecretsSet from './secrets/set.js'
 import Run from './run.js'
 import Serve from './serve.js'
+import Status from './status.js'
 import Up from './up.js'
 import UpstreamAdd from './upstream/add.js'
 import UpstreamList from './upstream/list.js'
@@ -41,6 +42,7 @@ export const COMMANDS = {
   'import-config': ImportConfig,
   up: Up,
   serve: Serve,
+  status: Status,
   run: Run,
   'vault:status': VaultStatus,
   'vault:passwd': VaultPasswd,

@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 
+import {ensureAuditKey} from '../src/audit/key.js'
 import {KeywardCommand} from '../src/cli/base.js'
 import {newPassphrase} from '../src/cli/unlock.js'
 import {KeywardError} from '../src/errors/index.js'
@@ -43,7 +44,8 @@ An existing vault is never replaced without --force; with it, the old vault is k
     if (keyFileOut) materials.push(await createKeyFile(keyFileOut))
     let created
     try {
-      created = await createVault(file, materials, {force: flags.force, ledger: new GenerationLedger()})
+      // The audit log's MAC key is born with the vault, so that no server ever has to write one into its copy.
+      created = await createVault(file, materials, {force: flags.force, ledger: new GenerationLedger(), initialize: ensureAuditKey})
     } catch (err) {
       // A key file that opens nothing would only confuse; remove the one just made.
       if (keyFileOut) await import('node:fs').then((fs) => fs.promises.rm(keyFileOut, {force: true}))

@@ -29,7 +29,7 @@ Later runs reuse the vault and its keys. An existing vault is opened as usual (-
       const keyFile = flags['key-file'] || process.env.KEYWARD_KEY_FILE || defaultKeyFilePath()
       const created = !(await exists(keyFile))
       material = created ? await createKeyFile(keyFile) : await loadKeyFile(keyFile)
-      await createVault(vaultFile, [material], {force: false, ledger})
+      await createVault(vaultFile, [material], {force: false, ledger, initialize: ensureAuditKey})
       say(`Created vault ${vaultFile}`)
       say(`${created ? 'Created key file' : 'It opens with key file'} ${keyFile} (0600): it opens the vault, keep it out of the vault's backups.`)
     }

@@ -2,7 +2,7 @@
 // for that file. Heavy or native packages stay external and are loaded only when a command needs them.
 import {build} from 'esbuild'
 
-const external = ['@modelcontextprotocol/sdk', 'ajv', 'ajv-formats', '@inquirer/prompts', '@node-rs/argon2', 'proper-lockfile', 'zod', 'typescript', 'ts-node', 'tsx']
+const external = ['@modelcontextprotocol/sdk', 'ioredis', 'ajv', 'ajv-formats', '@inquirer/prompts', '@node-rs/argon2', 'proper-lockfile', 'zod', 'typescript', 'ts-node', 'tsx']
 
 await build({
   entryPoints: {index: 'commands/index.ts'},

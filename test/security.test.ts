@@ -47,7 +47,7 @@ describe('security rules', function () {
     const secretWords = /pass(word|phrase)?|secret|token|api-?key|credential|value|private/i
     // Flags whose value is a path to a file, or a reference (secret:NAME, checked below), never the
     // secret itself; and rates named after an auth type (--ratelimit-api-key 100/min).
-    const refersToFile = /-file(-out)?$|^from-file$|^out$|^oauth-client-secret$|^ratelimit-[a-z-]+$/
+    const refersToFile = /-file(-out)?$|^from-file$|^out$|^oauth-client-secret$|^redis-password$|^ratelimit-[a-z-]+$/
     let checked = 0
     for (const command of Object.values(manifest.commands) as {id: string; flags: Record<string, ManifestFlag>}[]) {
       for (const flag of Object.values(command.flags)) {
@@ -60,10 +60,12 @@ describe('security rules', function () {
     const box2 = new Sandbox()
     try {
       await box2.initWithKeyFile()
-      const r = await box2.run(['serve', '--transport', 'http', '--port', '0', '--oauth-client-secret', 'a-plaintext-secret'])
-      assert.equal(r.code, 2, 'a reference flag refuses a value')
-      assert.match(r.stderr, /give a vault secret as secret:NAME/)
-      assert.ok(!r.stderr.includes('a-plaintext-secret'))
+      for (const flag of ['--oauth-client-secret', '--redis-password']) {
+        const r = await box2.run(['serve', '--transport', 'http', '--port', '0', flag, 'a-plaintext-secret'])
+        assert.equal(r.code, 2, `${flag}: a reference flag refuses a value`)
+        assert.match(r.stderr, /give a vault secret as secret:NAME/)
+        assert.ok(!r.stderr.includes('a-plaintext-secret'))
+      }
     } finally {
       await box2.cleanup()
     }

@@ -5,6 +5,7 @@ import {KeywardCommand} from '../../src/cli/base.js'
 import {confirmed} from '../../src/cli/input.js'
 import {resolveUnlock} from '../../src/cli/unlock.js'
 import {KeywardError} from '../../src/errors/index.js'
+import {notifyReplicas} from '../../src/cli/replicas.js'
 import {recordAdminAction} from '../../src/cli/session.js'
 import {GenerationLedger, headerOf, readVault, resolveRealPath, resolveVaultPath, restoreVault} from '../../src/vault/index.js'
 
@@ -36,6 +37,7 @@ To accept a copy you already put in the vault's place, name the vault itself as 
     }
     const restored = await restoreVault(file, source, material, new GenerationLedger())
     await recordAdminAction(restored.vault.data, {event: 'vault.restore', from: source, generation: restored.to})
+    await notifyReplicas(file, restored.vault.data, [], flags.redis)
     this.log(`Restored ${source} as ${file} (generation ${restored.from}, now ${restored.to}).`)
     if (restored.backup && source !== file) this.log(`The version it replaced is kept as ${restored.backup}.`)
     return {vault: file, from: source, generation: restored.to, replacedBackup: restored.backup ?? null}

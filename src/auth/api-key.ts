@@ -47,6 +47,8 @@ export function principalForKey(record: KeyRecord): Principal {
 export interface VaultView {
   keys(): KeyIndex
   data(): VaultData
+  /** Key ids revoked by a notice from another replica, ahead of the vault that revokes them. */
+  revoked?(): ReadonlySet<string>
 }
 
 export class ApiKeyAuthenticator implements Authenticator {
@@ -62,6 +64,7 @@ export class ApiKeyAuthenticator implements Authenticator {
   authenticate(credential: Credential | undefined): Principal {
     const result = this.vault.keys().verify(credential?.value)
     if (result.code !== 'valid') throw keyFailure(result.code)
+    if (this.vault.revoked?.().has(result.key!.id)) throw keyFailure('revoked')
     return principalForKey(result.key!)
   }
 
@@ -72,6 +75,6 @@ export class ApiKeyAuthenticator implements Authenticator {
   stillValid(principal: Principal): boolean {
     if (!principal.keyId) return false
     const record = keysOf(this.vault.data()).get(principal.keyId)
-    return record !== undefined && keyStatus(record) === 'active'
+    return record !== undefined && keyStatus(record) === 'active' && !this.vault.revoked?.().has(principal.keyId)
   }
 }

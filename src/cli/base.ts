@@ -22,6 +22,10 @@ export abstract class KeywardCommand extends Command {
       description: 'File whose first line is the vault passphrase (mode 0600, or a pipe). Beats $KEYWARD_KEY_FILE and $KEYWARD_PASSPHRASE.',
       helpGroup: 'GLOBAL',
     }),
+    redis: Flags.string({
+      description: 'Redis of a cluster of keyward serve replicas (redis:// or rediss://, no password): serve shares rate limits there, and a change to the vault is published there. Beats $KEYWARD_REDIS_URL and the vault’s redis.url.',
+      helpGroup: 'GLOBAL',
+    }),
     'no-color': Flags.boolean({description: 'Print without colour (also: NO_COLOR, --json, or a non-TTY stdout).', helpGroup: 'GLOBAL'}),
   }
 

@@ -50,7 +50,7 @@ function authLabel(types: readonly string[]): string {
 export function settingFlags() {
   const flags: Record<string, OptionFlag<string | undefined>> = {}
   for (const setting of flaggedSettings()) {
-    if (setting.key === 'auth.methods') continue // that one is --auth
+    if (setting.key === 'auth.methods' || setting.key === 'redis.url') continue // those are --auth and the global --redis
     flags[flagName(setting.key)] = Flags.string({description: setting.description, helpGroup: 'SETTINGS (override keyward config for this run)'})
   }
   return flags
@@ -60,7 +60,7 @@ export function settingFlags() {
 export function settingsFrom(flags: Record<string, unknown>): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {}
   for (const setting of flaggedSettings()) {
-    const value = setting.key === 'auth.methods' ? flags.auth : flags[flagName(setting.key)]
+    const value = setting.key === 'auth.methods' ? flags.auth : setting.key === 'redis.url' ? flags.redis : flags[flagName(setting.key)]
     // A path given on the command line is relative to where the command runs; the setting keeps it absolute.
     if (typeof value === 'string') out[setting.key] = setting.kind === 'path' ? path.resolve(value) : value
   }

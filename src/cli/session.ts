@@ -22,10 +22,13 @@ import {
   type Vault,
   type VaultData,
 } from '../vault/index.js'
+import {notifyReplicas, revokedKeyIds} from './replicas.js'
 import {resolveUnlock, type UnlockFlags} from './unlock.js'
 
 export interface VaultFlags extends UnlockFlags {
   vault?: string
+  /** Redis of the serve replicas to tell about a change. */
+  redis?: string
 }
 
 export interface Session {
@@ -51,20 +54,26 @@ export async function openSession(flags: VaultFlags, options: {allowPrompt?: boo
   const vault = await openVault(file, material, {read, ledger})
   // The data as last written by this session: where the audit key and the audit settings are.
   let latest: VaultData = vault.data
-  const updateDetailed = <T>(change: (vault: Vault) => Promise<T> | T, more: Omit<UpdateOptions, 'ledger'> = {}) =>
-    updateVaultDetailed(
+  const updateDetailed = async <T>(change: (vault: Vault) => Promise<T> | T, more: Omit<UpdateOptions, 'ledger'> = {}) => {
+    let revoked: string[] = []
+    const outcome = await updateVaultDetailed(
       file,
       material,
       async (v) => {
         const before = v.contentFingerprint()
+        const wasRevoked = revokedKeyIds(v.data)
         const result = await change(v)
         // The audit log's key is made by the first change that will be audited, in the same write.
         if (v.contentFingerprint() !== before) ensureAuditKey(v.data)
+        revoked = [...revokedKeyIds(v.data)].filter((id) => !wasRevoked.has(id))
         latest = v.data
         return result
       },
       {...more, ledger},
     )
+    if (outcome.written) await notifyReplicas(file, latest, revoked, flags.redis)
+    return outcome
+  }
   return {
     file,
     material,

@@ -9,11 +9,12 @@ import {isIP} from 'node:net'
 import {KeywardError} from '../errors/index.js'
 import {expandScopes} from '../policy/index.js'
 import {formatRate, parseRate} from '../keys/limits.js'
+import {checkRedisUrl} from '../redis/url.js'
 import {looksLikeToken} from '../upstreams/definition.js'
 import {checkSecretName} from '../secrets/index.js'
 import {tableOf, type VaultData} from '../vault/index.js'
 
-export type ValueKind = 'url' | 'string' | 'list' | 'methods' | 'algorithms' | 'duration' | 'secret' | 'cidrs' | 'scopes' | 'header' | 'rate' | 'bool' | 'size' | 'patterns' | 'path'
+export type ValueKind = 'redis-url' | 'url' | 'string' | 'list' | 'methods' | 'algorithms' | 'duration' | 'secret' | 'cidrs' | 'scopes' | 'header' | 'rate' | 'bool' | 'size' | 'patterns' | 'path'
 
 export interface Setting {
   key: string
@@ -58,6 +59,8 @@ export const SETTINGS: readonly Setting[] = [
   {key: 'guard.patterns', kind: 'patterns', default: 'traversal,script,sql-union,eval', description: 'Patterns refused in tool and prompt arguments: traversal, script, sql-union, eval, /regex/, or none.'},
   {key: 'guard.skip-tools', kind: 'list', description: 'Tools whose arguments are not checked for patterns (comma-separated names).'},
   {key: 'guard.redact', kind: 'bool', default: 'true', description: 'Replace vault secrets and known token formats in results and upstream errors with [REDACTED:NAME].'},
+  {key: 'redis.url', kind: 'redis-url', description: 'Redis shared by the replicas of keyward serve: redis://host:6379, or rediss:// for TLS (the flag is --redis; KEYWARD_REDIS_URL beats this setting).'},
+  {key: 'redis.password', kind: 'secret', description: 'The Redis password: secret:NAME, a vault secret.'},
   {key: 'audit.path', kind: 'path', description: 'The audit log (default $XDG_STATE_HOME/keyward/audit.jsonl); KEYWARD_AUDIT_LOG beats this setting, --audit-log beats both.'},
   {key: 'audit.args', kind: 'bool', default: 'false', description: 'Record tool arguments (redacted) in the audit log.'},
   {key: 'audit.fail-closed', kind: 'bool', default: 'false', description: 'Refuse requests (503) when an audit record cannot be written.'},
@@ -114,6 +117,11 @@ export function checkSetting(key: string, value: string, data?: VaultData): stri
   if (v === '') throw invalid(key, 'the value is empty; use `keyward config unset` to remove a setting')
   if (setting.kind !== 'secret' && looksLikeToken(v)) throw invalid(key, 'the value looks like a credential; store it with `keyward secrets set NAME` and refer to it as secret:NAME')
   switch (setting.kind) {
+    case 'redis-url': {
+      const url = checkRedisUrl(v, `config ${key}`)
+      if (url.password) throw invalid(key, 'a URL must not carry the password; keyward config set redis.password secret:NAME')
+      return url.href
+    }
     case 'url': {
       let url: URL
       try {

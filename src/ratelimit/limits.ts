@@ -48,7 +48,17 @@ function isResult(value: unknown): value is RateLimiterRes {
 export class RateLimits {
   private readonly limiters = new Map<string, RateLimiterAbstract>()
 
-  constructor(private readonly factory: LimiterFactory = memoryLimiter) {}
+  constructor(private factory: LimiterFactory = memoryLimiter) {}
+
+  /**
+   * Makes limiters anew, with `factory` if given: when the store changes (Redis), or when the
+   * share of a limit an insurance limiter holds does (the number of replicas). Counts kept in
+   * a shared store live on; counts in memory start again.
+   */
+  reset(factory?: LimiterFactory): void {
+    if (factory) this.factory = factory
+    this.limiters.clear()
+  }
 
   /** Limiters are kept across settings reloads, so that an unchanged rate keeps its counts. */
   private limiter(policy: string, rate: RateLimit): RateLimiterAbstract {

@@ -11,6 +11,9 @@ import {authSettings, createAuthenticators, principalForKey, resourceMetadataUrl
 import {auditKeyOf, AuditLog, ensureAuditKey, resolveAuditPath} from '../audit/index.js'
 import {configOf, effectiveConfig, parseSize} from '../config/index.js'
 import {RateLimits} from '../ratelimit/limits.js'
+import {resolveRedis, type RedisTarget} from '../redis/url.js'
+import {adoptNewerCopy} from '../vault/index.js'
+import type {Cluster} from './cluster.js'
 import {KeywardError} from '../errors/index.js'
 import {VERIFY_ERROR} from '../keys/index.js'
 import {assembleStages} from './assemble.js'
@@ -58,11 +61,15 @@ const PRUNE_MS = 30_000
 
 export async function serve(options: ServeOptions): Promise<RunningServer> {
   const {log} = options
-  const overrides = {...options.settings, ...(options.auth ? {'auth.methods': options.auth.join(',')} : {})}
+  const overrides: Record<string, string | undefined> = {...options.settings, ...(options.auth ? {'auth.methods': options.auth.join(',')} : {})}
+  // Redis named by the flag or the environment is reached first: a newer copy of the vault there
+  // (from a write on another host) replaces an older file before it is loaded.
+  let cluster = await startCluster(options, resolveRedis(overrides['redis.url'], undefined, undefined), (bytes) => adoptNewerCopy(options.vaultFile, bytes, options.material))
   const live = await LiveVault.load(options.vaultFile, options.material, log)
   const info: ServerInfo = {name: 'keyward', version: options.version, startedAt: Date.now()}
   let listeningUrl: string | undefined
   let config = effectiveConfig(live.snapshot.data, overrides)
+  cluster ??= await startCluster(options, redisFromVault(config, live, overrides), (bytes) => live.adopt(bytes))
   const resourceUrl = () => config.get('server.public-url') ?? listeningUrl ?? `http://${options.host}:${options.port}${MCP_PATH}`
   const buildAuth = (): Authenticators => {
     const settings = authSettings(config, {
@@ -78,12 +85,16 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     if (methods.includes('none') && options.transport === 'http' && !isLoopback(options.host)) {
       throw new KeywardError('INVALID_INPUT', `--auth none is allowed on loopback only, not on ${options.host}`)
     }
-    return createAuthenticators(methods, {vault: {keys: () => live.snapshot.keys, data: () => live.snapshot.data}, oauth: settings.oauth, proxy: settings.proxy})
+    return createAuthenticators(methods, {
+      vault: {keys: () => live.snapshot.keys, data: () => live.snapshot.data, revoked: () => cluster?.revoked ?? NONE_REVOKED},
+      oauth: settings.oauth,
+      proxy: settings.proxy,
+    })
   }
   let authenticators = buildAuth()
   let protection = protectionFrom(config, live.snapshot.data)
   const limits = new RateLimits()
-  const audit = await openAudit(options, live, config, overrides, () => protection.audit.failClosed)
+  const audit = await openAudit(options, live, config, overrides, () => protection.audit.failClosed, cluster !== undefined)
   const oauthActive = () => authenticators.types.includes('oauth2')
   const catalog = new Catalog([builtinSource(), ...(options.extraSources ?? [])], (kind, name, kept, dropped) =>
     log('warn', `${kind} ${name} is offered by ${kept} and ${dropped}; serving ${kept}'s`),
@@ -133,7 +144,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     if (sessions) dispatch = await statefulDispatch(sessions, createServer, connected)
     else dispatch = await statelessDispatch(createServer(false))
     const routes = (req: IncomingMessage, res: ServerResponse, path: string) =>
-      healthRoute(req, res, path) || metadataRoute(req, res, path, () => (oauthActive() ? protectedResourceMetadata(config, resourceUrl()) : undefined))
+      healthRoute(req, res, path, cluster) || metadataRoute(req, res, path, () => (oauthActive() ? protectedResourceMetadata(config, resourceUrl()) : undefined))
     const front = await startHttpFront({host: options.host, port: options.port, pipeline, dispatch, log, routes, headerNames: () => authenticators.headerNames})
     hosts = allowedHosts(options.host, front.port, options.allowedHosts)
     url = front.url
@@ -174,6 +185,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const pruner = setInterval(prune, PRUNE_MS)
   pruner.unref()
   if (options.watch) live.watch()
+  cluster?.attach({live, limits, audit, url: () => url, onRevoked: prune})
   audit
     .record({event: 'server.start', transport: options.transport, ...(url ? {url} : {}), version: options.version, pid: process.pid, generation: live.snapshot.generation})
     .catch(() => {})
@@ -184,6 +196,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     reload: () => live.reload(),
     async close() {
       clearInterval(pruner)
+      await cluster?.close()
       live.close()
       await closeTransport()
       await gateway.close()
@@ -193,10 +206,27 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   }
 }
 
-function healthRoute(req: IncomingMessage, res: ServerResponse, path: string): boolean {
+/** Healthy whatever Redis does: a replica without Redis still serves (rate limits fall back to its share). */
+function healthRoute(req: IncomingMessage, res: ServerResponse, path: string, cluster: Cluster | undefined): boolean {
   if (path !== '/healthz' || (req.method !== 'GET' && req.method !== 'HEAD')) return false
-  sendJson(res, 200, {status: 'ok'})
+  sendJson(res, 200, {status: 'ok', ...(cluster ? {redis: cluster.status} : {})})
   return true
+}
+
+const NONE_REVOKED: ReadonlySet<string> = new Set()
+
+async function startCluster(options: ServeOptions, target: RedisTarget | undefined, adopt: (bytes: Buffer) => Promise<unknown>): Promise<Cluster | undefined> {
+  if (!target) return undefined
+  const {Cluster} = await import('./cluster.js')
+  return Cluster.start({target, log: options.log, version: options.version}, options.vaultFile, adopt)
+}
+
+/** Redis named only in the vault's settings, with its password from a vault secret. */
+function redisFromVault(config: ReadonlyMap<string, string>, live: LiveVault, overrides: Record<string, string | undefined>): RedisTarget | undefined {
+  const password = config.get('redis.password')
+  const secret = password?.startsWith('secret:') ? live.snapshot.data.secrets.get(password.slice('secret:'.length)) : undefined
+  if (password && !secret) throw new KeywardError('NOT_FOUND', `redis.password refers to secret ${password.slice('secret:'.length)}, which the vault does not hold`)
+  return resolveRedis(overrides['redis.url'], config.get('redis.url'), secret?.value.toString('utf8'))
 }
 
 /** RFC 9728 metadata, at the root and with the MCP path appended, while OAuth is on. */
@@ -253,10 +283,18 @@ async function openAudit(
   config: ReadonlyMap<string, string>,
   overrides: Record<string, string | undefined>,
   failClosed: () => boolean,
+  clustered: boolean,
 ): Promise<AuditTrail & {close(): Promise<void>}> {
   const {log} = options
   const file = resolveAuditPath(overrides['audit.path'], configOf(live.snapshot.data).get('audit.path'))
   let key = auditKeyOf(live.snapshot.data)
+  if (!key && clustered) {
+    // A replica never writes its copy of a shared vault (the copies would part ways): the key must come from the CLI.
+    const why = 'the vault has no audit key yet, and a replica on Redis does not write the vault; run any admin command once (keyward config set audit.args false) to create it'
+    if (config.get('audit.fail-closed') === 'true') throw new KeywardError('INVALID_INPUT', why)
+    log('warn', `${why}; nothing is audited in this run`)
+    return {record: async () => {}, ready: async () => true, close: async () => {}}
+  }
   if (!key) {
     try {
       key = await live.update((vault) => ensureAuditKey(vault.data))

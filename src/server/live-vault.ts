@@ -8,7 +8,7 @@ import path from 'node:path'
 
 import {isKeywardError} from '../errors/index.js'
 import {KeyIndex} from '../keys/index.js'
-import {GenerationLedger, generationOf, headerOf, type KeyMaterial, openVault, parseVault, readVaultBytes, updateVault, type Vault, type VaultData} from '../vault/index.js'
+import {adoptNewerCopy, GenerationLedger, generationOf, headerOf, type KeyMaterial, openVault, parseVault, readVaultBytes, updateVault, type Vault, type VaultData} from '../vault/index.js'
 import type {Logger} from './log.js'
 
 export interface VaultSnapshot {
@@ -116,6 +116,17 @@ export class LiveVault {
       const what = isKeywardError(err) ? `${err.code}: ${err.message}` : `${(err as NodeJS.ErrnoException).code ?? (err as Error).name}`
       this.log('error', `vault reload failed (${what}); still serving the version loaded at ${new Date(this.current.loadedAt).toISOString()}`)
     }
+  }
+
+  /**
+   * Takes a newer copy of this vault from elsewhere (another host's, through Redis): it must
+   * open with our secret, be this vault, and be newer than the file, which it then replaces
+   * (atomically, under the write lock). Returns what happened, for the log.
+   */
+  async adopt(bytes: Buffer): Promise<'adopted' | 'not-newer'> {
+    const outcome = await adoptNewerCopy(this.file, bytes, this.material)
+    await this.reload()
+    return outcome
   }
 
   /** Changes the vault (under the write lock, like any writer), then serves the result. */

@@ -6,6 +6,7 @@ import {KeywardError} from '../errors/index.js'
 import {acquireWriteLock, exists, keepTimestampedBackup, readVaultBytes, replaceFile} from './file.js'
 import {generationOf, headerOf, parseEnvelope, type Envelope} from './format.js'
 import type {GenerationLedger, LedgerSnapshot} from './ledger.js'
+import type {VaultData} from './payload.js'
 import {KeyMaterial} from './slots.js'
 import {Vault} from './vault.js'
 
@@ -96,7 +97,11 @@ export async function updateVault<T>(file: string, material: KeyMaterial, change
  * and then kept under a timestamped name: it is another vault, and the rolling `.bak` would
  * lose it at the second save.
  */
-export async function createVault(file: string, materials: KeyMaterial[], options: {force: boolean; ledger?: GenerationLedger}): Promise<{vault: Vault; backup?: string}> {
+export async function createVault(
+  file: string,
+  materials: KeyMaterial[],
+  options: {force: boolean; ledger?: GenerationLedger; initialize?: (data: VaultData) => void},
+): Promise<{vault: Vault; backup?: string}> {
   const lock = await acquireWriteLock(file)
   try {
     if (await exists(file)) {
@@ -105,6 +110,7 @@ export async function createVault(file: string, materials: KeyMaterial[], option
       }
     }
     const vault = await Vault.create(file, materials)
+    options.initialize?.(vault.data)
     const bytes = vault.serialize()
     const backup = options.force ? await keepTimestampedBackup(file) : undefined
     await replaceFile(file, bytes, () => lock.assertHeld())
@@ -139,6 +145,28 @@ export async function restoreVault(file: string, source: string, material: KeyMa
     await replaceFile(file, bytes, () => lock.assertHeld())
     ledger.record(restored.header.vault_id, to, file)
     return {vault: restored, backup, from, to}
+  } finally {
+    await lock.release()
+  }
+}
+
+/**
+ * Puts `bytes`, a copy of this vault from elsewhere, in place of the file if it is newer. The
+ * copy must open with `material` (so a forged or damaged copy never replaces a good file), be
+ * the same vault, and carry a higher generation than the file has under the lock.
+ */
+export async function adoptNewerCopy(file: string, bytes: Buffer, material: KeyMaterial): Promise<'adopted' | 'not-newer'> {
+  const envelope = parseEnvelope(bytes, `${file} (copy)`)
+  const copy = await Vault.unlock(file, envelope, material)
+  const lock = await acquireWriteLock(file)
+  try {
+    const current = headerOf(await readVault(file))
+    if (current.vault_id !== copy.header.vault_id) {
+      throw new KeywardError('VAULT_DAMAGED', `the copy is of another vault (${copy.header.vault_id}, not ${current.vault_id})`)
+    }
+    if (copy.generation <= generationOf(current)) return 'not-newer'
+    await replaceFile(file, bytes, () => lock.assertHeld())
+    return 'adopted'
   } finally {
     await lock.release()
   }
