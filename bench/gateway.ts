@@ -53,9 +53,10 @@ export async function benchGateway(): Promise<Row[]> {
     const now = new Date().toISOString()
     const {key} = await updateVault(file, material, (vault) => {
       addUpstream(vault.data, {name: 'fixture', transport: 'stdio', command: process.execPath, args: [FIXTURE], env: {}, prefix: true, created: now, updated: now})
-      return createKey(vault.data, {name: 'bench', scopes: ['fixture__*']})
+      // Rate limits stay on, high enough that the load is counted, never refused.
+      return createKey(vault.data, {name: 'bench', scopes: ['fixture__*'], rateLimit: {limit: 100_000_000, windowSeconds: 60}})
     })
-    const kwEnv = env({KEYWARD_VAULT: file, KEYWARD_KEY_FILE: keyFile, KEYWARD_API_KEY: key}) as Record<string, string>
+    const kwEnv = env({KEYWARD_VAULT: file, KEYWARD_KEY_FILE: keyFile, KEYWARD_API_KEY: key, XDG_STATE_HOME: path.dirname(file)}) as Record<string, string>
     const rows: Row[] = []
 
     // Latency: rounds interleaved, so the machine's drift hits both sides alike.

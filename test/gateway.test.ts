@@ -392,6 +392,7 @@ describe('gateway', function () {
   describe("the README's migration", () => {
     it('works as written on a fresh HOME', async () => {
       const fresh = new Sandbox()
+      let client: Client | undefined
       try {
         const configFile = fresh.path('.config', 'Claude', 'claude_desktop_config.json')
         await fs.mkdir(path.dirname(configFile), {recursive: true})
@@ -414,11 +415,12 @@ describe('gateway', function () {
         const entry = config.mcpServers.keyward
         const {Client} = await import('@modelcontextprotocol/sdk/client/index.js')
         const {StdioClientTransport} = await import('@modelcontextprotocol/sdk/client/stdio.js')
-        const c = new Client({name: 'claude', version: '1'})
-        await c.connect(new StdioClientTransport({command: entry.command, args: entry.args, env: {...home, ...entry.env}}))
-        clients.push(c)
-        assert.equal(textOf(await c.callTool({name: 'github__get_secret_hash', arguments: {}})), sha256('ghp_READMEmigrationTOKEN0123456789abcdef'))
+        client = new Client({name: 'claude', version: '1'})
+        await client.connect(new StdioClientTransport({command: entry.command, args: entry.args, env: {...home, ...entry.env}}))
+        assert.equal(textOf(await client.callTool({name: 'github__get_secret_hash', arguments: {}})), sha256('ghp_READMEmigrationTOKEN0123456789abcdef'))
       } finally {
+        // The server writes its audit log under the fresh HOME: stop it before removing the HOME.
+        await client?.close().catch(() => {})
         await fresh.cleanup()
       }
     })
