@@ -161,7 +161,7 @@ describe('protect', function () {
         assert.ok(!textOf(r).includes(pattern), 'the reply does not name the pattern')
       }
       assert.equal(textOf(await c.callTool({name: 'echo', arguments: {message: 'an ordinary union of sets'}})), 'an ordinary union of sets')
-      await bed.stopServers()
+      assert.deepEqual(await bed.stopServers(), [0], 'a clean shutdown')
       await cli(['config', 'set', 'guard.deny-cidrs', '127.0.0.0/8'])
       // Listening on :: makes the peer an IPv4-mapped address (::ffff:127.0.0.1): the IPv4 list still applies.
       s = await serve(['--host', '::', '--allowed-host', '127.0.0.1'])
@@ -170,6 +170,7 @@ describe('protect', function () {
       assert.equal(JSON.parse(denied.text).error.data.reason, 'address_denied')
       const rs = await waitFor((r) => r.filter((x) => x.event === 'guard.block').length >= 7)
       const blocks = rs.filter((r) => r.event === 'guard.block')
+      const seen = rs.map((r) => `${r.seq}:${r.event}:${r.reason ?? r.outcome ?? ''}`).join(' ')
       assert.deepEqual(blocks.map((b) => (b.reason === 'pattern' ? `pattern:${b.pattern}` : b.reason)).sort(), [
         'address_denied',
         'pattern:eval',
@@ -178,7 +179,7 @@ describe('protect', function () {
         'pattern:traversal',
         'schema',
         'too_large',
-      ])
+      ], seen)
       assert.ok(blocks.find((b) => b.reason === 'address_denied')!.peer === '::ffff:127.0.0.1')
     })
 

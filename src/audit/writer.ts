@@ -237,7 +237,8 @@ async function appendPrivate(file: string, data: Buffer): Promise<void> {
   try {
     const {mode} = await handle.stat()
     if ((mode & 0o077) !== 0) await handle.chmod(0o600)
-    await handle.write(data)
+    // writeFile loops until every byte is written (a single write may be short); O_APPEND keeps it at the end.
+    await handle.writeFile(data)
   } finally {
     await handle.close()
   }

@@ -196,10 +196,21 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     reload: () => live.reload(),
     async close() {
       clearInterval(pruner)
-      await cluster?.close()
-      live.close()
-      await closeTransport()
-      await gateway.close()
+      // Each step runs whatever the one before did: the audit log is written out last, always
+      // (its batch timer does not keep the process alive, so a skipped close would lose records).
+      const steps: [string, () => unknown][] = [
+        ['Redis', () => cluster?.close()],
+        ['the vault watcher', () => live.close()],
+        ['the transport', () => closeTransport()],
+        ['the upstream servers', () => gateway.close()],
+      ]
+      for (const [what, step] of steps) {
+        try {
+          await step()
+        } catch (err) {
+          options.log('warn', `shutting down: closing ${what} failed (${(err as Error).message})`)
+        }
+      }
       await audit.record({event: 'server.stop', transport: options.transport, pid: process.pid}).catch(() => {})
       await audit.close()
     },

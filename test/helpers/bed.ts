@@ -45,8 +45,9 @@ export class Bed {
   }
 
   /** Stops the servers started so far. */
-  async stopServers(): Promise<void> {
-    await Promise.all(this.running.splice(0).map((s) => s.stop()))
+  /** Stops every server started so far; resolves with their exit codes. */
+  async stopServers(): Promise<(number | null)[]> {
+    return Promise.all(this.running.splice(0).map((s) => s.stop()))
   }
 
   async connect(url: string, key: string): Promise<Client> {
