@@ -7,6 +7,7 @@ import {randomBytes} from 'node:crypto'
 import {promises as fs} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import {fileURLToPath, pathToFileURL} from 'node:url'
 
 import {AuditLog, sealRecord, verifyAudit} from '../src/audit/index.js'
 import {GENESIS, openRecord} from '../src/audit/record.js'
@@ -247,6 +248,22 @@ describe('protect units', function () {
       assert.equal(openRecord(randomBytes(32), line).ok, false)
       assert.equal(openRecord(key, line.replace('"x"', '"y"')).ok, false)
       assert.equal(openRecord(key, line.replace('"note":"é"', '"note":"\\u00e9"')).ok, false, 'the same value, other bytes: not the record')
+    })
+
+    it('a queued record keeps the process alive until it is written: nothing is lost when the event loop empties', async () => {
+      const file = path.join(dir, 'audit.jsonl')
+      const writer = pathToFileURL(path.resolve(import.meta.dirname ?? path.dirname(fileURLToPath(import.meta.url)), '../src/audit/index.js')).href
+      // A process whose only pending work is a batch waiting out its delay, then a top-level await on it:
+      // with an unref'd batch timer, Node exits at once (code 13) and the records are gone.
+      const script = `const {AuditLog} = await import(${JSON.stringify(writer)})
+        const log = new AuditLog({file: ${JSON.stringify(file)}, key: Buffer.alloc(32, 7), maxSize: 1 << 20, batchMs: () => 200})
+        await log.record({event: 'first'})
+        await Promise.all([log.record({event: 'second'}), log.record({event: 'third'})])`
+      const {spawnSync} = await import('node:child_process')
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {encoding: 'utf8'})
+      assert.equal(r.status, 0, r.stderr)
+      const events = (await fs.readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).event)
+      assert.deepEqual(events, ['first', 'second', 'third'])
     })
 
     it('batches concurrent records into one chain that verifies, and the request stage records refusals and the session’s authentication', async () => {

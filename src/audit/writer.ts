@@ -107,7 +107,10 @@ export class AuditLog {
       this.scheduled = false
       void this.flush()
     }
-    if (wait > 0) setTimeout(run, wait).unref()
+    // Not unref'd: a queued record keeps the process alive until it is written (at most batchMs).
+    // An unref'd timer let Node exit mid-shutdown with records still queued (exit code 13 when a
+    // top-level await was waiting on them).
+    if (wait > 0) setTimeout(run, wait)
     else setImmediate(run)
   }
 

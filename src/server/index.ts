@@ -211,8 +211,10 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
           options.log('warn', `shutting down: closing ${what} failed (${(err as Error).message})`)
         }
       }
-      await audit.record({event: 'server.stop', transport: options.transport, pid: process.pid}).catch(() => {})
+      // Queued, then written out by close() at once rather than after the batch delay.
+      const stopped = audit.record({event: 'server.stop', transport: options.transport, pid: process.pid}).catch(() => {})
       await audit.close()
+      await stopped
     },
   }
 }
