@@ -128,8 +128,10 @@ describe('OAuth 2.1', function () {
       assert.equal(JSON.parse(r.text).error.data.reason, reason)
       assert.ok(!s.logs().includes(jwt.slice(-16)), 'no token in the log')
     }
-    for (let i = 0; i < 50 && !/401 algorithm_not_allowed/.test(s.logs()); i++) await sleep(20)
-    for (const [reason] of cases) assert.match(s.logs(), new RegExp(`refused POST /mcp from \\S+: 401 ${reason}`), `logged: ${reason}`)
+    // stderr is written asynchronously: wait for every line (the last case's included), not only one.
+    const logged = (reason: string) => new RegExp(`refused POST /mcp from \\S+: 401 ${reason}`).test(s.logs())
+    for (let i = 0; i < 150 && !cases.every(([reason]) => logged(reason)); i++) await sleep(20)
+    for (const [reason] of cases) assert.ok(logged(reason), `logged: ${reason}`)
   })
 
   it('a call outside the token’s scopes gets 403 insufficient_scope naming the scope', async () => {
