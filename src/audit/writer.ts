@@ -8,9 +8,8 @@
  * promise of each of its records rejects, so a fail-closed caller can refuse its request.
  */
 import {constants, promises as fs} from 'node:fs'
-import path from 'node:path'
 
-import {acquireWriteLock, ensurePrivateDir, replaceOtherFile} from '../vault/index.js'
+import {acquireWriteLock, replaceOtherFile} from '../vault/index.js'
 import {chainFiles, firstLine, headPath, lastLine, segmentPath} from './files.js'
 import {GENESIS, peekHead, sealHead, sealRecord, type AuditEvent, type ChainHead} from './record.js'
 
@@ -162,7 +161,7 @@ export class AuditLog {
 
   private async write(batch: Pending[]): Promise<void> {
     const {file, key} = this.options
-    await ensurePrivateDir(path.dirname(file))
+    // The lock makes the directory (0700) and checks who can write to it.
     const lock = await acquireWriteLock(file, 'audit log')
     try {
       let head = await this.chainHead(batch)
