@@ -1,11 +1,20 @@
 /** Runs the built CLI (bin/run.js) as a user would, in an isolated home. */
 import {spawn, type ChildProcess} from 'node:child_process'
-import {mkdtempSync, promises as fs} from 'node:fs'
+import {existsSync, mkdtempSync, promises as fs} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
+/** The repository: the nearest directory above this file with bin/run.js (tests run from test/ or dist/test/). */
+export const ROOT = (() => {
+  let dir = path.dirname(fileURLToPath(import.meta.url))
+  while (!existsSync(path.join(dir, 'bin', 'run.js'))) {
+    const parent = path.dirname(dir)
+    if (parent === dir) throw new Error('keyward tests: cannot find the repository root (bin/run.js)')
+    dir = parent
+  }
+  return dir
+})()
 export const BIN = path.join(ROOT, 'bin', 'run.js')
 
 export interface Result {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {promises as fs} from 'node:fs'
 import path from 'node:path'
 
-import {json, ROOT, Sandbox, sleep, type Result} from './helpers/cli.js'
+import {json, ROOT, Sandbox, sleep, type Result} from '../helpers/cli.js'
 
 const KEY_SHAPE = /^kw_[0-9A-Za-z]{12}_[0-9A-Za-z]{39}$/
 

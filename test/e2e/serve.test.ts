@@ -3,8 +3,8 @@ import {promises as fs} from 'node:fs'
 
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
 
-import {collect, Sandbox, sleep} from './helpers/cli.js'
-import {bearer, httpClient, INITIALIZE, post, startServe, stdioClient, toolNames, type RunningServe} from './helpers/server.js'
+import {collect, Sandbox, sleep} from '../helpers/cli.js'
+import {bearer, httpClient, INITIALIZE, post, startServe, stdioClient, toolNames, type RunningServe} from '../helpers/server.js'
 
 const ALL_TOOLS = ['debug_info', 'echo', 'get_time', 'hello_world']
 const PRESET_TOOLS: Record<string, string[]> = {full: ALL_TOOLS, readonly: ['get_time'], limited: ['echo', 'hello_world']}
@@ -83,7 +83,7 @@ describe('keyward serve', function () {
         await sleep(1100)
         const s = await serve(flags)
         const [prefix, id] = keys.full.split('_')
-        const lib = await import('../src/keys/format.js')
+        const lib = await import('../../src/keys/format.js')
         const unknown = lib.formatKey(prefix, id, 'y'.repeat(33))
         const cases: [Record<string, string>, string][] = [
           [{}, 'missing'],
@@ -307,7 +307,7 @@ describe('keyward serve', function () {
       const expired = await newKey('brief', '--scope', 'full', '--expires', '1s')
       await sleep(1100)
       const [prefix, id] = keys.full.split('_')
-      const lib = await import('../src/keys/format.js')
+      const lib = await import('../../src/keys/format.js')
       const cases: [string | undefined, number, RegExp][] = [
         [undefined, 25, /no API key: set KEYWARD_API_KEY/],
         ['kw_nonsense', 20, /malformed/],

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {promises as fs, readdirSync} from 'node:fs'
 import path from 'node:path'
 
-import {ROOT, json, Sandbox, sleep, collect} from './helpers/cli.js'
+import {ROOT, json, Sandbox, sleep, collect} from '../helpers/cli.js'
 
 /** The library, as built: used here only to check what is on disk after each kill. */
 async function openWithKeyFile(vault: string, keyFile: string) {

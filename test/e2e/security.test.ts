@@ -7,7 +7,7 @@ import {createRequire, syncBuiltinESMExports} from 'node:module'
 import {promises as fs} from 'node:fs'
 import path from 'node:path'
 
-import {json, ROOT, Sandbox} from './helpers/cli.js'
+import {json, ROOT, Sandbox} from '../helpers/cli.js'
 
 const require = createRequire(import.meta.url)
 const lib = (module: string) => import(path.join(ROOT, 'dist/src', module))

@@ -8,10 +8,10 @@ import path from 'node:path'
 
 import {Redis} from 'ioredis'
 
-import {json, sleep} from './helpers/cli.js'
-import {Bed} from './helpers/bed.js'
-import {Cable, hasRedisServer, RedisServer} from './helpers/redis.js'
-import {post, type RunningServe} from './helpers/server.js'
+import {json, sleep} from '../helpers/cli.js'
+import {Bed} from '../helpers/bed.js'
+import {Cable, hasRedisServer, RedisServer} from '../helpers/redis.js'
+import {post, type RunningServe} from '../helpers/server.js'
 
 const CALL = {jsonrpc: '2.0', id: 1, method: 'tools/call', params: {name: 'get_time', arguments: {}}}
 
@@ -177,7 +177,7 @@ describe('Redis settings', function () {
   afterEach(() => bed.tearDown())
 
   it('a Redis password is never taken from the command line or a setting, and never shown', async () => {
-    const {resolveRedis} = await import('../src/redis/url.js')
+    const {resolveRedis} = await import('../../src/redis/url.js')
     const fromEnv = resolveRedis(undefined, undefined, undefined, {KEYWARD_REDIS_URL: 'rediss://:hunter2-pw@redis.internal:6380'})!
     assert.equal(fromEnv.password, 'hunter2-pw')
     assert.equal(fromEnv.display, 'rediss://default:***@redis.internal:6380')

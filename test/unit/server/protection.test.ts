@@ -9,26 +9,26 @@ import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 
-import {AuditLog, sealRecord, verifyAudit} from '../src/audit/index.js'
-import {GENESIS, openRecord} from '../src/audit/record.js'
-import {ANONYMOUS, type Principal} from '../src/auth/index.js'
-import {effectiveConfig} from '../src/config/index.js'
-import {findPattern, guardPatterns} from '../src/guard/patterns.js'
-import {Redactor} from '../src/guard/redactor.js'
-import {AddressList, peerKey} from '../src/net/addresses.js'
-import {ScopeSet} from '../src/policy/index.js'
-import {RateLimits} from '../src/ratelimit/limits.js'
-import type {CallContext, MessageContext, RequestContext} from '../src/server/context.js'
-import {messageContext} from '../src/server/context.js'
-import {Rejection, RPC} from '../src/server/pipeline/chain.js'
-import {protectionFrom} from '../src/server/protection.js'
-import {auditRequests} from '../src/server/stages/audit-requests.js'
-import {guardAddresses} from '../src/server/stages/guard-addresses.js'
-import {limitRates} from '../src/server/stages/rate-limit.js'
-import {redactResults} from '../src/server/stages/redact.js'
-import {throttleAuthFailures} from '../src/server/stages/throttle-auth-failures.js'
-import {emptyData} from '../src/vault/payload.js'
-import {sleep} from './helpers/cli.js'
+import {AuditLog, sealRecord, verifyAudit} from '../../../src/audit/index.js'
+import {GENESIS, openRecord} from '../../../src/audit/record.js'
+import {ANONYMOUS, type Principal} from '../../../src/auth/index.js'
+import {effectiveConfig} from '../../../src/config/index.js'
+import {findPattern, guardPatterns} from '../../../src/guard/patterns.js'
+import {Redactor} from '../../../src/guard/redactor.js'
+import {AddressList, peerKey} from '../../../src/net/addresses.js'
+import {ScopeSet} from '../../../src/policy/index.js'
+import {RateLimits} from '../../../src/ratelimit/limits.js'
+import type {CallContext, MessageContext, RequestContext} from '../../../src/server/context.js'
+import {messageContext} from '../../../src/server/context.js'
+import {Rejection, RPC, RpcError} from '../../../src/server/pipeline/chain.js'
+import {protectionFrom} from '../../../src/server/protection.js'
+import {auditRequests} from '../../../src/server/stages/audit-requests.js'
+import {guardAddresses} from '../../../src/server/stages/guard-addresses.js'
+import {limitRates} from '../../../src/server/stages/rate-limit.js'
+import {redactResults} from '../../../src/server/stages/redact.js'
+import {throttleAuthFailures} from '../../../src/server/stages/throttle-auth-failures.js'
+import {emptyData} from '../../../src/vault/payload.js'
+import {sleep} from '../../helpers/cli.js'
 
 function httpContext(over: Partial<RequestContext> = {}): RequestContext {
   return {transport: 'http', method: 'POST', path: '/mcp', query: '', peer: '127.0.0.1', headers: {}, presented: () => undefined, readBody: async () => Buffer.from('{}'), responseHeaders: {}, startedAt: Date.now(), ...over}
@@ -123,7 +123,6 @@ describe('protect units', function () {
       assert.deepEqual(ctx.redacted, ['DB_PASSWORD'])
       const failing = {...ctx, kind: 'prompt', result: undefined, redacted: undefined} as CallContext
       await assert.rejects(attempt(() => stage(failing, async () => {
-          const {RpcError} = await import('../src/server/pipeline/chain.js')
           throw new RpcError(-32602, 'login failed for correct-horse-battery')
         })),
         {message: 'login failed for [REDACTED:DB_PASSWORD]'},
@@ -252,7 +251,7 @@ describe('protect units', function () {
 
     it('a queued record keeps the process alive until it is written: nothing is lost when the event loop empties', async () => {
       const file = path.join(dir, 'audit.jsonl')
-      const writer = pathToFileURL(path.resolve(import.meta.dirname ?? path.dirname(fileURLToPath(import.meta.url)), '../src/audit/index.js')).href
+      const writer = pathToFileURL(path.resolve(import.meta.dirname ?? path.dirname(fileURLToPath(import.meta.url)), '../../../src/audit/index.js')).href
       // A process whose only pending work is a batch waiting out its delay, then a top-level await on it:
       // with an unref'd batch timer, Node exits at once (code 13) and the records are gone.
       const script = `const {AuditLog} = await import(${JSON.stringify(writer)})
@@ -260,7 +259,8 @@ describe('protect units', function () {
         await log.record({event: 'first'})
         await Promise.all([log.record({event: 'second'}), log.record({event: 'third'})])`
       const {spawnSync} = await import('node:child_process')
-      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {encoding: 'utf8'})
+      // Under the unit runner the module is TypeScript: the child loads it through the same loader.
+      const r = spawnSync(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], {encoding: 'utf8'})
       assert.equal(r.status, 0, r.stderr)
       const events = (await fs.readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).event)
       assert.deepEqual(events, ['first', 'second', 'third'])

@@ -17,8 +17,8 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js'
 
-import {collect, json, ROOT, Sandbox, sleep} from './helpers/cli.js'
-import {bearer, httpClient, startServe, stdioClient, toolNames, type RunningServe} from './helpers/server.js'
+import {collect, json, ROOT, Sandbox, sleep} from '../helpers/cli.js'
+import {bearer, httpClient, startServe, stdioClient, toolNames, type RunningServe} from '../helpers/server.js'
 
 const FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
 const EVERYTHING = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js')
@@ -378,7 +378,7 @@ describe('gateway', function () {
     })
 
     it('exposed names always suit model APIs: shortened deterministically with a hash', async () => {
-      const {exposedName} = await import('../src/server/gateway/naming.js')
+      const {exposedName} = await import('../../src/server/gateway/naming.js')
       assert.equal(exposedName('github', 'create_issue'), 'github__create_issue')
       const long = exposedName('github', `a.${'x'.repeat(100)}`)
       assert.match(long, /^[a-zA-Z0-9_-]{1,64}$/)

@@ -8,8 +8,8 @@ import {promises as fs} from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 
-import {collect, json, ROOT, Sandbox, sleep} from './helpers/cli.js'
-import {bearer, INITIALIZE, post, startServe, type RunningServe} from './helpers/server.js'
+import {collect, json, ROOT, Sandbox, sleep} from '../helpers/cli.js'
+import {bearer, INITIALIZE, post, startServe, type RunningServe} from '../helpers/server.js'
 
 const PLANTED = 'ghp_PLANTEDsecretFROMstdin0123456789'
 
@@ -418,7 +418,7 @@ describe('hardening: serve', function () {
 
   it('14. stateless: a client cannot cancel another client’s request', async () => {
     const {StaticSource} = await import(path.join(ROOT, 'dist/src/server/index.js'))
-    const {serveInProcess, testVault} = await import('./helpers/inprocess.js')
+    const {serveInProcess, testVault} = await import('../helpers/inprocess.js')
     const vault = await testVault()
     const a = await vault.key('a', ['slow'])
     const b = await vault.key('b', ['slow'])

@@ -8,9 +8,9 @@ import path from 'node:path'
 
 import {LoggingMessageNotificationSchema} from '@modelcontextprotocol/sdk/types.js'
 
-import {json, ROOT, Sandbox, sleep} from './helpers/cli.js'
-import {Bed} from './helpers/bed.js'
-import {bearer, INITIALIZE, post, stdioClient} from './helpers/server.js'
+import {json, ROOT, Sandbox, sleep} from '../helpers/cli.js'
+import {Bed} from '../helpers/bed.js'
+import {bearer, INITIALIZE, post, stdioClient} from '../helpers/server.js'
 
 const FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
 const SECRET = 'planted-Secret-7fQ2-value'

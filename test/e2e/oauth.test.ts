@@ -10,8 +10,8 @@ import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import {SignJWT, exportSPKI, importJWK} from 'jose'
 import {OAuth2Server} from 'oauth2-mock-server'
 
-import {json, Sandbox, sleep} from './helpers/cli.js'
-import {bearer, httpClient, INITIALIZE, post, startServe, toolNames, type RunningServe} from './helpers/server.js'
+import {json, Sandbox, sleep} from '../helpers/cli.js'
+import {bearer, httpClient, INITIALIZE, post, startServe, toolNames, type RunningServe} from '../helpers/server.js'
 
 type Transform = (header: Record<string, unknown>, payload: Record<string, unknown>) => void
 

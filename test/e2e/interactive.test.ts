@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import {promises as fs} from 'node:fs'
 
-import {json, Sandbox} from './helpers/cli.js'
-import {runInPty} from './helpers/pty.js'
+import {json, Sandbox} from '../helpers/cli.js'
+import {runInPty} from '../helpers/pty.js'
 
 const PASSPHRASE = 'a passphrase typed at a terminal'
 const DOWN = '\x1b[B'
@@ -85,7 +85,7 @@ describe('interactive prompts, through a pseudo-terminal', function () {
     const ansi = /\x1b\[[0-9;]*m/
     const raw = async (args: string[], extra: Record<string, string> = {}) => {
       const {spawnSync} = await import('node:child_process')
-      const {BIN} = await import('./helpers/cli.js')
+      const {BIN} = await import('../helpers/cli.js')
       const cmd = [process.execPath, BIN, ...args].join(' ')
       return spawnSync('script', ['-qfec', cmd, '/dev/null'], {env: {...env, ...extra, TERM: 'xterm'}, encoding: 'utf8'}).stdout
     }

@@ -3,7 +3,7 @@ import {execFile} from 'node:child_process'
 import {promises as fs} from 'node:fs'
 import {promisify} from 'node:util'
 
-import {BIN, json, Sandbox} from './helpers/cli.js'
+import {BIN, json, Sandbox} from '../helpers/cli.js'
 
 const PASSPHRASE = 'correct horse battery staple'
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import {promises as fs} from 'node:fs'
 import path from 'node:path'
 
-import {json, ROOT, Sandbox} from './helpers/cli.js'
+import {json, ROOT, Sandbox} from '../helpers/cli.js'
 
 interface ManifestCommand {
   id: string
