@@ -79,7 +79,7 @@ A replica that serves an older generation than the vault's, or has not been hear
     if (report.replicas.length === 0) lines.push(`No replicas of this vault on ${report.redis}.`)
     else {
       const state = (warnings: string[]) => (warnings.length === 0 ? 'ok' : style.yellow(`WARNING: ${warnings.join('; ')}`))
-      const rows = report.replicas.map((r) => [`${r.host}:${r.pid}`, r.url ?? '-', String(r.generation), `${r.lastSeenSeconds}s ago`, `${r.uptimeSeconds}s`, r.version, r.redis, state(r.warnings)])
+      const rows = report.replicas.map((r) => [`${r.host}:${r.pid}`, r.url ?? '-', String(r.generation), `${Math.max(0, r.lastSeenSeconds)}s ago`, `${r.uptimeSeconds}s`, r.version, r.redis, state(r.warnings)])
       lines.push(renderTable(['replica', 'url', 'generation', 'heard', 'uptime', 'version', 'redis', 'state'], rows))
     }
     const {id, generation, copy} = report.vault
