@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {KeywardCommand} from '../src/cli/base.js'
-import {publishVaultFile, redisTargetOf, revokedKeyIds} from '../src/cli/replicas.js'
+import {publishVaultFile, redisTargetOf, revokedKeyIds, statusReport, type StatusReport} from '../src/cli/replicas.js'
 import {openSession} from '../src/cli/session.js'
 import {style} from '../src/cli/style.js'
 import {renderTable} from '../src/cli/table.js'
@@ -42,39 +42,12 @@ A replica that serves an older generation than the vault's, or has not been hear
       const published = await publishVaultFile(file, vault.data, [...revokedKeyIds(vault.data)], target)
       if (!this.jsonEnabled()) this.log(`Published generation ${published.generation} on ${target.display}${published.stored ? '' : ' (Redis had that copy already)'}.`)
     }
-    const {connectRedis, connectWithin} = await import('../src/redis/client.js')
-    const {heardReplicas, replicaWarnings} = await import('../src/redis/heartbeat.js')
-    const {copyStamp} = await import('../src/redis/vault-copy.js')
-    const redis = await connectRedis(target, {name: 'keyward-status'})
-    try {
-      if (!(await connectWithin(redis, 3000))) throw new KeywardError('UPSTREAM_FAILED', `cannot reach Redis at ${target.display}; check the URL, and that Redis runs`)
-      const heard = await heardReplicas(redis, key, vaultId)
-      const copy = await copyStamp(redis, key, vaultId)
-      const current = Math.max(vault.generation, copy?.authentic ? copy.generation : 0)
-      const replicas = heard.replicas.map(({ageMs, ...r}) => {
-        const warnings = replicaWarnings({...r, ageMs}, current)
-        return {...r, lastSeenSeconds: Math.round(ageMs / 100) / 10, state: warnings.length > 0 ? 'warning' : 'ok', warnings}
-      })
-      const report = {
-        redis: target.display,
-        vault: {id: vaultId, generation: vault.generation, copy: copy ? {generation: copy.generation, authentic: copy.authentic} : null},
-        replicas,
-        warnings: replicas.filter((r) => r.state === 'warning').length,
-        unauthenticated: heard.unauthenticated,
-      }
-      if (!this.jsonEnabled()) this.log(this.render(report))
-      return report
-    } finally {
-      redis.disconnect()
-    }
+    const report = await statusReport(target, {id: vaultId, generation: vault.generation, key})
+    if (!this.jsonEnabled()) this.log(this.render(report))
+    return report
   }
 
-  private render(report: {
-    redis: string
-    vault: {id: string; generation: number; copy: {generation: number; authentic: boolean} | null}
-    replicas: {host: string; pid: number; url?: string; generation: number; lastSeenSeconds: number; uptimeSeconds: number; version: string; redis: string; warnings: string[]}[]
-    unauthenticated: number
-  }): string {
+  private render(report: StatusReport): string {
     const lines: string[] = []
     if (report.replicas.length === 0) lines.push(`No replicas of this vault on ${report.redis}.`)
     else {

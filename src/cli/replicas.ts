@@ -8,6 +8,7 @@
 import {configOf} from '../config/index.js'
 import {KeywardError} from '../errors/index.js'
 import {keysOf} from '../keys/index.js'
+import type {ReplicaInfo} from '../redis/heartbeat.js'
 import {resolveRedis, type RedisTarget} from '../redis/url.js'
 import {generationOf, headerOf, parseVault, readVaultBytes, type VaultData} from '../vault/index.js'
 
@@ -75,4 +76,48 @@ function notTold(target: RedisTarget, generation: number | undefined, why: strin
     'REPLICAS_NOT_TOLD',
     `the change was made${generation === undefined ? '' : ` (generation ${generation})`}, but the replicas on ${target.display} were not told: ${why}. Replicas that keep their own copy of the vault miss it until a later change reaches Redis; publish it with \`keyward status --publish\``,
   )
+}
+
+export interface ReplicaRow extends ReplicaInfo {
+  /** Since the replica wrote its heartbeat, by this host's clock. */
+  lastSeenSeconds: number
+  state: 'ok' | 'warning'
+  warnings: string[]
+}
+
+export interface StatusReport {
+  redis: string
+  vault: {id: string; generation: number; copy: {generation: number; authentic: boolean} | null}
+  replicas: ReplicaRow[]
+  /** How many replicas have warnings. */
+  warnings: number
+  /** Heartbeat records of this vault whose MAC failed: not listed. */
+  unauthenticated: number
+}
+
+/** The replicas of this vault whose heartbeats verify, each judged against the newest authentic generation known. */
+export async function statusReport(target: RedisTarget, vault: {id: string; generation: number; key: Buffer}): Promise<StatusReport> {
+  const {connectRedis, connectWithin} = await import('../redis/client.js')
+  const {heardReplicas, replicaWarnings} = await import('../redis/heartbeat.js')
+  const {copyStamp} = await import('../redis/vault-copy.js')
+  const redis = await connectRedis(target, {name: 'keyward-status'})
+  try {
+    if (!(await connectWithin(redis, 3000))) throw new KeywardError('UPSTREAM_FAILED', `cannot reach Redis at ${target.display}; check the URL, and that Redis runs`)
+    const heard = await heardReplicas(redis, vault.key, vault.id)
+    const copy = await copyStamp(redis, vault.key, vault.id)
+    const current = Math.max(vault.generation, copy?.authentic ? copy.generation : 0)
+    const replicas = heard.replicas.map(({ageMs, ...replica}): ReplicaRow => {
+      const warnings = replicaWarnings({...replica, ageMs}, current)
+      return {...replica, lastSeenSeconds: Math.round(ageMs / 100) / 10, state: warnings.length > 0 ? 'warning' : 'ok', warnings}
+    })
+    return {
+      redis: target.display,
+      vault: {id: vault.id, generation: vault.generation, copy: copy ? {generation: copy.generation, authentic: copy.authentic} : null},
+      replicas,
+      warnings: replicas.filter((r) => r.state === 'warning').length,
+      unauthenticated: heard.unauthenticated,
+    }
+  } finally {
+    redis.disconnect()
+  }
 }
