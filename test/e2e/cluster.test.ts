@@ -198,6 +198,8 @@ describe('scale-out on Redis', function () {
     await bed.cli(['keys', 'revoke', 'old', '--yes', '--redis', redis.url])
     assert.ok((await until(async () => (await status(r, key)) === 401, 1000)) !== undefined)
     const serving = (await holder()).generation
+    // The notice refuses the key before the replica has taken the copy: wait until it serves it.
+    assert.ok((await until(async () => new RegExp(`reloaded \\S+ \\(generation ${serving}\\)`).test(r.logs()), 2000)) !== undefined, r.logs())
     const client = redisClient()
     const stamp = (generation: number, bytes: Buffer) => sign(old.key, 'copy', [old.vaultId, generation, sha256(bytes)])
     await client.hset(vaultKey(old.vaultId), {generation: old.generation, digest: sha256(old.bytes), mac: stamp(old.generation, old.bytes), bytes: old.bytes.toString('base64')})
