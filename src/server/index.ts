@@ -231,7 +231,7 @@ const NONE_REVOKED: ReadonlySet<string> = new Set()
 async function startCluster(options: ServeOptions, target: RedisTarget | undefined, adopt: (bytes: Buffer) => Promise<unknown>): Promise<Cluster | undefined> {
   if (!target) return undefined
   const {Cluster} = await import('./cluster.js')
-  return Cluster.start({target, log: options.log, version: options.version}, options.vaultFile, adopt)
+  return Cluster.start({target, log: options.log, version: options.version, material: options.material}, options.vaultFile, adopt)
 }
 
 /** Redis named only in the vault's settings, with its password from a vault secret. */
