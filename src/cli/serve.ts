@@ -7,6 +7,7 @@ import type {OptionFlag} from '@oclif/core/interfaces'
 import {flaggedSettings, flagName} from '../config/index.js'
 import {DEFAULT_PORT} from '../server/defaults.js'
 import type {ServeOptions} from '../server/options.js'
+import {clientKeyFromEnv} from './client-key.js'
 import {releaseStdout} from './output.js'
 import {style} from './style.js'
 
@@ -74,7 +75,7 @@ export async function runServer(options: RunOptions): Promise<void> {
   if (options.transport === 'http' && !isLoopback(options.host)) {
     log('warn', `binding ${options.host}: reachable from other machines. Put TLS in front, and list the public host name with --allowed-host`)
   }
-  const credential = process.env.KEYWARD_API_KEY || process.env.MCP_API_KEY || undefined
+  const credential = clientKeyFromEnv()
   if (options.transport === 'stdio') releaseStdout()
   const {hint, quiet: _quiet, ...serveOptions} = options
   const server = await serve({...serveOptions, credential, log})
