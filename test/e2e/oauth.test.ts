@@ -358,6 +358,43 @@ describe('keyward config', function () {
     assert.deepEqual(await fs.readFile(box.vault), before)
   })
 
+  it('a value that opens something up needs --yes (exit 11 without a terminal, the vault unchanged), and says what it opens', async () => {
+    const OPENING: [string, string, RegExp][] = [
+      ['auth.methods', 'none', /turns authentication off/],
+      ['proxy.trusted-cidrs', '0.0.0.0/0', /trusts identity headers from 0\.0\.0\.0\/0: any host there/],
+      ['proxy.trusted-cidrs', '10.0.0.5/32,::/0', /trusts identity headers from ::\/0/],
+      ['proxy.trusted-cidrs', '1.0.0.0/8', /from 1\.0\.0\.0\/8/],
+      ['guard.patterns', 'none', /input guard's patterns off/],
+      ['guard.redact', 'false', /secret redaction off/],
+      ['oauth.clock-skew', '1h', /up to 1h after they expire/],
+    ]
+    const before = await fs.readFile(box.vault)
+    for (const [key, value, opens] of OPENING) {
+      const refused = await box.run(['config', 'set', key, value])
+      assert.equal(refused.code, 11, `${key} ${value}: ${refused.stderr}`)
+      assert.equal(refused.stderr.trim().split('\n').length, 1, 'one line')
+      assert.match(refused.stderr, opens)
+      assert.match(refused.stderr, new RegExp(`^keyward: config ${key.replace(/\./g, '\\.')} .*; pass --yes to set it\n$`))
+      const j = await box.run(['config', 'set', key, value, '--json'])
+      assert.equal(j.code, 11)
+      assert.equal(json(j).error.code, 'INPUT_REQUIRED')
+    }
+    assert.deepEqual(await fs.readFile(box.vault), before, 'nothing was set')
+    for (const [key, value, opens] of OPENING) {
+      const r = await box.run(['config', 'set', key, value, '--yes', '--json'])
+      assert.equal(r.code, 0, `${key} ${value}: ${r.stderr}`)
+      assert.match(json(r).opens, opens)
+      assert.match(r.stderr, /^keyward: warning: config /)
+      assert.match(r.stderr, opens)
+    }
+    for (const [key, value] of [['auth.methods', 'api-key'], ['proxy.trusted-cidrs', '10.0.0.0/8,203.0.113.7,fd00::/8'], ['guard.patterns', 'traversal'], ['guard.redact', 'true'], ['oauth.clock-skew', '30s']]) {
+      const r = await box.run(['config', 'set', key, value, '--json'])
+      assert.equal(r.code, 0, `${key} ${value} needs no --yes: ${r.stderr}`)
+      assert.equal(json(r).opens, null)
+      assert.equal(r.stderr, '')
+    }
+  })
+
   it('a serve flag beats the vault for one run', async () => {
     await box.run(['config', 'set', 'auth.methods', 'oauth2'])
     const r = await box.run(['serve', '--transport', 'http', '--port', '0'], {})

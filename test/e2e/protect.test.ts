@@ -231,7 +231,7 @@ describe('protect', function () {
 
     it('guard.redact false turns it off, and a secret added while serving is redacted from the next result on', async () => {
       const k = await key('live')
-      await cli(['config', 'set', 'guard.redact', 'false'])
+      await cli(['config', 'set', 'guard.redact', 'false', '--yes'])
       const s = await serve()
       const c = await connect(s.url, k)
       assert.equal(textOf(await c.callTool({name: 'echo', arguments: {message: `x ${GITHUB_TOKEN}`}})), `x ${GITHUB_TOKEN}`)
