@@ -159,7 +159,7 @@ export class OAuthAuthenticator implements Authenticator {
   /**
    * A signature failed under a kid the cached JWKS holds: the issuer may have replaced that key
    * and kept its kid, which jose's own refetch (for unknown kids only) never notices. Fetches the
-   * JWKS again unless it was fetched within the cooldown; true when it was.
+   * JWKS again unless it was fetched within the cooldown; true when it fetched it.
    */
   private async refetched(keys: RemoteKeys): Promise<boolean> {
     if (keys.coolingDown) return false
