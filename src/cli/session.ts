@@ -29,6 +29,8 @@ export interface VaultFlags extends UnlockFlags {
   vault?: string
   /** Redis of the serve replicas to tell about a change. */
   redis?: string
+  /** The audit log admin actions are recorded in (--audit-log); beats KEYWARD_AUDIT_LOG and audit.path. */
+  'audit-log'?: string
 }
 
 export interface Session {
@@ -81,17 +83,17 @@ export async function openSession(flags: VaultFlags, options: {allowPrompt?: boo
     ledger,
     updateDetailed,
     update: async (change) => (await updateDetailed(change)).result,
-    audit: (event) => recordAdminAction(latest, event),
+    audit: (event) => recordAdminAction(latest, event, flags['audit-log']),
   }
 }
 
-/** For commands that change the vault without a session (up, restore): records with the key `data` holds. */
-export async function recordAdminAction(data: VaultData, event: AuditEvent): Promise<void> {
+/** For commands that change the vault without a session (up, restore): records with the key `data` holds, in `auditLog` (--audit-log) if given. */
+export async function recordAdminAction(data: VaultData, event: AuditEvent, auditLog?: string): Promise<void> {
   const key = auditKeyOf(data)
   if (!key) return
   const config = configOf(data)
   const {AuditLog, resolveAuditPath} = await import('../audit/index.js')
-  const file = resolveAuditPath(undefined, config.get('audit.path'))
+  const file = resolveAuditPath(auditLog, config.get('audit.path'))
   const log = new AuditLog({file, key, maxSize: parseSize(config.get('audit.max-size') ?? settingFor('audit.max-size')!.default!)!})
   try {
     await log.record({...event, actor: 'cli', user: osUser(), pid: process.pid})

@@ -21,7 +21,7 @@ export interface Setting {
   kind: ValueKind
   description: string
   default?: string
-  /** Keys that take a suffix: `oauth.scope-map.repo:read`. No flag for those. */
+  /** Keys that take a suffix: `oauth.scope-map.repo:read`. Their flag takes NAME=VALUE, repeatable. */
   prefix?: boolean
 }
 
@@ -71,12 +71,12 @@ export function settingFor(key: string): Setting | undefined {
   return SETTINGS.find((s) => (s.prefix ? key.startsWith(s.key) && key.length > s.key.length : s.key === key))
 }
 
-/** The serve flag that overrides a key: `oauth.issuer` -> `oauth-issuer`. */
 /** Flags whose name is not the key's: the audit log's path is --audit-log, as users of audit logs expect. */
 const FLAG_NAMES: Record<string, string> = {'audit.path': 'audit-log'}
 
+/** The serve flag that overrides a key: `oauth.issuer` -> `oauth-issuer`; a prefix key `oauth.scope-map.` -> `oauth-scope-map` (it takes NAME=VALUE). */
 export function flagName(key: string): string {
-  return FLAG_NAMES[key] ?? key.replace(/\./g, '-')
+  return FLAG_NAMES[key] ?? key.replace(/\.$/, '').replace(/\./g, '-')
 }
 
 function invalid(key: string, why: string): KeywardError {

@@ -117,6 +117,34 @@ describe('protect', function () {
       assert.equal(info.rateLimit.remaining, 94)
     })
 
+    it('two keys with the same rate each get their own counter: exhausting one leaves the other untouched', async () => {
+      await cli(['config', 'set', 'ratelimit.api-key', '3/1min'])
+      const a = await key('same-rate-a')
+      const b = await key('same-rate-b')
+      const s = await serve()
+      const status = async (k: string) => (await post(s.url, INITIALIZE, {'x-api-key': k})).status
+      const first: number[] = []
+      for (let i = 0; i < 4; i++) first.push(await status(a))
+      assert.deepEqual(first, [200, 200, 200, 429])
+      assert.equal(await status(b), 200, 'B has its own 3')
+      const r = await post(s.url, INITIALIZE, {'x-api-key': b})
+      assert.equal(r.status, 200)
+      assert.match(r.headers.get('ratelimit') ?? '', /^"principal";r=1;/, 'B has used 2 of its own 3, not A’s')
+    })
+
+    it('a per-tool limit is counted per caller: key A exhausting ratelimit.tool.echo (--ratelimit-tool echo=2/1min) leaves key B its own', async () => {
+      const a = await key('tool-a', '--rate', '100/1min')
+      const b = await key('tool-b', '--rate', '100/1min')
+      const s = await serve(['--ratelimit-tool', 'echo=2/1min'])
+      const ca = await connect(s.url, a)
+      for (const m of ['one', 'two']) assert.equal(textOf(await ca.callTool({name: 'echo', arguments: {message: m}})), m)
+      await assert.rejects(ca.callTool({name: 'echo', arguments: {message: 'three'}}), /Too Many Requests: echo may be called 2 times per 60s/)
+      const cb = await connect(s.url, b)
+      assert.equal(textOf(await cb.callTool({name: 'echo', arguments: {message: 'b one'}})), 'b one')
+      assert.equal(textOf(await cb.callTool({name: 'echo', arguments: {message: 'b two'}})), 'b two')
+      await assert.rejects(cb.callTool({name: 'echo', arguments: {message: 'b three'}}), /Too Many Requests/)
+    })
+
     it('brute force: failed keys from one address are throttled to 429, while a valid key from it still gets through', async () => {
       await cli(['config', 'set', 'ratelimit.auth-failures', '3/4s'])
       const good = await key('good')
@@ -231,7 +259,7 @@ describe('protect', function () {
 
     it('guard.redact false turns it off, and a secret added while serving is redacted from the next result on', async () => {
       const k = await key('live')
-      await cli(['config', 'set', 'guard.redact', 'false'])
+      await cli(['config', 'set', 'guard.redact', 'false', '--yes'])
       const s = await serve()
       const c = await connect(s.url, k)
       assert.equal(textOf(await c.callTool({name: 'echo', arguments: {message: `x ${GITHUB_TOKEN}`}})), `x ${GITHUB_TOKEN}`)
@@ -345,6 +373,25 @@ describe('protect', function () {
       const byKey = await cli(['audit', 'tail', '--key', 'auditor', '-n', '1000', '--json'])
       assert.ok(json(byKey).records.length >= 5)
       assert.ok(json(byKey).records.every((r: Record_) => r.name === 'auditor' || r.key === json(byKey).records[0].key))
+    })
+
+    it('admin commands record in the log --audit-log names, and audit verify checks it there', async () => {
+      const elsewhere = box.path('logs', 'admin.jsonl')
+      await fs.mkdir(path.dirname(elsewhere), {recursive: true, mode: 0o700})
+      const flag = ['--audit-log', elsewhere]
+      await cli(['secrets', 'set', 'FLAGGED', ...flag], 'flagged-value-123456')
+      await cli(['keys', 'generate', '--name', 'flagged', '--scope', 'echo', ...flag])
+      await cli(['keys', 'revoke', 'flagged', '--yes', ...flag])
+      await cli(['config', 'set', 'audit.args', 'true', ...flag])
+      await cli(['config', 'unset', 'audit.args', ...flag])
+      await cli(['secrets', 'rm', 'FLAGGED', '--yes', ...flag])
+      const text = await fs.readFile(elsewhere, 'utf8')
+      const events = text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as Record_).event)
+      assert.deepEqual(events, ['secret.set', 'key.generate', 'key.revoke', 'config.set', 'config.unset', 'secret.rm'])
+      assert.deepEqual(await records(), [], 'nothing in the default log')
+      const v = await box.run(['audit', 'verify', '--json', ...flag])
+      assert.equal(v.code, 0, v.stdout)
+      assert.equal(json(v).records, 6)
     })
 
     it('verify names an edited, a deleted, a reordered and a truncated record, with exit code 28', async () => {
