@@ -50,7 +50,8 @@ function authLabel(types: readonly string[]): string {
 export function settingFlags() {
   const flags: Record<string, OptionFlag<string | undefined>> = {}
   for (const setting of flaggedSettings()) {
-    if (setting.key === 'auth.methods' || setting.key === 'redis.url') continue // those are --auth and the global --redis
+    // Those are --auth, and the global --redis and --audit-log (defined once, in the base command).
+    if (setting.key === 'auth.methods' || setting.key === 'redis.url' || setting.key === 'audit.path') continue
     flags[flagName(setting.key)] = Flags.string({description: setting.description, helpGroup: 'SETTINGS (override keyward config for this run)'})
   }
   return flags
