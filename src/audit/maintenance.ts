@@ -57,7 +57,8 @@ async function compressSegment(src: string, signal?: AbortSignal): Promise<boole
     await fs.rename(tmp, target)
   } catch (err) {
     await fs.rm(tmp, {force: true})
-    if (signal?.aborted) return false
+    // Aborted (a shutdown), or the segment went meanwhile (another process compressed or dropped it).
+    if (signal?.aborted || (err as NodeJS.ErrnoException).code === 'ENOENT') return false
     throw err
   }
   await fs.rm(src, {force: true})

@@ -54,9 +54,14 @@ export async function* auditRecords(file: string, options: ReadOptions = {}): As
   if (newestFirst) files.reverse()
   for (const f of files) {
     const lines = newestFirst ? linesBackward(f) : linesForward(f)
-    for await (const line of lines) {
-      const record = line.complete && line.text ? parse(line.text) : undefined
-      if (record && (!options.filter || matches(record, options.filter))) yield record
+    try {
+      for await (const line of lines) {
+        const record = line.complete && line.text ? parse(line.text) : undefined
+        if (record && (!options.filter || matches(record, options.filter))) yield record
+      }
+    } catch (err) {
+      // A segment dropped by retention since it was listed: its records are gone, the rest are not.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     }
   }
 }

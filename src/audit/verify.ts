@@ -63,6 +63,16 @@ async function appearsLater(files: string[], key: Buffer, at: Entry, seq: number
 const where = (e: Entry) => `${path.basename(e.file)}:${e.line}`
 
 export async function verifyAudit(file: string, key: Buffer, options: VerifyOptions = {}): Promise<VerifyReport> {
+  try {
+    return await verifyOnce(file, key, options)
+  } catch (err) {
+    // A segment listed a moment ago was dropped by a writer's retention meanwhile: look again.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    return verifyOnce(file, key, options)
+  }
+}
+
+async function verifyOnce(file: string, key: Buffer, options: VerifyOptions): Promise<VerifyReport> {
   const files = await chainFiles(file)
   const headText = await readOrNone(headPath(file))
   const checkpointText = await readOrNone(checkpointPath(file))
