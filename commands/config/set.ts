@@ -11,6 +11,7 @@ export default class ConfigSet extends KeywardCommand {
     '<%= config.bin %> <%= command.id %> oauth.issuer https://auth.example.com',
     '<%= config.bin %> <%= command.id %> oauth.client-secret secret:INTROSPECTION_SECRET',
     '<%= config.bin %> <%= command.id %> oauth.scope-map.repo:read "github__get_*,github__list_*"',
+    '<%= config.bin %> <%= command.id %> audit.keep 30d',
   ]
 
   static override args = {key: positional('Setting key, such as oauth.issuer.'), value: positional('Its value.')}
