@@ -105,6 +105,12 @@ async function* backwardFrom(handle: fs.FileHandle): AsyncGenerator<Line> {
   if (size > 0) yield {text: carry.toString('utf8'), number: ++number, complete: number > 1 || complete}
 }
 
+/** A compressed segment that is not a whole gzip stream (garbled, or cut short). */
+export function isDamagedCompression(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code
+  return typeof code === 'string' && code.startsWith('Z_')
+}
+
 /** The first line of a file (plain or compressed), reading no further than it. */
 export async function firstLine(file: string): Promise<string | undefined> {
   for await (const line of linesForward(file)) return line.text

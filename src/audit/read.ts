@@ -13,7 +13,7 @@ import {promises as fs, watch} from 'node:fs'
 import path from 'node:path'
 
 import {chainFiles} from './files.js'
-import {linesBackward, linesForward} from './lines.js'
+import {isDamagedCompression, linesBackward, linesForward} from './lines.js'
 import type {AuditRecord} from './record.js'
 
 export interface RecordFilter {
@@ -60,8 +60,9 @@ export async function* auditRecords(file: string, options: ReadOptions = {}): As
         if (record && (!options.filter || matches(record, options.filter))) yield record
       }
     } catch (err) {
-      // A segment dropped by retention since it was listed: its records are gone, the rest are not.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      // A segment dropped by retention since it was listed, or a damaged compressed one (verify
+      // reports that): its records are not readable, the rest are.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !isDamagedCompression(err)) throw err
     }
   }
 }

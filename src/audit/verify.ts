@@ -13,7 +13,7 @@ import path from 'node:path'
 
 import {KeywardError} from '../errors/index.js'
 import {chainFiles, checkpointPath, headPath, sharedLogBeside, wasStarted} from './files.js'
-import {linesForward} from './lines.js'
+import {isDamagedCompression, linesForward} from './lines.js'
 import {GENESIS, openCheckpoint, openHead, openRecord, type AuditRecord, type ChainHead, type LineCheck} from './record.js'
 
 export type Breakage = 'edited' | 'missing' | 'reordered' | 'truncated'
@@ -47,9 +47,19 @@ export interface VerifyOptions {
 
 async function* entries(files: string[], key: Buffer, from?: {fileIndex: number; line: number}): AsyncGenerator<Entry> {
   for (let fileIndex = from?.fileIndex ?? 0; fileIndex < files.length; fileIndex++) {
-    for await (const line of linesForward(files[fileIndex])) {
-      if (from && fileIndex === from.fileIndex && line.number <= from.line) continue
-      yield {file: files[fileIndex], fileIndex, line: line.number, complete: line.complete, check: openRecord(key, line.text)}
+    let number = 0
+    try {
+      for await (const line of linesForward(files[fileIndex])) {
+        number = line.number
+        if (from && fileIndex === from.fileIndex && line.number <= from.line) continue
+        yield {file: files[fileIndex], fileIndex, line: line.number, complete: line.complete, check: openRecord(key, line.text)}
+      }
+    } catch (err) {
+      if (!isDamagedCompression(err)) throw err
+      // Bytes of a compressed segment changed or cut: as much an edit as a changed record.
+      const why = `the compressed segment is damaged from here on (${(err as NodeJS.ErrnoException).code})`
+      yield {file: files[fileIndex], fileIndex, line: number + 1, complete: true, check: {ok: false, why}}
+      return
     }
   }
 }

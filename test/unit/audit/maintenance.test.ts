@@ -67,6 +67,23 @@ describe('audit segments: compression and retention', () => {
       assert.equal((await verify()).problem?.kind, 'missing')
     })
 
+    it('a compressed segment garbled or cut short: edited, not an internal error', async () => {
+      const file = path.join(dir(), names[1])
+      const raw = await fs.readFile(file)
+      await fs.writeFile(file, raw.subarray(0, raw.length - 12))
+      let r = await verify()
+      assert.equal(r.problem?.kind, 'edited', r.problem?.message)
+      assert.match(r.problem!.message, /compressed segment is damaged/)
+      const garbled = Buffer.from(raw)
+      garbled[30] ^= 0xff
+      await fs.writeFile(file, garbled)
+      r = await verify()
+      assert.equal(r.problem?.kind, 'edited', r.problem?.message)
+      const read: number[] = []
+      for await (const rec of auditRecords(box.file)) read.push(rec.seq)
+      assert.ok(read.length > 0, 'the other segments are still read')
+    })
+
     it('the oldest kept segment deleted (the checkpoint says where the chain must start)', async () => {
       await fs.rm(path.join(dir(), names[0]))
       const r = await verify()
