@@ -56,7 +56,8 @@ const SETTINGS_GROUP = 'SETTINGS (override keyward config for this run)'
 export function settingFlags() {
   const flags: Record<string, OptionFlag<string | undefined> | OptionFlag<string[] | undefined>> = {}
   for (const setting of flaggedSettings()) {
-    if (setting.key === 'auth.methods' || setting.key === 'redis.url') continue // those are --auth and the global --redis
+    // Those are --auth, and the global --redis and --audit-log (defined once, in the base command).
+    if (setting.key === 'auth.methods' || setting.key === 'redis.url' || setting.key === 'audit.path') continue
     flags[flagName(setting.key)] = Flags.string({description: setting.description, helpGroup: SETTINGS_GROUP})
   }
   for (const setting of prefixSettings()) {

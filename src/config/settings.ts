@@ -6,6 +6,7 @@
  */
 import {isIP} from 'node:net'
 
+import {parseRetention, RETENTION_HELP} from '../audit/retention.js'
 import {KeywardError} from '../errors/index.js'
 import {expandScopes} from '../policy/index.js'
 import {formatRate, parseRate} from '../keys/limits.js'
@@ -14,7 +15,7 @@ import {looksLikeToken} from '../upstreams/definition.js'
 import {checkSecretName} from '../secrets/index.js'
 import {tableOf, type VaultData} from '../vault/index.js'
 
-export type ValueKind = 'redis-url' | 'url' | 'string' | 'list' | 'methods' | 'algorithms' | 'duration' | 'secret' | 'cidrs' | 'scopes' | 'header' | 'rate' | 'bool' | 'size' | 'patterns' | 'path'
+export type ValueKind = 'redis-url' | 'url' | 'string' | 'list' | 'methods' | 'algorithms' | 'duration' | 'secret' | 'cidrs' | 'scopes' | 'header' | 'rate' | 'bool' | 'size' | 'patterns' | 'path' | 'retention'
 
 export interface Setting {
   key: string
@@ -61,10 +62,11 @@ export const SETTINGS: readonly Setting[] = [
   {key: 'guard.redact', kind: 'bool', default: 'true', description: 'Replace vault secrets and known token formats in results and upstream errors with [REDACTED:NAME].'},
   {key: 'redis.url', kind: 'redis-url', description: 'Redis shared by the replicas of keyward serve: redis://host:6379, or rediss:// for TLS (the flag is --redis; KEYWARD_REDIS_URL beats this setting).'},
   {key: 'redis.password', kind: 'secret', description: 'The Redis password: secret:NAME, a vault secret.'},
-  {key: 'audit.path', kind: 'path', description: 'The audit log (default $XDG_STATE_HOME/keyward/audit.jsonl); KEYWARD_AUDIT_LOG beats this setting, --audit-log beats both.'},
+  {key: 'audit.path', kind: 'path', description: 'The audit log (default $XDG_STATE_HOME/keyward/audit/<vault id>.jsonl, one per vault); KEYWARD_AUDIT_LOG beats this setting, --audit-log beats both.'},
   {key: 'audit.args', kind: 'bool', default: 'false', description: 'Record tool arguments (redacted) in the audit log.'},
   {key: 'audit.fail-closed', kind: 'bool', default: 'false', description: 'Refuse requests (503) when an audit record cannot be written.'},
-  {key: 'audit.max-size', kind: 'size', default: '64MiB', description: 'Start a new audit file past this size; the chain continues across files.'},
+  {key: 'audit.max-size', kind: 'size', default: '64MiB', description: 'Start a new audit file past this size; the chain continues across files, and rotated ones are compressed (.gz).'},
+  {key: 'audit.keep', kind: 'retention', description: 'Rotated audit files to keep: a number (3), or an age (30d, 12h, 8w); older ones are dropped behind a MACed checkpoint. Unset keeps all.'},
 ]
 
 export function settingFor(key: string): Setting | undefined {
@@ -202,6 +204,9 @@ export function checkSetting(key: string, value: string, data?: VaultData): stri
       return v
     case 'path':
       if (!v.startsWith('/')) throw invalid(key, 'give an absolute path')
+      return v
+    case 'retention':
+      if (!parseRetention(v)) throw invalid(key, `${JSON.stringify(v.slice(0, 40))}: give ${RETENTION_HELP}`)
       return v
     case 'list':
     case 'string':

@@ -8,8 +8,8 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 import type {LoggingLevel} from '@modelcontextprotocol/sdk/types.js'
 
 import {authSettings, createAuthenticators, principalForKey, resourceMetadataUrl, scopesSupported, type Authenticators, type Principal} from '../auth/index.js'
-import {auditKeyOf, AuditLog, ensureAuditKey, resolveAuditPath} from '../audit/index.js'
-import {configOf, effectiveConfig, parseSize} from '../config/index.js'
+import {auditKeyOf, AuditLog, auditSettings, ensureAuditKey, resolveAuditPath, sharedLogNote} from '../audit/index.js'
+import {configOf, effectiveConfig} from '../config/index.js'
 import {RateLimits} from '../ratelimit/limits.js'
 import {resolveRedis, type RedisTarget} from '../redis/url.js'
 import {adoptNewerCopy} from '../vault/index.js'
@@ -299,7 +299,9 @@ async function openAudit(
   clustered: boolean,
 ): Promise<AuditTrail & {close(): Promise<void>}> {
   const {log} = options
-  const file = resolveAuditPath(overrides['audit.path'], configOf(live.snapshot.data).get('audit.path'))
+  const file = resolveAuditPath(overrides['audit.path'], configOf(live.snapshot.data).get('audit.path'), live.snapshot.vaultId)
+  const note = await sharedLogNote(file)
+  if (note) log('warn', note)
   let key = auditKeyOf(live.snapshot.data)
   if (!key && clustered) {
     // A replica never writes its copy of a shared vault (the copies would part ways): the key must come from the CLI.
@@ -322,7 +324,8 @@ async function openAudit(
   const auditLog = new AuditLog({
     file,
     key,
-    maxSize: parseSize(config.get('audit.max-size')!)!,
+    ...auditSettings(config),
+    onWarning: (message) => log('warn', message),
     // Under load, a batch every 10 ms at most; with fail-closed a result waits for its record, so no wait.
     batchMs: () => (failClosed() ? 0 : 10),
     onHealth: (healthy, why) => {

@@ -13,6 +13,7 @@ import {noticeMessage} from '../../src/redis/notice.js'
 import {clusterKeyOf, sign} from '../../src/redis/signing.js'
 import {vaultChannel, vaultKey} from '../../src/redis/vault-copy.js'
 import {loadKeyFile, openVault} from '../../src/vault/index.js'
+import {vaultAuditLog} from '../helpers/audit.js'
 import {json, sleep} from '../helpers/cli.js'
 import {Bed} from '../helpers/bed.js'
 import {Cable, freePort, hasRedisServer, RedisServer} from '../helpers/redis.js'
@@ -168,7 +169,7 @@ describe('scale-out on Redis', function () {
     assert.ok(admittedShared >= 26 && admittedShared <= 30, `admitted ${admittedShared} of 60 after Redis came back`)
     const logs = replicas[0].logs()
     assert.equal(logs.match(/redis: lost/g)?.length, 1, 'warned once')
-    const audit = await fs.readFile(path.join(replicas[0].dir, 'state', 'keyward', 'audit.jsonl'), 'utf8')
+    const audit = await fs.readFile(vaultAuditLog(path.join(replicas[0].dir, 'vault.json'), path.join(replicas[0].dir, 'state')), 'utf8')
     assert.equal(audit.match(/"event":"redis.degraded"/g)?.length, 1, 'audited once')
     assert.equal(audit.match(/"event":"redis.restored"/g)?.length, 1)
   })
