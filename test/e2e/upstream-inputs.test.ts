@@ -1,0 +1,88 @@
+/**
+ * What upstream definitions and their schemas may and may not do (issue 15, items 11-14): the
+ * built CLI, `keyward serve` over HTTP, the SDK's real Client, and the fixture upstream.
+ */
+import assert from 'node:assert/strict'
+import path from 'node:path'
+
+import {Bed} from '../helpers/bed.js'
+import {ROOT, sleep} from '../helpers/cli.js'
+
+const FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
+const textOf = (r: unknown) => ((r as {content: {text: string}[]}).content[0]?.text ?? '')
+
+/** Milliseconds `/healthz` takes to answer, polled while `work` runs; the worst of them. */
+async function healthzWhile(url: string, work: Promise<unknown>): Promise<number> {
+  const healthz = new URL('/healthz', url).toString()
+  let done = false
+  void work.finally(() => (done = true)).catch(() => {})
+  let worst = 0
+  while (!done) {
+    const started = performance.now()
+    await fetch(healthz).then((r) => r.text())
+    worst = Math.max(worst, performance.now() - started)
+    await sleep(20)
+  }
+  return worst
+}
+
+describe('upstream inputs', function () {
+  this.timeout(90_000)
+  const bed = new Bed()
+  beforeEach(() => bed.setUp())
+  afterEach(() => bed.tearDown())
+
+  describe('ReDoS (issue 15.11)', () => {
+    it('a schema pattern that backtracks exponentially is matched in linear time; /healthz stays responsive', async () => {
+      await bed.cli(['upstream', 'add', 're', '--env', 'FIXTURE_PATTERN=^(a+)+$', '--', process.execPath, FIXTURE])
+      const key = await bed.key('all')
+      const s = await bed.serve()
+      const c = await bed.connect(s.url, key)
+      assert.equal(textOf(await c.callTool({name: 're__match_pattern', arguments: {value: 'aaaa'}})), 'matched aaaa')
+      const started = performance.now()
+      const call = c.callTool({name: 're__match_pattern', arguments: {value: `${'a'.repeat(30)}!`}})
+      const worst = await healthzWhile(s.url, call)
+      const result = await call
+      const took = performance.now() - started
+      assert.equal(result.isError, true)
+      assert.match(textOf(result), /value must match pattern/)
+      assert.ok(took < 1000, `the call took ${took.toFixed(0)} ms`)
+      assert.ok(worst < 500, `/healthz took ${worst.toFixed(0)} ms`)
+    })
+
+    it('a tool whose schema pattern has no linear-time match is refused, and the operator told once', async () => {
+      await bed.cli(['upstream', 'add', 'br', '--env', String.raw`FIXTURE_PATTERN=^(a)\1$`, '--', process.execPath, FIXTURE])
+      const key = await bed.key('all')
+      const s = await bed.serve()
+      const c = await bed.connect(s.url, key)
+      for (const value of ['aa', 'ab']) {
+        const r = await c.callTool({name: 'br__match_pattern', arguments: {value}})
+        assert.equal(r.isError, true)
+        assert.match(textOf(r), /cannot check the arguments of br__match_pattern.*backreferences/)
+      }
+      await sleep(200)
+      assert.equal(s.logs().match(/tool br__match_pattern: its input schema has a pattern keyward cannot check/g)?.length, 1, s.logs())
+    })
+
+    it('config set guard.patterns: a backtracking pattern runs in linear time; one with no linear-time match is refused', async () => {
+      await bed.cli(['upstream', 'add', 'fx', '--', process.execPath, FIXTURE])
+      let r = await bed.box.run(['config', 'set', 'guard.patterns', String.raw`/(a)\1/`])
+      assert.equal(r.code, 2)
+      assert.match(r.stderr, /cannot be matched in linear time/)
+      r = await bed.box.run(['config', 'set', 'guard.patterns', '/(?<=a)b/'])
+      assert.equal(r.code, 2)
+      await bed.cli(['config', 'set', 'guard.patterns', '/(a+)+$/'])
+      const key = await bed.key('all')
+      const s = await bed.serve()
+      const c = await bed.connect(s.url, key)
+      assert.equal(textOf(await c.callTool({name: 'fx__set_value', arguments: {value: 'warm'}})), 'set warm')
+      const started = performance.now()
+      const call = c.callTool({name: 'fx__set_value', arguments: {value: `${'a'.repeat(40)}!`}})
+      const worst = await healthzWhile(s.url, call)
+      assert.equal(textOf(await call), `set ${'a'.repeat(40)}!`)
+      assert.ok(performance.now() - started < 1000 && worst < 500, `took ${(performance.now() - started).toFixed(0)} ms, /healthz ${worst.toFixed(0)} ms`)
+      const blocked = await c.callTool({name: 'fx__set_value', arguments: {value: 'xAAA'}})
+      assert.match(textOf(blocked), /blocked pattern/)
+    })
+  })
+})
