@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import {positional} from '../../src/cli/args.js'
+import {positional, splitAtDashDash} from '../../src/cli/args.js'
 import {KeywardCommand} from '../../src/cli/base.js'
 import {openSession} from '../../src/cli/session.js'
 import {viewUpstream} from '../../src/cli/upstreams.js'
@@ -38,9 +38,13 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
   static override enableJsonFlag = true
 
   async run() {
-    const {args, argv, flags} = await this.parse(UpstreamAdd)
+    // The command is everything after --, exactly as typed; only what comes before is oclif's to parse.
+    const {own, rest} = splitAtDashDash(this.argv)
+    const {args, argv, flags} = await this.parse(UpstreamAdd, own)
+    // Not echoed: an argument typed there may be a credential.
+    if (argv.length > 1) throw new KeywardError('INVALID_INPUT', `put the command after --, for example: keyward upstream add ${args.name} -- npx -y @modelcontextprotocol/server-github`)
     checkUpstreamName(args.name)
-    const command = (argv as string[]).slice(1)
+    const command = rest ?? []
     const now = new Date().toISOString()
     let def: UpstreamDefinition
     if (flags.url) {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 
 import {Bed} from '../helpers/bed.js'
-import {ROOT, sleep} from '../helpers/cli.js'
+import {json, ROOT, sleep} from '../helpers/cli.js'
 
 const FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
 const textOf = (r: unknown) => ((r as {content: {text: string}[]}).content[0]?.text ?? '')
@@ -83,6 +83,23 @@ describe('upstream inputs', function () {
       assert.ok(performance.now() - started < 1000 && worst < 500, `took ${(performance.now() - started).toFixed(0)} ms, /healthz ${worst.toFixed(0)} ms`)
       const blocked = await c.callTool({name: 'fx__set_value', arguments: {value: 'xAAA'}})
       assert.match(textOf(blocked), /blocked pattern/)
+    })
+  })
+
+  describe('upstream add takes the command after -- verbatim (issue 15.12)', () => {
+    it('stores every argument in order, even one equal to the name or to a flag', async () => {
+      const command = ['x', 'y', 'zz', '--env', 'A=b', '--', '-e', 'zz']
+      await bed.cli(['upstream', 'add', 'zz', '--description', 'order', '--', ...command])
+      const shown = json(await bed.cli(['upstream', 'show', 'zz', '--json'])).upstream
+      assert.deepEqual([shown.command, ...shown.args], command)
+      assert.deepEqual(shown.env, {}, 'an --env after -- belongs to the command')
+      await bed.cli(['upstream', 'add', 'yy', '--env', 'MODE=x', '--', 'yy', 'yy'])
+      const yy = json(await bed.cli(['upstream', 'show', 'yy', '--json'])).upstream
+      assert.deepEqual([yy.command, ...yy.args], ['yy', 'yy'])
+      assert.deepEqual(yy.env, {MODE: 'x'})
+      const r = await bed.box.run(['upstream', 'add', 'ww', 'cmd', 'arg'])
+      assert.equal(r.code, 2)
+      assert.match(r.stderr, /after --/)
     })
   })
 })
