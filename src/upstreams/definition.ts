@@ -4,6 +4,7 @@
  */
 import {KeywardError} from '../errors/index.js'
 import {checkSecretName} from '../secrets/index.js'
+import {credentialSpans, isCredentialName, isReference} from './credentials.js'
 
 /**
  * Documented in docs/gateway.md: a lowercase letter, then lowercase letters, digits and single
@@ -73,8 +74,8 @@ export function parseEnvSpec(spec: string): [string, EnvValue] {
     checkSecretName(secret)
     return [name, {secret}]
   }
-  if (looksLikeToken(value)) {
-    throw new KeywardError('INVALID_INPUT', `--env ${name}: the value looks like a credential; store it with \`keyward secrets set NAME\` and pass --env ${name}=secret:NAME, so it never sits in a command line or the config`)
+  if (looksLikeToken(value) || credentialSpans(value).length > 0 || (isCredentialName(name) && !isReference(value))) {
+    throw new KeywardError('INVALID_INPUT', `--env ${name}: the value looks like a credential (by its name or its shape); store it with \`keyward secrets set NAME\` and pass --env ${name}=secret:NAME, so it never sits in a command line or the config`)
   }
   return [name, {literal: value}]
 }
@@ -82,7 +83,7 @@ export function parseEnvSpec(spec: string): [string, EnvValue] {
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/
 const SECRET_REF = /\{secret:([^}]*)\}/g
 /** Headers that carry credentials: their values must come from the vault. */
-const CREDENTIAL_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token|private-token)$/i
+export const CREDENTIAL_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token|private-token)$/i
 
 /** `Name: value`, where the value may hold `{secret:NAME}`. */
 export function parseHeaderSpec(spec: string): [string, string] {

@@ -102,4 +102,47 @@ describe('upstream inputs', function () {
       assert.match(r.stderr, /after --/)
     })
   })
+
+  describe('credentials in upstream arguments (issue 15.13)', () => {
+    const CREDENTIALS = ['--token=ghp_abcdefghijklmnopqrstuvwxyz0123456789', '--api-key=sk-abcdefghijklmnopqrstuvwx', 'postgresql://user:hunter2pass@host/db']
+
+    it('upstream add refuses each, naming neither the value nor the argument, with a hint', async () => {
+      for (const arg of [...CREDENTIALS, '--password=hunter2pass']) {
+        const r = await bed.box.run(['upstream', 'add', 'leaky', '--', 'npx', '-y', 'some-server', arg])
+        assert.equal(r.code, 2, arg)
+        assert.match(r.stderr, /--env VAR=secret:NAME/)
+        for (const part of ['ghp_abcdef', 'sk-abcdef', 'hunter2pass']) assert.ok(!r.stderr.includes(part), `${arg}: not echoed`)
+      }
+      const pair = await bed.box.run(['upstream', 'add', 'leaky', '--', 'server', '--password', 'hunter2pass'])
+      assert.equal(pair.code, 2)
+      const env = await bed.box.run(['upstream', 'add', 'leaky', '--env', 'DATABASE_URL=postgresql://user:hunter2pass@host/db', '--', 'server'])
+      assert.equal(env.code, 2, 'nor as an --env literal')
+      assert.equal(json(await bed.cli(['upstream', 'list', '--json'])).upstreams.length, 0)
+      await bed.cli(['upstream', 'add', 'fine', '--env', 'NODE_ENV=production', '--', 'server', '--max-tokens=100', '--token-file=/run/token', 'postgresql://user@host/db'])
+    })
+
+    it('upstream list and show mask what an older vault holds', async () => {
+      const {loadKeyFile, updateVault} = await import('../../src/vault/index.js')
+      const {upstreamsOf} = await import('../../src/upstreams/index.js')
+      const now = new Date().toISOString()
+      await updateVault(bed.box.vault, await loadKeyFile(bed.box.env.KEYWARD_KEY_FILE), (vault) => {
+        upstreamsOf(vault.data).set('old', {name: 'old', transport: 'stdio', command: 'server', args: [...CREDENTIALS, '--password', 'hunter2pass', '--verbose'], env: {API_TOKEN: {literal: 'plain-old-token-value'}, MODE: {literal: 'fast'}}, prefix: true, created: now, updated: now})
+        upstreamsOf(vault.data).set('web', {name: 'web', transport: 'http', url: 'https://u:webpass99@mcp.example/mcp?token=qs-secret-1', headers: {Authorization: 'Bearer header-secret-1'}, prefix: true, created: now, updated: now})
+      })
+      const outputs = [
+        (await bed.cli(['upstream', 'list'])).stdout,
+        (await bed.cli(['upstream', 'list', '--json'])).stdout,
+        (await bed.cli(['upstream', 'show', 'old'])).stdout,
+        (await bed.cli(['upstream', 'show', 'old', '--json'])).stdout,
+        (await bed.cli(['upstream', 'show', 'web'])).stdout,
+        (await bed.cli(['upstream', 'show', 'web', '--json'])).stdout,
+      ]
+      for (const out of outputs) {
+        for (const secret of ['ghp_abcdef', 'sk-abcdef', 'hunter2pass', 'plain-old-token-value', 'webpass99', 'qs-secret-1', 'header-secret-1']) assert.ok(!out.includes(secret), `${secret} in:\n${out}`)
+      }
+      const old = json(await bed.cli(['upstream', 'show', 'old', '--json'])).upstream
+      assert.deepEqual(old.args, ['--token=***', '--api-key=***', 'postgresql://user:***@host/db', '--password', '***', '--verbose'])
+      assert.deepEqual(old.env, {API_TOKEN: '***', MODE: 'fast'})
+    })
+  })
 })
