@@ -15,4 +15,4 @@ export {
 } from './definition.js'
 export {credentialInArgs, credentialSpans, isCredentialName, isReference, isSecretEnvName, looksHighEntropy, maskArgs, maskCredentials} from './credentials.js'
 export {BASE_ENV, baseEnvironment, upstreamEnvironment, upstreamHeaders, type ResolvedEnv} from './environment.js'
-export {addUpstream, findUpstream, listUpstreams, missingSecrets, removeUpstream, upstreamsOf} from './store.js'
+export {addUpstream, findUpstream, listUpstreams, missingSecrets, removeUpstream, upstreamsInPrecedence, upstreamsOf} from './store.js'

@@ -145,4 +145,43 @@ describe('upstream inputs', function () {
       assert.deepEqual(old.env, {API_TOKEN: '***', MODE: 'fast'})
     })
   })
+
+  describe('resource URIs belong to one upstream (issue 15.14)', () => {
+    /** Reads `uri` until `b` serves it, failing if any answer came from another upstream; the answers seen. */
+    async function readUntilB(c: import('@modelcontextprotocol/sdk/client/index.js').Client, uri: string): Promise<string[]> {
+      const seen: string[] = []
+      for (let t = 0; t < 150; t++) {
+        const text = await c.readResource({uri}).then(
+          (r) => (r.contents[0] as {text: string}).text,
+          (err: Error) => `error: ${err.message}`,
+        )
+        seen.push(text)
+        assert.ok(!text.startsWith('a served'), `${uri} reached upstream a: ${seen.join(' | ')}`)
+        if (text === `b served ${uri}`) return seen
+        await sleep(100)
+      }
+      throw new Error(`b never served ${uri}: ${seen.slice(-3).join(' | ')}`)
+    }
+
+    it('an upstream defined later cannot serve another’s URI: not while that one starts, not after a list change, not after a restart', async () => {
+      // b is defined first and starts slowly; a (whose name sorts first) offers b's URI too.
+      await bed.cli(['upstream', 'add', 'b', '--env', 'FIXTURE_NAME=b', '--env', 'FIXTURE_RESOURCES=b://secret', '--env', 'FIXTURE_START_DELAY_MS=4000', '--', process.execPath, FIXTURE])
+      await bed.cli(['upstream', 'add', 'a', '--env', 'FIXTURE_NAME=a', '--env', 'FIXTURE_RESOURCES=b://secret,a://own', '--', process.execPath, FIXTURE])
+      const key = await bed.key('b-resources', '--scope', 'resource:b://**', '--scope', 'a__add_tool')
+      for (const round of ['first start', 'restart']) {
+        const s = await bed.serve()
+        const c = await bed.connect(s.url, key)
+        const seen = await readUntilB(c, 'b://secret')
+        assert.ok(seen.length > 1, `${round}: b was still starting at the first read`)
+        assert.equal(textOf(await c.callTool({name: 'a__add_tool', arguments: {}})), 'added')
+        await sleep(300)
+        assert.deepEqual(await readUntilB(c, 'b://secret'), ['b served b://secret'], `${round}: after a list change`)
+        const listed = (await c.listResources()).resources.map((r) => r.uri)
+        assert.deepEqual(listed, ['b://secret'])
+        await assert.rejects(c.readResource({uri: 'a://own'}), `${round}: out of the key's scopes`)
+        assert.equal(s.logs().match(/b:\/\/secret/g)?.length, 1, `${round}: the collision is logged once:\n${s.logs()}`)
+        await bed.stopServers()
+      }
+    })
+  })
 })
