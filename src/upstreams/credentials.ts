@@ -9,7 +9,20 @@
  * password, API key and the like; `--password VALUE` as two arguments; a URL with a password
  * (`postgresql://user:pw@host/db`).
  */
-import {looksLikeToken} from './definition.js'
+
+/** Values a literal should never be: a credential typed on the command line belongs in the vault. */
+const TOKEN_SHAPES = [/^gh[pousr]_[A-Za-z0-9]{20,}/, /^github_pat_/, /^xox[abposr]-/, /^(?:AKIA|ASIA)[A-Z0-9]{16}$/, /^sk-[A-Za-z0-9_-]{16,}/, /^kw_[0-9A-Za-z]{12}_/, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, /^eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\./]
+
+/** A value that starts as a known token format does. */
+export function looksLikeToken(value: string): boolean {
+  return TOKEN_SHAPES.some((re) => re.test(value))
+}
+
+/**
+ * The same formats anywhere in a string (`Bearer ghp_…`), but only where a run of token
+ * characters starts: so each run is read once, whatever the string.
+ */
+const TOKEN_INSIDE = new RegExp(`(?<![A-Za-z0-9_-])(?:${TOKEN_SHAPES.map((re) => re.source.replace(/^\^/, '').replace(/\$$/, '')).join('|')})`, 'g')
 
 /** Last words of a name that make its value a credential: `--github-token`, `--api-key`, `client_secret`. */
 const CREDENTIAL_NOUNS = new Set(['token', 'secret', 'password', 'passwd', 'pwd', 'passphrase', 'apikey', 'pat', 'credential', 'credentials', 'bearer'])
@@ -77,8 +90,6 @@ const URL_PASSWORD = /\b[a-z][a-z0-9+.-]{0,31}:\/\/[^/?#\s@:]{0,256}:([^/?#\s@]{
 const PAIR = /(?:^|[\s?&;,{]|--?)["']?([A-Za-z][A-Za-z0-9_.-]{0,63})["']?(?:=|\s{0,8}:\s{0,8}["'])([^\s"'&;,}]{0,4096})/g
 /** A credential header written out: `Authorization: Bearer VALUE` (as mcp-remote's --header takes it). */
 const HEADER = /\b(?:proxy-authorization|authorization|cookie|x-api-key|api-key|x-auth-token|private-token)\s{0,8}:\s{0,8}(?:(?:bearer|basic|token)\s{1,8})?([^\s"']{1,4096})/gi
-/** Tokens of a known format inside a string, not only at its start; only where a run of token characters starts, so each run is read once. */
-const TOKEN_INSIDE = /(?<![A-Za-z0-9_-])(?:gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{20,255}|xox[abposr]-[A-Za-z0-9-]{10,250}|(?:AKIA|ASIA)[A-Z0-9]{16}|sk-[A-Za-z0-9_-]{16,255}|kw_[0-9A-Za-z]{12}_[0-9A-Za-z]{1,64}|eyJ[A-Za-z0-9_-]{10,4096}\.[A-Za-z0-9_-]{10,4096}\.[A-Za-z0-9_-]{0,4096})/g
 
 /** The span of a match's last group, which ends where the match does. */
 function valueSpan(m: RegExpMatchArray, value: string, why: string): Span {

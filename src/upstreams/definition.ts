@@ -4,7 +4,9 @@
  */
 import {KeywardError} from '../errors/index.js'
 import {checkSecretName} from '../secrets/index.js'
-import {credentialSpans, isCredentialName, isReference} from './credentials.js'
+import {credentialSpans, isCredentialName, isReference, looksLikeToken} from './credentials.js'
+
+export {looksLikeToken} from './credentials.js'
 
 /**
  * Documented in docs/gateway.md: a lowercase letter, then lowercase letters, digits and single
@@ -54,12 +56,6 @@ export function checkUpstreamName(name: string): void {
   }
 }
 
-/** Values a literal should never be: a credential typed on the command line belongs in the vault. */
-const TOKEN_SHAPES = [/^gh[pousr]_[A-Za-z0-9]{20,}/, /^github_pat_/, /^xox[abposr]-/, /^(?:AKIA|ASIA)[A-Z0-9]{16}$/, /^sk-[A-Za-z0-9_-]{16,}/, /^kw_[0-9A-Za-z]{12}_/, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, /^eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\./]
-
-export function looksLikeToken(value: string): boolean {
-  return TOKEN_SHAPES.some((re) => re.test(value))
-}
 
 /** `VAR=secret:NAME` or `VAR=literal`, as `upstream add --env` takes it. */
 export function parseEnvSpec(spec: string): [string, EnvValue] {
