@@ -36,8 +36,8 @@ Dry run by default: prints the plan and the new config. --write makes the secret
   static override flags = {
     write: Flags.boolean({description: 'Carry the plan out (default: only show it).'}),
     'key-name': Flags.string({description: 'Name of the new API key (default: the config file name).'}),
-    secret: Flags.string({description: 'Import this env variable as a vault secret, whatever it looks like; repeatable.', multiple: true}),
-    plain: Flags.string({description: 'Keep this env variable a plain value of the upstream (refused for a token-shaped value); repeatable.', multiple: true}),
+    secret: Flags.string({description: 'Import this env variable as a vault secret, whatever it looks like; repeatable.', multiple: true, multipleNonGreedy: true}),
+    plain: Flags.string({description: 'Keep this env variable a plain value of the upstream (refused for a token-shaped value); repeatable.', multiple: true, multipleNonGreedy: true}),
   }
 
   static override enableJsonFlag = true
