@@ -8,6 +8,7 @@ import {flaggedSettings, flagName, prefixSettings, type Setting} from '../config
 import {KeywardError} from '../errors/index.js'
 import {DEFAULT_PORT} from '../server/defaults.js'
 import type {ServeOptions} from '../server/options.js'
+import {readPrivateFile} from '../vault/index.js'
 import {clientKeyFromEnv} from './client-key.js'
 import {releaseStdout} from './output.js'
 import {style} from './style.js'
@@ -103,6 +104,20 @@ export function settingsFrom(flags: Record<string, unknown>): Record<string, str
   return out
 }
 
+/**
+ * The client's key over stdio: KEYWARD_API_KEY, or the file KEYWARD_API_KEY_FILE names (checked
+ * as key files are: not readable by others, in a directory no one else can write to), else
+ * MCP_API_KEY. The file keeps the key out of a client config that may be committed.
+ */
+export async function stdioCredential(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const file = env.KEYWARD_API_KEY_FILE
+  if (!file) return clientKeyFromEnv(env)
+  if (env.KEYWARD_API_KEY) throw new KeywardError('INVALID_INPUT', 'both KEYWARD_API_KEY and KEYWARD_API_KEY_FILE are set; keep one of them')
+  const key = (await readPrivateFile(file, 'API key file')).toString('utf8').trim()
+  if (key === '' || /\s/.test(key)) throw new KeywardError('INVALID_INPUT', `API key file ${file} does not hold one key; write the key alone, on one line`)
+  return key
+}
+
 /** Starts the server and resolves when it has shut down after SIGTERM, SIGINT or (stdio) end of input. */
 export async function runServer(options: RunOptions): Promise<void> {
   const {serve, stderrLogger, isLoopback} = await preloadServer()
@@ -110,7 +125,7 @@ export async function runServer(options: RunOptions): Promise<void> {
   if (options.transport === 'http' && !isLoopback(options.host)) {
     log('warn', `binding ${options.host}: reachable from other machines. Put TLS in front, and list the public host name with --allowed-host`)
   }
-  const credential = clientKeyFromEnv()
+  const credential = options.transport === 'stdio' ? await stdioCredential() : clientKeyFromEnv()
   if (options.transport === 'stdio') releaseStdout()
   const {hint, quiet: _quiet, ...serveOptions} = options
   const server = await serve({...serveOptions, credential, log})

@@ -8,6 +8,7 @@ import {isIP} from 'node:net'
 
 import {parseRetention, RETENTION_HELP} from '../audit/retention.js'
 import {KeywardError} from '../errors/index.js'
+import {checkCustomPattern} from '../guard/patterns.js'
 import {expandScopes} from '../policy/index.js'
 import {formatRate, parseRate} from '../keys/limits.js'
 import {checkRedisUrl} from '../redis/url.js'
@@ -193,12 +194,11 @@ export function checkSetting(key: string, value: string, data?: VaultData): stri
     case 'patterns':
       for (const p of splitList(v)) {
         if (p === 'none' || (BUILTIN_PATTERN_NAMES as readonly string[]).includes(p)) continue
-        const re = /^\/(.+)\/$/.exec(p)
-        if (!re) throw invalid(key, `${JSON.stringify(p.slice(0, 40))}: name one of ${BUILTIN_PATTERN_NAMES.join(', ')}, none, or give /a regular expression/`)
+        if (!/^\/(.+)\/$/.test(p)) throw invalid(key, `${JSON.stringify(p.slice(0, 40))}: name one of ${BUILTIN_PATTERN_NAMES.join(', ')}, none, or give /a regular expression/`)
         try {
-          new RegExp(re[1], 'i')
-        } catch {
-          throw invalid(key, `${JSON.stringify(p.slice(0, 40))} is not a valid regular expression`)
+          checkCustomPattern(p)
+        } catch (err) {
+          throw invalid(key, `${JSON.stringify(p.slice(0, 40))} ${(err as Error).message}`)
         }
       }
       return v

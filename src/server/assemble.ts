@@ -98,7 +98,7 @@ export function assembleStages(deps: StageDeps): StageLists {
     auditCalls(audit, protection),
     authorize(deps.catalog),
     guardArguments(protection, log),
-    validateInput(),
+    validateInput(log),
     redactResults(protection),
     execute(deps.info, log, allowance),
   ]

@@ -4,6 +4,9 @@
  */
 import {KeywardError} from '../errors/index.js'
 import {checkSecretName} from '../secrets/index.js'
+import {credentialSpans, isCredentialName, isReference, looksLikeToken} from './credentials.js'
+
+export {looksLikeToken} from './credentials.js'
 
 /**
  * Documented in docs/gateway.md: a lowercase letter, then lowercase letters, digits and single
@@ -53,12 +56,6 @@ export function checkUpstreamName(name: string): void {
   }
 }
 
-/** Values a literal should never be: a credential typed on the command line belongs in the vault. */
-const TOKEN_SHAPES = [/^gh[pousr]_[A-Za-z0-9]{20,}/, /^github_pat_/, /^xox[abposr]-/, /^(?:AKIA|ASIA)[A-Z0-9]{16}$/, /^sk-[A-Za-z0-9_-]{16,}/, /^kw_[0-9A-Za-z]{12}_/, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, /^eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\./]
-
-export function looksLikeToken(value: string): boolean {
-  return TOKEN_SHAPES.some((re) => re.test(value))
-}
 
 /** `VAR=secret:NAME` or `VAR=literal`, as `upstream add --env` takes it. */
 export function parseEnvSpec(spec: string): [string, EnvValue] {
@@ -73,8 +70,8 @@ export function parseEnvSpec(spec: string): [string, EnvValue] {
     checkSecretName(secret)
     return [name, {secret}]
   }
-  if (looksLikeToken(value)) {
-    throw new KeywardError('INVALID_INPUT', `--env ${name}: the value looks like a credential; store it with \`keyward secrets set NAME\` and pass --env ${name}=secret:NAME, so it never sits in a command line or the config`)
+  if (looksLikeToken(value) || credentialSpans(value).length > 0 || (isCredentialName(name) && !isReference(value))) {
+    throw new KeywardError('INVALID_INPUT', `--env ${name}: the value looks like a credential (by its name or its shape); store it with \`keyward secrets set NAME\` and pass --env ${name}=secret:NAME, so it never sits in a command line or the config`)
   }
   return [name, {literal: value}]
 }
@@ -82,7 +79,7 @@ export function parseEnvSpec(spec: string): [string, EnvValue] {
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/
 const SECRET_REF = /\{secret:([^}]*)\}/g
 /** Headers that carry credentials: their values must come from the vault. */
-const CREDENTIAL_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token|private-token)$/i
+export const CREDENTIAL_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token|private-token)$/i
 
 /** `Name: value`, where the value may hold `{secret:NAME}`. */
 export function parseHeaderSpec(spec: string): [string, string] {

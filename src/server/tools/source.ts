@@ -92,6 +92,12 @@ export interface ToolSource {
   resourceFor?(uri: string): SourceResource | undefined
   /** Called with the kind of list that changed; returns a function that stops listening. */
   onChange?(listener: (kind: ItemKind) => void): () => void
+  /**
+   * False until the source has listed what it offers once (or failed to start): until then the
+   * resources of sources after it are held back, since it may claim their URIs (see Catalog).
+   * Absent: always listed.
+   */
+  readonly listedOnce?: boolean
 }
 
 /** A source whose items are set from outside, for embedding keyward and for tests. */
