@@ -174,9 +174,9 @@ function readChecks(outDir, checks) {
   }
 }
 
-function runCli(node, cli, args, outDir, timeout) {
+function runCli(node, cli, args, outDir, timeout, side = 'server') {
   try {
-    return execFileSync(node, [cli, 'server', ...args, '-o', outDir], {cwd: outDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout, killSignal: 'SIGKILL'})
+    return execFileSync(node, [cli, side, ...args, '-o', outDir], {cwd: outDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout, killSignal: 'SIGKILL'})
   } catch (err) {
     return String(err.stdout ?? '')
   }
@@ -206,4 +206,14 @@ export function runSuite({node, cli, url, selection, outDir, scenarios, scenario
 /** The scenarios a run covered (from its check keys), in order. */
 export function scenariosOf(checks) {
   return [...new Set([...checks.keys()].map((key) => key.slice(0, key.indexOf('/'))))]
+}
+
+/** Runs one client scenario with `command` (the suite appends its server's URL); returns its checks as runSuite does. */
+export function runClientScenario({node, cli, command, scenario, outDir}) {
+  mkdirSync(outDir, {recursive: true})
+  const printed = runCli(node, cli, ['--command', command, '--scenario', scenario], outDir, 120_000, 'client')
+  const checks = new Map()
+  readChecks(outDir, checks)
+  if (checks.size === 0) throw new Error(`the suite wrote no results for client scenario ${scenario}:\n${printed.slice(-2000)}`)
+  return checks
 }

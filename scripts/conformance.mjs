@@ -9,6 +9,9 @@
 //   --runs N                              runs through each keyward server (default 2)
 //   --require-reference                   fail when a reference server is not at hand
 //
+// Then the client scenario request-metadata (2026-07-28), with keyward's upstream connection as
+// the client (test/fixtures/conformance-client.ts).
+//
 // Conformance mode is `keyward serve --auth none --ratelimit-anonymous 100000/min`: every suite
 // request is anonymous, and the default anonymous limit (100/min) would refuse the second run.
 // See scripts/conformance-lib.mjs for how the suites and reference servers are obtained.
@@ -18,7 +21,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {parseArgs} from 'node:util'
 
-import {freePort, node22, referenceHelp, referenceServer, ROOT, runSuite, scenariosOf, start, suite} from './conformance-lib.mjs'
+import {freePort, node22, referenceHelp, referenceServer, ROOT, runClientScenario, runSuite, scenariosOf, start, suite} from './conformance-lib.mjs'
 
 const {values: flags} = parseArgs({options: {era: {type: 'string', default: 'all'}, runs: {type: 'string', default: '2'}, 'require-reference': {type: 'boolean', default: false}}})
 if (!['all', '2026-07-28', '2025-11-25'].includes(flags.era)) throw new Error(`--era must be 2026-07-28, 2025-11-25 or all, not ${flags.era}`)
@@ -120,6 +123,23 @@ async function runUpstream(node, upstream, rows) {
   return true
 }
 
+/**
+ * The client scenario request-metadata with keyward's own upstream connection as the client
+ * (test/fixtures/conformance-client.ts): every check it fails is a failure, unless listed.
+ */
+function runClientRow(node, rows) {
+  if (flags.era === '2025-11-25') return
+  const command = `${process.execPath} ${path.join(ROOT, 'dist', 'test', 'fixtures', 'conformance-client.js')}`
+  const checks = runClientScenario({node, cli: suite(NEXT), command, scenario: 'request-metadata', outDir: path.join(work, 'client-request-metadata')})
+  const regressions = {expected: [], unexpected: []}
+  for (const [check, status] of checks) {
+    if (status !== 'fail') continue
+    const expected = expectations.some((e) => e.test(`keyward-link|${NEXT}|2026-07-28|http|${check}`))
+    ;(expected ? regressions.expected : regressions.unexpected).push(check)
+  }
+  rows.push({upstream: 'keyward upstream link', suite: `${NEXT} client request-metadata`, mode: 'as the client', result: count(checks), regressions})
+}
+
 function report(rows) {
   const lines = ['upstream                   | suite                                  | run                  | passed   | lost vs direct (expected) | lost, unexpected']
   for (const row of rows) {
@@ -147,9 +167,9 @@ try {
   const rows = []
   let missing = false
   for (const upstream of UPSTREAMS) if (!(await runUpstream(node, upstream, rows))) missing = true
+  runClientRow(node, rows)
   const unexpected = report(rows)
   if (missing) process.stdout.write(`\nA reference server was not at hand, so its rows did not run: ${referenceHelp()}.\n`)
-  process.stdout.write(`\nThe client scenario request-metadata through keyward's upstream connection waits for the SDK v2 client in the gateway (issue 21).\n`)
   process.stdout.write(`\n${unexpected === 0 ? 'parity: every check that passes directly passes through keyward (or is listed as expected)' : `${unexpected} checks pass directly but not through keyward`}\n`)
   process.exitCode = unexpected > 0 || (missing && flags['require-reference']) ? 1 : 0
 } finally {
