@@ -53,6 +53,12 @@ export interface LinkOptions {
   onConnected?(client: Client, era: UpstreamEra): Promise<void>
   /** The log level the client asked for, sent again after a restart. */
   logLevel?(): LoggingLevel | undefined
+  /**
+   * How the era is chosen. `initialize-first` (the default while keyward's own clients speak
+   * the 2025 era; see the module comment); `discover-first`, the revision's own flow (ask
+   * server/discover, fall back to initialize), which serve takes up once it speaks 2026-07-28.
+   */
+  negotiation?: 'initialize-first' | 'discover-first'
 }
 
 type State = {kind: 'starting'} | {kind: 'ready'; client: Client} | {kind: 'down'; reason: string; retryAt: number} | {kind: 'stopped'}
@@ -129,7 +135,7 @@ export class UpstreamLink {
       {name: 'keyward', version: this.options.version},
       {
         capabilities: this.options.capabilities as ClientOptions['capabilities'],
-        versionNegotiation: {mode: this.modernOnly ? 'auto' : 'legacy'},
+        versionNegotiation: {mode: this.modernOnly || this.options.negotiation === 'discover-first' ? 'auto' : 'legacy'},
       },
     )
     this.installHandlers(client)

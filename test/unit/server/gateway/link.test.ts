@@ -94,8 +94,9 @@ function answeringChannel(asked: string[]): ClientChannel {
   } as ClientChannel
 }
 
-function link(port: number, asked: string[], log: string[] = []): UpstreamLink {
+function link(port: number, asked: string[], log: string[] = [], negotiation?: 'discover-first'): UpstreamLink {
   return new UpstreamLink({
+    negotiation,
     def: definition(port),
     resolve: () => ({headers: {}, secretValues: []}),
     version: '0.0.0-test',
@@ -142,6 +143,22 @@ describe('gateway: the upstream link (in process)', function () {
     assert.equal(l.era, 'legacy')
     assert.equal(client.getNegotiatedProtocolVersion(), '2025-11-25')
     assert.deepEqual((await client.listTools()).tools.map((t) => t.name), ['ask'])
+  })
+
+  it('with the revision\'s own negotiation, takes 2026-07-28 from a dual-era upstream and falls back to initialize for a 2025-era one', async () => {
+    const handler = modernHandler(true)
+    const dual = await listen(async (req, res) => writeWebResponse(res, await handler.fetch(await webRequest(req))))
+    const legacy = await listen(legacyHandler())
+    servers.push(dual, legacy)
+    const asked: string[] = []
+    const [toDual, toLegacy] = [link(portOf(dual), asked, [], 'discover-first'), link(portOf(legacy), asked, [], 'discover-first')]
+    links.push(toDual, toLegacy)
+    toDual.start()
+    toLegacy.start()
+    await Promise.all([toDual.client(10_000), toLegacy.client(10_000)])
+    assert.deepEqual([toDual.era, toLegacy.era], ['modern', 'legacy'])
+    const result = (await (await toDual.client(0)).request({method: 'tools/call', params: {name: 'ask', arguments: {}}})) as {content: {text: string}[]}
+    assert.equal(result.content[0].text, 'hello Ada')
   })
 
   it('speaks 2025-11-25 to a 2025-era upstream, and relays its elicitation request', async () => {
