@@ -36,7 +36,8 @@ export default class UpstreamTest extends KeywardCommand {
     }
     if (!this.jsonEnabled()) {
       const server = result.server ? ` (${result.server.name} ${result.server.version})` : ''
-      this.log(`${def.name}${server}: ready in ${Math.round(result.ms)} ms; ${result.tools.length} tools, ${result.prompts.length} prompts, ${result.resources} resources`)
+      const era = result.era === 'modern' ? `MCP ${result.protocolVersion}` : `2025 era, MCP ${result.protocolVersion}`
+      this.log(`${def.name}${server}: ${era}; ready in ${Math.round(result.ms)} ms; ${result.tools.length} tools, ${result.prompts.length} prompts, ${result.resources} resources`)
       for (const tool of result.tools) this.log(`  ${tool}`)
     }
     return {upstream: def.name, ...result, ms: Math.round(result.ms)}

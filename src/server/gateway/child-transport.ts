@@ -9,8 +9,7 @@ import {existsSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js'
-import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
+import type {JSONRPCMessage, Transport} from '@modelcontextprotocol/client'
 
 /** The wrapper script: beside this module as tsc compiles it, or under dist/src when this module is bundled. */
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -68,6 +67,15 @@ export class ChildTransport implements Transport {
 
   get pid(): number | undefined {
     return this.child?.pid
+  }
+
+  /**
+   * Always null (stderr goes to the log). With `pid`, it is how the SDK client recognises a
+   * stdio transport when it negotiates: there, an upstream silent on `server/discover` is a
+   * 2025-era server, not an outage.
+   */
+  get stderr(): null {
+    return null
   }
 
   async start(): Promise<void> {

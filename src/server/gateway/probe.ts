@@ -2,11 +2,14 @@
 import {upstreamEnvironment, upstreamHeaders, type UpstreamDefinition} from '../../upstreams/index.js'
 import type {VaultData} from '../../vault/index.js'
 import type {Logger} from '../log.js'
-import {UpstreamLink} from './link.js'
+import {UpstreamLink, type UpstreamEra} from './link.js'
 import {exposedName} from './naming.js'
 
 export interface ProbeResult {
   ms: number
+  /** The protocol era it speaks, and the revision negotiated. */
+  era: UpstreamEra
+  protocolVersion?: string
   server?: {name: string; version: string}
   tools: string[]
   prompts: string[]
@@ -32,7 +35,8 @@ export async function probeUpstream(def: UpstreamDefinition, data: VaultData, op
     const prompts = caps.prompts ? (await client.listPrompts()).prompts.map((p) => exposedName(prefix, p.name)) : []
     const resources = caps.resources ? (await client.listResources()).resources.length : 0
     const info = client.getServerVersion()
-    return {ms: Number(process.hrtime.bigint() - started) / 1e6, server: info && {name: info.name, version: info.version}, tools, prompts, resources}
+    const era = link.era ?? 'legacy'
+    return {ms: Number(process.hrtime.bigint() - started) / 1e6, era, protocolVersion: client.getNegotiatedProtocolVersion(), server: info && {name: info.name, version: info.version}, tools, prompts, resources}
   } finally {
     await link.stop()
   }

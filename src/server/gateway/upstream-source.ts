@@ -6,21 +6,19 @@
  * session), so session state (subscriptions, log level, roots, a request the upstream makes of
  * the client) never crosses from one client to another. See docs/gateway.md.
  */
-import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
-import {
-  CallToolResultSchema,
-  CompleteResultSchema,
-  GetPromptResultSchema,
-  ReadResourceResultSchema,
-  type CallToolResult,
-  type ClientCapabilities,
-  type CompleteRequest,
-  type CompleteResult,
-  type LoggingLevel,
-  type Prompt,
-  type Resource,
-  type ResourceTemplate,
-  type Tool,
+import type {Client} from '@modelcontextprotocol/client'
+import type {
+  CallToolResult,
+  ClientCapabilities,
+  CompleteRequest,
+  CompleteResult,
+  GetPromptResult,
+  LoggingLevel,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplate,
+  Tool,
 } from '@modelcontextprotocol/sdk/types.js'
 
 import {linearRegExp, type LinearRegExp} from '../../guard/linear-regex.js'
@@ -211,7 +209,8 @@ export class UpstreamSource implements ToolSource {
   private async listTools(client: Client, into: Items): Promise<void> {
     const tools = await this.paged<Tool>(async (cursor) => {
       const r = await client.listTools(cursor ? {cursor} : undefined)
-      return {items: r.tools, nextCursor: r.nextCursor}
+      // The v2 client's Tool types a schema's properties as JSON values, the 1.x server's as objects: one wire shape.
+      return {items: r.tools as Tool[], nextCursor: r.nextCursor}
     })
     const originals = new Map<string, string>()
     into.tool = tools.map((tool): SourceTool => {
@@ -351,7 +350,8 @@ export class UpstreamSource implements ToolSource {
   private async callTool(name: string, args: Record<string, unknown>, env: CallEnv): Promise<CallToolResult> {
     try {
       return await this.on(env, (client) =>
-        client.request({method: 'tools/call', params: {name, arguments: args}}, CallToolResultSchema, this.requestOptions(env, this.progressRelay(env))),
+        // No result schema: the client validates the result against its protocol era's own.
+        client.request({method: 'tools/call', params: {name, arguments: args}}, this.requestOptions(env, this.progressRelay(env))) as Promise<CallToolResult>,
       )
     } catch (err) {
       // An upstream that cannot serve the call is a tool error, so the model sees which server is down.
@@ -361,17 +361,19 @@ export class UpstreamSource implements ToolSource {
   }
 
   private getPrompt(name: string, args: Record<string, string>, env: CallEnv) {
-    return this.unavailableAsRpc(() => this.on(env, (client) => client.request({method: 'prompts/get', params: {name, arguments: args}}, GetPromptResultSchema, this.requestOptions(env))))
+    return this.unavailableAsRpc(() => this.on(env, (client) => client.request({method: 'prompts/get', params: {name, arguments: args}}, this.requestOptions(env)) as Promise<GetPromptResult>))
   }
 
   private readResource(uri: string, env: CallEnv) {
-    return this.unavailableAsRpc(() => this.on(env, (client) => client.request({method: 'resources/read', params: {uri}}, ReadResourceResultSchema, this.requestOptions(env))))
+    return this.unavailableAsRpc(() => this.on(env, (client) => client.request({method: 'resources/read', params: {uri}}, this.requestOptions(env)) as Promise<ReadResourceResult>))
   }
 
   private async subscription(method: 'resources/subscribe' | 'resources/unsubscribe', uri: string, env: CallEnv): Promise<void> {
     await this.unavailableAsRpc(() =>
       this.on(env, async (client) => {
         if (!client.getServerCapabilities()?.resources?.subscribe) throw new RpcError(-32601, `upstream ${this.name} does not support resource subscriptions`)
+        // 2026-07-28 has no resources/subscribe: updates come on a subscriptions/listen stream, not bridged yet.
+        if (client.getProtocolEra() === 'modern') throw new RpcError(-32601, `upstream ${this.name} speaks MCP 2026-07-28, whose resource subscriptions keyward does not pass on yet`)
         await (method === 'resources/subscribe' ? client.subscribeResource({uri}) : client.unsubscribeResource({uri}))
       }),
     )
@@ -384,7 +386,7 @@ export class UpstreamSource implements ToolSource {
     return this.unavailableAsRpc(() =>
       this.on(env, async (client) => {
         if (!client.getServerCapabilities()?.completions) return {completion: {values: []}}
-        return client.request({method: 'completion/complete', params: {...params, ref}}, CompleteResultSchema, this.requestOptions(env))
+        return client.request({method: 'completion/complete', params: {...params, ref}}, this.requestOptions(env)) as Promise<CompleteResult>
       }),
     )
   }
@@ -396,7 +398,8 @@ export class UpstreamSource implements ToolSource {
     const link = this.options.sessionLinks && session ? this.sessions.get(session)?.link : this.shared
     if (!link?.ready) return
     const client = await link.client(0)
-    if (client.getServerCapabilities()?.logging) await client.setLoggingLevel(level).catch(() => {})
+    // A 2026-07-28 upstream takes no session log level (it is per request there).
+    if (client.getProtocolEra() === 'legacy' && client.getServerCapabilities()?.logging) await client.setLoggingLevel(level).catch(() => {})
   }
 
   /** The client's roots changed: its connection (if it has one) tells the upstream. */
@@ -404,7 +407,7 @@ export class UpstreamSource implements ToolSource {
     const link = this.options.sessionLinks && session ? this.sessions.get(session)?.link : this.shared
     if (!link?.ready) return
     const client = await link.client(0)
-    await client.sendRootsListChanged().catch(() => {})
+    if (client.getProtocolEra() === 'legacy') await client.sendRootsListChanged().catch(() => {})
   }
 
   private async unavailableAsRpc<T>(work: () => Promise<T>): Promise<T> {
