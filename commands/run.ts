@@ -4,16 +4,16 @@ import {constants} from 'node:os'
 import {Flags} from '@oclif/core'
 
 import {KeywardCommand} from '../src/cli/base.js'
-import {openSession} from '../src/cli/session.js'
+import {openSession, type Session} from '../src/cli/session.js'
 import {KeywardError} from '../src/errors/index.js'
 import {secretsAsEnv} from '../src/secrets/environment.js'
-import {findUpstream, upstreamEnvironment} from '../src/upstreams/index.js'
+import {findUpstream, type StdioUpstream} from '../src/upstreams/index.js'
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH']
 
 export default class Run extends KeywardCommand {
   static override summary = 'Run a command with secrets from the vault in its environment.'
-  static override description = `Each secret becomes a variable of the same name, added to your environment (minus KEYWARD_* variables, which could open the vault); --only picks some. A name that is not a valid variable name, or a binary value, is skipped with a warning. --upstream NAME gives exactly the environment that upstream gets from keyward serve (minimal, not yours).
+  static override description = `Each secret becomes a variable of the same name, added to your environment (minus KEYWARD_* variables, which could open the vault); --only picks some. A name that is not a valid variable name, or a binary value, is skipped with a warning. --upstream NAME gives exactly the environment that upstream gets from keyward serve (minimal, not yours, with its private HOME), and runs the command in its sandbox if it has one.
 
 Signals are forwarded to the command, and its exit code is keyward's. Nothing is printed but the warnings.`
 
@@ -33,12 +33,14 @@ Signals are forwarded to the command, and its exit code is keyward's. Nothing is
     const {argv, flags} = await this.parse(Run)
     const command = argv as string[]
     if (command.length === 0) throw new KeywardError('INVALID_INPUT', 'give the command to run after --, for example: keyward run -- ./deploy.sh')
-    const {vault} = await openSession(flags)
+    const session = await openSession(flags)
+    const {vault} = session
     let env: Record<string, string>
+    let launched = command
     if (flags.upstream) {
       const def = findUpstream(vault.data, flags.upstream)
       if (def.transport !== 'stdio') throw new KeywardError('INVALID_INPUT', `upstream ${def.name} is reached over HTTP; it has no environment to run a command in`)
-      env = upstreamEnvironment(def, vault.data).env
+      ;({env, argv: launched} = await upstreamLaunch(def, session, command))
     } else {
       const secrets = secretsAsEnv(vault.data, flags.only)
       for (const {name, why} of secrets.skipped) process.stderr.write(`keyward run: skipped ${name}: ${why}\n`)
@@ -49,7 +51,7 @@ Signals are forwarded to the command, and its exit code is keyward's. Nothing is
       env = {...base, ...secrets.env}
     }
     const code = await new Promise<number>((resolve, reject) => {
-      const child = spawn(command[0], command.slice(1), {env, stdio: 'inherit'})
+      const child = spawn(launched[0], launched.slice(1), {env, stdio: 'inherit'})
       const forward = (signal: NodeJS.Signals) => child.kill(signal)
       for (const signal of FORWARDED) process.on(signal, forward)
       child.on('error', (err: NodeJS.ErrnoException) => {
@@ -62,4 +64,19 @@ Signals are forwarded to the command, and its exit code is keyward's. Nothing is
     })
     process.exitCode = code
   }
+}
+
+/**
+ * What the upstream gets from keyward serve: its environment and private HOME, and its sandbox
+ * when it has one (a sandboxed upstream's command runs in the same sandbox). An unsandboxed one
+ * runs without a PID namespace here, so that signals reach the command itself.
+ */
+async function upstreamLaunch(def: StdioUpstream, session: Session, command: string[]): Promise<{env: Record<string, string>; argv: string[]}> {
+  const [{resolveUpstream}, {planLaunch, preparePrivateHome}] = await Promise.all([import('../src/server/gateway/resolve.js'), import('../src/server/gateway/sandbox.js')])
+  const resolved = resolveUpstream(def, session.vault.data, {vaultId: session.vault.header.vault_id, vaultFile: session.file})
+  const launch = resolved.launch!
+  if (launch.home) await preparePrivateHome(launch.home)
+  if (!launch.sandbox) return {env: resolved.env ?? {}, argv: command}
+  const plan = await planLaunch({command: command[0], args: command.slice(1), env: resolved.env ?? {}, ...launch})
+  return {env: plan.env, argv: plan.argv}
 }

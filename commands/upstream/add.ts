@@ -2,9 +2,12 @@ import {Flags} from '@oclif/core'
 
 import {positional} from '../../src/cli/args.js'
 import {KeywardCommand} from '../../src/cli/base.js'
-import {openSession} from '../../src/cli/session.js'
+import {checkIsolation, lookJson, lookLines, probeFor, recordLook, type Look} from '../../src/cli/pins.js'
+import {openSession, type Session} from '../../src/cli/session.js'
+import {ALLOW_PATH_HELP, applyIsolation, isolationSummary, networkFlag, sandboxByDefault} from '../../src/cli/upstream-isolation.js'
 import {viewUpstream} from '../../src/cli/upstreams.js'
 import {KeywardError} from '../../src/errors/index.js'
+import type {ProbeResult} from '../../src/server/gateway/probe.js'
 import {addUpstream, checkUpstreamName, checkUrl, looksLikeToken, parseEnvSpec, parseHeaderSpec, type UpstreamDefinition} from '../../src/upstreams/index.js'
 
 export default class UpstreamAdd extends KeywardCommand {
@@ -30,7 +33,10 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
     url: Flags.string({description: 'The upstream Streamable HTTP endpoint.'}),
     header: Flags.string({description: "'Name: value' sent to the upstream, {secret:NAME} allowed; repeatable (http).", multiple: true}),
     'no-prefix': Flags.boolean({description: 'Expose its tools and prompts under their own names.'}),
-    'skip-check': Flags.boolean({description: 'With --no-prefix: do not start it to check its names against the built-in tools.'}),
+    'skip-check': Flags.boolean({description: 'Do not start it now: no check of its names against the built-in tools (--no-prefix), no pins and no scan until `upstream test` or serve starts it.'}),
+    sandbox: Flags.boolean({allowNo: true, description: 'Run it in a sandbox (bubblewrap, Linux only): a read-only system, a private HOME and /tmp, nothing of the vault or your HOME. Default: the upstream.sandbox setting (off).'}),
+    'allow-path': Flags.string({description: ALLOW_PATH_HELP, multiple: true}),
+    network: networkFlag(),
     description: Flags.string({char: 'd', description: 'What the upstream is for.'}),
     replace: Flags.boolean({description: 'Replace an upstream of the same name.'}),
   }
@@ -60,29 +66,48 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
       def = {name: args.name, transport: 'stdio', command: command[0], args: command.slice(1), env, prefix: !flags['no-prefix'], description: flags.description, created: now, updated: now}
     }
     const session = await openSession(flags)
-    if (!def.prefix && !flags['skip-check']) await this.checkNames(def, session.vault.data)
+    def = applyIsolation(def, {sandbox: flags.sandbox ?? sandboxByDefault(session.vault.data), allow: flags['allow-path'], network: flags.network})
+    await checkIsolation(def)
+    const probe = !def.prefix && !flags['skip-check'] ? await this.checkNames(def, session) : undefined
     await session.update((vault) => addUpstream(vault.data, def, {replace: flags.replace}))
-    await session.audit({event: 'upstream.add', upstream: def.name, transport: def.transport, replaced: Boolean(flags.replace)})
+    await session.audit({event: 'upstream.add', upstream: def.name, transport: def.transport, replaced: Boolean(flags.replace), sandbox: def.transport === 'stdio' && def.sandbox === true})
     const view = viewUpstream(def)
-    this.log(`Added upstream ${def.name} (${def.transport}); ${def.prefix ? `its tools appear as ${def.name}__<tool>` : 'its tools keep their names'}. A running keyward serve starts it within a second.`)
+    this.log(`Added upstream ${def.name} (${def.transport}, ${isolationSummary(def)}); ${def.prefix ? `its tools appear as ${def.name}__<tool>` : 'its tools keep their names'}. A running keyward serve starts it within a second.`)
     this.log(`Let a key use it: keyward keys scope KEY --add '${def.prefix ? `${def.name}__*` : '*'}'`)
-    return {upstream: view}
+    const look = flags['skip-check'] ? undefined : await this.look(def, session, probe)
+    return {upstream: view, ...(look ? {look: lookJson(look)} : {})}
   }
 
   /** Starts the upstream once and refuses names that a built-in tool has. */
-  private async checkNames(def: UpstreamDefinition, data: import('../../src/vault/index.js').VaultData): Promise<void> {
-    const [{probeUpstream}, {builtinTools}] = await Promise.all([import('../../src/server/gateway/probe.js'), import('../../src/server/tools/builtin/index.js')])
-    let names: string[]
+  private async checkNames(def: UpstreamDefinition, session: Session): Promise<ProbeResult> {
+    const {builtinTools} = await import('../../src/server/tools/builtin/index.js')
+    let probe: ProbeResult
     try {
-      const probe = await probeUpstream(def, data, {timeoutMs: 30_000, version: this.config.version, log: () => {}})
-      names = [...probe.tools, ...probe.prompts]
+      probe = await probeFor(session, def, {timeoutMs: 30_000, version: this.config.version})
     } catch (err) {
       throw new KeywardError('INVALID_INPUT', `could not start ${def.name} to check its names (${(err as Error).message}); fix it, or pass --skip-check`)
     }
     const builtin = new Set(builtinTools.map((t) => t.name))
-    const clash = names.filter((n) => builtin.has(n))
+    const clash = [...probe.tools, ...probe.prompts].filter((n) => builtin.has(n))
     if (clash.length > 0) {
       throw new KeywardError('INVALID_INPUT', `without a prefix, ${def.name}'s ${clash.join(', ')} would collide with built-in tools; keep the prefix`)
     }
+    return probe
+  }
+
+  /** Starts it once (unless the name check did) to pin what it offers and scan it; one that does not start is pinned by serve later. */
+  private async look(def: UpstreamDefinition, session: Session, probe: ProbeResult | undefined): Promise<Look | undefined> {
+    try {
+      probe ??= await probeFor(session, def, {timeoutMs: LOOK_TIMEOUT_MS, version: this.config.version})
+    } catch (err) {
+      process.stderr.write(`keyward: warning: could not start ${def.name} to pin and scan what it offers (${(err as Error).message}); keyward serve pins it when it first connects, or run \`keyward upstream test ${def.name}\`\n`)
+      return undefined
+    }
+    const look = await recordLook(session, def.name, probe.listing)
+    for (const line of lookLines(def.name, look)) this.log(line)
+    return look
   }
 }
+
+/** How long `upstream add` waits for a new upstream to start (npx may download it first). */
+const LOOK_TIMEOUT_MS = 60_000

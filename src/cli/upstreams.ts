@@ -1,4 +1,5 @@
 /** Printing of upstream definitions: references, never secret values. */
+import {formatAllowPath} from '../upstreams/isolation.js'
 import {secretsOf, type UpstreamDefinition} from '../upstreams/index.js'
 import {style} from './style.js'
 import {renderTable, shortTime} from './table.js'
@@ -14,6 +15,8 @@ export interface UpstreamView {
   /** Header -> its template, with {secret:NAME} references as written. */
   headers?: Record<string, string>
   secrets: string[]
+  /** stdio: how it is contained (docs/gateway.md, "Threat model"). */
+  sandbox?: {enabled: boolean; allowPaths: string[]; network: boolean}
   prefix: boolean
   exposedAs: string
   description?: string
@@ -25,7 +28,8 @@ export function viewUpstream(def: UpstreamDefinition): UpstreamView {
   const common = {name: def.name, transport: def.transport, secrets: secretsOf(def), prefix: def.prefix, exposedAs: def.prefix ? `${def.name}__<tool>` : '<tool> (no prefix)', description: def.description, created: def.created, updated: def.updated}
   if (def.transport === 'stdio') {
     const env = Object.fromEntries(Object.entries(def.env).map(([k, v]) => [k, 'secret' in v ? `secret:${v.secret}` : v.literal]))
-    return {...common, command: def.command, args: def.args, env}
+    const sandbox = {enabled: def.sandbox === true, allowPaths: (def.allowPaths ?? []).map(formatAllowPath), network: def.network !== false}
+    return {...common, command: def.command, args: def.args, env, sandbox}
   }
   return {...common, url: def.url, headers: def.headers}
 }
@@ -49,6 +53,7 @@ export function upstreamDetails(v: UpstreamView): string {
     [v.transport === 'stdio' ? 'command' : 'url', target(v)],
     ['env', v.env ? Object.entries(v.env).map(([k, val]) => `${k}=${val}`).join(' ') || '-' : undefined],
     ['headers', v.headers ? Object.entries(v.headers).map(([k, val]) => `${k}: ${val}`).join('; ') || '-' : undefined],
+    ['sandbox', v.sandbox ? (v.sandbox.enabled ? `on; network ${v.sandbox.network ? 'on' : 'off'}; allowed: ${v.sandbox.allowPaths.join(' ') || '-'}` : 'off') : undefined],
     ['exposed as', v.exposedAs],
     ['created', v.created],
     ['updated', v.updated],

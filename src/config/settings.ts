@@ -14,7 +14,7 @@ import {looksLikeToken} from '../upstreams/definition.js'
 import {checkSecretName} from '../secrets/index.js'
 import {tableOf, type VaultData} from '../vault/index.js'
 
-export type ValueKind = 'redis-url' | 'url' | 'string' | 'list' | 'methods' | 'algorithms' | 'duration' | 'secret' | 'cidrs' | 'scopes' | 'header' | 'rate' | 'bool' | 'size' | 'patterns' | 'path'
+export type ValueKind = 'redis-url' | 'url' | 'string' | 'list' | 'methods' | 'algorithms' | 'duration' | 'secret' | 'cidrs' | 'scopes' | 'header' | 'rate' | 'bool' | 'size' | 'patterns' | 'path' | 'choice'
 
 export interface Setting {
   key: string
@@ -23,6 +23,10 @@ export interface Setting {
   default?: string
   /** Keys that take a suffix: `oauth.scope-map.repo:read`. No flag for those. */
   prefix?: boolean
+  /** kind choice: the values it takes. */
+  choices?: readonly string[]
+  /** false: not a serve flag (a setting read by other commands, such as `upstream add`). */
+  flag?: false
 }
 
 export const AUTH_METHOD_NAMES = ['api-key', 'oauth2', 'proxy-header', 'none'] as const
@@ -65,6 +69,9 @@ export const SETTINGS: readonly Setting[] = [
   {key: 'audit.args', kind: 'bool', default: 'false', description: 'Record tool arguments (redacted) in the audit log.'},
   {key: 'audit.fail-closed', kind: 'bool', default: 'false', description: 'Refuse requests (503) when an audit record cannot be written.'},
   {key: 'audit.max-size', kind: 'size', default: '64MiB', description: 'Start a new audit file past this size; the chain continues across files.'},
+  {key: 'upstream.sandbox', kind: 'choice', choices: ['on', 'off'], default: 'off', flag: false, description: 'Whether `upstream add` runs a new stdio upstream in a sandbox (bubblewrap, Linux only) when --sandbox is not given.'},
+  {key: 'pins.on-change', kind: 'choice', choices: ['block', 'warn'], default: 'block', description: 'A changed, new or renamed upstream tool, prompt or template: block holds it back until `keyward upstream approve`; warn serves it and reports it.'},
+  {key: 'scan.on-finding', kind: 'choice', choices: ['block', 'warn'], default: 'warn', description: 'A finding of the description scanner in a definition seen for the first time: block holds it back until approved; warn pins it and reports it.'},
 ]
 
 export function settingFor(key: string): Setting | undefined {
@@ -202,6 +209,9 @@ export function checkSetting(key: string, value: string, data?: VaultData): stri
       return v
     case 'path':
       if (!v.startsWith('/')) throw invalid(key, 'give an absolute path')
+      return v
+    case 'choice':
+      if (!setting.choices?.includes(v)) throw invalid(key, `use ${setting.choices?.join(' or ')}`)
       return v
     case 'list':
     case 'string':

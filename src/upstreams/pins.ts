@@ -134,6 +134,11 @@ export interface ReviewOptions {
   onChange: 'block' | 'warn'
   /** At first use, an item this returns true for is held back instead of pinned (scan.on-finding block). */
   hold?(kind: PinKind, def: Definition): boolean
+  /**
+   * The listing may not be all the upstream offers (one client session's own connection, whose
+   * items can differ with its state): changes and new items are recorded, absences are not.
+   */
+  partial?: boolean
 }
 
 export interface Review {
@@ -144,6 +149,8 @@ export interface Review {
   /** Changes not recorded in the state before: what to audit and log. */
   events: PinEvent[]
   firstUse: boolean
+  /** Whether `state` differs from the state reviewed: something to write. */
+  changed: boolean
   /** Items left out because their definition cannot be pinned (too deep, a duplicate name). */
   refused: {kind: PinKind; name: string; why: string}[]
 }
@@ -181,7 +188,7 @@ function isFirstUse(state: UpstreamPins | undefined): boolean {
  */
 export function review(previous: UpstreamPins | undefined, listing: Listing, options: ReviewOptions): Review {
   const state = clone(previous)
-  const result: Review = {state, served: {}, events: [], firstUse: isFirstUse(previous), refused: []}
+  const result: Review = {state, served: {}, events: [], firstUse: isFirstUse(previous), changed: false, refused: []}
   for (const kind of PIN_KINDS) {
     const defs = listing[kind]
     if (!defs) continue
@@ -189,9 +196,12 @@ export function review(previous: UpstreamPins | undefined, listing: Listing, opt
     const served = new Set<string>()
     result.served[kind] = served
     if (result.firstUse) pinFirstUse(state, seen, served, options)
-    else compareKind(state, kind, seen, served, result.events, options)
+    else if (compareKind(state, kind, seen, served, result.events, options)) result.changed = true
   }
-  if (result.firstUse && Object.keys(listing).length > 0) state.since = options.now
+  if (result.firstUse && Object.keys(listing).length > 0) {
+    state.since = options.now
+    result.changed = true
+  }
   return result
 }
 
@@ -207,7 +217,9 @@ function pinFirstUse(state: UpstreamPins, seen: Map<string, Fingerprint>, served
   }
 }
 
-function compareKind(state: UpstreamPins, kind: PinKind, seen: Map<string, Fingerprint>, served: Set<string>, events: PinEvent[], options: ReviewOptions): void {
+/** Compares one kind's listing with its pins; true when `state` changed. */
+function compareKind(state: UpstreamPins, kind: PinKind, seen: Map<string, Fingerprint>, served: Set<string>, events: PinEvent[], options: ReviewOptions): boolean {
+  let changed = false
   const pins = Object.values(state.items).filter((p) => p.kind === kind)
   const vanished = pins.filter((p) => !seen.has(p.name))
   let shapes: Map<string, string> | undefined
@@ -220,8 +232,15 @@ function compareKind(state: UpstreamPins, kind: PinKind, seen: Map<string, Finge
     const pin = state.items[key]
     if (pin && pin.hash === print.hash) {
       served.add(print.name)
-      if (pin.missingSince) state.items[key] = {...pin, missingSince: undefined}
-      delete state.pending[key]
+      if (pin.missingSince) {
+        const {missingSince: _back, ...present} = pin
+        state.items[key] = present
+        changed = true
+      }
+      if (state.pending[key]) {
+        delete state.pending[key]
+        changed = true
+      }
       continue
     }
     if (options.onChange === 'warn') served.add(print.name)
@@ -231,15 +250,23 @@ function compareKind(state: UpstreamPins, kind: PinKind, seen: Map<string, Finge
     // A flagged item stays flagged (it was never pinned) until its definition changes.
     if (recorded?.hash === print.hash && (recorded.change === change || recorded.change === 'flagged')) continue
     state.pending[key] = {kind, name: print.name, hash: print.hash, definition: print.definition, seenAt: options.now, change, ...(renamedFrom ? {renamedFrom} : {})}
+    changed = true
     events.push({type: change === 'added' ? 'pin.added' : 'pin.changed', kind, name: print.name, hash: print.hash, ...(pin ? {before: pin.hash} : {}), ...(renamedFrom ? {renamedFrom} : {})})
   }
+  if (options.partial) return changed
   for (const pin of vanished) {
     if (pin.missingSince) continue
     state.items[pinKey(kind, pin.name)] = {...pin, missingSince: options.now}
+    changed = true
     events.push({type: 'pin.removed', kind, name: pin.name, hash: pin.hash})
   }
   // A pending item the upstream no longer lists has nothing left to approve.
-  for (const [key, pending] of Object.entries(state.pending)) if (pending.kind === kind && !seen.has(pending.name)) delete state.pending[key]
+  for (const [key, pending] of Object.entries(state.pending)) {
+    if (pending.kind !== kind || seen.has(pending.name)) continue
+    delete state.pending[key]
+    changed = true
+  }
+  return changed
 }
 
 // ---- approving ---------------------------------------------------------------------------------
