@@ -74,7 +74,12 @@ export class PinGate implements ItemGate {
       this.memory.set(upstream, result.state)
       this.reportFirstUse(upstream, listing, result.state)
     }
-    for (const event of result.events) this.report(upstream, event)
+    for (const event of result.events) this.report(upstream, event, true)
+    // Changes recorded before (by another run, or `upstream test`): logged once by this process too, not audited again.
+    for (const pending of Object.values(result.state.pending)) {
+      if (pending.change === 'flagged' || !listing[pending.kind]?.some((d) => d.name === pending.name)) continue
+      this.report(upstream, {type: pending.change === 'added' ? 'pin.added' : 'pin.changed', kind: pending.kind, name: pending.name, hash: pending.hash, ...(pending.renamedFrom ? {renamedFrom: pending.renamedFrom} : {})}, false)
+    }
     if (result.changed) this.persist(upstream, listing, options)
     return result.served
   }
@@ -85,7 +90,7 @@ export class PinGate implements ItemGate {
   }
 
   private reportFirstUse(upstream: string, listing: Listing, state: UpstreamPins): void {
-    const counts = Object.entries(listing).map(([kind, defs]) => `${defs?.length ?? 0} ${kind}s`).join(', ')
+    const counts = Object.entries(listing).map(([kind, defs]) => `${defs?.length ?? 0} ${kind}${defs?.length === 1 ? "" : "s"}`).join(', ')
     this.options.log('info', `upstream ${upstream}: first use, pinned what it offers (${counts}); a later change is ${this.options.settings().onChange === 'block' ? 'held back until approved' : 'reported'}`)
     const findings: Finding[] = []
     for (const [kind, defs] of Object.entries(listing) as [PinKind, Listing[PinKind]][]) for (const def of defs ?? []) findings.push(...scanDefinition(kind, def))
@@ -96,7 +101,7 @@ export class PinGate implements ItemGate {
     if (findings.length > 20) this.options.log('warn', `upstream ${upstream}: ${findings.length - 20} more scanner findings; see \`keyward upstream scan ${upstream}\``)
   }
 
-  private report(upstream: string, event: PinEvent): void {
+  private report(upstream: string, event: PinEvent, audit: boolean): void {
     this.once(`${upstream}|${event.type}|${event.kind}|${event.name}|${event.hash}`, () => {
       const name = escapeName(event.name)
       const blocked = this.options.settings().onChange === 'block'
@@ -108,7 +113,7 @@ export class PinGate implements ItemGate {
             : `${event.renamedFrom ? `replaces ${escapeName(event.renamedFrom)} (a rename) and ` : ''}changed since it was pinned; ${blocked ? 'held back' : 'served (pins.on-change warn)'}`
       const next = event.type === 'pin.removed' ? '' : `; see \`keyward upstream diff ${upstream}\`, then \`keyward upstream approve ${upstream} ${event.kind === 'tool' ? '' : `${event.kind}:`}${name}\``
       this.options.log('warn', `upstream ${upstream}: ${event.kind} ${name} ${what}${next}`)
-      this.options.audit({event: event.type, upstream, kind: event.kind, name: event.name, hash: event.hash, ...(event.before ? {before: event.before} : {}), ...(event.renamedFrom ? {renamed_from: event.renamedFrom} : {})})
+      if (audit) this.options.audit({event: event.type, upstream, kind: event.kind, name: event.name, hash: event.hash, ...(event.before ? {before: event.before} : {}), ...(event.renamedFrom ? {renamed_from: event.renamedFrom} : {})})
     })
   }
 
