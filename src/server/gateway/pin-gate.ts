@@ -90,7 +90,7 @@ export class PinGate implements ItemGate {
   }
 
   private reportFirstUse(upstream: string, listing: Listing, state: UpstreamPins): void {
-    const counts = Object.entries(listing).map(([kind, defs]) => `${defs?.length ?? 0} ${kind}${defs?.length === 1 ? "" : "s"}`).join(', ')
+    const counts = Object.entries(listing).map(([kind, defs]) => `${defs?.length ?? 0} ${kind}${defs?.length === 1 ? '' : 's'}`).join(', ')
     this.options.log('info', `upstream ${upstream}: first use, pinned what it offers (${counts}); a later change is ${this.options.settings().onChange === 'block' ? 'held back until approved' : 'reported'}`)
     const findings: Finding[] = []
     for (const [kind, defs] of Object.entries(listing) as [PinKind, Listing[PinKind]][]) for (const def of defs ?? []) findings.push(...scanDefinition(kind, def))
