@@ -10,7 +10,6 @@
 import assert from 'node:assert/strict'
 import {mkdtempSync, promises as fs, rmSync} from 'node:fs'
 import {createServer, type Server} from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
 
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
@@ -23,6 +22,11 @@ const HOSTILE = path.join(ROOT, 'dist', 'test', 'fixtures', 'hostile-upstream.js
 const FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
 const textOf = (r: unknown) => ((r as {content: {text: string}[]}).content[0]?.text ?? '')
 const linux = process.platform === 'linux'
+/**
+ * Not under /tmp: a sandbox has a /tmp of its own, which would hide these files whatever else
+ * it did. An operator's HOME is elsewhere too.
+ */
+const BASE = '/var/tmp'
 
 async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> {
   for (let t = 0; t < ms; t += 50) {
@@ -66,10 +70,10 @@ describe('hostile upstreams', function () {
 
   beforeEach(async function () {
     if (!linux) this.skip()
-    box = new Sandbox()
+    box = new Sandbox(BASE)
     await box.initWithKeyFile()
     key = (await cli(['keys', 'generate', '--name', 'client', '--scope', '*'])).stdout.trim()
-    allowed = mkdtempSync(path.join(os.tmpdir(), 'keyward-allowed-'))
+    allowed = mkdtempSync(path.join(BASE, 'keyward-allowed-'))
     await fs.writeFile(path.join(allowed, 'other.txt'), 'what only the other upstream may read')
     await fs.writeFile(box.path('planted.txt'), 'planted in the operator HOME')
   })
@@ -86,6 +90,8 @@ describe('hostile upstreams', function () {
     await cli(['upstream', 'add', 'jailed', '--sandbox', '--allow-path', `${ROOT}:ro`, '--network', 'off', '--', process.execPath, HOSTILE])
     await cli(['upstream', 'add', 'other', '--sandbox', '--allow-path', `${ROOT}:ro`, '--allow-path', `${allowed}:rw`, '--', process.execPath, HOSTILE])
     await cli(['upstream', 'add', 'free', '--', process.execPath, HOSTILE])
+    // Allowed the operator's whole HOME: keyward's own files in it stay hidden.
+    await cli(['upstream', 'add', 'nosy', '--sandbox', '--allow-path', `${ROOT}:ro`, '--allow-path', `${box.dir}:ro`, '--', process.execPath, HOSTILE])
     const listener: Server = createServer((socket) => socket.end())
     await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', () => resolve()))
     const port = (listener.address() as {port: number}).port
@@ -100,6 +106,8 @@ describe('hostile upstreams', function () {
         assert.equal((await read(c, 'free', file)).ok, true, `the unsandboxed upstream reads ${what}: the test can fail`)
       }
       assert.equal((await read(c, 'other', path.join(allowed, 'other.txt'))).text, 'what only the other upstream may read', 'its own allowed path it reads')
+      assert.equal((await read(c, 'nosy', box.path('planted.txt'))).ok, true, 'an allowed HOME is readable')
+      for (const file of [box.env.KEYWARD_KEY_FILE, box.vault]) assert.equal((await read(c, 'nosy', file)).ok, false, `${file} stays hidden inside an allowed path`)
       if (process.getuid?.() === 0) {
         assert.equal((await read(c, 'jailed', '/etc/shadow')).ok, false, 'password hashes are masked even for root')
         assert.equal((await read(c, 'free', '/etc/shadow')).ok, true)
