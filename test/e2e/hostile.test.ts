@@ -136,12 +136,16 @@ describe('hostile upstreams', function () {
       await c.close().catch(() => {})
       return pids
     }
-    const s = await serve()
-    const grandchildren = await spawnBoth(s)
-    assert.ok(grandchildren.every((pid) => alive(pid)), `detached grandchildren run: ${grandchildren}`)
-    s.child.kill('SIGKILL')
-    assert.ok(await until(() => grandchildren.every((pid) => !alive(pid)), 5000), 'every detached grandchild died with keyward')
-    running.splice(0)
+    // bubblewrap's PID namespace (the default), then util-linux unshare's (where bubblewrap cannot be used).
+    for (const containment of [undefined, 'unshare']) {
+      const s = await serve([], {KEYWARD_UPSTREAM_CONTAINMENT: containment})
+      const grandchildren = await spawnBoth(s)
+      assert.ok(grandchildren.every((pid) => alive(pid)), `detached grandchildren run: ${grandchildren}`)
+      s.child.kill('SIGKILL')
+      assert.ok(await until(() => grandchildren.every((pid) => !alive(pid)), 5000), `every detached grandchild died with keyward (${containment ?? 'default'})`)
+      if (containment) assert.match(s.logs(), /upstream free is ready \(pid \d+, unshare\)/)
+      running.splice(0)
+    }
 
     // The control: the process group alone, as before PID namespaces, lets the unsandboxed one's grandchild live.
     const loose = await serve([], {KEYWARD_UPSTREAM_CONTAINMENT: 'process-group'})
