@@ -31,6 +31,8 @@ export interface Pin {
   kind: PinKind
   name: string
   hash: string
+  /** A hash of the pinned fields as the upstream lists them (key order and all): the fast path of a check. */
+  listed?: string
   definition: Record<string, unknown>
   pinnedAt: string
   /** Set while the upstream no longer lists it. */
@@ -44,6 +46,7 @@ export interface Pending {
   kind: PinKind
   name: string
   hash: string
+  listed?: string
   definition: Record<string, unknown>
   seenAt: string
   /** changed: a pinned item's definition changed; added: a new item; flagged: the scanner found something at first use. */
@@ -108,17 +111,35 @@ function sha256(text: string): string {
 export interface Fingerprint {
   kind: PinKind
   name: string
+  /** SHA-256 of the canonical JSON: what a pin is. */
   hash: string
-  /** The hash without the name: equal for a renamed item. */
-  shape: string
+  listed?: string
   definition: Record<string, unknown>
 }
 
 export function fingerprint(kind: PinKind, def: Definition): Fingerprint {
   const definition = pinnedFields(kind, def)
   const {name: _name, ...rest} = definition
-  const body = canonicalJson(rest)
-  return {kind, name: def.name, hash: sha256(`${kind}\n${canonicalJson(def.name)}\n${body}`), shape: sha256(`${kind}\n${body}`), definition}
+  return {kind, name: def.name, hash: sha256(`${kind}\n${canonicalJson(def.name)}\n${canonicalJson(rest)}`), listed: listedHash(kind, def), definition}
+}
+
+/** The hash of a definition without its name: equal for a renamed item. */
+export function shapeOf(kind: PinKind, definition: Record<string, unknown>): string {
+  const {name: _name, ...rest} = definition
+  return sha256(`${kind}\n${canonicalJson(rest)}`)
+}
+
+/**
+ * A hash of the pinned fields in the order the upstream listed them. JSON.stringify is native and
+ * several times faster than the canonical form: a check compares this first, and computes the
+ * canonical hash only when it differs (a change, or the same definition with its keys reordered).
+ */
+export function listedHash(kind: PinKind, def: Definition): string | undefined {
+  try {
+    return sha256(`${kind}\n${JSON.stringify(pinnedFields(kind, def))}`)
+  } catch {
+    return undefined
+  }
 }
 
 export function emptyPins(): UpstreamPins {
@@ -155,22 +176,31 @@ export interface Review {
   refused: {kind: PinKind; name: string; why: string}[]
 }
 
-function fingerprints(kind: PinKind, defs: readonly Definition[], refused: Review['refused']): Map<string, Fingerprint> {
-  const out = new Map<string, Fingerprint>()
+/** The listing by name; a name listed twice is refused (which of the two would be pinned?). */
+function byName(kind: PinKind, defs: readonly Definition[], refused: Review['refused']): Map<string, Definition> {
+  const out = new Map<string, Definition>()
+  const twice = new Set<string>()
   for (const def of defs) {
     if (typeof def?.name !== 'string') continue
-    if (out.has(def.name)) {
-      refused.push({kind, name: def.name, why: 'listed twice'})
-      continue
-    }
-    try {
-      out.set(def.name, fingerprint(kind, def))
-    } catch (err) {
-      if (!(err instanceof DefinitionError)) throw err
-      refused.push({kind, name: def.name, why: err.message})
-    }
+    if (out.has(def.name)) twice.add(def.name)
+    else out.set(def.name, def)
+  }
+  for (const name of twice) {
+    out.delete(name)
+    refused.push({kind, name, why: 'listed twice'})
   }
   return out
+}
+
+/** The fingerprint, or undefined (and the item refused) when the definition cannot be pinned. */
+function tryFingerprint(kind: PinKind, def: Definition, refused: Review['refused']): Fingerprint | undefined {
+  try {
+    return fingerprint(kind, def)
+  } catch (err) {
+    if (!(err instanceof DefinitionError)) throw err
+    refused.push({kind, name: def.name, why: err.message})
+    return undefined
+  }
 }
 
 function clone(state: UpstreamPins | undefined): UpstreamPins {
@@ -192,11 +222,11 @@ export function review(previous: UpstreamPins | undefined, listing: Listing, opt
   for (const kind of PIN_KINDS) {
     const defs = listing[kind]
     if (!defs) continue
-    const seen = fingerprints(kind, defs, result.refused)
+    const seen = byName(kind, defs, result.refused)
     const served = new Set<string>()
     result.served[kind] = served
-    if (result.firstUse) pinFirstUse(state, seen, served, options)
-    else if (compareKind(state, kind, seen, served, result.events, options)) result.changed = true
+    if (result.firstUse) pinFirstUse(state, kind, seen, served, options, result.refused)
+    else if (compareKind(state, kind, seen, served, result, options)) result.changed = true
   }
   if (result.firstUse && Object.keys(listing).length > 0) {
     state.since = options.now
@@ -205,35 +235,43 @@ export function review(previous: UpstreamPins | undefined, listing: Listing, opt
   return result
 }
 
-function pinFirstUse(state: UpstreamPins, seen: Map<string, Fingerprint>, served: Set<string>, options: ReviewOptions): void {
-  for (const print of seen.values()) {
-    const key = pinKey(print.kind, print.name)
-    if (options.hold?.(print.kind, {...print.definition, name: print.name})) {
-      state.pending[key] = {kind: print.kind, name: print.name, hash: print.hash, definition: print.definition, seenAt: options.now, change: 'flagged'}
+function pinFirstUse(state: UpstreamPins, kind: PinKind, seen: Map<string, Definition>, served: Set<string>, options: ReviewOptions, refused: Review['refused']): void {
+  for (const def of seen.values()) {
+    const print = tryFingerprint(kind, def, refused)
+    if (!print) continue
+    const key = pinKey(kind, print.name)
+    const {hash, listed, definition} = print
+    if (options.hold?.(kind, {...definition, name: print.name})) {
+      state.pending[key] = {kind, name: print.name, hash, listed, definition, seenAt: options.now, change: 'flagged'}
       continue
     }
-    state.items[key] = {kind: print.kind, name: print.name, hash: print.hash, definition: print.definition, pinnedAt: options.now}
+    state.items[key] = {kind, name: print.name, hash, listed, definition, pinnedAt: options.now}
     served.add(print.name)
   }
 }
 
 /** Compares one kind's listing with its pins; true when `state` changed. */
-function compareKind(state: UpstreamPins, kind: PinKind, seen: Map<string, Fingerprint>, served: Set<string>, events: PinEvent[], options: ReviewOptions): boolean {
+function compareKind(state: UpstreamPins, kind: PinKind, seen: Map<string, Definition>, served: Set<string>, result: Review, options: ReviewOptions): boolean {
   let changed = false
   const pins = Object.values(state.items).filter((p) => p.kind === kind)
   const vanished = pins.filter((p) => !seen.has(p.name))
   let shapes: Map<string, string> | undefined
   const renameOf = (print: Fingerprint) => {
-    shapes ??= new Map(vanished.map((p) => [p.name, fingerprint(kind, {...p.definition, name: p.name}).shape]))
-    return vanished.find((p) => shapes!.get(p.name) === print.shape)?.name
+    shapes ??= new Map(vanished.map((p) => [p.name, shapeOf(kind, p.definition)]))
+    const shape = shapeOf(kind, print.definition)
+    return vanished.find((p) => shapes!.get(p.name) === shape)?.name
   }
-  for (const print of seen.values()) {
-    const key = pinKey(kind, print.name)
+  for (const def of seen.values()) {
+    const key = pinKey(kind, def.name)
     const pin = state.items[key]
-    if (pin && pin.hash === print.hash) {
-      served.add(print.name)
-      if (pin.missingSince) {
-        const {missingSince: _back, ...present} = pin
+    // The fast path: the same bytes as when it was pinned. Otherwise the canonical hash decides.
+    const same = pin?.listed !== undefined && pin.listed === listedHash(kind, def)
+    const print = same ? undefined : tryFingerprint(kind, def, result.refused)
+    if (!same && !print) continue
+    if (same || (pin && pin.hash === print!.hash)) {
+      served.add(def.name)
+      if (pin!.missingSince) {
+        const {missingSince: _back, ...present} = pin!
         state.items[key] = present
         changed = true
       }
@@ -243,22 +281,23 @@ function compareKind(state: UpstreamPins, kind: PinKind, seen: Map<string, Finge
       }
       continue
     }
-    if (options.onChange === 'warn') served.add(print.name)
-    const renamedFrom = pin || vanished.length === 0 ? undefined : renameOf(print)
+    const {hash, listed, definition} = print!
+    if (options.onChange === 'warn') served.add(def.name)
+    const renamedFrom = pin || vanished.length === 0 ? undefined : renameOf(print!)
     const change: PendingChange = pin || renamedFrom ? 'changed' : 'added'
     const recorded = state.pending[key]
     // A flagged item stays flagged (it was never pinned) until its definition changes.
-    if (recorded?.hash === print.hash && (recorded.change === change || recorded.change === 'flagged')) continue
-    state.pending[key] = {kind, name: print.name, hash: print.hash, definition: print.definition, seenAt: options.now, change, ...(renamedFrom ? {renamedFrom} : {})}
+    if (recorded?.hash === hash && (recorded.change === change || recorded.change === 'flagged')) continue
+    state.pending[key] = {kind, name: def.name, hash, listed, definition, seenAt: options.now, change, ...(renamedFrom ? {renamedFrom} : {})}
     changed = true
-    events.push({type: change === 'added' ? 'pin.added' : 'pin.changed', kind, name: print.name, hash: print.hash, ...(pin ? {before: pin.hash} : {}), ...(renamedFrom ? {renamedFrom} : {})})
+    result.events.push({type: change === 'added' ? 'pin.added' : 'pin.changed', kind, name: def.name, hash, ...(pin ? {before: pin.hash} : {}), ...(renamedFrom ? {renamedFrom} : {})})
   }
   if (options.partial) return changed
   for (const pin of vanished) {
     if (pin.missingSince) continue
     state.items[pinKey(kind, pin.name)] = {...pin, missingSince: options.now}
     changed = true
-    events.push({type: 'pin.removed', kind, name: pin.name, hash: pin.hash})
+    result.events.push({type: 'pin.removed', kind, name: pin.name, hash: pin.hash})
   }
   // A pending item the upstream no longer lists has nothing left to approve.
   for (const [key, pending] of Object.entries(state.pending)) {
@@ -300,7 +339,7 @@ export function approvePins(previous: UpstreamPins | undefined, selectors: reado
     if (!picked(pending.kind, pending.name)) continue
     mark(pending.kind, pending.name)
     delete state.pending[key]
-    state.items[key] = {kind: pending.kind, name: pending.name, hash: pending.hash, definition: pending.definition, pinnedAt: now}
+    state.items[key] = {kind: pending.kind, name: pending.name, hash: pending.hash, ...(pending.listed ? {listed: pending.listed} : {}), definition: pending.definition, pinnedAt: now}
     if (pending.renamedFrom) {
       const old = pinKey(pending.kind, pending.renamedFrom)
       if (state.items[old]?.missingSince) delete state.items[old]

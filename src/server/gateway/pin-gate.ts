@@ -9,7 +9,7 @@
  */
 import type {AuditEvent} from '../../audit/index.js'
 import {pinsFor, recordListing} from '../../upstreams/pin-store.js'
-import {canonicalJson, review, type Definition, type Listing, type PinEvent, type PinKind, type ReviewOptions, type UpstreamPins} from '../../upstreams/pins.js'
+import {review, type Definition, type Listing, type PinEvent, type PinKind, type ReviewOptions, type UpstreamPins} from '../../upstreams/pins.js'
 import {escapeName, scanDefinition, type Finding} from '../../upstreams/scan.js'
 import type {VaultData} from '../../vault/index.js'
 import type {Logger} from '../log.js'
@@ -60,7 +60,8 @@ export class PinGate implements ItemGate {
 
   /** Changes whenever what the gate would decide for `upstream` may change: its pins, or the settings. */
   stamp(upstream: string): string {
-    return canonicalJson([this.pinsOf(upstream) ?? null, this.options.settings()])
+    // A change detector only: the vault keeps a record's key order, so plain JSON will do.
+    return JSON.stringify([this.pinsOf(upstream) ?? null, this.options.settings()])
   }
 
   admit(upstream: string, listing: Listing, how: Admission): Admitted {

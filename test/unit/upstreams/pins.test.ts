@@ -104,6 +104,20 @@ describe('upstreams/pins', () => {
     assert.deepEqual(pinRows(next.state).map((r) => r.status), ['pinned', 'quarantined'])
   })
 
+  it('the fast path (the listing’s own bytes) and the canonical hash agree: reordered keys are no change', () => {
+    const first = review(undefined, {tool: [tool('a', 'A')]}, block)
+    assert.ok(first.state.items['tool:a'].listed)
+    const reordered = {inputSchema: object, description: 'A', name: 'a'}
+    const again = review(first.state, {tool: [reordered]}, later)
+    assert.deepEqual([...again.served.tool!], ['a'])
+    assert.equal(again.changed, false)
+    const changed = review(first.state, {tool: [tool('a', 'B')]}, later)
+    assert.deepEqual([...changed.served.tool!], [])
+    const approved = approvePins(changed.state, [], later.now)
+    assert.ok(approved.state.items['tool:a'].listed, 'an approved pin keeps its fast path')
+    assert.deepEqual([...review(approved.state, {tool: [tool('a', 'B')]}, later).served.tool!], ['a'])
+  })
+
   it('holds back flagged items at first use (scan.on-finding block)', () => {
     const first = review(undefined, {tool: [tool('a', 'A'), tool('bad', 'B')]}, {...block, hold: (_kind, def) => def.name === 'bad'})
     assert.deepEqual([...first.served.tool!], ['a'])
@@ -115,8 +129,8 @@ describe('upstreams/pins', () => {
     let deep: Record<string, unknown> = {}
     const root = deep
     for (let i = 0; i < 200; i++) deep = (deep.x = {}) as Record<string, unknown>
-    const r = review(undefined, {tool: [tool('deep', 'D', {inputSchema: root}), tool('ok', 'O'), tool('ok', 'O again')]}, block)
+    const r = review(undefined, {tool: [tool('deep', 'D', {inputSchema: root}), tool('ok', 'O'), tool('dup', 'one'), tool('dup', 'the other')]}, block)
     assert.deepEqual([...r.served.tool!], ['ok'])
-    assert.deepEqual(r.refused.map((x) => [x.name, x.why.split(' ')[0]]), [['deep', 'nested'], ['ok', 'listed']])
+    assert.deepEqual(r.refused.map((x) => [x.name, x.why.split(' ')[0]]), [['dup', 'listed'], ['deep', 'nested']], 'neither of two items with one name is pinned')
   })
 })
