@@ -26,6 +26,10 @@ const PINNED_FIELDS: Record<PinKind, readonly string[]> = {
 
 /** Deeper than this, a definition is refused rather than walked (a hostile schema must not blow the stack). */
 const MAX_DEPTH = 64
+/** Larger than this (canonical JSON), a definition is refused: the vault keeps every pin, and real ones are a few KiB. */
+export const MAX_DEFINITION_BYTES = 64 * 1024
+/** At most this many changes await approval per upstream: an upstream inventing tools cannot fill the vault. */
+export const MAX_PENDING = 500
 
 export interface Pin {
   kind: PinKind
@@ -120,7 +124,9 @@ export interface Fingerprint {
 export function fingerprint(kind: PinKind, def: Definition): Fingerprint {
   const definition = pinnedFields(kind, def)
   const {name: _name, ...rest} = definition
-  return {kind, name: def.name, hash: sha256(`${kind}\n${canonicalJson(def.name)}\n${canonicalJson(rest)}`), listed: listedHash(kind, def), definition}
+  const body = canonicalJson(rest)
+  if (body.length > MAX_DEFINITION_BYTES) throw new DefinitionError(`larger than ${MAX_DEFINITION_BYTES / 1024} KiB`)
+  return {kind, name: def.name, hash: sha256(`${kind}\n${canonicalJson(def.name)}\n${body}`), listed: listedHash(kind, def), definition}
 }
 
 /** The hash of a definition without its name: equal for a renamed item. */
@@ -288,6 +294,10 @@ function compareKind(state: UpstreamPins, kind: PinKind, seen: Map<string, Defin
     const recorded = state.pending[key]
     // A flagged item stays flagged (it was never pinned) until its definition changes.
     if (recorded?.hash === hash && (recorded.change === change || recorded.change === 'flagged')) continue
+    if (!recorded && Object.keys(state.pending).length >= MAX_PENDING) {
+      result.refused.push({kind, name: def.name, why: `not recorded: ${MAX_PENDING} changes await approval already`})
+      continue
+    }
     state.pending[key] = {kind, name: def.name, hash, listed, definition, seenAt: options.now, change, ...(renamedFrom ? {renamedFrom} : {})}
     changed = true
     result.events.push({type: change === 'added' ? 'pin.added' : 'pin.changed', kind, name: def.name, hash, ...(pin ? {before: pin.hash} : {}), ...(renamedFrom ? {renamedFrom} : {})})

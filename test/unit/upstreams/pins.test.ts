@@ -118,6 +118,16 @@ describe('upstreams/pins', () => {
     assert.deepEqual([...review(approved.state, {tool: [tool('a', 'B')]}, later).served.tool!], ['a'])
   })
 
+  it('bounds what an upstream can make the vault keep: a definition over 64 KiB, more than 500 pending changes', () => {
+    const big = review(undefined, {tool: [tool('big', 'x'.repeat(70 * 1024)), tool('ok', 'O')]}, block)
+    assert.deepEqual([...big.served.tool!], ['ok'])
+    assert.match(big.refused[0].why, /larger than 64 KiB/)
+    const flood = review(big.state, {tool: [tool('ok', 'O'), ...Array.from({length: 600}, (_, i) => tool(`new_${i}`, 'N'))]}, later)
+    assert.equal(Object.keys(flood.state.pending).length, 500)
+    assert.equal(flood.refused.length, 100)
+    assert.deepEqual([...flood.served.tool!], ['ok'], 'unrecorded ones are held back all the same')
+  })
+
   it('holds back flagged items at first use (scan.on-finding block)', () => {
     const first = review(undefined, {tool: [tool('a', 'A'), tool('bad', 'B')]}, {...block, hold: (_kind, def) => def.name === 'bad'})
     assert.deepEqual([...first.served.tool!], ['a'])
