@@ -4,7 +4,6 @@ import {positional} from '../../src/cli/args.js'
 import {KeywardCommand} from '../../src/cli/base.js'
 import {lookJson, lookLines, probeFor, recordLook, upstreamContext} from '../../src/cli/pins.js'
 import {openSession} from '../../src/cli/session.js'
-import {KeywardError} from '../../src/errors/index.js'
 import {parseDuration} from '../../src/keys/index.js'
 import {findUpstream} from '../../src/upstreams/index.js'
 
@@ -31,13 +30,7 @@ For a stdio upstream it says how it is contained: sandboxed (with what the sandb
       if (flags.verbose || level === 'error') process.stderr.write(`${message}\n`)
     }
     const containment = await this.containment(def, session)
-    let result
-    try {
-      result = await probeFor(session, def, {timeoutMs, version: this.config.version, log})
-    } catch (err) {
-      if (err instanceof KeywardError) throw err
-      throw new KeywardError('UPSTREAM_FAILED', (err as Error).message)
-    }
+    const result = await probeFor(session, def, {timeoutMs, version: this.config.version, log})
     const look = await recordLook(session, def.name, result.listing)
     if (!this.jsonEnabled()) {
       const server = result.server ? ` (${result.server.name} ${result.server.version})` : ''

@@ -9,6 +9,7 @@ import type {ProbeResult} from '../server/gateway/probe.js'
 import type {UpstreamContext} from '../server/gateway/resolve.js'
 import type {UpstreamDefinition} from '../upstreams/index.js'
 import {configOf} from '../config/index.js'
+import {KeywardError} from '../errors/index.js'
 import {recordListing} from '../upstreams/pin-store.js'
 import {diffPins, type Listing, type PinDiff, type PinRow, type Review, type ReviewOptions} from '../upstreams/pins.js'
 import {escapeName, escapeText, scanDefinition, scanListing, type Finding} from '../upstreams/scan.js'
@@ -94,7 +95,12 @@ export function pinsTable(rows: readonly PinRow[]): string {
 export async function probeFor(session: Session, def: UpstreamDefinition, options: {version: string; timeoutMs: number; log?: Logger}): Promise<ProbeResult> {
   await checkIsolation(def)
   const {probeUpstream} = await import('../server/gateway/probe.js')
-  return probeUpstream(def, session.vault.data, {timeoutMs: options.timeoutMs, version: options.version, log: options.log ?? (() => {}), context: upstreamContext(session)})
+  try {
+    return await probeUpstream(def, session.vault.data, {timeoutMs: options.timeoutMs, version: options.version, log: options.log ?? (() => {}), context: upstreamContext(session)})
+  } catch (err) {
+    if (err instanceof KeywardError) throw err
+    throw new KeywardError('UPSTREAM_FAILED', (err as Error).message)
+  }
 }
 
 /** Refuses a sandboxed upstream where no sandbox can start (not Linux, no bubblewrap, no namespaces), with how to fix it. */
