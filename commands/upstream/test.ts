@@ -60,7 +60,7 @@ For a stdio upstream it says how it is contained: sandboxed (with what the sandb
     const lines = [
       'sandboxed (bubblewrap): its own PID, IPC and UTS namespaces and session, no capabilities',
       `  read-only:  ${view.readOnly.join(' ')}`,
-      `  read-write: ${view.readWrite.join(' ') || '-'} and a private /tmp`,
+      `  read-write: ${view.readWrite.map((p) => (p === sandbox.SANDBOX_HOME && view.home ? `${p} (kept in ${view.home})` : p)).join(' ') || '-'} and a private /tmp`,
       `  hidden:     ${view.hidden.join(' ') || '-'}; and everything else: your HOME, the vault, the key files, keyward's state, other upstreams`,
       `  network:    ${view.network ? 'on' : 'off (no interface but its own loopback)'}`,
     ]

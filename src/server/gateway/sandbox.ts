@@ -38,11 +38,18 @@ export interface LaunchRequest {
   hidden: readonly string[]
 }
 
+/**
+ * Where a sandboxed upstream's private HOME appears inside: a neutral path, so that the
+ * directories above the real one (the operator's HOME, the vault id) are not shown even empty.
+ */
+export const SANDBOX_HOME = '/home/upstream'
+
 /** What a sandboxed upstream sees, for `upstream test` and the docs. */
 export interface SandboxView {
   readOnly: string[]
   readWrite: string[]
   hidden: string[]
+  /** The private HOME on the host; inside it is SANDBOX_HOME. */
   home?: string
   tmp: 'private'
   network: boolean
@@ -196,10 +203,10 @@ export function sandboxArgs(request: LaunchRequest, policy: SandboxPolicy, host:
     if (sources.some((s) => within(p, s)) && mask(args, p, host)) view.hidden.push(p)
   }
   if (request.home) {
-    args.push('--bind', request.home, request.home)
-    view.readWrite.push(request.home)
+    args.push('--bind', request.home, SANDBOX_HOME)
+    view.readWrite.push(SANDBOX_HOME)
   }
-  args.push('--chdir', request.home ?? '/')
+  args.push('--chdir', request.home ? SANDBOX_HOME : '/')
   return {args, command: file ?? request.command, view}
 }
 
@@ -279,8 +286,8 @@ export async function planLaunch(request: LaunchRequest, env: NodeJS.ProcessEnv 
   if (request.sandbox) {
     await checkSandboxSupport(request.sandbox.network, env)
     const built = sandboxArgs(request, request.sandbox)
-    // Inside, the host's temporary directory does not exist: /tmp is the sandbox's own.
-    const childEnv = {...request.env, ...(request.env.TMPDIR ? {TMPDIR: '/tmp'} : {})}
+    // Inside, the host's temporary directory does not exist: /tmp is the sandbox's own; HOME is where it is bound.
+    const childEnv = {...request.env, ...(request.env.TMPDIR ? {TMPDIR: '/tmp'} : {}), ...(request.home ? {HOME: SANDBOX_HOME} : {})}
     return {argv: [bwrapPath(env), ...built.args, '--', built.command, ...request.args], env: childEnv, containment: 'sandbox', view: built.view}
   }
   const containment = await bestContainment(env)
