@@ -233,5 +233,13 @@ describe('hostile upstreams', function () {
     assert.match(r.stdout, /not sandboxed: .*private HOME .*its own PID namespace \(bubblewrap\)/)
     r = await box.run(['upstream', 'set', 'jailed', '--allow-path', '/'])
     assert.equal(r.code, 2)
+    // upstream.sandbox: the default of `upstream add`; --no-sandbox beats it.
+    assert.equal((await box.run(['config', 'set', 'upstream.sandbox', 'maybe'])).code, 2)
+    await cli(['config', 'set', 'upstream.sandbox', 'on'])
+    await cli(['upstream', 'add', 'by-default', '--skip-check', '--', process.execPath, HOSTILE])
+    await cli(['upstream', 'add', 'opted-out', '--skip-check', '--no-sandbox', '--', process.execPath, HOSTILE])
+    const views = json(await cli(['upstream', 'list', '--json'])).upstreams
+    assert.equal(views.find((u: {name: string}) => u.name === 'by-default').sandbox.enabled, true)
+    assert.equal(views.find((u: {name: string}) => u.name === 'opted-out').sandbox.enabled, false)
   })
 })

@@ -1,7 +1,7 @@
 /** The bubblewrap argv of a sandboxed upstream, built against a host described in a table. */
 import assert from 'node:assert/strict'
 
-import {sandboxArgs, unshareArgs, within, type HostView} from '../../../../src/server/gateway/sandbox.js'
+import {checkSandboxSupport, sandboxArgs, unshareArgs, within, type HostView} from '../../../../src/server/gateway/sandbox.js'
 import {parseAllowPath} from '../../../../src/upstreams/isolation.js'
 
 type Entry = ReturnType<HostView['entry']>
@@ -99,6 +99,18 @@ describe('server/gateway/sandbox', () => {
     assert.deepEqual(parseAllowPath('data:ro', '/work'), {path: '/work/data', mode: 'ro'})
     assert.throws(() => parseAllowPath('/'), /the whole system/)
     assert.throws(() => parseAllowPath(':rw'), /give a path/)
+  })
+
+  it('refuses --sandbox on macOS and Windows, saying it is Linux only', async () => {
+    const platform = Object.getOwnPropertyDescriptor(process, 'platform')!
+    try {
+      for (const [name, shown] of [['darwin', 'macOS'], ['win32', 'Windows']]) {
+        Object.defineProperty(process, 'platform', {value: name})
+        await assert.rejects(checkSandboxSupport(), (err: Error & {code?: string}) => err.code === 'SANDBOX_UNAVAILABLE' && err.message.startsWith('--sandbox is Linux only') && err.message.includes(`on ${shown}`))
+      }
+    } finally {
+      Object.defineProperty(process, 'platform', platform)
+    }
   })
 
   it('unshare maps the user only when not root; within() is path-aware', () => {
