@@ -4,7 +4,7 @@
  * approval reaches every running server and replica the way any vault change does.
  */
 import {tableOf, type VaultData} from '../vault/index.js'
-import {review, type Listing, type ReviewOptions, type UpstreamPins} from './pins.js'
+import {diffPins, review, type Listing, type PinDiff, type ReviewOptions, type UpstreamPins} from './pins.js'
 
 export function pinsTable(data: VaultData): Map<string, UpstreamPins> {
   return tableOf<UpstreamPins>(data, 'pins')
@@ -31,4 +31,9 @@ export function recordListing(data: VaultData, upstream: string, listing: Listin
   const result = review(pinsFor(data, upstream), listing, options)
   setPins(data, upstream, result.state)
   return result
+}
+
+/** What awaits approval for one upstream, field by field: `upstream diff`, and the console's view of it. */
+export function upstreamDiff(data: VaultData, upstream: string): PinDiff[] {
+  return diffPins(pinsFor(data, upstream))
 }
