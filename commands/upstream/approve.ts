@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 
+import {optionalPositional, positional} from '../../src/cli/args.js'
 import {KeywardCommand} from '../../src/cli/base.js'
 import {confirmed} from '../../src/cli/input.js'
 import {diffLines, findingLines} from '../../src/cli/pins.js'
@@ -21,14 +22,15 @@ If the upstream changed again after the diff was shown, nothing is approved: loo
   ]
 
   static override strict = false
-  static override args = {}
+  static override usage = '<%= command.id %> NAME [TOOL...]'
+  static override args = {name: positional('Upstream name.'), tool: optionalPositional('A tool to approve (prompt:NAME, template:NAME for the others); more may follow. Default: every change.')}
   static override flags = {yes: Flags.boolean({char: 'y', description: 'Do not ask for confirmation.'})}
   static override enableJsonFlag = true
 
   async run() {
-    const {argv, flags} = await this.parse(UpstreamApprove)
-    const [name, ...selectors] = argv as string[]
-    if (!name) throw new KeywardError('INVALID_INPUT', 'missing NAME; see --help')
+    const {args, argv, flags} = await this.parse(UpstreamApprove)
+    const name = args.name
+    const selectors = (argv as string[]).slice(1)
     checkUpstreamName(name)
     const session = await openSession(flags)
     findUpstream(session.vault.data, name)
