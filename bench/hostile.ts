@@ -76,9 +76,17 @@ async function benchPins(): Promise<Row[]> {
   const data = emptyData()
   setPins(data, 'big', review(undefined, {tool: tools, prompt: [], template: []}, {now: new Date().toISOString(), onChange: 'block'}).state)
   const gate = new PinGate({data: () => data, settings: () => ({onChange: 'block', onFinding: 'warn'}), audit: () => {}, log: () => {}})
+  const pins = data.tables.get('pins')!.get('big') as Parameters<typeof review>[0]
+  // Each listing is a new parse of the upstream's JSON, as the SDK's client gives it.
+  const wire = JSON.stringify(tools)
   const check = () => {
-    const served = gate.admit('big', {tool: tools}, {fresh: true, partial: false})
+    const served = gate.admit('big', {tool: JSON.parse(wire) as Tool[]}, {fresh: true, partial: false})
     if (served.tool?.size !== TOOLS) throw new Error('the pin check did not serve every pinned tool')
+  }
+  const parseOnly = () => JSON.parse(wire) as Tool[]
+  const perItem = () => {
+    const r = review(pins, {tool: JSON.parse(wire) as Tool[]}, {now: new Date().toISOString(), onChange: 'block'})
+    if (r.served.tool?.size !== TOOLS) throw new Error('the pin check did not serve every pinned tool')
   }
   const server = new Server({name: 'big', version: '1'}, {capabilities: {tools: {}}})
   server.setRequestHandler(ListToolsRequestSchema, () => ({tools}))
@@ -91,17 +99,23 @@ async function benchPins(): Promise<Row[]> {
       check()
       await client.listTools()
     }
-    const [pin, list]: number[][] = [[], []]
+    const [pin, item, parse, list]: number[][] = [[], [], [], []]
     for (let i = 0; i < 300; i++) {
       pin.push(await timeAsyncMs(async () => check()))
+      item.push(await timeAsyncMs(async () => perItem()))
+      parse.push(await timeAsyncMs(async () => parseOnly()))
       list.push(await timeAsyncMs(() => client.listTools()))
     }
-    const added = median(pin)
+    // The listing's parse is the SDK's work, not the check's: it is taken off both.
+    const parsed = median(parse)
+    const added = Math.max(0, median(pin) - parsed)
+    const itemised = Math.max(0, median(item) - parsed)
     const listed = median(list)
     const group = `hostile upstreams: pin check of an upstream listing of ${TOOLS} tools (all pinned), median of 300`
     return [
       {group, metric: `tools/list of ${TOOLS} tools, SDK client and server in memory`, value: listed, unit: 'ms'},
-      {group, metric: 'pin check added to it (canonical JSON, SHA-256, compare)', value: added, unit: 'ms', baseline: {name: 'tools/list', value: listed}, ratio: added / listed, target: '< 1 ms', pass: added < 1},
+      {group, metric: 'pin check of a listing as before (the steady state)', value: added, unit: 'ms', baseline: {name: 'tools/list', value: listed}, ratio: added / listed, target: '< 1 ms', pass: added < 1},
+      {group, metric: 'pin check after the pins changed (each item hashed, SHA-256)', value: itemised, unit: 'ms', baseline: {name: 'tools/list', value: listed}, ratio: itemised / listed},
     ]
   } finally {
     await client.close()
