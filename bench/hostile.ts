@@ -20,7 +20,7 @@ import {ChildTransport, type Launch} from '../src/server/gateway/child-transport
 import {PinGate} from '../src/server/gateway/pin-gate.js'
 import {checkSandboxSupport} from '../src/server/gateway/sandbox.js'
 import {setPins} from '../src/upstreams/pin-store.js'
-import {review} from '../src/upstreams/pins.js'
+import {review, type UpstreamPins} from '../src/upstreams/pins.js'
 import {emptyData} from '../src/vault/payload.js'
 import {env, median, ROOT, timeAsyncMs, type Row} from './util.js'
 
@@ -76,7 +76,9 @@ async function benchPins(): Promise<Row[]> {
   const data = emptyData()
   setPins(data, 'big', review(undefined, {tool: tools, prompt: [], template: []}, {now: new Date().toISOString(), onChange: 'block'}).state)
   const gate = new PinGate({data: () => data, settings: () => ({onChange: 'block', onFinding: 'warn'}), audit: () => {}, log: () => {}})
-  const pins = data.tables.get('pins')!.get('big') as Parameters<typeof review>[0]
+  const pins = data.tables.get('pins')!.get('big') as UpstreamPins
+  // The same pins without the listing's own hash: every item goes the canonical way (keys sorted at every depth).
+  const canonicalOnly: UpstreamPins = {...pins, items: Object.fromEntries(Object.entries(pins.items).map(([k, {listed: _l, ...pin}]) => [k, pin]))}
   // Each listing is a new parse of the upstream's JSON, as the SDK's client gives it.
   const wire = JSON.stringify(tools)
   const check = () => {
@@ -84,8 +86,8 @@ async function benchPins(): Promise<Row[]> {
     if (served.tool?.size !== TOOLS) throw new Error('the pin check did not serve every pinned tool')
   }
   const parseOnly = () => JSON.parse(wire) as Tool[]
-  const perItem = () => {
-    const r = review(pins, {tool: JSON.parse(wire) as Tool[]}, {now: new Date().toISOString(), onChange: 'block'})
+  const canonical = () => {
+    const r = review(canonicalOnly, {tool: JSON.parse(wire) as Tool[]}, {now: new Date().toISOString(), onChange: 'block'})
     if (r.served.tool?.size !== TOOLS) throw new Error('the pin check did not serve every pinned tool')
   }
   const server = new Server({name: 'big', version: '1'}, {capabilities: {tools: {}}})
@@ -102,7 +104,7 @@ async function benchPins(): Promise<Row[]> {
     const [pin, item, parse, list]: number[][] = [[], [], [], []]
     for (let i = 0; i < 300; i++) {
       pin.push(await timeAsyncMs(async () => check()))
-      item.push(await timeAsyncMs(async () => perItem()))
+      item.push(await timeAsyncMs(async () => canonical()))
       parse.push(await timeAsyncMs(async () => parseOnly()))
       list.push(await timeAsyncMs(() => client.listTools()))
     }
@@ -114,8 +116,8 @@ async function benchPins(): Promise<Row[]> {
     const group = `hostile upstreams: pin check of an upstream listing of ${TOOLS} tools (all pinned), median of 300`
     return [
       {group, metric: `tools/list of ${TOOLS} tools, SDK client and server in memory`, value: listed, unit: 'ms'},
-      {group, metric: 'pin check of a listing as before (the steady state)', value: added, unit: 'ms', baseline: {name: 'tools/list', value: listed}, ratio: added / listed, target: '< 1 ms', pass: added < 1},
-      {group, metric: 'pin check after the pins changed (each item hashed, SHA-256)', value: itemised, unit: 'ms', baseline: {name: 'tools/list', value: listed}, ratio: itemised / listed},
+      {group, metric: 'pin check added to each listing (SHA-256 of each item as listed)', value: added, unit: 'ms', baseline: {name: 'tools/list', value: listed}, ratio: added / listed, target: '< 1 ms', pass: added < 1},
+      {group, metric: 'the same without the fast path (canonical JSON of each item)', value: itemised, unit: 'ms', baseline: {name: 'tools/list', value: listed}, ratio: itemised / listed},
     ]
   } finally {
     await client.close()
