@@ -4,6 +4,7 @@
  * hold) is shown masked, as `***`.
  */
 import {CREDENTIAL_HEADERS, isCredentialName, isReference, maskArgs, maskCredentials, secretsOf, type UpstreamDefinition} from '../upstreams/index.js'
+import {formatAllowPath} from '../upstreams/isolation.js'
 import {style} from './style.js'
 import {renderTable, shortTime} from './table.js'
 
@@ -18,6 +19,8 @@ export interface UpstreamView {
   /** Header -> its template, with {secret:NAME} references as written. */
   headers?: Record<string, string>
   secrets: string[]
+  /** stdio: how it is contained (docs/gateway.md, "Threat model"). */
+  sandbox?: {enabled: boolean; allowPaths: string[]; network: boolean}
   prefix: boolean
   exposedAs: string
   description?: string
@@ -41,7 +44,8 @@ export function viewUpstream(def: UpstreamDefinition): UpstreamView {
   if (def.transport === 'stdio') {
     const env = Object.fromEntries(Object.entries(def.env).map(([k, v]) => [k, 'secret' in v ? `secret:${v.secret}` : maskLiteral(k, v.literal)]))
     const [command, ...args] = maskArgs([def.command, ...def.args])
-    return {...common, command, args, env}
+    const sandbox = {enabled: def.sandbox === true, allowPaths: (def.allowPaths ?? []).map(formatAllowPath), network: def.network !== false}
+    return {...common, command, args, env, sandbox}
   }
   const headers = Object.fromEntries(Object.entries(def.headers).map(([k, v]) => [k, maskHeader(k, v)]))
   return {...common, url: maskCredentials(def.url), headers}
@@ -66,6 +70,7 @@ export function upstreamDetails(v: UpstreamView): string {
     [v.transport === 'stdio' ? 'command' : 'url', target(v)],
     ['env', v.env ? Object.entries(v.env).map(([k, val]) => `${k}=${val}`).join(' ') || '-' : undefined],
     ['headers', v.headers ? Object.entries(v.headers).map(([k, val]) => `${k}: ${val}`).join('; ') || '-' : undefined],
+    ['sandbox', v.sandbox ? (v.sandbox.enabled ? `on; network ${v.sandbox.network ? 'on' : 'off'}; allowed: ${v.sandbox.allowPaths.join(' ') || '-'}` : 'off') : undefined],
     ['exposed as', v.exposedAs],
     ['created', v.created],
     ['updated', v.updated],

@@ -68,7 +68,7 @@ export function effectiveConfig(data: VaultData, overrides: Readonly<Record<stri
 
 /** The settings that have a serve flag of their own. */
 export function flaggedSettings(): Setting[] {
-  return SETTINGS.filter((s) => !s.prefix)
+  return SETTINGS.filter((s) => !s.prefix && s.flag !== false)
 }
 
 /** The settings that take a name after their key (`proxy.scope-map.GROUP`): one repeatable serve flag each, NAME=VALUE. */

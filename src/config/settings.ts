@@ -16,7 +16,7 @@ import {looksLikeToken} from '../upstreams/definition.js'
 import {checkSecretName} from '../secrets/index.js'
 import {tableOf, type VaultData} from '../vault/index.js'
 
-export type ValueKind = 'redis-url' | 'url' | 'string' | 'list' | 'methods' | 'algorithms' | 'duration' | 'secret' | 'cidrs' | 'scopes' | 'header' | 'rate' | 'bool' | 'size' | 'patterns' | 'path' | 'retention'
+export type ValueKind = 'redis-url' | 'url' | 'string' | 'list' | 'methods' | 'algorithms' | 'duration' | 'secret' | 'cidrs' | 'scopes' | 'header' | 'rate' | 'bool' | 'size' | 'patterns' | 'path' | 'retention' | 'choice'
 
 export interface Setting {
   key: string
@@ -25,6 +25,10 @@ export interface Setting {
   default?: string
   /** Keys that take a suffix: `oauth.scope-map.repo:read`. Their flag takes NAME=VALUE, repeatable. */
   prefix?: boolean
+  /** kind choice: the values it takes. */
+  choices?: readonly string[]
+  /** false: not a serve flag (a setting read by other commands, such as `upstream add`). */
+  flag?: false
 }
 
 export const AUTH_METHOD_NAMES = ['api-key', 'oauth2', 'proxy-header', 'none'] as const
@@ -68,6 +72,9 @@ export const SETTINGS: readonly Setting[] = [
   {key: 'audit.fail-closed', kind: 'bool', default: 'false', description: 'Refuse requests (503) when an audit record cannot be written.'},
   {key: 'audit.max-size', kind: 'size', default: '64MiB', description: 'Start a new audit file past this size; the chain continues across files, and rotated ones are compressed (.gz).'},
   {key: 'audit.keep', kind: 'retention', description: 'Rotated audit files to keep: a number (3), or an age (30d, 12h, 8w); older ones are dropped behind a MACed checkpoint. Unset keeps all.'},
+  {key: 'upstream.sandbox', kind: 'choice', choices: ['on', 'off'], default: 'off', flag: false, description: 'Whether `upstream add` runs a new stdio upstream in a sandbox (bubblewrap, Linux only) when --sandbox is not given.'},
+  {key: 'pins.on-change', kind: 'choice', choices: ['block', 'warn'], default: 'block', description: 'A changed, new or renamed upstream tool, prompt or template: block holds it back until `keyward upstream approve`; warn serves it and reports it.'},
+  {key: 'scan.on-finding', kind: 'choice', choices: ['block', 'warn'], default: 'warn', description: 'A finding of the description scanner in a definition seen for the first time: block holds it back until approved; warn pins it and reports it.'},
 ]
 
 export function settingFor(key: string): Setting | undefined {
@@ -207,6 +214,9 @@ export function checkSetting(key: string, value: string, data?: VaultData): stri
       return v
     case 'retention':
       if (!parseRetention(v)) throw invalid(key, `${JSON.stringify(v.slice(0, 40))}: give ${RETENTION_HELP}`)
+      return v
+    case 'choice':
+      if (!setting.choices?.includes(v)) throw invalid(key, `use ${setting.choices?.join(' or ')}`)
       return v
     case 'list':
     case 'string':

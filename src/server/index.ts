@@ -19,6 +19,7 @@ import {VERIFY_ERROR} from '../keys/index.js'
 import {assembleStages} from './assemble.js'
 import {LiveVault} from './live-vault.js'
 import {Gateway} from './gateway/gateway.js'
+import {PinGate} from './gateway/pin-gate.js'
 import {ConnectedServers, createMcpServer, sessionOf} from './mcp.js'
 import type {ServeOptions} from './options.js'
 import type {Logger} from './log.js'
@@ -109,7 +110,20 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const connected = new ConnectedServers(catalog)
   const auth = () => ({required: authenticators.required, types: authenticators.types, ...(prmUrl() ? {resource_metadata: prmUrl()} : {})})
   let stdioSession: ClientSession | undefined
-  const gateway = new Gateway({catalog, log, version: options.version, sessionLinks: stateful, defaultSession: () => stdioSession})
+  const gate = new PinGate({
+    data: () => live.snapshot.data,
+    // Read from the vault being served, not `config`: the gateway reconciles before the settings listener runs.
+    settings: () => {
+      const current = effectiveConfig(live.snapshot.data, overrides)
+      return {onChange: current.get('pins.on-change') === 'warn' ? 'warn' : 'block', onFinding: current.get('scan.on-finding') === 'block' ? 'block' : 'warn'}
+    },
+    // A replica never writes its copy of a shared vault: its first-use pins stay in memory.
+    update: cluster ? undefined : (change) => live.update((vault) => change(vault.data)),
+    audit: (event) => void audit.record(event).catch(() => {}),
+    log,
+  })
+  const context = {vaultId: live.snapshot.vaultId, vaultFile: options.vaultFile}
+  const gateway = new Gateway({catalog, log, version: options.version, sessionLinks: stateful, defaultSession: () => stdioSession, context, gate})
   await gateway.reconcile(live.snapshot.data)
   live.onReload((snapshot) => void gateway.reconcile(snapshot.data).catch((err) => log('error', `upstreams: ${(err as Error).message}`)))
   const hooks = {
@@ -203,6 +217,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
         ['the vault watcher', () => live.close()],
         ['the transport', () => closeTransport()],
         ['the upstream servers', () => gateway.close()],
+        ['the pins being written', () => gate.settled()],
       ]
       for (const [what, step] of steps) {
         try {

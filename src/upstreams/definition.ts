@@ -7,6 +7,7 @@ import {checkSecretName} from '../secrets/index.js'
 import {credentialSpans, isCredentialName, isReference, looksLikeToken} from './credentials.js'
 
 export {looksLikeToken} from './credentials.js'
+import type {AllowPath} from './isolation.js'
 
 /**
  * Documented in docs/gateway.md: a lowercase letter, then lowercase letters, digits and single
@@ -28,6 +29,12 @@ export interface StdioUpstream {
   env: Record<string, EnvValue>
   /** Tool and prompt names are exposed as NAME__tool, unless false (`--no-prefix`). */
   prefix: boolean
+  /** Runs under bubblewrap (src/upstreams/isolation.ts); absent in definitions made before there was a sandbox. */
+  sandbox?: boolean
+  /** What a sandboxed upstream may see besides the system (`--allow-path`). */
+  allowPaths?: AllowPath[]
+  /** false: a sandboxed upstream has no network (`--network off`). */
+  network?: boolean
   description?: string
   created: string
   updated: string

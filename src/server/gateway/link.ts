@@ -21,7 +21,7 @@ import type {UpstreamDefinition} from '../../upstreams/index.js'
 import type {Logger} from '../log.js'
 import {RpcError} from '../pipeline/chain.js'
 import type {ClientChannel, ItemKind} from '../tools/source.js'
-import {ChildTransport} from './child-transport.js'
+import {ChildTransport, type Launch} from './child-transport.js'
 
 /** How long an upstream may take from start to answering initialize. */
 export const START_TIMEOUT_MS = 30_000
@@ -35,6 +35,8 @@ export type UpstreamEra = 'legacy' | 'modern'
 export interface Resolved {
   /** stdio: the whole environment of the child. http: the request headers. */
   env?: Record<string, string>
+  /** stdio: its private HOME, its sandbox, and what a sandbox must hide (src/server/gateway/sandbox.ts). */
+  launch?: Launch
   headers?: Record<string, string>
   /** Secret values the upstream was given: removed from anything it prints before it is logged. */
   secretValues: string[]
@@ -144,6 +146,7 @@ export class UpstreamLink {
           command: def.command,
           args: def.args,
           env: resolved.env ?? {},
+          launch: resolved.launch,
           maxLineBytes: MAX_LINE_BYTES,
           onLog: (line, kind) => log(kind === 'stderr' ? 'info' : 'warn', `upstream ${def.name}: ${this.clean(line)}`),
         })
@@ -180,7 +183,7 @@ export class UpstreamLink {
     }
     this.attempt = 0
     this.state = {kind: 'ready', client}
-    log('info', `upstream ${def.name} is ready (${eraOf(client) === 'modern' ? client.getNegotiatedProtocolVersion() : `2025 era, ${client.getNegotiatedProtocolVersion()}`})${stdio ? ` (pid ${(transport as ChildTransport).pid})` : ''}`)
+    log('info', `upstream ${def.name} is ready (${eraOf(client) === 'modern' ? client.getNegotiatedProtocolVersion() : `2025 era, ${client.getNegotiatedProtocolVersion()}`})${transport instanceof ChildTransport ? ` (pid ${transport.pid}, ${transport.containment})` : ''}`)
     this.settle()
   }
 

@@ -26,8 +26,10 @@ import type {UpstreamDefinition} from '../../upstreams/index.js'
 import type {Logger} from '../log.js'
 import {RpcError} from '../pipeline/chain.js'
 import type {CallEnv, ClientSession, ItemKind, SourcePrompt, SourceResource, SourceTool, ToolSource} from '../tools/source.js'
+import type {PinKind} from '../../upstreams/pins.js'
 import {UpstreamLink, UpstreamUnavailable, type Resolved} from './link.js'
 import {exposedName} from './naming.js'
+import type {ItemGate} from './pin-gate.js'
 
 /** How long a call waits for an upstream that is (re)starting before it is told to try again. */
 const CALL_WAIT_MS = 10_000
@@ -46,9 +48,14 @@ export interface UpstreamSourceOptions {
   sessionLinks: boolean
   /** The one client session of a stdio server, which the shared connection relays to. */
   defaultSession(): ClientSession | undefined
+  /** Decides which listed tools, prompts and templates may be served (the pins); everything when absent. */
+  gate?: ItemGate
 }
 
 interface Items {
+  /** What the upstream listed, before the pin gate. */
+  raw: {tool: Tool[]; prompt: Prompt[]; template: ResourceTemplate[]}
+  /** What clients get: the raw lists as the gate admits them. */
   tool: SourceTool[]
   prompt: SourcePrompt[]
   resource: SourceResource[]
@@ -58,8 +65,12 @@ interface Items {
 }
 
 function noItems(): Items {
-  return {tool: [], prompt: [], resource: [], templates: [], originals: {tool: new Map(), prompt: new Map()}}
+  return {raw: {tool: [], prompt: [], template: []}, tool: [], prompt: [], resource: [], templates: [], originals: {tool: new Map(), prompt: new Map()}}
 }
+
+/** The pin kind each item kind's listing carries (resources: their templates). */
+const PIN_KIND_OF: Record<ItemKind, PinKind> = {tool: 'tool', prompt: 'prompt', resource: 'template'}
+const ITEM_KINDS: readonly ItemKind[] = ['tool', 'prompt', 'resource']
 
 interface SessionState {
   link: UpstreamLink
@@ -116,7 +127,7 @@ export class UpstreamSource implements ToolSource {
       onListChanged: (kind) => void this.relist(kind, this.shared, this.items),
       onConnected: async (client) => {
         await this.listAll(client, this.items)
-        for (const kind of ['tool', 'prompt', 'resource'] as const) this.changed(kind)
+        for (const kind of ITEM_KINDS) this.changed(kind)
         this.listed()
       },
       logLevel: () => this.sharedLevel,
@@ -170,11 +181,13 @@ export class UpstreamSource implements ToolSource {
 
   // ---- listing -------------------------------------------------------------------------------
 
+  /** Lists everything, then puts it past the gate at once: a first use pins all kinds together. */
   private async listAll(client: Client, into: Items): Promise<void> {
     const caps = client.getServerCapabilities() ?? {}
     if (caps.tools) await this.listTools(client, into)
     if (caps.prompts) await this.listPrompts(client, into)
     if (caps.resources) await this.listResources(client, into)
+    this.expose(into, ITEM_KINDS, true)
   }
 
   private async relist(kind: ItemKind, link: UpstreamLink, into: Items): Promise<void> {
@@ -188,10 +201,63 @@ export class UpstreamSource implements ToolSource {
       if (kind === 'tool') await this.listTools(client, into)
       else if (kind === 'prompt') await this.listPrompts(client, into)
       else await this.listResources(client, into)
+      this.expose(into, [kind], true)
       this.changed(kind)
     } catch (err) {
       this.options.log('warn', `upstream ${this.name}: listing its ${kind}s failed (${strip((err as Error).message)})`)
     }
+  }
+
+  /**
+   * The one place the gateway decides what of an upstream's listing clients see: the pin gate
+   * admits unchanged items; a changed, new or renamed one stays out (docs/gateway.md). Returns
+   * the kinds whose exposed items changed.
+   */
+  private expose(into: Items, kinds: readonly ItemKind[], fresh: boolean): ItemKind[] {
+    const listing = Object.fromEntries(kinds.map((k) => [PIN_KIND_OF[k], into.raw[PIN_KIND_OF[k]]]))
+    const admitted = this.options.gate?.admit(this.name, listing, {fresh, partial: into !== this.items})
+    const allowed = (kind: PinKind, name: string) => !admitted || admitted[kind]?.has(name) === true
+    const differs: ItemKind[] = []
+    const names = (items: readonly {descriptor: {name: string}}[]) => items.map((i) => i.descriptor.name).join('\n')
+    if (kinds.includes('tool')) {
+      const before = names(into.tool)
+      const originals = new Map<string, string>()
+      into.tool = into.raw.tool
+        .filter((tool) => allowed('tool', tool.name))
+        .map((tool): SourceTool => {
+          const exposed = exposedName(this.prefix, tool.name)
+          originals.set(exposed, tool.name)
+          return {kind: 'tool', descriptor: {...tool, name: exposed}, call: (args, env) => this.callTool(tool.name, args, env)}
+        })
+      into.originals.tool = originals
+      if (names(into.tool) !== before) differs.push('tool')
+    }
+    if (kinds.includes('prompt')) {
+      const before = names(into.prompt)
+      const originals = new Map<string, string>()
+      into.prompt = into.raw.prompt
+        .filter((prompt) => allowed('prompt', prompt.name))
+        .map((prompt): SourcePrompt => {
+          const exposed = exposedName(this.prefix, prompt.name)
+          originals.set(exposed, prompt.name)
+          return {kind: 'prompt', descriptor: {...prompt, name: exposed}, get: (args, env) => this.getPrompt(prompt.name, args, env)}
+        })
+      into.originals.prompt = originals
+      if (names(into.prompt) !== before) differs.push('prompt')
+    }
+    if (kinds.includes('resource')) {
+      const before = into.templates.map((t) => t.name).join('\n')
+      into.templates = into.raw.template.filter((template) => allowed('template', template.name))
+      if (into.templates.map((t) => t.name).join('\n') !== before) differs.push('resource')
+    }
+    return differs
+  }
+
+  /** The upstream's pins changed (an approval, a setting): what clients see is decided again, and they are told. */
+  regate(): void {
+    const differs = new Set<ItemKind>(this.expose(this.items, ITEM_KINDS, false))
+    for (const state of this.sessions.values()) if (state.items) for (const kind of this.expose(state.items, ITEM_KINDS, false)) differs.add(kind)
+    for (const kind of differs) this.changed(kind)
   }
 
   private async paged<T>(fetch: (cursor?: string) => Promise<{items: T[]; nextCursor?: string}>): Promise<T[]> {
@@ -207,32 +273,18 @@ export class UpstreamSource implements ToolSource {
   }
 
   private async listTools(client: Client, into: Items): Promise<void> {
-    const tools = await this.paged<Tool>(async (cursor) => {
+    into.raw.tool = await this.paged<Tool>(async (cursor) => {
       const r = await client.listTools(cursor ? {cursor} : undefined)
       // The v2 client's Tool types a schema's properties as JSON values, the 1.x server's as objects: one wire shape.
       return {items: r.tools as Tool[], nextCursor: r.nextCursor}
     })
-    const originals = new Map<string, string>()
-    into.tool = tools.map((tool): SourceTool => {
-      const exposed = exposedName(this.prefix, tool.name)
-      originals.set(exposed, tool.name)
-      return {kind: 'tool', descriptor: {...tool, name: exposed}, call: (args, env) => this.callTool(tool.name, args, env)}
-    })
-    into.originals.tool = originals
   }
 
   private async listPrompts(client: Client, into: Items): Promise<void> {
-    const prompts = await this.paged<Prompt>(async (cursor) => {
+    into.raw.prompt = await this.paged<Prompt>(async (cursor) => {
       const r = await client.listPrompts(cursor ? {cursor} : undefined)
       return {items: r.prompts, nextCursor: r.nextCursor}
     })
-    const originals = new Map<string, string>()
-    into.prompt = prompts.map((prompt): SourcePrompt => {
-      const exposed = exposedName(this.prefix, prompt.name)
-      originals.set(exposed, prompt.name)
-      return {kind: 'prompt', descriptor: {...prompt, name: exposed}, get: (args, env) => this.getPrompt(prompt.name, args, env)}
-    })
-    into.originals.prompt = originals
   }
 
   private async listResources(client: Client, into: Items): Promise<void> {
@@ -240,7 +292,7 @@ export class UpstreamSource implements ToolSource {
       const r = await client.listResources(cursor ? {cursor} : undefined)
       return {items: r.resources, nextCursor: r.nextCursor}
     })
-    into.templates = await this.paged<ResourceTemplate>(async (cursor) => {
+    into.raw.template = await this.paged<ResourceTemplate>(async (cursor) => {
       const r = await client.listResourceTemplates(cursor ? {cursor} : undefined)
       return {items: r.resourceTemplates, nextCursor: r.nextCursor}
     }).catch(() => [])
@@ -286,7 +338,7 @@ export class UpstreamSource implements ToolSource {
             const items = noItems()
             await this.listAll(client, items).catch(() => {})
             entry.items = items
-            for (const kind of ['tool', 'prompt', 'resource'] as const) this.changed(kind)
+            for (const kind of ITEM_KINDS) this.changed(kind)
           },
           onListChanged: (kind) => {
             if (entry.items) void this.relist(kind, entry.link, entry.items)
