@@ -183,7 +183,8 @@ export class UpstreamLink {
     }
     this.attempt = 0
     this.state = {kind: 'ready', client}
-    log('info', `upstream ${def.name} is ready (${eraOf(client) === 'modern' ? client.getNegotiatedProtocolVersion() : `2025 era, ${client.getNegotiatedProtocolVersion()}`})${transport instanceof ChildTransport ? ` (pid ${transport.pid}, ${transport.containment})` : ''}`)
+    const revision = eraOf(client) === 'modern' ? client.getNegotiatedProtocolVersion() : `2025 era, ${client.getNegotiatedProtocolVersion()}`
+    log('info', `upstream ${def.name} is ready (${revision}${transport instanceof ChildTransport ? `; pid ${transport.pid}, ${transport.containment}` : ''})`)
     this.settle()
   }
 
