@@ -3,6 +3,7 @@ import {openSession} from '../src/cli/session.js'
 import {renderTable} from '../src/cli/table.js'
 import {configOf} from '../src/config/index.js'
 import {KeywardError} from '../src/errors/index.js'
+import {redisTarget} from '../src/config/redis.js'
 import {resolveRedis} from '../src/redis/url.js'
 
 export default class Status extends KeywardCommand {
@@ -17,10 +18,7 @@ export default class Status extends KeywardCommand {
     let target = resolveRedis(flags.redis, undefined, undefined)
     if (!target) {
       const {vault} = await openSession(flags)
-      const config = configOf(vault.data)
-      const ref = config.get('redis.password')
-      const password = ref?.startsWith('secret:') ? vault.data.secrets.get(ref.slice('secret:'.length))?.value.toString('utf8') : undefined
-      target = resolveRedis(undefined, config.get('redis.url'), password)
+      target = redisTarget(configOf(vault.data), vault.data)
     }
     if (!target) throw new KeywardError('INVALID_INPUT', 'no Redis configured: pass --redis URL, set KEYWARD_REDIS_URL, or keyward config set redis.url URL')
     const {connectRedis, connectWithin} = await import('../src/redis/client.js')

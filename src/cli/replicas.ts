@@ -6,7 +6,8 @@
  */
 import {configOf} from '../config/index.js'
 import {keysOf} from '../keys/index.js'
-import {resolveRedis} from '../redis/url.js'
+import {redisTarget} from '../config/redis.js'
+import {isKeywardError} from '../errors/index.js'
 import {generationOf, headerOf, parseVault, readVaultBytes, type VaultData} from '../vault/index.js'
 
 export function revokedKeyIds(data: VaultData): Set<string> {
@@ -17,10 +18,15 @@ export function revokedKeyIds(data: VaultData): Set<string> {
 
 /** Publishes the vault as it now is on disk, if a Redis is configured (flag, environment, or the vault's redis.url). */
 export async function notifyReplicas(file: string, data: VaultData, revoked: string[], flag: string | undefined): Promise<void> {
-  const config = configOf(data)
-  const passwordRef = config.get('redis.password')
-  const password = passwordRef?.startsWith('secret:') ? data.secrets.get(passwordRef.slice('secret:'.length))?.value.toString('utf8') : undefined
-  const target = resolveRedis(flag, config.get('redis.url'), password)
+  let target
+  try {
+    target = redisTarget(configOf(data), data, flag)
+  } catch (err) {
+    // The vault no longer holds the password's secret: the change stands, the replicas catch up later.
+    if (!isKeywardError(err) || err.code !== 'NOT_FOUND') throw err
+    process.stderr.write(`keyward: warning: the change was made, but the replicas were not told (${err.message})\n`)
+    return
+  }
   if (!target) return
   const {connectRedis, connectWithin} = await import('../redis/client.js')
   const {publishVault} = await import('../redis/vault-copy.js')

@@ -1,4 +1,5 @@
 /** Printing of upstream definitions: references, never secret values. */
+import {formatSecretRef} from '../secrets/ref.js'
 import {secretsOf, type UpstreamDefinition} from '../upstreams/index.js'
 import {style} from './style.js'
 import {renderTable, shortTime} from './table.js'
@@ -24,7 +25,7 @@ export interface UpstreamView {
 export function viewUpstream(def: UpstreamDefinition): UpstreamView {
   const common = {name: def.name, transport: def.transport, secrets: secretsOf(def), prefix: def.prefix, exposedAs: def.prefix ? `${def.name}__<tool>` : '<tool> (no prefix)', description: def.description, created: def.created, updated: def.updated}
   if (def.transport === 'stdio') {
-    const env = Object.fromEntries(Object.entries(def.env).map(([k, v]) => [k, 'secret' in v ? `secret:${v.secret}` : v.literal]))
+    const env = Object.fromEntries(Object.entries(def.env).map(([k, v]) => [k, 'secret' in v ? formatSecretRef(v.secret) : v.literal]))
     return {...common, command: def.command, args: def.args, env}
   }
   return {...common, url: def.url, headers: def.headers}

@@ -4,14 +4,15 @@
  * here: how its value is checked, its default, and the serve flag that overrides it for one run
  * (`oauth.issuer` -> `--oauth-issuer`). A value `secret:NAME` refers to a vault secret.
  */
-import {isIP} from 'node:net'
-
 import {KeywardError} from '../errors/index.js'
+import {parseCidr} from '../net/addresses.js'
 import {expandScopes} from '../policy/index.js'
-import {formatRate, parseRate} from '../keys/limits.js'
+import {formatRate, parseRate} from '../ratelimit/rate.js'
 import {checkRedisUrl} from '../redis/url.js'
-import {looksLikeToken} from '../upstreams/definition.js'
+import {BUILTIN_PATTERN_NAMES} from '../guard/patterns.js'
+import {looksLikeToken} from '../guard/token-shapes.js'
 import {checkSecretName} from '../secrets/index.js'
+import {parseSecretRef} from '../secrets/ref.js'
 import {tableOf, type VaultData} from '../vault/index.js'
 
 export type ValueKind = 'redis-url' | 'url' | 'string' | 'list' | 'methods' | 'algorithms' | 'duration' | 'secret' | 'cidrs' | 'scopes' | 'header' | 'rate' | 'bool' | 'size' | 'patterns' | 'path'
@@ -91,17 +92,6 @@ export function parseDurationValue(value: string): number | undefined {
   return m ? Number(m[1]) * DURATION_MS[m[2]] : undefined
 }
 
-/** An IPv4 or IPv6 network, `10.0.0.0/8` or a single address. */
-export function parseCidr(value: string): {address: string; prefix: number; family: 'ipv4' | 'ipv6'} | undefined {
-  const [address, bits] = value.trim().split('/')
-  const version = isIP(address)
-  if (version === 0) return undefined
-  const max = version === 4 ? 32 : 128
-  const prefix = bits === undefined ? max : Number(bits)
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits))) return undefined
-  return {address, prefix, family: version === 4 ? 'ipv4' : 'ipv6'}
-}
-
 export function splitList(value: string): string[] {
   return value
     .split(',')
@@ -151,8 +141,8 @@ export function checkSetting(key: string, value: string, data?: VaultData): stri
       if (parseDurationValue(v) === undefined) throw invalid(key, `${JSON.stringify(v)} is not a duration; use 500ms, 60s, 5m or 1h`)
       return v
     case 'secret': {
-      if (!v.startsWith('secret:')) throw invalid(key, 'give a vault secret as secret:NAME, never the value itself')
-      const name = v.slice('secret:'.length)
+      const name = parseSecretRef(v)
+      if (name === undefined) throw invalid(key, 'give a vault secret as secret:NAME, never the value itself')
       checkSecretName(name)
       if (data && !data.secrets.has(name)) throw invalid(key, `the vault holds no secret ${name}; store it first with \`keyward secrets set ${name}\``)
       return v
@@ -190,7 +180,7 @@ export function checkSetting(key: string, value: string, data?: VaultData): stri
     }
     case 'patterns':
       for (const p of splitList(v)) {
-        if (p === 'none' || (BUILTIN_PATTERN_NAMES as readonly string[]).includes(p)) continue
+        if (p === 'none' || BUILTIN_PATTERN_NAMES.includes(p)) continue
         const re = /^\/(.+)\/$/.exec(p)
         if (!re) throw invalid(key, `${JSON.stringify(p.slice(0, 40))}: name one of ${BUILTIN_PATTERN_NAMES.join(', ')}, none, or give /a regular expression/`)
         try {
@@ -208,9 +198,6 @@ export function checkSetting(key: string, value: string, data?: VaultData): stri
       return v
   }
 }
-
-/** The patterns `guard.patterns` can name; their expressions are in src/guard/patterns.ts. */
-export const BUILTIN_PATTERN_NAMES = ['traversal', 'script', 'sql-union', 'eval'] as const
 
 const SIZE = /^(\d{1,10})(B|KiB|MiB|GiB)?$/
 const SIZE_UNITS: Record<string, number> = {B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3}

@@ -6,8 +6,6 @@
  * Each built-in test runs in time linear in the string: a client chooses the string, so a
  * pattern that backtracks would let one request occupy the server.
  */
-import {splitList} from '../config/index.js'
-
 export interface GuardPattern {
   /** Its name in `guard.patterns`: recorded in the log and the audit, never told to the client. */
   name: string
@@ -29,9 +27,13 @@ const BUILTIN: Record<string, (value: string) => boolean> = {
   eval: (v) => /eval\s*\(/i.test(v),
 }
 
-export function guardPatterns(setting: string | undefined): GuardPattern[] {
+/** The names `guard.patterns` can give; each one's test is in BUILTIN. */
+export const BUILTIN_PATTERN_NAMES = Object.keys(BUILTIN)
+
+/** The patterns a `guard.patterns` list names: built-in names, `/regular expressions/`, or `none`. */
+export function guardPatterns(items: readonly string[]): GuardPattern[] {
   const out: GuardPattern[] = []
-  for (const item of splitList(setting ?? '')) {
+  for (const item of items) {
     if (item === 'none') return []
     const builtin = BUILTIN[item]
     if (builtin) out.push({name: item, test: builtin})

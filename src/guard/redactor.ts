@@ -10,6 +10,8 @@
  *
  * Matches are leftmost, then longest: a secret that contains another is redacted whole.
  */
+import {KEY_TAIL} from '../keys/format.js'
+import {TOKEN_SHAPES} from './token-shapes.js'
 
 /** Characters hashed per window: the shortest secret redacted. */
 export const MIN_SECRET_LENGTH = 8
@@ -24,21 +26,11 @@ const OUT = (() => {
 })()
 
 /**
- * Token formats redacted even when the vault does not hold them, by the name they are redacted
- * as, each with a literal that must occur for it to match. One expression per format: V8 runs
- * five simple ones several times faster than their alternation.
+ * Token formats redacted even when the vault does not hold them (guard/token-shapes.ts), each
+ * with a literal that must occur for it to match. One expression per format: V8 runs five
+ * simple ones several times faster than their alternation.
  */
-const TOKEN_FORMATS: {name: string; hint: string; re: RegExp}[] = [
-  // keyward's own keys, whatever their prefix: prefix_id12_secret+checksum39.
-  {name: 'api-key', hint: '_', re: /\b[a-z][a-z0-9]{0,15}_[0-9A-Za-z]{12}_[0-9A-Za-z]{39}\b/g},
-  {name: 'github-token', hint: '_', re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g},
-  {name: 'aws-access-key', hint: 'A', re: /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g},
-  {name: 'slack-token', hint: 'xox', re: /\bxox[abeprs]-[A-Za-z0-9-]{10,250}/g},
-  // Bounded, so that a BEGIN line with no END costs one pass, not one per BEGIN.
-  {name: 'private-key', hint: '-----BEGIN ', re: /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----[\s\S]{0,65536}?-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----/g},
-]
-/** keyward keys: found from the `_id_` part first, which has a literal to look for, then checked whole. */
-const KEY_TAIL = /_[0-9A-Za-z]{12}_[0-9A-Za-z]{39}\b/
+const TOKEN_FORMATS = TOKEN_SHAPES.filter((shape) => shape.redact).map(({name, hint, inText}) => ({name, hint, re: new RegExp(inText, 'g')}))
 
 interface Entry {
   value: string

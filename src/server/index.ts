@@ -11,7 +11,9 @@ import {authSettings, createAuthenticators, principalForKey, resourceMetadataUrl
 import {auditKeyOf, AuditLog, ensureAuditKey, resolveAuditPath} from '../audit/index.js'
 import {configOf, effectiveConfig, parseSize} from '../config/index.js'
 import {RateLimits} from '../ratelimit/limits.js'
+import {redisTarget} from '../config/redis.js'
 import {resolveRedis, type RedisTarget} from '../redis/url.js'
+import {resolveSecretRef} from '../secrets/ref.js'
 import {adoptNewerCopy} from '../vault/index.js'
 import type {Cluster} from './cluster.js'
 import {KeywardError} from '../errors/index.js'
@@ -74,11 +76,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const buildAuth = (): Authenticators => {
     const settings = authSettings(config, {
       resourceUrl,
-      secret: (name) => {
-        const record = live.snapshot.data.secrets.get(name)
-        if (!record) throw new KeywardError('NOT_FOUND', `a setting refers to secret ${name}, which the vault does not hold`)
-        return record.value.toString('utf8')
-      },
+      secret: (ref, setting) => resolveSecretRef(live.snapshot.data, ref, setting),
       log: (message) => log('warn', `oauth: ${message}`),
     })
     const methods = options.transport === 'stdio' ? stdioMethods(settings.methods, log) : settings.methods
@@ -236,10 +234,7 @@ async function startCluster(options: ServeOptions, target: RedisTarget | undefin
 
 /** Redis named only in the vault's settings, with its password from a vault secret. */
 function redisFromVault(config: ReadonlyMap<string, string>, live: LiveVault, overrides: Record<string, string | undefined>): RedisTarget | undefined {
-  const password = config.get('redis.password')
-  const secret = password?.startsWith('secret:') ? live.snapshot.data.secrets.get(password.slice('secret:'.length)) : undefined
-  if (password && !secret) throw new KeywardError('NOT_FOUND', `redis.password refers to secret ${password.slice('secret:'.length)}, which the vault does not hold`)
-  return resolveRedis(overrides['redis.url'], config.get('redis.url'), secret?.value.toString('utf8'))
+  return redisTarget(config, live.snapshot.data, overrides['redis.url'])
 }
 
 /** RFC 9728 metadata, at the root and with the MCP path appended, while OAuth is on. */

@@ -7,9 +7,8 @@ import type {AuthType, Principal} from '../auth/index.js'
 import {parseSize, splitList} from '../config/index.js'
 import {guardPatterns, type GuardPattern} from '../guard/patterns.js'
 import {Redactor} from '../guard/redactor.js'
-import {parseRate} from '../keys/limits.js'
 import {AddressList} from '../net/addresses.js'
-import type {RateLimit} from '../ratelimit/limits.js'
+import {parseRate, type RateLimit} from '../ratelimit/rate.js'
 import type {VaultData} from '../vault/index.js'
 
 export interface Protection {
@@ -39,9 +38,9 @@ export function protectionFrom(config: ReadonlyMap<string, string>, data: VaultD
   const deny = config.get('guard.deny-cidrs')
   return {
     maxBody: parseSize(config.get('guard.max-body')!)!,
-    allow: allow ? AddressList.parse(allow) : undefined,
-    deny: deny ? AddressList.parse(deny) : undefined,
-    patterns: guardPatterns(config.get('guard.patterns')),
+    allow: allow ? AddressList.parse(splitList(allow)) : undefined,
+    deny: deny ? AddressList.parse(splitList(deny)) : undefined,
+    patterns: guardPatterns(splitList(config.get('guard.patterns') ?? '')),
     skipTools: new Set(splitList(config.get('guard.skip-tools') ?? '')),
     redactor: config.get('guard.redact') === 'false' ? Redactor.none : redactorFor(data),
     rates: {

@@ -6,6 +6,7 @@
  * the imported servers. This module plans; the command carries the plan out.
  */
 import {KeywardError} from '../errors/index.js'
+import {secretTemplate} from '../secrets/ref.js'
 import {isObject} from '../vault/format.js'
 import {ENV_NAME_PATTERN, looksLikeToken, type UpstreamDefinition} from './definition.js'
 
@@ -123,7 +124,7 @@ export function planImport(config: unknown, file: string, existing: {upstreams: 
           const bearer = /^Bearer\s+(.+)$/i.exec(value)
           const secret = secretName(name, header, secretNames)
           plan.secrets.push({name: secret, value: bearer ? bearer[1] : value, origin: `${entryName}: header ${header}`})
-          headers[header] = bearer ? `Bearer {secret:${secret}}` : `{secret:${secret}}`
+          headers[header] = bearer ? `Bearer ${secretTemplate(secret)}` : secretTemplate(secret)
         } else {
           headers[header] = value
         }
