@@ -32,8 +32,13 @@ export function resourceMetadataUrl(resource: string): string {
   return `${url.origin}/.well-known/oauth-protected-resource${path}`
 }
 
+/** The methods auth.methods names, in the order they claim credentials. */
+export function authMethods(config: ReadonlyMap<string, string>): string[] {
+  return splitList(config.get('auth.methods') ?? 'api-key')
+}
+
 export function authSettings(config: ReadonlyMap<string, string>, env: AuthEnvironment): AuthSettings {
-  const methods = splitList(config.get('auth.methods') ?? 'api-key')
+  const methods = authMethods(config)
   const settings: AuthSettings = {methods}
   if (methods.includes('oauth2')) {
     const issuer = config.get('oauth.issuer')

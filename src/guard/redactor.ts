@@ -80,6 +80,13 @@ export class Redactor {
   /** A redactor that changes nothing (guard.redact false). */
   static readonly none = new Redactor([], {tokens: false})
 
+  /** One matcher over every secret of a vault (its `secrets` table: name and bytes), and the token formats. */
+  static ofSecrets(secrets: Iterable<readonly [name: string, record: {value: Buffer}]>): Redactor {
+    const pairs: [string, string][] = []
+    for (const [name, record] of secrets) pairs.push([name, record.value.toString('utf8')])
+    return new Redactor(pairs)
+  }
+
   get active(): boolean {
     return this.size > 0 || this.tokens
   }
@@ -134,9 +141,9 @@ export class Redactor {
   }
 
   /**
-   * Every string in `value`, recursively, keys kept: a copy where something changed, the same
-   * object where nothing did. Base64 payloads (`blob`, an image's or audio's `data`) are not
-   * text and are left alone.
+   * Every string in `value`, recursively, object keys included: a copy where something changed,
+   * the same object where nothing did. Base64 payloads (`blob`, an image's or audio's `data`) are
+   * not text and are left alone.
    */
   value<T>(value: T, found?: Set<string>, depth = 0): T {
     if (!this.active) return value
@@ -152,12 +159,17 @@ export class Redactor {
     }
     const record = value as Record<string, unknown>
     const binary = record.type === 'image' || record.type === 'audio'
-    let copy: Record<string, unknown> | undefined
-    for (const key of Object.keys(record)) {
-      if (key === 'blob' || (binary && key === 'data')) continue
-      const next = this.value(record[key], found, depth + 1)
-      if (next !== record[key]) (copy ??= {...record})[key] = next
+    const keys = Object.keys(record)
+    let entries: [string, unknown][] | undefined
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]
+      const next = key === 'blob' || (binary && key === 'data') ? record[key] : this.value(record[key], found, depth + 1)
+      // Nothing shorter than a secret's window or a token can hold either.
+      const name = key.length < W ? key : this.text(key, found)
+      if (!entries && (next !== record[key] || name !== key)) entries = keys.slice(0, i).map((k): [string, unknown] => [k, record[k]])
+      entries?.push([name, next])
     }
-    return (copy ?? value) as T
+    // fromEntries defines each key as data, so a key named __proto__ stays a key.
+    return (entries ? Object.fromEntries(entries) : value) as T
   }
 }

@@ -7,6 +7,13 @@ export interface Network {
   family: 'ipv4' | 'ipv6'
 }
 
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost', '[::1]'])
+
+/** A host name or address that only this machine reaches. */
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
 /** An IPv4 or IPv6 network, `10.0.0.0/8` or a single address. */
 export function parseCidr(value: string): Network | undefined {
   const [address, bits] = value.trim().split('/')

@@ -9,7 +9,9 @@ import type {LoggingLevel} from '@modelcontextprotocol/sdk/types.js'
 
 import {listUpstreams, upstreamEnvironment, upstreamHeaders, type UpstreamDefinition} from '../../upstreams/index.js'
 import type {VaultData} from '../../vault/index.js'
+import type {Redactor} from '../../guard/redactor.js'
 import type {Logger} from '../log.js'
+import type {SessionHooks} from '../mcp.js'
 import type {Catalog} from '../tools/catalog.js'
 import type {ClientSession} from '../tools/source.js'
 import type {Resolved} from './link.js'
@@ -27,17 +29,12 @@ export interface GatewayOptions {
   version: string
   sessionLinks: boolean
   defaultSession(): ClientSession | undefined
+  /** The newest runtime's log redactor: what an upstream prints passes through it before it is logged. */
+  logRedactor(): Redactor
 }
 
 function resolver(def: UpstreamDefinition, data: () => VaultData): () => Resolved {
-  return () => {
-    if (def.transport === 'stdio') {
-      const {env, secretValues} = upstreamEnvironment(def, data())
-      return {env, secretValues}
-    }
-    const {headers, secretValues} = upstreamHeaders(def, data())
-    return {headers, secretValues}
-  }
+  return () => (def.transport === 'stdio' ? {env: upstreamEnvironment(def, data()).env} : {headers: upstreamHeaders(def, data()).headers})
 }
 
 /** What decides a restart: the definition, and the secret values it resolves to (hashed, never kept). */
@@ -110,7 +107,17 @@ export class Gateway {
       log: this.options.log,
       sessionLinks: this.options.sessionLinks,
       defaultSession: this.options.defaultSession,
+      logRedactor: this.options.logRedactor,
     })
+  }
+
+  /** What an MCP server asks of the gateway for its session. */
+  hooks(): SessionHooks {
+    return {
+      ready: () => this.firstList(),
+      setLogLevel: (level, session) => this.setLogLevel(level, session),
+      rootsChanged: (session) => this.rootsChanged(session),
+    }
   }
 
   /** The first list of a server waits (bounded) for upstreams still starting; later ones arrive by list_changed. */

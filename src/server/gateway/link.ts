@@ -23,9 +23,10 @@ import {
   type LoggingLevel,
 } from '@modelcontextprotocol/sdk/types.js'
 
+import type {Redactor} from '../../guard/redactor.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
 import type {Logger} from '../log.js'
-import {RpcError} from '../pipeline/chain.js'
+import {Refusal} from '../refusal.js'
 import type {ClientChannel, ItemKind} from '../tools/source.js'
 import {ChildTransport} from './child-transport.js'
 
@@ -39,8 +40,6 @@ export interface Resolved {
   /** stdio: the whole environment of the child. http: the request headers. */
   env?: Record<string, string>
   headers?: Record<string, string>
-  /** Secret values the upstream was given: removed from anything it prints before it is logged. */
-  secretValues: string[]
 }
 
 export interface LinkOptions {
@@ -48,6 +47,8 @@ export interface LinkOptions {
   resolve(): Resolved
   version: string
   log: Logger
+  /** What the upstream prints passes through it (every vault secret, the secrets it was given among them) before it is logged. */
+  logRedactor(): Redactor
   capabilities: ClientCapabilities
   /** Where requests and notifications from the upstream to the client go, if anywhere. */
   relay(): ClientChannel | undefined
@@ -101,12 +102,9 @@ export class UpstreamLink {
   }
 
   private clean(line: string): string {
-    let out = line
-    for (const value of this.transportSecrets) if (value.length >= 4) out = out.split(value).join('[REDACTED]')
+    const out = this.options.logRedactor().text(line)
     return out.length > 500 ? `${out.slice(0, 500)}…` : out
   }
-
-  private transportSecrets: string[] = []
 
   private async connect(): Promise<void> {
     if (this.state.kind === 'stopped') return
@@ -119,7 +117,6 @@ export class UpstreamLink {
       this.fail(`its configuration cannot be used: ${(err as Error).message}`, true)
       return
     }
-    this.transportSecrets = resolved.secretValues
     const client = new Client({name: 'keyward', version: this.options.version}, {capabilities: this.options.capabilities})
     this.installHandlers(client)
     let transport: Transport
@@ -188,7 +185,7 @@ export class UpstreamLink {
     const caps = this.options.capabilities
     const relayRequest = <T>(kind: string, request: {method: string; params?: unknown}, schema: {parse(v: unknown): T}, signal: AbortSignal): Promise<T> => {
       const target = this.relayTarget()
-      if (!target) throw new RpcError(-32601, `${kind} is not available: no client session to ask`)
+      if (!target) throw Refusal.notSupported(`${kind} is not available: no client session to ask`)
       return target.request(request as never, schema, {signal})
     }
     if (caps.sampling) client.setRequestHandler(CreateMessageRequestSchema, (request, extra) => relayRequest('sampling', request, CreateMessageResultSchema, extra.signal))

@@ -1,4 +1,5 @@
 /** Starts or connects to an upstream once and lists what it offers: `upstream test`, and the collision check of `upstream add --no-prefix`. */
+import {Redactor} from '../../guard/redactor.js'
 import {upstreamEnvironment, upstreamHeaders, type UpstreamDefinition} from '../../upstreams/index.js'
 import type {VaultData} from '../../vault/index.js'
 import type {Logger} from '../log.js'
@@ -15,11 +16,13 @@ export interface ProbeResult {
 
 export async function probeUpstream(def: UpstreamDefinition, data: VaultData, options: {timeoutMs: number; version: string; log: Logger}): Promise<ProbeResult> {
   const started = process.hrtime.bigint()
+  const redactor = Redactor.ofSecrets(data.secrets)
   const link = new UpstreamLink({
     def,
     resolve: () => (def.transport === 'stdio' ? upstreamEnvironment(def, data) : upstreamHeaders(def, data)),
     version: options.version,
     log: options.log,
+    logRedactor: () => redactor,
     capabilities: {},
     relay: () => undefined,
   })
