@@ -106,97 +106,108 @@ export function checkSetting(key: string, value: string, data?: VaultData): stri
   const v = value.trim()
   if (v === '') throw invalid(key, 'the value is empty; use `keyward config unset` to remove a setting')
   if (setting.kind !== 'secret' && looksLikeToken(v)) throw invalid(key, 'the value looks like a credential; store it with `keyward secrets set NAME` and refer to it as secret:NAME')
-  switch (setting.kind) {
-    case 'redis-url': {
-      const url = checkRedisUrl(v, `config ${key}`)
-      if (url.password) throw invalid(key, 'a URL must not carry the password; keyward config set redis.password secret:NAME')
-      return url.href
+  return CHECKS[setting.kind](v, key, data)
+}
+
+/** How a value of each kind is checked (the value trimmed, not empty), and what is stored. */
+type Check = (v: string, key: string, data?: VaultData) => string
+
+const CHECKS: Record<ValueKind, Check> = {
+  'redis-url': (v, key) => {
+    const url = checkRedisUrl(v, `config ${key}`)
+    if (url.password) throw invalid(key, 'a URL must not carry the password; keyward config set redis.password secret:NAME')
+    return url.href
+  },
+  url: (v, key) => {
+    let url: URL
+    try {
+      url = new URL(v)
+    } catch {
+      throw invalid(key, `${JSON.stringify(v.slice(0, 80))} is not a URL`)
     }
-    case 'url': {
-      let url: URL
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid(key, 'use an http:// or https:// URL')
+    if (url.username || url.password) throw invalid(key, 'a URL must not carry credentials')
+    return v
+  },
+  methods: (v, key) => {
+    const methods = splitList(v)
+    for (const m of methods) if (!(AUTH_METHOD_NAMES as readonly string[]).includes(m)) throw invalid(key, `unknown method ${JSON.stringify(m)}; use ${AUTH_METHOD_NAMES.join(', ')}`)
+    if (methods.length === 0) throw invalid(key, 'name at least one method')
+    if (methods.includes('none') && methods.length > 1) throw invalid(key, 'none cannot be combined with other methods')
+    return [...new Set(methods)].join(',')
+  },
+  algorithms: (v, key) => {
+    const algs = splitList(v)
+    for (const a of algs) {
+      if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a)) throw invalid(key, `${JSON.stringify(a)} is not accepted; use asymmetric algorithms: ${ASYMMETRIC_ALGORITHMS.join(', ')} (none and HMAC never are)`)
+    }
+    return algs.join(',')
+  },
+  duration: (v, key) => {
+    if (parseDurationValue(v) === undefined) throw invalid(key, `${JSON.stringify(v)} is not a duration; use 500ms, 60s, 5m or 1h`)
+    return v
+  },
+  secret: (v, key, data) => {
+    const name = parseSecretRef(v)
+    if (name === undefined) throw invalid(key, 'give a vault secret as secret:NAME, never the value itself')
+    checkSecretName(name)
+    if (data && !data.secrets.has(name)) throw invalid(key, `the vault holds no secret ${name}; store it first with \`keyward secrets set ${name}\``)
+    return v
+  },
+  cidrs: (v, key) => {
+    const cidrs = splitList(v)
+    if (cidrs.length === 0) throw invalid(key, 'name at least one address or network')
+    for (const c of cidrs) if (!parseCidr(c)) throw invalid(key, `${JSON.stringify(c.slice(0, 60))} is not an address or network (10.0.0.0/8, ::1/128)`)
+    return cidrs.join(',')
+  },
+  header: (v, key) => {
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(v)) throw invalid(key, `${JSON.stringify(v.slice(0, 60))} is not a header name`)
+    return v.toLowerCase()
+  },
+  scopes: (v, key) => {
+    try {
+      return expandScopes(splitList(v)).join(',')
+    } catch (err) {
+      throw invalid(key, (err as Error).message)
+    }
+  },
+  rate: (v, key) => {
+    try {
+      const {limit, windowSeconds} = parseRate(v)
+      return formatRate({limit, windowSeconds})
+    } catch {
+      throw invalid(key, `${JSON.stringify(v.slice(0, 40))} is not a rate; use requests per unit, such as 1000/min, 10/s, 100/10s or 5000/hour`)
+    }
+  },
+  bool: (v, key) => {
+    if (!/^(true|false)$/.test(v)) throw invalid(key, 'use true or false')
+    return v
+  },
+  size: (v, key) => {
+    const size = parseSize(v)
+    if (size === undefined) throw invalid(key, `${JSON.stringify(v.slice(0, 40))} is not a size; use 512KiB, 1MiB or 64MiB`)
+    if (size < 1024 || size > 1024 ** 3) throw invalid(key, 'give a size from 1KiB to 1GiB')
+    return v
+  },
+  patterns: (v, key) => {
+    for (const p of splitList(v)) {
+      if (p === 'none' || BUILTIN_PATTERN_NAMES.includes(p)) continue
+      const re = /^\/(.+)\/$/.exec(p)
+      if (!re) throw invalid(key, `${JSON.stringify(p.slice(0, 40))}: name one of ${BUILTIN_PATTERN_NAMES.join(', ')}, none, or give /a regular expression/`)
       try {
-        url = new URL(v)
+        new RegExp(re[1], 'i')
       } catch {
-        throw invalid(key, `${JSON.stringify(v.slice(0, 80))} is not a URL`)
+        throw invalid(key, `${JSON.stringify(p.slice(0, 40))} is not a valid regular expression`)
       }
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid(key, 'use an http:// or https:// URL')
-      if (url.username || url.password) throw invalid(key, 'a URL must not carry credentials')
-      return v
     }
-    case 'methods': {
-      const methods = splitList(v)
-      for (const m of methods) if (!(AUTH_METHOD_NAMES as readonly string[]).includes(m)) throw invalid(key, `unknown method ${JSON.stringify(m)}; use ${AUTH_METHOD_NAMES.join(', ')}`)
-      if (methods.length === 0) throw invalid(key, 'name at least one method')
-      if (methods.includes('none') && methods.length > 1) throw invalid(key, 'none cannot be combined with other methods')
-      return [...new Set(methods)].join(',')
-    }
-    case 'algorithms': {
-      const algs = splitList(v)
-      for (const a of algs) {
-        if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a)) throw invalid(key, `${JSON.stringify(a)} is not accepted; use asymmetric algorithms: ${ASYMMETRIC_ALGORITHMS.join(', ')} (none and HMAC never are)`)
-      }
-      return algs.join(',')
-    }
-    case 'duration':
-      if (parseDurationValue(v) === undefined) throw invalid(key, `${JSON.stringify(v)} is not a duration; use 500ms, 60s, 5m or 1h`)
-      return v
-    case 'secret': {
-      const name = parseSecretRef(v)
-      if (name === undefined) throw invalid(key, 'give a vault secret as secret:NAME, never the value itself')
-      checkSecretName(name)
-      if (data && !data.secrets.has(name)) throw invalid(key, `the vault holds no secret ${name}; store it first with \`keyward secrets set ${name}\``)
-      return v
-    }
-    case 'cidrs': {
-      const cidrs = splitList(v)
-      if (cidrs.length === 0) throw invalid(key, 'name at least one address or network')
-      for (const c of cidrs) if (!parseCidr(c)) throw invalid(key, `${JSON.stringify(c.slice(0, 60))} is not an address or network (10.0.0.0/8, ::1/128)`)
-      return cidrs.join(',')
-    }
-    case 'header':
-      if (!/^[A-Za-z0-9-]{1,64}$/.test(v)) throw invalid(key, `${JSON.stringify(v.slice(0, 60))} is not a header name`)
-      return v.toLowerCase()
-    case 'scopes':
-      try {
-        return expandScopes(splitList(v)).join(',')
-      } catch (err) {
-        throw invalid(key, (err as Error).message)
-      }
-    case 'rate':
-      try {
-        const {limit, windowSeconds} = parseRate(v)
-        return formatRate({limit, windowSeconds})
-      } catch {
-        throw invalid(key, `${JSON.stringify(v.slice(0, 40))} is not a rate; use requests per unit, such as 1000/min, 10/s, 100/10s or 5000/hour`)
-      }
-    case 'bool':
-      if (!/^(true|false)$/.test(v)) throw invalid(key, 'use true or false')
-      return v
-    case 'size': {
-      const size = parseSize(v)
-      if (size === undefined) throw invalid(key, `${JSON.stringify(v.slice(0, 40))} is not a size; use 512KiB, 1MiB or 64MiB`)
-      if (size < 1024 || size > 1024 ** 3) throw invalid(key, 'give a size from 1KiB to 1GiB')
-      return v
-    }
-    case 'patterns':
-      for (const p of splitList(v)) {
-        if (p === 'none' || BUILTIN_PATTERN_NAMES.includes(p)) continue
-        const re = /^\/(.+)\/$/.exec(p)
-        if (!re) throw invalid(key, `${JSON.stringify(p.slice(0, 40))}: name one of ${BUILTIN_PATTERN_NAMES.join(', ')}, none, or give /a regular expression/`)
-        try {
-          new RegExp(re[1], 'i')
-        } catch {
-          throw invalid(key, `${JSON.stringify(p.slice(0, 40))} is not a valid regular expression`)
-        }
-      }
-      return v
-    case 'path':
-      if (!v.startsWith('/')) throw invalid(key, 'give an absolute path')
-      return v
-    case 'list':
-    case 'string':
-      return v
-  }
+    return v
+  },
+  path: (v, key) => {
+    if (!v.startsWith('/')) throw invalid(key, 'give an absolute path')
+    return v
+  },
+  list: (v) => v,
+  string: (v) => v,
 }
 
 const SIZE = /^(\d{1,10})(B|KiB|MiB|GiB)?$/
