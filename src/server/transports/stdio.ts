@@ -134,10 +134,14 @@ export class StdioTransport implements Transport {
     })
   }
 
+  /** Stops reading: the input is paused as well as left, so a client that keeps stdin open does not keep the process alive after a SIGTERM. */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     this.options.input.off('data', this.onData)
+    this.options.input.off('end', this.onEnd)
+    this.options.input.pause()
+    this.resolveEnded()
     this.onclose?.()
   }
 }
