@@ -63,7 +63,7 @@ export function buildRuntime(config: ReadonlyMap<string, string>, snapshot: Vaul
   const authenticators = previous?.authBasis === authBasis ? previous.authenticators : buildAuthenticators(config, snapshot.data, env, resourceUrl)
   const oauth = authenticators.types.includes('oauth2')
   const everySecret = Redactor.ofSecrets(snapshot.data.secrets)
-  return {
+  return Object.freeze({
     config,
     generation: snapshot.generation,
     authenticators,
@@ -73,7 +73,7 @@ export function buildRuntime(config: ReadonlyMap<string, string>, snapshot: Vaul
     resourceUrl,
     resourceMetadataUrl: () => (oauth ? resourceMetadataUrl(resourceUrl()) : undefined),
     authBasis,
-  }
+  })
 }
 
 function buildAuthenticators(config: ReadonlyMap<string, string>, data: VaultData, env: RuntimeEnv, resourceUrl: () => string): Authenticators {
