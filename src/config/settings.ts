@@ -59,7 +59,7 @@ export const SETTINGS: readonly Setting[] = [
   {key: 'guard.deny-cidrs', kind: 'cidrs', description: 'These client addresses may not connect over HTTP.'},
   {key: 'guard.patterns', kind: 'patterns', default: 'traversal,script,sql-union,eval', description: 'Patterns refused in tool and prompt arguments: traversal, script, sql-union, eval, /regex/, or none.'},
   {key: 'guard.skip-tools', kind: 'list', description: 'Tools whose arguments are not checked for patterns (comma-separated names).'},
-  {key: 'guard.redact', kind: 'bool', default: 'true', description: 'Replace vault secrets and known token formats in results and upstream errors with [REDACTED:NAME].'},
+  {key: 'guard.redact', kind: 'bool', default: 'true', description: 'Replace vault secrets and known token formats in what reaches clients (results, errors, lists, completions, notifications) with [REDACTED:NAME].'},
   {key: 'redis.url', kind: 'redis-url', description: 'Redis shared by the replicas of keyward serve: redis://host:6379, or rediss:// for TLS (the flag is --redis; KEYWARD_REDIS_URL beats this setting).'},
   {key: 'redis.password', kind: 'secret', description: 'The Redis password: secret:NAME, a vault secret.'},
   {key: 'audit.path', kind: 'path', description: 'The audit log (default $XDG_STATE_HOME/keyward/audit.jsonl); KEYWARD_AUDIT_LOG beats this setting, --audit-log beats both.'},
