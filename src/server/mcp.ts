@@ -1,7 +1,9 @@
 /**
  * The MCP server: the SDK's low-level Server with keyward's handlers, so that every list can
- * differ per principal and every call runs the call stages. The principal reaches handlers as
- * extra.authInfo.extra.principal, put there by the transport after the request stages.
+ * differ per principal and every call runs the call stages. The principal, and the runtime its
+ * request is served with, reach handlers as extra.authInfo.extra, put there by the transport
+ * after the request stages. A refused call is rendered here (renderCall); the client session a
+ * server makes is wrapped for redaction before any source sees it.
  */
 import type {AuthInfo} from '@modelcontextprotocol/sdk/server/auth/types.js'
 import {Server} from '@modelcontextprotocol/sdk/server/index.js'

@@ -1,8 +1,8 @@
 /**
  * The Streamable HTTP front: a plain node:http server. Each request to the MCP endpoint becomes
  * a request context and runs the pipeline (request stages, then message stages), whose last
- * step hands it to the stateful or stateless dispatch. Every refusal is a stage's Rejection,
- * answered here with its status, headers and a JSON-RPC error.
+ * step hands it to the stateful or stateless dispatch. Every refusal, a stage's or the
+ * dispatch's, is a Refusal, rendered here: its status, headers and a JSON-RPC error.
  */
 import {createServer, type IncomingMessage, type ServerResponse} from 'node:http'
 
