@@ -175,6 +175,15 @@ describe('architecture', () => {
     assert.deepEqual(long, [])
   })
 
+  it('serve() only wires its parts: under 60 lines', () => {
+    const file = path.join(SRC, 'server/index.ts')
+    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true)
+    const serve = source.statements.find((s): s is ts.FunctionDeclaration => ts.isFunctionDeclaration(s) && s.name?.text === 'serve')
+    assert.ok(serve, 'serve() is in src/server/index.ts')
+    const lines = source.getLineAndCharacterOfPosition(serve.getEnd()).line - source.getLineAndCharacterOfPosition(serve.getStart(source)).line + 1
+    assert.ok(lines < 60, `serve() has ${lines} lines`)
+  })
+
   it('JSON-RPC error codes are written out in one table only (src/server/refusal.ts)', () => {
     const raw: string[] = []
     for (const file of FILES) {
