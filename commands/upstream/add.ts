@@ -1,15 +1,15 @@
 import {Flags} from '@oclif/core'
 
-import {positional} from '../../src/cli/args.js'
+import {positional, splitAtDashDash} from '../../src/cli/args.js'
 import {KeywardCommand} from '../../src/cli/base.js'
 import {openSession} from '../../src/cli/session.js'
 import {viewUpstream} from '../../src/cli/upstreams.js'
 import {KeywardError} from '../../src/errors/index.js'
-import {addUpstream, checkUpstreamName, checkUrl, looksLikeToken, parseEnvSpec, parseHeaderSpec, type UpstreamDefinition} from '../../src/upstreams/index.js'
+import {addUpstream, checkUpstreamName, checkUrl, credentialInArgs, parseEnvSpec, parseHeaderSpec, type UpstreamDefinition} from '../../src/upstreams/index.js'
 
 export default class UpstreamAdd extends KeywardCommand {
   static override summary = 'Add an upstream MCP server for `keyward serve` to front, with its secrets from the vault.'
-  static override description = `stdio: give the command after --. Its environment is minimal (PATH, HOME and the like, see docs/gateway.md) plus each --env: VAR=secret:NAME takes a vault secret, VAR=value a literal (refused if it looks like a credential). Secrets reach the upstream in its environment only, never in its arguments.
+  static override description = `stdio: give the command after --; everything after it is the command, verbatim. An argument that holds a credential (--token=…, --api-key …, a URL with a password, a known token format) is refused: every user can read arguments in the process list. Its environment is minimal (PATH, HOME and the like, see docs/gateway.md) plus each --env: VAR=secret:NAME takes a vault secret, VAR=value a literal (refused if it looks like a credential). Secrets reach the upstream in its environment only, never in its arguments.
 
 Streamable HTTP: --url, with --header 'Name: value' where the value may hold {secret:NAME}. Credential headers (Authorization and the like) must take their value from the vault.
 
@@ -38,9 +38,13 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
   static override enableJsonFlag = true
 
   async run() {
-    const {args, argv, flags} = await this.parse(UpstreamAdd)
+    // The command is everything after --, exactly as typed; only what comes before is oclif's to parse.
+    const {own, rest} = splitAtDashDash(this.argv)
+    const {args, argv, flags} = await this.parse(UpstreamAdd, own)
+    // Not echoed: an argument typed there may be a credential.
+    if (argv.length > 1) throw new KeywardError('INVALID_INPUT', `put the command after --, for example: keyward upstream add ${args.name} -- npx -y @modelcontextprotocol/server-github`)
     checkUpstreamName(args.name)
-    const command = (argv as string[]).slice(1)
+    const command = rest ?? []
     const now = new Date().toISOString()
     let def: UpstreamDefinition
     if (flags.url) {
@@ -52,9 +56,10 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
     } else {
       if (command.length === 0) throw new KeywardError('INVALID_INPUT', 'give the command after --, for example: -- npx -y @modelcontextprotocol/server-github; or --url for a remote server')
       if (flags.header) throw new KeywardError('INVALID_INPUT', '--header is for HTTP upstreams; a stdio upstream takes --env')
-      // An argument is visible to every user in /proc: a credential there would leak.
-      if (command.some((a) => looksLikeToken(a))) {
-        throw new KeywardError('INVALID_INPUT', 'an argument of the command looks like a credential (not shown); pass it through --env VAR=secret:NAME instead')
+      // An argument is visible to every user in /proc, and `upstream list` shows it: a credential there would leak.
+      const found = credentialInArgs(command)
+      if (found) {
+        throw new KeywardError('INVALID_INPUT', `argument ${found.index + 1} of the command holds ${found.why}, which every user can read in the process list (not shown); store it with \`keyward secrets set NAME\` and pass it as --env VAR=secret:NAME (or, for an HTTP server, --url with --header 'Authorization: Bearer {secret:NAME}')`)
       }
       const env = Object.fromEntries((flags.env ?? []).map((e) => parseEnvSpec(e)))
       def = {name: args.name, transport: 'stdio', command: command[0], args: command.slice(1), env, prefix: !flags['no-prefix'], description: flags.description, created: now, updated: now}

@@ -71,4 +71,9 @@ export function flaggedSettings(): Setting[] {
   return SETTINGS.filter((s) => !s.prefix)
 }
 
+/** The settings that take a name after their key (`proxy.scope-map.GROUP`): one repeatable serve flag each, NAME=VALUE. */
+export function prefixSettings(): Setting[] {
+  return SETTINGS.filter((s) => s.prefix)
+}
+
 export {flagName as settingFlag}

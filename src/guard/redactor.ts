@@ -15,6 +15,24 @@ import {TOKEN_SHAPES} from './token-shapes.js'
 
 /** Characters hashed per window: the shortest secret redacted. */
 export const MIN_SECRET_LENGTH = 8
+
+/**
+ * Values never redacted although a secret holds them: common words a config value often is
+ * (`NODE_ENV=production`, `LOG_LEVEL=information`). Redacting one would turn every result that
+ * uses the word into `[REDACTED:…]`, a false alarm that hides the text; a real credential is not
+ * a dictionary word. Only words of MIN_SECRET_LENGTH or more are listed: shorter ones are never
+ * redacted anyway.
+ */
+const COMMON_WORDS = new Set([
+  'production', 'development', 'localhost', 'disabled', 'readonly', 'readwrite', 'read-only', 'read-write',
+  'password', 'username', 'anonymous', 'information', 'everything', 'undefined', 'optional', 'required',
+  'standard', 'internal', 'external', 'critical', 'database', 'postgres', 'postgresql', 'memcached',
+  'javascript', 'typescript', 'automatic', 'manually', 'persistent', 'temporary', 'continuous', 'headless',
+  'sandboxed', 'unlimited', 'restricted', 'streamable', 'compressed', 'plaintext', 'markdown', 'complete',
+  'incomplete', 'positive', 'negative', 'absolute', 'relative', 'staging-env', 'debugging', 'diagnostic',
+  'diagnostics', 'enterprise', 'community', 'personal', 'organization', 'workspace', 'repository',
+  'protected', 'unprotected', 'encrypted', 'unencrypted',
+])
 const W = MIN_SECRET_LENGTH
 const BASE = 0x01000193
 const FILTER_BITS = 21
@@ -58,12 +76,12 @@ export class Redactor {
   private readonly tokens: boolean
   readonly size: number
 
-  /** `secrets`: name and value; values shorter than 8 characters are not redacted (they would match everywhere). */
+  /** `secrets`: name and value; values shorter than 8 characters (they would match everywhere) and common words are not redacted. */
   constructor(secrets: Iterable<readonly [name: string, value: string]>, options: RedactorOptions = {}) {
     this.tokens = options.tokens ?? true
     const seen = new Set<string>()
     for (const [name, value] of secrets) {
-      if (value.length < W || seen.has(value)) continue
+      if (value.length < W || seen.has(value) || COMMON_WORDS.has(value.toLowerCase())) continue
       seen.add(value)
       const h = windowHash(value, 0)
       const s = slot(h)

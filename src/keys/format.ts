@@ -22,8 +22,10 @@ const ID = `${BASE62}{${ID_LENGTH}}`
 const TAIL = `${BASE62}{${SECRET_LENGTH + CHECKSUM_LENGTH}}`
 
 export const PREFIX_PATTERN = new RegExp(`^${PREFIX}$`)
-/** The start of any keyward key, prefix and id, its checksum not yet checked: enough to tell a keyward key from any other credential. */
-export const KEY_START = new RegExp(`^${PREFIX}_${ID}_`)
+/** The start of any keyward key, prefix and id (a RegExp source, unanchored). */
+export const KEY_START_TEXT = `${PREFIX}_${ID}_`
+/** The start of any keyward key, its checksum not yet checked: enough to tell a keyward key from any other credential. */
+export const KEY_START = new RegExp(`^${KEY_START_TEXT}`)
 /** A whole keyward key, whatever its prefix, as a RegExp source for finding keys inside text (the redactor). */
 export const KEY_IN_TEXT = String.raw`\b${PREFIX}_${ID}_${TAIL}\b`
 /** The part after the prefix, which holds a literal `_` to look for first. */

@@ -91,7 +91,7 @@ export function assembleStages(deps: StageDeps): StageLists {
     ...(extra.call ?? []),
     authorize(deps.catalog),
     guardArguments(log),
-    validateInput(),
+    validateInput(log),
     execute(deps.info, log, allowance),
   ]
   return {request, message, call}

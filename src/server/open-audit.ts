@@ -3,8 +3,9 @@
  * (one vault write). A log that cannot be opened is logged; with audit.fail-closed, serve then
  * refuses to start.
  */
-import {auditKeyOf, AuditLog, ensureAuditKey, resolveAuditPath} from '../audit/index.js'
-import {configOf, parseSize} from '../config/index.js'
+import {auditKeyOf, AuditLog, ensureAuditKey, resolveAuditPath, sharedLogNote} from '../audit/index.js'
+import {auditSettings} from '../config/audit.js'
+import {configOf} from '../config/index.js'
 import {KeywardError} from '../errors/index.js'
 import type {LiveVault} from './live-vault.js'
 import type {ServeOptions} from './options.js'
@@ -19,7 +20,9 @@ export async function openAudit(options: ServeOptions, live: LiveVault, runtime:
   const {log} = options
   const config = runtime().config
   const failClosed = () => runtime().protection.audit.failClosed
-  const file = resolveAuditPath(options.settings?.['audit.path'], configOf(live.snapshot.data).get('audit.path'))
+  const file = resolveAuditPath(options.settings?.['audit.path'], configOf(live.snapshot.data).get('audit.path'), live.snapshot.vaultId)
+  const note = await sharedLogNote(file)
+  if (note) log('warn', note)
   let key = auditKeyOf(live.snapshot.data)
   if (!key && clustered) {
     // A replica never writes its copy of a shared vault (the copies would part ways): the key must come from the CLI.
@@ -42,7 +45,8 @@ export async function openAudit(options: ServeOptions, live: LiveVault, runtime:
   return new AuditLog({
     file,
     key,
-    maxSize: parseSize(config.get('audit.max-size')!)!,
+    ...auditSettings(config),
+    onWarning: (message) => log('warn', message),
     // Under load, a batch every 10 ms at most; with fail-closed a result waits for its record, so no wait.
     batchMs: () => (failClosed() ? 0 : 10),
     onHealth: (healthy, why) => {

@@ -186,6 +186,12 @@ export class Refusal extends Error {
     return new Refusal({kind: 'guard', reason: 'schema', message: `Invalid arguments for ${name}: ${problem}`, code: RPC.INVALID_PARAMS, detail: {problem}, asToolError: true})
   }
 
+  /** A tool whose input schema keyward cannot check in linear time: refused as a tool error, so the model sees why. */
+  static uncheckableSchema(name: string, why: string): Refusal {
+    const message = `Refused: keyward cannot check the arguments of ${name}, because its input schema has a pattern with no linear-time match (${why}); the upstream's maintainer can rewrite it`
+    return new Refusal({kind: 'guard', reason: 'schema', message, code: RPC.INVALID_PARAMS, detail: {problem: 'uncheckable pattern'}, asToolError: true})
+  }
+
   static invalidPromptArguments(name: string, problem: string): Refusal {
     return new Refusal({kind: 'protocol', reason: 'invalid_arguments', message: `Invalid arguments for prompt ${name}: ${problem}`, code: RPC.INVALID_PARAMS})
   }

@@ -6,5 +6,5 @@ import type {ServeOptions} from './options.js'
 export async function startCluster(options: ServeOptions, target: RedisTarget | undefined, adopt: (bytes: Buffer) => Promise<unknown>): Promise<Cluster | undefined> {
   if (!target) return undefined
   const {Cluster} = await import('./cluster.js')
-  return Cluster.start({target, log: options.log, version: options.version}, options.vaultFile, adopt)
+  return Cluster.start({target, log: options.log, version: options.version, material: options.material}, options.vaultFile, adopt)
 }

@@ -37,11 +37,11 @@ export async function startStdio(options: ServeOptions, pipeline: Pipeline, live
 
 function checkStartupKey(credential: string | undefined, live: LiveVault): Principal {
   if (!credential) {
-    throw new KeywardError('KEY_MISSING', 'no API key: set KEYWARD_API_KEY (or MCP_API_KEY) in the server environment, e.g. the "env" block of the client config')
+    throw new KeywardError('KEY_MISSING', 'no API key: set KEYWARD_API_KEY_FILE (a 0600 file holding the key) or KEYWARD_API_KEY (or MCP_API_KEY) in the server environment, e.g. the "env" block of the client config')
   }
   const result = live.snapshot.keys.verify(credential)
   if (result.code !== 'valid') {
-    throw new KeywardError(VERIFY_ERROR[result.code], `the API key in KEYWARD_API_KEY/MCP_API_KEY is ${result.code.replace(/_/g, ' ')}; generate a new one with \`keyward keys generate\``)
+    throw new KeywardError(VERIFY_ERROR[result.code], `the API key in KEYWARD_API_KEY, KEYWARD_API_KEY_FILE or MCP_API_KEY is ${result.code.replace(/_/g, ' ')}; generate a new one with \`keyward keys generate\``)
   }
   return principalForKey(result.key!)
 }

@@ -3,12 +3,12 @@
  * secrets it gets. Definitions hold references to secrets (`secret:NAME`), never their values.
  */
 import {KeywardError} from '../errors/index.js'
-import {looksLikeToken} from '../guard/token-shapes.js'
 import {ENV_NAME_PATTERN} from '../secrets/environment.js'
 import {checkSecretName} from '../secrets/index.js'
 import {parseSecretRef, secretRefsIn, withoutSecretRefs} from '../secrets/ref.js'
+import {credentialSpans, isCredentialName, isReference, looksLikeToken} from './credentials.js'
 
-export {looksLikeToken} from '../guard/token-shapes.js'
+export {looksLikeToken} from './credentials.js'
 export {ENV_NAME_PATTERN} from '../secrets/environment.js'
 export {secretRefsIn} from '../secrets/ref.js'
 
@@ -70,15 +70,15 @@ export function parseEnvSpec(spec: string): [string, EnvValue] {
     checkSecretName(secret)
     return [name, {secret}]
   }
-  if (looksLikeToken(value)) {
-    throw new KeywardError('INVALID_INPUT', `--env ${name}: the value looks like a credential; store it with \`keyward secrets set NAME\` and pass --env ${name}=secret:NAME, so it never sits in a command line or the config`)
+  if (looksLikeToken(value) || credentialSpans(value).length > 0 || (isCredentialName(name) && !isReference(value))) {
+    throw new KeywardError('INVALID_INPUT', `--env ${name}: the value looks like a credential (by its name or its shape); store it with \`keyward secrets set NAME\` and pass --env ${name}=secret:NAME, so it never sits in a command line or the config`)
   }
   return [name, {literal: value}]
 }
 
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/
 /** Headers that carry credentials: their values must come from the vault. */
-const CREDENTIAL_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token|private-token)$/i
+export const CREDENTIAL_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token|private-token)$/i
 
 /** `Name: value`, where the value may hold `{secret:NAME}`. */
 export function parseHeaderSpec(spec: string): [string, string] {

@@ -22,8 +22,8 @@ const SRC = path.join(ROOT, 'src')
 export const LAYERS: readonly (readonly string[])[] = [
   ['errors'],
   ['vault', 'policy', 'net', 'ratelimit'],
-  ['audit', 'keys', 'secrets', 'redis'],
-  ['guard'],
+  ['audit', 'keys', 'secrets'],
+  ['guard', 'redis'],
   ['upstreams'],
   ['config'],
   ['auth'],

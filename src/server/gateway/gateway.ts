@@ -7,7 +7,7 @@ import {createHash} from 'node:crypto'
 
 import type {LoggingLevel} from '@modelcontextprotocol/sdk/types.js'
 
-import {listUpstreams, upstreamEnvironment, upstreamHeaders, type UpstreamDefinition} from '../../upstreams/index.js'
+import {upstreamEnvironment, upstreamsInPrecedence, upstreamHeaders, type UpstreamDefinition} from '../../upstreams/index.js'
 import type {VaultData} from '../../vault/index.js'
 import type {Redactor} from '../../guard/redactor.js'
 import type {Logger} from '../log.js'
@@ -67,7 +67,8 @@ export class Gateway {
   /** Brings the running upstreams in line with the vault. */
   async reconcile(data: VaultData): Promise<void> {
     this.data = data
-    const wanted = new Map(listUpstreams(data).map((def) => [def.name, def]))
+    // Definition order: the catalog gives a name or a resource URI to the source mounted first.
+    const wanted = new Map(upstreamsInPrecedence(data).map((def) => [def.name, def]))
     if (wanted.size > 0 || this.running.size > 0) this.UpstreamSource ??= (await (sourceModule ??= import('./upstream-source.js'))).UpstreamSource
     for (const [name, entry] of this.running) {
       if (wanted.has(name)) continue

@@ -23,6 +23,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js'
 
+import {linearRegExp, type LinearRegExp} from '../../guard/linear-regex.js'
 import type {Redactor} from '../../guard/redactor.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
 import type {Logger} from '../log.js'
@@ -96,10 +97,19 @@ export class UpstreamSource implements ToolSource {
   /** Settles once the first listing is done, or the first start failed. */
   readonly firstList: Promise<void>
   private listed!: () => void
+  listedOnce = false
 
   constructor(private readonly options: UpstreamSourceOptions) {
     this.name = options.def.name
-    this.firstList = new Promise((resolve) => (this.listed = resolve))
+    this.firstList = new Promise((resolve) => {
+      this.listed = () => {
+        if (this.listedOnce) return
+        this.listedOnce = true
+        resolve()
+        // The catalog holds back the resources of later upstreams until this one has listed (or failed to).
+        this.changed('resource')
+      }
+    })
     this.shared = new UpstreamLink({
       def: options.def,
       resolve: options.resolve,
@@ -417,11 +427,28 @@ export class UpstreamSource implements ToolSource {
   }
 }
 
-/** RFC 6570 level 1 matching, enough to route a URI: literals must match, `{var}` takes any run of characters. */
+/** Compiled templates, by template text; bounded, as an upstream chooses them. */
+const templateCache = new Map<string, LinearRegExp>()
+
+/**
+ * RFC 6570 level 1 matching, enough to route a URI: literals must match, `{var}` takes any run
+ * of characters. Linear time (re2js): the template is an upstream's and the URI a client's, and
+ * `{+a}{+b}{+c}…` would be polynomial in a backtracking engine.
+ */
 export function templateMatches(template: string, uri: string): boolean {
-  const pattern = template
-    .split(/(\{[^}]*\})/)
-    .map((part) => (part.startsWith('{') ? (part.startsWith('{+') || part.startsWith('{/') ? '.*' : '[^/?#]*') : part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')))
-    .join('')
-  return new RegExp(`^${pattern}$`).test(uri)
+  let re = templateCache.get(template)
+  if (!re) {
+    const pattern = template
+      .split(/(\{[^}]*\})/)
+      .map((part) => (part.startsWith('{') ? (part.startsWith('{+') || part.startsWith('{/') ? '.*' : '[^/?#]*') : part.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&')))
+      .join('')
+    try {
+      re = linearRegExp(`^${pattern}$`)
+    } catch {
+      re = {test: () => false}
+    }
+    if (templateCache.size >= 10_000) templateCache.clear()
+    templateCache.set(template, re)
+  }
+  return re.test(uri)
 }

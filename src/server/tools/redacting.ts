@@ -23,12 +23,19 @@ import type {CallEnv, CatalogItem, ClientChannel, ClientSession, Redaction, Sour
 
 export type CurrentRedactor = () => Redactor
 
-/** One entry per member of T, optional members included: how the wrapper makes that member from the wrapped object. */
-type Table<T, Arg> = {[K in keyof T]-?: (inner: T, arg: Arg) => T[K]}
+/**
+ * One entry per member of T, optional members included: how the wrapper makes that member from
+ * the wrapped object, once; or, for a value that changes over time, `{live}`, read at each use.
+ */
+type Table<T, Arg> = {[K in keyof T]-?: ((inner: T, arg: Arg) => T[K]) | {live: (inner: T) => T[K]}}
 
 function build<T, Arg>(table: Table<T, Arg>, inner: T, arg: Arg): T {
   const out: Partial<T> = {}
-  for (const key of Object.keys(table) as (keyof T)[]) out[key] = table[key](inner, arg)
+  for (const key of Object.keys(table) as (keyof T)[]) {
+    const entry = table[key]
+    if (typeof entry === 'function') out[key] = entry(inner, arg)
+    else Object.defineProperty(out, key, {get: () => entry.live(inner), enumerable: true})
+  }
   return out as T
 }
 
@@ -147,8 +154,9 @@ const SOURCE: Table<ToolSource, SourceRedaction> = {
     const item = inner.resourceFor?.(uri)
     return item && r.item(item)
   },
-  // Carries nothing to a client: which kind of list changed.
+  // These carry nothing to a client: which kind of list changed, whether the source has listed once.
   onChange: (inner) => (listener) => inner.onChange?.(listener) ?? (() => {}),
+  listedOnce: {live: (inner) => inner.listedOnce},
   complete: (inner, r) => (params, env) => r.answer(env, (e) => (inner.complete ? inner.complete(params, e!) : {completion: {values: []}})),
 }
 

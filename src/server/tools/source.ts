@@ -118,6 +118,12 @@ export interface ToolSource {
   onChange?(listener: (kind: ItemKind) => void): () => void
   /** completion/complete for an argument of one of its prompts or resource templates. */
   complete?(params: CompleteRequest['params'], env: CallEnv): Promise<CompleteResult>
+  /**
+   * False until the source has listed what it offers once (or failed to start): until then the
+   * resources of sources after it are held back, since it may claim their URIs (see Catalog).
+   * Absent: always listed.
+   */
+  readonly listedOnce?: boolean
 }
 
 /** A source whose items are set from outside, for embedding keyward and for tests. */

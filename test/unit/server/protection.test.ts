@@ -216,6 +216,8 @@ describe('protect units', function () {
       dir = await fs.mkdtemp(path.join(os.tmpdir(), 'keyward-audit-'))
     })
     afterEach(() => fs.rm(dir, {recursive: true, force: true}))
+    // The started-markers go to the test's own state directory, not the home of whoever runs the tests.
+    const stateEnv = () => ({XDG_STATE_HOME: path.join(dir, 'state')})
 
     it('a sealed record opens only with its key and its exact bytes', () => {
       const key = randomBytes(32)
@@ -234,7 +236,7 @@ describe('protect units', function () {
       // A process whose only pending work is a batch waiting out its delay, then a top-level await on it:
       // with an unref'd batch timer, Node exits at once (code 13) and the records are gone.
       const script = `const {AuditLog} = await import(${JSON.stringify(writer)})
-        const log = new AuditLog({file: ${JSON.stringify(file)}, key: Buffer.alloc(32, 7), maxSize: 1 << 20, batchMs: () => 200})
+        const log = new AuditLog({file: ${JSON.stringify(file)}, key: Buffer.alloc(32, 7), maxSize: 1 << 20, batchMs: () => 200, env: {XDG_STATE_HOME: ${JSON.stringify(path.join(dir, 'state'))}}})
         await log.record({event: 'first'})
         await Promise.all([log.record({event: 'second'}), log.record({event: 'third'})])`
       const {spawnSync} = await import('node:child_process')
@@ -248,7 +250,7 @@ describe('protect units', function () {
     it('batches concurrent records into one chain that verifies, and the request stage records refusals and the session’s authentication', async () => {
       const key = randomBytes(32)
       const file = path.join(dir, 'audit.jsonl')
-      const log = new AuditLog({file, key, maxSize: 1024 ** 2})
+      const log = new AuditLog({file, key, maxSize: 1024 ** 2, env: stateEnv()})
       await Promise.all(Array.from({length: 500}, (_, i) => log.record({event: 'test', i})))
       const stage = auditRequests(log)
       await assert.rejects(attempt(() => stage(httpContext(), async () => {
@@ -260,7 +262,7 @@ describe('protect units', function () {
         init.principal = alice
       })
       await log.close()
-      const report = await verifyAudit(file, key)
+      const report = await verifyAudit(file, key, {env: stateEnv()})
       assert.ok(report.ok, report.problem?.message)
       assert.equal(report.records, 502)
       const lines = (await fs.readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
@@ -273,14 +275,14 @@ describe('protect units', function () {
     it('a head file deleted and a tail cut: the writer says so in the chain, and verify reports it', async () => {
       const key = randomBytes(32)
       const file = path.join(dir, 'audit.jsonl')
-      let log = new AuditLog({file, key, maxSize: 1024 ** 2})
+      let log = new AuditLog({file, key, maxSize: 1024 ** 2, env: stateEnv()})
       for (let i = 0; i < 3; i++) await log.record({event: 'test', i})
       const lines = (await fs.readFile(file, 'utf8')).trim().split('\n')
       await fs.writeFile(file, `${lines.slice(0, 2).join('\n')}\n`)
       await fs.rm(`${file}.head`)
-      log = new AuditLog({file, key, maxSize: 1024 ** 2})
+      log = new AuditLog({file, key, maxSize: 1024 ** 2, env: stateEnv()})
       await log.record({event: 'test', i: 3})
-      const report = await verifyAudit(file, key)
+      const report = await verifyAudit(file, key, {env: stateEnv()})
       assert.equal(report.problem?.kind, 'truncated')
       assert.match(report.problem!.message, /head file was missing/)
     })

@@ -109,6 +109,7 @@ const fake: Required<ToolSource> = {
   resourceTemplates: () => [{uriTemplate: 'x://{id}', name: 'leaky', description: SECRET}],
   resourceFor: (uri) => (uri.startsWith('x://') ? resource : undefined),
   onChange: () => () => {},
+  listedOnce: true,
   async complete(_params, env) {
     await speak(env)
     return {completion: {values: [SECRET]}}
@@ -153,8 +154,16 @@ const CHECKS: {[K in keyof Required<ToolSource>]: (wrapped: ToolSource) => unkno
   hasSessionItems: (w) => assert.equal(w.hasSessionItems!({} as ClientSession), true),
   resourceTemplates: (w) => assertClean(w.resourceTemplates!(), 'resource templates'),
   resourceFor: (w) => checkItem(w.resourceFor!('x://other')!, 'resource'),
-  // Carries nothing towards a client.
+  // These carry nothing towards a client.
   onChange: (w) => assert.equal(typeof w.onChange!(() => {}), 'function'),
+  listedOnce: (w) => {
+    const changing = {...fake, listedOnce: false}
+    const live = redactingSource(changing, current)
+    assert.equal(live.listedOnce, false)
+    changing.listedOnce = true
+    assert.equal(live.listedOnce, true, 'read at each use: a source lists later')
+    assert.equal(w.listedOnce, true)
+  },
   complete: async (w) => {
     const {sent, channel} = recordingChannel()
     assertClean(await w.complete!({ref: {type: 'ref/prompt', name: 'leaky_prompt'}, argument: {name: 'a', value: ''}}, callEnv(channel)), 'a completion')
