@@ -13,6 +13,5 @@ export {chainFiles, checkpointPath, defaultAuditPath, headPath, listSegments, re
 export {auditRecords, followRecords, lastRecords, matches, type ReadOptions, type RecordFilter} from './read.js'
 export {GENESIS, openRecord, sealRecord, type AuditEvent, type AuditRecord} from './record.js'
 export {parseRetention, RETENTION_HELP, type Retention} from './retention.js'
-export {auditSettings, type AuditSettings} from './settings.js'
 export {verifyAudit, type Breakage, type VerifyOptions, type VerifyReport} from './verify.js'
 export {clientText, principalFields} from './fields.js'

@@ -6,10 +6,11 @@
  * own output, so that a script notices a revocation that has not reached them.
  */
 import {configOf} from '../config/index.js'
-import {KeywardError} from '../errors/index.js'
+import {redisTarget} from '../config/redis.js'
+import {isKeywardError, KeywardError} from '../errors/index.js'
 import {keysOf} from '../keys/index.js'
 import type {ReplicaInfo} from '../redis/heartbeat.js'
-import {resolveRedis, type RedisTarget} from '../redis/url.js'
+import type {RedisTarget} from '../redis/url.js'
 import {generationOf, headerOf, parseVault, readVaultBytes, type VaultData} from '../vault/index.js'
 
 export function revokedKeyIds(data: VaultData): Set<string> {
@@ -18,17 +19,24 @@ export function revokedKeyIds(data: VaultData): Set<string> {
   return out
 }
 
-/** The Redis named by the flag, the environment or the vault's redis.url (its password from redis.password). */
+/** The Redis named by the flag, the environment or the vault's redis.url, its password from redis.password (config/redis.ts resolves it). */
 export function redisTargetOf(data: VaultData, flag: string | undefined): RedisTarget | undefined {
-  const config = configOf(data)
-  const passwordRef = config.get('redis.password')
-  const password = passwordRef?.startsWith('secret:') ? data.secrets.get(passwordRef.slice('secret:'.length))?.value.toString('utf8') : undefined
-  return resolveRedis(flag, config.get('redis.url'), password)
+  return redisTarget(configOf(data), data, flag)
 }
 
 /** Publishes the vault as it now is on disk, if a Redis is configured; reports (exit 29) when the replicas were not told. */
 export async function notifyReplicas(file: string, data: VaultData, revoked: string[], flag: string | undefined): Promise<void> {
-  const target = redisTargetOf(data, flag)
+  let target: RedisTarget | undefined
+  try {
+    target = redisTargetOf(data, flag)
+  } catch (err) {
+    // redis.password names a secret the vault no longer holds: the change stands, the replicas were not told.
+    if (!isKeywardError(err) || err.code !== 'NOT_FOUND') throw err
+    const error = new KeywardError('REPLICAS_NOT_TOLD', `the change was made, but the replicas were not told: ${err.message}`)
+    process.exitCode = error.exit
+    process.stderr.write(`keyward: ${error.message}\n`)
+    return
+  }
   if (!target) return
   try {
     await publishVaultFile(file, data, revoked, target)

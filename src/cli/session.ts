@@ -96,7 +96,7 @@ export async function recordAdminAction(vault: {data: VaultData; vaultId: string
   const key = auditKeyOf(vault.data)
   if (!key) return
   const config = configOf(vault.data)
-  const {AuditLog, auditSettings, resolveAuditPath, sharedLogNote} = await import('../audit/index.js')
+  const [{AuditLog, resolveAuditPath, sharedLogNote}, {auditSettings}] = await Promise.all([import('../audit/index.js'), import('../config/audit.js')])
   const file = resolveAuditPath(auditLog, config.get('audit.path'), vault.vaultId)
   const note = await sharedLogNote(file)
   if (note) process.stderr.write(`keyward: note: ${note}\n`)

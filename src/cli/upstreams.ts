@@ -3,6 +3,7 @@
  * shaped in a stored definition (an argument, a literal, a URL, a header, as an older vault may
  * hold) is shown masked, as `***`.
  */
+import {formatSecretRef} from '../secrets/ref.js'
 import {CREDENTIAL_HEADERS, isCredentialName, isReference, maskArgs, maskCredentials, secretsOf, type UpstreamDefinition} from '../upstreams/index.js'
 import {formatAllowPath} from '../upstreams/isolation.js'
 import {style} from './style.js'
@@ -42,7 +43,7 @@ function maskHeader(name: string, template: string): string {
 export function viewUpstream(def: UpstreamDefinition): UpstreamView {
   const common = {name: def.name, transport: def.transport, secrets: secretsOf(def), prefix: def.prefix, exposedAs: def.prefix ? `${def.name}__<tool>` : '<tool> (no prefix)', description: def.description, created: def.created, updated: def.updated}
   if (def.transport === 'stdio') {
-    const env = Object.fromEntries(Object.entries(def.env).map(([k, v]) => [k, 'secret' in v ? `secret:${v.secret}` : maskLiteral(k, v.literal)]))
+    const env = Object.fromEntries(Object.entries(def.env).map(([k, v]) => [k, 'secret' in v ? formatSecretRef(v.secret) : maskLiteral(k, v.literal)]))
     const [command, ...args] = maskArgs([def.command, ...def.args])
     const sandbox = {enabled: def.sandbox === true, allowPaths: (def.allowPaths ?? []).map(formatAllowPath), network: def.network !== false}
     return {...common, command, args, env, sandbox}

@@ -6,7 +6,8 @@
  *
  * Its own module, beside the checks of `settings.ts`: a value is first checked, then judged here.
  */
-import {parseCidr, parseDurationValue, splitList} from './settings.js'
+import {parseCidr} from '../net/addresses.js'
+import {parseDurationValue, splitList} from './settings.js'
 
 /**
  * Networks that are not on the public internet: the operator's own (RFC 1918, CGNAT, ULA),

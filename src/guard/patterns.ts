@@ -8,7 +8,6 @@
  * custom /regex/ runs on re2js (src/guard/linear-regex.ts), and one that has no linear-time
  * match (a backreference, a lookaround) is refused when it is set.
  */
-import {splitList} from '../config/index.js'
 import {linearRegExp, UncheckablePattern} from './linear-regex.js'
 
 export interface GuardPattern {
@@ -50,9 +49,13 @@ export function checkCustomPattern(item: string): void {
   customPattern(item)
 }
 
-export function guardPatterns(setting: string | undefined): GuardPattern[] {
+/** The names `guard.patterns` can give; each one's test is in BUILTIN. */
+export const BUILTIN_PATTERN_NAMES = Object.keys(BUILTIN)
+
+/** The patterns a `guard.patterns` list names: built-in names, `/regular expressions/`, or `none`. */
+export function guardPatterns(items: readonly string[]): GuardPattern[] {
   const out: GuardPattern[] = []
-  for (const item of splitList(setting ?? '')) {
+  for (const item of items) {
     if (item === 'none') return []
     const builtin = BUILTIN[item]
     if (builtin) out.push({name: item, test: builtin})

@@ -10,19 +10,10 @@
  * (`postgresql://user:pw@host/db`).
  */
 
-/** Values a literal should never be: a credential typed on the command line belongs in the vault. */
-const TOKEN_SHAPES = [/^gh[pousr]_[A-Za-z0-9]{20,}/, /^github_pat_/, /^xox[abposr]-/, /^(?:AKIA|ASIA)[A-Z0-9]{16}$/, /^sk-[A-Za-z0-9_-]{16,}/, /^kw_[0-9A-Za-z]{12}_/, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, /^eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\./]
+import {looksLikeToken, TOKEN_INSIDE} from '../guard/token-shapes.js'
 
-/** A value that starts as a known token format does. */
-export function looksLikeToken(value: string): boolean {
-  return TOKEN_SHAPES.some((re) => re.test(value))
-}
-
-/**
- * The same formats anywhere in a string (`Bearer ghp_…`), but only where a run of token
- * characters starts: so each run is read once, whatever the string.
- */
-const TOKEN_INSIDE = new RegExp(`(?<![A-Za-z0-9_-])(?:${TOKEN_SHAPES.map((re) => re.source.replace(/^\^/, '').replace(/\$$/, '')).join('|')})`, 'g')
+// The known token formats are guard/token-shapes.ts's, which the redactor reads too.
+export {looksLikeToken} from '../guard/token-shapes.js'
 
 /** Last words of a name that make its value a credential: `--github-token`, `--api-key`, `client_secret`. */
 const CREDENTIAL_NOUNS = new Set(['token', 'secret', 'password', 'passwd', 'pwd', 'passphrase', 'apikey', 'pat', 'credential', 'credentials', 'bearer'])

@@ -5,6 +5,7 @@
  * with `{secret:NAME}` replaced.
  */
 import {KeywardError} from '../errors/index.js'
+import {fillSecretRefs} from '../secrets/ref.js'
 import type {VaultData} from '../vault/index.js'
 import type {HttpUpstream, StdioUpstream} from './definition.js'
 
@@ -64,7 +65,7 @@ export function upstreamHeaders(def: HttpUpstream, data: VaultData): {headers: R
   const headers: Record<string, string> = {}
   const secretValues: string[] = []
   for (const [name, template] of Object.entries(def.headers)) {
-    headers[name] = template.replace(/\{secret:([^}]*)\}/g, (_m, ref: string) => {
+    headers[name] = fillSecretRefs(template, (ref) => {
       const text = secretText(data, ref, `upstream ${def.name} header ${name}`)
       if (/[\r\n]/.test(text)) throw new KeywardError('INVALID_INPUT', `upstream ${def.name} header ${name}: secret ${ref} holds a line break`)
       secretValues.push(text)

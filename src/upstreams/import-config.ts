@@ -8,6 +8,7 @@
  * carries the plan out.
  */
 import {KeywardError} from '../errors/index.js'
+import {secretTemplate} from '../secrets/ref.js'
 import {isObject} from '../vault/format.js'
 import {credentialInArgs, credentialSpans, isSecretEnvName, looksHighEntropy} from './credentials.js'
 import {CREDENTIAL_HEADERS, ENV_NAME_PATTERN, looksLikeToken, type EnvValue, type UpstreamDefinition} from './definition.js'
@@ -191,7 +192,7 @@ function httpUpstream(raw: Record<string, unknown>, plan: EntryPlan, options: Im
     const bearer = /^Bearer\s+(.+)$/i.exec(value)
     const secret = secretName(plan.name, header, taken)
     plan.secrets.push({name: secret, value: bearer ? bearer[1] : value, origin: `${plan.entry}: header ${header}`})
-    headers[header] = bearer ? `Bearer {secret:${secret}}` : `{secret:${secret}}`
+    headers[header] = bearer ? `Bearer ${secretTemplate(secret)}` : secretTemplate(secret)
   }
   return {transport: 'http' as const, url, headers}
 }

@@ -8,14 +8,9 @@ import path from 'node:path'
 
 import {KeywardError} from '../errors/index.js'
 import {defaultKeyFilePath, defaultStateDir, defaultVaultPath} from '../vault/paths.js'
-import type {StdioUpstream, UpstreamDefinition} from './definition.js'
+import type {AllowPath, PathMode, StdioUpstream, UpstreamDefinition} from './definition.js'
 
-export type PathMode = 'ro' | 'rw'
-
-export interface AllowPath {
-  path: string
-  mode: PathMode
-}
+export type {AllowPath, PathMode} from './definition.js'
 
 export interface SandboxPolicy {
   allow: readonly AllowPath[]

@@ -1,7 +1,7 @@
 /**
  * Which protocol era a message belongs to. The body decides, as the revision says: a request
  * whose `_meta` carries `io.modelcontextprotocol/protocolVersion` is modern (even when it names
- * a version this server does not serve: the modern path answers that with -32022); anything
+ * a version this server does not serve: the modern path answers that with UNSUPPORTED_PROTOCOL_VERSION); anything
  * else (initialize, a 2025 request, GET, DELETE, a posted response) is legacy. A header alone
  * never makes a request modern, so a proxy that drops or adds headers cannot change the era.
  *
@@ -54,7 +54,7 @@ export function eraOfHttpRequest(httpMethod: string, protocolVersionHeader: stri
  * - a modern request pins it to the modern era;
  * - `server/discover` is answered in the modern era but pins nothing: a client that probes
  *   and finds no common version falls back to `initialize` on the same connection.
- * Once modern, an `initialize` is refused with -32022 naming the modern versions (the revision
+ * Once modern, an `initialize` is refused with UNSUPPORTED_PROTOCOL_VERSION naming the modern versions (the revision
  * forbids falling back after the modern era is confirmed). Notifications never decide.
  */
 export class StdioEra {

@@ -9,7 +9,7 @@
  * - `Mcp-Name` is required for tools/call, prompts/get (params.name) and resources/read
  *   (params.uri), and must equal it; a value may come Base64-encoded as `=?base64?…?=`.
  *
- * Every refusal is HTTP 400 with -32020 and says which header disagrees with what.
+ * Every refusal is HTTP 400 with HEADER_MISMATCH and says which header disagrees with what.
  */
 import {CODE, type EraRefusal, isPlainObject, META, metaOf} from './protocol.js'
 

@@ -3,6 +3,7 @@
  * per-request `_meta` keys, the error codes of the new revision, and the one shape every
  * refusal in this directory takes (the pipeline turns it into its own refusal).
  */
+import {RPC} from '../refusal.js'
 
 /** The stateless revision; everything before it (2024-11-05 … 2025-11-25) is the legacy era. */
 export const MODERN_VERSION = '2026-07-28'
@@ -20,13 +21,12 @@ export const META = {
   serverInfo: 'io.modelcontextprotocol/serverInfo',
 } as const
 
+/** The codes of this revision's refusals; the numbers live in the one RPC table. */
 export const CODE = {
-  INVALID_PARAMS: -32602,
-  /** Headers and body disagree (SEP-2243). */
-  HEADER_MISMATCH: -32020,
-  /** The request needs a client capability its `_meta` did not declare. */
-  MISSING_CLIENT_CAPABILITY: -32021,
-  UNSUPPORTED_PROTOCOL_VERSION: -32022,
+  INVALID_PARAMS: RPC.INVALID_PARAMS,
+  HEADER_MISMATCH: RPC.HEADER_MISMATCH,
+  MISSING_CLIENT_CAPABILITY: RPC.MISSING_CLIENT_CAPABILITY,
+  UNSUPPORTED_PROTOCOL_VERSION: RPC.UNSUPPORTED_PROTOCOL_VERSION,
 } as const
 
 /** A refusal as the wire shows it: HTTP status (400 for all of these), JSON-RPC code, message, data. */

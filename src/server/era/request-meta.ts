@@ -7,8 +7,8 @@
  * Rules, as the revision (and the SDK v2, whose answers were checked on the wire) has them:
  * protocolVersion and clientCapabilities are required, clientInfo is optional but must be a
  * name and a version when present, logLevel is optional and one of the syslog levels. A
- * version this server does not serve is -32022 naming the supported ones; anything else wrong
- * is -32602 naming the key.
+ * version this server does not serve is UNSUPPORTED_PROTOCOL_VERSION naming the supported ones; anything else wrong
+ * is INVALID_PARAMS naming the key.
  */
 import {CODE, type EraRefusal, isPlainObject, META, metaOf, MODERN_VERSIONS} from './protocol.js'
 
@@ -77,7 +77,7 @@ export function validateRequestMeta(params: unknown, supported: readonly string[
   }
 }
 
-/** Which client capabilities each input request needs, as -32021 names them. */
+/** Which client capabilities each input request needs, as MISSING_CLIENT_CAPABILITY names them. */
 const NEEDS: Record<string, (params: Record<string, unknown>) => Record<string, unknown>> = {
   'sampling/createMessage': () => ({sampling: {}}),
   'roots/list': () => ({roots: {}}),
@@ -95,7 +95,7 @@ function declares(capabilities: Record<string, unknown>, needed: Record<string, 
 }
 
 /**
- * -32021 when an input request (of an InputRequiredResult keyward is about to send) needs a
+ * MISSING_CLIENT_CAPABILITY when an input request (of an InputRequiredResult keyward is about to send) needs a
  * capability this request's `_meta` did not declare; undefined when all are covered.
  */
 export function missingCapability(meta: RequestMeta, inputRequests: Record<string, {method: string; params?: unknown}>): EraRefusal | undefined {

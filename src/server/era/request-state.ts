@@ -13,7 +13,7 @@
  *   bounded; when it is full of live ids a token is refused (fail closed) rather than an id
  *   forgotten early, which would let its token be replayed.
  *
- * Every refusal reaches the client as the same -32602 "Invalid or expired requestState"; which
+ * Every refusal reaches the client as the same INVALID_PARAMS "Invalid or expired requestState"; which
  * rule refused it is for the log and the audit record only.
  */
 import {createCipheriv, createDecipheriv, randomBytes} from 'node:crypto'

@@ -9,7 +9,9 @@ import type {LoggingLevel} from '@modelcontextprotocol/sdk/types.js'
 
 import {upstreamsInPrecedence, type UpstreamDefinition} from '../../upstreams/index.js'
 import type {VaultData} from '../../vault/index.js'
+import type {Redactor} from '../../guard/redactor.js'
 import type {Logger} from '../log.js'
+import type {SessionHooks} from '../mcp.js'
 import type {Catalog} from '../tools/catalog.js'
 import type {ClientSession} from '../tools/source.js'
 import type {Resolved} from './link.js'
@@ -33,6 +35,8 @@ export interface GatewayOptions {
   context: UpstreamContext
   /** The pins: which listed items are served. Absent: everything is. */
   gate?: PinGate
+  /** The newest runtime's log redactor: what an upstream prints passes through it before it is logged. */
+  logRedactor(): Redactor
 }
 
 function resolver(def: UpstreamDefinition, data: () => VaultData, context: UpstreamContext): () => Resolved {
@@ -119,7 +123,17 @@ export class Gateway {
       sessionLinks: this.options.sessionLinks,
       defaultSession: this.options.defaultSession,
       gate: this.options.gate,
+      logRedactor: this.options.logRedactor,
     })
+  }
+
+  /** What an MCP server asks of the gateway for its session. */
+  hooks(): SessionHooks {
+    return {
+      ready: () => this.firstList(),
+      setLogLevel: (level, session) => this.setLogLevel(level, session),
+      rootsChanged: (session) => this.rootsChanged(session),
+    }
   }
 
   /** The first list of a server waits (bounded) for upstreams still starting; later ones arrive by list_changed. */

@@ -1,7 +1,7 @@
 /**
  * One supervised connection to an upstream MCP server: the SDK v2 Client over a child process
  * (stdio) or Streamable HTTP, to an upstream of either protocol era. It opens with `initialize`
- * (the 2025 era, byte for byte as before), and an upstream that refuses that with -32022 (a
+ * (the 2025 era, byte for byte as before), and an upstream that refuses that with UNSUPPORTED_PROTOCOL_VERSION (a
  * 2026-07-28-only server) is connected again in 2026-07-28, after `server/discover`. Why not
  * probe first, as the revision suggests: keyward's own clients speak the 2025 era until its
  * server side moves to 2026-07-28, so a dual-era upstream gains nothing from the new era, and
@@ -17,9 +17,10 @@ import {Client, StreamableHTTPClientTransport, type ClientOptions, type Transpor
 // The relay answers through the server side, which is still on the 1.x SDK: its result schemas.
 import {CreateMessageResultSchema, ElicitResultSchema, ListRootsResultSchema, type ClientCapabilities, type LoggingLevel} from '@modelcontextprotocol/sdk/types.js'
 
+import type {Redactor} from '../../guard/redactor.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
 import type {Logger} from '../log.js'
-import {RpcError} from '../pipeline/chain.js'
+import {Refusal, RPC} from '../refusal.js'
 import type {ClientChannel, ItemKind} from '../tools/source.js'
 import {ChildTransport, type Launch} from './child-transport.js'
 
@@ -38,8 +39,6 @@ export interface Resolved {
   /** stdio: its private HOME, its sandbox, and what a sandbox must hide (src/server/gateway/sandbox.ts). */
   launch?: Launch
   headers?: Record<string, string>
-  /** Secret values the upstream was given: removed from anything it prints before it is logged. */
-  secretValues: string[]
 }
 
 export interface LinkOptions {
@@ -47,6 +46,8 @@ export interface LinkOptions {
   resolve(): Resolved
   version: string
   log: Logger
+  /** What the upstream prints passes through it (every vault secret, the secrets it was given among them) before it is logged. */
+  logRedactor(): Redactor
   capabilities: ClientCapabilities
   /** Where requests and notifications from the upstream to the client go, if anywhere. */
   relay(): ClientChannel | undefined
@@ -113,12 +114,9 @@ export class UpstreamLink {
   }
 
   private clean(line: string): string {
-    let out = line
-    for (const value of this.transportSecrets) if (value.length >= 4) out = out.split(value).join('[REDACTED]')
+    const out = this.options.logRedactor().text(line)
     return out.length > 500 ? `${out.slice(0, 500)}…` : out
   }
-
-  private transportSecrets: string[] = []
 
   private async connect(): Promise<void> {
     if (this.state.kind === 'stopped') return
@@ -131,7 +129,6 @@ export class UpstreamLink {
       this.fail(`its configuration cannot be used: ${(err as Error).message}`, true)
       return
     }
-    this.transportSecrets = resolved.secretValues
     const stdio = def.transport === 'stdio'
     const client = new Client(
       {name: 'keyward', version: this.options.version},
@@ -228,7 +225,7 @@ export class UpstreamLink {
     const caps = this.options.capabilities
     const relayRequest = <T>(kind: string, request: {method: string; params?: unknown}, schema: {parse(v: unknown): T}, signal: AbortSignal): Promise<T> => {
       const target = this.relayTarget()
-      if (!target) throw new RpcError(-32601, `${kind} is not available: no client session to ask`)
+      if (!target) throw Refusal.notSupported(`${kind} is not available: no client session to ask`)
       return target.request(request as never, schema, {signal})
     }
     // A 2025-era upstream sends these as requests; a 2026-era one as input requests of a result,
@@ -289,11 +286,11 @@ export class UpstreamLink {
   }
 }
 
-/** Whether a failed connect was the upstream refusing `initialize` with -32022, as a 2026-07-28-only server does (in-band over stdio, an HTTP 400 body over HTTP). */
+/** Whether a failed connect was the upstream refusing `initialize` with UNSUPPORTED_PROTOCOL_VERSION, as a 2026-07-28-only server does (in-band over stdio, an HTTP 400 body over HTTP). */
 function refusesLegacy(err: unknown): boolean {
   const e = err as {code?: unknown; message?: unknown; data?: {text?: unknown}}
-  if (e?.code === -32022) return true
-  return [e?.message, e?.data?.text].some((text) => typeof text === 'string' && /"code"\s*:\s*-32022/.test(text))
+  if (e?.code === RPC.UNSUPPORTED_PROTOCOL_VERSION) return true
+  return [e?.message, e?.data?.text].some((text) => typeof text === 'string' && new RegExp(`"code"\\s*:\\s*${RPC.UNSUPPORTED_PROTOCOL_VERSION}`).test(text))
 }
 
 function eraOf(client: Client): UpstreamEra {

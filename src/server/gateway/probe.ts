@@ -5,6 +5,7 @@
  */
 import type {Listing} from '../../upstreams/pins.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
+import {Redactor} from '../../guard/redactor.js'
 import type {VaultData} from '../../vault/index.js'
 import type {Logger} from '../log.js'
 import {UpstreamLink, type UpstreamEra} from './link.js'
@@ -26,11 +27,13 @@ export interface ProbeResult {
 
 export async function probeUpstream(def: UpstreamDefinition, data: VaultData, options: {timeoutMs: number; version: string; log: Logger; context: UpstreamContext}): Promise<ProbeResult> {
   const started = process.hrtime.bigint()
+  const redactor = Redactor.ofSecrets(data.secrets)
   const link = new UpstreamLink({
     def,
     resolve: () => resolveUpstream(def, data, options.context),
     version: options.version,
     log: options.log,
+    logRedactor: () => redactor,
     capabilities: {},
     relay: () => undefined,
   })

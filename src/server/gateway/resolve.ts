@@ -17,8 +17,8 @@ export interface UpstreamContext {
 }
 
 export function resolveUpstream(def: UpstreamDefinition, data: VaultData, context: UpstreamContext): Resolved {
-  if (def.transport === 'http') return upstreamHeaders(def, data)
+  if (def.transport === 'http') return {headers: upstreamHeaders(def, data).headers}
   const home = homeFor(def, context.vaultId)
-  const {env, secretValues} = upstreamEnvironment(def, data, {home})
-  return {env, secretValues, launch: {home, sandbox: sandboxPolicyOf(def), hidden: [...keywardPaths(context.vaultFile), ...(context.hidden ?? [])]}}
+  const {env} = upstreamEnvironment(def, data, {home})
+  return {env, launch: {home, sandbox: sandboxPolicyOf(def), hidden: [...keywardPaths(context.vaultFile), ...(context.hidden ?? [])]}}
 }

@@ -22,9 +22,10 @@ import type {
 } from '@modelcontextprotocol/sdk/types.js'
 
 import {linearRegExp, type LinearRegExp} from '../../guard/linear-regex.js'
+import type {Redactor} from '../../guard/redactor.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
 import type {Logger} from '../log.js'
-import {RpcError} from '../pipeline/chain.js'
+import {Refusal, RPC} from '../refusal.js'
 import type {CallEnv, ClientSession, ItemKind, SourcePrompt, SourceResource, SourceTool, ToolSource} from '../tools/source.js'
 import type {PinKind} from '../../upstreams/pins.js'
 import {UpstreamLink, UpstreamUnavailable, type Resolved} from './link.js'
@@ -50,6 +51,8 @@ export interface UpstreamSourceOptions {
   defaultSession(): ClientSession | undefined
   /** Decides which listed tools, prompts and templates may be served (the pins); everything when absent. */
   gate?: ItemGate
+  /** What the upstream prints passes through it before it is logged. */
+  logRedactor(): Redactor
 }
 
 interface Items {
@@ -121,6 +124,7 @@ export class UpstreamSource implements ToolSource {
       resolve: options.resolve,
       version: options.version,
       log: options.log,
+      logRedactor: options.logRedactor,
       // The stdio client is not known when this starts: offer what a relay may need; a request the client cannot serve is refused.
       capabilities: options.sessionLinks ? {} : {sampling: {}, elicitation: {}, roots: {listChanged: true}},
       relay: () => (options.sessionLinks ? undefined : options.defaultSession()?.channel),
@@ -330,6 +334,7 @@ export class UpstreamSource implements ToolSource {
           resolve: this.options.resolve,
           version: this.options.version,
           log: this.options.log,
+          logRedactor: this.options.logRedactor,
           capabilities: relayCapabilities(session.capabilities()),
           relay: () => session.channel,
           logLevel: () => this.sessionLevels.get(session),
@@ -377,11 +382,11 @@ export class UpstreamSource implements ToolSource {
     try {
       return await work(client)
     } catch (err) {
-      if (err instanceof RpcError || err instanceof UpstreamUnavailable) throw err
+      if (err instanceof Refusal || err instanceof UpstreamUnavailable) throw err
       const e = err as {code?: unknown; message?: string; data?: unknown}
-      // -32000: the SDK's "connection closed"; the link restarts, and the caller is told which upstream.
-      if (e.code === -32000 || !Number.isInteger(e.code)) throw new UpstreamUnavailable(`upstream ${this.name} failed during the call (${strip(e.message ?? 'connection lost')})`)
-      throw new RpcError(e.code as number, strip(e.message ?? 'upstream error'), e.data)
+      // SERVER_ERROR is the SDK's "connection closed": the link restarts, and the caller is told which upstream.
+      if (e.code === RPC.SERVER_ERROR || !Number.isInteger(e.code)) throw new UpstreamUnavailable(`upstream ${this.name} failed during the call (${strip(e.message ?? 'connection lost')})`)
+      throw Refusal.fromUpstream(e.code as number, strip(e.message ?? 'upstream error'), e.data)
     } finally {
       if (channel) link.inFlight.delete(channel)
     }
@@ -423,9 +428,9 @@ export class UpstreamSource implements ToolSource {
   private async subscription(method: 'resources/subscribe' | 'resources/unsubscribe', uri: string, env: CallEnv): Promise<void> {
     await this.unavailableAsRpc(() =>
       this.on(env, async (client) => {
-        if (!client.getServerCapabilities()?.resources?.subscribe) throw new RpcError(-32601, `upstream ${this.name} does not support resource subscriptions`)
+        if (!client.getServerCapabilities()?.resources?.subscribe) throw Refusal.notSupported(`upstream ${this.name} does not support resource subscriptions`)
         // 2026-07-28 has no resources/subscribe: updates come on a subscriptions/listen stream, not bridged yet.
-        if (client.getProtocolEra() === 'modern') throw new RpcError(-32601, `upstream ${this.name} speaks MCP 2026-07-28, whose resource subscriptions keyward does not pass on yet`)
+        if (client.getProtocolEra() === 'modern') throw Refusal.notSupported(`upstream ${this.name} speaks MCP 2026-07-28, whose resource subscriptions keyward does not pass on yet`)
         await (method === 'resources/subscribe' ? client.subscribeResource({uri}) : client.unsubscribeResource({uri}))
       }),
     )
@@ -433,7 +438,7 @@ export class UpstreamSource implements ToolSource {
 
   /** completion/complete for a prompt (by its exposed name) or a resource of this upstream. */
   async complete(params: CompleteRequest['params'], env: CallEnv): Promise<CompleteResult> {
-    const originals = this.itemsFor((env as CallEnv).session).originals
+    const originals = this.itemsFor(env.session).originals
     const ref = params.ref.type === 'ref/prompt' ? {...params.ref, name: originals.prompt.get(params.ref.name) ?? params.ref.name} : params.ref
     return this.unavailableAsRpc(() =>
       this.on(env, async (client) => {
@@ -466,7 +471,7 @@ export class UpstreamSource implements ToolSource {
     try {
       return await work()
     } catch (err) {
-      if (err instanceof UpstreamUnavailable) throw new RpcError(-32603, err.message)
+      if (err instanceof UpstreamUnavailable) throw Refusal.upstreamUnavailable(err.message)
       throw err
     }
   }

@@ -9,10 +9,14 @@
  * A source may offer one client session items of its own (an upstream with a connection per
  * session lists what that connection offers); such a session gets an index of its own, built
  * when it is first asked for after a change.
+ *
+ * Every source is held wrapped (redacting.ts): what the catalog lists, finds and routes to is
+ * the redacted view, so there is no way from the catalog to a client around redaction.
  */
 import type {Prompt, Resource, ResourceTemplate, Tool} from '@modelcontextprotocol/sdk/types.js'
 
 import type {Kind as ScopeKind, ScopeSet} from '../../policy/index.js'
+import {redactingSource, type CurrentRedactor} from './redacting.js'
 import type {CatalogItem, ClientSession, ItemKind, SourcePrompt, SourceResource, SourceTool, ToolSource} from './source.js'
 
 type Descriptor = Tool | Prompt | Resource
@@ -38,12 +42,16 @@ export class Catalog {
   private index: Index
   private readonly sessionIndexes = new WeakMap<ClientSession, {version: number; index: Index}>()
   private readonly listeners = new Set<(kind: ItemKind) => void>()
+  /** The sources, wrapped, in the order they win collisions. */
   private readonly sources: ToolSource[] = []
-  private readonly unsubscribe = new Map<ToolSource, () => void>()
+  /** Each source as given, and its wrapped view with the listener that stops following it. */
+  private readonly attached = new Map<ToolSource, {wrapped: ToolSource; stop?: () => void}>()
   private readonly logged = new Set<string>()
 
+  /** `redactor`: the newest runtime's, for lists and session messages (a call brings its own). */
   constructor(
     sources: readonly ToolSource[],
+    private readonly redactor: CurrentRedactor,
     private readonly onCollision: CollisionLogger = () => {},
   ) {
     for (const source of sources) this.attach(source)
@@ -51,17 +59,18 @@ export class Catalog {
   }
 
   private attach(source: ToolSource): void {
-    this.sources.push(source)
-    const stop = source.onChange?.((kind) => this.changed([kind]))
-    if (stop) this.unsubscribe.set(source, stop)
+    const wrapped = redactingSource(source, this.redactor)
+    this.sources.push(wrapped)
+    this.attached.set(source, {wrapped, stop: wrapped.onChange?.((kind) => this.changed([kind]))})
   }
 
   private detach(source: ToolSource): number {
-    const at = this.sources.indexOf(source)
+    const entry = this.attached.get(source)
+    const at = entry ? this.sources.indexOf(entry.wrapped) : -1
     if (at === -1) return -1
     this.sources.splice(at, 1)
-    this.unsubscribe.get(source)?.()
-    this.unsubscribe.delete(source)
+    entry!.stop?.()
+    this.attached.delete(source)
     return at
   }
 
@@ -81,8 +90,13 @@ export class Catalog {
     const at = this.detach(previous)
     if (at === -1) return this.add(next)
     this.attach(next)
-    this.sources.splice(this.sources.length - 1, 1)
-    this.sources.splice(at, 0, next)
+    const wrapped = this.sources.pop()!
+    this.sources.splice(at, 0, wrapped)
+    this.changed(['tool', 'prompt', 'resource'])
+  }
+
+  /** Rebuilds every index: the redactor changed (a new runtime), so every list is redacted again. */
+  refresh(): void {
     this.changed(['tool', 'prompt', 'resource'])
   }
 

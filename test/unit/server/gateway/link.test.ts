@@ -15,6 +15,7 @@ import {StreamableHTTPServerTransport} from '@modelcontextprotocol/sdk/server/st
 import {CallToolRequestSchema, ElicitResultSchema, ListToolsRequestSchema} from '@modelcontextprotocol/sdk/types.js'
 import {createMcpHandler, inputRequired, Server as ModernServer, SUPPORTED_PROTOCOL_VERSIONS} from '@modelcontextprotocol/server'
 
+import {Redactor} from '../../../../src/guard/redactor.js'
 import {UpstreamLink, UpstreamUnavailable} from '../../../../src/server/gateway/link.js'
 import type {ClientChannel} from '../../../../src/server/tools/source.js'
 import type {UpstreamDefinition} from '../../../../src/upstreams/index.js'
@@ -98,7 +99,8 @@ function link(port: number, asked: string[], log: string[] = [], negotiation?: '
   return new UpstreamLink({
     negotiation,
     def: definition(port),
-    resolve: () => ({headers: {}, secretValues: []}),
+    resolve: () => ({headers: {}}),
+    logRedactor: () => Redactor.none,
     version: '0.0.0-test',
     log: (level, message) => void log.push(`${level}: ${message}`),
     capabilities: {elicitation: {}},
@@ -179,7 +181,8 @@ describe('gateway: the upstream link (in process)', function () {
   it('refuses what the upstream asks when there is no client to ask', async () => {
     const http = await listen(legacyHandler())
     servers.push(http)
-    const l = new UpstreamLink({def: definition(portOf(http)), resolve: () => ({headers: {}, secretValues: []}), version: '0', log: () => {}, capabilities: {elicitation: {}}, relay: () => undefined})
+    const l = new UpstreamLink({def: definition(portOf(http)), resolve: () => ({headers: {}}),
+    logRedactor: () => Redactor.none, version: '0', log: () => {}, capabilities: {elicitation: {}}, relay: () => undefined})
     links.push(l)
     l.start()
     const client = await l.client(10_000)

@@ -5,6 +5,7 @@ import type {ResourceTemplate} from '@modelcontextprotocol/sdk/types.js'
 
 import {ScopeSet} from '../../../../src/policy/index.js'
 import {templateMatches} from '../../../../src/server/gateway/upstream-source.js'
+import {Redactor} from '../../../../src/guard/redactor.js'
 import {Catalog} from '../../../../src/server/tools/catalog.js'
 import type {ItemKind, SourceResource, ToolSource} from '../../../../src/server/tools/source.js'
 
@@ -53,7 +54,7 @@ describe('catalog: resource ownership', () => {
     const b = new FakeUpstream('b')
     const a = new FakeUpstream('a')
     const logged: string[] = []
-    const catalog = new Catalog([b, a], (kind, name, kept, dropped) => logged.push(`${kind} ${name} ${kept} ${dropped}`))
+    const catalog = new Catalog([b, a], () => Redactor.none, (kind, name, kept, dropped) => logged.push(`${kind} ${name} ${kept} ${dropped}`))
     a.list(['b://secret', 'a://own'])
     assert.equal(await reader(catalog, 'b://secret'), undefined, 'held back while b has not listed: it may claim it')
     assert.equal(await reader(catalog, 'a://own'), undefined)
@@ -70,7 +71,7 @@ describe('catalog: resource ownership', () => {
   it('a template of an earlier source claims the URIs it matches; a later template does not', async () => {
     const b = new FakeUpstream('b')
     const a = new FakeUpstream('a')
-    const catalog = new Catalog([b, a])
+    const catalog = new Catalog([b, a], () => Redactor.none)
     b.list([], ['b://{path}'])
     a.list(['b://secret'], ['b://{+rest}', 'a://{x}'])
     assert.equal(await reader(catalog, 'b://secret'), 'b served b://secret')
@@ -81,7 +82,7 @@ describe('catalog: resource ownership', () => {
   it('a source that fails to start does not hold the others back for ever', async () => {
     const b = new FakeUpstream('b')
     const a = new FakeUpstream('a')
-    const catalog = new Catalog([b, a])
+    const catalog = new Catalog([b, a], () => Redactor.none)
     a.list(['a://own'])
     assert.equal(await reader(catalog, 'a://own'), undefined)
     b.list([])

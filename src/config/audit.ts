@@ -1,6 +1,9 @@
-/** The audit settings a writer needs, from a vault's config (or a serve run's effective one): one reading for the CLI and the server. */
-import {parseSize, settingFor} from '../config/index.js'
-import {parseRetention, type Retention} from './retention.js'
+/**
+ * The audit settings a writer needs, from a vault's config (or a serve run's effective one): one
+ * reading for the CLI and the server. Here rather than in src/audit, which sits below config.
+ */
+import {parseRetention, type Retention} from '../audit/retention.js'
+import {parseSize, settingFor} from './settings.js'
 
 export interface AuditSettings {
   maxSize: number
