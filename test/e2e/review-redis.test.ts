@@ -108,4 +108,16 @@ describe('review: a hostile Redis writer', function () {
     console.log(`      Redis sent ${Math.round(downloaded / 2 ** 20)} MiB in 5 s; /healthz took up to ${worst} ms`)
     assert.ok(downloaded < 16 * 2 ** 20, `Redis sent ${Math.round(downloaded / 2 ** 20)} MiB to the replica in 5 s`)
   })
+
+  it('a deeply nested JSON value under the heartbeat prefix makes `keyward status` neither crash nor hide the replicas', async () => {
+    const id = await vaultId()
+    await replica()
+    assert.ok(await until(async () => (await replicaKeys(id)).length === 1, 5000), 'the replica beats')
+    const depth = 200_000
+    await attacker.set(`keyward:replica:${id}:deep`, `{"vaultId":"${id}","at":1,"generation":1,"x":${'['.repeat(depth)}${']'.repeat(depth)}}`)
+    const r = await bed.box.run(['status', '--redis', redis.url, '--json'])
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    assert.equal(json(r).replicas.length, 1)
+    assert.equal(json(r).unauthenticated, 1)
+  })
 })
