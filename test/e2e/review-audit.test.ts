@@ -8,7 +8,7 @@ import {promises as fs} from 'node:fs'
 import path from 'node:path'
 
 import {Bed} from '../helpers/bed.js'
-import {json} from '../helpers/cli.js'
+import {json, sleep} from '../helpers/cli.js'
 import {post, type RunningServe} from '../helpers/server.js'
 import {canMount, fill, mountTmpfs} from '../helpers/tmpfs.js'
 
@@ -49,6 +49,37 @@ describe('review: audit log, false alarms after legitimate events', function () 
     const after = await verify()
     assert.equal(after.code, 0, `the log itself is intact: ${explain(after)}`)
     assert.deepEqual(alarms.slice(0, 3), [], `${alarms.length} of ${runs} verify runs during the load raised a false alarm`)
+  })
+
+  it('`audit tail --follow --json` (the documented way to ship the log) loses no record when serve rotates the log while it is behind', async () => {
+    const key = await bed.key('load', '--rate', '1000000/min')
+    const s = await bed.serve(['--stateless', '--audit-max-size', '16KiB'])
+    const tail = bed.box.spawn(['audit', 'tail', '--follow', '--json', '-n', '0'])
+    let out = ''
+    tail.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d))
+    const exited = new Promise((resolve) => tail.once('exit', resolve))
+    try {
+      await sleep(2000) // following
+      const loading = load(s, key, 4000)
+      // The follower falls behind for a moment (descheduled, or its reader applies backpressure)
+      // while the log rotates.
+      await sleep(1000)
+      tail.kill('SIGSTOP')
+      await sleep(1000)
+      tail.kill('SIGCONT')
+      await loading
+      await sleep(2500) // the follower polls at least once a second
+    } finally {
+      tail.kill('SIGTERM')
+      await exited
+    }
+    await bed.stopServers()
+    const seqs = out.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as {seq: number}).seq)
+    console.log(`      ${seqs.length} records followed, ${seqs[0]}..${seqs.at(-1)}`)
+    assert.ok(seqs.length > 500, `${seqs.length} records followed`)
+    const lost: number[] = []
+    for (let i = 1; i < seqs.length; i++) for (let q = seqs[i - 1] + 1; q < seqs[i]; q++) lost.push(q)
+    assert.deepEqual(lost.slice(0, 5), [], `${lost.length} of ${seqs.at(-1)! - seqs[0] + 1} records never reached the follower`)
   })
 
   describe('the first write of a log, on a full disk', () => {
