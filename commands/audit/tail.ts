@@ -44,13 +44,14 @@ Event types: server.start, server.stop, server.reload, auth.success, auth.failur
 
   async run() {
     const {flags} = await this.parse(AuditTail)
-    const {followRecords, lastRecords, resolveAuditPath} = await import('../../src/audit/index.js')
+    const {followRecords, resolveAuditPath, tailRecords} = await import('../../src/audit/index.js')
     const explicit = flags['audit-log'] || process.env.KEYWARD_AUDIT_LOG
     // Only an explicit path spares unlocking the vault: the default names the vault's own log.
     const vault = explicit ? undefined : (await openSession(flags)).vault
     const file = resolveAuditPath(flags['audit-log'], vault ? configOf(vault.data).get('audit.path') : undefined, vault?.header.vault_id ?? '')
     const filter = {key: flags.key, event: flags.event, since: flags.since ? Date.now() - parseDuration(flags.since, '--since') : undefined}
-    const records = await lastRecords(file, filter, flags.lines)
+    // One snapshot gives the records shown and the number following goes on from: nothing written in between is lost.
+    const {records, after} = await tailRecords(file, filter, flags.lines)
     if (!flags.follow) {
       if (!this.jsonEnabled()) for (const r of records) this.log(line(r))
       return {file, records}
@@ -61,6 +62,6 @@ Event types: server.start, server.stop, server.reload, auth.success, auth.failur
     const stop = new AbortController()
     process.on('SIGINT', () => stop.abort())
     process.on('SIGTERM', () => stop.abort())
-    await followRecords(file, filter, print, stop.signal)
+    await followRecords(file, filter, print, stop.signal, after)
   }
 }

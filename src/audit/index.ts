@@ -9,8 +9,9 @@
  */
 export {AuditLog, AuditWriteError, type AuditLogOptions} from './writer.js'
 export {auditKeyOf, ensureAuditKey} from './key.js'
-export {chainFiles, checkpointPath, defaultAuditPath, headPath, listSegments, resolveAuditPath, segmentPath, sharedLogNote, startedMarkerPath, SHARED_LOG_FILE, type Segment} from './files.js'
-export {auditRecords, followRecords, lastRecords, matches, type ReadOptions, type RecordFilter} from './read.js'
+export {checkpointPath, defaultAuditPath, headPath, listSegments, resolveAuditPath, segmentPath, sharedLogNote, startedMarkerPath, SHARED_LOG_FILE, type Segment} from './files.js'
+export {chainFiles, openChain, type ChainSnapshot} from './snapshot.js'
+export {auditRecords, followRecords, lastRecords, matches, tailRecords, type ReadOptions, type RecordFilter} from './read.js'
 export {GENESIS, openRecord, sealRecord, type AuditEvent, type AuditRecord} from './record.js'
 export {parseRetention, RETENTION_HELP, type Retention} from './retention.js'
 export {auditSettings, type AuditSettings} from './settings.js'
