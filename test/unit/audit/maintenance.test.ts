@@ -110,18 +110,26 @@ describe('audit segments: compression and retention', () => {
     })
   })
 
-  it('by age: drops only segments last written before the age, oldest first', async () => {
-    await box.write(20, 0, {maxSize: 600})
+  it('by age: drops only the segments whose last record (its MACed time) is older than the age, oldest first', async () => {
+    await box.write(12, 0, {maxSize: 600})
+    const lastOld = (await box.records()).at(-1)!.seq
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    const cut = Date.now()
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    // The next batch rotates out the live file, whose records are all older than `cut`.
+    await box.write(12, 12, {maxSize: 600})
     await compressSegments(box.file)
     const all = await listSegments(box.file)
-    assert.ok(all.length >= 3)
-    const old = new Date(Date.now() - 40 * 86_400_000)
-    for (const s of all.slice(0, 2)) await fs.utimes(s.file, old, old)
-    const dropped = await applyRetention(box.file, box.key, {ageMs: 30 * 86_400_000})
-    assert.deepEqual(dropped, all.slice(0, 2).map((s) => s.file))
+    // A segment is old when the file after it starts at or before the first record written after `cut`.
+    const starts = [...all.map((s) => s.firstSeq), (await box.records())[0].seq]
+    const old = all.filter((_, i) => starts[i + 1] <= lastOld + 1)
+    assert.ok(old.length >= 3 && all.length > old.length, `${old.length} of ${all.length}`)
+    // An age of one day, looked at one day after `cut`: what was written before it is older than that.
+    const dropped = await applyRetention(box.file, box.key, {ageMs: 86_400_000}, cut + 86_400_000)
+    assert.deepEqual(dropped, old.map((s) => s.file))
     const report = await verify()
     assert.ok(report.ok, report.problem?.message)
-    assert.equal(report.checkpoint?.seq, all[2].firstSeq - 1)
+    assert.equal(report.checkpoint?.seq, lastOld)
   })
 
   it('a segment whose first record was edited is not made a checkpoint: nothing is dropped', async () => {
