@@ -61,6 +61,9 @@ A replica that serves an older generation than the vault's, or has not been hear
     if (report.unauthenticated > 0) {
       lines.push(style.yellow(`WARNING: ${report.unauthenticated} heartbeat record(s) failed authentication and are not shown: a Redis writer may be faking replicas`))
     }
+    if (report.truncated) {
+      lines.push(style.yellow('WARNING: there are more heartbeat records of this vault than one status reads: replicas may be missing from this list; a Redis writer may be flooding it'))
+    }
     return lines.join('\n')
   }
 }
