@@ -16,9 +16,10 @@
  * The promise of each record of a failed batch rejects, so a fail-closed caller can refuse.
  */
 import {constants, promises as fs, type Stats} from 'node:fs'
+import path from 'node:path'
 import {performance} from 'node:perf_hooks'
 
-import {acquireWriteLock, replaceOtherFile} from '../vault/index.js'
+import {acquireWriteLock, fsyncDir, replaceOtherFile} from '../vault/index.js'
 import {checkpointPath, headPath, listSegments, markStarted, segmentPath, seqOf, wasStarted} from './files.js'
 import {firstLine, lastCompleteLine} from './lines.js'
 import {applyRetention, compressSegments} from './maintenance.js'
@@ -438,6 +439,10 @@ async function cutTornTail(file: string, size: number): Promise<number> {
 /**
  * Appends to the log, all of `data` or none of it: created 0600, never through a symbolic link.
  * A write that fails part-way (a full disk) is cut back, so a retry cannot leave a record twice.
+ *
+ * Synced before it returns (and, for a file just started, its directory entry too), because the
+ * head file written next is synced: a power cut must never leave a head that names records the
+ * log lost with the page cache, which `verify` would rightly call a cut-off tail.
  */
 async function appendWhole(file: string, data: Buffer): Promise<LiveFile> {
   const handle = await fs.open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
@@ -447,10 +452,12 @@ async function appendWhole(file: string, data: Buffer): Promise<LiveFile> {
     try {
       // writeFile loops until every byte is written (a single write may be short); O_APPEND keeps it at the end.
       await handle.writeFile(data)
+      await handle.datasync()
     } catch (err) {
       await handle.truncate(stat.size).catch(() => {})
       throw err
     }
+    if (stat.size === 0) await fsyncDir(path.dirname(file))
     return {dev: stat.dev, ino: stat.ino, size: stat.size + data.length}
   } finally {
     await handle.close()
