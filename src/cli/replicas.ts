@@ -54,7 +54,11 @@ export async function notifyReplicas(file: string, data: VaultData, revoked: str
  * include the change.
  */
 export async function publishVaultFile(file: string, data: VaultData, revoked: string[], target: RedisTarget): Promise<{generation: number; stored: boolean}> {
-  const bytes = await readVaultBytes(file)
+  return publishVaultBytes(file, await readVaultBytes(file), data, revoked, target)
+}
+
+/** publishVaultFile for `bytes` read from `file` earlier: the file may have moved on since (another CLI's write). */
+export async function publishVaultBytes(file: string, bytes: Buffer, data: VaultData, revoked: string[], target: RedisTarget): Promise<{generation: number; stored: boolean}> {
   const header = headerOf(parseVault(bytes, file))
   const generation = generationOf(header)
   const {clusterKeyOf} = await import('../redis/signing.js')
