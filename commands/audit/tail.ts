@@ -33,7 +33,7 @@ Event types: server.start, server.stop, server.reload, auth.success, auth.failur
   ]
 
   static override flags = {
-    follow: Flags.boolean({char: 'f', description: 'Keep printing records as they are written, until interrupted.'}),
+    follow: Flags.boolean({char: 'f', description: 'Keep printing records as they are written, until interrupted; by sequence number, so none is skipped or repeated when the log rotates.'}),
     key: Flags.string({description: 'Only records of this key (id or name), token subject or principal.'}),
     event: Flags.string({description: 'Only this event type (auth.failure), or this group (auth).'}),
     since: Flags.string({description: 'Only records from this long ago on: 90s, 15m, 1h, 2d.'}),
