@@ -25,7 +25,7 @@ export interface ReplicaInfo {
   at: number
 }
 
-const key = (vaultId: string, id: string) => `keyward:replica:${vaultId}:${id}`
+export const replicaKey = (vaultId: string, id: string) => `keyward:replica:${vaultId}:${id}`
 export const HEARTBEAT_MS = 2000
 /** Kept long enough for `keyward status` to show a replica that stopped beating, as silent. */
 const TTL_SECONDS = 60
@@ -37,11 +37,11 @@ const fields = (info: ReplicaInfo) => [canonicalJson(info)]
 export async function beat(redis: Redis, clusterKey: Buffer, info: ReplicaInfo): Promise<void> {
   // Signed as it will be read back: through JSON, which drops fields left undefined.
   const record = JSON.parse(JSON.stringify(info)) as ReplicaInfo
-  await redis.set(key(info.vaultId, info.id), JSON.stringify({...record, mac: sign(clusterKey, 'heartbeat', fields(record))}), 'EX', TTL_SECONDS)
+  await redis.set(replicaKey(info.vaultId, info.id), JSON.stringify({...record, mac: sign(clusterKey, 'heartbeat', fields(record))}), 'EX', TTL_SECONDS)
 }
 
 export async function forget(redis: Redis, info: Pick<ReplicaInfo, 'vaultId' | 'id'>): Promise<void> {
-  await redis.del(key(info.vaultId, info.id))
+  await redis.del(replicaKey(info.vaultId, info.id))
 }
 
 export interface Heard {
@@ -86,7 +86,7 @@ export async function heardReplicas(redis: Redis, clusterKey: Buffer, vaultId: s
   let cursor = '0'
   let read = 0
   do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', key(vaultId, '*'), 'COUNT', 200)
+    const [next, found] = await redis.scan(cursor, 'MATCH', replicaKey(vaultId, '*'), 'COUNT', 200)
     cursor = next
     const keys = found.slice(0, MAX_RECORDS - read)
     if (keys.length < found.length) heard.truncated = true
@@ -96,7 +96,7 @@ export async function heardReplicas(redis: Redis, clusterKey: Buffer, vaultId: s
     for (const [i, name] of keys.entries()) {
       const value = values[i]
       if (value === null || value === undefined) continue // gone since the scan (a replica stopped)
-      const info = typeof value === 'string' ? authentic(clusterKey, vaultId, name, value) : undefined
+      const info = typeof value === 'string' ? openHeartbeat(clusterKey, vaultId, name, value) : undefined
       // One record per replica id: the key must be that id's own, so copies under other names are not more replicas.
       if (info && !byId.has(info.id)) byId.set(info.id, {...info, ageMs: now - info.at})
       else heard.unauthenticated++
@@ -133,7 +133,7 @@ const MAX_TEXT = 1024
  * stored under its own replica's key, and its MAC verifies. The shape is checked before anything
  * else: a hostile value (deeply nested JSON, say) never reaches canonicalJson.
  */
-function authentic(clusterKey: Buffer, vaultId: string, name: string, value: string): ReplicaInfo | undefined {
+export function openHeartbeat(clusterKey: Buffer, vaultId: string, name: string, value: string): ReplicaInfo | undefined {
   if (value.length > MAX_RECORD_BYTES) return undefined
   let parsed: unknown
   try {
@@ -143,7 +143,7 @@ function authentic(clusterKey: Buffer, vaultId: string, name: string, value: str
   }
   if (!isHeartbeat(parsed)) return undefined
   const {mac, ...info} = parsed
-  if (info.vaultId !== vaultId || name !== key(vaultId, info.id)) return undefined
+  if (info.vaultId !== vaultId || name !== replicaKey(vaultId, info.id)) return undefined
   return verify(clusterKey, 'heartbeat', fields(info), mac) ? info : undefined
 }
 
