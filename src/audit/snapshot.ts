@@ -8,14 +8,15 @@
  * opened by name could already be the next one, its records not yet chained to the head read.
  *
  * A reader that cannot take the lock (no write access to the directory) takes the snapshot
- * without it (`locked` false): then a writer can still move files between the listing and the
- * opens, and the caller looks again before it believes something is wrong.
+ * without it (`locked` false), in an order that holds without it (see take), and checks it
+ * afterwards: a snapshot during which a writer moved files is taken again. The caller may also
+ * look again before it believes something is wrong (verify does).
  */
 import {promises as fs} from 'node:fs'
 import path from 'node:path'
 
 import {acquireWriteLock, type WriteLock} from '../vault/index.js'
-import {checkpointPath, headPath, listSegments} from './files.js'
+import {checkpointPath, headPath, listSegments, type Segment} from './files.js'
 import {openLogFile, type OpenedFile} from './lines.js'
 
 export interface ChainSnapshot {
@@ -32,19 +33,44 @@ export interface ChainSnapshot {
   keepLive(): OpenedFile | undefined
 }
 
-export async function openChain(file: string): Promise<ChainSnapshot> {
-  const lock = await lockIfPossible(file)
+export async function openChain(file: string, options: {lock?: boolean} = {}): Promise<ChainSnapshot> {
+  const lock = options.lock === false ? undefined : await lockIfPossible(file)
+  try {
+    const locked = lock !== undefined
+    for (let attempt = 1; ; attempt++) {
+      const taken = await take(file, locked)
+      if (taken) return {...taken, locked}
+      // Without the lock, a writer moved files while they were opened: take it again (at last, as it comes).
+      if (attempt >= UNLOCKED_ATTEMPTS) return {...(await take(file, true))!, locked}
+    }
+  } finally {
+    await lock?.release()
+  }
+}
+
+const UNLOCKED_ATTEMPTS = 20
+
+/**
+ * One snapshot, in an order that also holds without the lock: the head before the live file is
+ * opened (a writer appends, then writes the head, so the head read names nothing the live file
+ * lacks), the checkpoint after the segments are listed (retention writes it before it drops any).
+ * Unlocked (`trust` false), it is checked afterwards: undefined when the segments or the live
+ * file changed meanwhile (a rotation, a compression, a drop).
+ */
+async function take(file: string, trust: boolean): Promise<Omit<ChainSnapshot, 'locked'> | undefined> {
   const files: OpenedFile[] = []
   try {
-    for (const segment of await listSegments(file)) {
+    const headText = await readOrNone(headPath(file))
+    const listed = await listSegments(file)
+    for (const segment of listed) {
       const opened = await openLogFile(segment.file).catch((err: NodeJS.ErrnoException) => {
-        // Without the lock, a segment listed a moment ago may have been dropped by retention.
-        if (err.code === 'ENOENT' && !lock) return undefined
+        if (err.code === 'ENOENT' && !trust) return undefined // dropped meanwhile: checked below
         throw err
       })
       if (opened) files.push(opened)
     }
     let live = await openLive(file)
+    const livePath = live && {ino: live.ino, dev: live.dev}
     const newest = files.at(-1)
     if (live && newest && !newest.compressed && newest.ino === live.ino && newest.dev === live.dev) {
       // A rotation stopped between its link and its unlink: the live file's records are the segment's.
@@ -52,29 +78,46 @@ export async function openChain(file: string): Promise<ChainSnapshot> {
       live = undefined
     }
     if (live) files.push(live)
-    const headText = await readOrNone(headPath(file))
     const checkpointText = await readOrNone(checkpointPath(file))
-    let liveKept = false
-    return {
-      files,
-      live,
-      headText,
-      checkpointText,
-      locked: lock !== undefined,
-      async close() {
-        await Promise.all(files.filter((f) => !(liveKept && f === live)).map((f) => f.handle.close().catch(() => {})))
-      },
-      keepLive() {
-        liveKept = live !== undefined
-        return live
-      },
+    if (!trust && !(await unchanged(file, listed, files.length - (live ? 1 : 0), livePath))) {
+      await closeAll(files)
+      return undefined
     }
+    return snapshotOf(files, live, headText, checkpointText)
   } catch (err) {
-    await Promise.all(files.map((f) => f.handle.close().catch(() => {})))
+    await closeAll(files)
     throw err
-  } finally {
-    await lock?.release()
   }
+}
+
+/** Whether the segments listed are all still there, none was added, and the live file is the one opened. */
+async function unchanged(file: string, listed: Segment[], opened: number, live: {ino: number; dev: number} | undefined): Promise<boolean> {
+  if (opened !== listed.length) return false
+  const now = await listSegments(file)
+  if (now.length !== listed.length || now.some((s, i) => s.firstSeq !== listed[i].firstSeq)) return false
+  const stat = await fs.stat(file).catch(() => undefined)
+  return live ? stat?.ino === live.ino && stat.dev === live.dev : stat === undefined || !stat.isFile()
+}
+
+function snapshotOf(files: OpenedFile[], live: OpenedFile | undefined, headText: string | undefined, checkpointText: string | undefined): Omit<ChainSnapshot, 'locked'> {
+  let liveKept = false
+  return {
+    files,
+    live,
+    headText,
+    checkpointText,
+    async close() {
+      await closeAll(files.filter((f) => !(liveKept && f === live)))
+    },
+    keepLive() {
+      liveKept = live !== undefined
+      return live
+    },
+  }
+}
+
+async function closeAll(files: OpenedFile[]): Promise<void> {
+  await Promise.all(files.map((f) => f.handle.close().catch(() => {})))
 }
 
 /**

@@ -43,6 +43,8 @@ interface Entry {
 export interface VerifyOptions {
   /** Where the state directory is (the marker that says the log was started): the process's by default. */
   env?: NodeJS.ProcessEnv
+  /** False: read without taking the write lock, as a reader without write access to the directory does. */
+  lock?: boolean
 }
 
 async function* entries(files: OpenedFile[], key: Buffer, from?: {fileIndex: number; line: number}): AsyncGenerator<Entry> {
@@ -82,7 +84,7 @@ const where = (e: Entry) => `${path.basename(e.file)}:${e.line}`
  */
 export async function verifyAudit(file: string, key: Buffer, options: VerifyOptions = {}): Promise<VerifyReport> {
   for (let attempt = 1; ; attempt++) {
-    const snapshot = await openChain(file)
+    const snapshot = await openChain(file, {lock: options.lock})
     try {
       const report = await verifySnapshot(file, key, snapshot, options)
       if (report.ok || snapshot.locked || attempt >= UNLOCKED_ATTEMPTS) return report
