@@ -14,6 +14,11 @@
  * started. A batch that cannot be written stays queued (up to MAX_QUEUED records) and is retried,
  * and a retry first looks for its own records at the log's end, so none is ever written twice.
  * The promise of each record of a failed batch rejects, so a fail-closed caller can refuse.
+ *
+ * The order of a batch's writes is what keeps a crash or a power cut from looking like tampering:
+ * a log without a head file gets one (at the chain's current end) before anything is appended;
+ * the append is synced before the head that names it is written; the started-marker is made only
+ * once a record is on disk.
  */
 import {constants, promises as fs, type Stats} from 'node:fs'
 import path from 'node:path'
