@@ -100,7 +100,8 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** Makes the directory's entries (a file created, renamed or removed in it) survive a power cut. */
+export async function fsyncDir(dir: string): Promise<void> {
   const handle = await fs.open(dir, constants.O_RDONLY)
   try {
     await handle.sync()
