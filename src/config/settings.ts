@@ -10,7 +10,7 @@ import {parseCidr} from '../net/addresses.js'
 import {expandScopes} from '../policy/index.js'
 import {formatRate, parseRate} from '../ratelimit/rate.js'
 import {checkRedisUrl} from '../redis/url.js'
-import {BUILTIN_PATTERN_NAMES, checkCustomPattern} from '../guard/patterns.js'
+import {BUILTIN_PATTERN_NAMES, checkCustomPattern, splitPatternList} from '../guard/patterns.js'
 import {looksLikeToken} from '../guard/token-shapes.js'
 import {checkSecretName} from '../secrets/index.js'
 import {parseSecretRef} from '../secrets/ref.js'
@@ -199,7 +199,7 @@ const CHECKS: Record<ValueKind, Check> = {
     return v
   },
   patterns: (v, key) => {
-    for (const p of splitList(v)) {
+    for (const p of splitPatternList(v)) {
       if (p === 'none' || BUILTIN_PATTERN_NAMES.includes(p)) continue
       if (!/^\/(.+)\/$/.test(p)) throw invalid(key, `${JSON.stringify(p.slice(0, 40))}: name one of ${BUILTIN_PATTERN_NAMES.join(', ')}, none, or give /a regular expression/`)
       try {
