@@ -46,7 +46,15 @@ export interface Session {
   audit(event: AuditEvent): Promise<void>
 }
 
-export async function openSession(flags: VaultFlags, options: {allowPrompt?: boolean} = {}): Promise<Session> {
+export interface SessionOptions {
+  allowPrompt?: boolean
+  /** Who the admin actions are recorded as: the CLI, or the console (`keyward ui`). */
+  actor?: AdminActor
+}
+
+export type AdminActor = 'cli' | 'ui'
+
+export async function openSession(flags: VaultFlags, options: SessionOptions = {}): Promise<Session> {
   const file = resolveVaultPath(flags.vault)
   const ledger = new GenerationLedger()
   const read = await readWithLedger(file, ledger)
@@ -81,12 +89,12 @@ export async function openSession(flags: VaultFlags, options: {allowPrompt?: boo
     ledger,
     updateDetailed,
     update: async (change) => (await updateDetailed(change)).result,
-    audit: (event) => recordAdminAction(latest, event),
+    audit: (event) => recordAdminAction(latest, event, options.actor),
   }
 }
 
 /** For commands that change the vault without a session (up, restore): records with the key `data` holds. */
-export async function recordAdminAction(data: VaultData, event: AuditEvent): Promise<void> {
+export async function recordAdminAction(data: VaultData, event: AuditEvent, actor: AdminActor = 'cli'): Promise<void> {
   const key = auditKeyOf(data)
   if (!key) return
   const config = configOf(data)
@@ -94,7 +102,7 @@ export async function recordAdminAction(data: VaultData, event: AuditEvent): Pro
   const file = resolveAuditPath(undefined, config.get('audit.path'))
   const log = new AuditLog({file, key, maxSize: parseSize(config.get('audit.max-size') ?? settingFor('audit.max-size')!.default!)!})
   try {
-    await log.record({...event, actor: 'cli', user: osUser(), pid: process.pid})
+    await log.record({...event, actor, user: osUser(), pid: process.pid})
   } catch (err) {
     process.stderr.write(`keyward: warning: the change was made, but the audit log ${file} cannot be written (${(err as Error).message})\n`)
   }
