@@ -2,6 +2,8 @@
 // over tsc's output for that file. The SDK and zod are bundled because resolving and linking their
 // hundreds of ES modules costs about 90 ms at every `serve` start; splitting keeps them in chunks that
 // only serve and the gateway commands load. Native, optional or rarely used packages stay external.
+import {copyFile} from 'node:fs/promises'
+
 import {build} from 'esbuild'
 
 const external = ['ioredis', 'ajv', 'ajv-formats', '@inquirer/prompts', '@node-rs/argon2', 'proper-lockfile', 'typescript', 'ts-node', 'tsx']
@@ -32,3 +34,20 @@ await build({
     ].join('\n'),
   },
 })
+
+// The console's client (keyward ui): Preact and uPlot into one script and one stylesheet under
+// dist/ui, read only by the ui command. Nothing is fetched from elsewhere at run time.
+await build({
+  entryPoints: {app: 'src/ui/client/main.tsx'},
+  outdir: 'dist/ui',
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['chrome110', 'firefox115', 'safari16'],
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+})
+await copyFile('src/ui/client/index.html', 'dist/ui/index.html')

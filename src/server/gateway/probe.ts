@@ -11,6 +11,8 @@ export interface ProbeResult {
   tools: string[]
   prompts: string[]
   resources: number
+  /** The resources' URIs (what `resource:` scopes match). */
+  resourceUris: string[]
 }
 
 export async function probeUpstream(def: UpstreamDefinition, data: VaultData, options: {timeoutMs: number; version: string; log: Logger}): Promise<ProbeResult> {
@@ -30,9 +32,9 @@ export async function probeUpstream(def: UpstreamDefinition, data: VaultData, op
     const prefix = def.prefix ? def.name : undefined
     const tools = caps.tools ? (await client.listTools()).tools.map((t) => exposedName(prefix, t.name)) : []
     const prompts = caps.prompts ? (await client.listPrompts()).prompts.map((p) => exposedName(prefix, p.name)) : []
-    const resources = caps.resources ? (await client.listResources()).resources.length : 0
+    const resourceUris = caps.resources ? (await client.listResources()).resources.map((r) => r.uri) : []
     const info = client.getServerVersion()
-    return {ms: Number(process.hrtime.bigint() - started) / 1e6, server: info && {name: info.name, version: info.version}, tools, prompts, resources}
+    return {ms: Number(process.hrtime.bigint() - started) / 1e6, server: info && {name: info.name, version: info.version}, tools, prompts, resources: resourceUris.length, resourceUris}
   } finally {
     await link.stop()
   }

@@ -1,0 +1,46 @@
+/** A time-series chart (uPlot on a canvas), with its figures in words beside it for screen readers. */
+import {useEffect, useRef} from 'preact/hooks'
+import uPlot from 'uplot'
+
+export const PALETTE = ['#2563eb', '#dc2626', '#d97706', '#059669', '#7c3aed', '#db2777', '#0891b2', '#65a30d', '#6b7280']
+
+export interface Line {
+  label: string
+  values: number[]
+  color?: string
+}
+
+export function Chart(props: {id: string; title: string; times: number[]; lines: Line[]; summary: string; onDrawn?: () => void}) {
+  const box = useRef<HTMLDivElement>(null)
+  useEffect(() => {
+    const el = box.current
+    if (!el) return
+    const opts: uPlot.Options = {
+      width: Math.max(320, el.clientWidth),
+      height: 220,
+      legend: {show: true},
+      cursor: {drag: {x: false, y: false}},
+      scales: {x: {time: true}, y: {range: (_u, _min, max) => [0, Math.max(1, max * 1.1)]}},
+      axes: [{stroke: '#374151', grid: {stroke: '#e5e7eb'}}, {stroke: '#374151', grid: {stroke: '#e5e7eb'}, size: 56}],
+      series: [{label: 'time'}, ...props.lines.map((l, i) => ({label: l.label, stroke: l.color ?? PALETTE[i % PALETTE.length], width: 2, points: {show: false}}))],
+      hooks: {draw: [() => props.onDrawn?.()]},
+    }
+    const data = [props.times, ...props.lines.map((l) => l.values)] as uPlot.AlignedData
+    const plot = new uPlot(opts, data, el)
+    el.dataset.drawn = 'true'
+    const resize = () => plot.setSize({width: Math.max(320, el.clientWidth), height: 220})
+    window.addEventListener('resize', resize)
+    return () => {
+      window.removeEventListener('resize', resize)
+      plot.destroy()
+      delete el.dataset.drawn
+    }
+  }, [props.times, props.lines])
+  return (
+    <figure class="chart" aria-labelledby={`${props.id}-title`}>
+      <figcaption id={`${props.id}-title`}>{props.title}</figcaption>
+      <div ref={box} id={props.id} class="plot" />
+      <p class="summary">{props.summary}</p>
+    </figure>
+  )
+}
