@@ -75,6 +75,7 @@ export async function openConsole(o: UiOptions): Promise<OpenConsole> {
     console: running,
     async close() {
       await running.close()
+      await vault.settle()
       audit?.feed.close()
       replicas.close()
     },

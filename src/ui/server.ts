@@ -152,12 +152,16 @@ async function callApi(
     const body = SAFE.has(req.method ?? 'GET') ? undefined : await readJson(req, MAX_BODY)
     const answer = await handler(o.state, {params, query, body, res, signal: gone.signal, sessionAlive})
     if (!answer) return
-    if (gone.signal.aborted) {
-      // Nobody is there to see a key shown once: it is taken back.
-      await answer.undelivered?.()
-      return
+    const takeBack = async () => {
+      if (!answer.undelivered) return
+      o.log('the browser went away before it received a key shown once; the change was undone')
+      await answer.undelivered()
     }
-    if (answer.undelivered) res.once('close', () => !res.writableFinished && void answer.undelivered!().catch(() => {}))
+    // Nobody is there to see a key shown once: it is taken back.
+    if (gone.signal.aborted) return await takeBack()
+    if (answer.undelivered || answer.delivered) {
+      res.once('close', () => void (res.writableFinished ? answer.delivered?.() : takeBack())?.catch((err: Error) => o.log(`after a change: ${err.message}`)))
+    }
     sendJson(res, answer.status ?? 200, answer.body)
   } catch (err) {
     if (err instanceof BodyError) return sendError(res, err.status, 'INVALID_INPUT', err.message)

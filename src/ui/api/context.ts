@@ -34,11 +34,15 @@ export interface ApiRequest {
   sessionAlive(): boolean
 }
 
-/** A handler's answer; `undelivered` runs when the client was gone before it was sent (a key shown once). */
+/**
+ * A handler's answer. For a key shown once: `undelivered` undoes the change when the client was
+ * gone before the answer was sent, and `delivered` (the audit record) runs once it was.
+ */
 export interface ApiAnswer {
   body: unknown
   status?: number
   undelivered?: () => Promise<unknown>
+  delivered?: () => Promise<unknown>
 }
 
 /** undefined: the handler answered itself (a stream). */

@@ -2,7 +2,7 @@
  * Keys: listed without hashes (`viewKey`), changed as the CLI changes them (the same functions
  * of src/keys, through updateVault), each change audited. A new or rotated key is in one answer
  * only; if that answer could not be sent, the change is undone, as the CLI undoes a key it
- * could not print.
+ * could not print, and it is audited only once sent.
  */
 import {KeywardError} from '../../errors/index.js'
 import {changeScopes, createKey, findKey, keysOf, parseDuration, parseRate, parseTime, revokeKey, rotateKey, viewKey, type KeyRecord} from '../../keys/index.js'
@@ -29,10 +29,10 @@ export const generateKey: Handler = async (state, req) => {
   }
   const {result} = await state.vault.update((vault) => createKey(vault.data, options))
   const view = viewKey(result.record)
-  await state.vault.audit({event: 'key.generate', key: view.id, name: view.name, scopes: view.scopes})
   return {
     status: 201,
     body: {key: result.key, record: view},
+    delivered: () => state.vault.audit({event: 'key.generate', key: view.id, name: view.name, scopes: view.scopes}),
     undelivered: () => state.vault.update((vault) => keysOf(vault.data).delete(view.id)),
   }
 }
@@ -64,9 +64,9 @@ export const rotate: Handler = async (state, req) => {
     return rotateKey(vault.data, req.params.id, graceMs)
   })
   const view = viewKey(result.record)
-  await state.vault.audit({event: 'key.rotate', key: view.id, name: view.name, grace_seconds: graceMs / 1000})
   return {
     body: {key: result.key, record: view},
+    delivered: () => state.vault.audit({event: 'key.rotate', key: view.id, name: view.name, grace_seconds: graceMs / 1000}),
     undelivered: () => state.vault.update((vault) => before && keysOf(vault.data).set(before.id, before)),
   }
 }

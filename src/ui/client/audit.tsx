@@ -222,7 +222,7 @@ export function VerifyPanel() {
 export function VerifyBadge(props: {state?: VerifyState}) {
   const s = props.state
   if (!s) return null
-  const text = s.status === 'intact' ? `audit log intact (${count(s.records ?? 0)} records)` : s.status === 'broken' ? `audit log ${s.kind}` : s.status === 'pending' ? 'verifying the audit log…' : s.status === 'absent' ? 'no audit log yet' : 'audit log not verified'
+  const text = s.status === 'intact' ? `audit log intact: ${count(s.records ?? 0)} records checked ${when(s.checkedAt).slice(11)}` : s.status === 'broken' ? `audit log ${s.kind}` : s.status === 'pending' ? 'verifying the audit log…' : s.status === 'absent' ? 'no audit log yet' : 'audit log not verified'
   return (
     <span class="verify-state" data-testid="verify-state" data-status={s.status} title={[s.message, s.checkedAt && `checked ${when(s.checkedAt)}`].filter(Boolean).join(' · ')}>
       <Badge tone={VERIFY_TONE[s.status]}>{text}</Badge>

@@ -4,6 +4,14 @@ import uPlot from 'uplot'
 
 export const PALETTE = ['#2563eb', '#dc2626', '#d97706', '#059669', '#7c3aed', '#db2777', '#0891b2', '#65a30d', '#6b7280']
 
+/** The indexes of a series' non-zero values: where uPlot draws a point. */
+function nonZero(u: uPlot, seriesIdx: number): number[] {
+  const values = u.data[seriesIdx] as number[]
+  const out: number[] = []
+  for (let i = 0; i < values.length; i++) if (values[i] > 0) out.push(i)
+  return out
+}
+
 export interface Line {
   label: string
   values: number[]
@@ -22,7 +30,8 @@ export function Chart(props: {id: string; title: string; times: number[]; lines:
       cursor: {drag: {x: false, y: false}},
       scales: {x: {time: true}, y: {range: (_u, _min, max) => [0, Math.max(1, max * 1.1)]}},
       axes: [{stroke: '#374151', grid: {stroke: '#e5e7eb'}}, {stroke: '#374151', grid: {stroke: '#e5e7eb'}, size: 56}],
-      series: [{label: 'time'}, ...props.lines.map((l, i) => ({label: l.label, stroke: l.color ?? PALETTE[i % PALETTE.length], width: 2, points: {show: false}}))],
+      // A dot on each minute that had any: traffic in one minute of a day is otherwise a hairline.
+      series: [{label: 'time'}, ...props.lines.map((l, i) => ({label: l.label, stroke: l.color ?? PALETTE[i % PALETTE.length], width: 2, points: {show: true, size: 5, filter: nonZero}}))],
       hooks: {draw: [() => props.onDrawn?.()]},
     }
     const data = [props.times, ...props.lines.map((l) => l.values)] as uPlot.AlignedData

@@ -116,19 +116,20 @@ function KeyTable(props: {keys: KeyView[]; act: (a: Action) => void}) {
 function ActionDialog(props: {action: Action; done: (next?: Action) => void}) {
   const {action, done} = props
   const issued = (i: IssuedKey, rotated: boolean) => done({kind: 'issued', issued: i, rotated})
+  // Keyed by kind: each dialog is a new element, never one reused from the dialog before it.
   switch (action.kind) {
     case 'show':
-      return <KeyDetails view={action.key} onClose={() => done()} />
+      return <KeyDetails key="show" view={action.key} onClose={() => done()} />
     case 'generate':
-      return <GenerateDialog onClose={() => done()} onIssued={(i) => issued(i, false)} />
+      return <GenerateDialog key="generate" onClose={() => done()} onIssued={(i) => issued(i, false)} />
     case 'scopes':
-      return <ScopesDialog view={action.key} onClose={() => done()} />
+      return <ScopesDialog key="scopes" view={action.key} onClose={() => done()} />
     case 'rotate':
-      return <RotateDialog view={action.key} onClose={() => done()} onIssued={(i) => issued(i, true)} />
+      return <RotateDialog key="rotate" view={action.key} onClose={() => done()} onIssued={(i) => issued(i, true)} />
     case 'revoke':
-      return <RevokeDialog view={action.key} onClose={() => done()} />
+      return <RevokeDialog key="revoke" view={action.key} onClose={() => done()} />
     case 'issued':
-      return <ShownOnce issued={action.issued} rotated={action.rotated} onClose={() => done()} />
+      return <ShownOnce key="issued" issued={action.issued} rotated={action.rotated} onClose={() => done()} />
   }
 }
 

@@ -67,7 +67,7 @@ function App() {
         <VerifyPanel />
         {session.data && (
           <div class="who" title={session.data.vault}>
-            {session.data.user} · vault {session.data.vaultId}
+            {session.data.user} · vault {session.data.vaultId.slice(0, 8)}
           </div>
         )}
       </header>

@@ -38,13 +38,21 @@ export function useData<T>(load: (background: boolean) => Promise<T>, deps: unkn
 
 export function Dialog(props: {title: string; onClose: () => void; children: ComponentChildren; wide?: boolean}) {
   const ref = useRef<HTMLDialogElement>(null)
+  const unmounting = useRef(false)
   useEffect(() => {
     const dialog = ref.current
     if (dialog && !dialog.open) dialog.showModal()
-    return () => dialog?.close()
+    return () => {
+      // Closing it here fires 'close' later, which must not close the dialog that replaced this one.
+      unmounting.current = true
+      dialog?.close()
+    }
   }, [])
+  const closed = () => {
+    if (!unmounting.current) props.onClose()
+  }
   return (
-    <dialog ref={ref} class={props.wide ? 'wide' : ''} aria-labelledby="dialog-title" onClose={props.onClose} onCancel={props.onClose}>
+    <dialog ref={ref} class={props.wide ? 'wide' : ''} aria-labelledby="dialog-title" onClose={closed}>
       <header class="dialog-head">
         <h2 id="dialog-title">{props.title}</h2>
         <button type="button" class="plain" aria-label="Close" onClick={props.onClose}>

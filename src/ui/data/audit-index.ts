@@ -113,9 +113,11 @@ export class AuditIndex {
     this.event[i] = event
     const who = this.callers.id(callerOf(r))
     if (who === this.callerNames.length) this.callerNames.push('')
-    const name = text(r.name) ?? (r.actor ? `${text(r.actor)} (${text(r.user) ?? '?'})` : undefined)
-    if (name && r.principal) this.callerNames[who] = name
-    else if (!this.callerNames[who]) this.callerNames[who] = name ?? this.callers.values[who]
+    this.who[i] = who
+    // An admin action's `name` is what it changed (a key's name); the caller is then the admin.
+    const name = r.principal ? text(r.name) : r.actor ? `${text(r.actor)} (${text(r.user) ?? '?'})` : undefined
+    if (name) this.callerNames[who] = name
+    else if (!this.callerNames[who]) this.callerNames[who] = this.callers.values[who]
     this.subject[i] = this.subjects.id(subjectOf(r))
     this.outcome[i] = Math.min(255, this.outcomes.id(text(r.outcome) ?? ''))
     this.reason[i] = Math.min(65_535, this.reasons.id(text(r.reason) ?? ''))

@@ -49,8 +49,17 @@ export class VaultView {
 
   /** Records a change in the audit log (as actor "ui", with the OS user). */
   audit(event: AuditEvent): Promise<void> {
-    return this.session.audit(event)
+    const written = this.session.audit(event).finally(() => this.writing.delete(written))
+    this.writing.add(written)
+    return written
   }
+
+  /** Resolves when every audit record asked for so far has been written (before the console exits). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.writing])
+  }
+
+  private readonly writing = new Set<Promise<void>>()
 }
 
 /** Changes whenever the file is replaced or rewritten (every save is a rename). */
