@@ -30,16 +30,18 @@ Changes made in the console are the CLI's (same checks, same vault writes, repli
     const idleMs = parseDuration(flags.idle, '--idle')
     if (idleMs === 0) throw new KeywardError('INVALID_INPUT', '--idle 0 would end every session at once; give a duration such as 15m')
     const session = await openSession(flags, {actor: 'ui'})
-    const {openConsole, openInBrowser} = await import('../src/ui/index.js')
+    const [{openConsole, openInBrowser}, {stderrLogger}] = await Promise.all([import('../src/ui/index.js'), import('../src/server/log.js')])
     let link: {cleanup(): Promise<void>} | undefined
     const say = (line: string) => process.stderr.write(`${line}\n`)
+    // Refusals are logged like serve's: a line repeated within 10 s is printed once, then counted.
+    const log = stderrLogger(false, 2, 'keyward ui')
     const ui = await openConsole({
       session,
       port: flags.port,
       idleMs,
       version: this.config.version,
       redis: flags.redis,
-      log: (line) => say(`keyward ui: ${line}`),
+      log: (line) => log('warn', line),
       onLogin: () => void link?.cleanup(),
     })
     const giveLink = async () => {
@@ -62,6 +64,7 @@ Changes made in the console are the CLI's (same checks, same vault writes, repli
     await untilStopped(giveLink)
     await ui.close()
     await link?.cleanup()
+    await log.flush?.()
   }
 }
 

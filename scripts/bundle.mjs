@@ -41,6 +41,8 @@ await build({
   entryPoints: {app: 'src/ui/client/main.tsx'},
   outdir: 'dist/ui',
   bundle: true,
+  splitting: true,
+  chunkNames: '[name]-[hash]',
   format: 'esm',
   platform: 'browser',
   target: ['chrome110', 'firefox115', 'safari16'],

@@ -1,6 +1,12 @@
 /** A time-series chart (uPlot on a canvas), with its figures in words beside it for screen readers. */
 import {useEffect, useRef} from 'preact/hooks'
-import uPlot from 'uplot'
+import type uPlot from 'uplot'
+
+/** uPlot, loaded apart from the page's script: the first page's data is asked for while it loads. */
+export const loadPlot = (() => {
+  let loading: Promise<typeof uPlot> | undefined
+  return () => (loading ??= import('uplot').then((m) => m.default))
+})()
 
 export const PALETTE = ['#2563eb', '#dc2626', '#d97706', '#059669', '#7c3aed', '#db2777', '#0891b2', '#65a30d', '#6b7280']
 
@@ -18,30 +24,23 @@ export interface Line {
   color?: string
 }
 
-export function Chart(props: {id: string; title: string; times: number[]; lines: Line[]; summary: string; onDrawn?: () => void}) {
+export function Chart(props: {id: string; title: string; times: number[]; lines: Line[]; summary: string}) {
   const box = useRef<HTMLDivElement>(null)
   useEffect(() => {
     const el = box.current
     if (!el) return
-    const opts: uPlot.Options = {
-      width: Math.max(320, el.clientWidth),
-      height: 220,
-      legend: {show: true},
-      cursor: {drag: {x: false, y: false}},
-      scales: {x: {time: true}, y: {range: (_u, _min, max) => [0, Math.max(1, max * 1.1)]}},
-      axes: [{stroke: '#374151', grid: {stroke: '#e5e7eb'}}, {stroke: '#374151', grid: {stroke: '#e5e7eb'}, size: 56}],
-      // A dot on each minute that had any: traffic in one minute of a day is otherwise a hairline.
-      series: [{label: 'time'}, ...props.lines.map((l, i) => ({label: l.label, stroke: l.color ?? PALETTE[i % PALETTE.length], width: 2, points: {show: true, size: 5, filter: nonZero}}))],
-      hooks: {draw: [() => props.onDrawn?.()]},
-    }
-    const data = [props.times, ...props.lines.map((l) => l.values)] as uPlot.AlignedData
-    const plot = new uPlot(opts, data, el)
-    el.dataset.drawn = 'true'
-    const resize = () => plot.setSize({width: Math.max(320, el.clientWidth), height: 220})
-    window.addEventListener('resize', resize)
+    let plot: uPlot | undefined
+    let gone = false
+    const resize = () => plot?.setSize({width: Math.max(320, el.clientWidth), height: 220})
+    void loadPlot().then((Plot) => {
+      if (gone) return
+      plot = draw(Plot, el, props)
+      window.addEventListener('resize', resize)
+    })
     return () => {
+      gone = true
       window.removeEventListener('resize', resize)
-      plot.destroy()
+      plot?.destroy()
       delete el.dataset.drawn
     }
   }, [props.times, props.lines])
@@ -52,4 +51,22 @@ export function Chart(props: {id: string; title: string; times: number[]; lines:
       <p class="summary">{props.summary}</p>
     </figure>
   )
+}
+
+function draw(Plot: typeof uPlot, el: HTMLDivElement, props: {times: number[]; lines: Line[]}): uPlot {
+  const opts: uPlot.Options = {
+    width: Math.max(320, el.clientWidth),
+    height: 220,
+    legend: {show: true},
+    cursor: {drag: {x: false, y: false}},
+    scales: {x: {time: true}, y: {range: (_u, _min, max) => [0, Math.max(1, max * 1.1)]}},
+    axes: [{stroke: '#374151', grid: {stroke: '#e5e7eb'}}, {stroke: '#374151', grid: {stroke: '#e5e7eb'}, size: 56}],
+    // A dot on each minute that had any: traffic in one minute of a day is otherwise a hairline.
+    series: [{label: 'time'}, ...props.lines.map((l, i) => ({label: l.label, stroke: l.color ?? PALETTE[i % PALETTE.length], width: 2, points: {show: true, size: 5, filter: nonZero}}))],
+  }
+  const data = [props.times, ...props.lines.map((l) => l.values)] as uPlot.AlignedData
+  const plot = new Plot(opts, data, el)
+  el.dataset.drawn = 'true'
+  el.dataset.drawnMs = String(Math.round(performance.now()))
+  return plot
 }

@@ -4,6 +4,7 @@ import {useEffect, useState} from 'preact/hooks'
 
 import {get, onSessionEnded} from './api.js'
 import {Audit, VerifyPanel} from './audit.js'
+import {loadPlot} from './chart.js'
 import {Keys} from './keys.js'
 import {Overview} from './overview.js'
 import {Secrets} from './secrets.js'
@@ -77,7 +78,7 @@ function App() {
         </div>
       )}
       <main id="main">
-        {page === 'overview' && <Overview />}
+        {page === 'overview' && <Overview range={rest} />}
         {page === 'keys' && <Keys />}
         {page === 'secrets' && <Secrets />}
         {page === 'upstreams' && <Upstreams selected={rest} />}
@@ -87,6 +88,8 @@ function App() {
   )
 }
 
+// The charts' library starts loading now, beside the first page's data.
+void loadPlot()
 const root = document.getElementById('app')!
 root.textContent = ''
 render(<App />, root)

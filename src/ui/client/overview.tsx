@@ -9,8 +9,8 @@ import {Badge, ErrorLine, Note, useData, useReady, type Tone} from './widgets.js
 
 const METRICS: Record<Metric, string> = {calls: 'calls', refusals: 'refusals', ratelimited: 'rate-limited'}
 
-export function Overview() {
-  const [range, setRange] = useState<'hour' | 'day'>('hour')
+export function Overview(props: {range?: string}) {
+  const [range, setRange] = useState<'hour' | 'day'>(props.range === 'day' ? 'day' : 'hour')
   const [metric, setMetric] = useState<Metric>('calls')
   const health = useData((background) => get<Health>('/api/health', {background}), [], 5000)
   const stats = useData((background) => get<Stats>(`/api/stats${qs({range, metric})}`, {background}), [range, metric], 10_000)

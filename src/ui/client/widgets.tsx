@@ -94,7 +94,10 @@ export function Note(props: {children: ComponentChildren}) {
 /** Marks the page as drawn with its data (what the tests and the benchmark wait for). */
 export function useReady(page: string, ready: boolean): void {
   useEffect(() => {
-    if (ready) document.body.dataset.ready = page
+    if (!ready) return
+    // When, in ms since the navigation started (the benchmark reads it).
+    document.body.dataset.readyMs ??= String(Math.round(performance.now()))
+    document.body.dataset.ready = page
     return () => {
       if (document.body.dataset.ready === page) delete document.body.dataset.ready
     }

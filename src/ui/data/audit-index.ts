@@ -77,6 +77,8 @@ export interface AuditPage {
 }
 
 const INITIAL = 1024
+/** Rows per block of the time summary: a time window skips the blocks wholly outside it. */
+const BLOCK = 1024
 
 export class AuditIndex {
   size = 0
@@ -94,6 +96,9 @@ export class AuditIndex {
   readonly subjects = new Dictionary()
   readonly outcomes = new Dictionary()
   readonly reasons = new Dictionary()
+  /** The earliest and latest time in each block of rows (records come nearly, not exactly, in time order). */
+  private blockMin: number[] = []
+  private blockMax: number[] = []
   /** Category of each event entry. */
   categories: Category[] = [Category.Other]
   /** The name last seen for each caller entry (a key's name). */
@@ -107,7 +112,16 @@ export class AuditIndex {
     if (this.size === this.seq.length) this.grow()
     const i = this.size++
     this.seq[i] = r.seq
-    this.ts[i] = Date.parse(r.ts)
+    const t = Date.parse(r.ts)
+    this.ts[i] = t
+    const block = Math.floor(i / BLOCK)
+    if (block === this.blockMin.length) {
+      this.blockMin.push(t)
+      this.blockMax.push(t)
+    } else {
+      if (t < this.blockMin[block]) this.blockMin[block] = t
+      if (t > this.blockMax[block]) this.blockMax[block] = t
+    }
     const event = this.events.id(r.event)
     if (event === this.categories.length) this.categories.push(categoryOf(r.event))
     this.event[i] = event
@@ -141,6 +155,15 @@ export class AuditIndex {
     this.duration = more(this.duration, Float32Array)
   }
 
+  /** Rows [start, end) outside of which no row's time is in [from, to]. */
+  rowsBetween(from = -Infinity, to = Infinity): [number, number] {
+    let first = 0
+    while (first < this.blockMax.length && this.blockMax[first] < from) first++
+    let last = this.blockMin.length - 1
+    while (last >= first && this.blockMin[last] > to) last--
+    return [first * BLOCK, Math.min(this.size, (last + 1) * BLOCK)]
+  }
+
   /** A test for row numbers that applies `filter`; built once per query from the dictionaries. */
   matcher(filter: AuditFilter): (i: number) => boolean {
     const events = filter.event ? this.events.mask((e) => e === filter.event || e.startsWith(`${filter.event}.`)) : undefined
@@ -171,7 +194,8 @@ export class AuditIndex {
     let total = 0
     let last = -1
     let more = false
-    for (let i = this.size - 1; i >= 0; i--) {
+    const [start, end] = this.rowsBetween(filter.from, filter.to)
+    for (let i = end - 1; i >= start; i--) {
       if (!match(i)) continue
       total++
       if (i >= before) continue
@@ -181,19 +205,6 @@ export class AuditIndex {
       } else more = true
     }
     return {total, rows, ...(more ? {next: last} : {})}
-  }
-
-  /** The row number of a sequence number (binary search: rows are in sequence order). */
-  rowIndexOf(seq: number): number {
-    let lo = 0
-    let hi = this.size - 1
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1
-      if (this.seq[mid] < seq) lo = mid + 1
-      else if (this.seq[mid] > seq) hi = mid - 1
-      else return mid
-    }
-    return lo
   }
 
   row(i: number): AuditRow {

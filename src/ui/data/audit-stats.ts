@@ -1,7 +1,8 @@
 /**
  * What the overview charts: calls, refusals and rate-limited requests per minute over a window,
- * in total, per key and per tool, and the latency percentiles of each tool. One pass over the
- * index's columns for the series, one more for the latencies.
+ * in total, per key and per tool, and the latency percentiles of each tool. Each is one pass
+ * over the index's columns, within the blocks of rows the window touches; counts are kept in
+ * arrays by dictionary number, and percentiles are selected, not sorted for.
  */
 import {Category, type AuditIndex} from './audit-index.js'
 
@@ -40,16 +41,12 @@ export function series(index: AuditIndex, o: SeriesOptions): Series {
   const totals = {calls: new Array<number>(buckets).fill(0), refusals: new Array<number>(buckets).fill(0), ratelimited: new Array<number>(buckets).fill(0)}
   const byCategory: (number[] | undefined)[] = [undefined, totals.calls, totals.refusals, totals.ratelimited]
   const wanted = METRIC_CATEGORY[o.metric]
-  const perKey = new Map<number, Uint32Array>()
-  const perTool = new Map<number, Uint32Array>()
-  const bump = (map: Map<number, Uint32Array>, id: number, b: number) => {
-    let values = map.get(id)
-    if (!values) map.set(id, (values = new Uint32Array(buckets)))
-    values[b]++
-  }
+  const perKey: (Uint32Array | undefined)[] = new Array(index.callers.values.length)
+  const perTool: (Uint32Array | undefined)[] = new Array(index.subjects.values.length)
   const {ts, event, who, subject} = index
   const categories = index.categories
-  for (let i = 0; i < index.size; i++) {
+  const [start, end] = index.rowsBetween(o.from, o.to)
+  for (let i = start; i < end; i++) {
     const t = ts[i]
     if (t < o.from || t >= o.to) continue
     const category = categories[event[i]]
@@ -57,8 +54,8 @@ export function series(index: AuditIndex, o: SeriesOptions): Series {
     const b = Math.floor((t - o.from) / o.bucketMs)
     byCategory[category]![b]++
     if (category !== wanted) continue
-    bump(perKey, who[i], b)
-    bump(perTool, subject[i], b)
+    ;(perKey[who[i]] ??= new Uint32Array(buckets))[b]++
+    ;(perTool[subject[i]] ??= new Uint32Array(buckets))[b]++
   }
   const sum = (a: number[]) => a.reduce((x, y) => x + y, 0)
   return {
@@ -70,8 +67,10 @@ export function series(index: AuditIndex, o: SeriesOptions): Series {
   }
 }
 
-function topGroups(map: Map<number, Uint32Array>, top: number, label: (id: number) => [string, string]): Group[] {
-  const all = [...map].map(([id, values]) => ({id, values, total: values.reduce((x, y) => x + y, 0)})).sort((a, b) => b.total - a.total)
+function topGroups(counts: (Uint32Array | undefined)[], top: number, label: (id: number) => [string, string]): Group[] {
+  const all: {id: number; values: Uint32Array; total: number}[] = []
+  counts.forEach((values, id) => values && all.push({id, values, total: values.reduce((x, y) => x + y, 0)}))
+  all.sort((a, b) => b.total - a.total)
   const kept: Group[] = all.slice(0, top).map((g) => {
     const [id, text] = label(g.id)
     return {id, label: text, total: g.total, values: Array.from(g.values)}
@@ -98,24 +97,59 @@ export interface Latency {
 /** Percentiles of the calls' durations per tool in [from, to), slowest p95 first. */
 export function latencies(index: AuditIndex, from: number, to: number): Latency[] {
   const {ts, event, subject, duration} = index
-  const categories = index.categories
-  const inWindow = (i: number) => ts[i] >= from && ts[i] < to && categories[event[i]] === Category.Call && !Number.isNaN(duration[i])
-  const counts = new Map<number, number>()
-  for (let i = 0; i < index.size; i++) if (inWindow(i)) counts.set(subject[i], (counts.get(subject[i]) ?? 0) + 1)
-  const samples = new Map<number, {values: Float32Array; n: number}>()
-  for (const [id, n] of counts) samples.set(id, {values: new Float32Array(n), n: 0})
-  for (let i = 0; i < index.size; i++) {
-    if (!inWindow(i)) continue
-    const s = samples.get(subject[i])!
-    s.values[s.n++] = duration[i]
-  }
+  const isCall = index.categories.map((c) => c === Category.Call)
+  const [start, end] = index.rowsBetween(from, to)
+  const counts = new Uint32Array(index.subjects.values.length)
+  // A NaN duration (none recorded) is the one value not equal to itself.
+  const counted = (i: number) => ts[i] >= from && ts[i] < to && isCall[event[i]] && duration[i] === duration[i]
+  for (let i = start; i < end; i++) if (counted(i)) counts[subject[i]]++
+  const samples: (Float32Array | undefined)[] = Array.from(counts, (n) => (n > 0 ? new Float32Array(n) : undefined))
+  const filled = new Uint32Array(counts.length)
+  for (let i = start; i < end; i++) if (counted(i)) samples[subject[i]]![filled[subject[i]]++] = duration[i]
   const out: Latency[] = []
-  for (const [id, {values}] of samples) {
-    values.sort()
-    const at = (q: number) => Math.round(values[Math.min(values.length - 1, Math.ceil(q * values.length) - 1)] * 10) / 10
+  samples.forEach((values, id) => {
+    if (!values) return
+    const rank = (q: number) => Math.min(values.length - 1, Math.ceil(q * values.length) - 1)
+    // Each selection leaves everything below its rank before it, so the next one looks only there.
+    const p99 = select(values, rank(0.99), values.length)
+    const p95 = select(values, rank(0.95), rank(0.99) + 1)
+    const p50 = select(values, rank(0.5), rank(0.95) + 1)
     const tool = index.subjects.values[id] || '(none)'
     const split = tool.indexOf('__')
-    out.push({tool, upstream: split > 0 ? tool.slice(0, split) : 'built-in', calls: values.length, p50: at(0.5), p95: at(0.95), p99: at(0.99)})
-  }
+    const round = (x: number) => Math.round(x * 10) / 10
+    out.push({tool, upstream: split > 0 ? tool.slice(0, split) : 'built-in', calls: values.length, p50: round(p50), p95: round(p95), p99: round(p99)})
+  })
   return out.sort((a, b) => b.p95 - a.p95)
+}
+
+/**
+ * The k-th smallest of values[0..end) (Hoare's selection, median-of-three pivots), moving smaller
+ * values before position k and larger ones after it.
+ */
+export function select(values: Float32Array, k: number, end: number): number {
+  let lo = 0
+  let hi = end - 1
+  while (hi > lo) {
+    const mid = (lo + hi) >>> 1
+    const pivot = median3(values[lo], values[mid], values[hi])
+    let i = lo
+    let j = hi
+    while (i <= j) {
+      while (values[i] < pivot) i++
+      while (values[j] > pivot) j--
+      if (i <= j) {
+        const t = values[i]
+        values[i++] = values[j]
+        values[j--] = t
+      }
+    }
+    if (k <= j) hi = j
+    else if (k >= i) lo = i
+    else break
+  }
+  return values[k]
+}
+
+function median3(a: number, b: number, c: number): number {
+  return a < b ? (b < c ? b : a < c ? c : a) : a < c ? a : b < c ? c : b
 }

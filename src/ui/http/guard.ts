@@ -29,7 +29,7 @@ export function checkRequest(req: GuardedRequest, port: number): Refusal | undef
   const hosts = consoleHosts(port)
   if (!req.host || !hosts.includes(req.host.toLowerCase())) return {status: 421, reason: 'this console answers only to 127.0.0.1 and localhost on its own port'}
   const self = `http://${req.host.toLowerCase()}`
-  if (req.origin !== undefined && req.origin !== self) return {status: 403, reason: 'the request comes from a page of another origin'}
+  if (req.origin !== undefined && req.origin !== self) return {status: 403, reason: `the request comes from a page of another origin (${JSON.stringify(req.origin.slice(0, 100))})`}
   // Changes come from the console's own page, and browsers always send Origin with them.
   if (!SAFE_METHODS.has(req.method) && req.origin === undefined) return {status: 403, reason: 'a change must come from the console page (no Origin)'}
   if (req.fetchSite !== undefined && !allowedSite(req)) return {status: 403, reason: `the request comes from another site (${req.fetchSite})`}

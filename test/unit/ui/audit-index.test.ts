@@ -8,7 +8,7 @@ import path from 'node:path'
 import {AuditLog, type AuditRecord} from '../../../src/audit/index.js'
 import {AuditFeed} from '../../../src/ui/data/audit-feed.js'
 import {AuditIndex} from '../../../src/ui/data/audit-index.js'
-import {latencies, series} from '../../../src/ui/data/audit-stats.js'
+import {latencies, select, series} from '../../../src/ui/data/audit-stats.js'
 import {sleep} from '../../helpers/cli.js'
 
 const T0 = Date.parse('2026-11-30T10:00:00.000Z')
@@ -81,6 +81,14 @@ describe('console audit index', () => {
     const lat = latencies(index, T0, T0 + 4 * 60_000)
     assert.deepEqual(lat[0], {tool: 'gh__get_issue', upstream: 'gh', calls: 3, p50: 20, p95: 30, p99: 30})
     assert.deepEqual(lat[1], {tool: 'echo', upstream: 'built-in', calls: 1, p50: 1, p95: 1, p99: 1})
+  })
+
+  it('selects the same percentiles as sorting would, duplicates and all', () => {
+    for (const [n, spread] of [[1, 10], [2, 10], [7, 3], [1000, 5], [1000, 1e6], [4099, 50]]) {
+      const values = Float32Array.from({length: n}, (_, i) => Math.floor(Math.abs(Math.sin(i * 12.9898)) * spread))
+      const sorted = Float32Array.from(values).sort()
+      for (const k of [0, Math.floor(n / 2), n - 1]) assert.equal(select(Float32Array.from(values), k, n), sorted[k], `n=${n} k=${k}`)
+    }
   })
 
   it('grows past its first capacity', () => {
