@@ -19,7 +19,8 @@ import type {Browser, BrowserContext, Page} from 'playwright-core'
 import {Bed} from '../helpers/bed.js'
 import {haveChromium, launchBrowser, screenshot, seriousViolations} from '../helpers/browser.js'
 import {json, ROOT, sleep} from '../helpers/cli.js'
-import {bearer, INITIALIZE, post, type RunningServe} from '../helpers/server.js'
+import {hasRedisServer, RedisServer} from '../helpers/redis.js'
+import {bearer, INITIALIZE, post, startServe, type RunningServe} from '../helpers/server.js'
 import {startUi, type RunningUi} from '../helpers/ui.js'
 
 const FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
@@ -155,12 +156,33 @@ describe('keyward ui: the console in a real browser', function () {
     const latency = (await page.locator('#latency-title ~ table').textContent()) ?? ''
     assert.match(latency, /fixture__get_process\s*fixture\s*2/)
     await screenshot(page, 'ui-overview')
+    await page.selectOption('select >> nth=0', 'day')
+    await until(async () => /In the last day/.test((await page.textContent('[data-testid="traffic-totals"]')) ?? '') || undefined, 8000, 'the day range')
+    assert.equal(await page.textContent('[data-testid="total-calls"]'), String(callsMade))
+    await page.selectOption('select >> nth=0', 'hour')
     await checkAccessible('overview')
+  })
+
+  it('keys: list, filter and show, never a hash', async () => {
+    await open('keys')
+    for (const name of ['agent-a', 'agent-b', 'agent-c']) await page.waitForSelector(`tr[data-key="${name}"]`)
+    await page.fill('input[type="search"]', 'limited-scope-nobody-has')
+    await page.waitForSelector('text=No key matches.')
+    await page.fill('input[type="search"]', 'hello_world')
+    await until(async () => (await page.locator('#keys-table tbody tr').count()) === 1 || undefined, 5000, 'the filter')
+    assert.equal(await page.getAttribute('#keys-table tbody tr', 'data-key'), 'agent-b')
+    await page.fill('input[type="search"]', '')
+    await page.click('tr[data-key="agent-c"] >> text=agent-c')
+    const details = (await page.textContent('dialog')) ?? ''
+    assert.match(details, /rate limit\s*5 per 60s/)
+    assert.match(details, /scopes\s*\* prompt:\* resource:\*\*/)
+    await checkAccessible('key details')
+    await page.keyboard.press('Escape')
+    assert.ok(!/"hash"|[0-9a-f]{64}/.test(await page.content()), 'no hash on the page')
   })
 
   it('keys: generate with a scope preview, the key shown once with a copy button, then listed; it works at once', async () => {
     await open('keys')
-    for (const name of ['agent-a', 'agent-b', 'agent-c']) await page.waitForSelector(`tr[data-key="${name}"]`)
     await page.click('text=Generate key')
     await page.fill('input[name="name"]', 'from-console')
     await page.fill('input[name="scopes"]', 'fixture__get_*')
@@ -291,6 +313,19 @@ describe('keyward ui: the console in a real browser', function () {
     await until(async () => /^7 matching/.test((await page.textContent('[data-testid="audit-count"]')) ?? '') || undefined, 8000, 'the filtered count')
     const rows = await page.locator('#audit-table tbody tr').allTextContents()
     assert.ok(rows.every((r) => r.includes('tool.call') && r.includes('agent-a')), rows.join('\n'))
+    await page.selectOption('select[name="key"]', '')
+    await page.selectOption('select[name="event"]', '')
+    await page.fill('input[name="tool"]', 'fixture__*')
+    await page.click('form button[type="submit"]')
+    await until(async () => (await page.locator('#audit-table tbody tr').allTextContents()).every((r) => r.includes('fixture__')) || undefined, 8000, 'the tool filter')
+    await page.fill('input[name="tool"]', '')
+    await page.fill('input[name="from"]', '2099-01-01T00:00:00')
+    await page.click('form button[type="submit"]')
+    await until(async () => /^0 matching/.test((await page.textContent('[data-testid="audit-count"]')) ?? '') || undefined, 8000, 'the time range')
+    await page.fill('input[name="from"]', '')
+    await page.selectOption('select[name="key"]', `key:${agentA}`)
+    await page.selectOption('select[name="event"]', 'tool.call')
+    await page.click('form button[type="submit"]')
     await page.check('text=Live tail')
     await sleep(500)
     const client = await bed.connect(serve.url, keys.a)
@@ -408,6 +443,32 @@ describe('keyward ui: the console in a real browser', function () {
         .find((i) => i && i.family === 'IPv4' && !i.internal)
       if (!external) this.skip()
       await assert.rejects(raw(`http://${external!.address}:${ui.port}/`), /ECONNREFUSED/)
+    })
+
+    it('overview: replicas with a live heartbeat on Redis', async function () {
+      if (!hasRedisServer()) {
+        if (process.env.KEYWARD_REQUIRE_REDIS) throw new Error('redis-server is not installed: apt-get install redis-server')
+        this.skip()
+      }
+      const redis = await RedisServer.start()
+      const replica = await startServe(bed.box, ['--redis', redis.url])
+      const clustered = await startUi(bed.box, ['--no-open', '--redis', redis.url])
+      const fresh = await browser.newContext()
+      try {
+        const tab = await fresh.newPage()
+        await tab.goto(clustered.login)
+        await tab.waitForURL(`${clustered.origin}/`)
+        await tab.waitForSelector('body[data-ready="overview"]')
+        await until(async () => ((await tab.textContent('#replicas-title ~ ul')) ?? '').includes(replica.url) || undefined, 10_000, 'the heartbeat')
+        assert.match((await tab.textContent('#replicas-title ~ ul')) ?? '', /generation \d+, up \d+s, redis ok/)
+        assert.match((await tab.textContent('#replicas-title ~ table')) ?? '', new RegExp(replica.url.replace(/[/.]/g, '\\$&')))
+        await screenshot(tab, 'ui-overview-redis')
+      } finally {
+        await fresh.close()
+        await clustered.stop()
+        await replica.stop()
+        await redis.kill()
+      }
     })
 
     it('an idle session ends, and the page’s own refreshes do not keep it alive', async () => {
