@@ -68,7 +68,8 @@ export async function openConsole(o: UiOptions): Promise<OpenConsole> {
   }
   const sessions = new Sessions(o.idleMs)
   const running = await startConsole({port: o.port, state, assets, sessions, log: o.log, onLogin: o.onLogin})
-  // Started now, so the first page has the log indexed and the upstreams' tools known sooner.
+  // Started now, so the first page has the log indexed and the upstreams' tools known sooner
+  // (each upstream is asked what it offers once, as `upstream test` does).
   void state.audit()
   void vault.data().then((data) => catalog.testUntested(data)).catch(() => {})
   return {

@@ -75,5 +75,6 @@ export const rotate: Handler = async (state, req) => {
 export const preview: Handler = async (state, req) => {
   const scopes = stringList(req.body, 'scopes')
   const data = await state.vault.data()
+  void state.catalog.testUntested(data).catch(() => {})
   return {body: previewScopes(scopes, await state.catalog.items(data))}
 }

@@ -11,6 +11,8 @@ const METRICS = new Set<Metric>(['calls', 'refusals', 'ratelimited'])
 
 export const health: Handler = async (state) => {
   const data = await state.vault.data()
+  // An upstream added or changed since it was last asked is asked again, in the background.
+  void state.catalog.testUntested(data).catch(() => {})
   const [replicas, {feed}] = await Promise.all([state.replicas.replicas(data, state.vault.vaultId), state.audit()])
   const upstreams = state.catalog.list(data).map(({items, ...rest}) => ({...rest, ...(items ? {tools: items.tools.length, prompts: items.prompts.length, resources: items.resources.length} : {})}))
   return {body: {replicas, upstreams, audit: {file: feed.file, records: feed.index.size, building: feed.building, error: feed.error}}}

@@ -6,6 +6,7 @@ import type {Handler} from './context.js'
 
 export const listAll: Handler = async (state) => {
   const data = await state.vault.data()
+  void state.catalog.testUntested(data).catch(() => {})
   const states = new Map(state.catalog.list(data).map((s) => [s.name, s]))
   const upstreams = listUpstreams(data).map((def) => ({...viewUpstream(def), ...states.get(def.name)}))
   return {body: {upstreams}}

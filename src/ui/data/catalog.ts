@@ -27,6 +27,8 @@ export interface UpstreamState {
   /** The last failure, with every vault secret redacted. */
   error?: string
   testedAt?: string
+  /** The definition tested (its `updated` time): a changed definition counts as untested. */
+  definition?: string
 }
 
 const TIMEOUT_MS = 30_000
@@ -45,9 +47,14 @@ export class CatalogSource {
 
   constructor(private readonly version: string) {}
 
-  /** Each upstream's last known state (those never tested yet as such). */
+  /** Each upstream's last known state (those never tested yet, or changed since, as untested). */
   list(data: VaultData): UpstreamState[] {
-    return [...upstreamsOf(data).keys()].sort().map((name) => this.states.get(name) ?? {name, state: 'untested'})
+    return [...upstreamsOf(data).values()]
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map((def) => {
+        const known = this.states.get(def.name)
+        return known && (known.definition === def.updated || known.state === 'testing') ? known : {name: def.name, state: 'untested' as const}
+      })
   }
 
   /** Tests one upstream now (or joins the test under way). */
@@ -60,10 +67,10 @@ export class CatalogSource {
       const testedAt = new Date().toISOString()
       try {
         const r = await upstreamItems(def, data, this.version)
-        return {name: def.name, state: 'ready', ms: Math.round(r.ms), server: r.server, items: r.items, testedAt}
+        return {name: def.name, state: 'ready', ms: Math.round(r.ms), server: r.server, items: r.items, testedAt, definition: def.updated}
       } catch (err) {
         const pairs: [string, string][] = [...data.secrets].map(([n, s]) => [n, s.value.toString('utf8')])
-        return {name: def.name, state: 'failed', error: new Redactor(pairs).text((err as Error).message), testedAt}
+        return {name: def.name, state: 'failed', error: new Redactor(pairs).text((err as Error).message), testedAt, definition: def.updated}
       }
     })().then((state) => {
       this.states.set(def.name, state)
@@ -74,9 +81,9 @@ export class CatalogSource {
     return running
   }
 
-  /** Tests every upstream not tested yet; resolves when all have answered. */
+  /** Tests every upstream not tested yet (or changed since); resolves when all have answered. */
   async testUntested(data: VaultData): Promise<void> {
-    await Promise.all([...upstreamsOf(data).keys()].filter((n) => !this.states.has(n) || this.inFlight.has(n)).map((n) => this.test(data, n)))
+    await Promise.all(this.list(data).filter((s) => s.state === 'untested' || s.state === 'testing').map((s) => this.test(data, s.name)))
   }
 
   /** Everything a scope can match: the built-in tools and what each tested upstream offers. */
