@@ -2,7 +2,7 @@
 // over tsc's output for that file. The SDK and zod are bundled because resolving and linking their
 // hundreds of ES modules costs about 90 ms at every `serve` start; splitting keeps them in chunks that
 // only serve and the gateway commands load. Native, optional or rarely used packages stay external.
-import {copyFile} from 'node:fs/promises'
+import {readdir, readFile, writeFile} from 'node:fs/promises'
 
 import {build} from 'esbuild'
 
@@ -52,4 +52,19 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 })
-await copyFile('src/ui/client/index.html', 'dist/ui/index.html')
+// boot.js, evaluated first, asks for the first page's data while app.js loads (first-data.ts).
+await build({
+  entryPoints: {boot: 'src/ui/client/boot.ts'},
+  outdir: 'dist/ui',
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['chrome110', 'firefox115', 'safari16'],
+  minify: true,
+  logLevel: 'warning',
+})
+// The page names the chunks the first page needs, so the browser fetches them with app.js.
+const chunks = (await readdir('dist/ui')).filter((name) => name.endsWith('.js') && name !== 'app.js' && name !== 'boot.js')
+const preload = chunks.map((name) => `<link rel="modulepreload" href="/assets/${name}">`).join('\n')
+const page = await readFile('src/ui/client/index.html', 'utf8')
+await writeFile('dist/ui/index.html', page.replace('<!-- chunks -->', preload))

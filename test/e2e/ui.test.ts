@@ -153,7 +153,7 @@ describe('keyward ui: the console in a real browser', function () {
     const perKey = (await page.locator('#chart-keys ~ .summary').textContent()) ?? ''
     assert.match(perKey, /agent-a: 5/)
     assert.match(perKey, /agent-b: 1/)
-    const latency = (await page.locator('#latency-title ~ table').textContent()) ?? ''
+    const latency = await until(async () => /fixture__get_process/.test((await page.locator('#latency-title ~ table').textContent()) ?? '') && ((await page.locator('#latency-title ~ table').textContent()) ?? ''), 8000, 'the latency table')
     assert.match(latency, /fixture__get_process\s*fixture\s*2/)
     await screenshot(page, 'ui-overview')
     await page.selectOption('select >> nth=0', 'day')

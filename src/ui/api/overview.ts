@@ -18,22 +18,27 @@ export const health: Handler = async (state) => {
   return {body: {replicas, upstreams, audit: {file: feed.file, records: feed.index.size, building: feed.building, error: feed.error}}}
 }
 
-export const stats: Handler = async (state, req) => {
-  const range = RANGES[req.query.get('range') ?? 'hour']
-  const metric = (req.query.get('metric') ?? 'calls') as Metric
+/** The window a `range` parameter names: whole minutes, ending with the current one. */
+function windowOf(query: URLSearchParams): {name: string; from: number; to: number; bucket: number} {
+  const name = query.get('range') ?? 'hour'
+  const range = RANGES[name]
   if (!range) throw new KeywardError('INVALID_INPUT', 'range is hour or day')
+  const to = Math.ceil((Date.now() + 1) / range.bucket) * range.bucket
+  return {name, from: to - range.span, to, bucket: range.bucket}
+}
+
+/** The charts: counts per minute, in total, per key and per tool. */
+export const stats: Handler = async (state, req) => {
+  const w = windowOf(req.query)
+  const metric = (req.query.get('metric') ?? 'calls') as Metric
   if (!METRICS.has(metric)) throw new KeywardError('INVALID_INPUT', 'metric is calls, refusals or ratelimited')
   const {feed} = await state.audit()
-  // Whole minutes, ending with the current one.
-  const to = Math.ceil((Date.now() + 1) / range.bucket) * range.bucket
-  const from = to - range.span
-  return {
-    body: {
-      range: req.query.get('range') ?? 'hour',
-      metric,
-      building: feed.building,
-      series: series(feed.index, {from, to, bucketMs: range.bucket, metric, top: 8}),
-      latencies: latencies(feed.index, from, to),
-    },
-  }
+  return {body: {range: w.name, metric, building: feed.building, series: series(feed.index, {from: w.from, to: w.to, bucketMs: w.bucket, metric, top: 8})}}
+}
+
+/** Latency percentiles per tool: apart from the charts, which then do not wait for them. */
+export const latency: Handler = async (state, req) => {
+  const w = windowOf(req.query)
+  const {feed} = await state.audit()
+  return {body: {range: w.name, latencies: latencies(feed.index, w.from, w.to)}}
 }

@@ -15,6 +15,7 @@ const TABLE: [method: string, path: string, handler: Handler][] = [
   ['GET', '/api/session', session],
   ['GET', '/api/health', overview.health],
   ['GET', '/api/stats', overview.stats],
+  ['GET', '/api/latencies', overview.latency],
   ['GET', '/api/keys', keys.listKeys],
   ['POST', '/api/keys', keys.generateKey],
   ['POST', '/api/keys/:id/revoke', keys.revoke],

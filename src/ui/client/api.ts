@@ -4,6 +4,8 @@
  * they do not keep an idle session alive.
  */
 
+import {takeFirst} from './first-data.js'
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -38,7 +40,8 @@ export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknow
   if (method !== 'GET') headers['x-csrf-token'] = csrf
   if (body !== undefined) headers['content-type'] = 'application/json'
   if (options.background) headers['x-console-background'] = '1'
-  const res = await fetch(path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', cache: 'no-store'})
+  const first = method === 'GET' && !options.background ? takeFirst(path) : undefined
+  const res = await (first ?? fetch(path, {method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', cache: 'no-store'}))
   const data = (await res.json().catch(() => ({}))) as {error?: {code: string; message: string}}
   if (res.status === 401) sessionEnded()
   if (!res.ok) throw new ApiError(res.status, data.error?.code ?? 'HTTP', data.error?.message ?? `HTTP ${res.status}`)

@@ -1,5 +1,5 @@
 /** A time-series chart (uPlot on a canvas), with its figures in words beside it for screen readers. */
-import {useEffect, useRef} from 'preact/hooks'
+import {useLayoutEffect, useRef} from 'preact/hooks'
 import type uPlot from 'uplot'
 
 /** uPlot, loaded apart from the page's script: the first page's data is asked for while it loads. */
@@ -26,7 +26,8 @@ export interface Line {
 
 export function Chart(props: {id: string; title: string; times: number[]; lines: Line[]; summary: string}) {
   const box = useRef<HTMLDivElement>(null)
-  useEffect(() => {
+  // A layout effect: drawn as soon as the page has the data (uPlot is usually loaded by then).
+  useLayoutEffect(() => {
     const el = box.current
     if (!el) return
     let plot: uPlot | undefined

@@ -4,7 +4,7 @@ import {useMemo, useState} from 'preact/hooks'
 import {get, qs} from './api.js'
 import {Chart, type Line} from './chart.js'
 import {count, ms, when} from './format.js'
-import type {Group, Health, Metric, Stats} from './types.js'
+import type {Group, Health, Latencies as LatencyAnswer, Metric, Stats} from './types.js'
 import {Badge, ErrorLine, Note, useData, useReady, type Tone} from './widgets.js'
 
 const METRICS: Record<Metric, string> = {calls: 'calls', refusals: 'refusals', ratelimited: 'rate-limited'}
@@ -46,7 +46,8 @@ export function Overview(props: {range?: string}) {
         <ErrorLine error={stats.error} />
         {stats.data ? <Traffic stats={stats.data} /> : <Note>Reading the audit log…</Note>}
       </section>
-      {stats.data && <Latencies stats={stats.data} />}
+      {/* Asked once the charts have their data: the server computes one answer at a time. */}
+      {stats.data && <Latencies range={range} />}
     </section>
   )
 }
@@ -192,12 +193,16 @@ function Traffic(props: {stats: Stats}) {
   )
 }
 
-function Latencies(props: {stats: Stats}) {
-  const rows = props.stats.latencies
+function Latencies(props: {range: 'hour' | 'day'}) {
+  const answer = useData((background) => get<LatencyAnswer>(`/api/latencies${qs({range: props.range})}`, {background}), [props.range], 10_000)
+  const rows = answer.data?.latencies ?? []
   return (
     <section class="panel" aria-labelledby="latency-title">
       <h2 id="latency-title">Latency per tool</h2>
-      {rows.length === 0 ? (
+      <ErrorLine error={answer.error} />
+      {!answer.data ? (
+        <Note>Reading the audit log…</Note>
+      ) : rows.length === 0 ? (
         <Note>No calls in this range.</Note>
       ) : (
         <table class="numbers">

@@ -98,6 +98,10 @@ export interface Stats {
   metric: Metric
   building: boolean
   series: {times: number[]; totals: Record<Metric, number[]>; sums: Record<Metric, number>; byKey: Group[]; byTool: Group[]}
+}
+
+export interface Latencies {
+  range: 'hour' | 'day'
   latencies: {tool: string; upstream: string; calls: number; p50: number; p95: number; p99: number}[]
 }
 

@@ -1,6 +1,6 @@
 /** Small parts every page uses: loading data, dialogs, badges, messages. */
 import type {ComponentChildren} from 'preact'
-import {useCallback, useEffect, useRef, useState} from 'preact/hooks'
+import {useCallback, useEffect, useLayoutEffect, useRef, useState} from 'preact/hooks'
 
 export interface Loaded<T> {
   data?: T
@@ -93,7 +93,8 @@ export function Note(props: {children: ComponentChildren}) {
 
 /** Marks the page as drawn with its data (what the tests and the benchmark wait for). */
 export function useReady(page: string, ready: boolean): void {
-  useEffect(() => {
+  // A layout effect: marked when the data is in the page, not a frame later.
+  useLayoutEffect(() => {
     if (!ready) return
     // When, in ms since the navigation started (the benchmark reads it).
     document.body.dataset.readyMs ??= String(Math.round(performance.now()))

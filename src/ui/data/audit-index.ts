@@ -6,6 +6,7 @@
  * the log grows (see audit-feed.ts).
  */
 import type {AuditRecord} from '../../audit/index.js'
+import {MinuteCounts} from './minute-counts.js'
 
 /** What a chart counts an event as. */
 export const Category = {Other: 0, Call: 1, Refusal: 2, RateLimited: 3} as const
@@ -103,6 +104,13 @@ export class AuditIndex {
   categories: Category[] = [Category.Other]
   /** The name last seen for each caller entry (a key's name). */
   readonly callerNames: string[] = ['']
+  /** The last day's counts per minute, for the charts. */
+  readonly minutes: MinuteCounts
+
+  /** `now`: the clock that decides what "the last day" is (tests set it). */
+  constructor(now: () => number = Date.now) {
+    this.minutes = new MinuteCounts(now)
+  }
 
   get lastSeq(): number {
     return this.size === 0 ? 0 : this.seq[this.size - 1]
@@ -132,7 +140,10 @@ export class AuditIndex {
     const name = r.principal ? text(r.name) : r.actor ? `${text(r.actor)} (${text(r.user) ?? '?'})` : undefined
     if (name) this.callerNames[who] = name
     else if (!this.callerNames[who]) this.callerNames[who] = this.callers.values[who]
-    this.subject[i] = this.subjects.id(subjectOf(r))
+    const subject = this.subjects.id(subjectOf(r))
+    this.subject[i] = subject
+    const category = this.categories[event]
+    if (category !== Category.Other) this.minutes.add(t, category, who, subject)
     this.outcome[i] = Math.min(255, this.outcomes.id(text(r.outcome) ?? ''))
     this.reason[i] = Math.min(65_535, this.reasons.id(text(r.reason) ?? ''))
     this.duration[i] = typeof r.duration_ms === 'number' ? r.duration_ms : NaN

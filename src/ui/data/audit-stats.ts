@@ -1,10 +1,11 @@
 /**
  * What the overview charts: calls, refusals and rate-limited requests per minute over a window,
- * in total, per key and per tool, and the latency percentiles of each tool. Each is one pass
- * over the index's columns, within the blocks of rows the window touches; counts are kept in
- * arrays by dictionary number, and percentiles are selected, not sorted for.
+ * in total, per key and per tool (summed from the index's per-minute counts), and the latency
+ * percentiles of each tool (one pass over the columns, within the blocks of rows the window
+ * touches; percentiles are selected, not sorted for).
  */
 import {Category, type AuditIndex} from './audit-index.js'
+import {decode} from './minute-counts.js'
 
 export type Metric = 'calls' | 'refusals' | 'ratelimited'
 
@@ -36,26 +37,24 @@ export interface Series {
   byTool: Group[]
 }
 
+/** From the index's per-minute counts: `from`, `to` and `bucketMs` are whole minutes. */
 export function series(index: AuditIndex, o: SeriesOptions): Series {
   const buckets = Math.max(1, Math.ceil((o.to - o.from) / o.bucketMs))
   const totals = {calls: new Array<number>(buckets).fill(0), refusals: new Array<number>(buckets).fill(0), ratelimited: new Array<number>(buckets).fill(0)}
-  const byCategory: (number[] | undefined)[] = [undefined, totals.calls, totals.refusals, totals.ratelimited]
   const wanted = METRIC_CATEGORY[o.metric]
   const perKey: (Uint32Array | undefined)[] = new Array(index.callers.values.length)
   const perTool: (Uint32Array | undefined)[] = new Array(index.subjects.values.length)
-  const {ts, event, who, subject} = index
-  const categories = index.categories
-  const [start, end] = index.rowsBetween(o.from, o.to)
-  for (let i = start; i < end; i++) {
-    const t = ts[i]
-    if (t < o.from || t >= o.to) continue
-    const category = categories[event[i]]
-    if (category === Category.Other) continue
-    const b = Math.floor((t - o.from) / o.bucketMs)
-    byCategory[category]![b]++
-    if (category !== wanted) continue
-    ;(perKey[who[i]] ??= new Uint32Array(buckets))[b]++
-    ;(perTool[subject[i]] ??= new Uint32Array(buckets))[b]++
+  for (const [start, counts] of index.minutes.between(o.from, o.to)) {
+    const b = Math.floor((start - o.from) / o.bucketMs)
+    totals.calls[b] += counts.totals[Category.Call]
+    totals.refusals[b] += counts.totals[Category.Refusal]
+    totals.ratelimited[b] += counts.totals[Category.RateLimited]
+    for (const [c, n] of counts.groups) {
+      const {kind, id, category} = decode(c)
+      if (category !== wanted) continue
+      const groups = kind === 0 ? perKey : perTool
+      ;(groups[id] ??= new Uint32Array(buckets))[b] += n
+    }
   }
   const sum = (a: number[]) => a.reduce((x, y) => x + y, 0)
   return {

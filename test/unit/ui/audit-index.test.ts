@@ -19,9 +19,12 @@ function rec(minute: number, fields: Record<string, unknown>): AuditRecord {
 }
 const call = (minute: number, key: string, tool: string, ms: number, outcome = 'ok') => rec(minute, {principal: `key:${key}`, key, name: `${key}-name`, auth: 'api_key', tool, outcome, duration_ms: ms})
 
+/** The index's clock: a few minutes after the sample's records. */
+const NOW = () => T0 + 5 * 60_000
+
 function sample(): AuditIndex {
   seq = 0
-  const index = new AuditIndex()
+  const index = new AuditIndex(NOW)
   const records = [
     call(0, 'k1', 'echo', 1),
     call(0, 'k1', 'gh__get_issue', 10),
@@ -81,6 +84,18 @@ describe('console audit index', () => {
     const lat = latencies(index, T0, T0 + 4 * 60_000)
     assert.deepEqual(lat[0], {tool: 'gh__get_issue', upstream: 'gh', calls: 3, p50: 20, p95: 30, p99: 30})
     assert.deepEqual(lat[1], {tool: 'echo', upstream: 'built-in', calls: 1, p50: 1, p95: 1, p99: 1})
+  })
+
+  it('charts only the last day: older records are in the audit view, not in the per-minute counts', () => {
+    seq = 0
+    const index = new AuditIndex(NOW)
+    index.add(call(-2 * 24 * 60, 'old', 'echo', 1))
+    index.add(call(-60, 'k1', 'echo', 1))
+    index.add(call(0, 'k1', 'echo', 1))
+    assert.equal(index.query({}, 10).total, 3)
+    const day = series(index, {from: T0 - 3 * 24 * 60 * 60_000, to: T0 + 60_000, bucketMs: 60_000, metric: 'calls', top: 8})
+    assert.equal(day.sums.calls, 2)
+    assert.deepEqual(day.byKey.map((g) => g.label), ['k1-name'])
   })
 
   it('selects the same percentiles as sorting would, duplicates and all', () => {
