@@ -107,7 +107,8 @@ async function handle(o: ConsoleOptions, port: number, cookieName: string, req: 
   const refusal = checkRequest({method, path, host: header(req, 'host'), origin: header(req, 'origin'), fetchSite: header(req, 'sec-fetch-site')}, port)
   if (refusal) return refuse(refusal.status, 'FORBIDDEN', refusal.reason)
   if (path === '/login') return login(o, cookieName, query, method, res, refuse)
-  const background = header(req, 'x-console-background') === '1'
+  // What the page does by itself (its refreshes, the live tail, which EventSource cannot mark) is not activity.
+  const background = header(req, 'x-console-background') === '1' || path === '/api/audit/stream'
   const session = o.sessions.touch(cookieValue(header(req, 'cookie'), cookieName), !background)
   if (!session) return refuse(401, 'NO_SESSION', 'no session (or it ended after being idle): open the link that keyward ui printed or opened, or press Enter in its terminal for a new one')
   if (!api) return asset(o, method, path, session.csrf, res, refuse)
