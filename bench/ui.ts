@@ -38,7 +38,7 @@ function eventFor(i: number): Record<string, unknown> & {event: string} {
  * Writes the records through AuditLog, with the clock moved along the last day: the writer
  * stamps each record when it is queued, so `Date` is replaced while it runs.
  */
-async function writeDay(file: string, key: Buffer): Promise<number> {
+async function writeDay(file: string, key: Buffer, stateEnv: NodeJS.ProcessEnv): Promise<number> {
   const RealDate = Date
   let now = RealDate.now() - DAY
   class DayDate extends RealDate {
@@ -54,7 +54,7 @@ async function writeDay(file: string, key: Buffer): Promise<number> {
   const started = performance.now()
   globalThis.Date = DayDate as DateConstructor
   try {
-    const log = new AuditLog({file, key, maxSize: 64 * 1024 * 1024})
+    const log = new AuditLog({file, key, maxSize: 64 * 1024 * 1024, env: stateEnv})
     const step = DAY / RECORDS
     for (let i = 0; i < RECORDS; i += 5000) {
       const batch: Promise<void>[] = []
@@ -96,11 +96,14 @@ export async function benchUi(): Promise<Row[]> {
   const group = `console (keyward ui), ${RECORDS.toLocaleString('en')} audit records over a day`
   let ui: {child: ChildProcess; login: string; origin: string} | undefined
   try {
-    const {auditKeyOf} = await import('../src/audit/index.js')
+    const {auditKeyOf, resolveAuditPath} = await import('../src/audit/index.js')
     const {openVault} = await import('../src/vault/index.js')
-    const key = auditKeyOf((await openVault(v.file, v.material)).data)!
-    const file = path.join(stateHome, 'keyward', 'audit.jsonl')
-    const writeMs = await writeDay(file, key)
+    const vault = await openVault(v.file, v.material)
+    const key = auditKeyOf(vault.data)!
+    const stateEnv = {...process.env, XDG_STATE_HOME: stateHome}
+    // The vault's own log, where the console looks for it.
+    const file = resolveAuditPath(undefined, undefined, vault.header.vault_id, stateEnv)
+    const writeMs = await writeDay(file, key, stateEnv)
     rows.push({group, metric: 'write them with the audit writer (setup)', value: writeMs / 1000, unit: 's'})
     const indexStart = performance.now()
     ui = await startUi(v.file, v.keyFile, stateHome)

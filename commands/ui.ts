@@ -41,6 +41,7 @@ Changes made in the console are the CLI's (same checks, same vault writes, repli
       idleMs,
       version: this.config.version,
       redis: flags.redis,
+      auditLog: flags['audit-log'],
       log: (line) => log('warn', line),
       onLogin: () => void link?.cleanup(),
     })

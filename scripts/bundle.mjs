@@ -6,7 +6,8 @@ import {readdir, readFile, writeFile} from 'node:fs/promises'
 
 import {build} from 'esbuild'
 
-const external = ['ioredis', 'ajv', 'ajv-formats', '@inquirer/prompts', '@node-rs/argon2', 'proper-lockfile', 'typescript', 'ts-node', 'tsx']
+// jsonc-parser's "main" is a UMD build whose require('./impl/…') calls esbuild cannot follow; Node loads it fine.
+const external = ['ioredis', 'ajv', 'ajv-formats', 'jsonc-parser', '@inquirer/prompts', '@node-rs/argon2', 'proper-lockfile', 'typescript', 'ts-node', 'tsx']
 
 await build({
   entryPoints: {index: 'commands/index.ts'},

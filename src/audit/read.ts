@@ -1,8 +1,19 @@
-/** Reading the audit log for `keyward audit tail`: records as written, newest last, filtered. */
+/**
+ * Reading the audit log (`keyward audit tail`, the console): records as written, across every
+ * rotated segment (plain or compressed) and the live file, without checking MACs (that is
+ * `verifyAudit`'s job). Lines that are not records (a torn last line) are skipped.
+ *
+ * - `auditRecords(file, {order, filter})`: an async iterator over the whole log, oldest first or
+ *   newest first, streaming (a plain file is read from its end in chunks; a compressed segment
+ *   is decompressed whole when read newest first).
+ * - `lastRecords(file, filter, n)`: the newest n matching, oldest first.
+ * - `followRecords(...)`: records as they are appended, following rotation.
+ */
 import {promises as fs, watch} from 'node:fs'
 import path from 'node:path'
 
 import {chainFiles} from './files.js'
+import {isDamagedCompression, linesBackward, linesForward} from './lines.js'
 import type {AuditRecord} from './record.js'
 
 export interface RecordFilter {
@@ -30,16 +41,39 @@ function parse(line: string): AuditRecord | undefined {
   }
 }
 
-/** The last `limit` matching records, oldest first, reading segments newest first until there are enough. */
-export async function lastRecords(file: string, filter: RecordFilter, limit: number): Promise<AuditRecord[]> {
+export interface ReadOptions {
+  /** `oldest-first` (the default) or `newest-first`. */
+  order?: 'oldest-first' | 'newest-first'
+  filter?: RecordFilter
+}
+
+/** Every record of the log, across its segments and the live file, in the order asked. */
+export async function* auditRecords(file: string, options: ReadOptions = {}): AsyncGenerator<AuditRecord> {
   const files = await chainFiles(file)
-  const out: AuditRecord[] = []
-  for (let f = files.length - 1; f >= 0 && out.length < limit; f--) {
-    const lines = (await fs.readFile(files[f], 'utf8')).split('\n')
-    for (let i = lines.length - 1; i >= 0 && out.length < limit; i--) {
-      const record = lines[i] ? parse(lines[i]) : undefined
-      if (record && matches(record, filter)) out.push(record)
+  const newestFirst = options.order === 'newest-first'
+  if (newestFirst) files.reverse()
+  for (const f of files) {
+    const lines = newestFirst ? linesBackward(f) : linesForward(f)
+    try {
+      for await (const line of lines) {
+        const record = line.complete && line.text ? parse(line.text) : undefined
+        if (record && (!options.filter || matches(record, options.filter))) yield record
+      }
+    } catch (err) {
+      // A segment dropped by retention since it was listed, or a damaged compressed one (verify
+      // reports that): its records are not readable, the rest are.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !isDamagedCompression(err)) throw err
     }
+  }
+}
+
+/** The last `limit` matching records, oldest first, reading the log from its end until there are enough. */
+export async function lastRecords(file: string, filter: RecordFilter, limit: number): Promise<AuditRecord[]> {
+  const out: AuditRecord[] = []
+  if (limit <= 0) return out
+  for await (const record of auditRecords(file, {order: 'newest-first', filter})) {
+    out.push(record)
+    if (out.length >= limit) break
   }
   return out.reverse()
 }

@@ -6,7 +6,7 @@
  * resource metadata (RFC 9728). The token is never logged, never forwarded upstream, and kept
  * only as a hash in a bounded cache that never outlives its exp.
  */
-import type {JWTPayload, JWTVerifyGetKey} from 'jose'
+import type {JWTPayload, JWTVerifyOptions, createRemoteJWKSet} from 'jose'
 
 import {ScopeSet} from '../policy/index.js'
 import {AuthFailure, type Authenticator, type Credential} from './authenticator.js'
@@ -25,6 +25,8 @@ export interface OAuthSettings {
   clockSkewSeconds: number
   introspectionCacheMs: number
   scopeMap: ReadonlyMap<string, readonly string[]>
+  /** How often the JWKS may be fetched again for an unknown kid or a failed signature; default 5 s (tests shorten it). */
+  jwksCooldownMs?: number
   /** The URL of this server's protected resource metadata, for the challenge. */
   resourceMetadataUrl(): string
   /** Logs facts (never a token). */
@@ -35,7 +37,11 @@ export interface OAuthSettings {
 let joseModule: Promise<typeof import('jose')> | undefined
 const jose = () => (joseModule ??= import('jose'))
 
-/** A refetch of the JWKS for an unknown kid at most this often: key rotation works, a flood of random kids does not hammer the issuer. */
+/**
+ * A refetch of the JWKS for an unknown kid, or for a signature that fails under a known kid (an
+ * issuer that replaced a key and kept its kid), at most this often: key rotation works, a flood
+ * of random kids or forged signatures does not hammer the issuer. Both share this one budget.
+ */
 const JWKS_COOLDOWN_MS = 5000
 const FETCH_TIMEOUT_MS = 5000
 /** Inactive introspection results are remembered this long, so a flood of bad tokens does not become a flood of introspections. */
@@ -71,9 +77,11 @@ export async function discoverJwksUri(issuer: string): Promise<string> {
   throw new Error(`no authorization server metadata with a jwks_uri for ${issuer}`)
 }
 
+type RemoteKeys = ReturnType<typeof createRemoteJWKSet>
+
 export class OAuthAuthenticator implements Authenticator {
   readonly type = 'oauth2' as const
-  private jwks?: Promise<JWTVerifyGetKey>
+  private jwks?: Promise<RemoteKeys>
   private readonly cache = new TokenCache<Principal>(10_000)
   private readonly inactive = new TokenCache<true>(10_000)
 
@@ -95,11 +103,11 @@ export class OAuthAuthenticator implements Authenticator {
     return principal
   }
 
-  private keys(): Promise<JWTVerifyGetKey> {
+  private keys(): Promise<RemoteKeys> {
     this.jwks ??= (async () => {
       const uri = this.settings.jwksUri ?? (await discoverJwksUri(this.settings.issuer))
       const {createRemoteJWKSet} = await jose()
-      return createRemoteJWKSet(new URL(uri), {cooldownDuration: JWKS_COOLDOWN_MS, timeoutDuration: FETCH_TIMEOUT_MS})
+      return createRemoteJWKSet(new URL(uri), {cooldownDuration: this.settings.jwksCooldownMs ?? JWKS_COOLDOWN_MS, timeoutDuration: FETCH_TIMEOUT_MS})
     })()
     // A failed discovery is tried again on a later request, not remembered.
     this.jwks.catch(() => (this.jwks = undefined))
@@ -120,21 +128,25 @@ export class OAuthAuthenticator implements Authenticator {
     if (header.typ !== undefined && !ACCEPTED_TYP.has(String(header.typ).toLowerCase())) {
       throw refuse('wrong_token_type', 'the token is not an access token (its typ header)')
     }
-    let keys: JWTVerifyGetKey
+    let keys: RemoteKeys
     try {
       keys = await this.keys()
     } catch (err) {
       this.settings.log(`cannot get the issuer's keys (${(err as Error).message})`)
       throw new AuthFailure('issuer_unavailable', "Service Unavailable: the authorization server's keys cannot be fetched; retry", undefined, 503)
     }
+    const options: JWTVerifyOptions = {
+      issuer: this.settings.issuer,
+      audience: this.settings.audience(),
+      algorithms: this.settings.algorithms,
+      clockTolerance: this.settings.clockSkewSeconds,
+      requiredClaims: ['exp'],
+    }
     let payload: JWTPayload
     try {
-      ;({payload} = await jwtVerify(token, keys, {
-        issuer: this.settings.issuer,
-        audience: this.settings.audience(),
-        algorithms: this.settings.algorithms,
-        clockTolerance: this.settings.clockSkewSeconds,
-        requiredClaims: ['exp'],
+      ;({payload} = await jwtVerify(token, keys, options).catch(async (err: unknown) => {
+        if (!(err instanceof errors.JWSSignatureVerificationFailed) || !(await this.refetched(keys))) throw err
+        return jwtVerify(token, keys, options)
       }))
     } catch (err) {
       throw this.jwtFailure(err, errors)
@@ -142,6 +154,23 @@ export class OAuthAuthenticator implements Authenticator {
     const principal = this.principal(payload)
     this.cache.set(TokenCache.keyOf(token), principal, principal.expiresAt ?? Date.now())
     return principal
+  }
+
+  /**
+   * A signature failed under a kid the cached JWKS holds: the issuer may have replaced that key
+   * and kept its kid, which jose's own refetch (for unknown kids only) never notices. Fetches the
+   * JWKS again unless it was fetched within the cooldown; true when it fetched it.
+   */
+  private async refetched(keys: RemoteKeys): Promise<boolean> {
+    if (keys.coolingDown) return false
+    try {
+      await keys.reload()
+      return true
+    } catch (err) {
+      // The keys at hand stay; the token did not verify against them.
+      this.settings.log(`cannot refetch the issuer's keys (${(err as Error).message})`)
+      return false
+    }
   }
 
   private jwtFailure(err: unknown, errors: typeof import('jose').errors): AuthFailure {
@@ -213,11 +242,9 @@ export class OAuthAuthenticator implements Authenticator {
     if (typeof body.exp === 'number' && body.exp * 1000 + skew <= now) throw refuse('expired', 'the token has expired')
     if (typeof body.nbf === 'number' && body.nbf * 1000 - skew > now) throw refuse('not_yet_valid', 'the token is not valid yet')
     if (body.iss !== undefined && body.iss !== this.settings.issuer) throw refuse('wrong_issuer', 'the token comes from another issuer')
-    const aud = body.aud
-    if (aud !== undefined) {
-      const audiences = Array.isArray(aud) ? aud : [aud]
-      if (!audiences.includes(this.settings.audience())) throw refuse('wrong_audience', 'the token was issued for another resource (audience)')
-    }
+    // RFC 8707, as for a JWT: a token that names no audience could have been issued for any resource.
+    const audiences = Array.isArray(body.aud) ? body.aud : body.aud === undefined ? [] : [body.aud]
+    if (!audiences.includes(this.settings.audience())) throw refuse('wrong_audience', 'the token was issued for another resource, or names none (audience)')
     const principal = this.principal(body as never)
     // Cached no longer than the configured maximum, and never past the token's exp.
     this.cache.set(key, principal, Math.min(principal.expiresAt ?? Number.POSITIVE_INFINITY, now + this.settings.introspectionCacheMs))

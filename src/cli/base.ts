@@ -26,6 +26,10 @@ export abstract class KeywardCommand extends Command {
       description: 'Redis of a cluster of keyward serve replicas (redis:// or rediss://, no password): serve shares rate limits there, and a change to the vault is published there. Beats $KEYWARD_REDIS_URL and the vault’s redis.url.',
       helpGroup: 'GLOBAL',
     }),
+    'audit-log': Flags.string({
+      description: 'The audit log: where admin actions and serve write, and what audit verify and audit tail read. Beats $KEYWARD_AUDIT_LOG and the vault’s audit.path. Default: $XDG_STATE_HOME/keyward/audit/<vault id>.jsonl.',
+      helpGroup: 'GLOBAL',
+    }),
     'no-color': Flags.boolean({description: 'Print without colour (also: NO_COLOR, --json, or a non-TTY stdout).', helpGroup: 'GLOBAL'}),
   }
 

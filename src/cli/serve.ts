@@ -4,9 +4,12 @@ import path from 'node:path'
 import {Flags} from '@oclif/core'
 import type {OptionFlag} from '@oclif/core/interfaces'
 
-import {flaggedSettings, flagName} from '../config/index.js'
+import {flaggedSettings, flagName, prefixSettings, type Setting} from '../config/index.js'
+import {KeywardError} from '../errors/index.js'
 import {DEFAULT_PORT} from '../server/defaults.js'
 import type {ServeOptions} from '../server/options.js'
+import {readPrivateFile} from '../vault/index.js'
+import {clientKeyFromEnv} from './client-key.js'
 import {releaseStdout} from './output.js'
 import {announceServe} from './serve-registry.js'
 import {style} from './style.js'
@@ -44,20 +47,46 @@ function authLabel(types: readonly string[]): string {
   return types.length === 0 ? 'none' : types.join(', ')
 }
 
+const SETTINGS_GROUP = 'SETTINGS (override keyward config for this run)'
+
 /**
- * A serve flag for each server setting that has one (`oauth.issuer` -> `--oauth-issuer`), in the
- * SETTINGS help group: a flag beats the vault's `keyward config` for this run.
+ * A serve flag for each server setting (`oauth.issuer` -> `--oauth-issuer`), in the SETTINGS help
+ * group: a flag beats the vault's `keyward config` for this run. A setting that takes a name
+ * (`proxy.scope-map.GROUP`) has one repeatable flag that takes NAME=VALUE:
+ * `--proxy-scope-map admins=full`, as oclif cannot parse a flag name that varies.
  */
 export function settingFlags() {
-  const flags: Record<string, OptionFlag<string | undefined>> = {}
+  const flags: Record<string, OptionFlag<string | undefined> | OptionFlag<string[] | undefined>> = {}
   for (const setting of flaggedSettings()) {
-    if (setting.key === 'auth.methods' || setting.key === 'redis.url') continue // those are --auth and the global --redis
-    flags[flagName(setting.key)] = Flags.string({description: setting.description, helpGroup: 'SETTINGS (override keyward config for this run)'})
+    // Those are --auth, and the global --redis and --audit-log (defined once, in the base command).
+    if (setting.key === 'auth.methods' || setting.key === 'redis.url' || setting.key === 'audit.path') continue
+    flags[flagName(setting.key)] = Flags.string({description: setting.description, helpGroup: SETTINGS_GROUP})
+  }
+  for (const setting of prefixSettings()) {
+    flags[flagName(setting.key)] = Flags.string({
+      description: `${setting.description} For this run: NAME=VALUE for ${setting.key}NAME; repeatable.`,
+      helpGroup: SETTINGS_GROUP,
+      multiple: true,
+    })
   }
   return flags
 }
 
-/** The settings the flags give: `--oauth-issuer X` -> {'oauth.issuer': 'X'}. */
+/** `--proxy-scope-map admins=full` -> ['proxy.scope-map.admins', 'full']; the name ends at the first `=`. */
+function prefixedSetting(setting: Setting, item: string): [string, string] {
+  const eq = item.indexOf('=')
+  if (eq <= 0) {
+    const flag = `--${flagName(setting.key)}`
+    throw new KeywardError('INVALID_INPUT', `${flag} takes NAME=VALUE (the setting ${setting.key}NAME), such as ${flag} ${prefixExample(setting)}`)
+  }
+  return [`${setting.key}${item.slice(0, eq)}`, item.slice(eq + 1)]
+}
+
+function prefixExample(setting: Setting): string {
+  return setting.kind === 'rate' ? 'NAME=10/min' : 'NAME=SCOPES'
+}
+
+/** The settings the flags give: `--oauth-issuer X` -> {'oauth.issuer': 'X'}; `--proxy-scope-map admins=full` -> {'proxy.scope-map.admins': 'full'}. */
 export function settingsFrom(flags: Record<string, unknown>): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {}
   for (const setting of flaggedSettings()) {
@@ -65,7 +94,29 @@ export function settingsFrom(flags: Record<string, unknown>): Record<string, str
     // A path given on the command line is relative to where the command runs; the setting keeps it absolute.
     if (typeof value === 'string') out[setting.key] = setting.kind === 'path' ? path.resolve(value) : value
   }
+  for (const setting of prefixSettings()) {
+    const items = flags[flagName(setting.key)]
+    if (!Array.isArray(items)) continue
+    for (const item of items as string[]) {
+      const [key, value] = prefixedSetting(setting, item)
+      out[key] = value
+    }
+  }
   return out
+}
+
+/**
+ * The client's key over stdio: KEYWARD_API_KEY, or the file KEYWARD_API_KEY_FILE names (checked
+ * as key files are: not readable by others, in a directory no one else can write to), else
+ * MCP_API_KEY. The file keeps the key out of a client config that may be committed.
+ */
+export async function stdioCredential(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const file = env.KEYWARD_API_KEY_FILE
+  if (!file) return clientKeyFromEnv(env)
+  if (env.KEYWARD_API_KEY) throw new KeywardError('INVALID_INPUT', 'both KEYWARD_API_KEY and KEYWARD_API_KEY_FILE are set; keep one of them')
+  const key = (await readPrivateFile(file, 'API key file')).toString('utf8').trim()
+  if (key === '' || /\s/.test(key)) throw new KeywardError('INVALID_INPUT', `API key file ${file} does not hold one key; write the key alone, on one line`)
+  return key
 }
 
 /** Starts the server and resolves when it has shut down after SIGTERM, SIGINT or (stdio) end of input. */
@@ -75,7 +126,7 @@ export async function runServer(options: RunOptions): Promise<void> {
   if (options.transport === 'http' && !isLoopback(options.host)) {
     log('warn', `binding ${options.host}: reachable from other machines. Put TLS in front, and list the public host name with --allowed-host`)
   }
-  const credential = process.env.KEYWARD_API_KEY || process.env.MCP_API_KEY || undefined
+  const credential = options.transport === 'stdio' ? await stdioCredential() : clientKeyFromEnv()
   if (options.transport === 'stdio') releaseStdout()
   const {hint, quiet: _quiet, ...serveOptions} = options
   const server = await serve({...serveOptions, credential, log})

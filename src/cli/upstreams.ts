@@ -1,5 +1,11 @@
-/** Printing of upstream definitions: references, never secret values. */
-import {secretsOf, type UpstreamDefinition} from '../upstreams/index.js'
+/**
+ * Printing of upstream definitions: references, never secret values. Whatever is credential-
+ * shaped in a stored definition (an argument, a literal, a URL, a header, as an older vault may
+ * hold) is shown masked, as `***`.
+ */
+import {formatSecretRef} from '../secrets/ref.js'
+import {CREDENTIAL_HEADERS, isCredentialName, isReference, maskArgs, maskCredentials, secretsOf, type UpstreamDefinition} from '../upstreams/index.js'
+import {formatAllowPath} from '../upstreams/isolation.js'
 import {style} from './style.js'
 import {renderTable, shortTime} from './table.js'
 
@@ -14,6 +20,8 @@ export interface UpstreamView {
   /** Header -> its template, with {secret:NAME} references as written. */
   headers?: Record<string, string>
   secrets: string[]
+  /** stdio: how it is contained (docs/gateway.md, "Threat model"). */
+  sandbox?: {enabled: boolean; allowPaths: string[]; network: boolean}
   prefix: boolean
   exposedAs: string
   description?: string
@@ -21,13 +29,27 @@ export interface UpstreamView {
   updated: string
 }
 
+/** A literal as it may be shown: masked whole when its name says credential, else each credential in it. */
+function maskLiteral(name: string, value: string): string {
+  return isCredentialName(name) && !isReference(value) ? '***' : maskCredentials(value)
+}
+
+/** A header template as it may be shown: its {secret:NAME} references kept, anything else credential-shaped masked. */
+function maskHeader(name: string, template: string): string {
+  if (CREDENTIAL_HEADERS.test(name) && !/\{secret:[^}]*\}/.test(template)) return '***'
+  return maskCredentials(template)
+}
+
 export function viewUpstream(def: UpstreamDefinition): UpstreamView {
   const common = {name: def.name, transport: def.transport, secrets: secretsOf(def), prefix: def.prefix, exposedAs: def.prefix ? `${def.name}__<tool>` : '<tool> (no prefix)', description: def.description, created: def.created, updated: def.updated}
   if (def.transport === 'stdio') {
-    const env = Object.fromEntries(Object.entries(def.env).map(([k, v]) => [k, 'secret' in v ? `secret:${v.secret}` : v.literal]))
-    return {...common, command: def.command, args: def.args, env}
+    const env = Object.fromEntries(Object.entries(def.env).map(([k, v]) => [k, 'secret' in v ? formatSecretRef(v.secret) : maskLiteral(k, v.literal)]))
+    const [command, ...args] = maskArgs([def.command, ...def.args])
+    const sandbox = {enabled: def.sandbox === true, allowPaths: (def.allowPaths ?? []).map(formatAllowPath), network: def.network !== false}
+    return {...common, command, args, env, sandbox}
   }
-  return {...common, url: def.url, headers: def.headers}
+  const headers = Object.fromEntries(Object.entries(def.headers).map(([k, v]) => [k, maskHeader(k, v)]))
+  return {...common, url: maskCredentials(def.url), headers}
 }
 
 function target(v: UpstreamView): string {
@@ -49,6 +71,7 @@ export function upstreamDetails(v: UpstreamView): string {
     [v.transport === 'stdio' ? 'command' : 'url', target(v)],
     ['env', v.env ? Object.entries(v.env).map(([k, val]) => `${k}=${val}`).join(' ') || '-' : undefined],
     ['headers', v.headers ? Object.entries(v.headers).map(([k, val]) => `${k}: ${val}`).join('; ') || '-' : undefined],
+    ['sandbox', v.sandbox ? (v.sandbox.enabled ? `on; network ${v.sandbox.network ? 'on' : 'off'}; allowed: ${v.sandbox.allowPaths.join(' ') || '-'}` : 'off') : undefined],
     ['exposed as', v.exposedAs],
     ['created', v.created],
     ['updated', v.updated],

@@ -26,6 +26,12 @@ export const EXIT_CODES = {
   LISTEN_FAILED: 26,
   UPSTREAM_FAILED: 27,
   AUDIT_BROKEN: 28,
+  REPLICAS_NOT_TOLD: 29,
+  SANDBOX_UNAVAILABLE: 40,
+  SCAN_FINDINGS: 41,
+  /** `keyward run`: the command cannot be executed, or is not found (the shell's codes). */
+  COMMAND_NOT_EXECUTABLE: 126,
+  COMMAND_NOT_FOUND: 127,
   CANCELLED: 130,
 } as const
 

@@ -5,6 +5,7 @@
 import os from 'node:os'
 
 import {auditKeyOf} from '../audit/index.js'
+import {upstreamContext} from '../cli/pins.js'
 import type {Session} from '../cli/session.js'
 import {auditFileOf, type ConsoleState} from './api/context.js'
 import {AuditFeed} from './data/audit-feed.js'
@@ -27,6 +28,8 @@ export interface UiOptions {
   version: string
   /** --redis, if given (else KEYWARD_REDIS_URL, else the vault's redis.url). */
   redis?: string
+  /** --audit-log, if given. */
+  auditLog?: string
   log(line: string): void
   onLogin?(): void
   /** The client's files (default: dist/ui). */
@@ -41,7 +44,7 @@ export interface OpenConsole {
 export async function openConsole(o: UiOptions): Promise<OpenConsole> {
   const vault = new VaultView(o.session)
   const assets = o.assets ?? (await Assets.load(assetsDir() ?? 'dist/ui'))
-  const catalog = new CatalogSource(o.version)
+  const catalog = new CatalogSource(o.version, upstreamContext(o.session))
   const replicas = new ReplicaWatch(o.redis)
   let audit: {file: string; feed: AuditFeed; verifier: AuditVerifier} | undefined
   const state: ConsoleState = {
@@ -51,8 +54,9 @@ export async function openConsole(o: UiOptions): Promise<OpenConsole> {
     version: o.version,
     user: osUser(),
     idleMs: o.idleMs,
+    auditLog: o.auditLog,
     async audit() {
-      const file = auditFileOf(await vault.data())
+      const file = auditFileOf(state, await vault.data())
       if (audit?.file !== file) {
         // The vault's audit.path changed (or this is the first look): index the log it names now.
         audit?.feed.close()

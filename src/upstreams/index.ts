@@ -1,6 +1,7 @@
 export {
   checkUpstreamName,
   checkUrl,
+  CREDENTIAL_HEADERS,
   ENV_NAME_PATTERN,
   looksLikeToken,
   parseEnvSpec,
@@ -12,5 +13,6 @@ export {
   type StdioUpstream,
   type UpstreamDefinition,
 } from './definition.js'
+export {credentialInArgs, credentialSpans, isCredentialName, isReference, isSecretEnvName, looksHighEntropy, maskArgs, maskCredentials} from './credentials.js'
 export {BASE_ENV, baseEnvironment, upstreamEnvironment, upstreamHeaders, type ResolvedEnv} from './environment.js'
-export {addUpstream, findUpstream, listUpstreams, missingSecrets, removeUpstream, upstreamsOf} from './store.js'
+export {addUpstream, findUpstream, listUpstreams, missingSecrets, removeUpstream, upstreamsInPrecedence, upstreamsOf} from './store.js'

@@ -3,14 +3,20 @@
  * and its own state, as on separate hosts, sharing a real Redis started for each test.
  */
 import assert from 'node:assert/strict'
-import {promises as fs} from 'node:fs'
+import {createHash, randomBytes} from 'node:crypto'
+import {constants as fsConstants, promises as fs} from 'node:fs'
 import path from 'node:path'
 
 import {Redis} from 'ioredis'
 
+import {noticeMessage} from '../../src/redis/notice.js'
+import {clusterKeyOf, sign} from '../../src/redis/signing.js'
+import {vaultChannel, vaultKey} from '../../src/redis/vault-copy.js'
+import {loadKeyFile, openVault} from '../../src/vault/index.js'
+import {vaultAuditLog} from '../helpers/audit.js'
 import {json, sleep} from '../helpers/cli.js'
 import {Bed} from '../helpers/bed.js'
-import {Cable, hasRedisServer, RedisServer} from '../helpers/redis.js'
+import {Cable, freePort, hasRedisServer, RedisServer} from '../helpers/redis.js'
 import {post, type RunningServe} from '../helpers/server.js'
 
 const CALL = {jsonrpc: '2.0', id: 1, method: 'tools/call', params: {name: 'get_time', arguments: {}}}
@@ -41,13 +47,51 @@ describe('scale-out on Redis', function () {
   })
 
   /** A replica as on its own host: its own copy of the vault, its own state (ledger, audit log). */
-  async function replica(i: number, redisUrl = redis.url, args: string[] = []): Promise<RunningServe & {dir: string}> {
+  async function replica(i: number, redisUrl = redis.url, args: string[] = []): Promise<RunningServe & {dir: string; file: string}> {
     const dir = bed.box.path(`replica${i}`)
+    const file = path.join(dir, 'vault.json')
     await fs.mkdir(dir, {recursive: true, mode: 0o700})
-    await fs.copyFile(bed.box.vault, path.join(dir, 'vault.json'))
-    const s = await bed.serve(['--vault', path.join(dir, 'vault.json'), '--redis', redisUrl, '--stateless', ...args], {XDG_STATE_HOME: path.join(dir, 'state')})
-    return Object.assign(s, {dir})
+    // A replica started again keeps the copy it has.
+    await fs.copyFile(bed.box.vault, file, fsConstants.COPYFILE_EXCL).catch((err: NodeJS.ErrnoException) => assert.equal(err.code, 'EEXIST'))
+    const channel = vaultChannel(json(await bed.cli(['vault', 'status', '--json'])).vaultId)
+    const subscribers = async () => Number(((await watcher().pubsub('NUMSUB', channel)) as [string, number])[1])
+    const before = await subscribers()
+    const s = await bed.serve(['--vault', file, '--redis', redisUrl, '--stateless', ...args], {XDG_STATE_HOME: path.join(dir, 'state')})
+    // Listening comes before the replica has subscribed to the vault's notices: wait for that too.
+    assert.ok((await until(async () => (await subscribers()) > before, 3000)) !== undefined, 'the replica subscribed')
+    return Object.assign(s, {dir, file})
   }
+
+  let watching: Redis | undefined
+  /** One client of the test's Redis for looking on (not an attacker). */
+  function watcher(): Redis {
+    if (!watching) {
+      const client = new Redis(redis.url)
+      client.on('error', () => {}) // Redis is killed on purpose in some tests
+      watching = client
+      extra.push({close: () => (client.disconnect(), (watching = undefined))})
+    }
+    return watching
+  }
+
+  /** What only a holder of the vault can make: its cluster key, with its id, generation and file. */
+  async function holder() {
+    const vault = await openVault(bed.box.vault, await loadKeyFile(bed.box.env.KEYWARD_KEY_FILE))
+    const vaultId = vault.header.vault_id
+    return {key: clusterKeyOf(vault.data, vaultId)!, vaultId, generation: vault.generation, bytes: await fs.readFile(bed.box.vault)}
+  }
+
+  /** A client of the test's Redis, as a Redis writer (an attacker, or a holder of the vault) uses it. */
+  function redisClient(): Redis {
+    const client = new Redis(redis.url)
+    client.on('error', () => {})
+    extra.push({close: () => client.disconnect()})
+    return client
+  }
+
+  const keyId = async (name: string) => json(await bed.cli(['keys', 'show', name, '--json'])).key.id as string
+  const generationOf = async (file: string) => json(await bed.cli(['vault', 'status', '--vault', file, '--json'])).generation as number
+  const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex')
 
   const status = async (s: RunningServe, key: string) => (await post(s.url, CALL, {'x-api-key': key})).status
   const health = async (s: RunningServe) => (await (await fetch(s.url.replace('/mcp', '/healthz'))).json()) as {status: string; redis: string}
@@ -125,7 +169,7 @@ describe('scale-out on Redis', function () {
     assert.ok(admittedShared >= 26 && admittedShared <= 30, `admitted ${admittedShared} of 60 after Redis came back`)
     const logs = replicas[0].logs()
     assert.equal(logs.match(/redis: lost/g)?.length, 1, 'warned once')
-    const audit = await fs.readFile(path.join(replicas[0].dir, 'state', 'keyward', 'audit.jsonl'), 'utf8')
+    const audit = await fs.readFile(vaultAuditLog(path.join(replicas[0].dir, 'vault.json'), path.join(replicas[0].dir, 'state')), 'utf8')
     assert.equal(audit.match(/"event":"redis.degraded"/g)?.length, 1, 'audited once')
     assert.equal(audit.match(/"event":"redis.restored"/g)?.length, 1)
   })
@@ -148,25 +192,194 @@ describe('scale-out on Redis', function () {
     assert.ok(caughtUp !== undefined, 'it caught up by generation')
   })
 
-  it('an older vault published on Redis is refused, and so is a forged newer notice carrying an older copy', async () => {
+  it('an older copy or notice, even a genuine one, is refused; so is a signed stamp that claims more than its copy holds', async () => {
     const key = await bed.key('old')
-    const old = await fs.readFile(bed.box.vault)
+    const old = await holder()
     const r = await replica(1)
     await bed.cli(['keys', 'revoke', 'old', '--yes', '--redis', redis.url])
     assert.ok((await until(async () => (await status(r, key)) === 401, 1000)) !== undefined)
-    const vaultId = json(await bed.cli(['vault', 'status', '--json'])).vaultId
-    const serving = json(await bed.cli(['vault', 'status', '--json'])).generation
-    const client = new Redis(redis.url)
-    extra.push({close: () => client.disconnect()})
-    await client.hset(`keyward:vault:${vaultId}`, 'generation', String(serving - 1), 'bytes', old.toString('base64'))
-    await client.publish(`keyward:vault:${vaultId}:changes`, JSON.stringify({generation: serving - 1, revoked: []}))
+    const serving = (await holder()).generation
+    // The notice refuses the key before the replica has taken the copy: wait until it serves it.
+    assert.ok((await until(async () => new RegExp(`reloaded \\S+ \\(generation ${serving}\\)`).test(r.logs()), 2000)) !== undefined, r.logs())
+    const client = redisClient()
+    const stamp = (generation: number, bytes: Buffer) => sign(old.key, 'copy', [old.vaultId, generation, sha256(bytes)])
+    await client.hset(vaultKey(old.vaultId), {generation: old.generation, digest: sha256(old.bytes), mac: stamp(old.generation, old.bytes), bytes: old.bytes.toString('base64')})
+    await client.publish(vaultChannel(old.vaultId), noticeMessage(old.key, {vaultId: old.vaultId, generation: old.generation, revoked: []}))
     await until(async () => /refused a notice of generation/.test(r.logs()), 3000)
-    assert.match(r.logs(), new RegExp(`refused a notice of generation ${serving - 1}, older than the generation ${serving}`))
-    await client.hset(`keyward:vault:${vaultId}`, 'generation', String(serving + 5))
-    await client.publish(`keyward:vault:${vaultId}:changes`, JSON.stringify({generation: serving + 5, revoked: []}))
-    await sleep(800)
+    assert.match(r.logs(), new RegExp(`refused a notice of generation ${old.generation}, older than the generation ${serving}`))
+    // A stamp (made with the key) that says "newer" over older bytes: the bytes' own authenticated generation decides.
+    await client.hset(vaultKey(old.vaultId), {generation: serving + 5, mac: stamp(serving + 5, old.bytes)})
+    await client.publish(vaultChannel(old.vaultId), noticeMessage(old.key, {vaultId: old.vaultId, generation: serving + 5, revoked: []}))
+    await until(async () => /the vault file is as new as the copy of generation/.test(r.logs()), 3000)
     assert.equal(await status(r, key), 401, 'the revoked key stays refused')
-    assert.equal(json(await bed.cli(['vault', 'status', '--vault', path.join(r.dir, 'vault.json'), '--json'])).generation, serving)
+    assert.equal(await generationOf(r.file), serving)
+  })
+
+  describe('what a Redis writer cannot do', () => {
+    it('bump the generation in Redis to stop revocations: the CLI still stores and publishes, and a replica with its own copy refuses the key within 1 s, also after a restart', async () => {
+      const first = await bed.key('first')
+      const second = await bed.key('second')
+      let r = await replica(1)
+      const {vaultId} = await holder()
+      const client = redisClient()
+      // The attack of issue 15, on an empty Redis, then over a genuine copy.
+      await client.hset(vaultKey(vaultId), 'generation', '999999')
+      const revoked = await bed.box.run(['keys', 'revoke', 'first', '--yes', '--redis', redis.url])
+      assert.equal(revoked.code, 0, revoked.stderr)
+      const took = await until(async () => (await status(r, first)) === 401, 1000)
+      console.log(`      revocation past a forged generation reached the replica ${took} ms after the CLI returned`)
+      assert.ok(took !== undefined, 'refused within 1 s')
+      await client.hset(vaultKey(vaultId), 'generation', '999999')
+      await bed.cli(['keys', 'revoke', 'second', '--yes', '--redis', redis.url])
+      assert.ok((await until(async () => (await status(r, second)) === 401, 1000)) !== undefined, 'refused within 1 s over a bumped genuine copy')
+      const generation = (await holder()).generation
+      assert.equal(await client.hget(vaultKey(vaultId), 'generation'), String(generation), 'the CLI replaced the forged stamp')
+      assert.ok((await until(async () => (await generationOf(r.file)) === generation, 2000)) !== undefined, 'the replica took the copy into its own file')
+      await r.stop()
+      r = await replica(1)
+      assert.equal(await status(r, first), 401, 'still refused after a restart')
+      assert.equal(await status(r, second), 401)
+    })
+
+    it('revoke a key with a forged notice: nothing changes, nothing is fetched, and it is logged once per window', async () => {
+      const key = await bed.key('target')
+      const id = await keyId('target')
+      const r = await replica(1)
+      const before = await fs.readFile(r.file)
+      const {vaultId, key: clusterKey} = await holder()
+      const client = redisClient()
+      const forged = [
+        JSON.stringify({generation: 100, revoked: [id]}), // issue 15's attack
+        JSON.stringify({generation: 100, revoked: [id], mac: 'A'.repeat(43)}),
+        noticeMessage(randomBytes(32), {vaultId, generation: 100, revoked: [id]}), // another key
+        JSON.stringify({generation: 100, revoked: [id], mac: sign(clusterKey, 'copy', [vaultId, 100, id])}), // this key, another purpose
+        JSON.stringify({...JSON.parse(noticeMessage(clusterKey, {vaultId, generation: 100, revoked: []})), revoked: [id]}), // a genuine MAC, ids added
+        'not json',
+      ]
+      for (let i = 0; i < 24; i++) await client.publish(vaultChannel(vaultId), forged[i % forged.length])
+      await sleep(600)
+      assert.equal(await status(r, key), 200, 'the key still works')
+      assert.deepEqual(await fs.readFile(r.file), before, 'the replica file is as it was')
+      assert.equal(await client.exists(vaultKey(vaultId)), 0)
+      assert.equal(r.logs().match(/ignored a vault notice that failed authentication/g)?.length, 1, `logged once:\n${r.logs()}`)
+      assert.doesNotMatch(r.logs(), /revoked \(generation/)
+    })
+
+    it('(the notice alone) a signed notice makes a replica refuse the keys it names within 1 s, with no copy in Redis and no change to its file', async () => {
+      const key = await bed.key('noticed')
+      const id = await keyId('noticed')
+      const r = await replica(1)
+      const before = await fs.readFile(r.file)
+      const h = await holder()
+      const client = redisClient()
+      await client.publish(vaultChannel(h.vaultId), noticeMessage(h.key, {vaultId: h.vaultId, generation: h.generation + 1, revoked: [id]}))
+      assert.ok((await until(async () => (await status(r, key)) === 401, 1000)) !== undefined, 'refused within 1 s')
+      assert.equal(await client.exists(vaultKey(h.vaultId)), 0, 'no copy to catch up from')
+      assert.deepEqual(await fs.readFile(r.file), before, 'no vault arrived: the notice alone did it')
+    })
+
+    it('replay a genuine notice: after a restore brings a key back, its old revocation is refused and the key keeps working', async () => {
+      const key = await bed.key('comeback')
+      const r = await replica(1)
+      const {vaultId} = await holder()
+      const listener = redisClient()
+      const heard: string[] = []
+      listener.on('message', (_channel: string, message: string) => heard.push(message))
+      await listener.subscribe(vaultChannel(vaultId))
+      await bed.cli(['keys', 'revoke', 'comeback', '--yes', '--redis', redis.url])
+      assert.ok((await until(async () => (await status(r, key)) === 401, 1000)) !== undefined)
+      assert.ok((await until(async () => heard.length === 1, 1000)) !== undefined)
+      const revocation = heard[0]
+      await bed.cli(['vault', 'restore', '--yes', '--redis', redis.url])
+      assert.ok((await until(async () => (await status(r, key)) === 200, 2000)) !== undefined, 'the restored vault is the authority: the key works again')
+      await redisClient().publish(vaultChannel(vaultId), revocation)
+      await sleep(500)
+      assert.equal(await status(r, key), 200, 'the replayed revocation changed nothing')
+      assert.match(r.logs(), new RegExp(`refused a notice of generation ${JSON.parse(revocation).generation}, older than`))
+    })
+
+    it('make a replica take a copy that does not unlock: refused unstamped before any unlock, refused stamped by the unlock; the file keeps its bytes', async () => {
+      const key = await bed.key('kept')
+      const r = await replica(1)
+      const before = await fs.readFile(r.file)
+      const h = await holder()
+      const client = redisClient()
+      // The genuine file with its header's generation raised: it parses, and fails authentication.
+      const tampered = Buffer.from(JSON.stringify({...JSON.parse(h.bytes.toString('utf8')), generation: h.generation + 1}, null, 2) + '\n')
+      const notice = noticeMessage(h.key, {vaultId: h.vaultId, generation: h.generation + 1, revoked: []})
+      await client.hset(vaultKey(h.vaultId), {generation: h.generation + 1, digest: sha256(tampered), mac: 'x', bytes: tampered.toString('base64')})
+      await client.publish(vaultChannel(h.vaultId), notice)
+      assert.ok((await until(async () => /refused the vault copy in Redis: its stamp failed authentication/.test(r.logs()), 2000)) !== undefined, r.logs())
+      await client.hset(vaultKey(h.vaultId), 'mac', sign(h.key, 'copy', [h.vaultId, h.generation + 1, sha256(tampered)]))
+      await client.publish(vaultChannel(h.vaultId), notice)
+      assert.ok((await until(async () => /did not take the vault copy in Redis \(VAULT_DAMAGED/.test(r.logs()), 2000)) !== undefined, r.logs())
+      assert.deepEqual(await fs.readFile(r.file), before, 'the replica file keeps its bytes')
+      assert.equal(await status(r, key), 200)
+    })
+
+    it('fake replicas in keyward status, or hide one that is behind or silent: forged heartbeats are not shown, and lagging replicas are WARNINGs', async () => {
+      const a = await replica(1)
+      const b = await replica(2)
+      const {vaultId} = await holder()
+      await until(async () => json(await bed.box.run(['status', '--redis', redis.url, '--json'])).replicas.length === 2, 5000)
+      const client = redisClient()
+      const genuine = JSON.parse((await client.get((await client.keys(`keyward:replica:${vaultId}:*`))[0]))!)
+      await client.set(`keyward:replica:${vaultId}:ghost`, JSON.stringify({...genuine, id: 'ghost', host: 'ghost'}), 'EX', 60)
+      // Two changes the replicas are not told of, and one replica that stops beating.
+      await bed.cli(['config', 'set', 'ratelimit.api-key', '1000/min'])
+      await bed.cli(['config', 'set', 'ratelimit.api-key', '900/min'])
+      b.child.kill('SIGSTOP')
+      let report
+      let text
+      try {
+        await sleep(7000)
+        report = json(await bed.cli(['status', '--redis', redis.url, '--json']))
+        text = (await bed.cli(['status', '--redis', redis.url])).stdout
+      } finally {
+        b.child.kill('SIGCONT')
+      }
+      assert.equal(report.replicas.length, 2, 'the forged heartbeat is not a replica')
+      assert.ok(!report.replicas.some((x: {host: string}) => x.host === 'ghost'))
+      assert.equal(report.unauthenticated, 1)
+      const [ra, rb] = [a, b].map((s) => report.replicas.find((x: {pid: number}) => x.pid === s.child.pid))
+      assert.equal(ra.state, 'warning')
+      assert.match(ra.warnings.join(), /2 generations behind/)
+      assert.equal(rb.state, 'warning')
+      assert.match(rb.warnings.join(), /not heard from for \d+s/)
+      assert.equal(report.warnings, 2)
+      assert.match(text, /WARNING: 2 generations behind/)
+      assert.match(text, /not heard from for/)
+      assert.match(text, /1 heartbeat record\(s\) failed authentication and are not shown/)
+      assert.doesNotMatch(text, /ghost/)
+      // Published now, both catch up, and the warnings go.
+      await bed.cli(['status', '--publish', '--redis', redis.url])
+      const clean = await until(async () => {
+        const now = json(await bed.box.run(['status', '--redis', redis.url, '--json']))
+        return now.replicas.length === 2 && now.replicas.every((x: {state: string}) => x.state === 'ok')
+      }, 5000)
+      assert.ok(clean !== undefined, 'no warnings once both caught up')
+    })
+
+    it('a change the replicas cannot be told of exits 29 after its output; a notice still goes out when Redis holds an authentic newer copy', async () => {
+      const closed = `redis://127.0.0.1:${await freePort()}`
+      const generated = await bed.box.run(['keys', 'generate', '--name', 'untold', '--scope', 'full', '--json', '--redis', closed])
+      assert.equal(generated.code, 29, generated.stderr)
+      assert.match(json(generated).key, /^kw_/, 'the key was shown')
+      assert.match(generated.stderr, /the change was made \(generation \d+\), but the replicas on redis:\/\/127\.0\.0\.1:\d+ were not told: Redis is unreachable/)
+      assert.equal(generated.stderr.trim().split('\n').length, 1, 'one line')
+      const key = await bed.key('raced')
+      const r = await replica(1)
+      const h = await holder()
+      // A holder's copy stamped newer than anything the CLI will write (its bytes do not unlock, so the replica keeps its own).
+      const client = redisClient()
+      const bytes = Buffer.from('{}')
+      await client.hset(vaultKey(h.vaultId), {generation: h.generation + 50, digest: sha256(bytes), mac: sign(h.key, 'copy', [h.vaultId, h.generation + 50, sha256(bytes)]), bytes: bytes.toString('base64')})
+      const revoked = await bed.box.run(['keys', 'revoke', 'raced', '--yes', '--redis', redis.url])
+      assert.equal(revoked.code, 29)
+      assert.match(revoked.stderr, new RegExp(`Redis holds generation ${h.generation + 50} of this vault, written elsewhere.*the notice of the keys it revoked was published`))
+      assert.ok((await until(async () => (await status(r, key)) === 401, 1000)) !== undefined, 'the notice reached the replica')
+      assert.equal(await client.hget(vaultKey(h.vaultId), 'generation'), String(h.generation + 50), 'the authentic newer copy was not replaced')
+    })
   })
 })
 

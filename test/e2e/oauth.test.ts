@@ -5,15 +5,34 @@
  */
 import assert from 'node:assert/strict'
 import {promises as fs} from 'node:fs'
+import {createServer, type Server} from 'node:http'
+import type {AddressInfo} from 'node:net'
+import path from 'node:path'
 
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
-import {SignJWT, exportSPKI, importJWK} from 'jose'
+import {SignJWT, exportJWK, exportSPKI, generateKeyPair, importJWK} from 'jose'
 import {OAuth2Server} from 'oauth2-mock-server'
 
-import {json, Sandbox, sleep} from '../helpers/cli.js'
+import {json, ROOT, Sandbox, sleep} from '../helpers/cli.js'
 import {bearer, httpClient, INITIALIZE, post, startServe, toolNames, type RunningServe} from '../helpers/server.js'
 
 type Transform = (header: Record<string, unknown>, payload: Record<string, unknown>) => void
+
+const FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
+
+/** An HTTP endpoint on loopback that answers with `answer()` and counts its requests: a JWKS or an RFC 7662 endpoint. */
+async function endpoint(answer: (body: string) => unknown): Promise<{url: string; calls: () => number; close: () => void}> {
+  let calls = 0
+  const server: Server = createServer((req, res) => {
+    let body = ''
+    req.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => {
+      calls++
+      res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify(answer(body)))
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, calls: () => calls, close: () => void server.close()}
+}
 
 describe('OAuth 2.1', function () {
   this.timeout(60_000)
@@ -117,6 +136,8 @@ describe('OAuth 2.1', function () {
       ['algorithm_not_allowed', `${b64({alg: 'none', typ: 'JWT'})}.${b64(base)}.`],
       ['algorithm_not_allowed', new SignJWT(base).setProtectedHeader({alg: 'HS256', kid: jwk.kid}).sign(new TextEncoder().encode(pem))],
       ['bad_signature', token(issuer, s.url, scope).then((t) => `${t.slice(0, -6)}AAAAAA`)],
+      ['wrong_token_type', token(issuer, s.url, scope, (h) => void (h.typ = 'dpop+jwt'))],
+      ['wrong_audience', token(issuer, s.url, scope, (_h, p) => void delete p.aud)],
     ]
     for (const [reason, pending] of cases) {
       const jwt = await pending
@@ -149,6 +170,87 @@ describe('OAuth 2.1', function () {
     const none = await post(s.url, INITIALIZE, bearer(await token(issuer, s.url, 'profile email')))
     assert.equal(none.status, 403, 'a token with no MCP scope is refused')
     assert.match(none.headers.get('www-authenticate') ?? '', /error="insufficient_scope", scope="mcp:server:access"/)
+  })
+
+  it('a prompt or resource outside the token’s scopes gets 403 naming mcp:prompt:NAME or mcp:resource:URI, as a tool does', async () => {
+    await cli(['upstream', 'add', 'fixture', '--', process.execPath, FIXTURE])
+    const s = await serve()
+    const wide = await httpClient(s.url, bearer(await token(issuer, s.url, 'mcp:tool:* mcp:prompt:* mcp:resource:**')))
+    clients.push(wide)
+    const prompt = (await wide.listPrompts()).prompts.find((p) => p.name.endsWith('greet'))!.name
+    const uri = (await wide.listResources()).resources[0].uri
+    assert.ok((await wide.getPrompt({name: prompt, arguments: {who: 'ok'}})).messages.length > 0, 'with its scope, the prompt is served')
+    const jwt = await token(issuer, s.url, 'mcp:tool:*')
+    const opened = await post(s.url, INITIALIZE, bearer(jwt))
+    assert.equal(opened.status, 200)
+    const headers = {...bearer(jwt), 'mcp-session-id': opened.headers.get('mcp-session-id')!, 'mcp-protocol-version': '2025-11-25'}
+    const calls: [string, Record<string, unknown>, string][] = [
+      ['prompts/get', {name: prompt, arguments: {who: 'x'}}, `mcp:prompt:${prompt}`],
+      ['prompts/get', {name: 'no_such_prompt', arguments: {}}, 'mcp:prompt:no_such_prompt'],
+      ['resources/read', {uri}, `mcp:resource:${uri}`],
+    ]
+    for (const [i, [method, params, scope]] of calls.entries()) {
+      const r = await post(s.url, {jsonrpc: '2.0', id: 10 + i, method, params}, headers)
+      assert.equal(r.status, 403, `${method} ${JSON.stringify(params)}: ${r.text}`)
+      const challenge = r.headers.get('www-authenticate') ?? ''
+      assert.match(challenge, /^Bearer error="insufficient_scope", /)
+      assert.ok(challenge.includes(`scope="${scope}"`), challenge)
+      assert.equal(JSON.parse(r.text).error.data.scope, scope)
+    }
+  })
+
+  it("a signing key the issuer replaces under the same kid is picked up by one refetch, and forged signatures do not make it refetch again", async () => {
+    const rotating = new OAuth2Server()
+    await rotating.issuer.keys.generate('RS256', {kid: 'kept-kid'})
+    await rotating.start(0, '127.0.0.1')
+    const jwks = await endpoint(() => ({keys: rotating.issuer.keys.toJSON()}))
+    try {
+      await cli(['config', 'set', 'oauth.issuer', rotating.issuer.url!])
+      await cli(['config', 'set', 'oauth.jwks-uri', `${jwks.url}jwks`])
+      const s = await serve()
+      const mint = (sub: string) => rotating.issuer.buildToken({kid: 'kept-kid', scopesOrTransform: (_h, p) => Object.assign(p, {aud: s.url, scope: 'mcp:tool:*', sub})})
+      // Made ahead: key generation can be slow, and the next steps should fall within one refetch cooldown.
+      const replacement = {...(await exportJWK((await generateKeyPair('RS256', {extractable: true})).privateKey)), kid: 'kept-kid', alg: 'RS256'}
+      assert.equal((await post(s.url, INITIALIZE, bearer(await mint('alice')))).status, 200)
+      assert.equal(jwks.calls(), 1)
+      await rotating.issuer.keys.add(replacement)
+      const rotated = await mint('bob')
+      const early = await post(s.url, INITIALIZE, bearer(rotated))
+      assert.equal(JSON.parse(early.text).error?.data?.reason, 'bad_signature', 'within 5 s of the last fetch: no refetch')
+      assert.equal(jwks.calls(), 1)
+      await sleep(5100)
+      const r = await post(s.url, INITIALIZE, bearer(rotated))
+      assert.equal(r.status, 200, r.text)
+      assert.equal(jwks.calls(), 2, 'one refetch')
+      for (let i = 0; i < 5; i++) {
+        const forged = `${(await mint(`m${i}`)).slice(0, -6)}AAAAAA`
+        const f = await post(s.url, INITIALIZE, bearer(forged))
+        assert.equal(JSON.parse(f.text).error.data.reason, 'bad_signature')
+      }
+      assert.equal(jwks.calls(), 2, 'forged signatures within the cooldown fetch nothing')
+    } finally {
+      jwks.close()
+      await rotating.stop()
+    }
+  })
+
+  it('a token signed with a real key of the issuer, in an algorithm jose verifies but oauth.algorithms leaves out, is refused', async () => {
+    const mixed = new OAuth2Server()
+    await mixed.issuer.keys.generate('RS256', {kid: 'rsa'})
+    await mixed.issuer.keys.generate('ES256', {kid: 'ec'})
+    await mixed.start(0, '127.0.0.1')
+    try {
+      await cli(['config', 'set', 'oauth.issuer', mixed.issuer.url!])
+      await cli(['config', 'set', 'oauth.algorithms', 'RS256'])
+      const s = await serve()
+      const mint = (kid: string) => mixed.issuer.buildToken({kid, scopesOrTransform: (_h, p) => Object.assign(p, {aud: s.url, scope: 'mcp:tool:*', sub: 'eve'})})
+      assert.equal((await post(s.url, INITIALIZE, bearer(await mint('rsa')))).status, 200)
+      const r = await post(s.url, INITIALIZE, bearer(await mint('ec')))
+      assert.equal(r.status, 401, `an ES256 token from the issuer's published key: ${r.text}`)
+      assert.equal(JSON.parse(r.text).error.data.reason, 'algorithm_not_allowed')
+    } finally {
+      await mixed.stop()
+    }
   })
 
   it('serves RFC 9728 metadata, and the 401 points to it', async () => {
@@ -199,9 +301,17 @@ describe('OAuth 2.1', function () {
         calls++
         authorization = req.headers.authorization ?? ''
         const form = new URLSearchParams(body)
-        const known = form.get('token') === 'opaque-token-for-alice' && form.get('token_type_hint') === 'access_token'
+        const presented = form.get('token_type_hint') === 'access_token' ? form.get('token') : undefined
+        const claims = {active: true, scope: 'mcp:tool:echo', sub: 'alice', client_id: 'app', aud: resource, iss: issuer.issuer.url, exp: expiry}
+        const answers: Record<string, unknown> = {
+          'opaque-token-for-alice': claims,
+          // Inactive, yet carrying everything else: only `active` may decide.
+          'inactive-but-scoped': {...claims, active: false},
+          // Active, but for no named resource: refused as a JWT without aud is.
+          'no-audience': {...claims, aud: undefined},
+        }
         res.writeHead(200, {'content-type': 'application/json'})
-        res.end(JSON.stringify(known ? {active: true, scope: 'mcp:tool:echo', sub: 'alice', client_id: 'app', aud: resource, iss: issuer.issuer.url, exp: expiry} : {active: false}))
+        res.end(JSON.stringify(answers[presented ?? ''] ?? {active: false}))
       })
     })
     await new Promise<void>((resolve) => introspection.listen(0, '127.0.0.1', () => resolve()))
@@ -221,6 +331,11 @@ describe('OAuth 2.1', function () {
       assert.equal(calls, 1, 'introspected once, then served from the cache')
       assert.equal(authorization, `Basic ${Buffer.from('keyward-rs:introspection-client-secret').toString('base64')}`)
       assert.equal((await post(s.url, INITIALIZE, bearer('some-other-opaque-token'))).status, 401)
+      for (const [presented, reason] of [['inactive-but-scoped', 'inactive'], ['no-audience', 'wrong_audience']]) {
+        const r = await post(s.url, INITIALIZE, bearer(presented))
+        assert.equal(r.status, 401, `${presented}: ${r.text}`)
+        assert.equal(JSON.parse(r.text).error.data.reason, reason, presented)
+      }
       await sleep(Math.max(0, expiry * 1000 - Date.now()) + 200)
       const late = await post(s.url, INITIALIZE, bearer('opaque-token-for-alice'))
       assert.equal(late.status, 401, 'not served from the cache past exp')
@@ -282,6 +397,69 @@ describe('OAuth 2.1', function () {
     const admin = await httpClient(s.url, {'x-forwarded-user': 'bob', 'x-forwarded-groups': 'staff,admins'})
     clients.push(admin)
     assert.equal((await toolNames(admin)).length, 4)
+  })
+})
+
+describe('serve flags for settings that take a name', function () {
+  this.timeout(60_000)
+  let box: Sandbox
+  let issuer: OAuth2Server
+  const running: RunningServe[] = []
+  const clients: Client[] = []
+
+  before(async () => {
+    issuer = new OAuth2Server()
+    await issuer.issuer.keys.generate('RS256')
+    await issuer.start(0, '127.0.0.1')
+  })
+  after(() => issuer.stop())
+  beforeEach(async () => {
+    box = new Sandbox()
+    await box.initWithKeyFile()
+  })
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})))
+    await Promise.all(running.splice(0).map((s) => s.stop()))
+    await box.cleanup()
+  })
+
+  it('--proxy-scope-map GROUP=SCOPES and --oauth-scope-map SCOPE=SCOPES, repeatable, beat the vault for one run', async () => {
+    assert.equal((await box.run(['config', 'set', 'proxy.scope-map.admins', 'echo'])).code, 0)
+    const s = await startServe(box, [
+      '--auth', 'api-key,oauth2,proxy-header',
+      '--oauth-issuer', issuer.issuer.url!,
+      '--proxy-trusted-cidrs', '127.0.0.1/32,::ffff:127.0.0.1/128',
+      '--proxy-scopes', 'echo',
+      '--proxy-scope-map', 'admins=full',
+      '--proxy-scope-map', 'ops=get_*',
+      '--oauth-scope-map', 'repo:read=get_*,hello_world',
+    ])
+    running.push(s)
+    const as = async (headers: Record<string, string>) => {
+      const c = await httpClient(s.url, headers)
+      clients.push(c)
+      return toolNames(c)
+    }
+    assert.deepEqual(await as({'x-forwarded-user': 'alice'}), ['echo'])
+    assert.equal((await as({'x-forwarded-user': 'bob', 'x-forwarded-groups': 'admins'})).length, 4, 'the flag, not the vault’s admins=echo')
+    assert.deepEqual(await as({'x-forwarded-user': 'carol', 'x-forwarded-groups': 'ops'}), ['echo', 'get_time'])
+    const jwt = await issuer.issuer.buildToken({scopesOrTransform: (_h, p) => Object.assign(p, {aud: s.url, scope: 'repo:read', sub: 'dave'})})
+    assert.deepEqual(await as(bearer(jwt)), ['get_time', 'hello_world'])
+  })
+
+  it('a NAME=VALUE flag without a name, or with a bad value, is refused with exit 2 naming it', async () => {
+    const bad: [string[], RegExp][] = [
+      [['--proxy-scope-map', 'admins'], /--proxy-scope-map takes NAME=VALUE \(the setting proxy\.scope-map\.NAME\)/],
+      [['--ratelimit-tool', '=10/min'], /--ratelimit-tool takes NAME=VALUE/],
+      [['--ratelimit-tool', 'echo=lots'], /config ratelimit\.tool\.echo: "lots" is not a rate/],
+      [['--oauth-scope-map', 'repo:read=github/*'], /config oauth\.scope-map\.repo:read: .*can never match/],
+    ]
+    for (const [flags, message] of bad) {
+      const r = await box.run(['serve', '--transport', 'http', '--port', '0', ...flags])
+      assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`)
+      assert.match(r.stderr, message)
+      assert.equal(r.stderr.trim().split('\n').length, 1)
+    }
   })
 })
 
@@ -356,6 +534,43 @@ describe('keyward config', function () {
       if (key !== 'no.such.key') assert.match(json(r).error.message, new RegExp(`config ${key.replace(/\./g, '\\.')}`))
     }
     assert.deepEqual(await fs.readFile(box.vault), before)
+  })
+
+  it('a value that opens something up needs --yes (exit 11 without a terminal, the vault unchanged), and says what it opens', async () => {
+    const OPENING: [string, string, RegExp][] = [
+      ['auth.methods', 'none', /turns authentication off/],
+      ['proxy.trusted-cidrs', '0.0.0.0/0', /trusts identity headers from 0\.0\.0\.0\/0: any host there/],
+      ['proxy.trusted-cidrs', '10.0.0.5/32,::/0', /trusts identity headers from ::\/0/],
+      ['proxy.trusted-cidrs', '1.0.0.0/8', /from 1\.0\.0\.0\/8/],
+      ['guard.patterns', 'none', /input guard's patterns off/],
+      ['guard.redact', 'false', /secret redaction off/],
+      ['oauth.clock-skew', '1h', /up to 1h after they expire/],
+    ]
+    const before = await fs.readFile(box.vault)
+    for (const [key, value, opens] of OPENING) {
+      const refused = await box.run(['config', 'set', key, value])
+      assert.equal(refused.code, 11, `${key} ${value}: ${refused.stderr}`)
+      assert.equal(refused.stderr.trim().split('\n').length, 1, 'one line')
+      assert.match(refused.stderr, opens)
+      assert.match(refused.stderr, new RegExp(`^keyward: config ${key.replace(/\./g, '\\.')} .*; pass --yes to set it\n$`))
+      const j = await box.run(['config', 'set', key, value, '--json'])
+      assert.equal(j.code, 11)
+      assert.equal(json(j).error.code, 'INPUT_REQUIRED')
+    }
+    assert.deepEqual(await fs.readFile(box.vault), before, 'nothing was set')
+    for (const [key, value, opens] of OPENING) {
+      const r = await box.run(['config', 'set', key, value, '--yes', '--json'])
+      assert.equal(r.code, 0, `${key} ${value}: ${r.stderr}`)
+      assert.match(json(r).opens, opens)
+      assert.match(r.stderr, /^keyward: warning: config /)
+      assert.match(r.stderr, opens)
+    }
+    for (const [key, value] of [['auth.methods', 'api-key'], ['proxy.trusted-cidrs', '10.0.0.0/8,203.0.113.7,fd00::/8'], ['guard.patterns', 'traversal'], ['guard.redact', 'true'], ['oauth.clock-skew', '30s']]) {
+      const r = await box.run(['config', 'set', key, value, '--json'])
+      assert.equal(r.code, 0, `${key} ${value} needs no --yes: ${r.stderr}`)
+      assert.equal(json(r).opens, null)
+      assert.equal(r.stderr, '')
+    }
   })
 
   it('a serve flag beats the vault for one run', async () => {

@@ -9,6 +9,7 @@ import path from 'node:path'
 import {LoggingMessageNotificationSchema} from '@modelcontextprotocol/sdk/types.js'
 
 import {json, ROOT, Sandbox, sleep} from '../helpers/cli.js'
+import {vaultAuditLog} from '../helpers/audit.js'
 import {Bed} from '../helpers/bed.js'
 import {bearer, INITIALIZE, post, stdioClient} from '../helpers/server.js'
 
@@ -31,7 +32,7 @@ describe('protect', function () {
   }
   let box: Sandbox
 
-  const auditFile = () => box.path('.local', 'state', 'keyward', 'audit.jsonl')
+  const auditFile = () => vaultAuditLog(box.vault, box.path('.local', 'state'))
 
   async function records(): Promise<Record_[]> {
     const text = await fs.readFile(auditFile(), 'utf8').catch(() => '')
@@ -115,6 +116,34 @@ describe('protect', function () {
       assert.equal(info.rateLimit.windowSeconds, 60)
       // initialize, initialized, three echo calls and this one: 6 of 100.
       assert.equal(info.rateLimit.remaining, 94)
+    })
+
+    it('two keys with the same rate each get their own counter: exhausting one leaves the other untouched', async () => {
+      await cli(['config', 'set', 'ratelimit.api-key', '3/1min'])
+      const a = await key('same-rate-a')
+      const b = await key('same-rate-b')
+      const s = await serve()
+      const status = async (k: string) => (await post(s.url, INITIALIZE, {'x-api-key': k})).status
+      const first: number[] = []
+      for (let i = 0; i < 4; i++) first.push(await status(a))
+      assert.deepEqual(first, [200, 200, 200, 429])
+      assert.equal(await status(b), 200, 'B has its own 3')
+      const r = await post(s.url, INITIALIZE, {'x-api-key': b})
+      assert.equal(r.status, 200)
+      assert.match(r.headers.get('ratelimit') ?? '', /^"principal";r=1;/, 'B has used 2 of its own 3, not A’s')
+    })
+
+    it('a per-tool limit is counted per caller: key A exhausting ratelimit.tool.echo (--ratelimit-tool echo=2/1min) leaves key B its own', async () => {
+      const a = await key('tool-a', '--rate', '100/1min')
+      const b = await key('tool-b', '--rate', '100/1min')
+      const s = await serve(['--ratelimit-tool', 'echo=2/1min'])
+      const ca = await connect(s.url, a)
+      for (const m of ['one', 'two']) assert.equal(textOf(await ca.callTool({name: 'echo', arguments: {message: m}})), m)
+      await assert.rejects(ca.callTool({name: 'echo', arguments: {message: 'three'}}), /Too Many Requests: echo may be called 2 times per 60s/)
+      const cb = await connect(s.url, b)
+      assert.equal(textOf(await cb.callTool({name: 'echo', arguments: {message: 'b one'}})), 'b one')
+      assert.equal(textOf(await cb.callTool({name: 'echo', arguments: {message: 'b two'}})), 'b two')
+      await assert.rejects(cb.callTool({name: 'echo', arguments: {message: 'b three'}}), /Too Many Requests/)
     })
 
     it('brute force: failed keys from one address are throttled to 429, while a valid key from it still gets through', async () => {
@@ -231,7 +260,7 @@ describe('protect', function () {
 
     it('guard.redact false turns it off, and a secret added while serving is redacted from the next result on', async () => {
       const k = await key('live')
-      await cli(['config', 'set', 'guard.redact', 'false'])
+      await cli(['config', 'set', 'guard.redact', 'false', '--yes'])
       const s = await serve()
       const c = await connect(s.url, k)
       assert.equal(textOf(await c.callTool({name: 'echo', arguments: {message: `x ${GITHUB_TOKEN}`}})), `x ${GITHUB_TOKEN}`)
@@ -321,7 +350,7 @@ describe('protect', function () {
       assert.deepEqual(echoed.arguments, {message: 'my password is [REDACTED:FIXTURE_TOKEN]'})
       assert.equal(rs.filter((r) => r.event === 'auth.success').length, 1, 'once per session')
       const all = readdirSync(path.dirname(auditFile()))
-        .filter((n) => n.startsWith('audit'))
+        .filter((n) => n.startsWith(path.basename(auditFile())))
         .map((n) => readFileSync(path.join(path.dirname(auditFile()), n), 'utf8'))
         .join('\n')
       for (const [what, value] of [
@@ -347,6 +376,25 @@ describe('protect', function () {
       assert.ok(json(byKey).records.every((r: Record_) => r.name === 'auditor' || r.key === json(byKey).records[0].key))
     })
 
+    it('admin commands record in the log --audit-log names, and audit verify checks it there', async () => {
+      const elsewhere = box.path('logs', 'admin.jsonl')
+      await fs.mkdir(path.dirname(elsewhere), {recursive: true, mode: 0o700})
+      const flag = ['--audit-log', elsewhere]
+      await cli(['secrets', 'set', 'FLAGGED', ...flag], 'flagged-value-123456')
+      await cli(['keys', 'generate', '--name', 'flagged', '--scope', 'echo', ...flag])
+      await cli(['keys', 'revoke', 'flagged', '--yes', ...flag])
+      await cli(['config', 'set', 'audit.args', 'true', ...flag])
+      await cli(['config', 'unset', 'audit.args', ...flag])
+      await cli(['secrets', 'rm', 'FLAGGED', '--yes', ...flag])
+      const text = await fs.readFile(elsewhere, 'utf8')
+      const events = text.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as Record_).event)
+      assert.deepEqual(events, ['secret.set', 'key.generate', 'key.revoke', 'config.set', 'config.unset', 'secret.rm'])
+      assert.deepEqual(await records(), [], 'nothing in the default log')
+      const v = await box.run(['audit', 'verify', '--json', ...flag])
+      assert.equal(v.code, 0, v.stdout)
+      assert.equal(json(v).records, 6)
+    })
+
     it('verify names an edited, a deleted, a reordered and a truncated record, with exit code 28', async () => {
       for (let i = 0; i < 6; i++) await cli(['secrets', 'set', `S${i}`], `value-${i}-xxxxxxxx`)
       const file = auditFile()
@@ -365,9 +413,9 @@ describe('protect', function () {
         assert.equal(j.code, 28)
         assert.equal(json(j).kind, kind)
       }
-      await check(original.replace('"secret":"S2"', '"secret":"S9"'), 'edited', /record 3 \(audit\.jsonl:3\) was edited/)
+      await check(original.replace('"secret":"S2"', '"secret":"S9"'), 'edited', /record 3 \([0-9a-f-]+\.jsonl:3\) was edited/)
       await check([...lines.slice(0, 3), ...lines.slice(4)].join('\n') + '\n', 'missing', /record 4 is missing/)
-      await check([lines[0], lines[2], lines[1], ...lines.slice(3)].join('\n') + '\n', 'reordered', /record 3 \(audit\.jsonl:2\) is out of order/)
+      await check([lines[0], lines[2], lines[1], ...lines.slice(3)].join('\n') + '\n', 'reordered', /record 3 \([0-9a-f-]+\.jsonl:2\) is out of order/)
       await check(lines.slice(0, 5).join('\n') + '\n', 'truncated', /ends at record 5, the head file says 6/)
       await fs.writeFile(file, original)
       r = await box.run(['audit', 'verify'])
@@ -378,7 +426,7 @@ describe('protect', function () {
       await cli(['config', 'set', 'audit.max-size', '1KiB'])
       for (let i = 0; i < 8; i++) await cli(['secrets', 'set', `ROT_${i}`], `rotating-${i}-xxxxxxxx`)
       const dir = path.dirname(auditFile())
-      const segments = readdirSync(dir).filter((n) => /^audit\.jsonl\.\d{12}$/.test(n))
+      const segments = readdirSync(dir).filter((n) => /\.jsonl\.\d{12}(\.gz)?$/.test(n))
       assert.ok(segments.length >= 2, `segments: ${segments.join(', ')}`)
       let r = await box.run(['audit', 'verify', '--json'])
       assert.equal(r.code, 0, r.stdout)

@@ -53,6 +53,8 @@ describe('security rules', function () {
       for (const flag of Object.values(command.flags)) {
         checked++
         if (flag.type !== 'option' || !secretWords.test(flag.name)) continue
+        // import-config --secret VAR names an env variable of the config to import as a secret; it never holds one.
+        if (command.id === 'import-config' && flag.name === 'secret') continue
         assert.match(flag.name, refersToFile, `${command.id} --${flag.name} would read a secret from argv`)
       }
     }

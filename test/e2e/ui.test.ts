@@ -297,10 +297,36 @@ describe('keyward ui: the console in a real browser', function () {
     await until(async () => (await status.textContent()) !== earlier && (await page.locator('text=Test now').count()) === 1, 30_000, 'the new test result')
     assert.match((await status.textContent()) ?? '', /ready in [\d,.]+ ms \(fixture 1\.0\.0\): 12 tools, 1 prompts, 1 resources/)
     assert.match((await page.locator('section.panel ul.chips').first().textContent()) ?? '', /fixture__get_secret_hash/)
-    await until(async () => /not part of this version/.test((await page.textContent('.pins')) ?? '') || undefined, 5000, 'the pin panel')
+    await until(async () => /\d+ definitions pinned; nothing awaits approval/.test((await page.textContent('[data-testid="pins"]')) ?? '') || undefined, 5000, 'the pin panel')
     assert.ok(!(await page.content()).includes(FIXTURE_SECRET))
     await screenshot(page, 'ui-upstreams')
     await checkAccessible('upstreams')
+  })
+
+  it('upstreams: a tool the upstream adds is held back; the page shows the diff, and approving it serves it', async () => {
+    const key = await bed.key('pins-client')
+    // serve picks the new key up when it reloads the vault (within a second).
+    const client = await until(() => bed.connect(serve.url, key), 5000, 'the new key to be served')
+    const names = async () => (await client.listTools()).tools.map((t) => t.name)
+    await client.callTool({name: 'fixture__add_tool', arguments: {}})
+    await until(async () => json(await bed.cli(['upstream', 'diff', 'fixture', '--json'])).changes.length === 1 || undefined, 10_000, 'the change recorded')
+    assert.ok(!(await names()).includes('fixture__get_extra'), 'held back from clients')
+    await page.goto('about:blank')
+    await open('upstreams')
+    await page.click('tr[data-upstream="fixture"] a')
+    const pins = page.locator('[data-testid="pins"]')
+    await until(async () => /1 change\(s\) held back/.test((await pins.textContent()) ?? '') || undefined, 10_000, 'the diff on the page').catch(async (err: Error) => {
+      throw new Error(`${err.message}: ${await pins.textContent()}`)
+    })
+    assert.match((await pins.textContent()) ?? '', /added\s*tool\s*get_extra[\s\S]*\+ "added at run time"/)
+    await screenshot(page, 'ui-pins')
+    await checkAccessible('pins')
+    await pins.locator('text=Approve these definitions').click()
+    await pins.locator('text=/Approve 1 change/').click()
+    await until(async () => /Approved 1 definition/.test((await pins.textContent()) ?? '') || undefined, 10_000, 'the approval')
+    await until(async () => (await names()).includes('fixture__get_extra') || undefined, 10_000, 'the approved tool served')
+    const records = json(await bed.cli(['audit', 'tail', '--event', 'pin', '-n', '20', '--json'])).records as Record<string, unknown>[]
+    assert.ok(records.some((r) => r.event === 'pin.approved' && r.name === 'get_extra' && r.actor === 'ui'))
   })
 
   it('audit: filtered on the server, a live tail of new calls, any record whole, and the verify verdict in the header', async () => {
@@ -343,7 +369,7 @@ describe('keyward ui: the console in a real browser', function () {
   it('every change made in the console is audited as actor "ui" with the OS user', async () => {
     const records = json(await bed.cli(['audit', 'tail', '--json', '-n', '200'])).records as Record<string, unknown>[]
     const changes = records.filter((r) => r.actor === 'ui').map((r) => r.event)
-    for (const event of ['ui.login', 'key.generate', 'key.scope', 'key.rotate', 'key.revoke', 'secret.set']) assert.ok(changes.includes(event), `${event} in ${changes.join(' ')}`)
+    for (const event of ['ui.login', 'key.generate', 'key.scope', 'key.rotate', 'key.revoke', 'secret.set', 'pin.approved']) assert.ok(changes.includes(event), `${event} in ${changes.join(' ')}`)
     assert.ok(records.filter((r) => r.actor === 'ui').every((r) => r.user === os.userInfo().username))
     assert.ok(!JSON.stringify(records).includes('typed-in-the-console'), 'no secret value in the audit log')
   })

@@ -20,6 +20,8 @@ export interface ConsoleState {
   version: string
   user: string
   idleMs: number
+  /** --audit-log, if given. */
+  auditLog?: string
 }
 
 export interface ApiRequest {
@@ -48,9 +50,9 @@ export interface ApiAnswer {
 /** undefined: the handler answered itself (a stream). */
 export type Handler = (state: ConsoleState, req: ApiRequest) => Promise<ApiAnswer | undefined>
 
-/** The audit log the vault's settings name (KEYWARD_AUDIT_LOG beats them, as for every command). */
-export function auditFileOf(data: VaultData): string {
-  return resolveAuditPath(undefined, configOf(data).get('audit.path'))
+/** The vault's audit log, by the rule every command uses (--audit-log, KEYWARD_AUDIT_LOG, audit.path, the per-vault default). */
+export function auditFileOf(state: Pick<ConsoleState, 'auditLog' | 'vault'>, data: VaultData): string {
+  return resolveAuditPath(state.auditLog, configOf(data).get('audit.path'), state.vault.vaultId)
 }
 
 function field(body: unknown, name: string): unknown {

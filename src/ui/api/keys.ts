@@ -5,7 +5,8 @@
  * could not print, and it is audited only once sent.
  */
 import {KeywardError} from '../../errors/index.js'
-import {changeScopes, createKey, findKey, keysOf, parseDuration, parseRate, parseTime, revokeKey, rotateKey, viewKey, type KeyRecord} from '../../keys/index.js'
+import {changeScopes, createKey, findKey, keysOf, parseDuration, parseTime, revokeKey, rotateKey, viewKey, type KeyRecord} from '../../keys/index.js'
+import {parseRate} from '../../ratelimit/rate.js'
 import {previewScopes} from '../data/catalog.js'
 import {stringField, stringList, type Handler} from './context.js'
 

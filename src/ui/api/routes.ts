@@ -8,7 +8,7 @@ import * as upstreams from './upstreams.js'
 
 const session: Handler = async (state) => {
   const data = await state.vault.data()
-  return {body: {user: state.user, vault: state.vault.file, vaultId: state.vault.vaultId, version: state.version, idleSeconds: state.idleMs / 1000, auditFile: auditFileOf(data)}}
+  return {body: {user: state.user, vault: state.vault.file, vaultId: state.vault.vaultId, version: state.version, idleSeconds: state.idleMs / 1000, auditFile: auditFileOf(state, data)}}
 }
 
 const TABLE: [method: string, path: string, handler: Handler][] = [

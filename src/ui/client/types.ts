@@ -69,10 +69,12 @@ export interface UpstreamView extends Partial<UpstreamState> {
   updated: string
 }
 
-export interface PinDiff {
-  available: boolean
-  changes?: {tool: string; change: 'added' | 'removed' | 'changed'; before?: string; after?: string}[]
-  note?: string
+export interface PinView {
+  available: true
+  pinned: number
+  changes: {kind: string; name: string; change: 'changed' | 'added' | 'flagged' | 'removed'; renamedFrom?: string; since: string; fields: {path: string; before?: string; after?: string}[]}[]
+  findings: {kind: string; item: string; field: string; rule: string; excerpt: string}[]
+  token: string
 }
 
 export interface Health {

@@ -3,7 +3,7 @@ import {useState} from 'preact/hooks'
 
 import {get, post} from './api.js'
 import {ms, when} from './format.js'
-import type {PinDiff, UpstreamState, UpstreamView} from './types.js'
+import type {PinView, UpstreamState, UpstreamView} from './types.js'
 import {Badge, ErrorLine, Note, useData, useReady, type Tone} from './widgets.js'
 
 const STATE_TONE: Record<string, Tone> = {ready: 'ok', failed: 'bad', testing: 'info', untested: 'muted'}
@@ -103,7 +103,7 @@ function UpstreamDetails(props: {upstream: UpstreamView; changed: () => void}) {
       {state.items && <ItemList title="Tools" names={state.items.tools} />}
       {state.items && <ItemList title="Prompts" names={state.items.prompts} />}
       {state.items && <ItemList title="Resources" names={state.items.resources} />}
-      <Pins name={u.name} />
+      <Pins name={u.name} tested={state.testedAt} />
     </section>
   )
 }
@@ -135,38 +135,69 @@ function ItemList(props: {title: string; names: string[]}) {
   )
 }
 
-/** SEAM(pins): the diff against the pinned definitions, with an approve button, once pins exist. */
-function Pins(props: {name: string}) {
-  const diff = useData(() => get<PinDiff>(`/api/upstreams/${encodeURIComponent(props.name)}/pins`), [props.name])
+/** The changes `upstream diff` shows (held back from clients until approved), field by field, and their approval. */
+function Pins(props: {name: string; tested?: string}) {
+  const view = useData(() => get<PinView>(`/api/upstreams/${encodeURIComponent(props.name)}/pins`), [props.name, props.tested])
   const [error, setError] = useState<string>()
+  const [confirming, setConfirming] = useState(false)
+  const [done, setDone] = useState<string>()
   const approve = async () => {
+    setError(undefined)
     try {
-      await post(`/api/upstreams/${encodeURIComponent(props.name)}/pins/approve`)
-      await diff.reload()
+      const r = await post<{approved: number; dropped: number}>(`/api/upstreams/${encodeURIComponent(props.name)}/pins/approve`, {token: view.data!.token})
+      setDone(`Approved ${r.approved} definition(s)${r.dropped > 0 ? `, forgot ${r.dropped} no longer offered` : ''}; a running keyward serve serves them within a second.`)
+      setConfirming(false)
+      await view.reload()
     } catch (err) {
       setError((err as Error).message)
     }
   }
+  const changes = view.data?.changes ?? []
   return (
-    <section aria-labelledby="pins-title" class="pins">
+    <section aria-labelledby="pins-title" class="pins" data-testid="pins">
       <h3 id="pins-title">Pinned definitions</h3>
-      <ErrorLine error={diff.error ?? error} />
-      {diff.data && !diff.data.available && <Note>{diff.data.note}</Note>}
-      {diff.data?.available && diff.data.changes?.length === 0 && <Note>The upstream offers exactly what was pinned.</Note>}
-      {diff.data?.available && (diff.data.changes?.length ?? 0) > 0 && (
+      <ErrorLine error={view.error ?? error} />
+      {done && <Note>{done}</Note>}
+      {view.data && changes.length === 0 && <Note>{view.data.pinned > 0 ? `${view.data.pinned} definitions pinned; nothing awaits approval.` : 'Nothing pinned yet: the first look at the upstream pins what it offers.'}</Note>}
+      {changes.length > 0 && (
         <>
+          <p>
+            {changes.length} change(s) held back from clients until approved ({view.data!.pinned} definitions pinned):
+          </p>
           <ul class="plain-list">
-            {diff.data.changes!.map((c) => (
-              <li key={c.tool}>
-                <Badge tone={c.change === 'removed' ? 'bad' : 'warn'}>{c.change}</Badge> <code>{c.tool}</code>
-                {c.before !== undefined && <pre class="diff before">{c.before}</pre>}
-                {c.after !== undefined && <pre class="diff after">{c.after}</pre>}
+            {changes.map((c) => (
+              <li key={`${c.kind}:${c.name}`}>
+                <Badge tone={c.change === 'removed' ? 'bad' : 'warn'}>{c.change}</Badge> {c.kind} <code>{c.name}</code>
+                {c.renamedFrom && <span class="muted"> (renamed from {c.renamedFrom})</span>}
+                {c.fields.map((f) => (
+                  <div class="field-change" key={f.path}>
+                    <code>{f.path}</code>
+                    {f.before !== undefined && <pre class="diff before">- {f.before}</pre>}
+                    {f.after !== undefined && <pre class="diff after">+ {f.after}</pre>}
+                  </div>
+                ))}
               </li>
             ))}
           </ul>
-          <button type="button" class="primary" onClick={() => void approve()}>
-            Approve these definitions
-          </button>
+          {view.data!.findings.length > 0 && (
+            <p class="warning">
+              The scanner found {view.data!.findings.length} thing(s) addressed to the model: {view.data!.findings.map((f) => `${f.item} ${f.field} (${f.rule})`).join('; ')}
+            </p>
+          )}
+          {confirming ? (
+            <div class="buttons">
+              <button type="button" onClick={() => setConfirming(false)}>
+                Cancel
+              </button>
+              <button type="button" class="danger" onClick={() => void approve()}>
+                Approve {changes.length} change(s): clients will see them
+              </button>
+            </div>
+          ) : (
+            <button type="button" class="primary" onClick={() => setConfirming(true)}>
+              Approve these definitions
+            </button>
+          )}
         </>
       )}
     </section>

@@ -1,12 +1,12 @@
 /**
  * The replicas of `keyward serve` for this vault and how they are: those on this machine from
  * the serve registry, each asked for its /healthz, and, when Redis is configured, those whose
- * heartbeats are live there (read through src/redis, as `keyward status` reads them).
+ * heartbeats are live there and verify (read through src/redis, as `keyward status` reads them).
  */
+import {redisTargetOf} from '../../cli/replicas.js'
 import {announcedServes} from '../../cli/serve-registry.js'
-import {configOf} from '../../config/index.js'
 import type {Redis} from '../../redis/client.js'
-import {resolveRedis, type RedisTarget} from '../../redis/url.js'
+import type {RedisTarget} from '../../redis/url.js'
 import type {VaultData} from '../../vault/index.js'
 
 export interface LocalReplica {
@@ -57,20 +57,15 @@ export class ReplicaWatch {
   async replicas(data: VaultData, vaultId: string): Promise<Replicas> {
     const announced = await announcedServes(vaultId)
     const local = await Promise.all(announced.map(async (s) => ({...s, ...(await health(s.url))})))
-    const target = this.target(data)
-    return {local, ...(target ? {redis: await this.fromRedis(target, vaultId)} : {})}
+    const target = redisTargetOf(data, this.redisFlag)
+    return {local, ...(target ? {redis: await this.fromRedis(target, data, vaultId)} : {})}
   }
 
-  private target(data: VaultData): RedisTarget | undefined {
-    const config = configOf(data)
-    const ref = config.get('redis.password')
-    const password = ref?.startsWith('secret:') ? data.secrets.get(ref.slice('secret:'.length))?.value.toString('utf8') : undefined
-    return resolveRedis(this.redisFlag, config.get('redis.url'), password)
-  }
-
-  private async fromRedis(target: RedisTarget, vaultId: string): Promise<NonNullable<Replicas['redis']>> {
-    const {connectRedis, connectWithin} = await import('../../redis/client.js')
-    const {liveReplicas} = await import('../../redis/heartbeat.js')
+  /** The replicas whose heartbeats verify with the vault's cluster key (as `keyward status` checks them). */
+  private async fromRedis(target: RedisTarget, data: VaultData, vaultId: string): Promise<NonNullable<Replicas['redis']>> {
+    const [{connectRedis, connectWithin}, {liveReplicas}, {clusterKeyOf}] = await Promise.all([import('../../redis/client.js'), import('../../redis/heartbeat.js'), import('../../redis/signing.js')])
+    const key = clusterKeyOf(data, vaultId)
+    if (!key) return {target: target.display, reachable: true, replicas: []}
     if (this.client?.target !== target.display) {
       this.client?.redis.disconnect()
       this.client = {target: target.display, redis: await connectRedis(target, {name: 'keyward-ui'})}
@@ -78,7 +73,7 @@ export class ReplicaWatch {
     const {redis} = this.client
     if (!(await connectWithin(redis, 1500))) return {target: target.display, reachable: false, replicas: []}
     try {
-      const live = await liveReplicas(redis, vaultId)
+      const live = await liveReplicas(redis, key, vaultId)
       return {target: target.display, reachable: true, replicas: live.map((r) => ({host: r.host, pid: r.pid, url: r.url, generation: r.generation, version: r.version, uptimeSeconds: r.uptimeSeconds, redis: r.redis}))}
     } catch {
       return {target: target.display, reachable: false, replicas: []}

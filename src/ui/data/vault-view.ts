@@ -14,7 +14,8 @@ export class VaultView {
   private current: {stamp: string; data: VaultData; vaultId: string}
   private opening?: Promise<{stamp: string; data: VaultData; vaultId: string}>
 
-  constructor(private readonly session: Session) {
+  /** The CLI session the console runs in: the CLI's shared functions (pins) take it. */
+  constructor(readonly session: Session) {
     this.current = {stamp: '', data: session.vault.data, vaultId: session.vault.header.vault_id}
   }
 

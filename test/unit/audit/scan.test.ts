@@ -6,6 +6,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {AuditLog, chainFiles} from '../../../src/audit/index.js'
+import {compressSegments} from '../../../src/audit/maintenance.js'
 import {recordAt, scanRecords, type ScanCursor} from '../../../src/audit/scan.js'
 
 describe('audit scan', () => {
@@ -56,6 +57,18 @@ describe('audit scan', () => {
     assert.deepEqual(first.seen, [1, 2])
     await fs.appendFile(file, 'll","prev":"x","mac":"y"}\n')
     assert.deepEqual((await scan(first.next)).seen, [3])
+  })
+
+  it('reads compressed segments, and follows a segment compressed between two scans', async () => {
+    await write(0, 20)
+    const first = await scan({seq: 0})
+    await write(20, 20)
+    // The writer compresses rotated segments in the background; this finishes what it has not.
+    await compressSegments(file)
+    assert.ok((await fs.readdir(dir)).some((n) => n.endsWith('.gz')), 'some segments are compressed')
+    assert.deepEqual((await scan(first.next)).seen, Array.from({length: 20}, (_, i) => i + 21))
+    assert.deepEqual((await scan({seq: 0})).seen, Array.from({length: 40}, (_, i) => i + 1))
+    assert.equal((await recordAt(file, 3))?.tool, 't2')
   })
 
   it('finds one record by its sequence number, in a segment or the live file', async () => {

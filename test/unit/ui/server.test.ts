@@ -7,8 +7,8 @@ import assert from 'node:assert/strict'
 import {createHash} from 'node:crypto'
 import {promises as fs} from 'node:fs'
 import {request} from 'node:http'
-import path from 'node:path'
 
+import {resolveAuditPath} from '../../../src/audit/index.js'
 import {openSession} from '../../../src/cli/session.js'
 import {keysOf} from '../../../src/keys/index.js'
 import {Assets} from '../../../src/ui/http/assets.js'
@@ -54,7 +54,8 @@ describe('console server', () => {
   }
 
   const vaultBytes = async () => createHash('sha256').update(await fs.readFile(v.file)).digest('hex')
-  const auditLines = async () => (await fs.readFile(path.join(v.env.XDG_STATE_HOME, 'keyward', 'audit.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+  const auditFile = () => resolveAuditPath(undefined, undefined, v.vaultId, {...process.env, ...v.env})
+  const auditLines = async () => (await fs.readFile(auditFile(), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
 
   beforeEach(async () => {
     v = await tempVault()
@@ -137,8 +138,7 @@ describe('console server', () => {
     const check = async () => JSON.parse((await call('POST', '/api/audit/verify', {cookie, 'x-csrf-token': csrf}, {})).body) as {status: string; kind?: string; records?: number}
     const first = await check()
     assert.equal(first.status, 'intact', JSON.stringify(first))
-    const file = path.join(v.env.XDG_STATE_HOME, 'keyward', 'audit.jsonl')
-    await fs.writeFile(file, (await fs.readFile(file, 'utf8')).replace('"secret":"A"', '"secret":"B"'))
+    await fs.writeFile(auditFile(), (await fs.readFile(auditFile(), 'utf8')).replace('"secret":"A"', '"secret":"B"'))
     const broken = await check()
     assert.equal(broken.status, 'broken')
     assert.equal(broken.kind, 'edited')

@@ -1,0 +1,93 @@
+/** The API-key authenticator on its own: a vault's key index, without a server. */
+import assert from 'node:assert/strict'
+
+import {ApiKeyAuthenticator, type VaultView} from '../../../src/auth/api-key.js'
+import {AuthFailure} from '../../../src/auth/authenticator.js'
+import {createKey, KeyIndex, revokeKey} from '../../../src/keys/index.js'
+import {emptyData} from '../../../src/vault/payload.js'
+import type {VaultData} from '../../../src/vault/index.js'
+
+function view(data: VaultData, revoked: ReadonlySet<string> = new Set()): VaultView {
+  const index = KeyIndex.fromVault(data)
+  return {keys: () => index, data: () => data, revoked: () => revoked}
+}
+
+function refusal(fn: () => unknown): AuthFailure {
+  try {
+    fn()
+  } catch (err) {
+    assert.ok(err instanceof AuthFailure, String(err))
+    return err
+  }
+  assert.fail('no refusal')
+}
+
+describe('auth: api-key', () => {
+  it('a valid key becomes its principal: id, name, scopes and rate', () => {
+    const data = emptyData()
+    const {key, record} = createKey(data, {name: 'ci', scopes: ['echo', '!debug_*'], rateLimit: {limit: 5, windowSeconds: 60}})
+    const auth = new ApiKeyAuthenticator(view(data))
+    const credential = {source: 'authorization' as const, value: key}
+    assert.equal(auth.claims(credential), true)
+    const principal = auth.authenticate(credential)
+    assert.equal(principal.id, `key:${record.id}`)
+    assert.equal(principal.authType, 'api_key')
+    assert.equal(principal.name, 'ci')
+    assert.equal(principal.keyId, record.id)
+    assert.deepEqual(principal.rate, {limit: 5, windowSeconds: 60})
+    assert.equal(principal.scopes.allows('tool', 'echo'), true)
+    assert.equal(principal.scopes.allows('tool', 'get_time'), false)
+    assert.equal(auth.stillValid(principal), true)
+    assert.equal(auth.authenticate(credential), principal, 'the same record gives the same principal, compiled once')
+  })
+
+  it('claims only keyward-shaped credentials, so a JWT goes to OAuth', () => {
+    const auth = new ApiKeyAuthenticator(view(emptyData()))
+    assert.equal(auth.claims(undefined), false)
+    assert.equal(auth.claims({source: 'authorization', value: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln'}), false)
+    assert.equal(auth.claims({source: 'x-api-key', value: 'kw_AAAAAAAAAAAA_whatever'}), true)
+  })
+
+  it('refuses a mistyped, unknown, revoked (in the vault or by a replica notice), expired or not yet valid key with its reason', () => {
+    const data = emptyData()
+    const hourAgo = new Date(Date.now() - 3_600_000)
+    const good = createKey(data, {name: 'good', scopes: ['full']})
+    const gone = createKey(data, {name: 'gone', scopes: ['full']})
+    const past = createKey(data, {name: 'past', scopes: ['full'], expires: new Date(Date.now() - 60_000).toISOString()}, hourAgo)
+    const future = createKey(data, {name: 'future', scopes: ['full'], notBefore: new Date(Date.now() + 60_000).toISOString()})
+    revokeKey(data, 'gone', 'test')
+    const noticed = new Set<string>()
+    const auth = new ApiKeyAuthenticator(view(data, noticed))
+    const reason = (value: string) => refusal(() => auth.authenticate({source: 'authorization', value}))
+    assert.equal(reason(`${good.key.slice(0, -4)}AAAA`).reason, 'malformed', 'a bad checksum is a typo')
+    assert.equal(reason(createKey(emptyData(), {name: 'elsewhere', scopes: ['full']}).key).reason, 'not_found')
+    assert.equal(reason(past.key).reason, 'expired')
+    assert.equal(reason(future.key).reason, 'not_yet_valid')
+    const revoked = reason(gone.key)
+    assert.equal(revoked.reason, 'revoked')
+    assert.equal(revoked.status, 401)
+    assert.equal(revoked.error, 'invalid_token')
+    assert.ok(!revoked.message.includes(gone.key), 'never the key in the message')
+    const principal = auth.authenticate({source: 'authorization', value: good.key})
+    noticed.add(good.record.id)
+    assert.equal(reason(good.key).reason, 'revoked', 'a revocation notice from another replica counts before the vault catches up')
+    assert.equal(auth.stillValid(principal), false, 'and an open session of that key ends')
+  })
+
+  it('a session of a key revoked in the vault later is no longer valid', () => {
+    const data = emptyData()
+    const issued = createKey(data, {name: 'later', scopes: ['full']})
+    const auth = new ApiKeyAuthenticator(view(data))
+    const principal = auth.authenticate({source: 'authorization', value: issued.key})
+    assert.equal(auth.stillValid(principal), true)
+    revokeKey(data, 'later', undefined)
+    assert.equal(auth.stillValid(principal), false)
+  })
+
+  it('its challenge is Bearer realm="keyward", with the error of a refusal', () => {
+    const auth = new ApiKeyAuthenticator(view(emptyData()))
+    assert.deepEqual(auth.challenge(), {scheme: 'Bearer', params: {realm: 'keyward'}})
+    const failure = new AuthFailure('revoked', 'Unauthorized: API key has been revoked', 'invalid_token')
+    assert.deepEqual(auth.challenge(failure), {scheme: 'Bearer', params: {realm: 'keyward', error: 'invalid_token', error_description: 'Unauthorized: API key has been revoked'}})
+  })
+})

@@ -1,0 +1,45 @@
+/** Scope sets: grants, exclusions that always win, kinds, and the glob rules. */
+import assert from 'node:assert/strict'
+
+import {checkScopeSet, expandScopes, ScopeSet} from '../../../src/policy/index.js'
+
+describe('policy: scopes', () => {
+  it('an exclusion wins over a grant, wherever the grant stands in the list', () => {
+    for (const sources of [
+      ['*', '!debug_*'],
+      ['!debug_*', '*'],
+      ['get_*', 'debug_*', '!debug_*', 'echo'],
+    ]) {
+      const scopes = new ScopeSet(sources)
+      assert.equal(scopes.allows('tool', 'debug_info'), false, sources.join(','))
+    }
+    const scopes = new ScopeSet(['*', '!debug_*'])
+    assert.equal(scopes.allows('tool', 'echo'), true)
+    const resources = new ScopeSet(['resource:file:///srv/**', '!resource:file:///srv/secret/**'])
+    assert.equal(resources.allows('resource', 'file:///srv/docs/a.md'), true)
+    assert.equal(resources.allows('resource', 'file:///srv/secret/key.pem'), false)
+  })
+
+  it('denies by default, and each kind only by its own patterns', () => {
+    const scopes = new ScopeSet(['echo', 'prompt:greet'])
+    assert.equal(scopes.allows('tool', 'get_time'), false)
+    assert.equal(scopes.allows('prompt', 'echo'), false)
+    assert.equal(scopes.allows('tool', 'greet'), false)
+    assert.equal(scopes.allows('prompt', 'greet'), true)
+    assert.equal(new ScopeSet([]).allows('tool', 'echo'), false)
+  })
+
+  it('* stays within one segment of a resource path, ** crosses; braces are refused, never expanded', () => {
+    const scopes = new ScopeSet(['resource:file:///docs/*', 'resource:mem://**'])
+    assert.equal(scopes.allows('resource', 'file:///docs/a.md'), true)
+    assert.equal(scopes.allows('resource', 'file:///docs/sub/a.md'), false)
+    assert.equal(scopes.allows('resource', 'mem://a/b/c'), true)
+    assert.throws(() => new ScopeSet(['github__{get,list}_*']), /can never match/)
+  })
+
+  it('a set of exclusions only, or whose every grant is excluded, is refused when written', () => {
+    assert.throws(() => checkScopeSet(['!debug_*']), /grant nothing/)
+    assert.throws(() => checkScopeSet(['echo', '!*']), /every grant is excluded/)
+    assert.deepEqual(expandScopes(['readonly', 'echo,readonly']), ['get_*', 'list_*', 'echo'])
+  })
+})
