@@ -26,6 +26,7 @@ import SecretsSet from './secrets/set.js'
 import Run from './run.js'
 import Serve from './serve.js'
 import Status from './status.js'
+import Ui from './ui.js'
 import Up from './up.js'
 import UpstreamAdd from './upstream/add.js'
 import UpstreamApprove from './upstream/approve.js'
@@ -46,6 +47,7 @@ export const COMMANDS = {
   init: Init,
   'import-config': ImportConfig,
   up: Up,
+  ui: Ui,
   serve: Serve,
   status: Status,
   run: Run,

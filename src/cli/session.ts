@@ -48,7 +48,15 @@ export interface Session {
   audit(event: AuditEvent): Promise<void>
 }
 
-export async function openSession(flags: VaultFlags, options: {allowPrompt?: boolean} = {}): Promise<Session> {
+export interface SessionOptions {
+  allowPrompt?: boolean
+  /** Who the admin actions are recorded as: the CLI, or the console (`keyward ui`). */
+  actor?: AdminActor
+}
+
+export type AdminActor = 'cli' | 'ui'
+
+export async function openSession(flags: VaultFlags, options: SessionOptions = {}): Promise<Session> {
   const file = resolveVaultPath(flags.vault)
   const ledger = new GenerationLedger()
   const read = await readWithLedger(file, ledger)
@@ -83,7 +91,7 @@ export async function openSession(flags: VaultFlags, options: {allowPrompt?: boo
     ledger,
     updateDetailed,
     update: async (change) => (await updateDetailed(change)).result,
-    audit: (event) => recordAdminAction({data: latest, vaultId: vault.header.vault_id}, event, flags['audit-log']),
+    audit: (event) => recordAdminAction({data: latest, vaultId: vault.header.vault_id}, event, flags['audit-log'], options.actor),
   }
 }
 
@@ -92,7 +100,7 @@ export async function openSession(flags: VaultFlags, options: {allowPrompt?: boo
  * vault's data holds, in the log `resolveAuditPath` names for that vault (the one serve writes
  * and audit verify reads).
  */
-export async function recordAdminAction(vault: {data: VaultData; vaultId: string}, event: AuditEvent, auditLog?: string): Promise<void> {
+export async function recordAdminAction(vault: {data: VaultData; vaultId: string}, event: AuditEvent, auditLog?: string, actor: AdminActor = 'cli'): Promise<void> {
   const key = auditKeyOf(vault.data)
   if (!key) return
   const config = configOf(vault.data)
@@ -103,7 +111,7 @@ export async function recordAdminAction(vault: {data: VaultData; vaultId: string
   const warn = (message: string) => process.stderr.write(`keyward: warning: ${message}\n`)
   const log = new AuditLog({file, key, ...auditSettings(config), onWarning: warn})
   try {
-    await log.record({...event, actor: 'cli', user: osUser(), pid: process.pid})
+    await log.record({...event, actor, user: osUser(), pid: process.pid})
   } catch (err) {
     warn(`the change was made, but the audit log ${file} cannot be written (${(err as Error).message})`)
   }

@@ -29,6 +29,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['auth'],
   ['server'],
   ['cli'],
+  ['ui'],
 ]
 
 /** Inside src/server: the refusal and the protection settings at the bottom, the wiring of `serve` on top. */

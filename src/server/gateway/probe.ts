@@ -21,6 +21,8 @@ export interface ProbeResult {
   tools: string[]
   prompts: string[]
   resources: number
+  /** The resources' URIs (what `resource:` scopes match; the console's scope preview). */
+  resourceUris: string[]
   /** The definitions as listed (tools, prompts, resource templates), for the pins and the scanner. */
   listing: Listing
 }
@@ -44,7 +46,7 @@ export async function probeUpstream(def: UpstreamDefinition, data: VaultData, op
     const prefix = def.prefix ? def.name : undefined
     const tools = caps.tools ? (await client.listTools()).tools : []
     const prompts = caps.prompts ? (await client.listPrompts()).prompts : []
-    const resources = caps.resources ? (await client.listResources()).resources.length : 0
+    const resourceUris = caps.resources ? (await client.listResources()).resources.map((r) => r.uri) : []
     const templates = caps.resources ? await client.listResourceTemplates().then((r) => r.resourceTemplates, () => []) : []
     const info = client.getServerVersion()
     return {
@@ -54,7 +56,8 @@ export async function probeUpstream(def: UpstreamDefinition, data: VaultData, op
       server: info && {name: info.name, version: info.version},
       tools: tools.map((t) => exposedName(prefix, t.name)),
       prompts: prompts.map((p) => exposedName(prefix, p.name)),
-      resources,
+      resources: resourceUris.length,
+      resourceUris,
       listing: {tool: tools, prompt: prompts, template: templates},
     }
   } finally {
