@@ -138,6 +138,13 @@ function asset(o: ConsoleOptions, method: string, path: string, csrf: string, re
   send(res, 200, file.body, file.type, {'cache-control': 'no-cache'})
 }
 
+/** Per console: the after-work of the last change that has one (see callApi). */
+const AFTER_WORK = new WeakMap<ConsoleState, Promise<void>>()
+
+function settled(state: ConsoleState): Promise<void> {
+  return AFTER_WORK.get(state) ?? Promise.resolve()
+}
+
 async function callApi(
   o: ConsoleOptions,
   req: IncomingMessage,
@@ -149,8 +156,12 @@ async function callApi(
 ): Promise<void> {
   const gone = new AbortController()
   res.once('close', () => gone.abort())
+  const change = !SAFE.has(req.method ?? 'GET')
+  // Changes run one after another, each after the one before has finished its after-work (a key
+  // shown once is audited when delivered, or undone): the log then holds them in the order made.
+  if (change) await settled(o.state)
   try {
-    const body = SAFE.has(req.method ?? 'GET') ? undefined : await readJson(req, MAX_BODY)
+    const body = change ? await readJson(req, MAX_BODY) : undefined
     const answer = await handler(o.state, {params, query, body, res, signal: gone.signal, sessionAlive})
     if (!answer) return
     const takeBack = async () => {
@@ -161,7 +172,14 @@ async function callApi(
     // Nobody is there to see a key shown once: it is taken back.
     if (gone.signal.aborted) return await takeBack()
     if (answer.undelivered || answer.delivered) {
-      res.once('close', () => void (res.writableFinished ? answer.delivered?.() : takeBack())?.catch((err: Error) => o.log(`after a change: ${err.message}`)))
+      const afterWork = new Promise<void>((resolve) =>
+        res.once('close', () =>
+          void Promise.resolve(res.writableFinished ? answer.delivered?.() : takeBack())
+            .catch((err: Error) => o.log(`after a change: ${err.message}`))
+            .finally(resolve),
+        ),
+      )
+      AFTER_WORK.set(o.state, afterWork)
     }
     sendJson(res, answer.status ?? 200, answer.body)
   } catch (err) {
