@@ -90,13 +90,25 @@ async function take(file: string, trust: boolean): Promise<Omit<ChainSnapshot, '
   }
 }
 
-/** Whether the segments listed are all still there, none was added, and the live file is the one opened. */
+/**
+ * Whether the snapshot holds the chain without a gap: the segments listed are all still there (a
+ * compression meanwhile leaves the same segment), and the live file opened is the one that follows
+ * them: still the live file, or the one segment rotated out since it was opened (its records are
+ * in the snapshot; those written after it are simply later). A segment added that is not the file
+ * opened means a rotation between the listing and the open, whose records the snapshot lacks.
+ */
 async function unchanged(file: string, listed: Segment[], opened: number, live: {ino: number; dev: number} | undefined): Promise<boolean> {
   if (opened !== listed.length) return false
   const now = await listSegments(file)
-  if (now.length !== listed.length || now.some((s, i) => s.firstSeq !== listed[i].firstSeq)) return false
-  const stat = await fs.stat(file).catch(() => undefined)
-  return live ? stat?.ino === live.ino && stat.dev === live.dev : stat === undefined || !stat.isFile()
+  if (now.length < listed.length || listed.some((s, i) => now[i].firstSeq !== s.firstSeq)) return false
+  const added = now.slice(listed.length)
+  if (added.length === 0) {
+    const stat = await fs.stat(file).catch(() => undefined)
+    return live ? stat?.ino === live.ino && stat.dev === live.dev : stat === undefined || !stat.isFile()
+  }
+  if (added.length > 1 || !live || added[0].compressed) return false
+  const stat = await fs.stat(added[0].file).catch(() => undefined)
+  return stat?.ino === live.ino && stat.dev === live.dev
 }
 
 function snapshotOf(files: OpenedFile[], live: OpenedFile | undefined, headText: string | undefined, checkpointText: string | undefined): Omit<ChainSnapshot, 'locked'> {

@@ -78,23 +78,30 @@ const where = (e: Entry) => `${path.basename(e.file)}:${e.line}`
 /**
  * Checks the log as one snapshot saw it (`openChain`: the files opened and the head read under
  * the write lock, then read through the handles), so a writer rotating the log meanwhile never
- * looks like tampering. A snapshot taken without the lock (a reader that cannot take it) may mix
- * files from before and after a rotation: a problem found in one is looked at again, in a new
- * snapshot, before it is reported (tampering is still there the next time; a race is not).
+ * looks like tampering. A snapshot taken without the lock (a reader that cannot take it) may still
+ * mix files from before and after a rotation (a directory listing that runs while a segment is
+ * renamed may miss it): a problem is reported only once two snapshots in a row find the same one.
+ * Tampering is found again, at the same place, every time; a race moves on with the writer.
  */
 export async function verifyAudit(file: string, key: Buffer, options: VerifyOptions = {}): Promise<VerifyReport> {
+  let previous: string | undefined
   for (let attempt = 1; ; attempt++) {
     const snapshot = await openChain(file, {lock: options.lock})
+    let report: VerifyReport
     try {
-      const report = await verifySnapshot(file, key, snapshot, options)
-      if (report.ok || snapshot.locked || attempt >= UNLOCKED_ATTEMPTS) return report
+      report = await verifySnapshot(file, key, snapshot, options)
     } finally {
       await snapshot.close()
     }
+    if (report.ok || snapshot.locked) return report
+    const seen = `${report.problem?.kind}\n${report.problem?.message}`
+    if (seen === previous || attempt >= UNLOCKED_ATTEMPTS) return report
+    previous = seen
+    await new Promise((resolve) => setTimeout(resolve, attempt * 5))
   }
 }
 
-const UNLOCKED_ATTEMPTS = 3
+const UNLOCKED_ATTEMPTS = 10
 
 async function verifySnapshot(file: string, key: Buffer, snapshot: ChainSnapshot, options: VerifyOptions): Promise<VerifyReport> {
   const {files, headText, checkpointText} = snapshot
