@@ -9,15 +9,18 @@ export default class Ui extends KeywardCommand {
   static override summary = 'Open the admin console in a browser: traffic, keys, secrets, upstreams and the audit log.'
   static override description = `Unlocks the vault as every command does, then serves the console on 127.0.0.1 only (a free port unless --port) and opens it in your browser (BROWSER, else the platform's opener) through a one-time login link. The link gives that browser a session (an HttpOnly, SameSite=Strict cookie) and then no longer works; the session ends after --idle without use. Press Enter here for a new link; Ctrl-C stops the console.
 
-The browser is given a private file (0600, under $XDG_STATE_HOME/keyward/ui) that leads to the link, so the link never shows on a command line. With --no-open the link is printed on stdout instead.
+The browser is given a private file (0600, under $XDG_STATE_HOME/keyward/ui) that leads to the link, so the link never shows on a command line. With --no-open the link is printed on stdout instead (with --json, as one JSON line per link: {"console","vault","login"}).
 
 Changes made in the console are the CLI's (same checks, same vault writes, replicas told), audited with actor "ui" and your user name. Secret values and key hashes never reach the browser; a new key is shown once.`
 
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --port 8766 --no-open',
+    '<%= config.bin %> <%= command.id %> --no-open --json   # one JSON line per login link: {"console","vault","login"}',
     'BROWSER=firefox <%= config.bin %> <%= command.id %> --idle 15m',
   ]
+
+  static override enableJsonFlag = true
 
   static override flags = {
     port: Flags.integer({char: 'p', description: 'Port on 127.0.0.1; 0 picks a free one.', default: 0, min: 0, max: 65_535}),
@@ -58,7 +61,7 @@ Changes made in the console are the CLI's (same checks, same vault writes, repli
           say(`keyward ui: could not open a browser (${(err as Error).message}); open this link yourself:`)
         }
       }
-      process.stdout.write(`${url}\n`)
+      process.stdout.write(this.jsonEnabled() ? `${JSON.stringify({console: ui.console.origin, vault: session.file, login: url})}\n` : `${url}\n`)
     }
     say(`keyward console on ${ui.console.origin} for vault ${session.file}. Press Enter for a new login link, Ctrl-C to stop.`)
     await giveLink()

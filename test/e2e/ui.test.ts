@@ -454,8 +454,9 @@ describe('keyward ui: the console in a real browser', function () {
         // The browser sent the session cookie (same site: only the port differs); the console refused anyway.
         assert.equal(report.read, 'blocked', 'the page could not read the key list')
         const from = JSON.stringify(new URL(evil.url).origin)
-        assert.ok(ui.output().includes(`refused POST /api/keys: the request comes from a page of another origin (${from})`), ui.output())
-        assert.ok(ui.output().includes(`refused GET /api/keys: the request comes from a page of another origin (${from})`), ui.output())
+        // The page's report can be in before the console's log lines reach its stderr: wait for them.
+        const logged = (method: string) => `refused ${method} /api/keys: the request comes from a page of another origin (${from})`
+        await until(async () => ui.output().includes(logged('POST')) && ui.output().includes(logged('GET')), 10_000, "both refusals in the console's log")
       } finally {
         evil.server.close()
       }
@@ -494,6 +495,23 @@ describe('keyward ui: the console in a real browser', function () {
         await clustered.stop()
         await replica.stop()
         await redis.kill()
+      }
+    })
+
+    it('--no-open --json: the login link as one JSON line, and it logs in once', async () => {
+      const scripted = await startUi(bed.box, ['--no-open', '--json'])
+      try {
+        const lines = scripted.stdout().trim().split('\n')
+        assert.equal(lines.length, 1, scripted.stdout())
+        const shown = JSON.parse(lines[0]) as {console: string; vault: string; login: string}
+        assert.deepEqual(Object.keys(shown).sort(), ['console', 'login', 'vault'])
+        assert.equal(shown.console, scripted.origin)
+        assert.equal(shown.login, scripted.login)
+        const headers = {host: `127.0.0.1:${scripted.port}`}
+        assert.equal((await raw(shown.login, {headers})).status, 200)
+        assert.equal((await raw(shown.login, {headers})).status, 403, 'a login link works once')
+      } finally {
+        await scripted.stop()
       }
     })
 

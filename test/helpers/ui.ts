@@ -10,6 +10,8 @@ export interface RunningUi {
   origin: string
   port: number
   output(): string
+  /** What it printed on stdout: the login links. */
+  stdout(): string
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
@@ -39,10 +41,11 @@ export async function startUi(box: Sandbox, args: string[] = ['--no-open'], env:
   child.removeAllListeners('exit')
   return {
     child,
-    login: /(http:\/\/\S+\/login\?token=\S+)/.exec(stdout)?.[1] ?? '',
+    login: /(http:\/\/[^\s"]+\/login\?token=[^\s"]+)/.exec(stdout)?.[1] ?? '',
     origin,
     port: Number(new URL(origin).port),
     output: () => stderr,
+    stdout: () => stdout,
     stop(signal: NodeJS.Signals = 'SIGINT') {
       return new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode)
