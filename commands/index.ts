@@ -29,6 +29,8 @@ import Status from './status.js'
 import Up from './up.js'
 import UpstreamAdd from './upstream/add.js'
 import UpstreamList from './upstream/list.js'
+import UpstreamLogin from './upstream/login.js'
+import UpstreamLogout from './upstream/logout.js'
 import UpstreamRm from './upstream/rm.js'
 import UpstreamShow from './upstream/show.js'
 import UpstreamTest from './upstream/test.js'
@@ -68,6 +70,8 @@ export const COMMANDS = {
   'keys:import': KeysImport,
   'upstream:add': UpstreamAdd,
   'upstream:list': UpstreamList,
+  'upstream:login': UpstreamLogin,
+  'upstream:logout': UpstreamLogout,
   'upstream:show': UpstreamShow,
   'upstream:rm': UpstreamRm,
   'upstream:test': UpstreamTest,

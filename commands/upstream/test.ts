@@ -5,7 +5,8 @@ import {KeywardCommand} from '../../src/cli/base.js'
 import {openSession} from '../../src/cli/session.js'
 import {KeywardError} from '../../src/errors/index.js'
 import {parseDuration} from '../../src/keys/index.js'
-import {findUpstream} from '../../src/upstreams/index.js'
+import {findUpstream, isOAuthUpstream} from '../../src/upstreams/index.js'
+import {TokenBroker, upstreamFetch} from '../../src/upstreams/oauth/index.js'
 
 export default class UpstreamTest extends KeywardCommand {
   static override summary = 'Start or connect to an upstream once, list its tools, and say how long that took.'
@@ -22,17 +23,34 @@ export default class UpstreamTest extends KeywardCommand {
   async run() {
     const {args, flags} = await this.parse(UpstreamTest)
     const timeoutMs = parseDuration(flags.timeout, '--timeout')
-    const {vault} = await openSession(flags)
+    const session = await openSession(flags)
+    const {vault} = session
     const def = findUpstream(vault.data, args.name)
     const {probeUpstream} = await import('../../src/server/gateway/probe.js')
     const log = (level: string, message: string) => {
       if (flags.verbose || level === 'error') process.stderr.write(`${message}\n`)
     }
+    // An OAuth upstream is reached with its tokens, renewed here (and saved) if they expired, as serve would.
+    let data = vault.data
+    const broker = isOAuthUpstream(def)
+      ? new TokenBroker({
+          data: () => data,
+          write: (change) => session.update(async (v) => {
+            const result = await change(v.data)
+            data = v.data
+            return result
+          }),
+          audit: (event) => void session.audit(event),
+          log,
+        })
+      : undefined
     let result
     try {
-      result = await probeUpstream(def, vault.data, {timeoutMs, version: this.config.version, log})
+      result = await probeUpstream(def, vault.data, {timeoutMs, version: this.config.version, log, fetch: broker && upstreamFetch(broker, def)})
     } catch (err) {
       throw new KeywardError('UPSTREAM_FAILED', (err as Error).message)
+    } finally {
+      broker?.close()
     }
     if (!this.jsonEnabled()) {
       const server = result.server ? ` (${result.server.name} ${result.server.version})` : ''

@@ -1,5 +1,7 @@
-/** Printing of upstream definitions: references, never secret values. */
+/** Printing of upstream definitions: references, never secret values, and the OAuth state, never a token. */
 import {secretsOf, type UpstreamDefinition} from '../upstreams/index.js'
+import {oauthStateOf, oauthView, type OAuthView} from '../upstreams/oauth/index.js'
+import type {VaultData} from '../vault/index.js'
 import {style} from './style.js'
 import {renderTable, shortTime} from './table.js'
 
@@ -13,6 +15,8 @@ export interface UpstreamView {
   env?: Record<string, string>
   /** Header -> its template, with {secret:NAME} references as written. */
   headers?: Record<string, string>
+  /** An upstream that takes OAuth: how keyward signs in, and where that stands. */
+  oauth?: OAuthView & {clientId?: string; clientSecret?: string; clientKey?: string; clientMetadataUrl?: string; pinnedIssuer?: string; scope?: string}
   secrets: string[]
   prefix: boolean
   exposedAs: string
@@ -21,13 +25,42 @@ export interface UpstreamView {
   updated: string
 }
 
-export function viewUpstream(def: UpstreamDefinition): UpstreamView {
+/** `data`: the vault, for the OAuth state of an upstream that takes OAuth. */
+export function viewUpstream(def: UpstreamDefinition, data?: VaultData): UpstreamView {
   const common = {name: def.name, transport: def.transport, secrets: secretsOf(def), prefix: def.prefix, exposedAs: def.prefix ? `${def.name}__<tool>` : '<tool> (no prefix)', description: def.description, created: def.created, updated: def.updated}
   if (def.transport === 'stdio') {
     const env = Object.fromEntries(Object.entries(def.env).map(([k, v]) => [k, 'secret' in v ? `secret:${v.secret}` : v.literal]))
     return {...common, command: def.command, args: def.args, env}
   }
-  return {...common, url: def.url, headers: def.headers}
+  const view: UpstreamView = {...common, url: def.url, headers: def.headers}
+  if (def.oauth) {
+    const o = def.oauth
+    view.oauth = {
+      ...oauthView(o.grant, data && oauthStateOf(data, def.name)),
+      ...(o.clientId ? {clientId: o.clientId} : {}),
+      ...(o.clientSecret ? {clientSecret: `secret:${o.clientSecret}`} : {}),
+      ...(o.clientKey ? {clientKey: `secret:${o.clientKey}`} : {}),
+      ...(o.clientMetadataUrl ? {clientMetadataUrl: o.clientMetadataUrl} : {}),
+      ...(o.issuer ? {pinnedIssuer: o.issuer} : {}),
+      ...(o.scope ? {scope: o.scope} : {}),
+    }
+  }
+  return view
+}
+
+function duration(seconds: number): string {
+  const abs = Math.abs(seconds)
+  const text = abs >= 86_400 ? `${Math.round(abs / 86_400)}d` : abs >= 3600 ? `${Math.round(abs / 3600)}h` : abs >= 60 ? `${Math.round(abs / 60)}m` : `${abs}s`
+  return seconds < 0 ? `${text} ago` : text
+}
+
+/** One cell: who it is signed in as and for how long, or why it needs a login. */
+export function oauthSummary(o: OAuthView): string {
+  if (o.needsLogin) return style.yellow(`needs login${o.needsLoginReason ? `: ${o.needsLoginReason}` : ''}`)
+  if (!o.signedIn) return o.needsLoginReason ?? 'not signed in'
+  const who = o.signedInAs ? `as ${o.signedInAs}` : 'signed in'
+  const expiry = o.expiresIn === undefined ? '' : o.expiresIn < 0 ? `, expired ${duration(o.expiresIn)}` : `, expires in ${duration(o.expiresIn)}`
+  return `${who}${expiry}`
 }
 
 function target(v: UpstreamView): string {
@@ -36,8 +69,8 @@ function target(v: UpstreamView): string {
 
 export function upstreamsTable(views: UpstreamView[]): string {
   return renderTable(
-    ['NAME', 'TRANSPORT', 'TARGET', 'SECRETS', 'EXPOSED AS', 'UPDATED'],
-    views.map((v) => [v.name, v.transport, target(v), v.secrets.join(' ') || '-', v.exposedAs, shortTime(v.updated)]),
+    ['NAME', 'TRANSPORT', 'TARGET', 'SECRETS', 'EXPOSED AS', 'OAUTH', 'UPDATED'],
+    views.map((v) => [v.name, v.transport, target(v), v.secrets.join(' ') || '-', v.exposedAs, v.oauth ? oauthSummary(v.oauth) : '-', shortTime(v.updated)]),
   )
 }
 
@@ -50,6 +83,7 @@ export function upstreamDetails(v: UpstreamView): string {
     ['env', v.env ? Object.entries(v.env).map(([k, val]) => `${k}=${val}`).join(' ') || '-' : undefined],
     ['headers', v.headers ? Object.entries(v.headers).map(([k, val]) => `${k}: ${val}`).join('; ') || '-' : undefined],
     ['exposed as', v.exposedAs],
+    ...oauthRows(v.oauth),
     ['created', v.created],
     ['updated', v.updated],
   ]
@@ -57,4 +91,18 @@ export function upstreamDetails(v: UpstreamView): string {
     .filter(([, value]) => value !== undefined)
     .map(([label, value]) => `${style.bold(label.padEnd(12))}${value}`)
     .join('\n')
+}
+
+function oauthRows(o: UpstreamView['oauth']): [string, string | undefined][] {
+  if (!o) return []
+  const client = o.clientId ? `${o.clientId}${o.clientSecret ? ` (${o.clientSecret})` : o.clientKey ? ` (private_key_jwt, ${o.clientKey})` : ''}` : o.clientMetadataUrl ? `${o.clientMetadataUrl} (metadata document)` : 'registered at login'
+  return [
+    ['oauth', `${o.grant}; client ${client}${o.pinnedIssuer ? `; issuer ${o.pinnedIssuer}` : ''}`],
+    ['signed in', oauthSummary(o)],
+    ['scopes', o.signedIn ? o.scopes.join(' ') || '(the server\'s default)' : o.scope],
+    ['issuer', o.issuer],
+    ['logged in', o.loggedInAt],
+    ['renewed', o.signedIn ? `${o.lastRefresh ?? 'not yet'} (${o.refreshes} renewals)` : undefined],
+    ['login scope', o.needsLoginScope],
+  ]
 }

@@ -19,6 +19,8 @@ import {VERIFY_ERROR} from '../keys/index.js'
 import {assembleStages} from './assemble.js'
 import {LiveVault} from './live-vault.js'
 import {Gateway} from './gateway/gateway.js'
+import {upstreamFetch} from '../upstreams/oauth/index.js'
+import {upstreamTokenBroker} from './upstream-oauth.js'
 import {ConnectedServers, createMcpServer, sessionOf} from './mcp.js'
 import type {ServeOptions} from './options.js'
 import type {Logger} from './log.js'
@@ -109,7 +111,8 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const connected = new ConnectedServers(catalog)
   const auth = () => ({required: authenticators.required, types: authenticators.types, ...(prmUrl() ? {resource_metadata: prmUrl()} : {})})
   let stdioSession: ClientSession | undefined
-  const gateway = new Gateway({catalog, log, version: options.version, sessionLinks: stateful, defaultSession: () => stdioSession})
+  const tokens = upstreamTokenBroker(live, cluster, audit, log)
+  const gateway = new Gateway({catalog, log, version: options.version, sessionLinks: stateful, defaultSession: () => stdioSession, upstreamFetch: (def) => upstreamFetch(tokens, def)})
   await gateway.reconcile(live.snapshot.data)
   live.onReload((snapshot) => void gateway.reconcile(snapshot.data).catch((err) => log('error', `upstreams: ${(err as Error).message}`)))
   const hooks = {
@@ -203,6 +206,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
         ['the vault watcher', () => live.close()],
         ['the transport', () => closeTransport()],
         ['the upstream servers', () => gateway.close()],
+        ['the upstream token timers', () => tokens.close()],
       ]
       for (const [what, step] of steps) {
         try {

@@ -10,6 +10,7 @@ import {Redactor} from '../guard/redactor.js'
 import {parseRate} from '../keys/limits.js'
 import {AddressList} from '../net/addresses.js'
 import type {RateLimit} from '../ratelimit/limits.js'
+import {oauthSecretsOf} from '../upstreams/oauth/store.js'
 import type {VaultData} from '../vault/index.js'
 
 export interface Protection {
@@ -53,10 +54,11 @@ export function protectionFrom(config: ReadonlyMap<string, string>, data: VaultD
   }
 }
 
-/** One matcher over every secret the vault holds. */
+/** One matcher over every secret the vault holds, upstream OAuth tokens included (an upstream may echo its token). */
 function redactorFor(data: VaultData): Redactor {
   const pairs: [string, string][] = []
   for (const [name, record] of data.secrets) pairs.push([name, record.value.toString('utf8')])
+  pairs.push(...oauthSecretsOf(data))
   return new Redactor(pairs)
 }
 

@@ -2,6 +2,7 @@ export {
   checkUpstreamName,
   checkUrl,
   ENV_NAME_PATTERN,
+  isOAuthUpstream,
   looksLikeToken,
   parseEnvSpec,
   parseHeaderSpec,
@@ -9,8 +10,11 @@ export {
   UPSTREAM_NAME_PATTERN,
   type EnvValue,
   type HttpUpstream,
+  type OAuthGrant,
+  type OAuthUpstream,
   type StdioUpstream,
   type UpstreamDefinition,
+  type UpstreamOAuth,
 } from './definition.js'
 export {BASE_ENV, baseEnvironment, upstreamEnvironment, upstreamHeaders, type ResolvedEnv} from './environment.js'
 export {addUpstream, findUpstream, listUpstreams, missingSecrets, removeUpstream, upstreamsOf} from './store.js'

@@ -8,6 +8,7 @@ import {createHash} from 'node:crypto'
 import type {LoggingLevel} from '@modelcontextprotocol/sdk/types.js'
 
 import {listUpstreams, upstreamEnvironment, upstreamHeaders, type UpstreamDefinition} from '../../upstreams/index.js'
+import {grantFingerprint, type FetchLike} from '../../upstreams/oauth/index.js'
 import type {VaultData} from '../../vault/index.js'
 import type {Logger} from '../log.js'
 import type {Catalog} from '../tools/catalog.js'
@@ -27,22 +28,24 @@ export interface GatewayOptions {
   version: string
   sessionLinks: boolean
   defaultSession(): ClientSession | undefined
+  /** For an upstream that takes OAuth: the fetch that carries its tokens (src/upstreams/oauth). */
+  upstreamFetch?(def: UpstreamDefinition): FetchLike | undefined
 }
 
-function resolver(def: UpstreamDefinition, data: () => VaultData): () => Resolved {
+function resolver(def: UpstreamDefinition, data: () => VaultData, upstreamFetch?: GatewayOptions['upstreamFetch']): () => Resolved {
   return () => {
     if (def.transport === 'stdio') {
       const {env, secretValues} = upstreamEnvironment(def, data())
       return {env, secretValues}
     }
     const {headers, secretValues} = upstreamHeaders(def, data())
-    return {headers, secretValues}
+    return {headers, secretValues, fetch: upstreamFetch?.(def)}
   }
 }
 
-/** What decides a restart: the definition, and the secret values it resolves to (hashed, never kept). */
+/** What decides a restart: the definition, the secret values it resolves to (hashed, never kept), and an OAuth login or logout (not a renewal). */
 function fingerprint(def: UpstreamDefinition, data: VaultData): string {
-  const hash = createHash('sha256').update(JSON.stringify({...def, created: undefined, updated: undefined}))
+  const hash = createHash('sha256').update(JSON.stringify({...def, created: undefined, updated: undefined})).update(grantFingerprint(def, data))
   try {
     const resolved = resolver(def, () => data)()
     hash.update(JSON.stringify(resolved.env ?? resolved.headers))
@@ -105,7 +108,7 @@ export class Gateway {
   private create(def: UpstreamDefinition): UpstreamSource {
     return new this.UpstreamSource!({
       def,
-      resolve: resolver(def, () => this.data),
+      resolve: resolver(def, () => this.data, this.options.upstreamFetch),
       version: this.options.version,
       log: this.options.log,
       sessionLinks: this.options.sessionLinks,

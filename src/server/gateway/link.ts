@@ -24,6 +24,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js'
 
 import type {UpstreamDefinition} from '../../upstreams/index.js'
+import {needsLoginIn, type FetchLike} from '../../upstreams/oauth/index.js'
 import type {Logger} from '../log.js'
 import {RpcError} from '../pipeline/chain.js'
 import type {ClientChannel, ItemKind} from '../tools/source.js'
@@ -39,6 +40,8 @@ export interface Resolved {
   /** stdio: the whole environment of the child. http: the request headers. */
   env?: Record<string, string>
   headers?: Record<string, string>
+  /** http with OAuth: the fetch that puts the upstream's access token on each request. */
+  fetch?: FetchLike
   /** Secret values the upstream was given: removed from anything it prints before it is logged. */
   secretValues: string[]
 }
@@ -133,7 +136,7 @@ export class UpstreamLink {
       })
     } else {
       const {StreamableHTTPClientTransport} = await import('@modelcontextprotocol/sdk/client/streamableHttp.js')
-      transport = new StreamableHTTPClientTransport(new URL(def.url), {requestInit: {headers: resolved.headers}})
+      transport = new StreamableHTTPClientTransport(new URL(def.url), {requestInit: {headers: resolved.headers}, ...(resolved.fetch ? {fetch: resolved.fetch} : {})})
     }
     this.transport = transport
     let closedEarly = false
@@ -151,7 +154,8 @@ export class UpstreamLink {
       await client.close().catch(() => {})
       if (this.stopped) return
       const why = err instanceof UpstreamUnavailable ? err.message : closedEarly ? this.exitReason(transport) : describe(err)
-      this.fail(`it did not start: ${why}`)
+      // Only a login helps: no retries until the vault changes (a login restarts the upstream).
+      this.fail(`it did not start: ${why}`, needsLoginIn(err) !== undefined)
       return
     }
     if (this.stopped) {

@@ -2,6 +2,7 @@
 import {upstreamEnvironment, upstreamHeaders, type UpstreamDefinition} from '../../upstreams/index.js'
 import type {VaultData} from '../../vault/index.js'
 import type {Logger} from '../log.js'
+import type {FetchLike} from '../../upstreams/oauth/index.js'
 import {UpstreamLink} from './link.js'
 import {exposedName} from './naming.js'
 
@@ -13,11 +14,12 @@ export interface ProbeResult {
   resources: number
 }
 
-export async function probeUpstream(def: UpstreamDefinition, data: VaultData, options: {timeoutMs: number; version: string; log: Logger}): Promise<ProbeResult> {
+/** `fetch`: for an upstream that takes OAuth, the one carrying its tokens. */
+export async function probeUpstream(def: UpstreamDefinition, data: VaultData, options: {timeoutMs: number; version: string; log: Logger; fetch?: FetchLike}): Promise<ProbeResult> {
   const started = process.hrtime.bigint()
   const link = new UpstreamLink({
     def,
-    resolve: () => (def.transport === 'stdio' ? upstreamEnvironment(def, data) : upstreamHeaders(def, data)),
+    resolve: () => (def.transport === 'stdio' ? upstreamEnvironment(def, data) : {...upstreamHeaders(def, data), fetch: options.fetch}),
     version: options.version,
     log: options.log,
     capabilities: {},

@@ -24,6 +24,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js'
 
 import type {UpstreamDefinition} from '../../upstreams/index.js'
+import {needsLoginIn} from '../../upstreams/oauth/index.js'
 import type {Logger} from '../log.js'
 import {RpcError} from '../pipeline/chain.js'
 import type {CallEnv, ClientSession, ItemKind, SourcePrompt, SourceResource, SourceTool, ToolSource} from '../tools/source.js'
@@ -317,6 +318,8 @@ export class UpstreamSource implements ToolSource {
       return await work(client)
     } catch (err) {
       if (err instanceof RpcError || err instanceof UpstreamUnavailable) throw err
+      const login = needsLoginIn(err)
+      if (login) throw new UpstreamUnavailable(login.message)
       const e = err as {code?: unknown; message?: string; data?: unknown}
       // -32000: the SDK's "connection closed"; the link restarts, and the caller is told which upstream.
       if (e.code === -32000 || !Number.isInteger(e.code)) throw new UpstreamUnavailable(`upstream ${this.name} failed during the call (${strip(e.message ?? 'connection lost')})`)
