@@ -14,7 +14,7 @@ export default class UpstreamAdd extends KeywardCommand {
 
 Streamable HTTP: --url, with --header 'Name: value' where the value may hold {secret:NAME}. Credential headers (Authorization and the like) must take their value from the vault.
 
-OAuth (a remote server that takes OAuth 2.1 tokens, such as Linear's or GitHub's hosted servers): --oauth, then \`keyward upstream login NAME\` once; keyward keeps the tokens in the vault and renews them for every client. The client is pre-registered (--client-id, with --client-secret secret:NAME or --client-key secret:NAME), or named by --client-metadata-url where the server accepts metadata documents, or else registered dynamically at login. --scope asks for scopes (otherwise the server's challenge or its scopes_supported decide). --grant client_credentials signs in as a service, with no person: --client-id and a secret or key are then required.
+OAuth (a remote server that takes OAuth 2.1 tokens, such as Linear's or GitHub's hosted servers): --oauth, then \`keyward upstream login NAME\` once; keyward keeps the tokens in the vault and renews them for every client. The client is pre-registered (--client-id, with --client-secret secret:NAME or --client-key secret:NAME), or named by --client-metadata-url where the server accepts metadata documents, or else registered dynamically at login. --scope asks for scopes (otherwise the server's challenge or its scopes_supported decide). --grant client_credentials signs in as a service, with no person: --client-id and a secret or key are then required. --grant cross_app_access (enterprise-managed authorization) exchanges an identity provider's ID token (--idp-issuer, --idp-client-id, --id-token secret:NAME) for the upstream's tokens, with no person either.
 
 Tools and prompts are exposed as NAME__tool, so scopes such as NAME__* or NAME__get_* apply. --no-prefix mounts one upstream under its own names (only one may be); the names are checked against the built-in tools by starting it once (--skip-check skips that). Every secret referred to must be in the vault already.
 
@@ -47,6 +47,11 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
     'client-metadata-url': Flags.string({description: 'An https URL serving keyward\'s client metadata document, used as its client_id where the server supports it.', helpGroup: 'OAUTH'}),
     issuer: Flags.string({description: 'The authorization server a pre-registered client belongs to: its credentials go to no other.', helpGroup: 'OAUTH'}),
     scope: Flags.string({description: "Scopes to ask for, space-separated ('read write').", helpGroup: 'OAUTH'}),
+    'idp-issuer': Flags.string({description: 'cross_app_access: the enterprise identity provider\'s issuer URL.', helpGroup: 'OAUTH'}),
+    'idp-token-endpoint': Flags.string({description: 'cross_app_access: its token endpoint, when its metadata cannot be discovered.', helpGroup: 'OAUTH'}),
+    'idp-client-id': Flags.string({description: 'cross_app_access: keyward\'s client id at the identity provider.', helpGroup: 'OAUTH'}),
+    'idp-client-secret': Flags.string({description: 'cross_app_access: secret:NAME, its client secret there (if any).', helpGroup: 'OAUTH'}),
+    'id-token': Flags.string({description: 'cross_app_access: secret:NAME, the ID token the identity provider issued.', helpGroup: 'OAUTH'}),
   }
 
   static override enableJsonFlag = true
@@ -94,7 +99,7 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
     await session.audit({event: 'upstream.add', upstream: def.name, transport: def.transport, replaced: Boolean(flags.replace), ...(oauth ? {oauth: oauth.grant} : {})})
     const view = viewUpstream(def, session.vault.data)
     this.log(`Added upstream ${def.name} (${def.transport}); ${def.prefix ? `its tools appear as ${def.name}__<tool>` : 'its tools keep their names'}. A running keyward serve starts it within a second.`)
-    if (oauth) this.log(oauth.grant === 'client_credentials' ? `keyward serve obtains its token; check the client now with: keyward upstream login ${def.name}` : `Sign in once: keyward upstream login ${def.name}`)
+    if (oauth) this.log(oauth.grant !== 'authorization_code' ? `keyward serve obtains its token; check the client now with: keyward upstream login ${def.name}` : `Sign in once: keyward upstream login ${def.name}`)
     this.log(`Let a key use it: keyward keys scope KEY --add '${def.prefix ? `${def.name}__*` : '*'}'`)
     return {upstream: view}
   }

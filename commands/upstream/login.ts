@@ -50,7 +50,8 @@ The scope asked for: --scope, else the wider scope the upstream last asked for (
       const opened = await openUrl(text)
       process.stderr.write(opened ? `Opening a browser to sign in to ${def.name}; if none appears, open:\n\n  ${text}\n\n` : `Could not start a browser (set $BROWSER); open this URL on this machine to sign in to ${def.name}:\n\n  ${text}\n\n`)
     }
-    const {state, requested} = await login({def, data: session.vault.data, scope, timeoutMs, open})
+    const note = (message: string) => process.stderr.write(`keyward: note: ${message}\n`)
+    const {state, requested} = await login({def, data: session.vault.data, scope, timeoutMs, open, note})
     let after = session.vault.data
     await session.update((vault) => {
       setOAuthState(vault.data, def.name, state)

@@ -16,7 +16,7 @@ export interface UpstreamView {
   /** Header -> its template, with {secret:NAME} references as written. */
   headers?: Record<string, string>
   /** An upstream that takes OAuth: how keyward signs in, and where that stands. */
-  oauth?: OAuthView & {clientId?: string; clientSecret?: string; clientKey?: string; clientMetadataUrl?: string; pinnedIssuer?: string; scope?: string}
+  oauth?: OAuthView & {clientId?: string; clientSecret?: string; clientKey?: string; clientMetadataUrl?: string; pinnedIssuer?: string; scope?: string; idp?: {issuer?: string; tokenEndpoint?: string; clientId: string; clientSecret?: string; idToken: string}}
   secrets: string[]
   prefix: boolean
   exposedAs: string
@@ -43,6 +43,7 @@ export function viewUpstream(def: UpstreamDefinition, data?: VaultData): Upstrea
       ...(o.clientMetadataUrl ? {clientMetadataUrl: o.clientMetadataUrl} : {}),
       ...(o.issuer ? {pinnedIssuer: o.issuer} : {}),
       ...(o.scope ? {scope: o.scope} : {}),
+      ...(o.idp ? {idp: {...(o.idp.issuer ? {issuer: o.idp.issuer} : {tokenEndpoint: o.idp.tokenEndpoint}), clientId: o.idp.clientId, ...(o.idp.clientSecret ? {clientSecret: `secret:${o.idp.clientSecret}`} : {}), idToken: `secret:${o.idp.idToken}`}} : {}),
     }
   }
   return view
@@ -98,6 +99,7 @@ function oauthRows(o: UpstreamView['oauth']): [string, string | undefined][] {
   const client = o.clientId ? `${o.clientId}${o.clientSecret ? ` (${o.clientSecret})` : o.clientKey ? ` (private_key_jwt, ${o.clientKey})` : ''}` : o.clientMetadataUrl ? `${o.clientMetadataUrl} (metadata document)` : 'registered at login'
   return [
     ['oauth', `${o.grant}; client ${client}${o.pinnedIssuer ? `; issuer ${o.pinnedIssuer}` : ''}`],
+    ['identity', o.idp ? `${o.idp.issuer ?? o.idp.tokenEndpoint}, client ${o.idp.clientId}, ID token ${o.idp.idToken}` : undefined],
     ['signed in', oauthSummary(o)],
     ['scopes', o.signedIn ? o.scopes.join(' ') || '(the server\'s default)' : o.scope],
     ['issuer', o.issuer],

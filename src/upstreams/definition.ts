@@ -30,7 +30,27 @@ export interface StdioUpstream {
   updated: string
 }
 
-export type OAuthGrant = 'authorization_code' | 'client_credentials'
+/**
+ * authorization_code: a person signs in once. The others need no person: client_credentials (a
+ * service identity), cross_app_access (enterprise-managed: an identity provider's ID token
+ * exchanged for a JWT authorization grant, RFC 8693 then RFC 7523, MCP SEP-990).
+ */
+export type OAuthGrant = 'authorization_code' | 'client_credentials' | 'cross_app_access'
+
+export function isUnattended(grant: OAuthGrant): boolean {
+  return grant !== 'authorization_code'
+}
+
+/** The enterprise identity provider of a cross_app_access upstream. */
+export interface IdentityProvider {
+  /** Its issuer URL, where its metadata (and so its token endpoint) is found; or the token endpoint itself. */
+  issuer?: string
+  tokenEndpoint?: string
+  clientId: string
+  /** Secret names: the client's secret at the identity provider (optional), and the ID token to exchange. */
+  clientSecret?: string
+  idToken: string
+}
 
 /**
  * How keyward signs in to an upstream that takes OAuth (docs/gateway.md, "Remote servers that
@@ -50,6 +70,8 @@ export interface UpstreamOAuth {
   clientMetadataUrl?: string
   /** `--scope`: what to ask for; without it, the challenge's scope or the server's scopes_supported. */
   scope?: string
+  /** cross_app_access: the identity provider whose ID token is exchanged. */
+  idp?: IdentityProvider
 }
 
 export interface HttpUpstream {
@@ -145,6 +167,8 @@ export function secretsOf(def: UpstreamDefinition): string[] {
     for (const value of Object.values(def.headers)) for (const ref of secretRefsIn(value)) refs.add(ref)
     if (def.oauth?.clientSecret) refs.add(def.oauth.clientSecret)
     if (def.oauth?.clientKey) refs.add(def.oauth.clientKey)
+    if (def.oauth?.idp?.clientSecret) refs.add(def.oauth.idp.clientSecret)
+    if (def.oauth?.idp) refs.add(def.oauth.idp.idToken)
   }
   return [...refs]
 }

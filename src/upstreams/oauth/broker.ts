@@ -11,7 +11,7 @@
 import type {AuditEvent} from '../../audit/index.js'
 import type {VaultData} from '../../vault/index.js'
 import {RefreshFailed, UpstreamNeedsLogin, needsLoginIn} from './errors.js'
-import type {OAuthUpstream} from '../definition.js'
+import {isUnattended, type OAuthUpstream} from '../definition.js'
 import type {Working} from './provider.js'
 import {oauthStateOf, setOAuthState, type OAuthState} from './store.js'
 
@@ -77,7 +77,7 @@ export class TokenKeeper {
       if (state?.needsLogin) throw new UpstreamNeedsLogin(this.name, state.needsLogin.reason, state.needsLogin.scope)
       const tokens = state?.tokens
       if (!tokens) {
-        if (this.def.oauth.grant !== 'client_credentials') throw this.notSignedIn(state)
+        if (!isUnattended(this.def.oauth.grant)) throw this.notSignedIn(state)
       } else {
         this.schedule(state)
         const left = tokens.expires_at === undefined ? Number.POSITIVE_INFINITY : tokens.expires_at - Date.now()
@@ -208,7 +208,7 @@ export class TokenKeeper {
       version: base.version + 1,
       refreshes: base.refreshes + 1,
       lastRefresh: now,
-      signedInAs: base.signedInAs ?? (this.def.oauth.grant === 'client_credentials' && this.def.oauth.clientId ? `client ${this.def.oauth.clientId}` : undefined),
+      signedInAs: base.signedInAs ?? (isUnattended(this.def.oauth.grant) && this.def.oauth.clientId ? `client ${this.def.oauth.clientId}` : undefined),
     })
     return 'renewed'
   }

@@ -22,7 +22,9 @@ export function clean(text: string, max = 160): string {
 export const LOGIN_REQUIRED_CODES = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client', 'invalid_scope', 'access_denied'])
 
 export function oauthErrorCode(err: unknown): string | undefined {
-  return err instanceof OAuthError ? err.code : undefined
+  if (err instanceof OAuthError) return err.code
+  // The identity provider's refusal of a token exchange (cross_app_access) comes as plain text.
+  return /^Token exchange failed: ([a-z_]+)/.exec(err instanceof Error ? err.message : '')?.[1]
 }
 
 /** What went wrong, in one line, for a person (login) or a log line (refresh). */
@@ -42,6 +44,11 @@ export function describeFailure(err: unknown): string {
     return `the authorization server answered ${err.code}${description}`
   }
   const message = err instanceof Error ? err.message : String(err)
+  const issues = (err as {name?: string; issues?: {path?: unknown[]; message?: string}[]})?.issues
+  if ((err as Error)?.name === 'ZodError' && Array.isArray(issues)) {
+    const first = issues[0]
+    return `a server answered with a document keyward cannot use (${clean(`${(first?.path ?? []).join('.')}: ${first?.message ?? 'invalid'}`, 100)}${issues.length > 1 ? `, and ${issues.length - 1} more` : ''})`
+  }
   if (/does not support dynamic client registration/i.test(message)) {
     return 'the authorization server offers no dynamic client registration and no client metadata documents: register keyward there, then add the upstream again with --client-id (and --client-secret secret:NAME)'
   }

@@ -3,10 +3,11 @@
  * the authorization server recorded at login, never one the upstream names later; or a new
  * client_credentials token. The SDK makes the requests; the caller saves the result.
  */
-import {auth, refreshAuthorization} from '@modelcontextprotocol/client'
+import {refreshAuthorization} from '@modelcontextprotocol/client'
 
 import type {VaultData} from '../../vault/index.js'
-import type {OAuthUpstream} from '../definition.js'
+import {isUnattended, type OAuthUpstream} from '../definition.js'
+import {authorize} from './authorize.js'
 import {UpstreamNeedsLogin} from './errors.js'
 import {clientCredentialsOf, storedTokens, VaultOAuthProvider, type Working} from './provider.js'
 import type {OAuthState} from './store.js'
@@ -19,9 +20,9 @@ export const timedFetch: typeof fetch = (url, init) => fetch(url, {...init, sign
 export async function renewTokens(def: OAuthUpstream, state: OAuthState | undefined, data: VaultData, fetchFn: typeof fetch = timedFetch): Promise<Working> {
   const credentials = clientCredentialsOf(def, data)
   const working: Working = {client: state?.client, discovery: state?.discovery, resource: state?.resource}
-  const provider = new VaultOAuthProvider(def, credentials, working)
-  if (def.oauth.grant === 'client_credentials') {
-    await auth(provider, {serverUrl: def.url, scope: def.oauth.scope, fetchFn})
+  const provider = new VaultOAuthProvider(def, credentials, working, undefined, fetchFn)
+  if (isUnattended(def.oauth.grant)) {
+    await authorize(provider, {serverUrl: def.url, scope: def.oauth.scope, fetchFn})
     return working
   }
   const tokens = state?.tokens

@@ -8,12 +8,11 @@
  */
 import {randomBytes} from 'node:crypto'
 
-import {auth} from '@modelcontextprotocol/client'
-
 import {KeywardError} from '../../errors/index.js'
 import type {VaultData} from '../../vault/index.js'
-import type {OAuthUpstream} from '../definition.js'
+import {isUnattended, type OAuthUpstream} from '../definition.js'
 import {upstreamHeaders} from '../environment.js'
+import {authorize} from './authorize.js'
 import {probeChallenge} from './challenge.js'
 import {loginFailure} from './failure.js'
 import {signedInAs} from './identity.js'
@@ -29,6 +28,8 @@ export interface LoginOptions {
   timeoutMs: number
   /** Shows the authorization URL to the person (opens a browser, or prints it). */
   open(url: URL): Promise<void>
+  /** A line for the person that is not a failure. */
+  note?(message: string): void
   fetchFn?: typeof fetch
 }
 
@@ -46,7 +47,7 @@ function scopeFor(options: LoginOptions, previous: OAuthState | undefined, chall
 function stateFrom(def: OAuthUpstream, working: Working, previous: OAuthState | undefined, clientId: string | undefined): OAuthState {
   const tokens = working.tokens
   if (!tokens) throw new KeywardError('LOGIN_FAILED', 'the authorization server issued no token')
-  const unattended = def.oauth.grant === 'client_credentials'
+  const unattended = isUnattended(def.oauth.grant)
   return {
     grant: def.oauth.grant,
     grantId: newGrantId(),
@@ -77,19 +78,19 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
     const scope = scopeFor(options, previous, challenge.scope)
     const serverUrl = def.url
     const resourceMetadataUrl = challenge.resourceMetadataUrl
-    if (def.oauth.grant === 'client_credentials') {
-      const provider = new VaultOAuthProvider(def, credentials, working)
-      await auth(provider, {serverUrl, scope, resourceMetadataUrl, fetchFn})
+    if (isUnattended(def.oauth.grant)) {
+      const provider = new VaultOAuthProvider(def, credentials, working, undefined, fetchFn)
+      await authorize(provider, {serverUrl, scope, resourceMetadataUrl, fetchFn}, options.note)
       return {state: stateFrom(def, working, previous, credentials.clientId), requested: scope}
     }
     const state = randomBytes(32).toString('base64url')
     const loopback = await startLoopback(state)
     try {
-      const provider = new VaultOAuthProvider(def, credentials, working, {redirectUrl: loopback.redirectUrl, state, open: options.open})
-      const first = await auth(provider, {serverUrl, scope, resourceMetadataUrl, fetchFn})
+      const provider = new VaultOAuthProvider(def, credentials, working, {redirectUrl: loopback.redirectUrl, state, open: options.open}, fetchFn)
+      const first = await authorize(provider, {serverUrl, scope, resourceMetadataUrl, fetchFn}, options.note)
       if (first === 'REDIRECT') {
         const {code, iss} = await loopback.callback(options.timeoutMs)
-        await auth(provider, {serverUrl, scope, resourceMetadataUrl, authorizationCode: code, iss, fetchFn})
+        await authorize(provider, {serverUrl, scope, resourceMetadataUrl, authorizationCode: code, iss, fetchFn}, options.note)
       }
       return {state: stateFrom(def, working, previous, credentials.clientId), requested: scope}
     } finally {

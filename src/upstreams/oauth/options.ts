@@ -5,7 +5,7 @@
  */
 import {KeywardError} from '../../errors/index.js'
 import {checkSecretName} from '../../secrets/index.js'
-import type {OAuthGrant, UpstreamOAuth} from '../definition.js'
+import type {IdentityProvider, OAuthGrant, UpstreamOAuth} from '../definition.js'
 
 export interface OAuthFlags {
   oauth?: boolean
@@ -16,6 +16,11 @@ export interface OAuthFlags {
   'client-metadata-url'?: string
   issuer?: string
   scope?: string
+  'idp-issuer'?: string
+  'idp-token-endpoint'?: string
+  'idp-client-id'?: string
+  'idp-client-secret'?: string
+  'id-token'?: string
 }
 
 const GRANTS: Record<string, OAuthGrant> = {
@@ -23,6 +28,8 @@ const GRANTS: Record<string, OAuthGrant> = {
   'authorization-code': 'authorization_code',
   'client_credentials': 'client_credentials',
   'client-credentials': 'client_credentials',
+  'cross_app_access': 'cross_app_access',
+  'cross-app-access': 'cross_app_access',
 }
 
 function secretRef(flag: string, value: string): string {
@@ -57,25 +64,43 @@ function checkMetadataUrl(url: string): string {
   return parsed.href
 }
 
-function checkIssuer(url: string): string {
+function checkIssuer(url: string, flag = 'issuer'): string {
   let parsed: URL
   try {
     parsed = new URL(url)
   } catch {
-    throw new KeywardError('INVALID_INPUT', `--issuer ${JSON.stringify(url.slice(0, 80))} is not a URL`)
+    throw new KeywardError('INVALID_INPUT', `--${flag} ${JSON.stringify(url.slice(0, 80))} is not a URL`)
   }
   if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.search || parsed.hash || parsed.username) {
-    throw new KeywardError('INVALID_INPUT', '--issuer must be the authorization server\'s issuer URL as its metadata gives it (https://…, no query or fragment)')
+    throw new KeywardError('INVALID_INPUT', `--${flag} must be an https:// URL (http:// on loopback) with no query, fragment or credentials`)
   }
   return url
 }
 
+function identityProvider(flags: OAuthFlags): IdentityProvider {
+  const issuer = flags['idp-issuer']
+  const tokenEndpoint = flags['idp-token-endpoint']
+  const clientId = flags['idp-client-id']
+  const idToken = flags['id-token']
+  if (!(issuer || tokenEndpoint) || !clientId || !idToken) {
+    throw new KeywardError('INVALID_INPUT', '--grant cross_app_access needs the identity provider: --idp-issuer URL (or its --idp-token-endpoint URL), --idp-client-id ID and --id-token secret:NAME (the ID token it issued), and --idp-client-secret secret:NAME if its client has one')
+  }
+  if (issuer && tokenEndpoint) throw new KeywardError('INVALID_INPUT', 'give --idp-issuer (its token endpoint is then discovered) or --idp-token-endpoint, not both')
+  return {
+    ...(issuer ? {issuer: checkIssuer(issuer, 'idp-issuer')} : {tokenEndpoint: checkIssuer(tokenEndpoint!, 'idp-token-endpoint')}),
+    clientId,
+    idToken: secretRef('id-token', idToken),
+    ...(flags['idp-client-secret'] ? {clientSecret: secretRef('idp-client-secret', flags['idp-client-secret'])} : {}),
+  }
+}
+
 /** The definition's `oauth` part, or undefined when no OAuth flag was given. */
 export function oauthFromFlags(flags: OAuthFlags): UpstreamOAuth | undefined {
-  const given = flags.oauth || flags.grant || flags['client-id'] || flags['client-secret'] || flags['client-key'] || flags['client-metadata-url'] || flags.issuer || flags.scope
+  const idpFlags = flags['idp-issuer'] || flags['idp-token-endpoint'] || flags['idp-client-id'] || flags['idp-client-secret'] || flags['id-token']
+  const given = flags.oauth || flags.grant || flags['client-id'] || flags['client-secret'] || flags['client-key'] || flags['client-metadata-url'] || flags.issuer || flags.scope || idpFlags
   if (!given) return undefined
   const grant = GRANTS[flags.grant ?? 'authorization_code']
-  if (!grant) throw new KeywardError('INVALID_INPUT', `--grant ${JSON.stringify((flags.grant ?? '').slice(0, 40))} is not one keyward uses: authorization_code (a person signs in once) or client_credentials (a service identity)`)
+  if (!grant) throw new KeywardError('INVALID_INPUT', `--grant ${JSON.stringify((flags.grant ?? '').slice(0, 40))} is not one keyward uses: authorization_code (a person signs in once), client_credentials (a service identity) or cross_app_access (an enterprise identity provider's ID token)`)
   const oauth: UpstreamOAuth = {grant}
   if (flags['client-id'] !== undefined) {
     if (!/^[\x21-\x7E]{1,255}$/.test(flags['client-id'])) throw new KeywardError('INVALID_INPUT', '--client-id must be 1 to 255 printable characters without spaces')
@@ -89,12 +114,14 @@ export function oauthFromFlags(flags: OAuthFlags): UpstreamOAuth | undefined {
   if (oauth.clientSecret && oauth.clientKey) throw new KeywardError('INVALID_INPUT', 'give --client-secret or --client-key, not both: they are two ways for the client to prove who it is')
   if (oauth.issuer && !oauth.clientId) throw new KeywardError('INVALID_INPUT', '--issuer pins the authorization server of a pre-registered client: give its --client-id too')
   if ((oauth.clientSecret || oauth.clientKey) && !oauth.clientId) throw new KeywardError('INVALID_INPUT', '--client-secret and --client-key belong to a pre-registered client: give its --client-id too')
-  if (grant === 'client_credentials') {
+  if (grant !== 'authorization_code') {
     if (!oauth.clientId || !(oauth.clientSecret || oauth.clientKey)) {
-      throw new KeywardError('INVALID_INPUT', '--grant client_credentials needs the client registered for it: --client-id, and --client-secret secret:NAME or --client-key secret:NAME')
+      throw new KeywardError('INVALID_INPUT', `--grant ${grant} needs the client registered for it: --client-id, and --client-secret secret:NAME or --client-key secret:NAME`)
     }
-    if (oauth.clientMetadataUrl) throw new KeywardError('INVALID_INPUT', '--client-metadata-url is for signing in as a person (authorization_code), not for --grant client_credentials')
+    if (oauth.clientMetadataUrl) throw new KeywardError('INVALID_INPUT', `--client-metadata-url is for signing in as a person (authorization_code), not for --grant ${grant}`)
   }
+  if (grant === 'cross_app_access') oauth.idp = identityProvider(flags)
+  else if (idpFlags) throw new KeywardError('INVALID_INPUT', '--idp-issuer, --idp-client-id, --idp-client-secret and --id-token are for --grant cross_app_access')
   return oauth
 }
 

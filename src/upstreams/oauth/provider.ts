@@ -6,6 +6,8 @@
  */
 import {
   createPrivateKeyJwtAuth,
+  discoverAndRequestJwtAuthGrant,
+  requestJwtAuthorizationGrant,
   type AddClientAuthentication,
   type OAuthClientInformationContext,
   type OAuthClientMetadata,
@@ -17,7 +19,7 @@ import {
 
 import {KeywardError} from '../../errors/index.js'
 import type {VaultData} from '../../vault/index.js'
-import type {OAuthUpstream} from '../definition.js'
+import {isUnattended, type OAuthUpstream} from '../definition.js'
 import {clientKeyFrom, type ClientKey} from './client-key.js'
 import type {OAuthState, StoredTokens} from './store.js'
 
@@ -26,6 +28,8 @@ export interface ClientCredentials {
   clientId?: string
   clientSecret?: string
   key?: ClientKey
+  /** cross_app_access: what the identity provider is shown. */
+  idp?: {clientSecret?: string; idToken: string}
 }
 
 export function clientCredentialsOf(def: OAuthUpstream, data: VaultData): ClientCredentials {
@@ -34,11 +38,12 @@ export function clientCredentialsOf(def: OAuthUpstream, data: VaultData): Client
     if (!record) throw new KeywardError('NOT_FOUND', `upstream ${def.name} refers to secret ${name}, which the vault does not hold; store it with \`keyward secrets set ${name}\``)
     return record.value
   }
-  const {clientId, clientSecret, clientKey} = def.oauth
+  const {clientId, clientSecret, clientKey, idp} = def.oauth
   return {
     clientId,
     clientSecret: clientSecret ? secret(clientSecret).toString('utf8') : undefined,
     key: clientKey ? clientKeyFrom(clientKey, secret(clientKey)) : undefined,
+    idp: idp ? {idToken: secret(idp.idToken).toString('utf8').trim(), clientSecret: idp.clientSecret ? secret(idp.clientSecret).toString('utf8') : undefined} : undefined,
   }
 }
 
@@ -71,6 +76,8 @@ function sameIssuer(a: string, b: string): boolean {
   return a === b || a.replace(/\/$/, '') === b.replace(/\/$/, '')
 }
 
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer'
+
 export class VaultOAuthProvider implements OAuthClientProvider {
   private verifier?: string
   readonly addClientAuthentication?: AddClientAuthentication
@@ -80,6 +87,7 @@ export class VaultOAuthProvider implements OAuthClientProvider {
     private readonly credentials: ClientCredentials,
     readonly working: Working,
     private readonly interactive?: Interactive,
+    private readonly fetchFn: typeof fetch = fetch,
   ) {
     const {key, clientId} = credentials
     if (key && clientId) this.addClientAuthentication = createPrivateKeyJwtAuth({issuer: clientId, subject: clientId, privateKey: key.jwk, alg: key.alg})
@@ -94,7 +102,7 @@ export class VaultOAuthProvider implements OAuthClientProvider {
   }
 
   get clientMetadata(): OAuthClientMetadata {
-    if (!this.interactive) return {client_name: 'keyward', redirect_uris: [], grant_types: ['client_credentials']}
+    if (!this.interactive) return {client_name: 'keyward', redirect_uris: [], grant_types: [this.def.oauth.grant === 'cross_app_access' ? JWT_BEARER : 'client_credentials']}
     return {client_name: 'keyward', redirect_uris: [this.interactive.redirectUrl], grant_types: ['authorization_code', 'refresh_token'], response_types: ['code']}
   }
 
@@ -150,12 +158,27 @@ export class VaultOAuthProvider implements OAuthClientProvider {
     return this.verifier
   }
 
-  /** client_credentials is asked for explicitly; the authorization code grant uses the SDK's default request. */
-  prepareTokenRequest(scope?: string): URLSearchParams | undefined {
-    if (this.def.oauth.grant !== 'client_credentials') return undefined
-    const params = new URLSearchParams({grant_type: 'client_credentials'})
-    if (scope) params.set('scope', scope)
-    return params
+  /**
+   * The unattended grants are asked for explicitly; the authorization code grant uses the SDK's
+   * default request. cross_app_access first exchanges the identity provider's ID token for a JWT
+   * authorization grant for this authorization server and resource (RFC 8693), then presents it.
+   */
+  async prepareTokenRequest(scope?: string): Promise<URLSearchParams | undefined> {
+    const {grant, idp} = this.def.oauth
+    if (!isUnattended(grant)) return undefined
+    if (grant === 'client_credentials' || !idp || !this.credentials.idp) {
+      const params = new URLSearchParams({grant_type: 'client_credentials'})
+      if (scope) params.set('scope', scope)
+      return params
+    }
+    const discovery = this.working.discovery
+    const audience = discovery?.authorizationServerMetadata?.issuer ?? discovery?.authorizationServerUrl
+    if (!audience || !this.working.resource) throw new KeywardError('UNEXPECTED', 'the authorization server was not discovered before the token request')
+    const exchange = {audience, resource: this.working.resource, idToken: this.credentials.idp.idToken, clientId: idp.clientId, clientSecret: this.credentials.idp.clientSecret, scope, fetchFn: this.fetchFn}
+    const {jwtAuthGrant} = idp.tokenEndpoint
+      ? await requestJwtAuthorizationGrant({...exchange, tokenEndpoint: idp.tokenEndpoint})
+      : await discoverAndRequestJwtAuthGrant({...exchange, idpUrl: idp.issuer!})
+    return new URLSearchParams({grant_type: JWT_BEARER, assertion: jwtAuthGrant})
   }
 
   saveDiscoveryState(state: OAuthDiscoveryState): void {

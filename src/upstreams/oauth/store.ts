@@ -11,7 +11,7 @@ import type {OAuthDiscoveryState, StoredOAuthClientInformation} from '@modelcont
 
 import {isObject} from '../../vault/format.js'
 import {tableOf, type VaultData} from '../../vault/index.js'
-import type {OAuthGrant} from '../definition.js'
+import {isUnattended, type OAuthGrant} from '../definition.js'
 
 export const OAUTH_TABLE = 'upstream_oauth'
 
@@ -118,8 +118,8 @@ export interface OAuthView {
 
 export function oauthView(grant: OAuthGrant, state: OAuthState | undefined, now = Date.now()): OAuthView {
   if (!state?.tokens) {
-    const reason = state?.needsLogin?.reason ?? (grant === 'client_credentials' ? 'no token yet: keyward serve or `keyward upstream login` obtains one' : 'not signed in yet')
-    return {grant, signedIn: false, scopes: [], refreshes: state?.refreshes ?? 0, needsLogin: grant !== 'client_credentials' || state?.needsLogin !== undefined, needsLoginReason: reason, needsLoginScope: state?.needsLogin?.scope}
+    const reason = state?.needsLogin?.reason ?? (isUnattended(grant) ? 'no token yet: keyward serve or `keyward upstream login` obtains one' : 'not signed in yet')
+    return {grant, signedIn: false, scopes: [], refreshes: state?.refreshes ?? 0, needsLogin: !isUnattended(grant) || state?.needsLogin !== undefined, needsLoginReason: reason, needsLoginScope: state?.needsLogin?.scope}
   }
   const {tokens} = state
   return {
