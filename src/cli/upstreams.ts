@@ -49,9 +49,11 @@ export function viewUpstream(def: UpstreamDefinition, data?: VaultData): Upstrea
   return view
 }
 
+/** 45s, 59m, 1h, 1h30m, 3d: rounded down, so that "1h" never means 59 minutes. */
 function duration(seconds: number): string {
   const abs = Math.abs(seconds)
-  const text = abs >= 86_400 ? `${Math.round(abs / 86_400)}d` : abs >= 3600 ? `${Math.round(abs / 3600)}h` : abs >= 60 ? `${Math.round(abs / 60)}m` : `${abs}s`
+  const [d, h, m] = [Math.floor(abs / 86_400), Math.floor((abs % 86_400) / 3600), Math.floor((abs % 3600) / 60)]
+  const text = d > 0 ? `${d}d${h > 0 ? `${h}h` : ''}` : h > 0 ? `${h}h${m > 0 ? `${m}m` : ''}` : m > 0 ? `${m}m` : `${abs}s`
   return seconds < 0 ? `${text} ago` : text
 }
 

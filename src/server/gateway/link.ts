@@ -153,9 +153,10 @@ export class UpstreamLink {
     } catch (err) {
       await client.close().catch(() => {})
       if (this.stopped) return
-      const why = err instanceof UpstreamUnavailable ? err.message : closedEarly ? this.exitReason(transport) : describe(err)
       // Only a login helps: no retries until the vault changes (a login restarts the upstream).
-      this.fail(`it did not start: ${why}`, needsLoginIn(err) !== undefined)
+      const login = needsLoginIn(err)
+      const why = login ? login.message : err instanceof UpstreamUnavailable ? err.message : closedEarly ? this.exitReason(transport) : describe(err)
+      this.fail(`it did not start: ${why}`, login !== undefined)
       return
     }
     if (this.stopped) {
