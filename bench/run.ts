@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, each against a baseline measured in the same run.
  * Prints a table and writes bench/results/<timestamp>.json (and latest.json).
- *   BENCH_ONLY=vault,verify,serve,gateway,protect,cluster   run a subset;  BENCH_DURATION=8   seconds per load test
+ *   BENCH_ONLY=vault,verify,serve,gateway,oauth,protect,cluster   run a subset;  BENCH_DURATION=8   seconds per load test
  */
 import {mkdirSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
@@ -11,16 +11,18 @@ import {benchCluster} from './cluster.js'
 import {benchGateway} from './gateway.js'
 import {benchProtect} from './protect.js'
 import {benchServe} from './serve.js'
+import {benchUpstreamOAuth} from './upstream-oauth.js'
 import {ROOT, type Row} from './util.js'
 import {benchVault} from './vault.js'
 import {benchVerify} from './verify.js'
 
-const only = (process.env.BENCH_ONLY ?? 'vault,verify,serve,gateway,protect,cluster').split(',')
+const only = (process.env.BENCH_ONLY ?? 'vault,verify,serve,gateway,oauth,protect,cluster').split(',')
 const suites: [string, () => Promise<Row[]>][] = [
   ['vault', benchVault],
   ['verify', benchVerify],
   ['serve', benchServe],
   ['gateway', benchGateway],
+  ['oauth', benchUpstreamOAuth],
   ['protect', benchProtect],
   ['cluster', benchCluster],
 ]

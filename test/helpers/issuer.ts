@@ -28,6 +28,8 @@ export class TestIssuer {
   readonly revoked: {token?: string; hint?: string}[] = []
   /** The jti of the newest access token. */
   lastJti?: string
+  /** How long the token endpoint takes to answer (ms): a slow authorization server. */
+  tokenDelayMs = 0
   /** For client assertions: the client's public key (PEM). */
   clientPublicKey?: string
   private readonly scopeOfCode = new Map<string, string | undefined>()
@@ -69,6 +71,7 @@ export class TestIssuer {
       return
     }
     if (req.method === 'GET' && path === '/.well-known/mock-openid-configuration') req.url = '/.well-known/openid-configuration'
+    if (req.method === 'POST' && path === '/token' && this.tokenDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.tokenDelayMs))
     if (req.method === 'POST' && path === '/revoke') {
       // The mock does not parse the form RFC 7009 prescribes: answered here.
       let form = ''
@@ -127,6 +130,11 @@ export class TestIssuer {
     const key = await importSPKI(this.clientPublicKey!, 'ES256')
     const {payload} = await jwtVerify(assertion, key, {issuer: clientId, subject: clientId, audience: [this.url, `${this.url}/`]})
     return payload
+  }
+
+  /** Makes a refresh token this issuer did not hand out through a grant good for one use (benchmarks set up state directly). */
+  registerRefreshToken(token: string, scope?: string): void {
+    this.scopeOfRefresh.set(token, scope)
   }
 
   count(grant: string): number {
