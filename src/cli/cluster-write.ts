@@ -36,7 +36,9 @@ export async function underClusterLease<T>(file: string, material: KeyMaterial, 
       const stamp = await copyStamp(redis, key, header.vault_id)
       if (stamp?.authentic && stamp.generation > generationOf(headerOf(await readVault(file)))) {
         const copy = await fetchVault(redis, key, header.vault_id)
-        if (copy?.authentic) await adoptNewerCopy(file, copy.bytes, material)
+        // A copy that does not open here (another vault's, damaged) is not taken; the change is
+        // made on the file as it is, and publishing it then reports that Redis holds a newer copy.
+        if (copy?.authentic) await adoptNewerCopy(file, copy.bytes, material).catch(() => undefined)
       }
       return await work()
     } finally {

@@ -7,7 +7,8 @@ import {emptyData} from '../../../../src/vault/payload.js'
 
 const jwt = (claims: Record<string, unknown>) => `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`
 
-const state: OAuthState = {
+/** Made when a test runs, so its expiry counts from then. */
+const stateNow = (): OAuthState => ({
   grant: 'authorization_code',
   grantId: 'g',
   version: 3,
@@ -17,10 +18,11 @@ const state: OAuthState = {
   signedInAs: 'alice@example.com',
   client: {client_id: 'dyn-1', client_secret: 'dynamic-client-secret-1'},
   tokens: {access_token: 'access-token-value-123', refresh_token: 'refresh-token-value-456', id_token: jwt({sub: 'u1'}), token_type: 'Bearer', scope: 'a b', expires_at: Date.now() + 90_000, issuer: 'https://as.example'},
-}
+})
 
 describe('upstream OAuth state', () => {
   it('the view says where things stand and carries no token', () => {
+    const state = stateNow()
     const view = oauthView('authorization_code', state)
     assert.deepEqual({...view, expiresIn: undefined}, {grant: 'authorization_code', signedIn: true, signedInAs: 'alice@example.com', scopes: ['a', 'b'], expiresIn: undefined, loggedInAt: state.loggedInAt, lastRefresh: state.lastRefresh, refreshes: 2, issuer: 'https://as.example', needsLogin: false, needsLoginReason: undefined, needsLoginScope: undefined})
     assert.ok(view.expiresIn! > 85 && view.expiresIn! <= 90)
@@ -32,7 +34,7 @@ describe('upstream OAuth state', () => {
 
   it('every token and a registered client secret go to the redactor, named after the upstream', () => {
     const data = emptyData()
-    setOAuthState(data, 'pg-main', state)
+    setOAuthState(data, 'pg-main', stateNow())
     assert.deepEqual(oauthSecretsOf(data).map(([name]) => name), ['UPSTREAM_PG_MAIN_OAUTH', 'UPSTREAM_PG_MAIN_OAUTH', 'UPSTREAM_PG_MAIN_OAUTH', 'UPSTREAM_PG_MAIN_OAUTH_CLIENT'])
     assert.ok(oauthSecretsOf(data).some(([, v]) => v === 'refresh-token-value-456'))
   })
