@@ -62,6 +62,15 @@ describe('upstream OAuth with replicas on Redis', function () {
     return JSON.parse(result.content[0].text) as {jti: string}
   }
 
+  async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+    const end = Date.now() + ms
+    while (Date.now() < end) {
+      if (await check()) return true
+      await sleep(100)
+    }
+    return check()
+  }
+
   async function refreshEvents(dir: string): Promise<Record<string, unknown>[]> {
     const log = await fs.readFile(path.join(dir, 'state', 'keyward', 'audit.jsonl'), 'utf8').catch(() => '')
     return log.split('\n').filter((l) => l.includes('"event":"upstream.refresh"')).map((l) => JSON.parse(l) as Record<string, unknown>)
@@ -80,16 +89,16 @@ describe('upstream OAuth with replicas on Redis', function () {
     assert.equal((await whoami(b, key)).jti, first)
 
     // Both replicas' timers come due at the same moment (a quarter of the lifetime before expiry).
-    const deadline = loggedIn + 12_000
-    while (Date.now() < deadline && issuer.count('refresh_token') === 0) await sleep(50)
-    await sleep(2000)
-    assert.equal(issuer.count('refresh_token'), 1, 'exactly one renewal reached the issuer (a second would have spent the rotated token again)')
+    assert.ok(await until(() => issuer.count('refresh_token') > 0, loggedIn + 15_000 - Date.now()), 'renewed ahead of expiry')
     const renewed = issuer.lastJti
     assert.notEqual(renewed, first)
-    assert.equal((await whoami(a, key)).jti, renewed)
-    assert.equal((await whoami(b, key)).jti, renewed)
-    const events = [...(await refreshEvents(a.dir)), ...(await refreshEvents(b.dir))]
-    assert.deepEqual(events.map((e) => e.outcome), ['ok'], 'one replica renewed; the other took the copy')
+    // Within seconds both send the new token: one renewed, the other took the copy.
+    for (const r of [a, b]) assert.ok(await until(async () => (await whoami(r, key)).jti === renewed, 5000), `${r.url} sends the new token`)
+    const events = async () => [...(await refreshEvents(a.dir)), ...(await refreshEvents(b.dir))]
+    assert.ok(await until(async () => (await events()).length > 0, 3000))
+    await sleep(1000)
+    assert.equal(issuer.count('refresh_token'), 1, 'exactly one renewal reached the issuer (a second would have spent the rotated token again)')
+    assert.deepEqual((await events()).map((e) => e.outcome), ['ok'], 'one replica renewed; the other took the copy')
     assert.ok(!/refreshing its OAuth token failed/.test(a.logs() + b.logs()))
 
     // The CLI's own copy is older than the replicas': it takes the renewed copy before writing its change.
@@ -97,8 +106,9 @@ describe('upstream OAuth with replicas on Redis', function () {
     const fromCli = json(await bed.cli(['upstream', 'show', 'notes', '--json'])).upstream.oauth
     assert.equal(fromCli.refreshes, 1, 'the CLI wrote on top of the renewal, not over it')
     // And the replicas take the CLI's change with the renewed tokens still in it.
-    await sleep(1000)
+    const later = json(await bed.cli(['vault', 'status', '--json'])).generation as number
     for (const r of [a, b]) {
+      assert.ok(await until(async () => json(await bed.cli(['vault', 'status', '--vault', r.file, '--json'])).generation === later, 5000), 'the replica took the CLI’s change')
       const state = json(await bed.cli(['upstream', 'show', 'notes', '--vault', r.file, '--json'])).upstream.oauth
       assert.equal(state.refreshes, 1)
       assert.equal((await whoami(r, key)).jti, renewed)
