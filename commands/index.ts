@@ -26,12 +26,18 @@ import SecretsSet from './secrets/set.js'
 import Run from './run.js'
 import Serve from './serve.js'
 import Status from './status.js'
+import Ui from './ui.js'
 import Up from './up.js'
 import UpstreamAdd from './upstream/add.js'
+import UpstreamApprove from './upstream/approve.js'
+import UpstreamDiff from './upstream/diff.js'
 import UpstreamList from './upstream/list.js'
 import UpstreamLogin from './upstream/login.js'
 import UpstreamLogout from './upstream/logout.js'
+import UpstreamPins from './upstream/pins.js'
 import UpstreamRm from './upstream/rm.js'
+import UpstreamScan from './upstream/scan.js'
+import UpstreamSet from './upstream/set.js'
 import UpstreamShow from './upstream/show.js'
 import UpstreamTest from './upstream/test.js'
 import VaultPasswd from './vault/passwd.js'
@@ -43,6 +49,7 @@ export const COMMANDS = {
   init: Init,
   'import-config': ImportConfig,
   up: Up,
+  ui: Ui,
   serve: Serve,
   status: Status,
   run: Run,
@@ -75,6 +82,11 @@ export const COMMANDS = {
   'upstream:show': UpstreamShow,
   'upstream:rm': UpstreamRm,
   'upstream:test': UpstreamTest,
+  'upstream:set': UpstreamSet,
+  'upstream:diff': UpstreamDiff,
+  'upstream:approve': UpstreamApprove,
+  'upstream:pins': UpstreamPins,
+  'upstream:scan': UpstreamScan,
 }
 
 /** The bundle's entry points for bin/run.js: oclif's runner from the same bundled copy of @oclif/core. */

@@ -4,18 +4,19 @@ import {constants} from 'node:os'
 import {Flags} from '@oclif/core'
 
 import {KeywardCommand} from '../src/cli/base.js'
+import {splitAtDashDash} from '../src/cli/args.js'
 import {isKeywardVariable} from '../src/cli/client-key.js'
-import {openSession} from '../src/cli/session.js'
+import {openSession, type Session} from '../src/cli/session.js'
 import {KeywardError} from '../src/errors/index.js'
 import {secretsAsEnv} from '../src/secrets/environment.js'
-import {findUpstream, upstreamEnvironment} from '../src/upstreams/index.js'
+import {findUpstream, type StdioUpstream} from '../src/upstreams/index.js'
 import type {VaultData} from '../src/vault/index.js'
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH']
 
 export default class Run extends KeywardCommand {
   static override summary = 'Run a command with secrets from the vault in its environment.'
-  static override description = `Each secret becomes a variable of the same name, added to your environment, minus KEYWARD_* variables (which could open the vault) and the client keys KEYWARD_API_KEY and MCP_API_KEY; --only picks some. A name that is not a valid variable name, or a binary value, is skipped with a warning. --upstream NAME gives exactly the environment that upstream gets from keyward serve (minimal, not yours).
+  static override description = `Each secret becomes a variable of the same name, added to your environment, minus KEYWARD_* variables (which could open the vault) and the client keys KEYWARD_API_KEY and MCP_API_KEY; --only picks some. A name that is not a valid variable name, or a binary value, is skipped with a warning. --upstream NAME gives exactly the environment that upstream gets from keyward serve (minimal, not yours, with its private HOME), and runs the command in its sandbox if it has one.
 
 Signals are forwarded to the command, and its exit code is keyward's. As in a shell, a command that is not found exits 127, and one that cannot be executed 126. Nothing is printed but the warnings.`
 
@@ -32,19 +33,24 @@ Signals are forwarded to the command, and its exit code is keyward's. As in a sh
   }
 
   async run() {
-    const {argv, flags} = await this.parse(Run)
-    const command = argv as string[]
+    // The command is everything after --, exactly as typed (its own flags and a later -- included); only what comes before is oclif's.
+    const {own, rest} = splitAtDashDash(this.argv)
+    const {argv, flags} = await this.parse(Run, own)
+    if (argv.length > 0) throw new KeywardError('INVALID_INPUT', 'put the command after --, for example: keyward run -- ./deploy.sh')
+    const command = rest ?? []
     if (command.length === 0) throw new KeywardError('INVALID_INPUT', 'give the command to run after --, for example: keyward run -- ./deploy.sh')
-    const {vault} = await openSession(flags)
-    const env = flags.upstream ? upstreamEnv(vault.data, flags.upstream) : secretsEnv(vault.data, flags.only)
-    process.exitCode = await runChild(command, env)
+    const session = await openSession(flags)
+    let env: Record<string, string>
+    let launched = command
+    if (flags.upstream) {
+      const def = findUpstream(session.vault.data, flags.upstream)
+      if (def.transport !== 'stdio') throw new KeywardError('INVALID_INPUT', `upstream ${def.name} is reached over HTTP; it has no environment to run a command in`)
+      ;({env, argv: launched} = await upstreamLaunch(def, session, command))
+    } else {
+      env = secretsEnv(session.vault.data, flags.only)
+    }
+    process.exitCode = await runChild(launched, env)
   }
-}
-
-function upstreamEnv(data: VaultData, name: string): Record<string, string> {
-  const def = findUpstream(data, name)
-  if (def.transport !== 'stdio') throw new KeywardError('INVALID_INPUT', `upstream ${def.name} is reached over HTTP; it has no environment to run a command in`)
-  return upstreamEnvironment(def, data).env
 }
 
 /** The caller's environment without keyward's own variables, plus the secrets. */
@@ -83,4 +89,19 @@ function spawnFailure(name: string, err: NodeJS.ErrnoException): KeywardError {
   if (err.code === 'ENOENT' || err.code === 'ENOTDIR') return new KeywardError('COMMAND_NOT_FOUND', `cannot run ${name}: command not found; check its name and PATH`)
   const why = err.code === 'EACCES' ? 'permission denied (not executable, or a directory)' : (err.code ?? 'cannot be executed')
   return new KeywardError('COMMAND_NOT_EXECUTABLE', `cannot run ${name}: ${why}`)
+}
+
+/**
+ * What the upstream gets from keyward serve: its environment and private HOME, and its sandbox
+ * when it has one (a sandboxed upstream's command runs in the same sandbox). An unsandboxed one
+ * runs without a PID namespace here, so that signals reach the command itself.
+ */
+async function upstreamLaunch(def: StdioUpstream, session: Session, command: string[]): Promise<{env: Record<string, string>; argv: string[]}> {
+  const [{resolveUpstream}, {planLaunch, preparePrivateHome}] = await Promise.all([import('../src/server/gateway/resolve.js'), import('../src/server/gateway/sandbox.js')])
+  const resolved = resolveUpstream(def, session.vault.data, {vaultId: session.vault.header.vault_id, vaultFile: session.file})
+  const launch = resolved.launch!
+  if (launch.home) await preparePrivateHome(launch.home)
+  if (!launch.sandbox) return {env: resolved.env ?? {}, argv: command}
+  const plan = await planLaunch({command: command[0], args: command.slice(1), env: resolved.env ?? {}, ...launch})
+  return {env: plan.env, argv: plan.argv}
 }

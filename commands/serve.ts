@@ -9,7 +9,7 @@ export default class Serve extends KeywardCommand {
   static override summary = 'Run the MCP server: every request authenticated (API key, OAuth token or trusted proxy) and checked against its scopes.'
   static override description = `Loads the vault at startup and reloads it when the file changes (unless --no-watch) or on SIGHUP: a key revoked or re-scoped with the CLI takes effect within a second, without a restart. A vault older than the one being served (a rollback) or another vault is not reloaded, and the refusal is logged.
 
-stdio: the client's key comes from KEYWARD_API_KEY (or MCP_API_KEY) in the server's environment; the vault must open with --key-file, KEYWARD_KEY_FILE or KEYWARD_PASSPHRASE, since stdin carries the protocol. Only protocol goes to stdout.
+stdio: the client's key comes from KEYWARD_API_KEY, or from the file KEYWARD_API_KEY_FILE names (mode 0600, checked as key files are), or MCP_API_KEY, in the server's environment; the vault must open with --key-file, KEYWARD_KEY_FILE or KEYWARD_PASSPHRASE, since stdin carries the protocol. Only protocol goes to stdout.
 
 http: Streamable HTTP on http://HOST:PORT/mcp; each request carries its key as "Authorization: Bearer <key>" or "X-API-Key: <key>". Host and Origin are checked against DNS rebinding. GET /healthz answers {"status":"ok"}.`
 

@@ -1,8 +1,6 @@
-import path from 'node:path'
-
 import {KeywardCommand} from '../src/cli/base.js'
 import {keyOnce} from '../src/cli/keys.js'
-import {httpFlags, httpOptions, runServer} from '../src/cli/serve.js'
+import {httpFlags, httpOptions, runServer, settingsFrom} from '../src/cli/serve.js'
 import {resolveUnlock} from '../src/cli/unlock.js'
 import {ensureAuditKey} from '../src/audit/key.js'
 import {recordAdminAction} from '../src/cli/session.js'
@@ -43,14 +41,14 @@ Later runs reuse the vault and its keys. An existing vault is opened as usual (-
           material,
           (vault) => {
             ensureAuditKey(vault.data)
-            return {...createKey(vault.data, {name: freeName(vault.data, 'first-key'), scopes: ['full'], description: 'made by keyward up'}), data: vault.data}
+            return {...createKey(vault.data, {name: freeName(vault.data, 'first-key'), scopes: ['full'], description: 'made by keyward up'}), data: vault.data, vaultId: vault.header.vault_id}
           },
           {ledger},
         )
     if (issued) {
       say(`Made API key ${issued.record.name} (${issued.record.id}) with the full preset; make narrower ones with \`keyward keys generate\`.`)
       await this.deliver(keyOnce(issued.key, false, {}), () => updateVault(vaultFile, material, (vault) => keysOf(vault.data).delete(issued.record.id), {ledger}))
-      await recordAdminAction(issued.data, {event: 'key.generate', key: issued.record.id, name: issued.record.name, scopes: issued.record.scopes}, flags['audit-log'])
+      await recordAdminAction({data: issued.data, vaultId: issued.vaultId}, {event: 'key.generate', key: issued.record.id, name: issued.record.name, scopes: issued.record.scopes}, flags['audit-log'])
     } else {
       say('Using the API keys already in the vault (see `keyward keys list`).')
     }
@@ -59,8 +57,8 @@ Later runs reuse the vault and its keys. An existing vault is opened as usual (-
       vaultFile,
       material,
       transport: 'http',
-      // The global --audit-log is the server's log too, relative to where the command runs.
-      settings: flags['audit-log'] ? {'audit.path': path.resolve(flags['audit-log'])} : undefined,
+      // The global --audit-log holds for the server it starts, as for its own admin record.
+      settings: {'audit.path': settingsFrom(flags)['audit.path']},
       version: this.config.version,
       hint: (url) =>
         `Try it (with KEY set to your key):\n  curl -s ${url} -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' \\\n    -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"1"}}}'\nSee the README for client configs. Ctrl-C stops the server.`,

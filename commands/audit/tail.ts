@@ -21,7 +21,7 @@ function line(record: Record<string, unknown>): string {
 
 export default class AuditTail extends KeywardCommand {
   static override summary = 'Show the latest audit records, optionally following new ones.'
-  static override description = `Prints records as they are in the file, without checking their MACs: use \`keyward audit verify\` for that. The vault is opened only to find audit.path when neither --audit-log nor KEYWARD_AUDIT_LOG is given.
+  static override description = `Prints records as they are in the files (rotated and compressed ones too), without checking their MACs: use \`keyward audit verify\` for that. The vault is opened only to find its log (audit.path, else $XDG_STATE_HOME/keyward/audit/<vault id>.jsonl) when neither --audit-log nor KEYWARD_AUDIT_LOG is given.
 
 Event types: server.start, server.stop, server.reload, auth.success, auth.failure, authz.denied, ratelimit, guard.block, redaction, tool.call, prompt.get, resource.read, request.refused; admin actions key.*, secret.*, upstream.*, vault.*, config.*.`
 
@@ -33,8 +33,7 @@ Event types: server.start, server.stop, server.reload, auth.success, auth.failur
   ]
 
   static override flags = {
-    'audit-log': Flags.string({description: 'The audit log. Default: $KEYWARD_AUDIT_LOG, else the vault’s audit.path, else $XDG_STATE_HOME/keyward/audit.jsonl.'}),
-    follow: Flags.boolean({char: 'f', description: 'Keep printing records as they are written, until interrupted.'}),
+    follow: Flags.boolean({char: 'f', description: 'Keep printing records as they are written, until interrupted; by sequence number, so none is skipped or repeated when the log rotates.'}),
     key: Flags.string({description: 'Only records of this key (id or name), token subject or principal.'}),
     event: Flags.string({description: 'Only this event type (auth.failure), or this group (auth).'}),
     since: Flags.string({description: 'Only records from this long ago on: 90s, 15m, 1h, 2d.'}),
@@ -45,11 +44,14 @@ Event types: server.start, server.stop, server.reload, auth.success, auth.failur
 
   async run() {
     const {flags} = await this.parse(AuditTail)
-    const {followRecords, lastRecords, resolveAuditPath} = await import('../../src/audit/index.js')
-    const configured = flags['audit-log'] || process.env.KEYWARD_AUDIT_LOG ? undefined : configOf((await openSession(flags)).vault.data).get('audit.path')
-    const file = resolveAuditPath(flags['audit-log'], configured)
+    const {followRecords, resolveAuditPath, tailRecords} = await import('../../src/audit/index.js')
+    const explicit = flags['audit-log'] || process.env.KEYWARD_AUDIT_LOG
+    // Only an explicit path spares unlocking the vault: the default names the vault's own log.
+    const vault = explicit ? undefined : (await openSession(flags)).vault
+    const file = resolveAuditPath(flags['audit-log'], vault ? configOf(vault.data).get('audit.path') : undefined, vault?.header.vault_id ?? '')
     const filter = {key: flags.key, event: flags.event, since: flags.since ? Date.now() - parseDuration(flags.since, '--since') : undefined}
-    const records = await lastRecords(file, filter, flags.lines)
+    // One snapshot gives the records shown and the number following goes on from: nothing written in between is lost.
+    const {records, after} = await tailRecords(file, filter, flags.lines)
     if (!flags.follow) {
       if (!this.jsonEnabled()) for (const r of records) this.log(line(r))
       return {file, records}
@@ -60,6 +62,6 @@ Event types: server.start, server.stop, server.reload, auth.success, auth.failur
     const stop = new AbortController()
     process.on('SIGINT', () => stop.abort())
     process.on('SIGTERM', () => stop.abort())
-    await followRecords(file, filter, print, stop.signal)
+    await followRecords(file, filter, print, stop.signal, after)
   }
 }

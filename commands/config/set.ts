@@ -19,6 +19,7 @@ A value that opens something up needs confirmation: on a terminal you are asked,
     '<%= config.bin %> <%= command.id %> oauth.issuer https://auth.example.com',
     '<%= config.bin %> <%= command.id %> oauth.client-secret secret:INTROSPECTION_SECRET',
     '<%= config.bin %> <%= command.id %> oauth.scope-map.repo:read "github__get_*,github__list_*"',
+    '<%= config.bin %> <%= command.id %> audit.keep 30d',
     {description: 'A setting that opens something up, without a terminal', command: '<%= config.bin %> <%= command.id %> guard.redact false --yes'},
   ]
 

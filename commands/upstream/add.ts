@@ -1,18 +1,25 @@
 import {Flags} from '@oclif/core'
 
-import {positional} from '../../src/cli/args.js'
+import {positional, splitAtDashDash} from '../../src/cli/args.js'
 import {KeywardCommand} from '../../src/cli/base.js'
-import {openSession} from '../../src/cli/session.js'
+import {checkIsolation, lookJson, lookLines, probeFor, recordLook, type Look} from '../../src/cli/pins.js'
+import {openSession, type Session} from '../../src/cli/session.js'
+import {ALLOW_PATH_HELP, applyIsolation, isolationSummary, networkFlag, sandboxByDefault} from '../../src/cli/upstream-isolation.js'
 import {viewUpstream} from '../../src/cli/upstreams.js'
 import {KeywardError} from '../../src/errors/index.js'
-import {addUpstream, checkUpstreamName, checkUrl, looksLikeToken, parseEnvSpec, parseHeaderSpec, upstreamsOf, type UpstreamDefinition} from '../../src/upstreams/index.js'
+import type {ProbeResult} from '../../src/server/gateway/probe.js'
+import {addUpstream, checkUpstreamName, checkUrl, credentialInArgs, parseEnvSpec, parseHeaderSpec, upstreamsOf, type UpstreamDefinition} from '../../src/upstreams/index.js'
 import {checkOAuthHeaders, keepsSignIn, oauthFromFlags, removeOAuthState} from '../../src/upstreams/oauth/index.js'
 
 export default class UpstreamAdd extends KeywardCommand {
   static override summary = 'Add an upstream MCP server for `keyward serve` to front, with its secrets from the vault.'
-  static override description = `stdio: give the command after --. Its environment is minimal (PATH, HOME and the like, see docs/gateway.md) plus each --env: VAR=secret:NAME takes a vault secret, VAR=value a literal (refused if it looks like a credential). Secrets reach the upstream in its environment only, never in its arguments.
+  static override description = `stdio: give the command after --; everything after it is the command, verbatim. An argument that holds a credential (--token=…, --api-key …, a URL with a password, a known token format) is refused: every user can read arguments in the process list. Its environment is minimal (PATH, USER and the like, and a private HOME of its own; see docs/gateway.md) plus each --env: VAR=secret:NAME takes a vault secret, VAR=value a literal (refused if it looks like a credential). Secrets reach the upstream in its environment only, never in its arguments.
 
 Streamable HTTP: --url, with --header 'Name: value' where the value may hold {secret:NAME}. Credential headers (Authorization and the like) must take their value from the vault.
+
+It is started once, as keyward serve would start it, to pin what it offers (a later change is held back until \`keyward upstream approve\`) and to scan its descriptions for text aimed at the model; --skip-check skips that, and serve pins it at its first connection. An upstream that takes OAuth is not started before its login: \`keyward upstream test\` or serve pins it then.
+
+--sandbox runs a stdio upstream under bubblewrap (Linux only): a read-only system, a private HOME and /tmp, nothing of the vault, the key files or your HOME; --allow-path opens a path, --network off closes the network. Without --sandbox, the upstream.sandbox setting decides (off unless set). See docs/gateway.md, "Threat model".
 
 OAuth (a remote server that takes OAuth 2.1 tokens, such as Linear's or GitHub's hosted servers): --oauth, then \`keyward upstream login NAME\` once; keyward keeps the tokens in the vault and renews them for every client. The client is pre-registered (--client-id, with --client-secret secret:NAME or --client-key secret:NAME), or named by --client-metadata-url where the server accepts metadata documents, or else registered dynamically at login. --scope asks for scopes (otherwise the server's challenge or its scopes_supported decide). --grant client_credentials signs in as a service, with no person: --client-id and a secret or key are then required. --grant cross_app_access (enterprise-managed authorization) exchanges an identity provider's ID token (--idp-issuer, --idp-client-id, --id-token secret:NAME) for the upstream's tokens, with no person either.
 
@@ -27,6 +34,7 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
     {description: 'A pre-registered OAuth client, asking for two scopes', command: `<%= config.bin %> <%= command.id %> github --url https://api.githubcopilot.com/mcp/ --client-id Iv1.0123abcd --client-secret secret:GITHUB_OAUTH_SECRET --scope 'repo read:org'`},
     {description: 'A service identity: client credentials with a private key (RFC 7523)', command: '<%= config.bin %> <%= command.id %> reports --url https://mcp.example.com/mcp --grant client_credentials --client-id keyward-prod --client-key secret:REPORTS_CLIENT_KEY'},
     {description: 'One protected server under its own tool names', command: '<%= config.bin %> <%= command.id %> files --no-prefix -- npx -y @modelcontextprotocol/server-filesystem /srv/docs'},
+    {description: 'A sandboxed file server that sees one directory and no network', command: '<%= config.bin %> <%= command.id %> files --sandbox --allow-path /srv/docs:rw --network off -- npx -y @modelcontextprotocol/server-filesystem /srv/docs'},
   ]
 
   static override strict = false
@@ -36,7 +44,10 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
     url: Flags.string({description: 'The upstream Streamable HTTP endpoint.'}),
     header: Flags.string({description: "'Name: value' sent to the upstream, {secret:NAME} allowed; repeatable (http).", multiple: true}),
     'no-prefix': Flags.boolean({description: 'Expose its tools and prompts under their own names.'}),
-    'skip-check': Flags.boolean({description: 'With --no-prefix: do not start it to check its names against the built-in tools.'}),
+    'skip-check': Flags.boolean({description: 'Do not start it now: no check of its names against the built-in tools (--no-prefix), no pins and no scan until `upstream test` or serve starts it.'}),
+    sandbox: Flags.boolean({allowNo: true, description: 'Run it in a sandbox (bubblewrap, Linux only): a read-only system, a private HOME and /tmp, nothing of the vault or your HOME. Default: the upstream.sandbox setting (off).'}),
+    'allow-path': Flags.string({description: ALLOW_PATH_HELP, multiple: true}),
+    network: networkFlag(),
     description: Flags.string({char: 'd', description: 'What the upstream is for.'}),
     replace: Flags.boolean({description: 'Replace an upstream of the same name.'}),
     oauth: Flags.boolean({description: 'The upstream takes OAuth tokens: keyward signs in (`upstream login`), keeps and renews them (http).', helpGroup: 'OAUTH'}),
@@ -57,9 +68,13 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
   static override enableJsonFlag = true
 
   async run() {
-    const {args, argv, flags} = await this.parse(UpstreamAdd)
+    // The command is everything after --, exactly as typed; only what comes before is oclif's to parse.
+    const {own, rest} = splitAtDashDash(this.argv)
+    const {args, argv, flags} = await this.parse(UpstreamAdd, own)
+    // Not echoed: an argument typed there may be a credential.
+    if (argv.length > 1) throw new KeywardError('INVALID_INPUT', `put the command after --, for example: keyward upstream add ${args.name} -- npx -y @modelcontextprotocol/server-github`)
     checkUpstreamName(args.name)
-    const command = (argv as string[]).slice(1)
+    const command = rest ?? []
     const now = new Date().toISOString()
     let def: UpstreamDefinition
     if (flags.url) {
@@ -74,9 +89,10 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
       if (oauthFromFlags(flags)) throw new KeywardError('INVALID_INPUT', 'OAuth flags are for a remote server (--url); a stdio upstream takes its credentials through --env')
       if (command.length === 0) throw new KeywardError('INVALID_INPUT', 'give the command after --, for example: -- npx -y @modelcontextprotocol/server-github; or --url for a remote server')
       if (flags.header) throw new KeywardError('INVALID_INPUT', '--header is for HTTP upstreams; a stdio upstream takes --env')
-      // An argument is visible to every user in /proc: a credential there would leak.
-      if (command.some((a) => looksLikeToken(a))) {
-        throw new KeywardError('INVALID_INPUT', 'an argument of the command looks like a credential (not shown); pass it through --env VAR=secret:NAME instead')
+      // An argument is visible to every user in /proc, and `upstream list` shows it: a credential there would leak.
+      const found = credentialInArgs(command)
+      if (found) {
+        throw new KeywardError('INVALID_INPUT', `argument ${found.index + 1} of the command holds ${found.why}, which every user can read in the process list (not shown); store it with \`keyward secrets set NAME\` and pass it as --env VAR=secret:NAME (or, for an HTTP server, --url with --header 'Authorization: Bearer {secret:NAME}')`)
       }
       const env = Object.fromEntries((flags.env ?? []).map((e) => parseEnvSpec(e)))
       def = {name: args.name, transport: 'stdio', command: command[0], args: command.slice(1), env, prefix: !flags['no-prefix'], description: flags.description, created: now, updated: now}
@@ -88,36 +104,55 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
       const record = session.vault.data.secrets.get(oauth.clientKey)
       if (record) clientKeyFrom(oauth.clientKey, record.value)
     }
-    // An OAuth upstream cannot be started before its login: its names are checked then by serve (collisions are logged).
-    if (!def.prefix && !flags['skip-check'] && !oauth) await this.checkNames(def, session.vault.data)
+    def = applyIsolation(def, {sandbox: flags.sandbox ?? sandboxByDefault(session.vault.data), allow: flags['allow-path'], network: flags.network})
+    await checkIsolation(def)
+    // An OAuth upstream cannot be started before its login: `upstream test` or serve checks its names, pins and scans it then (collisions are logged).
+    const probe = !def.prefix && !flags['skip-check'] && !oauth ? await this.checkNames(def, session) : undefined
     await session.update((vault) => {
       const before = upstreamsOf(vault.data).get(def.name)
       addUpstream(vault.data, def, {replace: flags.replace})
       // Tokens for another URL or client are not kept for this one.
       if (before && !keepsSignIn(before, def)) removeOAuthState(vault.data, def.name)
     })
-    await session.audit({event: 'upstream.add', upstream: def.name, transport: def.transport, replaced: Boolean(flags.replace), ...(oauth ? {oauth: oauth.grant} : {})})
+    await session.audit({event: 'upstream.add', upstream: def.name, transport: def.transport, replaced: Boolean(flags.replace), sandbox: def.transport === 'stdio' && def.sandbox === true, ...(oauth ? {oauth: oauth.grant} : {})})
     const view = viewUpstream(def, session.vault.data)
-    this.log(`Added upstream ${def.name} (${def.transport}); ${def.prefix ? `its tools appear as ${def.name}__<tool>` : 'its tools keep their names'}. A running keyward serve starts it within a second.`)
+    this.log(`Added upstream ${def.name} (${def.transport}, ${isolationSummary(def)}); ${def.prefix ? `its tools appear as ${def.name}__<tool>` : 'its tools keep their names'}. A running keyward serve starts it within a second.`)
     if (oauth) this.log(oauth.grant !== 'authorization_code' ? `keyward serve obtains its token; check the client now with: keyward upstream login ${def.name}` : `Sign in once: keyward upstream login ${def.name}`)
     this.log(`Let a key use it: keyward keys scope KEY --add '${def.prefix ? `${def.name}__*` : '*'}'`)
-    return {upstream: view}
+    const look = flags['skip-check'] || oauth ? undefined : await this.look(def, session, probe)
+    return {upstream: view, ...(look ? {look: lookJson(look)} : {})}
   }
 
   /** Starts the upstream once and refuses names that a built-in tool has. */
-  private async checkNames(def: UpstreamDefinition, data: import('../../src/vault/index.js').VaultData): Promise<void> {
-    const [{probeUpstream}, {builtinTools}] = await Promise.all([import('../../src/server/gateway/probe.js'), import('../../src/server/tools/builtin/index.js')])
-    let names: string[]
+  private async checkNames(def: UpstreamDefinition, session: Session): Promise<ProbeResult> {
+    const {builtinTools} = await import('../../src/server/tools/builtin/index.js')
+    let probe: ProbeResult
     try {
-      const probe = await probeUpstream(def, data, {timeoutMs: 30_000, version: this.config.version, log: () => {}})
-      names = [...probe.tools, ...probe.prompts]
+      probe = await probeFor(session, def, {timeoutMs: 30_000, version: this.config.version})
     } catch (err) {
       throw new KeywardError('INVALID_INPUT', `could not start ${def.name} to check its names (${(err as Error).message}); fix it, or pass --skip-check`)
     }
     const builtin = new Set(builtinTools.map((t) => t.name))
-    const clash = names.filter((n) => builtin.has(n))
+    const clash = [...probe.tools, ...probe.prompts].filter((n) => builtin.has(n))
     if (clash.length > 0) {
       throw new KeywardError('INVALID_INPUT', `without a prefix, ${def.name}'s ${clash.join(', ')} would collide with built-in tools; keep the prefix`)
     }
+    return probe
+  }
+
+  /** Starts it once (unless the name check did) to pin what it offers and scan it; one that does not start is pinned by serve later. */
+  private async look(def: UpstreamDefinition, session: Session, probe: ProbeResult | undefined): Promise<Look | undefined> {
+    try {
+      probe ??= await probeFor(session, def, {timeoutMs: LOOK_TIMEOUT_MS, version: this.config.version})
+    } catch (err) {
+      process.stderr.write(`keyward: warning: could not start ${def.name} to pin and scan what it offers (${(err as Error).message}); keyward serve pins it when it first connects, or run \`keyward upstream test ${def.name}\`\n`)
+      return undefined
+    }
+    const look = await recordLook(session, def.name, probe.listing)
+    for (const line of lookLines(def.name, look)) this.log(line)
+    return look
   }
 }
+
+/** How long `upstream add` waits for a new upstream to start (npx may download it first). */
+const LOOK_TIMEOUT_MS = 60_000

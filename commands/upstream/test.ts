@@ -2,15 +2,16 @@ import {Flags} from '@oclif/core'
 
 import {positional} from '../../src/cli/args.js'
 import {KeywardCommand} from '../../src/cli/base.js'
+import {lookJson, lookLines, probeFor, recordLook, upstreamContext} from '../../src/cli/pins.js'
 import {openSession} from '../../src/cli/session.js'
-import {KeywardError} from '../../src/errors/index.js'
 import {parseDuration} from '../../src/keys/index.js'
-import {findUpstream, isOAuthUpstream} from '../../src/upstreams/index.js'
-import {TokenBroker, upstreamFetch} from '../../src/upstreams/oauth/index.js'
+import {findUpstream} from '../../src/upstreams/index.js'
 
 export default class UpstreamTest extends KeywardCommand {
-  static override summary = 'Start or connect to an upstream once, list its tools, and say how long that took.'
-  static override description = 'The upstream gets exactly what `keyward serve` would give it. Tool names are shown as clients see them. --verbose shows what the upstream writes to stderr (secrets it was given are masked).'
+  static override summary = 'Start or connect to an upstream once, list its tools, pin and scan them, and say how long that took and what its sandbox allows.'
+  static override description = `The upstream gets exactly what \`keyward serve\` would give it: its environment, its private HOME, its sandbox. Tool names are shown as clients see them. The first time, what it offers is pinned; after that, a change is recorded and held back until \`keyward upstream approve\` (see \`keyward upstream diff\`). The description scanner runs on what it lists.
+
+For a stdio upstream it says how it is contained: sandboxed (with what the sandbox shows read-only and read-write, what it hides, and the network), or in a PID namespace of its own. --verbose shows what the upstream writes to stderr (secrets it was given are masked).`
   static override examples = ['<%= config.bin %> <%= command.id %> github', '<%= config.bin %> <%= command.id %> github --timeout 60s --json']
   static override args = {name: positional('Upstream name.')}
   static override flags = {
@@ -24,39 +25,46 @@ export default class UpstreamTest extends KeywardCommand {
     const {args, flags} = await this.parse(UpstreamTest)
     const timeoutMs = parseDuration(flags.timeout, '--timeout')
     const session = await openSession(flags)
-    const {vault} = session
-    const def = findUpstream(vault.data, args.name)
-    const {probeUpstream} = await import('../../src/server/gateway/probe.js')
+    const def = findUpstream(session.vault.data, args.name)
     const log = (level: string, message: string) => {
       if (flags.verbose || level === 'error') process.stderr.write(`${message}\n`)
     }
-    // An OAuth upstream is reached with its tokens, renewed here (and saved) if they expired, as serve would.
-    let data = vault.data
-    const broker = isOAuthUpstream(def)
-      ? new TokenBroker({
-          data: () => data,
-          write: (change) => session.update(async (v) => {
-            const result = await change(v.data)
-            data = v.data
-            return result
-          }),
-          audit: (event) => void session.audit(event),
-          log,
-        })
-      : undefined
-    let result
-    try {
-      result = await probeUpstream(def, vault.data, {timeoutMs, version: this.config.version, log, fetch: broker && upstreamFetch(broker, def)})
-    } catch (err) {
-      throw new KeywardError('UPSTREAM_FAILED', (err as Error).message)
-    } finally {
-      broker?.close()
-    }
+    const containment = await this.containment(def, session)
+    const result = await probeFor(session, def, {timeoutMs, version: this.config.version, log})
+    const look = await recordLook(session, def.name, result.listing)
     if (!this.jsonEnabled()) {
       const server = result.server ? ` (${result.server.name} ${result.server.version})` : ''
-      this.log(`${def.name}${server}: ready in ${Math.round(result.ms)} ms; ${result.tools.length} tools, ${result.prompts.length} prompts, ${result.resources} resources`)
+      const era = result.era === 'modern' ? `MCP ${result.protocolVersion}` : `2025 era, MCP ${result.protocolVersion}`
+      this.log(`${def.name}${server}: ${era}; ready in ${Math.round(result.ms)} ms; ${result.tools.length} tools, ${result.prompts.length} prompts, ${result.resources} resources`)
       for (const tool of result.tools) this.log(`  ${tool}`)
+      for (const line of containment.lines) this.log(line)
+      for (const line of lookLines(def.name, look)) this.log(line)
     }
-    return {upstream: def.name, ...result, ms: Math.round(result.ms)}
+    const {listing: _listing, ...shown} = result
+    return {upstream: def.name, ...shown, ms: Math.round(result.ms), containment: containment.json, look: lookJson(look)}
+  }
+
+  /** How serve contains it, and for a sandbox what it shows and hides. */
+  private async containment(def: ReturnType<typeof findUpstream>, session: Awaited<ReturnType<typeof openSession>>) {
+    if (def.transport !== 'stdio') return {lines: [], json: undefined}
+    const [{resolveUpstream}, sandbox] = await Promise.all([import('../../src/server/gateway/resolve.js'), import('../../src/server/gateway/sandbox.js')])
+    const resolved = resolveUpstream(def, session.vault.data, upstreamContext(session))
+    const launch = resolved.launch!
+    if (!launch.sandbox) {
+      const how = await sandbox.bestContainment()
+      const home = launch.home ? `a private HOME (${launch.home})` : 'the HOME given by --env'
+      const tree = how === 'process-group' ? 'its process group only (a detached descendant could outlive keyward)' : `its own PID namespace (${how === 'pid-namespace' ? 'bubblewrap' : 'unshare'})`
+      return {lines: [`not sandboxed: it sees what keyward's user sees, with ${home}; its processes are held in ${tree}`], json: {sandbox: false, containment: how, home: launch.home}}
+    }
+    await sandbox.checkSandboxSupport(launch.sandbox.network)
+    const {view} = sandbox.sandboxArgs({command: def.command, args: def.args, env: resolved.env ?? {}, ...launch}, launch.sandbox)
+    const lines = [
+      'sandboxed (bubblewrap): its own PID, IPC and UTS namespaces and session, no capabilities',
+      `  read-only:  ${view.readOnly.join(' ')}`,
+      `  read-write: ${view.readWrite.map((p) => (p === sandbox.SANDBOX_HOME && view.home ? `${p} (kept in ${view.home})` : p)).join(' ') || '-'} and a private /tmp`,
+      `  hidden:     ${view.hidden.join(' ') || '-'}; and everything else: your HOME, the vault, the key files, keyward's state, other upstreams`,
+      `  network:    ${view.network ? 'on' : 'off (no interface but its own loopback)'}`,
+    ]
+    return {lines, json: {sandbox: true, containment: 'sandbox', ...view}}
   }
 }

@@ -36,7 +36,7 @@ To accept a copy you already put in the vault's place, name the vault itself as 
       throw new KeywardError('CANCELLED', 'cancelled; nothing was changed')
     }
     const restored = await restoreVault(file, source, material, new GenerationLedger())
-    await recordAdminAction(restored.vault.data, {event: 'vault.restore', from: source, generation: restored.to}, flags['audit-log'])
+    await recordAdminAction({data: restored.vault.data, vaultId: restored.vault.header.vault_id}, {event: 'vault.restore', from: source, generation: restored.to}, flags['audit-log'])
     await notifyReplicas(file, restored.vault.data, [], flags.redis)
     this.log(`Restored ${source} as ${file} (generation ${restored.from}, now ${restored.to}).`)
     if (restored.backup && source !== file) this.log(`The version it replaced is kept as ${restored.backup}.`)

@@ -1,7 +1,15 @@
 /** The facts about a caller that a record holds: who, never with what credential. */
-import type {Principal} from '../auth/index.js'
 
-export function principalFields(principal: Principal | undefined): Record<string, string> {
+/** The caller as a record names it (an auth Principal is one): the audit needs nothing else of auth. */
+export interface AuditedCaller {
+  id: string
+  authType: string
+  name: string
+  keyId?: string
+  clientId?: string
+}
+
+export function principalFields(principal: AuditedCaller | undefined): Record<string, string> {
   if (!principal) return {}
   return {
     principal: principal.id,

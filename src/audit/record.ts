@@ -69,14 +69,41 @@ export function sealHead(key: Buffer, head: ChainHead): string {
 }
 
 export function openHead(key: Buffer, text: string): ChainHead | undefined {
+  return openMarked(key, 'head', 'head_mac', text)
+}
+
+/**
+ * The checkpoint file's content: the record just before the oldest one kept (`audit.keep`), so
+ * that a chain whose first segments were dropped on purpose starts there cleanly. MACed in a
+ * domain of its own: a head can never pass for a checkpoint, or the reverse.
+ */
+export function sealCheckpoint(key: Buffer, at: ChainHead, droppedAt = new Date()): string {
+  const checkpointMac = hmac(key, 'checkpoint', `${at.seq}:${at.mac}`)
+  return `${JSON.stringify({seq: at.seq, mac: at.mac, dropped: droppedAt.toISOString(), checkpoint_mac: checkpointMac})}\n`
+}
+
+export function openCheckpoint(key: Buffer, text: string): ChainHead | undefined {
+  return openMarked(key, 'checkpoint', 'checkpoint_mac', text)
+}
+
+function openMarked(key: Buffer, domain: string, field: string, text: string): ChainHead | undefined {
   try {
-    const parsed = JSON.parse(text) as {seq?: unknown; mac?: unknown; head_mac?: unknown}
-    if (!Number.isSafeInteger(parsed.seq) || typeof parsed.mac !== 'string' || typeof parsed.head_mac !== 'string') return undefined
-    const head = {seq: parsed.seq as number, mac: parsed.mac}
-    return sameHex(hmac(key, 'head', `${head.seq}:${head.mac}`), parsed.head_mac) ? head : undefined
+    const parsed = JSON.parse(text) as Record<string, unknown>
+    const {seq, mac} = parsed
+    const tag = parsed[field]
+    if (!Number.isSafeInteger(seq) || typeof mac !== 'string' || typeof tag !== 'string') return undefined
+    const at = {seq: seq as number, mac}
+    return sameHex(hmac(key, domain, `${at.seq}:${at.mac}`), tag) ? at : undefined
   } catch {
     return undefined
   }
+}
+
+/** A sealed line's place in the chain (its seq and MAC), read without the key: enough to chain on. */
+export function peekRecord(line: string): ChainHead | undefined {
+  const seq = /^\{"seq":(\d{1,15}),/.exec(line)?.[1]
+  const mac = MAC_TAIL.exec(line)?.[1]
+  return seq && mac ? {seq: Number(seq), mac} : undefined
 }
 
 /** Reads the head without the key: enough for a writer to chain on (verify checks the MAC). */

@@ -4,28 +4,52 @@
  * so throughput holds under load. The lock is the same cross-process lock the vault uses, so a
  * server and the CLI can share one log and still make one chain.
  *
- * A batch that cannot be written stays queued (up to MAX_QUEUED records) and is retried; the
- * promise of each of its records rejects, so a fail-closed caller can refuse its request.
+ * What is in the log decides where the chain goes on, never the head file alone: a writer killed
+ * between its append and its head update leaves a head that lags, and chaining on it would reuse
+ * sequence numbers. So a writer that did not write the live file's last bytes itself reads the
+ * file's last record, and goes on from the furthest of that, the head file and its own last record
+ * (anything further than the log names records that were cut off: the gap stays visible).
+ *
+ * A batch is appended whole or not at all: a failed append (a full disk) is cut back to where it
+ * started. A batch that cannot be written stays queued (up to MAX_QUEUED records) and is retried,
+ * and a retry first looks for its own records at the log's end, so none is ever written twice.
+ * The promise of each record of a failed batch rejects, so a fail-closed caller can refuse.
+ *
+ * The order of a batch's writes is what keeps a crash or a power cut from looking like tampering:
+ * a log without a head file gets one (at the chain's current end) before anything is appended;
+ * the append is synced before the head that names it is written; the started-marker is made only
+ * once a record is on disk.
  */
-import {constants, promises as fs} from 'node:fs'
+import {constants, promises as fs, type Stats} from 'node:fs'
+import path from 'node:path'
+import {performance} from 'node:perf_hooks'
 
-import {acquireWriteLock, replaceOtherFile} from '../vault/index.js'
-import {chainFiles, firstLine, headPath, lastLine, segmentPath} from './files.js'
-import {GENESIS, peekHead, sealHead, sealRecord, type AuditEvent, type ChainHead} from './record.js'
+import {acquireWriteLock, fsyncDir, replaceOtherFile} from '../vault/index.js'
+import {checkpointPath, headPath, listSegments, markStarted, segmentPath, seqOf, wasStarted} from './files.js'
+import {firstLine, lastCompleteLine} from './lines.js'
+import {applyRetention, compressSegments} from './maintenance.js'
+import {GENESIS, openCheckpoint, peekHead, peekRecord, sealHead, sealRecord, type AuditEvent, type ChainHead} from './record.js'
+import type {Retention} from './retention.js'
 
 export interface AuditLogOptions {
   file: string
   key: Buffer
   /** Past this size the live file is rotated out before the next batch. */
   maxSize: number
+  /** `audit.keep`: rotated segments past it are dropped, after a checkpoint. Unset keeps all. */
+  keep?: Retention
   /** Told when writing starts failing, and when it works again. */
   onHealth?: (healthy: boolean, why?: string) => void
+  /** Told of trouble that does not stop records being written (the head file, compression, retention). */
+  onWarning?: (message: string) => void
   /**
    * The least time between two batches (default 0). Each batch costs a lock, an append and a
    * head update whatever its size, so a server under load waits a few milliseconds and writes
    * more records at once.
    */
   batchMs?: () => number
+  /** Where the state directory is (the marker that says this log was started): the process's by default. */
+  env?: NodeJS.ProcessEnv
 }
 
 interface Pending {
@@ -33,12 +57,27 @@ interface Pending {
   ts: Date
   resolve(): void
   reject(err: Error): void
+  /** Its place in the chain when last sealed: a retry finds whether it landed after all. */
+  sealed?: ChainHead
+  /** Found in the log by a retry: written, not to be written again. */
+  landed?: boolean
+  /** Made by the writer about the log itself; made again if still true, so never retried. */
+  internal?: boolean
+}
+
+/** The live file as this process left it: while it is still so, nobody else has written. */
+interface LiveFile {
+  dev: number
+  ino: number
+  size: number
 }
 
 /** Records kept while the log cannot be written; past this, new ones are counted and dropped. */
 const MAX_QUEUED = 10_000
 /** While failing, a new attempt is made at most this often. */
 const RETRY_MS = 250
+/** How long close() lets compression and retention finish before abandoning them. */
+const CLOSE_MAINTENANCE_MS = 1000
 
 export class AuditWriteError extends Error {
   constructor(readonly why: string) {
@@ -52,10 +91,23 @@ export class AuditLog {
   private flushing?: Promise<void>
   private scheduled = false
   private retryTimer?: NodeJS.Timeout
-  /** The chain's end as this process last wrote it: a head file moved back does not move us back. */
+  /** The chain's end as this process last wrote it: a head file or a log moved back does not move us back. */
   private last?: ChainHead
+  private live?: LiveFile
+  /** Times on the monotonic clock (performance.now()): a wall clock stepped back (NTP) must not hold batches back. */
   private failedAt = 0
   private dropped = 0
+  private lastBatchAt = 0
+  /** The head file could not be written with the last batch; it is written again with the next. */
+  private headBehind = false
+  /** No head file was found: one is written at the chain's end before anything is appended. */
+  private headMissing = false
+  /** The started-marker is known to exist (it is made after the first record is on disk). */
+  private marked = false
+  private maintenance?: Promise<void>
+  private maintainAgain = false
+  private maintenanceAbort?: AbortController
+  private maintainedOnce = false
   healthy = true
 
   constructor(private readonly options: AuditLogOptions) {}
@@ -79,14 +131,21 @@ export class AuditLog {
   /** True when the log can be written: while failing, tries again (at most every 250 ms). */
   async ready(): Promise<boolean> {
     if (this.healthy) return true
-    if (Date.now() - this.failedAt >= RETRY_MS) await this.flush(true)
+    if (performance.now() - this.failedAt >= RETRY_MS) await this.flush(true)
     return this.healthy
   }
 
-  /** Writes what is queued; resolves when done, whatever the outcome. */
+  /**
+   * Writes what is queued; resolves when done, whatever the outcome. Compression still under way
+   * after a second is abandoned, so that a shutdown stays quick (the next writer redoes it).
+   */
   async close(): Promise<void> {
     clearTimeout(this.retryTimer)
     await this.flush(false, true)
+    if (!this.maintenance) return
+    const timer = setTimeout(() => this.maintenanceAbort?.abort(), CLOSE_MAINTENANCE_MS)
+    await this.maintenance
+    clearTimeout(timer)
   }
 
   private schedule(): void {
@@ -101,7 +160,7 @@ export class AuditLog {
       return
     }
     this.scheduled = true
-    const wait = this.lastBatchAt + (this.options.batchMs?.() ?? 0) - Date.now()
+    const wait = this.lastBatchAt + (this.options.batchMs?.() ?? 0) - performance.now()
     const run = () => {
       this.scheduled = false
       void this.flush()
@@ -113,8 +172,6 @@ export class AuditLog {
     else setImmediate(run)
   }
 
-  private lastBatchAt = 0
-
   /** Writes one batch (with `all`, until nothing is queued); a probe writes even an empty one. */
   private flush(probe = false, all = false): Promise<void> {
     if (this.flushing) return all ? this.flushing.then(() => this.flush(false, true)) : this.flushing
@@ -123,18 +180,22 @@ export class AuditLog {
       while ((first || all) && (this.queue.length > 0 || probe)) {
         first = false
         probe = false
-        this.lastBatchAt = Date.now()
+        this.lastBatchAt = performance.now()
         const batch = this.queue.splice(0, this.queue.length)
         if (this.dropped > 0 && batch.length < MAX_QUEUED) {
           batch.unshift({event: {event: 'audit.dropped', count: this.dropped}, ts: new Date(), resolve() {}, reject() {}})
           this.dropped = 0
         }
+        let rotated: boolean
         try {
-          await this.write(batch)
+          rotated = await this.write(batch)
         } catch (err) {
-          this.queue.unshift(...batch.filter((p) => p.event.event !== 'audit.recovered'))
+          // What is on disk is read again before the next attempt.
+          this.live = undefined
+          const retry = batch.filter((p) => !p.internal && !p.landed)
+          this.queue.unshift(...retry)
           this.failed(err)
-          for (const p of batch) p.reject(new AuditWriteError(describe(err)))
+          for (const p of retry) p.reject(new AuditWriteError(describe(err)))
           this.schedule()
           return
         }
@@ -143,6 +204,7 @@ export class AuditLog {
           this.options.onHealth?.(true)
         }
         for (const p of batch) p.resolve()
+        if (rotated || !this.maintainedOnce) this.maintain()
       }
     })().finally(() => {
       this.flushing = undefined
@@ -152,101 +214,275 @@ export class AuditLog {
   }
 
   private failed(err: unknown): void {
-    this.failedAt = Date.now()
+    this.failedAt = performance.now()
     if (this.healthy) {
       this.healthy = false
       this.options.onHealth?.(false, describe(err))
     }
   }
 
-  private async write(batch: Pending[]): Promise<void> {
+  /** One batch under the lock; true when the live file was rotated out first. */
+  private async write(batch: Pending[]): Promise<boolean> {
     const {file, key} = this.options
     // The lock makes the directory (0700) and checks who can write to it.
     const lock = await acquireWriteLock(file, 'audit log')
     try {
-      let head = await this.chainHead(batch)
+      const start = await this.chainEnd(batch)
+      let head = start
       const lines: string[] = []
       for (const p of batch) {
+        if (p.landed) continue
         const sealed = sealRecord(key, head, p.event, p.ts)
+        p.sealed = sealed.head
         lines.push(sealed.line)
         head = sealed.head
       }
+      let rotated = false
       if (lines.length > 0) {
         const text = Buffer.from(`${lines.join('\n')}\n`, 'utf8')
-        await this.rotateIfFull(text.length)
-        await appendPrivate(file, text)
+        rotated = await this.rotateIfFull(text.length)
+        lock.assertHeld()
+        // A head before the first record: the log never has records without one, even if the head
+        // write after the append fails (a full disk) or the process is killed in between. If this
+        // one fails, nothing is appended.
+        if (this.headMissing) await replaceOtherFile(headPath(file), Buffer.from(sealHead(key, start)), 'audit head')
+        this.headMissing = false
+        this.live = await appendWhole(file, text)
+        await this.markStarted()
       }
-      lock.assertHeld()
-      await replaceOtherFile(headPath(file), Buffer.from(sealHead(key, head)), 'audit head')
       this.last = head
+      await this.writeHead(head)
+      return rotated
     } finally {
       await lock.release()
     }
   }
 
+  /** The head file is the tail's witness, not where records go: failing to write it loses no record. */
+  private async writeHead(head: ChainHead): Promise<void> {
+    const {file, key} = this.options
+    try {
+      await replaceOtherFile(headPath(file), Buffer.from(sealHead(key, head)), 'audit head')
+      this.headBehind = false
+    } catch (err) {
+      if (!this.headBehind) this.options.onWarning?.(`the audit head file ${headPath(file)} cannot be written (${describe(err)}); records are still written, and the head is written again with the next batch`)
+      this.headBehind = true
+      const retry = setTimeout(() => void this.flush(true), RETRY_MS)
+      retry.unref()
+    }
+  }
+
   /**
-   * Where to chain on: the head file (another process may have written since), unless it is
-   * behind what this process wrote. Without a head file, the last record found; that fact is
-   * itself recorded, since a cut-off tail can then no longer be ruled out.
+   * Where the chain goes on. While the live file is as this process left it, from its own last
+   * record. Otherwise from the furthest of: the log's last record (cutting off a torn last line
+   * first), the head file, the checkpoint, and its own last record. Records of `batch` that an
+   * earlier, failed attempt did write are marked landed.
    */
-  private async chainHead(batch: Pending[]): Promise<ChainHead> {
+  private async chainEnd(batch: Pending[]): Promise<ChainHead> {
     const {file} = this.options
-    const text = await fs.readFile(headPath(file), 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined
-      throw err
-    })
-    const fromFile = text === undefined ? undefined : peekHead(text)
-    if (fromFile) return this.last && fromFile.seq < this.last.seq ? this.last : fromFile
-    if (this.last) return this.last
-    const files = await chainFiles(file)
-    if (files.length === 0) return {seq: 0, mac: GENESIS}
-    const line = await lastLine(files.at(-1)!)
-    const found = line ? lastRecordHead(line) : undefined
-    batch.unshift({
-      event: {event: 'audit.recovered', why: text === undefined ? 'the head file was missing' : 'the head file was unreadable'},
-      ts: new Date(),
-      resolve() {},
-      reject() {},
-    })
-    return found ?? {seq: 0, mac: GENESIS}
+    const stat = await lstatOrNone(file)
+    if (this.last && this.live && stat && sameLive(stat, this.live)) return this.last
+    this.live = undefined
+    const fromLog = await this.logEnd(batch, stat)
+    if (fromLog) markLanded(batch, fromLog)
+    const headText = await readOrNone(headPath(file))
+    this.headMissing = headText === undefined
+    const fromHead = headText === undefined ? undefined : peekHead(headText)
+    const checkpointText = await readOrNone(checkpointPath(file))
+    const fromCheckpoint = checkpointText === undefined ? undefined : openCheckpoint(this.options.key, checkpointText)
+    if (!this.last) {
+      const started = fromCheckpoint !== undefined || (await wasStarted(file, this.options.env))
+      const why = noticeFor(fromLog !== undefined, headText, fromHead, started)
+      if (why) batch.unshift(internal(why))
+    }
+    let end: ChainHead = {seq: 0, mac: GENESIS}
+    for (const candidate of [fromLog, fromHead, fromCheckpoint, this.last]) if (candidate && candidate.seq > end.seq) end = candidate
+    return end
   }
 
-  private async rotateIfFull(adding: number): Promise<void> {
+  /**
+   * The marker that says this log was started (so that deleting all of it is seen), made once a
+   * record is on disk, never before: a first write that fails (a full disk) leaves no marker, so
+   * no alarm about a log that never held a record. Not made yet (the disk is full there too):
+   * tried again after the next append.
+   */
+  private async markStarted(): Promise<void> {
+    if (!this.marked) this.marked = await markStarted(this.options.file, this.options.env)
+  }
+
+  /**
+   * The last record in the log: in the live file, or, when there is none (a rotation stopped
+   * between moving the file and the next append), in the newest segment. A live file that is
+   * still linked as the newest segment (a rotation stopped between link and unlink) is unlinked
+   * now, finishing it. A torn last line is cut off, and a record says so.
+   */
+  private async logEnd(batch: Pending[], stat: Stats | undefined): Promise<ChainHead | undefined> {
+    const {file} = this.options
+    const segments = await listSegments(file)
+    const newest = segments.at(-1)
+    if (stat && newest && !newest.compressed) {
+      const seg = await lstatOrNone(newest.file)
+      if (seg && seg.ino === stat.ino && seg.dev === stat.dev) {
+        await fs.unlink(file)
+        stat = undefined
+      }
+    }
+    if (stat && stat.size > 0) {
+      const cut = await cutTornTail(file, stat.size)
+      if (cut > 0) batch.unshift(internal({event: 'audit.repaired', why: 'the log ended in an incomplete record (a writer stopped mid-write); it was cut off', dropped_bytes: cut}))
+      const line = await lastCompleteLine(file)
+      if (line !== undefined) return peekRecord(line)
+    }
+    const line = newest ? await lastCompleteLine(newest.file).catch(() => undefined) : undefined
+    return line === undefined ? undefined : peekRecord(line)
+  }
+
+  private async rotateIfFull(adding: number): Promise<boolean> {
     const {file, maxSize} = this.options
-    const size = await fs
-      .lstat(file)
-      .then((s) => s.size)
-      .catch(() => 0)
-    if (size === 0 || size + adding <= maxSize) return
-    const first = await firstLine(file)
-    const seq = first ? /^\{"seq":(\d{1,15}),/.exec(first)?.[1] : undefined
-    if (!seq) return
-    // A link, then an unlink: an existing segment is never replaced.
-    await fs.link(file, segmentPath(file, Number(seq)))
+    // Known without a look while the live file is as this process left it.
+    const size = this.live ? this.live.size : ((await lstatOrNone(file))?.size ?? 0)
+    if (size === 0 || size + adding <= maxSize) return false
+    const seq = seqOf((await firstLine(file)) ?? '')
+    if (seq === undefined) {
+      this.options.onWarning?.(`the audit log ${file} does not start with a record, so it is not rotated (see keyward audit verify)`)
+      return false
+    }
+    const target = segmentPath(file, seq)
+    if (await lstatOrNone(`${target}.gz`)) {
+      this.options.onWarning?.(`the audit log ${file} is not rotated: a segment for record ${seq} exists already (see keyward audit verify)`)
+      return false
+    }
+    // A link, then an unlink: an existing segment is never replaced. A link left by a rotation
+    // that stopped halfway is the same file, and the rotation is finished.
+    try {
+      await fs.link(file, target)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      const [a, b] = await Promise.all([lstatOrNone(file), lstatOrNone(target)])
+      if (!a || !b || a.ino !== b.ino || a.dev !== b.dev) {
+        this.options.onWarning?.(`the audit log ${file} is not rotated: ${target} exists already and is another file (see keyward audit verify)`)
+        return false
+      }
+    }
     await fs.unlink(file)
+    return true
+  }
+
+  /** Compresses rotated segments and applies `audit.keep`, in the background: never on a request's path. */
+  private maintain(): void {
+    this.maintainedOnce = true
+    if (this.maintenance) {
+      this.maintainAgain = true
+      return
+    }
+    const {file, key, keep} = this.options
+    const abort = (this.maintenanceAbort = new AbortController())
+    this.maintenance = (async () => {
+      do {
+        this.maintainAgain = false
+        await compressSegments(file, abort.signal)
+        if (keep && !abort.signal.aborted) await applyRetention(file, key, keep, Date.now(), abort.signal)
+      } while (this.maintainAgain && !abort.signal.aborted)
+    })()
+      .catch((err) => this.options.onWarning?.(`audit log ${file}: rotated segments could not be compressed or dropped (${describe(err)})`))
+      .finally(() => {
+        this.maintenance = undefined
+      })
   }
 }
 
-function lastRecordHead(line: string): ChainHead | undefined {
-  const seq = /^\{"seq":(\d{1,15}),/.exec(line)?.[1]
-  const mac = /,"mac":"([0-9a-f]{64})"\}$/.exec(line)?.[1]
-  return seq && mac ? {seq: Number(seq), mac} : undefined
+/** What the chain's start says about the log when this process first writes it, if anything. */
+function noticeFor(hasRecords: boolean, headText: string | undefined, fromHead: ChainHead | undefined, started: boolean): AuditEvent | undefined {
+  if (hasRecords && headText === undefined) return {event: 'audit.recovered', why: 'the head file was missing'}
+  if (hasRecords && !fromHead) return {event: 'audit.recovered', why: 'the head file was unreadable'}
+  // Nothing in the log, but it was started before: the whole log went.
+  if (!hasRecords && headText === undefined && started) return {event: 'audit.recovered', why: 'the log was missing', lost: 'log'}
+  return undefined
 }
 
-/** Appends to the log: created 0600, never through a symbolic link. */
-async function appendPrivate(file: string, data: Buffer): Promise<void> {
-  const handle = await fs.open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
+function internal(event: AuditEvent): Pending {
+  return {event, ts: new Date(), resolve() {}, reject() {}, internal: true}
+}
+
+/** Marks the records of a failed attempt that are in the log after all: those up to the log's end. */
+function markLanded(batch: Pending[], end: ChainHead): void {
+  const at = batch.findIndex((p) => p.sealed && p.sealed.seq === end.seq && p.sealed.mac === end.mac)
+  for (let i = 0; i <= at; i++) if (batch[i].sealed) batch[i].landed = true
+}
+
+function sameLive(stat: Stats, live: LiveFile): boolean {
+  return stat.ino === live.ino && stat.dev === live.dev && stat.size === live.size
+}
+
+/** Cuts the file back to its last newline; returns how many bytes went. Called under the lock. */
+async function cutTornTail(file: string, size: number): Promise<number> {
+  const handle = await fs.open(file, constants.O_RDWR | constants.O_NOFOLLOW)
   try {
-    const {mode} = await handle.stat()
-    if ((mode & 0o077) !== 0) await handle.chmod(0o600)
-    // writeFile loops until every byte is written (a single write may be short); O_APPEND keeps it at the end.
-    await handle.writeFile(data)
+    const probe = Buffer.alloc(1)
+    await handle.read(probe, 0, 1, size - 1)
+    if (probe[0] === 0x0a) return 0
+    // Back to the last newline, in chunks.
+    let end = size
+    while (end > 0) {
+      const start = Math.max(0, end - 64 * 1024)
+      const buf = Buffer.alloc(end - start)
+      await handle.read(buf, 0, buf.length, start)
+      const nl = buf.lastIndexOf(0x0a)
+      if (nl !== -1) {
+        await handle.truncate(start + nl + 1)
+        return size - (start + nl + 1)
+      }
+      end = start
+    }
+    await handle.truncate(0)
+    return size
   } finally {
     await handle.close()
   }
 }
 
+/**
+ * Appends to the log, all of `data` or none of it: created 0600, never through a symbolic link.
+ * A write that fails part-way (a full disk) is cut back, so a retry cannot leave a record twice.
+ *
+ * Synced before it returns (and, for a file just started, its directory entry too), because the
+ * head file written next is synced: a power cut must never leave a head that names records the
+ * log lost with the page cache, which `verify` would rightly call a cut-off tail.
+ */
+async function appendWhole(file: string, data: Buffer): Promise<LiveFile> {
+  const handle = await fs.open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
+  try {
+    const stat = await handle.stat()
+    if ((stat.mode & 0o077) !== 0) await handle.chmod(0o600)
+    try {
+      // writeFile loops until every byte is written (a single write may be short); O_APPEND keeps it at the end.
+      await handle.writeFile(data)
+      await handle.datasync()
+    } catch (err) {
+      await handle.truncate(stat.size).catch(() => {})
+      throw err
+    }
+    if (stat.size === 0) await fsyncDir(path.dirname(file))
+    return {dev: stat.dev, ino: stat.ino, size: stat.size + data.length}
+  } finally {
+    await handle.close()
+  }
+}
+
+async function lstatOrNone(file: string): Promise<Stats | undefined> {
+  return fs.lstat(file).catch(() => undefined)
+}
+
+async function readOrNone(file: string): Promise<string | undefined> {
+  return fs.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined
+    throw err
+  })
+}
+
+/** The system's reason (ENOSPC, EACCES…), also when a file helper wrapped it in a KeywardError. */
 function describe(err: unknown): string {
   const e = err as NodeJS.ErrnoException
-  return e?.code ?? e?.message ?? String(err)
+  const cause = e?.cause as NodeJS.ErrnoException | undefined
+  return cause?.code ?? e?.code ?? e?.message ?? String(err)
 }

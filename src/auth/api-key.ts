@@ -1,5 +1,5 @@
 /** keyward's own API keys: verified against the vault's key index on every request. */
-import {type KeyIndex, type KeyRecord, keysOf, keyStatus, type VerifyCode} from '../keys/index.js'
+import {KEY_START, type KeyIndex, type KeyRecord, keysOf, keyStatus, type VerifyCode} from '../keys/index.js'
 import {ScopeSet} from '../policy/index.js'
 import type {VaultData} from '../vault/index.js'
 import {AuthFailure, type Authenticator, type Credential} from './authenticator.js'
@@ -17,9 +17,6 @@ const REASONS: Record<Exclude<VerifyCode, 'valid'>, string> = {
 export function keyFailure(code: Exclude<VerifyCode, 'valid'>): AuthFailure {
   return new AuthFailure(code, `Unauthorized: ${REASONS[code]}`, 'invalid_token')
 }
-
-/** A keyward key's shape, checksum not yet checked: prefix, id. */
-const KEY_SHAPE = /^[a-z][a-z0-9]{0,15}_[0-9A-Za-z]{12}_/
 
 /**
  * Principals are cached per key record object: a reload creates new records, so a changed
@@ -58,7 +55,7 @@ export class ApiKeyAuthenticator implements Authenticator {
 
   claims(credential: Credential | undefined): boolean {
     if (!credential) return false
-    return KEY_SHAPE.test(credential.value) || this.vault.keys().isLegacyKey(credential.value)
+    return KEY_START.test(credential.value) || this.vault.keys().isLegacyKey(credential.value)
   }
 
   authenticate(credential: Credential | undefined): Principal {

@@ -1,6 +1,4 @@
 /** WWW-Authenticate challenges (RFC 9110, RFC 6750): built by each authenticator, merged per scheme. */
-import type {AuthFailure} from './authenticator.js'
-
 export interface Challenge {
   scheme: string
   /** In the order they should appear. */
@@ -12,8 +10,15 @@ export function quoted(value: string): string {
   return `"${value.replace(/["\\]/g, "'")}"`
 }
 
+/** What a challenge says of a refusal (an AuthFailure): the RFC 6750 error code, if any, and why. */
+export interface ChallengeError {
+  error?: string
+  scope?: string
+  message: string
+}
+
 /** The RFC 6750 error parameters of a failure, when it has an error code. */
-export function errorParams(failure: AuthFailure | undefined): Record<string, string> {
+export function errorParams(failure: ChallengeError | undefined): Record<string, string> {
   if (!failure?.error) return {}
   return {error: failure.error, ...(failure.scope ? {scope: failure.scope} : {}), error_description: failure.message}
 }

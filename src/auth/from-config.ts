@@ -1,14 +1,15 @@
 /** The authenticators' settings from the effective server settings (src/config): the one place auth reads config keys. */
 import {KeywardError} from '../errors/index.js'
-import {parseCidr, parseDurationValue, splitList} from '../config/index.js'
+import {parseDurationValue, splitList} from '../config/index.js'
+import {parseCidr} from '../net/addresses.js'
 import type {OAuthSettings} from './oauth.js'
 import type {ProxySettings} from './proxy-header.js'
 
 export interface AuthEnvironment {
   /** The resource URL clients use: server.public-url, else the listening URL. */
   resourceUrl(): string
-  /** The value of a vault secret, for `secret:NAME` settings. */
-  secret(name: string): string
+  /** The text of the vault secret a `secret:NAME` setting names (secrets/ref.ts resolves it). */
+  secret(ref: string, setting: string): string
   log(message: string): void
 }
 
@@ -31,8 +32,13 @@ export function resourceMetadataUrl(resource: string): string {
   return `${url.origin}/.well-known/oauth-protected-resource${path}`
 }
 
+/** The methods auth.methods names, in the order they claim credentials. */
+export function authMethods(config: ReadonlyMap<string, string>): string[] {
+  return splitList(config.get('auth.methods') ?? 'api-key')
+}
+
 export function authSettings(config: ReadonlyMap<string, string>, env: AuthEnvironment): AuthSettings {
-  const methods = splitList(config.get('auth.methods') ?? 'api-key')
+  const methods = authMethods(config)
   const settings: AuthSettings = {methods}
   if (methods.includes('oauth2')) {
     const issuer = config.get('oauth.issuer')
@@ -43,7 +49,7 @@ export function authSettings(config: ReadonlyMap<string, string>, env: AuthEnvir
       const clientId = config.get('oauth.client-id')
       const secretRef = config.get('oauth.client-secret')
       if (!clientId || !secretRef) throw new KeywardError('INVALID_INPUT', 'oauth.introspection-url needs oauth.client-id and oauth.client-secret (secret:NAME)')
-      introspection = {url: introspectionUrl, clientId, clientSecret: env.secret(secretRef.slice('secret:'.length))}
+      introspection = {url: introspectionUrl, clientId, clientSecret: env.secret(secretRef, 'oauth.client-secret')}
     }
     settings.oauth = {
       issuer,

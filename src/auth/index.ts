@@ -8,19 +8,20 @@ import {renderChallenges, type Challenge} from './challenge.js'
 import {NoAuthenticator} from './none.js'
 import {OAuthAuthenticator, type OAuthSettings} from './oauth.js'
 import {ProxyHeaderAuthenticator, type ProxySettings} from './proxy-header.js'
+import {AUTH_METHOD_NAMES} from '../config/index.js'
 import {KeywardError} from '../errors/index.js'
 import type {Principal} from './principal.js'
 
 export {AuthFailure, type AuthRequest, type Authenticator, type Credential} from './authenticator.js'
 export {credentialFromHeaders} from './credentials.js'
 export {ANONYMOUS} from './none.js'
-export {keyFailure, principalForKey} from './api-key.js'
-export {authSettings, resourceMetadataUrl, scopesSupported, type AuthEnvironment, type AuthSettings} from './from-config.js'
+export {keyFailure, principalForKey, type VaultView} from './api-key.js'
+export {authMethods, authSettings, resourceMetadataUrl, scopesSupported, type AuthEnvironment, type AuthSettings} from './from-config.js'
 export {requiredScope} from './oauth-scopes.js'
 export type {AuthType, Principal} from './principal.js'
 
-export type AuthMethod = 'api-key' | 'oauth2' | 'proxy-header' | 'none'
-export const AUTH_METHODS: readonly AuthMethod[] = ['api-key', 'oauth2', 'proxy-header', 'none']
+/** The method names are the setting's (auth.methods in src/config), which owns them. */
+export type AuthMethod = (typeof AUTH_METHOD_NAMES)[number]
 
 export interface AuthDeps {
   vault: VaultView
@@ -28,24 +29,31 @@ export interface AuthDeps {
   proxy?: ProxySettings
 }
 
+/** How each method becomes an authenticator: a name without an entry here does not compile. */
+const FACTORIES: Record<AuthMethod, (deps: AuthDeps) => Authenticator> = {
+  'api-key': (deps) => new ApiKeyAuthenticator(deps.vault),
+  oauth2: (deps) => {
+    if (!deps.oauth) throw new KeywardError('INVALID_INPUT', 'auth method oauth2 needs oauth.issuer')
+    return new OAuthAuthenticator(deps.oauth)
+  },
+  'proxy-header': (deps) => {
+    if (!deps.proxy) throw new KeywardError('INVALID_INPUT', 'auth method proxy-header needs proxy.trusted-cidrs')
+    return new ProxyHeaderAuthenticator(deps.proxy)
+  },
+  none: () => new NoAuthenticator(),
+}
+
+function isAuthMethod(method: string): method is AuthMethod {
+  return (AUTH_METHOD_NAMES as readonly string[]).includes(method)
+}
+
 export function createAuthenticators(methods: readonly string[], deps: AuthDeps): Authenticators {
-  const list = methods.map((method): Authenticator => {
-    switch (method as AuthMethod) {
-      case 'api-key':
-        return new ApiKeyAuthenticator(deps.vault)
-      case 'oauth2':
-        if (!deps.oauth) throw new KeywardError('INVALID_INPUT', 'auth method oauth2 needs oauth.issuer')
-        return new OAuthAuthenticator(deps.oauth)
-      case 'proxy-header':
-        if (!deps.proxy) throw new KeywardError('INVALID_INPUT', 'auth method proxy-header needs proxy.trusted-cidrs')
-        return new ProxyHeaderAuthenticator(deps.proxy)
-      case 'none':
-        return new NoAuthenticator()
-      default:
-        throw new KeywardError('INVALID_INPUT', `unknown auth method ${JSON.stringify(method)}; use ${AUTH_METHODS.join(', ')}`)
-    }
-  })
-  return new Authenticators(list)
+  return new Authenticators(
+    methods.map((method) => {
+      if (!isAuthMethod(method)) throw new KeywardError('INVALID_INPUT', `unknown auth method ${JSON.stringify(method)}; use ${AUTH_METHOD_NAMES.join(', ')}`)
+      return FACTORIES[method](deps)
+    }),
+  )
 }
 
 /** Several authenticators as one: the first that claims a credential decides. */

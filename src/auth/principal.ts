@@ -1,4 +1,4 @@
-import type {RateLimit} from '../keys/index.js'
+import type {RateLimit} from '../ratelimit/rate.js'
 import type {ScopeSet} from '../policy/index.js'
 
 export type AuthType = 'api_key' | 'oauth2' | 'proxy_header' | 'none'

@@ -27,7 +27,7 @@ export abstract class KeywardCommand extends Command {
       helpGroup: 'GLOBAL',
     }),
     'audit-log': Flags.string({
-      description: 'The audit log that admin actions (and serve) record in. Beats $KEYWARD_AUDIT_LOG and the vault’s audit.path.',
+      description: 'The audit log: where admin actions and serve write, and what audit verify and audit tail read. Beats $KEYWARD_AUDIT_LOG and the vault’s audit.path. Default: $XDG_STATE_HOME/keyward/audit/<vault id>.jsonl.',
       helpGroup: 'GLOBAL',
     }),
     'no-color': Flags.boolean({description: 'Print without colour (also: NO_COLOR, --json, or a non-TTY stdout).', helpGroup: 'GLOBAL'}),

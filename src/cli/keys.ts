@@ -1,5 +1,6 @@
 /** Printing of API keys and their records, shared by the keys commands. */
-import {formatRate, type KeyStatus, type KeyView} from '../keys/index.js'
+import {type KeyStatus, type KeyView} from '../keys/index.js'
+import {formatRate} from '../ratelimit/rate.js'
 import {style} from './style.js'
 import {renderTable, shortTime} from './table.js'
 

@@ -8,8 +8,10 @@ import {flaggedSettings, flagName, prefixSettings, type Setting} from '../config
 import {KeywardError} from '../errors/index.js'
 import {DEFAULT_PORT} from '../server/defaults.js'
 import type {ServeOptions} from '../server/options.js'
+import {readPrivateFile} from '../vault/index.js'
 import {clientKeyFromEnv} from './client-key.js'
 import {releaseStdout} from './output.js'
+import {announceServe} from './serve-registry.js'
 import {style} from './style.js'
 
 export const httpFlags = {
@@ -56,7 +58,8 @@ const SETTINGS_GROUP = 'SETTINGS (override keyward config for this run)'
 export function settingFlags() {
   const flags: Record<string, OptionFlag<string | undefined> | OptionFlag<string[] | undefined>> = {}
   for (const setting of flaggedSettings()) {
-    if (setting.key === 'auth.methods' || setting.key === 'redis.url') continue // those are --auth and the global --redis
+    // Those are --auth, and the global --redis and --audit-log (defined once, in the base command).
+    if (setting.key === 'auth.methods' || setting.key === 'redis.url' || setting.key === 'audit.path') continue
     flags[flagName(setting.key)] = Flags.string({description: setting.description, helpGroup: SETTINGS_GROUP})
   }
   for (const setting of prefixSettings()) {
@@ -102,6 +105,20 @@ export function settingsFrom(flags: Record<string, unknown>): Record<string, str
   return out
 }
 
+/**
+ * The client's key over stdio: KEYWARD_API_KEY, or the file KEYWARD_API_KEY_FILE names (checked
+ * as key files are: not readable by others, in a directory no one else can write to), else
+ * MCP_API_KEY. The file keeps the key out of a client config that may be committed.
+ */
+export async function stdioCredential(env: NodeJS.ProcessEnv = process.env): Promise<string | undefined> {
+  const file = env.KEYWARD_API_KEY_FILE
+  if (!file) return clientKeyFromEnv(env)
+  if (env.KEYWARD_API_KEY) throw new KeywardError('INVALID_INPUT', 'both KEYWARD_API_KEY and KEYWARD_API_KEY_FILE are set; keep one of them')
+  const key = (await readPrivateFile(file, 'API key file')).toString('utf8').trim()
+  if (key === '' || /\s/.test(key)) throw new KeywardError('INVALID_INPUT', `API key file ${file} does not hold one key; write the key alone, on one line`)
+  return key
+}
+
 /** Starts the server and resolves when it has shut down after SIGTERM, SIGINT or (stdio) end of input. */
 export async function runServer(options: RunOptions): Promise<void> {
   const {serve, stderrLogger, isLoopback} = await preloadServer()
@@ -109,7 +126,7 @@ export async function runServer(options: RunOptions): Promise<void> {
   if (options.transport === 'http' && !isLoopback(options.host)) {
     log('warn', `binding ${options.host}: reachable from other machines. Put TLS in front, and list the public host name with --allowed-host`)
   }
-  const credential = clientKeyFromEnv()
+  const credential = options.transport === 'stdio' ? await stdioCredential() : clientKeyFromEnv()
   if (options.transport === 'stdio') releaseStdout()
   const {hint, quiet: _quiet, ...serveOptions} = options
   const server = await serve({...serveOptions, credential, log})
@@ -136,7 +153,13 @@ export async function runServer(options: RunOptions): Promise<void> {
     })
     void server.ended?.then(() => stop('input closed'))
   })
+  let forget: (() => Promise<void>) | undefined
   if (server.url) {
+    // So that `keyward ui` finds this server; a registry that cannot be written costs only that.
+    forget = await announceServe(options.vaultFile, server.url, options.version).catch((err: Error) => {
+      log('warn', `keyward ui will not see this server: ${err.message}`)
+      return undefined
+    })
     log('info', `listening on ${server.url} (${options.stateless ? 'stateless' : 'stateful'}, auth: ${authLabel(server.auth())})`)
     if (hint) {
       await log.flush?.()
@@ -146,4 +169,5 @@ export async function runServer(options: RunOptions): Promise<void> {
     log('info', `serving MCP on stdio (auth: ${authLabel(server.auth())})`)
   }
   await stopped
+  await forget?.().catch(() => {})
 }

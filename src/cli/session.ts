@@ -8,7 +8,7 @@ import os from 'node:os'
 
 import type {AuditEvent} from '../audit/index.js'
 import {auditKeyOf, ensureAuditKey} from '../audit/key.js'
-import {configOf, parseSize, settingFor} from '../config/index.js'
+import {configOf} from '../config/index.js'
 import {
   GenerationLedger,
   headerOf,
@@ -30,7 +30,7 @@ export interface VaultFlags extends UnlockFlags {
   vault?: string
   /** Redis of the serve replicas to tell about a change. */
   redis?: string
-  /** The audit log admin actions are recorded in (--audit-log); beats KEYWARD_AUDIT_LOG and audit.path. */
+  /** The audit log admin actions are recorded in (beats KEYWARD_AUDIT_LOG and audit.path). */
   'audit-log'?: string
 }
 
@@ -49,7 +49,15 @@ export interface Session {
   audit(event: AuditEvent): Promise<void>
 }
 
-export async function openSession(flags: VaultFlags, options: {allowPrompt?: boolean} = {}): Promise<Session> {
+export interface SessionOptions {
+  allowPrompt?: boolean
+  /** Who the admin actions are recorded as: the CLI, or the console (`keyward ui`). */
+  actor?: AdminActor
+}
+
+export type AdminActor = 'cli' | 'ui'
+
+export async function openSession(flags: VaultFlags, options: SessionOptions = {}): Promise<Session> {
   const file = resolveVaultPath(flags.vault)
   const ledger = new GenerationLedger()
   const read = await readWithLedger(file, ledger)
@@ -87,22 +95,29 @@ export async function openSession(flags: VaultFlags, options: {allowPrompt?: boo
     ledger,
     updateDetailed,
     update: async (change) => (await updateDetailed(change)).result,
-    audit: (event) => recordAdminAction(latest, event, flags['audit-log']),
+    audit: (event) => recordAdminAction({data: latest, vaultId: vault.header.vault_id}, event, flags['audit-log'], options.actor),
   }
 }
 
-/** For commands that change the vault without a session (up, restore): records with the key `data` holds, in `auditLog` (--audit-log) if given. */
-export async function recordAdminAction(data: VaultData, event: AuditEvent, auditLog?: string): Promise<void> {
-  const key = auditKeyOf(data)
+/**
+ * For commands that change the vault without a session (up, restore): records with the key the
+ * vault's data holds, in the log `resolveAuditPath` names for that vault (the one serve writes
+ * and audit verify reads).
+ */
+export async function recordAdminAction(vault: {data: VaultData; vaultId: string}, event: AuditEvent, auditLog?: string, actor: AdminActor = 'cli'): Promise<void> {
+  const key = auditKeyOf(vault.data)
   if (!key) return
-  const config = configOf(data)
-  const {AuditLog, resolveAuditPath} = await import('../audit/index.js')
-  const file = resolveAuditPath(auditLog, config.get('audit.path'))
-  const log = new AuditLog({file, key, maxSize: parseSize(config.get('audit.max-size') ?? settingFor('audit.max-size')!.default!)!})
+  const config = configOf(vault.data)
+  const [{AuditLog, resolveAuditPath, sharedLogNote}, {auditSettings}] = await Promise.all([import('../audit/index.js'), import('../config/audit.js')])
+  const file = resolveAuditPath(auditLog, config.get('audit.path'), vault.vaultId)
+  const note = await sharedLogNote(file)
+  if (note) process.stderr.write(`keyward: note: ${note}\n`)
+  const warn = (message: string) => process.stderr.write(`keyward: warning: ${message}\n`)
+  const log = new AuditLog({file, key, ...auditSettings(config), onWarning: warn})
   try {
-    await log.record({...event, actor: 'cli', user: osUser(), pid: process.pid})
+    await log.record({...event, actor, user: osUser(), pid: process.pid})
   } catch (err) {
-    process.stderr.write(`keyward: warning: the change was made, but the audit log ${file} cannot be written (${(err as Error).message})\n`)
+    warn(`the change was made, but the audit log ${file} cannot be written (${(err as Error).message})`)
   }
 }
 

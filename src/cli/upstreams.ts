@@ -1,5 +1,11 @@
-/** Printing of upstream definitions: references, never secret values, and the OAuth state, never a token. */
-import {secretsOf, type UpstreamDefinition} from '../upstreams/index.js'
+/**
+ * Printing of upstream definitions: references, never secret values, and the OAuth state, never
+ * a token. Whatever is credential-shaped in a stored definition (an argument, a literal, a URL, a
+ * header, as an older vault may hold) is shown masked, as `***`.
+ */
+import {formatSecretRef} from '../secrets/ref.js'
+import {CREDENTIAL_HEADERS, isCredentialName, isReference, maskArgs, maskCredentials, secretsOf, type UpstreamDefinition} from '../upstreams/index.js'
+import {formatAllowPath} from '../upstreams/isolation.js'
 import {oauthStateOf, oauthView, type OAuthView} from '../upstreams/oauth/index.js'
 import type {VaultData} from '../vault/index.js'
 import {style} from './style.js'
@@ -18,6 +24,8 @@ export interface UpstreamView {
   /** An upstream that takes OAuth: how keyward signs in, and where that stands. */
   oauth?: OAuthView & {clientId?: string; clientSecret?: string; clientKey?: string; clientMetadataUrl?: string; pinnedIssuer?: string; scope?: string; idp?: {issuer?: string; tokenEndpoint?: string; clientId: string; clientSecret?: string; idToken: string}}
   secrets: string[]
+  /** stdio: how it is contained (docs/gateway.md, "Threat model"). */
+  sandbox?: {enabled: boolean; allowPaths: string[]; network: boolean}
   prefix: boolean
   exposedAs: string
   description?: string
@@ -25,25 +33,39 @@ export interface UpstreamView {
   updated: string
 }
 
+/** A literal as it may be shown: masked whole when its name says credential, else each credential in it. */
+function maskLiteral(name: string, value: string): string {
+  return isCredentialName(name) && !isReference(value) ? '***' : maskCredentials(value)
+}
+
+/** A header template as it may be shown: its {secret:NAME} references kept, anything else credential-shaped masked. */
+function maskHeader(name: string, template: string): string {
+  if (CREDENTIAL_HEADERS.test(name) && !/\{secret:[^}]*\}/.test(template)) return '***'
+  return maskCredentials(template)
+}
+
 /** `data`: the vault, for the OAuth state of an upstream that takes OAuth. */
 export function viewUpstream(def: UpstreamDefinition, data?: VaultData): UpstreamView {
   const common = {name: def.name, transport: def.transport, secrets: secretsOf(def), prefix: def.prefix, exposedAs: def.prefix ? `${def.name}__<tool>` : '<tool> (no prefix)', description: def.description, created: def.created, updated: def.updated}
   if (def.transport === 'stdio') {
-    const env = Object.fromEntries(Object.entries(def.env).map(([k, v]) => [k, 'secret' in v ? `secret:${v.secret}` : v.literal]))
-    return {...common, command: def.command, args: def.args, env}
+    const env = Object.fromEntries(Object.entries(def.env).map(([k, v]) => [k, 'secret' in v ? formatSecretRef(v.secret) : maskLiteral(k, v.literal)]))
+    const [command, ...args] = maskArgs([def.command, ...def.args])
+    const sandbox = {enabled: def.sandbox === true, allowPaths: (def.allowPaths ?? []).map(formatAllowPath), network: def.network !== false}
+    return {...common, command, args, env, sandbox}
   }
-  const view: UpstreamView = {...common, url: def.url, headers: def.headers}
+  const headers = Object.fromEntries(Object.entries(def.headers).map(([k, v]) => [k, maskHeader(k, v)]))
+  const view: UpstreamView = {...common, url: maskCredentials(def.url), headers}
   if (def.oauth) {
     const o = def.oauth
     view.oauth = {
       ...oauthView(o.grant, data && oauthStateOf(data, def.name)),
       ...(o.clientId ? {clientId: o.clientId} : {}),
-      ...(o.clientSecret ? {clientSecret: `secret:${o.clientSecret}`} : {}),
-      ...(o.clientKey ? {clientKey: `secret:${o.clientKey}`} : {}),
+      ...(o.clientSecret ? {clientSecret: formatSecretRef(o.clientSecret)} : {}),
+      ...(o.clientKey ? {clientKey: formatSecretRef(o.clientKey)} : {}),
       ...(o.clientMetadataUrl ? {clientMetadataUrl: o.clientMetadataUrl} : {}),
       ...(o.issuer ? {pinnedIssuer: o.issuer} : {}),
       ...(o.scope ? {scope: o.scope} : {}),
-      ...(o.idp ? {idp: {...(o.idp.issuer ? {issuer: o.idp.issuer} : {tokenEndpoint: o.idp.tokenEndpoint}), clientId: o.idp.clientId, ...(o.idp.clientSecret ? {clientSecret: `secret:${o.idp.clientSecret}`} : {}), idToken: `secret:${o.idp.idToken}`}} : {}),
+      ...(o.idp ? {idp: {...(o.idp.issuer ? {issuer: o.idp.issuer} : {tokenEndpoint: o.idp.tokenEndpoint}), clientId: o.idp.clientId, ...(o.idp.clientSecret ? {clientSecret: formatSecretRef(o.idp.clientSecret)} : {}), idToken: formatSecretRef(o.idp.idToken)}} : {}),
     }
   }
   return view
@@ -85,6 +107,7 @@ export function upstreamDetails(v: UpstreamView): string {
     [v.transport === 'stdio' ? 'command' : 'url', target(v)],
     ['env', v.env ? Object.entries(v.env).map(([k, val]) => `${k}=${val}`).join(' ') || '-' : undefined],
     ['headers', v.headers ? Object.entries(v.headers).map(([k, val]) => `${k}: ${val}`).join('; ') || '-' : undefined],
+    ['sandbox', v.sandbox ? (v.sandbox.enabled ? `on; network ${v.sandbox.network ? 'on' : 'off'}; allowed: ${v.sandbox.allowPaths.join(' ') || '-'}` : 'off') : undefined],
     ['exposed as', v.exposedAs],
     ...oauthRows(v.oauth),
     ['created', v.created],

@@ -3,7 +3,7 @@ import {KeywardError} from '../errors/index.js'
 import type {VaultData} from '../vault/index.js'
 import {checkSetting, configOf, flagName, settingFor, SETTINGS, type Setting} from './settings.js'
 
-export {ASYMMETRIC_ALGORITHMS, AUTH_METHOD_NAMES, BUILTIN_PATTERN_NAMES, checkSetting, configOf, flagName, parseCidr, parseDurationValue, parseSize, settingFor, SETTINGS, splitList, type Setting} from './settings.js'
+export {ASYMMETRIC_ALGORITHMS, AUTH_METHOD_NAMES, checkSetting, configOf, flagName, parseDurationValue, parseSize, settingFor, SETTINGS, splitList, type Setting} from './settings.js'
 
 export interface ConfigEntry {
   key: string
@@ -68,7 +68,7 @@ export function effectiveConfig(data: VaultData, overrides: Readonly<Record<stri
 
 /** The settings that have a serve flag of their own. */
 export function flaggedSettings(): Setting[] {
-  return SETTINGS.filter((s) => !s.prefix)
+  return SETTINGS.filter((s) => !s.prefix && s.flag !== false)
 }
 
 /** The settings that take a name after their key (`proxy.scope-map.GROUP`): one repeatable serve flag each, NAME=VALUE. */

@@ -4,17 +4,19 @@
  * here: how its value is checked, its default, and the serve flag that overrides it for one run
  * (`oauth.issuer` -> `--oauth-issuer`). A value `secret:NAME` refers to a vault secret.
  */
-import {isIP} from 'node:net'
-
+import {parseRetention, RETENTION_HELP} from '../audit/retention.js'
 import {KeywardError} from '../errors/index.js'
+import {parseCidr} from '../net/addresses.js'
 import {expandScopes} from '../policy/index.js'
-import {formatRate, parseRate} from '../keys/limits.js'
+import {formatRate, parseRate} from '../ratelimit/rate.js'
 import {checkRedisUrl} from '../redis/url.js'
-import {looksLikeToken} from '../upstreams/definition.js'
+import {BUILTIN_PATTERN_NAMES, checkCustomPattern, splitPatternList} from '../guard/patterns.js'
+import {looksLikeToken} from '../guard/token-shapes.js'
 import {checkSecretName} from '../secrets/index.js'
+import {parseSecretRef} from '../secrets/ref.js'
 import {tableOf, type VaultData} from '../vault/index.js'
 
-export type ValueKind = 'redis-url' | 'url' | 'string' | 'list' | 'methods' | 'algorithms' | 'duration' | 'secret' | 'cidrs' | 'scopes' | 'header' | 'rate' | 'bool' | 'size' | 'patterns' | 'path'
+export type ValueKind = 'redis-url' | 'url' | 'string' | 'list' | 'methods' | 'algorithms' | 'duration' | 'secret' | 'cidrs' | 'scopes' | 'header' | 'rate' | 'bool' | 'size' | 'patterns' | 'path' | 'retention' | 'choice'
 
 export interface Setting {
   key: string
@@ -23,6 +25,10 @@ export interface Setting {
   default?: string
   /** Keys that take a suffix: `oauth.scope-map.repo:read`. Their flag takes NAME=VALUE, repeatable. */
   prefix?: boolean
+  /** kind choice: the values it takes. */
+  choices?: readonly string[]
+  /** false: not a serve flag (a setting read by other commands, such as `upstream add`). */
+  flag?: false
 }
 
 export const AUTH_METHOD_NAMES = ['api-key', 'oauth2', 'proxy-header', 'none'] as const
@@ -58,23 +64,27 @@ export const SETTINGS: readonly Setting[] = [
   {key: 'guard.deny-cidrs', kind: 'cidrs', description: 'These client addresses may not connect over HTTP.'},
   {key: 'guard.patterns', kind: 'patterns', default: 'traversal,script,sql-union,eval', description: 'Patterns refused in tool and prompt arguments: traversal, script, sql-union, eval, /regex/, or none.'},
   {key: 'guard.skip-tools', kind: 'list', description: 'Tools whose arguments are not checked for patterns (comma-separated names).'},
-  {key: 'guard.redact', kind: 'bool', default: 'true', description: 'Replace vault secrets and known token formats in results and upstream errors with [REDACTED:NAME].'},
+  {key: 'guard.redact', kind: 'bool', default: 'true', description: 'Replace vault secrets and known token formats in what reaches clients (results, errors, lists, completions, notifications) with [REDACTED:NAME].'},
   {key: 'redis.url', kind: 'redis-url', description: 'Redis shared by the replicas of keyward serve: redis://host:6379, or rediss:// for TLS (the flag is --redis; KEYWARD_REDIS_URL beats this setting).'},
   {key: 'redis.password', kind: 'secret', description: 'The Redis password: secret:NAME, a vault secret.'},
-  {key: 'audit.path', kind: 'path', description: 'The audit log (default $XDG_STATE_HOME/keyward/audit.jsonl); KEYWARD_AUDIT_LOG beats this setting, --audit-log beats both.'},
+  {key: 'audit.path', kind: 'path', description: 'The audit log (default $XDG_STATE_HOME/keyward/audit/<vault id>.jsonl, one per vault); KEYWARD_AUDIT_LOG beats this setting, --audit-log beats both.'},
   {key: 'audit.args', kind: 'bool', default: 'false', description: 'Record tool arguments (redacted) in the audit log.'},
   {key: 'audit.fail-closed', kind: 'bool', default: 'false', description: 'Refuse requests (503) when an audit record cannot be written.'},
-  {key: 'audit.max-size', kind: 'size', default: '64MiB', description: 'Start a new audit file past this size; the chain continues across files.'},
+  {key: 'audit.max-size', kind: 'size', default: '64MiB', description: 'Start a new audit file past this size; the chain continues across files, and rotated ones are compressed (.gz).'},
+  {key: 'audit.keep', kind: 'retention', description: 'Rotated audit files to keep: a number (3), or an age (30d, 12h, 8w); older ones are dropped behind a MACed checkpoint. Unset keeps all.'},
+  {key: 'upstream.sandbox', kind: 'choice', choices: ['on', 'off'], default: 'off', flag: false, description: 'Whether `upstream add` runs a new stdio upstream in a sandbox (bubblewrap, Linux only) when --sandbox is not given.'},
+  {key: 'pins.on-change', kind: 'choice', choices: ['block', 'warn'], default: 'block', description: 'A changed, new or renamed upstream tool, prompt or template: block holds it back until `keyward upstream approve`; warn serves it and reports it.'},
+  {key: 'scan.on-finding', kind: 'choice', choices: ['block', 'warn'], default: 'warn', description: 'A finding of the description scanner in a definition seen for the first time: block holds it back until approved; warn pins it and reports it.'},
 ]
 
 export function settingFor(key: string): Setting | undefined {
   return SETTINGS.find((s) => (s.prefix ? key.startsWith(s.key) && key.length > s.key.length : s.key === key))
 }
 
+/** The serve flag that overrides a key: `oauth.issuer` -> `oauth-issuer`; a prefix key `oauth.scope-map.` -> `oauth-scope-map` (it takes NAME=VALUE). */
 /** Flags whose name is not the key's: the audit log's path is --audit-log, as users of audit logs expect. */
 const FLAG_NAMES: Record<string, string> = {'audit.path': 'audit-log'}
 
-/** The serve flag that overrides a key: `oauth.issuer` -> `oauth-issuer`; a prefix key `oauth.scope-map.` -> `oauth-scope-map` (it takes NAME=VALUE). */
 export function flagName(key: string): string {
   return FLAG_NAMES[key] ?? key.replace(/\.$/, '').replace(/\./g, '-')
 }
@@ -91,17 +101,6 @@ export function parseDurationValue(value: string): number | undefined {
   return m ? Number(m[1]) * DURATION_MS[m[2]] : undefined
 }
 
-/** An IPv4 or IPv6 network, `10.0.0.0/8` or a single address. */
-export function parseCidr(value: string): {address: string; prefix: number; family: 'ipv4' | 'ipv6'} | undefined {
-  const [address, bits] = value.trim().split('/')
-  const version = isIP(address)
-  if (version === 0) return undefined
-  const max = version === 4 ? 32 : 128
-  const prefix = bits === undefined ? max : Number(bits)
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits))) return undefined
-  return {address, prefix, family: version === 4 ? 'ipv4' : 'ipv6'}
-}
-
 export function splitList(value: string): string[] {
   return value
     .split(',')
@@ -116,101 +115,116 @@ export function checkSetting(key: string, value: string, data?: VaultData): stri
   const v = value.trim()
   if (v === '') throw invalid(key, 'the value is empty; use `keyward config unset` to remove a setting')
   if (setting.kind !== 'secret' && looksLikeToken(v)) throw invalid(key, 'the value looks like a credential; store it with `keyward secrets set NAME` and refer to it as secret:NAME')
-  switch (setting.kind) {
-    case 'redis-url': {
-      const url = checkRedisUrl(v, `config ${key}`)
-      if (url.password) throw invalid(key, 'a URL must not carry the password; keyward config set redis.password secret:NAME')
-      return url.href
-    }
-    case 'url': {
-      let url: URL
-      try {
-        url = new URL(v)
-      } catch {
-        throw invalid(key, `${JSON.stringify(v.slice(0, 80))} is not a URL`)
-      }
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid(key, 'use an http:// or https:// URL')
-      if (url.username || url.password) throw invalid(key, 'a URL must not carry credentials')
-      return v
-    }
-    case 'methods': {
-      const methods = splitList(v)
-      for (const m of methods) if (!(AUTH_METHOD_NAMES as readonly string[]).includes(m)) throw invalid(key, `unknown method ${JSON.stringify(m)}; use ${AUTH_METHOD_NAMES.join(', ')}`)
-      if (methods.length === 0) throw invalid(key, 'name at least one method')
-      if (methods.includes('none') && methods.length > 1) throw invalid(key, 'none cannot be combined with other methods')
-      return [...new Set(methods)].join(',')
-    }
-    case 'algorithms': {
-      const algs = splitList(v)
-      for (const a of algs) {
-        if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a)) throw invalid(key, `${JSON.stringify(a)} is not accepted; use asymmetric algorithms: ${ASYMMETRIC_ALGORITHMS.join(', ')} (none and HMAC never are)`)
-      }
-      return algs.join(',')
-    }
-    case 'duration':
-      if (parseDurationValue(v) === undefined) throw invalid(key, `${JSON.stringify(v)} is not a duration; use 500ms, 60s, 5m or 1h`)
-      return v
-    case 'secret': {
-      if (!v.startsWith('secret:')) throw invalid(key, 'give a vault secret as secret:NAME, never the value itself')
-      const name = v.slice('secret:'.length)
-      checkSecretName(name)
-      if (data && !data.secrets.has(name)) throw invalid(key, `the vault holds no secret ${name}; store it first with \`keyward secrets set ${name}\``)
-      return v
-    }
-    case 'cidrs': {
-      const cidrs = splitList(v)
-      if (cidrs.length === 0) throw invalid(key, 'name at least one address or network')
-      for (const c of cidrs) if (!parseCidr(c)) throw invalid(key, `${JSON.stringify(c.slice(0, 60))} is not an address or network (10.0.0.0/8, ::1/128)`)
-      return cidrs.join(',')
-    }
-    case 'header':
-      if (!/^[A-Za-z0-9-]{1,64}$/.test(v)) throw invalid(key, `${JSON.stringify(v.slice(0, 60))} is not a header name`)
-      return v.toLowerCase()
-    case 'scopes':
-      try {
-        return expandScopes(splitList(v)).join(',')
-      } catch (err) {
-        throw invalid(key, (err as Error).message)
-      }
-    case 'rate':
-      try {
-        const {limit, windowSeconds} = parseRate(v)
-        return formatRate({limit, windowSeconds})
-      } catch {
-        throw invalid(key, `${JSON.stringify(v.slice(0, 40))} is not a rate; use requests per unit, such as 1000/min, 10/s, 100/10s or 5000/hour`)
-      }
-    case 'bool':
-      if (!/^(true|false)$/.test(v)) throw invalid(key, 'use true or false')
-      return v
-    case 'size': {
-      const size = parseSize(v)
-      if (size === undefined) throw invalid(key, `${JSON.stringify(v.slice(0, 40))} is not a size; use 512KiB, 1MiB or 64MiB`)
-      if (size < 1024 || size > 1024 ** 3) throw invalid(key, 'give a size from 1KiB to 1GiB')
-      return v
-    }
-    case 'patterns':
-      for (const p of splitList(v)) {
-        if (p === 'none' || (BUILTIN_PATTERN_NAMES as readonly string[]).includes(p)) continue
-        const re = /^\/(.+)\/$/.exec(p)
-        if (!re) throw invalid(key, `${JSON.stringify(p.slice(0, 40))}: name one of ${BUILTIN_PATTERN_NAMES.join(', ')}, none, or give /a regular expression/`)
-        try {
-          new RegExp(re[1], 'i')
-        } catch {
-          throw invalid(key, `${JSON.stringify(p.slice(0, 40))} is not a valid regular expression`)
-        }
-      }
-      return v
-    case 'path':
-      if (!v.startsWith('/')) throw invalid(key, 'give an absolute path')
-      return v
-    case 'list':
-    case 'string':
-      return v
-  }
+  return CHECKS[setting.kind](v, key, data, setting)
 }
 
-/** The patterns `guard.patterns` can name; their expressions are in src/guard/patterns.ts. */
-export const BUILTIN_PATTERN_NAMES = ['traversal', 'script', 'sql-union', 'eval'] as const
+/** How a value of each kind is checked (the value trimmed, not empty), and what is stored. */
+type Check = (v: string, key: string, data: VaultData | undefined, setting: Setting) => string
+
+const CHECKS: Record<ValueKind, Check> = {
+  'redis-url': (v, key) => {
+    const url = checkRedisUrl(v, `config ${key}`)
+    if (url.password) throw invalid(key, 'a URL must not carry the password; keyward config set redis.password secret:NAME')
+    return url.href
+  },
+  url: (v, key) => {
+    let url: URL
+    try {
+      url = new URL(v)
+    } catch {
+      throw invalid(key, `${JSON.stringify(v.slice(0, 80))} is not a URL`)
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw invalid(key, 'use an http:// or https:// URL')
+    if (url.username || url.password) throw invalid(key, 'a URL must not carry credentials')
+    return v
+  },
+  methods: (v, key) => {
+    const methods = splitList(v)
+    for (const m of methods) if (!(AUTH_METHOD_NAMES as readonly string[]).includes(m)) throw invalid(key, `unknown method ${JSON.stringify(m)}; use ${AUTH_METHOD_NAMES.join(', ')}`)
+    if (methods.length === 0) throw invalid(key, 'name at least one method')
+    if (methods.includes('none') && methods.length > 1) throw invalid(key, 'none cannot be combined with other methods')
+    return [...new Set(methods)].join(',')
+  },
+  algorithms: (v, key) => {
+    const algs = splitList(v)
+    for (const a of algs) {
+      if (!(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a)) throw invalid(key, `${JSON.stringify(a)} is not accepted; use asymmetric algorithms: ${ASYMMETRIC_ALGORITHMS.join(', ')} (none and HMAC never are)`)
+    }
+    return algs.join(',')
+  },
+  duration: (v, key) => {
+    if (parseDurationValue(v) === undefined) throw invalid(key, `${JSON.stringify(v)} is not a duration; use 500ms, 60s, 5m or 1h`)
+    return v
+  },
+  secret: (v, key, data) => {
+    const name = parseSecretRef(v)
+    if (name === undefined) throw invalid(key, 'give a vault secret as secret:NAME, never the value itself')
+    checkSecretName(name)
+    if (data && !data.secrets.has(name)) throw invalid(key, `the vault holds no secret ${name}; store it first with \`keyward secrets set ${name}\``)
+    return v
+  },
+  cidrs: (v, key) => {
+    const cidrs = splitList(v)
+    if (cidrs.length === 0) throw invalid(key, 'name at least one address or network')
+    for (const c of cidrs) if (!parseCidr(c)) throw invalid(key, `${JSON.stringify(c.slice(0, 60))} is not an address or network (10.0.0.0/8, ::1/128)`)
+    return cidrs.join(',')
+  },
+  header: (v, key) => {
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(v)) throw invalid(key, `${JSON.stringify(v.slice(0, 60))} is not a header name`)
+    return v.toLowerCase()
+  },
+  scopes: (v, key) => {
+    try {
+      return expandScopes(splitList(v)).join(',')
+    } catch (err) {
+      throw invalid(key, (err as Error).message)
+    }
+  },
+  rate: (v, key) => {
+    try {
+      const {limit, windowSeconds} = parseRate(v)
+      return formatRate({limit, windowSeconds})
+    } catch {
+      throw invalid(key, `${JSON.stringify(v.slice(0, 40))} is not a rate; use requests per unit, such as 1000/min, 10/s, 100/10s or 5000/hour`)
+    }
+  },
+  bool: (v, key) => {
+    if (!/^(true|false)$/.test(v)) throw invalid(key, 'use true or false')
+    return v
+  },
+  size: (v, key) => {
+    const size = parseSize(v)
+    if (size === undefined) throw invalid(key, `${JSON.stringify(v.slice(0, 40))} is not a size; use 512KiB, 1MiB or 64MiB`)
+    if (size < 1024 || size > 1024 ** 3) throw invalid(key, 'give a size from 1KiB to 1GiB')
+    return v
+  },
+  patterns: (v, key) => {
+    for (const p of splitPatternList(v)) {
+      if (p === 'none' || BUILTIN_PATTERN_NAMES.includes(p)) continue
+      if (!/^\/(.+)\/$/.test(p)) throw invalid(key, `${JSON.stringify(p.slice(0, 40))}: name one of ${BUILTIN_PATTERN_NAMES.join(', ')}, none, or give /a regular expression/`)
+      try {
+        checkCustomPattern(p)
+      } catch (err) {
+        throw invalid(key, `${JSON.stringify(p.slice(0, 40))} ${(err as Error).message}`)
+      }
+    }
+    return v
+  },
+  path: (v, key) => {
+    if (!v.startsWith('/')) throw invalid(key, 'give an absolute path')
+    return v
+  },
+  retention: (v, key) => {
+    if (!parseRetention(v)) throw invalid(key, `${JSON.stringify(v.slice(0, 40))}: give ${RETENTION_HELP}`)
+    return v
+  },
+  choice: (v, key, _data, setting) => {
+    if (!setting.choices?.includes(v)) throw invalid(key, `use ${setting.choices?.join(' or ')}`)
+    return v
+  },
+  list: (v) => v,
+  string: (v) => v,
+}
 
 const SIZE = /^(\d{1,10})(B|KiB|MiB|GiB)?$/
 const SIZE_UNITS: Record<string, number> = {B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3}

@@ -3,10 +3,12 @@
  * union … select, eval(), checked in every string value of the arguments, recursively, keys
  * included. `guard.patterns` names which apply, or adds /regular expressions/.
  *
- * Each built-in test runs in time linear in the string: a client chooses the string, so a
- * pattern that backtracks would let one request occupy the server.
+ * Each test runs in time linear in the string: a client chooses the string, so a pattern that
+ * backtracks would let one request occupy the server. The built-in ones are written so; a
+ * custom /regex/ runs on re2js (src/guard/linear-regex.ts), and one that has no linear-time
+ * match (a backreference, a lookaround) is refused when it is set.
  */
-import {splitList} from '../config/index.js'
+import {linearRegExp, UncheckablePattern} from './linear-regex.js'
 
 export interface GuardPattern {
   /** Its name in `guard.patterns`: recorded in the log and the audit, never told to the client. */
@@ -29,17 +31,71 @@ const BUILTIN: Record<string, (value: string) => boolean> = {
   eval: (v) => /eval\s*\(/i.test(v),
 }
 
-export function guardPatterns(setting: string | undefined): GuardPattern[] {
+/** A custom `/regex/` item, case-insensitive, for linear-time matching; throws when it cannot be (the message says why). */
+function customPattern(item: string): (value: string) => boolean {
+  const custom = /^\/(.+)\/$/.exec(item)
+  if (!custom) throw new Error('not a /regular expression/')
+  try {
+    const re = linearRegExp(custom[1], {ignoreCase: true})
+    return (v) => re.test(v)
+  } catch (err) {
+    if (err instanceof UncheckablePattern) throw new Error(`cannot be matched in linear time (${err.reason}), so a client could make it run for ever; rewrite it without backreferences or lookarounds`)
+    throw new Error('is not a valid regular expression')
+  }
+}
+
+/** Throws (with a reason to show) when a `/regex/` item of guard.patterns cannot be used. */
+export function checkCustomPattern(item: string): void {
+  customPattern(item)
+}
+
+/**
+ * The items of a `guard.patterns` value. Commas separate them, except inside a `/regex/`, where
+ * one may belong to the expression (`/a{1,3}/`): a regex item ends at an unescaped `/` followed
+ * by a comma or the end.
+ */
+export function splitPatternList(value: string): string[] {
+  const items: string[] = []
+  let at = 0
+  while (at <= value.length) {
+    while (at < value.length && /\s/.test(value[at])) at++
+    let end = value[at] === '/' ? (regexEnd(value, at) ?? value.indexOf(',', at)) : value.indexOf(',', at)
+    if (end === -1) end = value.length
+    const item = value.slice(at, end).trim()
+    if (item !== '') items.push(item)
+    at = end + 1
+  }
+  return items
+}
+
+/** Where the `/regex/` item opened at `open` ends: at the comma after its closing, unescaped `/`, or at the end. */
+function regexEnd(value: string, open: number): number | undefined {
+  for (let j = open + 1; j < value.length; j++) {
+    if (value[j] === '\\') j++
+    else if (value[j] === '/' && /^\s*(,|$)/.test(value.slice(j + 1))) {
+      const comma = value.indexOf(',', j)
+      return comma === -1 ? value.length : comma
+    }
+  }
+  return undefined
+}
+
+/** The names `guard.patterns` can give; each one's test is in BUILTIN. */
+export const BUILTIN_PATTERN_NAMES = Object.keys(BUILTIN)
+
+/** The patterns a `guard.patterns` list names: built-in names, `/regular expressions/`, or `none`. */
+export function guardPatterns(items: readonly string[]): GuardPattern[] {
   const out: GuardPattern[] = []
-  for (const item of splitList(setting ?? '')) {
+  for (const item of items) {
     if (item === 'none') return []
     const builtin = BUILTIN[item]
     if (builtin) out.push({name: item, test: builtin})
-    else {
-      const custom = /^\/(.+)\/$/.exec(item)
-      if (custom) {
-        const re = new RegExp(custom[1], 'i')
-        out.push({name: item, test: (v) => re.test(v)})
+    else if (item.startsWith('/')) {
+      try {
+        out.push({name: item, test: customPattern(item)})
+      } catch (err) {
+        // Stored by an older keyward that accepted it: refusing every string beats leaving it unchecked or running it exponentially.
+        out.push({name: `${item} (${(err as Error).message}; set guard.patterns again)`, test: () => true})
       }
     }
   }

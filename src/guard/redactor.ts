@@ -10,9 +10,29 @@
  *
  * Matches are leftmost, then longest: a secret that contains another is redacted whole.
  */
+import {KEY_TAIL} from '../keys/format.js'
+import {TOKEN_SHAPES} from './token-shapes.js'
 
 /** Characters hashed per window: the shortest secret redacted. */
 export const MIN_SECRET_LENGTH = 8
+
+/**
+ * Values never redacted although a secret holds them: common words a config value often is
+ * (`NODE_ENV=production`, `LOG_LEVEL=information`). Redacting one would turn every result that
+ * uses the word into `[REDACTED:…]`, a false alarm that hides the text; a real credential is not
+ * a dictionary word. Only words of MIN_SECRET_LENGTH or more are listed: shorter ones are never
+ * redacted anyway.
+ */
+const COMMON_WORDS = new Set([
+  'production', 'development', 'localhost', 'disabled', 'readonly', 'readwrite', 'read-only', 'read-write',
+  'password', 'username', 'anonymous', 'information', 'everything', 'undefined', 'optional', 'required',
+  'standard', 'internal', 'external', 'critical', 'database', 'postgres', 'postgresql', 'memcached',
+  'javascript', 'typescript', 'automatic', 'manually', 'persistent', 'temporary', 'continuous', 'headless',
+  'sandboxed', 'unlimited', 'restricted', 'streamable', 'compressed', 'plaintext', 'markdown', 'complete',
+  'incomplete', 'positive', 'negative', 'absolute', 'relative', 'staging-env', 'debugging', 'diagnostic',
+  'diagnostics', 'enterprise', 'community', 'personal', 'organization', 'workspace', 'repository',
+  'protected', 'unprotected', 'encrypted', 'unencrypted',
+])
 const W = MIN_SECRET_LENGTH
 const BASE = 0x01000193
 const FILTER_BITS = 21
@@ -24,21 +44,11 @@ const OUT = (() => {
 })()
 
 /**
- * Token formats redacted even when the vault does not hold them, by the name they are redacted
- * as, each with a literal that must occur for it to match. One expression per format: V8 runs
- * five simple ones several times faster than their alternation.
+ * Token formats redacted even when the vault does not hold them (guard/token-shapes.ts), each
+ * with a literal that must occur for it to match. One expression per format: V8 runs five
+ * simple ones several times faster than their alternation.
  */
-const TOKEN_FORMATS: {name: string; hint: string; re: RegExp}[] = [
-  // keyward's own keys, whatever their prefix: prefix_id12_secret+checksum39.
-  {name: 'api-key', hint: '_', re: /\b[a-z][a-z0-9]{0,15}_[0-9A-Za-z]{12}_[0-9A-Za-z]{39}\b/g},
-  {name: 'github-token', hint: '_', re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g},
-  {name: 'aws-access-key', hint: 'A', re: /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g},
-  {name: 'slack-token', hint: 'xox', re: /\bxox[abeprs]-[A-Za-z0-9-]{10,250}/g},
-  // Bounded, so that a BEGIN line with no END costs one pass, not one per BEGIN.
-  {name: 'private-key', hint: '-----BEGIN ', re: /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----[\s\S]{0,65536}?-----END [A-Z0-9 ]{0,40}PRIVATE KEY-----/g},
-]
-/** keyward keys: found from the `_id_` part first, which has a literal to look for, then checked whole. */
-const KEY_TAIL = /_[0-9A-Za-z]{12}_[0-9A-Za-z]{39}\b/
+const TOKEN_FORMATS = TOKEN_SHAPES.filter((shape) => shape.redact).map(({name, hint, inText}) => ({name, hint, re: new RegExp(inText, 'g')}))
 
 interface Entry {
   value: string
@@ -66,12 +76,12 @@ export class Redactor {
   private readonly tokens: boolean
   readonly size: number
 
-  /** `secrets`: name and value; values shorter than 8 characters are not redacted (they would match everywhere). */
+  /** `secrets`: name and value; values shorter than 8 characters (they would match everywhere) and common words are not redacted. */
   constructor(secrets: Iterable<readonly [name: string, value: string]>, options: RedactorOptions = {}) {
     this.tokens = options.tokens ?? true
     const seen = new Set<string>()
     for (const [name, value] of secrets) {
-      if (value.length < W || seen.has(value)) continue
+      if (value.length < W || seen.has(value) || COMMON_WORDS.has(value.toLowerCase())) continue
       seen.add(value)
       const h = windowHash(value, 0)
       const s = slot(h)
@@ -87,6 +97,13 @@ export class Redactor {
 
   /** A redactor that changes nothing (guard.redact false). */
   static readonly none = new Redactor([], {tokens: false})
+
+  /** One matcher over every secret of a vault (its `secrets` table: name and bytes), and the token formats. */
+  static ofSecrets(secrets: Iterable<readonly [name: string, record: {value: Buffer}]>): Redactor {
+    const pairs: [string, string][] = []
+    for (const [name, record] of secrets) pairs.push([name, record.value.toString('utf8')])
+    return new Redactor(pairs)
+  }
 
   get active(): boolean {
     return this.size > 0 || this.tokens
@@ -142,9 +159,9 @@ export class Redactor {
   }
 
   /**
-   * Every string in `value`, recursively, keys kept: a copy where something changed, the same
-   * object where nothing did. Base64 payloads (`blob`, an image's or audio's `data`) are not
-   * text and are left alone.
+   * Every string in `value`, recursively, object keys included: a copy where something changed,
+   * the same object where nothing did. Base64 payloads (`blob`, an image's or audio's `data`) are
+   * not text and are left alone.
    */
   value<T>(value: T, found?: Set<string>, depth = 0): T {
     if (!this.active) return value
@@ -160,12 +177,17 @@ export class Redactor {
     }
     const record = value as Record<string, unknown>
     const binary = record.type === 'image' || record.type === 'audio'
-    let copy: Record<string, unknown> | undefined
-    for (const key of Object.keys(record)) {
-      if (key === 'blob' || (binary && key === 'data')) continue
-      const next = this.value(record[key], found, depth + 1)
-      if (next !== record[key]) (copy ??= {...record})[key] = next
+    const keys = Object.keys(record)
+    let entries: [string, unknown][] | undefined
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]
+      const next = key === 'blob' || (binary && key === 'data') ? record[key] : this.value(record[key], found, depth + 1)
+      // Nothing shorter than a secret's window or a token can hold either.
+      const name = key.length < W ? key : this.text(key, found)
+      if (!entries && (next !== record[key] || name !== key)) entries = keys.slice(0, i).map((k): [string, unknown] => [k, record[k]])
+      entries?.push([name, next])
     }
-    return (copy ?? value) as T
+    // fromEntries defines each key as data, so a key named __proto__ stays a key.
+    return (entries ? Object.fromEntries(entries) : value) as T
   }
 }

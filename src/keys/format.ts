@@ -13,13 +13,29 @@ export const DEFAULT_PREFIX = 'kw'
 export const ID_LENGTH = 12
 export const SECRET_LENGTH = 33
 export const CHECKSUM_LENGTH = 6
-export const PREFIX_PATTERN = /^[a-z][a-z0-9]{0,15}$/
+
+/** The one definition of a key's shape; every other pattern for keys is built from these. */
+const PREFIX = '[a-z][a-z0-9]{0,15}'
+const BASE62 = '[0-9A-Za-z]'
+const ID = `${BASE62}{${ID_LENGTH}}`
+/** The secret and its checksum, as they appear after the id. */
+const TAIL = `${BASE62}{${SECRET_LENGTH + CHECKSUM_LENGTH}}`
+
+export const PREFIX_PATTERN = new RegExp(`^${PREFIX}$`)
+/** The start of any keyward key, prefix and id (a RegExp source, unanchored). */
+export const KEY_START_TEXT = `${PREFIX}_${ID}_`
+/** The start of any keyward key, its checksum not yet checked: enough to tell a keyward key from any other credential. */
+export const KEY_START = new RegExp(`^${KEY_START_TEXT}`)
+/** A whole keyward key, whatever its prefix, as a RegExp source for finding keys inside text (the redactor). */
+export const KEY_IN_TEXT = String.raw`\b${PREFIX}_${ID}_${TAIL}\b`
+/** The part after the prefix, which holds a literal `_` to look for first. */
+export const KEY_TAIL = new RegExp(String.raw`_${ID}_${TAIL}\b`)
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
-const KEY_PATTERN = new RegExp(`^([a-z][a-z0-9]{0,15})_([0-9A-Za-z]{${ID_LENGTH}})_([0-9A-Za-z]{${SECRET_LENGTH}})([0-9A-Za-z]{${CHECKSUM_LENGTH}})$`)
+const KEY_PATTERN = new RegExp(`^(${PREFIX})_(${ID})_(${BASE62}{${SECRET_LENGTH}})(${BASE62}{${CHECKSUM_LENGTH}})$`)
 
 /** For secret scanners (docs/keys.md): matches any keyward key with the default prefix. */
-export const SCANNER_REGEX = String.raw`\bkw_[0-9A-Za-z]{12}_[0-9A-Za-z]{39}\b`
+export const SCANNER_REGEX = String.raw`\b${DEFAULT_PREFIX}_${ID}_${TAIL}\b`
 
 /** Uniform base62 by rejection sampling: bytes >= 248 would bias the first 8 symbols. */
 export function randomBase62(length: number): string {

@@ -1,4 +1,5 @@
 /** An API key as the vault stores it: never the key itself, only a hash of its secret part. */
+import type {RateLimit} from '../ratelimit/rate.js'
 
 export interface KeySecret {
   /** Hex SHA-256 of the secret part (of the whole key for an imported legacy key). */
@@ -10,11 +11,6 @@ export interface KeySecret {
   validUntil?: string
   /** An imported key not in keyward's format: looked up by the hash of the whole key. */
   legacy?: true
-}
-
-export interface RateLimit {
-  limit: number
-  windowSeconds: number
 }
 
 export interface KeyRecord {

@@ -3,7 +3,8 @@ import {KeywardError} from '../errors/index.js'
 import {checkScopeSet, expandScopes} from '../policy/index.js'
 import {tableOf, type VaultData} from '../vault/index.js'
 import {DEFAULT_PREFIX, displayStart, formatKey, hashSecret, newKeyId, newSecret, PREFIX_PATTERN} from './format.js'
-import type {KeyRecord, KeySecret, RateLimit} from './record.js'
+import type {RateLimit} from '../ratelimit/rate.js'
+import type {KeyRecord, KeySecret} from './record.js'
 
 export const KEY_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 

@@ -8,7 +8,7 @@ import {hash as oneShotHash, timingSafeEqual} from 'node:crypto'
 import type {ErrorCode} from '../errors/index.js'
 import type {VaultData} from '../vault/index.js'
 import {keysOf} from './store.js'
-import {parseKey} from './format.js'
+import {KEY_START, parseKey} from './format.js'
 import type {KeyRecord} from './record.js'
 
 export type VerifyCode = 'valid' | 'malformed' | 'not_found' | 'revoked' | 'expired' | 'not_yet_valid'
@@ -37,7 +37,6 @@ interface IndexedKey {
 
 const MAX_KEY_LENGTH = 512
 const LEGACY_SHAPE = /^[\x21-\x7e]{16,512}$/
-const KEYWARD_SHAPE = /^[a-z][a-z0-9]{0,15}_[0-9A-Za-z]{12}_/
 /** Compared against when no key matches, so a miss costs what a hit costs. */
 const DUMMY_HASH = sha256('keyward: no such key')
 
@@ -77,7 +76,7 @@ export class KeyIndex {
 
   /** True when `value` is an imported (legacy) key of this vault, valid or not: one hash and one lookup. */
   isLegacyKey(value: string): boolean {
-    if (this.byLegacyHash.size === 0 || !LEGACY_SHAPE.test(value) || KEYWARD_SHAPE.test(value)) return false
+    if (this.byLegacyHash.size === 0 || !LEGACY_SHAPE.test(value) || KEY_START.test(value)) return false
     return this.byLegacyHash.has(sha256(value).toString('hex'))
   }
 
@@ -92,7 +91,7 @@ export class KeyIndex {
       if (entry && (entry.record.prefix !== parsed.prefix || entry.record.secret.legacy)) entry = undefined
     } else {
       // A keyward-shaped string with a bad checksum is a typo, never a legacy key.
-      if (this.byLegacyHash.size === 0 || KEYWARD_SHAPE.test(presented) || !LEGACY_SHAPE.test(presented)) return {code: 'malformed'}
+      if (this.byLegacyHash.size === 0 || KEY_START.test(presented) || !LEGACY_SHAPE.test(presented)) return {code: 'malformed'}
       hash = sha256(presented)
       entry = this.byLegacyHash.get(hash.toString('hex'))
     }

@@ -1,12 +1,28 @@
 /** Client addresses against lists of networks (IPv4 and IPv6), with IPv4-mapped IPv6 peers read as IPv4. */
-import {BlockList, isIPv4} from 'node:net'
-
-import {parseCidr, splitList} from '../config/index.js'
+import {BlockList, isIP, isIPv4} from 'node:net'
 
 export interface Network {
   address: string
   prefix: number
   family: 'ipv4' | 'ipv6'
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost', '[::1]'])
+
+/** A host name or address that only this machine reaches. */
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
+/** An IPv4 or IPv6 network, `10.0.0.0/8` or a single address. */
+export function parseCidr(value: string): Network | undefined {
+  const [address, bits] = value.trim().split('/')
+  const version = isIP(address)
+  if (version === 0) return undefined
+  const max = version === 4 ? 32 : 128
+  const prefix = bits === undefined ? max : Number(bits)
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits))) return undefined
+  return {address, prefix, family: version === 4 ? 'ipv4' : 'ipv6'}
 }
 
 /** `::ffff:10.0.0.1`, as a dual-stack socket reports an IPv4 peer, is 10.0.0.1. */
@@ -29,9 +45,9 @@ export class AddressList {
     this.size = networks.length
   }
 
-  /** From a setting's value: `10.0.0.0/8,fd00::/8`. */
-  static parse(value: string | undefined): AddressList {
-    return new AddressList(splitList(value ?? '').map((c) => parseCidr(c)!).filter(Boolean))
+  /** From networks as written (`10.0.0.0/8`, `fd00::/8`), checked already: one that does not parse is left out. */
+  static parse(items: readonly string[]): AddressList {
+    return new AddressList(items.map((c) => parseCidr(c)).filter((n): n is Network => n !== undefined))
   }
 
   has(address: string | undefined): boolean {

@@ -12,9 +12,9 @@ import {createRequire} from 'node:module'
 
 import type {RateLimiterAbstract, RateLimiterRes} from 'rate-limiter-flexible'
 
-import type {RateLimit} from '../keys/index.js'
+import type {RateLimit} from './rate.js'
 
-export type {RateLimit} from '../keys/index.js'
+export type {RateLimit} from './rate.js'
 
 /** Where a verdict stands: the rate, what is left of it, and when the window ends. */
 export interface Allowance {

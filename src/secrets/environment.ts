@@ -1,7 +1,9 @@
 /** Secrets as environment variables, for `keyward run`. */
-import {ENV_NAME_PATTERN} from '../upstreams/definition.js'
 import type {VaultData} from '../vault/index.js'
 import {isUtf8Text} from './index.js'
+
+/** An environment variable name a shell accepts. */
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 export interface SecretEnv {
   env: Record<string, string>

@@ -131,7 +131,15 @@ export class Cluster {
       if (!notice) return this.options.log('warn', FORGED_NOTICE)
       void this.onNotice(notice).catch((err) => this.options.log('error', `redis: a vault notice could not be applied (${(err as Error).message})`))
     })
-    const tick = () => void this.heartbeat().catch(() => {})
+    // One tick at a time: a slow Redis (or a slow scan) skips beats rather than piling them up.
+    let beating = false
+    const tick = () => {
+      if (beating) return
+      beating = true
+      void this.heartbeat()
+        .catch(() => {})
+        .finally(() => (beating = false))
+    }
     tick()
     this.timer = setInterval(tick, HEARTBEAT_MS)
     this.timer.unref()

@@ -5,10 +5,13 @@
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
 
 import type {Credential, Principal} from '../auth/index.js'
+import type {Runtime} from './runtime.js'
 import type {CatalogItem, ClientChannel, ClientSession, ItemKind, ItemResult} from './tools/source.js'
 
 export interface RequestContext {
   transport: 'stdio' | 'http'
+  /** The runtime current when the request arrived: every stage, and the calls it carries, are served with it. */
+  runtime: Runtime
   /** The client's address (HTTP), as the socket saw it. */
   peer?: string
   /** HTTP method and path, without the query. */
@@ -25,8 +28,8 @@ export interface RequestContext {
   readBody(limit: number): Promise<Buffer>
   /** Set by the read-body stage. */
   body?: Buffer
-  /** Set by the parse stage. */
-  message?: JSONRPCMessage
+  /** Set by the parse stage, once: the message and the fields keyward routes by. */
+  message?: Message
   /** Stateful HTTP: the session this request belongs to, set by the session stage. */
   session?: unknown
   /** Headers a stage wants on the HTTP response, refusal or not (rate-limit headers, say). */
@@ -35,18 +38,35 @@ export interface RequestContext {
   startedAt: number
 }
 
-export interface MessageContext {
-  request: RequestContext
-  message: JSONRPCMessage
+/** A JSON-RPC message as the parse stage read it. */
+export interface Message {
+  /** As the client sent it. */
+  json: JSONRPCMessage
   /** The JSON-RPC method; undefined for a response. */
   method?: string
   /** The request id; undefined for a notification. */
   id?: string | number
   params?: Record<string, unknown>
+}
+
+export function parsedMessage(json: JSONRPCMessage): Message {
+  const m = json as {method?: unknown; id?: unknown; params?: unknown}
+  return {
+    json,
+    method: typeof m.method === 'string' ? m.method : undefined,
+    id: typeof m.id === 'string' || typeof m.id === 'number' ? m.id : undefined,
+    params: typeof m.params === 'object' && m.params !== null && !Array.isArray(m.params) ? (m.params as Record<string, unknown>) : undefined,
+  }
+}
+
+export interface MessageContext extends Message {
+  request: RequestContext
   principal: Principal
 }
 
 export interface CallContext {
+  /** The runtime of the request that carried the call. */
+  runtime: Runtime
   principal: Principal
   kind: ItemKind
   /** A tool or prompt name, or a resource URI. */
@@ -61,22 +81,12 @@ export interface CallContext {
   session?: ClientSession
   /** Set by authorize. */
   item?: CatalogItem
-  /** Set by execute (or by a stage that answers instead). */
+  /** Set by execute. */
   result?: ItemResult
-  /** Set by a stage that refused the call (authorize, a guard): what the audit records, never the client. */
-  refusal?: {event: 'authz.denied' | 'guard.block'; reason: string; [fact: string]: unknown}
-  /** Set by the redaction stage: the names of the secrets and token kinds it replaced. */
+  /** Set by execute: the names of the secrets and token kinds the redacting wrapper replaced in the result or error. */
   redacted?: string[]
 }
 
-export function messageContext(request: RequestContext, message: JSONRPCMessage, principal: Principal): MessageContext {
-  const m = message as {method?: unknown; id?: unknown; params?: unknown}
-  return {
-    request,
-    message,
-    principal,
-    method: typeof m.method === 'string' ? m.method : undefined,
-    id: typeof m.id === 'string' || typeof m.id === 'number' ? m.id : undefined,
-    params: typeof m.params === 'object' && m.params !== null && !Array.isArray(m.params) ? (m.params as Record<string, unknown>) : undefined,
-  }
+export function messageContext(request: RequestContext, message: Message, principal: Principal): MessageContext {
+  return {...message, request, principal}
 }

@@ -1,7 +1,9 @@
 /**
  * The MCP server: the SDK's low-level Server with keyward's handlers, so that every list can
- * differ per principal and every call runs the call stages. The principal reaches handlers as
- * extra.authInfo.extra.principal, put there by the transport after the request stages.
+ * differ per principal and every call runs the call stages. The principal, and the runtime its
+ * request is served with, reach handlers as extra.authInfo.extra, put there by the transport
+ * after the request stages. A refused call is rendered here (renderCall); the client session a
+ * server makes is wrapped for redaction before any source sees it.
  */
 import type {AuthInfo} from '@modelcontextprotocol/sdk/server/auth/types.js'
 import {Server} from '@modelcontextprotocol/sdk/server/index.js'
@@ -19,9 +21,10 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
   type CallToolResult,
-  type CompleteRequest,
-  type CompleteResult,
   type LoggingLevel,
+  type Prompt,
+  type Resource,
+  type Tool,
   type GetPromptResult,
   type ReadResourceResult,
   type ServerNotification,
@@ -30,9 +33,11 @@ import {
 
 import type {Principal} from '../auth/index.js'
 import type {CallContext} from './context.js'
-import {RpcError, RPC} from './pipeline/chain.js'
+import {Refusal, toolErrorOf} from './refusal.js'
+import type {Runtime} from './runtime.js'
 import type {Catalog} from './tools/catalog.js'
-import type {ClientSession, ItemKind, ItemResult, ServerInfo, ToolSource} from './tools/source.js'
+import {redactingSession, type CurrentRedactor} from './tools/redacting.js'
+import type {CallEnv, ClientSession, ItemKind, ItemResult, ServerInfo, ToolSource} from './tools/source.js'
 
 /** What the SDK gives a request handler: the caller, the abort signal, the way back to the client. */
 interface RequestExtra {
@@ -50,11 +55,6 @@ export interface SessionHooks {
   rootsChanged(session: ClientSession | undefined): Promise<void>
 }
 
-/** A source that completes arguments of its prompts and resource templates. */
-interface Completing extends ToolSource {
-  complete(params: CompleteRequest['params'], env: unknown): Promise<CompleteResult>
-}
-
 export interface McpDeps {
   info: ServerInfo
   catalog: Catalog
@@ -64,20 +64,20 @@ export interface McpDeps {
   hooks?: SessionHooks
   /** False for the one server that all stateless requests share: it has no client session. */
   sessions: boolean
-  /** Applied to every notification and request sent to the client (secret redaction). */
-  outbound?: <T>(message: T) => T
+  /** The newest runtime's redactor, for what the session's channel carries outside any call. */
+  redactor: CurrentRedactor
 }
 
 let sessionCount = 0
 const sessionsByServer = new WeakMap<Server, ClientSession>()
 
-/** The client session an SDK server made by createMcpServer serves (none for the stateless one). */
+/** The client session an SDK server made by createMcpServer serves (none for the stateless one): redacted, as sources see it. */
 export function sessionOf(server: Server): ClientSession | undefined {
   return sessionsByServer.get(server)
 }
 
-/** The client session of one SDK server: its capabilities, a channel to it, and its end. */
-function clientSession(server: Server, outbound: <T>(message: T) => T): ClientSession {
+/** The client session of one SDK server: its capabilities, a channel to it, and its end. Never handed out unwrapped. */
+function clientSession(server: Server): ClientSession {
   const listeners: (() => void)[] = []
   const previous = server.onclose
   server.onclose = () => {
@@ -88,27 +88,75 @@ function clientSession(server: Server, outbound: <T>(message: T) => T): ClientSe
     id: `session-${++sessionCount}`,
     capabilities: () => server.getClientCapabilities(),
     channel: {
-      notify: (notification) => server.notification(outbound(notification)),
-      request: (request, schema, options) => server.request(outbound(request), schema as never, options) as never,
+      notify: (notification) => server.notification(notification),
+      request: (request, schema, options) => server.request(request, schema as never, options) as never,
     },
     onClose: (listener) => void listeners.push(listener),
   }
 }
 
-/** What the transport attaches to each admitted message. */
-export function authInfoFor(principal: Principal): AuthInfo {
-  return {token: '', clientId: principal.id, scopes: [...principal.scopes.sources], extra: {principal}}
+/** What the transport attaches to each admitted message: the caller, and the runtime its request is served with. */
+export function authInfoFor(principal: Principal, runtime: Runtime): AuthInfo {
+  return {token: '', clientId: principal.id, scopes: [...principal.scopes.sources], extra: {principal, runtime}}
 }
 
-function principalOf(authInfo: AuthInfo | undefined): Principal {
-  const principal = authInfo?.extra?.principal as Principal | undefined
+function admittedOf(authInfo: AuthInfo | undefined): {principal: Principal; runtime: Runtime} {
+  const extra = authInfo?.extra as {principal?: Principal; runtime?: Runtime} | undefined
   // Unreachable when the transports are wired right; deny rather than serve an unknown caller.
-  if (!principal) throw new RpcError(RPC.UNAUTHORIZED, 'Unauthorized')
-  return principal
+  if (!extra?.principal || !extra.runtime) throw Refusal.noPrincipal()
+  return {principal: extra.principal, runtime: extra.runtime}
 }
 
 function argumentsOf(params: {arguments?: unknown}): Record<string, unknown> {
   return (params.arguments ?? {}) as Record<string, unknown>
+}
+
+/** The MCP server's rendering of a refused call: a tool error the model reads, or the JSON-RPC error the SDK sends. */
+async function renderCall(kind: ItemKind, call: () => Promise<ItemResult>): Promise<ItemResult> {
+  try {
+    return await call()
+  } catch (err) {
+    if (kind === 'tool' && err instanceof Refusal && err.asToolError) return toolErrorOf(err)
+    throw err
+  }
+}
+
+/** One server's handlers share these: its catalog, its session, and how to build a call. */
+class Handlers {
+  constructor(
+    readonly deps: McpDeps,
+    readonly session: ClientSession | undefined,
+  ) {}
+
+  ready(): Promise<void> {
+    return this.deps.hooks?.ready() ?? Promise.resolve()
+  }
+
+  /** A call runs the call stages, after waiting (as a list does) for upstreams still starting. */
+  async call(kind: ItemKind, name: string, args: Record<string, unknown>, extra: RequestExtra, meta?: Record<string, unknown>): Promise<ItemResult> {
+    await this.ready()
+    const {principal, runtime} = admittedOf(extra.authInfo)
+    const client = {
+      notify: (notification: ServerNotification) => extra.sendNotification(notification),
+      request: <T>(request: ServerRequest, schema: unknown, options?: {signal?: AbortSignal; timeout?: number}) => extra.sendRequest(request, schema, options) as Promise<T>,
+    }
+    return renderCall(kind, () => this.deps.call({runtime, principal, kind, name, arguments: args, signal: extra.signal, meta, session: this.session, client}))
+  }
+
+  /** What a source is given outside a call (completion, subscriptions): redacted with the request's runtime. */
+  env(extra: RequestExtra): CallEnv {
+    const {principal, runtime} = admittedOf(extra.authInfo)
+    return {principal, server: this.deps.info, signal: extra.signal, session: this.session, redaction: {redactor: runtime.redactor, found: new Set()}}
+  }
+
+  /** What the caller's scopes allow of one kind, once upstreams still starting had their (bounded) chance to list. */
+  async list(kind: 'tool', extra: RequestExtra): Promise<Tool[]>
+  async list(kind: 'prompt', extra: RequestExtra): Promise<Prompt[]>
+  async list(kind: 'resource', extra: RequestExtra): Promise<Resource[]>
+  async list(kind: ItemKind, extra: RequestExtra): Promise<(Tool | Prompt | Resource)[]> {
+    await this.ready()
+    return this.deps.catalog.list(kind, admittedOf(extra.authInfo).principal.scopes, this.session)
+  }
 }
 
 export function createMcpServer(deps: McpDeps): Server {
@@ -127,85 +175,68 @@ export function createMcpServer(deps: McpDeps): Server {
     },
   )
   server.registerCapabilities({resources: {listChanged: true, subscribe: true}})
-  const {catalog} = deps
-  const outbound = deps.outbound ?? (<T>(message: T) => message)
-  const session = deps.sessions ? clientSession(server, outbound) : undefined
+  const session = deps.sessions ? redactingSession(clientSession(server), deps.redactor) : undefined
   if (session) sessionsByServer.set(server, session)
-  const ready = () => deps.hooks?.ready() ?? Promise.resolve()
-  // A call right after start-up waits, as a list does, for upstreams still starting.
-  const call = async (kind: ItemKind, name: string, args: Record<string, unknown>, extra: RequestExtra, meta?: Record<string, unknown>) => {
-    await ready()
-    return deps.call({
-      principal: principalOf(extra.authInfo),
-      kind,
-      name,
-      arguments: args,
-      signal: extra.signal,
-      meta,
-      session,
-      client: {
-        notify: (notification) => extra.sendNotification(outbound(notification)),
-        request: (request, schema, options) => extra.sendRequest(outbound(request), schema as never, options) as never,
-      },
-    })
-  }
-  const envOf = (extra: RequestExtra) => ({principal: principalOf(extra.authInfo), server: deps.info, signal: extra.signal, session})
-  server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => {
-    await ready()
-    return {tools: catalog.list('tool', principalOf(extra.authInfo).scopes, session)}
-  })
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) =>
-    (await call('tool', request.params.name, argumentsOf(request.params), extra, request.params._meta)) as CallToolResult,
-  )
-  server.setRequestHandler(ListPromptsRequestSchema, async (_request, extra) => {
-    await ready()
-    return {prompts: catalog.list('prompt', principalOf(extra.authInfo).scopes, session)}
-  })
-  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) =>
-    (await call('prompt', request.params.name, argumentsOf(request.params), extra, request.params._meta)) as GetPromptResult,
-  )
-  server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => {
-    await ready()
-    return {resources: catalog.list('resource', principalOf(extra.authInfo).scopes, session)}
-  })
+  const handlers = new Handlers(deps, session)
+  registerLists(server, handlers)
+  registerCalls(server, handlers)
+  registerResourceRequests(server, handlers)
+  registerSessionRequests(server, handlers)
+  return server
+}
+
+/** tools/list, prompts/list and resources/list: one handler (Handlers.list), what the caller's scopes allow of each kind. */
+function registerLists(server: Server, h: Handlers): void {
+  server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => ({tools: await h.list('tool', extra)}))
+  server.setRequestHandler(ListPromptsRequestSchema, async (_request, extra) => ({prompts: await h.list('prompt', extra)}))
+  server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => ({resources: await h.list('resource', extra)}))
   server.setRequestHandler(ListResourceTemplatesRequestSchema, async (_request, extra) => {
-    await ready()
-    return {resourceTemplates: catalog.templates(principalOf(extra.authInfo).scopes)}
+    await h.ready()
+    return {resourceTemplates: h.deps.catalog.templates(admittedOf(extra.authInfo).principal.scopes)}
   })
+}
+
+function registerCalls(server: Server, h: Handlers): void {
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => (await h.call('tool', request.params.name, argumentsOf(request.params), extra, request.params._meta)) as CallToolResult)
+  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => (await h.call('prompt', request.params.name, argumentsOf(request.params), extra, request.params._meta)) as GetPromptResult)
+  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => (await h.call('resource', request.params.uri, {}, extra, request.params._meta)) as ReadResourceResult)
+}
+
+/** resources/subscribe and resources/unsubscribe, for a resource the caller may read; completion/complete. */
+function registerResourceRequests(server: Server, h: Handlers): void {
+  const {catalog} = h.deps
   const subscription = (method: 'subscribe' | 'unsubscribe') => async (request: {params: {uri: string}}, extra: RequestExtra) => {
-    const item = catalog.find('resource', principalOf(extra.authInfo).scopes, request.params.uri, session)
-    if (!item) throw new RpcError(-32002, `Unknown resource: ${request.params.uri}`)
+    const item = catalog.find('resource', admittedOf(extra.authInfo).principal.scopes, request.params.uri, h.session)
+    if (!item) throw Refusal.unknownItem('resource', request.params.uri, 'unknown')
     const act = method === 'subscribe' ? item.subscribe : item.unsubscribe
-    if (!act) throw new RpcError(RPC.METHOD_NOT_FOUND, `resource ${request.params.uri} does not support subscriptions`)
-    await act.call(item, envOf(extra))
+    if (!act) throw Refusal.notSupported(`resource ${request.params.uri} does not support subscriptions`)
+    await act.call(item, h.env(extra))
     return {}
   }
   server.setRequestHandler(SubscribeRequestSchema, subscription('subscribe'))
   server.setRequestHandler(UnsubscribeRequestSchema, subscription('unsubscribe'))
   server.setRequestHandler(CompleteRequestSchema, async (request, extra) => {
-    const scopes = principalOf(extra.authInfo).scopes
+    const scopes = admittedOf(extra.authInfo).principal.scopes
     const ref = request.params.ref
     let source: ToolSource | undefined
     if (ref.type === 'ref/prompt') {
-      const item = catalog.find('prompt', scopes, ref.name, session)
-      source = item && catalog.sourceOf(item, session)
+      const item = catalog.find('prompt', scopes, ref.name, h.session)
+      source = item && catalog.sourceOf(item, h.session)
     } else {
-      const item = catalog.find('resource', scopes, ref.uri, session)
-      source = item ? catalog.sourceOf(item, session) : catalog.templateSource(scopes, ref.uri)
+      const item = catalog.find('resource', scopes, ref.uri, h.session)
+      source = item ? catalog.sourceOf(item, h.session) : catalog.templateSource(scopes, ref.uri)
     }
-    const completing = source as Completing | undefined
-    if (!completing?.complete) return {completion: {values: []}}
-    return completing.complete(request.params, envOf(extra))
+    return source?.complete ? source.complete(request.params, h.env(extra)) : {completion: {values: []}}
   })
+}
+
+/** logging/setLevel and the client's roots: what the gateway passes on for this session. */
+function registerSessionRequests(server: Server, h: Handlers): void {
   server.setRequestHandler(SetLevelRequestSchema, async (request) => {
-    await deps.hooks?.setLogLevel(request.params.level, session)
+    await h.deps.hooks?.setLogLevel(request.params.level, h.session)
     return {}
   })
-  server.setNotificationHandler(RootsListChangedNotificationSchema, () => void deps.hooks?.rootsChanged(session))
-  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) =>
-    (await call('resource', request.params.uri, {}, extra, request.params._meta)) as ReadResourceResult,
-  )
-  return server
+  server.setNotificationHandler(RootsListChangedNotificationSchema, () => void h.deps.hooks?.rootsChanged(h.session))
 }
 
 /**

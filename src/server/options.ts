@@ -25,7 +25,7 @@ export interface ServeOptions {
   watch: boolean
   version: string
   log: Logger
-  /** For embedding and tests: stages run first (outermost) in each list, and more tool sources. */
+  /** For embedding and tests: stages run just inside the audit stages of each list (assemble.ts), and more tool sources. */
   extraStages?: Partial<StageLists>
   extraSources?: ToolSource[]
   /** stdio: the streams to use instead of the process's own. */

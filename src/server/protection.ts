@@ -1,17 +1,13 @@
 /**
- * The protection settings of one serve run, as the stages read them: rates, the input guard and
- * the redactor. Built from the effective settings and the vault at start-up and again on every
- * reload (a new secret must be redacted from the next result on), then swapped whole.
+ * The protection settings of one runtime (runtime.ts), as the stages read them: body size,
+ * address lists, the input guard, rates and the audit's switches. Built from the effective
+ * settings with the rest of the runtime, at start-up and on every reload.
  */
 import type {AuthType, Principal} from '../auth/index.js'
 import {parseSize, splitList} from '../config/index.js'
-import {guardPatterns, type GuardPattern} from '../guard/patterns.js'
-import {Redactor} from '../guard/redactor.js'
-import {parseRate} from '../keys/limits.js'
+import {guardPatterns, splitPatternList, type GuardPattern} from '../guard/patterns.js'
 import {AddressList} from '../net/addresses.js'
-import type {RateLimit} from '../ratelimit/limits.js'
-import {oauthSecretsOf} from '../upstreams/oauth/store.js'
-import type {VaultData} from '../vault/index.js'
+import {parseRate, type RateLimit} from '../ratelimit/rate.js'
 
 export interface Protection {
   /** The largest HTTP body or stdio line. */
@@ -21,7 +17,6 @@ export interface Protection {
   deny?: AddressList
   patterns: readonly GuardPattern[]
   skipTools: ReadonlySet<string>
-  redactor: Redactor
   rates: {
     byAuth: Readonly<Record<AuthType, RateLimit>>
     authFailures: RateLimit
@@ -32,7 +27,7 @@ export interface Protection {
 
 const TOOL_RATE = 'ratelimit.tool.'
 
-export function protectionFrom(config: ReadonlyMap<string, string>, data: VaultData): Protection {
+export function protectionFrom(config: ReadonlyMap<string, string>): Protection {
   const rate = (key: string) => parseRate(config.get(key)!)
   const tools = new Map<string, RateLimit>()
   for (const [key, value] of config) if (key.startsWith(TOOL_RATE)) tools.set(key.slice(TOOL_RATE.length), parseRate(value))
@@ -40,11 +35,10 @@ export function protectionFrom(config: ReadonlyMap<string, string>, data: VaultD
   const deny = config.get('guard.deny-cidrs')
   return {
     maxBody: parseSize(config.get('guard.max-body')!)!,
-    allow: allow ? AddressList.parse(allow) : undefined,
-    deny: deny ? AddressList.parse(deny) : undefined,
-    patterns: guardPatterns(config.get('guard.patterns')),
+    allow: allow ? AddressList.parse(splitList(allow)) : undefined,
+    deny: deny ? AddressList.parse(splitList(deny)) : undefined,
+    patterns: guardPatterns(splitPatternList(config.get('guard.patterns') ?? '')),
     skipTools: new Set(splitList(config.get('guard.skip-tools') ?? '')),
-    redactor: config.get('guard.redact') === 'false' ? Redactor.none : redactorFor(data),
     rates: {
       byAuth: {api_key: rate('ratelimit.api-key'), oauth2: rate('ratelimit.oauth2'), proxy_header: rate('ratelimit.proxy-header'), none: rate('ratelimit.anonymous')},
       authFailures: rate('ratelimit.auth-failures'),
@@ -52,14 +46,6 @@ export function protectionFrom(config: ReadonlyMap<string, string>, data: VaultD
     },
     audit: {args: config.get('audit.args') === 'true', failClosed: config.get('audit.fail-closed') === 'true'},
   }
-}
-
-/** One matcher over every secret the vault holds, upstream OAuth tokens included (an upstream may echo its token). */
-function redactorFor(data: VaultData): Redactor {
-  const pairs: [string, string][] = []
-  for (const [name, record] of data.secrets) pairs.push([name, record.value.toString('utf8')])
-  pairs.push(...oauthSecretsOf(data))
-  return new Redactor(pairs)
 }
 
 /** The rate a principal is held to: its credential's own (a key's --rate), else its auth type's. */

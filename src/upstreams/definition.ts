@@ -3,7 +3,14 @@
  * secrets it gets. Definitions hold references to secrets (`secret:NAME`), never their values.
  */
 import {KeywardError} from '../errors/index.js'
+import {ENV_NAME_PATTERN} from '../secrets/environment.js'
 import {checkSecretName} from '../secrets/index.js'
+import {parseSecretRef, secretRefsIn, withoutSecretRefs} from '../secrets/ref.js'
+import {credentialSpans, isCredentialName, isReference, looksLikeToken} from './credentials.js'
+
+export {looksLikeToken} from './credentials.js'
+export {ENV_NAME_PATTERN} from '../secrets/environment.js'
+export {secretRefsIn} from '../secrets/ref.js'
 
 /**
  * Documented in docs/gateway.md: a lowercase letter, then lowercase letters, digits and single
@@ -12,8 +19,13 @@ import {checkSecretName} from '../secrets/index.js'
  */
 export const UPSTREAM_NAME_PATTERN = /^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,23}$/
 
-/** An environment variable name a shell accepts. */
-export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/
+export type PathMode = 'ro' | 'rw'
+
+/** A path a sandboxed upstream may see (src/upstreams/isolation.ts parses and applies them). */
+export interface AllowPath {
+  path: string
+  mode: PathMode
+}
 
 export type EnvValue = {secret: string} | {literal: string}
 
@@ -25,6 +37,12 @@ export interface StdioUpstream {
   env: Record<string, EnvValue>
   /** Tool and prompt names are exposed as NAME__tool, unless false (`--no-prefix`). */
   prefix: boolean
+  /** Runs under bubblewrap (src/upstreams/isolation.ts); absent in definitions made before there was a sandbox. */
+  sandbox?: boolean
+  /** What a sandboxed upstream may see besides the system (`--allow-path`). */
+  allowPaths?: AllowPath[]
+  /** false: a sandboxed upstream has no network (`--network off`). */
+  network?: boolean
   description?: string
   created: string
   updated: string
@@ -105,13 +123,6 @@ export function checkUpstreamName(name: string): void {
   }
 }
 
-/** Values a literal should never be: a credential typed on the command line belongs in the vault. */
-const TOKEN_SHAPES = [/^gh[pousr]_[A-Za-z0-9]{20,}/, /^github_pat_/, /^xox[abposr]-/, /^(?:AKIA|ASIA)[A-Z0-9]{16}$/, /^sk-[A-Za-z0-9_-]{16,}/, /^kw_[0-9A-Za-z]{12}_/, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, /^eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\./]
-
-export function looksLikeToken(value: string): boolean {
-  return TOKEN_SHAPES.some((re) => re.test(value))
-}
-
 /** `VAR=secret:NAME` or `VAR=literal`, as `upstream add --env` takes it. */
 export function parseEnvSpec(spec: string): [string, EnvValue] {
   const eq = spec.indexOf('=')
@@ -120,21 +131,20 @@ export function parseEnvSpec(spec: string): [string, EnvValue] {
     throw new KeywardError('INVALID_INPUT', `--env ${JSON.stringify(name.slice(0, 40))}… is not VAR=secret:NAME or VAR=value (VAR: letters, digits and _, not starting with a digit)`)
   }
   const value = spec.slice(eq + 1)
-  if (value.startsWith('secret:')) {
-    const secret = value.slice('secret:'.length)
+  const secret = parseSecretRef(value)
+  if (secret !== undefined) {
     checkSecretName(secret)
     return [name, {secret}]
   }
-  if (looksLikeToken(value)) {
-    throw new KeywardError('INVALID_INPUT', `--env ${name}: the value looks like a credential; store it with \`keyward secrets set NAME\` and pass --env ${name}=secret:NAME, so it never sits in a command line or the config`)
+  if (looksLikeToken(value) || credentialSpans(value).length > 0 || (isCredentialName(name) && !isReference(value))) {
+    throw new KeywardError('INVALID_INPUT', `--env ${name}: the value looks like a credential (by its name or its shape); store it with \`keyward secrets set NAME\` and pass --env ${name}=secret:NAME, so it never sits in a command line or the config`)
   }
   return [name, {literal: value}]
 }
 
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/
-const SECRET_REF = /\{secret:([^}]*)\}/g
 /** Headers that carry credentials: their values must come from the vault. */
-const CREDENTIAL_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token|private-token)$/i
+export const CREDENTIAL_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token|private-token)$/i
 
 /** `Name: value`, where the value may hold `{secret:NAME}`. */
 export function parseHeaderSpec(spec: string): [string, string] {
@@ -143,7 +153,7 @@ export function parseHeaderSpec(spec: string): [string, string] {
   if (!HEADER_NAME.test(name)) throw new KeywardError('INVALID_INPUT', `--header needs "Name: value"; ${JSON.stringify(name.slice(0, 40))} is not a header name`)
   const value = spec.slice(colon + 1).trim()
   for (const ref of secretRefsIn(value)) checkSecretName(ref)
-  const withoutRefs = value.replace(SECRET_REF, '')
+  const withoutRefs = withoutSecretRefs(value)
   if (CREDENTIAL_HEADERS.test(name) && secretRefsIn(value).length === 0 && withoutRefs !== '') {
     throw new KeywardError('INVALID_INPUT', `--header ${name}: a credential header must take its value from the vault, for example "${name}: Bearer {secret:TOKEN}"`)
   }
@@ -152,10 +162,6 @@ export function parseHeaderSpec(spec: string): [string, string] {
   }
   if (/[\r\n]/.test(value)) throw new KeywardError('INVALID_INPUT', `--header ${name}: a header value cannot hold a line break`)
   return [name, value]
-}
-
-export function secretRefsIn(template: string): string[] {
-  return [...template.matchAll(SECRET_REF)].map((m) => m[1])
 }
 
 /** Every secret a definition refers to. */

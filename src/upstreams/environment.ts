@@ -5,11 +5,15 @@
  * with `{secret:NAME}` replaced.
  */
 import {KeywardError} from '../errors/index.js'
+import {fillSecretRefs} from '../secrets/ref.js'
 import type {VaultData} from '../vault/index.js'
 import type {HttpUpstream, StdioUpstream} from './definition.js'
 
-/** The variables passed through from keyward's environment, when set (documented in docs/gateway.md). */
-export const BASE_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'TERM', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'SYSTEMROOT', 'APPDATA', 'LOCALAPPDATA', 'PROGRAMDATA', 'USERPROFILE', 'COMSPEC', 'PATHEXT']
+/**
+ * The variables passed through from keyward's environment, when set (documented in docs/gateway.md).
+ * Not HOME (nor USERPROFILE): keyward's default vault and key file are found from it.
+ */
+export const BASE_ENV = ['PATH', 'USER', 'LOGNAME', 'SHELL', 'TERM', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'SYSTEMROOT', 'APPDATA', 'LOCALAPPDATA', 'PROGRAMDATA', 'COMSPEC', 'PATHEXT']
 
 export interface ResolvedEnv {
   env: Record<string, string>
@@ -34,8 +38,17 @@ export function baseEnvironment(from: NodeJS.ProcessEnv = process.env): Record<s
   return env
 }
 
-export function upstreamEnvironment(def: StdioUpstream, data: VaultData, from: NodeJS.ProcessEnv = process.env): ResolvedEnv {
-  const env = baseEnvironment(from)
+/**
+ * The whole environment of a stdio upstream. `home` is its private HOME (src/upstreams/isolation.ts):
+ * the operator's own is never passed on, since keyward's default vault and key file are found
+ * from it; an `--env HOME=…` of the definition wins.
+ */
+export function upstreamEnvironment(def: StdioUpstream, data: VaultData, options: {home?: string; from?: NodeJS.ProcessEnv} = {}): ResolvedEnv {
+  const env = baseEnvironment(options.from)
+  if (options.home) {
+    env.HOME = options.home
+    if (process.platform === 'win32') env.USERPROFILE = options.home
+  }
   const secretValues: string[] = []
   for (const [name, value] of Object.entries(def.env)) {
     if ('literal' in value) env[name] = value.literal
@@ -52,7 +65,7 @@ export function upstreamHeaders(def: HttpUpstream, data: VaultData): {headers: R
   const headers: Record<string, string> = {}
   const secretValues: string[] = []
   for (const [name, template] of Object.entries(def.headers)) {
-    headers[name] = template.replace(/\{secret:([^}]*)\}/g, (_m, ref: string) => {
+    headers[name] = fillSecretRefs(template, (ref) => {
       const text = secretText(data, ref, `upstream ${def.name} header ${name}`)
       if (/[\r\n]/.test(text)) throw new KeywardError('INVALID_INPUT', `upstream ${def.name} header ${name}: secret ${ref} holds a line break`)
       secretValues.push(text)

@@ -1,6 +1,7 @@
 export {
   checkUpstreamName,
   checkUrl,
+  CREDENTIAL_HEADERS,
   ENV_NAME_PATTERN,
   isOAuthUpstream,
   isUnattended,
@@ -18,5 +19,7 @@ export {
   type UpstreamDefinition,
   type UpstreamOAuth,
 } from './definition.js'
+export {credentialInArgs, credentialSpans, isCredentialName, isReference, isSecretEnvName, looksHighEntropy, maskArgs, maskCredentials} from './credentials.js'
 export {BASE_ENV, baseEnvironment, upstreamEnvironment, upstreamHeaders, type ResolvedEnv} from './environment.js'
-export {addUpstream, findUpstream, listUpstreams, missingSecrets, removeUpstream, upstreamsOf} from './store.js'
+export {addUpstream, findUpstream, listUpstreams, missingSecrets, removeUpstream, upstreamsInPrecedence, upstreamsOf} from './store.js'
+export {vaultRedactor} from './redaction.js'

@@ -8,9 +8,20 @@ export function upstreamsOf(data: VaultData): Map<string, UpstreamDefinition> {
   return tableOf<UpstreamDefinition>(data, 'upstreams')
 }
 
-/** Sorted by name: the order sources are listed in, which decides collisions (docs/gateway.md). */
+const byName = (a: UpstreamDefinition, b: UpstreamDefinition) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+
+/** Sorted by name, for showing. */
 export function listUpstreams(data: VaultData): UpstreamDefinition[] {
-  return [...upstreamsOf(data).values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  return [...upstreamsOf(data).values()].sort(byName)
+}
+
+/**
+ * In the order they were defined (then by name): the order a gateway mounts them in, which
+ * decides collisions (docs/gateway.md). It does not depend on which starts first, and an
+ * upstream added later never comes before one already there; `--replace` keeps its place.
+ */
+export function upstreamsInPrecedence(data: VaultData): UpstreamDefinition[] {
+  return [...upstreamsOf(data).values()].sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : byName(a, b)))
 }
 
 export function findUpstream(data: VaultData, name: string): UpstreamDefinition {

@@ -10,7 +10,10 @@
  */
 import {KeywardError} from '../errors/index.js'
 import {decodeBase64, type Sealed} from './crypto.js'
+import {damaged, restoreHint} from './damage.js'
 import type {Argon2idParams} from './kdf.js'
+
+export {damaged, restoreHint} from './damage.js'
 
 export const FORMAT_NAME = 'keyward-vault'
 export const FORMAT_VERSION = 2
@@ -102,16 +105,6 @@ export function sealedFromJson(json: SealedJson): Sealed | undefined {
 
 export function serializeEnvelope(envelope: Envelope): Buffer {
   return Buffer.from(JSON.stringify(envelope, null, 2) + '\n', 'utf8')
-}
-
-/** What to do about a damaged vault: every save keeps the previous version beside it. */
-export function restoreHint(file: string): string {
-  return `restore the previous version with \`keyward vault restore ${file}.bak\` if there is one`
-}
-
-/** A VAULT_DAMAGED error for `file`, with what failed and how to recover. */
-export function damaged(file: string, detail: string): KeywardError {
-  return new KeywardError('VAULT_DAMAGED', `vault ${file} is damaged (${detail}); ${restoreHint(file)}`)
 }
 
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)

@@ -1,5 +1,5 @@
 import {KeywardError} from '../errors/index.js'
-import {restoreHint} from './format.js'
+import {restoreHint} from './damage.js'
 
 export interface Argon2idParams {
   name: 'argon2id'

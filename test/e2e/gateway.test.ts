@@ -18,6 +18,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js'
 
 import {collect, json, ROOT, Sandbox, sleep} from '../helpers/cli.js'
+import {alive, hostPid} from '../helpers/processes.js'
 import {bearer, httpClient, startServe, stdioClient, toolNames, type RunningServe} from '../helpers/server.js'
 
 const FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
@@ -26,14 +27,6 @@ const SECRET = 'fixture-secret-Zq9-never-in-argv'
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
 const textOf = (r: unknown) => ((r as {content: {text: string}[]}).content[0]?.text ?? '')
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> {
   for (let t = 0; t < ms; t += 50) {
@@ -125,7 +118,7 @@ describe('gateway', function () {
       assert.equal(textOf(await c.callTool({name: 'fixture__get_secret_hash', arguments: {}})), sha256(SECRET))
       const proc = JSON.parse(textOf(await c.callTool({name: 'fixture__get_process', arguments: {}})))
       assert.ok(!JSON.stringify(proc.argv).includes(SECRET), "not in the upstream's argv")
-      assert.ok(!readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').includes(SECRET))
+      assert.ok(!readFileSync(`/proc/${hostPid(proc)}/cmdline`, 'utf8').includes(SECRET))
       assert.ok(!readFileSync(`/proc/${s.child.pid}/cmdline`, 'utf8').includes(SECRET), "not in keyward's command line")
       assert.ok(!readFileSync(`/proc/${s.child.pid}/environ`, 'utf8').includes(SECRET), "not in keyward's environment")
       assert.ok(!s.logs().includes(SECRET), 'not in the logs')
@@ -158,19 +151,19 @@ describe('gateway', function () {
       const k = await key('all', 'fixture__*')
       const s = await serve()
       const c = await connect(s.url, k)
-      const before = JSON.parse(textOf(await c.callTool({name: 'fixture__get_process', arguments: {}}))).pid
+      const before = hostPid(JSON.parse(textOf(await c.callTool({name: 'fixture__get_process', arguments: {}}))))!
       process.kill(before, 'SIGKILL')
       await until(() => /upstream fixture is down/.test(s.logs()))
       const during = await c.callTool({name: 'fixture__get_process', arguments: {}})
       if (during.isError) assert.match(textOf(during), /upstream fixture is unavailable: it was killed \(SIGKILL\)|upstream fixture/)
       assert.ok(await until(async () => !(await c.callTool({name: 'fixture__get_process', arguments: {}})).isError, 10_000), 'calls work again')
-      const after = JSON.parse(textOf(await c.callTool({name: 'fixture__get_process', arguments: {}}))).pid
+      const after = hostPid(JSON.parse(textOf(await c.callTool({name: 'fixture__get_process', arguments: {}}))))
       assert.notEqual(after, before, 'a new process')
       assert.match(s.logs(), /upstream fixture is down: it was killed \(SIGKILL\); restarting in/)
     })
 
     it('an upstream that hangs at start delays neither initialize nor the others’ tools', async () => {
-      await cli(['upstream', 'add', 'stuck', '--env', 'FIXTURE_HANG=1', '--', process.execPath, FIXTURE])
+      await cli(['upstream', 'add', 'stuck', '--skip-check', '--env', 'FIXTURE_HANG=1', '--', process.execPath, FIXTURE])
       await cli(['upstream', 'add', 'noisy', '--env', 'FIXTURE_GARBAGE=1', '--', process.execPath, FIXTURE])
       const k = await key('all', '*')
       const s = await serve()
@@ -191,8 +184,7 @@ describe('gateway', function () {
       const k = await key('all', 'fixture__*')
       const s = await serve()
       const c = await connect(s.url, k)
-      const pid = JSON.parse(textOf(await c.callTool({name: 'fixture__get_process', arguments: {}}))).pid
-      const sessionPid = pid
+      const sessionPid = hostPid(JSON.parse(textOf(await c.callTool({name: 'fixture__get_process', arguments: {}}))))
       assert.ok(alive(sessionPid))
       await c.close().catch(() => {})
       s.child.kill('SIGKILL')
@@ -205,7 +197,7 @@ describe('gateway', function () {
       const k = await key('all', '*')
       const s = await serve(['--stateless'])
       const c = await connect(s.url, k)
-      const pid = async (name: string) => JSON.parse(textOf(await c.callTool({name: `${name}__get_process`, arguments: {}}))).pid
+      const pid = async (name: string) => hostPid(JSON.parse(textOf(await c.callTool({name: `${name}__get_process`, arguments: {}}))))
       const [fixture, other] = [await pid('fixture'), await pid('other')]
       await cli(['secrets', 'set', 'FIXTURE_TOKEN'], 'a-new-secret')
       assert.ok(await until(async () => textOf(await c.callTool({name: 'fixture__get_secret_hash', arguments: {}})) === sha256('a-new-secret'), 10_000))
@@ -263,8 +255,8 @@ describe('gateway', function () {
       const k = await key('all', 'fixture__*')
       const s = await serve()
       const sessions = [await connect(s.url, k), await connect(s.url, k), await connect(s.url, k)]
-      const pids: number[] = []
-      for (const c of sessions) pids.push(JSON.parse(textOf(await c.callTool({name: 'fixture__get_process', arguments: {}}))).pid)
+      const pids: (number | undefined)[] = []
+      for (const c of sessions) pids.push(hostPid(JSON.parse(textOf(await c.callTool({name: 'fixture__get_process', arguments: {}})))))
       assert.equal(new Set(pids).size, 3, 'one process per session')
       for (const c of sessions) {
         const transport = (c as unknown as {transport?: {terminateSession(): Promise<void>}}).transport
@@ -309,6 +301,10 @@ describe('gateway', function () {
       c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updated.push(n.params.uri))
       await toolNames(c)
       await c.callTool({name: 'fixture__add_tool', arguments: {}})
+      // A tool added after the upstream was pinned is held back until approved (docs/gateway.md, pins).
+      assert.ok(await until(async () => json(await cli(['upstream', 'diff', 'fixture', '--json'])).changes.some((d: {name: string}) => d.name === 'get_extra'), 10_000))
+      assert.ok(!(await toolNames(c)).includes('fixture__get_extra'))
+      await cli(['upstream', 'approve', 'fixture', 'get_extra', '--yes'])
       assert.ok(await until(() => changed > 0), 'notifications/tools/list_changed reached the client')
       assert.ok(await until(async () => (await toolNames(c)).includes('fixture__get_extra')))
       assert.equal(textOf(await c.callTool({name: 'fixture__get_extra', arguments: {}})), 'extra')

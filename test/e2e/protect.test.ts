@@ -9,6 +9,7 @@ import path from 'node:path'
 import {LoggingMessageNotificationSchema} from '@modelcontextprotocol/sdk/types.js'
 
 import {json, ROOT, Sandbox, sleep} from '../helpers/cli.js'
+import {vaultAuditLog} from '../helpers/audit.js'
 import {Bed} from '../helpers/bed.js'
 import {bearer, INITIALIZE, post, stdioClient} from '../helpers/server.js'
 
@@ -31,7 +32,7 @@ describe('protect', function () {
   }
   let box: Sandbox
 
-  const auditFile = () => box.path('.local', 'state', 'keyward', 'audit.jsonl')
+  const auditFile = () => vaultAuditLog(box.vault, box.path('.local', 'state'))
 
   async function records(): Promise<Record_[]> {
     const text = await fs.readFile(auditFile(), 'utf8').catch(() => '')
@@ -349,7 +350,7 @@ describe('protect', function () {
       assert.deepEqual(echoed.arguments, {message: 'my password is [REDACTED:FIXTURE_TOKEN]'})
       assert.equal(rs.filter((r) => r.event === 'auth.success').length, 1, 'once per session')
       const all = readdirSync(path.dirname(auditFile()))
-        .filter((n) => n.startsWith('audit'))
+        .filter((n) => n.startsWith(path.basename(auditFile())))
         .map((n) => readFileSync(path.join(path.dirname(auditFile()), n), 'utf8'))
         .join('\n')
       for (const [what, value] of [
@@ -412,9 +413,9 @@ describe('protect', function () {
         assert.equal(j.code, 28)
         assert.equal(json(j).kind, kind)
       }
-      await check(original.replace('"secret":"S2"', '"secret":"S9"'), 'edited', /record 3 \(audit\.jsonl:3\) was edited/)
+      await check(original.replace('"secret":"S2"', '"secret":"S9"'), 'edited', /record 3 \([0-9a-f-]+\.jsonl:3\) was edited/)
       await check([...lines.slice(0, 3), ...lines.slice(4)].join('\n') + '\n', 'missing', /record 4 is missing/)
-      await check([lines[0], lines[2], lines[1], ...lines.slice(3)].join('\n') + '\n', 'reordered', /record 3 \(audit\.jsonl:2\) is out of order/)
+      await check([lines[0], lines[2], lines[1], ...lines.slice(3)].join('\n') + '\n', 'reordered', /record 3 \([0-9a-f-]+\.jsonl:2\) is out of order/)
       await check(lines.slice(0, 5).join('\n') + '\n', 'truncated', /ends at record 5, the head file says 6/)
       await fs.writeFile(file, original)
       r = await box.run(['audit', 'verify'])
@@ -425,7 +426,7 @@ describe('protect', function () {
       await cli(['config', 'set', 'audit.max-size', '1KiB'])
       for (let i = 0; i < 8; i++) await cli(['secrets', 'set', `ROT_${i}`], `rotating-${i}-xxxxxxxx`)
       const dir = path.dirname(auditFile())
-      const segments = readdirSync(dir).filter((n) => /^audit\.jsonl\.\d{12}$/.test(n))
+      const segments = readdirSync(dir).filter((n) => /\.jsonl\.\d{12}(\.gz)?$/.test(n))
       assert.ok(segments.length >= 2, `segments: ${segments.join(', ')}`)
       let r = await box.run(['audit', 'verify', '--json'])
       assert.equal(r.code, 0, r.stdout)

@@ -362,6 +362,29 @@ describe('keyward serve', function () {
     })
   })
 
+  describe('stdio shutdown', () => {
+    it('exits within 2 s of SIGTERM while the client holds stdin open, with the audit log written out', async () => {
+      const audit = box.path('stdio-audit.jsonl')
+      const child = box.spawn(['serve', '--transport', 'stdio', '--audit-log', audit], {env: {KEYWARD_API_KEY: keys.full}})
+      let stdout = ''
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+      child.stderr!.resume()
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+      child.stdin!.write(JSON.stringify(INITIALIZE) + '\n')
+      for (let i = 0; i < 400 && !stdout.includes('"id":1'); i++) await sleep(25)
+      assert.match(stdout, /"id":1/, 'initialized')
+      const signalled = Date.now()
+      child.kill('SIGTERM')
+      const code = await Promise.race([exited, sleep(2000).then(() => 'still running' as const)])
+      if (code === 'still running') child.kill('SIGKILL')
+      assert.equal(code, 0, 'exits cleanly on SIGTERM')
+      assert.ok(Date.now() - signalled < 2000)
+      assert.equal(child.stdin!.writableEnded, false, 'stdin was never closed')
+      const events = (await fs.readFile(audit, 'utf8')).trim().split('\n').map((l) => JSON.parse(l).event)
+      assert.equal(events.at(-1), 'server.stop', events.join(' '))
+    })
+  })
+
   describe('keyward up (the quick start)', () => {
     it('creates a vault and key file, shows a first key once, and serves it over HTTP', async () => {
       const fresh = new Sandbox()

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import {constants as fsConstants, promises as fs} from 'node:fs'
 import path from 'node:path'
 
+import {vaultAuditLog} from '../helpers/audit.js'
 import {Bed} from '../helpers/bed.js'
 import {json, ROOT, sleep} from '../helpers/cli.js'
 import {TestIssuer} from '../helpers/issuer.js'
@@ -71,8 +72,8 @@ describe('upstream OAuth with replicas on Redis', function () {
     return check()
   }
 
-  async function refreshEvents(dir: string): Promise<Record<string, unknown>[]> {
-    const log = await fs.readFile(path.join(dir, 'state', 'keyward', 'audit.jsonl'), 'utf8').catch(() => '')
+  async function refreshEvents(r: {dir: string; file: string}): Promise<Record<string, unknown>[]> {
+    const log = await fs.readFile(vaultAuditLog(r.file, path.join(r.dir, 'state')), 'utf8').catch(() => '')
     return log.split('\n').filter((l) => l.includes('"event":"upstream.refresh"')).map((l) => JSON.parse(l) as Record<string, unknown>)
   }
 
@@ -94,7 +95,7 @@ describe('upstream OAuth with replicas on Redis', function () {
     assert.notEqual(renewed, first)
     // Within seconds both send the new token: one renewed, the other took the copy.
     for (const r of [a, b]) assert.ok(await until(async () => (await whoami(r, key)).jti === renewed, 5000), `${r.url} sends the new token`)
-    const events = async () => [...(await refreshEvents(a.dir)), ...(await refreshEvents(b.dir))]
+    const events = async () => [...(await refreshEvents(a)), ...(await refreshEvents(b))]
     assert.ok(await until(async () => (await events()).length > 0, 3000))
     await sleep(1000)
     assert.equal(issuer.count('refresh_token'), 1, 'exactly one renewal reached the issuer (a second would have spent the rotated token again)')

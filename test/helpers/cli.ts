@@ -35,8 +35,9 @@ export class Sandbox {
   readonly dir: string
   readonly env: Record<string, string>
 
-  constructor() {
-    this.dir = mkdtempSync(path.join(os.tmpdir(), 'keyward-test-'))
+  /** `base`: where to make the directory (default: the system's temporary directory). */
+  constructor(base = os.tmpdir()) {
+    this.dir = mkdtempSync(path.join(base, 'keyward-test-'))
     this.env = {
       HOME: this.dir,
       XDG_DATA_HOME: path.join(this.dir, 'data'),

@@ -28,6 +28,8 @@ export class TestIssuer {
   readonly revoked: {token?: string; hint?: string}[] = []
   /** The jti of the newest access token. */
   lastJti?: string
+  /** The jti of each access token issued, with the client it was issued to (client_credentials: the Basic user or the assertion's issuer). */
+  readonly jtis: {jti: string; grant: string}[] = []
   /** How long the token endpoint takes to answer (ms): a slow authorization server. */
   tokenDelayMs = 0
   /** For client assertions: the client's public key (PEM). */
@@ -123,6 +125,7 @@ export class TestIssuer {
     for (const name of ['access_token', 'refresh_token', 'id_token']) if (typeof response.body[name] === 'string') this.issued.push(response.body[name] as string)
     const [, payload] = String(response.body.access_token).split('.')
     this.lastJti = JSON.parse(Buffer.from(payload, 'base64url').toString()).jti
+    this.jtis.push({jti: this.lastJti!, grant: this.grants.at(-1)?.grant ?? ''})
   }
 
   /** Checks a private_key_jwt client assertion (issued for this issuer, by `clientId`); throws if it does not hold. */

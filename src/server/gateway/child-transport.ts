@@ -1,25 +1,41 @@
 /**
  * The client side of a stdio upstream: spawns it through the child wrapper (so it dies with
- * keyward), speaks newline-delimited JSON-RPC on its stdin and stdout, and hands its stderr to
- * the log line by line. What the upstream writes is bounded: a line longer than the limit is
+ * keyward), contained as sandbox.ts plans it (a sandbox, or a PID namespace of its own, with a
+ * private HOME), speaks newline-delimited JSON-RPC on its stdin and stdout, and hands its stderr
+ * to the log line by line. What the upstream writes is bounded: a line longer than the limit is
  * discarded, and a line that is not a JSON-RPC message is logged and skipped, never fatal.
  */
 import {spawn, type ChildProcess} from 'node:child_process'
 import {existsSync} from 'node:fs'
+import {constants} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js'
-import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
+import type {JSONRPCMessage, Transport} from '@modelcontextprotocol/client'
+
+import type {SandboxPolicy} from '../../upstreams/isolation.js'
+import {planLaunch, preparePrivateHome, type Containment} from './sandbox.js'
 
 /** The wrapper script: beside this module as tsc compiles it, or under dist/src when this module is bundled. */
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const WRAPPER = [path.join(HERE, 'child-wrapper.js'), path.resolve(HERE, '../../src/server/gateway/child-wrapper.js')].find((p) => existsSync(p)) ?? path.join(HERE, 'child-wrapper.js')
 
+/** How a stdio upstream is contained: its private HOME, its sandbox (if any), and what a sandbox hides. */
+export interface Launch {
+  home?: string
+  sandbox?: SandboxPolicy
+  hidden: readonly string[]
+}
+
+/** How long a closing upstream has to exit on its own after its stdin closed. */
+const EOF_GRACE_MS = 1000
+
 export interface ChildOptions {
   command: string
   args: string[]
   env: Record<string, string>
+  /** Absent: the command runs as given, in the wrapper's process group only (tests that embed a transport). */
+  launch?: Launch
   /** Each line the upstream writes to stderr, or a note about its stdout. */
   onLog(line: string, kind: 'stderr' | 'stdout-garbage'): void
   maxLineBytes: number
@@ -70,10 +86,31 @@ export class ChildTransport implements Transport {
     return this.child?.pid
   }
 
+  /**
+   * Always null (stderr goes to the log). With `pid`, it is how the SDK client recognises a
+   * stdio transport when it negotiates: there, an upstream silent on `server/discover` is a
+   * 2025-era server, not an outage.
+   */
+  get stderr(): null {
+    return null
+  }
+  /** How the running process tree is held (sandbox, PID namespace, …); set once started. */
+  containment: Containment = 'process-group'
+
   async start(): Promise<void> {
-    const {command, args, env, onLog, maxLineBytes} = this.options
+    const {command, args, env, launch, onLog, maxLineBytes} = this.options
+    let argv = [command, ...args]
+    let childEnv = env
+    if (launch) {
+      // A sandboxed upstream that cannot be sandboxed does not start: this throws, with how to fix it.
+      const plan = await planLaunch({command, args, env, ...launch})
+      if (launch.home) await preparePrivateHome(launch.home)
+      argv = plan.argv
+      childEnv = plan.env
+      this.containment = plan.containment
+    }
     // Secrets travel in env only: never in argv, which other users can read in /proc.
-    const child = spawn(process.execPath, [WRAPPER, command, ...args], {env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], windowsHide: true})
+    const child = spawn(process.execPath, [WRAPPER, ...argv], {env: childEnv, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], windowsHide: true})
     this.child = child
     child.stdout!.on(
       'data',
@@ -94,7 +131,7 @@ export class ChildTransport implements Transport {
     child.stdin!.on('error', () => {})
     child.on('error', (err) => this.onerror?.(err))
     child.on('exit', (code, signal) => {
-      this.exit = {code, signal}
+      this.exit = bubblewrapped(this.containment) ? signalOf(code, signal) : {code, signal}
       this.onclose?.()
     })
   }
@@ -123,14 +160,30 @@ export class ChildTransport implements Transport {
     })
   }
 
+  /**
+   * Closes its stdin first and gives it a moment to exit by itself, as MCP's stdio shutdown has
+   * it (a sandboxed upstream never sees the SIGTERM: its own session is out of the wrapper's
+   * group, and bubblewrap ends it with SIGKILL), then SIGTERM, then SIGKILL.
+   */
   async close(): Promise<void> {
     const child = this.child
     if (!child || child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
     child.stdin?.end()
-    child.kill('SIGTERM')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
-    timer.unref()
-    await new Promise<void>((resolve) => child.once('exit', () => resolve()))
-    clearTimeout(timer)
+    const timers = [setTimeout(() => child.kill('SIGTERM'), EOF_GRACE_MS), setTimeout(() => child.kill('SIGKILL'), EOF_GRACE_MS + 3000)]
+    for (const timer of timers) timer.unref()
+    await exited
+    for (const timer of timers) clearTimeout(timer)
   }
+}
+
+function bubblewrapped(containment: Containment): boolean {
+  return containment === 'sandbox' || containment === 'pid-namespace'
+}
+
+/** bubblewrap reports a command killed by signal N as exit code 128+N: say it was killed, and by what. */
+function signalOf(code: number | null, signal: NodeJS.Signals | null): {code: number | null; signal: NodeJS.Signals | null} {
+  if (signal || code === null || code <= 128) return {code, signal}
+  const name = (Object.entries(constants.signals) as [NodeJS.Signals, number][]).find(([, n]) => n === code - 128)?.[0]
+  return name ? {code: null, signal: name} : {code, signal}
 }

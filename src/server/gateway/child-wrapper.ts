@@ -4,6 +4,10 @@
  * fd 3. It starts the command in a process group of its own, handing it its stdin, stdout and
  * stderr directly (no copying), and terminates the whole group when fd 3 closes (keyward
  * exited, even by SIGKILL), when it is signalled, or when the command exits.
+ *
+ * The command may be bubblewrap or unshare holding the upstream in a PID namespace (sandbox.ts):
+ * ending the group then ends that namespace, and with it every descendant, even one that left
+ * the group (`detached: true`), which a process group alone cannot reach.
  */
 import {spawn} from 'node:child_process'
 import {Socket} from 'node:net'

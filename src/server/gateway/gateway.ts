@@ -7,13 +7,17 @@ import {createHash} from 'node:crypto'
 
 import type {LoggingLevel} from '@modelcontextprotocol/sdk/types.js'
 
-import {listUpstreams, upstreamEnvironment, upstreamHeaders, type UpstreamDefinition} from '../../upstreams/index.js'
+import {upstreamsInPrecedence, type UpstreamDefinition} from '../../upstreams/index.js'
 import {grantFingerprint, type FetchLike} from '../../upstreams/oauth/index.js'
 import type {VaultData} from '../../vault/index.js'
+import type {Redactor} from '../../guard/redactor.js'
 import type {Logger} from '../log.js'
+import type {SessionHooks} from '../mcp.js'
 import type {Catalog} from '../tools/catalog.js'
 import type {ClientSession} from '../tools/source.js'
 import type {Resolved} from './link.js'
+import type {PinGate} from './pin-gate.js'
+import {resolveUpstream, type UpstreamContext} from './resolve.js'
 import type {UpstreamSource} from './upstream-source.js'
 
 /** The upstream machinery (the MCP SDK's client, child processes), loaded only when there is an upstream. */
@@ -28,26 +32,29 @@ export interface GatewayOptions {
   version: string
   sessionLinks: boolean
   defaultSession(): ClientSession | undefined
+  /** The vault the upstreams belong to (their private HOMEs are per vault) and what a sandbox hides. */
+  context: UpstreamContext
+  /** The pins: which listed items are served. Absent: everything is. */
+  gate?: PinGate
+  /** The newest runtime's log redactor: what an upstream prints passes through it before it is logged. */
+  logRedactor(): Redactor
   /** For an upstream that takes OAuth: the fetch that carries its tokens (src/upstreams/oauth). */
   upstreamFetch?(def: UpstreamDefinition): FetchLike | undefined
 }
 
-function resolver(def: UpstreamDefinition, data: () => VaultData, upstreamFetch?: GatewayOptions['upstreamFetch']): () => Resolved {
+function resolver(def: UpstreamDefinition, data: () => VaultData, context: UpstreamContext, upstreamFetch?: GatewayOptions['upstreamFetch']): () => Resolved {
   return () => {
-    if (def.transport === 'stdio') {
-      const {env, secretValues} = upstreamEnvironment(def, data())
-      return {env, secretValues}
-    }
-    const {headers, secretValues} = upstreamHeaders(def, data())
-    return {headers, secretValues, fetch: upstreamFetch?.(def)}
+    const resolved = resolveUpstream(def, data(), context)
+    const fetch = upstreamFetch?.(def)
+    return fetch ? {...resolved, fetch} : resolved
   }
 }
 
 /** What decides a restart: the definition, the secret values it resolves to (hashed, never kept), and an OAuth login or logout (not a renewal). */
-function fingerprint(def: UpstreamDefinition, data: VaultData): string {
+function fingerprint(def: UpstreamDefinition, data: VaultData, context: UpstreamContext): string {
   const hash = createHash('sha256').update(JSON.stringify({...def, created: undefined, updated: undefined})).update(grantFingerprint(def, data))
   try {
-    const resolved = resolver(def, () => data)()
+    const resolved = resolver(def, () => data, context)()
     hash.update(JSON.stringify(resolved.env ?? resolved.headers))
   } catch (err) {
     hash.update(`unresolvable: ${(err as Error).message}`)
@@ -56,7 +63,7 @@ function fingerprint(def: UpstreamDefinition, data: VaultData): string {
 }
 
 export class Gateway {
-  private readonly running = new Map<string, {source: UpstreamSource; fingerprint: string}>()
+  private readonly running = new Map<string, {source: UpstreamSource; fingerprint: string; pins?: string}>()
   private data!: VaultData
   private firstListDone = false
 
@@ -73,7 +80,8 @@ export class Gateway {
   /** Brings the running upstreams in line with the vault. */
   async reconcile(data: VaultData): Promise<void> {
     this.data = data
-    const wanted = new Map(listUpstreams(data).map((def) => [def.name, def]))
+    // Definition order: the catalog gives a name or a resource URI to the source mounted first.
+    const wanted = new Map(upstreamsInPrecedence(data).map((def) => [def.name, def]))
     if (wanted.size > 0 || this.running.size > 0) this.UpstreamSource ??= (await (sourceModule ??= import('./upstream-source.js'))).UpstreamSource
     for (const [name, entry] of this.running) {
       if (wanted.has(name)) continue
@@ -84,10 +92,18 @@ export class Gateway {
     }
     for (const def of wanted.values()) {
       const current = this.running.get(def.name)
-      const print = fingerprint(def, data)
-      if (current?.fingerprint === print) continue
+      const print = fingerprint(def, data, this.options.context)
+      const pins = this.options.gate?.stamp(def.name)
+      if (current?.fingerprint === print) {
+        // Same upstream, new pins (an approval) or pin settings: what clients see is decided again.
+        if (current.pins !== pins) {
+          current.pins = pins
+          current.source.regate()
+        }
+        continue
+      }
       const source = this.create(def)
-      this.running.set(def.name, {source, fingerprint: print})
+      this.running.set(def.name, {source, fingerprint: print, pins})
       if (!current) {
         this.options.catalog.add(source)
         source.start()
@@ -108,12 +124,23 @@ export class Gateway {
   private create(def: UpstreamDefinition): UpstreamSource {
     return new this.UpstreamSource!({
       def,
-      resolve: resolver(def, () => this.data, this.options.upstreamFetch),
+      resolve: resolver(def, () => this.data, this.options.context, this.options.upstreamFetch),
       version: this.options.version,
       log: this.options.log,
       sessionLinks: this.options.sessionLinks,
       defaultSession: this.options.defaultSession,
+      gate: this.options.gate,
+      logRedactor: this.options.logRedactor,
     })
+  }
+
+  /** What an MCP server asks of the gateway for its session. */
+  hooks(): SessionHooks {
+    return {
+      ready: () => this.firstList(),
+      setLogLevel: (level, session) => this.setLogLevel(level, session),
+      rootsChanged: (session) => this.rootsChanged(session),
+    }
   }
 
   /** The first list of a server waits (bounded) for upstreams still starting; later ones arrive by list_changed. */

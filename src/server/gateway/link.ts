@@ -1,34 +1,29 @@
 /**
- * One supervised connection to an upstream MCP server: the SDK Client over a child process
- * (stdio) or Streamable HTTP. It is restarted with exponential backoff when it fails, and while
- * it is down it says why, so a call can fail with a message that names the upstream instead of
- * hanging. Server-to-client traffic (sampling, elicitation, roots, log messages, resource
- * updates) goes to whatever `relay` names at that moment.
+ * One supervised connection to an upstream MCP server: the SDK v2 Client over a child process
+ * (stdio) or Streamable HTTP, to an upstream of either protocol era. It opens with `initialize`
+ * (the 2025 era, byte for byte as before), and an upstream that refuses that with UNSUPPORTED_PROTOCOL_VERSION (a
+ * 2026-07-28-only server) is connected again in 2026-07-28, after `server/discover`. Why not
+ * probe first, as the revision suggests: keyward's own clients speak the 2025 era until its
+ * server side moves to 2026-07-28, so a dual-era upstream gains nothing from the new era, and
+ * dual-era servers exist whose new side is incomplete (the conformance suite's reference server
+ * omits resultType, which the SDK client rightly refuses). Probing first comes with the server
+ * side's move (docs/gateway.md, issue 21). It is restarted with exponential backoff when it fails, and while it is down it says why, so a
+ * call can fail with a message that names the upstream instead of hanging. Server-to-client
+ * traffic (sampling, elicitation, roots, log messages, resource updates) goes to whatever
+ * `relay` names at that moment; a 2026-era upstream's input requests reach the same handlers,
+ * since the client fulfils them through its request handlers and retries the call.
  */
-import {Client} from '@modelcontextprotocol/sdk/client/index.js'
-import type {Transport} from '@modelcontextprotocol/sdk/shared/transport.js'
-import {
-  CreateMessageRequestSchema,
-  CreateMessageResultSchema,
-  ElicitRequestSchema,
-  ElicitResultSchema,
-  ListRootsRequestSchema,
-  ListRootsResultSchema,
-  LoggingMessageNotificationSchema,
-  PromptListChangedNotificationSchema,
-  ResourceListChangedNotificationSchema,
-  ResourceUpdatedNotificationSchema,
-  ToolListChangedNotificationSchema,
-  type ClientCapabilities,
-  type LoggingLevel,
-} from '@modelcontextprotocol/sdk/types.js'
+import {Client, StreamableHTTPClientTransport, type ClientOptions, type Transport} from '@modelcontextprotocol/client'
+// The relay answers through the server side, which is still on the 1.x SDK: its result schemas.
+import {CreateMessageResultSchema, ElicitResultSchema, ListRootsResultSchema, type ClientCapabilities, type LoggingLevel} from '@modelcontextprotocol/sdk/types.js'
 
+import type {Redactor} from '../../guard/redactor.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
 import {needsLoginIn, type FetchLike} from '../../upstreams/oauth/index.js'
 import type {Logger} from '../log.js'
-import {RpcError} from '../pipeline/chain.js'
+import {Refusal, RPC} from '../refusal.js'
 import type {ClientChannel, ItemKind} from '../tools/source.js'
-import {ChildTransport} from './child-transport.js'
+import {ChildTransport, type Launch} from './child-transport.js'
 
 /** How long an upstream may take from start to answering initialize. */
 export const START_TIMEOUT_MS = 30_000
@@ -36,14 +31,17 @@ const BACKOFF_MIN_MS = 500
 const BACKOFF_MAX_MS = 30_000
 const MAX_LINE_BYTES = 32 * 1024 * 1024
 
+/** The protocol era a connected upstream speaks: 2025-11-25 and before, or 2026-07-28. */
+export type UpstreamEra = 'legacy' | 'modern'
+
 export interface Resolved {
   /** stdio: the whole environment of the child. http: the request headers. */
   env?: Record<string, string>
+  /** stdio: its private HOME, its sandbox, and what a sandbox must hide (src/server/gateway/sandbox.ts). */
+  launch?: Launch
   headers?: Record<string, string>
   /** http with OAuth: the fetch that puts the upstream's access token on each request. */
   fetch?: FetchLike
-  /** Secret values the upstream was given: removed from anything it prints before it is logged. */
-  secretValues: string[]
 }
 
 export interface LinkOptions {
@@ -51,14 +49,22 @@ export interface LinkOptions {
   resolve(): Resolved
   version: string
   log: Logger
+  /** What the upstream prints passes through it (every vault secret, the secrets it was given among them) before it is logged. */
+  logRedactor(): Redactor
   capabilities: ClientCapabilities
   /** Where requests and notifications from the upstream to the client go, if anywhere. */
   relay(): ClientChannel | undefined
   onListChanged?(kind: ItemKind): void
   /** Called each time the connection is (re)established, before anyone is told it is ready. */
-  onConnected?(client: Client): Promise<void>
+  onConnected?(client: Client, era: UpstreamEra): Promise<void>
   /** The log level the client asked for, sent again after a restart. */
   logLevel?(): LoggingLevel | undefined
+  /**
+   * How the era is chosen. `initialize-first` (the default while keyward's own clients speak
+   * the 2025 era; see the module comment); `discover-first`, the revision's own flow (ask
+   * server/discover, fall back to initialize), which serve takes up once it speaks 2026-07-28.
+   */
+  negotiation?: 'initialize-first' | 'discover-first'
 }
 
 type State = {kind: 'starting'} | {kind: 'ready'; client: Client} | {kind: 'down'; reason: string; retryAt: number} | {kind: 'stopped'}
@@ -76,6 +82,8 @@ export class UpstreamLink {
   private waiters: (() => void)[] = []
   private retry?: NodeJS.Timeout
   private transport?: Transport
+  /** Set once the upstream refused `initialize` as a 2026-07-28-only server: later connections negotiate. */
+  private modernOnly = false
   /** Calls in flight, with the channel back to their client: the relay target for requests they cause. */
   readonly inFlight = new Set<ClientChannel>()
   lastUsed = Date.now()
@@ -88,6 +96,11 @@ export class UpstreamLink {
 
   get ready(): boolean {
     return this.state.kind === 'ready'
+  }
+
+  /** The era of the current connection; undefined while it is not connected. */
+  get era(): UpstreamEra | undefined {
+    return this.state.kind === 'ready' ? eraOf(this.state.client) : undefined
   }
 
   /** Read through a getter: the state changes while connect() awaits. */
@@ -104,12 +117,9 @@ export class UpstreamLink {
   }
 
   private clean(line: string): string {
-    let out = line
-    for (const value of this.transportSecrets) if (value.length >= 4) out = out.split(value).join('[REDACTED]')
+    const out = this.options.logRedactor().text(line)
     return out.length > 500 ? `${out.slice(0, 500)}…` : out
   }
-
-  private transportSecrets: string[] = []
 
   private async connect(): Promise<void> {
     if (this.state.kind === 'stopped') return
@@ -122,22 +132,25 @@ export class UpstreamLink {
       this.fail(`its configuration cannot be used: ${(err as Error).message}`, true)
       return
     }
-    this.transportSecrets = resolved.secretValues
-    const client = new Client({name: 'keyward', version: this.options.version}, {capabilities: this.options.capabilities})
+    const stdio = def.transport === 'stdio'
+    const client = new Client(
+      {name: 'keyward', version: this.options.version},
+      {
+        capabilities: this.options.capabilities as ClientOptions['capabilities'],
+        versionNegotiation: {mode: this.modernOnly || this.options.negotiation === 'discover-first' ? 'auto' : 'legacy'},
+      },
+    )
     this.installHandlers(client)
-    let transport: Transport
-    if (def.transport === 'stdio') {
-      transport = new ChildTransport({
-        command: def.command,
-        args: def.args,
-        env: resolved.env ?? {},
-        maxLineBytes: MAX_LINE_BYTES,
-        onLog: (line, kind) => log(kind === 'stderr' ? 'info' : 'warn', `upstream ${def.name}: ${this.clean(line)}`),
-      })
-    } else {
-      const {StreamableHTTPClientTransport} = await import('@modelcontextprotocol/sdk/client/streamableHttp.js')
-      transport = new StreamableHTTPClientTransport(new URL(def.url), {requestInit: {headers: resolved.headers}, ...(resolved.fetch ? {fetch: resolved.fetch} : {})})
-    }
+    const transport: Transport = stdio
+      ? new ChildTransport({
+          command: def.command,
+          args: def.args,
+          env: resolved.env ?? {},
+          launch: resolved.launch,
+          maxLineBytes: MAX_LINE_BYTES,
+          onLog: (line, kind) => log(kind === 'stderr' ? 'info' : 'warn', `upstream ${def.name}: ${this.clean(line)}`),
+        })
+      : new StreamableHTTPClientTransport(new URL(def.url), {requestInit: {headers: resolved.headers}, ...(resolved.fetch ? {fetch: resolved.fetch} : {})})
     this.transport = transport
     let closedEarly = false
     client.onclose = () => {
@@ -147,14 +160,21 @@ export class UpstreamLink {
     try {
       await client.connect(transport, {timeout: START_TIMEOUT_MS})
       if (closedEarly) throw new Error(this.exitReason(transport))
-      await this.options.onConnected?.(client)
+      await this.options.onConnected?.(client, eraOf(client))
+      if (eraOf(client) === 'modern') void this.listen(client)
       const level = this.options.logLevel?.()
-      if (level && client.getServerCapabilities()?.logging) await client.setLoggingLevel(level).catch(() => {})
+      if (level && eraOf(client) === 'legacy' && client.getServerCapabilities()?.logging) await client.setLoggingLevel(level).catch(() => {})
     } catch (err) {
       await client.close().catch(() => {})
       if (this.stopped) return
       // Only a login helps: no retries until the vault changes (a login restarts the upstream).
       const login = needsLoginIn(err)
+      if (!login && !this.modernOnly && refusesLegacy(err)) {
+        this.modernOnly = true
+        log('info', `upstream ${def.name} speaks only MCP 2026-07-28; connecting again in that revision`)
+        void this.connect()
+        return
+      }
       const why = login ? login.message : err instanceof UpstreamUnavailable ? err.message : closedEarly ? this.exitReason(transport) : describe(err)
       this.fail(`it did not start: ${why}`, login !== undefined)
       return
@@ -165,8 +185,25 @@ export class UpstreamLink {
     }
     this.attempt = 0
     this.state = {kind: 'ready', client}
-    log('info', `upstream ${def.name} is ready${def.transport === 'stdio' ? ` (pid ${(transport as ChildTransport).pid})` : ''}`)
+    const revision = eraOf(client) === 'modern' ? client.getNegotiatedProtocolVersion() : `2025 era, ${client.getNegotiatedProtocolVersion()}`
+    log('info', `upstream ${def.name} is ready (${revision}${transport instanceof ChildTransport ? `; pid ${transport.pid}, ${transport.containment}` : ''})`)
     this.settle()
+  }
+
+  /**
+   * A 2026-07-28 upstream sends no unsolicited notifications: its list changes come on a
+   * subscriptions/listen stream, to the same notification handlers. Without one, keyward still
+   * lists it at start and after a restart.
+   */
+  private async listen(client: Client): Promise<void> {
+    const caps = client.getServerCapabilities() ?? {}
+    const filter = {
+      ...(caps.tools?.listChanged && {toolsListChanged: true}),
+      ...(caps.prompts?.listChanged && {promptsListChanged: true}),
+      ...(caps.resources?.listChanged && {resourcesListChanged: true}),
+    }
+    if (!this.options.onListChanged || Object.keys(filter).length === 0) return
+    await client.listen(filter).catch((err: unknown) => this.options.log('warn', `upstream ${this.name}: it offers no subscriptions/listen stream (${describe(err)}); its list changes are not followed`))
   }
 
   private exitReason(transport: Transport): string {
@@ -193,17 +230,20 @@ export class UpstreamLink {
     const caps = this.options.capabilities
     const relayRequest = <T>(kind: string, request: {method: string; params?: unknown}, schema: {parse(v: unknown): T}, signal: AbortSignal): Promise<T> => {
       const target = this.relayTarget()
-      if (!target) throw new RpcError(-32601, `${kind} is not available: no client session to ask`)
+      if (!target) throw Refusal.notSupported(`${kind} is not available: no client session to ask`)
       return target.request(request as never, schema, {signal})
     }
-    if (caps.sampling) client.setRequestHandler(CreateMessageRequestSchema, (request, extra) => relayRequest('sampling', request, CreateMessageResultSchema, extra.signal))
-    if (caps.elicitation) client.setRequestHandler(ElicitRequestSchema, (request, extra) => relayRequest('elicitation', request, ElicitResultSchema, extra.signal))
-    if (caps.roots) client.setRequestHandler(ListRootsRequestSchema, (request, extra) => relayRequest('roots', request, ListRootsResultSchema, extra.signal))
-    client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.options.onListChanged?.('tool'))
-    client.setNotificationHandler(PromptListChangedNotificationSchema, () => this.options.onListChanged?.('prompt'))
-    client.setNotificationHandler(ResourceListChangedNotificationSchema, () => this.options.onListChanged?.('resource'))
-    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void this.options.relay()?.notify(n).catch(() => {}))
-    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void this.relayTarget()?.notify(n).catch(() => {}))
+    // A 2025-era upstream sends these as requests; a 2026-era one as input requests of a result,
+    // which the client fulfils through these same handlers before it retries the call.
+    // The results were validated by the 1.x schemas of the same wire shapes.
+    if (caps.sampling) client.setRequestHandler('sampling/createMessage', (request, ctx) => relayRequest('sampling', request, CreateMessageResultSchema, ctx.mcpReq.signal) as Promise<never>)
+    if (caps.elicitation) client.setRequestHandler('elicitation/create', (request, ctx) => relayRequest('elicitation', request, ElicitResultSchema, ctx.mcpReq.signal) as Promise<never>)
+    if (caps.roots) client.setRequestHandler('roots/list', (request, ctx) => relayRequest('roots', request, ListRootsResultSchema, ctx.mcpReq.signal) as Promise<never>)
+    client.setNotificationHandler('notifications/tools/list_changed', () => this.options.onListChanged?.('tool'))
+    client.setNotificationHandler('notifications/prompts/list_changed', () => this.options.onListChanged?.('prompt'))
+    client.setNotificationHandler('notifications/resources/list_changed', () => this.options.onListChanged?.('resource'))
+    client.setNotificationHandler('notifications/resources/updated', (n) => void this.options.relay()?.notify(n as never).catch(() => {}))
+    client.setNotificationHandler('notifications/message', (n) => void this.relayTarget()?.notify(n as never).catch(() => {}))
   }
 
   /** A request the upstream makes while serving a call goes to that call's client; otherwise to the session's. */
@@ -249,6 +289,17 @@ export class UpstreamLink {
     if (previous.kind === 'ready') await previous.client.close().catch(() => {})
     else await this.transport?.close().catch(() => {})
   }
+}
+
+/** Whether a failed connect was the upstream refusing `initialize` with UNSUPPORTED_PROTOCOL_VERSION, as a 2026-07-28-only server does (in-band over stdio, an HTTP 400 body over HTTP). */
+function refusesLegacy(err: unknown): boolean {
+  const e = err as {code?: unknown; message?: unknown; data?: {text?: unknown}}
+  if (e?.code === RPC.UNSUPPORTED_PROTOCOL_VERSION) return true
+  return [e?.message, e?.data?.text].some((text) => typeof text === 'string' && new RegExp(`"code"\\s*:\\s*${RPC.UNSUPPORTED_PROTOCOL_VERSION}`).test(text))
+}
+
+function eraOf(client: Client): UpstreamEra {
+  return client.getProtocolEra() === 'modern' ? 'modern' : 'legacy'
 }
 
 function describe(err: unknown): string {

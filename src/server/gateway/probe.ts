@@ -1,27 +1,45 @@
-/** Starts or connects to an upstream once and lists what it offers: `upstream test`, and the collision check of `upstream add --no-prefix`. */
-import {upstreamEnvironment, upstreamHeaders, type UpstreamDefinition} from '../../upstreams/index.js'
+/**
+ * Starts or connects to an upstream once and lists what it offers: `upstream test`, `add`, `scan`
+ * and `diff --live`, and the collision check of `upstream add --no-prefix`. The upstream gets
+ * exactly what `keyward serve` would give it: its environment, private HOME and sandbox.
+ */
+import type {Listing} from '../../upstreams/pins.js'
+import {vaultRedactor, type UpstreamDefinition} from '../../upstreams/index.js'
 import type {VaultData} from '../../vault/index.js'
 import type {Logger} from '../log.js'
 import type {FetchLike} from '../../upstreams/oauth/index.js'
-import {UpstreamLink} from './link.js'
+import {UpstreamLink, type UpstreamEra} from './link.js'
 import {exposedName} from './naming.js'
+import {resolveUpstream, type UpstreamContext} from './resolve.js'
 
 export interface ProbeResult {
   ms: number
+  /** The protocol era it speaks, and the revision negotiated. */
+  era: UpstreamEra
+  protocolVersion?: string
   server?: {name: string; version: string}
   tools: string[]
   prompts: string[]
   resources: number
+  /** The resources' URIs (what `resource:` scopes match; the console's scope preview). */
+  resourceUris: string[]
+  /** The definitions as listed (tools, prompts, resource templates), for the pins and the scanner. */
+  listing: Listing
 }
 
 /** `fetch`: for an upstream that takes OAuth, the one carrying its tokens. */
-export async function probeUpstream(def: UpstreamDefinition, data: VaultData, options: {timeoutMs: number; version: string; log: Logger; fetch?: FetchLike}): Promise<ProbeResult> {
+export async function probeUpstream(def: UpstreamDefinition, data: VaultData, options: {timeoutMs: number; version: string; log: Logger; context: UpstreamContext; fetch?: FetchLike}): Promise<ProbeResult> {
   const started = process.hrtime.bigint()
+  const redactor = vaultRedactor(data)
   const link = new UpstreamLink({
     def,
-    resolve: () => (def.transport === 'stdio' ? upstreamEnvironment(def, data) : {...upstreamHeaders(def, data), fetch: options.fetch}),
+    resolve: () => {
+      const resolved = resolveUpstream(def, data, options.context)
+      return options.fetch ? {...resolved, fetch: options.fetch} : resolved
+    },
     version: options.version,
     log: options.log,
+    logRedactor: () => redactor,
     capabilities: {},
     relay: () => undefined,
   })
@@ -30,11 +48,22 @@ export async function probeUpstream(def: UpstreamDefinition, data: VaultData, op
     const client = await link.client(options.timeoutMs)
     const caps = client.getServerCapabilities() ?? {}
     const prefix = def.prefix ? def.name : undefined
-    const tools = caps.tools ? (await client.listTools()).tools.map((t) => exposedName(prefix, t.name)) : []
-    const prompts = caps.prompts ? (await client.listPrompts()).prompts.map((p) => exposedName(prefix, p.name)) : []
-    const resources = caps.resources ? (await client.listResources()).resources.length : 0
+    const tools = caps.tools ? (await client.listTools()).tools : []
+    const prompts = caps.prompts ? (await client.listPrompts()).prompts : []
+    const resourceUris = caps.resources ? (await client.listResources()).resources.map((r) => r.uri) : []
+    const templates = caps.resources ? await client.listResourceTemplates().then((r) => r.resourceTemplates, () => []) : []
     const info = client.getServerVersion()
-    return {ms: Number(process.hrtime.bigint() - started) / 1e6, server: info && {name: info.name, version: info.version}, tools, prompts, resources}
+    return {
+      ms: Number(process.hrtime.bigint() - started) / 1e6,
+      era: link.era ?? 'legacy',
+      protocolVersion: client.getNegotiatedProtocolVersion(),
+      server: info && {name: info.name, version: info.version},
+      tools: tools.map((t) => exposedName(prefix, t.name)),
+      prompts: prompts.map((p) => exposedName(prefix, p.name)),
+      resources: resourceUris.length,
+      resourceUris,
+      listing: {tool: tools, prompt: prompts, template: templates},
+    }
   } finally {
     await link.stop()
   }

@@ -6,30 +6,32 @@
  * session), so session state (subscriptions, log level, roots, a request the upstream makes of
  * the client) never crosses from one client to another. See docs/gateway.md.
  */
-import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
-import {
-  CallToolResultSchema,
-  CompleteResultSchema,
-  GetPromptResultSchema,
-  ReadResourceResultSchema,
-  type CallToolResult,
-  type ClientCapabilities,
-  type CompleteRequest,
-  type CompleteResult,
-  type LoggingLevel,
-  type Prompt,
-  type Resource,
-  type ResourceTemplate,
-  type Tool,
+import type {Client} from '@modelcontextprotocol/client'
+import type {
+  CallToolResult,
+  ClientCapabilities,
+  CompleteRequest,
+  CompleteResult,
+  GetPromptResult,
+  LoggingLevel,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplate,
+  Tool,
 } from '@modelcontextprotocol/sdk/types.js'
 
+import {linearRegExp, type LinearRegExp} from '../../guard/linear-regex.js'
+import type {Redactor} from '../../guard/redactor.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
 import {needsLoginIn} from '../../upstreams/oauth/index.js'
 import type {Logger} from '../log.js'
-import {RpcError} from '../pipeline/chain.js'
+import {Refusal, RPC} from '../refusal.js'
 import type {CallEnv, ClientSession, ItemKind, SourcePrompt, SourceResource, SourceTool, ToolSource} from '../tools/source.js'
+import type {PinKind} from '../../upstreams/pins.js'
 import {UpstreamLink, UpstreamUnavailable, type Resolved} from './link.js'
 import {exposedName} from './naming.js'
+import type {ItemGate} from './pin-gate.js'
 
 /** How long a call waits for an upstream that is (re)starting before it is told to try again. */
 const CALL_WAIT_MS = 10_000
@@ -48,9 +50,16 @@ export interface UpstreamSourceOptions {
   sessionLinks: boolean
   /** The one client session of a stdio server, which the shared connection relays to. */
   defaultSession(): ClientSession | undefined
+  /** Decides which listed tools, prompts and templates may be served (the pins); everything when absent. */
+  gate?: ItemGate
+  /** What the upstream prints passes through it before it is logged. */
+  logRedactor(): Redactor
 }
 
 interface Items {
+  /** What the upstream listed, before the pin gate. */
+  raw: {tool: Tool[]; prompt: Prompt[]; template: ResourceTemplate[]}
+  /** What clients get: the raw lists as the gate admits them. */
   tool: SourceTool[]
   prompt: SourcePrompt[]
   resource: SourceResource[]
@@ -60,8 +69,12 @@ interface Items {
 }
 
 function noItems(): Items {
-  return {tool: [], prompt: [], resource: [], templates: [], originals: {tool: new Map(), prompt: new Map()}}
+  return {raw: {tool: [], prompt: [], template: []}, tool: [], prompt: [], resource: [], templates: [], originals: {tool: new Map(), prompt: new Map()}}
 }
+
+/** The pin kind each item kind's listing carries (resources: their templates). */
+const PIN_KIND_OF: Record<ItemKind, PinKind> = {tool: 'tool', prompt: 'prompt', resource: 'template'}
+const ITEM_KINDS: readonly ItemKind[] = ['tool', 'prompt', 'resource']
 
 interface SessionState {
   link: UpstreamLink
@@ -94,22 +107,32 @@ export class UpstreamSource implements ToolSource {
   /** Settles once the first listing is done, or the first start failed. */
   readonly firstList: Promise<void>
   private listed!: () => void
+  listedOnce = false
 
   constructor(private readonly options: UpstreamSourceOptions) {
     this.name = options.def.name
-    this.firstList = new Promise((resolve) => (this.listed = resolve))
+    this.firstList = new Promise((resolve) => {
+      this.listed = () => {
+        if (this.listedOnce) return
+        this.listedOnce = true
+        resolve()
+        // The catalog holds back the resources of later upstreams until this one has listed (or failed to).
+        this.changed('resource')
+      }
+    })
     this.shared = new UpstreamLink({
       def: options.def,
       resolve: options.resolve,
       version: options.version,
       log: options.log,
+      logRedactor: options.logRedactor,
       // The stdio client is not known when this starts: offer what a relay may need; a request the client cannot serve is refused.
       capabilities: options.sessionLinks ? {} : {sampling: {}, elicitation: {}, roots: {listChanged: true}},
       relay: () => (options.sessionLinks ? undefined : options.defaultSession()?.channel),
       onListChanged: (kind) => void this.relist(kind, this.shared, this.items),
       onConnected: async (client) => {
         await this.listAll(client, this.items)
-        for (const kind of ['tool', 'prompt', 'resource'] as const) this.changed(kind)
+        for (const kind of ITEM_KINDS) this.changed(kind)
         this.listed()
       },
       logLevel: () => this.sharedLevel,
@@ -163,11 +186,13 @@ export class UpstreamSource implements ToolSource {
 
   // ---- listing -------------------------------------------------------------------------------
 
+  /** Lists everything, then puts it past the gate at once: a first use pins all kinds together. */
   private async listAll(client: Client, into: Items): Promise<void> {
     const caps = client.getServerCapabilities() ?? {}
     if (caps.tools) await this.listTools(client, into)
     if (caps.prompts) await this.listPrompts(client, into)
     if (caps.resources) await this.listResources(client, into)
+    this.expose(into, ITEM_KINDS, true)
   }
 
   private async relist(kind: ItemKind, link: UpstreamLink, into: Items): Promise<void> {
@@ -181,10 +206,63 @@ export class UpstreamSource implements ToolSource {
       if (kind === 'tool') await this.listTools(client, into)
       else if (kind === 'prompt') await this.listPrompts(client, into)
       else await this.listResources(client, into)
+      this.expose(into, [kind], true)
       this.changed(kind)
     } catch (err) {
       this.options.log('warn', `upstream ${this.name}: listing its ${kind}s failed (${strip((err as Error).message)})`)
     }
+  }
+
+  /**
+   * The one place the gateway decides what of an upstream's listing clients see: the pin gate
+   * admits unchanged items; a changed, new or renamed one stays out (docs/gateway.md). Returns
+   * the kinds whose exposed items changed.
+   */
+  private expose(into: Items, kinds: readonly ItemKind[], fresh: boolean): ItemKind[] {
+    const listing = Object.fromEntries(kinds.map((k) => [PIN_KIND_OF[k], into.raw[PIN_KIND_OF[k]]]))
+    const admitted = this.options.gate?.admit(this.name, listing, {fresh, partial: into !== this.items})
+    const allowed = (kind: PinKind, name: string) => !admitted || admitted[kind]?.has(name) === true
+    const differs: ItemKind[] = []
+    const names = (items: readonly {descriptor: {name: string}}[]) => items.map((i) => i.descriptor.name).join('\n')
+    if (kinds.includes('tool')) {
+      const before = names(into.tool)
+      const originals = new Map<string, string>()
+      into.tool = into.raw.tool
+        .filter((tool) => allowed('tool', tool.name))
+        .map((tool): SourceTool => {
+          const exposed = exposedName(this.prefix, tool.name)
+          originals.set(exposed, tool.name)
+          return {kind: 'tool', descriptor: {...tool, name: exposed}, call: (args, env) => this.callTool(tool.name, args, env)}
+        })
+      into.originals.tool = originals
+      if (names(into.tool) !== before) differs.push('tool')
+    }
+    if (kinds.includes('prompt')) {
+      const before = names(into.prompt)
+      const originals = new Map<string, string>()
+      into.prompt = into.raw.prompt
+        .filter((prompt) => allowed('prompt', prompt.name))
+        .map((prompt): SourcePrompt => {
+          const exposed = exposedName(this.prefix, prompt.name)
+          originals.set(exposed, prompt.name)
+          return {kind: 'prompt', descriptor: {...prompt, name: exposed}, get: (args, env) => this.getPrompt(prompt.name, args, env)}
+        })
+      into.originals.prompt = originals
+      if (names(into.prompt) !== before) differs.push('prompt')
+    }
+    if (kinds.includes('resource')) {
+      const before = into.templates.map((t) => t.name).join('\n')
+      into.templates = into.raw.template.filter((template) => allowed('template', template.name))
+      if (into.templates.map((t) => t.name).join('\n') !== before) differs.push('resource')
+    }
+    return differs
+  }
+
+  /** The upstream's pins changed (an approval, a setting): what clients see is decided again, and they are told. */
+  regate(): void {
+    const differs = new Set<ItemKind>(this.expose(this.items, ITEM_KINDS, false))
+    for (const state of this.sessions.values()) if (state.items) for (const kind of this.expose(state.items, ITEM_KINDS, false)) differs.add(kind)
+    for (const kind of differs) this.changed(kind)
   }
 
   private async paged<T>(fetch: (cursor?: string) => Promise<{items: T[]; nextCursor?: string}>): Promise<T[]> {
@@ -200,31 +278,18 @@ export class UpstreamSource implements ToolSource {
   }
 
   private async listTools(client: Client, into: Items): Promise<void> {
-    const tools = await this.paged<Tool>(async (cursor) => {
+    into.raw.tool = await this.paged<Tool>(async (cursor) => {
       const r = await client.listTools(cursor ? {cursor} : undefined)
-      return {items: r.tools, nextCursor: r.nextCursor}
+      // The v2 client's Tool types a schema's properties as JSON values, the 1.x server's as objects: one wire shape.
+      return {items: r.tools as Tool[], nextCursor: r.nextCursor}
     })
-    const originals = new Map<string, string>()
-    into.tool = tools.map((tool): SourceTool => {
-      const exposed = exposedName(this.prefix, tool.name)
-      originals.set(exposed, tool.name)
-      return {kind: 'tool', descriptor: {...tool, name: exposed}, call: (args, env) => this.callTool(tool.name, args, env)}
-    })
-    into.originals.tool = originals
   }
 
   private async listPrompts(client: Client, into: Items): Promise<void> {
-    const prompts = await this.paged<Prompt>(async (cursor) => {
+    into.raw.prompt = await this.paged<Prompt>(async (cursor) => {
       const r = await client.listPrompts(cursor ? {cursor} : undefined)
       return {items: r.prompts, nextCursor: r.nextCursor}
     })
-    const originals = new Map<string, string>()
-    into.prompt = prompts.map((prompt): SourcePrompt => {
-      const exposed = exposedName(this.prefix, prompt.name)
-      originals.set(exposed, prompt.name)
-      return {kind: 'prompt', descriptor: {...prompt, name: exposed}, get: (args, env) => this.getPrompt(prompt.name, args, env)}
-    })
-    into.originals.prompt = originals
   }
 
   private async listResources(client: Client, into: Items): Promise<void> {
@@ -232,7 +297,7 @@ export class UpstreamSource implements ToolSource {
       const r = await client.listResources(cursor ? {cursor} : undefined)
       return {items: r.resources, nextCursor: r.nextCursor}
     })
-    into.templates = await this.paged<ResourceTemplate>(async (cursor) => {
+    into.raw.template = await this.paged<ResourceTemplate>(async (cursor) => {
       const r = await client.listResourceTemplates(cursor ? {cursor} : undefined)
       return {items: r.resourceTemplates, nextCursor: r.nextCursor}
     }).catch(() => [])
@@ -270,6 +335,7 @@ export class UpstreamSource implements ToolSource {
           resolve: this.options.resolve,
           version: this.options.version,
           log: this.options.log,
+          logRedactor: this.options.logRedactor,
           capabilities: relayCapabilities(session.capabilities()),
           relay: () => session.channel,
           logLevel: () => this.sessionLevels.get(session),
@@ -278,7 +344,7 @@ export class UpstreamSource implements ToolSource {
             const items = noItems()
             await this.listAll(client, items).catch(() => {})
             entry.items = items
-            for (const kind of ['tool', 'prompt', 'resource'] as const) this.changed(kind)
+            for (const kind of ITEM_KINDS) this.changed(kind)
           },
           onListChanged: (kind) => {
             if (entry.items) void this.relist(kind, entry.link, entry.items)
@@ -317,13 +383,13 @@ export class UpstreamSource implements ToolSource {
     try {
       return await work(client)
     } catch (err) {
-      if (err instanceof RpcError || err instanceof UpstreamUnavailable) throw err
+      if (err instanceof Refusal || err instanceof UpstreamUnavailable) throw err
       const login = needsLoginIn(err)
       if (login) throw new UpstreamUnavailable(login.message)
       const e = err as {code?: unknown; message?: string; data?: unknown}
-      // -32000: the SDK's "connection closed"; the link restarts, and the caller is told which upstream.
-      if (e.code === -32000 || !Number.isInteger(e.code)) throw new UpstreamUnavailable(`upstream ${this.name} failed during the call (${strip(e.message ?? 'connection lost')})`)
-      throw new RpcError(e.code as number, strip(e.message ?? 'upstream error'), e.data)
+      // SERVER_ERROR is the SDK's "connection closed": the link restarts, and the caller is told which upstream.
+      if (e.code === RPC.SERVER_ERROR || !Number.isInteger(e.code)) throw new UpstreamUnavailable(`upstream ${this.name} failed during the call (${strip(e.message ?? 'connection lost')})`)
+      throw Refusal.fromUpstream(e.code as number, strip(e.message ?? 'upstream error'), e.data)
     } finally {
       if (channel) link.inFlight.delete(channel)
     }
@@ -344,7 +410,8 @@ export class UpstreamSource implements ToolSource {
   private async callTool(name: string, args: Record<string, unknown>, env: CallEnv): Promise<CallToolResult> {
     try {
       return await this.on(env, (client) =>
-        client.request({method: 'tools/call', params: {name, arguments: args}}, CallToolResultSchema, this.requestOptions(env, this.progressRelay(env))),
+        // No result schema: the client validates the result against its protocol era's own.
+        client.request({method: 'tools/call', params: {name, arguments: args}}, this.requestOptions(env, this.progressRelay(env))) as Promise<CallToolResult>,
       )
     } catch (err) {
       // An upstream that cannot serve the call is a tool error, so the model sees which server is down.
@@ -354,17 +421,19 @@ export class UpstreamSource implements ToolSource {
   }
 
   private getPrompt(name: string, args: Record<string, string>, env: CallEnv) {
-    return this.unavailableAsRpc(() => this.on(env, (client) => client.request({method: 'prompts/get', params: {name, arguments: args}}, GetPromptResultSchema, this.requestOptions(env))))
+    return this.unavailableAsRpc(() => this.on(env, (client) => client.request({method: 'prompts/get', params: {name, arguments: args}}, this.requestOptions(env)) as Promise<GetPromptResult>))
   }
 
   private readResource(uri: string, env: CallEnv) {
-    return this.unavailableAsRpc(() => this.on(env, (client) => client.request({method: 'resources/read', params: {uri}}, ReadResourceResultSchema, this.requestOptions(env))))
+    return this.unavailableAsRpc(() => this.on(env, (client) => client.request({method: 'resources/read', params: {uri}}, this.requestOptions(env)) as Promise<ReadResourceResult>))
   }
 
   private async subscription(method: 'resources/subscribe' | 'resources/unsubscribe', uri: string, env: CallEnv): Promise<void> {
     await this.unavailableAsRpc(() =>
       this.on(env, async (client) => {
-        if (!client.getServerCapabilities()?.resources?.subscribe) throw new RpcError(-32601, `upstream ${this.name} does not support resource subscriptions`)
+        if (!client.getServerCapabilities()?.resources?.subscribe) throw Refusal.notSupported(`upstream ${this.name} does not support resource subscriptions`)
+        // 2026-07-28 has no resources/subscribe: updates come on a subscriptions/listen stream, not bridged yet.
+        if (client.getProtocolEra() === 'modern') throw Refusal.notSupported(`upstream ${this.name} speaks MCP 2026-07-28, whose resource subscriptions keyward does not pass on yet`)
         await (method === 'resources/subscribe' ? client.subscribeResource({uri}) : client.unsubscribeResource({uri}))
       }),
     )
@@ -372,12 +441,12 @@ export class UpstreamSource implements ToolSource {
 
   /** completion/complete for a prompt (by its exposed name) or a resource of this upstream. */
   async complete(params: CompleteRequest['params'], env: CallEnv): Promise<CompleteResult> {
-    const originals = this.itemsFor((env as CallEnv).session).originals
+    const originals = this.itemsFor(env.session).originals
     const ref = params.ref.type === 'ref/prompt' ? {...params.ref, name: originals.prompt.get(params.ref.name) ?? params.ref.name} : params.ref
     return this.unavailableAsRpc(() =>
       this.on(env, async (client) => {
         if (!client.getServerCapabilities()?.completions) return {completion: {values: []}}
-        return client.request({method: 'completion/complete', params: {...params, ref}}, CompleteResultSchema, this.requestOptions(env))
+        return client.request({method: 'completion/complete', params: {...params, ref}}, this.requestOptions(env)) as Promise<CompleteResult>
       }),
     )
   }
@@ -389,7 +458,8 @@ export class UpstreamSource implements ToolSource {
     const link = this.options.sessionLinks && session ? this.sessions.get(session)?.link : this.shared
     if (!link?.ready) return
     const client = await link.client(0)
-    if (client.getServerCapabilities()?.logging) await client.setLoggingLevel(level).catch(() => {})
+    // A 2026-07-28 upstream takes no session log level (it is per request there).
+    if (client.getProtocolEra() === 'legacy' && client.getServerCapabilities()?.logging) await client.setLoggingLevel(level).catch(() => {})
   }
 
   /** The client's roots changed: its connection (if it has one) tells the upstream. */
@@ -397,14 +467,14 @@ export class UpstreamSource implements ToolSource {
     const link = this.options.sessionLinks && session ? this.sessions.get(session)?.link : this.shared
     if (!link?.ready) return
     const client = await link.client(0)
-    await client.sendRootsListChanged().catch(() => {})
+    if (client.getProtocolEra() === 'legacy') await client.sendRootsListChanged().catch(() => {})
   }
 
   private async unavailableAsRpc<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work()
     } catch (err) {
-      if (err instanceof UpstreamUnavailable) throw new RpcError(-32603, err.message)
+      if (err instanceof UpstreamUnavailable) throw Refusal.upstreamUnavailable(err.message)
       throw err
     }
   }
@@ -415,11 +485,28 @@ export class UpstreamSource implements ToolSource {
   }
 }
 
-/** RFC 6570 level 1 matching, enough to route a URI: literals must match, `{var}` takes any run of characters. */
+/** Compiled templates, by template text; bounded, as an upstream chooses them. */
+const templateCache = new Map<string, LinearRegExp>()
+
+/**
+ * RFC 6570 level 1 matching, enough to route a URI: literals must match, `{var}` takes any run
+ * of characters. Linear time (re2js): the template is an upstream's and the URI a client's, and
+ * `{+a}{+b}{+c}…` would be polynomial in a backtracking engine.
+ */
 export function templateMatches(template: string, uri: string): boolean {
-  const pattern = template
-    .split(/(\{[^}]*\})/)
-    .map((part) => (part.startsWith('{') ? (part.startsWith('{+') || part.startsWith('{/') ? '.*' : '[^/?#]*') : part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')))
-    .join('')
-  return new RegExp(`^${pattern}$`).test(uri)
+  let re = templateCache.get(template)
+  if (!re) {
+    const pattern = template
+      .split(/(\{[^}]*\})/)
+      .map((part) => (part.startsWith('{') ? (part.startsWith('{+') || part.startsWith('{/') ? '.*' : '[^/?#]*') : part.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&')))
+      .join('')
+    try {
+      re = linearRegExp(`^${pattern}$`)
+    } catch {
+      re = {test: () => false}
+    }
+    if (templateCache.size >= 10_000) templateCache.clear()
+    templateCache.set(template, re)
+  }
+  return re.test(uri)
 }

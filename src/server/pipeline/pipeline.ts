@@ -1,6 +1,7 @@
 /** The three stage lists, composed once: what transports run every request, message and call through. */
 import type {CallContext, MessageContext, RequestContext} from '../context.js'
 import {messageContext} from '../context.js'
+import type {Runtime} from '../runtime.js'
 import type {ItemResult} from '../tools/source.js'
 import {compose, type Stage, type Terminal} from './chain.js'
 
@@ -14,17 +15,20 @@ export interface StageLists {
 }
 
 export interface Pipeline {
+  /** The runtime a request arriving now is served with: a transport puts it in the request's context. */
+  runtime(): Runtime
   /** Runs the request stages, then the message stages (when there is a message), then `dispatch`. */
   handle(ctx: RequestContext, dispatch: Terminal<RequestContext>): Promise<void>
   /** Runs the call stages to a result. */
   call(ctx: CallContext): Promise<ItemResult>
 }
 
-export function buildPipeline(lists: StageLists): Pipeline {
+export function buildPipeline(lists: StageLists, runtime: () => Runtime): Pipeline {
   const runRequest = compose(lists.request)
   const runMessage = compose(lists.message)
   const runCall = compose(lists.call)
   return {
+    runtime,
     handle(ctx, dispatch) {
       return runRequest(ctx, (request) => {
         if (!request.message) return dispatch(request)

@@ -1,11 +1,13 @@
 /**
  * The outermost request stage: every refusal by any stage inside it (or by the dispatch) is
  * recorded with its reason, and an accepted `initialize` records the authentication once per
- * session. With audit.fail-closed, nothing is served while the log cannot be written.
+ * session. The method the client sent passes through the runtime's log redactor. With
+ * audit.fail-closed, nothing is served while the log cannot be written.
  */
 import {clientText, principalFields, type AuditEvent} from '../../audit/index.js'
 import type {RequestContext} from '../context.js'
-import {Rejection, RPC, type RejectionKind, type Stage} from '../pipeline/chain.js'
+import type {Stage} from '../pipeline/chain.js'
+import {Refusal, type RefusalKind} from '../refusal.js'
 
 /** Where records go: the audit log, as far as the stages need it. */
 export interface AuditTrail {
@@ -15,52 +17,50 @@ export interface AuditTrail {
   ready(): Promise<boolean>
 }
 
-const EVENT: Record<RejectionKind, string> = {
+const EVENT: Record<RefusalKind, string> = {
   auth: 'auth.failure',
   authz: 'authz.denied',
   rate: 'ratelimit',
   guard: 'guard.block',
   unavailable: 'request.refused',
   protocol: 'request.refused',
+  upstream: 'request.refused',
 }
 
 export function requestFacts(ctx: RequestContext): Record<string, unknown> {
-  const message = ctx.message as {method?: unknown} | undefined
+  const method = ctx.message?.method
   return {
     transport: ctx.transport,
     ...(ctx.peer ? {peer: ctx.peer} : {}),
     ...(ctx.method ? {http_method: ctx.method} : {}),
-    ...(message?.method !== undefined ? {method: clientText(message.method, 64)} : {}),
+    ...(method !== undefined ? {method: clientText(ctx.runtime.logRedactor.text(method), 64)} : {}),
     ...principalFields(ctx.principal),
   }
 }
 
-export function refusalEvent(ctx: RequestContext, rejection: Rejection): AuditEvent {
+export function refusalEvent(ctx: RequestContext, refusal: Refusal): AuditEvent {
   return {
-    event: EVENT[rejection.kind],
-    reason: rejection.reason,
-    status: rejection.status,
+    event: EVENT[refusal.kind],
+    reason: refusal.reason,
+    status: refusal.status,
     ...requestFacts(ctx),
-    ...(rejection.kind === 'rate' && rejection.data ? {policy: rejection.data.policy} : {}),
-    ...rejection.detail,
+    ...(refusal.kind === 'rate' ? {policy: (refusal.data as {policy?: unknown} | undefined)?.policy} : {}),
+    ...refusal.detail,
   }
 }
 
-export function auditRequests(trail: AuditTrail, failClosed: () => boolean): Stage<RequestContext> {
+export function auditRequests(trail: AuditTrail): Stage<RequestContext> {
   return async (ctx, next) => {
     try {
-      if (failClosed() && !(await trail.ready())) {
-        throw new Rejection(503, 'audit_unavailable', 'Service Unavailable: the audit log cannot be written; retry later', RPC.SERVER_ERROR, {
-          kind: 'unavailable',
-          headers: {'retry-after': '5'},
-        })
+      if (ctx.runtime.protection.audit.failClosed && !(await trail.ready())) {
+        throw Refusal.unavailable('audit_unavailable', 'Service Unavailable: the audit log cannot be written; retry later', 5)
       }
       await next()
     } catch (err) {
-      if (err instanceof Rejection) trail.record(refusalEvent(ctx, err)).catch(() => {})
+      if (err instanceof Refusal) trail.record(refusalEvent(ctx, err)).catch(() => {})
       throw err
     }
-    if (ctx.principal && (ctx.message as {method?: unknown} | undefined)?.method === 'initialize') {
+    if (ctx.principal && ctx.message?.method === 'initialize') {
       trail.record({event: 'auth.success', ...requestFacts(ctx)}).catch(() => {})
     }
   }

@@ -1,16 +1,8 @@
 /** Authenticate: the presented credential becomes a Principal, or the request is refused with every active challenge. */
-import {AuthFailure, type Authenticators} from '../../auth/index.js'
-import {Rejection, RPC, type Stage} from '../pipeline/chain.js'
+import {AuthFailure} from '../../auth/index.js'
+import type {Stage} from '../pipeline/chain.js'
 import type {RequestContext} from '../context.js'
-
-export function rejectionFor(failure: AuthFailure, authenticators: Authenticators): Rejection {
-  const challenge = authenticators.challenge(failure)
-  return new Rejection(failure.status, failure.reason, failure.message, RPC.UNAUTHORIZED, {
-    kind: 'auth',
-    headers: challenge ? {'www-authenticate': challenge} : {},
-    data: {reason: failure.reason, ...(failure.scope ? {scope: failure.scope} : {})},
-  })
-}
+import {Refusal} from '../refusal.js'
 
 /** The first value of each header an authenticator reads; repeats are joined, which no identity value survives. */
 function authHeaders(ctx: RequestContext, names: readonly string[]): Record<string, string | undefined> | undefined {
@@ -20,16 +12,16 @@ function authHeaders(ctx: RequestContext, names: readonly string[]): Record<stri
   return out
 }
 
-/** `current` is read per request: the authenticators are rebuilt when the vault's settings change. */
-export function authenticate(current: () => Authenticators): Stage<RequestContext> {
+/** The request's runtime holds the authenticators (rebuilt when the vault's settings change). */
+export function authenticate(): Stage<RequestContext> {
   return async (ctx, next) => {
-    const authenticators = current()
+    const {authenticators} = ctx.runtime
     try {
       const credential = ctx.presented()
       const request = {transport: ctx.transport, peer: ctx.peer, headers: authHeaders(ctx, authenticators.headerNames)}
       ctx.principal = (await authenticators.authenticate(credential, request)).principal
     } catch (err) {
-      if (err instanceof AuthFailure) throw rejectionFor(err, authenticators)
+      if (err instanceof AuthFailure) throw Refusal.unauthenticated(err, authenticators.challenge(err))
       throw err
     }
     return next()

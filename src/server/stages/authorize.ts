@@ -3,21 +3,19 @@
  * look the same to the client. The audit is told which it was.
  */
 import {PRESETS, ScopeSet} from '../../policy/index.js'
-import {RpcError, RPC, type Stage} from '../pipeline/chain.js'
+import type {Stage} from '../pipeline/chain.js'
 import type {CallContext} from '../context.js'
+import {Refusal} from '../refusal.js'
 import type {Catalog} from '../tools/catalog.js'
 
 const EVERYTHING = new ScopeSet(PRESETS.full)
-
-const UNKNOWN = {tool: 'Unknown tool', prompt: 'Unknown prompt', resource: 'Unknown resource'} as const
 
 export function authorize(catalog: Catalog): Stage<CallContext> {
   return (ctx, next) => {
     ctx.item = catalog.find(ctx.kind, ctx.principal.scopes, ctx.name, ctx.session)
     if (!ctx.item) {
       const exists = catalog.find(ctx.kind, EVERYTHING, ctx.name, ctx.session) !== undefined
-      ctx.refusal = {event: 'authz.denied', reason: exists ? 'out_of_scope' : 'unknown'}
-      throw new RpcError(ctx.kind === 'resource' ? -32002 : RPC.INVALID_PARAMS, `${UNKNOWN[ctx.kind]}: ${ctx.name}`)
+      throw Refusal.unknownItem(ctx.kind, ctx.name, exists ? 'out_of_scope' : 'unknown')
     }
     return next()
   }

@@ -1,9 +1,10 @@
 /**
  * The params of the requests keyward routes itself must have the fields it routes by; a missing
- * one is -32602 with a sentence, not an internal error with a schema dump.
+ * one is an invalid-params error with a sentence, not an internal error with a schema dump.
  */
-import {Rejection, RPC, type Stage} from '../pipeline/chain.js'
+import type {Stage} from '../pipeline/chain.js'
 import type {MessageContext} from '../context.js'
+import {Refusal} from '../refusal.js'
 
 const REQUIRED: Record<string, string> = {
   'tools/call': 'name',
@@ -19,11 +20,11 @@ export function checkParams(): Stage<MessageContext> {
     if (field && ctx.id !== undefined) {
       const value = ctx.params?.[field]
       if (typeof value !== 'string' || value === '') {
-        throw new Rejection(200, 'invalid_params', `Invalid params: ${ctx.method} needs params.${field} (a string)`, RPC.INVALID_PARAMS)
+        throw Refusal.invalidParams(`Invalid params: ${ctx.method} needs params.${field} (a string)`)
       }
       const args = ctx.params?.arguments
       if (args !== undefined && (typeof args !== 'object' || args === null || Array.isArray(args))) {
-        throw new Rejection(200, 'invalid_params', `Invalid params: ${ctx.method} needs params.arguments to be an object`, RPC.INVALID_PARAMS)
+        throw Refusal.invalidParams(`Invalid params: ${ctx.method} needs params.arguments to be an object`)
       }
     }
     return next()

@@ -1,22 +1,31 @@
-/** Runs the item. A tool that throws gets a fixed message: its error text could hold anything it touched. */
+/**
+ * Runs the item, through its source's redacting wrapper (tools/redacting.ts), with the redactor
+ * of the call's runtime; the names it replaced go to the audit. A tool that throws gets a fixed
+ * message: its error text could hold anything it touched.
+ */
 import type {Principal} from '../../auth/index.js'
 import type {Allowance} from '../../ratelimit/limits.js'
+import type {CallContext} from '../context.js'
 import type {Logger} from '../log.js'
 import type {Stage} from '../pipeline/chain.js'
-import type {CallContext} from '../context.js'
-import type {ServerInfo} from '../tools/source.js'
+import type {Runtime} from '../runtime.js'
+import type {CallEnv, ServerInfo} from '../tools/source.js'
 
-export function execute(server: ServerInfo, log: Logger, allowance?: (principal: Principal) => Promise<Allowance | undefined>): Stage<CallContext> {
+export type AllowanceOf = (principal: Principal, runtime: Runtime) => Promise<Allowance | undefined>
+
+export function execute(server: ServerInfo, log: Logger, allowance?: AllowanceOf): Stage<CallContext> {
   return async (ctx) => {
     const item = ctx.item!
-    const env = {
+    const found = new Set<string>()
+    const env: CallEnv = {
       principal: ctx.principal,
       server,
       signal: ctx.signal,
       meta: ctx.meta,
       client: ctx.client,
       session: ctx.session,
-      allowance: allowance && (() => allowance(ctx.principal)),
+      allowance: allowance && (() => allowance(ctx.principal, ctx.runtime)),
+      redaction: {redactor: ctx.runtime.redactor, found},
     }
     try {
       if (item.kind === 'tool') ctx.result = await item.call(ctx.arguments, env)
@@ -27,6 +36,8 @@ export function execute(server: ServerInfo, log: Logger, allowance?: (principal:
       log('error', `${item.kind} ${ctx.name} failed for ${ctx.principal.id} (${(err as Error)?.name ?? 'error'})`)
       if (item.kind === 'tool') ctx.result = {isError: true, content: [{type: 'text', text: `Tool ${ctx.name} failed`}]}
       else throw new Error(`${item.kind} failed`)
+    } finally {
+      if (found.size > 0) ctx.redacted = [...found].sort()
     }
   }
 }

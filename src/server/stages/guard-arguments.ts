@@ -6,21 +6,17 @@
 import {findPattern} from '../../guard/patterns.js'
 import type {CallContext} from '../context.js'
 import type {Logger} from '../log.js'
-import {RpcError, RPC, type Stage} from '../pipeline/chain.js'
-import type {Protection} from '../protection.js'
+import type {Stage} from '../pipeline/chain.js'
+import {Refusal} from '../refusal.js'
 
-export function guardArguments(protection: () => Protection, log: Logger): Stage<CallContext> {
+export function guardArguments(log: Logger): Stage<CallContext> {
   return (ctx, next) => {
     if (ctx.kind === 'resource') return next()
-    const {patterns, skipTools} = protection()
+    const {patterns, skipTools} = ctx.runtime.protection
     if (ctx.kind === 'tool' && skipTools.has(ctx.name)) return next()
     const hit = findPattern(ctx.arguments, patterns)
     if (!hit) return next()
-    ctx.refusal = {event: 'guard.block', reason: 'pattern', pattern: hit.name}
     log('warn', `guard: refused ${ctx.kind} ${ctx.name} for ${ctx.principal.id}: its arguments match the pattern ${hit.name}`)
-    const message = `Refused by keyward's input guard: the arguments of ${ctx.name} contain a blocked pattern`
-    if (ctx.kind === 'prompt') throw new RpcError(RPC.INVALID_PARAMS, message)
-    // A tool error, as for bad arguments: the model sees it and can change course.
-    ctx.result = {isError: true, content: [{type: 'text', text: message}]}
+    throw Refusal.blockedArguments(ctx.kind, ctx.name, hit.name)
   }
 }

@@ -1,12 +1,9 @@
 /** HTTP: Host and Origin checked against DNS rebinding, before anything else. */
-import {Rejection, RPC, type Stage} from '../pipeline/chain.js'
+import type {Stage} from '../pipeline/chain.js'
+import {isLoopback} from '../../net/addresses.js'
 import type {RequestContext} from '../context.js'
+import {Refusal} from '../refusal.js'
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost', '[::1]'])
-
-export function isLoopback(host: string): boolean {
-  return LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host)
-}
 
 /**
  * Host header values this server answers to: the bound address itself, plus the loopback names
@@ -29,7 +26,7 @@ export function guardHostOrigin(hosts: () => readonly string[]): Stage<RequestCo
     if (ctx.transport !== 'http') return next()
     const host = ctx.headers.host
     if (host?.length !== 1 || !hostMatches(host[0], hosts())) {
-      throw new Rejection(403, 'forbidden_host', 'Forbidden: Host header not allowed (DNS rebinding protection); see --allowed-host', RPC.SERVER_ERROR, {kind: 'guard'})
+      throw Refusal.forbidden('forbidden_host', 'Forbidden: Host header not allowed (DNS rebinding protection); see --allowed-host')
     }
     const origin = ctx.headers.origin
     if (origin !== undefined) {
@@ -38,7 +35,7 @@ export function guardHostOrigin(hosts: () => readonly string[]): Stage<RequestCo
         const url = new URL(origin[0])
         if (origin.length === 1 && (url.protocol === 'http:' || url.protocol === 'https:')) originHost = url.host
       } catch {}
-      if (!originHost || !hostMatches(originHost, hosts())) throw new Rejection(403, 'forbidden_origin', 'Forbidden: Origin not allowed', RPC.SERVER_ERROR, {kind: 'guard'})
+      if (!originHost || !hostMatches(originHost, hosts())) throw Refusal.forbidden('forbidden_origin', 'Forbidden: Origin not allowed')
     }
     return next()
   }

@@ -4,8 +4,9 @@
  */
 import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
 
-import {Rejection, RPC, type Stage} from '../pipeline/chain.js'
-import type {RequestContext} from '../context.js'
+import type {Stage} from '../pipeline/chain.js'
+import {parsedMessage, type RequestContext} from '../context.js'
+import {Refusal} from '../refusal.js'
 
 function isMessage(value: unknown): value is JSONRPCMessage {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
@@ -23,13 +24,13 @@ export function parseMessage(): Stage<RequestContext> {
     try {
       parsed = JSON.parse(ctx.body.toString('utf8'))
     } catch {
-      throw new Rejection(400, 'parse_error', 'Parse error: the message is not valid JSON', RPC.PARSE_ERROR)
+      throw Refusal.parseError()
     }
     if (Array.isArray(parsed)) {
-      throw new Rejection(400, 'batch', 'Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18); send one message at a time', RPC.INVALID_REQUEST)
+      throw Refusal.invalidRequest('batch', 'Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18); send one message at a time')
     }
-    if (!isMessage(parsed)) throw new Rejection(400, 'invalid_request', 'Invalid Request: not a JSON-RPC 2.0 request, notification or response', RPC.INVALID_REQUEST)
-    ctx.message = parsed
+    if (!isMessage(parsed)) throw Refusal.invalidRequest('invalid_request', 'Invalid Request: not a JSON-RPC 2.0 request, notification or response')
+    ctx.message = parsedMessage(parsed)
     return next()
   }
 }

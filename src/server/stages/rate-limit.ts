@@ -7,22 +7,19 @@
 import {rateLimitHeaders, refusalFacts} from '../../ratelimit/headers.js'
 import type {RateLimits, Verdict} from '../../ratelimit/limits.js'
 import type {MessageContext} from '../context.js'
-import {Rejection, RPC, type Stage} from '../pipeline/chain.js'
-import {rateFor, rateKey, type Protection} from '../protection.js'
+import type {Stage} from '../pipeline/chain.js'
+import {rateFor, rateKey} from '../protection.js'
+import {Refusal} from '../refusal.js'
 
-function refusal(verdict: Verdict, what: string): Rejection {
+function refusal(verdict: Verdict, what: string): Refusal {
   const facts = refusalFacts(verdict)
-  return new Rejection(429, 'rate_limited', `Too Many Requests: ${what}; retry in ${facts.data.retryAfterSeconds}s`, RPC.RATE_LIMITED, {
-    kind: 'rate',
-    headers: facts.headers,
-    data: facts.data,
-  })
+  return Refusal.rateLimited(`Too Many Requests: ${what}; retry in ${facts.data.retryAfterSeconds}s`, facts)
 }
 
-export function limitRates(limits: RateLimits, protection: () => Protection): Stage<MessageContext> {
+export function limitRates(limits: RateLimits): Stage<MessageContext> {
   return async (ctx, next) => {
     if (ctx.method === undefined) return next()
-    const p = protection()
+    const p = ctx.request.runtime.protection
     const key = rateKey(ctx.principal)
     const verdict = await limits.consume('principal', key, rateFor(ctx.principal, p))
     Object.assign(ctx.request.responseHeaders, rateLimitHeaders(verdict))

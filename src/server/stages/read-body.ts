@@ -2,11 +2,11 @@
 import type {Stage} from '../pipeline/chain.js'
 import type {RequestContext} from '../context.js'
 
-/** `maxBytes` is read per request: guard.max-body can change with the vault. */
-export function readBody(maxBytes: () => number): Stage<RequestContext> {
+/** guard.max-body is the request's runtime's: it can change with the vault. */
+export function readBody(): Stage<RequestContext> {
   return async (ctx, next) => {
     if (ctx.transport === 'http' && ctx.method !== 'POST') return next()
-    ctx.body = await ctx.readBody(maxBytes())
+    ctx.body = await ctx.readBody(ctx.runtime.protection.maxBody)
     return next()
   }
 }

@@ -5,10 +5,11 @@
  * name that does not exist: the scopes, not the catalog, decide. API keys keep answering an out-of-
  * scope call exactly as an unknown tool.
  */
-import {requiredScope, type Authenticators} from '../../auth/index.js'
+import {requiredScope} from '../../auth/index.js'
 import {renderChallenges} from '../../auth/challenge.js'
-import {Rejection, RPC, type Stage} from '../pipeline/chain.js'
+import type {Stage} from '../pipeline/chain.js'
 import type {MessageContext} from '../context.js'
+import {Refusal} from '../refusal.js'
 
 const KIND: Record<string, {kind: 'tool' | 'prompt' | 'resource'; field: string}> = {
   'tools/call': {kind: 'tool', field: 'name'},
@@ -16,22 +17,19 @@ const KIND: Record<string, {kind: 'tool' | 'prompt' | 'resource'; field: string}
   'resources/read': {kind: 'resource', field: 'uri'},
 }
 
-export function requireScope(current: () => Authenticators, resourceMetadataUrl: () => string | undefined): Stage<MessageContext> {
+export function requireScope(): Stage<MessageContext> {
   return (ctx, next) => {
     const target = ctx.method ? KIND[ctx.method] : undefined
     if (!target || ctx.principal.authType !== 'oauth2' || ctx.request.transport !== 'http') return next()
     const name = ctx.params?.[target.field]
     if (typeof name !== 'string' || ctx.principal.scopes.allows(target.kind, name)) return next()
     const scope = requiredScope(target.kind, name)
-    const metadata = resourceMetadataUrl()
+    const {runtime} = ctx.request
+    const metadata = runtime.resourceMetadataUrl()
     const challenge = renderChallenges(
       [{scheme: 'Bearer', params: {error: 'insufficient_scope', scope, error_description: `the token lacks scope ${scope}`, ...(metadata ? {resource_metadata: metadata} : {})}}],
-      current().types,
+      runtime.authenticators.types,
     )
-    throw new Rejection(403, 'insufficient_scope', `Forbidden: this call needs scope ${scope}`, RPC.UNAUTHORIZED, {
-      kind: 'authz',
-      headers: challenge ? {'www-authenticate': challenge} : {},
-      data: {reason: 'insufficient_scope', scope},
-    })
+    throw Refusal.insufficientScope(scope, challenge)
   }
 }

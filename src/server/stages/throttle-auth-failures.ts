@@ -8,24 +8,21 @@ import {peerKey} from '../../net/addresses.js'
 import {refusalFacts} from '../../ratelimit/headers.js'
 import type {RateLimits} from '../../ratelimit/limits.js'
 import type {RequestContext} from '../context.js'
-import {Rejection, RPC, type Stage} from '../pipeline/chain.js'
-import type {Protection} from '../protection.js'
+import type {Stage} from '../pipeline/chain.js'
+import {Refusal} from '../refusal.js'
 
-export function throttleAuthFailures(limits: RateLimits, protection: () => Protection): Stage<RequestContext> {
+export function throttleAuthFailures(limits: RateLimits): Stage<RequestContext> {
   return async (ctx, next) => {
     try {
       await next()
     } catch (err) {
-      if (!(err instanceof Rejection) || err.kind !== 'auth') throw err
-      const verdict = await limits.consume('auth-failures', peerKey(ctx.peer), protection().rates.authFailures)
+      if (!(err instanceof Refusal) || err.kind !== 'auth') throw err
+      const verdict = await limits.consume('auth-failures', peerKey(ctx.peer), ctx.runtime.protection.rates.authFailures)
       if (verdict.allowed) throw err
       const facts = refusalFacts(verdict)
-      throw new Rejection(429, 'rate_limited', `Too Many Requests: too many failed authentications from your address; retry in ${facts.data.retryAfterSeconds}s`, RPC.RATE_LIMITED, {
-        kind: 'rate',
-        headers: {...err.headers, ...facts.headers},
-        data: facts.data,
-        detail: {auth_reason: err.reason},
-      })
+      const message = `Too Many Requests: too many failed authentications from your address; retry in ${facts.data.retryAfterSeconds}s`
+      // The challenge stays: the client still learns how to authenticate.
+      throw Refusal.rateLimited(message, {headers: {...err.headers, ...facts.headers}, data: facts.data}, {auth_reason: err.reason})
     }
   }
 }

@@ -3,15 +3,20 @@
  * its URI), with per-principal views. An index is rebuilt whole when a source changes and
  * swapped in, so a request sees either the old or the new catalog, never a mix. Scopes decide
  * what a principal sees and may use; an item outside them is exactly as absent as one that does
- * not exist.
+ * not exist. Sources are ordered (built-in first, then upstreams as defined): the first to
+ * offer a name, or a resource URI (listed or by template), keeps it.
  *
  * A source may offer one client session items of its own (an upstream with a connection per
  * session lists what that connection offers); such a session gets an index of its own, built
  * when it is first asked for after a change.
+ *
+ * Every source is held wrapped (redacting.ts): what the catalog lists, finds and routes to is
+ * the redacted view, so there is no way from the catalog to a client around redaction.
  */
 import type {Prompt, Resource, ResourceTemplate, Tool} from '@modelcontextprotocol/sdk/types.js'
 
 import type {Kind as ScopeKind, ScopeSet} from '../../policy/index.js'
+import {redactingSource, type CurrentRedactor} from './redacting.js'
 import type {CatalogItem, ClientSession, ItemKind, SourcePrompt, SourceResource, SourceTool, ToolSource} from './source.js'
 
 type Descriptor = Tool | Prompt | Resource
@@ -22,6 +27,9 @@ interface Index {
   resource: Map<string, SourceResource>
   views: WeakMap<ScopeSet, Partial<Record<ItemKind, Descriptor[]>>>
 }
+
+/** Collisions remembered as logged; names come from upstreams, so the memory is bounded. */
+const MAX_LOGGED_COLLISIONS = 10_000
 
 export type CollisionLogger = (kind: ItemKind, name: string, kept: string, dropped: string) => void
 
@@ -34,11 +42,16 @@ export class Catalog {
   private index: Index
   private readonly sessionIndexes = new WeakMap<ClientSession, {version: number; index: Index}>()
   private readonly listeners = new Set<(kind: ItemKind) => void>()
+  /** The sources, wrapped, in the order they win collisions. */
   private readonly sources: ToolSource[] = []
-  private readonly unsubscribe = new Map<ToolSource, () => void>()
+  /** Each source as given, and its wrapped view with the listener that stops following it. */
+  private readonly attached = new Map<ToolSource, {wrapped: ToolSource; stop?: () => void}>()
+  private readonly logged = new Set<string>()
 
+  /** `redactor`: the newest runtime's, for lists and session messages (a call brings its own). */
   constructor(
     sources: readonly ToolSource[],
+    private readonly redactor: CurrentRedactor,
     private readonly onCollision: CollisionLogger = () => {},
   ) {
     for (const source of sources) this.attach(source)
@@ -46,17 +59,18 @@ export class Catalog {
   }
 
   private attach(source: ToolSource): void {
-    this.sources.push(source)
-    const stop = source.onChange?.((kind) => this.changed([kind]))
-    if (stop) this.unsubscribe.set(source, stop)
+    const wrapped = redactingSource(source, this.redactor)
+    this.sources.push(wrapped)
+    this.attached.set(source, {wrapped, stop: wrapped.onChange?.((kind) => this.changed([kind]))})
   }
 
   private detach(source: ToolSource): number {
-    const at = this.sources.indexOf(source)
+    const entry = this.attached.get(source)
+    const at = entry ? this.sources.indexOf(entry.wrapped) : -1
     if (at === -1) return -1
     this.sources.splice(at, 1)
-    this.unsubscribe.get(source)?.()
-    this.unsubscribe.delete(source)
+    entry!.stop?.()
+    this.attached.delete(source)
     return at
   }
 
@@ -76,8 +90,13 @@ export class Catalog {
     const at = this.detach(previous)
     if (at === -1) return this.add(next)
     this.attach(next)
-    this.sources.splice(this.sources.length - 1, 1)
-    this.sources.splice(at, 0, next)
+    const wrapped = this.sources.pop()!
+    this.sources.splice(at, 0, wrapped)
+    this.changed(['tool', 'prompt', 'resource'])
+  }
+
+  /** Rebuilds every index: the redactor changed (a new runtime), so every list is redacted again. */
+  refresh(): void {
     this.changed(['tool', 'prompt', 'resource'])
   }
 
@@ -87,25 +106,54 @@ export class Catalog {
     for (const kind of kinds) for (const listener of this.listeners) listener(kind)
   }
 
-  /** Sources listed first win a name collision; the loser is logged (once, for the shared index), not served. */
+  /**
+   * The sources whose resources are served: each up to the first that has not listed yet, which
+   * may still claim the URIs that later ones offer.
+   */
+  private resourceSources(): ToolSource[] {
+    const out: ToolSource[] = []
+    for (const source of this.sources) {
+      out.push(source)
+      if (source.listedOnce === false) break
+    }
+    return out
+  }
+
+  /**
+   * Sources listed first win a name collision; the loser is logged (once), not served. A
+   * resource URI belongs to the first source that lists it or has a template matching it: a
+   * later source cannot take it over, whichever started or listed first (docs/gateway.md).
+   */
   private build(session: ClientSession | undefined, log: boolean): Index {
     const next: Index = {tool: new Map(), prompt: new Map(), resource: new Map(), views: new WeakMap()}
     const owner = new Map<string, string>()
+    const serving = this.resourceSources()
+    const withTemplates: ToolSource[] = []
     for (const source of this.sources) {
-      const items: CatalogItem[] = [...source.tools(session), ...source.prompts(session), ...source.resources(session)]
+      const resources = serving.includes(source) ? source.resources(session) : []
+      const items: CatalogItem[] = [...source.tools(session), ...source.prompts(session), ...resources]
       for (const item of items) {
         const map = next[item.kind] as Map<string, CatalogItem>
         const key = keyOf(item)
-        const kept = owner.get(`${item.kind}\0${key}`)
+        const kept = owner.get(`${item.kind}\0${key}`) ?? (item.kind === 'resource' ? withTemplates.find((s) => s.resourceFor?.(key))?.name : undefined)
         if (kept !== undefined) {
-          if (log) this.onCollision(item.kind, key, kept, source.name)
+          if (log) this.collision(item.kind, key, kept, source.name)
           continue
         }
         owner.set(`${item.kind}\0${key}`, source.name)
         map.set(key, item)
       }
+      if (serving.includes(source) && (source.resourceTemplates?.().length ?? 0) > 0) withTemplates.push(source)
     }
     return next
+  }
+
+  /** Logs a collision the first time it is seen (the catalog is rebuilt at every change of any source). */
+  private collision(kind: ItemKind, key: string, kept: string, dropped: string): void {
+    const id = `${kind}\0${key}\0${kept}\0${dropped}`
+    if (this.logged.has(id) || this.logged.size >= MAX_LOGGED_COLLISIONS) return
+    this.logged.add(id)
+    this.onCollision(kind, key, kept, dropped)
   }
 
   /** The index a session sees: its own when a source has items for it, else the shared one. */
@@ -150,7 +198,7 @@ export class Catalog {
     const item = (this.indexFor(session)[kind] as Map<string, CatalogItem>).get(name)
     if (item || kind !== 'resource') return item
     // A URI no listed resource has may still match a source's resource template.
-    for (const source of this.sources) {
+    for (const source of this.resourceSources()) {
       const found = source.resourceFor?.(name)
       if (found) return found
     }
@@ -160,20 +208,20 @@ export class Catalog {
   /** Resource templates whose template text these scopes allow (`resource:file:///**` allows `file:///{path}`). */
   templates(scopes: ScopeSet): ResourceTemplate[] {
     const out: ResourceTemplate[] = []
-    for (const source of this.sources) for (const t of source.resourceTemplates?.() ?? []) if (scopes.allows('resource', t.uriTemplate)) out.push(t)
+    for (const source of this.resourceSources()) for (const t of source.resourceTemplates?.() ?? []) if (scopes.allows('resource', t.uriTemplate)) out.push(t)
     return out
   }
 
   /** The source with this resource template, if the scopes allow it. */
   templateSource(scopes: ScopeSet, uriTemplate: string): ToolSource | undefined {
     if (!scopes.allows('resource', uriTemplate)) return undefined
-    return this.sources.find((s) => s.resourceTemplates?.().some((t) => t.uriTemplate === uriTemplate))
+    return this.resourceSources().find((s) => s.resourceTemplates?.().some((t) => t.uriTemplate === uriTemplate))
   }
 
   /** The source that offers this item, for requests that name it (completion). */
   sourceOf(item: CatalogItem, session?: ClientSession): ToolSource | undefined {
     const found = this.sources.find((s) => (item.kind === 'tool' ? s.tools(session) : item.kind === 'prompt' ? s.prompts(session) : s.resources(session)).includes(item as never))
-    return found ?? (item.kind === 'resource' ? this.sources.find((s) => s.resourceFor?.(item.descriptor.uri)) : undefined)
+    return found ?? (item.kind === 'resource' ? this.resourceSources().find((s) => s.resourceFor?.(item.descriptor.uri)) : undefined)
   }
 
   /** Every name of a kind, whatever the scopes. */

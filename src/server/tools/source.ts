@@ -3,9 +3,23 @@
  * tools are one source; an upstream MCP server is another. A source may change what it offers
  * at run time and says so through onChange.
  */
-import type {CallToolResult, ClientCapabilities, GetPromptResult, Prompt, ReadResourceResult, Resource, ResourceTemplate, ServerNotification, ServerRequest, Tool} from '@modelcontextprotocol/sdk/types.js'
+import type {
+  CallToolResult,
+  ClientCapabilities,
+  CompleteRequest,
+  CompleteResult,
+  GetPromptResult,
+  Prompt,
+  ReadResourceResult,
+  Resource,
+  ResourceTemplate,
+  ServerNotification,
+  ServerRequest,
+  Tool,
+} from '@modelcontextprotocol/sdk/types.js'
 
 import type {Principal} from '../../auth/index.js'
+import type {Redactor} from '../../guard/redactor.js'
 import type {Allowance} from '../../ratelimit/limits.js'
 
 export type ItemKind = 'tool' | 'prompt' | 'resource'
@@ -52,6 +66,16 @@ export interface CallEnv {
   session?: ClientSession
   /** Where the caller stands against its rate limit. */
   allowance?: () => Promise<Allowance | undefined>
+  /**
+   * For the redacting wrapper (redacting.ts), which takes it off before the source sees the
+   * call: the redactor of the runtime the call runs under, and the names it replaced.
+   */
+  redaction?: Redaction
+}
+
+export interface Redaction {
+  redactor: Redactor
+  found: Set<string>
 }
 
 export interface SourceTool {
@@ -92,6 +116,14 @@ export interface ToolSource {
   resourceFor?(uri: string): SourceResource | undefined
   /** Called with the kind of list that changed; returns a function that stops listening. */
   onChange?(listener: (kind: ItemKind) => void): () => void
+  /** completion/complete for an argument of one of its prompts or resource templates. */
+  complete?(params: CompleteRequest['params'], env: CallEnv): Promise<CompleteResult>
+  /**
+   * False until the source has listed what it offers once (or failed to start): until then the
+   * resources of sources after it are held back, since it may claim their URIs (see Catalog).
+   * Absent: always listed.
+   */
+  readonly listedOnce?: boolean
 }
 
 /** A source whose items are set from outside, for embedding keyward and for tests. */

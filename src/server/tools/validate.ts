@@ -1,11 +1,28 @@
 /**
  * Tool arguments checked against the tool's JSON Schema, built-in and upstream alike (upstream
  * tools arrive as JSON Schema). Validators are compiled on first use and cached per schema.
+ *
+ * `pattern` and `patternProperties` run on re2js (linear time): the schema comes from an
+ * upstream and the string from a client, and JavaScript's backtracking engine would let
+ * `^(a+)+$` against `aaa…!` occupy the server for seconds per request. A schema with a pattern
+ * that has no linear-time match (a backreference, a lookaround) cannot be checked: calls of
+ * that tool are refused (docs/gateway.md), rather than passed on unchecked.
  */
-import {Ajv, type ErrorObject, type ValidateFunction} from 'ajv'
+import {Ajv, type CodeOptions, type ErrorObject, type ValidateFunction} from 'ajv'
 import addFormats from 'ajv-formats'
 
-const OPTIONS = {allErrors: false, strict: false, validateSchema: false, coerceTypes: false, useDefaults: false} as const
+import {linearRegExp, UncheckablePattern} from '../../guard/linear-regex.js'
+
+/** ajv's regular-expression engine: the linear one. `toString` is ajv's cache key for a compiled pattern. */
+const linearEngine: NonNullable<CodeOptions['regExp']> = Object.assign(
+  (pattern: string, u: string) => {
+    const re = linearRegExp(pattern, {unicode: u === 'u'})
+    return {test: (s: string) => re.test(s), toString: () => `/${pattern}/${u}`}
+  },
+  {code: 'linearRegExp'},
+)
+
+const OPTIONS = {allErrors: false, strict: false, validateSchema: false, coerceTypes: false, useDefaults: false, code: {regExp: linearEngine}} as const
 /** Draft-07: what most tools declare, and what no $schema means. (The MCP SDK loads ajv anyway.) */
 const draft07 = new Ajv(OPTIONS)
 ;(addFormats as unknown as (a: Ajv) => void)(draft07)
@@ -50,9 +67,14 @@ export interface Verdict {
   ok: boolean
   /** For a refusal: the field and what is wrong with it. */
   problem?: string
+  /** For a refusal: the schema has a pattern keyward cannot match in linear time, and why. */
+  uncheckable?: string
 }
 
-/** Checks `args` against `schema`; a schema that does not compile accepts any object (it is the upstream's to check). */
+/**
+ * Checks `args` against `schema`. A schema that does not compile otherwise accepts any object
+ * (it is the upstream's to check); one with an uncheckable pattern accepts nothing.
+ */
 export async function validateArguments(schema: object, args: unknown): Promise<Verdict> {
   let validate = compiled.get(schema)
   if (validate === undefined) {
@@ -63,6 +85,7 @@ export async function validateArguments(schema: object, args: unknown): Promise<
     }
     compiled.set(schema, validate)
   }
+  if (validate instanceof UncheckablePattern) return {ok: false, uncheckable: validate.reason}
   if (validate instanceof Error) {
     return typeof args === 'object' && args !== null && !Array.isArray(args) ? {ok: true} : {ok: false, problem: '(the arguments) must be an object'}
   }

@@ -1,7 +1,7 @@
 /** Reading an HTTP request body with a limit: past it, 413 at once, and the rest is drained, not buffered. */
 import type {IncomingMessage} from 'node:http'
 
-import {Rejection, RPC} from '../pipeline/chain.js'
+import {Refusal} from '../refusal.js'
 
 /** How long a client that keeps sending past the limit may go on before its connection is cut. */
 const DRAIN_MS = 2000
@@ -10,7 +10,7 @@ export function bodyReader(req: IncomingMessage): (limit: number) => Promise<Buf
   return (limit) =>
     new Promise((resolve, reject) => {
       const declared = Number(req.headers['content-length'])
-      const tooLarge = () => new Rejection(413, 'too_large', `Payload Too Large: the body exceeds ${limit} bytes`, RPC.INVALID_REQUEST, {headers: {connection: 'close'}, kind: 'guard'})
+      const tooLarge = () => Refusal.tooLarge(`Payload Too Large: the body exceeds ${limit} bytes`, {connection: 'close'})
       const drain = () => {
         // Keep reading and discarding, so the client can finish sending and read the 413.
         req.removeAllListeners('data')

@@ -11,16 +11,15 @@ import type {Server} from '@modelcontextprotocol/sdk/server/index.js'
 import type {Principal} from '../../auth/index.js'
 import type {RequestContext} from '../context.js'
 import {authInfoFor, type ConnectedServers} from '../mcp.js'
-import {Rejection, RPC} from '../pipeline/chain.js'
+import {Refusal} from '../refusal.js'
 import type {HttpDispatch} from './http.js'
 import {SessionTransport} from './session-transport.js'
 import type {Session, SessionStore} from './sessions.js'
-import {checkStreamableHeaders} from './streamable-headers.js'
 
 export async function statefulDispatch(store: SessionStore, createServer: () => Server, connected: ConnectedServers): Promise<HttpDispatch> {
   async function open(principal: Principal): Promise<Session> {
     if (!store.makeRoom(principal)) {
-      throw new Rejection(503, 'too_many_sessions', 'Service Unavailable: too many open sessions; retry later', RPC.SERVER_ERROR, {headers: {'retry-after': '60'}})
+      throw Refusal.unavailable('too_many_sessions', 'Service Unavailable: too many open sessions; retry later', 60)
     }
     const server = createServer()
     const transport = new SessionTransport(randomUUID())
@@ -37,7 +36,6 @@ export async function statefulDispatch(store: SessionStore, createServer: () => 
 
   return {
     async dispatch(ctx: RequestContext, _req: IncomingMessage, res: ServerResponse) {
-      checkStreamableHeaders(ctx)
       const session = (ctx.session as Session | undefined) ?? (await open(ctx.principal!))
       if (ctx.method === 'GET') return session.transport.stream(res)
       if (ctx.method === 'DELETE') {
@@ -46,7 +44,7 @@ export async function statefulDispatch(store: SessionStore, createServer: () => 
         res.end()
         return
       }
-      session.transport.post(ctx.message!, res, {authInfo: authInfoFor(ctx.principal!)}, ctx.responseHeaders)
+      session.transport.post(ctx.message!.json, res, {authInfo: authInfoFor(ctx.principal!, ctx.runtime)}, ctx.responseHeaders)
     },
     async close() {
       store.closeAll()

@@ -16,9 +16,9 @@ import type {JSONRPCMessage, JSONRPCNotification, JSONRPCRequest, MessageExtraIn
 
 import type {RequestContext} from '../context.js'
 import {authInfoFor} from '../mcp.js'
+import {RPC} from '../refusal.js'
 import type {HttpDispatch} from './http.js'
 import {sendJson} from './respond.js'
-import {checkStreamableHeaders} from './streamable-headers.js'
 
 type Reply = Extract<JSONRPCMessage, {id: string | number}> & ({result: unknown} | {error: unknown})
 
@@ -74,7 +74,7 @@ export class StatelessDispatcher implements Transport {
       this.onmessage?.({...message, params: {...message.params, requestId: privateId}}, extra)
       // The server sends nothing for a cancelled request; the client's POST still needs an answer.
       const entry = this.pending.get(privateId)
-      if (entry) void this.send({jsonrpc: '2.0', id: privateId, error: {code: -32800, message: 'Request cancelled'}})
+      if (entry) void this.send({jsonrpc: '2.0', id: privateId, error: {code: RPC.REQUEST_CANCELLED, message: 'Request cancelled'}})
       return
     }
     // Progress names a token of a request the server made; a stateless server makes none.
@@ -88,9 +88,8 @@ export async function statelessDispatch(server: Server): Promise<HttpDispatch> {
   await server.connect(dispatcher)
   return {
     async dispatch(ctx: RequestContext, _req: IncomingMessage, res: ServerResponse) {
-      checkStreamableHeaders(ctx)
-      const message = ctx.message!
-      const extra = {authInfo: authInfoFor(ctx.principal!)}
+      const message = ctx.message!.json
+      const extra = {authInfo: authInfoFor(ctx.principal!, ctx.runtime)}
       const owner = ctx.principal!.id
       if ('method' in message && 'id' in message) return sendJson(res, 200, await dispatcher.request(message as JSONRPCRequest, extra, owner), ctx.responseHeaders)
       if ('method' in message) dispatcher.notify(message as JSONRPCNotification, extra, owner)

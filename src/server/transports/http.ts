@@ -1,8 +1,8 @@
 /**
  * The Streamable HTTP front: a plain node:http server. Each request to the MCP endpoint becomes
  * a request context and runs the pipeline (request stages, then message stages), whose last
- * step hands it to the stateful or stateless dispatch. Every refusal is a stage's Rejection,
- * answered here with its status, headers and a JSON-RPC error.
+ * step hands it to the stateful or stateless dispatch. Every refusal, a stage's or the
+ * dispatch's, is a Refusal, rendered here: its status, headers and a JSON-RPC error.
  */
 import {createServer, type IncomingMessage, type ServerResponse} from 'node:http'
 
@@ -12,10 +12,11 @@ import {KeywardError} from '../../errors/index.js'
 import type {RequestContext} from '../context.js'
 import {MCP_PATH} from '../defaults.js'
 import type {Logger} from '../log.js'
-import {Rejection} from '../pipeline/chain.js'
 import type {Pipeline} from '../pipeline/pipeline.js'
+import type {Runtime} from '../runtime.js'
+import {Refusal} from '../refusal.js'
 import {bodyReader} from './body.js'
-import {idOf, sendInternalError, sendJson, sendRejection} from './respond.js'
+import {sendInternalError, sendJson, sendRefusal} from './respond.js'
 
 /** What the stateful and stateless modes do with a request that passed every stage. */
 export interface HttpDispatch {
@@ -31,8 +32,6 @@ export interface HttpFrontOptions {
   log: Logger
   /** Other routes (health, metadata), answered before the MCP pipeline; true when handled. */
   routes?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>
-  /** Header names a stage reads besides the standard ones (a proxy's identity headers). */
-  headerNames?: () => readonly string[]
 }
 
 export interface HttpFront {
@@ -52,11 +51,13 @@ function headersOf(req: IncomingMessage, extra: readonly string[]): Record<strin
   return out
 }
 
-export function requestContext(req: IncomingMessage, path: string, query: string, extraHeaders: readonly string[] = []): RequestContext {
-  const headers = headersOf(req, extraHeaders)
+/** A request's context, with the runtime it is served with; the headers kept are the standard ones and those its authenticators read (a proxy's identity headers). */
+export function requestContext(req: IncomingMessage, path: string, query: string, runtime: Runtime): RequestContext {
+  const headers = headersOf(req, runtime.authenticators.headerNames)
   let credential: {value: Credential | undefined} | undefined
   return {
     transport: 'http',
+    runtime,
     // Read now: once a request is destroyed (an oversized body), its socket has no address.
     peer: req.socket.remoteAddress,
     method: req.method,
@@ -79,7 +80,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     const path = q === -1 ? url : url.slice(0, q)
     if (options.routes && (await options.routes(req, res, path))) return
     if (path !== MCP_PATH) return sendJson(res, 404, {error: 'not found', mcp: MCP_PATH})
-    const ctx = requestContext(req, path, q === -1 ? '' : url.slice(q + 1), options.headerNames?.() ?? [])
+    const ctx = requestContext(req, path, q === -1 ? '' : url.slice(q + 1), pipeline.runtime())
     try {
       await pipeline.handle(ctx, (admitted) => {
         // What stages want on every response (rate-limit state): set now, merged into whatever the dispatch writes.
@@ -87,8 +88,8 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
         return dispatch.dispatch(admitted, req, res)
       })
     } catch (err) {
-      if (!(err instanceof Rejection)) throw err
-      sendRejection(res, err, idOf(ctx.message), ctx.responseHeaders)
+      if (!(err instanceof Refusal)) throw err
+      sendRefusal(res, err, ctx.message?.id ?? null, ctx.responseHeaders)
     }
   }
 

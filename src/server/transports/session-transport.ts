@@ -15,7 +15,7 @@ import type {ServerResponse} from 'node:http'
 import type {Transport, TransportSendOptions} from '@modelcontextprotocol/sdk/shared/transport.js'
 import type {JSONRPCMessage, MessageExtraInfo} from '@modelcontextprotocol/sdk/types.js'
 
-import {Rejection, RPC} from '../pipeline/chain.js'
+import {Refusal} from '../refusal.js'
 
 const SSE_HEADERS = {'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no'}
 /** A comment line this often keeps proxies from closing an idle stream. */
@@ -83,7 +83,7 @@ export class SessionTransport implements Transport {
   post(message: JSONRPCMessage, res: ServerResponse, extra: MessageExtraInfo, responseHeaders: Record<string, string>): void {
     if ('method' in message && 'id' in message) {
       if (this.exchanges.has(message.id)) {
-        throw new Rejection(400, 'duplicate_id', `Invalid Request: request id ${JSON.stringify(message.id).slice(0, 40)} is already in use in this session`, RPC.INVALID_REQUEST)
+        throw Refusal.invalidRequest('duplicate_id', `Invalid Request: request id ${JSON.stringify(message.id).slice(0, 40)} is already in use in this session`)
       }
       const exchange = new Exchange(res, {...this.headers, ...responseHeaders})
       this.exchanges.set(message.id, exchange)
@@ -102,7 +102,7 @@ export class SessionTransport implements Transport {
   /** GET: the stream for messages related to no request (list changes, resource updates). One at a time. */
   stream(res: ServerResponse): void {
     if (this.standalone && !this.standalone.res.writableEnded) {
-      throw new Rejection(409, 'stream_open', 'Conflict: this session already has an open stream', RPC.SERVER_ERROR)
+      throw Refusal.protocol(409, 'stream_open', 'Conflict: this session already has an open stream')
     }
     res.writeHead(200, {...SSE_HEADERS, ...this.headers})
     res.flushHeaders()

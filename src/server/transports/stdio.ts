@@ -15,17 +15,14 @@ import type {JSONRPCMessage, MessageExtraInfo} from '@modelcontextprotocol/sdk/t
 import type {Credential, Principal} from '../../auth/index.js'
 import type {RequestContext} from '../context.js'
 import {authInfoFor} from '../mcp.js'
-import {Rejection, RPC} from '../pipeline/chain.js'
+import {Refusal, renderRefusal} from '../refusal.js'
 import type {Pipeline} from '../pipeline/pipeline.js'
-import {idOf, rpcError} from './respond.js'
 
 export interface StdioOptions {
   input: Readable
   output: Writable
   pipeline: Pipeline
   credential: () => Credential | undefined
-  /** The longest line buffered (read per line: guard.max-body can change); a longer one is discarded and refused by the read-body stage. */
-  maxLineBytes: () => number
 }
 
 const TOO_LONG = Symbol('line too long')
@@ -74,7 +71,8 @@ export class StdioTransport implements Transport {
       const nl = chunk.indexOf(0x0a, start)
       const piece = chunk.subarray(start, nl === -1 ? chunk.length : nl)
       if (!this.discarding) {
-        if (this.buffered + piece.length > this.options.maxLineBytes()) {
+        // The longest line buffered is guard.max-body, which can change; a longer one is discarded and refused by the read-body stage.
+        if (this.buffered + piece.length > this.options.pipeline.runtime().protection.maxBody) {
           this.discarding = true
           this.chunks = []
           this.buffered = 0
@@ -102,11 +100,12 @@ export class StdioTransport implements Transport {
   private async admit(line: Buffer | typeof TOO_LONG): Promise<void> {
     const ctx: RequestContext = {
       transport: 'stdio',
+      runtime: this.options.pipeline.runtime(),
       headers: {},
       presented: this.options.credential,
       readBody: async (limit) => {
         if (line === TOO_LONG || line.length > limit) {
-          throw new Rejection(413, 'too_large', `Message too large: a line may hold at most ${limit} bytes`, RPC.INVALID_REQUEST, {kind: 'guard'})
+          throw Refusal.tooLarge(`Message too large: a line may hold at most ${limit} bytes`)
         }
         return line
       },
@@ -116,14 +115,14 @@ export class StdioTransport implements Transport {
     try {
       await this.options.pipeline.handle(ctx, (admitted) => {
         this.principal = admitted.principal
-        this.onmessage?.(admitted.message!, {authInfo: authInfoFor(admitted.principal!)})
+        this.onmessage?.(admitted.message!.json, {authInfo: authInfoFor(admitted.principal!, admitted.runtime)})
       })
     } catch (err) {
-      if (!(err instanceof Rejection)) throw err
-      const message = ctx.message as {method?: unknown; id?: unknown} | undefined
+      if (!(err instanceof Refusal)) throw err
+      const message = ctx.message
       // A notification or a response gets no answer; a request, or a line that never became a message, does.
       if (message && (message.id === undefined || message.method === undefined)) return
-      await this.send(rpcError(idOf(message), err.rpcCode, err.message, err.data ?? {reason: err.reason}) as JSONRPCMessage)
+      await this.send(renderRefusal(err, message?.id ?? null) as JSONRPCMessage)
     }
   }
 
@@ -135,10 +134,14 @@ export class StdioTransport implements Transport {
     })
   }
 
+  /** Stops reading: the input is paused as well as left, so a client that keeps stdin open does not keep the process alive after a SIGTERM. */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
     this.options.input.off('data', this.onData)
+    this.options.input.off('end', this.onEnd)
+    this.options.input.pause()
+    this.resolveEnded()
     this.onclose?.()
   }
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import {AuthFailure} from '../../../src/auth/authenticator.js'
 import {errorParams, quoted, renderChallenges} from '../../../src/auth/challenge.js'
 import {createAuthenticators} from '../../../src/auth/index.js'
-import {parseCidr} from '../../../src/config/index.js'
+import {parseCidr} from '../../../src/net/addresses.js'
 import {KeyIndex} from '../../../src/keys/index.js'
 import {emptyData} from '../../../src/vault/payload.js'
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 
 import {AuthFailure} from '../../../src/auth/authenticator.js'
 import {ProxyHeaderAuthenticator} from '../../../src/auth/proxy-header.js'
-import {parseCidr} from '../../../src/config/index.js'
+import {parseCidr} from '../../../src/net/addresses.js'
 
 function proxy(cidrs: string[], scopes: string[] = ['echo'], groups: Record<string, string[]> = {admins: ['*']}) {
   return new ProxyHeaderAuthenticator({

@@ -10,11 +10,11 @@ import {request as httpRequest} from 'node:http'
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import {ToolListChangedNotificationSchema} from '@modelcontextprotocol/sdk/types.js'
 
-import {createAuthenticators} from '../../../src/auth/index.js'
-import {createKey, KeyIndex} from '../../../src/keys/index.js'
+import {createKey} from '../../../src/keys/index.js'
 import {PRESETS, ScopeSet} from '../../../src/policy/index.js'
-import type {CallContext, MessageContext, RequestContext} from '../../../src/server/context.js'
-import {compose, Rejection, RpcError, type Stage} from '../../../src/server/pipeline/chain.js'
+import {messageContext, parsedMessage, type CallContext, type MessageContext, type RequestContext} from '../../../src/server/context.js'
+import {compose, type Stage} from '../../../src/server/pipeline/chain.js'
+import {Refusal, RPC} from '../../../src/server/refusal.js'
 import {authenticate} from '../../../src/server/stages/authenticate.js'
 import {authorize} from '../../../src/server/stages/authorize.js'
 import {checkParams} from '../../../src/server/stages/check-params.js'
@@ -34,11 +34,16 @@ import {emptyData} from '../../../src/vault/payload.js'
 import {httpClient, INITIALIZE, post} from '../../helpers/server.js'
 import {memoryLogger, serveInProcess, stdioPair, testVault, type TestVault} from '../../helpers/inprocess.js'
 import {sleep} from '../../helpers/cli.js'
+import {testRuntime} from '../../helpers/runtime.js'
+import {Redactor} from '../../../src/guard/redactor.js'
 
 /** A request context as the HTTP front makes one, for stages tested alone. */
+const RUNTIME = testRuntime()
+
 function httpContext(over: Partial<RequestContext> = {}): RequestContext {
   return {
     transport: 'http',
+    runtime: RUNTIME,
     method: 'POST',
     path: '/mcp',
     query: '',
@@ -52,14 +57,14 @@ function httpContext(over: Partial<RequestContext> = {}): RequestContext {
   }
 }
 
-async function refusal(run: () => unknown): Promise<Rejection> {
+async function refusal(run: () => unknown): Promise<Refusal> {
   try {
     await run()
   } catch (err) {
-    if (err instanceof Rejection) return err
+    if (err instanceof Refusal) return err
     throw err
   }
-  throw new Error('expected a Rejection')
+  throw new Error('expected a Refusal')
 }
 
 const next = async () => {}
@@ -97,11 +102,11 @@ describe('pipeline', function () {
         }
       }
       const refuse: Stage<object> = () => {
-        throw new Rejection(403, 'no', 'No', -32000)
+        throw Refusal.forbidden('no', 'No')
       }
       await assert.rejects(compose([outer, refuse, () => void (reached = true)])({}, () => void (reached = true)), /No/)
       assert.equal(reached, false)
-      assert.equal((seen[0] as Rejection).reason, 'no')
+      assert.equal((seen[0] as Refusal).reason, 'no')
     })
 
     it('a stage that does not call next answers instead of the rest', async () => {
@@ -140,39 +145,37 @@ describe('pipeline', function () {
     it('authenticate: a valid key becomes the principal; a bad one is refused with the reason and a challenge', async () => {
       const data = emptyData()
       const {key} = createKey(data, {name: 'k', scopes: ['echo']})
-      const index = KeyIndex.fromVault(data)
-      const auth = createAuthenticators(['api-key'], {vault: {keys: () => index, data: () => data}})
-      const stage = authenticate(() => auth)
-      const ok = httpContext({presented: () => ({source: 'authorization', value: key})})
+      const runtime = testRuntime({}, {}, data)
+      const stage = authenticate()
+      const ok = httpContext({runtime, presented: () => ({source: 'authorization', value: key})})
       await stage(ok, next)
       assert.equal(ok.principal?.name, 'k')
-      const missing = await refusal(() => stage(httpContext(), next))
+      const missing = await refusal(() => stage(httpContext({runtime}), next))
       assert.equal(missing.status, 401)
       assert.equal(missing.reason, 'missing')
       assert.equal(missing.headers['www-authenticate'], 'Bearer realm="keyward"')
-      const bad = await refusal(() => stage(httpContext({presented: () => ({source: 'authorization', value: key.slice(0, -1) + (key.endsWith('x') ? 'y' : 'x')})}), next))
+      const bad = await refusal(() => stage(httpContext({runtime, presented: () => ({source: 'authorization', value: key.slice(0, -1) + (key.endsWith('x') ? 'y' : 'x')})}), next))
       assert.equal(bad.reason, 'malformed')
       assert.match(bad.headers['www-authenticate'], /error="invalid_token"/)
-      const none = authenticate(() => createAuthenticators(['none'], {vault: {keys: () => index, data: () => data}}))
-      const anyone = httpContext()
-      await none(anyone, next)
+      const anyone = httpContext({runtime: testRuntime({'auth.methods': 'none'}, {}, data)})
+      await stage(anyone, next)
       assert.equal(anyone.principal?.authType, 'none')
     })
 
     it('read body and parse: 413 past the limit, -32700 for bad JSON, -32600 for a batch', async () => {
       const big = httpContext({readBody: async (limit) => {
-        throw new Rejection(413, 'too_large', `over ${limit}`, -32600)
+        throw Refusal.tooLarge(`over ${limit}`)
       }})
-      assert.equal((await refusal(() => readBody(() => 10)(big, next))).status, 413)
+      assert.equal((await refusal(() => readBody()(big, next))).status, 413)
       const get = httpContext({method: 'GET', readBody: async () => assert.fail('GET has no body')})
-      await readBody(() => 10)(get, next)
+      await readBody()(get, next)
       const parse = parseMessage()
-      assert.equal((await refusal(() => parse(httpContext({body: Buffer.from('{nope')}), next))).rpcCode, -32700)
-      assert.equal((await refusal(() => parse(httpContext({body: Buffer.from('[{"jsonrpc":"2.0","id":1,"method":"ping"}]')}), next))).rpcCode, -32600)
+      assert.equal((await refusal(() => parse(httpContext({body: Buffer.from('{nope')}), next))).code, RPC.PARSE_ERROR)
+      assert.equal((await refusal(() => parse(httpContext({body: Buffer.from('[{"jsonrpc":"2.0","id":1,"method":"ping"}]')}), next))).code, RPC.INVALID_REQUEST)
       assert.equal((await refusal(() => parse(httpContext({body: Buffer.from('{"id":1,"method":"ping"}')}), next))).reason, 'invalid_request')
       const ok = httpContext({body: Buffer.from('{"jsonrpc":"2.0","id":1,"method":"ping"}')})
       await parse(ok, next)
-      assert.deepEqual(ok.message, {jsonrpc: '2.0', id: 1, method: 'ping'})
+      assert.deepEqual(ok.message, {json: {jsonrpc: '2.0', id: 1, method: 'ping'}, id: 1, method: 'ping', params: undefined})
     })
 
     it('session: only its owner may use a session; without one only initialize passes', async () => {
@@ -186,8 +189,8 @@ describe('pipeline', function () {
       assert.equal((mine.session as Session).id, 's1')
       assert.equal((await refusal(() => stage(httpContext({headers: {'mcp-session-id': ['s1']}, principal: other}), next))).status, 404)
       assert.equal((await refusal(() => stage(httpContext({headers: {'mcp-session-id': ['nope']}, principal: owner}), next))).status, 404)
-      assert.equal((await refusal(() => stage(httpContext({principal: owner, message: {jsonrpc: '2.0', id: 1, method: 'ping'}}), next))).status, 400)
-      await stage(httpContext({principal: owner, message: INITIALIZE as never}), next)
+      assert.equal((await refusal(() => stage(httpContext({principal: owner, message: parsedMessage({jsonrpc: '2.0', id: 1, method: 'ping'})}), next))).status, 400)
+      await stage(httpContext({principal: owner, message: parsedMessage(INITIALIZE as never)}), next)
       store.forget('s1')
       store.closeAll()
     })
@@ -196,7 +199,7 @@ describe('pipeline', function () {
       const log = memoryLogger()
       const ctx = httpContext({presented: () => ({source: 'authorization', value: 'kw_secret_never_logged'})})
       await assert.rejects(async () => logRefusals(log)(ctx, async () => {
-        throw new Rejection(401, 'revoked', 'Unauthorized', -32001)
+        throw Refusal.unauthenticated({reason: 'revoked', message: 'Unauthorized', status: 401})
       }))
       assert.deepEqual(log.lines, ['info: refused POST /mcp from 127.0.0.1: 401 revoked'])
     })
@@ -204,42 +207,34 @@ describe('pipeline', function () {
 
   describe('message and call stages', () => {
     const principal = {id: 'key:x', authType: 'api_key' as const, name: 'x', scopes: new ScopeSet(['get_*', 'echo'])}
-    const message = (method: string, params?: Record<string, unknown>): MessageContext => ({
-      request: httpContext(),
-      message: {jsonrpc: '2.0', id: 1, method, params} as never,
-      method,
-      id: 1,
-      params,
-      principal,
-    })
+    const message = (method: string, params?: Record<string, unknown>): MessageContext =>
+      messageContext(httpContext(), parsedMessage({jsonrpc: '2.0', id: 1, method, params} as never), principal)
 
-    it('check params: tools/call without a name is -32602 with a sentence', async () => {
+    it('check params: tools/call without a name is invalid params, with a sentence', async () => {
       const r = await refusal(() => checkParams()(message('tools/call', {}), next))
-      assert.equal(r.rpcCode, -32602)
+      assert.equal(r.code, RPC.INVALID_PARAMS)
       assert.equal(r.message, 'Invalid params: tools/call needs params.name (a string)')
       await checkParams()(message('tools/call', {name: 'echo'}), next)
-      assert.equal((await refusal(() => checkParams()(message('resources/read', {}), next))).rpcCode, -32602)
+      assert.equal((await refusal(() => checkParams()(message('resources/read', {}), next))).code, RPC.INVALID_PARAMS)
     })
 
-    const call = (name: string, args: Record<string, unknown> = {}): CallContext => ({principal, kind: 'tool', name, arguments: args, signal: new AbortController().signal})
+    const call = (name: string, args: Record<string, unknown> = {}): CallContext => ({runtime: RUNTIME, principal, kind: 'tool', name, arguments: args, signal: new AbortController().signal})
 
     it('authorize: out of scope and unknown are the same error, with no prefix', async () => {
-      const catalog = new Catalog([new StaticSource('s', {tools: [tool('get_a'), tool('delete_a'), tool('echo')]})])
+      const catalog = new Catalog([new StaticSource('s', {tools: [tool('get_a'), tool('delete_a'), tool('echo')]})], () => Redactor.none)
       const stage = authorize(catalog)
       const ctx = call('get_a')
       await stage(ctx, next)
       assert.equal(ctx.item?.descriptor.name, 'get_a')
-      await assert.rejects(async () => stage(call('delete_a'), next), (err: RpcError) => err.code === -32602 && err.message === 'Unknown tool: delete_a')
-      await assert.rejects(async () => stage(call('missing'), next), (err: RpcError) => err.code === -32602 && err.message === 'Unknown tool: missing')
+      await assert.rejects(async () => stage(call('delete_a'), next), (err: Refusal) => err.code === RPC.INVALID_PARAMS && err.message === 'Unknown tool: delete_a' && err.reason === 'out_of_scope')
+      await assert.rejects(async () => stage(call('missing'), next), (err: Refusal) => err.code === RPC.INVALID_PARAMS && err.message === 'Unknown tool: missing' && err.reason === 'unknown')
     })
 
-    it('validate input: JSON Schema, naming the field, as a tool error', async () => {
-      const ctx = {...call('get_a', {n: 'one'}), item: tool('get_a')}
-      await validateInput()(ctx, next)
-      assert.deepEqual(ctx.result, {isError: true, content: [{type: 'text', text: 'Invalid arguments for get_a: n must be number'}]})
-      const extra = {...call('get_a', {m: 1}), item: tool('get_a')}
-      await validateInput()(extra, next)
-      assert.match((extra.result as {content: {text: string}[]}).content[0].text, /m is not an accepted argument/)
+    it('validate input: JSON Schema, naming the field, refused as a tool error', async () => {
+      const bad = await refusal(() => validateInput()({...call('get_a', {n: 'one'}), item: tool('get_a')}, next))
+      assert.deepEqual([bad.message, bad.asToolError, bad.kind, bad.reason], ['Invalid arguments for get_a: n must be number', true, 'guard', 'schema'])
+      const extra = await refusal(() => validateInput()({...call('get_a', {m: 1}), item: tool('get_a')}, next))
+      assert.match(extra.message, /m is not an accepted argument/)
       let passed = false
       await validateInput()({...call('get_a', {n: 1}), item: tool('get_a')}, async () => void (passed = true))
       assert.ok(passed)
@@ -277,7 +272,7 @@ describe('pipeline', function () {
           await next()
           seen.request.push('ok')
         } catch (err) {
-          seen.request.push(err instanceof Rejection ? `${err.status} ${err.reason}` : 'error')
+          seen.request.push(err instanceof Refusal ? `${err.status} ${err.reason}` : 'error')
           throw err
         }
       }

@@ -12,33 +12,27 @@ import {fileURLToPath, pathToFileURL} from 'node:url'
 import {AuditLog, sealRecord, verifyAudit} from '../../../src/audit/index.js'
 import {GENESIS, openRecord} from '../../../src/audit/record.js'
 import {ANONYMOUS, type Principal} from '../../../src/auth/index.js'
-import {effectiveConfig} from '../../../src/config/index.js'
 import {findPattern, guardPatterns} from '../../../src/guard/patterns.js'
 import {Redactor} from '../../../src/guard/redactor.js'
 import {AddressList, peerKey} from '../../../src/net/addresses.js'
 import {ScopeSet} from '../../../src/policy/index.js'
 import {RateLimits} from '../../../src/ratelimit/limits.js'
-import type {CallContext, MessageContext, RequestContext} from '../../../src/server/context.js'
-import {messageContext} from '../../../src/server/context.js'
-import {Rejection, RPC, RpcError} from '../../../src/server/pipeline/chain.js'
-import {protectionFrom} from '../../../src/server/protection.js'
+import type {MessageContext, RequestContext} from '../../../src/server/context.js'
+import {messageContext, parsedMessage} from '../../../src/server/context.js'
+import {Refusal, RPC} from '../../../src/server/refusal.js'
 import {auditRequests} from '../../../src/server/stages/audit-requests.js'
 import {guardAddresses} from '../../../src/server/stages/guard-addresses.js'
 import {limitRates} from '../../../src/server/stages/rate-limit.js'
-import {redactResults} from '../../../src/server/stages/redact.js'
 import {throttleAuthFailures} from '../../../src/server/stages/throttle-auth-failures.js'
-import {emptyData} from '../../../src/vault/payload.js'
 import {sleep} from '../../helpers/cli.js'
+import {testRuntime} from '../../helpers/runtime.js'
 
-function httpContext(over: Partial<RequestContext> = {}): RequestContext {
-  return {transport: 'http', method: 'POST', path: '/mcp', query: '', peer: '127.0.0.1', headers: {}, presented: () => undefined, readBody: async () => Buffer.from('{}'), responseHeaders: {}, startedAt: Date.now(), ...over}
+function httpContextWith(over: Partial<RequestContext> = {}): RequestContext {
+  return {transport: 'http', runtime: testRuntime(), method: 'POST', path: '/mcp', query: '', peer: '127.0.0.1', headers: {}, presented: () => undefined, readBody: async () => Buffer.from('{}'), responseHeaders: {}, startedAt: Date.now(), ...over}
 }
 
-function protectionWith(settings: Record<string, string>, secrets: Record<string, string> = {}) {
-  const data = emptyData()
-  for (const [name, value] of Object.entries(secrets)) data.secrets.set(name, {value: Buffer.from(value), created: '', updated: ''})
-  return protectionFrom(effectiveConfig(data, settings), data)
-}
+
+const httpContext = httpContextWith
 
 /** Runs a stage as a promise: a stage may refuse by throwing before it returns one. */
 const attempt = (run: () => unknown): Promise<unknown> => Promise.resolve().then(run)
@@ -111,59 +105,43 @@ describe('protect units', function () {
       })
       assert.equal(result.content[0].text, 'tok-12345678', 'the original is not changed')
     })
-
-    it('the redact stage rewrites results and the text of errors, and names what it replaced', async () => {
-      const protection = protectionWith({}, {DB_PASSWORD: 'correct-horse-battery'})
-      const stage = redactResults(() => protection)
-      const ctx = {principal: alice, kind: 'tool', name: 't', arguments: {}, signal: new AbortController().signal} as CallContext
-      await stage(ctx, async () => {
-        ctx.result = {content: [{type: 'text', text: 'pw=correct-horse-battery'}]}
-      })
-      assert.deepEqual(ctx.result, {content: [{type: 'text', text: 'pw=[REDACTED:DB_PASSWORD]'}]})
-      assert.deepEqual(ctx.redacted, ['DB_PASSWORD'])
-      const failing = {...ctx, kind: 'prompt', result: undefined, redacted: undefined} as CallContext
-      await assert.rejects(attempt(() => stage(failing, async () => {
-          throw new RpcError(-32602, 'login failed for correct-horse-battery')
-        })),
-        {message: 'login failed for [REDACTED:DB_PASSWORD]'},
-      )
-    })
   })
 
   describe('guard patterns', () => {
     it('each seed pattern matches in any string, keys included, at any depth; none and custom patterns work', () => {
-      const all = guardPatterns('traversal,script,sql-union,eval')
+      const all = guardPatterns(['traversal', 'script', 'sql-union', 'eval'])
       assert.equal(findPattern({a: '..\\windows'}, all)?.name, 'traversal')
       assert.equal(findPattern({a: ['ok', {b: '< SCRIPT src=x>'}]}, all)?.name, 'script')
       assert.equal(findPattern({'1 union select 2': 'x'}, all)?.name, 'sql-union')
       assert.equal(findPattern({a: {b: {c: 'EVAL (x)'}}}, all)?.name, 'eval')
       assert.equal(findPattern({a: 'select a union of sets', b: 'evaluate(x)', c: '.. /'}, all), undefined)
-      assert.equal(findPattern({a: '../x'}, guardPatterns('none')), undefined)
-      assert.equal(findPattern({a: 'DROP TABLE x'}, guardPatterns('/drop\\s+table/'))?.name, '/drop\\s+table/')
+      assert.equal(findPattern({a: '../x'}, guardPatterns(['none'])), undefined)
+      assert.equal(findPattern({a: 'DROP TABLE x'}, guardPatterns(['/drop\\s+table/']))?.name, '/drop\\s+table/')
     })
 
     it('sql-union stays linear on input built to make a regular expression backtrack (1 MB of "union")', () => {
       const hostile = 'union '.repeat(180_000)
-      assert.equal(findPattern({q: hostile}, guardPatterns('sql-union')), undefined)
-      assert.equal(findPattern({q: `${hostile}select`}, guardPatterns('sql-union'))?.name, 'sql-union')
+      assert.equal(findPattern({q: hostile}, guardPatterns(['sql-union'])), undefined)
+      assert.equal(findPattern({q: `${hostile}select`}, guardPatterns(['sql-union']))?.name, 'sql-union')
     })
 
     it('arguments nested deeper than any real call are refused, not skipped', () => {
       let deep: unknown = 'fine'
       for (let i = 0; i < 100; i++) deep = [deep]
-      assert.equal(findPattern(deep, guardPatterns('traversal'))?.name, 'too-deep')
+      assert.equal(findPattern(deep, guardPatterns(['traversal']))?.name, 'too-deep')
     })
   })
 
   describe('addresses', () => {
     it('deny wins over allow; IPv4-mapped IPv6 peers are matched as IPv4', async () => {
       const next = async () => {}
-      const stage = guardAddresses(() => protectionWith({'guard.allow-cidrs': '10.0.0.0/8,fd00::/8', 'guard.deny-cidrs': '10.6.6.0/24'}))
-      await stage(httpContext({peer: '10.1.2.3'}), next)
-      await stage(httpContext({peer: '::ffff:10.1.2.3'}), next)
-      await stage(httpContext({peer: 'fd00::1'}), next)
+      const stage = guardAddresses()
+      const runtime = testRuntime({'guard.allow-cidrs': '10.0.0.0/8,fd00::/8', 'guard.deny-cidrs': '10.6.6.0/24'})
+      await stage(httpContext({runtime, peer: '10.1.2.3'}), next)
+      await stage(httpContext({runtime, peer: '::ffff:10.1.2.3'}), next)
+      await stage(httpContext({runtime, peer: 'fd00::1'}), next)
       for (const peer of ['10.6.6.6', '::ffff:10.6.6.6', '192.168.1.1', '::1', undefined]) {
-        await assert.rejects(attempt(() => stage(httpContext({peer}), next)), (err: Rejection) => err.status === 403 && err.reason === 'address_denied')
+        await assert.rejects(attempt(() => stage(httpContext({runtime, peer}), next)), (err: Refusal) => err.status === 403 && err.reason === 'address_denied')
       }
       assert.ok(new AddressList([{address: '::ffff:127.0.0.0', prefix: 104, family: 'ipv6'}]).has('127.9.9.9'))
     })
@@ -192,12 +170,12 @@ describe('protect units', function () {
 
     it('the message stage uses the key’s own rate over its auth type’s, and puts the RateLimit headers on the response', async () => {
       const limits = new RateLimits()
-      const protection = protectionWith({'ratelimit.api-key': '2/1min', 'ratelimit.anonymous': '1/1min'})
-      const stage = limitRates(limits, () => protection)
-      const msg = (principal: Principal): MessageContext => messageContext(httpContext(), {jsonrpc: '2.0', id: 1, method: 'ping'}, principal)
+      const runtime = testRuntime({'ratelimit.api-key': '2/1min', 'ratelimit.anonymous': '1/1min'})
+      const stage = limitRates(limits)
+      const msg = (principal: Principal): MessageContext => messageContext(httpContext({runtime}), parsedMessage({jsonrpc: '2.0', id: 1, method: 'ping'}), principal)
       const own = {...alice, id: 'key:own', rate: {limit: 3, windowSeconds: 60}}
       for (let i = 0; i < 3; i++) await stage(msg(own), async () => {})
-      await assert.rejects(attempt(() => stage(msg(own), async () => {})), (err: Rejection) => err.status === 429 && err.rpcCode === RPC.RATE_LIMITED && err.headers['retry-after'] !== undefined)
+      await assert.rejects(attempt(() => stage(msg(own), async () => {})), (err: Refusal) => err.status === 429 && err.code === RPC.RATE_LIMITED && err.headers['retry-after'] !== undefined)
       const ctx = msg(alice)
       await stage(ctx, async () => {})
       assert.equal(ctx.request.responseHeaders['ratelimit-policy'], '"principal";q=2;w=60')
@@ -205,29 +183,30 @@ describe('protect units', function () {
       await stage(msg(ANONYMOUS), async () => {})
       await assert.rejects(attempt(() => stage(msg(ANONYMOUS), async () => {})), /Too Many Requests/)
       // A response to the server's own request is not counted.
-      await stage(messageContext(httpContext(), {jsonrpc: '2.0', id: 5, result: {}}, ANONYMOUS), async () => {})
+      await stage(messageContext(httpContext({runtime}), parsedMessage({jsonrpc: '2.0', id: 5, result: {}}), ANONYMOUS), async () => {})
     })
 
     it('the auth-failure throttle counts only failures, and never refuses a valid credential', async () => {
       const limits = new RateLimits()
-      const protection = protectionWith({'ratelimit.auth-failures': '2/1min'})
-      const stage = throttleAuthFailures(limits, () => protection)
+      const runtime = testRuntime({'ratelimit.auth-failures': '2/1min'})
+      const stage = throttleAuthFailures(limits)
+      const httpContext = (over: Partial<RequestContext> = {}) => httpContextWith({runtime, ...over})
       const fail = async () => {
-        throw new Rejection(401, 'not_found', 'Unauthorized', RPC.UNAUTHORIZED, {kind: 'auth'})
+        throw Refusal.unauthenticated({reason: 'not_found', message: 'Unauthorized', status: 401})
       }
       const statuses: number[] = []
-      for (let i = 0; i < 4; i++) statuses.push(await attempt(() => stage(httpContext(), fail)).then(() => 200, (e: Rejection) => e.status))
+      for (let i = 0; i < 4; i++) statuses.push(await attempt(() => stage(httpContext(), fail)).then(() => 200, (e: Refusal) => e.status))
       assert.deepEqual(statuses, [401, 401, 429, 429])
       let passed = false
       await stage(httpContext(), async () => {
         passed = true
       })
       assert.ok(passed, 'a valid credential passes')
-      await assert.rejects(attempt(() => stage(httpContext({peer: '10.0.0.9'}), fail)), (e: Rejection) => e.status === 401, 'another address has its own count')
+      await assert.rejects(attempt(() => stage(httpContext({peer: '10.0.0.9'}), fail)), (e: Refusal) => e.status === 401, 'another address has its own count')
       const other = async () => {
-        throw new Rejection(413, 'too_large', 'too large', RPC.INVALID_REQUEST, {kind: 'guard'})
+        throw Refusal.tooLarge('too large')
       }
-      for (let i = 0; i < 3; i++) await assert.rejects(attempt(() => stage(httpContext({peer: '10.0.0.10'}), other)), (e: Rejection) => e.status === 413)
+      for (let i = 0; i < 3; i++) await assert.rejects(attempt(() => stage(httpContext({peer: '10.0.0.10'}), other)), (e: Refusal) => e.status === 413)
     })
   })
 
@@ -237,6 +216,8 @@ describe('protect units', function () {
       dir = await fs.mkdtemp(path.join(os.tmpdir(), 'keyward-audit-'))
     })
     afterEach(() => fs.rm(dir, {recursive: true, force: true}))
+    // The started-markers go to the test's own state directory, not the home of whoever runs the tests.
+    const stateEnv = () => ({XDG_STATE_HOME: path.join(dir, 'state')})
 
     it('a sealed record opens only with its key and its exact bytes', () => {
       const key = randomBytes(32)
@@ -255,7 +236,7 @@ describe('protect units', function () {
       // A process whose only pending work is a batch waiting out its delay, then a top-level await on it:
       // with an unref'd batch timer, Node exits at once (code 13) and the records are gone.
       const script = `const {AuditLog} = await import(${JSON.stringify(writer)})
-        const log = new AuditLog({file: ${JSON.stringify(file)}, key: Buffer.alloc(32, 7), maxSize: 1 << 20, batchMs: () => 200})
+        const log = new AuditLog({file: ${JSON.stringify(file)}, key: Buffer.alloc(32, 7), maxSize: 1 << 20, batchMs: () => 200, env: {XDG_STATE_HOME: ${JSON.stringify(path.join(dir, 'state'))}}})
         await log.record({event: 'first'})
         await Promise.all([log.record({event: 'second'}), log.record({event: 'third'})])`
       const {spawnSync} = await import('node:child_process')
@@ -269,19 +250,19 @@ describe('protect units', function () {
     it('batches concurrent records into one chain that verifies, and the request stage records refusals and the session’s authentication', async () => {
       const key = randomBytes(32)
       const file = path.join(dir, 'audit.jsonl')
-      const log = new AuditLog({file, key, maxSize: 1024 ** 2})
+      const log = new AuditLog({file, key, maxSize: 1024 ** 2, env: stateEnv()})
       await Promise.all(Array.from({length: 500}, (_, i) => log.record({event: 'test', i})))
-      const stage = auditRequests(log, () => false)
+      const stage = auditRequests(log)
       await assert.rejects(attempt(() => stage(httpContext(), async () => {
-          throw new Rejection(429, 'rate_limited', 'slow down', RPC.RATE_LIMITED, {kind: 'rate', data: {policy: 'principal'}})
+          throw Refusal.rateLimited('slow down', {headers: {}, data: {policy: 'principal'}})
         })),
       )
-      const init = httpContext({message: {jsonrpc: '2.0', id: 1, method: 'initialize', params: {}}})
+      const init = httpContext({message: parsedMessage({jsonrpc: '2.0', id: 1, method: 'initialize', params: {}})})
       await stage(init, async () => {
         init.principal = alice
       })
       await log.close()
-      const report = await verifyAudit(file, key)
+      const report = await verifyAudit(file, key, {env: stateEnv()})
       assert.ok(report.ok, report.problem?.message)
       assert.equal(report.records, 502)
       const lines = (await fs.readFile(file, 'utf8')).trim().split('\n').map((l) => JSON.parse(l))
@@ -294,14 +275,14 @@ describe('protect units', function () {
     it('a head file deleted and a tail cut: the writer says so in the chain, and verify reports it', async () => {
       const key = randomBytes(32)
       const file = path.join(dir, 'audit.jsonl')
-      let log = new AuditLog({file, key, maxSize: 1024 ** 2})
+      let log = new AuditLog({file, key, maxSize: 1024 ** 2, env: stateEnv()})
       for (let i = 0; i < 3; i++) await log.record({event: 'test', i})
       const lines = (await fs.readFile(file, 'utf8')).trim().split('\n')
       await fs.writeFile(file, `${lines.slice(0, 2).join('\n')}\n`)
       await fs.rm(`${file}.head`)
-      log = new AuditLog({file, key, maxSize: 1024 ** 2})
+      log = new AuditLog({file, key, maxSize: 1024 ** 2, env: stateEnv()})
       await log.record({event: 'test', i: 3})
-      const report = await verifyAudit(file, key)
+      const report = await verifyAudit(file, key, {env: stateEnv()})
       assert.equal(report.problem?.kind, 'truncated')
       assert.match(report.problem!.message, /head file was missing/)
     })

@@ -1,0 +1,262 @@
+/**
+ * Regular expressions written in JavaScript syntax (JSON Schema `pattern`s, `guard.patterns`)
+ * and run by re2js, whose matching takes time linear in the input whatever the pattern: a
+ * client chooses the string, and an upstream or an operator the pattern, so a backtracking
+ * engine would let one of them occupy the server (`^(a+)+$` against `aaa…!`).
+ *
+ * The pattern is first checked by JavaScript's own parser (so what is invalid there is invalid
+ * here), then rewritten into RE2 syntax where the two read the same text differently:
+ * - `\s` and `\S` are JavaScript's (Unicode spaces, `\v`, U+FEFF), not RE2's ASCII ones;
+ * - `.` excludes `\r`, U+2028 and U+2029 as well as `\n`;
+ * - `\uXXXX`, `\u{X}`, `\cX`, `\0`, `[^]`, `[]`, `[\b]`, `(?<name>…)`, `\p{Letter}`,
+ *   `\p{Script=Greek}`, `\p{ASCII}` are spelled the RE2 way.
+ * What remains different: matching is by code point, also without the `u` flag, and `i` folds
+ * case as `/iu` does (K matches the Kelvin sign). Backreferences, lookahead and lookbehind, and
+ * repetition counts over 1000 have no linear-time match: such a pattern is an
+ * `UncheckablePattern`.
+ */
+import {createRequire} from 'node:module'
+
+import type {RE2JS} from 're2js'
+
+/** re2js, loaded on first use: most commands read settings, few match a pattern (about 10 ms kept off their start). */
+const load = createRequire(import.meta.url)
+let engine: typeof RE2JS | undefined
+const re2 = (): typeof RE2JS => (engine ??= (load('re2js') as typeof import('re2js')).RE2JS)
+
+export interface LinearRegExp {
+  /** True when the pattern matches somewhere in `input`, as RegExp.prototype.test. */
+  test(input: string): boolean
+}
+
+/** A valid JavaScript pattern that cannot be matched in linear time (a backreference, a lookaround). */
+export class UncheckablePattern extends Error {
+  constructor(readonly reason: string) {
+    super(reason)
+    this.name = 'UncheckablePattern'
+  }
+}
+
+export interface PatternFlags {
+  ignoreCase?: boolean
+  /** The `u` flag, as JSON Schema patterns have it: it changes what JavaScript's parser accepts. */
+  unicode?: boolean
+}
+
+/** JavaScript's WhiteSpace and LineTerminator characters, as the inside of an RE2 class. */
+const SPACE = String.raw`\t\n\x{b}\f\r \x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}\x{feff}`
+/** Every other code point. */
+const NOT_SPACE = String.raw`\x{0}-\x{8}\x{e}-\x{1f}\x{21}-\x{9f}\x{a1}-\x{167f}\x{1681}-\x{1fff}\x{200b}-\x{2027}\x{202a}-\x{202e}\x{2030}-\x{205e}\x{2060}-\x{2fff}\x{3001}-\x{fefe}\x{ff00}-\x{10ffff}`
+const ANY = String.raw`\x{0}-\x{10ffff}`
+const DOT = String.raw`[^\n\r\x{2028}\x{2029}]`
+/** RE2 allows at most 1000 repetitions. */
+const MAX_REPEAT = 1000
+
+const CATEGORIES: Record<string, string> = {
+  Letter: 'L', Cased_Letter: 'LC', Uppercase_Letter: 'Lu', Lowercase_Letter: 'Ll', Titlecase_Letter: 'Lt', Modifier_Letter: 'Lm', Other_Letter: 'Lo',
+  Mark: 'M', Combining_Mark: 'M', Nonspacing_Mark: 'Mn', Spacing_Mark: 'Mc', Enclosing_Mark: 'Me',
+  Number: 'N', Decimal_Number: 'Nd', digit: 'Nd', Letter_Number: 'Nl', Other_Number: 'No',
+  Punctuation: 'P', punct: 'P', Connector_Punctuation: 'Pc', Dash_Punctuation: 'Pd', Open_Punctuation: 'Ps', Close_Punctuation: 'Pe', Initial_Punctuation: 'Pi', Final_Punctuation: 'Pf', Other_Punctuation: 'Po',
+  Symbol: 'S', Math_Symbol: 'Sm', Currency_Symbol: 'Sc', Modifier_Symbol: 'Sk', Other_Symbol: 'So',
+  Separator: 'Z', Space_Separator: 'Zs', Line_Separator: 'Zl', Paragraph_Separator: 'Zp',
+  Other: 'C', Control: 'Cc', cntrl: 'Cc', Format: 'Cf', Surrogate: 'Cs', Private_Use: 'Co', Unassigned: 'Cn',
+}
+/** Binary properties RE2 has no name for, as the inside of a class. */
+const BINARY: Record<string, string> = {ASCII: String.raw`\x{0}-\x{7f}`, ASCII_Hex_Digit: '0-9A-Fa-f', Any: ANY}
+
+const hex = (code: number) => `\\x{${code.toString(16)}}`
+
+/** `\p{…}` or `\P{…}` (`negated`) as RE2 spells it: inside a class when `inClass`. */
+function property(body: string, negated: boolean, inClass: boolean): string {
+  const [key, value] = body.includes('=') ? body.split('=', 2) : [undefined, body]
+  if (key === 'Script_Extensions' || key === 'scx') throw new UncheckablePattern(`\\p{${body}}: script extensions are not supported; use \\p{Script=…}`)
+  if (key === undefined && BINARY[value] !== undefined) {
+    if (!negated) return inClass ? BINARY[value] : `[${BINARY[value]}]`
+    if (inClass) throw new UncheckablePattern(`\\P{${body}} inside a class is not supported`)
+    return `[^${BINARY[value]}]`
+  }
+  const name = key === 'General_Category' || key === 'gc' || key === undefined ? (CATEGORIES[value] ?? value) : value
+  return `\\${negated ? 'P' : 'p'}{${name}}`
+}
+
+interface Cursor {
+  src: string
+  at: number
+  unicode: boolean
+}
+
+/** `\uXXXX` (with a following low surrogate folded in) or `\u{X}`; `cur.at` is after the `u`. */
+function unicodeEscape(cur: Cursor): string {
+  const {src} = cur
+  if (src[cur.at] === '{' && cur.unicode) {
+    const end = src.indexOf('}', cur.at)
+    const code = Number.parseInt(src.slice(cur.at + 1, end), 16)
+    cur.at = end + 1
+    return hex(code)
+  }
+  const four = /^[0-9A-Fa-f]{4}/.exec(src.slice(cur.at, cur.at + 4))
+  // Without `u`, JavaScript reads \u not followed by four hex digits as a plain u.
+  if (!four) return 'u'
+  let code = Number.parseInt(four[0], 16)
+  cur.at += 4
+  const low = /^\\u([Dd][C-Fc-f][0-9A-Fa-f]{2})/.exec(src.slice(cur.at, cur.at + 6))
+  if (code >= 0xd800 && code <= 0xdbff && low) {
+    code = 0x10000 + ((code - 0xd800) << 10) + (Number.parseInt(low[1], 16) - 0xdc00)
+    cur.at += 6
+  }
+  return hex(code)
+}
+
+/** One escape, `cur.at` at the character after the backslash; `inClass` inside `[…]`. */
+function escape(cur: Cursor, inClass: boolean): string {
+  const c = cur.src[cur.at++]
+  if (/[1-9]/.test(c)) throw new UncheckablePattern(`\\${c}: backreferences have no linear-time match`)
+  switch (c) {
+    case '0':
+      if (/[0-9]/.test(cur.src[cur.at] ?? '')) throw new UncheckablePattern('octal escapes are not supported; use \\xHH')
+      return hex(0)
+    case 'k':
+      if (cur.src[cur.at] === '<') throw new UncheckablePattern('\\k<name>: backreferences have no linear-time match')
+      return 'k'
+    case 'u':
+      return unicodeEscape(cur)
+    case 'c': {
+      const letter = cur.src[cur.at]
+      if (!/[A-Za-z]/.test(letter ?? '')) throw new UncheckablePattern('\\c without a letter is not supported')
+      cur.at++
+      return hex(letter.charCodeAt(0) % 32)
+    }
+    case 's':
+      return inClass ? SPACE : `[${SPACE}]`
+    case 'S':
+      return inClass ? NOT_SPACE : `[${NOT_SPACE}]`
+    case 'b':
+      return inClass ? hex(8) : '\\b'
+    case 'p':
+    case 'P': {
+      if (!cur.unicode || cur.src[cur.at] !== '{') return c
+      const end = cur.src.indexOf('}', cur.at)
+      const body = cur.src.slice(cur.at + 1, end)
+      cur.at = end + 1
+      return property(body, c === 'P', inClass)
+    }
+    case 'x':
+      // Without `u`, JavaScript reads \x not followed by two hex digits as a plain x.
+      return /^[0-9A-Fa-f]{2}/.test(cur.src.slice(cur.at, cur.at + 2)) ? '\\x' : 'x'
+    case 'd':
+    case 'D':
+    case 'w':
+    case 'W':
+    case 'n':
+    case 'r':
+    case 't':
+    case 'v':
+    case 'f':
+      return `\\${c}`
+    case 'B':
+      if (inClass) throw new UncheckablePattern('\\B inside a class is not supported')
+      return '\\B'
+    default:
+      // An identity escape: the character itself, escaped when RE2 would read it as syntax.
+      return /[A-Za-z0-9]/.test(c) || c.charCodeAt(0) > 0x7f ? c : `\\${c}`
+  }
+}
+
+/** Escapes that stand for a set of characters: never an end of a range. */
+const SET_ESCAPE = /^[sSdDwWpP]$/
+
+/** A class `[…]`, `cur.at` after the `[`. */
+function characterClass(cur: Cursor): string {
+  const {src} = cur
+  if (src.startsWith('^]', cur.at)) {
+    cur.at += 2
+    return `[${ANY}]`
+  }
+  if (src[cur.at] === ']') {
+    cur.at++
+    return `[^${ANY}]`
+  }
+  const negated = src[cur.at] === '^'
+  if (negated) cur.at++
+  // Tokens first (a code point, or an escape): a '-' is a range only between two single characters.
+  const tokens: {text: string; single: boolean}[] = []
+  while (src[cur.at] !== ']') {
+    if (src[cur.at] === '\\') {
+      cur.at++
+      const set = SET_ESCAPE.test(src[cur.at]) && (src[cur.at].toLowerCase() !== 'p' || (cur.unicode && src[cur.at + 1] === '{'))
+      tokens.push({text: escape(cur, true), single: !set})
+      continue
+    }
+    const c = String.fromCodePoint(src.codePointAt(cur.at)!)
+    cur.at += c.length
+    tokens.push({text: c === '[' || c === '^' ? `\\${c}` : c, single: true})
+  }
+  cur.at++
+  let out = ''
+  for (let i = 0; i < tokens.length; i++) {
+    const [from, dash, to] = [tokens[i], tokens[i + 1], tokens[i + 2]]
+    if (dash?.text === '-' && to && from.single && to.single) {
+      out += `${from.text}-${to.text}`
+      i += 2
+    } else out += from.text === '-' ? '\\-' : from.text
+  }
+  return `[${negated ? '^' : ''}${out}]`
+}
+
+/** A group opening, `cur.at` after the `(`. */
+function group(cur: Cursor): string {
+  const rest = cur.src.slice(cur.at, cur.at + 3)
+  if (/^\?(?:=|!|<=|<!)/.test(rest)) throw new UncheckablePattern('lookahead and lookbehind have no linear-time match')
+  if (rest.startsWith('?<')) {
+    cur.at += 2
+    return '(?P<'
+  }
+  return '('
+}
+
+/** `{n}`, `{n,}` or `{n,m}` at `cur.at` (the `{`): a repetition, checked against RE2's limit; else a literal brace. */
+function brace(cur: Cursor): string {
+  const m = /^\{(\d+)(,(\d*))?\}/.exec(cur.src.slice(cur.at))
+  if (!m) {
+    cur.at++
+    return '\\{'
+  }
+  for (const n of [m[1], m[3]]) if (n && Number(n) > MAX_REPEAT) throw new UncheckablePattern(`{${m[1]}${m[2] ?? ''}}: a repetition count over ${MAX_REPEAT} is not supported`)
+  cur.at += m[0].length
+  return m[0]
+}
+
+/** The pattern in RE2 syntax, read as JavaScript reads it. */
+export function toRe2Syntax(source: string, unicode: boolean): string {
+  const cur: Cursor = {src: source, at: 0, unicode}
+  let out = ''
+  while (cur.at < source.length) {
+    const c = source[cur.at++]
+    if (c === '\\') out += escape(cur, false)
+    else if (c === '[') out += characterClass(cur)
+    else if (c === '(') out += group(cur)
+    else if (c === '.') out += DOT
+    else if (c === '{') {
+      cur.at--
+      out += brace(cur)
+    } else if (c === '}' || c === ']') out += `\\${c}`
+    else out += c
+  }
+  return out
+}
+
+/**
+ * The pattern compiled for linear-time matching. Throws a SyntaxError when JavaScript would
+ * (an invalid pattern), and an UncheckablePattern when it is valid but has no linear-time match.
+ */
+export function linearRegExp(source: string, flags: PatternFlags = {}): LinearRegExp {
+  // JavaScript's parser decides what is valid (parsing is linear; nothing is matched here).
+  new RegExp(source, `${flags.unicode ? 'u' : ''}${flags.ignoreCase ? 'i' : ''}`)
+  const syntax = toRe2Syntax(source, Boolean(flags.unicode))
+  try {
+    return re2().compile(syntax, flags.ignoreCase ? re2().CASE_INSENSITIVE : 0)
+  } catch (err) {
+    // RE2's message quotes part of the pattern, which an upstream may have chosen: kept short and on one line.
+    throw new UncheckablePattern((err as Error).message.replace(/^error parsing regexp: /, '').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').slice(0, 120))
+  }
+}

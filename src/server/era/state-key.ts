@@ -1,0 +1,37 @@
+/**
+ * The key that seals `requestState` tokens (request-state.ts): 32 random bytes in the vault's
+ * encrypted payload, as the audit key is (src/audit/key.ts). It lives in the vault, not in a
+ * process, so that every replica on Redis opens the tokens the others sealed, and a restart
+ * does not void a round trip in flight. Whoever can open the vault can forge a token; nobody
+ * else can read or forge one.
+ *
+ * It is born with the vault (init, up) or by the first admin command that writes it; a serve
+ * that finds none writes it once, as it does the audit key, unless it is a replica.
+ */
+import {randomBytes} from 'node:crypto'
+
+import {tableOf, type VaultData} from '../../vault/index.js'
+
+interface KeyEntry {
+  key_b64: string
+  created: string
+}
+
+const TABLE = 'era'
+const ENTRY = 'request_state_key'
+
+export function requestStateKeyOf(data: VaultData): Buffer | undefined {
+  const entry = data.tables.get(TABLE)?.get(ENTRY) as KeyEntry | undefined
+  if (!entry || typeof entry.key_b64 !== 'string') return undefined
+  const key = Buffer.from(entry.key_b64, 'base64')
+  return key.length === 32 ? key : undefined
+}
+
+/** The key, created in `data` when missing (the caller then saves the vault). */
+export function ensureRequestStateKey(data: VaultData): Buffer {
+  const existing = requestStateKeyOf(data)
+  if (existing) return existing
+  const key = randomBytes(32)
+  tableOf<KeyEntry>(data, TABLE).set(ENTRY, {key_b64: key.toString('base64'), created: new Date().toISOString()})
+  return key
+}

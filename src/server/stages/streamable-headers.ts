@@ -1,0 +1,32 @@
+/** HTTP: the header rules of Streamable HTTP (MCP 2025-11-25), for the stateful and stateless modes alike. */
+import {SUPPORTED_PROTOCOL_VERSIONS} from '@modelcontextprotocol/sdk/types.js'
+
+import type {RequestContext} from '../context.js'
+import type {Stage} from '../pipeline/chain.js'
+import {Refusal} from '../refusal.js'
+
+export function checkStreamableHeaders(): Stage<RequestContext> {
+  return (ctx, next) => {
+    check(ctx)
+    return next()
+  }
+}
+
+function check(ctx: RequestContext): void {
+  const accept = ctx.headers.accept?.join(',') ?? ''
+  if (ctx.method === 'POST') {
+    if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
+      throw Refusal.protocol(406, 'not_acceptable', 'Not Acceptable: Accept must include application/json and text/event-stream')
+    }
+    const type = (ctx.headers['content-type']?.[0] ?? '').split(';')[0].trim().toLowerCase()
+    if (type !== 'application/json') {
+      throw Refusal.protocol(415, 'unsupported_media_type', 'Unsupported Media Type: Content-Type must be application/json')
+    }
+  } else if (ctx.method === 'GET' && !accept.includes('text/event-stream')) {
+    throw Refusal.protocol(406, 'not_acceptable', 'Not Acceptable: Accept must include text/event-stream')
+  }
+  const version = ctx.headers['mcp-protocol-version']?.[0]
+  if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+    throw Refusal.protocol(400, 'unsupported_version', `Bad Request: unsupported MCP-Protocol-Version ${version.slice(0, 40)}; supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`)
+  }
+}

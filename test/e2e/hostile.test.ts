@@ -1,0 +1,253 @@
+/**
+ * Hostile upstreams (issues 15 and 18): a sandboxed upstream tries, and fails, to read the key
+ * file, the vault, another upstream's allowed directory and a file in the operator's HOME, to
+ * leave a detached process behind after `kill -9` of keyward, and to reach the network with
+ * --network off. In the same run an unsandboxed upstream succeeds at each (a process left
+ * behind needs the pre-namespace containment, the process group alone), which shows the test
+ * can fail. Also: the private HOME of every upstream, the fd-3 lifeline, and the one-line
+ * errors where no sandbox can start.
+ */
+import assert from 'node:assert/strict'
+import {spawnSync} from 'node:child_process'
+import {mkdtempSync, promises as fs, rmSync} from 'node:fs'
+import {createServer, type Server} from 'node:net'
+import path from 'node:path'
+
+import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
+
+import {BIN, collect, json, ROOT, Sandbox, sleep} from '../helpers/cli.js'
+import {alive, hostPid} from '../helpers/processes.js'
+import {bearer, httpClient, startServe, type RunningServe} from '../helpers/server.js'
+
+const HOSTILE = path.join(ROOT, 'dist', 'test', 'fixtures', 'hostile-upstream.js')
+const FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
+const textOf = (r: unknown) => ((r as {content: {text: string}[]}).content[0]?.text ?? '')
+const linux = process.platform === 'linux'
+/**
+ * Not under /tmp: a sandbox has a /tmp of its own, which would hide these files whatever else
+ * it did. An operator's HOME is elsewhere too.
+ */
+const BASE = '/var/tmp'
+
+async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> {
+  for (let t = 0; t < ms; t += 50) {
+    if (await check()) return true
+    await sleep(50)
+  }
+  return check()
+}
+
+describe('hostile upstreams', function () {
+  this.timeout(120_000)
+  let box: Sandbox
+  let allowed: string
+  const running: RunningServe[] = []
+  const clients: Client[] = []
+  const strays: number[] = []
+
+  async function cli(args: string[], input?: string, env: Record<string, string | undefined> = {}) {
+    const r = await box.run(args, {input, env})
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`)
+    return r
+  }
+
+  async function serve(args: string[] = [], env: Record<string, string | undefined> = {}) {
+    const s = await startServe(box, ['--stateless', ...args], env)
+    running.push(s)
+    return s
+  }
+
+  /** A key made before any server starts: one made later may reach a running server only after its reload. */
+  let key: string
+
+  async function connect(s: RunningServe): Promise<Client> {
+    const c = await httpClient(s.url, bearer(key))
+    clients.push(c)
+    return c
+  }
+
+  const call = async (c: Client, name: string, args: Record<string, unknown> = {}) => textOf(await c.callTool({name, arguments: args}))
+  const read = async (c: Client, upstream: string, file: string) => JSON.parse(await call(c, `${upstream}__read_file`, {path: file})) as {ok: boolean; text?: string; code?: string}
+
+  before(function () {
+    if (linux && spawnSync('bwrap', ['--version']).status === 0) return
+    // CI installs bubblewrap (.ci/run) and sets KEYWARD_REQUIRE_BWRAP: there, a missing one fails.
+    if (process.env.KEYWARD_REQUIRE_BWRAP) throw new Error('bubblewrap is not installed: apt-get install bubblewrap')
+    console.warn('    bubblewrap is not installed (apt-get install bubblewrap), or this is not Linux: these tests are skipped')
+    this.skip()
+  })
+
+  beforeEach(async function () {
+    box = new Sandbox(BASE)
+    await box.initWithKeyFile()
+    key = (await cli(['keys', 'generate', '--name', 'client', '--scope', '*'])).stdout.trim()
+    allowed = mkdtempSync(path.join(BASE, 'keyward-allowed-'))
+    await fs.writeFile(path.join(allowed, 'other.txt'), 'what only the other upstream may read')
+    await fs.writeFile(box.path('planted.txt'), 'planted in the operator HOME')
+  })
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})))
+    await Promise.all(running.splice(0).map((s) => s.stop()))
+    for (const pid of strays.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL')
+    rmSync(allowed, {recursive: true, force: true})
+    await box?.cleanup()
+  })
+
+  it('a sandboxed upstream cannot read the key file, the vault, another upstream’s path or the operator’s HOME, nor reach the network with --network off; an unsandboxed one can', async () => {
+    await cli(['upstream', 'add', 'jailed', '--sandbox', '--allow-path', `${ROOT}:ro`, '--network', 'off', '--', process.execPath, HOSTILE])
+    await cli(['upstream', 'add', 'other', '--sandbox', '--allow-path', `${ROOT}:ro`, '--allow-path', `${allowed}:rw`, '--', process.execPath, HOSTILE])
+    await cli(['upstream', 'add', 'free', '--', process.execPath, HOSTILE])
+    // Allowed the operator's whole HOME: keyward's own files in it stay hidden.
+    await cli(['upstream', 'add', 'nosy', '--sandbox', '--allow-path', `${ROOT}:ro`, '--allow-path', `${box.dir}:ro`, '--', process.execPath, HOSTILE])
+    const listener: Server = createServer((socket) => socket.end())
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', () => resolve()))
+    const port = (listener.address() as {port: number}).port
+    try {
+      const s = await serve()
+      const c = await connect(s)
+      const targets = {'the key file': box.env.KEYWARD_KEY_FILE, 'the vault': box.vault, "another upstream's allowed path": path.join(allowed, 'other.txt'), "a file in the operator's HOME": box.path('planted.txt')}
+      for (const [what, file] of Object.entries(targets)) {
+        const jailed = await read(c, 'jailed', file)
+        assert.equal(jailed.ok, false, `the sandboxed upstream read ${what}`)
+        assert.equal(jailed.code, 'ENOENT', `${what}: ${jailed.code}`)
+        assert.equal((await read(c, 'free', file)).ok, true, `the unsandboxed upstream reads ${what}: the test can fail`)
+      }
+      assert.equal((await read(c, 'other', path.join(allowed, 'other.txt'))).text, 'what only the other upstream may read', 'its own allowed path it reads')
+      assert.equal((await read(c, 'nosy', box.path('planted.txt'))).ok, true, 'an allowed HOME is readable')
+      for (const file of [box.env.KEYWARD_KEY_FILE, box.vault]) assert.equal((await read(c, 'nosy', file)).ok, false, `${file} stays hidden inside an allowed path`)
+      if (process.getuid?.() === 0) {
+        assert.equal((await read(c, 'jailed', '/etc/shadow')).ok, false, 'password hashes are masked even for root')
+        assert.equal((await read(c, 'free', '/etc/shadow')).ok, true)
+      }
+      assert.notEqual(await call(c, 'jailed__connect', {host: '127.0.0.1', port}), 'connected', '--network off: not even the host’s loopback')
+      assert.equal(await call(c, 'free__connect', {host: '127.0.0.1', port}), 'connected', 'the unsandboxed upstream connects: the test can fail')
+      assert.equal(await call(c, 'other__connect', {host: '127.0.0.1', port}), 'connected', 'a sandbox with the network on connects')
+      const jailedProc = JSON.parse(await call(c, 'jailed__get_process'))
+      const freeProc = JSON.parse(await call(c, 'free__get_process'))
+      assert.equal(jailedProc.home, '/home/upstream', 'a private HOME, at a neutral path')
+      assert.equal(jailedProc.cwd, '/home/upstream')
+      assert.match(freeProc.home, /upstreams\/[^/]+\/free\/home$/, 'unsandboxed too: a private HOME, not the operator’s')
+      assert.notEqual(freeProc.home, box.dir)
+      assert.match(s.logs(), /upstream jailed is ready \([^;)]*; pid \d+, sandbox\)/)
+      assert.match(s.logs(), /upstream free is ready \([^;)]*; pid \d+, pid-namespace\)/)
+    } finally {
+      listener.close()
+    }
+  })
+
+  it('kill -9 of keyward leaves no detached grandchild, sandboxed or not; with the process group alone one survives', async () => {
+    await cli(['upstream', 'add', 'jailed', '--sandbox', '--allow-path', `${ROOT}:ro`, '--', process.execPath, HOSTILE])
+    await cli(['upstream', 'add', 'free', '--', process.execPath, HOSTILE])
+    const spawnBoth = async (s: RunningServe) => {
+      const c = await connect(s)
+      const pids = await Promise.all(['jailed', 'free'].map(async (u) => hostPid(JSON.parse(await call(c, `${u}__spawn_detached`)))))
+      await c.close().catch(() => {})
+      return pids
+    }
+    // bubblewrap's PID namespace (the default), then util-linux unshare's (where bubblewrap cannot be used).
+    for (const containment of [undefined, 'unshare']) {
+      const s = await serve([], {KEYWARD_UPSTREAM_CONTAINMENT: containment})
+      const grandchildren = await spawnBoth(s)
+      assert.ok(grandchildren.every((pid) => alive(pid)), `detached grandchildren run: ${grandchildren}`)
+      s.child.kill('SIGKILL')
+      assert.ok(await until(() => grandchildren.every((pid) => !alive(pid)), 5000), `every detached grandchild died with keyward (${containment ?? 'default'})`)
+      if (containment) assert.match(s.logs(), /upstream free is ready \([^;)]*; pid \d+, unshare\)/)
+      running.splice(0)
+    }
+
+    // The control: the process group alone, as before PID namespaces, lets the unsandboxed one's grandchild live.
+    const loose = await serve([], {KEYWARD_UPSTREAM_CONTAINMENT: 'process-group'})
+    const [jailed, free] = await spawnBoth(loose)
+    strays.push(free!)
+    loose.child.kill('SIGKILL')
+    running.splice(0)
+    assert.ok(await until(() => !alive(jailed), 5000), 'the sandbox still takes its grandchild along')
+    await sleep(3000)
+    assert.ok(alive(free), 'with the process group alone, a detached grandchild survives: the test can fail')
+  })
+
+  it('the fd-3 lifeline ends an upstream that ignores EOF and SIGTERM when keyward is killed', async () => {
+    await cli(['upstream', 'add', 'stubborn', '--env', 'FIXTURE_IGNORE_EOF=1', '--', process.execPath, FIXTURE])
+    const s = await serve()
+    const c = await connect(s)
+    const pid = hostPid(JSON.parse(await call(c, 'stubborn__get_process')))
+    assert.ok(alive(pid))
+    s.child.kill('SIGKILL')
+    running.splice(0)
+    assert.ok(await until(() => !alive(pid), 6000), 'the upstream died with keyward')
+  })
+
+  it('an upstream has its own empty HOME: `keyward run --upstream` cannot open the vault from the default paths', async () => {
+    // A user with every default path under HOME, as a fresh install has it: no XDG variables.
+    const fresh = new Sandbox()
+    try {
+      const env = {HOME: fresh.dir, PATH: process.env.PATH ?? '', NO_COLOR: '1'}
+      const run = async (args: string[], input?: string) => collect(fresh.spawn(args, {env: {...env, XDG_DATA_HOME: undefined, XDG_CONFIG_HOME: undefined}}), input)
+      assert.equal((await run(['init', '--key-file-out', path.join(fresh.dir, '.config', 'keyward', 'vault.key')])).code, 0)
+      assert.equal((await run(['secrets', 'set', 'OTHER'], 'other-upstream-secret-value')).code, 0)
+      assert.equal((await run(['upstream', 'add', 'x', '--skip-check', '--', 'sh'])).code, 0)
+      assert.equal((await run(['secrets', 'get', 'OTHER'])).stdout, 'other-upstream-secret-value', 'the operator gets it from the default paths')
+      const inside = await run(['run', '--upstream', 'x', '--', 'sh', '-c', `echo "HOME=$HOME"; "${process.execPath}" "${BIN}" secrets get OTHER`])
+      assert.ok(!inside.stdout.includes('other-upstream-secret-value'), 'the upstream cannot read another secret')
+      assert.match(inside.stdout, /HOME=.*upstreams\/[^/]+\/x\/home/)
+      assert.match(inside.stderr, /no vault/)
+      const passed = await run(['upstream', 'add', 'y', '--skip-check', '--env', `HOME=${fresh.dir}`, '--', 'sh'])
+      assert.equal(passed.code, 0)
+      assert.equal((await run(['run', '--upstream', 'y', '--', 'sh', '-c', 'echo "$HOME"'])).stdout.trim(), fresh.dir, '--env HOME=… passes one through')
+    } finally {
+      await fresh.cleanup()
+    }
+  })
+
+  it('where no sandbox can start: one line saying how to fix it, and a sandboxed upstream never starts unsandboxed', async () => {
+    const fake = box.path('fake-bwrap')
+    await fs.writeFile(fake, "#!/bin/sh\necho 'bwrap: No permissions to create a new namespace, likely because the kernel does not allow non-privileged user namespaces.' >&2\nexit 1\n", {mode: 0o755})
+    let r = await box.run(['upstream', 'add', 'jailed', '--sandbox', '--', process.execPath, HOSTILE], {env: {KEYWARD_BWRAP: box.path('no-such-bwrap')}})
+    assert.equal(r.code, 40)
+    assert.match(r.stderr, /^keyward: the sandbox needs bubblewrap, and .* was not found: install it \(apt-get install bubblewrap/)
+    assert.equal(r.stderr.trim().split('\n').length, 1, 'one line')
+    r = await box.run(['upstream', 'add', 'jailed', '--sandbox', '--json', '--', process.execPath, HOSTILE], {env: {KEYWARD_BWRAP: fake}})
+    assert.equal(r.code, 40)
+    assert.match(json(r).error.message, /cannot create the sandbox's namespaces here .*allow unprivileged user namespaces/)
+    assert.equal(json(await cli(['upstream', 'list', '--json'])).upstreams.length, 0, 'nothing was added')
+    await cli(['upstream', 'add', 'jailed', '--sandbox', '--skip-check', '--allow-path', `${ROOT}:ro`, '--', process.execPath, HOSTILE])
+    r = await box.run(['upstream', 'test', 'jailed'], {env: {KEYWARD_BWRAP: fake}})
+    assert.equal(r.code, 40)
+    const s = await serve([], {KEYWARD_BWRAP: fake})
+    assert.ok(await until(() => /upstream jailed is down: it did not start: bubblewrap cannot create/.test(s.logs()), 10_000), s.logs())
+    assert.doesNotMatch(s.logs(), /upstream jailed is ready/, 'it never starts unsandboxed')
+    r = await box.run(['upstream', 'add', 'web', '--sandbox', '--url', 'https://mcp.example/mcp'])
+    assert.equal(r.code, 2, 'an HTTP upstream has nothing to sandbox')
+  })
+
+  it('upstream test says what the sandbox shows and hides; upstream set changes it', async () => {
+    await cli(['upstream', 'add', 'jailed', '--sandbox', '--allow-path', `${ROOT}:ro`, '--', process.execPath, HOSTILE])
+    let r = await cli(['upstream', 'test', 'jailed'])
+    assert.match(r.stdout, /sandboxed \(bubblewrap\)/)
+    assert.match(r.stdout, new RegExp(`read-only: .*/usr .*${ROOT.replace(/[/.]/g, '\\$&')}`))
+    assert.match(r.stdout, /read-write: \/home\/upstream \(kept in .*jailed\/home\)/)
+    assert.match(r.stdout, /network: +on/)
+    const tested = json(await cli(['upstream', 'test', 'jailed', '--json']))
+    assert.equal(tested.containment.sandbox, true)
+    assert.ok(tested.containment.hidden.includes('/etc/shadow'), tested.containment.hidden.join(' '))
+    await cli(['upstream', 'set', 'jailed', '--network', 'off', '--allow-path', `${allowed}:rw`])
+    const shown = json(await cli(['upstream', 'show', 'jailed', '--json'])).upstream
+    assert.deepEqual(shown.sandbox, {enabled: true, allowPaths: [`${ROOT}:ro`, `${allowed}:rw`], network: false})
+    r = await cli(['upstream', 'test', 'jailed'])
+    assert.match(r.stdout, /network: +off/)
+    await cli(['upstream', 'set', 'jailed', '--sandbox', 'off'])
+    r = await cli(['upstream', 'test', 'jailed'])
+    assert.match(r.stdout, /not sandboxed: .*private HOME .*its own PID namespace \(bubblewrap\)/)
+    r = await box.run(['upstream', 'set', 'jailed', '--allow-path', '/'])
+    assert.equal(r.code, 2)
+    // upstream.sandbox: the default of `upstream add`; --no-sandbox beats it.
+    assert.equal((await box.run(['config', 'set', 'upstream.sandbox', 'maybe'])).code, 2)
+    await cli(['config', 'set', 'upstream.sandbox', 'on'])
+    await cli(['upstream', 'add', 'by-default', '--skip-check', '--', process.execPath, HOSTILE])
+    await cli(['upstream', 'add', 'opted-out', '--skip-check', '--no-sandbox', '--', process.execPath, HOSTILE])
+    const views = json(await cli(['upstream', 'list', '--json'])).upstreams
+    assert.equal(views.find((u: {name: string}) => u.name === 'by-default').sandbox.enabled, true)
+    assert.equal(views.find((u: {name: string}) => u.name === 'opted-out').sandbox.enabled, false)
+  })
+})

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict'
+
+import {linearRegExp, UncheckablePattern} from '../../../src/guard/linear-regex.js'
+
+/** Patterns and inputs on which RE2 must agree with JavaScript's RegExp. */
+const CORPUS: {pattern: string; flags?: string; inputs: string[]}[] = [
+  {pattern: String.raw`^\S+$`, flags: 'u', inputs: ['abc', 'a b', 'a\u00a0b', 'a\vb', 'a\ufeffb', 'a\u2028b', 'é']},
+  {pattern: String.raw`\s`, inputs: [' ', '\t', '\v', '\u00a0', '\u3000', '\u200b', 'x']},
+  {pattern: String.raw`[\s\d]+x`, inputs: ['1 x', '\u00a0x', 'ax', 'x']},
+  {pattern: String.raw`[^\s]`, inputs: [' ', 'a', '\u00a0']},
+  {pattern: String.raw`[\S-]`, inputs: ['-', ' ', 'a']},
+  {pattern: String.raw`[a-c-e]`, inputs: ['b', '-', 'e', 'd']},
+  {pattern: '^.$', inputs: ['a', '\n', '\r', '\u2028', '\u2029', '\t']},
+  {pattern: '^.$', flags: 'u', inputs: ['😀', 'a', '\r']},
+  {pattern: String.raw`^\u00e9$`, flags: 'u', inputs: ['é', 'e']},
+  {pattern: String.raw`^\u{1F600}$`, flags: 'u', inputs: ['😀', 'x']},
+  {pattern: String.raw`^\uD83D\uDE00$`, flags: 'u', inputs: ['😀', 'x']},
+  {pattern: String.raw`^[😀-😂]$`, flags: 'u', inputs: ['😁', '😃']},
+  {pattern: String.raw`^\p{L}+$`, flags: 'u', inputs: ['abcé', 'ab1', 'Ωμέγα']},
+  {pattern: String.raw`^\p{Letter}+$`, flags: 'u', inputs: ['abcé', 'ab1']},
+  {pattern: String.raw`^\p{Script=Greek}+$`, flags: 'u', inputs: ['Ωμέγα', 'abc']},
+  {pattern: String.raw`^\p{Lu}`, flags: 'u', inputs: ['Abc', 'abc']},
+  {pattern: String.raw`^\P{ASCII}$`, flags: 'u', inputs: ['é', 'e']},
+  {pattern: String.raw`^[\p{N}_]+$`, flags: 'u', inputs: ['١٢_3', 'a']},
+  {pattern: '[^]', inputs: ['\n', '']},
+  {pattern: '^[]', inputs: ['a', '']},
+  {pattern: String.raw`[\b]`, inputs: ['\b', 'b']},
+  {pattern: String.raw`\bword\b`, inputs: ['a word here', 'swordfish']},
+  {pattern: String.raw`\cJ`, inputs: ['\n', 'J']},
+  {pattern: String.raw`a\0b`, inputs: ['a\0b', 'a0b']},
+  {pattern: String.raw`\x41\x`, inputs: ['Ax', 'A']},
+  {pattern: String.raw`(?<year>\d{4})-(?:\d{2})`, flags: 'u', inputs: ['2024-05', '24-05']},
+  {pattern: 'a{2,3}b{2}c{1,}?', inputs: ['aabbc', 'abbc']},
+  {pattern: 'a{,2}', inputs: ['a{,2}', 'aa']},
+  {pattern: 'x{', inputs: ['x{', 'x']},
+  {pattern: '[[:alpha:]]', inputs: ['[', ':', 'b', 'x']},
+  {pattern: 'a]b}', inputs: ['a]b}', 'ab']},
+  {pattern: String.raw`\/\-\:\e`, inputs: ['/-:e', '/-:\\e']},
+  {pattern: '^(a+)+$', inputs: ['aaaa', 'aaa!']},
+  {pattern: 'a$', inputs: ['a', 'a\n']},
+  {pattern: '^ab|cd$', inputs: ['abx', 'xcd', 'xab']},
+  {pattern: 'select', flags: 'i', inputs: ['SELECT', 'SeLeCt', 'selec']},
+  {pattern: 'ǅ', flags: 'iu', inputs: ['ǆ', 'Ǆ']},
+]
+
+describe('linear-time regular expressions', () => {
+  for (const {pattern, flags = '', inputs} of CORPUS) {
+    it(`/${pattern}/${flags} matches as JavaScript does`, () => {
+      const native = new RegExp(pattern, flags)
+      const linear = linearRegExp(pattern, {ignoreCase: flags.includes('i'), unicode: flags.includes('u')})
+      for (const input of inputs) assert.equal(linear.test(input), native.test(input), `${JSON.stringify(input)}`)
+    })
+  }
+
+  it('refuses what has no linear-time match, and rejects what JavaScript rejects', () => {
+    for (const pattern of [String.raw`(a)\1`, String.raw`(?<n>a)\k<n>`, 'a(?=b)', 'a(?!b)', '(?<=a)b', '(?<!a)b', 'a{1,5000}', '(a{100}){100}', String.raw`\p{scx=Greek}`]) {
+      assert.throws(() => linearRegExp(pattern, {unicode: true}), UncheckablePattern, pattern)
+    }
+    for (const pattern of ['(', 'a{2,1}', '[b-a]', String.raw`\p{Nope}`]) assert.throws(() => linearRegExp(pattern, {unicode: true}), SyntaxError, pattern)
+  })
+
+  it('runs in linear time where a backtracking engine takes exponential time', () => {
+    const started = performance.now()
+    for (const [pattern, input] of [['^(a+)+$', `${'a'.repeat(5000)}!`], ['(a|aa)*c', 'a'.repeat(5000)], ['^(\\w+\\s?)*$', `${'word '.repeat(2000)}!`]]) {
+      assert.equal(linearRegExp(pattern, {unicode: true}).test(input), false)
+    }
+    assert.ok(performance.now() - started < 1000, `took ${performance.now() - started} ms`)
+  })
+})

@@ -1,0 +1,120 @@
+/**
+ * requestState sealing (src/server/era/request-state.ts): a token opens once, for its caller,
+ * for its call, before it expires; everything else is refused with the same wire answer.
+ */
+import assert from 'node:assert/strict'
+import {randomBytes} from 'node:crypto'
+
+import {MemoryReplayGuard, RequestStateRefused, RequestStateSealer} from '../../../../src/server/era/request-state.js'
+import {ensureRequestStateKey, requestStateKeyOf} from '../../../../src/server/era/state-key.js'
+import {emptyData} from '../../../../src/vault/payload.js'
+
+const alice = {principal: 'key:alice', method: 'tools/call', name: 'github__create_issue'}
+
+async function refusedFor(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise
+  } catch (err) {
+    assert.ok(err instanceof RequestStateRefused, `expected a RequestStateRefused, got ${String(err)}`)
+    return err.reason
+  }
+  assert.fail('the token was accepted')
+}
+
+describe('requestState sealing', () => {
+  let clock = 1_000_000
+  const now = () => clock
+  const key = randomBytes(32)
+  let sealer: RequestStateSealer
+  beforeEach(() => {
+    clock = 1_000_000
+    sealer = new RequestStateSealer(key, {now, ttlMs: 60_000})
+  })
+
+  it('opens for the caller and the call it was sealed for, and hides what it carries', async () => {
+    const token = sealer.seal(alice, {call: 'pending-7', upstreamState: 'secret-ish'})
+    assert.match(token, /^kws1\.[A-Za-z0-9_-]+$/)
+    assert.doesNotMatch(Buffer.from(token.slice(5), 'base64url').toString('latin1'), /pending-7|secret-ish/)
+    assert.deepEqual(await sealer.open(token, alice), {call: 'pending-7', upstreamState: 'secret-ish'})
+  })
+
+  it('refuses a replay: a token is spent by its first use', async () => {
+    const token = sealer.seal(alice, 1)
+    await sealer.open(token, alice)
+    assert.equal(await refusedFor(sealer.open(token, alice)), 'replayed')
+  })
+
+  it('refuses a token sent with another credential', async () => {
+    const token = sealer.seal(alice, 1)
+    assert.equal(await refusedFor(sealer.open(token, {...alice, principal: 'key:bob'})), 'invalid')
+    // and the refusal did not spend it: its owner still can use it once
+    assert.equal(await sealer.open(token, alice), 1)
+  })
+
+  it('refuses an expired token', async () => {
+    const token = sealer.seal(alice, 1)
+    clock += 60_000
+    assert.equal(await refusedFor(sealer.open(token, alice)), 'expired')
+  })
+
+  it('refuses a tampered token, every byte of it', async () => {
+    const token = sealer.seal(alice, {n: 1})
+    const raw = Buffer.from(token.slice(5), 'base64url')
+    for (let i = 0; i < raw.length; i++) {
+      const bad = Buffer.from(raw)
+      bad[i] ^= 0x01
+      assert.equal(await refusedFor(sealer.open(`kws1.${bad.toString('base64url')}`, alice)), 'invalid', `byte ${i}`)
+    }
+  })
+
+  it('refuses a token minted under another key (another vault)', async () => {
+    const other = new RequestStateSealer(randomBytes(32), {now})
+    assert.equal(await refusedFor(sealer.open(other.seal(alice, 1), alice)), 'invalid')
+  })
+
+  it('refuses a token used for another tool or method', async () => {
+    assert.equal(await refusedFor(sealer.open(sealer.seal(alice, 1), {...alice, name: 'github__delete_repo'})), 'wrong_request')
+    assert.equal(await refusedFor(sealer.open(sealer.seal(alice, 1), {...alice, method: 'prompts/get'})), 'wrong_request')
+  })
+
+  it('refuses what is not a token at all, without decrypting', async () => {
+    for (const junk of [undefined, 42, '', 'kws1.', 'kws1.AAAA', 'v2.abc', 'kws1.' + 'A'.repeat(70_000), {state: 1}]) {
+      assert.equal(await refusedFor(sealer.open(junk, alice)), 'malformed', JSON.stringify(junk)?.slice(0, 20))
+    }
+  })
+
+  it('tells the client the same thing whatever the reason', () => {
+    for (const reason of ['invalid', 'expired', 'replayed', 'wrong_request', 'malformed'] as const) {
+      const r = new RequestStateRefused(reason).refusal()
+      assert.deepEqual([r.status, r.code, r.message, r.data], [400, -32602, 'Invalid or expired requestState', {reason: 'invalid_request_state'}])
+    }
+  })
+
+  it('keeps its replay guard bounded, forgetting only ids whose tokens expired, and fails closed when full of live ones', async () => {
+    const guard = new MemoryReplayGuard(3)
+    const small = new RequestStateSealer(key, {now, ttlMs: 1000, replay: guard})
+    const tokens = [0, 1, 2, 3].map((i) => small.seal(alice, i))
+    for (const t of tokens.slice(0, 3)) await small.open(t, alice)
+    assert.equal(await refusedFor(small.open(tokens[3], alice)), 'replay_guard_full')
+    // The refused token was not spent; once the others expire it opens (if it is still fresh itself).
+    const late = small.seal(alice, 'late')
+    clock += 999
+    assert.equal(await refusedFor(small.open(late, alice)), 'replay_guard_full')
+    clock += 2
+    assert.equal(await refusedFor(small.open(late, alice)), 'expired')
+    const fresh = small.seal(alice, 'fresh')
+    assert.equal(await small.open(fresh, alice), 'fresh')
+    assert.equal(guard.size, 1)
+    assert.equal(await refusedFor(small.open(fresh, alice)), 'replayed')
+  })
+
+  it('takes its key from the vault, created once and kept', () => {
+    const data = emptyData()
+    assert.equal(requestStateKeyOf(data), undefined)
+    const created = ensureRequestStateKey(data)
+    assert.equal(created.length, 32)
+    assert.deepEqual(requestStateKeyOf(data), created)
+    assert.deepEqual(ensureRequestStateKey(data), created)
+    assert.throws(() => new RequestStateSealer(Buffer.alloc(16)), /32 bytes/)
+  })
+})

@@ -1,0 +1,209 @@
+/**
+ * The gateway's upstream connection (src/server/gateway/link.ts) in process, against real SDK
+ * servers of both protocol eras on loopback HTTP: it opens with initialize and moves to
+ * 2026-07-28 when the upstream refuses that, relays what an upstream asks of its client (a 2025 elicitation request, or a
+ * 2026 input request of a result) to the client channel it is given, and restarts with backoff
+ * when its upstream is away, saying why meanwhile.
+ */
+import assert from 'node:assert/strict'
+import {randomUUID} from 'node:crypto'
+import {createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse} from 'node:http'
+import type {AddressInfo} from 'node:net'
+
+import {Server as LegacyServer} from '@modelcontextprotocol/sdk/server/index.js'
+import {StreamableHTTPServerTransport} from '@modelcontextprotocol/sdk/server/streamableHttp.js'
+import {CallToolRequestSchema, ElicitResultSchema, ListToolsRequestSchema} from '@modelcontextprotocol/sdk/types.js'
+import {createMcpHandler, inputRequired, Server as ModernServer, SUPPORTED_PROTOCOL_VERSIONS} from '@modelcontextprotocol/server'
+
+import {Redactor} from '../../../../src/guard/redactor.js'
+import {UpstreamLink, UpstreamUnavailable} from '../../../../src/server/gateway/link.js'
+import type {ClientChannel} from '../../../../src/server/tools/source.js'
+import type {UpstreamDefinition} from '../../../../src/upstreams/index.js'
+
+const ASK = {name: 'ask', description: 'Asks its client for a name', inputSchema: {type: 'object' as const, properties: {}}}
+const NAME_SCHEMA = {type: 'object' as const, properties: {name: {type: 'string' as const}}, required: ['name']}
+
+/** A 2026-07-28 upstream (only that revision, unless `dual`): its tool asks through an input request. */
+function modernHandler(dual = false) {
+  return createMcpHandler(() => {
+    const server = new ModernServer({name: 'modern-upstream', version: '1.0.0'}, {capabilities: {tools: {listChanged: true}}, supportedProtocolVersions: ['2026-07-28', ...SUPPORTED_PROTOCOL_VERSIONS]})
+    server.setRequestHandler('tools/list', async () => ({tools: [ASK]}))
+    server.setRequestHandler('tools/call', async (_request, ctx) => {
+      const answer = ctx.mcpReq.inputResponses?.who as {action?: string; content?: {name?: string}} | undefined
+      if (!answer) return inputRequired({inputRequests: {who: inputRequired.elicit({message: 'Who are you?', requestedSchema: NAME_SCHEMA})}})
+      return {content: [{type: 'text', text: `hello ${answer.content?.name}`}]}
+    })
+    return server
+  }, {legacy: dual ? 'stateless' : 'reject'})
+}
+
+async function webRequest(req: IncomingMessage): Promise<Request> {
+  const chunks: Buffer[] = []
+  for await (const chunk of req) chunks.push(chunk as Buffer)
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value)
+  return new Request(`http://${req.headers.host}${req.url}`, {method: req.method, headers, body: chunks.length > 0 ? Buffer.concat(chunks) : undefined})
+}
+
+async function writeWebResponse(res: ServerResponse, response: Response): Promise<void> {
+  res.writeHead(response.status, Object.fromEntries(response.headers))
+  if (response.body) for await (const chunk of response.body) res.write(chunk)
+  res.end()
+}
+
+/** A 2025-era upstream on the 1.x SDK: its tool sends elicitation/create to its client. */
+function legacyHandler() {
+  const sessions = new Map<string, StreamableHTTPServerTransport>()
+  return async (req: IncomingMessage, res: ServerResponse) => {
+    const id = req.headers['mcp-session-id']
+    let transport = typeof id === 'string' ? sessions.get(id) : undefined
+    if (!transport) {
+      const created = new StreamableHTTPServerTransport({sessionIdGenerator: randomUUID, onsessioninitialized: (sid) => void sessions.set(sid, created)})
+      transport = created
+      const server = new LegacyServer({name: 'legacy-upstream', version: '1.0.0'}, {capabilities: {tools: {}}})
+      server.setRequestHandler(ListToolsRequestSchema, async () => ({tools: [ASK]}))
+      server.setRequestHandler(CallToolRequestSchema, async (_request, extra) => {
+        const answer = await extra.sendRequest({method: 'elicitation/create', params: {message: 'Who are you?', requestedSchema: NAME_SCHEMA}}, ElicitResultSchema)
+        return {content: [{type: 'text', text: `hello ${(answer.content as {name?: string} | undefined)?.name}`}]}
+      })
+      await server.connect(transport)
+    }
+    await transport.handleRequest(req, res)
+  }
+}
+
+async function listen(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>, port = 0): Promise<HttpServer> {
+  const server = createServer((req, res) => void handle(req, res).catch(() => res.destroy()))
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  return server
+}
+
+const portOf = (server: HttpServer) => (server.address() as AddressInfo).port
+
+function definition(port: number): UpstreamDefinition {
+  return {name: 'up', transport: 'http', url: `http://127.0.0.1:${port}/mcp`, headers: {}, prefix: true} as unknown as UpstreamDefinition
+}
+
+/** A client channel that answers every elicitation with a name, and records what it was asked. */
+function answeringChannel(asked: string[]): ClientChannel {
+  return {
+    notify: async () => {},
+    request: async <T>(request: {method: string; params?: unknown}, schema: {parse(v: unknown): T}) => {
+      asked.push(`${request.method}: ${(request.params as {message?: string}).message}`)
+      return schema.parse({action: 'accept', content: {name: 'Ada'}})
+    },
+  } as ClientChannel
+}
+
+function link(port: number, asked: string[], log: string[] = [], negotiation?: 'discover-first'): UpstreamLink {
+  return new UpstreamLink({
+    negotiation,
+    def: definition(port),
+    resolve: () => ({headers: {}}),
+    logRedactor: () => Redactor.none,
+    version: '0.0.0-test',
+    log: (level, message) => void log.push(`${level}: ${message}`),
+    capabilities: {elicitation: {}},
+    relay: () => answeringChannel(asked),
+  })
+}
+
+describe('gateway: the upstream link (in process)', function () {
+  this.timeout(20_000)
+  const servers: HttpServer[] = []
+  const links: UpstreamLink[] = []
+  afterEach(async () => {
+    await Promise.all(links.splice(0).map((l) => l.stop()))
+    for (const s of servers.splice(0)) s.closeAllConnections(), s.close()
+  })
+
+  it('moves to 2026-07-28 for an upstream that refuses initialize, and answers its input requests through the client channel', async () => {
+    const handler = modernHandler()
+    const http = await listen(async (req, res) => writeWebResponse(res, await handler.fetch(await webRequest(req))))
+    servers.push(http)
+    const asked: string[] = []
+    const l = link(portOf(http), asked)
+    links.push(l)
+    l.start()
+    const client = await l.client(10_000)
+    assert.equal(l.era, 'modern')
+    assert.equal(client.getNegotiatedProtocolVersion(), '2026-07-28')
+    assert.deepEqual((await client.listTools()).tools.map((t) => t.name), ['ask'])
+    const result = (await client.request({method: 'tools/call', params: {name: 'ask', arguments: {}}})) as {content: {text: string}[]}
+    assert.equal(result.content[0].text, 'hello Ada')
+    assert.deepEqual(asked, ['elicitation/create: Who are you?'])
+  })
+
+  it('keeps a dual-era upstream in the 2025 era, as its clients speak that era', async () => {
+    const handler = modernHandler(true)
+    const http = await listen(async (req, res) => writeWebResponse(res, await handler.fetch(await webRequest(req))))
+    servers.push(http)
+    const l = link(portOf(http), [])
+    links.push(l)
+    l.start()
+    const client = await l.client(10_000)
+    assert.equal(l.era, 'legacy')
+    assert.equal(client.getNegotiatedProtocolVersion(), '2025-11-25')
+    assert.deepEqual((await client.listTools()).tools.map((t) => t.name), ['ask'])
+  })
+
+  it('with the revision\'s own negotiation, takes 2026-07-28 from a dual-era upstream and falls back to initialize for a 2025-era one', async () => {
+    const handler = modernHandler(true)
+    const dual = await listen(async (req, res) => writeWebResponse(res, await handler.fetch(await webRequest(req))))
+    const legacy = await listen(legacyHandler())
+    servers.push(dual, legacy)
+    const asked: string[] = []
+    const [toDual, toLegacy] = [link(portOf(dual), asked, [], 'discover-first'), link(portOf(legacy), asked, [], 'discover-first')]
+    links.push(toDual, toLegacy)
+    toDual.start()
+    toLegacy.start()
+    await Promise.all([toDual.client(10_000), toLegacy.client(10_000)])
+    assert.deepEqual([toDual.era, toLegacy.era], ['modern', 'legacy'])
+    const result = (await (await toDual.client(0)).request({method: 'tools/call', params: {name: 'ask', arguments: {}}})) as {content: {text: string}[]}
+    assert.equal(result.content[0].text, 'hello Ada')
+  })
+
+  it('speaks 2025-11-25 to a 2025-era upstream, and relays its elicitation request', async () => {
+    const http = await listen(legacyHandler())
+    servers.push(http)
+    const asked: string[] = []
+    const l = link(portOf(http), asked)
+    links.push(l)
+    l.start()
+    const client = await l.client(10_000)
+    assert.equal(l.era, 'legacy')
+    assert.equal(client.getNegotiatedProtocolVersion(), '2025-11-25')
+    const result = (await client.request({method: 'tools/call', params: {name: 'ask', arguments: {}}})) as {content: {text: string}[]}
+    assert.equal(result.content[0].text, 'hello Ada')
+    assert.deepEqual(asked, ['elicitation/create: Who are you?'])
+  })
+
+  it('refuses what the upstream asks when there is no client to ask', async () => {
+    const http = await listen(legacyHandler())
+    servers.push(http)
+    const l = new UpstreamLink({def: definition(portOf(http)), resolve: () => ({headers: {}}),
+    logRedactor: () => Redactor.none, version: '0', log: () => {}, capabilities: {elicitation: {}}, relay: () => undefined})
+    links.push(l)
+    l.start()
+    const client = await l.client(10_000)
+    await assert.rejects(client.request({method: 'tools/call', params: {name: 'ask', arguments: {}}}), /elicitation is not available: no client session to ask/)
+  })
+
+  it('says why while its upstream is away, and connects once it is back (backoff restarts)', async () => {
+    const probe = await listen(async (_req, res) => void res.end())
+    const port = portOf(probe)
+    await new Promise<void>((resolve) => probe.close(() => resolve()))
+    const log: string[] = []
+    const l = link(port, [], log)
+    links.push(l)
+    l.start()
+    await assert.rejects(l.client(2_000), (err: unknown) => err instanceof UpstreamUnavailable && /upstream up is unavailable: it did not start: .*; it restarts in \d+s/.test(err.message))
+    assert.ok(log.some((line) => /^error: upstream up is down: it did not start/.test(line)), log.join('\n'))
+    const handler = modernHandler()
+    servers.push(await listen(async (req, res) => writeWebResponse(res, await handler.fetch(await webRequest(req))), port))
+    const started = Date.now()
+    let era: string | undefined
+    while (Date.now() - started < 15_000 && !(era = l.era)) await new Promise((r) => setTimeout(r, 100))
+    assert.equal(era, 'modern')
+  })
+})

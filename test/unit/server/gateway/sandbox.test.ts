@@ -1,0 +1,121 @@
+/** The bubblewrap argv of a sandboxed upstream, built against a host described in a table. */
+import assert from 'node:assert/strict'
+
+import {checkSandboxSupport, sandboxArgs, unshareArgs, within, type HostView} from '../../../../src/server/gateway/sandbox.js'
+import {parseAllowPath} from '../../../../src/upstreams/isolation.js'
+
+type Entry = ReturnType<HostView['entry']>
+
+function host(entries: Record<string, Entry>, uid = 1000, real: Record<string, string> = {}): HostView {
+  return {entry: (p) => entries[p], realpath: (p) => real[p] ?? p, uid}
+}
+
+const dir: Entry = {type: 'dir'}
+const file: Entry = {type: 'file'}
+const debian = {
+  '/usr': dir,
+  '/bin': {type: 'symlink', target: 'usr/bin'},
+  '/lib': {type: 'symlink', target: 'usr/lib'},
+  '/etc': dir,
+  '/etc/shadow': file,
+  '/etc/ssh': dir,
+  '/usr/bin/node': file,
+  '/srv/docs': dir,
+  '/home/ada/.local/state/keyward': dir,
+  '/home/ada/.config/keyward/vault.key': file,
+  '/run/systemd/resolve': dir,
+} satisfies Record<string, Entry>
+
+const request = (more: Partial<Parameters<typeof sandboxArgs>[0]> = {}) => ({
+  command: 'node',
+  args: ['server.js'],
+  env: {PATH: '/usr/bin'},
+  home: '/home/ada/.local/state/keyward/upstreams/v1/files/home',
+  hidden: ['/home/ada/.local/state/keyward', '/home/ada/.config/keyward/vault.key'],
+  ...more,
+})
+
+/** The argv as [flag, operands...] groups, for readable assertions. */
+function pairs(args: string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i]
+    const n = ['--ro-bind', '--bind', '--symlink'].includes(flag) ? 2 : ['--tmpfs', '--dev', '--proc', '--chdir', '--cap-drop'].includes(flag) ? 1 : 0
+    out.push([flag, ...args.slice(i + 1, i + 1 + n)].join(' '))
+    i += n
+  }
+  return out
+}
+
+describe('server/gateway/sandbox', () => {
+  it('shows the system read-only, replicates its symlinks, masks what root could read in /etc, and gives a private /tmp and HOME', () => {
+    const {args, command, view} = sandboxArgs(request(), {allow: [], network: true}, host(debian), '/home/ada')
+    const p = pairs(args)
+    for (const expected of ['--ro-bind /usr /usr', '--symlink usr/bin /bin', '--ro-bind /etc /etc', '--ro-bind /dev/null /etc/shadow', '--tmpfs /etc/ssh', '--tmpfs /tmp', '--proc /proc', '--dev /dev', '--new-session', '--unshare-pid', '--die-with-parent']) {
+      assert.ok(p.includes(expected), `${expected} in ${p.join(' | ')}`)
+    }
+    assert.ok(!p.includes('--unshare-net'), 'network on')
+    assert.ok(p.includes('--ro-bind /run/systemd/resolve /run/systemd/resolve'), 'DNS through a systemd resolver')
+    assert.ok(!p.some((x) => x.startsWith('--cap-drop')), 'not root: no capabilities to drop')
+    assert.equal(p.at(-2), '--bind /home/ada/.local/state/keyward/upstreams/v1/files/home /home/upstream', 'the private HOME, at a path that tells nothing of the host')
+    assert.equal(p.at(-1), '--chdir /home/upstream')
+    assert.equal(command, '/usr/bin/node', 'resolved on its PATH')
+    assert.ok(!args.some((a) => a === '/home/ada'), "nothing of the operator's HOME")
+    assert.deepEqual(view.hidden, ['/etc/shadow', '/etc/ssh'])
+  })
+
+  it('binds allowed paths with their mode, and masks keyward’s files inside them, before the HOME goes on top', () => {
+    const {args, view} = sandboxArgs(request(), {allow: [{path: '/srv/docs', mode: 'rw'}, {path: '/home/ada/.local', mode: 'ro'}], network: false}, host({...debian, '/home/ada/.local': dir}, 0), '/home/ada')
+    const p = pairs(args)
+    assert.ok(p.includes('--bind /srv/docs /srv/docs'))
+    assert.ok(p.includes('--ro-bind /home/ada/.local /home/ada/.local'))
+    const mask = p.indexOf('--tmpfs /home/ada/.local/state/keyward')
+    assert.ok(mask > p.indexOf('--ro-bind /home/ada/.local /home/ada/.local'), 'the mask comes after the bind it covers')
+    assert.ok(mask < p.findIndex((x) => x.endsWith(' /home/upstream')), 'the private HOME is bound after the mask')
+    assert.ok(!p.includes('--ro-bind /dev/null /home/ada/.config/keyward/vault.key'), 'a hidden file no allowed path covers needs no mask')
+    assert.ok(p.includes('--unshare-net'))
+    assert.ok(p.includes('--cap-drop ALL'), 'root: every capability dropped')
+    assert.deepEqual(view.readWrite, ['/srv/docs', '/home/upstream'])
+    assert.equal(view.network, false)
+  })
+
+  it('refuses an allowed path that does not exist', () => {
+    assert.throws(() => sandboxArgs(request(), {allow: [{path: '/nope', mode: 'ro'}], network: true}, host(debian), '/home/ada'), /--allow-path \/nope does not exist/)
+  })
+
+  it("shows an install prefix outside the system read-only, never the operator's HOME itself", () => {
+    const nvm = '/home/ada/.nvm/versions/node/v20/bin/node'
+    let {args} = sandboxArgs(request({command: nvm}), {allow: [], network: true}, host({...debian, [nvm]: file}), '/home/ada')
+    assert.ok(pairs(args).includes('--ro-bind /home/ada/.nvm/versions/node/v20 /home/ada/.nvm/versions/node/v20'))
+    const own = '/home/ada/bin/server'
+    ;({args} = sandboxArgs(request({command: own}), {allow: [], network: true}, host({...debian, [own]: file}), '/home/ada'))
+    assert.ok(pairs(args).includes('--ro-bind /home/ada/bin /home/ada/bin'))
+    assert.ok(!pairs(args).includes('--ro-bind /home/ada /home/ada'))
+  })
+
+  it('parses --allow-path: read-only unless :rw, absolute, never /', () => {
+    assert.deepEqual(parseAllowPath('/srv/docs'), {path: '/srv/docs', mode: 'ro'})
+    assert.deepEqual(parseAllowPath('/srv/docs/:rw'), {path: '/srv/docs', mode: 'rw'})
+    assert.deepEqual(parseAllowPath('data:ro', '/work'), {path: '/work/data', mode: 'ro'})
+    assert.throws(() => parseAllowPath('/'), /the whole system/)
+    assert.throws(() => parseAllowPath(':rw'), /give a path/)
+  })
+
+  it('refuses --sandbox on macOS and Windows, saying it is Linux only', async () => {
+    const platform = Object.getOwnPropertyDescriptor(process, 'platform')!
+    try {
+      for (const [name, shown] of [['darwin', 'macOS'], ['win32', 'Windows']]) {
+        Object.defineProperty(process, 'platform', {value: name})
+        await assert.rejects(checkSandboxSupport(), (err: Error & {code?: string}) => err.code === 'SANDBOX_UNAVAILABLE' && err.message.startsWith('--sandbox is Linux only') && err.message.includes(`on ${shown}`))
+      }
+    } finally {
+      Object.defineProperty(process, 'platform', platform)
+    }
+  })
+
+  it('unshare maps the user only when not root; within() is path-aware', () => {
+    assert.deepEqual(unshareArgs(0), ['--pid', '--fork', '--kill-child', '--mount-proc'])
+    assert.deepEqual(unshareArgs(1000).slice(0, 2), ['--user', '--map-current-user'])
+    assert.ok(within('/a/b', '/a') && within('/a', '/a') && !within('/ab', '/a'))
+  })
+})

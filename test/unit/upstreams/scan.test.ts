@@ -1,0 +1,86 @@
+/**
+ * The poisoned-description scanner against its corpus (test/fixtures/scan-corpus): every
+ * published poisoning example and known evasion is found, and no clean description from the
+ * reference servers is flagged. The numbers are the README's.
+ */
+import assert from 'node:assert/strict'
+import {readdirSync, readFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {ROOT} from '../../helpers/cli.js'
+import type {Definition, PinKind} from '../../../src/upstreams/pins.js'
+import {escapeText, scanDefinition, scanListing} from '../../../src/upstreams/scan.js'
+
+const CORPUS = path.join(ROOT, 'test', 'fixtures', 'scan-corpus')
+
+interface Poisoned {
+  id: string
+  kind: PinKind
+  definition: Definition
+}
+
+function poisoned(): Poisoned[] {
+  return JSON.parse(readFileSync(path.join(CORPUS, 'poisoned.json'), 'utf8')).items
+}
+
+function clean(): {server: string; kind: PinKind; definition: Definition}[] {
+  const out: {server: string; kind: PinKind; definition: Definition}[] = []
+  for (const file of readdirSync(path.join(CORPUS, 'clean'))) {
+    const data = JSON.parse(readFileSync(path.join(CORPUS, 'clean', file), 'utf8'))
+    for (const [field, kind] of [['tools', 'tool'], ['prompts', 'prompt'], ['resourceTemplates', 'template']] as const) {
+      for (const definition of data[field] ?? []) out.push({server: data.package, kind, definition})
+    }
+  }
+  return out
+}
+
+describe('upstreams/scan', () => {
+  it('finds every poisoned definition of the corpus (recall 100%)', () => {
+    const items = poisoned()
+    const missed = items.filter((p) => scanDefinition(p.kind, p.definition).length === 0).map((p) => p.id)
+    console.log(`      poisoned: ${items.length - missed.length}/${items.length} found`)
+    assert.ok(items.length >= 25)
+    assert.deepEqual(missed, [])
+  })
+
+  it('flags no clean definition of the reference servers (no false positive)', () => {
+    const items = clean()
+    const flagged = items.flatMap((c) => scanDefinition(c.kind, c.definition).map((f) => `${c.server} ${f.item} ${f.field}: ${f.rule} (${f.excerpt})`))
+    console.log(`      clean: ${items.length} definitions from ${new Set(items.map((c) => c.server)).size} servers, ${flagged.length} flagged`)
+    assert.ok(items.length >= 30, `${items.length} clean definitions`)
+    assert.deepEqual(flagged, [])
+  })
+
+  it('names the item, the field and the rule', () => {
+    const byId = new Map(poisoned().map((p) => [p.id, p]))
+    const rules = (id: string) => scanDefinition(byId.get(id)!.kind, byId.get(id)!.definition)
+    const add = rules('invariant-add-mcp-json')
+    for (const rule of ['instruction-tag', 'credential-reference', 'conceal-from-user']) assert.ok(add.some((f) => f.rule === rule && f.field === 'description' && f.item === 'add'), rule)
+    assert.ok(rules('invariant-send-email-shadowing').some((f) => f.rule === 'cross-tool'))
+    assert.ok(rules('tag-character-smuggling').some((f) => f.rule === 'invisible-character'))
+    assert.ok(rules('homoglyph-cyrillic').some((f) => f.rule === 'deceptive-name' && f.field === 'name' && f.item === 're\\u{430}d_file'))
+    assert.ok(rules('cyberark-schema-poisoning-property').some((f) => f.field === 'inputSchema.properties.extra.description' && f.rule === 'credential-reference'))
+    assert.ok(rules('cyberark-schema-poisoning-key').some((f) => f.field === 'inputSchema.properties.content_from_reading_ssh_id_rsa (key)'))
+    assert.ok(rules('zero-width-split-words').some((f) => f.rule === 'override-instructions'), 'words split by zero-width characters are read joined')
+    assert.ok(rules('padding-long').some((f) => f.rule === 'too-long'))
+    assert.ok(rules('prompt-argument-poisoning').some((f) => f.kind === 'prompt' && f.field === 'arguments[0].description'))
+  })
+
+  it('shows invisible and control characters escaped, never raw', () => {
+    const all = scanListing({tool: poisoned().filter((p) => p.kind === 'tool').map((p) => p.definition)})
+    for (const f of all) {
+      assert.doesNotMatch(f.excerpt + f.item, /[\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF\u001B]|[\u{E0000}-\u{E007F}]|[\u{E0100}-\u{E01EF}]/u, `${f.rule}: ${JSON.stringify(f.excerpt)}`)
+    }
+    const tagged = all.find((f) => f.rule === 'invisible-character' && f.item === 'get_time')!
+    assert.match(tagged.excerpt, /\\u\{E0041\}/)
+    assert.equal(escapeText('a\u001b[2Jb'), 'a\\u{1B}[2Jb')
+  })
+
+  it('runs in linear time on hostile text', () => {
+    const hostile = ['do not ' + 'a'.repeat(19_000), '<!--'.repeat(5000), 'ignore '.repeat(3000), ('send all ' + 'x '.repeat(40)).repeat(100), `${'\u200b'.repeat(10_000)}x`]
+    const started = process.hrtime.bigint()
+    for (const text of hostile) scanDefinition('tool', {name: 't', description: text, inputSchema: {type: 'object', properties: {a: {type: 'string', description: text}}}})
+    const ms = Number(process.hrtime.bigint() - started) / 1e6
+    assert.ok(ms < 500, `${ms} ms`)
+  })
+})
