@@ -32,6 +32,8 @@ import UpstreamAdd from './upstream/add.js'
 import UpstreamApprove from './upstream/approve.js'
 import UpstreamDiff from './upstream/diff.js'
 import UpstreamList from './upstream/list.js'
+import UpstreamLogin from './upstream/login.js'
+import UpstreamLogout from './upstream/logout.js'
 import UpstreamPins from './upstream/pins.js'
 import UpstreamRm from './upstream/rm.js'
 import UpstreamScan from './upstream/scan.js'
@@ -75,6 +77,8 @@ export const COMMANDS = {
   'keys:import': KeysImport,
   'upstream:add': UpstreamAdd,
   'upstream:list': UpstreamList,
+  'upstream:login': UpstreamLogin,
+  'upstream:logout': UpstreamLogout,
   'upstream:show': UpstreamShow,
   'upstream:rm': UpstreamRm,
   'upstream:test': UpstreamTest,

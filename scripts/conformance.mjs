@@ -7,10 +7,15 @@
 //
 //   --era 2026-07-28 | 2025-11-25 | all   which protocol revisions to run (default all)
 //   --runs N                              runs through each keyward server (default 2)
-//   --require-reference                   fail when a reference server is not at hand
+//   --require-reference                   fail when a reference server is not at hand (or, for the
+//                                         client scenarios, neither the reference client nor its recorded results)
 //
 // Then the client scenario request-metadata (2026-07-28), with keyward's upstream connection as
-// the client (test/fixtures/conformance-client.ts).
+// the client (test/fixtures/conformance-client.ts); and the 0.1.16 client scenarios (every auth/*
+// one, initialize, tools_call) with keyward signing in to an upstream as an operator does,
+// compared per check with the reference client (scripts/conformance-client-suite.mjs; it runs
+// locally, and where the reference client cannot be run, as on CI, it holds keyward to the
+// reference's recorded results). Alone: `npm run conformance:client`.
 //
 // Conformance mode is `keyward serve --auth none --ratelimit-anonymous 100000/min`: every suite
 // request is anonymous, and the default anonymous limit (100/min) would refuse the second run.
@@ -21,6 +26,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {parseArgs} from 'node:util'
 
+import {runClientSuite} from './conformance-client-suite.mjs'
 import {freePort, node22, referenceHelp, referenceServer, ROOT, runClientScenario, runSuite, scenariosOf, start, suite} from './conformance-lib.mjs'
 
 const {values: flags} = parseArgs({options: {era: {type: 'string', default: 'all'}, runs: {type: 'string', default: '2'}, 'require-reference': {type: 'boolean', default: false}}})
@@ -140,6 +146,20 @@ function runClientRow(node, rows) {
   rows.push({upstream: 'keyward upstream link', suite: `${NEXT} client request-metadata`, mode: 'as the client', result: count(checks), regressions})
 }
 
+/**
+ * keyward as an OAuth client of its upstreams (issue 19): the 0.1.16 client scenarios, a 2025-11-25
+ * suite, so not under --era 2026-07-28. Returns the checks the reference passes and keyward does not,
+ * and whether there was a reference to compare with.
+ */
+async function runOperatorClientSuite() {
+  if (flags.era === '2026-07-28') return {regressions: 0, compared: true}
+  process.stdout.write('\nclient scenarios (0.1.16), keyward signing in to the upstream as an operator does (upstream add, upstream login, serve):\n')
+  const {lines, regressions, source, compared} = await runClientSuite()
+  process.stdout.write(`\nper check (reference: ${source}):\n${lines.join('\n')}\n`)
+  process.stdout.write(`\n${regressions === 0 ? 'client scenarios: keyward passes every check the reference client passes' : `FAIL client scenarios: ${regressions} check(s) the reference client passes and keyward does not`}\n`)
+  return {regressions, compared}
+}
+
 function report(rows) {
   const lines = ['upstream                   | suite                                  | run                  | passed   | lost vs direct (expected) | lost, unexpected']
   for (const row of rows) {
@@ -171,7 +191,9 @@ try {
   const unexpected = report(rows)
   if (missing) process.stdout.write(`\nA reference server was not at hand, so its rows did not run: ${referenceHelp()}.\n`)
   process.stdout.write(`\n${unexpected === 0 ? 'parity: every check that passes directly passes through keyward (or is listed as expected)' : `${unexpected} checks pass directly but not through keyward`}\n`)
-  process.exitCode = unexpected > 0 || (missing && flags['require-reference']) ? 1 : 0
+  const client = await runOperatorClientSuite()
+  if (!client.compared) missing = true
+  process.exitCode = unexpected > 0 || client.regressions > 0 || (missing && flags['require-reference']) ? 1 : 0
 } finally {
   for (const child of children) child.kill('SIGTERM')
   rmSync(work, {recursive: true, force: true})

@@ -17,6 +17,7 @@ import type {VaultData} from '../vault/index.js'
 import type {Session} from './session.js'
 import {style} from './style.js'
 import {renderTable, shortTime} from './table.js'
+import {withUpstreamFetch} from './upstream-tokens.js'
 
 export function upstreamContext(session: Session): UpstreamContext {
   return {vaultId: session.vault.header.vault_id, vaultFile: session.file}
@@ -91,12 +92,19 @@ export function pinsTable(rows: readonly PinRow[]): string {
   )
 }
 
-/** Starts the upstream once, exactly as serve would, and lists what it offers. A sandbox that cannot start is a SANDBOX_UNAVAILABLE error first. */
+/**
+ * Starts the upstream once, exactly as serve would, and lists what it offers: an upstream that
+ * takes OAuth with its tokens (renewed and saved if they expired). A sandbox that cannot start is
+ * a SANDBOX_UNAVAILABLE error first.
+ */
 export async function probeFor(session: Session, def: UpstreamDefinition, options: {version: string; timeoutMs: number; log?: Logger}): Promise<ProbeResult> {
   await checkIsolation(def)
   const {probeUpstream} = await import('../server/gateway/probe.js')
+  const log = options.log ?? (() => {})
   try {
-    return await probeUpstream(def, session.vault.data, {timeoutMs: options.timeoutMs, version: options.version, log: options.log ?? (() => {}), context: upstreamContext(session)})
+    return await withUpstreamFetch(session, def, session.vault.data, log, (fetch) =>
+      probeUpstream(def, session.vault.data, {timeoutMs: options.timeoutMs, version: options.version, log, context: upstreamContext(session), fetch}),
+    )
   } catch (err) {
     if (err instanceof KeywardError) throw err
     throw new KeywardError('UPSTREAM_FAILED', (err as Error).message)

@@ -22,6 +22,7 @@ import {
   type Vault,
   type VaultData,
 } from '../vault/index.js'
+import {underClusterLease} from './cluster-write.js'
 import {notifyReplicas, revokedKeyIds} from './replicas.js'
 import {resolveUnlock, type UnlockFlags} from './unlock.js'
 
@@ -64,7 +65,10 @@ export async function openSession(flags: VaultFlags, options: SessionOptions = {
   const vault = await openVault(file, material, {read, ledger})
   // The data as last written by this session: where the audit key and the audit settings are.
   let latest: VaultData = vault.data
-  const updateDetailed = async <T>(change: (vault: Vault) => Promise<T> | T, more: Omit<UpdateOptions, 'ledger'> = {}) => {
+  // With replicas on Redis, under the cluster's write lease and from the newest copy (cli/cluster-write.ts).
+  const updateDetailed = <T>(change: (vault: Vault) => Promise<T> | T, more: Omit<UpdateOptions, 'ledger'> = {}) =>
+    underClusterLease(file, material, latest, flags.redis, () => updateHere(change, more))
+  const updateHere = async <T>(change: (vault: Vault) => Promise<T> | T, more: Omit<UpdateOptions, 'ledger'>) => {
     let revoked: string[] = []
     const outcome = await updateVaultDetailed(
       file,

@@ -27,6 +27,8 @@ export const EXIT_CODES = {
   UPSTREAM_FAILED: 27,
   AUDIT_BROKEN: 28,
   REPLICAS_NOT_TOLD: 29,
+  /** `upstream login`: the sign-in did not complete (denied, state mismatch, wrong issuer, timeout…). */
+  LOGIN_FAILED: 30,
   SANDBOX_UNAVAILABLE: 40,
   SCAN_FINDINGS: 41,
   /** `keyward run`: the command cannot be executed, or is not found (the shell's codes). */

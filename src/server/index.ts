@@ -9,8 +9,6 @@ import {resolveRedis} from '../redis/url.js'
 import {adoptNewerCopy} from '../vault/index.js'
 import {assembleStages} from './assemble.js'
 import type {Cluster} from './cluster.js'
-import type {Gateway} from './gateway/gateway.js'
-import type {PinGate} from './gateway/pin-gate.js'
 import {LiveVault} from './live-vault.js'
 import {ConnectedServers, createMcpServer, type McpDeps} from './mcp.js'
 import {openAudit} from './open-audit.js'
@@ -20,7 +18,7 @@ import {routes} from './routes.js'
 import {LiveRuntime, type Runtime, type RuntimeEnv} from './runtime.js'
 import {shutDown} from './shutdown.js'
 import {startCluster} from './start-cluster.js'
-import {startGateway} from './start-gateway.js'
+import {startGateway, type StartedGateway} from './start-gateway.js'
 import {startHttp, type Listening} from './start-http.js'
 import {startStdio} from './start-stdio.js'
 import {builtinSource} from './tools/builtin/index.js'
@@ -72,7 +70,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const stages = assembleStages({transport: options.transport, extra: options.extraStages, catalog, info, log, hosts: () => listening.hosts, sessions, limits, audit})
   const pipeline = buildPipeline(stages, runtime)
   const stdio: {session?: ClientSession} = {}
-  const {gateway, gate} = await startGateway(options, {catalog, live, runtime, replica, audit, sessionLinks: sessions !== undefined, stdio})
+  const {gateway, gate, tokens} = await startGateway(options, {catalog, live, runtime, replica, audit, sessionLinks: sessions !== undefined, stdio})
   const connected = new ConnectedServers(catalog)
   const deps: McpDeps = {info, catalog, call: pipeline.call, auth: () => declaredAuth(runtime()), hooks: gateway.hooks(), sessions: true, redactor: () => runtime().redactor}
   const createServer = (withSessions = true) => createMcpServer({...deps, sessions: withSessions})
@@ -97,7 +95,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   replica.cluster?.attach({live, limits, audit, url: () => transport.url, onRevoked: prune})
   const started = {transport: options.transport, ...(transport.url ? {url: transport.url} : {}), version: options.version, pid: process.pid, generation: live.snapshot.generation}
   audit.record({event: 'server.start', ...started}).catch(() => {})
-  const steps = () => closingSteps(replica, live, transport, gateway, gate, pruner)
+  const steps = () => closingSteps(replica, live, transport, {gateway, gate, tokens}, pruner)
   return {
     url: transport.url,
     auth: () => runtime().authenticators.types,
@@ -120,7 +118,7 @@ function declaredAuth(runtime: Runtime): {required: boolean; types: string[]; re
   return {required: runtime.authenticators.required, types: runtime.authenticators.types, ...(metadata ? {resource_metadata: metadata} : {})}
 }
 
-function closingSteps(replica: {cluster?: Cluster}, live: LiveVault, transport: {close(): Promise<void>}, gateway: Gateway, gate: PinGate, pruner: NodeJS.Timeout): [string, () => unknown][] {
+function closingSteps(replica: {cluster?: Cluster}, live: LiveVault, transport: {close(): Promise<void>}, {gateway, gate, tokens}: StartedGateway, pruner: NodeJS.Timeout): [string, () => unknown][] {
   return [
     ['the session pruner', () => clearInterval(pruner)],
     ['Redis', () => replica.cluster?.close()],
@@ -128,6 +126,7 @@ function closingSteps(replica: {cluster?: Cluster}, live: LiveVault, transport: 
     ['the transport', () => transport.close()],
     ['the upstream servers', () => gateway.close()],
     ['the pins being written', () => gate.settled()],
+    ['the upstream token timers', () => tokens.close()],
   ]
 }
 

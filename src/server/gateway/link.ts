@@ -19,6 +19,7 @@ import {CreateMessageResultSchema, ElicitResultSchema, ListRootsResultSchema, ty
 
 import type {Redactor} from '../../guard/redactor.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
+import {needsLoginIn, type FetchLike} from '../../upstreams/oauth/index.js'
 import type {Logger} from '../log.js'
 import {Refusal, RPC} from '../refusal.js'
 import type {ClientChannel, ItemKind} from '../tools/source.js'
@@ -39,6 +40,8 @@ export interface Resolved {
   /** stdio: its private HOME, its sandbox, and what a sandbox must hide (src/server/gateway/sandbox.ts). */
   launch?: Launch
   headers?: Record<string, string>
+  /** http with OAuth: the fetch that puts the upstream's access token on each request. */
+  fetch?: FetchLike
 }
 
 export interface LinkOptions {
@@ -147,7 +150,7 @@ export class UpstreamLink {
           maxLineBytes: MAX_LINE_BYTES,
           onLog: (line, kind) => log(kind === 'stderr' ? 'info' : 'warn', `upstream ${def.name}: ${this.clean(line)}`),
         })
-      : new StreamableHTTPClientTransport(new URL(def.url), {requestInit: {headers: resolved.headers}})
+      : new StreamableHTTPClientTransport(new URL(def.url), {requestInit: {headers: resolved.headers}, ...(resolved.fetch ? {fetch: resolved.fetch} : {})})
     this.transport = transport
     let closedEarly = false
     client.onclose = () => {
@@ -164,14 +167,16 @@ export class UpstreamLink {
     } catch (err) {
       await client.close().catch(() => {})
       if (this.stopped) return
-      if (!this.modernOnly && refusesLegacy(err)) {
+      // Only a login helps: no retries until the vault changes (a login restarts the upstream).
+      const login = needsLoginIn(err)
+      if (!login && !this.modernOnly && refusesLegacy(err)) {
         this.modernOnly = true
         log('info', `upstream ${def.name} speaks only MCP 2026-07-28; connecting again in that revision`)
         void this.connect()
         return
       }
-      const why = err instanceof UpstreamUnavailable ? err.message : closedEarly ? this.exitReason(transport) : describe(err)
-      this.fail(`it did not start: ${why}`)
+      const why = login ? login.message : err instanceof UpstreamUnavailable ? err.message : closedEarly ? this.exitReason(transport) : describe(err)
+      this.fail(`it did not start: ${why}`, login !== undefined)
       return
     }
     if (this.stopped) {

@@ -4,10 +4,10 @@
  * exactly what `keyward serve` would give it: its environment, private HOME and sandbox.
  */
 import type {Listing} from '../../upstreams/pins.js'
-import type {UpstreamDefinition} from '../../upstreams/index.js'
-import {Redactor} from '../../guard/redactor.js'
+import {vaultRedactor, type UpstreamDefinition} from '../../upstreams/index.js'
 import type {VaultData} from '../../vault/index.js'
 import type {Logger} from '../log.js'
+import type {FetchLike} from '../../upstreams/oauth/index.js'
 import {UpstreamLink, type UpstreamEra} from './link.js'
 import {exposedName} from './naming.js'
 import {resolveUpstream, type UpstreamContext} from './resolve.js'
@@ -27,12 +27,16 @@ export interface ProbeResult {
   listing: Listing
 }
 
-export async function probeUpstream(def: UpstreamDefinition, data: VaultData, options: {timeoutMs: number; version: string; log: Logger; context: UpstreamContext}): Promise<ProbeResult> {
+/** `fetch`: for an upstream that takes OAuth, the one carrying its tokens. */
+export async function probeUpstream(def: UpstreamDefinition, data: VaultData, options: {timeoutMs: number; version: string; log: Logger; context: UpstreamContext; fetch?: FetchLike}): Promise<ProbeResult> {
   const started = process.hrtime.bigint()
-  const redactor = Redactor.ofSecrets(data.secrets)
+  const redactor = vaultRedactor(data)
   const link = new UpstreamLink({
     def,
-    resolve: () => resolveUpstream(def, data, options.context),
+    resolve: () => {
+      const resolved = resolveUpstream(def, data, options.context)
+      return options.fetch ? {...resolved, fetch: options.fetch} : resolved
+    },
     version: options.version,
     log: options.log,
     logRedactor: () => redactor,

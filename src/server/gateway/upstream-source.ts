@@ -24,6 +24,7 @@ import type {
 import {linearRegExp, type LinearRegExp} from '../../guard/linear-regex.js'
 import type {Redactor} from '../../guard/redactor.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
+import {needsLoginIn} from '../../upstreams/oauth/index.js'
 import type {Logger} from '../log.js'
 import {Refusal, RPC} from '../refusal.js'
 import type {CallEnv, ClientSession, ItemKind, SourcePrompt, SourceResource, SourceTool, ToolSource} from '../tools/source.js'
@@ -383,6 +384,8 @@ export class UpstreamSource implements ToolSource {
       return await work(client)
     } catch (err) {
       if (err instanceof Refusal || err instanceof UpstreamUnavailable) throw err
+      const login = needsLoginIn(err)
+      if (login) throw new UpstreamUnavailable(login.message)
       const e = err as {code?: unknown; message?: string; data?: unknown}
       // SERVER_ERROR is the SDK's "connection closed": the link restarts, and the caller is told which upstream.
       if (e.code === RPC.SERVER_ERROR || !Number.isInteger(e.code)) throw new UpstreamUnavailable(`upstream ${this.name} failed during the call (${strip(e.message ?? 'connection lost')})`)

@@ -9,7 +9,7 @@ export const listAll: Handler = async (state) => {
   const data = await state.vault.data()
   void state.catalog.testUntested(data).catch(() => {})
   const states = new Map(state.catalog.list(data).map((s) => [s.name, s]))
-  const upstreams = listUpstreams(data).map((def) => ({...viewUpstream(def), ...states.get(def.name)}))
+  const upstreams = listUpstreams(data).map((def) => ({...viewUpstream(def, data), ...states.get(def.name)}))
   return {body: {upstreams}}
 }
 

@@ -63,6 +63,8 @@ export interface UpstreamView extends Partial<UpstreamState> {
   url?: string
   env?: Record<string, string>
   headers?: Record<string, string>
+  /** An upstream that takes OAuth: where its sign-in stands (never a token). */
+  oauth?: {grant: string; signedIn: boolean; signedInAs?: string; needsLogin: boolean; needsLoginReason?: string}
   secrets: string[]
   exposedAs: string
   description?: string

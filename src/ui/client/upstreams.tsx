@@ -90,6 +90,7 @@ function UpstreamDetails(props: {upstream: UpstreamView; changed: () => void}) {
         </dd>
         {u.env && Object.keys(u.env).length > 0 && <Entry label="environment" value={Object.entries(u.env).map(([k, v]) => `${k}=${v}`).join(' ')} />}
         {u.headers && Object.keys(u.headers).length > 0 && <Entry label="headers" value={Object.entries(u.headers).map(([k, v]) => `${k}: ${v}`).join('; ')} />}
+        {u.oauth && <Entry label="OAuth sign-in" value={oauthLine(u.oauth)} />}
         <Entry label="exposed as" value={u.exposedAs} />
         <Entry label="updated" value={when(u.updated)} />
       </dl>
@@ -106,6 +107,13 @@ function UpstreamDetails(props: {upstream: UpstreamView; changed: () => void}) {
       <Pins name={u.name} tested={state.testedAt} />
     </section>
   )
+}
+
+/** Where an OAuth upstream's sign-in stands; signing in is `keyward upstream login`, in a terminal. */
+function oauthLine(o: NonNullable<UpstreamView['oauth']>): string {
+  if (o.needsLogin) return `needs login${o.needsLoginReason ? `: ${o.needsLoginReason}` : ''} (keyward upstream login)`
+  if (!o.signedIn) return o.needsLoginReason ?? 'not signed in'
+  return `${o.grant}, signed in${o.signedInAs ? ` as ${o.signedInAs}` : ''}`
 }
 
 function Entry(props: {label: string; value: string}) {

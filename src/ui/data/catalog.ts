@@ -10,13 +10,15 @@
  * records what it saw against the pins, as `upstream test` does.
  */
 import {checkIsolation} from '../../cli/pins.js'
+import type {Session} from '../../cli/session.js'
+import {withUpstreamFetch} from '../../cli/upstream-tokens.js'
 import {KeywardError} from '../../errors/index.js'
-import {Redactor} from '../../guard/redactor.js'
 import {checkScopeSet, expandScopes, ScopeSet, type Kind} from '../../policy/index.js'
 import type {UpstreamContext} from '../../server/gateway/resolve.js'
 import {exposedName} from '../../server/gateway/naming.js'
-import {findUpstream, upstreamsOf, type UpstreamDefinition} from '../../upstreams/index.js'
+import {findUpstream, upstreamsOf, vaultRedactor, type UpstreamDefinition} from '../../upstreams/index.js'
 import {pinsFor} from '../../upstreams/pin-store.js'
+import type {FetchLike} from '../../upstreams/oauth/index.js'
 import type {Listing} from '../../upstreams/pins.js'
 import type {VaultData} from '../../vault/index.js'
 
@@ -46,17 +48,18 @@ interface Look {
   listing?: Listing
 }
 
-/** Starts or connects to the upstream once and lists what it offers, as `upstream test` does. */
-async function look(def: UpstreamDefinition, data: VaultData, version: string, context: UpstreamContext): Promise<Look> {
+/** Starts or connects to the upstream once and lists what it offers, as `upstream test` does (an upstream that takes OAuth with its tokens, through `session`). */
+async function look(def: UpstreamDefinition, data: VaultData, version: string, context: UpstreamContext, session: Session | undefined): Promise<Look> {
   const testedAt = new Date().toISOString()
   try {
     await checkIsolation(def)
     const {probeUpstream} = await import('../../server/gateway/probe.js')
-    const r = await probeUpstream(def, data, {timeoutMs: TIMEOUT_MS, version, log: () => {}, context})
+    const probe = (fetch?: FetchLike) => probeUpstream(def, data, {timeoutMs: TIMEOUT_MS, version, log: () => {}, context, fetch})
+    const r = session ? await withUpstreamFetch(session, def, data, undefined, probe) : await probe()
     const items = {tools: r.tools, prompts: r.prompts, resources: r.resourceUris}
     return {state: {name: def.name, state: 'ready', ms: Math.round(r.ms), server: r.server, items, testedAt, definition: def.updated}, listing: r.listing}
   } catch (err) {
-    return {state: {name: def.name, state: 'failed', error: Redactor.ofSecrets(data.secrets).text((err as Error).message), testedAt, definition: def.updated}}
+    return {state: {name: def.name, state: 'failed', error: vaultRedactor(data).text((err as Error).message), testedAt, definition: def.updated}}
   }
 }
 
@@ -78,6 +81,8 @@ export class CatalogSource {
   constructor(
     private readonly version: string,
     private readonly context: UpstreamContext,
+    /** The console's session: what renews an upstream's OAuth tokens for a look. */
+    private readonly session?: Session,
   ) {}
 
   /** Each upstream's last known state (those never tested yet, or changed since, as untested). */
@@ -96,7 +101,7 @@ export class CatalogSource {
     let running = this.inFlight.get(def.name)
     if (!running) {
       this.states.set(def.name, {...(this.states.get(def.name) ?? {name: def.name}), state: 'testing'})
-      running = look(def, data, this.version, this.context).finally(() => this.inFlight.delete(def.name))
+      running = look(def, data, this.version, this.context, this.session).finally(() => this.inFlight.delete(def.name))
       this.inFlight.set(def.name, running)
     }
     const {state, listing} = await running
