@@ -2,7 +2,7 @@
  * What the stages act on. One request context per HTTP request or stdio line; one message
  * context per JSON-RPC message; one call context per tools/call, prompts/get or resources/read.
  */
-import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
+import type {JSONRPCMessage} from '@modelcontextprotocol/server'
 
 import type {Credential, Principal} from '../auth/index.js'
 import type {Runtime} from './runtime.js'

@@ -5,31 +5,7 @@
  * after the request stages. A refused call is rendered here (renderCall); the client session a
  * server makes is wrapped for redaction before any source sees it.
  */
-import type {AuthInfo} from '@modelcontextprotocol/sdk/server/auth/types.js'
-import {Server} from '@modelcontextprotocol/sdk/server/index.js'
-import {
-  CallToolRequestSchema,
-  CompleteRequestSchema,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListToolsRequestSchema,
-  ReadResourceRequestSchema,
-  RootsListChangedNotificationSchema,
-  SetLevelRequestSchema,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
-  type CallToolResult,
-  type LoggingLevel,
-  type Prompt,
-  type Resource,
-  type Tool,
-  type GetPromptResult,
-  type ReadResourceResult,
-  type ServerNotification,
-  type ServerRequest,
-} from '@modelcontextprotocol/sdk/types.js'
+import {Server, type AuthInfo, type CallToolResult, type GetPromptResult, type LoggingLevel, type Prompt, type ReadResourceResult, type Resource, type ServerContext, type Tool} from '@modelcontextprotocol/server'
 
 import type {Principal} from '../auth/index.js'
 import type {CallContext} from './context.js'
@@ -37,14 +13,12 @@ import {Refusal, toolErrorOf} from './refusal.js'
 import type {Runtime} from './runtime.js'
 import type {Catalog} from './tools/catalog.js'
 import {redactingSession, type CurrentRedactor} from './tools/redacting.js'
-import type {CallEnv, ClientSession, ItemKind, ItemResult, ServerInfo, ToolSource} from './tools/source.js'
+import type {CallEnv, ClientChannel, ClientSession, ItemKind, ItemResult, ServerInfo, ToolSource} from './tools/source.js'
 
-/** What the SDK gives a request handler: the caller, the abort signal, the way back to the client. */
-interface RequestExtra {
-  authInfo?: AuthInfo
-  signal: AbortSignal
-  sendNotification(notification: ServerNotification): Promise<void>
-  sendRequest(request: ServerRequest, schema: unknown, options?: {signal?: AbortSignal; timeout?: number}): Promise<unknown>
+/** The caller of a request, and the runtime it is served with: what the transport admitted. */
+export interface Admitted {
+  principal: Principal
+  runtime: Runtime
 }
 
 /** What the gateway adds to a session: waiting for upstreams, and the session-wide requests it passes on. */
@@ -66,6 +40,12 @@ export interface McpDeps {
   sessions: boolean
   /** The newest runtime's redactor, for what the session's channel carries outside any call. */
   redactor: CurrentRedactor
+  /**
+   * Where a handler finds its caller when the transport's own (authInfo) does not reach it: the
+   * SDK's stdio entry (serveStdio) forwards messages without it, so stdio looks the request up
+   * by its id in what its transport admitted.
+   */
+  admitted?: (id: string | number) => Admitted | undefined
 }
 
 let sessionCount = 0
@@ -89,7 +69,7 @@ function clientSession(server: Server): ClientSession {
     capabilities: () => server.getClientCapabilities(),
     channel: {
       notify: (notification) => server.notification(notification),
-      request: (request, schema, options) => server.request(request, schema as never, options) as never,
+      request: (request, options) => server.request(request as never, options),
     },
     onClose: (listener) => void listeners.push(listener),
   }
@@ -100,12 +80,6 @@ export function authInfoFor(principal: Principal, runtime: Runtime): AuthInfo {
   return {token: '', clientId: principal.id, scopes: [...principal.scopes.sources], extra: {principal, runtime}}
 }
 
-function admittedOf(authInfo: AuthInfo | undefined): {principal: Principal; runtime: Runtime} {
-  const extra = authInfo?.extra as {principal?: Principal; runtime?: Runtime} | undefined
-  // Unreachable when the transports are wired right; deny rather than serve an unknown caller.
-  if (!extra?.principal || !extra.runtime) throw Refusal.noPrincipal()
-  return {principal: extra.principal, runtime: extra.runtime}
-}
 
 function argumentsOf(params: {arguments?: unknown}): Record<string, unknown> {
   return (params.arguments ?? {}) as Record<string, unknown>
@@ -132,30 +106,40 @@ class Handlers {
     return this.deps.hooks?.ready() ?? Promise.resolve()
   }
 
+  /** The caller the transport admitted this request for; a request without one is refused. */
+  admitted(ctx: ServerContext): Admitted {
+    const extra = ctx.http?.authInfo?.extra as Partial<Admitted> | undefined
+    const admitted = extra?.principal && extra.runtime ? (extra as Admitted) : this.deps.admitted?.(ctx.mcpReq.id)
+    // Unreachable when the transports are wired right; deny rather than serve an unknown caller.
+    if (!admitted) throw Refusal.noPrincipal()
+    return admitted
+  }
+
   /** A call runs the call stages, after waiting (as a list does) for upstreams still starting. */
-  async call(kind: ItemKind, name: string, args: Record<string, unknown>, extra: RequestExtra, meta?: Record<string, unknown>): Promise<ItemResult> {
+  async call(kind: ItemKind, name: string, args: Record<string, unknown>, ctx: ServerContext): Promise<ItemResult> {
     await this.ready()
-    const {principal, runtime} = admittedOf(extra.authInfo)
-    const client = {
-      notify: (notification: ServerNotification) => extra.sendNotification(notification),
-      request: <T>(request: ServerRequest, schema: unknown, options?: {signal?: AbortSignal; timeout?: number}) => extra.sendRequest(request, schema, options) as Promise<T>,
+    const {principal, runtime} = this.admitted(ctx)
+    const client: ClientChannel = {
+      notify: (notification) => ctx.mcpReq.notify(notification),
+      request: (request, options) => ctx.mcpReq.send(request as never, options),
     }
-    return renderCall(kind, () => this.deps.call({runtime, principal, kind, name, arguments: args, signal: extra.signal, meta, session: this.session, client}))
+    const meta = ctx.mcpReq._meta as Record<string, unknown> | undefined
+    return renderCall(kind, () => this.deps.call({runtime, principal, kind, name, arguments: args, signal: ctx.mcpReq.signal, meta, session: this.session, client}))
   }
 
   /** What a source is given outside a call (completion, subscriptions): redacted with the request's runtime. */
-  env(extra: RequestExtra): CallEnv {
-    const {principal, runtime} = admittedOf(extra.authInfo)
-    return {principal, server: this.deps.info, signal: extra.signal, session: this.session, redaction: {redactor: runtime.redactor, found: new Set()}}
+  env(ctx: ServerContext): CallEnv {
+    const {principal, runtime} = this.admitted(ctx)
+    return {principal, server: this.deps.info, signal: ctx.mcpReq.signal, session: this.session, redaction: {redactor: runtime.redactor, found: new Set()}}
   }
 
   /** What the caller's scopes allow of one kind, once upstreams still starting had their (bounded) chance to list. */
-  async list(kind: 'tool', extra: RequestExtra): Promise<Tool[]>
-  async list(kind: 'prompt', extra: RequestExtra): Promise<Prompt[]>
-  async list(kind: 'resource', extra: RequestExtra): Promise<Resource[]>
-  async list(kind: ItemKind, extra: RequestExtra): Promise<(Tool | Prompt | Resource)[]> {
+  async list(kind: 'tool', ctx: ServerContext): Promise<Tool[]>
+  async list(kind: 'prompt', ctx: ServerContext): Promise<Prompt[]>
+  async list(kind: 'resource', ctx: ServerContext): Promise<Resource[]>
+  async list(kind: ItemKind, ctx: ServerContext): Promise<(Tool | Prompt | Resource)[]> {
     await this.ready()
-    return this.deps.catalog.list(kind, admittedOf(extra.authInfo).principal.scopes, this.session)
+    return this.deps.catalog.list(kind, this.admitted(ctx).principal.scopes, this.session)
   }
 }
 
@@ -187,36 +171,36 @@ export function createMcpServer(deps: McpDeps): Server {
 
 /** tools/list, prompts/list and resources/list: one handler (Handlers.list), what the caller's scopes allow of each kind. */
 function registerLists(server: Server, h: Handlers): void {
-  server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => ({tools: await h.list('tool', extra)}))
-  server.setRequestHandler(ListPromptsRequestSchema, async (_request, extra) => ({prompts: await h.list('prompt', extra)}))
-  server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => ({resources: await h.list('resource', extra)}))
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, async (_request, extra) => {
+  server.setRequestHandler('tools/list', async (_request, ctx) => ({tools: await h.list('tool', ctx)}))
+  server.setRequestHandler('prompts/list', async (_request, ctx) => ({prompts: await h.list('prompt', ctx)}))
+  server.setRequestHandler('resources/list', async (_request, ctx) => ({resources: await h.list('resource', ctx)}))
+  server.setRequestHandler('resources/templates/list', async (_request, ctx) => {
     await h.ready()
-    return {resourceTemplates: h.deps.catalog.templates(admittedOf(extra.authInfo).principal.scopes)}
+    return {resourceTemplates: h.deps.catalog.templates(h.admitted(ctx).principal.scopes)}
   })
 }
 
 function registerCalls(server: Server, h: Handlers): void {
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => (await h.call('tool', request.params.name, argumentsOf(request.params), extra, request.params._meta)) as CallToolResult)
-  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => (await h.call('prompt', request.params.name, argumentsOf(request.params), extra, request.params._meta)) as GetPromptResult)
-  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => (await h.call('resource', request.params.uri, {}, extra, request.params._meta)) as ReadResourceResult)
+  server.setRequestHandler('tools/call', async (request, ctx) => (await h.call('tool', request.params.name, argumentsOf(request.params), ctx)) as CallToolResult)
+  server.setRequestHandler('prompts/get', async (request, ctx) => (await h.call('prompt', request.params.name, argumentsOf(request.params), ctx)) as GetPromptResult)
+  server.setRequestHandler('resources/read', async (request, ctx) => (await h.call('resource', request.params.uri, {}, ctx)) as ReadResourceResult)
 }
 
 /** resources/subscribe and resources/unsubscribe, for a resource the caller may read; completion/complete. */
 function registerResourceRequests(server: Server, h: Handlers): void {
   const {catalog} = h.deps
-  const subscription = (method: 'subscribe' | 'unsubscribe') => async (request: {params: {uri: string}}, extra: RequestExtra) => {
-    const item = catalog.find('resource', admittedOf(extra.authInfo).principal.scopes, request.params.uri, h.session)
+  const subscription = (method: 'subscribe' | 'unsubscribe') => async (request: {params: {uri: string}}, ctx: ServerContext) => {
+    const item = catalog.find('resource', h.admitted(ctx).principal.scopes, request.params.uri, h.session)
     if (!item) throw Refusal.unknownItem('resource', request.params.uri, 'unknown')
     const act = method === 'subscribe' ? item.subscribe : item.unsubscribe
     if (!act) throw Refusal.notSupported(`resource ${request.params.uri} does not support subscriptions`)
-    await act.call(item, h.env(extra))
+    await act.call(item, h.env(ctx))
     return {}
   }
-  server.setRequestHandler(SubscribeRequestSchema, subscription('subscribe'))
-  server.setRequestHandler(UnsubscribeRequestSchema, subscription('unsubscribe'))
-  server.setRequestHandler(CompleteRequestSchema, async (request, extra) => {
-    const scopes = admittedOf(extra.authInfo).principal.scopes
+  server.setRequestHandler('resources/subscribe', subscription('subscribe'))
+  server.setRequestHandler('resources/unsubscribe', subscription('unsubscribe'))
+  server.setRequestHandler('completion/complete', async (request, ctx) => {
+    const scopes = h.admitted(ctx).principal.scopes
     const ref = request.params.ref
     let source: ToolSource | undefined
     if (ref.type === 'ref/prompt') {
@@ -226,17 +210,17 @@ function registerResourceRequests(server: Server, h: Handlers): void {
       const item = catalog.find('resource', scopes, ref.uri, h.session)
       source = item ? catalog.sourceOf(item, h.session) : catalog.templateSource(scopes, ref.uri)
     }
-    return source?.complete ? source.complete(request.params, h.env(extra)) : {completion: {values: []}}
+    return source?.complete ? source.complete(request.params, h.env(ctx)) : {completion: {values: []}}
   })
 }
 
 /** logging/setLevel and the client's roots: what the gateway passes on for this session. */
 function registerSessionRequests(server: Server, h: Handlers): void {
-  server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+  server.setRequestHandler('logging/setLevel', async (request) => {
     await h.deps.hooks?.setLogLevel(request.params.level, h.session)
     return {}
   })
-  server.setNotificationHandler(RootsListChangedNotificationSchema, () => void h.deps.hooks?.rootsChanged(h.session))
+  server.setNotificationHandler('notifications/roots/list_changed', () => void h.deps.hooks?.rootsChanged(h.session))
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Serving Streamable HTTP: the front, stateful (sessions) or stateless dispatch, and the Host values to accept once listening. */
-import type {Server} from '@modelcontextprotocol/sdk/server/index.js'
+import type {Server} from '@modelcontextprotocol/server'
 
 import type {ConnectedServers} from './mcp.js'
 import type {ServeOptions} from './options.js'

@@ -2,7 +2,7 @@
  * Serving one client over stdio: its key comes from the environment, and a bad one ends the
  * server at startup with the key's status and its exit code.
  */
-import type {Server} from '@modelcontextprotocol/sdk/server/index.js'
+import type {Server} from '@modelcontextprotocol/server'
 
 import {principalForKey, type Principal} from '../auth/index.js'
 import {KeywardError} from '../errors/index.js'

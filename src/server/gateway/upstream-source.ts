@@ -17,9 +17,9 @@ import type {
   Prompt,
   ReadResourceResult,
   Resource,
-  ResourceTemplate,
+  ResourceTemplateType as ResourceTemplate,
   Tool,
-} from '@modelcontextprotocol/sdk/types.js'
+} from '@modelcontextprotocol/server'
 
 import {linearRegExp, type LinearRegExp} from '../../guard/linear-regex.js'
 import type {Redactor} from '../../guard/redactor.js'

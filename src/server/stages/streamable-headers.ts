@@ -1,8 +1,7 @@
 /** HTTP: the header rules of Streamable HTTP (MCP 2025-11-25), for the stateful and stateless modes alike. */
-import {SUPPORTED_PROTOCOL_VERSIONS} from '@modelcontextprotocol/sdk/types.js'
-
 import type {RequestContext} from '../context.js'
 import type {Stage} from '../pipeline/chain.js'
+import {LEGACY_VERSIONS} from '../era/protocol.js'
 import {Refusal} from '../refusal.js'
 
 export function checkStreamableHeaders(): Stage<RequestContext> {
@@ -26,7 +25,7 @@ function check(ctx: RequestContext): void {
     throw Refusal.protocol(406, 'not_acceptable', 'Not Acceptable: Accept must include text/event-stream')
   }
   const version = ctx.headers['mcp-protocol-version']?.[0]
-  if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-    throw Refusal.protocol(400, 'unsupported_version', `Bad Request: unsupported MCP-Protocol-Version ${version.slice(0, 40)}; supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`)
+  if (version !== undefined && !LEGACY_VERSIONS.includes(version)) {
+    throw Refusal.protocol(400, 'unsupported_version', `Bad Request: unsupported MCP-Protocol-Version ${version.slice(0, 40)}; supported: ${LEGACY_VERSIONS.join(', ')}`)
   }
 }

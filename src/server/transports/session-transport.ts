@@ -12,8 +12,8 @@
  */
 import type {ServerResponse} from 'node:http'
 
-import type {Transport, TransportSendOptions} from '@modelcontextprotocol/sdk/shared/transport.js'
-import type {JSONRPCMessage, MessageExtraInfo} from '@modelcontextprotocol/sdk/types.js'
+import type {Transport, TransportSendOptions} from '@modelcontextprotocol/server'
+import type {JSONRPCMessage, MessageExtraInfo} from '@modelcontextprotocol/server'
 
 import {Refusal} from '../refusal.js'
 

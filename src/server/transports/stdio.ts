@@ -9,8 +9,8 @@
  */
 import type {Readable, Writable} from 'node:stream'
 
-import type {Transport, TransportSendOptions} from '@modelcontextprotocol/sdk/shared/transport.js'
-import type {JSONRPCMessage, MessageExtraInfo} from '@modelcontextprotocol/sdk/types.js'
+import type {Transport, TransportSendOptions} from '@modelcontextprotocol/server'
+import type {JSONRPCMessage, MessageExtraInfo} from '@modelcontextprotocol/server'
 
 import type {Credential, Principal} from '../../auth/index.js'
 import type {RequestContext} from '../context.js'
