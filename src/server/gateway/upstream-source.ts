@@ -125,8 +125,9 @@ export class UpstreamSource implements ToolSource {
       version: options.version,
       log: options.log,
       logRedactor: options.logRedactor,
-      // The stdio client is not known when this starts: offer what a relay may need; a request the client cannot serve is refused.
-      capabilities: options.sessionLinks ? {} : {sampling: {}, elicitation: {}, roots: {listChanged: true}},
+      // Its callers are not known when it starts (the stdio client, stateless clients, and in every mode 2026-07-28 clients,
+      // which have no session): offer what a relay may need; a request no caller can serve is refused.
+      capabilities: {sampling: {}, elicitation: {}, roots: {listChanged: true}},
       relay: () => (options.sessionLinks ? undefined : options.defaultSession()?.channel),
       onListChanged: (kind) => void this.relist(kind, this.shared, this.items),
       onConnected: async (client) => {

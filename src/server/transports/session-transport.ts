@@ -17,7 +17,7 @@ import type {JSONRPCMessage, MessageExtraInfo} from '@modelcontextprotocol/serve
 
 import {Refusal} from '../refusal.js'
 
-const SSE_HEADERS = {'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no'}
+export const SSE_HEADERS = {'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no'}
 /** A comment line this often keeps proxies from closing an idle stream. */
 const KEEPALIVE_MS = 25_000
 

@@ -1,0 +1,244 @@
+/**
+ * MCP 2026-07-28 beside the 2025 era (issue 21), through the built CLI with real SDK clients
+ * and upstreams: the era matrix (client era × upstream era × transport), the bridge in both
+ * directions, every rule of the sealed requestState, the revision's own checks (`_meta`,
+ * standard headers, protocol versions, client capabilities), `subscriptions/listen`, cache
+ * hints and the era in the audit log.
+ *
+ * Clients: the SDK 1.x Client stands for 2025-era clients (deployed ones are built with it),
+ * the SDK v2 Client negotiating (server/discover first) for 2026-07-28 ones. Upstreams:
+ * test/fixtures/upstream-server.ts (SDK 1.x, 2025 era), and test/fixtures/dual-era-upstream.ts
+ * (SDK v2) with --modern-only, which refuses initialize as a 2026-only server does.
+ */
+import assert from 'node:assert/strict'
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {Client as ModernClient, StreamableHTTPClientTransport as ModernHttp} from '@modelcontextprotocol/client'
+import {StdioClientTransport as ModernStdio} from '@modelcontextprotocol/client/stdio'
+import {Client as LegacyClient} from '@modelcontextprotocol/sdk/client/index.js'
+import {StdioClientTransport as LegacyStdio} from '@modelcontextprotocol/sdk/client/stdio.js'
+import {StreamableHTTPClientTransport as LegacyHttp} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import {CreateMessageRequestSchema, ElicitRequestSchema} from '@modelcontextprotocol/sdk/types.js'
+
+import {ROOT, Sandbox, sleep} from '../helpers/cli.js'
+import {bearer, post, startServe, type RunningServe} from '../helpers/server.js'
+
+const LEGACY_FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
+const DUAL_FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'dual-era-upstream.js')
+const BIN = path.join(ROOT, 'bin', 'run.js')
+const MODERN = '2026-07-28'
+const textOf = (r: unknown) => ((r as {content?: {text: string}[]}).content?.[0]?.text ?? '')
+
+type Transport = 'stdio' | 'stateful' | 'stateless'
+type Era = 'legacy' | 'modern'
+interface AnyClient {
+  listTools(): Promise<{tools: {name: string}[]}>
+  callTool(params: {name: string; arguments?: Record<string, unknown>}, ...rest: unknown[]): Promise<unknown>
+  close(): Promise<void>
+}
+
+const ELICITED = {action: 'accept' as const, content: {name: 'Ada'}}
+const SAMPLED = {role: 'assistant' as const, content: {type: 'text' as const, text: 'hi'}, model: 'test-model'}
+
+/** A 2025-era client that answers elicitation with a name and sampling with "hi". */
+function legacyClient(asked: string[]): LegacyClient {
+  const client = new LegacyClient({name: 'legacy-client', version: '1.0.0'}, {capabilities: {elicitation: {}, sampling: {}}})
+  client.setRequestHandler(ElicitRequestSchema, async () => (asked.push('elicitation'), ELICITED))
+  client.setRequestHandler(CreateMessageRequestSchema, async () => (asked.push('sampling'), SAMPLED))
+  return client
+}
+
+/** A 2026-07-28 client (it negotiates with server/discover) that answers input requests the same way. */
+function modernClient(asked: string[]): ModernClient {
+  const client = new ModernClient({name: 'modern-client', version: '1.0.0'}, {capabilities: {elicitation: {}, sampling: {}}, versionNegotiation: {mode: 'auto'}})
+  client.setRequestHandler('elicitation/create', async () => (asked.push('elicitation'), ELICITED))
+  client.setRequestHandler('sampling/createMessage', async () => (asked.push('sampling'), SAMPLED))
+  return client
+}
+
+/** The `_meta` a 2026-07-28 request carries. */
+function envelope(capabilities: Record<string, unknown> = {elicitation: {}, sampling: {}}, extra: Record<string, unknown> = {}) {
+  return {'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientInfo': {name: 'raw', version: '1'}, 'io.modelcontextprotocol/clientCapabilities': capabilities, ...extra}
+}
+
+/** A raw 2026-07-28 POST with the standard headers derived from the body (unless given). */
+async function modernPost(url: string, key: string, body: {id?: number; method: string; params: Record<string, unknown>}, headers: Record<string, string> = {}) {
+  const name = body.params.name ?? body.params.uri
+  const standard = {'mcp-protocol-version': MODERN, 'mcp-method': body.method, ...(typeof name === 'string' ? {'mcp-name': name} : {})}
+  const r = await post(url, {jsonrpc: '2.0', id: body.id ?? 1, ...body}, {...bearer(key), ...standard, ...headers})
+  return {...r, json: r.text.startsWith('{') ? (JSON.parse(r.text) as {result?: Record<string, unknown>; error?: {code: number; message: string; data?: unknown}}) : undefined}
+}
+
+describe('protocol eras (issue 21)', function () {
+  this.timeout(120_000)
+  let box: Sandbox
+  let key: string
+  const servers = new Map<Transport, RunningServe>()
+  const clients: AnyClient[] = []
+
+  before(async () => {
+    box = new Sandbox()
+    await box.initWithKeyFile()
+    for (const [name, args] of [
+      ['legacy', ['--', process.execPath, LEGACY_FIXTURE]],
+      ['modern', ['--', process.execPath, DUAL_FIXTURE, '--modern-only']],
+    ] as const) {
+      const r = await box.run(['upstream', 'add', name, '--skip-check', ...args])
+      assert.equal(r.code, 0, r.stderr)
+    }
+    key = (await box.run(['keys', 'generate', '--name', 'matrix', '--scope', 'full'])).stdout.trim()
+    servers.set('stateful', await startServe(box, []))
+    servers.set('stateless', await startServe(box, ['--stateless']))
+  })
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})))
+  })
+
+  after(async () => {
+    await Promise.all([...servers.values()].map((s) => s.stop()))
+    await box.cleanup()
+  })
+
+  async function connect(era: Era, transport: Transport, asked: string[]): Promise<AnyClient> {
+    const client = era === 'legacy' ? legacyClient(asked) : modernClient(asked)
+    if (transport === 'stdio') {
+      const params = {command: process.execPath, args: [BIN, 'serve', '--transport', 'stdio'], env: {...box.env, KEYWARD_API_KEY: key}, cwd: box.dir, stderr: 'pipe' as const}
+      await (client as LegacyClient).connect((era === 'legacy' ? new LegacyStdio(params) : new ModernStdio(params)) as never)
+    } else {
+      const url = new URL(servers.get(transport)!.url)
+      const requestInit = {headers: bearer(key)}
+      await (client as LegacyClient).connect((era === 'legacy' ? new LegacyHttp(url, {requestInit}) : new ModernHttp(url, {requestInit})) as never)
+    }
+    clients.push(client as AnyClient)
+    if (era === 'modern') assert.equal((client as ModernClient).getProtocolEra(), 'modern')
+    return client as AnyClient
+  }
+
+  describe('the era matrix: client era × upstream era × transport', () => {
+    for (const transport of ['stdio', 'stateful', 'stateless'] as const) {
+      for (const clientEra of ['legacy', 'modern'] as const) {
+        for (const upstreamEra of ['legacy', 'modern'] as const) {
+          // A 2025 client over stateless HTTP has no way back for requests (issue 16): its cells serve calls that need no input.
+          const input = !(clientEra === 'legacy' && transport === 'stateless')
+          it(`${clientEra} client × ${upstreamEra} upstream × ${transport}: ${input ? 'elicitation and sampling during the call reach the client' : 'lists and calls'}`, async () => {
+            const asked: string[] = []
+            const client = await connect(clientEra, transport, asked)
+            const names = (await client.listTools()).tools.map((t) => t.name)
+            assert.ok(names.includes(`${upstreamEra}__ask_both`), names.join(' '))
+            if (!input) {
+              const tool = upstreamEra === 'legacy' ? 'legacy__set_value' : 'modern__whoami'
+              const r = await client.callTool({name: tool, arguments: upstreamEra === 'legacy' ? {value: 'x'} : {}})
+              assert.match(textOf(r), upstreamEra === 'legacy' ? /^set x$/ : /era=modern version=2026-07-28/)
+              return
+            }
+            const r = await client.callTool({name: `${upstreamEra}__ask_both`, arguments: {}})
+            assert.match(textOf(r), /name=Ada model=hi/, JSON.stringify(r))
+            assert.ok(asked.includes('elicitation') && asked.includes('sampling'), asked.join(' '))
+            if (upstreamEra === 'modern') assert.match(textOf(r), /state=dual-era:2$/, 'the upstream got its own requestState back intact')
+          })
+        }
+      }
+    }
+  })
+
+  describe('a modern client, a call held for input: every rule of requestState, through the server', () => {
+    let strict: RunningServe
+    let alice: string
+    let bob: string
+    const auditFile = () => box.path('strict-audit.jsonl')
+
+    before(async () => {
+      alice = (await box.run(['keys', 'generate', '--name', 'alice', '--scope', 'legacy__*'])).stdout.trim()
+      bob = (await box.run(['keys', 'generate', '--name', 'bob', '--scope', 'legacy__*'])).stdout.trim()
+      strict = await startServe(box, ['--stateless', '--server-input-timeout', '1s', '--audit-log', auditFile()])
+    })
+
+    after(async () => {
+      await strict.stop()
+    })
+
+    const ask = (who: string, extra: Record<string, unknown> = {}, tool = 'legacy__ask_user', meta = envelope()) =>
+      modernPost(strict.url, who, {method: 'tools/call', params: {name: tool, arguments: {}, ...extra, _meta: meta}})
+
+    /** A first round: the InputRequiredResult keyward answers, its one input request's key and its state. */
+    async function firstRound(who: string, tool = 'legacy__ask_user') {
+      const r = await ask(who, {}, tool)
+      assert.equal(r.status, 200, r.text)
+      const result = r.json!.result as {resultType: string; inputRequests: Record<string, {method: string; params: {message?: string}}>; requestState: string}
+      assert.equal(result.resultType, 'input_required', r.text)
+      const [[inputKey, request]] = Object.entries(result.inputRequests)
+      return {inputKey, request, state: result.requestState}
+    }
+
+    const answer = (inputKey: string) => ({[inputKey]: ELICITED})
+    const refusedState = (r: Awaited<ReturnType<typeof ask>>) => {
+      assert.equal(r.json?.error?.code, -32602, r.text)
+      assert.equal(r.json?.error?.message, 'Invalid or expired requestState')
+      assert.deepEqual(r.json?.error?.data, {reason: 'invalid_request_state'})
+    }
+
+    it('the upstream\'s elicitation reaches the client as an input request, and the retry completes the call', async () => {
+      const {inputKey, request, state} = await firstRound(alice)
+      assert.equal(request.method, 'elicitation/create')
+      assert.equal(request.params.message, 'your name?')
+      assert.match(state, /^kws1\./, 'keyward seals the state; nothing of the upstream is in it')
+      const done = await ask(alice, {inputResponses: answer(inputKey), requestState: state})
+      assert.equal(textOf(done.json!.result), 'user said: accept {"name":"Ada"}', done.text)
+      assert.equal(done.json!.result!.resultType, 'complete')
+    })
+
+    it('a tampered state is refused', async () => {
+      const {inputKey, state} = await firstRound(alice)
+      const i = state.length - 10
+      const tampered = state.slice(0, i) + (state[i] === 'A' ? 'B' : 'A') + state.slice(i + 1)
+      refusedState(await ask(alice, {inputResponses: answer(inputKey), requestState: tampered}))
+      // The call is still held for the real state (one upstream call in flight at a time keeps the upstream's requests routed: issue 16).
+      assert.match(textOf((await ask(alice, {inputResponses: answer(inputKey), requestState: state})).json!.result), /user said: accept/)
+    })
+
+    it('a state sent with another credential is refused, and stays good for its own caller', async () => {
+      const {inputKey, state} = await firstRound(alice)
+      refusedState(await ask(bob, {inputResponses: answer(inputKey), requestState: state}))
+      const done = await ask(alice, {inputResponses: answer(inputKey), requestState: state})
+      assert.match(textOf(done.json!.result), /user said: accept/)
+    })
+
+    it('a state used for another tool is refused', async () => {
+      const {inputKey, state} = await firstRound(alice)
+      refusedState(await ask(alice, {inputResponses: answer(inputKey), requestState: state}, 'legacy__ask_model'))
+      assert.match(textOf((await ask(alice, {inputResponses: answer(inputKey), requestState: state})).json!.result), /user said: accept/)
+    })
+
+    it('a replayed state is refused', async () => {
+      const {inputKey, state} = await firstRound(alice)
+      const done = await ask(alice, {inputResponses: answer(inputKey), requestState: state})
+      assert.match(textOf(done.json!.result), /user said: accept/)
+      refusedState(await ask(alice, {inputResponses: answer(inputKey), requestState: state}))
+    })
+
+    it('an expired state is refused, and the held call was ended', async () => {
+      const {inputKey, state} = await firstRound(alice)
+      await sleep(1600)
+      refusedState(await ask(alice, {inputResponses: answer(inputKey), requestState: state}))
+    })
+
+    it('an input request the client did not declare the capability for is MISSING_CLIENT_CAPABILITY (400)', async () => {
+      const r = await ask(alice, {}, 'legacy__ask_user', envelope({sampling: {}}))
+      assert.equal(r.status, 400, r.text)
+      assert.equal(r.json?.error?.code, -32021)
+      assert.deepEqual(r.json?.error?.data, {requiredCapabilities: {elicitation: {form: {}}}})
+    })
+
+    it('the audit log names the era of every call and every refused state, with the rule only there', async () => {
+      await sleep(300)
+      const records = readFileSync(auditFile(), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+      const calls = records.filter((r) => r.event === 'tool.call')
+      assert.ok(calls.length > 0 && calls.every((r) => r.era === 'modern'), JSON.stringify(calls.slice(0, 2)))
+      const refused = records.filter((r) => r.event === 'request.refused').map((r) => `${r.era} ${r.reason}`)
+      for (const rule of ['invalid', 'replayed', 'wrong_request', 'expired']) assert.ok(refused.includes(`modern request_state_${rule}`), refused.join(', '))
+      assert.ok(refused.includes('modern missing_client_capability'), refused.join(', '))
+    })
+  })
+})
