@@ -101,6 +101,18 @@ describe('protocol eras (issue 21)', function () {
     await box.cleanup()
   })
 
+  /** A new key, once every given server has reloaded the vault and accepts it. */
+  async function newKey(name: string, scope: string, ...on: RunningServe[]): Promise<string> {
+    const made = (await box.run(['keys', 'generate', '--name', name, '--scope', scope])).stdout.trim()
+    for (const server of on) {
+      for (let t = 0; t < 100; t++) {
+        if ((await modernPost(server.url, made, {method: 'tools/list', params: {_meta: envelope()}})).status === 200) break
+        await sleep(50)
+      }
+    }
+    return made
+  }
+
   async function connect(era: Era, transport: Transport, asked: string[]): Promise<AnyClient> {
     const client = era === 'legacy' ? legacyClient(asked) : modernClient(asked)
     if (transport === 'stdio') {
@@ -239,6 +251,168 @@ describe('protocol eras (issue 21)', function () {
       const refused = records.filter((r) => r.event === 'request.refused').map((r) => `${r.era} ${r.reason}`)
       for (const rule of ['invalid', 'replayed', 'wrong_request', 'expired']) assert.ok(refused.includes(`modern request_state_${rule}`), refused.join(', '))
       assert.ok(refused.includes('modern missing_client_capability'), refused.join(', '))
+    })
+  })
+
+  describe("the revision's own checks, over HTTP", () => {
+    const list = (meta: Record<string, unknown> = envelope(), headers: Record<string, string> = {}) =>
+      modernPost(servers.get('stateless')!.url, key, {method: 'tools/list', params: {_meta: meta}}, headers)
+
+    it('server/discover names 2026-07-28 and keyward, with a private cache hint', async () => {
+      const r = await modernPost(servers.get('stateful')!.url, key, {method: 'server/discover', params: {_meta: envelope()}})
+      const result = r.json!.result as {supportedVersions: string[]; capabilities: Record<string, unknown>; cacheScope: string; _meta: Record<string, {name: string}>}
+      assert.deepEqual(result.supportedVersions, [MODERN])
+      assert.equal(result.cacheScope, 'private')
+      assert.equal(result._meta['io.modelcontextprotocol/serverInfo'].name, 'keyward')
+      assert.ok(result.capabilities.tools)
+    })
+
+    it('a list is filtered by the caller and marked private, never shared; a call result is complete', async () => {
+      const narrow = await newKey('narrow', 'echo', servers.get('stateless')!)
+      const r = await modernPost(servers.get('stateless')!.url, narrow, {method: 'tools/list', params: {_meta: envelope()}})
+      const result = r.json!.result as {tools: {name: string}[]; cacheScope: string; ttlMs: number; resultType: string}
+      assert.deepEqual(result.tools.map((t) => t.name), ['echo'])
+      assert.equal(result.cacheScope, 'private')
+      assert.equal(result.ttlMs, 0)
+      const call = await modernPost(servers.get('stateless')!.url, narrow, {method: 'tools/call', params: {name: 'echo', arguments: {message: 'x'}, _meta: envelope()}})
+      assert.equal(call.json!.result!.resultType, 'complete')
+      assert.equal(call.json!.result!.cacheScope, undefined)
+    })
+
+    it('_meta is required and checked: INVALID_PARAMS naming the key, UNSUPPORTED_PROTOCOL_VERSION naming the versions', async () => {
+      const missing = await list({'io.modelcontextprotocol/protocolVersion': MODERN})
+      assert.equal(missing.status, 400)
+      assert.equal(missing.json?.error?.code, -32602)
+      assert.match(missing.json!.error!.message, /clientCapabilities: missing/)
+      const future = await list(envelope({}, {'io.modelcontextprotocol/protocolVersion': '2099-01-01'}), {'mcp-protocol-version': '2099-01-01'})
+      assert.equal(future.status, 400)
+      assert.equal(future.json?.error?.code, -32022)
+      assert.deepEqual(future.json?.error?.data, {supported: [MODERN], requested: '2099-01-01'})
+      const headerOnly = await post(servers.get('stateless')!.url, {jsonrpc: '2.0', id: 1, method: 'tools/list', params: {}}, {...bearer(key), 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list'})
+      assert.equal(headerOnly.status, 400)
+      assert.equal(JSON.parse(headerOnly.text).error.code, -32602)
+    })
+
+    it('the standard headers must agree with the body: HEADER_MISMATCH (400)', async () => {
+      for (const headers of [{'mcp-method': 'tools/call'}, {'mcp-protocol-version': '2025-11-25'}] as Record<string, string>[]) {
+        const r = await list(envelope(), headers)
+        assert.equal(r.status, 400, JSON.stringify(headers))
+        assert.equal(r.json?.error?.code, -32020)
+      }
+      const name = await modernPost(servers.get('stateful')!.url, key, {method: 'tools/call', params: {name: 'echo', arguments: {message: 'x'}, _meta: envelope()}}, {'mcp-name': 'debug_info'})
+      assert.equal(name.status, 400)
+      assert.equal(name.json?.error?.code, -32020)
+      assert.deepEqual(name.json?.error?.data, {mismatch: {header: 'debug_info', body: 'the body carries params.name="echo" but the Mcp-Name header names "debug_info"'}})
+    })
+
+    it('every request is authenticated on its own: no session, no credential, no answer', async () => {
+      const r = await post(servers.get('stateful')!.url, {jsonrpc: '2.0', id: 1, method: 'tools/list', params: {_meta: envelope()}}, {'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list'})
+      assert.equal(r.status, 401)
+    })
+
+    it('--protocol legacy refuses 2026-07-28 requests, --protocol modern 2025 ones, each naming what it speaks', async () => {
+      const legacyOnly = await startServe(box, ['--protocol', 'legacy'])
+      const modernOnly = await startServe(box, ['--protocol', 'modern'])
+      try {
+        const r = await modernPost(legacyOnly.url, key, {method: 'tools/list', params: {_meta: envelope()}})
+        assert.equal(r.status, 400)
+        assert.equal(r.json?.error?.code, -32022)
+        assert.deepEqual((r.json?.error?.data as {supported: string[]}).supported, ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'])
+        const init = await post(modernOnly.url, {jsonrpc: '2.0', id: 1, method: 'initialize', params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 'raw', version: '1'}}}, bearer(key))
+        assert.equal(init.status, 400)
+        assert.deepEqual(JSON.parse(init.text).error.data, {supported: [MODERN], requested: '2025-11-25'})
+        const v2 = new ModernClient({name: 'c', version: '1'}, {versionNegotiation: {mode: 'auto'}})
+        await v2.connect(new ModernHttp(new URL(modernOnly.url), {requestInit: {headers: bearer(key)}}))
+        clients.push(v2 as AnyClient)
+        assert.equal(v2.getProtocolEra(), 'modern')
+        assert.ok((await v2.listTools()).tools.length > 0)
+      } finally {
+        await Promise.all([legacyOnly.stop(), modernOnly.stop()])
+      }
+    })
+  })
+
+  describe('notifications across eras', () => {
+    let warn: RunningServe
+
+    before(async () => {
+      // Changed or new upstream tools are served at once here (pins.on-change warn), so that a list change reaches clients.
+      warn = await startServe(box, ['--stateless', '--pins-on-change', 'warn'])
+    })
+
+    after(async () => {
+      await warn.stop()
+    })
+
+    /** Opens subscriptions/listen and collects its events until `close()`. */
+    async function listen(who: string) {
+      const controller = new AbortController()
+      const res = await fetch(warn.url, {
+        method: 'POST',
+        signal: controller.signal,
+        headers: {'content-type': 'application/json', accept: 'application/json, text/event-stream', ...bearer(who), 'mcp-protocol-version': MODERN, 'mcp-method': 'subscriptions/listen'},
+        body: JSON.stringify({jsonrpc: '2.0', id: 'sub-1', method: 'subscriptions/listen', params: {notifications: {toolsListChanged: true, promptsListChanged: true}, _meta: envelope()}}),
+      })
+      assert.equal(res.status, 200)
+      assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/)
+      const events: {method?: string; id?: string; params?: {_meta?: Record<string, unknown>; notifications?: unknown}}[] = []
+      let ended = false
+      const reader = res.body!.getReader()
+      void (async () => {
+        let buffer = ''
+        try {
+          for (;;) {
+            const {done, value} = await reader.read()
+            if (done) break
+            buffer += Buffer.from(value).toString('utf8')
+            for (let i = buffer.indexOf('\n\n'); i !== -1; i = buffer.indexOf('\n\n')) {
+              const data = buffer.slice(0, i).split('\n').find((l) => l.startsWith('data: '))
+              buffer = buffer.slice(i + 2)
+              if (data) events.push(JSON.parse(data.slice(6)))
+            }
+          }
+        } catch {
+          // aborted
+        }
+        ended = true
+      })()
+      return {events, ended: () => ended, close: () => controller.abort()}
+    }
+
+    it('subscriptions/listen: acknowledged first, a list change reaches only the principals whose view changed, and a revoked key loses its stream', async () => {
+      const sees = await newKey('sees-legacy', 'legacy__*', warn)
+      const blind = await newKey('blind', 'echo', warn)
+      const a = await listen(sees)
+      const b = await listen(blind)
+      await sleep(300)
+      assert.deepEqual(a.events[0], {jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: {notifications: {toolsListChanged: true, promptsListChanged: true}, _meta: {'io.modelcontextprotocol/subscriptionId': 'sub-1'}}})
+      const added = await modernPost(warn.url, sees, {method: 'tools/call', params: {name: 'legacy__add_tool', arguments: {}, _meta: envelope()}})
+      assert.equal(textOf(added.json!.result), 'added', added.text)
+      const heard = async () => a.events.some((e) => e.method === 'notifications/tools/list_changed')
+      for (let t = 0; t < 50 && !(await heard()); t++) await sleep(100)
+      assert.deepEqual(a.events.find((e) => e.method === 'notifications/tools/list_changed'), {jsonrpc: '2.0', method: 'notifications/tools/list_changed', params: {_meta: {'io.modelcontextprotocol/subscriptionId': 'sub-1'}}})
+      assert.deepEqual(b.events.map((e) => e.method), ['notifications/subscriptions/acknowledged'], 'the echo-only key saw nothing change')
+      const r = await box.run(['keys', 'revoke', 'sees-legacy', '--yes'])
+      assert.equal(r.code, 0, r.stderr)
+      for (let t = 0; t < 50 && !a.ended(); t++) await sleep(100)
+      assert.ok(a.ended(), 'the revoked key\'s stream was closed')
+      assert.equal(a.events.at(-1)?.id, 'sub-1', 'closed gracefully, with the subscriptions/listen result')
+      assert.equal(b.ended(), false)
+      b.close()
+    })
+
+    it('progress of a held call reaches a modern client under its own token; a legacy client gets a modern upstream\'s progress', async () => {
+      const progress: number[] = []
+      const modern = await connect('modern', 'stateless', [])
+      // The SDK v2 client: callTool(params, options). Its own input loop reports each round as progress too (messages "Fulfilling input…").
+      const r = await modern.callTool({name: 'legacy__ask_both', arguments: {}}, {onprogress: (p: {progress: number; total?: number; message?: string}) => void (p.message?.startsWith('Fulfilling') || progress.push(p.progress))})
+      assert.match(textOf(r), /name=Ada model=hi/)
+      assert.deepEqual(progress, [1])
+      const legacyProgress: number[] = []
+      const legacy = await connect('legacy', 'stateful', [])
+      const slow = await legacy.callTool({name: 'modern__slow_progress', arguments: {}}, undefined, {onprogress: (p: {progress: number}) => legacyProgress.push(p.progress)})
+      assert.equal(textOf(slow), 'done')
+      assert.deepEqual(legacyProgress, [1, 2, 3])
     })
   })
 })
