@@ -185,10 +185,18 @@ describe('protocol eras (issue 21)', function () {
     }
 
     const answer = (inputKey: string) => ({[inputKey]: ELICITED})
-    const refusedState = (r: Awaited<ReturnType<typeof ask>>) => {
+    /** The client hears one answer for every refused state; which rule refused it is in the audit log only. */
+    const refusedState = async (r: Awaited<ReturnType<typeof ask>>, rule: string) => {
       assert.equal(r.json?.error?.code, -32602, r.text)
       assert.equal(r.json?.error?.message, 'Invalid or expired requestState')
       assert.deepEqual(r.json?.error?.data, {reason: 'invalid_request_state'})
+      let last: Record<string, unknown> | undefined
+      for (let t = 0; t < 40; t++) {
+        last = readFileSync(auditFile(), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((x) => x.event === 'request.refused').at(-1)
+        if (last?.reason === `request_state_${rule}`) break
+        await sleep(50)
+      }
+      assert.equal(last?.reason, `request_state_${rule}`)
     }
 
     it('the upstream\'s elicitation reaches the client as an input request, and the retry completes the call', async () => {
@@ -205,21 +213,21 @@ describe('protocol eras (issue 21)', function () {
       const {inputKey, state} = await firstRound(alice)
       const i = state.length - 10
       const tampered = state.slice(0, i) + (state[i] === 'A' ? 'B' : 'A') + state.slice(i + 1)
-      refusedState(await ask(alice, {inputResponses: answer(inputKey), requestState: tampered}))
+      await refusedState(await ask(alice, {inputResponses: answer(inputKey), requestState: tampered}), 'invalid')
       // The call is still held for the real state (one upstream call in flight at a time keeps the upstream's requests routed: issue 16).
       assert.match(textOf((await ask(alice, {inputResponses: answer(inputKey), requestState: state})).json!.result), /user said: accept/)
     })
 
     it('a state sent with another credential is refused, and stays good for its own caller', async () => {
       const {inputKey, state} = await firstRound(alice)
-      refusedState(await ask(bob, {inputResponses: answer(inputKey), requestState: state}))
+      await refusedState(await ask(bob, {inputResponses: answer(inputKey), requestState: state}), 'invalid')
       const done = await ask(alice, {inputResponses: answer(inputKey), requestState: state})
       assert.match(textOf(done.json!.result), /user said: accept/)
     })
 
     it('a state used for another tool is refused', async () => {
       const {inputKey, state} = await firstRound(alice)
-      refusedState(await ask(alice, {inputResponses: answer(inputKey), requestState: state}, 'legacy__ask_model'))
+      await refusedState(await ask(alice, {inputResponses: answer(inputKey), requestState: state}, 'legacy__ask_model'), 'wrong_request')
       assert.match(textOf((await ask(alice, {inputResponses: answer(inputKey), requestState: state})).json!.result), /user said: accept/)
     })
 
@@ -227,13 +235,26 @@ describe('protocol eras (issue 21)', function () {
       const {inputKey, state} = await firstRound(alice)
       const done = await ask(alice, {inputResponses: answer(inputKey), requestState: state})
       assert.match(textOf(done.json!.result), /user said: accept/)
-      refusedState(await ask(alice, {inputResponses: answer(inputKey), requestState: state}))
+      await refusedState(await ask(alice, {inputResponses: answer(inputKey), requestState: state}), 'replayed')
     })
 
     it('an expired state is refused, and the held call was ended', async () => {
       const {inputKey, state} = await firstRound(alice)
       await sleep(1600)
-      refusedState(await ask(alice, {inputResponses: answer(inputKey), requestState: state}))
+      await refusedState(await ask(alice, {inputResponses: answer(inputKey), requestState: state}), 'expired')
+    })
+
+    it('a retry is authorized again: a key re-scoped since the first round is refused the tool', async () => {
+      const carol = (await box.run(['keys', 'generate', '--name', 'carol', '--scope', 'legacy__*'])).stdout.trim()
+      for (let t = 0; t < 100 && (await ask(carol, {}, 'legacy__set_value')).status !== 200; t++) await sleep(50)
+      const {inputKey, state} = await firstRound(carol)
+      assert.equal((await box.run(['keys', 'scope', 'carol', '--set', 'echo'])).code, 0)
+      // Once the server has the new scopes (another legacy tool is refused), the retry is too.
+      for (let t = 0; t < 100 && (await ask(carol, {}, 'legacy__set_value')).json?.error === undefined; t++) await sleep(50)
+      const r = await ask(carol, {inputResponses: answer(inputKey), requestState: state})
+      assert.equal(r.json?.error?.code, -32602, r.text)
+      assert.equal(r.json?.error?.message, 'Unknown tool: legacy__ask_user')
+      await sleep(1600) // the held call ends with its state
     })
 
     it('an input request the client did not declare the capability for is MISSING_CLIENT_CAPABILITY (400)', async () => {
