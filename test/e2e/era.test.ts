@@ -320,10 +320,25 @@ describe('protocol eras (issue 21)', function () {
         assert.equal(r.status, 400, JSON.stringify(headers))
         assert.equal(r.json?.error?.code, -32020)
       }
+      // A version the header and the body disagree on is a mismatch, even when the body's is one keyward does not serve.
+      const future = await list(envelope({}, {'io.modelcontextprotocol/protocolVersion': 'v999.0.0'}))
+      assert.equal(future.status, 400, future.text)
+      assert.equal(future.json?.error?.code, -32020)
       const name = await modernPost(servers.get('stateful')!.url, key, {method: 'tools/call', params: {name: 'echo', arguments: {message: 'x'}, _meta: envelope()}}, {'mcp-name': 'debug_info'})
       assert.equal(name.status, 400)
       assert.equal(name.json?.error?.code, -32020)
       assert.deepEqual(name.json?.error?.data, {mismatch: {header: 'debug_info', body: 'the body carries params.name="echo" but the Mcp-Name header names "debug_info"'}})
+    })
+
+    it('the methods 2026-07-28 removed are METHOD_NOT_FOUND (404) in that era', async () => {
+      for (const method of ['resources/subscribe', 'resources/unsubscribe', 'initialize', 'ping', 'logging/setLevel']) {
+        // With their params or without: what a removed method carries is not checked, it is not served.
+        for (const params of [{uri: 'test://x', level: 'info'}, {}]) {
+          const r = await modernPost(servers.get('stateful')!.url, key, {method, params: {...params, _meta: envelope()}})
+          assert.equal(r.status, 404, `${method}: ${r.text}`)
+          assert.equal(r.json?.error?.code, -32601, method)
+        }
+      }
     })
 
     it('every request is authenticated on its own: no session, no credential, no answer', async () => {

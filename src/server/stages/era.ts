@@ -65,11 +65,21 @@ function admit(ctx: RequestContext, detected: Detected): void {
   if (era === 'modern' && protocol === 'legacy') throw unsupported(LEGACY_VERSIONS, requestedVersion(ctx), 'modern_refused')
   ctx.era = era
   if (era !== 'modern' || !message?.method) return
+  const modern = {method: message.method, params: message.params}
   if (isRequest) {
     const checked = validateRequestMeta(message.params)
-    if (!checked.ok) throw Refusal.era(checked.refusal)
+    if (!checked.ok) {
+      // A version the header and the body disagree on is a mismatch before it is unsupported: which of the two to judge is unknown (SEP-2243, as the SDK answers).
+      if (checked.refusal.code === CODE.UNSUPPORTED_PROTOCOL_VERSION) checkHeaders(ctx, modern)
+      throw Refusal.era(checked.refusal)
+    }
     ctx.requestMeta = checked.meta
   }
+  checkHeaders(ctx, modern)
+}
+
+/** Over HTTP, the standard headers against the body: HEADER_MISMATCH when they disagree. */
+function checkHeaders(ctx: RequestContext, message: {method: string; params?: unknown}): void {
   if (ctx.transport !== 'http') return
   const headers = {protocolVersion: single(ctx, 'mcp-protocol-version'), method: single(ctx, 'mcp-method'), name: single(ctx, 'mcp-name')}
   const mismatch = checkStandardHeaders(headers, {method: message.method, params: message.params})
