@@ -71,6 +71,8 @@ export class InputBridge {
   /** A new call of a modern client: `start` runs it with the channel back to that client, and the call's own signal. */
   async call(caller: Principal, binding: StateBinding, round: BridgeRound, start: (channel: ClientChannel, signal: AbortSignal) => Promise<unknown>): Promise<Result> {
     const held = new HeldCall(randomBytes(16).toString('base64url'), caller)
+    // Attached before the call starts, so that nothing it sends at once is lost.
+    held.attach(round)
     held.track(start(held.channel, held.abort.signal))
     return this.race(held, binding, round)
   }
@@ -105,7 +107,10 @@ export class InputBridge {
     const cancel = () => held.fail('the client cancelled the request')
     round.signal.addEventListener('abort', cancel, {once: true})
     try {
-      if ((await held.next()).kind === 'done') return held.result() as Result
+      const event = await held.next()
+      // The call's last progress or log message may still be on its way to the round: it must not arrive after the answer.
+      await held.flushed()
+      if (event.kind === 'done') return held.result() as Result
       return this.inputRequired(held, binding, round)
     } finally {
       round.signal.removeEventListener('abort', cancel)

@@ -16,6 +16,7 @@ import type {ClientResult, ServerNotification, ServerRequest} from '@modelcontex
 import type {Principal} from '../../auth/index.js'
 import type {RequestMeta} from '../era/request-meta.js'
 import type {ClientChannel} from '../tools/source.js'
+import {Outbox} from './outbox.js'
 
 /** The requests a source may make of its client during a call; anything else is refused at once. */
 const INPUT_METHODS: ReadonlySet<string> = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list'])
@@ -59,6 +60,8 @@ export class HeldCall {
   private outcome?: {ok: true; value: unknown} | {ok: false; error: unknown}
   private wake?: () => void
   private round?: Round
+  /** Notifications handed to the round and not yet sent: a round's answer waits for them, so none arrives after it. */
+  private readonly outbox = new Outbox()
   /** Aborts the source's work: the call's own signal, independent of any one client request. */
   readonly abort = new AbortController()
   readonly channel: ClientChannel
@@ -68,7 +71,7 @@ export class HeldCall {
     /** The caller: only it may resume the call. */
     readonly owner: Principal,
   ) {
-    this.channel = {notify: (n) => this.notify(n), request: (r, o) => this.ask(r, o?.signal)}
+    this.channel = {notify: (n) => this.outbox.track(this.notify(n)), request: (r, o) => this.ask(r, o?.signal)}
   }
 
   /** Follows the call's result: once it settles, the call is done. */
@@ -164,6 +167,11 @@ export class HeldCall {
 
   attach(round: Round): void {
     this.round = round
+  }
+
+  /** Waits until every notification handed to the round so far is sent (or a bound passed): the round's answer comes after them. */
+  flushed(): Promise<void> {
+    return this.outbox.flushed()
   }
 
   detach(): void {

@@ -145,6 +145,27 @@ describe('bridge: a 2026-07-28 call held for input', () => {
     assert.deepEqual(last.sent, [{method: 'notifications/progress', params: {progressToken: 7, progress: 1}}])
   })
 
+  it('progress sent as the call starts, and its last progress, reach the client before the call\'s answer, however slowly the round sends them', async () => {
+    const {bridge} = bridgeWith()
+    const order: string[] = []
+    // A round whose notifications take a while to go out (a busy client connection).
+    const slow = round(undefined, {
+      meta: {protocolVersion: '2026-07-28', clientCapabilities: {}, progressToken: 't'},
+      notify: async (n) => {
+        await new Promise((resolve) => setTimeout(resolve, 30))
+        order.push(`progress ${(n.params as {progress: number}).progress}`)
+      },
+    })
+    const answer = bridge.call(alice, binding(alice), slow, async (channel) => {
+      void channel.notify({method: 'notifications/progress', params: {progressToken: 'up', progress: 0}})
+      await new Promise((resolve) => setImmediate(resolve))
+      void channel.notify({method: 'notifications/progress', params: {progressToken: 'up', progress: 100}})
+      return {content: [{type: 'text', text: 'done'}]}
+    })
+    await answer.then(() => order.push('answer'))
+    assert.deepEqual(order, ['progress 0', 'progress 100', 'answer'])
+  })
+
   it('holds at most perPrincipal calls for one caller; another caller is not affected', async () => {
     const {bridge} = bridgeWith({perPrincipal: 1})
     await bridge.call(alice, binding(alice), round(), asking().start)
