@@ -6,11 +6,15 @@
  * hints and the era in the audit log.
  *
  * Clients: the SDK 1.x Client stands for 2025-era clients (deployed ones are built with it),
- * the SDK v2 Client negotiating (server/discover first) for 2026-07-28 ones. Upstreams:
- * test/fixtures/upstream-server.ts (SDK 1.x, 2025 era), and test/fixtures/dual-era-upstream.ts
- * (SDK v2) with --modern-only, which refuses initialize as a 2026-only server does.
+ * the SDK v2 Client negotiating (server/discover first) for 2026-07-28 ones. Upstreams over
+ * stdio: test/fixtures/upstream-server.ts (SDK 1.x, 2025 era), and
+ * test/fixtures/dual-era-upstream.ts (SDK v2) with --modern-only, which refuses initialize as a
+ * 2026-only server does. Over HTTP: test/fixtures/conformance-modern.ts (SDK v2), dual-era
+ * (keyward connects with initialize, in the 2025 era, and the SDK's shim turns its input
+ * requests into 2025 requests) and --modern-only (keyward connects in 2026-07-28).
  */
 import assert from 'node:assert/strict'
+import {spawn, type ChildProcess} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 
@@ -22,10 +26,12 @@ import {StreamableHTTPClientTransport as LegacyHttp} from '@modelcontextprotocol
 import {CreateMessageRequestSchema, ElicitRequestSchema} from '@modelcontextprotocol/sdk/types.js'
 
 import {ROOT, Sandbox, sleep} from '../helpers/cli.js'
+import {freePort} from '../helpers/redis.js'
 import {bearer, post, startServe, type RunningServe} from '../helpers/server.js'
 
 const LEGACY_FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
 const DUAL_FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'dual-era-upstream.js')
+const HTTP_FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'conformance-modern.js')
 const BIN = path.join(ROOT, 'bin', 'run.js')
 const MODERN = '2026-07-28'
 const textOf = (r: unknown) => ((r as {content?: {text: string}[]}).content?.[0]?.text ?? '')
@@ -41,10 +47,16 @@ interface AnyClient {
 const ELICITED = {action: 'accept' as const, content: {name: 'Ada'}}
 const SAMPLED = {role: 'assistant' as const, content: {type: 'text' as const, text: 'hi'}, model: 'test-model'}
 
+/** An accepted elicitation that fits the schema asked for (clients check their answer against it): a name is Ada, a yes/no true, anything else blue. */
+function elicited(params: unknown) {
+  const properties = ((params as {requestedSchema?: {properties?: Record<string, {type?: string}>}}).requestedSchema?.properties ?? {}) as Record<string, {type?: string}>
+  return {action: 'accept' as const, content: Object.fromEntries(Object.entries(properties).map(([k, p]) => [k, p.type === 'boolean' ? true : k === 'name' ? 'Ada' : 'blue']))}
+}
+
 /** A 2025-era client that answers elicitation with a name and sampling with "hi". */
 function legacyClient(asked: string[]): LegacyClient {
   const client = new LegacyClient({name: 'legacy-client', version: '1.0.0'}, {capabilities: {elicitation: {}, sampling: {}}})
-  client.setRequestHandler(ElicitRequestSchema, async () => (asked.push('elicitation'), ELICITED))
+  client.setRequestHandler(ElicitRequestSchema, async (request) => (asked.push('elicitation'), elicited(request.params)))
   client.setRequestHandler(CreateMessageRequestSchema, async () => (asked.push('sampling'), SAMPLED))
   return client
 }
@@ -52,7 +64,7 @@ function legacyClient(asked: string[]): LegacyClient {
 /** A 2026-07-28 client (it negotiates with server/discover) that answers input requests the same way. */
 function modernClient(asked: string[]): ModernClient {
   const client = new ModernClient({name: 'modern-client', version: '1.0.0'}, {capabilities: {elicitation: {}, sampling: {}}, versionNegotiation: {mode: 'auto'}})
-  client.setRequestHandler('elicitation/create', async () => (asked.push('elicitation'), ELICITED))
+  client.setRequestHandler('elicitation/create', async (request) => (asked.push('elicitation'), elicited(request.params)))
   client.setRequestHandler('sampling/createMessage', async () => (asked.push('sampling'), SAMPLED))
   return client
 }
@@ -76,6 +88,19 @@ describe('protocol eras (issue 21)', function () {
   let key: string
   const servers = new Map<Transport, RunningServe>()
   const clients: AnyClient[] = []
+  const httpUpstreams: ChildProcess[] = []
+
+  /** The HTTP fixture on a free port, once it listens; its URL. */
+  async function httpUpstream(...flags: string[]): Promise<string> {
+    const port = await freePort()
+    const child = spawn(process.execPath, [HTTP_FIXTURE, '--port', String(port), ...flags], {stdio: ['ignore', 'ignore', 'pipe']})
+    httpUpstreams.push(child)
+    await new Promise((resolve, reject) => {
+      child.stderr.setEncoding('utf8').on('data', (d: string) => d.includes('conformance upstream on') && resolve(undefined))
+      child.once('exit', (code) => reject(new Error(`the HTTP fixture exited with ${code}`)))
+    })
+    return `http://127.0.0.1:${port}/mcp`
+  }
 
   before(async () => {
     box = new Sandbox()
@@ -83,6 +108,8 @@ describe('protocol eras (issue 21)', function () {
     for (const [name, args] of [
       ['legacy', ['--', process.execPath, LEGACY_FIXTURE]],
       ['modern', ['--', process.execPath, DUAL_FIXTURE, '--modern-only']],
+      ['dualhttp', ['--url', await httpUpstream()]],
+      ['modernhttp', ['--url', await httpUpstream('--modern-only')]],
     ] as const) {
       const r = await box.run(['upstream', 'add', name, '--skip-check', ...args])
       assert.equal(r.code, 0, r.stderr)
@@ -98,6 +125,7 @@ describe('protocol eras (issue 21)', function () {
 
   after(async () => {
     await Promise.all([...servers.values()].map((s) => s.stop()))
+    for (const child of httpUpstreams) child.kill()
     await box.cleanup()
   })
 
@@ -149,6 +177,39 @@ describe('protocol eras (issue 21)', function () {
             assert.match(textOf(r), /name=Ada model=hi/, JSON.stringify(r))
             assert.ok(asked.includes('elicitation') && asked.includes('sampling'), asked.join(' '))
             if (upstreamEra === 'modern') assert.match(textOf(r), /state=dual-era:2$/, 'the upstream got its own requestState back intact')
+          })
+        }
+      }
+    }
+  })
+
+  describe('upstreams over HTTP, of either era: the matrix again, with the upstream asking in the 2026-07-28 way', () => {
+    it('upstream test names the revision each upstream speaks', async () => {
+      for (const [name, revision] of [['dualhttp', /: 2025 era, MCP 2025-11-25;/], ['modernhttp', /: MCP 2026-07-28;/], ['legacy', /: 2025 era, MCP 2025-11-25;/], ['modern', /: MCP 2026-07-28;/]] as const) {
+        const r = await box.run(['upstream', 'test', name])
+        assert.equal(r.code, 0, r.stderr)
+        assert.match(r.stdout, revision, name)
+      }
+    })
+
+    for (const transport of ['stdio', 'stateful', 'stateless'] as const) {
+      for (const clientEra of ['legacy', 'modern'] as const) {
+        for (const upstream of ['dualhttp', 'modernhttp'] as const) {
+          const input = !(clientEra === 'legacy' && transport === 'stateless')
+          const upstreamEra = upstream === 'dualhttp' ? 'dual-era HTTP upstream (connected in the 2025 era)' : '2026-only HTTP upstream'
+          it(`${clientEra} client × ${upstreamEra} × ${transport}: ${input ? 'two rounds of elicitation under the upstream\'s own signed state, then sampling, reach the client' : 'calls'}`, async () => {
+            const asked: string[] = []
+            const client = await connect(clientEra, transport, asked)
+            if (!input) {
+              assert.equal(textOf(await client.callTool({name: `${upstream}__test_simple_text`, arguments: {}})), 'This is a simple text response for testing.')
+              return
+            }
+            // The fixture signs its requestState and checks it on each round: the call completes only if it came back intact.
+            const rounds = await client.callTool({name: `${upstream}__test_input_required_result_multi_round`, arguments: {}})
+            assert.equal(textOf(rounds), 'Multi-round complete for Ada who likes blue', JSON.stringify(rounds))
+            const sampled = await client.callTool({name: `${upstream}__test_input_required_result_sampling`, arguments: {}})
+            assert.equal(textOf(sampled), 'Sampling result: hi', JSON.stringify(sampled))
+            assert.deepEqual(asked, ['elicitation', 'elicitation', 'sampling'])
           })
         }
       }
