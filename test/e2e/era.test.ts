@@ -402,6 +402,37 @@ describe('protocol eras (issue 21)', function () {
       }
     })
 
+    it('every stage runs on a 2026-07-28 request: rate limit (429), input guard, redaction of vault secrets, audit with the era', async () => {
+      assert.equal((await box.run(['secrets', 'set', 'ERA_SECRET'], {input: 'era-secret-value-4411'})).code, 0)
+      const limited = (await box.run(['keys', 'generate', '--name', 'limited', '--scope', 'echo', '--rate', '4/1min'])).stdout.trim()
+      const audit = box.path('stages-audit.jsonl')
+      const s = await startServe(box, ['--stateless', '--audit-log', audit])
+      try {
+        const echo = (message: string) => modernPost(s.url, limited, {method: 'tools/call', params: {name: 'echo', arguments: {message}, _meta: envelope()}})
+        const redacted = await echo('say era-secret-value-4411')
+        assert.equal(textOf(redacted.json!.result), 'say [REDACTED:ERA_SECRET]', redacted.text)
+        const guarded = await echo('hi <script>alert(1)</script>')
+        assert.equal(guarded.json!.result!.isError, true, guarded.text)
+        assert.match(textOf(guarded.json!.result), /Refused by keyward's input guard/)
+        assert.equal((await echo('third')).status, 200)
+        assert.equal((await echo('fourth')).status, 200)
+        const limitedOut = await echo('fifth')
+        assert.equal(limitedOut.status, 429, limitedOut.text)
+        assert.equal(limitedOut.json?.error?.code, -32029)
+        assert.ok(limitedOut.headers.get('retry-after'))
+        let records: Record<string, unknown>[] = []
+        for (let t = 0; t < 40 && !records.some((r) => r.event === 'ratelimit'); t++) {
+          await sleep(50)
+          records = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+        }
+        const eras = new Set(records.filter((r) => ['tool.call', 'guard.block', 'ratelimit'].includes(String(r.event))).map((r) => `${r.event} ${r.era}`))
+        assert.deepEqual([...eras].sort(), ['guard.block modern', 'ratelimit modern', 'tool.call modern'])
+        assert.ok(!readFileSync(audit, 'utf8').includes('era-secret-value-4411'), 'no secret in the audit log')
+      } finally {
+        await s.stop()
+      }
+    })
+
     it('every request is authenticated on its own: no session, no credential, no answer', async () => {
       const r = await post(servers.get('stateful')!.url, {jsonrpc: '2.0', id: 1, method: 'tools/list', params: {_meta: envelope()}}, {'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list'})
       assert.equal(r.status, 401)
@@ -496,6 +527,22 @@ describe('protocol eras (issue 21)', function () {
       assert.equal(a.events.at(-1)?.id, 'sub-1', 'closed gracefully, with the subscriptions/listen result')
       assert.equal(b.ended(), false)
       b.close()
+    })
+
+    it('log messages of a 2025 upstream reach a 2026-07-28 request only at or above the logLevel its _meta asked for', async () => {
+      /** The JSON-RPC messages of an answer: one JSON body, or the data lines of an event stream. */
+      const frames = (text: string) =>
+        text.startsWith('{') ? [JSON.parse(text) as {method?: string; params?: {level?: string}}] : text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as {method?: string; params?: {level?: string}})
+      const logged = async (extra: Record<string, unknown>) => {
+        const r = await modernPost(warn.url, key, {method: 'tools/call', params: {name: 'legacy__log_secret', arguments: {}, _meta: envelope(undefined, extra)}})
+        assert.equal(r.status, 200, r.text)
+        const all = frames(r.text)
+        assert.equal(textOf((all.at(-1) as {result?: unknown}).result), 'logged', r.text)
+        return all.filter((f) => f.method === 'notifications/message').map((f) => f.params?.level)
+      }
+      assert.deepEqual(await logged({}), [], 'no logLevel: no log messages')
+      assert.deepEqual(await logged({'io.modelcontextprotocol/logLevel': 'warning'}), ['error'])
+      assert.deepEqual(await logged({'io.modelcontextprotocol/logLevel': 'critical'}), [], 'below the level asked for')
     })
 
     it('progress of a held call reaches a modern client under its own token; a legacy client gets a modern upstream\'s progress', async () => {
