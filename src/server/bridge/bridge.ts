@@ -22,8 +22,6 @@
  * That is also why the replay guard can be per process: a state names a call only the replica
  * that sealed it holds, so a replay elsewhere fails, and a replay here meets this guard.
  */
-import {randomBytes} from 'node:crypto'
-
 import type {Result} from '@modelcontextprotocol/server'
 
 import type {Principal} from '../../auth/index.js'
@@ -70,7 +68,7 @@ export class InputBridge {
 
   /** A new call of a modern client: `start` runs it with the channel back to that client, and the call's own signal. */
   async call(caller: Principal, binding: StateBinding, round: BridgeRound, start: (channel: ClientChannel, signal: AbortSignal) => Promise<unknown>): Promise<Result> {
-    const held = new HeldCall(randomBytes(16).toString('base64url'), caller)
+    const held = new HeldCall(caller)
     // Attached before the call starts, so that nothing it sends at once is lost.
     held.attach(round)
     held.track(start(held.channel, held.abort.signal))

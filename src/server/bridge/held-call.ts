@@ -11,6 +11,8 @@
  * Notifications of the call (progress, log messages) reach the client only while one of its
  * requests is open for this call (a round); between rounds there is nowhere to send them.
  */
+import {randomBytes} from 'node:crypto'
+
 import type {ClientResult, ServerNotification, ServerRequest} from '@modelcontextprotocol/server'
 
 import type {Principal} from '../../auth/index.js'
@@ -66,12 +68,19 @@ export class HeldCall {
   readonly abort = new AbortController()
   readonly channel: ClientChannel
 
+  private key?: string
+
   constructor(
-    readonly id: string,
     /** The caller: only it may resume the call. */
     readonly owner: Principal,
   ) {
     this.channel = {notify: (n) => this.outbox.track(this.notify(n)), request: (r, o) => this.ask(r, o?.signal)}
+  }
+
+  /** The call's random id, which its sealed state names; made when first asked for (most calls finish in one round and never need one). */
+  get id(): string {
+    this.key ??= randomBytes(16).toString('base64url')
+    return this.key
   }
 
   /** Follows the call's result: once it settles, the call is done. */
