@@ -1,13 +1,14 @@
 /**
  * `npm run bench`: every benchmark, each against a baseline measured in the same run.
  * Prints a table and writes bench/results/<timestamp>.json (and latest.json).
- *   BENCH_ONLY=vault,verify,serve,gateway,oauth,hostile,protect,cluster,ui   run a subset;  BENCH_DURATION=8   seconds per load test
+ *   BENCH_ONLY=vault,verify,serve,era,gateway,oauth,hostile,protect,cluster,ui   run a subset;  BENCH_DURATION=8   seconds per load test
  */
 import {mkdirSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
 import {benchCluster} from './cluster.js'
+import {benchEra} from './era.js'
 import {benchGateway} from './gateway.js'
 import {benchHostile} from './hostile.js'
 import {benchProtect} from './protect.js'
@@ -18,11 +19,12 @@ import {ROOT, type Row} from './util.js'
 import {benchVault} from './vault.js'
 import {benchVerify} from './verify.js'
 
-const only = (process.env.BENCH_ONLY ?? 'vault,verify,serve,gateway,oauth,hostile,protect,cluster,ui').split(',')
+const only = (process.env.BENCH_ONLY ?? 'vault,verify,serve,era,gateway,oauth,hostile,protect,cluster,ui').split(',')
 const suites: [string, () => Promise<Row[]>][] = [
   ['vault', benchVault],
   ['verify', benchVerify],
   ['serve', benchServe],
+  ['era', benchEra],
   ['gateway', benchGateway],
   ['oauth', benchUpstreamOAuth],
   ['hostile', benchHostile],

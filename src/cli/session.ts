@@ -8,6 +8,7 @@ import os from 'node:os'
 
 import type {AuditEvent} from '../audit/index.js'
 import {auditKeyOf, ensureAuditKey} from '../audit/key.js'
+import {ensureRequestStateKey} from '../server/era/state-key.js'
 import {configOf} from '../config/index.js'
 import {
   GenerationLedger,
@@ -77,8 +78,11 @@ export async function openSession(flags: VaultFlags, options: SessionOptions = {
         const before = v.contentFingerprint()
         const wasRevoked = revokedKeyIds(v.data)
         const result = await change(v)
-        // The audit log's key is made by the first change that will be audited, in the same write.
-        if (v.contentFingerprint() !== before) ensureAuditKey(v.data)
+        // The audit log's key is made by the first change that will be audited, in the same write; the request-state key with it.
+        if (v.contentFingerprint() !== before) {
+          ensureAuditKey(v.data)
+          ensureRequestStateKey(v.data)
+        }
         revoked = [...revokedKeyIds(v.data)].filter((id) => !wasRevoked.has(id))
         latest = v.data
         return result

@@ -5,7 +5,7 @@
  */
 import {createHash} from 'node:crypto'
 
-import type {LoggingLevel} from '@modelcontextprotocol/sdk/types.js'
+import type {LoggingLevel} from '@modelcontextprotocol/server'
 
 import {upstreamsInPrecedence, type UpstreamDefinition} from '../../upstreams/index.js'
 import {grantFingerprint, type FetchLike} from '../../upstreams/oauth/index.js'

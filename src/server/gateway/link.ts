@@ -14,8 +14,7 @@
  * since the client fulfils them through its request handlers and retries the call.
  */
 import {Client, StreamableHTTPClientTransport, type ClientOptions, type Transport} from '@modelcontextprotocol/client'
-// The relay answers through the server side, which is still on the 1.x SDK: its result schemas.
-import {CreateMessageResultSchema, ElicitResultSchema, ListRootsResultSchema, type ClientCapabilities, type LoggingLevel} from '@modelcontextprotocol/sdk/types.js'
+import type {ClientCapabilities, LoggingLevel} from '@modelcontextprotocol/server'
 
 import type {Redactor} from '../../guard/redactor.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
@@ -228,17 +227,17 @@ export class UpstreamLink {
 
   private installHandlers(client: Client): void {
     const caps = this.options.capabilities
-    const relayRequest = <T>(kind: string, request: {method: string; params?: unknown}, schema: {parse(v: unknown): T}, signal: AbortSignal): Promise<T> => {
+    const relayRequest = (kind: string, request: {method: string; params?: unknown}, signal: AbortSignal) => {
       const target = this.relayTarget()
       if (!target) throw Refusal.notSupported(`${kind} is not available: no client session to ask`)
-      return target.request(request as never, schema, {signal})
+      return target.request(request as never, {signal}) as Promise<never>
     }
     // A 2025-era upstream sends these as requests; a 2026-era one as input requests of a result,
-    // which the client fulfils through these same handlers before it retries the call.
-    // The results were validated by the 1.x schemas of the same wire shapes.
-    if (caps.sampling) client.setRequestHandler('sampling/createMessage', (request, ctx) => relayRequest('sampling', request, CreateMessageResultSchema, ctx.mcpReq.signal) as Promise<never>)
-    if (caps.elicitation) client.setRequestHandler('elicitation/create', (request, ctx) => relayRequest('elicitation', request, ElicitResultSchema, ctx.mcpReq.signal) as Promise<never>)
-    if (caps.roots) client.setRequestHandler('roots/list', (request, ctx) => relayRequest('roots', request, ListRootsResultSchema, ctx.mcpReq.signal) as Promise<never>)
+    // which the client fulfils through these same handlers before it retries the call. The
+    // channel's SDK checks the client's answer against the method's result schema.
+    if (caps.sampling) client.setRequestHandler('sampling/createMessage', (request, ctx) => relayRequest('sampling', request, ctx.mcpReq.signal))
+    if (caps.elicitation) client.setRequestHandler('elicitation/create', (request, ctx) => relayRequest('elicitation', request, ctx.mcpReq.signal))
+    if (caps.roots) client.setRequestHandler('roots/list', (request, ctx) => relayRequest('roots', request, ctx.mcpReq.signal))
     client.setNotificationHandler('notifications/tools/list_changed', () => this.options.onListChanged?.('tool'))
     client.setNotificationHandler('notifications/prompts/list_changed', () => this.options.onListChanged?.('prompt'))
     client.setNotificationHandler('notifications/resources/list_changed', () => this.options.onListChanged?.('resource'))

@@ -17,9 +17,9 @@ import type {
   Prompt,
   ReadResourceResult,
   Resource,
-  ResourceTemplate,
+  ResourceTemplateType as ResourceTemplate,
   Tool,
-} from '@modelcontextprotocol/sdk/types.js'
+} from '@modelcontextprotocol/server'
 
 import {linearRegExp, type LinearRegExp} from '../../guard/linear-regex.js'
 import type {Redactor} from '../../guard/redactor.js'
@@ -126,8 +126,9 @@ export class UpstreamSource implements ToolSource {
       version: options.version,
       log: options.log,
       logRedactor: options.logRedactor,
-      // The stdio client is not known when this starts: offer what a relay may need; a request the client cannot serve is refused.
-      capabilities: options.sessionLinks ? {} : {sampling: {}, elicitation: {}, roots: {listChanged: true}},
+      // Its callers are not known when it starts (the stdio client, stateless clients, and in every mode 2026-07-28 clients,
+      // which have no session): offer what a relay may need; a request no caller can serve is refused.
+      capabilities: {sampling: {}, elicitation: {}, roots: {listChanged: true}},
       relay: () => (options.sessionLinks ? undefined : options.defaultSession()?.channel),
       onListChanged: (kind) => void this.relist(kind, this.shared, this.items),
       onConnected: async (client) => {

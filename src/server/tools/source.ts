@@ -6,17 +6,18 @@
 import type {
   CallToolResult,
   ClientCapabilities,
+  ClientResult,
   CompleteRequest,
   CompleteResult,
   GetPromptResult,
   Prompt,
   ReadResourceResult,
   Resource,
-  ResourceTemplate,
+  ResourceTemplateType as ResourceTemplate,
   ServerNotification,
   ServerRequest,
   Tool,
-} from '@modelcontextprotocol/sdk/types.js'
+} from '@modelcontextprotocol/server'
 
 import type {Principal} from '../../auth/index.js'
 import type {Redactor} from '../../guard/redactor.js'
@@ -30,15 +31,15 @@ export interface ServerInfo {
   startedAt: number
 }
 
-/** The way back to the client that made a call: notifications and requests related to it. */
+/**
+ * The way back to the client that made a call: notifications and requests related to it. A
+ * request (sampling, elicitation, roots) resolves with the client's answer, checked by the SDK
+ * against that method's result schema; to a 2026-07-28 client it becomes an input request of
+ * an InputRequiredResult (server/bridge), answered when the client retries.
+ */
 export interface ClientChannel {
   notify(notification: ServerNotification): Promise<void>
-  request<T>(request: ServerRequest, resultSchema: ZodLike<T>, options?: {signal?: AbortSignal; timeout?: number}): Promise<T>
-}
-
-/** The SDK's result schemas, as far as a channel needs them. */
-export interface ZodLike<T> {
-  parse(value: unknown): T
+  request(request: ServerRequest, options?: {signal?: AbortSignal; timeout?: number}): Promise<ClientResult>
 }
 
 /**

@@ -88,11 +88,11 @@ function definition(port: number): UpstreamDefinition {
 function answeringChannel(asked: string[]): ClientChannel {
   return {
     notify: async () => {},
-    request: async <T>(request: {method: string; params?: unknown}, schema: {parse(v: unknown): T}) => {
+    request: async (request) => {
       asked.push(`${request.method}: ${(request.params as {message?: string}).message}`)
-      return schema.parse({action: 'accept', content: {name: 'Ada'}})
+      return {action: 'accept', content: {name: 'Ada'}}
     },
-  } as ClientChannel
+  }
 }
 
 function link(port: number, asked: string[], log: string[] = [], negotiation?: 'discover-first'): UpstreamLink {
