@@ -16,7 +16,7 @@ import {promises as fs} from 'node:fs'
 import path from 'node:path'
 
 import {acquireWriteLock, type WriteLock} from '../vault/index.js'
-import {checkpointPath, headPath, listSegments, type Segment} from './files.js'
+import {checkpointPath, headPath, listSegments, seqOf, type Segment} from './files.js'
 import {openLogFile, type OpenedFile} from './lines.js'
 
 export interface ChainSnapshot {
@@ -51,64 +51,68 @@ export async function openChain(file: string, options: {lock?: boolean} = {}): P
 const UNLOCKED_ATTEMPTS = 20
 
 /**
- * One snapshot, in an order that also holds without the lock: the head before the live file is
- * opened (a writer appends, then writes the head, so the head read names nothing the live file
- * lacks), the checkpoint after the segments are listed (retention writes it before it drops any).
- * Unlocked (`trust` false), it is checked afterwards: undefined when the segments or the live
- * file changed meanwhile (a rotation, a compression, a drop).
+ * One snapshot, in an order that also holds without the lock: the head before anything else (a
+ * writer appends, then writes the head, so the head read names nothing the files lack), the live
+ * file opened right after the segments are listed (the window in which a rotation makes the
+ * listing miss a segment is one open, not the opening of every segment, which on a long chain
+ * took longer than a busy writer's rotations), the checkpoint after the listing (retention writes
+ * it before it drops any). Unlocked (`trust` false), it is checked afterwards: undefined when a
+ * segment the snapshot lacks may hold records before its live file (see consistent).
  */
 async function take(file: string, trust: boolean): Promise<Omit<ChainSnapshot, 'locked'> | undefined> {
   const files: OpenedFile[] = []
+  let live: OpenedFile | undefined
   try {
     const headText = await readOrNone(headPath(file))
     const listed = await listSegments(file)
+    live = await openLive(file)
     for (const segment of listed) {
+      // openLogFile finds a segment compressed meanwhile under its .gz name.
       const opened = await openLogFile(segment.file).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT' && !trust) return undefined // dropped meanwhile: checked below
         throw err
       })
       if (opened) files.push(opened)
     }
-    let live = await openLive(file)
-    const livePath = live && {ino: live.ino, dev: live.dev}
     const newest = files.at(-1)
     if (live && newest && !newest.compressed && newest.ino === live.ino && newest.dev === live.dev) {
       // A rotation stopped between its link and its unlink: the live file's records are the segment's.
       await live.handle.close()
       live = undefined
     }
-    if (live) files.push(live)
     const checkpointText = await readOrNone(checkpointPath(file))
-    if (!trust && !(await unchanged(file, listed, files.length - (live ? 1 : 0), livePath))) {
-      await closeAll(files)
+    if (!trust && !(await consistent(file, listed, files.length, live))) {
+      await closeAll(live ? [...files, live] : files)
       return undefined
     }
+    if (live) files.push(live)
     return snapshotOf(files, live, headText, checkpointText)
   } catch (err) {
-    await closeAll(files)
+    await closeAll(live && !files.includes(live) ? [...files, live] : files)
     throw err
   }
 }
 
 /**
- * Whether the snapshot holds the chain without a gap: the segments listed are all still there (a
- * compression meanwhile leaves the same segment), and the live file opened is the one that follows
- * them: still the live file, or the one segment rotated out since it was opened (its records are
- * in the snapshot; those written after it are simply later). A segment added that is not the file
- * opened means a rotation between the listing and the open, whose records the snapshot lacks.
+ * Whether the files opened hold the chain without a gap, read again after they were opened: every
+ * segment listed was opened (none dropped meanwhile), and no segment now lies between the newest
+ * one listed and the live file opened. A segment named after the live file's first record is that
+ * file, rotated out since it was opened; segments after it hold only later records. A live file
+ * whose first record cannot be read yet (being created) allows no segment after those listed.
  */
-async function unchanged(file: string, listed: Segment[], opened: number, live: {ino: number; dev: number} | undefined): Promise<boolean> {
+async function consistent(file: string, listed: Segment[], opened: number, live: OpenedFile | undefined): Promise<boolean> {
   if (opened !== listed.length) return false
+  const newestListed = listed.at(-1)?.firstSeq ?? 0
+  const liveFirst = live ? await firstSeqIn(live) : undefined
   const now = await listSegments(file)
-  if (now.length < listed.length || listed.some((s, i) => now[i].firstSeq !== s.firstSeq)) return false
-  const added = now.slice(listed.length)
-  if (added.length === 0) {
-    const stat = await fs.stat(file).catch(() => undefined)
-    return live ? stat?.ino === live.ino && stat.dev === live.dev : stat === undefined || !stat.isFile()
-  }
-  if (added.length > 1 || !live || added[0].compressed) return false
-  const stat = await fs.stat(added[0].file).catch(() => undefined)
-  return stat?.ino === live.ino && stat.dev === live.dev
+  return !now.some((s) => s.firstSeq > newestListed && (liveFirst === undefined || s.firstSeq < liveFirst))
+}
+
+/** The first record's sequence number in a live (plain) file, from the start of its first line. */
+async function firstSeqIn(f: OpenedFile): Promise<number | undefined> {
+  const buffer = Buffer.alloc(32)
+  const {bytesRead} = await f.handle.read(buffer, 0, buffer.length, 0)
+  return seqOf(buffer.toString('utf8', 0, bytesRead))
 }
 
 function snapshotOf(files: OpenedFile[], live: OpenedFile | undefined, headText: string | undefined, checkpointText: string | undefined): Omit<ChainSnapshot, 'locked'> {
