@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict'
 import {generateKeyPairSync} from 'node:crypto'
 import {promises as fs} from 'node:fs'
+import http from 'node:http'
+import type {AddressInfo} from 'node:net'
 import path from 'node:path'
 
 import {vaultAuditLog} from '../helpers/audit.js'
@@ -132,6 +134,33 @@ describe('upstream OAuth', function () {
     assert.equal(issuer.count('authorization_code'), 0, 'no code was redeemed')
     const wrong = await bed.box.run(['upstream', 'login', 'notes', '--json'], {env: {BROWSER, FIXTURE_BROWSER_TAMPER: 'deny'}})
     assert.deepEqual(JSON.parse(wrong.stdout), {error: {code: 'LOGIN_FAILED', message: 'the sign-in was denied (access_denied)'}})
+  })
+
+  it('a metadata document or authorization server that never answers fails the login in bounded time (exit 30, vault unchanged), it does not hang it', async () => {
+    // A hostile upstream: its challenge names a protected-resource metadata document on a server that accepts and never answers.
+    const seen: string[] = []
+    const silent = http.createServer((req, res) => {
+      if (req.url === '/mcp') {
+        res.writeHead(401, {'www-authenticate': `Bearer resource_metadata="http://127.0.0.1:${(silent.address() as AddressInfo).port}/metadata"`}).end()
+        return
+      }
+      seen.push(`${req.method} ${req.url}`) // and never answered
+    })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      await cli(['upstream', 'add', 'silent', '--url', `http://127.0.0.1:${(silent.address() as AddressInfo).port}/mcp`, '--oauth', '--client-id', 'keyward-test', '--skip-check'])
+      const before = await fs.readFile(bed.box.vault)
+      const started = Date.now()
+      const r = await login('silent', ['--no-browser', '--timeout', '5s'])
+      assert.equal(r.code, 30, r.stderr)
+      assert.match(r.stderr.trim().split('\n').at(-1)!, /^keyward: a request to the authorization server timed out/)
+      assert.ok(Date.now() - started < 60_000, `the login ended after ${Date.now() - started} ms`)
+      assert.ok(seen.includes('GET /metadata'), seen.join(', '))
+      assert.deepEqual(await fs.readFile(bed.box.vault), before, 'the vault is unchanged')
+    } finally {
+      silent.closeAllConnections()
+      silent.close()
+    }
   })
 
   it('serve renews the token ahead of expiry and once after a 401; clients never notice', async () => {
