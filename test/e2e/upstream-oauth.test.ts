@@ -271,6 +271,22 @@ describe('upstream OAuth', function () {
     assert.deepEqual([event.upstream, event.revocation], ['notes', 'revoked'])
   })
 
+  it('an authorization server that echoes the refresh token in its error gets it kept out of serve’s log and the audit log', async () => {
+    issuer.ttl = 6
+    await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth'])
+    assert.equal((await login('notes')).code, 0)
+    issuer.echoRefresh = true
+    const s = await bed.serve()
+    assert.ok(await until(async () => (await events('upstream.refresh')).length >= 1, 15_000), 'a renewal was tried and audited')
+    await bed.stopServers()
+    const [failed] = await events('upstream.refresh')
+    assert.equal(failed.outcome, 'failed')
+    assert.match(String(failed.reason), /the authorization server answered invalid_request: refresh_token \[REDACTED:UPSTREAM_NOTES_OAUTH\] is malformed/)
+    const everything = [s.logs(), await auditLog()].join('\n')
+    assert.ok(issuer.issued.length >= 2)
+    for (const token of issuer.issued) assert.ok(!everything.includes(token), `a token (${token.slice(0, 6)}…) was logged`)
+  })
+
   it('no token in stdout, stderr, the audit log, serve’s log or a client’s response; an upstream that echoes it gets it redacted', async () => {
     issuer.ttl = 6
     await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth'])

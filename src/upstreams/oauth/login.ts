@@ -14,6 +14,7 @@ import {isUnattended, type OAuthUpstream} from '../definition.js'
 import {upstreamHeaders} from '../environment.js'
 import {authorize} from './authorize.js'
 import {probeChallenge} from './challenge.js'
+import {vaultRedactor} from '../redaction.js'
 import {loginFailure} from './failure.js'
 import {signedInAs} from './identity.js'
 import {startLoopback} from './loopback.js'
@@ -99,6 +100,6 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
       await loopback.close()
     }
   } catch (err) {
-    throw loginFailure(err)
+    throw loginFailure(err, (text) => vaultRedactor(data).text(text))
   }
 }
