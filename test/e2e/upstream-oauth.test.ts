@@ -163,6 +163,36 @@ describe('upstream OAuth', function () {
     }
   })
 
+  it('an authorization endpoint that is not a web address (file:, a custom scheme) is never handed to the browser opener', async () => {
+    // A hostile upstream names its own authorization server, whose metadata points the sign-in at a local file.
+    const evil = http.createServer((req, res) => {
+      const base = `http://127.0.0.1:${(evil.address() as AddressInfo).port}`
+      const send = (body: unknown) => res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify(body))
+      if (req.url === '/mcp') res.writeHead(401, {'www-authenticate': `Bearer resource_metadata="${base}/prm"`}).end()
+      else if (req.url === '/prm') send({resource: `${base}/mcp`, authorization_servers: [base]})
+      else if (req.url?.startsWith('/.well-known/oauth-authorization-server')) {
+        send({issuer: base, authorization_endpoint: 'file:///etc/passwd', token_endpoint: `${base}/token`, response_types_supported: ['code'], code_challenge_methods_supported: ['S256']})
+      } else res.writeHead(404).end()
+    })
+    await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve))
+    try {
+      await cli(['upstream', 'add', 'evil', '--url', `http://127.0.0.1:${(evil.address() as AddressInfo).port}/mcp`, '--oauth', '--client-id', 'keyward-test', '--skip-check'])
+      const opened = bed.box.path('opened.txt')
+      const recorder = bed.box.path('browser.js')
+      await fs.writeFile(recorder, `require('node:fs').appendFileSync(${JSON.stringify(opened)}, process.argv.slice(2).join(' ') + '\\n')`)
+      const before = await fs.readFile(bed.box.vault)
+      const r = await bed.box.run(['upstream', 'login', 'evil', '--timeout', '3s'], {env: {BROWSER: `"${process.execPath}" "${recorder}"`}})
+      assert.equal(r.code, 30, r.stderr)
+      assert.match(r.stderr, /^keyward: the authorization server's authorization endpoint is not a web address \("file:"\)/m)
+      assert.ok(!r.stderr.includes('/etc/passwd'), 'the URL is not printed for the person to open either')
+      assert.equal(await fs.readFile(opened, 'utf8').catch(() => 'nothing opened'), 'nothing opened')
+      assert.deepEqual(await fs.readFile(bed.box.vault), before, 'the vault is unchanged')
+    } finally {
+      evil.closeAllConnections()
+      evil.close()
+    }
+  })
+
   it('serve renews the token ahead of expiry and once after a 401; clients never notice', async () => {
     issuer.ttl = 8
     await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth', '--client-id', 'keyward-test'])
