@@ -9,7 +9,7 @@ import {viewUpstream} from '../../src/cli/upstreams.js'
 import {KeywardError} from '../../src/errors/index.js'
 import type {ProbeResult} from '../../src/server/gateway/probe.js'
 import {addUpstream, checkUpstreamName, checkUrl, credentialInArgs, parseEnvSpec, parseHeaderSpec, upstreamsOf, type UpstreamDefinition} from '../../src/upstreams/index.js'
-import {checkOAuthHeaders, keepsSignIn, oauthFromFlags, removeOAuthState} from '../../src/upstreams/oauth/index.js'
+import {checkOAuthHeaders, checkOAuthUrl, keepsSignIn, oauthFromFlags, removeOAuthState} from '../../src/upstreams/oauth/index.js'
 
 export default class UpstreamAdd extends KeywardCommand {
   static override summary = 'Add an upstream MCP server for `keyward serve` to front, with its secrets from the vault.'
@@ -21,7 +21,7 @@ It is started once, as keyward serve would start it, to pin what it offers (a la
 
 --sandbox runs a stdio upstream under bubblewrap (Linux only): a read-only system, a private HOME and /tmp, nothing of the vault, the key files or your HOME; --allow-path opens a path, --network off closes the network. Without --sandbox, the upstream.sandbox setting decides (off unless set). See docs/gateway.md, "Threat model".
 
-OAuth (a remote server that takes OAuth 2.1 tokens, such as Linear's or GitHub's hosted servers): --oauth, then \`keyward upstream login NAME\` once; keyward keeps the tokens in the vault and renews them for every client. The client is pre-registered (--client-id, with --client-secret secret:NAME or --client-key secret:NAME), or named by --client-metadata-url where the server accepts metadata documents, or else registered dynamically at login. --scope asks for scopes (otherwise the server's challenge or its scopes_supported decide). --grant client_credentials signs in as a service, with no person: --client-id and a secret or key are then required. --grant cross_app_access (enterprise-managed authorization) exchanges an identity provider's ID token (--idp-issuer, --idp-client-id, --id-token secret:NAME) for the upstream's tokens, with no person either.
+OAuth (a remote server that takes OAuth 2.1 tokens, such as Linear's or GitHub's hosted servers): --oauth, then \`keyward upstream login NAME\` once; keyward keeps the tokens in the vault and renews them for every client. Its --url must be https:// (http:// only on loopback): the token goes with every request. The client is pre-registered (--client-id, with --client-secret secret:NAME or --client-key secret:NAME), or named by --client-metadata-url where the server accepts metadata documents, or else registered dynamically at login. --scope asks for scopes (otherwise the server's challenge or its scopes_supported decide). --grant client_credentials signs in as a service, with no person: --client-id and a secret or key are then required. --grant cross_app_access (enterprise-managed authorization) exchanges an identity provider's ID token (--idp-issuer, --idp-client-id, --id-token secret:NAME) for the upstream's tokens, with no person either.
 
 Tools and prompts are exposed as NAME__tool, so scopes such as NAME__* or NAME__get_* apply. --no-prefix mounts one upstream under its own names (only one may be); the names are checked against the built-in tools by starting it once (--skip-check skips that). Every secret referred to must be in the vault already.
 
@@ -83,7 +83,10 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
       checkUrl(flags.url)
       const headers = Object.fromEntries((flags.header ?? []).map((h) => parseHeaderSpec(h)))
       const oauth = oauthFromFlags(flags)
-      if (oauth) checkOAuthHeaders(headers)
+      if (oauth) {
+        checkOAuthUrl(flags.url)
+        checkOAuthHeaders(headers)
+      }
       def = {name: args.name, transport: 'http', url: flags.url, headers, ...(oauth ? {oauth} : {}), prefix: !flags['no-prefix'], description: flags.description, created: now, updated: now}
     } else {
       if (oauthFromFlags(flags)) throw new KeywardError('INVALID_INPUT', 'OAuth flags are for a remote server (--url); a stdio upstream takes its credentials through --env')

@@ -146,11 +146,11 @@ async function startTransport(options: ServeOptions, parts: TransportParts): Pro
 
 type RunningTransport = {url?: string; ended?: Promise<void>; close(): Promise<void>}
 
-/** What the bridge reports (a refused requestState, a missing capability) as an audit record. */
+/** What the bridge reports (a refused requestState, a missing capability; a retry out of scope, as the authorize stage records it) as an audit record. */
 function bridgeEvent(event: Parameters<BridgeReport>[0], transport: 'stdio' | 'http', runtime: Runtime): AuditEvent {
   const redactor = runtime.logRedactor
   const nameField = event.method === 'resources/read' ? 'uri' : event.method === 'prompts/get' ? 'prompt' : 'tool'
-  return {event: 'request.refused', reason: event.reason, transport, era: 'modern', method: event.method, [nameField]: clientText(redactor.text(event.name)), ...principalFields(event.caller)}
+  return {event: event.kind === 'authz' ? 'authz.denied' : 'request.refused', reason: event.reason, transport, era: 'modern', method: event.method, [nameField]: clientText(redactor.text(event.name)), ...principalFields(event.caller)}
 }
 
 /** What `initialize` declares of authentication (experimental.authentication), as the newest runtime has it. */

@@ -169,7 +169,7 @@ class Handlers {
     const state = ctx.mcpReq.requestState()
     if (state === undefined) return renderCall(kind, () => bridge.call(principal, binding, round, run) as Promise<ItemResult>)
     // A retry resumes a call the stages admitted; the caller must still be allowed the item.
-    if (!this.deps.catalog.find(kind, principal.scopes, name, this.session)) throw Refusal.unknownItem(kind, name, 'out_of_scope')
+    if (!this.deps.catalog.find(kind, principal.scopes, name, this.session)) throw bridge.refuseRetry(principal, binding, Refusal.unknownItem(kind, name, 'out_of_scope'))
     return renderCall(kind, () => bridge.resume(principal, binding, String(state), ctx.mcpReq.inputResponses, round) as Promise<ItemResult>)
   }
 

@@ -315,6 +315,15 @@ describe('protocol eras (issue 21)', function () {
       const r = await ask(carol, {inputResponses: answer(inputKey), requestState: state})
       assert.equal(r.json?.error?.code, -32602, r.text)
       assert.equal(r.json?.error?.message, 'Unknown tool: legacy__ask_user')
+      // Refused as a first call would be, and audited as one is: authz.denied with the caller and the tool.
+      let denied: Record<string, unknown> | undefined
+      for (let t = 0; t < 40 && !denied; t++) {
+        denied = readFileSync(auditFile(), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((x) => x.event === 'authz.denied' && x.tool === 'legacy__ask_user')
+        if (!denied) await sleep(50)
+      }
+      assert.ok(denied, 'the refused retry is audited')
+      assert.equal(denied.reason, 'out_of_scope')
+      assert.equal(denied.era, 'modern')
       await sleep(1600) // the held call ends with its state
     })
 

@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict'
 import {generateKeyPairSync} from 'node:crypto'
 import {promises as fs} from 'node:fs'
+import http from 'node:http'
+import type {AddressInfo} from 'node:net'
 import path from 'node:path'
 
 import {vaultAuditLog} from '../helpers/audit.js'
@@ -134,6 +136,63 @@ describe('upstream OAuth', function () {
     assert.deepEqual(JSON.parse(wrong.stdout), {error: {code: 'LOGIN_FAILED', message: 'the sign-in was denied (access_denied)'}})
   })
 
+  it('a metadata document or authorization server that never answers fails the login in bounded time (exit 30, vault unchanged), it does not hang it', async () => {
+    // A hostile upstream: its challenge names a protected-resource metadata document on a server that accepts and never answers.
+    const seen: string[] = []
+    const silent = http.createServer((req, res) => {
+      if (req.url === '/mcp') {
+        res.writeHead(401, {'www-authenticate': `Bearer resource_metadata="http://127.0.0.1:${(silent.address() as AddressInfo).port}/metadata"`}).end()
+        return
+      }
+      seen.push(`${req.method} ${req.url}`) // and never answered
+    })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    try {
+      await cli(['upstream', 'add', 'silent', '--url', `http://127.0.0.1:${(silent.address() as AddressInfo).port}/mcp`, '--oauth', '--client-id', 'keyward-test', '--skip-check'])
+      const before = await fs.readFile(bed.box.vault)
+      const started = Date.now()
+      const r = await login('silent', ['--no-browser', '--timeout', '5s'])
+      assert.equal(r.code, 30, r.stderr)
+      assert.match(r.stderr.trim().split('\n').at(-1)!, /^keyward: a request to the authorization server timed out/)
+      assert.ok(Date.now() - started < 60_000, `the login ended after ${Date.now() - started} ms`)
+      assert.ok(seen.includes('GET /metadata'), seen.join(', '))
+      assert.deepEqual(await fs.readFile(bed.box.vault), before, 'the vault is unchanged')
+    } finally {
+      silent.closeAllConnections()
+      silent.close()
+    }
+  })
+
+  it('an authorization endpoint that is not a web address (file:, a custom scheme) is never handed to the browser opener', async () => {
+    // A hostile upstream names its own authorization server, whose metadata points the sign-in at a local file.
+    const evil = http.createServer((req, res) => {
+      const base = `http://127.0.0.1:${(evil.address() as AddressInfo).port}`
+      const send = (body: unknown) => res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify(body))
+      if (req.url === '/mcp') res.writeHead(401, {'www-authenticate': `Bearer resource_metadata="${base}/prm"`}).end()
+      else if (req.url === '/prm') send({resource: `${base}/mcp`, authorization_servers: [base]})
+      else if (req.url?.startsWith('/.well-known/oauth-authorization-server')) {
+        send({issuer: base, authorization_endpoint: 'file:///etc/passwd', token_endpoint: `${base}/token`, response_types_supported: ['code'], code_challenge_methods_supported: ['S256']})
+      } else res.writeHead(404).end()
+    })
+    await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve))
+    try {
+      await cli(['upstream', 'add', 'evil', '--url', `http://127.0.0.1:${(evil.address() as AddressInfo).port}/mcp`, '--oauth', '--client-id', 'keyward-test', '--skip-check'])
+      const opened = bed.box.path('opened.txt')
+      const recorder = bed.box.path('browser.js')
+      await fs.writeFile(recorder, `require('node:fs').appendFileSync(${JSON.stringify(opened)}, process.argv.slice(2).join(' ') + '\\n')`)
+      const before = await fs.readFile(bed.box.vault)
+      const r = await bed.box.run(['upstream', 'login', 'evil', '--timeout', '3s'], {env: {BROWSER: `"${process.execPath}" "${recorder}"`}})
+      assert.equal(r.code, 30, r.stderr)
+      assert.match(r.stderr, /^keyward: the authorization server's authorization endpoint is not a web address \("file:"\)/m)
+      assert.ok(!r.stderr.includes('/etc/passwd'), 'the URL is not printed for the person to open either')
+      assert.equal(await fs.readFile(opened, 'utf8').catch(() => 'nothing opened'), 'nothing opened')
+      assert.deepEqual(await fs.readFile(bed.box.vault), before, 'the vault is unchanged')
+    } finally {
+      evil.closeAllConnections()
+      evil.close()
+    }
+  })
+
   it('serve renews the token ahead of expiry and once after a 401; clients never notice', async () => {
     issuer.ttl = 8
     await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth', '--client-id', 'keyward-test'])
@@ -240,6 +299,22 @@ describe('upstream OAuth', function () {
     assert.match(s.logs(), /upstream notes needs a new login \(it is not signed in\): run `keyward upstream login notes`/)
     const [event] = await events('upstream.logout')
     assert.deepEqual([event.upstream, event.revocation], ['notes', 'revoked'])
+  })
+
+  it('an authorization server that echoes the refresh token in its error gets it kept out of serve’s log and the audit log', async () => {
+    issuer.ttl = 6
+    await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth'])
+    assert.equal((await login('notes')).code, 0)
+    issuer.echoRefresh = true
+    const s = await bed.serve()
+    assert.ok(await until(async () => (await events('upstream.refresh')).length >= 1, 15_000), 'a renewal was tried and audited')
+    await bed.stopServers()
+    const [failed] = await events('upstream.refresh')
+    assert.equal(failed.outcome, 'failed')
+    assert.match(String(failed.reason), /the authorization server answered invalid_request: refresh_token \[REDACTED:UPSTREAM_NOTES_OAUTH\] is malformed/)
+    const everything = [s.logs(), await auditLog()].join('\n')
+    assert.ok(issuer.issued.length >= 2)
+    for (const token of issuer.issued) assert.ok(!everything.includes(token), `a token (${token.slice(0, 6)}…) was logged`)
   })
 
   it('no token in stdout, stderr, the audit log, serve’s log or a client’s response; an upstream that echoes it gets it redacted', async () => {

@@ -30,6 +30,8 @@ export class TestIssuer {
   lastJti?: string
   /** The jti of each access token issued, with the client it was issued to (client_credentials: the Basic user or the assertion's issuer). */
   readonly jtis: {jti: string; grant: string}[] = []
+  /** A hostile (or careless) authorization server: refuses every refresh with an error whose description echoes the refresh token. */
+  echoRefresh = false
   /** How long the token endpoint takes to answer (ms): a slow authorization server. */
   tokenDelayMs = 0
   /** For client assertions: the client's public key (PEM). */
@@ -105,6 +107,11 @@ export class TestIssuer {
     const grant = body.grant_type ?? ''
     const record: TestIssuer['grants'][number] = {grant, refreshToken: body.refresh_token, clientId: body.client_id, assertion: body.client_assertion, basic: req.headers.authorization, resource: body.resource, at: Date.now()}
     this.grants.push(record)
+    if (grant === 'refresh_token' && this.echoRefresh) {
+      response.statusCode = 400
+      response.body = {error: 'invalid_request', error_description: `refresh_token ${body.refresh_token} is malformed`}
+      return
+    }
     if (grant === 'refresh_token') {
       // Rotation: a refresh token is good once, and only one this issuer gave out.
       if (!body.refresh_token || this.spent.has(body.refresh_token) || !this.scopeOfRefresh.has(body.refresh_token)) {

@@ -44,7 +44,7 @@ export const DEFAULT_BRIDGE_LIMITS: BridgeLimits = {perPrincipal: 16, total: 102
 export type BridgeRound = Round & {signal: AbortSignal}
 
 /** What a refused state, or an ended call, is reported as (the audit and the log; never the client). */
-export type BridgeReport = (event: {reason: string; caller: Principal; method: string; name: string}) => void
+export type BridgeReport = (event: {reason: string; caller: Principal; method: string; name: string; kind?: Refusal['kind']}) => void
 
 interface Kept {
   held: HeldCall
@@ -92,6 +92,12 @@ export class InputBridge {
     this.release(kept.held)
     kept.held.answer(responses)
     return this.race(kept.held, binding, round)
+  }
+
+  /** A retry the call stages would refuse (its caller may no longer use the item): reported (audited) as that refusal is for a first call, and returned to throw. */
+  refuseRetry(caller: Principal, binding: StateBinding, refusal: Refusal): Refusal {
+    this.report({reason: refusal.reason, caller, method: binding.method, name: binding.name, kind: refusal.kind})
+    return refusal
   }
 
   private refuse(caller: Principal, binding: StateBinding, rule: string): Refusal {

@@ -196,7 +196,7 @@ export class TokenKeeper {
       working = await this.renew(this.def, state, data)
     } catch (err) {
       const needs = needsLoginIn(err) ?? (await loginRequired(this.name, err))
-      if (!needs) throw new RefreshFailed(this.name, await describe(err))
+      if (!needs) throw new RefreshFailed(this.name, await describe(err, data))
       if (state) setOAuthState(data, this.name, {...state, needsLogin: {reason: needs.reason, at: new Date().toISOString()}})
       return {needsLogin: needs}
     }
@@ -244,9 +244,10 @@ async function loginRequired(upstream: string, err: unknown): Promise<UpstreamNe
   return undefined
 }
 
-async function describe(err: unknown): Promise<string> {
-  const {describeFailure} = await import('./failure.js')
-  return describeFailure(err)
+/** The failure in one line, with any secret of the vault in it redacted: an authorization server's error text may echo the refresh token or the client's secret, and the line goes to the log and the audit log. */
+async function describe(err: unknown, data: VaultData): Promise<string> {
+  const [{describeFailure}, {vaultRedactor}] = await Promise.all([import('./failure.js'), import('../redaction.js')])
+  return vaultRedactor(data).text(describeFailure(err))
 }
 
 /** The keepers of one serve run, by upstream name. */

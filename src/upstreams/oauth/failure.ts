@@ -61,7 +61,8 @@ export function describeFailure(err: unknown): string {
   return clean(message)
 }
 
-export function loginFailure(err: unknown): KeywardError {
+/** `redact`: keeps the vault's secrets (a client secret the authorization server echoes in its error) out of the line. */
+export function loginFailure(err: unknown, redact: (text: string) => string = (text) => text): KeywardError {
   if (isKeywardError(err)) return err
-  return new KeywardError('LOGIN_FAILED', describeFailure(err))
+  return new KeywardError('LOGIN_FAILED', redact(describeFailure(err)))
 }

@@ -13,7 +13,7 @@ import type {VaultData} from '../../vault/index.js'
 export {TokenBroker, TokenKeeper, type BrokerHost} from './broker.js'
 export {needsLoginIn, RefreshFailed, UpstreamNeedsLogin} from './errors.js'
 export {bearerChallenge, oauthFetch, type FetchLike} from './fetch.js'
-export {checkOAuthHeaders, checkScope, oauthFromFlags, type OAuthFlags} from './options.js'
+export {checkOAuthHeaders, checkOAuthUrl, checkScope, oauthFromFlags, type OAuthFlags} from './options.js'
 export {newGrantId, oauthSecretsOf, oauthStateOf, oauthView, removeOAuthState, setOAuthState, type OAuthState, type OAuthView, type StoredTokens} from './store.js'
 
 /** The hook for the gateway's HTTP transport: a `fetch` carrying the upstream's tokens, for an upstream that takes OAuth. */

@@ -14,9 +14,11 @@ import {isUnattended, type OAuthUpstream} from '../definition.js'
 import {upstreamHeaders} from '../environment.js'
 import {authorize} from './authorize.js'
 import {probeChallenge} from './challenge.js'
+import {vaultRedactor} from '../redaction.js'
 import {loginFailure} from './failure.js'
 import {signedInAs} from './identity.js'
 import {startLoopback} from './loopback.js'
+import {timedFetch} from './grant.js'
 import {clientCredentialsOf, VaultOAuthProvider, type Working} from './provider.js'
 import {newGrantId, oauthStateOf, type OAuthState} from './store.js'
 
@@ -30,6 +32,7 @@ export interface LoginOptions {
   open(url: URL): Promise<void>
   /** A line for the person that is not a failure. */
   note?(message: string): void
+  /** Every request of the login (discovery, registration, tokens); by default each one bounded in time, so a server that never answers fails the login instead of hanging it. */
   fetchFn?: typeof fetch
 }
 
@@ -65,7 +68,7 @@ function stateFrom(def: OAuthUpstream, working: Working, previous: OAuthState | 
 
 export async function login(options: LoginOptions): Promise<LoginResult> {
   const {def, data} = options
-  const fetchFn = options.fetchFn ?? fetch
+  const fetchFn = options.fetchFn ?? timedFetch
   const previous = oauthStateOf(data, def.name)
   const credentials = clientCredentialsOf(def, data)
   // A dynamically registered client was registered for the last login's redirect port: register again.
@@ -97,6 +100,6 @@ export async function login(options: LoginOptions): Promise<LoginResult> {
       await loopback.close()
     }
   } catch (err) {
-    throw loginFailure(err)
+    throw loginFailure(err, (text) => vaultRedactor(data).text(text))
   }
 }

@@ -4,6 +4,7 @@
  * on the command line would sit in the shell history and in /proc.
  */
 import {KeywardError} from '../../errors/index.js'
+import {isLoopback} from '../../net/addresses.js'
 import {checkSecretName} from '../../secrets/index.js'
 import type {IdentityProvider, OAuthGrant, UpstreamOAuth} from '../definition.js'
 
@@ -64,6 +65,18 @@ function checkMetadataUrl(url: string): string {
   return parsed.href
 }
 
+/** https, or http to this machine only: where a token or a client's credentials may go. */
+function secureOrLoopback(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname))
+}
+
+/** An upstream that takes OAuth is sent its access token on every request: never in the clear across a network. */
+export function checkOAuthUrl(url: string): void {
+  if (!secureOrLoopback(new URL(url))) {
+    throw new KeywardError('INVALID_INPUT', '--url of an upstream that takes OAuth must be https:// (http:// only on loopback): its access token would cross the network in the clear')
+  }
+}
+
 function checkIssuer(url: string, flag = 'issuer'): string {
   let parsed: URL
   try {
@@ -71,7 +84,7 @@ function checkIssuer(url: string, flag = 'issuer'): string {
   } catch {
     throw new KeywardError('INVALID_INPUT', `--${flag} ${JSON.stringify(url.slice(0, 80))} is not a URL`)
   }
-  if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.search || parsed.hash || parsed.username) {
+  if (!secureOrLoopback(parsed) || parsed.search || parsed.hash || parsed.username) {
     throw new KeywardError('INVALID_INPUT', `--${flag} must be an https:// URL (http:// on loopback) with no query, fragment or credentials`)
   }
   return url

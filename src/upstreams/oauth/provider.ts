@@ -144,8 +144,16 @@ export class VaultOAuthProvider implements OAuthClientProvider {
     this.working.obtainedAt = now
   }
 
+  /**
+   * The URL comes from the authorization server's metadata, which the upstream chose: only a web
+   * page is opened. A file: or custom-scheme URL handed to the platform's opener (open,
+   * xdg-open, url.dll) can start a program.
+   */
   async redirectToAuthorization(url: URL): Promise<void> {
     if (!this.interactive) throw new KeywardError('UNEXPECTED', 'an unattended grant asked a person to sign in')
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new KeywardError('LOGIN_FAILED', `the authorization server's authorization endpoint is not a web address (${JSON.stringify(url.protocol.slice(0, 20))}); keyward opens only http(s) URLs for a sign-in`)
+    }
     await this.interactive.open(url)
   }
 

@@ -1,13 +1,23 @@
 /** `upstream add`'s OAuth flags (src/upstreams/oauth/options.ts): secrets by reference only, and combinations that make sense. */
 import assert from 'node:assert/strict'
 
-import {checkOAuthHeaders, oauthFromFlags} from '../../../../src/upstreams/oauth/options.js'
+import {checkOAuthHeaders, checkOAuthUrl, oauthFromFlags} from '../../../../src/upstreams/oauth/options.js'
 
 describe('upstream OAuth flags', () => {
   it('none given: no OAuth; --oauth alone: the authorization code grant', () => {
     assert.equal(oauthFromFlags({}), undefined)
     assert.deepEqual(oauthFromFlags({oauth: true}), {grant: 'authorization_code'})
     assert.deepEqual(oauthFromFlags({scope: 'read,write  admin'}), {grant: 'authorization_code', scope: 'read write admin'})
+  })
+
+  it('tokens and client credentials go over https only, or http to this machine: the upstream URL, --issuer, --idp-issuer', () => {
+    for (const url of ['https://mcp.example.com/mcp', 'http://127.0.0.1:8080/mcp', 'http://localhost:3000/mcp', 'http://[::1]:3000/mcp']) assert.doesNotThrow(() => checkOAuthUrl(url), url)
+    for (const url of ['http://mcp.example.com/mcp', 'http://10.0.0.5/mcp', 'http://127.0.0.1.example.com/mcp']) {
+      assert.throws(() => checkOAuthUrl(url), /--url of an upstream that takes OAuth must be https:\/\/ \(http:\/\/ only on loopback\)/, url)
+    }
+    assert.throws(() => oauthFromFlags({'client-id': 'c', issuer: 'http://auth.example.com'}), /--issuer must be an https:\/\/ URL \(http:\/\/ on loopback\)/)
+    assert.deepEqual(oauthFromFlags({'client-id': 'c', issuer: 'http://localhost:9000'})?.issuer, 'http://localhost:9000')
+    assert.throws(() => oauthFromFlags({grant: 'cross_app_access', 'client-id': 'c', 'client-secret': 'secret:S', 'idp-issuer': 'http://idp.example', 'idp-client-id': 'i', 'id-token': 'secret:T'}), /--idp-issuer must be an https:\/\/ URL/)
   })
 
   it('a client secret or key is a secret:NAME reference, never a value', () => {
