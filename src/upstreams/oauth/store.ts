@@ -93,7 +93,11 @@ export function oauthSecretsOf(data: VaultData): [string, string][] {
       if (typeof value === 'string' && value !== '') out.push([label, value])
     }
     const client = isObject(state) && isObject(state.client) ? state.client : undefined
-    if (typeof client?.client_secret === 'string' && client.client_secret !== '') out.push([`${label}_CLIENT`, client.client_secret])
+    // A dynamically registered client's secret, and the token that manages its registration (RFC 7592).
+    for (const field of ['client_secret', 'registration_access_token']) {
+      const value = client?.[field]
+      if (typeof value === 'string' && value !== '') out.push([`${label}_CLIENT`, value])
+    }
   }
   return out
 }

@@ -16,7 +16,8 @@ const stateNow = (): OAuthState => ({
   lastRefresh: '2026-11-30T01:00:00.000Z',
   refreshes: 2,
   signedInAs: 'alice@example.com',
-  client: {client_id: 'dyn-1', client_secret: 'dynamic-client-secret-1'},
+  // A registration response's fields beyond the SDK's type are kept as the server sent them.
+  client: {client_id: 'dyn-1', client_secret: 'dynamic-client-secret-1', registration_access_token: 'registration-token-789'} as OAuthState['client'],
   tokens: {access_token: 'access-token-value-123', refresh_token: 'refresh-token-value-456', id_token: jwt({sub: 'u1'}), token_type: 'Bearer', scope: 'a b', expires_at: Date.now() + 90_000, issuer: 'https://as.example'},
 })
 
@@ -35,8 +36,9 @@ describe('upstream OAuth state', () => {
   it('every token and a registered client secret go to the redactor, named after the upstream', () => {
     const data = emptyData()
     setOAuthState(data, 'pg-main', stateNow())
-    assert.deepEqual(oauthSecretsOf(data).map(([name]) => name), ['UPSTREAM_PG_MAIN_OAUTH', 'UPSTREAM_PG_MAIN_OAUTH', 'UPSTREAM_PG_MAIN_OAUTH', 'UPSTREAM_PG_MAIN_OAUTH_CLIENT'])
+    assert.deepEqual(oauthSecretsOf(data).map(([name]) => name), ['UPSTREAM_PG_MAIN_OAUTH', 'UPSTREAM_PG_MAIN_OAUTH', 'UPSTREAM_PG_MAIN_OAUTH', 'UPSTREAM_PG_MAIN_OAUTH_CLIENT', 'UPSTREAM_PG_MAIN_OAUTH_CLIENT'])
     assert.ok(oauthSecretsOf(data).some(([, v]) => v === 'refresh-token-value-456'))
+    assert.ok(oauthSecretsOf(data).some(([, v]) => v === 'registration-token-789'), 'the registration access token is redacted too')
   })
 
   it('who a token says the operator is: a label from the ID token or the access token, printable and short', () => {
