@@ -33,6 +33,23 @@ const BACKOFF_MAX_MS = 30_000
 
 type Renewed = 'renewed' | 'unchanged' | {needsLogin: UpstreamNeedsLogin}
 
+/**
+ * A token no call has used is renewed by the timer no sooner than this after it was obtained: an
+ * authorization server that hands out tokens of a few seconds would otherwise have an idle serve
+ * renew (a vault write, an audit record, a log line) every few seconds for ever. A token in use is
+ * renewed ahead of expiry, however short its life; a call that finds an unused one expired waits
+ * for a renewal of its own.
+ */
+export const IDLE_RENEWAL_MS = 60_000
+
+/** When the timer renews the tokens: ahead of expiry, not before a failed renewal's backoff ends, and, unused, not within IDLE_RENEWAL_MS of being obtained. */
+export function timerRenewalAt(state: OAuthState, retryAt: number, used: boolean): number | undefined {
+  const expires = state.tokens?.expires_at
+  if (expires === undefined || state.needsLogin) return undefined
+  const idleFloor = used ? 0 : (state.obtainedAt ?? 0) + IDLE_RENEWAL_MS
+  return Math.max(expires - renewAhead(state), retryAt, idleFloor)
+}
+
 /** How long before expiry a token is renewed. */
 export function renewAhead(state: OAuthState): number {
   const {tokens, obtainedAt} = state
@@ -55,6 +72,8 @@ export class TokenKeeper {
   private retryAt = 0
   private lastFailure?: RefreshFailed
   private announced?: string
+  /** The access token last handed to a call: the timer renews unused tokens less eagerly. */
+  private used?: string
 
   constructor(
     public def: OAuthUpstream,
@@ -79,6 +98,7 @@ export class TokenKeeper {
       if (!tokens) {
         if (!isUnattended(this.def.oauth.grant)) throw this.notSignedIn(state)
       } else {
+        this.used = tokens.access_token
         this.schedule(state)
         const left = tokens.expires_at === undefined ? Number.POSITIVE_INFINITY : tokens.expires_at - Date.now()
         if (left > renewAhead(state)) return tokens.access_token
@@ -215,9 +235,8 @@ export class TokenKeeper {
 
   /** A timer renews the tokens ahead of expiry, calls or not (and retries a failed renewal). */
   private schedule(state: OAuthState | undefined): void {
-    const expires = state?.tokens?.expires_at
-    if (!state || expires === undefined || state.needsLogin) return
-    const at = Math.max(expires - renewAhead(state), this.retryAt)
+    const at = state && timerRenewalAt(state, this.retryAt, state.tokens?.access_token === this.used)
+    if (at === undefined) return
     if (this.timer && this.timerFor === at) return
     clearTimeout(this.timer)
     this.timerFor = at

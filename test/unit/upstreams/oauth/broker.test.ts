@@ -12,7 +12,7 @@ import {OAuthError} from '@modelcontextprotocol/client'
 
 import type {AuditEvent} from '../../../../src/audit/index.js'
 import type {OAuthUpstream} from '../../../../src/upstreams/definition.js'
-import {TokenKeeper, type BrokerHost} from '../../../../src/upstreams/oauth/broker.js'
+import {IDLE_RENEWAL_MS, timerRenewalAt, TokenKeeper, type BrokerHost} from '../../../../src/upstreams/oauth/broker.js'
 import {RefreshFailed, UpstreamNeedsLogin} from '../../../../src/upstreams/oauth/errors.js'
 import type {Working} from '../../../../src/upstreams/oauth/provider.js'
 import {oauthStateOf, setOAuthState, type OAuthState} from '../../../../src/upstreams/oauth/store.js'
@@ -81,6 +81,15 @@ function bed(renewMs = 100) {
 }
 
 describe('upstream token keeper', () => {
+  it('a token of a few seconds that no call uses is not renewed every few seconds: at most once a minute; one in use is renewed ahead of expiry', () => {
+    const obtainedAt = Date.now()
+    const state = {grant: 'authorization_code', version: 1, obtainedAt, tokens: {access_token: 'a', token_type: 'Bearer', expires_at: obtainedAt + 3000}} as OAuthState
+    assert.equal(timerRenewalAt(state, 0, false), obtainedAt + IDLE_RENEWAL_MS)
+    const inUse = timerRenewalAt(state, 0, true)!
+    assert.ok(inUse > obtainedAt && inUse < obtainedAt + 3000, `renewed ${inUse - obtainedAt} ms after it was obtained`)
+    assert.equal(timerRenewalAt({...state, tokens: {...state.tokens!, expires_at: obtainedAt + 3_600_000}}, 0, false), obtainedAt + 3_600_000 - 60_000, 'a long-lived token: a minute ahead, used or not')
+  })
+
   it('a valid token is sent as it is, with no renewal', async () => {
     const b = bed()
     b.signIn(30 * 60_000)
