@@ -4,11 +4,11 @@ import {positional, splitAtDashDash} from '../../src/cli/args.js'
 import {KeywardCommand} from '../../src/cli/base.js'
 import {checkIsolation, lookJson, lookLines, probeFor, recordLook, type Look} from '../../src/cli/pins.js'
 import {openSession, type Session} from '../../src/cli/session.js'
-import {ALLOW_PATH_HELP, applyIsolation, isolationSummary, networkFlag, sandboxByDefault} from '../../src/cli/upstream-isolation.js'
+import {ALLOW_PATH_HELP, applyIsolation, isolationFlag, isolationSummary, networkFlag, sandboxByDefault, sharingSummary, withIsolation} from '../../src/cli/upstream-isolation.js'
 import {viewUpstream} from '../../src/cli/upstreams.js'
 import {KeywardError} from '../../src/errors/index.js'
 import type {ProbeResult} from '../../src/server/gateway/probe.js'
-import {addUpstream, checkUpstreamName, checkUrl, credentialInArgs, parseEnvSpec, parseHeaderSpec, type UpstreamDefinition} from '../../src/upstreams/index.js'
+import {addUpstream, checkUpstreamName, checkUrl, credentialInArgs, isolationOf, parseEnvSpec, parseHeaderSpec, type UpstreamDefinition} from '../../src/upstreams/index.js'
 
 export default class UpstreamAdd extends KeywardCommand {
   static override summary = 'Add an upstream MCP server for `keyward serve` to front, with its secrets from the vault.'
@@ -20,6 +20,8 @@ It is started once, as keyward serve would start it, to pin what it offers (a la
 
 --sandbox runs a stdio upstream under bubblewrap (Linux only): a read-only system, a private HOME and /tmp, nothing of the vault, the key files or your HOME; --allow-path opens a path, --network off closes the network. Without --sandbox, the upstream.sandbox setting decides (off unless set). See docs/gateway.md, "Threat model".
 
+--isolation decides who shares its process (or, for an HTTP upstream, its MCP session): shared, the default, runs one for every client session; key, one per API key or principal, so different clients never share its state; session, one per client session, for upstreams that keep per-client state (a browser) or ask their client for sampling, elicitation or roots outside a single call. See docs/gateway.md, "Sharing".
+
 Tools and prompts are exposed as NAME__tool, so scopes such as NAME__* or NAME__get_* apply. --no-prefix mounts one upstream under its own names (only one may be); the names are checked against the built-in tools by starting it once (--skip-check skips that). Every secret referred to must be in the vault already.
 
 Names: a lowercase letter, then lowercase letters, digits and single hyphens, at most 24 characters.`
@@ -28,6 +30,7 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
     {description: 'A stdio server with a token from the vault', command: '<%= config.bin %> <%= command.id %> github --env GITHUB_PERSONAL_ACCESS_TOKEN=secret:GITHUB_TOKEN -- npx -y @modelcontextprotocol/server-github'},
     {description: 'A remote server over Streamable HTTP', command: `<%= config.bin %> <%= command.id %> tracker --url https://mcp.example.com/mcp --header 'Authorization: Bearer {secret:TRACKER_TOKEN}'`},
     {description: 'One protected server under its own tool names', command: '<%= config.bin %> <%= command.id %> files --no-prefix -- npx -y @modelcontextprotocol/server-filesystem /srv/docs'},
+    {description: 'A browser automation server: one process per client session', command: '<%= config.bin %> <%= command.id %> browser --isolation session -- npx -y @playwright/mcp'},
     {description: 'A sandboxed file server that sees one directory and no network', command: '<%= config.bin %> <%= command.id %> files --sandbox --allow-path /srv/docs:rw --network off -- npx -y @modelcontextprotocol/server-filesystem /srv/docs'},
   ]
 
@@ -42,6 +45,7 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
     sandbox: Flags.boolean({allowNo: true, description: 'Run it in a sandbox (bubblewrap, Linux only): a read-only system, a private HOME and /tmp, nothing of the vault or your HOME. Default: the upstream.sandbox setting (off).'}),
     'allow-path': Flags.string({description: ALLOW_PATH_HELP, multiple: true}),
     network: networkFlag(),
+    isolation: isolationFlag(),
     description: Flags.string({char: 'd', description: 'What the upstream is for.'}),
     replace: Flags.boolean({description: 'Replace an upstream of the same name.'}),
   }
@@ -76,13 +80,13 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
       def = {name: args.name, transport: 'stdio', command: command[0], args: command.slice(1), env, prefix: !flags['no-prefix'], description: flags.description, created: now, updated: now}
     }
     const session = await openSession(flags)
-    def = applyIsolation(def, {sandbox: flags.sandbox ?? sandboxByDefault(session.vault.data), allow: flags['allow-path'], network: flags.network})
+    def = withIsolation(applyIsolation(def, {sandbox: flags.sandbox ?? sandboxByDefault(session.vault.data), allow: flags['allow-path'], network: flags.network}), flags.isolation)
     await checkIsolation(def)
     const probe = !def.prefix && !flags['skip-check'] ? await this.checkNames(def, session) : undefined
     await session.update((vault) => addUpstream(vault.data, def, {replace: flags.replace}))
-    await session.audit({event: 'upstream.add', upstream: def.name, transport: def.transport, replaced: Boolean(flags.replace), sandbox: def.transport === 'stdio' && def.sandbox === true})
+    await session.audit({event: 'upstream.add', upstream: def.name, transport: def.transport, replaced: Boolean(flags.replace), sandbox: def.transport === 'stdio' && def.sandbox === true, isolation: isolationOf(def)})
     const view = viewUpstream(def)
-    this.log(`Added upstream ${def.name} (${def.transport}, ${isolationSummary(def)}); ${def.prefix ? `its tools appear as ${def.name}__<tool>` : 'its tools keep their names'}. A running keyward serve starts it within a second.`)
+    this.log(`Added upstream ${def.name} (${def.transport}, ${isolationSummary(def)}; ${sharingSummary(def)}); ${def.prefix ? `its tools appear as ${def.name}__<tool>` : 'its tools keep their names'}. A running keyward serve starts it within a second.`)
     this.log(`Let a key use it: keyward keys scope KEY --add '${def.prefix ? `${def.name}__*` : '*'}'`)
     const look = flags['skip-check'] ? undefined : await this.look(def, session, probe)
     return {upstream: view, ...(look ? {look: lookJson(look)} : {})}

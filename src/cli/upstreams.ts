@@ -4,7 +4,7 @@
  * hold) is shown masked, as `***`.
  */
 import {formatSecretRef} from '../secrets/ref.js'
-import {CREDENTIAL_HEADERS, isCredentialName, isReference, maskArgs, maskCredentials, secretsOf, type UpstreamDefinition} from '../upstreams/index.js'
+import {CREDENTIAL_HEADERS, isCredentialName, isolationOf, isReference, maskArgs, maskCredentials, secretsOf, type Isolation, type UpstreamDefinition} from '../upstreams/index.js'
 import {formatAllowPath} from '../upstreams/isolation.js'
 import {style} from './style.js'
 import {renderTable, shortTime} from './table.js'
@@ -22,6 +22,8 @@ export interface UpstreamView {
   secrets: string[]
   /** stdio: how it is contained (docs/gateway.md, "Threat model"). */
   sandbox?: {enabled: boolean; allowPaths: string[]; network: boolean}
+  /** Who shares its process or connection: shared, key or session. */
+  isolation: Isolation
   prefix: boolean
   exposedAs: string
   description?: string
@@ -41,7 +43,7 @@ function maskHeader(name: string, template: string): string {
 }
 
 export function viewUpstream(def: UpstreamDefinition): UpstreamView {
-  const common = {name: def.name, transport: def.transport, secrets: secretsOf(def), prefix: def.prefix, exposedAs: def.prefix ? `${def.name}__<tool>` : '<tool> (no prefix)', description: def.description, created: def.created, updated: def.updated}
+  const common = {name: def.name, transport: def.transport, secrets: secretsOf(def), isolation: isolationOf(def), prefix: def.prefix, exposedAs: def.prefix ? `${def.name}__<tool>` : '<tool> (no prefix)', description: def.description, created: def.created, updated: def.updated}
   if (def.transport === 'stdio') {
     const env = Object.fromEntries(Object.entries(def.env).map(([k, v]) => [k, 'secret' in v ? formatSecretRef(v.secret) : maskLiteral(k, v.literal)]))
     const [command, ...args] = maskArgs([def.command, ...def.args])
@@ -72,6 +74,7 @@ export function upstreamDetails(v: UpstreamView): string {
     ['env', v.env ? Object.entries(v.env).map(([k, val]) => `${k}=${val}`).join(' ') || '-' : undefined],
     ['headers', v.headers ? Object.entries(v.headers).map(([k, val]) => `${k}: ${val}`).join('; ') || '-' : undefined],
     ['sandbox', v.sandbox ? (v.sandbox.enabled ? `on; network ${v.sandbox.network ? 'on' : 'off'}; allowed: ${v.sandbox.allowPaths.join(' ') || '-'}` : 'off') : undefined],
+    ['isolation', v.isolation],
     ['exposed as', v.exposedAs],
     ['created', v.created],
     ['updated', v.updated],

@@ -3,6 +3,8 @@ export {
   checkUrl,
   CREDENTIAL_HEADERS,
   ENV_NAME_PATTERN,
+  ISOLATIONS,
+  isolationOf,
   looksLikeToken,
   parseEnvSpec,
   parseHeaderSpec,
@@ -10,6 +12,7 @@ export {
   UPSTREAM_NAME_PATTERN,
   type EnvValue,
   type HttpUpstream,
+  type Isolation,
   type StdioUpstream,
   type UpstreamDefinition,
 } from './definition.js'
