@@ -16,52 +16,10 @@ import type {Transport, TransportSendOptions} from '@modelcontextprotocol/sdk/sh
 import type {JSONRPCMessage, MessageExtraInfo} from '@modelcontextprotocol/sdk/types.js'
 
 import {Refusal} from '../refusal.js'
+import {Exchange, SSE_HEADERS, sseEvent} from './exchange.js'
 
-const SSE_HEADERS = {'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no'}
 /** A comment line this often keeps proxies from closing an idle stream. */
 const KEEPALIVE_MS = 25_000
-
-function sseEvent(message: JSONRPCMessage): string {
-  return `event: message\ndata: ${JSON.stringify(message)}\n\n`
-}
-
-/** The HTTP response that waits for one request's answer. */
-class Exchange {
-  private streaming = false
-
-  constructor(
-    private readonly res: ServerResponse,
-    private readonly headers: Record<string, string>,
-  ) {}
-
-  get open(): boolean {
-    return !this.res.writableEnded && !this.res.destroyed
-  }
-
-  event(message: JSONRPCMessage): void {
-    if (!this.open) return
-    if (!this.streaming) {
-      this.streaming = true
-      this.res.writeHead(200, {...SSE_HEADERS, ...this.headers})
-    }
-    this.res.write(sseEvent(message))
-  }
-
-  finish(message: JSONRPCMessage): void {
-    if (!this.open) return
-    if (this.streaming) {
-      this.res.end(sseEvent(message))
-      return
-    }
-    const body = JSON.stringify(message)
-    this.res.writeHead(200, {'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...this.headers})
-    this.res.end(body)
-  }
-
-  abort(): void {
-    if (this.open) this.res.end()
-  }
-}
 
 export class SessionTransport implements Transport {
   onclose?: () => void
