@@ -4,6 +4,7 @@
  * (the MCP SDK, zod, ajv) are imported by this module only, which the serve command loads lazily.
  */
 import {RateLimits} from '../ratelimit/limits.js'
+import {countValue} from '../config/index.js'
 import {redisTarget} from '../config/redis.js'
 import {resolveRedis} from '../redis/url.js'
 import {adoptNewerCopy} from '../vault/index.js'
@@ -26,7 +27,7 @@ import {startStdio} from './start-stdio.js'
 import {builtinSource} from './tools/builtin/index.js'
 import {Catalog} from './tools/catalog.js'
 import type {ClientSession, ServerInfo} from './tools/source.js'
-import {SessionStore} from './transports/sessions.js'
+import {DEFAULT_SESSION_LIMITS, SessionStore} from './transports/sessions.js'
 
 export {DEFAULT_PORT, MCP_PATH} from './defaults.js'
 export {stderrLogger} from './log.js'
@@ -68,11 +69,13 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     log('warn', `${kind} ${name} is offered by ${kept} and ${dropped}; serving ${kept}'s`),
   )
   const limits = new RateLimits()
-  const sessions = options.transport === 'http' && !options.stateless ? new SessionStore() : undefined
+  const sessionLimits = () => ({...DEFAULT_SESSION_LIMITS, maxPerPrincipal: countValue(runtime().config, 'sessions.per-principal')})
+  const sessions = options.transport === 'http' && !options.stateless ? new SessionStore(sessionLimits) : undefined
   const stages = assembleStages({transport: options.transport, extra: options.extraStages, catalog, info, log, hosts: () => listening.hosts, sessions, limits, audit})
   const pipeline = buildPipeline(stages, runtime)
   const stdio: {session?: ClientSession} = {}
-  const {gateway, gate} = await startGateway(options, {catalog, live, runtime, replica, audit, sessionLinks: sessions !== undefined, stdio})
+  const mode = options.transport === 'stdio' ? 'stdio' : sessions ? 'stateful' : 'stateless'
+  const {gateway, gate} = await startGateway(options, {catalog, live, runtime, replica, audit, mode, stdio})
   const connected = new ConnectedServers(catalog)
   const deps: McpDeps = {info, catalog, call: pipeline.call, auth: () => declaredAuth(runtime()), hooks: gateway.hooks(), sessions: true, redactor: () => runtime().redactor}
   const createServer = (withSessions = true) => createMcpServer({...deps, sessions: withSessions})

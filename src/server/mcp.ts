@@ -49,8 +49,12 @@ interface RequestExtra {
 
 /** What the gateway adds to a session: waiting for upstreams, and the session-wide requests it passes on. */
 export interface SessionHooks {
-  /** Awaited before a list is answered (the first one waits, bounded, for upstreams still starting). */
-  ready(): Promise<void>
+  /**
+   * Awaited before a list or a call is served, with the session (none in stateless mode) and the
+   * caller: the first one waits, bounded, for upstreams still starting, and a session's own
+   * upstream connections (isolation key or session) are started and waited for, as boundedly.
+   */
+  ready(session: ClientSession | undefined, principal: Principal): Promise<void>
   setLogLevel(level: LoggingLevel, session: ClientSession | undefined): Promise<void>
   rootsChanged(session: ClientSession | undefined): Promise<void>
 }
@@ -128,13 +132,13 @@ class Handlers {
     readonly session: ClientSession | undefined,
   ) {}
 
-  ready(): Promise<void> {
-    return this.deps.hooks?.ready() ?? Promise.resolve()
+  ready(extra: RequestExtra): Promise<void> {
+    return this.deps.hooks?.ready(this.session, admittedOf(extra.authInfo).principal) ?? Promise.resolve()
   }
 
   /** A call runs the call stages, after waiting (as a list does) for upstreams still starting. */
   async call(kind: ItemKind, name: string, args: Record<string, unknown>, extra: RequestExtra, meta?: Record<string, unknown>): Promise<ItemResult> {
-    await this.ready()
+    await this.ready(extra)
     const {principal, runtime} = admittedOf(extra.authInfo)
     const client = {
       notify: (notification: ServerNotification) => extra.sendNotification(notification),
@@ -154,7 +158,7 @@ class Handlers {
   async list(kind: 'prompt', extra: RequestExtra): Promise<Prompt[]>
   async list(kind: 'resource', extra: RequestExtra): Promise<Resource[]>
   async list(kind: ItemKind, extra: RequestExtra): Promise<(Tool | Prompt | Resource)[]> {
-    await this.ready()
+    await this.ready(extra)
     return this.deps.catalog.list(kind, admittedOf(extra.authInfo).principal.scopes, this.session)
   }
 }
@@ -191,7 +195,7 @@ function registerLists(server: Server, h: Handlers): void {
   server.setRequestHandler(ListPromptsRequestSchema, async (_request, extra) => ({prompts: await h.list('prompt', extra)}))
   server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => ({resources: await h.list('resource', extra)}))
   server.setRequestHandler(ListResourceTemplatesRequestSchema, async (_request, extra) => {
-    await h.ready()
+    await h.ready(extra)
     return {resourceTemplates: h.deps.catalog.templates(admittedOf(extra.authInfo).principal.scopes)}
   })
 }
@@ -206,6 +210,7 @@ function registerCalls(server: Server, h: Handlers): void {
 function registerResourceRequests(server: Server, h: Handlers): void {
   const {catalog} = h.deps
   const subscription = (method: 'subscribe' | 'unsubscribe') => async (request: {params: {uri: string}}, extra: RequestExtra) => {
+    await h.ready(extra)
     const item = catalog.find('resource', admittedOf(extra.authInfo).principal.scopes, request.params.uri, h.session)
     if (!item) throw Refusal.unknownItem('resource', request.params.uri, 'unknown')
     const act = method === 'subscribe' ? item.subscribe : item.unsubscribe
@@ -216,6 +221,7 @@ function registerResourceRequests(server: Server, h: Handlers): void {
   server.setRequestHandler(SubscribeRequestSchema, subscription('subscribe'))
   server.setRequestHandler(UnsubscribeRequestSchema, subscription('unsubscribe'))
   server.setRequestHandler(CompleteRequestSchema, async (request, extra) => {
+    await h.ready(extra)
     const scopes = admittedOf(extra.authInfo).principal.scopes
     const ref = request.params.ref
     let source: ToolSource | undefined

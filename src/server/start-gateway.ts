@@ -3,9 +3,11 @@
  * reads the vault being served and the newest runtime's settings; a replica on Redis never writes
  * its copy of a shared vault, so its first-use pins stay in memory (the CLI records them).
  */
+import {countValue, parseDurationValue} from '../config/index.js'
 import type {AuditTrail} from './stages/audit-requests.js'
 import type {Cluster} from './cluster.js'
-import {Gateway} from './gateway/gateway.js'
+import {Gateway, type GatewaySettings} from './gateway/gateway.js'
+import type {ServeMode} from './gateway/upstream-source.js'
 import {PinGate} from './gateway/pin-gate.js'
 import type {LiveVault} from './live-vault.js'
 import type {ServeOptions} from './options.js'
@@ -19,8 +21,13 @@ export interface GatewayParts {
   runtime: () => Runtime
   replica: {cluster?: Cluster}
   audit: AuditTrail
-  sessionLinks: boolean
+  mode: ServeMode
   stdio: {session?: ClientSession}
+}
+
+/** upstream.idle-timeout and upstream.max-processes, as the newest runtime has them. */
+export function gatewaySettings(config: ReadonlyMap<string, string>): GatewaySettings {
+  return {idleMs: parseDurationValue(config.get('upstream.idle-timeout') ?? '10m') ?? 600_000, maxProcesses: countValue(config, 'upstream.max-processes')}
 }
 
 export async function startGateway(options: ServeOptions, parts: GatewayParts): Promise<{gateway: Gateway; gate: PinGate}> {
@@ -39,8 +46,9 @@ export async function startGateway(options: ServeOptions, parts: GatewayParts): 
     catalog: parts.catalog,
     log,
     version: options.version,
-    sessionLinks: parts.sessionLinks,
-    defaultSession: () => parts.stdio.session,
+    mode: parts.mode,
+    stdioSession: () => parts.stdio.session,
+    settings: () => gatewaySettings(runtime().config),
     logRedactor: () => runtime().logRedactor,
     context: {vaultId: live.snapshot.vaultId, vaultFile: options.vaultFile},
     gate,

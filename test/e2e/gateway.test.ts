@@ -251,7 +251,8 @@ describe('gateway', function () {
       }
     })
 
-    it('each HTTP session has its own upstream process, and a closed session takes it along', async () => {
+    it('with --isolation session, each HTTP session has its own upstream process, and a closed session takes it along', async () => {
+      await cli(['upstream', 'set', 'fixture', '--isolation', 'session'])
       const k = await key('all', 'fixture__*')
       const s = await serve()
       const sessions = [await connect(s.url, k), await connect(s.url, k), await connect(s.url, k)]
@@ -267,7 +268,8 @@ describe('gateway', function () {
   })
 
   describe('the whole protocol passes through', () => {
-    it('sampling, elicitation and roots from the upstream reach the client that made the call', async () => {
+    it('with --isolation session, sampling, elicitation and roots from the upstream reach the client that made the call', async () => {
+      await cli(['upstream', 'set', 'fixture', '--isolation', 'session'])
       const k = await key('all', 'fixture__*')
       const s = await serve()
       const {Client} = await import('@modelcontextprotocol/sdk/client/index.js')

@@ -34,8 +34,7 @@ export async function probeUpstream(def: UpstreamDefinition, data: VaultData, op
     version: options.version,
     log: options.log,
     logRedactor: () => redactor,
-    capabilities: {},
-    relay: () => undefined,
+    capabilities: () => ({}),
   })
   link.start()
   try {
