@@ -112,7 +112,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
 
 function runtimeEnv(options: ServeOptions, live: LiveVault, listening: Listening, replica: {cluster?: Cluster}): RuntimeEnv {
   const vault = {keys: () => live.snapshot.keys, data: () => live.snapshot.data, revoked: () => replica.cluster?.revoked ?? NONE_REVOKED}
-  return {transport: options.transport, host: options.host, port: options.port, url: () => listening.url, log: options.log, vault}
+  return {transport: options.transport, host: options.host, port: options.port, url: () => listening.url, hosts: () => listening.hosts, log: options.log, vault}
 }
 
 const NONE_REVOKED: ReadonlySet<string> = new Set()

@@ -5,7 +5,8 @@ import type {ConnectedServers} from './mcp.js'
 import type {ServeOptions} from './options.js'
 import type {Pipeline} from './pipeline/pipeline.js'
 import type {Routes} from './routes.js'
-import {allowedHosts} from './stages/host-origin.js'
+import {allowedHosts} from '../net/hosts.js'
+import {corsFor} from './transports/cors.js'
 import {startHttpFront} from './transports/http.js'
 import {statefulDispatch} from './transports/http-stateful.js'
 import {statelessDispatch} from './transports/http-stateless.js'
@@ -29,7 +30,8 @@ export interface HttpServing {
 export async function startHttp(options: ServeOptions, serving: HttpServing, listening: Listening): Promise<{url: string; close(): Promise<void>}> {
   const {sessions, createServer} = serving
   const dispatch = sessions ? await statefulDispatch(sessions, createServer, serving.connected) : await statelessDispatch(createServer(false))
-  const front = await startHttpFront({host: options.host, port: options.port, pipeline: serving.pipeline, dispatch, log: options.log, routes: serving.routes})
+  const cors = corsFor(() => listening.hosts)
+  const front = await startHttpFront({host: options.host, port: options.port, pipeline: serving.pipeline, dispatch, log: options.log, routes: serving.routes, cors})
   listening.hosts = allowedHosts(options.host, front.port, options.allowedHosts)
   listening.url = front.url
   return {url: front.url, close: () => front.close()}
