@@ -4,7 +4,7 @@
  * fixture in test/fixtures, server-filesystem).
  */
 import assert from 'node:assert/strict'
-import {promises as fs} from 'node:fs'
+import {promises as fs, readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 
 import {Client} from '@modelcontextprotocol/sdk/client/index.js'
@@ -24,6 +24,8 @@ import {bearer, post, startServe, toolNames, type RunningServe} from '../helpers
 
 const FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
 const FILESYSTEM = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-filesystem', 'dist', 'index.js')
+const EVERYTHING = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js')
+const MEMORY = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-memory', 'dist', 'index.js')
 const SECRET = 'fixture-secret-Zq9-never-in-argv'
 const textOf = (r: unknown) => ((r as {content: {text: string}[]}).content[0]?.text ?? '')
 
@@ -33,6 +35,20 @@ async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promis
     await sleep(50)
   }
   return check()
+}
+
+/** Host processes running `script` with node (this worktree's copy of it: no other test run's; not the wrappers that start it). */
+function processesOf(script: string): number[] {
+  const running: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || !alive(Number(entry))) continue
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0')[1] === script) running.push(Number(entry))
+    } catch {
+      // It exited while we looked.
+    }
+  }
+  return running
 }
 
 /** Which upstream process answered: its PID namespace and pid (each upstream process has a namespace of its own). */
@@ -144,6 +160,35 @@ describe('sharing upstreams across sessions (issue 16)', function () {
   })
 
   describe('2. multiplexing a shared upstream', () => {
+    it('published upstreams (server-everything, server-memory), one process each for two keys: concurrent calls get their own answers and progress; sampling reaches the one caller', async () => {
+      // Pinned when serve first lists it: server-everything offers its sampling tool only to a client that declares sampling (a shared connection does; the check at add does not).
+      await cli(['upstream', 'add', 'everything', '--skip-check', '--', process.execPath, EVERYTHING])
+      await cli(['upstream', 'add', 'memory', '--env', `MEMORY_FILE_PATH=${box.path('memory.jsonl')}`, '--', process.execPath, MEMORY])
+      const [alice, bob] = [await key('alice', 'everything__*', 'memory__*'), await key('bob', 'everything__*', 'memory__*')]
+      const s = await serve()
+      const sessions = await Promise.all([alice, alice, alice, bob, bob, bob].map((k, i) => connect(s.url, k, `s${i}`, {sampling: {}})))
+      const results = await Promise.all(
+        sessions.map(async (c, i) => {
+          const progress: string[] = []
+          const steps = i + 2
+          const long = c.callTool({name: 'everything__trigger-long-running-operation', arguments: {duration: 0.4 * steps, steps}}, undefined, {onprogress: (p) => void progress.push(`${p.progress}/${p.total}`)})
+          const created = c.callTool({name: 'memory__create_entities', arguments: {entities: [{name: `entity-${i}`, entityType: 'test', observations: [`made by s${i}`]}]}})
+          return {steps, progress, long: textOf(await long), created: textOf(await created)}
+        }),
+      )
+      results.forEach(({steps, progress, long, created}, i) => {
+        assert.equal(long, `Long running operation completed. Duration: ${0.4 * steps} seconds, Steps: ${steps}.`)
+        assert.deepEqual(progress, Array.from({length: steps}, (_, n) => `${n + 1}/${steps}`), `s${i} got its own progress, and only its own`)
+        assert.match(created, new RegExp(`entity-${i}\\b`))
+        assert.doesNotMatch(created, new RegExp(`entity-(?!${i}\\b)\\d`), `s${i} got its own answer`)
+      })
+      assert.equal(processesOf(EVERYTHING).length, 1, 'one server-everything process for both keys and six sessions')
+      assert.equal(processesOf(MEMORY).length, 1, 'one server-memory process')
+      const asked = await sessions[4].callTool({name: 'everything__trigger-sampling-request', arguments: {prompt: 'only s4'}})
+      assert.match(JSON.stringify(asked.content), /hi from s4/, 'the one caller answered')
+      assert.deepEqual(sessions.map((c) => c.asked.length), [0, 0, 0, 0, 1, 0], 'and no one else was asked')
+    })
+
     it('concurrent calls of many sessions (the same JSON-RPC ids) each get their own answer and their own progress', async () => {
       const k = await key('all', 'fixture__*')
       const s = await serve()
@@ -181,6 +226,29 @@ describe('sharing upstreams across sessions (issue 16)', function () {
       assert.ok((await cancelled) instanceof Error)
       assert.equal(textOf(await finished), 'slept b')
       assert.ok(await until(async () => textOf(await b.callTool({name: 'fixture__cancelled_calls', arguments: {}})) === '["a"]'), 'the upstream cancelled a, and only a')
+    })
+
+    it('a client that goes away before its answer has its upstream call cancelled, so a later request to a client is certain again (stateful and stateless)', async () => {
+      const k = await key('all', 'fixture__*')
+      for (const args of [[], ['--stateless']]) {
+        const s = await serve(args)
+        const alice = await connect(s.url, k, 'alice', {sampling: {}})
+        const sessionId = (alice as unknown as {transport: {sessionId?: string}}).transport.sessionId
+        const gone = new AbortController()
+        const label = `gone${args.length}`
+        const abandoned = fetch(s.url, {
+          method: 'POST',
+          signal: gone.signal,
+          headers: {...bearer(k), ...(sessionId ? {'mcp-session-id': sessionId} : {}), 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': '2025-11-25'},
+          body: JSON.stringify({jsonrpc: '2.0', id: 'left-behind', method: 'tools/call', params: {name: 'fixture__sleep', arguments: {label, ms: 60_000}}}),
+        }).catch(() => 'aborted')
+        await sleep(400)
+        gone.abort()
+        assert.equal(await abandoned, 'aborted')
+        assert.ok(await until(async () => JSON.parse(textOf(await alice.callTool({name: 'fixture__cancelled_calls', arguments: {}}))).includes(label)), 'the upstream call was cancelled')
+        if (!sessionId) continue
+        assert.equal(textOf(await alice.callTool({name: 'fixture__ask_model_after', arguments: {label: 'after', ms: 10}})), 'model said: hi from alice', 'no call is left in flight to make it uncertain')
+      }
     })
 
     it('resource subscriptions are counted per session: subscribed upstream on the first, unsubscribed on the last, updates to subscribers only', async () => {
@@ -348,8 +416,8 @@ describe('sharing upstreams across sessions (issue 16)', function () {
   })
 
   describe('6. stateless HTTP', () => {
-    it('refuses sampling at once, and streams progress and log messages on the POST', async () => {
-      const k = await key('all', 'fixture__*')
+    it('refuses sampling at once, streams progress and log messages on the POST, passes subscriptions on', async () => {
+      const k = await key('all', 'fixture__*', 'resource:fixture://**')
       const s = await serve(['--stateless'])
       const c = await connect(s.url, k, 'stateless', {sampling: {}})
       const started = Date.now()
@@ -372,6 +440,11 @@ describe('sharing upstreams across sessions (issue 16)', function () {
       assert.equal(events[0].params.progressToken, 'tok-9')
       const plain = await post(s.url, {jsonrpc: '2.0', id: 8, method: 'tools/call', params: {name: 'fixture__report_progress', arguments: {label: 'j'}}}, {...bearer(k), accept: 'application/json, text/event-stream'})
       assert.match(plain.headers.get('content-type') ?? '', /^application\/json/, 'a request with nothing to stream gets plain JSON')
+      // resources/subscribe and unsubscribe reach the upstream as they are, and are answered as it answers.
+      await c.subscribeResource({uri: 'fixture://counter'})
+      await c.unsubscribeResource({uri: 'fixture://counter'})
+      const counts = JSON.parse(textOf(await c.callTool({name: 'fixture__subscription_counts', arguments: {}})))
+      assert.deepEqual([counts.subscribe, counts.unsubscribe], [1, 1])
     })
   })
 

@@ -360,15 +360,19 @@ export class UpstreamSource implements ToolSource {
     return this.unavailableAsRpc(() => this.on(env, (client) => client.request({method: 'resources/read', params: {uri}}, this.requestOptions(env)) as Promise<ReadResourceResult>))
   }
 
-  /** resources/subscribe: counted per session on the caller's connection; the upstream hears of the first subscriber only. */
+  /**
+   * resources/subscribe: counted per session on the caller's connection; the upstream hears of the
+   * first subscriber only. Stateless HTTP has no sessions, and no stream to send an update on: the
+   * request is passed to the upstream as it is (so that it answers as it would), and nothing counted.
+   */
   private async subscribe(uri: string, env: CallEnv): Promise<void> {
     const session = env.session
-    if (!session) throw Refusal.notSupported('resource subscriptions need a session: stateless HTTP has no way to send updates')
     await this.unavailableAsRpc(() =>
       this.on(env, async (client, connection) => {
         if (!client.getServerCapabilities()?.resources?.subscribe) throw Refusal.notSupported(`upstream ${this.name} does not support resource subscriptions`)
         // 2026-07-28 has no resources/subscribe: updates come on a subscriptions/listen stream, not bridged yet.
         if (client.getProtocolEra() === 'modern') throw Refusal.notSupported(`upstream ${this.name} speaks MCP 2026-07-28, whose resource subscriptions keyward does not pass on yet`)
+        if (!session) return void (await client.subscribeResource({uri}, this.requestOptions(env)))
         const subscriptions = connection.traffic.subscriptions
         if (!subscriptions.add(uri, session)) return
         try {
@@ -381,13 +385,13 @@ export class UpstreamSource implements ToolSource {
     )
   }
 
-  /** resources/unsubscribe: the upstream hears of it when the last subscriber goes. */
+  /** resources/unsubscribe: the upstream hears of it when the last subscriber goes (stateless: passed on as it is). */
   private async unsubscribe(uri: string, env: CallEnv): Promise<void> {
     const session = env.session
-    if (!session) return
     await this.unavailableAsRpc(() =>
       this.on(env, async (client, connection) => {
-        if (connection.traffic.subscriptions.remove(uri, session) && client.getProtocolEra() === 'legacy') await client.unsubscribeResource({uri}, this.requestOptions(env))
+        if (client.getProtocolEra() !== 'legacy') return
+        if (!session || connection.traffic.subscriptions.remove(uri, session)) await client.unsubscribeResource({uri}, this.requestOptions(env))
       }),
     )
   }

@@ -15,6 +15,14 @@ export function sseEvent(message: JSONRPCMessage): string {
   return `event: message\ndata: ${JSON.stringify(message)}\n\n`
 }
 
+/**
+ * The cancellation keyward gives itself for a request whose client closed the connection that
+ * waited for its answer: keyward offers no resumption, so the answer could reach it no more.
+ */
+export function abandoned(requestId: string | number): JSONRPCMessage {
+  return {jsonrpc: '2.0', method: 'notifications/cancelled', params: {requestId, reason: 'the client closed the connection that waited for the answer'}}
+}
+
 /** The HTTP response that waits for one request's answer. */
 export class Exchange {
   private streaming = false

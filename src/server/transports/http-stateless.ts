@@ -6,7 +6,8 @@
  * cannot collide and the server is built once.
  *
  * A client may only touch its own requests: a cancellation names a request by the id its
- * client gave it, and is matched only among that principal's requests in flight.
+ * client gave it, and is matched only among that principal's requests in flight. A request whose
+ * POST closes before its answer is cancelled.
  *
  * What the server sends related to a request (progress, log messages) goes on that request's
  * POST, which then becomes an event stream ending with the answer (exchange.ts), when the request
@@ -22,7 +23,7 @@ import type {JSONRPCMessage, JSONRPCNotification, JSONRPCRequest, MessageExtraIn
 import type {RequestContext} from '../context.js'
 import {authInfoFor} from '../mcp.js'
 import {RPC} from '../refusal.js'
-import {Exchange} from './exchange.js'
+import {abandoned, Exchange} from './exchange.js'
 import type {HttpDispatch} from './http.js'
 import {sendJson} from './respond.js'
 
@@ -89,6 +90,16 @@ export class StatelessDispatcher implements Transport {
     this.onmessage?.({...message, id}, extra)
   }
 
+  /** The client closed the connection that waited for a request's answer: the request is cancelled, and nothing is sent. */
+  abandon(owner: string, clientId: string | number): void {
+    const key = `${owner}\0${clientId}`
+    const privateId = this.byClient.get(key)
+    if (privateId === undefined) return
+    this.byClient.delete(key)
+    this.pending.delete(privateId)
+    this.onmessage?.(abandoned(privateId))
+  }
+
   /** A client's notification. Cancellation is translated to the private id of the owner's own request, or dropped. */
   notify(message: JSONRPCNotification, extra: MessageExtraInfo, owner: string): void {
     if (message.method === 'notifications/cancelled') {
@@ -127,8 +138,13 @@ export async function statelessDispatch(server: Server): Promise<HttpDispatch> {
         // The dispatch is done once the answer is written, as it was when this awaited the reply.
         await new Promise<void>((resolve) => {
           const reply = replyTo(ctx, res)
-          dispatcher.request(message as JSONRPCRequest, extra, owner, {event: reply.event, finish: (r) => (reply.finish(r), resolve())})
-          res.once('close', () => resolve())
+          let answered = false
+          dispatcher.request(message as JSONRPCRequest, extra, owner, {event: reply.event, finish: (r) => ((answered = true), reply.finish(r), resolve())})
+          res.once('close', () => {
+            // Gone before its answer: nothing could reach it, so the work stops (as stateful does).
+            if (!answered) dispatcher.abandon(owner, (message as JSONRPCRequest).id)
+            resolve()
+          })
         })
         return
       }

@@ -8,7 +8,8 @@
  * unless the server sends something related to it first (progress, a log message, a request to
  * the client): the exchange then turns into an SSE stream, as the protocol lets a server choose
  * per request. Messages related to no request go to the session's GET stream, if one is open.
- * Resumption (Last-Event-ID) is not offered.
+ * Resumption (Last-Event-ID) is not offered, so a request whose POST closes before its answer is
+ * cancelled, as if its client had sent notifications/cancelled.
  */
 import type {ServerResponse} from 'node:http'
 
@@ -16,7 +17,7 @@ import type {Transport, TransportSendOptions} from '@modelcontextprotocol/sdk/sh
 import type {JSONRPCMessage, MessageExtraInfo} from '@modelcontextprotocol/sdk/types.js'
 
 import {Refusal} from '../refusal.js'
-import {Exchange, SSE_HEADERS, sseEvent} from './exchange.js'
+import {abandoned, Exchange, SSE_HEADERS, sseEvent} from './exchange.js'
 
 /** A comment line this often keeps proxies from closing an idle stream. */
 const KEEPALIVE_MS = 25_000
@@ -45,9 +46,13 @@ export class SessionTransport implements Transport {
       }
       const exchange = new Exchange(res, {...this.headers, ...responseHeaders})
       this.exchanges.set(message.id, exchange)
-      // A client that goes away does not leave its exchange behind.
+      // A client that goes away before its answer does not leave its exchange behind, nor its
+      // request running: with no resumption offered, the answer could never reach it, and an
+      // upstream call left in flight would hold the upstream's attention (traffic.ts) for nothing.
       res.once('close', () => {
-        if (this.exchanges.get(message.id) === exchange) this.exchanges.delete(message.id)
+        if (this.exchanges.get(message.id) !== exchange) return
+        this.exchanges.delete(message.id)
+        if (!this.closed) this.onmessage?.(abandoned(message.id))
       })
       this.onmessage?.(message, extra)
       return
