@@ -1,4 +1,4 @@
-/** HTTP load on a tools/call (autocannon, on this machine), one session, a fresh JSON-RPC id per request. */
+/** HTTP load on a tools/call (autocannon, on this machine): one session (2025 era) or none (2026-07-28), a fresh JSON-RPC id per request. */
 import autocannon from 'autocannon'
 
 import {startProcess, stopProcess} from './util.js'
@@ -38,18 +38,25 @@ export interface Call {
 
 export const ECHO: Call = {name: 'echo', arguments: {message: 'hello'}, expect: '"text":"hello"'}
 
-export async function load(url: string, auth: Record<string, string>, seconds: number, call: Call): Promise<Load> {
-  const sessionId = await openSession(url, auth)
+/** The protocol era a load speaks: 2025-11-25 (initialize, then calls), or 2026-07-28 (no handshake; each call carries its `_meta` and the standard headers). */
+export type LoadEra = 'legacy' | 'modern'
+
+/** The `_meta` of a 2026-07-28 request: its revision, client and capabilities. */
+const MODERN_META = {'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientInfo': {name: 'bench', version: '1'}, 'io.modelcontextprotocol/clientCapabilities': {}}
+
+export async function load(url: string, auth: Record<string, string>, seconds: number, call: Call, era: LoadEra = 'legacy'): Promise<Load> {
+  const sessionId = era === 'legacy' ? await openSession(url, auth) : undefined
   let id = 0
   const headers = {
     ...auth,
     ...(sessionId ? {'mcp-session-id': sessionId} : {}),
     'content-type': 'application/json',
     accept: 'application/json, text/event-stream',
-    'mcp-protocol-version': '2025-11-25',
+    ...(era === 'legacy' ? {'mcp-protocol-version': '2025-11-25'} : {'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': call.name}),
   }
+  const params = {name: call.name, arguments: call.arguments, ...(era === 'modern' ? {_meta: MODERN_META} : {})}
   // One checked call first: a fast error is not a result.
-  const probe = await fetch(url, {method: 'POST', headers, body: JSON.stringify({jsonrpc: '2.0', id: 0, method: 'tools/call', params: {name: call.name, arguments: call.arguments}})})
+  const probe = await fetch(url, {method: 'POST', headers, body: JSON.stringify({jsonrpc: '2.0', id: 0, method: 'tools/call', params})})
   const probeText = await probe.text()
   if (!probe.ok || !probeText.includes(call.expect)) throw new Error(`${url}: tools/call ${call.name} did not answer as expected (HTTP ${probe.status}): ${probeText.slice(0, 200)}`)
   const result = await autocannon({
@@ -61,7 +68,7 @@ export async function load(url: string, auth: Record<string, string>, seconds: n
         method: 'POST',
         headers,
         // A fresh JSON-RPC id per request: ids must not repeat within a session.
-        setupRequest: (req: autocannon.Request) => ({...req, body: JSON.stringify({jsonrpc: '2.0', id: ++id, method: 'tools/call', params: {name: call.name, arguments: call.arguments}})}),
+        setupRequest: (req: autocannon.Request) => ({...req, body: JSON.stringify({jsonrpc: '2.0', id: ++id, method: 'tools/call', params})}),
       },
     ],
   })

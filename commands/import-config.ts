@@ -8,12 +8,12 @@ import {positional} from '../src/cli/args.js'
 import {KeywardCommand} from '../src/cli/base.js'
 import {openSession, type Session} from '../src/cli/session.js'
 import {fileError, KeywardError} from '../src/errors/index.js'
-import {createKey, keysOf} from '../src/keys/index.js'
+import {createKey, keysOf, type IssuedKey} from '../src/keys/index.js'
 import {removeSecret, setSecret} from '../src/secrets/index.js'
 import {addUpstream, upstreamsOf} from '../src/upstreams/index.js'
 import {keywardEntryEnv, keywardEntryName, parseClientConfig, rewriteClientConfig, type ClientEntry} from '../src/upstreams/client-config.js'
 import {findServers, planImport, type ImportPlan} from '../src/upstreams/import-config.js'
-import {createPrivateFile, defaultKeyFilePath, exists, loadKeyFile, replaceOtherFile, resolveRealPath} from '../src/vault/index.js'
+import {createPrivateFile, defaultKeyFilePath, exists, loadKeyFile, reserveNewFile, resolveRealPath, stageReplacement, type ReservedFile, type StagedFile} from '../src/vault/index.js'
 
 export default class ImportConfig extends KeywardCommand {
   static override summary = 'Move the MCP servers of a client config, and their plaintext secrets, into keyward.'
@@ -66,18 +66,32 @@ Dry run by default: prints the plan and the new config. --write makes the secret
     }
     if (plan.upstreams.length === 0) throw new KeywardError('INVALID_INPUT', `${file} has no server to import${plan.skipped.length ? ` (${plan.skipped.map((s) => `${s.entry}: ${s.why}`).join('; ')})` : ''}`)
     const backup = `${file}.keyward-backup-${new Date().toISOString().replace(/[:.]/g, '-')}`
+    // Everything that can fail for want of room or rights happens before the vault is written, so
+    // a failed import leaves the vault as it was: the backup, the key file's room, the new config.
     await createPrivateFile(backup, Buffer.from(text), 'backup')
-    const issued = await session.update((vault) => {
-      for (const secret of plan.secrets) setSecret(vault.data, secret.name, Buffer.from(secret.value, 'utf8'), `imported from ${secret.origin}`)
-      for (const upstream of plan.upstreams) addUpstream(vault.data, upstream)
-      return createKey(vault.data, {name: keyName, scopes, description: `made by import-config for ${file}`})
+    const staged = await stageFiles(apiKeyFile, resolveRealPath(file), Buffer.from(await rewriteClientConfig(text, rewrite))).catch(async (err) => {
+      await fs.rm(backup, {force: true}).catch(() => {})
+      throw err
     })
+    let issued: IssuedKey
     try {
-      await createPrivateFile(apiKeyFile, Buffer.from(`${issued.key}\n`), 'API key file')
-      // Through a symlink: the link stays, and the file it points to (in a dotfiles repository, say) is the one rewritten.
-      await replaceOtherFile(resolveRealPath(file), Buffer.from(await rewriteClientConfig(text, rewrite)), 'config file')
+      issued = await session.update((vault) => {
+        for (const secret of plan.secrets) setSecret(vault.data, secret.name, Buffer.from(secret.value, 'utf8'), `imported from ${secret.origin}`)
+        for (const upstream of plan.upstreams) addUpstream(vault.data, upstream)
+        return createKey(vault.data, {name: keyName, scopes, description: `made by import-config for ${file}`})
+      })
     } catch (err) {
+      await Promise.all([staged.keyFile.abort(), staged.config.abort(), fs.rm(backup, {force: true}).catch(() => {})])
+      throw err
+    }
+    try {
+      await staged.keyFile.commit(Buffer.from(`${issued.key}\n`))
+      // Through a symlink: the link stays, and the file it points to (in a dotfiles repository, say) is the one rewritten.
+      await staged.config.commit()
+    } catch (err) {
+      // Only a rename or a link can fail here; then the vault change is taken back, a second write.
       await fs.rm(apiKeyFile, {force: true}).catch(() => {})
+      await staged.config.abort()
       await undo(session, plan, issued.record.id)
       throw err
     }
@@ -140,7 +154,21 @@ async function readConfig(file: string): Promise<string> {
   }
 }
 
-/** Takes back what the import put in the vault, when the config could not be written. */
+/** The API key file's room (its key is made by the vault write) and the rewritten config, ready beside their places. */
+async function stageFiles(apiKeyFile: string, config: string, rewritten: Buffer): Promise<{keyFile: ReservedFile; config: StagedFile}> {
+  const keyFile = await reserveNewFile(apiKeyFile, KEY_LINE_ROOM, 'API key file')
+  try {
+    return {keyFile, config: await stageReplacement(config, rewritten, 'config file')}
+  } catch (err) {
+    await keyFile.abort()
+    throw err
+  }
+}
+
+/** Room for one key and its newline: keys are far shorter (docs/keys.md). */
+const KEY_LINE_ROOM = 256
+
+/** Takes back what the import put in the vault, when the config could not be put in place after it. */
 async function undo(session: Session, plan: ImportPlan, keyId: string): Promise<void> {
   await session.update((vault) => {
     keysOf(vault.data).delete(keyId)

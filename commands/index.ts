@@ -26,11 +26,14 @@ import SecretsSet from './secrets/set.js'
 import Run from './run.js'
 import Serve from './serve.js'
 import Status from './status.js'
+import Ui from './ui.js'
 import Up from './up.js'
 import UpstreamAdd from './upstream/add.js'
 import UpstreamApprove from './upstream/approve.js'
 import UpstreamDiff from './upstream/diff.js'
 import UpstreamList from './upstream/list.js'
+import UpstreamLogin from './upstream/login.js'
+import UpstreamLogout from './upstream/logout.js'
 import UpstreamPins from './upstream/pins.js'
 import UpstreamRm from './upstream/rm.js'
 import UpstreamScan from './upstream/scan.js'
@@ -46,6 +49,7 @@ export const COMMANDS = {
   init: Init,
   'import-config': ImportConfig,
   up: Up,
+  ui: Ui,
   serve: Serve,
   status: Status,
   run: Run,
@@ -73,6 +77,8 @@ export const COMMANDS = {
   'keys:import': KeysImport,
   'upstream:add': UpstreamAdd,
   'upstream:list': UpstreamList,
+  'upstream:login': UpstreamLogin,
+  'upstream:logout': UpstreamLogout,
   'upstream:show': UpstreamShow,
   'upstream:rm': UpstreamRm,
   'upstream:test': UpstreamTest,

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {ensureAuditKey} from '../src/audit/key.js'
+import {ensureRequestStateKey} from '../src/server/era/state-key.js'
 import {KeywardCommand} from '../src/cli/base.js'
 import {newPassphrase} from '../src/cli/unlock.js'
 import {KeywardError} from '../src/errors/index.js'
@@ -44,8 +45,8 @@ An existing vault is never replaced without --force; with it, the old vault is k
     if (keyFileOut) materials.push(await createKeyFile(keyFileOut))
     let created
     try {
-      // The audit log's MAC key is born with the vault, so that no server ever has to write one into its copy.
-      created = await createVault(file, materials, {force: flags.force, ledger: new GenerationLedger(), initialize: ensureAuditKey})
+      // The audit log's MAC key and the request-state key are born with the vault, so that no server ever has to write one into its copy.
+      created = await createVault(file, materials, {force: flags.force, ledger: new GenerationLedger(), initialize: bornWithTheVault})
     } catch (err) {
       // A key file that opens nothing would only confuse; remove the one just made.
       if (keyFileOut) await import('node:fs').then((fs) => fs.promises.rm(keyFileOut, {force: true}))
@@ -59,4 +60,10 @@ An existing vault is never replaced without --force; with it, the old vault is k
     this.log(`Next: store a secret with \`keyward secrets set NAME\`, or make an API key with \`keyward keys generate --name NAME --scope readonly\``)
     return {vault: file, keyFile: keyFileOut, slots, replacedBackup: created.backup}
   }
+}
+
+/** The keys a vault is born with: the audit log's MAC key, and the key that seals requestState tokens. */
+function bornWithTheVault(data: Parameters<typeof ensureAuditKey>[0]): void {
+  ensureAuditKey(data)
+  ensureRequestStateKey(data)
 }

@@ -4,6 +4,7 @@ import {constants} from 'node:os'
 import {Flags} from '@oclif/core'
 
 import {KeywardCommand} from '../src/cli/base.js'
+import {splitAtDashDash} from '../src/cli/args.js'
 import {isKeywardVariable} from '../src/cli/client-key.js'
 import {openSession, type Session} from '../src/cli/session.js'
 import {KeywardError} from '../src/errors/index.js'
@@ -32,8 +33,11 @@ Signals are forwarded to the command, and its exit code is keyward's. As in a sh
   }
 
   async run() {
-    const {argv, flags} = await this.parse(Run)
-    const command = argv as string[]
+    // The command is everything after --, exactly as typed (its own flags and a later -- included); only what comes before is oclif's.
+    const {own, rest} = splitAtDashDash(this.argv)
+    const {argv, flags} = await this.parse(Run, own)
+    if (argv.length > 0) throw new KeywardError('INVALID_INPUT', 'put the command after --, for example: keyward run -- ./deploy.sh')
+    const command = rest ?? []
     if (command.length === 0) throw new KeywardError('INVALID_INPUT', 'give the command to run after --, for example: keyward run -- ./deploy.sh')
     const session = await openSession(flags)
     let env: Record<string, string>

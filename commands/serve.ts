@@ -18,6 +18,7 @@ http: Streamable HTTP on http://HOST:PORT/mcp; each request carries its key as "
     {description: 'Streamable HTTP on 127.0.0.1:8765', command: '<%= config.bin %> <%= command.id %> --transport http'},
     {description: 'Stateless HTTP on another port', command: '<%= config.bin %> <%= command.id %> --transport http --stateless --port 9000'},
     {description: 'OAuth tokens beside API keys', command: '<%= config.bin %> <%= command.id %> --transport http --auth api-key,oauth2 --oauth-issuer https://auth.example.com --server-public-url https://mcp.example.com/mcp'},
+    {description: 'Only MCP 2026-07-28 clients (2025-era ones are refused with -32022 naming 2026-07-28)', command: '<%= config.bin %> <%= command.id %> --transport http --protocol modern'},
     {description: 'No authentication, loopback only (development, conformance suites)', command: '<%= config.bin %> <%= command.id %> --transport http --auth none'},
   ]
 

@@ -10,7 +10,7 @@ import {resolveRedis} from '../src/redis/url.js'
 
 export default class Status extends KeywardCommand {
   static override summary = 'List the keyward serve replicas on Redis, and warn about any behind or silent.'
-  static override description = `Each replica started with --redis (or KEYWARD_REDIS_URL, or the vault's redis.url) writes a heartbeat every 2 s, signed with a key from the vault: its id, host and pid, URL, the vault generation it serves, uptime, version, and how it sees Redis. The vault is opened to check those signatures: a heartbeat that fails its check is not a replica (it is counted, not shown).
+  static override description = `Each replica started with --redis (or KEYWARD_REDIS_URL, or the vault's redis.url) writes a heartbeat every 2 s, signed with a key from the vault: its id, host and pid, URL, the vault generation it serves, uptime, version, and how it sees Redis. The vault is opened to check those signatures: a heartbeat that fails its check, or a genuine one copied under another replica's name, is not a replica (it is counted, not shown). Whoever can write to Redis can delete heartbeats: a replica missing from the list may still be running, so compare the count with what you run.
 
 A replica that serves an older generation than the vault's, or has not been heard from for 6 s, is shown with a WARNING (in --json: "state": "warning" and its "warnings"). The hosts' clocks must agree within a few seconds.
 
@@ -60,6 +60,9 @@ A replica that serves an older generation than the vault's, or has not been hear
     lines.push(`vault ${id}: generation ${generation} here, ${inRedis}`)
     if (report.unauthenticated > 0) {
       lines.push(style.yellow(`WARNING: ${report.unauthenticated} heartbeat record(s) failed authentication and are not shown: a Redis writer may be faking replicas`))
+    }
+    if (report.truncated) {
+      lines.push(style.yellow('WARNING: there are more heartbeat records of this vault than one status reads: replicas may be missing from this list; a Redis writer may be flooding it'))
     }
     return lines.join('\n')
   }

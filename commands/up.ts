@@ -3,6 +3,7 @@ import {keyOnce} from '../src/cli/keys.js'
 import {httpFlags, httpOptions, runServer, settingsFrom} from '../src/cli/serve.js'
 import {resolveUnlock} from '../src/cli/unlock.js'
 import {ensureAuditKey} from '../src/audit/key.js'
+import {ensureRequestStateKey} from '../src/server/era/state-key.js'
 import {recordAdminAction} from '../src/cli/session.js'
 import {createKey, keyCounts, keysOf} from '../src/keys/index.js'
 import {createKeyFile, createVault, defaultKeyFilePath, exists, GenerationLedger, headerOf, type KeyMaterial, loadKeyFile, openVault, readVault, resolveVaultPath, updateVault, type VaultData} from '../src/vault/index.js'
@@ -29,7 +30,7 @@ Later runs reuse the vault and its keys. An existing vault is opened as usual (-
       const keyFile = flags['key-file'] || process.env.KEYWARD_KEY_FILE || defaultKeyFilePath()
       const created = !(await exists(keyFile))
       material = created ? await createKeyFile(keyFile) : await loadKeyFile(keyFile)
-      await createVault(vaultFile, [material], {force: false, ledger, initialize: ensureAuditKey})
+      await createVault(vaultFile, [material], {force: false, ledger, initialize: (data) => (ensureAuditKey(data), ensureRequestStateKey(data))})
       say(`Created vault ${vaultFile}`)
       say(`${created ? 'Created key file' : 'It opens with key file'} ${keyFile} (0600): it opens the vault, keep it out of the vault's backups.`)
     }
@@ -41,6 +42,7 @@ Later runs reuse the vault and its keys. An existing vault is opened as usual (-
           material,
           (vault) => {
             ensureAuditKey(vault.data)
+            ensureRequestStateKey(vault.data)
             return {...createKey(vault.data, {name: freeName(vault.data, 'first-key'), scopes: ['full'], description: 'made by keyward up'}), data: vault.data, vaultId: vault.header.vault_id}
           },
           {ledger},

@@ -2,6 +2,8 @@
 // over tsc's output for that file. The SDK and zod are bundled because resolving and linking their
 // hundreds of ES modules costs about 90 ms at every `serve` start; splitting keeps them in chunks that
 // only serve and the gateway commands load. Native, optional or rarely used packages stay external.
+import {readdir, readFile, writeFile} from 'node:fs/promises'
+
 import {build} from 'esbuild'
 
 // jsonc-parser's "main" is a UMD build whose require('./impl/…') calls esbuild cannot follow; Node loads it fine.
@@ -33,3 +35,37 @@ await build({
     ].join('\n'),
   },
 })
+
+// The console's client (keyward ui): Preact and uPlot into one script and one stylesheet under
+// dist/ui, read only by the ui command. Nothing is fetched from elsewhere at run time.
+await build({
+  entryPoints: {app: 'src/ui/client/main.tsx'},
+  outdir: 'dist/ui',
+  bundle: true,
+  splitting: true,
+  chunkNames: '[name]-[hash]',
+  format: 'esm',
+  platform: 'browser',
+  target: ['chrome110', 'firefox115', 'safari16'],
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+})
+// boot.js, evaluated first, asks for the first page's data while app.js loads (first-data.ts).
+await build({
+  entryPoints: {boot: 'src/ui/client/boot.ts'},
+  outdir: 'dist/ui',
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['chrome110', 'firefox115', 'safari16'],
+  minify: true,
+  logLevel: 'warning',
+})
+// The page names the chunks the first page needs, so the browser fetches them with app.js.
+const chunks = (await readdir('dist/ui')).filter((name) => name.endsWith('.js') && name !== 'app.js' && name !== 'boot.js')
+const preload = chunks.map((name) => `<link rel="modulepreload" href="/assets/${name}">`).join('\n')
+const page = await readFile('src/ui/client/index.html', 'utf8')
+await writeFile('dist/ui/index.html', page.replace('<!-- chunks -->', preload))

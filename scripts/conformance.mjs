@@ -1,16 +1,28 @@
 #!/usr/bin/env node
 // `npm run conformance`: the MCP conformance suites, check by check, against their own reference
 // servers directly and through `keyward serve` in front of them (stateful and stateless HTTP),
-// each keyward run twice against one server; and against the project's fixture as a stdio
-// upstream. Exits 1 when keyward fails a check that the direct run passes, unless the check is
-// listed in scripts/conformance-expected.json (the work still to do, named there).
+// each keyward run twice against one server; and against the project's own fixtures, which
+// need nothing beyond npm (so they run on every machine, CI's included, where the reference
+// servers may not be at hand): test/fixtures/conformance-server.ts (SDK 1.x, 2025 era, 0.1.16
+// suite) as a stdio upstream, and test/fixtures/conformance-modern.ts (SDK v2, both eras, 0.2
+// suite) as a dual-era stdio upstream, as a 2026-only stdio upstream (so a 2025 client reaches
+// it across keyward's bridge) and as an HTTP upstream. Exits 1 when keyward fails a check that
+// the direct run passes, unless the check is listed in scripts/conformance-expected.json (the
+// work still to do, named there).
 //
 //   --era 2026-07-28 | 2025-11-25 | all   which protocol revisions to run (default all)
 //   --runs N                              runs through each keyward server (default 2)
-//   --require-reference                   fail when a reference server is not at hand
+//   --only TEXT                           only the upstreams whose id contains TEXT (e.g. fixture-v2)
+//   --require-reference                   fail when a reference server is not at hand (or, for the
+//                                         client scenarios, neither the reference client nor its recorded results)
+//   --keep                                keep the suites' output (checks.json per scenario) and say where
 //
 // Then the client scenario request-metadata (2026-07-28), with keyward's upstream connection as
-// the client (test/fixtures/conformance-client.ts).
+// the client (test/fixtures/conformance-client.ts); and the 0.1.16 client scenarios (every auth/*
+// one, initialize, tools_call) with keyward signing in to an upstream as an operator does,
+// compared per check with the reference client (scripts/conformance-client-suite.mjs; it runs
+// locally, and where the reference client cannot be run, as on CI, it holds keyward to the
+// reference's recorded results). Alone: `npm run conformance:client`.
 //
 // Conformance mode is `keyward serve --auth none --ratelimit-anonymous 100000/min`: every suite
 // request is anonymous, and the default anonymous limit (100/min) would refuse the second run.
@@ -21,25 +33,36 @@ import os from 'node:os'
 import path from 'node:path'
 import {parseArgs} from 'node:util'
 
+import {runClientSuite} from './conformance-client-suite.mjs'
 import {freePort, node22, referenceHelp, referenceServer, ROOT, runClientScenario, runSuite, scenariosOf, start, suite} from './conformance-lib.mjs'
 
-const {values: flags} = parseArgs({options: {era: {type: 'string', default: 'all'}, runs: {type: 'string', default: '2'}, 'require-reference': {type: 'boolean', default: false}}})
+const {values: flags} = parseArgs({options: {era: {type: 'string', default: 'all'}, runs: {type: 'string', default: '2'}, only: {type: 'string', default: ''}, keep: {type: 'boolean', default: false}, 'require-reference': {type: 'boolean', default: false}}})
 if (!['all', '2026-07-28', '2025-11-25'].includes(flags.era)) throw new Error(`--era must be 2026-07-28, 2025-11-25 or all, not ${flags.era}`)
 const RUNS = Math.max(1, Number(flags.runs) || 2)
 const BIN = path.join(ROOT, 'bin', 'run.js')
 const FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'conformance-server.js')
+const FIXTURE_V2 = path.join(ROOT, 'dist', 'test', 'fixtures', 'conformance-modern.js')
 const NEXT = '0.2.0-alpha.12'
 const EXPECTED = JSON.parse(readFileSync(path.join(ROOT, 'scripts', 'conformance-expected.json'), 'utf8'))
 
-/** Which suite runs which selection against which upstream. */
-const UPSTREAMS = [
-  {name: 'reference 0.2.0-alpha.11', reference: '0.2.0-alpha.11', transport: 'http', runs: [
-    {suite: NEXT, era: '2026-07-28', selection: ['--requirements', '2026-07-28', '--timeout', '20000']},
-    {suite: NEXT, era: '2025-11-25', selection: ['--requirements', '2025-11-25', '--timeout', '20000']},
-  ]},
-  {name: 'reference 0.1.16', reference: '0.1.16', transport: 'http', runs: [{suite: '0.1.16', era: '2025-11-25', selection: ['--suite', 'all']}]},
-  {name: 'fixture (stdio upstream)', transport: 'stdio', runs: [{suite: '0.1.16', era: '2025-11-25', selection: ['--suite', 'all']}]},
+const NEXT_RUNS = [
+  {suite: NEXT, era: '2026-07-28', selection: ['--requirements', '2026-07-28', '--timeout', '20000']},
+  {suite: NEXT, era: '2025-11-25', selection: ['--requirements', '2025-11-25', '--timeout', '20000']},
 ]
+
+/**
+ * Which suite runs which selection against which upstream. `id` names the upstream in the
+ * expected list; a fixture is run directly over HTTP (`--port`) and reached by keyward over
+ * `transport`, with `upstreamArgs` added on keyward's side only.
+ */
+const UPSTREAMS = [
+  {id: 'reference-0.2', name: 'reference 0.2.0-alpha.11', reference: '0.2.0-alpha.11', transport: 'http', runs: NEXT_RUNS},
+  {id: 'reference-0.1', name: 'reference 0.1.16', reference: '0.1.16', transport: 'http', runs: [{suite: '0.1.16', era: '2025-11-25', selection: ['--suite', 'all']}]},
+  {id: 'fixture-stdio', name: 'fixture (stdio upstream)', fixture: FIXTURE, transport: 'stdio', runs: [{suite: '0.1.16', era: '2025-11-25', selection: ['--suite', 'all']}]},
+  {id: 'fixture-v2-stdio', name: 'fixture v2 (stdio, dual-era)', fixture: FIXTURE_V2, transport: 'stdio', runs: NEXT_RUNS},
+  {id: 'fixture-v2-modern-only-stdio', name: 'fixture v2 (stdio, 2026-only)', fixture: FIXTURE_V2, upstreamArgs: ['--modern-only'], transport: 'stdio', runs: NEXT_RUNS},
+  {id: 'fixture-v2-http', name: 'fixture v2 (HTTP upstream)', fixture: FIXTURE_V2, transport: 'http', runs: NEXT_RUNS},
+].filter((u) => u.id.includes(flags.only))
 
 const children = []
 const work = mkdtempSync(path.join(os.tmpdir(), 'keyward-conformance-'))
@@ -52,14 +75,16 @@ const expectations = EXPECTED.expected.map((e) => ({...e, test: (key) => globReg
 /** The upstream, started on a free port; resolves to how keyward reaches it and the URL the suite uses directly. */
 async function startUpstream(upstream) {
   const port = await freePort()
-  if (upstream.transport === 'stdio') {
-    children.push(await start(process.execPath, [FIXTURE, '--port', String(port)], {env: process.env}, /conformance upstream on/))
-    return {url: `http://localhost:${port}/mcp`, add: ['--', process.execPath, FIXTURE]}
+  const url = `http://localhost:${port}/mcp`
+  if (upstream.fixture) {
+    children.push(await start(process.execPath, [upstream.fixture, '--port', String(port)], {env: process.env}, /conformance upstream on/))
+    const add = upstream.transport === 'stdio' ? ['--', process.execPath, upstream.fixture, ...(upstream.upstreamArgs ?? [])] : ['--url', url]
+    return {url, add}
   }
   const server = referenceServer(upstream.reference)
   if (!server) return undefined
   children.push(await start(process.execPath, [server], {env: {...process.env, PORT: String(port)}, cwd: path.dirname(server)}, /running on/))
-  return {url: `http://localhost:${port}/mcp`, add: ['--url', `http://localhost:${port}/mcp`]}
+  return {url, add: ['--url', url]}
 }
 
 /** A vault of its own with the upstream unprefixed, and `keyward serve` in conformance mode in front of it. */
@@ -115,7 +140,7 @@ async function runUpstream(node, upstream, rows) {
         // 0.1.x suites have no --timeout: run them scenario by scenario, each bounded.
         const scenarios = r.suite.startsWith('0.1.') ? scenariosOf(direct.get(r)) : undefined
         const fronted = runSuite({node, cli: suite(r.suite), url, selection: r.selection, scenarios, outDir: path.join(work, `${upstream.name}-${i}-${mode}-${run}`)})
-        const context = `keyward-${mode}|${r.suite}|${r.era}|${upstream.transport}`
+        const context = `keyward-${mode}|${r.suite}|${r.era}|${upstream.id}`
         rows.push({upstream: upstream.name, suite: label(r), mode: `keyward ${mode} #${run}`, result: count(fronted), ...compare(direct.get(r), fronted, context)})
       }
     }
@@ -134,10 +159,24 @@ function runClientRow(node, rows) {
   const regressions = {expected: [], unexpected: []}
   for (const [check, status] of checks) {
     if (status !== 'fail') continue
-    const expected = expectations.some((e) => e.test(`keyward-link|${NEXT}|2026-07-28|http|${check}`))
+    const expected = expectations.some((e) => e.test(`keyward-link|${NEXT}|2026-07-28|client|${check}`))
     ;(expected ? regressions.expected : regressions.unexpected).push(check)
   }
   rows.push({upstream: 'keyward upstream link', suite: `${NEXT} client request-metadata`, mode: 'as the client', result: count(checks), regressions})
+}
+
+/**
+ * keyward as an OAuth client of its upstreams (issue 19): the 0.1.16 client scenarios, a 2025-11-25
+ * suite, so not under --era 2026-07-28. Returns the checks the reference passes and keyward does not,
+ * and whether there was a reference to compare with.
+ */
+async function runOperatorClientSuite() {
+  if (flags.era === '2026-07-28' || flags.only) return {regressions: 0, compared: true}
+  process.stdout.write('\nclient scenarios (0.1.16), keyward signing in to the upstream as an operator does (upstream add, upstream login, serve):\n')
+  const {lines, regressions, source, compared} = await runClientSuite()
+  process.stdout.write(`\nper check (reference: ${source}):\n${lines.join('\n')}\n`)
+  process.stdout.write(`\n${regressions === 0 ? 'client scenarios: keyward passes every check the reference client passes' : `FAIL client scenarios: ${regressions} check(s) the reference client passes and keyward does not`}\n`)
+  return {regressions, compared}
 }
 
 function report(rows) {
@@ -171,8 +210,11 @@ try {
   const unexpected = report(rows)
   if (missing) process.stdout.write(`\nA reference server was not at hand, so its rows did not run: ${referenceHelp()}.\n`)
   process.stdout.write(`\n${unexpected === 0 ? 'parity: every check that passes directly passes through keyward (or is listed as expected)' : `${unexpected} checks pass directly but not through keyward`}\n`)
-  process.exitCode = unexpected > 0 || (missing && flags['require-reference']) ? 1 : 0
+  const client = await runOperatorClientSuite()
+  if (!client.compared) missing = true
+  process.exitCode = unexpected > 0 || client.regressions > 0 || (missing && flags['require-reference']) ? 1 : 0
 } finally {
   for (const child of children) child.kill('SIGTERM')
-  rmSync(work, {recursive: true, force: true})
+  if (flags.keep) process.stdout.write(`\nthe suites' output is in ${work}\n`)
+  else rmSync(work, {recursive: true, force: true})
 }

@@ -33,7 +33,7 @@ Event types: server.start, server.stop, server.reload, auth.success, auth.failur
   ]
 
   static override flags = {
-    follow: Flags.boolean({char: 'f', description: 'Keep printing records as they are written, until interrupted.'}),
+    follow: Flags.boolean({char: 'f', description: 'Keep printing records as they are written, until interrupted; by sequence number, so none is skipped or repeated when the log rotates.'}),
     key: Flags.string({description: 'Only records of this key (id or name), token subject or principal.'}),
     event: Flags.string({description: 'Only this event type (auth.failure), or this group (auth).'}),
     since: Flags.string({description: 'Only records from this long ago on: 90s, 15m, 1h, 2d.'}),
@@ -44,13 +44,14 @@ Event types: server.start, server.stop, server.reload, auth.success, auth.failur
 
   async run() {
     const {flags} = await this.parse(AuditTail)
-    const {followRecords, lastRecords, resolveAuditPath} = await import('../../src/audit/index.js')
+    const {followRecords, resolveAuditPath, tailRecords} = await import('../../src/audit/index.js')
     const explicit = flags['audit-log'] || process.env.KEYWARD_AUDIT_LOG
     // Only an explicit path spares unlocking the vault: the default names the vault's own log.
     const vault = explicit ? undefined : (await openSession(flags)).vault
     const file = resolveAuditPath(flags['audit-log'], vault ? configOf(vault.data).get('audit.path') : undefined, vault?.header.vault_id ?? '')
     const filter = {key: flags.key, event: flags.event, since: flags.since ? Date.now() - parseDuration(flags.since, '--since') : undefined}
-    const records = await lastRecords(file, filter, flags.lines)
+    // One snapshot gives the records shown and the number following goes on from: nothing written in between is lost.
+    const {records, after} = await tailRecords(file, filter, flags.lines)
     if (!flags.follow) {
       if (!this.jsonEnabled()) for (const r of records) this.log(line(r))
       return {file, records}
@@ -61,6 +62,6 @@ Event types: server.start, server.stop, server.reload, auth.success, auth.failur
     const stop = new AbortController()
     process.on('SIGINT', () => stop.abort())
     process.on('SIGTERM', () => stop.abort())
-    await followRecords(file, filter, print, stop.signal)
+    await followRecords(file, filter, print, stop.signal, after)
   }
 }

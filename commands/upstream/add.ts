@@ -8,7 +8,8 @@ import {ALLOW_PATH_HELP, applyIsolation, isolationFlag, isolationSummary, networ
 import {viewUpstream} from '../../src/cli/upstreams.js'
 import {KeywardError} from '../../src/errors/index.js'
 import type {ProbeResult} from '../../src/server/gateway/probe.js'
-import {addUpstream, checkUpstreamName, checkUrl, credentialInArgs, isolationOf, parseEnvSpec, parseHeaderSpec, type UpstreamDefinition} from '../../src/upstreams/index.js'
+import {addUpstream, checkUpstreamName, checkUrl, credentialInArgs, isolationOf, parseEnvSpec, parseHeaderSpec, upstreamsOf, type UpstreamDefinition} from '../../src/upstreams/index.js'
+import {checkOAuthHeaders, keepsSignIn, oauthFromFlags, removeOAuthState} from '../../src/upstreams/oauth/index.js'
 
 export default class UpstreamAdd extends KeywardCommand {
   static override summary = 'Add an upstream MCP server for `keyward serve` to front, with its secrets from the vault.'
@@ -16,11 +17,13 @@ export default class UpstreamAdd extends KeywardCommand {
 
 Streamable HTTP: --url, with --header 'Name: value' where the value may hold {secret:NAME}. Credential headers (Authorization and the like) must take their value from the vault.
 
-It is started once, as keyward serve would start it, to pin what it offers (a later change is held back until \`keyward upstream approve\`) and to scan its descriptions for text aimed at the model; --skip-check skips that, and serve pins it at its first connection.
+It is started once, as keyward serve would start it, to pin what it offers (a later change is held back until \`keyward upstream approve\`) and to scan its descriptions for text aimed at the model; --skip-check skips that, and serve pins it at its first connection. An upstream that takes OAuth is not started before its login: \`keyward upstream test\` or serve pins it then.
 
 --sandbox runs a stdio upstream under bubblewrap (Linux only): a read-only system, a private HOME and /tmp, nothing of the vault, the key files or your HOME; --allow-path opens a path, --network off closes the network. Without --sandbox, the upstream.sandbox setting decides (off unless set). See docs/gateway.md, "Threat model".
 
 --isolation decides who shares its process (or, for an HTTP upstream, its MCP session): shared, the default, runs one for every client session; key, one per API key or principal, so different clients never share its state; session, one per client session, for upstreams that keep per-client state (a browser) or ask their client for sampling, elicitation or roots outside a single call. See docs/gateway.md, "Sharing".
+
+OAuth (a remote server that takes OAuth 2.1 tokens, such as Linear's or GitHub's hosted servers): --oauth, then \`keyward upstream login NAME\` once; keyward keeps the tokens in the vault and renews them for every client. The client is pre-registered (--client-id, with --client-secret secret:NAME or --client-key secret:NAME), or named by --client-metadata-url where the server accepts metadata documents, or else registered dynamically at login. --scope asks for scopes (otherwise the server's challenge or its scopes_supported decide). --grant client_credentials signs in as a service, with no person: --client-id and a secret or key are then required. --grant cross_app_access (enterprise-managed authorization) exchanges an identity provider's ID token (--idp-issuer, --idp-client-id, --id-token secret:NAME) for the upstream's tokens, with no person either.
 
 Tools and prompts are exposed as NAME__tool, so scopes such as NAME__* or NAME__get_* apply. --no-prefix mounts one upstream under its own names (only one may be); the names are checked against the built-in tools by starting it once (--skip-check skips that). Every secret referred to must be in the vault already.
 
@@ -29,6 +32,9 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
   static override examples = [
     {description: 'A stdio server with a token from the vault', command: '<%= config.bin %> <%= command.id %> github --env GITHUB_PERSONAL_ACCESS_TOKEN=secret:GITHUB_TOKEN -- npx -y @modelcontextprotocol/server-github'},
     {description: 'A remote server over Streamable HTTP', command: `<%= config.bin %> <%= command.id %> tracker --url https://mcp.example.com/mcp --header 'Authorization: Bearer {secret:TRACKER_TOKEN}'`},
+    {description: "A remote server that takes OAuth (then: keyward upstream login linear)", command: '<%= config.bin %> <%= command.id %> linear --url https://mcp.linear.app/mcp --oauth'},
+    {description: 'A pre-registered OAuth client, asking for two scopes', command: `<%= config.bin %> <%= command.id %> github --url https://api.githubcopilot.com/mcp/ --client-id Iv1.0123abcd --client-secret secret:GITHUB_OAUTH_SECRET --scope 'repo read:org'`},
+    {description: 'A service identity: client credentials with a private key (RFC 7523)', command: '<%= config.bin %> <%= command.id %> reports --url https://mcp.example.com/mcp --grant client_credentials --client-id keyward-prod --client-key secret:REPORTS_CLIENT_KEY'},
     {description: 'One protected server under its own tool names', command: '<%= config.bin %> <%= command.id %> files --no-prefix -- npx -y @modelcontextprotocol/server-filesystem /srv/docs'},
     {description: 'A browser automation server: one process per client session', command: '<%= config.bin %> <%= command.id %> browser --isolation session -- npx -y @playwright/mcp'},
     {description: 'A sandboxed file server that sees one directory and no network', command: '<%= config.bin %> <%= command.id %> files --sandbox --allow-path /srv/docs:rw --network off -- npx -y @modelcontextprotocol/server-filesystem /srv/docs'},
@@ -48,6 +54,19 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
     isolation: isolationFlag(),
     description: Flags.string({char: 'd', description: 'What the upstream is for.'}),
     replace: Flags.boolean({description: 'Replace an upstream of the same name.'}),
+    oauth: Flags.boolean({description: 'The upstream takes OAuth tokens: keyward signs in (`upstream login`), keeps and renews them (http).', helpGroup: 'OAUTH'}),
+    grant: Flags.string({description: 'authorization_code (a person signs in once; the default) or client_credentials (a service identity).', helpGroup: 'OAUTH'}),
+    'client-id': Flags.string({description: 'A pre-registered OAuth client id.', helpGroup: 'OAUTH'}),
+    'client-secret': Flags.string({description: 'secret:NAME: the client secret, from the vault.', helpGroup: 'OAUTH'}),
+    'client-key': Flags.string({description: 'secret:NAME: the client\'s PEM private key, for private_key_jwt (RFC 7523).', helpGroup: 'OAUTH'}),
+    'client-metadata-url': Flags.string({description: 'An https URL serving keyward\'s client metadata document, used as its client_id where the server supports it.', helpGroup: 'OAUTH'}),
+    issuer: Flags.string({description: 'The authorization server a pre-registered client belongs to: its credentials go to no other.', helpGroup: 'OAUTH'}),
+    scope: Flags.string({description: "Scopes to ask for, space-separated ('read write').", helpGroup: 'OAUTH'}),
+    'idp-issuer': Flags.string({description: 'cross_app_access: the enterprise identity provider\'s issuer URL.', helpGroup: 'OAUTH'}),
+    'idp-token-endpoint': Flags.string({description: 'cross_app_access: its token endpoint, when its metadata cannot be discovered.', helpGroup: 'OAUTH'}),
+    'idp-client-id': Flags.string({description: 'cross_app_access: keyward\'s client id at the identity provider.', helpGroup: 'OAUTH'}),
+    'idp-client-secret': Flags.string({description: 'cross_app_access: secret:NAME, its client secret there (if any).', helpGroup: 'OAUTH'}),
+    'id-token': Flags.string({description: 'cross_app_access: secret:NAME, the ID token the identity provider issued.', helpGroup: 'OAUTH'}),
   }
 
   static override enableJsonFlag = true
@@ -67,8 +86,11 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
       if (flags.env) throw new KeywardError('INVALID_INPUT', '--env is for stdio upstreams; an HTTP upstream takes --header')
       checkUrl(flags.url)
       const headers = Object.fromEntries((flags.header ?? []).map((h) => parseHeaderSpec(h)))
-      def = {name: args.name, transport: 'http', url: flags.url, headers, prefix: !flags['no-prefix'], description: flags.description, created: now, updated: now}
+      const oauth = oauthFromFlags(flags)
+      if (oauth) checkOAuthHeaders(headers)
+      def = {name: args.name, transport: 'http', url: flags.url, headers, ...(oauth ? {oauth} : {}), prefix: !flags['no-prefix'], description: flags.description, created: now, updated: now}
     } else {
+      if (oauthFromFlags(flags)) throw new KeywardError('INVALID_INPUT', 'OAuth flags are for a remote server (--url); a stdio upstream takes its credentials through --env')
       if (command.length === 0) throw new KeywardError('INVALID_INPUT', 'give the command after --, for example: -- npx -y @modelcontextprotocol/server-github; or --url for a remote server')
       if (flags.header) throw new KeywardError('INVALID_INPUT', '--header is for HTTP upstreams; a stdio upstream takes --env')
       // An argument is visible to every user in /proc, and `upstream list` shows it: a credential there would leak.
@@ -80,15 +102,28 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
       def = {name: args.name, transport: 'stdio', command: command[0], args: command.slice(1), env, prefix: !flags['no-prefix'], description: flags.description, created: now, updated: now}
     }
     const session = await openSession(flags)
+    const oauth = def.transport === 'http' ? def.oauth : undefined
+    if (oauth?.clientKey) {
+      const {clientKeyFrom} = await import('../../src/upstreams/oauth/client-key.js')
+      const record = session.vault.data.secrets.get(oauth.clientKey)
+      if (record) clientKeyFrom(oauth.clientKey, record.value)
+    }
     def = withIsolation(applyIsolation(def, {sandbox: flags.sandbox ?? sandboxByDefault(session.vault.data), allow: flags['allow-path'], network: flags.network}), flags.isolation)
     await checkIsolation(def)
-    const probe = !def.prefix && !flags['skip-check'] ? await this.checkNames(def, session) : undefined
-    await session.update((vault) => addUpstream(vault.data, def, {replace: flags.replace}))
-    await session.audit({event: 'upstream.add', upstream: def.name, transport: def.transport, replaced: Boolean(flags.replace), sandbox: def.transport === 'stdio' && def.sandbox === true, isolation: isolationOf(def)})
-    const view = viewUpstream(def)
+    // An OAuth upstream cannot be started before its login: `upstream test` or serve checks its names, pins and scans it then (collisions are logged).
+    const probe = !def.prefix && !flags['skip-check'] && !oauth ? await this.checkNames(def, session) : undefined
+    await session.update((vault) => {
+      const before = upstreamsOf(vault.data).get(def.name)
+      addUpstream(vault.data, def, {replace: flags.replace})
+      // Tokens for another URL or client are not kept for this one.
+      if (before && !keepsSignIn(before, def)) removeOAuthState(vault.data, def.name)
+    })
+    await session.audit({event: 'upstream.add', upstream: def.name, transport: def.transport, replaced: Boolean(flags.replace), sandbox: def.transport === 'stdio' && def.sandbox === true, isolation: isolationOf(def), ...(oauth ? {oauth: oauth.grant} : {})})
+    const view = viewUpstream(def, session.vault.data)
     this.log(`Added upstream ${def.name} (${def.transport}, ${isolationSummary(def)}; ${sharingSummary(def)}); ${def.prefix ? `its tools appear as ${def.name}__<tool>` : 'its tools keep their names'}. A running keyward serve starts it within a second.`)
+    if (oauth) this.log(oauth.grant !== 'authorization_code' ? `keyward serve obtains its token; check the client now with: keyward upstream login ${def.name}` : `Sign in once: keyward upstream login ${def.name}`)
     this.log(`Let a key use it: keyward keys scope KEY --add '${def.prefix ? `${def.name}__*` : '*'}'`)
-    const look = flags['skip-check'] ? undefined : await this.look(def, session, probe)
+    const look = flags['skip-check'] || oauth ? undefined : await this.look(def, session, probe)
     return {upstream: view, ...(look ? {look: lookJson(look)} : {})}
   }
 

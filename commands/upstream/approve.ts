@@ -3,12 +3,12 @@ import {Flags} from '@oclif/core'
 import {optionalPositional, positional} from '../../src/cli/args.js'
 import {KeywardCommand} from '../../src/cli/base.js'
 import {confirmed} from '../../src/cli/input.js'
-import {diffLines, findingLines} from '../../src/cli/pins.js'
+import {approveShown, diffLines, findingLines} from '../../src/cli/pins.js'
 import {openSession} from '../../src/cli/session.js'
 import {KeywardError} from '../../src/errors/index.js'
 import {checkUpstreamName, findUpstream} from '../../src/upstreams/index.js'
-import {pinsFor, setPins} from '../../src/upstreams/pin-store.js'
-import {approvePins, canonicalJson, diffPins, matchesSelector, type UpstreamPins} from '../../src/upstreams/pins.js'
+import {pinsFor} from '../../src/upstreams/pin-store.js'
+import {diffPins, matchesSelector} from '../../src/upstreams/pins.js'
 import {scanDefinition} from '../../src/upstreams/scan.js'
 
 export default class UpstreamApprove extends KeywardCommand {
@@ -47,27 +47,8 @@ If the upstream changed again after the diff was shown, nothing is approved: loo
       if (findings.length > 0) for (const line of [`The scanner found ${findings.length} thing(s) in what you are approving:`, ...findingLines(findings)]) this.log(line)
     }
     if (!(await confirmed(flags.yes, `Approve ${chosen.length} change(s) of ${name}${findings.length > 0 ? ', despite the scanner findings' : ''}?`))) throw new KeywardError('CANCELLED', 'cancelled; nothing was changed')
-    const approval = await session.update((vault) => {
-      const current = pinsFor(vault.data, name)
-      // What is approved is exactly what was shown: a change recorded since then is not approved blind.
-      if (canonicalJson(pendingOf(current, chosen)) !== canonicalJson(pendingOf(shown, chosen))) {
-        throw new KeywardError('INVALID_INPUT', `${name} changed again since the changes were shown; nothing was approved, run \`keyward upstream diff ${name}\` and approve again`)
-      }
-      const result = approvePins(current, chosen.map((d) => `${d.kind}:${d.name}`), new Date().toISOString())
-      setPins(vault.data, name, result.state)
-      return result
-    })
-    for (const p of approval.pinned) await session.audit({event: 'pin.approved', upstream: name, kind: p.kind, name: p.name, hash: p.hash, change: p.change})
-    for (const d of approval.dropped) await session.audit({event: 'pin.dropped', upstream: name, kind: d.kind, name: d.name})
+    const approval = await approveShown(session, name, shown, chosen)
     this.log(`Approved ${approval.pinned.length} definition(s) of ${name}${approval.dropped.length > 0 ? ` and forgot ${approval.dropped.length} that it no longer offers` : ''}; a running keyward serve serves them within a second.`)
     return {upstream: name, approved: approval.pinned, dropped: approval.dropped, findings}
   }
-}
-
-/** The pending records (and missing pins) behind the chosen changes: what approval would pin or drop. */
-function pendingOf(state: UpstreamPins | undefined, chosen: ReturnType<typeof diffPins>): unknown[] {
-  return chosen.map((d) => {
-    const key = `${d.kind}:${d.name}`
-    return d.change === 'removed' ? {key, missing: state?.items[key]?.missingSince ?? null} : {key, hash: state?.pending[key]?.hash ?? null}
-  })
 }

@@ -5,7 +5,7 @@ import {upstreamDetails, viewUpstream} from '../../src/cli/upstreams.js'
 import {findUpstream} from '../../src/upstreams/index.js'
 
 export default class UpstreamShow extends KeywardCommand {
-  static override summary = 'Show one upstream: how it is started or reached, and the secrets it refers to (never their values).'
+  static override summary = 'Show one upstream: how it is started or reached, the secrets it refers to (never their values), and its OAuth sign-in state (never a token).'
   static override examples = ['<%= config.bin %> <%= command.id %> github', '<%= config.bin %> <%= command.id %> github --json']
   static override args = {name: positional('Upstream name.')}
   static override enableJsonFlag = true
@@ -13,7 +13,7 @@ export default class UpstreamShow extends KeywardCommand {
   async run() {
     const {args, flags} = await this.parse(UpstreamShow)
     const {vault} = await openSession(flags)
-    const view = viewUpstream(findUpstream(vault.data, args.name))
+    const view = viewUpstream(findUpstream(vault.data, args.name), vault.data)
     this.log(upstreamDetails(view))
     return {upstream: view}
   }

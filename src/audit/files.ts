@@ -87,18 +87,20 @@ export function startedMarkerPath(file: string, env = process.env): string {
   return path.join(defaultStateDir(env), MARKER_DIR, id)
 }
 
-/** Creates the marker; true when it was there already. Failing to write it is not fatal (nothing else depends on it). */
+/**
+ * Makes the marker (once a record of the log is on disk: see AuditLog); true when it is there
+ * now, made by this call or before. False when it cannot be made (a full disk): the writer tries
+ * again with its next batch.
+ */
 export async function markStarted(file: string, env = process.env): Promise<boolean> {
   const marker = startedMarkerPath(file, env)
   try {
     await ensurePrivateDir(path.dirname(marker))
     const handle = await fs.open(marker, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600)
-    try {
-      await handle.writeFile(`${JSON.stringify({log: path.resolve(file), started: new Date().toISOString()})}\n`)
-    } finally {
-      await handle.close()
-    }
-    return false
+    // Its existence is the fact; the content only helps a person (and may not fit on a full disk).
+    await handle.writeFile(`${JSON.stringify({log: path.resolve(file), started: new Date().toISOString()})}\n`).catch(() => {})
+    await handle.close()
+    return true
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EEXIST'
   }
@@ -140,23 +142,6 @@ export async function listSegments(file: string): Promise<Segment[]> {
     bySeq.set(firstSeq, {file: path.join(dir, name), firstSeq, compressed})
   }
   return [...bySeq.values()].sort((a, b) => a.firstSeq - b.firstSeq)
-}
-
-/**
- * The whole chain in order: the segments, then the live file. A live file that is still the same
- * file as the newest segment (a rotation stopped between its link and its unlink) is left out:
- * its records are the segment's.
- */
-export async function chainFiles(file: string): Promise<string[]> {
-  const segments = await listSegments(file)
-  const out = segments.map((s) => s.file)
-  const live = await fs.stat(file).catch(() => undefined)
-  if (live?.isFile()) {
-    const newest = segments.at(-1)
-    const same = newest && !newest.compressed ? await fs.stat(newest.file).then((s) => s.ino === live.ino && s.dev === live.dev, () => false) : false
-    if (!same) out.push(file)
-  }
-  return out
 }
 
 /** The first sequence number a line names, read without the key (`{"seq":N,...`). */

@@ -2,8 +2,13 @@
  * The lines of one log file, plain or gzip-compressed (`.gz`), read as a stream: oldest first, or
  * newest first. Lines are split on `\n` only (records are JSON, which never holds a raw newline);
  * a last line without its newline is reported as incomplete (a writer stopped mid-record).
+ *
+ * A file is read either by name (opened now), or through a handle opened earlier (`OpenedFile`,
+ * from `openChain`): then it is read as it was when opened, up to the size it had then, whatever
+ * has happened to its name since (rotated, compressed, dropped).
  */
 import {promises as fs} from 'node:fs'
+import {pipeline, Readable} from 'node:stream'
 import {StringDecoder} from 'node:string_decoder'
 import {createGunzip} from 'node:zlib'
 
@@ -15,36 +20,86 @@ export interface Line {
   complete: boolean
 }
 
+/** A log file opened once, read through its handle: its name may have changed since. */
+export interface OpenedFile {
+  /** Its name when it was opened (for messages). */
+  file: string
+  handle: fs.FileHandle
+  compressed: boolean
+  /** How many bytes to read: the size when it was opened (a live file grows meanwhile). */
+  size: number
+  dev: number
+  ino: number
+}
+
+export type LogSource = string | OpenedFile
+
 const isCompressed = (file: string) => file.endsWith('.gz')
+const CHUNK = 256 * 1024
 
 /**
- * Opens a segment for reading. One listed plain may have been compressed since it was listed
- * (by a writer's maintenance, concurrently): then its `.gz` is read instead.
+ * Opens a log file by name. One listed plain may have been compressed since it was listed (by a
+ * writer's maintenance, concurrently): then its `.gz` is opened instead.
  */
-function openStream(file: string): Promise<{stream: NodeJS.ReadableStream; file: string}> {
-  const tryOpen = (f: string) =>
-    fs.open(f, 'r').then((handle) => {
-      const raw = handle.createReadStream({highWaterMark: 256 * 1024})
-      if (!isCompressed(f)) return {stream: raw, file: f}
-      const gunzip = createGunzip()
-      // A reader that stops early destroys the gunzip stream: the file goes with it.
-      raw.on('error', (err) => gunzip.destroy(err))
-      gunzip.on('close', () => raw.destroy())
-      return {stream: raw.pipe(gunzip), file: f}
-    })
-  return tryOpen(file).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT' && !isCompressed(file)) return tryOpen(`${file}.gz`)
+export async function openLogFile(file: string): Promise<OpenedFile> {
+  const open = async (f: string): Promise<OpenedFile> => {
+    const handle = await fs.open(f, 'r')
+    try {
+      const stat = await handle.stat()
+      return {file: f, handle, compressed: isCompressed(f), size: stat.size, dev: stat.dev, ino: stat.ino}
+    } catch (err) {
+      await handle.close()
+      throw err
+    }
+  }
+  return open(file).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT' && !isCompressed(file)) return open(`${file}.gz`)
     throw err
   })
 }
 
+/** Runs `read` on the source, opening (and closing) it when it is a name. */
+async function* withSource<T>(source: LogSource, read: (opened: OpenedFile) => AsyncGenerator<T>): AsyncGenerator<T> {
+  if (typeof source !== 'string') {
+    yield* read(source)
+    return
+  }
+  const opened = await openLogFile(source)
+  try {
+    yield* read(opened)
+  } finally {
+    await opened.handle.close()
+  }
+}
+
+/** The file's bytes from `from` up to its size when opened, in chunks, by position (the handle's own offset is never used). */
+export async function* bytesOf(opened: OpenedFile, from = 0, to = opened.size): AsyncGenerator<Buffer> {
+  for (let pos = from; pos < to; ) {
+    const buf = Buffer.allocUnsafe(Math.min(CHUNK, to - pos))
+    const {bytesRead} = await opened.handle.read(buf, 0, buf.length, pos)
+    if (bytesRead === 0) return
+    pos += bytesRead
+    yield buf.subarray(0, bytesRead)
+  }
+}
+
+/** The file's content, decompressed when it is a `.gz` segment. */
+function contentOf(opened: OpenedFile): AsyncIterable<Buffer> {
+  if (!opened.compressed) return bytesOf(opened)
+  // pipeline destroys both streams when the reader stops early or the gzip stream is damaged.
+  return pipeline(Readable.from(bytesOf(opened), {objectMode: false}), createGunzip(), () => {}) as AsyncIterable<Buffer>
+}
+
 /** The file's lines, oldest first, without holding the file in memory. */
-export async function* linesForward(file: string): AsyncGenerator<Line> {
-  const {stream} = await openStream(file)
+export function linesForward(source: LogSource): AsyncGenerator<Line> {
+  return withSource(source, forwardFrom)
+}
+
+async function* forwardFrom(opened: OpenedFile): AsyncGenerator<Line> {
   const decoder = new StringDecoder('utf8')
   let partial = ''
   let number = 0
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+  for await (const chunk of contentOf(opened)) {
     const parts = (partial + decoder.write(chunk)).split('\n')
     partial = parts.pop()!
     for (const text of parts) yield {text, number: ++number, complete: true}
@@ -54,32 +109,20 @@ export async function* linesForward(file: string): AsyncGenerator<Line> {
 }
 
 /** The file's lines, newest first. A plain file is read from its end in chunks; a compressed one whole. */
-export async function* linesBackward(file: string): AsyncGenerator<Line> {
-  if (isCompressed(file)) {
-    const all: Line[] = []
-    for await (const line of linesForward(file)) all.push(line)
-    for (let i = all.length - 1; i >= 0; i--) yield all[i]
-    return
-  }
-  let handle: fs.FileHandle
-  try {
-    handle = await fs.open(file, 'r')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      yield* linesBackward(`${file}.gz`)
+export function linesBackward(source: LogSource): AsyncGenerator<Line> {
+  return withSource(source, async function* (opened) {
+    if (!opened.compressed) {
+      yield* backwardFrom(opened)
       return
     }
-    throw err
-  }
-  try {
-    yield* backwardFrom(handle)
-  } finally {
-    await handle.close()
-  }
+    const all: Line[] = []
+    for await (const line of forwardFrom(opened)) all.push(line)
+    for (let i = all.length - 1; i >= 0; i--) yield all[i]
+  })
 }
 
-async function* backwardFrom(handle: fs.FileHandle): AsyncGenerator<Line> {
-  const {size} = await handle.stat()
+async function* backwardFrom(opened: OpenedFile): AsyncGenerator<Line> {
+  const {handle, size} = opened
   // Lines are cut as bytes, so a multi-byte character split between two chunks stays whole.
   let carry = Buffer.alloc(0)
   let end = size
@@ -112,13 +155,31 @@ export function isDamagedCompression(err: unknown): boolean {
 }
 
 /** The first line of a file (plain or compressed), reading no further than it. */
-export async function firstLine(file: string): Promise<string | undefined> {
-  for await (const line of linesForward(file)) return line.text
+export async function firstLine(source: LogSource): Promise<string | undefined> {
+  for await (const line of linesForward(source)) return line.text
   return undefined
 }
 
-/** The last complete line of a file (plain or compressed). */
-export async function lastCompleteLine(file: string): Promise<string | undefined> {
-  for await (const line of linesBackward(file)) if (line.complete && line.text !== '') return line.text
+/**
+ * The last complete line of a file (plain or compressed). A compressed file is streamed to its
+ * end keeping only the last line, not held whole.
+ */
+export async function lastCompleteLine(source: LogSource): Promise<string | undefined> {
+  for await (const text of withSource(source, lastOf)) return text
   return undefined
+}
+
+async function* lastOf(opened: OpenedFile): AsyncGenerator<string> {
+  if (!opened.compressed) {
+    for await (const line of backwardFrom(opened)) {
+      if (line.complete && line.text !== '') {
+        yield line.text
+        return
+      }
+    }
+    return
+  }
+  let last: string | undefined
+  for await (const line of forwardFrom(opened)) if (line.complete && line.text !== '') last = line.text
+  if (last !== undefined) yield last
 }

@@ -12,12 +12,16 @@ import {createGzip} from 'node:zlib'
 
 import {acquireWriteLock, replaceOtherFile} from '../vault/index.js'
 import {checkpointPath, listSegments, type Segment} from './files.js'
-import {firstLine} from './lines.js'
-import {openCheckpoint, openRecord, sealCheckpoint, type ChainHead} from './record.js'
+import {openCheckpoint, sealCheckpoint} from './record.js'
+import {planRetention} from './retention-evidence.js'
 import type {Retention} from './retention.js'
 
-const TEMP = /\.gz\.[0-9a-f]{12}\.tmp$/
-/** A compression temp file this old was left by a process that died. */
+/**
+ * Temp files of a compression (`<segment>.gz.<random>.tmp`), of a head or checkpoint update
+ * (`<log>.head.<random>.tmp`, `<log>.checkpoint.<random>.tmp`): each lives for milliseconds.
+ */
+const TEMP = /^(?:\d{12}\.gz|head|checkpoint)\.[0-9a-f]{12}\.tmp$/
+/** A temp file this old was left by a process that died (kill -9 between writing it and its rename). */
 const STALE_TEMP_MS = 3_600_000
 
 /** Compresses every rotated segment not compressed yet; returns how many it compressed. */
@@ -52,7 +56,7 @@ async function compressSegment(src: string, signal?: AbortSignal): Promise<boole
     // On disk before the plain copy goes.
     const written = await fs.open(tmp, 'r+')
     await written.sync().finally(() => written.close())
-    // The age retention reads: when the segment was last written, not when it was compressed.
+    // Age retention's first, cheap look reads it: when the segment was last written, not when it was compressed.
     await fs.utimes(tmp, stat.atime, stat.mtime)
     await fs.rename(tmp, target)
   } catch (err) {
@@ -70,58 +74,53 @@ async function removeStaleTemps(file: string): Promise<void> {
   const base = `${path.basename(file)}.`
   const names = await fs.readdir(dir).catch(() => [] as string[])
   for (const name of names) {
-    if (!name.startsWith(base) || !TEMP.test(name)) continue
+    if (!name.startsWith(base) || !TEMP.test(name.slice(base.length))) continue
     const full = path.join(dir, name)
     const stat = await fs.lstat(full).catch(() => undefined)
     if (stat && Date.now() - stat.mtimeMs > STALE_TEMP_MS) await fs.rm(full, {force: true})
   }
 }
 
-/** The segments `retention` lets go: always the oldest ones, never one in the middle. */
-async function segmentsToDrop(segments: Segment[], retention: Retention, now: number): Promise<Segment[]> {
-  if ('segments' in retention) return segments.slice(0, Math.max(0, segments.length - retention.segments))
-  const drop: Segment[] = []
-  for (const segment of segments) {
-    const stat = await fs.stat(segment.file).catch(() => undefined)
-    if (!stat || now - stat.mtimeMs <= retention.ageMs) break
-    drop.push(segment)
-  }
-  return drop
-}
-
 /**
- * Drops the segments `retention` lets go, under the log's lock. The checkpoint is written first,
- * from the first record of the oldest file kept (its MAC checked, so the checkpoint names a real
- * link of the chain), then the segments go: interrupted between, verify skips what is older than
- * the checkpoint. Returns the files dropped.
+ * Drops the segments `retention` lets go, under the log's lock, on verified evidence only (see
+ * retention-evidence.ts): the checkpoint is written first, at the record before the oldest one
+ * kept (its MAC checked), then the segments go: interrupted between, verify skips what is older
+ * than the checkpoint. Returns the files dropped; throws, dropping nothing more, when the evidence
+ * does not hold (the message says why).
  */
-export async function applyRetention(file: string, key: Buffer, retention: Retention, now = Date.now()): Promise<string[]> {
-  // Most calls have nothing to drop: they take no lock.
-  if ((await segmentsToDrop(await listSegments(file), retention, now)).length === 0) return []
+export async function applyRetention(file: string, key: Buffer, retention: Retention, now = Date.now(), signal?: AbortSignal): Promise<string[]> {
+  // Most calls have nothing to drop: they take no lock, and read no segment.
+  if (!(await mayDrop(await listSegments(file), retention, now))) return []
   const lock = await acquireWriteLock(file, 'audit log')
   try {
-    const segments = await listSegments(file)
-    const drop = await segmentsToDrop(segments, retention, now)
-    if (drop.length === 0) return []
-    const keptFirst = segments[drop.length]?.file ?? file
-    const line = await firstLine(keptFirst).catch(() => undefined)
-    const check = line === undefined ? undefined : openRecord(key, line)
-    if (!check?.ok) {
-      throw new Error(`${path.basename(keptFirst)} does not start with an intact record, so no checkpoint can be made there; nothing was dropped`)
+    const plan = await planRetention(file, key, await listSegments(file), retention, now, signal)
+    if (plan.drop.length > 0 && !signal?.aborted) {
+      const existing = await fs.readFile(checkpointPath(file), 'utf8').then((t) => openCheckpoint(key, t), () => undefined)
+      if (!existing || existing.seq < plan.checkpoint.seq) {
+        lock.assertHeld()
+        await replaceOtherFile(checkpointPath(file), Buffer.from(sealCheckpoint(key, plan.checkpoint)), 'audit checkpoint')
+      }
+      for (const segment of plan.drop) {
+        const plain = segment.compressed ? segment.file.slice(0, -'.gz'.length) : segment.file
+        await fs.rm(plain, {force: true})
+        await fs.rm(`${plain}.gz`, {force: true})
+      }
     }
-    const at: ChainHead = {seq: check.record.seq - 1, mac: check.record.prev}
-    const existing = await fs.readFile(checkpointPath(file), 'utf8').then((t) => openCheckpoint(key, t), () => undefined)
-    if (!existing || existing.seq < at.seq) {
-      lock.assertHeld()
-      await replaceOtherFile(checkpointPath(file), Buffer.from(sealCheckpoint(key, at)), 'audit checkpoint')
-    }
-    for (const segment of drop) {
-      const plain = segment.compressed ? segment.file.slice(0, -'.gz'.length) : segment.file
-      await fs.rm(plain, {force: true})
-      await fs.rm(`${plain}.gz`, {force: true})
-    }
-    return drop.map((s) => s.file)
+    if (plan.refused) throw new Error(plan.refused)
+    return plan.drop.map((s) => s.file)
   } finally {
     await lock.release()
   }
+}
+
+/**
+ * Whether anything may be dropped, judged cheaply, without reading a segment: by count, or, by
+ * age, from the oldest segment's mtime. An mtime is never evidence for dropping (anyone who can
+ * touch the file can set it back); it only spares reading the oldest segment while even its mtime
+ * says it is recent (a segment's mtime is when its last record was appended, or later).
+ */
+async function mayDrop(segments: Segment[], retention: Retention, now: number): Promise<boolean> {
+  if ('segments' in retention) return segments.length > retention.segments
+  const oldest = segments[0] && (await fs.stat(segments[0].file).catch(() => undefined))
+  return oldest !== undefined && now - oldest.mtimeMs > retention.ageMs
 }

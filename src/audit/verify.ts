@@ -8,13 +8,13 @@
  * Where old segments were dropped on purpose (`audit.keep`), the checkpoint names the record
  * before the oldest kept one, MACed: the chain must start right after it.
  */
-import {promises as fs} from 'node:fs'
 import path from 'node:path'
 
 import {KeywardError} from '../errors/index.js'
-import {chainFiles, checkpointPath, headPath, sharedLogBeside, wasStarted} from './files.js'
-import {isDamagedCompression, linesForward} from './lines.js'
+import {checkpointPath, headPath, sharedLogBeside, wasStarted} from './files.js'
+import {isDamagedCompression, linesForward, type OpenedFile} from './lines.js'
 import {GENESIS, openCheckpoint, openHead, openRecord, type AuditRecord, type ChainHead, type LineCheck} from './record.js'
+import {openChain, type ChainSnapshot} from './snapshot.js'
 
 export type Breakage = 'edited' | 'missing' | 'reordered' | 'truncated'
 
@@ -43,50 +43,69 @@ interface Entry {
 export interface VerifyOptions {
   /** Where the state directory is (the marker that says the log was started): the process's by default. */
   env?: NodeJS.ProcessEnv
+  /** False: read without taking the write lock, as a reader without write access to the directory does. */
+  lock?: boolean
 }
 
-async function* entries(files: string[], key: Buffer, from?: {fileIndex: number; line: number}): AsyncGenerator<Entry> {
+async function* entries(files: OpenedFile[], key: Buffer, from?: {fileIndex: number; line: number}): AsyncGenerator<Entry> {
   for (let fileIndex = from?.fileIndex ?? 0; fileIndex < files.length; fileIndex++) {
+    const file = files[fileIndex].file
     let number = 0
     try {
       for await (const line of linesForward(files[fileIndex])) {
         number = line.number
         if (from && fileIndex === from.fileIndex && line.number <= from.line) continue
-        yield {file: files[fileIndex], fileIndex, line: line.number, complete: line.complete, check: openRecord(key, line.text)}
+        yield {file, fileIndex, line: line.number, complete: line.complete, check: openRecord(key, line.text)}
       }
     } catch (err) {
       if (!isDamagedCompression(err)) throw err
       // Bytes of a compressed segment changed or cut: as much an edit as a changed record.
       const why = `the compressed segment is damaged from here on (${(err as NodeJS.ErrnoException).code})`
-      yield {file: files[fileIndex], fileIndex, line: number + 1, complete: true, check: {ok: false, why}}
+      yield {file, fileIndex, line: number + 1, complete: true, check: {ok: false, why}}
       return
     }
   }
 }
 
 /** Whether an intact record `seq` comes after `at`: a gap is then a reordering, not a deletion. */
-async function appearsLater(files: string[], key: Buffer, at: Entry, seq: number): Promise<boolean> {
+async function appearsLater(files: OpenedFile[], key: Buffer, at: Entry, seq: number): Promise<boolean> {
   for await (const e of entries(files, key, at)) if (e.check.ok && e.check.record.seq === seq) return true
   return false
 }
 
 const where = (e: Entry) => `${path.basename(e.file)}:${e.line}`
 
+/**
+ * Checks the log as one snapshot saw it (`openChain`: the files opened and the head read under
+ * the write lock, then read through the handles), so a writer rotating the log meanwhile never
+ * looks like tampering. A snapshot taken without the lock (a reader that cannot take it) may still
+ * mix files from before and after a rotation (a directory listing that runs while a segment is
+ * renamed may miss it): a problem is reported only once two snapshots in a row find the same one.
+ * Tampering is found again, at the same place, every time; a race moves on with the writer.
+ */
 export async function verifyAudit(file: string, key: Buffer, options: VerifyOptions = {}): Promise<VerifyReport> {
-  try {
-    return await verifyOnce(file, key, options)
-  } catch (err) {
-    // A segment listed a moment ago was dropped by a writer's retention meanwhile: look again.
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    return verifyOnce(file, key, options)
+  let previous: string | undefined
+  for (let attempt = 1; ; attempt++) {
+    const snapshot = await openChain(file, {lock: options.lock})
+    let report: VerifyReport
+    try {
+      report = await verifySnapshot(file, key, snapshot, options)
+    } finally {
+      await snapshot.close()
+    }
+    if (report.ok || snapshot.locked) return report
+    const seen = `${report.problem?.kind}\n${report.problem?.message}`
+    if (seen === previous || attempt >= UNLOCKED_ATTEMPTS) return report
+    previous = seen
+    await new Promise((resolve) => setTimeout(resolve, attempt * 5))
   }
 }
 
-async function verifyOnce(file: string, key: Buffer, options: VerifyOptions): Promise<VerifyReport> {
-  const files = await chainFiles(file)
-  const headText = await readOrNone(headPath(file))
-  const checkpointText = await readOrNone(checkpointPath(file))
-  const report: VerifyReport = {ok: true, records: 0, files, notes: []}
+const UNLOCKED_ATTEMPTS = 10
+
+async function verifySnapshot(file: string, key: Buffer, snapshot: ChainSnapshot, options: VerifyOptions): Promise<VerifyReport> {
+  const {files, headText, checkpointText} = snapshot
+  const report: VerifyReport = {ok: true, records: 0, files: files.map((f) => f.file), notes: []}
   const fail = (kind: Breakage, at: {file: string; line?: number}, seq: number | undefined, message: string): VerifyReport => ({
     ...report,
     ok: false,
@@ -151,6 +170,10 @@ async function verifyOnce(file: string, key: Buffer, options: VerifyOptions): Pr
     last = record
     expected = {seq: record.seq + 1, mac: record.mac}
   }
+  if (!last && !checkpoint && (await wasStarted(file, options.env))) {
+    // The marker is made only once a record was written: a log that never got one has no marker.
+    return fail('missing', {file}, undefined, `no record is left: records were written to this log (its marker in the state directory says so), but the files hold none`)
+  }
   if (skipped > 0) report.notes.push(`${skipped} record(s) older than the checkpoint (record ${checkpoint!.seq}) are still on disk and were not checked; the next rotation drops them`)
   if (last) report.last = {seq: last.seq, ts: last.ts}
   return checkHead(report, fail, file, key, headText, last, checkpoint)
@@ -181,11 +204,4 @@ function checkHead(
   }
   if (head.seq < lastSeq) report.notes.push(`the head file names record ${head.seq}, the log goes on to ${lastSeq} (a writer stopped before updating the head); the records after it are intact`)
   return report
-}
-
-async function readOrNone(file: string): Promise<string | undefined> {
-  return fs.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined
-    throw err
-  })
 }

@@ -14,11 +14,18 @@
  * started. A batch that cannot be written stays queued (up to MAX_QUEUED records) and is retried,
  * and a retry first looks for its own records at the log's end, so none is ever written twice.
  * The promise of each record of a failed batch rejects, so a fail-closed caller can refuse.
+ *
+ * The order of a batch's writes is what keeps a crash or a power cut from looking like tampering:
+ * a log without a head file gets one (at the chain's current end) before anything is appended;
+ * the append is synced before the head that names it is written; the started-marker is made only
+ * once a record is on disk.
  */
 import {constants, promises as fs, type Stats} from 'node:fs'
+import path from 'node:path'
+import {performance} from 'node:perf_hooks'
 
-import {acquireWriteLock, replaceOtherFile} from '../vault/index.js'
-import {checkpointPath, headPath, listSegments, markStarted, segmentPath, seqOf} from './files.js'
+import {acquireWriteLock, fsyncDir, replaceOtherFile} from '../vault/index.js'
+import {checkpointPath, headPath, listSegments, markStarted, segmentPath, seqOf, wasStarted} from './files.js'
 import {firstLine, lastCompleteLine} from './lines.js'
 import {applyRetention, compressSegments} from './maintenance.js'
 import {GENESIS, openCheckpoint, peekHead, peekRecord, sealHead, sealRecord, type AuditEvent, type ChainHead} from './record.js'
@@ -87,13 +94,16 @@ export class AuditLog {
   /** The chain's end as this process last wrote it: a head file or a log moved back does not move us back. */
   private last?: ChainHead
   private live?: LiveFile
+  /** Times on the monotonic clock (performance.now()): a wall clock stepped back (NTP) must not hold batches back. */
   private failedAt = 0
   private dropped = 0
   private lastBatchAt = 0
   /** The head file could not be written with the last batch; it is written again with the next. */
   private headBehind = false
-  /** Whether the started-marker was there before this process first looked (it looks once). */
-  private startedBefore?: boolean
+  /** No head file was found: one is written at the chain's end before anything is appended. */
+  private headMissing = false
+  /** The started-marker is known to exist (it is made after the first record is on disk). */
+  private marked = false
   private maintenance?: Promise<void>
   private maintainAgain = false
   private maintenanceAbort?: AbortController
@@ -121,7 +131,7 @@ export class AuditLog {
   /** True when the log can be written: while failing, tries again (at most every 250 ms). */
   async ready(): Promise<boolean> {
     if (this.healthy) return true
-    if (Date.now() - this.failedAt >= RETRY_MS) await this.flush(true)
+    if (performance.now() - this.failedAt >= RETRY_MS) await this.flush(true)
     return this.healthy
   }
 
@@ -150,7 +160,7 @@ export class AuditLog {
       return
     }
     this.scheduled = true
-    const wait = this.lastBatchAt + (this.options.batchMs?.() ?? 0) - Date.now()
+    const wait = this.lastBatchAt + (this.options.batchMs?.() ?? 0) - performance.now()
     const run = () => {
       this.scheduled = false
       void this.flush()
@@ -170,7 +180,7 @@ export class AuditLog {
       while ((first || all) && (this.queue.length > 0 || probe)) {
         first = false
         probe = false
-        this.lastBatchAt = Date.now()
+        this.lastBatchAt = performance.now()
         const batch = this.queue.splice(0, this.queue.length)
         if (this.dropped > 0 && batch.length < MAX_QUEUED) {
           batch.unshift({event: {event: 'audit.dropped', count: this.dropped}, ts: new Date(), resolve() {}, reject() {}})
@@ -204,7 +214,7 @@ export class AuditLog {
   }
 
   private failed(err: unknown): void {
-    this.failedAt = Date.now()
+    this.failedAt = performance.now()
     if (this.healthy) {
       this.healthy = false
       this.options.onHealth?.(false, describe(err))
@@ -217,7 +227,8 @@ export class AuditLog {
     // The lock makes the directory (0700) and checks who can write to it.
     const lock = await acquireWriteLock(file, 'audit log')
     try {
-      let head = await this.chainEnd(batch)
+      const start = await this.chainEnd(batch)
+      let head = start
       const lines: string[] = []
       for (const p of batch) {
         if (p.landed) continue
@@ -231,7 +242,13 @@ export class AuditLog {
         const text = Buffer.from(`${lines.join('\n')}\n`, 'utf8')
         rotated = await this.rotateIfFull(text.length)
         lock.assertHeld()
+        // A head before the first record: the log never has records without one, even if the head
+        // write after the append fails (a full disk) or the process is killed in between. If this
+        // one fails, nothing is appended.
+        if (this.headMissing) await replaceOtherFile(headPath(file), Buffer.from(sealHead(key, start)), 'audit head')
+        this.headMissing = false
         this.live = await appendWhole(file, text)
+        await this.markStarted()
       }
       this.last = head
       await this.writeHead(head)
@@ -269,12 +286,13 @@ export class AuditLog {
     const fromLog = await this.logEnd(batch, stat)
     if (fromLog) markLanded(batch, fromLog)
     const headText = await readOrNone(headPath(file))
+    this.headMissing = headText === undefined
     const fromHead = headText === undefined ? undefined : peekHead(headText)
     const checkpointText = await readOrNone(checkpointPath(file))
     const fromCheckpoint = checkpointText === undefined ? undefined : openCheckpoint(this.options.key, checkpointText)
-    const started = await this.checkStarted()
     if (!this.last) {
-      const why = noticeFor(fromLog !== undefined, headText, fromHead, started || fromCheckpoint !== undefined)
+      const started = fromCheckpoint !== undefined || (await wasStarted(file, this.options.env))
+      const why = noticeFor(fromLog !== undefined, headText, fromHead, started)
       if (why) batch.unshift(internal(why))
     }
     let end: ChainHead = {seq: 0, mac: GENESIS}
@@ -282,10 +300,14 @@ export class AuditLog {
     return end
   }
 
-  /** Once per process: the marker that says this log was started; true when it was there before. */
-  private async checkStarted(): Promise<boolean> {
-    this.startedBefore ??= await markStarted(this.options.file, this.options.env)
-    return this.startedBefore
+  /**
+   * The marker that says this log was started (so that deleting all of it is seen), made once a
+   * record is on disk, never before: a first write that fails (a full disk) leaves no marker, so
+   * no alarm about a log that never held a record. Not made yet (the disk is full there too):
+   * tried again after the next append.
+   */
+  private async markStarted(): Promise<void> {
+    if (!this.marked) this.marked = await markStarted(this.options.file, this.options.env)
   }
 
   /**
@@ -359,7 +381,7 @@ export class AuditLog {
       do {
         this.maintainAgain = false
         await compressSegments(file, abort.signal)
-        if (keep && !abort.signal.aborted) await applyRetention(file, key, keep)
+        if (keep && !abort.signal.aborted) await applyRetention(file, key, keep, Date.now(), abort.signal)
       } while (this.maintainAgain && !abort.signal.aborted)
     })()
       .catch((err) => this.options.onWarning?.(`audit log ${file}: rotated segments could not be compressed or dropped (${describe(err)})`))
@@ -422,6 +444,10 @@ async function cutTornTail(file: string, size: number): Promise<number> {
 /**
  * Appends to the log, all of `data` or none of it: created 0600, never through a symbolic link.
  * A write that fails part-way (a full disk) is cut back, so a retry cannot leave a record twice.
+ *
+ * Synced before it returns (and, for a file just started, its directory entry too), because the
+ * head file written next is synced: a power cut must never leave a head that names records the
+ * log lost with the page cache, which `verify` would rightly call a cut-off tail.
  */
 async function appendWhole(file: string, data: Buffer): Promise<LiveFile> {
   const handle = await fs.open(file, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600)
@@ -431,10 +457,12 @@ async function appendWhole(file: string, data: Buffer): Promise<LiveFile> {
     try {
       // writeFile loops until every byte is written (a single write may be short); O_APPEND keeps it at the end.
       await handle.writeFile(data)
+      await handle.datasync()
     } catch (err) {
       await handle.truncate(stat.size).catch(() => {})
       throw err
     }
+    if (stat.size === 0) await fsyncDir(path.dirname(file))
     return {dev: stat.dev, ino: stat.ino, size: stat.size + data.length}
   } finally {
     await handle.close()
@@ -452,7 +480,9 @@ async function readOrNone(file: string): Promise<string | undefined> {
   })
 }
 
+/** The system's reason (ENOSPC, EACCES…), also when a file helper wrapped it in a KeywardError. */
 function describe(err: unknown): string {
   const e = err as NodeJS.ErrnoException
-  return e?.code ?? e?.message ?? String(err)
+  const cause = e?.cause as NodeJS.ErrnoException | undefined
+  return cause?.code ?? e?.code ?? e?.message ?? String(err)
 }

@@ -10,13 +10,14 @@ import type {UpstreamContext} from '../server/gateway/resolve.js'
 import type {UpstreamDefinition} from '../upstreams/index.js'
 import {configOf} from '../config/index.js'
 import {KeywardError} from '../errors/index.js'
-import {recordListing} from '../upstreams/pin-store.js'
-import {diffPins, type Listing, type PinDiff, type PinRow, type Review, type ReviewOptions} from '../upstreams/pins.js'
+import {pinsFor, recordListing, setPins} from '../upstreams/pin-store.js'
+import {approvePins, canonicalJson, diffPins, type Approval, type Listing, type PinDiff, type PinRow, type Review, type ReviewOptions, type UpstreamPins} from '../upstreams/pins.js'
 import {escapeName, escapeText, scanDefinition, scanListing, type Finding} from '../upstreams/scan.js'
 import type {VaultData} from '../vault/index.js'
 import type {Session} from './session.js'
 import {style} from './style.js'
 import {renderTable, shortTime} from './table.js'
+import {withUpstreamFetch} from './upstream-tokens.js'
 
 export function upstreamContext(session: Session): UpstreamContext {
   return {vaultId: session.vault.header.vault_id, vaultFile: session.file}
@@ -91,12 +92,19 @@ export function pinsTable(rows: readonly PinRow[]): string {
   )
 }
 
-/** Starts the upstream once, exactly as serve would, and lists what it offers. A sandbox that cannot start is a SANDBOX_UNAVAILABLE error first. */
+/**
+ * Starts the upstream once, exactly as serve would, and lists what it offers: an upstream that
+ * takes OAuth with its tokens (renewed and saved if they expired). A sandbox that cannot start is
+ * a SANDBOX_UNAVAILABLE error first.
+ */
 export async function probeFor(session: Session, def: UpstreamDefinition, options: {version: string; timeoutMs: number; log?: Logger}): Promise<ProbeResult> {
   await checkIsolation(def)
   const {probeUpstream} = await import('../server/gateway/probe.js')
+  const log = options.log ?? (() => {})
   try {
-    return await probeUpstream(def, session.vault.data, {timeoutMs: options.timeoutMs, version: options.version, log: options.log ?? (() => {}), context: upstreamContext(session)})
+    return await withUpstreamFetch(session, def, session.vault.data, log, (fetch) =>
+      probeUpstream(def, session.vault.data, {timeoutMs: options.timeoutMs, version: options.version, log, context: upstreamContext(session), fetch}),
+    )
   } catch (err) {
     if (err instanceof KeywardError) throw err
     throw new KeywardError('UPSTREAM_FAILED', (err as Error).message)
@@ -113,4 +121,32 @@ export async function checkIsolation(def: UpstreamDefinition): Promise<void> {
 /** What --json shows of a look. */
 export function lookJson(look: Look): {firstUse: boolean; pinned: number; pending: PinDiff[]; findings: Finding[]} {
   return {firstUse: look.review.firstUse, pinned: Object.keys(look.review.state.items).length, pending: diffPins(look.review.state), findings: look.findings}
+}
+
+/** The pending records (and missing pins) behind the chosen changes: what approval would pin or drop. */
+export function pendingOf(state: UpstreamPins | undefined, chosen: readonly PinDiff[]): unknown[] {
+  return chosen.map((d) => {
+    const key = `${d.kind}:${d.name}`
+    return d.change === 'removed' ? {key, missing: state?.items[key]?.missingSince ?? null} : {key, hash: state?.pending[key]?.hash ?? null}
+  })
+}
+
+/**
+ * Approves the chosen changes as they were shown (`shown`: the upstream's pins then), each
+ * audited; nothing, if the upstream changed again since (`upstream approve`, and the console).
+ */
+export async function approveShown(session: Session, name: string, shown: UpstreamPins | undefined, chosen: readonly PinDiff[]): Promise<Approval> {
+  const approval = await session.update((vault) => {
+    const current = pinsFor(vault.data, name)
+    // What is approved is exactly what was shown: a change recorded since then is not approved blind.
+    if (canonicalJson(pendingOf(current, chosen)) !== canonicalJson(pendingOf(shown, chosen))) {
+      throw new KeywardError('INVALID_INPUT', `${name} changed again since the changes were shown; nothing was approved, run \`keyward upstream diff ${name}\` and approve again`)
+    }
+    const result = approvePins(current, chosen.map((d) => `${d.kind}:${d.name}`), new Date().toISOString())
+    setPins(vault.data, name, result.state)
+    return result
+  })
+  for (const p of approval.pinned) await session.audit({event: 'pin.approved', upstream: name, kind: p.kind, name: p.name, hash: p.hash, change: p.change})
+  for (const d of approval.dropped) await session.audit({event: 'pin.dropped', upstream: name, kind: d.kind, name: d.name})
+  return approval
 }

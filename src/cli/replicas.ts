@@ -5,6 +5,8 @@
  * cannot be told, the command says so on stderr and exits REPLICAS_NOT_TOLD (29), after its
  * own output, so that a script notices a revocation that has not reached them.
  */
+import {createHash} from 'node:crypto'
+
 import {configOf} from '../config/index.js'
 import {redisTarget} from '../config/redis.js'
 import {isKeywardError, KeywardError} from '../errors/index.js'
@@ -50,10 +52,21 @@ export async function notifyReplicas(file: string, data: VaultData, revoked: str
 /**
  * Stores the vault file in Redis and publishes a notice of its generation with `revoked`.
  * Throws REPLICAS_NOT_TOLD when Redis cannot be reached, the vault has no cluster key, or
- * Redis holds an authentic copy this one must not replace (another writer's).
+ * Redis holds an authentic copy this one must not replace and that is not known to include it.
+ *
+ * Two CLIs sharing the vault file can race: A writes generation N, B writes N+1 (from A's file,
+ * so with A's change) and stores it first. A then finds N+1 in Redis; it is told all the same
+ * when that copy is byte for byte this file as it is now (its SHA-256 matches): a later version
+ * of the very file A wrote, which the replicas take. A copy it cannot match (written from
+ * another file of the same vault, or this file has moved on again) is reported, as it may not
+ * include the change.
  */
 export async function publishVaultFile(file: string, data: VaultData, revoked: string[], target: RedisTarget): Promise<{generation: number; stored: boolean}> {
-  const bytes = await readVaultBytes(file)
+  return publishVaultBytes(file, await readVaultBytes(file), data, revoked, target)
+}
+
+/** publishVaultFile for `bytes` read from `file` earlier: the file may have moved on since (another CLI's write). */
+export async function publishVaultBytes(file: string, bytes: Buffer, data: VaultData, revoked: string[], target: RedisTarget): Promise<{generation: number; stored: boolean}> {
   const header = headerOf(parseVault(bytes, file))
   const generation = generationOf(header)
   const {clusterKeyOf} = await import('../redis/signing.js')
@@ -66,11 +79,14 @@ export async function publishVaultFile(file: string, data: VaultData, revoked: s
     if (!(await connectWithin(redis, 2000))) throw notTold(target, generation, 'Redis is unreachable')
     const outcome = await publishVault(redis, key, {vaultId: header.vault_id, generation, revoked}, bytes)
     if (outcome.stored || outcome.same) return {generation, stored: outcome.stored}
-    const why =
-      outcome.held === undefined
-        ? 'another writer kept replacing the copy in Redis'
-        : `Redis holds generation ${outcome.held} of this vault, written elsewhere, which this one must not replace`
-    throw notTold(target, generation, `${why}; the notice of the keys it revoked was published, but not the vault itself`)
+    const now = outcome.held !== undefined && outcome.held > generation ? await readVaultBytes(file) : undefined
+    // Redis's copy is this very file as it is now, written after this change: it carries it.
+    if (now && outcome.heldDigest === sha256(now)) return {generation, stored: false}
+    const movedOn = now ? generationOf(headerOf(parseVault(now, file))) : generation
+    if (outcome.held !== undefined && movedOn > outcome.held) {
+      throw notTold(target, generation, `${heldWhy(outcome.held, generation, revoked)} (this vault file is at generation ${movedOn} now)`)
+    }
+    throw notTold(target, generation, heldWhy(outcome.held, generation, revoked), outcome.held === undefined ? undefined : DIVERGED)
   } catch (err) {
     if (err instanceof KeywardError) throw err
     throw notTold(target, generation, (err as Error).message)
@@ -79,11 +95,35 @@ export async function publishVaultFile(file: string, data: VaultData, revoked: s
   }
 }
 
-function notTold(target: RedisTarget, generation: number | undefined, why: string): KeywardError {
-  return new KeywardError(
-    'REPLICAS_NOT_TOLD',
-    `the change was made${generation === undefined ? '' : ` (generation ${generation})`}, but the replicas on ${target.display} were not told: ${why}. Replicas that keep their own copy of the vault miss it until a later change reaches Redis; publish it with \`keyward status --publish\``,
-  )
+/**
+ * Why a copy was not stored, and what became of the notice. A replica applies a notice's
+ * revocations only while it serves an older generation than the notice's: one that already
+ * serves that generation or a later one (another copy's) ignores them, so the message does not
+ * say they took effect.
+ */
+function heldWhy(held: number | undefined, generation: number, revoked: string[]): string {
+  const copy =
+    held === undefined
+      ? 'another writer kept replacing the copy in Redis'
+      : held === generation
+        ? `Redis holds another generation ${held} of this vault, written elsewhere from the same generation (two copies of the vault were changed apart)`
+        : `Redis holds generation ${held} of this vault, written elsewhere, which this one must not replace, and which is not this vault file as it is now, so it may not include this change`
+  const notice =
+    revoked.length === 0
+      ? 'the notice was published, but not the vault itself'
+      : `the notice of the keys it revoked was published, but not the vault itself; replicas that serve generation ${generation} or later${held === undefined ? '' : ` (as Redis's copy, ${held})`} ignore its revocations, and accept those keys until they take a vault that revokes them`
+  return `${copy}; ${notice}`
+}
+
+const DIVERGED = 'Make the change on the vault file that copy comes from (or publish this one with `keyward status --publish` once it is at a later generation than the copy in Redis)'
+
+function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+function notTold(target: RedisTarget, generation: number | undefined, why: string, advice?: string): KeywardError {
+  const next = advice ?? 'Replicas that keep their own copy of the vault miss it until a later change reaches Redis; publish it with `keyward status --publish`'
+  return new KeywardError('REPLICAS_NOT_TOLD', `the change was made${generation === undefined ? '' : ` (generation ${generation})`}, but the replicas on ${target.display} were not told: ${why}. ${next}`)
 }
 
 export interface ReplicaRow extends ReplicaInfo {
@@ -99,8 +139,10 @@ export interface StatusReport {
   replicas: ReplicaRow[]
   /** How many replicas have warnings. */
   warnings: number
-  /** Heartbeat records of this vault whose MAC failed: not listed. */
+  /** Heartbeat records of this vault that are not a replica's own (a failed MAC, a copy under another name, too large, not a heartbeat): not listed. */
   unauthenticated: number
+  /** More records under this vault's heartbeat prefix than are read: replicas may be missing from the list. */
+  truncated: boolean
 }
 
 /** The replicas of this vault whose heartbeats verify, each judged against the newest authentic generation known. */
@@ -124,6 +166,7 @@ export async function statusReport(target: RedisTarget, vault: {id: string; gene
       replicas,
       warnings: replicas.filter((r) => r.state === 'warning').length,
       unauthenticated: heard.unauthenticated,
+      truncated: heard.truncated,
     }
   } finally {
     redis.disconnect()

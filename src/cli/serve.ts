@@ -11,6 +11,7 @@ import type {ServeOptions} from '../server/options.js'
 import {readPrivateFile} from '../vault/index.js'
 import {clientKeyFromEnv} from './client-key.js'
 import {releaseStdout} from './output.js'
+import {announceServe} from './serve-registry.js'
 import {style} from './style.js'
 
 export const httpFlags = {
@@ -152,7 +153,13 @@ export async function runServer(options: RunOptions): Promise<void> {
     })
     void server.ended?.then(() => stop('input closed'))
   })
+  let forget: (() => Promise<void>) | undefined
   if (server.url) {
+    // So that `keyward ui` finds this server; a registry that cannot be written costs only that.
+    forget = await announceServe(options.vaultFile, server.url, options.version).catch((err: Error) => {
+      log('warn', `keyward ui will not see this server: ${err.message}`)
+      return undefined
+    })
     log('info', `listening on ${server.url} (${options.stateless ? 'stateless' : 'stateful'}, auth: ${authLabel(server.auth())})`)
     if (hint) {
       await log.flush?.()
@@ -162,4 +169,5 @@ export async function runServer(options: RunOptions): Promise<void> {
     log('info', `serving MCP on stdio (auth: ${authLabel(server.auth())})`)
   }
   await stopped
+  await forget?.().catch(() => {})
 }

@@ -8,6 +8,7 @@ import os from 'node:os'
 
 import type {AuditEvent} from '../audit/index.js'
 import {auditKeyOf, ensureAuditKey} from '../audit/key.js'
+import {ensureRequestStateKey} from '../server/era/state-key.js'
 import {configOf} from '../config/index.js'
 import {
   GenerationLedger,
@@ -22,6 +23,7 @@ import {
   type Vault,
   type VaultData,
 } from '../vault/index.js'
+import {underClusterLease} from './cluster-write.js'
 import {notifyReplicas, revokedKeyIds} from './replicas.js'
 import {resolveUnlock, type UnlockFlags} from './unlock.js'
 
@@ -48,7 +50,15 @@ export interface Session {
   audit(event: AuditEvent): Promise<void>
 }
 
-export async function openSession(flags: VaultFlags, options: {allowPrompt?: boolean} = {}): Promise<Session> {
+export interface SessionOptions {
+  allowPrompt?: boolean
+  /** Who the admin actions are recorded as: the CLI, or the console (`keyward ui`). */
+  actor?: AdminActor
+}
+
+export type AdminActor = 'cli' | 'ui'
+
+export async function openSession(flags: VaultFlags, options: SessionOptions = {}): Promise<Session> {
   const file = resolveVaultPath(flags.vault)
   const ledger = new GenerationLedger()
   const read = await readWithLedger(file, ledger)
@@ -56,7 +66,10 @@ export async function openSession(flags: VaultFlags, options: {allowPrompt?: boo
   const vault = await openVault(file, material, {read, ledger})
   // The data as last written by this session: where the audit key and the audit settings are.
   let latest: VaultData = vault.data
-  const updateDetailed = async <T>(change: (vault: Vault) => Promise<T> | T, more: Omit<UpdateOptions, 'ledger'> = {}) => {
+  // With replicas on Redis, under the cluster's write lease and from the newest copy (cli/cluster-write.ts).
+  const updateDetailed = <T>(change: (vault: Vault) => Promise<T> | T, more: Omit<UpdateOptions, 'ledger'> = {}) =>
+    underClusterLease(file, material, latest, flags.redis, () => updateHere(change, more))
+  const updateHere = async <T>(change: (vault: Vault) => Promise<T> | T, more: Omit<UpdateOptions, 'ledger'>) => {
     let revoked: string[] = []
     const outcome = await updateVaultDetailed(
       file,
@@ -65,8 +78,11 @@ export async function openSession(flags: VaultFlags, options: {allowPrompt?: boo
         const before = v.contentFingerprint()
         const wasRevoked = revokedKeyIds(v.data)
         const result = await change(v)
-        // The audit log's key is made by the first change that will be audited, in the same write.
-        if (v.contentFingerprint() !== before) ensureAuditKey(v.data)
+        // The audit log's key is made by the first change that will be audited, in the same write; the request-state key with it.
+        if (v.contentFingerprint() !== before) {
+          ensureAuditKey(v.data)
+          ensureRequestStateKey(v.data)
+        }
         revoked = [...revokedKeyIds(v.data)].filter((id) => !wasRevoked.has(id))
         latest = v.data
         return result
@@ -83,7 +99,7 @@ export async function openSession(flags: VaultFlags, options: {allowPrompt?: boo
     ledger,
     updateDetailed,
     update: async (change) => (await updateDetailed(change)).result,
-    audit: (event) => recordAdminAction({data: latest, vaultId: vault.header.vault_id}, event, flags['audit-log']),
+    audit: (event) => recordAdminAction({data: latest, vaultId: vault.header.vault_id}, event, flags['audit-log'], options.actor),
   }
 }
 
@@ -92,7 +108,7 @@ export async function openSession(flags: VaultFlags, options: {allowPrompt?: boo
  * vault's data holds, in the log `resolveAuditPath` names for that vault (the one serve writes
  * and audit verify reads).
  */
-export async function recordAdminAction(vault: {data: VaultData; vaultId: string}, event: AuditEvent, auditLog?: string): Promise<void> {
+export async function recordAdminAction(vault: {data: VaultData; vaultId: string}, event: AuditEvent, auditLog?: string, actor: AdminActor = 'cli'): Promise<void> {
   const key = auditKeyOf(vault.data)
   if (!key) return
   const config = configOf(vault.data)
@@ -103,7 +119,7 @@ export async function recordAdminAction(vault: {data: VaultData; vaultId: string
   const warn = (message: string) => process.stderr.write(`keyward: warning: ${message}\n`)
   const log = new AuditLog({file, key, ...auditSettings(config), onWarning: warn})
   try {
-    await log.record({...event, actor: 'cli', user: osUser(), pid: process.pid})
+    await log.record({...event, actor, user: osUser(), pid: process.pid})
   } catch (err) {
     warn(`the change was made, but the audit log ${file} cannot be written (${(err as Error).message})`)
   }

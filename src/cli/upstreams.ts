@@ -1,11 +1,13 @@
 /**
- * Printing of upstream definitions: references, never secret values. Whatever is credential-
- * shaped in a stored definition (an argument, a literal, a URL, a header, as an older vault may
- * hold) is shown masked, as `***`.
+ * Printing of upstream definitions: references, never secret values, and the OAuth state, never
+ * a token. Whatever is credential-shaped in a stored definition (an argument, a literal, a URL, a
+ * header, as an older vault may hold) is shown masked, as `***`.
  */
 import {formatSecretRef} from '../secrets/ref.js'
 import {CREDENTIAL_HEADERS, isCredentialName, isolationOf, isReference, maskArgs, maskCredentials, secretsOf, type Isolation, type UpstreamDefinition} from '../upstreams/index.js'
 import {formatAllowPath} from '../upstreams/isolation.js'
+import {oauthStateOf, oauthView, type OAuthView} from '../upstreams/oauth/index.js'
+import type {VaultData} from '../vault/index.js'
 import {style} from './style.js'
 import {renderTable, shortTime} from './table.js'
 
@@ -19,6 +21,8 @@ export interface UpstreamView {
   env?: Record<string, string>
   /** Header -> its template, with {secret:NAME} references as written. */
   headers?: Record<string, string>
+  /** An upstream that takes OAuth: how keyward signs in, and where that stands. */
+  oauth?: OAuthView & {clientId?: string; clientSecret?: string; clientKey?: string; clientMetadataUrl?: string; pinnedIssuer?: string; scope?: string; idp?: {issuer?: string; tokenEndpoint?: string; clientId: string; clientSecret?: string; idToken: string}}
   secrets: string[]
   /** stdio: how it is contained (docs/gateway.md, "Threat model"). */
   sandbox?: {enabled: boolean; allowPaths: string[]; network: boolean}
@@ -42,7 +46,8 @@ function maskHeader(name: string, template: string): string {
   return maskCredentials(template)
 }
 
-export function viewUpstream(def: UpstreamDefinition): UpstreamView {
+/** `data`: the vault, for the OAuth state of an upstream that takes OAuth. */
+export function viewUpstream(def: UpstreamDefinition, data?: VaultData): UpstreamView {
   const common = {name: def.name, transport: def.transport, secrets: secretsOf(def), isolation: isolationOf(def), prefix: def.prefix, exposedAs: def.prefix ? `${def.name}__<tool>` : '<tool> (no prefix)', description: def.description, created: def.created, updated: def.updated}
   if (def.transport === 'stdio') {
     const env = Object.fromEntries(Object.entries(def.env).map(([k, v]) => [k, 'secret' in v ? formatSecretRef(v.secret) : maskLiteral(k, v.literal)]))
@@ -51,7 +56,38 @@ export function viewUpstream(def: UpstreamDefinition): UpstreamView {
     return {...common, command, args, env, sandbox}
   }
   const headers = Object.fromEntries(Object.entries(def.headers).map(([k, v]) => [k, maskHeader(k, v)]))
-  return {...common, url: maskCredentials(def.url), headers}
+  const view: UpstreamView = {...common, url: maskCredentials(def.url), headers}
+  if (def.oauth) {
+    const o = def.oauth
+    view.oauth = {
+      ...oauthView(o.grant, data && oauthStateOf(data, def.name)),
+      ...(o.clientId ? {clientId: o.clientId} : {}),
+      ...(o.clientSecret ? {clientSecret: formatSecretRef(o.clientSecret)} : {}),
+      ...(o.clientKey ? {clientKey: formatSecretRef(o.clientKey)} : {}),
+      ...(o.clientMetadataUrl ? {clientMetadataUrl: o.clientMetadataUrl} : {}),
+      ...(o.issuer ? {pinnedIssuer: o.issuer} : {}),
+      ...(o.scope ? {scope: o.scope} : {}),
+      ...(o.idp ? {idp: {...(o.idp.issuer ? {issuer: o.idp.issuer} : {tokenEndpoint: o.idp.tokenEndpoint}), clientId: o.idp.clientId, ...(o.idp.clientSecret ? {clientSecret: formatSecretRef(o.idp.clientSecret)} : {}), idToken: formatSecretRef(o.idp.idToken)}} : {}),
+    }
+  }
+  return view
+}
+
+/** 45s, 59m, 1h, 1h30m, 3d: rounded down, so that "1h" never means 59 minutes. */
+function duration(seconds: number): string {
+  const abs = Math.abs(seconds)
+  const [d, h, m] = [Math.floor(abs / 86_400), Math.floor((abs % 86_400) / 3600), Math.floor((abs % 3600) / 60)]
+  const text = d > 0 ? `${d}d${h > 0 ? `${h}h` : ''}` : h > 0 ? `${h}h${m > 0 ? `${m}m` : ''}` : m > 0 ? `${m}m` : `${abs}s`
+  return seconds < 0 ? `${text} ago` : text
+}
+
+/** One cell: who it is signed in as and for how long, or why it needs a login. */
+export function oauthSummary(o: OAuthView): string {
+  if (o.needsLogin) return style.yellow(`needs login${o.needsLoginReason ? `: ${o.needsLoginReason}` : ''}`)
+  if (!o.signedIn) return o.needsLoginReason ?? 'not signed in'
+  const who = o.signedInAs ? `as ${o.signedInAs}` : 'signed in'
+  const expiry = o.expiresIn === undefined ? '' : o.expiresIn < 0 ? `, expired ${duration(o.expiresIn)}` : `, expires in ${duration(o.expiresIn)}`
+  return `${who}${expiry}`
 }
 
 function target(v: UpstreamView): string {
@@ -60,8 +96,8 @@ function target(v: UpstreamView): string {
 
 export function upstreamsTable(views: UpstreamView[]): string {
   return renderTable(
-    ['NAME', 'TRANSPORT', 'TARGET', 'SECRETS', 'EXPOSED AS', 'UPDATED'],
-    views.map((v) => [v.name, v.transport, target(v), v.secrets.join(' ') || '-', v.exposedAs, shortTime(v.updated)]),
+    ['NAME', 'TRANSPORT', 'TARGET', 'SECRETS', 'EXPOSED AS', 'OAUTH', 'UPDATED'],
+    views.map((v) => [v.name, v.transport, target(v), v.secrets.join(' ') || '-', v.exposedAs, v.oauth ? oauthSummary(v.oauth) : '-', shortTime(v.updated)]),
   )
 }
 
@@ -76,6 +112,7 @@ export function upstreamDetails(v: UpstreamView): string {
     ['sandbox', v.sandbox ? (v.sandbox.enabled ? `on; network ${v.sandbox.network ? 'on' : 'off'}; allowed: ${v.sandbox.allowPaths.join(' ') || '-'}` : 'off') : undefined],
     ['isolation', v.isolation],
     ['exposed as', v.exposedAs],
+    ...oauthRows(v.oauth),
     ['created', v.created],
     ['updated', v.updated],
   ]
@@ -83,4 +120,19 @@ export function upstreamDetails(v: UpstreamView): string {
     .filter(([, value]) => value !== undefined)
     .map(([label, value]) => `${style.bold(label.padEnd(12))}${value}`)
     .join('\n')
+}
+
+function oauthRows(o: UpstreamView['oauth']): [string, string | undefined][] {
+  if (!o) return []
+  const client = o.clientId ? `${o.clientId}${o.clientSecret ? ` (${o.clientSecret})` : o.clientKey ? ` (private_key_jwt, ${o.clientKey})` : ''}` : o.clientMetadataUrl ? `${o.clientMetadataUrl} (metadata document)` : 'registered at login'
+  return [
+    ['oauth', `${o.grant}; client ${client}${o.pinnedIssuer ? `; issuer ${o.pinnedIssuer}` : ''}`],
+    ['identity', o.idp ? `${o.idp.issuer ?? o.idp.tokenEndpoint}, client ${o.idp.clientId}, ID token ${o.idp.idToken}` : undefined],
+    ['signed in', oauthSummary(o)],
+    ['scopes', o.signedIn ? o.scopes.join(' ') || '(the server\'s default)' : o.scope],
+    ['issuer', o.issuer],
+    ['logged in', o.loggedInAt],
+    ['renewed', o.signedIn ? `${o.lastRefresh ?? 'not yet'} (${o.refreshes} renewals)` : undefined],
+    ['login scope', o.needsLoginScope],
+  ]
 }

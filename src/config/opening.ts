@@ -7,6 +7,7 @@
  * Its own module, beside the checks of `settings.ts`: a value is first checked, then judged here.
  */
 import {parseCidr} from '../net/addresses.js'
+import {splitPatternList} from '../guard/patterns.js'
 import {parseDurationValue, splitList} from './settings.js'
 
 /**
@@ -82,7 +83,7 @@ const OPENINGS: Readonly<Record<string, (value: string) => string | undefined>> 
       ? `trusts identity headers from ${wide.join(', ')}: any host there that reaches keyward can claim to be any user, with that user's scopes (a public network wider than /${WIDEST_PUBLIC.ipv4} for IPv4 or /${WIDEST_PUBLIC.ipv6} for IPv6)`
       : undefined
   },
-  'guard.patterns': (v) => (splitList(v).includes('none') ? "turns the input guard's patterns off: path traversal, <script, SQL union and eval( in arguments reach the tools" : undefined),
+  'guard.patterns': (v) => (splitPatternList(v).includes('none') ? "turns the input guard's patterns off: path traversal, <script, SQL union and eval( in arguments reach the tools" : undefined),
   'guard.redact': (v) => (v === 'false' ? 'turns secret redaction off: vault secrets and tokens in tool results, errors and upstream messages reach clients as they are' : undefined),
   'oauth.clock-skew': (v) => ((parseDurationValue(v) ?? 0) > LONGEST_SKEW_MS ? `accepts OAuth tokens up to ${v} after they expire (more than ${LONGEST_SKEW_MS / 60_000} minutes)` : undefined),
 }

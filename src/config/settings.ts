@@ -10,7 +10,7 @@ import {parseCidr} from '../net/addresses.js'
 import {expandScopes} from '../policy/index.js'
 import {formatRate, parseRate} from '../ratelimit/rate.js'
 import {checkRedisUrl} from '../redis/url.js'
-import {BUILTIN_PATTERN_NAMES, checkCustomPattern} from '../guard/patterns.js'
+import {BUILTIN_PATTERN_NAMES, checkCustomPattern, splitPatternList} from '../guard/patterns.js'
 import {looksLikeToken} from '../guard/token-shapes.js'
 import {checkSecretName} from '../secrets/index.js'
 import {parseSecretRef} from '../secrets/ref.js'
@@ -36,6 +36,8 @@ export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384
 
 export const SETTINGS: readonly Setting[] = [
   {key: 'auth.methods', kind: 'methods', default: 'api-key', description: 'How clients authenticate: any of api-key, oauth2, proxy-header, comma-separated, asked in that order (none: loopback only, alone).'},
+  {key: 'server.protocol', kind: 'choice', choices: ['any', 'modern', 'legacy'], default: 'any', description: 'Which MCP protocol eras serve speaks to clients: any (2025 and 2026-07-28, per request over HTTP, per connection over stdio), modern (2026-07-28 only) or legacy (2025 only).'},
+  {key: 'server.input-timeout', kind: 'duration', default: '5m', description: 'How long a call of a 2026-07-28 client waits for the input it asked the client for (its requestState expires then, and the call ends).'},
   {key: 'server.public-url', kind: 'url', description: 'The MCP URL clients use (behind a proxy, say): the resource identifier and the default audience.'},
   {key: 'oauth.issuer', kind: 'url', description: 'The authorization server that issues access tokens (required for oauth2).'},
   {key: 'oauth.audience', kind: 'string', description: 'The audience tokens must be issued for (default: server.public-url, else the listening URL).'},
@@ -86,7 +88,7 @@ export function settingFor(key: string): Setting | undefined {
 
 /** The serve flag that overrides a key: `oauth.issuer` -> `oauth-issuer`; a prefix key `oauth.scope-map.` -> `oauth-scope-map` (it takes NAME=VALUE). */
 /** Flags whose name is not the key's: the audit log's path is --audit-log, as users of audit logs expect. */
-const FLAG_NAMES: Record<string, string> = {'audit.path': 'audit-log'}
+const FLAG_NAMES: Record<string, string> = {'audit.path': 'audit-log', 'server.protocol': 'protocol'}
 
 export function flagName(key: string): string {
   return FLAG_NAMES[key] ?? key.replace(/\.$/, '').replace(/\./g, '-')
@@ -207,7 +209,7 @@ const CHECKS: Record<ValueKind, Check> = {
     return v
   },
   patterns: (v, key) => {
-    for (const p of splitList(v)) {
+    for (const p of splitPatternList(v)) {
       if (p === 'none' || BUILTIN_PATTERN_NAMES.includes(p)) continue
       if (!/^\/(.+)\/$/.test(p)) throw invalid(key, `${JSON.stringify(p.slice(0, 40))}: name one of ${BUILTIN_PATTERN_NAMES.join(', ')}, none, or give /a regular expression/`)
       try {

@@ -27,6 +27,8 @@ export const EXIT_CODES = {
   UPSTREAM_FAILED: 27,
   AUDIT_BROKEN: 28,
   REPLICAS_NOT_TOLD: 29,
+  /** `upstream login`: the sign-in did not complete (denied, state mismatch, wrong issuer, timeout…). */
+  LOGIN_FAILED: 30,
   SANDBOX_UNAVAILABLE: 40,
   SCAN_FINDINGS: 41,
   /** `keyward run`: the command cannot be executed, or is not found (the shell's codes). */
@@ -41,8 +43,8 @@ export class KeywardError extends Error {
   readonly code: ErrorCode
   readonly exit: number
 
-  constructor(code: ErrorCode, message: string) {
-    super(message)
+  constructor(code: ErrorCode, message: string, options?: {cause?: unknown}) {
+    super(message, options)
     this.name = 'KeywardError'
     this.code = code
     this.exit = EXIT_CODES[code]
@@ -53,20 +55,20 @@ export function isKeywardError(err: unknown): err is KeywardError {
   return err instanceof KeywardError
 }
 
-/** Node's errno codes for file access, mapped to one clear message. */
+/** Node's errno codes for file access, mapped to one clear message; the original error is kept as its `cause`. */
 export function fileError(err: unknown, what: string, file: string): KeywardError {
   const code = (err as NodeJS.ErrnoException)?.code
   switch (code) {
     case 'EACCES':
     case 'EPERM':
-      return new KeywardError('FILE_ACCESS', `cannot access ${what} ${file}: permission denied; check its owner and mode`)
+      return new KeywardError('FILE_ACCESS', `cannot access ${what} ${file}: permission denied; check its owner and mode`, {cause: err})
     case 'EISDIR':
-      return new KeywardError('FILE_ACCESS', `${what} ${file} is a directory; pass the path of a file`)
+      return new KeywardError('FILE_ACCESS', `${what} ${file} is a directory; pass the path of a file`, {cause: err})
     case 'ENOSPC':
-      return new KeywardError('FILE_ACCESS', `no space left to write ${what} ${file}; free some space and retry`)
+      return new KeywardError('FILE_ACCESS', `no space left to write ${what} ${file}; free some space and retry`, {cause: err})
     case 'EROFS':
-      return new KeywardError('FILE_ACCESS', `cannot write ${what} ${file}: read-only file system`)
+      return new KeywardError('FILE_ACCESS', `cannot write ${what} ${file}: read-only file system`, {cause: err})
     default:
-      return new KeywardError('FILE_ACCESS', `cannot access ${what} ${file} (${code ?? 'unknown error'})`)
+      return new KeywardError('FILE_ACCESS', `cannot access ${what} ${file} (${code ?? 'unknown error'})`, {cause: err})
   }
 }

@@ -49,6 +49,37 @@ export function checkCustomPattern(item: string): void {
   customPattern(item)
 }
 
+/**
+ * The items of a `guard.patterns` value. Commas separate them, except inside a `/regex/`, where
+ * one may belong to the expression (`/a{1,3}/`): a regex item ends at an unescaped `/` followed
+ * by a comma or the end.
+ */
+export function splitPatternList(value: string): string[] {
+  const items: string[] = []
+  let at = 0
+  while (at <= value.length) {
+    while (at < value.length && /\s/.test(value[at])) at++
+    let end = value[at] === '/' ? (regexEnd(value, at) ?? value.indexOf(',', at)) : value.indexOf(',', at)
+    if (end === -1) end = value.length
+    const item = value.slice(at, end).trim()
+    if (item !== '') items.push(item)
+    at = end + 1
+  }
+  return items
+}
+
+/** Where the `/regex/` item opened at `open` ends: at the comma after its closing, unescaped `/`, or at the end. */
+function regexEnd(value: string, open: number): number | undefined {
+  for (let j = open + 1; j < value.length; j++) {
+    if (value[j] === '\\') j++
+    else if (value[j] === '/' && /^\s*(,|$)/.test(value.slice(j + 1))) {
+      const comma = value.indexOf(',', j)
+      return comma === -1 ? value.length : comma
+    }
+  }
+  return undefined
+}
+
 /** The names `guard.patterns` can give; each one's test is in BUILTIN. */
 export const BUILTIN_PATTERN_NAMES = Object.keys(BUILTIN)
 

@@ -18,6 +18,8 @@ export interface VaultNotice {
 
 const KEY_ID = /^[0-9A-Za-z]{1,64}$/
 const MAX_REVOKED = 100_000
+/** The longest notice those limits allow (every id at its longest, quoted, with commas), and some room: anything longer is not parsed. */
+const MAX_NOTICE_LENGTH = MAX_REVOKED * 67 + 1024
 
 const fields = (notice: VaultNotice) => [notice.vaultId, notice.generation, notice.revoked.join(',')]
 
@@ -32,7 +34,7 @@ export function noticeMessage(key: Buffer, notice: VaultNotice): string {
  * were signed, noise). Without a key nothing is authentic.
  */
 export function openNotice(key: Buffer | undefined, vaultId: string, message: string): VaultNotice | undefined {
-  if (!key) return undefined
+  if (!key || message.length > MAX_NOTICE_LENGTH) return undefined
   let parsed: {generation?: unknown; revoked?: unknown; mac?: unknown}
   try {
     parsed = JSON.parse(message) as typeof parsed

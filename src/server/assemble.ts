@@ -7,9 +7,10 @@
  *   request, per HTTP request:
  *     audit -> log refusals -> [extra] -> address guard -> Host/Origin -> HTTP method
  *     -> query credential -> auth-failure throttle -> authenticate -> read body (413)
- *     -> parse one JSON-RPC message -> session (stateful HTTP) -> Streamable HTTP headers
+ *     -> parse one JSON-RPC message -> era (2025 or 2026-07-28, its checks) -> session
+ *     (stateful HTTP, 2025 only) -> Streamable HTTP headers
  *   request, per stdio line (read already, so parsed before the credential is checked):
- *     audit -> log refusals -> [extra] -> read body (413) -> parse -> authenticate
+ *     audit -> log refusals -> [extra] -> read body (413) -> parse -> authenticate -> era
  *   message, per JSON-RPC message:
  *     [extra] -> rate limit -> check params -> OAuth scope (HTTP: 403 insufficient_scope)
  *   call, per tools/call, prompts/get, resources/read:
@@ -30,6 +31,7 @@ import {auditRequests, type AuditTrail} from './stages/audit-requests.js'
 import {authenticate} from './stages/authenticate.js'
 import {authorize} from './stages/authorize.js'
 import {checkParams} from './stages/check-params.js'
+import {detectEra} from './stages/era.js'
 import {execute} from './stages/execute.js'
 import {guardAddresses} from './stages/guard-addresses.js'
 import {guardArguments} from './stages/guard-arguments.js'
@@ -80,10 +82,11 @@ export function assembleStages(deps: StageDeps): StageLists {
         authenticate(),
         readBody(),
         parseMessage(),
+        detectEra('http'),
         ...(deps.sessions ? [bindSession(deps.sessions)] : []),
         checkStreamableHeaders(),
       ]
-    : [...outer, readBody(), parseMessage(), authenticate()]
+    : [...outer, readBody(), parseMessage(), authenticate(), detectEra('stdio')]
   const message: Stage<MessageContext>[] = [...(extra.message ?? []), limitRates(limits), checkParams(), ...(http ? [requireScope()] : [])]
   const allowance = (principal: Principal, runtime: Runtime) => limits.peek('principal', rateKey(principal), rateFor(principal, runtime.protection))
   const call: Stage<CallContext>[] = [

@@ -12,13 +12,14 @@ import os from 'node:os'
 import {isKeywardError} from '../errors/index.js'
 import {connectRedis, connectWithin, type Redis} from '../redis/client.js'
 import {beat, forget, HEARTBEAT_MS, liveReplicas, type ReplicaInfo} from '../redis/heartbeat.js'
+import {acquireLease, leaseKey} from '../redis/lease.js'
 import {redisLimiter} from '../redis/limiter.js'
 import {openNotice, type VaultNotice} from '../redis/notice.js'
 import {clusterKeyOf} from '../redis/signing.js'
 import type {RedisTarget} from '../redis/url.js'
-import {copyStamp, fetchVault, vaultChannel} from '../redis/vault-copy.js'
+import {copyStamp, fetchVault, publishVault, vaultChannel} from '../redis/vault-copy.js'
 import type {RateLimits} from '../ratelimit/limits.js'
-import {type KeyMaterial, openVault} from '../vault/index.js'
+import {type KeyMaterial, openVault, readVaultBytes} from '../vault/index.js'
 import type {LiveVault, VaultSnapshot} from './live-vault.js'
 import type {Logger} from './log.js'
 import type {AuditTrail} from './stages/audit-requests.js'
@@ -44,6 +45,9 @@ export interface ClusterAttach {
 
 /** How long start-up waits for Redis before serving without it. */
 const CONNECT_MS = 2000
+/** The vault's write lease (see write()): held at most this long, waited for at most this long. */
+const WRITE_LEASE_TTL_MS = 30_000
+const WRITE_LEASE_WAIT_MS = 20_000
 
 /** One line for every forged or unsigned notice: the logger prints it once per window, then counts. */
 const FORGED_NOTICE = 'redis: ignored a vault notice that failed authentication (not signed with this vault\'s cluster key); a Redis writer may be forging notices'
@@ -127,7 +131,15 @@ export class Cluster {
       if (!notice) return this.options.log('warn', FORGED_NOTICE)
       void this.onNotice(notice).catch((err) => this.options.log('error', `redis: a vault notice could not be applied (${(err as Error).message})`))
     })
-    const tick = () => void this.heartbeat().catch(() => {})
+    // One tick at a time: a slow Redis (or a slow scan) skips beats rather than piling them up.
+    let beating = false
+    const tick = () => {
+      if (beating) return
+      beating = true
+      void this.heartbeat()
+        .catch(() => {})
+        .finally(() => (beating = false))
+    }
     tick()
     this.timer = setInterval(tick, HEARTBEAT_MS)
     this.timer.unref()
@@ -211,6 +223,40 @@ export class Cluster {
     } catch (err) {
       const why = isKeywardError(err) ? `${err.code}: ${err.message}` : (err as Error).message
       log('error', `redis: did not take the vault copy in Redis (${why}); still serving generation ${this.attached?.live.snapshot.generation ?? generation}`)
+    }
+  }
+
+  /**
+   * The one way a replica writes the vault (to keep upstream OAuth tokens): under the cluster's
+   * write lease, which the CLI takes too, it first takes the newest authentic copy from Redis,
+   * then runs `work` (a write of its own file, under the file's lock), then publishes the result
+   * like the CLI does. So writers on every host line up, and none writes from an old copy. Throws
+   * when Redis cannot be reached or the lease stays taken: the caller tries again later.
+   */
+  async write<T>(work: () => Promise<T>): Promise<T> {
+    const live = this.attached?.live
+    const key = this.key()
+    if (!live || !key) throw new Error('this replica cannot sign what it would publish (the vault has no audit key yet)')
+    if (this.client.status !== 'ready') throw new Error(`Redis at ${this.options.target.display} is unreachable, and a replica writes the vault only under the cluster's write lease`)
+    const lease = await acquireLease(this.client, leaseKey(this.vaultId, 'vault-write'), WRITE_LEASE_TTL_MS, WRITE_LEASE_WAIT_MS)
+    if (!lease) throw new Error(`another writer has held the vault's write lease on Redis for ${WRITE_LEASE_WAIT_MS / 1000}s`)
+    try {
+      const stamp = await copyStamp(this.client, key, this.vaultId)
+      if (stamp?.authentic && stamp.generation > live.snapshot.generation) {
+        const copy = await fetchVault(this.client, key, this.vaultId)
+        if (!copy?.authentic) throw new Error('the newer vault copy in Redis failed authentication')
+        await live.adopt(copy.bytes)
+      }
+      const before = live.snapshot.generation
+      const result = await work()
+      if (live.snapshot.generation !== before) {
+        const bytes = await readVaultBytes(live.file)
+        const outcome = await publishVault(this.client, key, {vaultId: this.vaultId, generation: live.snapshot.generation, revoked: []}, bytes)
+        if (!outcome.stored && !outcome.same) this.options.log('error', `redis: the vault copy in Redis (generation ${outcome.held ?? '?'}) was written by a writer that did not take the write lease (a keyward from before it?); this replica's change of generation ${live.snapshot.generation} did not reach the others`)
+      }
+      return result
+    } finally {
+      await lease.release()
     }
   }
 

@@ -2,9 +2,11 @@
  * What the stages act on. One request context per HTTP request or stdio line; one message
  * context per JSON-RPC message; one call context per tools/call, prompts/get or resources/read.
  */
-import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
+import type {JSONRPCMessage} from '@modelcontextprotocol/server'
 
 import type {Credential, Principal} from '../auth/index.js'
+import type {Era} from './era/protocol.js'
+import type {RequestMeta} from './era/request-meta.js'
 import type {Runtime} from './runtime.js'
 import type {CatalogItem, ClientChannel, ClientSession, ItemKind, ItemResult} from './tools/source.js'
 
@@ -30,6 +32,10 @@ export interface RequestContext {
   body?: Buffer
   /** Set by the parse stage, once: the message and the fields keyward routes by. */
   message?: Message
+  /** The protocol era of the message, set by the era stage: 2025 (legacy) or 2026-07-28 (modern). */
+  era?: Era
+  /** A modern request: its `_meta` (protocol version, client info and capabilities, log level), validated by the era stage. */
+  requestMeta?: RequestMeta
   /** Stateful HTTP: the session this request belongs to, set by the session stage. */
   session?: unknown
   /** Headers a stage wants on the HTTP response, refusal or not (rate-limit headers, say). */
@@ -67,6 +73,8 @@ export interface MessageContext extends Message {
 export interface CallContext {
   /** The runtime of the request that carried the call. */
   runtime: Runtime
+  /** The protocol era of the request that made the call. */
+  era?: Era
   principal: Principal
   kind: ItemKind
   /** A tool or prompt name, or a resource URI. */

@@ -3,30 +3,35 @@
  * a transport; each part lives in its own file, and this one only connects them. Heavy modules
  * (the MCP SDK, zod, ajv) are imported by this module only, which the serve command loads lazily.
  */
+import {clientText, principalFields, type AuditEvent} from '../audit/index.js'
+import type {Principal} from '../auth/index.js'
 import {RateLimits} from '../ratelimit/limits.js'
-import {countValue} from '../config/index.js'
+import {countValue, parseDurationValue} from '../config/index.js'
 import {redisTarget} from '../config/redis.js'
 import {resolveRedis} from '../redis/url.js'
 import {adoptNewerCopy} from '../vault/index.js'
 import {assembleStages} from './assemble.js'
+import {DEFAULT_BRIDGE_LIMITS, InputBridge, type BridgeReport} from './bridge/bridge.js'
+import type {Era} from './era/protocol.js'
 import type {Cluster} from './cluster.js'
-import type {Gateway} from './gateway/gateway.js'
-import type {PinGate} from './gateway/pin-gate.js'
 import {LiveVault} from './live-vault.js'
 import {ConnectedServers, createMcpServer, type McpDeps} from './mcp.js'
 import {openAudit} from './open-audit.js'
+import {openRequestState} from './open-request-state.js'
 import type {ServeOptions} from './options.js'
-import {buildPipeline} from './pipeline/pipeline.js'
-import {routes} from './routes.js'
+import {buildPipeline, type Pipeline} from './pipeline/pipeline.js'
+import {routes, type Routes} from './routes.js'
 import {LiveRuntime, type Runtime, type RuntimeEnv} from './runtime.js'
 import {shutDown} from './shutdown.js'
 import {startCluster} from './start-cluster.js'
-import {startGateway} from './start-gateway.js'
+import {startGateway, type StartedGateway} from './start-gateway.js'
 import {startHttp, type Listening} from './start-http.js'
 import {startStdio} from './start-stdio.js'
 import {builtinSource} from './tools/builtin/index.js'
+import type {ServeMode} from './gateway/upstream-source.js'
 import {Catalog} from './tools/catalog.js'
 import type {ClientSession, ServerInfo} from './tools/source.js'
+import {ListenStreams} from './transports/listen.js'
 import {DEFAULT_SESSION_LIMITS, SessionStore} from './transports/sessions.js'
 
 export {DEFAULT_PORT, MCP_PATH} from './defaults.js'
@@ -74,17 +79,18 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const stages = assembleStages({transport: options.transport, extra: options.extraStages, catalog, info, log, hosts: () => listening.hosts, sessions, limits, audit})
   const pipeline = buildPipeline(stages, runtime)
   const stdio: {session?: ClientSession} = {}
-  const mode = options.transport === 'stdio' ? 'stdio' : sessions ? 'stateful' : 'stateless'
-  const {gateway, gate} = await startGateway(options, {catalog, live, runtime, replica, audit, mode, stdio})
-  const connected = new ConnectedServers(catalog)
-  const deps: McpDeps = {info, catalog, call: pipeline.call, auth: () => declaredAuth(runtime()), hooks: gateway.hooks(), sessions: true, redactor: () => runtime().redactor}
-  const createServer = (withSessions = true) => createMcpServer({...deps, sessions: withSessions})
-  let transport: {url?: string; ended?: Promise<void>; close(): Promise<void>}
-  if (options.transport === 'stdio') transport = Object.assign(stdio, await startStdio(options, pipeline, live, createServer(), connected))
-  else transport = await startHttp(options, {pipeline, sessions, createServer, connected, routes: routes(runtime, () => replica.cluster)}, listening)
+  const {gateway, gate, tokens} = await startGateway(options, {catalog, live, runtime, replica, audit, mode: serveMode(options, sessions), stdio})
+  const sealer = await openRequestState(live, log, replica.cluster !== undefined)
+  const inputTimeout = () => parseDurationValue(runtime().config.get('server.input-timeout') ?? '5m') ?? 5 * 60_000
+  const bridge = new InputBridge(sealer, (event) => audit.record(bridgeEvent(event, options.transport, runtime())).catch(() => {}), {...DEFAULT_BRIDGE_LIMITS, ttlMs: inputTimeout})
+  const deps: McpDeps = {info, catalog, call: pipeline.call, auth: () => declaredAuth(runtime()), hooks: gateway.hooks(), sessions: true, redactor: () => runtime().redactor, bridge}
+  const {transport, listen} = await startTransport(options, {deps, pipeline, live, sessions, stdio, listening, routes: routes(runtime, () => replica.cluster)})
+  const stillValid = (principal: Principal) => runtime().authenticators.stillValid(principal)
   const prune = () => {
-    const closed = sessions?.prune((principal) => runtime().authenticators.stillValid(principal)) ?? 0
-    if (closed > 0) log('info', `closed ${closed} session(s) whose credential is no longer valid`)
+    const closed = (sessions?.prune(stillValid) ?? 0) + (listen?.prune(stillValid) ?? 0)
+    if (closed > 0) log('info', `closed ${closed} session(s) or listen stream(s) whose credential is no longer valid`)
+    const ended = bridge.prune(stillValid)
+    if (ended > 0) log('info', `ended ${ended} call(s) waiting for input whose caller is no longer valid`)
   }
   live.onReload((snapshot) => {
     audit.record({event: 'server.reload', generation: snapshot.generation}).catch(() => {})
@@ -100,7 +106,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   replica.cluster?.attach({live, limits, audit, url: () => transport.url, onRevoked: prune})
   const started = {transport: options.transport, ...(transport.url ? {url: transport.url} : {}), version: options.version, pid: process.pid, generation: live.snapshot.generation}
   audit.record({event: 'server.start', ...started}).catch(() => {})
-  const steps = () => closingSteps(replica, live, transport, gateway, gate, pruner)
+  const steps = () => closingSteps(replica, live, transport, {gateway, gate, tokens}, pruner, bridge)
   return {
     url: transport.url,
     auth: () => runtime().authenticators.types,
@@ -110,6 +116,11 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   }
 }
 
+/** How clients are served: what decides who shares an upstream connection (gateway/connections.ts). */
+function serveMode(options: ServeOptions, sessions: SessionStore | undefined): ServeMode {
+  return options.transport === 'stdio' ? 'stdio' : sessions ? 'stateful' : 'stateless'
+}
+
 function runtimeEnv(options: ServeOptions, live: LiveVault, listening: Listening, replica: {cluster?: Cluster}): RuntimeEnv {
   const vault = {keys: () => live.snapshot.keys, data: () => live.snapshot.data, revoked: () => replica.cluster?.revoked ?? NONE_REVOKED}
   return {transport: options.transport, host: options.host, port: options.port, url: () => listening.url, hosts: () => listening.hosts, log: options.log, vault}
@@ -117,20 +128,54 @@ function runtimeEnv(options: ServeOptions, live: LiveVault, listening: Listening
 
 const NONE_REVOKED: ReadonlySet<string> = new Set()
 
+interface TransportParts {
+  deps: McpDeps
+  pipeline: Pipeline
+  live: LiveVault
+  sessions?: SessionStore
+  stdio: {session?: ClientSession}
+  listening: Listening
+  routes: Routes
+}
+
+/** The transport and the SDK servers it makes: one era each (2025 per stdio connection or session, 2026-07-28 per request or stdio connection). */
+async function startTransport(options: ServeOptions, parts: TransportParts): Promise<{transport: RunningTransport; listen?: ListenStreams}> {
+  const {deps, pipeline, sessions} = parts
+  const connected = new ConnectedServers(deps.catalog)
+  const createServer = (withSessions = true, era: Era = 'legacy', admitted?: McpDeps['admitted']) => createMcpServer({...deps, sessions: withSessions, admitted}, era)
+  if (options.transport === 'stdio') {
+    const stdio = await startStdio(options, pipeline, parts.live, (era, admitted) => createServer(true, era, admitted), connected, parts.stdio)
+    return {transport: stdio}
+  }
+  const listen = new ListenStreams(connected, deps.info)
+  return {transport: await startHttp(options, {pipeline, sessions, createServer, connected, listen, routes: parts.routes}, parts.listening), listen}
+}
+
+type RunningTransport = {url?: string; ended?: Promise<void>; close(): Promise<void>}
+
+/** What the bridge reports (a refused requestState, a missing capability) as an audit record. */
+function bridgeEvent(event: Parameters<BridgeReport>[0], transport: 'stdio' | 'http', runtime: Runtime): AuditEvent {
+  const redactor = runtime.logRedactor
+  const nameField = event.method === 'resources/read' ? 'uri' : event.method === 'prompts/get' ? 'prompt' : 'tool'
+  return {event: 'request.refused', reason: event.reason, transport, era: 'modern', method: event.method, [nameField]: clientText(redactor.text(event.name)), ...principalFields(event.caller)}
+}
+
 /** What `initialize` declares of authentication (experimental.authentication), as the newest runtime has it. */
 function declaredAuth(runtime: Runtime): {required: boolean; types: string[]; resource_metadata?: string} {
   const metadata = runtime.resourceMetadataUrl()
   return {required: runtime.authenticators.required, types: runtime.authenticators.types, ...(metadata ? {resource_metadata: metadata} : {})}
 }
 
-function closingSteps(replica: {cluster?: Cluster}, live: LiveVault, transport: {close(): Promise<void>}, gateway: Gateway, gate: PinGate, pruner: NodeJS.Timeout): [string, () => unknown][] {
+function closingSteps(replica: {cluster?: Cluster}, live: LiveVault, transport: {close(): Promise<void>}, {gateway, gate, tokens}: StartedGateway, pruner: NodeJS.Timeout, bridge: InputBridge): [string, () => unknown][] {
   return [
     ['the session pruner', () => clearInterval(pruner)],
     ['Redis', () => replica.cluster?.close()],
     ['the vault watcher', () => live.close()],
     ['the transport', () => transport.close()],
+    ['the calls waiting for input', () => bridge.prune()],
     ['the upstream servers', () => gateway.close()],
     ['the pins being written', () => gate.settled()],
+    ['the upstream token timers', () => tokens.close()],
   ]
 }
 

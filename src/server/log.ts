@@ -78,10 +78,10 @@ class LineWriter {
   }
 }
 
-export function stderrLogger(quiet = false, fd = 2): Logger {
+export function stderrLogger(quiet = false, fd = 2, name = 'keyward serve'): Logger {
   const writer = new LineWriter(fd)
   const repeats = new Map<string, {count: number; since: number; timer: NodeJS.Timeout}>()
-  const emit = (level: LogLevel, message: string) => writer.push(`keyward serve: ${level === 'info' ? '' : `${level}: `}${message}\n`)
+  const emit = (level: LogLevel, message: string) => writer.push(`${name}: ${level === 'info' ? '' : `${level}: `}${message}\n`)
   const log: Logger = (level, message) => {
     if (quiet && level === 'info') return
     const seen = repeats.get(message)
@@ -105,7 +105,7 @@ export function stderrLogger(quiet = false, fd = 2): Logger {
   log.flush = async (ms = 1000) => {
     for (const [message, entry] of repeats) {
       clearTimeout(entry.timer)
-      if (entry.count > 0) writer.push(`keyward serve: ${message} (and ${entry.count} more times)\n`)
+      if (entry.count > 0) writer.push(`${name}: ${message} (and ${entry.count} more times)\n`)
     }
     repeats.clear()
     await writer.flush(ms)

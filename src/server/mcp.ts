@@ -5,46 +5,38 @@
  * after the request stages. A refused call is rendered here (renderCall); the client session a
  * server makes is wrapped for redaction before any source sees it.
  */
-import type {AuthInfo} from '@modelcontextprotocol/sdk/server/auth/types.js'
-import {Server} from '@modelcontextprotocol/sdk/server/index.js'
 import {
-  CallToolRequestSchema,
-  CompleteRequestSchema,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListToolsRequestSchema,
-  ReadResourceRequestSchema,
-  RootsListChangedNotificationSchema,
-  SetLevelRequestSchema,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
+  Server,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type AuthInfo,
   type CallToolResult,
+  type GetPromptResult,
   type LoggingLevel,
   type Prompt,
-  type Resource,
-  type Tool,
-  type GetPromptResult,
   type ReadResourceResult,
-  type ServerNotification,
-  type ServerRequest,
-} from '@modelcontextprotocol/sdk/types.js'
+  type Resource,
+  type Result,
+  type ServerCapabilities,
+  type ServerContext,
+  type Tool,
+} from '@modelcontextprotocol/server'
 
 import type {Principal} from '../auth/index.js'
+import type {InputBridge} from './bridge/bridge.js'
 import type {CallContext} from './context.js'
+import {type CacheableMethod, withCacheHint} from './era/cache-hints.js'
+import {type Era, META, MODERN_VERSIONS} from './era/protocol.js'
+import type {RequestMeta} from './era/request-meta.js'
 import {Refusal, toolErrorOf} from './refusal.js'
 import type {Runtime} from './runtime.js'
 import type {Catalog} from './tools/catalog.js'
 import {redactingSession, type CurrentRedactor} from './tools/redacting.js'
-import type {CallEnv, ClientSession, ItemKind, ItemResult, ServerInfo, ToolSource} from './tools/source.js'
+import type {CallEnv, ClientChannel, ClientSession, ItemKind, ItemResult, ServerInfo, ToolSource} from './tools/source.js'
 
-/** What the SDK gives a request handler: the caller, the abort signal, the way back to the client. */
-interface RequestExtra {
-  authInfo?: AuthInfo
-  signal: AbortSignal
-  sendNotification(notification: ServerNotification): Promise<void>
-  sendRequest(request: ServerRequest, schema: unknown, options?: {signal?: AbortSignal; timeout?: number}): Promise<unknown>
+/** The caller of a request, and the runtime it is served with: what the transport admitted. */
+export interface Admitted {
+  principal: Principal
+  runtime: Runtime
 }
 
 /** What the gateway adds to a session: waiting for upstreams, and the session-wide requests it passes on. */
@@ -70,6 +62,14 @@ export interface McpDeps {
   sessions: boolean
   /** The newest runtime's redactor, for what the session's channel carries outside any call. */
   redactor: CurrentRedactor
+  /**
+   * Where a handler finds its caller when the transport's own (authInfo) does not reach it: the
+   * SDK's stdio entry (serveStdio) forwards messages without it, so stdio looks the request up
+   * by its id in what its transport admitted.
+   */
+  admitted?: (id: string | number) => Admitted | undefined
+  /** Holds the calls of 2026-07-28 clients that wait for input (server/bridge). */
+  bridge?: InputBridge
 }
 
 let sessionCount = 0
@@ -93,7 +93,7 @@ function clientSession(server: Server): ClientSession {
     capabilities: () => server.getClientCapabilities(),
     channel: {
       notify: (notification) => server.notification(notification),
-      request: (request, schema, options) => server.request(request, schema as never, options) as never,
+      request: (request, options) => server.request(request as never, options),
     },
     onClose: (listener) => void listeners.push(listener),
   }
@@ -104,12 +104,6 @@ export function authInfoFor(principal: Principal, runtime: Runtime): AuthInfo {
   return {token: '', clientId: principal.id, scopes: [...principal.scopes.sources], extra: {principal, runtime}}
 }
 
-function admittedOf(authInfo: AuthInfo | undefined): {principal: Principal; runtime: Runtime} {
-  const extra = authInfo?.extra as {principal?: Principal; runtime?: Runtime} | undefined
-  // Unreachable when the transports are wired right; deny rather than serve an unknown caller.
-  if (!extra?.principal || !extra.runtime) throw Refusal.noPrincipal()
-  return {principal: extra.principal, runtime: extra.runtime}
-}
 
 function argumentsOf(params: {arguments?: unknown}): Record<string, unknown> {
   return (params.arguments ?? {}) as Record<string, unknown>
@@ -125,63 +119,112 @@ async function renderCall(kind: ItemKind, call: () => Promise<ItemResult>): Prom
   }
 }
 
-/** One server's handlers share these: its catalog, its session, and how to build a call. */
+/** What a modern request's `_meta` declared, as the SDK hands it to a handler (validated by the era stage first). */
+function requestMetaOf(ctx: ServerContext): RequestMeta {
+  const envelope = (ctx.mcpReq.envelope ?? {}) as Record<string, unknown>
+  const token = (ctx.mcpReq._meta as {progressToken?: unknown} | undefined)?.progressToken
+  return {
+    protocolVersion: String(envelope[META.protocolVersion]),
+    clientCapabilities: (envelope[META.clientCapabilities] ?? {}) as Record<string, unknown>,
+    ...(typeof envelope[META.logLevel] === 'string' ? {logLevel: envelope[META.logLevel] as string} : {}),
+    ...(typeof token === 'string' || typeof token === 'number' ? {progressToken: token} : {}),
+  }
+}
+
+/** One server's handlers share these: its catalog, its session, its era, and how to build a call. */
 class Handlers {
   constructor(
     readonly deps: McpDeps,
     readonly session: ClientSession | undefined,
+    readonly era: Era,
   ) {}
 
-  ready(extra: RequestExtra): Promise<void> {
-    return this.deps.hooks?.ready(this.session, admittedOf(extra.authInfo).principal) ?? Promise.resolve()
+  ready(ctx: ServerContext): Promise<void> {
+    return this.deps.hooks?.ready(this.session, this.admitted(ctx).principal) ?? Promise.resolve()
   }
 
-  /** A call runs the call stages, after waiting (as a list does) for upstreams still starting. */
-  async call(kind: ItemKind, name: string, args: Record<string, unknown>, extra: RequestExtra, meta?: Record<string, unknown>): Promise<ItemResult> {
-    await this.ready(extra)
-    const {principal, runtime} = admittedOf(extra.authInfo)
-    const client = {
-      notify: (notification: ServerNotification) => extra.sendNotification(notification),
-      request: <T>(request: ServerRequest, schema: unknown, options?: {signal?: AbortSignal; timeout?: number}) => extra.sendRequest(request, schema, options) as Promise<T>,
+  /** The caller the transport admitted this request for; a request without one is refused. */
+  admitted(ctx: ServerContext): Admitted {
+    const extra = ctx.http?.authInfo?.extra as Partial<Admitted> | undefined
+    const admitted = extra?.principal && extra.runtime ? (extra as Admitted) : this.deps.admitted?.(ctx.mcpReq.id)
+    // Unreachable when the transports are wired right; deny rather than serve an unknown caller.
+    if (!admitted) throw Refusal.noPrincipal()
+    return admitted
+  }
+
+  /**
+   * A call runs the call stages, after waiting (as a list does) for upstreams still starting. A
+   * 2025 client is asked for input (sampling, elicitation, roots) directly; a 2026-07-28 one
+   * through the bridge, whose retry (with the state it was given) resumes the held call.
+   */
+  async call(kind: ItemKind, name: string, args: Record<string, unknown>, ctx: ServerContext): Promise<ItemResult | Result> {
+    await this.ready(ctx)
+    const {principal, runtime} = this.admitted(ctx)
+    const meta = ctx.mcpReq._meta as Record<string, unknown> | undefined
+    const run = (client: ClientChannel, signal: AbortSignal) =>
+      this.deps.call({runtime, principal, era: this.era, kind, name, arguments: args, signal, meta, session: this.session, client})
+    const bridge = this.deps.bridge
+    if (this.era === 'legacy' || !bridge) {
+      const client: ClientChannel = {notify: (n) => ctx.mcpReq.notify(n), request: (request, options) => ctx.mcpReq.send(request as never, options)}
+      return renderCall(kind, () => run(client, ctx.mcpReq.signal))
     }
-    return renderCall(kind, () => this.deps.call({runtime, principal, kind, name, arguments: args, signal: extra.signal, meta, session: this.session, client}))
+    const binding = {principal: principal.id, method: ctx.mcpReq.method, name}
+    const round = {meta: requestMetaOf(ctx), notify: (n: Parameters<ClientChannel['notify']>[0]) => ctx.mcpReq.notify(n), signal: ctx.mcpReq.signal}
+    const state = ctx.mcpReq.requestState()
+    if (state === undefined) return renderCall(kind, () => bridge.call(principal, binding, round, run) as Promise<ItemResult>)
+    // A retry resumes a call the stages admitted; the caller must still be allowed the item.
+    if (!this.deps.catalog.find(kind, principal.scopes, name, this.session)) throw Refusal.unknownItem(kind, name, 'out_of_scope')
+    return renderCall(kind, () => bridge.resume(principal, binding, String(state), ctx.mcpReq.inputResponses, round) as Promise<ItemResult>)
+  }
+
+  /** A modern list or read carries keyward's cache hint: private to the caller (it is filtered by its scopes), keyward's TTL. */
+  hinted<T extends Record<string, unknown>>(method: CacheableMethod, result: T): T {
+    return this.era === 'modern' ? withCacheHint(method, result) : result
   }
 
   /** What a source is given outside a call (completion, subscriptions): redacted with the request's runtime. */
-  env(extra: RequestExtra): CallEnv {
-    const {principal, runtime} = admittedOf(extra.authInfo)
-    return {principal, server: this.deps.info, signal: extra.signal, session: this.session, redaction: {redactor: runtime.redactor, found: new Set()}}
+  env(ctx: ServerContext): CallEnv {
+    const {principal, runtime} = this.admitted(ctx)
+    return {principal, server: this.deps.info, signal: ctx.mcpReq.signal, session: this.session, redaction: {redactor: runtime.redactor, found: new Set()}}
   }
 
   /** What the caller's scopes allow of one kind, once upstreams still starting had their (bounded) chance to list. */
-  async list(kind: 'tool', extra: RequestExtra): Promise<Tool[]>
-  async list(kind: 'prompt', extra: RequestExtra): Promise<Prompt[]>
-  async list(kind: 'resource', extra: RequestExtra): Promise<Resource[]>
-  async list(kind: ItemKind, extra: RequestExtra): Promise<(Tool | Prompt | Resource)[]> {
-    await this.ready(extra)
-    return this.deps.catalog.list(kind, admittedOf(extra.authInfo).principal.scopes, this.session)
+  async list(kind: 'tool', ctx: ServerContext): Promise<Tool[]>
+  async list(kind: 'prompt', ctx: ServerContext): Promise<Prompt[]>
+  async list(kind: 'resource', ctx: ServerContext): Promise<Resource[]>
+  async list(kind: ItemKind, ctx: ServerContext): Promise<(Tool | Prompt | Resource)[]> {
+    await this.ready(ctx)
+    return this.deps.catalog.list(kind, this.admitted(ctx).principal.scopes, this.session)
   }
 }
 
-export function createMcpServer(deps: McpDeps): Server {
+/**
+ * One SDK server, serving one era for its life. A 2025 one is what a 2025 client (stdio, a
+ * stateful session, the shared stateless server) talks to, byte for byte as before the SDK v2.
+ * A 2026-07-28 one (one per HTTP request, or the stdio connection's) lists the modern revision,
+ * so the SDK answers server/discover and binds it to that revision when its transport says so;
+ * it has no client session (the revision has no server-to-client messages) and does not offer
+ * resource subscriptions (keyward does not pass resource updates to modern clients yet).
+ */
+export function createMcpServer(deps: McpDeps, era: Era = 'legacy'): Server {
+  const capabilities: ServerCapabilities = {
+    tools: {listChanged: true},
+    prompts: {listChanged: true},
+    resources: {listChanged: true},
+    logging: {},
+    completions: {},
+    // As the seed declared it: whether this server requires authentication, and which kinds.
+    experimental: {authentication: deps.auth()},
+  }
+  const modern = era === 'modern'
   const server = new Server(
     {name: deps.info.name, version: deps.info.version},
-    {
-      capabilities: {
-        tools: {listChanged: true},
-        prompts: {listChanged: true},
-        resources: {listChanged: true},
-        logging: {},
-        completions: {},
-        // As the seed declared it: whether this server requires authentication, and which kinds.
-        experimental: {authentication: deps.auth()},
-      },
-    },
+    {capabilities, ...(modern ? {supportedProtocolVersions: [...MODERN_VERSIONS, ...SUPPORTED_PROTOCOL_VERSIONS]} : {})},
   )
-  server.registerCapabilities({resources: {listChanged: true, subscribe: true}})
-  const session = deps.sessions ? redactingSession(clientSession(server), deps.redactor) : undefined
+  if (!modern) server.registerCapabilities({resources: {listChanged: true, subscribe: true}})
+  const session = deps.sessions && !modern ? redactingSession(clientSession(server), deps.redactor) : undefined
   if (session) sessionsByServer.set(server, session)
-  const handlers = new Handlers(deps, session)
+  const handlers = new Handlers(deps, session, era)
   registerLists(server, handlers)
   registerCalls(server, handlers)
   registerResourceRequests(server, handlers)
@@ -191,38 +234,41 @@ export function createMcpServer(deps: McpDeps): Server {
 
 /** tools/list, prompts/list and resources/list: one handler (Handlers.list), what the caller's scopes allow of each kind. */
 function registerLists(server: Server, h: Handlers): void {
-  server.setRequestHandler(ListToolsRequestSchema, async (_request, extra) => ({tools: await h.list('tool', extra)}))
-  server.setRequestHandler(ListPromptsRequestSchema, async (_request, extra) => ({prompts: await h.list('prompt', extra)}))
-  server.setRequestHandler(ListResourcesRequestSchema, async (_request, extra) => ({resources: await h.list('resource', extra)}))
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, async (_request, extra) => {
-    await h.ready(extra)
-    return {resourceTemplates: h.deps.catalog.templates(admittedOf(extra.authInfo).principal.scopes)}
+  server.setRequestHandler('tools/list', async (_request, ctx) => h.hinted('tools/list', {tools: await h.list('tool', ctx)}))
+  server.setRequestHandler('prompts/list', async (_request, ctx) => h.hinted('prompts/list', {prompts: await h.list('prompt', ctx)}))
+  server.setRequestHandler('resources/list', async (_request, ctx) => h.hinted('resources/list', {resources: await h.list('resource', ctx)}))
+  server.setRequestHandler('resources/templates/list', async (_request, ctx) => {
+    await h.ready(ctx)
+    return h.hinted('resources/templates/list', {resourceTemplates: h.deps.catalog.templates(h.admitted(ctx).principal.scopes)})
   })
 }
 
 function registerCalls(server: Server, h: Handlers): void {
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => (await h.call('tool', request.params.name, argumentsOf(request.params), extra, request.params._meta)) as CallToolResult)
-  server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => (await h.call('prompt', request.params.name, argumentsOf(request.params), extra, request.params._meta)) as GetPromptResult)
-  server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => (await h.call('resource', request.params.uri, {}, extra, request.params._meta)) as ReadResourceResult)
+  server.setRequestHandler('tools/call', async (request, ctx) => (await h.call('tool', request.params.name, argumentsOf(request.params), ctx)) as CallToolResult)
+  server.setRequestHandler('prompts/get', async (request, ctx) => (await h.call('prompt', request.params.name, argumentsOf(request.params), ctx)) as GetPromptResult)
+  server.setRequestHandler('resources/read', async (request, ctx) => {
+    const result = (await h.call('resource', request.params.uri, {}, ctx)) as ReadResourceResult
+    return result.resultType === 'input_required' ? result : h.hinted('resources/read', result)
+  })
 }
 
 /** resources/subscribe and resources/unsubscribe, for a resource the caller may read; completion/complete. */
 function registerResourceRequests(server: Server, h: Handlers): void {
   const {catalog} = h.deps
-  const subscription = (method: 'subscribe' | 'unsubscribe') => async (request: {params: {uri: string}}, extra: RequestExtra) => {
-    await h.ready(extra)
-    const item = catalog.find('resource', admittedOf(extra.authInfo).principal.scopes, request.params.uri, h.session)
+  const subscription = (method: 'subscribe' | 'unsubscribe') => async (request: {params: {uri: string}}, ctx: ServerContext) => {
+    await h.ready(ctx)
+    const item = catalog.find('resource', h.admitted(ctx).principal.scopes, request.params.uri, h.session)
     if (!item) throw Refusal.unknownItem('resource', request.params.uri, 'unknown')
     const act = method === 'subscribe' ? item.subscribe : item.unsubscribe
     if (!act) throw Refusal.notSupported(`resource ${request.params.uri} does not support subscriptions`)
-    await act.call(item, h.env(extra))
+    await act.call(item, h.env(ctx))
     return {}
   }
-  server.setRequestHandler(SubscribeRequestSchema, subscription('subscribe'))
-  server.setRequestHandler(UnsubscribeRequestSchema, subscription('unsubscribe'))
-  server.setRequestHandler(CompleteRequestSchema, async (request, extra) => {
-    await h.ready(extra)
-    const scopes = admittedOf(extra.authInfo).principal.scopes
+  server.setRequestHandler('resources/subscribe', subscription('subscribe'))
+  server.setRequestHandler('resources/unsubscribe', subscription('unsubscribe'))
+  server.setRequestHandler('completion/complete', async (request, ctx) => {
+    await h.ready(ctx)
+    const scopes = h.admitted(ctx).principal.scopes
     const ref = request.params.ref
     let source: ToolSource | undefined
     if (ref.type === 'ref/prompt') {
@@ -232,55 +278,81 @@ function registerResourceRequests(server: Server, h: Handlers): void {
       const item = catalog.find('resource', scopes, ref.uri, h.session)
       source = item ? catalog.sourceOf(item, h.session) : catalog.templateSource(scopes, ref.uri)
     }
-    return source?.complete ? source.complete(request.params, h.env(extra)) : {completion: {values: []}}
+    return source?.complete ? source.complete(request.params, h.env(ctx)) : {completion: {values: []}}
   })
 }
 
 /** logging/setLevel and the client's roots: what the gateway passes on for this session. */
 function registerSessionRequests(server: Server, h: Handlers): void {
-  server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+  server.setRequestHandler('logging/setLevel', async (request) => {
     await h.deps.hooks?.setLogLevel(request.params.level, h.session)
     return {}
   })
-  server.setNotificationHandler(RootsListChangedNotificationSchema, () => void h.deps.hooks?.rootsChanged(h.session))
+  server.setNotificationHandler('notifications/roots/list_changed', () => void h.deps.hooks?.rootsChanged(h.session))
+}
+
+/** Who hears of list changes: a client connection, or a 2026-07-28 client's listen stream. */
+export interface ListWatcher {
+  /** The principal as of now; none yet (a stdio client before its first message): nothing to tell. */
+  principal(): Principal | undefined
+  /** The session whose items it sees (a session with upstream connections of its own). */
+  session?: ClientSession
+  changed(kind: ItemKind): void
 }
 
 /**
- * The servers with a client on the other end (stdio, stateful HTTP sessions). When the catalog
- * changes, each hears `notifications/*\/list_changed` if what its principal may see changed.
+ * The servers with a client on the other end (stdio, stateful HTTP sessions) and the listen
+ * streams of modern clients. When the catalog changes, each hears `notifications/*\/list_changed`
+ * if what its principal may see changed.
  */
 export class ConnectedServers {
-  private readonly servers = new Map<Server, {principal: () => Principal | undefined; seen: Partial<Record<ItemKind, string>>}>()
+  private readonly watchers = new Map<ListWatcher, Partial<Record<ItemKind, string>>>()
+  private readonly byServer = new Map<Server, ListWatcher>()
 
   constructor(private readonly catalog: Catalog) {
     catalog.onChange((kind) => this.changed(kind))
   }
 
-  private view(kind: ItemKind, principal: Principal, server: Server): string {
-    return this.catalog.list(kind, principal.scopes, sessionOf(server)).map((d) => (kind === 'resource' ? (d as {uri: string}).uri : (d as {name: string}).name)).join('\0')
+  private view(kind: ItemKind, principal: Principal, session: ClientSession | undefined): string {
+    return this.catalog.list(kind, principal.scopes, session).map((d) => (kind === 'resource' ? (d as {uri: string}).uri : (d as {name: string}).name)).join('\0')
+  }
+
+  /** Starts telling `watcher` of changes to what its principal sees; returns the way to stop. */
+  watch(watcher: ListWatcher): () => void {
+    const seen: Partial<Record<ItemKind, string>> = {}
+    const p = watcher.principal()
+    if (p) for (const kind of ['tool', 'prompt', 'resource'] as const) seen[kind] = this.view(kind, p, watcher.session)
+    this.watchers.set(watcher, seen)
+    return () => this.watchers.delete(watcher)
   }
 
   add(server: Server, principal: () => Principal | undefined): void {
-    const seen: Partial<Record<ItemKind, string>> = {}
-    const p = principal()
-    if (p) for (const kind of ['tool', 'prompt', 'resource'] as const) seen[kind] = this.view(kind, p, server)
-    this.servers.set(server, {principal, seen})
+    const watcher: ListWatcher = {
+      principal,
+      session: sessionOf(server),
+      changed: (kind) => {
+        const send = kind === 'tool' ? server.sendToolListChanged() : kind === 'prompt' ? server.sendPromptListChanged() : server.sendResourceListChanged()
+        void send.catch(() => {})
+      },
+    }
+    this.byServer.set(server, watcher)
+    this.watch(watcher)
   }
 
   delete(server: Server): void {
-    this.servers.delete(server)
+    const watcher = this.byServer.get(server)
+    if (watcher) this.watchers.delete(watcher)
+    this.byServer.delete(server)
   }
 
   private changed(kind: ItemKind): void {
-    for (const [server, entry] of this.servers) {
-      const principal = entry.principal()
+    for (const [watcher, seen] of this.watchers) {
+      const principal = watcher.principal()
       if (!principal) continue
-      const now = this.view(kind, principal, server)
-      if (now === entry.seen[kind]) continue
-      entry.seen[kind] = now
-      const send = kind === 'tool' ? server.sendToolListChanged() : kind === 'prompt' ? server.sendPromptListChanged() : server.sendResourceListChanged()
-      void send.catch(() => {})
+      const now = this.view(kind, principal, watcher.session)
+      if (now === seen[kind]) continue
+      seen[kind] = now
+      watcher.changed(kind)
     }
   }
 }
-

@@ -5,7 +5,7 @@
  */
 import type {AuthType, Principal} from '../auth/index.js'
 import {parseSize, splitList} from '../config/index.js'
-import {guardPatterns, type GuardPattern} from '../guard/patterns.js'
+import {guardPatterns, splitPatternList, type GuardPattern} from '../guard/patterns.js'
 import {AddressList} from '../net/addresses.js'
 import {parseRate, type RateLimit} from '../ratelimit/rate.js'
 
@@ -37,7 +37,7 @@ export function protectionFrom(config: ReadonlyMap<string, string>): Protection 
     maxBody: parseSize(config.get('guard.max-body')!)!,
     allow: allow ? AddressList.parse(splitList(allow)) : undefined,
     deny: deny ? AddressList.parse(splitList(deny)) : undefined,
-    patterns: guardPatterns(splitList(config.get('guard.patterns') ?? '')),
+    patterns: guardPatterns(splitPatternList(config.get('guard.patterns') ?? '')),
     skipTools: new Set(splitList(config.get('guard.skip-tools') ?? '')),
     rates: {
       byAuth: {api_key: rate('ratelimit.api-key'), oauth2: rate('ratelimit.oauth2'), proxy_header: rate('ratelimit.proxy-header'), none: rate('ratelimit.anonymous')},

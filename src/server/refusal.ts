@@ -164,6 +164,15 @@ export class Refusal extends Error {
     return Refusal.protocol(404, 'unknown_session', 'Session not found', RPC.UNAUTHORIZED)
   }
 
+  /**
+   * A 2026-07-28 request that breaks that revision's rules (its `_meta`, its standard headers, a
+   * protocol version this server does not serve, a capability its client did not declare), as
+   * the era checks word it (src/server/era/): status, code, message and data as the revision has them.
+   */
+  static era(refusal: {status: number; code: number; message: string; data?: unknown; reason: string}): Refusal {
+    return new Refusal({kind: 'protocol', reason: refusal.reason, message: refusal.message, status: refusal.status, code: refusal.code, data: refusal.data})
+  }
+
   /** Any other breach of the HTTP side of the protocol (406, 409, 415, a missing session id). */
   static protocol(status: number, reason: string, message: string, code: number = RPC.SERVER_ERROR): Refusal {
     return new Refusal({kind: 'protocol', reason, message, status, code, data: {reason}})
@@ -211,6 +220,20 @@ export class Refusal extends Error {
   /** A request that reached a handler without a principal: unreachable when the transports are wired right. */
   static noPrincipal(): Refusal {
     return new Refusal({kind: 'auth', reason: 'no_principal', message: 'Unauthorized', code: RPC.UNAUTHORIZED})
+  }
+
+  /**
+   * A requestState that is forged, altered, expired, spent, another caller's or another call's,
+   * or whose call is no longer held here: one answer for all (the one the SDK gives), the rule
+   * that refused it in the log and the audit only.
+   */
+  static requestState(why: string): Refusal {
+    return new Refusal({kind: 'protocol', reason: 'invalid_request_state', message: 'Invalid or expired requestState', code: RPC.INVALID_PARAMS, data: {reason: 'invalid_request_state'}, detail: {rule: why}})
+  }
+
+  /** A bound keyward keeps (calls held for input, listen streams) is reached: answered in band, as the SDK does. */
+  static overCapacity(reason: string, message: string): Refusal {
+    return new Refusal({kind: 'unavailable', reason, message, code: RPC.INTERNAL_ERROR, data: {reason}})
   }
 
   /** What this server, or the upstream behind an item, does not do. */

@@ -21,6 +21,7 @@ import {Redactor} from '../guard/redactor.js'
 import {isLoopback} from '../net/addresses.js'
 import {hostAllowed} from '../net/hosts.js'
 import {parseSecretRef, resolveSecretRef} from '../secrets/ref.js'
+import {vaultRedactor} from '../upstreams/index.js'
 import type {VaultData} from '../vault/index.js'
 import {MCP_PATH} from './defaults.js'
 import type {VaultSnapshot} from './live-vault.js'
@@ -36,7 +37,7 @@ export interface Runtime {
   readonly protection: Protection
   /** What every result, error, notification and list passes through on its way to a client (none under guard.redact false). */
   readonly redactor: Redactor
-  /** What keyward's own records pass through (audit, logged upstream output): every vault secret, whatever guard.redact says. */
+  /** What keyward's own records pass through (audit, logged upstream output): every vault secret (upstream OAuth tokens included), whatever guard.redact says. */
   readonly logRedactor: Redactor
   /** HTTP with OAuth on: the RFC 9728 metadata URL that challenges point to, for a request with this Host. */
   resourceMetadataUrl(host?: string): string | undefined
@@ -69,7 +70,7 @@ export function buildRuntime(config: ReadonlyMap<string, string>, snapshot: Vaul
   const authBasis = authBasisOf(config, snapshot.data)
   const authenticators = previous?.authBasis === authBasis ? previous.authenticators : buildAuthenticators(config, snapshot.data, env, resourceUrl)
   const oauth = authenticators.types.includes('oauth2')
-  const everySecret = Redactor.ofSecrets(snapshot.data.secrets)
+  const everySecret = vaultRedactor(snapshot.data)
   return Object.freeze({
     config,
     generation: snapshot.generation,

@@ -1,15 +1,22 @@
-/** Serving Streamable HTTP: the front, stateful (sessions) or stateless dispatch, and the Host values to accept once listening. */
-import type {Server} from '@modelcontextprotocol/sdk/server/index.js'
+/**
+ * Serving Streamable HTTP: the front; a 2025 request to the stateful (sessions) or stateless
+ * dispatch, a 2026-07-28 one (the era stage says which) to the modern path, which is the same in
+ * both modes; and the Host values to accept once listening.
+ */
+import type {Server} from '@modelcontextprotocol/server'
 
+import type {Era} from './era/protocol.js'
 import type {ConnectedServers} from './mcp.js'
 import type {ServeOptions} from './options.js'
 import type {Pipeline} from './pipeline/pipeline.js'
 import type {Routes} from './routes.js'
 import {allowedHosts} from '../net/hosts.js'
 import {corsFor} from './transports/cors.js'
-import {startHttpFront} from './transports/http.js'
+import {startHttpFront, type HttpDispatch} from './transports/http.js'
+import {serveModern} from './transports/http-modern.js'
 import {statefulDispatch} from './transports/http-stateful.js'
 import {statelessDispatch} from './transports/http-stateless.js'
+import type {ListenStreams} from './transports/listen.js'
 import type {SessionStore} from './transports/sessions.js'
 
 /** What is known only once the server listens; read by the runtime (the resource URL) and the Host stage. */
@@ -22,14 +29,24 @@ export interface HttpServing {
   pipeline: Pipeline
   /** Stateful HTTP: where sessions are kept. */
   sessions?: SessionStore
-  createServer: (sessions?: boolean) => Server
+  createServer: (sessions?: boolean, era?: Era) => Server
   connected: ConnectedServers
+  /** The listen streams of 2026-07-28 clients. */
+  listen: ListenStreams
   routes: Routes
 }
 
 export async function startHttp(options: ServeOptions, serving: HttpServing, listening: Listening): Promise<{url: string; close(): Promise<void>}> {
-  const {sessions, createServer} = serving
-  const dispatch = sessions ? await statefulDispatch(sessions, createServer, serving.connected) : await statelessDispatch(createServer(false))
+  const {sessions, createServer, listen} = serving
+  const legacy = sessions ? await statefulDispatch(sessions, createServer, serving.connected) : await statelessDispatch(createServer(false))
+  const modern = {createServer: () => createServer(false, 'modern'), listen}
+  const dispatch: HttpDispatch = {
+    dispatch: (ctx, req, res) => (ctx.era === 'modern' ? serveModern(modern, ctx, req, res) : legacy.dispatch(ctx, req, res)),
+    async close() {
+      listen.closeAll()
+      await legacy.close()
+    },
+  }
   const cors = corsFor(() => listening.hosts)
   const front = await startHttpFront({host: options.host, port: options.port, pipeline: serving.pipeline, dispatch, log: options.log, routes: serving.routes, cors})
   listening.hosts = allowedHosts(options.host, front.port, options.allowedHosts)

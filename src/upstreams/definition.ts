@@ -63,12 +63,58 @@ export interface StdioUpstream {
   updated: string
 }
 
+/**
+ * authorization_code: a person signs in once. The others need no person: client_credentials (a
+ * service identity), cross_app_access (enterprise-managed: an identity provider's ID token
+ * exchanged for a JWT authorization grant, RFC 8693 then RFC 7523, MCP SEP-990).
+ */
+export type OAuthGrant = 'authorization_code' | 'client_credentials' | 'cross_app_access'
+
+export function isUnattended(grant: OAuthGrant): boolean {
+  return grant !== 'authorization_code'
+}
+
+/** The enterprise identity provider of a cross_app_access upstream. */
+export interface IdentityProvider {
+  /** Its issuer URL, where its metadata (and so its token endpoint) is found; or the token endpoint itself. */
+  issuer?: string
+  tokenEndpoint?: string
+  clientId: string
+  /** Secret names: the client's secret at the identity provider (optional), and the ID token to exchange. */
+  clientSecret?: string
+  idToken: string
+}
+
+/**
+ * How keyward signs in to an upstream that takes OAuth (docs/gateway.md, "Remote servers that
+ * need OAuth"). References only: the client secret and key are vault secrets, and the tokens
+ * live in the vault's `upstream_oauth` table (src/upstreams/oauth/store.ts), never here.
+ */
+export interface UpstreamOAuth {
+  grant: OAuthGrant
+  /** A pre-registered client (`--client-id`); without one, a Client ID Metadata Document or dynamic registration. */
+  clientId?: string
+  /** Secret names: `--client-secret secret:NAME`, `--client-key secret:NAME` (a PEM private key, RFC 7523). */
+  clientSecret?: string
+  clientKey?: string
+  /** `--issuer`: the authorization server the pre-registered client belongs to; its credentials go to no other. */
+  issuer?: string
+  /** `--client-metadata-url`: an HTTPS URL serving keyward's client metadata, used as its client_id where the server supports it. */
+  clientMetadataUrl?: string
+  /** `--scope`: what to ask for; without it, the challenge's scope or the server's scopes_supported. */
+  scope?: string
+  /** cross_app_access: the identity provider whose ID token is exchanged. */
+  idp?: IdentityProvider
+}
+
 export interface HttpUpstream {
   name: string
   transport: 'http'
   url: string
   /** Header values; `{secret:NAME}` inside one is replaced by the secret. */
   headers: Record<string, string>
+  /** Set when the upstream takes OAuth tokens that keyward obtains and refreshes. */
+  oauth?: UpstreamOAuth
   prefix: boolean
   /** Absent: `shared` (one MCP session with the upstream for every client session). */
   isolation?: Isolation
@@ -78,6 +124,12 @@ export interface HttpUpstream {
 }
 
 export type UpstreamDefinition = StdioUpstream | HttpUpstream
+
+export type OAuthUpstream = HttpUpstream & {oauth: UpstreamOAuth}
+
+export function isOAuthUpstream(def: UpstreamDefinition): def is OAuthUpstream {
+  return def.transport === 'http' && def.oauth !== undefined
+}
 
 export function checkUpstreamName(name: string): void {
   if (!UPSTREAM_NAME_PATTERN.test(name)) {
@@ -136,6 +188,10 @@ export function secretsOf(def: UpstreamDefinition): string[] {
     for (const value of Object.values(def.env)) if ('secret' in value) refs.add(value.secret)
   } else {
     for (const value of Object.values(def.headers)) for (const ref of secretRefsIn(value)) refs.add(ref)
+    if (def.oauth?.clientSecret) refs.add(def.oauth.clientSecret)
+    if (def.oauth?.clientKey) refs.add(def.oauth.clientKey)
+    if (def.oauth?.idp?.clientSecret) refs.add(def.oauth.idp.clientSecret)
+    if (def.oauth?.idp) refs.add(def.oauth.idp.idToken)
   }
   return [...refs]
 }

@@ -2,6 +2,7 @@
 import {KeywardError} from '../errors/index.js'
 import {tableOf, type VaultData} from '../vault/index.js'
 import {checkUpstreamName, secretsOf, type UpstreamDefinition} from './definition.js'
+import {removeOAuthState} from './oauth/store.js'
 
 export function upstreamsOf(data: VaultData): Map<string, UpstreamDefinition> {
   return tableOf<UpstreamDefinition>(data, 'upstreams')
@@ -57,5 +58,7 @@ export function addUpstream(data: VaultData, def: UpstreamDefinition, options: {
 export function removeUpstream(data: VaultData, name: string): UpstreamDefinition {
   const def = findUpstream(data, name)
   upstreamsOf(data).delete(name)
+  // Its OAuth tokens go with it (they are not revoked: `upstream logout` first does that).
+  removeOAuthState(data, name)
   return def
 }

@@ -100,7 +100,8 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** Makes the directory's entries (a file created, renamed or removed in it) survive a power cut. */
+export async function fsyncDir(dir: string): Promise<void> {
   const handle = await fs.open(dir, constants.O_RDONLY)
   try {
     await handle.sync()
@@ -236,6 +237,87 @@ export async function replaceOtherFile(file: string, data: Buffer, what: string)
   } catch (err) {
     await fs.rm(tmp, {force: true}).catch(() => {})
     throw fileError(err, what, file)
+  }
+}
+
+/**
+ * A file prepared in full beside its place and put there only by `commit()`: for a file that
+ * must change together with a vault write. Everything that can fail for want of room or rights
+ * happens before the vault is written; what is left for `commit()` is a rename in the same
+ * directory.
+ */
+export interface StagedFile {
+  commit(): Promise<void>
+  abort(): Promise<void>
+}
+
+/** Stages `data` to replace `file` (not the vault: a client config), as replaceOtherFile would write it. */
+export async function stageReplacement(file: string, data: Buffer, what: string): Promise<StagedFile> {
+  const tmp = tempName(file)
+  try {
+    await writeNewFile(tmp, data)
+  } catch (err) {
+    await fs.rm(tmp, {force: true}).catch(() => {})
+    throw fileError(err, what, file)
+  }
+  return {
+    async commit() {
+      try {
+        await fs.rename(tmp, file)
+        await fsyncDir(path.dirname(file))
+      } catch (err) {
+        await fs.rm(tmp, {force: true}).catch(() => {})
+        throw fileError(err, what, file)
+      }
+    },
+    abort: () => fs.rm(tmp, {force: true}).catch(() => {}),
+  }
+}
+
+/** A new private file whose content is known only later (a key made by the vault write), reserved with `size` bytes now. */
+export interface ReservedFile {
+  commit(data: Buffer): Promise<void>
+  abort(): Promise<void>
+}
+
+/**
+ * Reserves `file` (0600, never overwriting one, like createPrivateFile): a temp file beside it
+ * already holds `size` bytes, so writing the real content over them later needs no new room.
+ */
+export async function reserveNewFile(file: string, size: number, what: string): Promise<ReservedFile> {
+  const dir = path.dirname(file)
+  await ensurePrivateDir(dir)
+  checkDirectoryChain(file, what)
+  if (await exists(file)) throw new KeywardError('ALREADY_EXISTS', `${what} ${file} already exists; keyward never overwrites one: choose another path`)
+  const tmp = tempName(file)
+  try {
+    await writeNewFile(tmp, Buffer.alloc(size, 0x20))
+  } catch (err) {
+    await fs.rm(tmp, {force: true}).catch(() => {})
+    throw fileError(err, what, file)
+  }
+  return {
+    async commit(data: Buffer) {
+      if (data.length > size) throw new KeywardError('UNEXPECTED', `${what}: ${data.length} bytes do not fit the ${size} reserved`)
+      try {
+        const handle = await fs.open(tmp, constants.O_WRONLY | constants.O_NOFOLLOW)
+        try {
+          await handle.write(data, 0, data.length, 0)
+          await handle.truncate(data.length)
+          await handle.sync()
+        } finally {
+          await handle.close()
+        }
+        await fs.link(tmp, file)
+        await fsyncDir(dir)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new KeywardError('ALREADY_EXISTS', `${what} ${file} already exists; keyward never overwrites one: choose another path`)
+        throw fileError(err, what, file)
+      } finally {
+        await fs.rm(tmp, {force: true}).catch(() => {})
+      }
+    },
+    abort: () => fs.rm(tmp, {force: true}).catch(() => {}),
   }
 }
 

@@ -11,7 +11,7 @@ import {KeyMaterial} from './slots.js'
 import {Vault} from './vault.js'
 
 export {describeSlot, type SlotInfo} from './describe.js'
-export {acquireWriteLock, checkDirectoryChain, createPrivateFile, ensurePrivateDir, exists, isSymlink, readPrivateFile, readVaultBytes, replaceOtherFile, resolveRealPath, type WriteLock} from './file.js'
+export {acquireWriteLock, checkDirectoryChain, createPrivateFile, ensurePrivateDir, exists, fsyncDir, isSymlink, readPrivateFile, readVaultBytes, replaceOtherFile, reserveNewFile, resolveRealPath, stageReplacement, type ReservedFile, type StagedFile, type WriteLock} from './file.js'
 export {generationOf, headerOf, parseEnvelope as parseVault} from './format.js'
 export {GenerationLedger, LedgerSnapshot} from './ledger.js'
 export {defaultKeyFilePath, defaultStateDir, defaultVaultPath, resolveVaultPath} from './paths.js'

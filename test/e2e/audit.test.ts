@@ -2,7 +2,7 @@
  * The audit log at the seams (issue 15, items 4 to 8, 22 and 23), against the built CLI and
  * `keyward serve` with real calls: one log per vault, a real full tmpfs, kill -9 under load with
  * rotation, the whole log deleted, retention with compressed segments, and the tampering verify
- * must still name.
+ * must still name, and the readers (verify, tail --follow) while serve rotates the log.
  */
 import assert from 'node:assert/strict'
 import {promises as fs, readdirSync} from 'node:fs'
@@ -174,6 +174,93 @@ describe('audit log at the seams', function () {
       const records = await readLog(file)
       assert.equal(records.filter((x) => x.event === 'tool.call').length, ok, 'one tool.call record per answered call, none twice')
       assert.deepEqual(records.map((x) => x.seq), records.map((_, i) => i + 1))
+    })
+
+    it('a first write of a log that fails whole (no room even for its head) leaves no alarm, then or after the next write', async function () {
+      if (!canMount(this)) return
+      const disk = box().path('disk')
+      unmount = await mountTmpfs(disk, '64k')
+      const log = path.join(disk, 'log', 'audit.jsonl')
+      const filler = path.join(disk, 'filler')
+      await fill(filler)
+      const first = await box().run(['config', 'set', 'audit.args', 'false', '--audit-log', log])
+      assert.equal(first.code, 0, first.stderr)
+      assert.match(first.stderr, /cannot be written \(.*ENOSPC/)
+      let r = await verify('--audit-log', log)
+      assert.notEqual(r.code, 28, `no record was ever written, yet: ${r.stdout}${r.stderr}`)
+      await fs.rm(filler)
+      await bed.cli(['config', 'set', 'audit.args', 'true', '--audit-log', log])
+      r = await verify('--audit-log', log)
+      assert.equal(r.code, 0, `space is back and one record was written, yet: ${r.stdout}${r.stderr}`)
+    })
+
+    it('a first write of a log with room for its first head or record but not both leaves no alarm once space is back', async function () {
+      if (!canMount(this)) return
+      const disk = box().path('disk')
+      unmount = await mountTmpfs(disk, '64k')
+      const log = path.join(disk, 'log', 'audit.jsonl')
+      const filler = path.join(disk, 'filler')
+      const size = await fill(filler)
+      // One page free: one of the first write's files fits, the next does not.
+      await fs.truncate(filler, size - 4096)
+      const first = await box().run(['config', 'set', 'audit.args', 'false', '--audit-log', log])
+      assert.equal(first.code, 0, first.stderr)
+      let r = await verify('--audit-log', log)
+      assert.notEqual(r.code, 28, `the first write did not land whole, yet: ${r.stdout}${r.stderr}`)
+      await fs.rm(filler)
+      await bed.cli(['config', 'set', 'audit.args', 'true', '--audit-log', log])
+      r = await verify('--audit-log', log)
+      assert.equal(r.code, 0, `a full disk at the first write left: ${r.stdout}${r.stderr}`)
+    })
+  })
+
+  describe('readers while serve rotates the log', () => {
+    it('`audit verify` run while serve rotates the log under load reads one consistent snapshot: it never reports tampering', async () => {
+      const key = await bed.key('load', '--rate', '1000000/min')
+      const s = await bed.serve(['--stateless', '--audit-max-size', '16KiB'])
+      const loading = load(s, key, 8000, 6)
+      const alarms: string[] = []
+      let runs = 0
+      for (const start = Date.now(); Date.now() - start < 7000; runs++) {
+        const r = await verify()
+        if (r.code !== 0) alarms.push(`exit ${r.code}: ${json(r).kind}: ${json(r).message}`)
+      }
+      await loading
+      await bed.stopServers()
+      const after = await verify()
+      assert.equal(after.code, 0, `the log itself is intact: ${after.stdout}${after.stderr}`)
+      assert.deepEqual(alarms.slice(0, 3), [], `${alarms.length} of ${runs} verify runs during the load raised a false alarm`)
+    })
+
+    it('`audit tail --follow --json` follows by sequence number: behind while the log rotates, it still delivers every record, in order', async () => {
+      const key = await bed.key('load', '--rate', '1000000/min')
+      const s = await bed.serve(['--stateless', '--audit-max-size', '16KiB'])
+      const tail = box().spawn(['audit', 'tail', '--follow', '--json', '-n', '0'])
+      let out = ''
+      tail.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d))
+      const exited = new Promise((resolve) => tail.once('exit', resolve))
+      try {
+        await sleep(2000) // following
+        const loading = load(s, key, 4000, 6)
+        // The follower falls behind (descheduled, or its reader applies backpressure) while the log rotates.
+        await sleep(1000)
+        tail.kill('SIGSTOP')
+        await sleep(1000)
+        tail.kill('SIGCONT')
+        await loading
+        await sleep(2500) // the follower polls at least once a second
+      } finally {
+        tail.kill('SIGTERM')
+        await exited
+      }
+      await bed.stopServers()
+      const seqs = out.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as {seq: number}).seq)
+      console.log(`      ${seqs.length} records followed, ${seqs[0]}..${seqs.at(-1)}`)
+      assert.ok(seqs.length > 500, `${seqs.length} records followed`)
+      const lost: number[] = []
+      for (let i = 1; i < seqs.length; i++) for (let q = seqs[i - 1] + 1; q < seqs[i]; q++) lost.push(q)
+      assert.deepEqual(lost.slice(0, 5), [], `${lost.length} of ${seqs.at(-1)! - seqs[0] + 1} records never reached the follower`)
+      assert.ok(seqs.every((q, i) => i === 0 || q > seqs[i - 1]), 'in order, none twice')
     })
   })
 

@@ -9,9 +9,12 @@ import path from 'node:path'
 
 import {Redis} from 'ioredis'
 
+import {publishVaultBytes} from '../../src/cli/replicas.js'
+import {isKeywardError} from '../../src/errors/index.js'
 import {noticeMessage} from '../../src/redis/notice.js'
 import {clusterKeyOf, sign} from '../../src/redis/signing.js'
-import {vaultChannel, vaultKey} from '../../src/redis/vault-copy.js'
+import {resolveRedis} from '../../src/redis/url.js'
+import {MAX_COPY_BYTES, vaultChannel, vaultKey} from '../../src/redis/vault-copy.js'
 import {loadKeyFile, openVault} from '../../src/vault/index.js'
 import {vaultAuditLog} from '../helpers/audit.js'
 import {json, sleep} from '../helpers/cli.js'
@@ -358,6 +361,168 @@ describe('scale-out on Redis', function () {
         return now.replicas.length === 2 && now.replicas.every((x: {state: string}) => x.state === 'ok')
       }, 5000)
       assert.ok(clean !== undefined, 'no warnings once both caught up')
+    })
+
+    it('count one replica as many by copying its genuine heartbeat under other names: listed once, and its rate-limit share holds', async () => {
+      await bed.cli(['config', 'set', 'ratelimit.api-key', '20/min'])
+      const key = await bed.key('client')
+      const s = await replica(1)
+      const {vaultId} = await holder()
+      const client = redisClient()
+      const replicaKeys = () => client.keys(`keyward:replica:${vaultId}:*`)
+      assert.ok((await until(async () => (await replicaKeys()).length === 1, 5000)) !== undefined, 'the replica beats')
+      const [genuine] = await replicaKeys()
+      // The attacker re-copies the replica's own (authentic) record under 9 other names, keeping them fresh.
+      let copying = true
+      const copier = (async () => {
+        while (copying) {
+          const value = await client.get(genuine)
+          if (value) for (let i = 0; i < 9; i++) await client.set(`keyward:replica:${vaultId}:copy${i}`, value, 'EX', 60)
+          await sleep(200)
+        }
+      })()
+      let report
+      try {
+        await sleep(2500) // a heartbeat of the replica counts the live replicas
+        report = json(await bed.cli(['status', '--redis', redis.url, '--json']))
+      } finally {
+        copying = false
+        await copier
+      }
+      // Redis goes away: the replica falls back to its share of 20/min, which for 1 replica is all 20.
+      await redis.kill()
+      let admitted = 0
+      for (let i = 0; i < 20; i++) if ((await status(s, key)) === 200) admitted++
+      assert.deepEqual(
+        {listed: report.replicas.length, unauthenticated: report.unauthenticated, shareHeld: admitted >= 15},
+        {listed: 1, unauthenticated: 9, shareHeld: true},
+        `keyward status lists ${report.replicas.length} replicas for 1 running; with Redis gone, ${admitted} of 20 calls admitted`,
+      )
+    })
+
+    it('stall or bloat every replica with a huge value under the heartbeat prefix: it is judged by its length in Redis and never sent', async () => {
+      const s = await replica(1)
+      const {vaultId} = await holder()
+      const client = redisClient()
+      assert.ok((await until(async () => (await client.keys(`keyward:replica:${vaultId}:*`)).length === 1, 5000)) !== undefined, 'the replica beats')
+      await client.set(`keyward:replica:${vaultId}:junk`, `{"x":"${'x'.repeat(64 * 1024 * 1024)}"}`)
+      const sent = async () => Number(/total_net_output_bytes:(\d+)/.exec(await client.info('stats'))![1])
+      const before = await sent()
+      let worst = 0
+      for (const start = Date.now(); Date.now() - start < 5000; await sleep(100)) {
+        const t = Date.now()
+        await fetch(s.url.replace('/mcp', '/healthz'))
+        worst = Math.max(worst, Date.now() - t)
+      }
+      const report = json(await bed.cli(['status', '--redis', redis.url, '--json']))
+      const downloaded = (await sent()) - before
+      console.log(`      Redis sent ${Math.round(downloaded / 2 ** 20)} MiB in 5 s; /healthz took up to ${worst} ms`)
+      assert.ok(downloaded < 16 * 2 ** 20, `Redis sent ${Math.round(downloaded / 2 ** 20)} MiB to the replica in 5 s`)
+      assert.deepEqual([report.replicas.length, report.unauthenticated], [1, 1])
+    })
+
+    it('flood the heartbeat prefix: a look reads at most 1000 records, and keyward status says its list may be incomplete', async () => {
+      await replica(1)
+      const {vaultId} = await holder()
+      const client = redisClient()
+      const pipeline = client.pipeline()
+      for (let i = 0; i < 3000; i++) pipeline.set(`keyward:replica:${vaultId}:flood${i}`, '{}', 'EX', 60)
+      await pipeline.exec()
+      const r = await bed.box.run(['status', '--redis', redis.url, '--json'])
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(json(r).truncated, true)
+      assert.ok(json(r).unauthenticated <= 1000, `${json(r).unauthenticated} records judged`)
+      assert.match((await bed.cli(['status', '--redis', redis.url])).stdout, /more heartbeat records of this vault than one status reads/)
+    })
+
+    it('crash keyward status with a deeply nested JSON value under the heartbeat prefix: its shape is checked first, and it counts as failing authentication', async () => {
+      await replica(1)
+      const {vaultId} = await holder()
+      const client = redisClient()
+      assert.ok((await until(async () => (await client.keys(`keyward:replica:${vaultId}:*`)).length === 1, 5000)) !== undefined, 'the replica beats')
+      // Under the size limit, nested deep enough to overflow a recursive canonicalisation.
+      const depth = 1500
+      await client.set(`keyward:replica:${vaultId}:deep`, `{"vaultId":"${vaultId}","at":1,"generation":1,"x":${'['.repeat(depth)}${']'.repeat(depth)}}`)
+      const huge = 200_000
+      await client.set(`keyward:replica:${vaultId}:deeper`, `{"vaultId":"${vaultId}","at":1,"generation":1,"x":${'['.repeat(huge)}${']'.repeat(huge)}}`)
+      const r = await bed.box.run(['status', '--redis', redis.url, '--json'])
+      assert.equal(r.code, 0, r.stdout + r.stderr)
+      assert.equal(json(r).replicas.length, 1)
+      assert.equal(json(r).unauthenticated, 2)
+    })
+
+    it('bloat a replica with a vault copy larger than a vault may be: refused by its length in Redis, before it is sent, even under a genuine stamp', async () => {
+      const r = await replica(1)
+      const h = await holder()
+      const client = redisClient()
+      const bytes = Buffer.alloc(Math.ceil(MAX_COPY_BYTES / 3) * 3 + 3, 0x41)
+      const encoded = bytes.toString('base64')
+      // A stamp a holder made (a replay, say) over more bytes than any vault that travels through Redis.
+      await client.hset(vaultKey(h.vaultId), {generation: h.generation + 1, digest: sha256(bytes), mac: sign(h.key, 'copy', [h.vaultId, h.generation + 1, sha256(bytes)]), bytes: encoded})
+      const sent = async () => Number(/total_net_output_bytes:(\d+)/.exec(await client.info('stats'))![1])
+      const before = await sent()
+      await client.publish(vaultChannel(h.vaultId), noticeMessage(h.key, {vaultId: h.vaultId, generation: h.generation + 1, revoked: []}))
+      assert.ok((await until(async () => /did not take the vault copy in Redis \(the copy in Redis is not a vault this replica takes/.test(r.logs()), 3000)) !== undefined, r.logs())
+      const downloaded = (await sent()) - before
+      assert.ok(downloaded < 2 ** 20, `Redis sent ${Math.round(downloaded / 2 ** 20)} MiB to the replica`)
+    })
+
+    it('two CLIs racing on one vault file: A finds B\'s later generation in Redis; A is told when that copy is its file as it is now, and otherwise says exactly what it cannot know', async () => {
+      const closed = `redis://127.0.0.1:${await freePort()}`
+      // A's change, its publication delayed (as by a slow network): the bytes A read back.
+      assert.equal((await bed.box.run(['config', 'set', 'ratelimit.api-key', '100/min', '--redis', closed])).code, 29)
+      const a = await holder()
+      // B's change on the same file, published first.
+      await bed.cli(['config', 'set', 'ratelimit.api-key', '200/min', '--redis', redis.url])
+      const target = resolveRedis(redis.url, undefined, undefined)!
+      const vault = await openVault(bed.box.vault, await loadKeyFile(bed.box.env.KEYWARD_KEY_FILE))
+      const told = await publishVaultBytes(bed.box.vault, a.bytes, vault.data, [], target)
+      assert.deepEqual(told, {generation: a.generation, stored: false})
+      // C's change, not published yet: Redis holds B's copy, which the file has moved past.
+      assert.equal((await bed.box.run(['config', 'set', 'ratelimit.api-key', '300/min', '--redis', closed])).code, 29)
+      await assert.rejects(publishVaultBytes(bed.box.vault, a.bytes, vault.data, ['someKeyId'], target), (err: Error) => {
+        assert.ok(isKeywardError(err) && err.code === 'REPLICAS_NOT_TOLD', err.message)
+        assert.match(err.message, new RegExp(`Redis holds generation ${a.generation + 1} of this vault, written elsewhere, .*may not include this change`))
+        assert.match(err.message, new RegExp(`replicas that serve generation ${a.generation} or later .* ignore its revocations`))
+        assert.match(err.message, new RegExp(`this vault file is at generation ${a.generation + 2} now.*keyward status --publish`))
+        return true
+      })
+    })
+
+    it('a newer copy in Redis, changed from this generation elsewhere, is taken before a change (the write lease): the revocation lands on top of it and reaches the replicas', async () => {
+      const key = await bed.key('apart')
+      const other = bed.box.path('other', 'vault.json')
+      await fs.mkdir(path.dirname(other), {recursive: true, mode: 0o700})
+      await fs.copyFile(bed.box.vault, other)
+      // The other copy changes first (with its own state: its rollback ledger), and reaches Redis.
+      const elsewhere = {XDG_STATE_HOME: bed.box.path('other', 'state')}
+      const stored = await bed.box.run(['config', 'set', 'ratelimit.api-key', '50/min', '--vault', other, '--redis', redis.url], {env: elsewhere})
+      assert.equal(stored.code, 0, stored.stderr)
+      const r = await replica(1)
+      assert.equal(await status(r, key), 200)
+      // Writers line up under the cluster's write lease and start from the newest authentic copy
+      // (replicas write renewed upstream OAuth tokens the same way): nothing of the other change is lost.
+      const revoked = await bed.box.run(['keys', 'revoke', 'apart', '--yes', '--redis', redis.url])
+      assert.equal(revoked.code, 0, revoked.stderr)
+      assert.equal(json(await bed.cli(['config', 'get', 'ratelimit.api-key', '--json'])).value, '50/min', 'the other copy’s change was kept')
+      assert.equal((await holder()).generation, Number(await redisClient().hget(vaultKey((await holder()).vaultId), 'generation')), 'Redis holds this file now')
+      assert.ok((await until(async () => (await status(r, key)) === 401, 3000)) !== undefined, 'the revocation reached the replica')
+    })
+
+    it('copies of the vault changed apart to the same generation (a copy in Redis that does not open here is not taken): exit 29 says Redis holds another copy of it, and that the revocation does not reach replicas serving it', async () => {
+      await bed.key('apart')
+      const h = await holder()
+      // Authentic (signed with the cluster key), one generation ahead, but its bytes do not open with this vault's secret.
+      const bytes = Buffer.from('{}')
+      await redisClient().hset(vaultKey(h.vaultId), {generation: h.generation + 1, digest: sha256(bytes), mac: sign(h.key, 'copy', [h.vaultId, h.generation + 1, sha256(bytes)]), bytes: bytes.toString('base64')})
+      const revoked = await bed.box.run(['keys', 'revoke', 'apart', '--yes', '--redis', redis.url])
+      assert.equal(revoked.code, 29, revoked.stderr)
+      const generation = h.generation + 1
+      assert.equal((await holder()).generation, generation, 'the change was made on this file')
+      assert.match(revoked.stderr, new RegExp(`Redis holds another generation ${generation} of this vault, written elsewhere from the same generation`))
+      assert.match(revoked.stderr, new RegExp(`replicas that serve generation ${generation} or later \\(as Redis's copy, ${generation}\\) ignore its revocations`))
+      // Publishing this file as it is would be refused the same way: the advice says what would help.
+      assert.match(revoked.stderr, /Make the change on the vault file that copy comes from/)
     })
 
     it('a change the replicas cannot be told of exits 29 after its output; a notice still goes out when Redis holds an authentic newer copy', async () => {

@@ -96,6 +96,20 @@ describe('import-config', function () {
     assert.match(textOf(await c.callTool({name: 'claude__get_process', arguments: {}})), /FIXTURE_MODE/)
   })
 
+  it('a write that fails leaves the vault byte for byte as it was, and the config and no backup behind', async () => {
+    const file = await write('claude.json', JSON.stringify({mcpServers: {fx: {command: process.execPath, args: [FIXTURE], env: {GITHUB_TOKEN: TOKEN}}}}))
+    const config = await fs.readFile(file, 'utf8')
+    // The API key file's directory cannot be made: a file stands where it would go.
+    await write('config/keyward/api-keys', 'in the way')
+    const vault = await fs.readFile(bed.box.vault)
+    const r = await bed.box.run(['import-config', file, '--write'])
+    assert.equal(r.code, 8, r.stderr)
+    assert.match(r.stderr, /api-keys/)
+    assert.ok((await fs.readFile(bed.box.vault)).equals(vault), 'the vault is byte for byte as it was')
+    assert.equal(await fs.readFile(file, 'utf8'), config, 'the config is as it was')
+    assert.deepEqual((await fs.readdir(path.dirname(file))).filter((n) => n.includes('keyward-backup') || n.endsWith('.tmp')), [], 'no backup or temp file is left')
+  })
+
   it('only credentials become secrets; a plain value is never redacted; --secret and --plain decide', async () => {
     const random = 'Zq9xV3mK8pL2wR7tY4nB6cD1'
     const file = await write(

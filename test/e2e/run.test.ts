@@ -45,4 +45,10 @@ describe('keyward run', function () {
     assert.equal(r.code, 9)
     assert.equal(r.stderr, 'keyward: no secret named NOPE; see `keyward secrets list`\n')
   })
+
+  it('the command is everything after --, verbatim: its own flags, keyward-looking words and a later -- included', async () => {
+    const r = await box.run(['run', '--', 'printf', '%s|', 'x', 'run', '--only', 'x', '--', 'y', '--upstream'])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout, 'x|run|--only|x|--|y|--upstream|')
+  })
 })

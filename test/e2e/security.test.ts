@@ -46,8 +46,10 @@ describe('security rules', function () {
     const manifest = JSON.parse(await fs.readFile(path.join(ROOT, 'oclif.manifest.json'), 'utf8'))
     const secretWords = /pass(word|phrase)?|secret|token|api-?key|credential|value|private/i
     // Flags whose value is a path to a file, or a reference (secret:NAME, checked below), never the
-    // secret itself; and rates named after an auth type (--ratelimit-api-key 100/min).
-    const refersToFile = /-file(-out)?$|^from-file$|^out$|^oauth-client-secret$|^redis-password$|^ratelimit-[a-z-]+$/
+    // secret itself; and rates named after an auth type (--ratelimit-api-key 100/min). The OAuth
+    // client of an upstream (upstream add --client-secret, --idp-client-secret, --id-token) too,
+    // and --idp-token-endpoint, a URL.
+    const refersToFile = /-file(-out)?$|^from-file$|^out$|^oauth-client-secret$|^redis-password$|^ratelimit-[a-z-]+$|^client-secret$|^idp-client-secret$|^id-token$|^idp-token-endpoint$/
     let checked = 0
     for (const command of Object.values(manifest.commands) as {id: string; flags: Record<string, ManifestFlag>}[]) {
       for (const flag of Object.values(command.flags)) {
@@ -66,6 +68,18 @@ describe('security rules', function () {
         const r = await box2.run(['serve', '--transport', 'http', '--port', '0', flag, 'a-plaintext-secret'])
         assert.equal(r.code, 2, `${flag}: a reference flag refuses a value`)
         assert.match(r.stderr, /give a vault secret as secret:NAME/)
+        assert.ok(!r.stderr.includes('a-plaintext-secret'))
+      }
+      const idp = ['--idp-issuer', 'https://idp.example.com', '--idp-client-id', 'kw']
+      const upstreamFlags: [string, string[]][] = [
+        ['--client-secret', ['--client-id', 'a']],
+        ['--idp-client-secret', ['--grant', 'cross_app_access', '--client-id', 'a', '--client-key', 'secret:K', '--id-token', 'secret:T', ...idp]],
+        ['--id-token', ['--grant', 'cross_app_access', '--client-id', 'a', '--client-key', 'secret:K', ...idp]],
+      ]
+      for (const [flag, rest] of upstreamFlags) {
+        const r = await box2.run(['upstream', 'add', 'up', '--url', 'https://mcp.example.com/mcp', ...rest, flag, 'a-plaintext-secret'])
+        assert.equal(r.code, 2, `upstream add ${flag}: a reference flag refuses a value`)
+        assert.match(r.stderr, new RegExp(`${flag} takes a vault secret as secret:NAME, never the value itself`))
         assert.ok(!r.stderr.includes('a-plaintext-secret'))
       }
     } finally {

@@ -29,6 +29,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['auth'],
   ['server'],
   ['cli'],
+  ['ui'],
 ]
 
 /** Inside src/server: the refusal and the protection settings at the bottom, the wiring of `serve` on top. */
@@ -36,13 +37,14 @@ export const SERVER_LAYERS: readonly (readonly string[])[] = [
   ['defaults', 'log', 'refusal', 'protection'],
   ['era'],
   ['live-vault', 'tools'],
+  ['bridge'],
   ['runtime'],
   ['context'],
   ['pipeline'],
   ['options', 'mcp'],
   ['gateway', 'transports'],
   ['stages'],
-  ['cluster', 'open-audit', 'assemble'],
+  ['cluster', 'open-audit', 'open-request-state', 'assemble'],
   ['routes', 'shutdown', 'start-cluster', 'start-gateway'],
   ['start-http', 'start-stdio'],
   ['index'],

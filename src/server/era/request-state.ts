@@ -114,9 +114,9 @@ export class RequestStateSealer {
     return Buffer.from(AAD_LABEL + principal, 'utf8')
   }
 
-  /** A token carrying `data` (JSON) for one retry of `binding`. */
-  seal(binding: StateBinding, data: unknown): string {
-    const payload: Payload = {id: randomBytes(16).toString('base64url'), exp: this.now() + this.ttlMs, m: binding.method, n: binding.name, d: data}
+  /** A token carrying `data` (JSON) for one retry of `binding`, good for `ttlMs` (the sealer's own by default). */
+  seal(binding: StateBinding, data: unknown, ttlMs: number = this.ttlMs): string {
+    const payload: Payload = {id: randomBytes(16).toString('base64url'), exp: this.now() + ttlMs, m: binding.method, n: binding.name, d: data}
     const iv = randomBytes(IV_BYTES)
     const cipher = createCipheriv('aes-256-gcm', this.key, iv)
     cipher.setAAD(this.aad(binding.principal))

@@ -16,7 +16,7 @@
  * sessions subscribed to each resource and the log level the upstream is asked for.
  */
 import type {Client} from '@modelcontextprotocol/client'
-import type {ClientCapabilities, LoggingLevel} from '@modelcontextprotocol/sdk/types.js'
+import type {ClientCapabilities, LoggingLevel} from '@modelcontextprotocol/server'
 
 import type {Principal} from '../../auth/index.js'
 import {isolationOf, type UpstreamDefinition} from '../../upstreams/index.js'
@@ -54,11 +54,12 @@ export interface Connection {
  * What a connection declares of its client (item 5 of issue 16): a connection with one client
  * behind it declares what that client declared; one shared by several declares what keyward can
  * route there (sampling and elicitation, to the one caller with a call in flight; never roots,
- * which belong to one client); a stateless one declares nothing, as nothing can reach its clients.
+ * which belong to one client). Stateless HTTP declares the same: a 2025 client there has no way
+ * back (its requests are refused at once, traffic.ts), but a 2026-07-28 client, in every mode, is
+ * asked through the input bridge (server/bridge) within its call.
  */
 export function declaredCapabilities(mode: ServeMode, owner: ClientSession | undefined): ClientCapabilities {
-  if (mode === 'stateless') return {}
-  if (!owner) return {sampling: {}, elicitation: {}}
+  if (mode === 'stateless' || !owner) return {sampling: {}, elicitation: {}}
   const client = owner.capabilities()
   const caps: ClientCapabilities = {}
   if (client?.sampling) caps.sampling = client.sampling

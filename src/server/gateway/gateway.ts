@@ -7,11 +7,12 @@
  */
 import {createHash} from 'node:crypto'
 
-import type {LoggingLevel} from '@modelcontextprotocol/sdk/types.js'
+import type {LoggingLevel} from '@modelcontextprotocol/server'
 
 import type {Principal} from '../../auth/index.js'
 
 import {upstreamsInPrecedence, type UpstreamDefinition} from '../../upstreams/index.js'
+import {grantFingerprint, type FetchLike} from '../../upstreams/oauth/index.js'
 import type {VaultData} from '../../vault/index.js'
 import type {Redactor} from '../../guard/redactor.js'
 import type {Logger} from '../log.js'
@@ -51,15 +52,21 @@ export interface GatewayOptions {
   gate?: PinGate
   /** The newest runtime's log redactor: what an upstream prints passes through it before it is logged. */
   logRedactor(): Redactor
+  /** For an upstream that takes OAuth: the fetch that carries its tokens (src/upstreams/oauth). */
+  upstreamFetch?(def: UpstreamDefinition): FetchLike | undefined
 }
 
-function resolver(def: UpstreamDefinition, data: () => VaultData, context: UpstreamContext): () => Resolved {
-  return () => resolveUpstream(def, data(), context)
+function resolver(def: UpstreamDefinition, data: () => VaultData, context: UpstreamContext, upstreamFetch?: GatewayOptions['upstreamFetch']): () => Resolved {
+  return () => {
+    const resolved = resolveUpstream(def, data(), context)
+    const fetch = upstreamFetch?.(def)
+    return fetch ? {...resolved, fetch} : resolved
+  }
 }
 
-/** What decides a restart: the definition, and the secret values it resolves to (hashed, never kept). */
+/** What decides a restart: the definition, the secret values it resolves to (hashed, never kept), and an OAuth login or logout (not a renewal). */
 function fingerprint(def: UpstreamDefinition, data: VaultData, context: UpstreamContext): string {
-  const hash = createHash('sha256').update(JSON.stringify({...def, created: undefined, updated: undefined}))
+  const hash = createHash('sha256').update(JSON.stringify({...def, created: undefined, updated: undefined})).update(grantFingerprint(def, data))
   try {
     const resolved = resolver(def, () => data, context)()
     hash.update(JSON.stringify(resolved.env ?? resolved.headers))
@@ -146,7 +153,7 @@ export class Gateway {
     this.scheduleSweep()
     return new this.UpstreamSource!({
       def,
-      resolve: resolver(def, () => this.data, this.options.context),
+      resolve: resolver(def, () => this.data, this.options.context, this.options.upstreamFetch),
       version: this.options.version,
       log: this.options.log,
       mode: this.options.mode,

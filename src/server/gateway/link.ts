@@ -16,11 +16,11 @@
  * and retries the call.
  */
 import {Client, StreamableHTTPClientTransport, type ClientOptions, type Transport} from '@modelcontextprotocol/client'
-// The relay answers through the server side, which is still on the 1.x SDK: its result schemas.
-import {CreateMessageResultSchema, ElicitResultSchema, ListRootsResultSchema, type ClientCapabilities, type LoggingLevel, type ServerNotification} from '@modelcontextprotocol/sdk/types.js'
+import type {ClientCapabilities, LoggingLevel, ServerNotification} from '@modelcontextprotocol/server'
 
 import type {Redactor} from '../../guard/redactor.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
+import {needsLoginIn, type FetchLike} from '../../upstreams/oauth/index.js'
 import type {Logger} from '../log.js'
 import {Refusal, RPC} from '../refusal.js'
 import type {ItemKind} from '../tools/source.js'
@@ -43,6 +43,8 @@ export interface Resolved {
   /** stdio: its private HOME, its sandbox, and what a sandbox must hide (src/server/gateway/sandbox.ts). */
   launch?: Launch
   headers?: Record<string, string>
+  /** http with OAuth: the fetch that puts the upstream's access token on each request. */
+  fetch?: FetchLike
 }
 
 export interface LinkOptions {
@@ -172,7 +174,7 @@ export class UpstreamLink {
           maxLineBytes: MAX_LINE_BYTES,
           onLog: (line, kind) => log(kind === 'stderr' ? 'info' : 'warn', `upstream ${def.name}: ${this.clean(line)}`),
         })
-      : new StreamableHTTPClientTransport(new URL(def.url), {requestInit: {headers: resolved.headers}})
+      : new StreamableHTTPClientTransport(new URL(def.url), {requestInit: {headers: resolved.headers}, ...(resolved.fetch ? {fetch: resolved.fetch} : {})})
     this.transport = transport
     let closedEarly = false
     client.onclose = () => {
@@ -190,14 +192,16 @@ export class UpstreamLink {
     } catch (err) {
       await client.close().catch(() => {})
       if (this.stopped) return
-      if (!this.modernOnly && refusesLegacy(err)) {
+      // Only a login helps: no retries until the vault changes (a login restarts the upstream).
+      const login = needsLoginIn(err)
+      if (!login && !this.modernOnly && refusesLegacy(err)) {
         this.modernOnly = true
         log('info', `upstream ${def.name} speaks only MCP 2026-07-28; connecting again in that revision`)
         void this.connect()
         return
       }
-      const why = err instanceof UpstreamUnavailable ? err.message : closedEarly ? this.exitReason(transport) : describe(err)
-      this.fail(`it did not start: ${why}`)
+      const why = login ? login.message : err instanceof UpstreamUnavailable ? err.message : closedEarly ? this.exitReason(transport) : describe(err)
+      this.fail(`it did not start: ${why}`, login !== undefined)
       return
     }
     if (this.stopped) {
@@ -249,16 +253,16 @@ export class UpstreamLink {
 
   private installHandlers(client: Client, caps: ClientCapabilities): void {
     const traffic = this.options.traffic
-    const relay = <T>(kind: RelayKind, request: {method: string; params?: unknown}, schema: {parse(v: unknown): T}, signal: AbortSignal): Promise<T> => {
+    const relay = (kind: RelayKind, request: {method: string; params?: unknown}, signal: AbortSignal) => {
       if (!traffic) throw Refusal.notSupported(`${kind} is not available: no client session to ask`)
-      return traffic.request(kind, request, schema, signal)
+      return traffic.request(kind, request, signal) as Promise<never>
     }
     // A 2025-era upstream sends these as requests; a 2026-era one as input requests of a result,
-    // which the client fulfils through these same handlers before it retries the call.
-    // The results were validated by the 1.x schemas of the same wire shapes.
-    if (caps.sampling) client.setRequestHandler('sampling/createMessage', (request, ctx) => relay('sampling', request, CreateMessageResultSchema, ctx.mcpReq.signal) as Promise<never>)
-    if (caps.elicitation) client.setRequestHandler('elicitation/create', (request, ctx) => relay('elicitation', request, ElicitResultSchema, ctx.mcpReq.signal) as Promise<never>)
-    if (caps.roots) client.setRequestHandler('roots/list', (request, ctx) => relay('roots', request, ListRootsResultSchema, ctx.mcpReq.signal) as Promise<never>)
+    // which the client fulfils through these same handlers before it retries the call. The
+    // channel's SDK checks the client's answer against the method's result schema.
+    if (caps.sampling) client.setRequestHandler('sampling/createMessage', (request, ctx) => relay('sampling', request, ctx.mcpReq.signal))
+    if (caps.elicitation) client.setRequestHandler('elicitation/create', (request, ctx) => relay('elicitation', request, ctx.mcpReq.signal))
+    if (caps.roots) client.setRequestHandler('roots/list', (request, ctx) => relay('roots', request, ctx.mcpReq.signal))
     client.setNotificationHandler('notifications/tools/list_changed', () => this.options.onListChanged?.('tool'))
     client.setNotificationHandler('notifications/prompts/list_changed', () => this.options.onListChanged?.('prompt'))
     client.setNotificationHandler('notifications/resources/list_changed', () => this.options.onListChanged?.('resource'))

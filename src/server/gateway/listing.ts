@@ -4,7 +4,7 @@
  * upstream-source.ts).
  */
 import type {Client} from '@modelcontextprotocol/client'
-import type {Prompt, Resource, ResourceTemplate, Tool} from '@modelcontextprotocol/sdk/types.js'
+import type {Prompt, Resource, ResourceTemplateType as ResourceTemplate, Tool} from '@modelcontextprotocol/server'
 
 import type {PinKind} from '../../upstreams/pins.js'
 import type {ItemKind} from '../tools/source.js'

@@ -4,10 +4,10 @@
  * exactly what `keyward serve` would give it: its environment, private HOME and sandbox.
  */
 import type {Listing} from '../../upstreams/pins.js'
-import type {UpstreamDefinition} from '../../upstreams/index.js'
-import {Redactor} from '../../guard/redactor.js'
+import {vaultRedactor, type UpstreamDefinition} from '../../upstreams/index.js'
 import type {VaultData} from '../../vault/index.js'
 import type {Logger} from '../log.js'
+import type {FetchLike} from '../../upstreams/oauth/index.js'
 import {UpstreamLink, type UpstreamEra} from './link.js'
 import {exposedName} from './naming.js'
 import {resolveUpstream, type UpstreamContext} from './resolve.js'
@@ -21,16 +21,22 @@ export interface ProbeResult {
   tools: string[]
   prompts: string[]
   resources: number
+  /** The resources' URIs (what `resource:` scopes match; the console's scope preview). */
+  resourceUris: string[]
   /** The definitions as listed (tools, prompts, resource templates), for the pins and the scanner. */
   listing: Listing
 }
 
-export async function probeUpstream(def: UpstreamDefinition, data: VaultData, options: {timeoutMs: number; version: string; log: Logger; context: UpstreamContext}): Promise<ProbeResult> {
+/** `fetch`: for an upstream that takes OAuth, the one carrying its tokens. */
+export async function probeUpstream(def: UpstreamDefinition, data: VaultData, options: {timeoutMs: number; version: string; log: Logger; context: UpstreamContext; fetch?: FetchLike}): Promise<ProbeResult> {
   const started = process.hrtime.bigint()
-  const redactor = Redactor.ofSecrets(data.secrets)
+  const redactor = vaultRedactor(data)
   const link = new UpstreamLink({
     def,
-    resolve: () => resolveUpstream(def, data, options.context),
+    resolve: () => {
+      const resolved = resolveUpstream(def, data, options.context)
+      return options.fetch ? {...resolved, fetch: options.fetch} : resolved
+    },
     version: options.version,
     log: options.log,
     logRedactor: () => redactor,
@@ -43,7 +49,7 @@ export async function probeUpstream(def: UpstreamDefinition, data: VaultData, op
     const prefix = def.prefix ? def.name : undefined
     const tools = caps.tools ? (await client.listTools()).tools : []
     const prompts = caps.prompts ? (await client.listPrompts()).prompts : []
-    const resources = caps.resources ? (await client.listResources()).resources.length : 0
+    const resourceUris = caps.resources ? (await client.listResources()).resources.map((r) => r.uri) : []
     const templates = caps.resources ? await client.listResourceTemplates().then((r) => r.resourceTemplates, () => []) : []
     const info = client.getServerVersion()
     return {
@@ -53,7 +59,8 @@ export async function probeUpstream(def: UpstreamDefinition, data: VaultData, op
       server: info && {name: info.name, version: info.version},
       tools: tools.map((t) => exposedName(prefix, t.name)),
       prompts: prompts.map((p) => exposedName(prefix, p.name)),
-      resources,
+      resources: resourceUris.length,
+      resourceUris,
       listing: {tool: tools, prompt: prompts, template: templates},
     }
   } finally {

@@ -16,18 +16,18 @@
  * Progress needs no routing: each request carries its own progress token (link.ts), and the
  * SDK client gives each request its own id.
  */
-import type {ClientCapabilities, LoggingLevel, ServerNotification} from '@modelcontextprotocol/sdk/types.js'
+import type {ClientCapabilities, ClientResult, LoggingLevel, ServerNotification} from '@modelcontextprotocol/server'
 
 import type {Logger} from '../log.js'
 import {Refusal} from '../refusal.js'
-import type {ClientChannel, ClientSession, ZodLike} from '../tools/source.js'
+import type {ClientChannel, ClientSession} from '../tools/source.js'
 
 /** What an upstream may ask of its client. */
 export type RelayKind = 'sampling' | 'elicitation' | 'roots'
 
 /** How a connection hands over what it receives for clients (link.ts). */
 export interface LinkTraffic {
-  request<T>(kind: RelayKind, request: {method: string; params?: unknown}, schema: ZodLike<T>, signal: AbortSignal): Promise<T>
+  request(kind: RelayKind, request: {method: string; params?: unknown}, signal: AbortSignal): Promise<ClientResult>
   notify(notification: ServerNotification): void
 }
 
@@ -39,6 +39,8 @@ export interface LinkTraffic {
 export interface Call {
   channel?: ClientChannel
   session?: ClientSession
+  /** A 2026-07-28 client's call: no session, its channel asks through the input bridge (server/bridge), which checks what the client declared. */
+  bridged?: boolean
 }
 
 // ---- log levels -----------------------------------------------------------------------------
@@ -180,14 +182,15 @@ export class Traffic implements LinkTraffic {
     return first
   }
 
-  async request<T>(kind: RelayKind, request: {method: string; params?: unknown}, schema: ZodLike<T>, signal: AbortSignal): Promise<T> {
+  async request(kind: RelayKind, request: {method: string; params?: unknown}, signal: AbortSignal): Promise<ClientResult> {
     const owner = this.options.owner?.()
     const call = this.only
-    const target = call ? {channel: call.channel, session: call.session} : owner ? {channel: owner.channel, session: owner} : undefined
+    const target: Call | undefined = call ?? (owner ? {channel: owner.channel, session: owner} : undefined)
     if (!target?.channel) throw this.refuse(kind, this.calls.size === 0 ? 'while no call was in flight' : `while ${this.calls.size} calls were in flight`)
+    if (target.bridged) return target.channel.request(request as never, {signal})
     if (!target.session) throw this.refuse(kind, 'for a stateless HTTP client, which has no way back')
     if (!target.session.capabilities()?.[DECLARED[kind]]) throw this.refuse(kind, `of a client that did not declare ${kind}`)
-    return target.channel.request(request as never, schema, {signal})
+    return target.channel.request(request as never, {signal})
   }
 
   private refuse(kind: RelayKind, why: string): Refusal {
@@ -215,7 +218,8 @@ export class Traffic implements LinkTraffic {
     const caller = this.only ?? this.oneSession()
     if (caller) {
       const channel = caller.channel ?? caller.session?.channel
-      if (channel && levels.admits(caller.session, level)) send(channel)
+      // A 2026-07-28 call's channel admits by the level its request named.
+      if (channel && (caller.bridged || levels.admits(caller.session, level))) send(channel)
       return
     }
     // Calls of several sessions in flight: whose message this is cannot be told, so no one gets it.

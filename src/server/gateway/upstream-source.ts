@@ -16,13 +16,14 @@ import type {
   LoggingLevel,
   ReadResourceResult,
   Resource,
-  ResourceTemplate,
-} from '@modelcontextprotocol/sdk/types.js'
+  ResourceTemplateType as ResourceTemplate,
+} from '@modelcontextprotocol/server'
 
 import type {Principal} from '../../auth/index.js'
 import {linearRegExp, type LinearRegExp} from '../../guard/linear-regex.js'
 import type {Redactor} from '../../guard/redactor.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
+import {needsLoginIn} from '../../upstreams/oauth/index.js'
 import type {PinKind} from '../../upstreams/pins.js'
 import type {Logger} from '../log.js'
 import {Refusal} from '../refusal.js'
@@ -84,6 +85,8 @@ function strip(message: string): string {
  */
 function upstreamError(name: string, err: unknown): unknown {
   if (err instanceof Refusal || err instanceof UpstreamUnavailable) return err
+  const login = needsLoginIn(err)
+  if (login) return new UpstreamUnavailable(login.message)
   const e = err as {code?: unknown; message?: string; data?: unknown}
   if (typeof e?.code === 'number' && Number.isInteger(e.code)) return Refusal.fromUpstream(e.code, strip(e.message ?? 'upstream error'), e.data)
   return new UpstreamUnavailable(`upstream ${name} failed during the call (${strip(e?.message ?? 'connection lost')})`)
@@ -317,7 +320,7 @@ export class UpstreamSource implements ToolSource {
   private async on<T>(env: CallEnv, work: (client: Client, connection: Connection) => Promise<T>): Promise<T> {
     const connection = this.connections.of(env.principal, env.session)
     const client = await connection.link.client(CALL_WAIT_MS)
-    const end = connection.traffic.begin({channel: env.client, session: env.session})
+    const end = connection.traffic.begin({channel: env.client, session: env.session, bridged: env.era === 'modern'})
     try {
       return await work(client, connection)
     } catch (err) {

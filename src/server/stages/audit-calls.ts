@@ -28,7 +28,7 @@ export function auditCalls(trail: AuditTrail): Stage<CallContext> {
     } catch (err) {
       failure = err
     }
-    const who = {[NAME_FIELD[ctx.kind]]: clientText(redactor.text(ctx.name)), ...principalFields(ctx.principal), ...(ctx.session ? {session: ctx.session.id} : {})}
+    const who = {[NAME_FIELD[ctx.kind]]: clientText(redactor.text(ctx.name)), ...principalFields(ctx.principal), ...(ctx.era ? {era: ctx.era} : {}), ...(ctx.session ? {session: ctx.session.id} : {})}
     const refusal = failure instanceof Refusal ? failure : undefined
     const refusalEvent = refusal && REFUSAL_EVENT[refusal.kind]
     const records: AuditEvent[] = []

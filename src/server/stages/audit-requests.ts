@@ -31,6 +31,7 @@ export function requestFacts(ctx: RequestContext): Record<string, unknown> {
   const method = ctx.message?.method
   return {
     transport: ctx.transport,
+    ...(ctx.era ? {era: ctx.era} : {}),
     ...(ctx.peer ? {peer: ctx.peer} : {}),
     ...(ctx.method ? {http_method: ctx.method} : {}),
     ...(method !== undefined ? {method: clientText(ctx.runtime.logRedactor.text(method), 64)} : {}),

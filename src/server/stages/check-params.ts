@@ -14,9 +14,13 @@ const REQUIRED: Record<string, string> = {
   'resources/unsubscribe': 'uri',
 }
 
+/** Methods 2026-07-28 removed (subscriptions/listen replaced them): in that era the server answers METHOD_NOT_FOUND, whatever their params. */
+const REMOVED_IN_MODERN: ReadonlySet<string> = new Set(['resources/subscribe', 'resources/unsubscribe'])
+
 export function checkParams(): Stage<MessageContext> {
   return (ctx, next) => {
-    const field = ctx.method && REQUIRED[ctx.method]
+    const removed = ctx.request.era === 'modern' && ctx.method !== undefined && REMOVED_IN_MODERN.has(ctx.method)
+    const field = ctx.method && !removed && REQUIRED[ctx.method]
     if (field && ctx.id !== undefined) {
       const value = ctx.params?.[field]
       if (typeof value !== 'string' || value === '') {

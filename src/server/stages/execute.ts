@@ -27,6 +27,7 @@ export function execute(server: ServerInfo, log: Logger, allowance?: AllowanceOf
       meta: ctx.meta,
       client: ctx.client,
       session: ctx.session,
+      era: ctx.era,
       allowance: allowance && (() => allowance(ctx.principal, ctx.runtime)),
       redaction: {redactor: ctx.runtime.redactor, found},
     }
@@ -36,7 +37,7 @@ export function execute(server: ServerInfo, log: Logger, allowance?: AllowanceOf
       else ctx.result = await item.read(env)
     } catch (err) {
       if (err instanceof Refusal || (item.kind !== 'tool' && typeof (err as {code?: unknown}).code === 'number')) throw err
-      log('error', `${item.kind} ${ctx.name} failed for ${ctx.principal.id} (${(err as Error)?.name ?? 'error'})`)
+      log('error', `${item.kind} ${ctx.name} failed for ${ctx.principal.id}${ctx.era ? ` (${ctx.era} era)` : ''} (${(err as Error)?.name ?? 'error'})`)
       if (item.kind === 'tool') ctx.result = {isError: true, content: [{type: 'text', text: `Tool ${ctx.name} failed`}]}
       else throw new Error(`${item.kind} failed`)
     } finally {

@@ -11,7 +11,7 @@ export function logRefusals(log: Logger): Stage<RequestContext> {
     } catch (err) {
       if (err instanceof Refusal) {
         const what = ctx.transport === 'http' ? `${ctx.method} ${ctx.path} from ${ctx.peer ?? '?'}` : `stdio ${methodOf(ctx)}`
-        log('info', `refused ${what}: ${err.status} ${err.reason}`)
+        log('info', `refused ${what}${ctx.era ? ` (${ctx.era} era)` : ''}: ${err.status} ${err.reason}`)
       }
       throw err
     }

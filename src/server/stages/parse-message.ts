@@ -2,7 +2,7 @@
  * Parses the body into one JSON-RPC message. A batch (an array) is refused: the protocol dropped
  * batches in 2025-06-18, and one message per request is what every later stage counts on.
  */
-import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
+import type {JSONRPCMessage} from '@modelcontextprotocol/server'
 
 import type {Stage} from '../pipeline/chain.js'
 import {parsedMessage, type RequestContext} from '../context.js'

@@ -1,6 +1,7 @@
 /**
  * Stateful HTTP: a request names its session; only the principal that opened a session may use
  * it. A session presented with another credential is, to that caller, a session that does not exist.
+ * A 2026-07-28 request has no session (the era stage, before this one, says which era).
  */
 import type {Stage} from '../pipeline/chain.js'
 import type {RequestContext} from '../context.js'
@@ -9,7 +10,8 @@ import type {SessionStore} from '../transports/sessions.js'
 
 export function bindSession(store: SessionStore): Stage<RequestContext> {
   return (ctx, next) => {
-    if (ctx.transport !== 'http') return next()
+    // 2026-07-28 has no sessions: a modern request stands on its own credential (Mcp-Session-Id is ignored).
+    if (ctx.transport !== 'http' || ctx.era === 'modern') return next()
     const ids = ctx.headers['mcp-session-id']
     if (!ids) {
       if (ctx.method === 'POST' && ctx.message?.method === 'initialize') return next()

@@ -13,7 +13,7 @@
  * Every source is held wrapped (redacting.ts): what the catalog lists, finds and routes to is
  * the redacted view, so there is no way from the catalog to a client around redaction.
  */
-import type {Prompt, Resource, ResourceTemplate, Tool} from '@modelcontextprotocol/sdk/types.js'
+import type {Prompt, Resource, ResourceTemplateType as ResourceTemplate, Tool} from '@modelcontextprotocol/server'
 
 import type {Kind as ScopeKind, ScopeSet} from '../../policy/index.js'
 import {redactingSource, type CurrentRedactor} from './redacting.js'

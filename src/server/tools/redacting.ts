@@ -43,7 +43,7 @@ function build<T, Arg>(table: Table<T, Arg>, inner: T, arg: Arg): T {
 
 const CHANNEL: Table<ClientChannel, CurrentRedactor> = {
   notify: (inner, redactor) => (notification) => inner.notify(redactor().value(notification)),
-  request: (inner, redactor) => (request, schema, options) => inner.request(redactor().value(request), schema, options),
+  request: (inner, redactor) => (request, options) => inner.request(redactor().value(request), options),
 }
 
 export function redactingChannel(channel: ClientChannel, redactor: CurrentRedactor): ClientChannel {

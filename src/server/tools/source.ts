@@ -6,19 +6,21 @@
 import type {
   CallToolResult,
   ClientCapabilities,
+  ClientResult,
   CompleteRequest,
   CompleteResult,
   GetPromptResult,
   Prompt,
   ReadResourceResult,
   Resource,
-  ResourceTemplate,
+  ResourceTemplateType as ResourceTemplate,
   ServerNotification,
   ServerRequest,
   Tool,
-} from '@modelcontextprotocol/sdk/types.js'
+} from '@modelcontextprotocol/server'
 
 import type {Principal} from '../../auth/index.js'
+import type {Era} from '../era/protocol.js'
 import type {Redactor} from '../../guard/redactor.js'
 import type {Allowance} from '../../ratelimit/limits.js'
 
@@ -30,15 +32,15 @@ export interface ServerInfo {
   startedAt: number
 }
 
-/** The way back to the client that made a call: notifications and requests related to it. */
+/**
+ * The way back to the client that made a call: notifications and requests related to it. A
+ * request (sampling, elicitation, roots) resolves with the client's answer, checked by the SDK
+ * against that method's result schema; to a 2026-07-28 client it becomes an input request of
+ * an InputRequiredResult (server/bridge), answered when the client retries.
+ */
 export interface ClientChannel {
   notify(notification: ServerNotification): Promise<void>
-  request<T>(request: ServerRequest, resultSchema: ZodLike<T>, options?: {signal?: AbortSignal; timeout?: number}): Promise<T>
-}
-
-/** The SDK's result schemas, as far as a channel needs them. */
-export interface ZodLike<T> {
-  parse(value: unknown): T
+  request(request: ServerRequest, options?: {signal?: AbortSignal; timeout?: number}): Promise<ClientResult>
 }
 
 /**
@@ -64,6 +66,8 @@ export interface CallEnv {
   client?: ClientChannel
   /** The caller's session; absent in stateless mode. */
   session?: ClientSession
+  /** The protocol era of the request that made the call (absent outside the call stages). */
+  era?: Era
   /** Where the caller stands against its rate limit. */
   allowance?: () => Promise<Allowance | undefined>
   /**

@@ -7,7 +7,7 @@
  */
 import type {ServerResponse} from 'node:http'
 
-import type {JSONRPCMessage} from '@modelcontextprotocol/sdk/types.js'
+import type {JSONRPCMessage} from '@modelcontextprotocol/server'
 
 export const SSE_HEADERS = {'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no'}
 

@@ -6,7 +6,7 @@
 import {randomUUID} from 'node:crypto'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
-import type {Server} from '@modelcontextprotocol/sdk/server/index.js'
+import type {Server} from '@modelcontextprotocol/server'
 
 import type {Principal} from '../../auth/index.js'
 import type {RequestContext} from '../context.js'

@@ -16,9 +16,9 @@
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
-import type {Server} from '@modelcontextprotocol/sdk/server/index.js'
-import type {Transport, TransportSendOptions} from '@modelcontextprotocol/sdk/shared/transport.js'
-import type {JSONRPCMessage, JSONRPCNotification, JSONRPCRequest, MessageExtraInfo} from '@modelcontextprotocol/sdk/types.js'
+import type {Server} from '@modelcontextprotocol/server'
+import type {Transport, TransportSendOptions} from '@modelcontextprotocol/server'
+import type {JSONRPCMessage, JSONRPCNotification, JSONRPCRequest, MessageExtraInfo} from '@modelcontextprotocol/server'
 
 import type {RequestContext} from '../context.js'
 import {authInfoFor} from '../mcp.js'

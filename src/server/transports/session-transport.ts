@@ -13,8 +13,8 @@
  */
 import type {ServerResponse} from 'node:http'
 
-import type {Transport, TransportSendOptions} from '@modelcontextprotocol/sdk/shared/transport.js'
-import type {JSONRPCMessage, MessageExtraInfo} from '@modelcontextprotocol/sdk/types.js'
+import type {Transport, TransportSendOptions} from '@modelcontextprotocol/server'
+import type {JSONRPCMessage, MessageExtraInfo} from '@modelcontextprotocol/server'
 
 import {Refusal} from '../refusal.js'
 import {abandoned, Exchange, SSE_HEADERS, sseEvent} from './exchange.js'

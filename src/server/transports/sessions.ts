@@ -3,7 +3,7 @@
  * it. Bounded in number, per principal (sessions.per-principal: its least recently used is closed
  * to make room) and in idle time; closed when their principal stops being valid.
  */
-import type {Server} from '@modelcontextprotocol/sdk/server/index.js'
+import type {Server} from '@modelcontextprotocol/server'
 
 import type {Principal} from '../../auth/index.js'
 import type {SessionTransport} from './session-transport.js'

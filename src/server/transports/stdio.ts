@@ -9,12 +9,12 @@
  */
 import type {Readable, Writable} from 'node:stream'
 
-import type {Transport, TransportSendOptions} from '@modelcontextprotocol/sdk/shared/transport.js'
-import type {JSONRPCMessage, MessageExtraInfo} from '@modelcontextprotocol/sdk/types.js'
+import type {Transport, TransportSendOptions} from '@modelcontextprotocol/server'
+import type {JSONRPCMessage, MessageExtraInfo} from '@modelcontextprotocol/server'
 
 import type {Credential, Principal} from '../../auth/index.js'
 import type {RequestContext} from '../context.js'
-import {authInfoFor} from '../mcp.js'
+import {authInfoFor, type Admitted} from '../mcp.js'
 import {Refusal, renderRefusal} from '../refusal.js'
 import type {Pipeline} from '../pipeline/pipeline.js'
 
@@ -26,6 +26,8 @@ export interface StdioOptions {
 }
 
 const TOO_LONG = Symbol('line too long')
+/** Requests admitted and not yet answered whose caller is remembered; past this the oldest is forgotten. */
+const MAX_ADMITTED = 4096
 
 export class StdioTransport implements Transport {
   onclose?: () => void
@@ -38,6 +40,12 @@ export class StdioTransport implements Transport {
   private closed = false
   /** The principal of the latest admitted message (its scopes decide which list changes it hears of). */
   principal?: Principal
+  /**
+   * The caller and runtime each request was admitted with, until it is answered: the SDK's stdio
+   * entry (serveStdio) passes a message on without what the transport attaches to it, so the
+   * server's handlers look their request up here (McpDeps.admitted).
+   */
+  private readonly admittedById = new Map<string | number, Admitted>()
   /** Resolves when the input ends and every line read has been handled. */
   readonly ended: Promise<void>
   private resolveEnded!: () => void
@@ -115,6 +123,7 @@ export class StdioTransport implements Transport {
     try {
       await this.options.pipeline.handle(ctx, (admitted) => {
         this.principal = admitted.principal
+        this.remember(admitted)
         this.onmessage?.(admitted.message!.json, {authInfo: authInfoFor(admitted.principal!, admitted.runtime)})
       })
     } catch (err) {
@@ -126,7 +135,21 @@ export class StdioTransport implements Transport {
     }
   }
 
+  private remember(ctx: RequestContext): void {
+    const {id, method, params} = ctx.message!
+    if (method === 'notifications/cancelled') this.admittedById.delete(params?.requestId as string | number)
+    if (id === undefined || method === undefined) return
+    if (this.admittedById.size >= MAX_ADMITTED) this.admittedById.delete(this.admittedById.keys().next().value!)
+    this.admittedById.set(id, {principal: ctx.principal!, runtime: ctx.runtime})
+  }
+
+  /** The caller a request was admitted for, while it is unanswered. */
+  admitted(id: string | number): Admitted | undefined {
+    return this.admittedById.get(id)
+  }
+
   send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
+    if ('id' in message && ('result' in message || 'error' in message)) this.admittedById.delete(message.id as string | number)
     if (this.closed) return Promise.resolve()
     return new Promise((resolve) => {
       if (this.options.output.write(JSON.stringify(message) + '\n')) resolve()

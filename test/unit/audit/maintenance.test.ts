@@ -110,18 +110,26 @@ describe('audit segments: compression and retention', () => {
     })
   })
 
-  it('by age: drops only segments last written before the age, oldest first', async () => {
-    await box.write(20, 0, {maxSize: 600})
+  it('by age: drops only the segments whose last record (its MACed time) is older than the age, oldest first', async () => {
+    await box.write(12, 0, {maxSize: 600})
+    const lastOld = (await box.records()).at(-1)!.seq
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    const cut = Date.now()
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    // The next batch rotates out the live file, whose records are all older than `cut`.
+    await box.write(12, 12, {maxSize: 600})
     await compressSegments(box.file)
     const all = await listSegments(box.file)
-    assert.ok(all.length >= 3)
-    const old = new Date(Date.now() - 40 * 86_400_000)
-    for (const s of all.slice(0, 2)) await fs.utimes(s.file, old, old)
-    const dropped = await applyRetention(box.file, box.key, {ageMs: 30 * 86_400_000})
-    assert.deepEqual(dropped, all.slice(0, 2).map((s) => s.file))
+    // A segment is old when the file after it starts at or before the first record written after `cut`.
+    const starts = [...all.map((s) => s.firstSeq), (await box.records())[0].seq]
+    const old = all.filter((_, i) => starts[i + 1] <= lastOld + 1)
+    assert.ok(old.length >= 3 && all.length > old.length, `${old.length} of ${all.length}`)
+    // An age of one day, looked at one day after `cut`: what was written before it is older than that.
+    const dropped = await applyRetention(box.file, box.key, {ageMs: 86_400_000}, cut + 86_400_000)
+    assert.deepEqual(dropped, old.map((s) => s.file))
     const report = await verify()
     assert.ok(report.ok, report.problem?.message)
-    assert.equal(report.checkpoint?.seq, all[2].firstSeq - 1)
+    assert.equal(report.checkpoint?.seq, lastOld)
   })
 
   it('a segment whose first record was edited is not made a checkpoint: nothing is dropped', async () => {
@@ -160,6 +168,96 @@ describe('audit segments: compression and retention', () => {
     assert.deepEqual(newest, [...oldest].reverse())
     const last = await lastRecords(box.file, {event: 'test'}, 12)
     assert.deepEqual(last.map((r) => r.i), Array.from({length: 12}, (_, i) => 18 + i))
+  })
+})
+
+describe('audit retention acts only on evidence that needs the key', () => {
+  const box = new AuditBox()
+  beforeEach(() => box.setUp())
+  afterEach(() => box.tearDown())
+
+  const verify = () => verifyAudit(box.file, box.key, {env: box.env})
+  const DAY = 86_400_000
+
+  it('keep 30d: segments written just now, their mtimes set back (touch -d 2000-01-01), are not dropped: age is the MACed time of their last record', async () => {
+    await box.write(30, 0, {maxSize: 600})
+    const segments = await listSegments(box.file)
+    assert.ok(segments.length >= 4, `${segments.length} segments`)
+    const lastHidden = (await box.records()).at(0)!.seq - 1
+    const old = new Date('2000-01-01T00:00:00Z')
+    for (const s of segments) await fs.utimes(s.file, old, old)
+    // Any legitimate writer afterwards (a CLI admin command, serve starting) applies retention.
+    await box.write(1, 100, {maxSize: 1024 ** 2, keep: {ageMs: 30 * DAY}})
+    const report = await verify()
+    assert.ok(
+      !report.ok || (report.checkpoint?.seq ?? 0) < lastHidden,
+      `records 1 to ${lastHidden}, written just now, were dropped and verify is clean (checkpoint ${report.checkpoint?.seq})`,
+    )
+    assert.equal((await listSegments(box.file)).length, segments.length)
+  })
+
+  it('keep 3: copies of the live file planted as later segments do not make the writer drop the real ones: the kept segments must be the real chain', async () => {
+    await box.write(30, 0, {maxSize: 600, keep: {segments: 3}})
+    const real = await listSegments(box.file)
+    assert.equal(real.length, 3)
+    assert.ok((await verify()).ok)
+    const liveFirst = (await box.records())[0].seq
+    const planted = [1, 2, 3].map((n) => `${box.file}.${String(liveFirst + n).padStart(12, '0')}`)
+    for (const p of planted) await fs.copyFile(box.file, p)
+    const warnings: string[] = []
+    // A legitimate writer starts (retention runs once when a writer starts).
+    await box.write(1, 100, {maxSize: 1024 ** 2, keep: {segments: 3}, onWarning: (w) => warnings.push(w)})
+    assert.match(warnings.join('\n'), /is named after record \d+, but starts with record \d+.*nothing was dropped/)
+    for (const p of planted) for (const f of [p, `${p}.gz`]) await fs.rm(f, {force: true})
+    assert.deepEqual((await listSegments(box.file)).map((s) => s.firstSeq), real.map((s) => s.firstSeq))
+    assert.ok((await verify()).ok)
+  })
+
+  it('keep 2: a record edited inside a kept segment (not its first) stops the drop: every kept record must verify', async () => {
+    await box.write(20, 0, {maxSize: 600})
+    const all = await listSegments(box.file)
+    const kept = all.at(-1)!
+    const raw = await fs.readFile(kept.file)
+    const lines = (kept.compressed ? gunzipSync(raw) : raw).toString('utf8').split('\n').filter(Boolean)
+    assert.ok(lines.length >= 2)
+    const edited = `${[lines[0], lines[1].replace(/"i":\d+/, '"i":777'), ...lines.slice(2)].join('\n')}\n`
+    await fs.writeFile(kept.file, kept.compressed ? gzipSync(edited) : edited)
+    await assert.rejects(applyRetention(box.file, box.key, {segments: 1}), /not an intact record.*no checkpoint is made and nothing was dropped/)
+    assert.equal((await listSegments(box.file)).length, all.length)
+  })
+
+  it('by age: a recent segment given an old genuine record at its end is not dropped: a dropped segment must lead into the next file', async () => {
+    await box.write(9, 0, {maxSize: 600})
+    const oldLine = (await box.lines()).at(-1)!
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    const cut = Date.now()
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    await box.write(12, 9, {maxSize: 600})
+    const all = await listSegments(box.file)
+    const starts = [...all.map((s) => s.firstSeq), (await box.records())[0].seq]
+    const oldCount = all.filter((_, i) => starts[i + 1] <= JSON.parse(oldLine).seq + 1).length
+    const recent = all[oldCount]
+    assert.ok(recent && oldCount >= 1, `${oldCount} old of ${all.length}`)
+    // The attacker appends a genuine old record to the first recent segment, so that it "ends" old.
+    const plain = recent.compressed ? gunzipSync(await fs.readFile(recent.file)).toString('utf8') : await fs.readFile(recent.file, 'utf8')
+    const tampered = `${plain}${oldLine}\n`
+    await fs.writeFile(recent.file, recent.compressed ? gzipSync(tampered) : tampered)
+    await assert.rejects(applyRetention(box.file, box.key, {ageMs: DAY}, cut + DAY), /is not followed by the record after it.*it was kept/)
+    assert.deepEqual((await listSegments(box.file)).map((s) => s.file), all.slice(oldCount).map((s) => s.file), 'only the old ones were dropped')
+  })
+
+  it('head and checkpoint temp files left by a killed writer are removed, as compression temps are', async () => {
+    await box.write(3)
+    // What kill -9 between writing a temp file and renaming it leaves (seen after kill -9 loops of serve).
+    const left = [`${box.file}.head.0123456789ab.tmp`, `${box.file}.checkpoint.0123456789ab.tmp`]
+    const old = new Date(Date.now() - 2 * 3_600_000)
+    for (const f of left) {
+      await fs.writeFile(f, '{}\n', {mode: 0o600})
+      await fs.utimes(f, old, old)
+    }
+    await box.write(1, 3)
+    const remaining = (await box.names()).filter((n) => n.endsWith('.tmp'))
+    assert.deepEqual(remaining, [], 'left for ever, one more per crash')
   })
 })
 

@@ -7,7 +7,8 @@ import assert from 'node:assert/strict'
 import {promises as fs} from 'node:fs'
 import path from 'node:path'
 
-import {sealRecord, segmentPath, verifyAudit} from '../../../src/audit/index.js'
+import {GENESIS, listSegments, sealRecord, segmentPath, verifyAudit} from '../../../src/audit/index.js'
+import {sealHead} from '../../../src/audit/record.js'
 import {isKeywardError} from '../../../src/errors/index.js'
 import {AuditBox} from '../../helpers/audit.js'
 
@@ -17,11 +18,15 @@ describe('audit verify', () => {
   afterEach(() => box.tearDown())
 
   const verify = () => verifyAudit(box.file, box.key, {env: box.env})
+  // Tampering is reported alike by a reader that holds the write lock and by one that cannot take
+  // it (which reports a problem only once two snapshots agree on it).
   const expectBroken = async (kind: string, message: RegExp) => {
-    const report = await verify()
-    assert.equal(report.ok, false, `expected ${kind}, but the log verified`)
-    assert.equal(report.problem?.kind, kind, report.problem?.message)
-    assert.match(report.problem!.message, message)
+    for (const lock of [true, false]) {
+      const report = await verifyAudit(box.file, box.key, {env: box.env, lock})
+      assert.equal(report.ok, false, `expected ${kind}, but the log verified (lock ${lock})`)
+      assert.equal(report.problem?.kind, kind, report.problem?.message)
+      assert.match(report.problem!.message, message)
+    }
   }
   const rewrite = (lines: string[]) => fs.writeFile(box.file, `${lines.join('\n')}\n`)
 
@@ -126,6 +131,14 @@ describe('audit verify', () => {
       await expectBroken('missing', /written when the log was missing: the log before it was deleted/)
     })
 
+    it('its records deleted and the head it started with put back: missing (the marker is made only once a record was written)', async () => {
+      await box.write(3)
+      await fs.rm(box.file)
+      // The head a writer leaves before its first append: the chain's start, record 0.
+      await fs.writeFile(`${box.file}.head`, sealHead(box.key, {seq: 0, mac: GENESIS}))
+      await expectBroken('missing', /no record is left: records were written to this log/)
+    })
+
     it('never written (a vault with an audit key that audited nothing yet): "no log", not tampering', async () => {
       await assert.rejects(verify(), (err: Error) => isKeywardError(err) && err.code === 'NOT_FOUND' && /nothing audited/.test(err.message))
     })
@@ -141,6 +154,44 @@ describe('audit verify', () => {
       assert.ok(report.ok, report.problem?.message)
       assert.match(report.notes.join(' '), /head file names record 3, the log goes on to 5/)
     })
+
+    it('a first write whose append never landed (its head, at record 0, was written first): intact, no record', async () => {
+      await fs.mkdir(path.dirname(box.file), {recursive: true, mode: 0o700})
+      await fs.writeFile(`${box.file}.head`, sealHead(box.key, {seq: 0, mac: GENESIS}))
+      await fs.writeFile(box.file, '')
+      const report = await verify()
+      assert.ok(report.ok, report.problem?.message)
+      assert.equal(report.records, 0)
+    })
+
+    for (const lock of [true, false]) {
+      it(`verify run while a writer rotates the log reads one snapshot, ${lock ? 'taken under the write lock' : 'checked afterwards when the lock cannot be taken'}: no false alarm`, async function () {
+        this.timeout(60_000)
+        const log = box.log({maxSize: 2048})
+        await log.record({event: 'test', i: -1})
+        let stop = false
+        const writing = (async () => {
+          for (let i = 0; !stop; i++) await log.record({event: 'test', i, pad: 'x'.repeat(100)})
+        })()
+        const alarms: string[] = []
+        let runs = 0
+        try {
+          // For 4 s: a short pause lets the writer's batches (and rotations) run between verifications.
+          for (const start = Date.now(); Date.now() - start < 4000; runs++) {
+            await new Promise((resolve) => setTimeout(resolve, 2))
+            const r = await verifyAudit(box.file, box.key, {env: box.env, lock})
+            if (!r.ok) alarms.push(`${r.problem!.kind}: ${r.problem!.message}`)
+          }
+        } finally {
+          stop = true
+          await writing
+          await log.close()
+        }
+        assert.ok((await verify()).ok, 'the log itself is intact')
+        assert.ok((await listSegments(box.file)).length > 10, 'the log rotated meanwhile')
+        assert.deepEqual(alarms.slice(0, 3), [], `${alarms.length} of ${runs} verify runs raised a false alarm`)
+      })
+    }
 
     it('a rotation stopped between link and unlink: the live file and the segment are one file, read once', async () => {
       await box.write(4)

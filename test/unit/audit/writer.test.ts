@@ -6,7 +6,8 @@ import assert from 'node:assert/strict'
 import {promises as fs} from 'node:fs'
 import path from 'node:path'
 
-import {segmentPath, verifyAudit} from '../../../src/audit/index.js'
+import {GENESIS, segmentPath, verifyAudit} from '../../../src/audit/index.js'
+import {sealHead} from '../../../src/audit/record.js'
 import {AuditBox} from '../../helpers/audit.js'
 import {canMount, fill, mountTmpfs} from '../../helpers/tmpfs.js'
 
@@ -94,6 +95,30 @@ describe('audit writer', () => {
     const names = await box.names()
     assert.ok(names.filter((n) => /\.jsonl\.\d{12}(\.gz)?$/.test(n)).length >= 2, names.join(' '))
     assert.equal((await clean()).records, 12)
+  })
+
+  it('a head written at record 0 but no record (a first append that failed, or was killed): the next writer starts at record 1, without an alarm', async () => {
+    await fs.mkdir(path.dirname(box.file), {recursive: true, mode: 0o700})
+    await fs.writeFile(`${box.file}.head`, sealHead(box.key, {seq: 0, mac: GENESIS}))
+    await box.write(2)
+    assert.deepEqual((await box.records()).map((r) => [r.seq, r.event]), [[1, 'test'], [2, 'test']])
+    await clean()
+  })
+
+  it('batches are scheduled on the monotonic clock: a wall clock stepped back (NTP) does not hold queued records back', async () => {
+    const log = box.log({batchMs: () => 0})
+    await log.record({event: 'test', i: 0})
+    const realNow = Date.now
+    // The system clock is set back 10 s after the first batch (an NTP step, a VM resumed).
+    Date.now = () => realNow() - 10_000
+    try {
+      const written = log.record({event: 'test', i: 1}).then(() => 'written')
+      const late = new Promise((resolve) => setTimeout(() => resolve('still queued after 2 s'), 2000).unref())
+      assert.equal(await Promise.race([written, late]), 'written')
+    } finally {
+      Date.now = realNow
+      await log.close()
+    }
   })
 
   it('the started-marker lives in the state directory, not beside the log', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 
 import {checkSetting} from '../../../src/config/index.js'
-import {findPattern, guardPatterns} from '../../../src/guard/patterns.js'
+import {findPattern, guardPatterns, splitPatternList} from '../../../src/guard/patterns.js'
 
 describe('guard patterns', () => {
   it('the built-in patterns keep their behaviour', () => {
@@ -37,5 +37,17 @@ describe('guard patterns', () => {
     const [p] = guardPatterns([String.raw`/(a)\1/`])
     assert.equal(p.test('anything'), true)
     assert.match(p.name, /set guard.patterns again/)
+  })
+
+  it('a comma inside a /regex/ belongs to it: /a{1,3}/ is one item, and a list of names and expressions splits where it should', () => {
+    assert.deepEqual(splitPatternList('traversal, /a{1,3}b/ ,script'), ['traversal', '/a{1,3}b/', 'script'])
+    assert.deepEqual(splitPatternList(String.raw`/x\/,y/,eval`), [String.raw`/x\/,y/`, 'eval'])
+    assert.deepEqual(splitPatternList('/a,b/'), ['/a,b/'])
+    assert.deepEqual(splitPatternList('none'), ['none'])
+    assert.deepEqual(splitPatternList(' , ,'), [])
+    assert.equal(checkSetting('guard.patterns', 'traversal,/ab{1,3}c/'), 'traversal,/ab{1,3}c/')
+    const [, custom] = guardPatterns(splitPatternList('traversal,/ab{1,3}c/'))
+    assert.equal(custom.test('xabbbc'), true)
+    assert.equal(custom.test('xabbbbc'), false)
   })
 })

@@ -33,4 +33,10 @@ describe('redis notices', () => {
     assert.equal(openNotice(key, VAULT.replace(/1$/, '2'), noticeMessage(key, notice)), undefined, 'published for another vault')
     assert.equal(openNotice(undefined, VAULT, noticeMessage(key, notice)), undefined, 'a replica without the key believes nothing')
   })
+
+  it('a message longer than the most ids a notice may carry is not even parsed', () => {
+    const genuine = noticeMessage(key, notice)
+    assert.deepEqual(openNotice(key, VAULT, `${genuine}${' '.repeat(1000)}`), notice, 'JSON allows the padding')
+    assert.equal(openNotice(key, VAULT, `${genuine}${' '.repeat(100_000 * 67 + 1024)}`), undefined)
+  })
 })

@@ -219,6 +219,16 @@ describe('pipeline', function () {
       assert.equal((await refusal(() => checkParams()(message('resources/read', {}), next))).code, RPC.INVALID_PARAMS)
     })
 
+    it('check params: a method 2026-07-28 removed is not checked in that era (the server answers METHOD_NOT_FOUND), and still is in the 2025 one', async () => {
+      const legacy = message('resources/subscribe', {})
+      assert.equal((await refusal(() => checkParams()(legacy, next))).code, RPC.INVALID_PARAMS)
+      const modern = message('resources/subscribe', {})
+      modern.request.era = 'modern'
+      let passed = false
+      await checkParams()(modern, async () => void (passed = true))
+      assert.ok(passed)
+    })
+
     const call = (name: string, args: Record<string, unknown> = {}): CallContext => ({runtime: RUNTIME, principal, kind: 'tool', name, arguments: args, signal: new AbortController().signal})
 
     it('authorize: out of scope and unknown are the same error, with no prefix', async () => {

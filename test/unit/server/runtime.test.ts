@@ -15,6 +15,7 @@ import {allowedHosts} from '../../../src/net/hosts.js'
 import {buildRuntime, LiveRuntime} from '../../../src/server/runtime.js'
 import {StaticSource} from '../../../src/server/tools/source.js'
 import {setSecret} from '../../../src/secrets/index.js'
+import {setOAuthState} from '../../../src/upstreams/oauth/store.js'
 import {emptyData} from '../../../src/vault/payload.js'
 import {updateVault, type VaultData} from '../../../src/vault/index.js'
 import {memoryLogger, serveInProcess, testVault, type TestVault} from '../../helpers/inprocess.js'
@@ -66,6 +67,25 @@ describe('runtime', function () {
     const pinned = buildRuntime(effectiveConfig(snapshot.data, {'server.public-url': 'https://mcp.example/mcp'}), snapshot, env)
     assert.equal(pinned.resourceUrl('localhost:8765'), 'https://mcp.example/mcp')
     assert.deepEqual(resourceAudiences('https://mcp.example/mcp'), ['https://mcp.example/mcp', 'https://mcp.example', 'https://mcp.example/'])
+  })
+
+  it("both redactors hold the tokens keyward keeps for upstreams that take OAuth (an upstream may echo its own token)", () => {
+    const data = emptyData()
+    setOAuthState(data, 'linear', {
+      grant: 'authorization_code',
+      grantId: 'g',
+      version: 1,
+      loggedInAt: '2026-11-30T00:00:00.000Z',
+      refreshes: 0,
+      client: {client_id: 'dyn-1', client_secret: 'dynamic-client-secret-1'},
+      tokens: {access_token: 'upstream-access-token-789', refresh_token: 'upstream-refresh-token-012', token_type: 'Bearer', expires_at: Date.now() + 60_000},
+    })
+    const runtime = testRuntime({}, {}, data)
+    for (const redactor of [runtime.redactor, runtime.logRedactor]) {
+      assert.equal(redactor.text('got upstream-access-token-789'), 'got [REDACTED:UPSTREAM_LINEAR_OAUTH]')
+      assert.equal(redactor.text('upstream-refresh-token-012'), '[REDACTED:UPSTREAM_LINEAR_OAUTH]')
+      assert.equal(redactor.text('dynamic-client-secret-1'), '[REDACTED:UPSTREAM_LINEAR_OAUTH_CLIENT]')
+    }
   })
 
   it('a reload swaps the whole runtime; the authenticators stay while the settings and the secrets they name are the same', () => {

@@ -1,4 +1,4 @@
-import type {CallToolResult} from '@modelcontextprotocol/sdk/types.js'
+import type {CallToolResult} from '@modelcontextprotocol/server'
 import type {z} from 'zod'
 
 import type {CallEnv} from '../source.js'

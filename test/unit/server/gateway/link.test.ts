@@ -88,9 +88,9 @@ function definition(port: number): UpstreamDefinition {
 function answeringTraffic(asked: string[]): LinkTraffic {
   return {
     notify: () => {},
-    request: async <T>(_kind: string, request: {method: string; params?: unknown}, schema: {parse(v: unknown): T}) => {
+    request: async (_kind, request) => {
       asked.push(`${request.method}: ${(request.params as {message?: string}).message}`)
-      return schema.parse({action: 'accept', content: {name: 'Ada'}})
+      return {action: 'accept', content: {name: 'Ada'}}
     },
   }
 }

@@ -55,7 +55,7 @@ const seenEnvs: CallEnv[] = []
 async function speak(env: CallEnv): Promise<void> {
   seenEnvs.push(env)
   await env.client?.notify({method: 'notifications/message', params: {level: 'info', data: `log ${SECRET}`}})
-  await env.client?.request({method: 'sampling/createMessage', params: {messages: [{role: 'user', content: {type: 'text', text: SECRET}}], maxTokens: 1}}, {parse: (v) => v})
+  await env.client?.request({method: 'sampling/createMessage', params: {messages: [{role: 'user', content: {type: 'text', text: SECRET}}], maxTokens: 1}})
 }
 
 const tool: SourceTool = {
@@ -198,7 +198,7 @@ describe('redacting wrapper', () => {
       capabilities: () => assert.deepEqual(wrapped.capabilities(), {sampling: {}}),
       channel: async () => {
         await wrapped.channel.notify({method: 'notifications/resources/updated', params: {uri: `x://${SECRET}`}})
-        await wrapped.channel.request({method: 'elicitation/create', params: {message: SECRET, requestedSchema: {type: 'object', properties: {}}}}, {parse: (v) => v})
+        await wrapped.channel.request({method: 'elicitation/create', params: {message: SECRET, requestedSchema: {type: 'object', properties: {}}}})
         for (const message of sent) assertClean(message, 'a session message')
       },
       onClose: () => {

@@ -1,0 +1,172 @@
+/**
+ * The bridge between a 2026-07-28 client and sources that ask their client for input during a
+ * call (an upstream of either era: a 2025 one sends sampling, elicitation or roots requests; a
+ * 2026 one returns input requests, which the gateway's link turns into the same requests). It
+ * lives where the modern request is served, in the channel each call is given (held-call.ts):
+ * the gateway does not know which era its caller speaks.
+ *
+ * A modern call runs; its round (the client request) waits for whichever comes first: the
+ * call's result (`complete`), or input the source asks for. Then the round answers
+ * InputRequiredResult: the asks as `inputRequests`, after checking the request's `_meta`
+ * declares the capabilities they need (MISSING_CLIENT_CAPABILITY otherwise), and a
+ * `requestState` sealed by keyward (era/request-state.ts) that names the held call. The call
+ * stays held. The client's retry brings the state and `inputResponses`: the state is opened
+ * (bound to the caller's principal, the method and the tool, prompt or resource; 5 minutes;
+ * single use), the answers go to the waiting requests, and the retry races again.
+ *
+ * Bounds: at most 16 held calls per principal and 1,024 in all; a held call whose client does
+ * not come back before the state expires (server.input-timeout, 5 minutes) is ended (its waiting requests fail, so the upstream
+ * hears of it, and its work is aborted). A client that closes its request (the revision's
+ * cancellation) ends the call likewise. A held call lives in this process: a retry on another
+ * replica finds nothing, and is refused like a stale state (docs/gateway.md: sticky routing).
+ * That is also why the replay guard can be per process: a state names a call only the replica
+ * that sealed it holds, so a replay elsewhere fails, and a replay here meets this guard.
+ */
+import type {Result} from '@modelcontextprotocol/server'
+
+import type {Principal} from '../../auth/index.js'
+import {missingCapability} from '../era/request-meta.js'
+import {RequestStateRefused, type RequestStateSealer, type StateBinding} from '../era/request-state.js'
+import {Refusal} from '../refusal.js'
+import type {ClientChannel} from '../tools/source.js'
+import {HeldCall, type Round} from './held-call.js'
+
+export interface BridgeLimits {
+  perPrincipal: number
+  total: number
+  /** How long a held call waits for its client's retry: the lifetime of the state it was given (server.input-timeout). */
+  ttlMs: () => number
+}
+
+export const DEFAULT_BRIDGE_LIMITS: BridgeLimits = {perPrincipal: 16, total: 1024, ttlMs: () => 5 * 60_000}
+
+/** A client request waiting on a call, and its abort signal (the client closed it). */
+export type BridgeRound = Round & {signal: AbortSignal}
+
+/** What a refused state, or an ended call, is reported as (the audit and the log; never the client). */
+export type BridgeReport = (event: {reason: string; caller: Principal; method: string; name: string}) => void
+
+interface Kept {
+  held: HeldCall
+  timer: NodeJS.Timeout
+}
+
+export class InputBridge {
+  /** Calls waiting for their client's retry, by id. */
+  private readonly kept = new Map<string, Kept>()
+
+  constructor(
+    /** The sealer, once the vault's request-state key is known; undefined: calls cannot be held. */
+    private readonly sealer: () => RequestStateSealer | undefined,
+    private readonly report: BridgeReport = () => {},
+    private readonly limits: BridgeLimits = DEFAULT_BRIDGE_LIMITS,
+  ) {}
+
+  get size(): number {
+    return this.kept.size
+  }
+
+  /** A new call of a modern client: `start` runs it with the channel back to that client, and the call's own signal. */
+  async call(caller: Principal, binding: StateBinding, round: BridgeRound, start: (channel: ClientChannel, signal: AbortSignal) => Promise<unknown>): Promise<Result> {
+    const held = new HeldCall(caller)
+    // Attached before the call starts, so that nothing it sends at once is lost.
+    held.attach(round)
+    held.track(start(held.channel, held.abort.signal))
+    return this.race(held, binding, round)
+  }
+
+  /** A retry: its state opened (or refused), its answers given to the call's waiting requests, and the race run again. */
+  async resume(caller: Principal, binding: StateBinding, state: string, responses: Record<string, unknown> | undefined, round: BridgeRound): Promise<Result> {
+    const sealer = this.sealer()
+    if (!sealer) throw this.refuse(caller, binding, 'no_key')
+    let data: unknown
+    try {
+      data = await sealer.open(state, binding)
+    } catch (err) {
+      if (err instanceof RequestStateRefused) throw this.refuse(caller, binding, err.reason)
+      throw err
+    }
+    const id = (data as {call?: unknown} | undefined)?.call
+    const kept = typeof id === 'string' ? this.kept.get(id) : undefined
+    if (!kept || kept.held.owner.id !== binding.principal) throw this.refuse(caller, binding, 'not_held')
+    this.release(kept.held)
+    kept.held.answer(responses)
+    return this.race(kept.held, binding, round)
+  }
+
+  private refuse(caller: Principal, binding: StateBinding, rule: string): Refusal {
+    this.report({reason: `request_state_${rule}`, caller, method: binding.method, name: binding.name})
+    return Refusal.requestState(rule)
+  }
+
+  private async race(held: HeldCall, binding: StateBinding, round: BridgeRound): Promise<Result> {
+    held.attach(round)
+    // The revision's cancellation: the client closes its request. The call ends with it.
+    const cancel = () => held.fail('the client cancelled the request')
+    round.signal.addEventListener('abort', cancel, {once: true})
+    try {
+      const event = await held.next()
+      // The call's last progress or log message may still be on its way to the round: it must not arrive after the answer.
+      await held.flushed()
+      if (event.kind === 'done') return held.result() as Result
+      return this.inputRequired(held, binding, round)
+    } finally {
+      round.signal.removeEventListener('abort', cancel)
+      held.detach()
+    }
+  }
+
+  /** The asks as an InputRequiredResult, the call kept until the retry; or the call ended, and the round refused. */
+  private inputRequired(held: HeldCall, binding: StateBinding, round: BridgeRound): Result {
+    const inputRequests = held.showAsks()
+    const missing = missingCapability(round.meta, inputRequests)
+    if (missing) {
+      held.fail('the client does not declare the capability this input needs')
+      this.report({reason: missing.reason, caller: held.owner, method: binding.method, name: binding.name})
+      throw Refusal.era(missing)
+    }
+    const sealer = this.sealer()
+    if (!sealer) {
+      held.fail('keyward cannot hold calls for input: the vault has no request-state key')
+      throw Refusal.notSupported('This call needs input from the client, but keyward cannot hold it: the vault has no request-state key (run any admin command once to create it)')
+    }
+    const ttlMs = this.limits.ttlMs()
+    this.keep(held, ttlMs)
+    return {resultType: 'input_required', inputRequests, requestState: sealer.seal(binding, {call: held.id}, ttlMs)}
+  }
+
+  private keep(held: HeldCall, ttlMs: number): void {
+    let mine = 0
+    for (const {held: other} of this.kept.values()) if (other.owner.id === held.owner.id) mine++
+    if (mine >= this.limits.perPrincipal || this.kept.size >= this.limits.total) {
+      held.fail('too many calls are waiting for input')
+      const scope = mine >= this.limits.perPrincipal ? `${this.limits.perPrincipal} for one caller` : `${this.limits.total} in all`
+      throw Refusal.overCapacity('too_many_held_calls', `Too many calls are waiting for input (at most ${scope}); answer or abandon one, and retry`)
+    }
+    const timer = setTimeout(() => {
+      this.kept.delete(held.id)
+      held.fail('the client did not answer in time')
+    }, ttlMs)
+    timer.unref()
+    this.kept.set(held.id, {held, timer})
+  }
+
+  private release(held: HeldCall): void {
+    const kept = this.kept.get(held.id)
+    if (!kept) return
+    clearTimeout(kept.timer)
+    this.kept.delete(held.id)
+  }
+
+  /** Ends the held calls of principals no longer valid (revoked, expired), and on shutdown all of them. */
+  prune(stillValid: (principal: Principal) => boolean = () => false): number {
+    let ended = 0
+    for (const {held} of [...this.kept.values()]) {
+      if (stillValid(held.owner)) continue
+      this.release(held)
+      held.fail('the caller is no longer authorized')
+      ended++
+    }
+    return ended
+  }
+}

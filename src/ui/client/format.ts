@@ -1,0 +1,30 @@
+/** How values read on the page. */
+
+const pad = (n: number) => String(n).padStart(2, '0')
+
+/** Local time, to the second: 2026-11-30 14:05:09. */
+export function when(iso: string | undefined): string {
+  if (!iso) return '—'
+  const d = new Date(iso)
+  if (Number.isNaN(d.getTime())) return iso
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+}
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`
+}
+
+export function count(n: number): string {
+  return n.toLocaleString('en')
+}
+
+export function ms(n: number | undefined): string {
+  return n === undefined ? '—' : `${n.toLocaleString('en', {maximumFractionDigits: 1})} ms`
+}
+
+/** Scope text as typed (spaces, commas or new lines between patterns) to a list. */
+export function scopeList(text: string): string[] {
+  return text.split(/[\s,]+/).filter(Boolean)
+}

@@ -1,0 +1,155 @@
+/** The shapes the console's API answers with (see src/ui/api/). */
+
+export interface KeyView {
+  id: string
+  name: string
+  description?: string
+  start: string
+  status: 'active' | 'revoked' | 'expired' | 'not_yet_valid'
+  scopes: string[]
+  created: string
+  expires?: string
+  notBefore?: string
+  revoked?: {at: string; reason?: string}
+  rateLimit?: {limit: number; windowSeconds: number}
+  meta?: Record<string, string>
+  legacy?: boolean
+  graceSecrets?: {start: string; validUntil?: string}[]
+}
+
+export interface IssuedKey {
+  key: string
+  record: KeyView
+}
+
+export interface Preview {
+  scopes: string[]
+  error?: string
+  tools: {name: string; allowed: boolean}[]
+  prompts: {name: string; allowed: boolean}[]
+  resources: {name: string; allowed: boolean}[]
+  untested: string[]
+}
+
+export interface SecretInfo {
+  name: string
+  description?: string
+  size: number
+  created: string
+  updated: string
+}
+
+export interface Items {
+  tools: string[]
+  prompts: string[]
+  resources: string[]
+}
+
+export interface UpstreamState {
+  name: string
+  state: 'untested' | 'testing' | 'ready' | 'failed'
+  ms?: number
+  server?: {name: string; version: string}
+  items?: Items
+  error?: string
+  testedAt?: string
+}
+
+export interface UpstreamView extends Partial<UpstreamState> {
+  name: string
+  transport: 'stdio' | 'http'
+  command?: string
+  args?: string[]
+  url?: string
+  env?: Record<string, string>
+  headers?: Record<string, string>
+  /** An upstream that takes OAuth: where its sign-in stands (never a token). */
+  oauth?: {grant: string; signedIn: boolean; signedInAs?: string; needsLogin: boolean; needsLoginReason?: string}
+  secrets: string[]
+  exposedAs: string
+  description?: string
+  updated: string
+}
+
+export interface PinView {
+  available: true
+  pinned: number
+  changes: {kind: string; name: string; change: 'changed' | 'added' | 'flagged' | 'removed'; renamedFrom?: string; since: string; fields: {path: string; before?: string; after?: string}[]}[]
+  findings: {kind: string; item: string; field: string; rule: string; excerpt: string}[]
+  token: string
+}
+
+export interface Health {
+  replicas: {
+    local: {url: string; pid: number; version: string; startedAt: string; status: string; redis?: string; ms?: number}[]
+    redis?: {target: string; reachable: boolean; replicas: {host: string; pid: number; url?: string; generation: number; version: string; uptimeSeconds: number; redis: string}[]}
+  }
+  upstreams: (Omit<UpstreamState, 'items'> & {tools?: number; prompts?: number; resources?: number})[]
+  audit: {file: string; records: number; building: boolean; error?: string}
+}
+
+export type Metric = 'calls' | 'refusals' | 'ratelimited'
+
+export interface Group {
+  id: string
+  label: string
+  total: number
+  values: number[]
+}
+
+export interface Stats {
+  range: 'hour' | 'day'
+  metric: Metric
+  building: boolean
+  series: {times: number[]; totals: Record<Metric, number[]>; sums: Record<Metric, number>; byKey: Group[]; byTool: Group[]}
+}
+
+export interface Latencies {
+  range: 'hour' | 'day'
+  latencies: {tool: string; upstream: string; calls: number; p50: number; p95: number; p99: number}[]
+}
+
+export interface AuditRow {
+  seq: number
+  ts: string
+  event: string
+  who: string
+  name: string
+  subject: string
+  outcome: string
+  duration_ms?: number
+  reason: string
+}
+
+export interface AuditPage {
+  total: number
+  rows: AuditRow[]
+  next?: number
+  indexed: number
+  building: boolean
+  ms: number
+}
+
+export interface Facets {
+  keys: {id: string; label: string}[]
+  events: string[]
+  tools: string[]
+  outcomes: string[]
+}
+
+export interface VerifyState {
+  status: 'pending' | 'intact' | 'broken' | 'absent' | 'error'
+  records?: number
+  message?: string
+  kind?: string
+  checkedAt?: string
+}
+
+export interface SessionInfo {
+  user: string
+  vault: string
+  vaultId: string
+  version: string
+  idleSeconds: number
+  auditFile: string
+}

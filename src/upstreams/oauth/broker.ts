@@ -1,0 +1,271 @@
+/**
+ * Tokens for the upstreams `keyward serve` fronts, shared by every client: the current access
+ * token from the vault as served, renewed ahead of expiry (a timer) and once after a 401, by one
+ * writer at a time. Calls made while a renewal runs keep the old token while it is still valid,
+ * and wait for the renewal only when it is not. The renewal runs inside `host.write`, which
+ * holds the vault's write lock (and on Redis the cluster's write lease, after taking the newest
+ * copy) and sees the vault as it is on disk: a writer that finds the tokens changed since it
+ * looked (another replica or process refreshed them) does nothing, so a rotated refresh token is
+ * used once.
+ */
+import type {AuditEvent} from '../../audit/index.js'
+import type {VaultData} from '../../vault/index.js'
+import {RefreshFailed, UpstreamNeedsLogin, needsLoginIn} from './errors.js'
+import {isUnattended, type OAuthUpstream} from '../definition.js'
+import type {Working} from './provider.js'
+import {oauthStateOf, setOAuthState, type OAuthState} from './store.js'
+
+export interface BrokerHost {
+  /** The vault as served now. */
+  data(): VaultData
+  /** Runs `change` on the vault as it is on disk, under the write lock (on Redis, the cluster's lease too), and saves it. */
+  write<T>(change: (data: VaultData) => Promise<T> | T): Promise<T>
+  audit(event: AuditEvent): void
+  log(level: 'info' | 'warn' | 'error', message: string): void
+}
+
+/** A token with less than this left is not sent: the call waits for the renewal. */
+export const MIN_LEFT_MS = 2000
+/** Renew this long before expiry at most (a quarter of the lifetime for short-lived tokens). */
+export const AHEAD_MS = 60_000
+const BACKOFF_MIN_MS = 1000
+const BACKOFF_MAX_MS = 30_000
+
+type Renewed = 'renewed' | 'unchanged' | {needsLogin: UpstreamNeedsLogin}
+
+/** How long before expiry a token is renewed. */
+export function renewAhead(state: OAuthState): number {
+  const {tokens, obtainedAt} = state
+  if (tokens?.expires_at === undefined) return 0
+  const lifetime = obtainedAt === undefined ? AHEAD_MS * 4 : tokens.expires_at - obtainedAt
+  return Math.max(0, Math.min(AHEAD_MS, lifetime / 4))
+}
+
+function union(...scopes: (string | undefined)[]): string | undefined {
+  const all = new Set(scopes.flatMap((s) => (s ?? '').split(' ')).filter(Boolean))
+  return all.size > 0 ? [...all].join(' ') : undefined
+}
+
+/** One upstream's tokens in this process. */
+export class TokenKeeper {
+  private renewing?: Promise<void>
+  private timer?: NodeJS.Timeout
+  private timerFor?: number
+  private failures = 0
+  private retryAt = 0
+  private lastFailure?: RefreshFailed
+  private announced?: string
+
+  constructor(
+    public def: OAuthUpstream,
+    private readonly host: BrokerHost,
+    private readonly renew: (def: OAuthUpstream, state: OAuthState | undefined, data: VaultData) => Promise<Working>,
+  ) {}
+
+  get name(): string {
+    return this.def.name
+  }
+
+  private state(): OAuthState | undefined {
+    return oauthStateOf(this.host.data(), this.name)
+  }
+
+  /** The access token to send now, renewing it first only when it is (nearly) expired. */
+  async token(): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      const state = this.state()
+      if (state?.needsLogin) throw new UpstreamNeedsLogin(this.name, state.needsLogin.reason, state.needsLogin.scope)
+      const tokens = state?.tokens
+      if (!tokens) {
+        if (!isUnattended(this.def.oauth.grant)) throw this.notSignedIn(state)
+      } else {
+        this.schedule(state)
+        const left = tokens.expires_at === undefined ? Number.POSITIVE_INFINITY : tokens.expires_at - Date.now()
+        if (left > renewAhead(state)) return tokens.access_token
+        if (left > MIN_LEFT_MS) {
+          void this.renewFrom(state.version).catch(() => {})
+          return tokens.access_token
+        }
+      }
+      if (attempt > 0) throw this.lastFailure ?? new RefreshFailed(this.name, 'the renewed token is no longer valid')
+      await this.renewFrom(state?.version ?? 0)
+    }
+  }
+
+  /**
+   * The upstream refused `sent` (401): a renewed token, if there is one since or one can be had
+   * now; otherwise it needs a login. Renewed once per refused token: the caller retries once.
+   */
+  async afterUnauthorized(sent: string): Promise<string> {
+    const before = this.state()
+    if (before?.tokens && before.tokens.access_token !== sent) return before.tokens.access_token
+    await this.renewFrom(before?.version ?? 0)
+    const after = this.state()?.tokens?.access_token
+    if (after && after !== sent) return after
+    throw await this.needsLogin('the upstream refused its token, and no new one could be had')
+  }
+
+  /** The upstream refused a token just renewed: only a person can help. */
+  refusedFresh(): Promise<UpstreamNeedsLogin> {
+    return this.needsLogin('the upstream refused a freshly renewed token (HTTP 401)')
+  }
+
+  /** 403 insufficient_scope: a login with the wider scope is needed; what the tokens had is kept in it. */
+  insufficientScope(required: string | undefined): Promise<UpstreamNeedsLogin> {
+    const granted = this.state()?.tokens?.scope
+    const reason = required ? `the upstream asked for scope "${required.slice(0, 200)}" (insufficient_scope)` : 'the upstream answered insufficient_scope'
+    return this.needsLogin(reason, union(granted, required))
+  }
+
+  private notSignedIn(state: OAuthState | undefined): UpstreamNeedsLogin {
+    const error = new UpstreamNeedsLogin(this.name, 'it is not signed in')
+    const mark = `${state?.grantId ?? ''}:not-signed-in`
+    if (this.announced !== mark) {
+      this.announced = mark
+      this.host.log('warn', error.message)
+      this.host.audit({event: 'upstream.needs_login', upstream: this.name, reason: 'not signed in'})
+    }
+    return error
+  }
+
+  /** Marks the upstream as needing a login (in the vault, so every replica and `upstream show` see it), audited once. */
+  private async needsLogin(reason: string, scope?: string): Promise<UpstreamNeedsLogin> {
+    const error = new UpstreamNeedsLogin(this.name, reason, scope)
+    try {
+      await this.host.write((data) => {
+        const state = oauthStateOf(data, this.name)
+        if (!state || state.needsLogin) return
+        setOAuthState(data, this.name, {...state, needsLogin: {reason, ...(scope ? {scope} : {}), at: new Date().toISOString()}})
+      })
+    } catch (err) {
+      this.host.log('error', `upstream ${this.name}: could not record that it needs a login (${(err as Error).message})`)
+    }
+    this.host.log('warn', error.message)
+    this.host.audit({event: 'upstream.needs_login', upstream: this.name, reason, ...(scope ? {scope} : {})})
+    return error
+  }
+
+  /** Renews the tokens of `version` (once in this process at a time); a failure that time may fix is retried with backoff. */
+  private renewFrom(version: number): Promise<void> {
+    if (this.renewing) return this.renewing
+    if (Date.now() < this.retryAt && this.lastFailure) return Promise.reject(this.lastFailure)
+    this.renewing = this.renewOnce(version).finally(() => {
+      this.renewing = undefined
+    })
+    return this.renewing
+  }
+
+  private async renewOnce(version: number): Promise<void> {
+    let outcome: Renewed
+    try {
+      outcome = await this.host.write((data) => this.renewIn(data, version))
+    } catch (err) {
+      const failure = err instanceof RefreshFailed ? err : new RefreshFailed(this.name, (err as Error).message)
+      this.failures++
+      this.retryAt = Date.now() + Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (this.failures - 1))
+      this.lastFailure = failure
+      this.host.log('warn', `${failure.message}; trying again in ${Math.round((this.retryAt - Date.now()) / 1000)}s`)
+      this.host.audit({event: 'upstream.refresh', upstream: this.name, outcome: 'failed', reason: failure.message})
+      this.schedule(this.state())
+      throw failure
+    }
+    this.failures = 0
+    this.lastFailure = undefined
+    if (outcome === 'unchanged') return
+    if (outcome === 'renewed') {
+      const state = this.state()
+      const left = state?.tokens?.expires_at === undefined ? '' : `; it expires in ${Math.round((state.tokens.expires_at - Date.now()) / 1000)}s`
+      this.host.log('info', `upstream ${this.name}: renewed its OAuth token${left}`)
+      this.host.audit({event: 'upstream.refresh', upstream: this.name, outcome: 'ok', grant: this.def.oauth.grant})
+      if (state) this.schedule(state)
+      return
+    }
+    const {needsLogin} = outcome
+    this.host.log('warn', needsLogin.message)
+    this.host.audit({event: 'upstream.refresh', upstream: this.name, outcome: 'failed', reason: needsLogin.reason})
+    this.host.audit({event: 'upstream.needs_login', upstream: this.name, reason: needsLogin.reason})
+    throw needsLogin
+  }
+
+  /** Inside the vault's write: renew only if nobody did since `version`, and keep the result (or that a login is needed). */
+  private async renewIn(data: VaultData, version: number): Promise<Renewed> {
+    const state = oauthStateOf(data, this.name)
+    if ((state?.version ?? 0) !== version || state?.needsLogin) return 'unchanged'
+    let working: Working
+    try {
+      working = await this.renew(this.def, state, data)
+    } catch (err) {
+      const needs = needsLoginIn(err) ?? (await loginRequired(this.name, err))
+      if (!needs) throw new RefreshFailed(this.name, await describe(err))
+      if (state) setOAuthState(data, this.name, {...state, needsLogin: {reason: needs.reason, at: new Date().toISOString()}})
+      return {needsLogin: needs}
+    }
+    const now = new Date().toISOString()
+    const base: OAuthState = state ?? {grant: this.def.oauth.grant, grantId: '', version: 0, loggedInAt: now, refreshes: 0}
+    setOAuthState(data, this.name, {
+      ...base,
+      ...working,
+      version: base.version + 1,
+      refreshes: base.refreshes + 1,
+      lastRefresh: now,
+      signedInAs: base.signedInAs ?? (isUnattended(this.def.oauth.grant) && this.def.oauth.clientId ? `client ${this.def.oauth.clientId}` : undefined),
+    })
+    return 'renewed'
+  }
+
+  /** A timer renews the tokens ahead of expiry, calls or not (and retries a failed renewal). */
+  private schedule(state: OAuthState | undefined): void {
+    const expires = state?.tokens?.expires_at
+    if (!state || expires === undefined || state.needsLogin) return
+    const at = Math.max(expires - renewAhead(state), this.retryAt)
+    if (this.timer && this.timerFor === at) return
+    clearTimeout(this.timer)
+    this.timerFor = at
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.timerFor = undefined
+      const now = this.state()
+      if (now?.tokens?.expires_at !== undefined && now.tokens.expires_at - Date.now() <= renewAhead(now) + 50) void this.renewFrom(now.version).catch(() => {})
+      else this.schedule(now)
+    }, Math.max(0, at - Date.now()))
+    this.timer.unref()
+  }
+
+  close(): void {
+    clearTimeout(this.timer)
+  }
+}
+
+/** An OAuth error after which only a login helps (the refresh token or the client was refused). */
+async function loginRequired(upstream: string, err: unknown): Promise<UpstreamNeedsLogin | undefined> {
+  const {oauthErrorCode, LOGIN_REQUIRED_CODES} = await import('./failure.js')
+  const code = oauthErrorCode(err)
+  if (code && LOGIN_REQUIRED_CODES.has(code)) return new UpstreamNeedsLogin(upstream, `the authorization server refused the renewal (${code})`)
+  return undefined
+}
+
+async function describe(err: unknown): Promise<string> {
+  const {describeFailure} = await import('./failure.js')
+  return describeFailure(err)
+}
+
+/** The keepers of one serve run, by upstream name. */
+export class TokenBroker {
+  private readonly keepers = new Map<string, TokenKeeper>()
+
+  constructor(private readonly host: BrokerHost) {}
+
+  keeper(def: OAuthUpstream): TokenKeeper {
+    let keeper = this.keepers.get(def.name)
+    if (!keeper) {
+      keeper = new TokenKeeper(def, this.host, async (d, state, data) => (await import('./grant.js')).renewTokens(d, state, data))
+      this.keepers.set(def.name, keeper)
+    }
+    keeper.def = def
+    return keeper
+  }
+
+  close(): void {
+    for (const keeper of this.keepers.values()) keeper.close()
+  }
+}

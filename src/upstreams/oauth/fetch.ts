@@ -1,0 +1,47 @@
+/**
+ * The one hook between upstream OAuth and the MCP client's HTTP transport: a `fetch` that puts
+ * the upstream's current access token on every request, renews it once after a 401 and sends
+ * the request again, and turns a 403 `insufficient_scope` into "needs a login with the wider
+ * scope". It works with any transport that takes a `fetch` option (the SDK's 1.x and 2.x
+ * Streamable HTTP clients both do). The request body is a string there, so it can be sent twice.
+ */
+import type {TokenKeeper} from './broker.js'
+
+export type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Response>
+
+function withBearer(init: RequestInit | undefined, token: string): RequestInit {
+  const headers = new Headers(init?.headers)
+  headers.set('authorization', `Bearer ${token}`)
+  return {...init, headers}
+}
+
+/** `error` and `scope` of a Bearer challenge (RFC 6750 3): enough to recognise insufficient_scope. */
+export function bearerChallenge(header: string | null): {error?: string; scope?: string} {
+  if (!header || !/^\s*bearer\b/i.test(header)) return {}
+  const param = (name: string) => new RegExp(`\\b${name}=(?:"([^"]*)"|([^\\s,]+))`, 'i').exec(header)?.slice(1).find((v) => v !== undefined)
+  return {error: param('error'), scope: param('scope')}
+}
+
+export function oauthFetch(keeper: TokenKeeper, base: FetchLike = fetch): FetchLike {
+  return async (url, init) => {
+    const token = await keeper.token()
+    let response = await base(url, withBearer(init, token))
+    if (response.status === 401) {
+      await response.body?.cancel().catch(() => {})
+      const renewed = await keeper.afterUnauthorized(token)
+      response = await base(url, withBearer(init, renewed))
+      if (response.status === 401) {
+        await response.body?.cancel().catch(() => {})
+        throw await keeper.refusedFresh()
+      }
+    }
+    if (response.status === 403) {
+      const challenge = bearerChallenge(response.headers.get('www-authenticate'))
+      if (challenge.error === 'insufficient_scope') {
+        await response.body?.cancel().catch(() => {})
+        throw await keeper.insufficientScope(challenge.scope)
+      }
+    }
+    return response
+  }
+}

@@ -1,0 +1,562 @@
+/**
+ * MCP 2026-07-28 beside the 2025 era (issue 21), through the built CLI with real SDK clients
+ * and upstreams: the era matrix (client era × upstream era × transport), the bridge in both
+ * directions, every rule of the sealed requestState, the revision's own checks (`_meta`,
+ * standard headers, protocol versions, client capabilities), `subscriptions/listen`, cache
+ * hints and the era in the audit log.
+ *
+ * Clients: the SDK 1.x Client stands for 2025-era clients (deployed ones are built with it),
+ * the SDK v2 Client negotiating (server/discover first) for 2026-07-28 ones. Upstreams over
+ * stdio: test/fixtures/upstream-server.ts (SDK 1.x, 2025 era), and
+ * test/fixtures/dual-era-upstream.ts (SDK v2) with --modern-only, which refuses initialize as a
+ * 2026-only server does. Over HTTP: test/fixtures/conformance-modern.ts (SDK v2), dual-era
+ * (keyward connects with initialize, in the 2025 era, and the SDK's shim turns its input
+ * requests into 2025 requests) and --modern-only (keyward connects in 2026-07-28).
+ */
+import assert from 'node:assert/strict'
+import {spawn, type ChildProcess} from 'node:child_process'
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+
+import {Client as ModernClient, StreamableHTTPClientTransport as ModernHttp} from '@modelcontextprotocol/client'
+import {StdioClientTransport as ModernStdio} from '@modelcontextprotocol/client/stdio'
+import {Client as LegacyClient} from '@modelcontextprotocol/sdk/client/index.js'
+import {StdioClientTransport as LegacyStdio} from '@modelcontextprotocol/sdk/client/stdio.js'
+import {StreamableHTTPClientTransport as LegacyHttp} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
+import {CreateMessageRequestSchema, ElicitRequestSchema} from '@modelcontextprotocol/sdk/types.js'
+
+import {ROOT, Sandbox, sleep} from '../helpers/cli.js'
+import {freePort} from '../helpers/redis.js'
+import {bearer, post, startServe, type RunningServe} from '../helpers/server.js'
+
+const LEGACY_FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
+const DUAL_FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'dual-era-upstream.js')
+const HTTP_FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'conformance-modern.js')
+const BIN = path.join(ROOT, 'bin', 'run.js')
+const MODERN = '2026-07-28'
+const textOf = (r: unknown) => ((r as {content?: {text: string}[]}).content?.[0]?.text ?? '')
+
+type Transport = 'stdio' | 'stateful' | 'stateless'
+type Era = 'legacy' | 'modern'
+interface AnyClient {
+  listTools(): Promise<{tools: {name: string}[]}>
+  callTool(params: {name: string; arguments?: Record<string, unknown>}, ...rest: unknown[]): Promise<unknown>
+  close(): Promise<void>
+}
+
+const ELICITED = {action: 'accept' as const, content: {name: 'Ada'}}
+const SAMPLED = {role: 'assistant' as const, content: {type: 'text' as const, text: 'hi'}, model: 'test-model'}
+
+/** An accepted elicitation that fits the schema asked for (clients check their answer against it): a name is Ada, a yes/no true, anything else blue. */
+function elicited(params: unknown) {
+  const properties = ((params as {requestedSchema?: {properties?: Record<string, {type?: string}>}}).requestedSchema?.properties ?? {}) as Record<string, {type?: string}>
+  return {action: 'accept' as const, content: Object.fromEntries(Object.entries(properties).map(([k, p]) => [k, p.type === 'boolean' ? true : k === 'name' ? 'Ada' : 'blue']))}
+}
+
+/** A 2025-era client that answers elicitation with a name and sampling with "hi". */
+function legacyClient(asked: string[]): LegacyClient {
+  const client = new LegacyClient({name: 'legacy-client', version: '1.0.0'}, {capabilities: {elicitation: {}, sampling: {}}})
+  client.setRequestHandler(ElicitRequestSchema, async (request) => (asked.push('elicitation'), elicited(request.params)))
+  client.setRequestHandler(CreateMessageRequestSchema, async () => (asked.push('sampling'), SAMPLED))
+  return client
+}
+
+/** A 2026-07-28 client (it negotiates with server/discover) that answers input requests the same way. */
+function modernClient(asked: string[]): ModernClient {
+  const client = new ModernClient({name: 'modern-client', version: '1.0.0'}, {capabilities: {elicitation: {}, sampling: {}}, versionNegotiation: {mode: 'auto'}})
+  client.setRequestHandler('elicitation/create', async (request) => (asked.push('elicitation'), elicited(request.params)))
+  client.setRequestHandler('sampling/createMessage', async () => (asked.push('sampling'), SAMPLED))
+  return client
+}
+
+/** The `_meta` a 2026-07-28 request carries. */
+function envelope(capabilities: Record<string, unknown> = {elicitation: {}, sampling: {}}, extra: Record<string, unknown> = {}) {
+  return {'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientInfo': {name: 'raw', version: '1'}, 'io.modelcontextprotocol/clientCapabilities': capabilities, ...extra}
+}
+
+/** A raw 2026-07-28 POST with the standard headers derived from the body (unless given). */
+async function modernPost(url: string, key: string, body: {id?: number; method: string; params: Record<string, unknown>}, headers: Record<string, string> = {}) {
+  const name = body.params.name ?? body.params.uri
+  const standard = {'mcp-protocol-version': MODERN, 'mcp-method': body.method, ...(typeof name === 'string' ? {'mcp-name': name} : {})}
+  const r = await post(url, {jsonrpc: '2.0', id: body.id ?? 1, ...body}, {...bearer(key), ...standard, ...headers})
+  return {...r, json: r.text.startsWith('{') ? (JSON.parse(r.text) as {result?: Record<string, unknown>; error?: {code: number; message: string; data?: unknown}}) : undefined}
+}
+
+describe('protocol eras (issue 21)', function () {
+  this.timeout(120_000)
+  let box: Sandbox
+  let key: string
+  const servers = new Map<Transport, RunningServe>()
+  const clients: AnyClient[] = []
+  const httpUpstreams: ChildProcess[] = []
+
+  /** The HTTP fixture on a free port, once it listens; its URL. */
+  async function httpUpstream(...flags: string[]): Promise<string> {
+    const port = await freePort()
+    const child = spawn(process.execPath, [HTTP_FIXTURE, '--port', String(port), ...flags], {stdio: ['ignore', 'ignore', 'pipe']})
+    httpUpstreams.push(child)
+    await new Promise((resolve, reject) => {
+      child.stderr.setEncoding('utf8').on('data', (d: string) => d.includes('conformance upstream on') && resolve(undefined))
+      child.once('exit', (code) => reject(new Error(`the HTTP fixture exited with ${code}`)))
+    })
+    return `http://127.0.0.1:${port}/mcp`
+  }
+
+  before(async () => {
+    box = new Sandbox()
+    await box.initWithKeyFile()
+    for (const [name, args] of [
+      ['legacy', ['--', process.execPath, LEGACY_FIXTURE]],
+      ['modern', ['--', process.execPath, DUAL_FIXTURE, '--modern-only']],
+      ['dualhttp', ['--url', await httpUpstream()]],
+      ['modernhttp', ['--url', await httpUpstream('--modern-only')]],
+    ] as const) {
+      const r = await box.run(['upstream', 'add', name, '--skip-check', ...args])
+      assert.equal(r.code, 0, r.stderr)
+    }
+    key = (await box.run(['keys', 'generate', '--name', 'matrix', '--scope', 'full'])).stdout.trim()
+    servers.set('stateful', await startServe(box, []))
+    servers.set('stateless', await startServe(box, ['--stateless']))
+  })
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})))
+  })
+
+  after(async () => {
+    await Promise.all([...servers.values()].map((s) => s.stop()))
+    for (const child of httpUpstreams) child.kill()
+    await box.cleanup()
+  })
+
+  /** A new key, once every given server has reloaded the vault and accepts it. */
+  async function newKey(name: string, scope: string, ...on: RunningServe[]): Promise<string> {
+    const made = (await box.run(['keys', 'generate', '--name', name, '--scope', scope])).stdout.trim()
+    for (const server of on) {
+      for (let t = 0; t < 100; t++) {
+        if ((await modernPost(server.url, made, {method: 'tools/list', params: {_meta: envelope()}})).status === 200) break
+        await sleep(50)
+      }
+    }
+    return made
+  }
+
+  async function connect(era: Era, transport: Transport, asked: string[]): Promise<AnyClient> {
+    const client = era === 'legacy' ? legacyClient(asked) : modernClient(asked)
+    if (transport === 'stdio') {
+      const params = {command: process.execPath, args: [BIN, 'serve', '--transport', 'stdio'], env: {...box.env, KEYWARD_API_KEY: key}, cwd: box.dir, stderr: 'pipe' as const}
+      await (client as LegacyClient).connect((era === 'legacy' ? new LegacyStdio(params) : new ModernStdio(params)) as never)
+    } else {
+      const url = new URL(servers.get(transport)!.url)
+      const requestInit = {headers: bearer(key)}
+      await (client as LegacyClient).connect((era === 'legacy' ? new LegacyHttp(url, {requestInit}) : new ModernHttp(url, {requestInit})) as never)
+    }
+    clients.push(client as AnyClient)
+    if (era === 'modern') assert.equal((client as ModernClient).getProtocolEra(), 'modern')
+    return client as AnyClient
+  }
+
+  describe('the era matrix: client era × upstream era × transport', () => {
+    for (const transport of ['stdio', 'stateful', 'stateless'] as const) {
+      for (const clientEra of ['legacy', 'modern'] as const) {
+        for (const upstreamEra of ['legacy', 'modern'] as const) {
+          // A 2025 client over stateless HTTP has no way back for requests (issue 16): its cells serve calls that need no input.
+          const input = !(clientEra === 'legacy' && transport === 'stateless')
+          it(`${clientEra} client × ${upstreamEra} upstream × ${transport}: ${input ? 'elicitation and sampling during the call reach the client' : 'lists and calls'}`, async () => {
+            const asked: string[] = []
+            const client = await connect(clientEra, transport, asked)
+            const names = (await client.listTools()).tools.map((t) => t.name)
+            assert.ok(names.includes(`${upstreamEra}__ask_both`), names.join(' '))
+            if (!input) {
+              const tool = upstreamEra === 'legacy' ? 'legacy__set_value' : 'modern__whoami'
+              const r = await client.callTool({name: tool, arguments: upstreamEra === 'legacy' ? {value: 'x'} : {}})
+              assert.match(textOf(r), upstreamEra === 'legacy' ? /^set x$/ : /era=modern version=2026-07-28/)
+              return
+            }
+            const r = await client.callTool({name: `${upstreamEra}__ask_both`, arguments: {}})
+            assert.match(textOf(r), /name=Ada model=hi/, JSON.stringify(r))
+            assert.ok(asked.includes('elicitation') && asked.includes('sampling'), asked.join(' '))
+            if (upstreamEra === 'modern') assert.match(textOf(r), /state=dual-era:2$/, 'the upstream got its own requestState back intact')
+          })
+        }
+      }
+    }
+  })
+
+  describe('upstreams over HTTP, of either era: the matrix again, with the upstream asking in the 2026-07-28 way', () => {
+    it('upstream test names the revision each upstream speaks', async () => {
+      for (const [name, revision] of [['dualhttp', /: 2025 era, MCP 2025-11-25;/], ['modernhttp', /: MCP 2026-07-28;/], ['legacy', /: 2025 era, MCP 2025-11-25;/], ['modern', /: MCP 2026-07-28;/]] as const) {
+        const r = await box.run(['upstream', 'test', name])
+        assert.equal(r.code, 0, r.stderr)
+        assert.match(r.stdout, revision, name)
+      }
+    })
+
+    for (const transport of ['stdio', 'stateful', 'stateless'] as const) {
+      for (const clientEra of ['legacy', 'modern'] as const) {
+        for (const upstream of ['dualhttp', 'modernhttp'] as const) {
+          const input = !(clientEra === 'legacy' && transport === 'stateless')
+          const upstreamEra = upstream === 'dualhttp' ? 'dual-era HTTP upstream (connected in the 2025 era)' : '2026-only HTTP upstream'
+          it(`${clientEra} client × ${upstreamEra} × ${transport}: ${input ? 'two rounds of elicitation under the upstream\'s own signed state, then sampling, reach the client' : 'calls'}`, async () => {
+            const asked: string[] = []
+            const client = await connect(clientEra, transport, asked)
+            if (!input) {
+              assert.equal(textOf(await client.callTool({name: `${upstream}__test_simple_text`, arguments: {}})), 'This is a simple text response for testing.')
+              return
+            }
+            // The fixture signs its requestState and checks it on each round: the call completes only if it came back intact.
+            const rounds = await client.callTool({name: `${upstream}__test_input_required_result_multi_round`, arguments: {}})
+            assert.equal(textOf(rounds), 'Multi-round complete for Ada who likes blue', JSON.stringify(rounds))
+            const sampled = await client.callTool({name: `${upstream}__test_input_required_result_sampling`, arguments: {}})
+            assert.equal(textOf(sampled), 'Sampling result: hi', JSON.stringify(sampled))
+            assert.deepEqual(asked, ['elicitation', 'elicitation', 'sampling'])
+          })
+        }
+      }
+    }
+  })
+
+  describe('a modern client, a call held for input: every rule of requestState, through the server', () => {
+    let strict: RunningServe
+    let alice: string
+    let bob: string
+    const auditFile = () => box.path('strict-audit.jsonl')
+
+    before(async () => {
+      alice = (await box.run(['keys', 'generate', '--name', 'alice', '--scope', 'legacy__*'])).stdout.trim()
+      bob = (await box.run(['keys', 'generate', '--name', 'bob', '--scope', 'legacy__*'])).stdout.trim()
+      strict = await startServe(box, ['--stateless', '--server-input-timeout', '1s', '--audit-log', auditFile()])
+    })
+
+    after(async () => {
+      await strict.stop()
+    })
+
+    const ask = (who: string, extra: Record<string, unknown> = {}, tool = 'legacy__ask_user', meta = envelope()) =>
+      modernPost(strict.url, who, {method: 'tools/call', params: {name: tool, arguments: {}, ...extra, _meta: meta}})
+
+    /** A first round: the InputRequiredResult keyward answers, its one input request's key and its state. */
+    async function firstRound(who: string, tool = 'legacy__ask_user') {
+      const r = await ask(who, {}, tool)
+      assert.equal(r.status, 200, r.text)
+      const result = r.json!.result as {resultType: string; inputRequests: Record<string, {method: string; params: {message?: string}}>; requestState: string}
+      assert.equal(result.resultType, 'input_required', r.text)
+      const [[inputKey, request]] = Object.entries(result.inputRequests)
+      return {inputKey, request, state: result.requestState}
+    }
+
+    const answer = (inputKey: string) => ({[inputKey]: ELICITED})
+    /** The client hears one answer for every refused state; which rule refused it is in the audit log only. */
+    const refusedState = async (r: Awaited<ReturnType<typeof ask>>, rule: string) => {
+      assert.equal(r.json?.error?.code, -32602, r.text)
+      assert.equal(r.json?.error?.message, 'Invalid or expired requestState')
+      assert.deepEqual(r.json?.error?.data, {reason: 'invalid_request_state'})
+      let last: Record<string, unknown> | undefined
+      for (let t = 0; t < 40; t++) {
+        last = readFileSync(auditFile(), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((x) => x.event === 'request.refused').at(-1)
+        if (last?.reason === `request_state_${rule}`) break
+        await sleep(50)
+      }
+      assert.equal(last?.reason, `request_state_${rule}`)
+    }
+
+    it('the upstream\'s elicitation reaches the client as an input request, and the retry completes the call', async () => {
+      const {inputKey, request, state} = await firstRound(alice)
+      assert.equal(request.method, 'elicitation/create')
+      assert.equal(request.params.message, 'your name?')
+      assert.match(state, /^kws1\./, 'keyward seals the state; nothing of the upstream is in it')
+      const done = await ask(alice, {inputResponses: answer(inputKey), requestState: state})
+      assert.equal(textOf(done.json!.result), 'user said: accept {"name":"Ada"}', done.text)
+      assert.equal(done.json!.result!.resultType, 'complete')
+    })
+
+    it('a tampered state is refused', async () => {
+      const {inputKey, state} = await firstRound(alice)
+      const i = state.length - 10
+      const tampered = state.slice(0, i) + (state[i] === 'A' ? 'B' : 'A') + state.slice(i + 1)
+      await refusedState(await ask(alice, {inputResponses: answer(inputKey), requestState: tampered}), 'invalid')
+      // The call is still held for the real state (one upstream call in flight at a time keeps the upstream's requests routed: issue 16).
+      assert.match(textOf((await ask(alice, {inputResponses: answer(inputKey), requestState: state})).json!.result), /user said: accept/)
+    })
+
+    it('a state sent with another credential is refused, and stays good for its own caller', async () => {
+      const {inputKey, state} = await firstRound(alice)
+      await refusedState(await ask(bob, {inputResponses: answer(inputKey), requestState: state}), 'invalid')
+      const done = await ask(alice, {inputResponses: answer(inputKey), requestState: state})
+      assert.match(textOf(done.json!.result), /user said: accept/)
+    })
+
+    it('a state used for another tool is refused', async () => {
+      const {inputKey, state} = await firstRound(alice)
+      await refusedState(await ask(alice, {inputResponses: answer(inputKey), requestState: state}, 'legacy__ask_model'), 'wrong_request')
+      assert.match(textOf((await ask(alice, {inputResponses: answer(inputKey), requestState: state})).json!.result), /user said: accept/)
+    })
+
+    it('a replayed state is refused', async () => {
+      const {inputKey, state} = await firstRound(alice)
+      const done = await ask(alice, {inputResponses: answer(inputKey), requestState: state})
+      assert.match(textOf(done.json!.result), /user said: accept/)
+      await refusedState(await ask(alice, {inputResponses: answer(inputKey), requestState: state}), 'replayed')
+    })
+
+    it('an expired state is refused, and the held call was ended', async () => {
+      const {inputKey, state} = await firstRound(alice)
+      await sleep(1600)
+      await refusedState(await ask(alice, {inputResponses: answer(inputKey), requestState: state}), 'expired')
+    })
+
+    it('a retry is authorized again: a key re-scoped since the first round is refused the tool', async () => {
+      const carol = (await box.run(['keys', 'generate', '--name', 'carol', '--scope', 'legacy__*'])).stdout.trim()
+      for (let t = 0; t < 100 && (await ask(carol, {}, 'legacy__set_value')).status !== 200; t++) await sleep(50)
+      const {inputKey, state} = await firstRound(carol)
+      assert.equal((await box.run(['keys', 'scope', 'carol', '--set', 'echo'])).code, 0)
+      // Once the server has the new scopes (another legacy tool is refused), the retry is too.
+      for (let t = 0; t < 100 && (await ask(carol, {}, 'legacy__set_value')).json?.error === undefined; t++) await sleep(50)
+      const r = await ask(carol, {inputResponses: answer(inputKey), requestState: state})
+      assert.equal(r.json?.error?.code, -32602, r.text)
+      assert.equal(r.json?.error?.message, 'Unknown tool: legacy__ask_user')
+      await sleep(1600) // the held call ends with its state
+    })
+
+    it('an input request the client did not declare the capability for is MISSING_CLIENT_CAPABILITY (400)', async () => {
+      const r = await ask(alice, {}, 'legacy__ask_user', envelope({sampling: {}}))
+      assert.equal(r.status, 400, r.text)
+      assert.equal(r.json?.error?.code, -32021)
+      assert.deepEqual(r.json?.error?.data, {requiredCapabilities: {elicitation: {form: {}}}})
+    })
+
+    it('the audit log names the era of every call and every refused state, with the rule only there', async () => {
+      await sleep(300)
+      const records = readFileSync(auditFile(), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+      const calls = records.filter((r) => r.event === 'tool.call')
+      assert.ok(calls.length > 0 && calls.every((r) => r.era === 'modern'), JSON.stringify(calls.slice(0, 2)))
+      const refused = records.filter((r) => r.event === 'request.refused').map((r) => `${r.era} ${r.reason}`)
+      for (const rule of ['invalid', 'replayed', 'wrong_request', 'expired']) assert.ok(refused.includes(`modern request_state_${rule}`), refused.join(', '))
+      assert.ok(refused.includes('modern missing_client_capability'), refused.join(', '))
+    })
+  })
+
+  describe("the revision's own checks, over HTTP", () => {
+    const list = (meta: Record<string, unknown> = envelope(), headers: Record<string, string> = {}) =>
+      modernPost(servers.get('stateless')!.url, key, {method: 'tools/list', params: {_meta: meta}}, headers)
+
+    it('server/discover names 2026-07-28 and keyward, with a private cache hint', async () => {
+      const r = await modernPost(servers.get('stateful')!.url, key, {method: 'server/discover', params: {_meta: envelope()}})
+      const result = r.json!.result as {supportedVersions: string[]; capabilities: Record<string, unknown>; cacheScope: string; _meta: Record<string, {name: string}>}
+      assert.deepEqual(result.supportedVersions, [MODERN])
+      assert.equal(result.cacheScope, 'private')
+      assert.equal(result._meta['io.modelcontextprotocol/serverInfo'].name, 'keyward')
+      assert.ok(result.capabilities.tools)
+    })
+
+    it('a list is filtered by the caller and marked private, never shared; a call result is complete', async () => {
+      const narrow = await newKey('narrow', 'echo', servers.get('stateless')!)
+      const r = await modernPost(servers.get('stateless')!.url, narrow, {method: 'tools/list', params: {_meta: envelope()}})
+      const result = r.json!.result as {tools: {name: string}[]; cacheScope: string; ttlMs: number; resultType: string}
+      assert.deepEqual(result.tools.map((t) => t.name), ['echo'])
+      assert.equal(result.cacheScope, 'private')
+      assert.equal(result.ttlMs, 0)
+      const call = await modernPost(servers.get('stateless')!.url, narrow, {method: 'tools/call', params: {name: 'echo', arguments: {message: 'x'}, _meta: envelope()}})
+      assert.equal(call.json!.result!.resultType, 'complete')
+      assert.equal(call.json!.result!.cacheScope, undefined)
+    })
+
+    it('_meta is required and checked: INVALID_PARAMS naming the key, UNSUPPORTED_PROTOCOL_VERSION naming the versions', async () => {
+      const missing = await list({'io.modelcontextprotocol/protocolVersion': MODERN})
+      assert.equal(missing.status, 400)
+      assert.equal(missing.json?.error?.code, -32602)
+      assert.match(missing.json!.error!.message, /clientCapabilities: missing/)
+      const future = await list(envelope({}, {'io.modelcontextprotocol/protocolVersion': '2099-01-01'}), {'mcp-protocol-version': '2099-01-01'})
+      assert.equal(future.status, 400)
+      assert.equal(future.json?.error?.code, -32022)
+      assert.deepEqual(future.json?.error?.data, {supported: [MODERN], requested: '2099-01-01'})
+      const headerOnly = await post(servers.get('stateless')!.url, {jsonrpc: '2.0', id: 1, method: 'tools/list', params: {}}, {...bearer(key), 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list'})
+      assert.equal(headerOnly.status, 400)
+      assert.equal(JSON.parse(headerOnly.text).error.code, -32602)
+    })
+
+    it('the standard headers must agree with the body: HEADER_MISMATCH (400)', async () => {
+      for (const headers of [{'mcp-method': 'tools/call'}, {'mcp-protocol-version': '2025-11-25'}] as Record<string, string>[]) {
+        const r = await list(envelope(), headers)
+        assert.equal(r.status, 400, JSON.stringify(headers))
+        assert.equal(r.json?.error?.code, -32020)
+      }
+      // A version the header and the body disagree on is a mismatch, even when the body's is one keyward does not serve.
+      const future = await list(envelope({}, {'io.modelcontextprotocol/protocolVersion': 'v999.0.0'}))
+      assert.equal(future.status, 400, future.text)
+      assert.equal(future.json?.error?.code, -32020)
+      const name = await modernPost(servers.get('stateful')!.url, key, {method: 'tools/call', params: {name: 'echo', arguments: {message: 'x'}, _meta: envelope()}}, {'mcp-name': 'debug_info'})
+      assert.equal(name.status, 400)
+      assert.equal(name.json?.error?.code, -32020)
+      assert.deepEqual(name.json?.error?.data, {mismatch: {header: 'debug_info', body: 'the body carries params.name="echo" but the Mcp-Name header names "debug_info"'}})
+    })
+
+    it('the methods 2026-07-28 removed are METHOD_NOT_FOUND (404) in that era', async () => {
+      for (const method of ['resources/subscribe', 'resources/unsubscribe', 'initialize', 'ping', 'logging/setLevel']) {
+        // With their params or without: what a removed method carries is not checked, it is not served.
+        for (const params of [{uri: 'test://x', level: 'info'}, {}]) {
+          const r = await modernPost(servers.get('stateful')!.url, key, {method, params: {...params, _meta: envelope()}})
+          assert.equal(r.status, 404, `${method}: ${r.text}`)
+          assert.equal(r.json?.error?.code, -32601, method)
+        }
+      }
+    })
+
+    it('every stage runs on a 2026-07-28 request: rate limit (429), input guard, redaction of vault secrets, audit with the era', async () => {
+      assert.equal((await box.run(['secrets', 'set', 'ERA_SECRET'], {input: 'era-secret-value-4411'})).code, 0)
+      const limited = (await box.run(['keys', 'generate', '--name', 'limited', '--scope', 'echo', '--rate', '4/1min'])).stdout.trim()
+      const audit = box.path('stages-audit.jsonl')
+      const s = await startServe(box, ['--stateless', '--audit-log', audit])
+      try {
+        const echo = (message: string) => modernPost(s.url, limited, {method: 'tools/call', params: {name: 'echo', arguments: {message}, _meta: envelope()}})
+        const redacted = await echo('say era-secret-value-4411')
+        assert.equal(textOf(redacted.json!.result), 'say [REDACTED:ERA_SECRET]', redacted.text)
+        const guarded = await echo('hi <script>alert(1)</script>')
+        assert.equal(guarded.json!.result!.isError, true, guarded.text)
+        assert.match(textOf(guarded.json!.result), /Refused by keyward's input guard/)
+        assert.equal((await echo('third')).status, 200)
+        assert.equal((await echo('fourth')).status, 200)
+        const limitedOut = await echo('fifth')
+        assert.equal(limitedOut.status, 429, limitedOut.text)
+        assert.equal(limitedOut.json?.error?.code, -32029)
+        assert.ok(limitedOut.headers.get('retry-after'))
+        let records: Record<string, unknown>[] = []
+        for (let t = 0; t < 40 && !records.some((r) => r.event === 'ratelimit'); t++) {
+          await sleep(50)
+          records = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+        }
+        const eras = new Set(records.filter((r) => ['tool.call', 'guard.block', 'ratelimit'].includes(String(r.event))).map((r) => `${r.event} ${r.era}`))
+        assert.deepEqual([...eras].sort(), ['guard.block modern', 'ratelimit modern', 'tool.call modern'])
+        assert.ok(!readFileSync(audit, 'utf8').includes('era-secret-value-4411'), 'no secret in the audit log')
+      } finally {
+        await s.stop()
+      }
+    })
+
+    it('every request is authenticated on its own: no session, no credential, no answer', async () => {
+      const r = await post(servers.get('stateful')!.url, {jsonrpc: '2.0', id: 1, method: 'tools/list', params: {_meta: envelope()}}, {'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list'})
+      assert.equal(r.status, 401)
+    })
+
+    it('--protocol legacy refuses 2026-07-28 requests, --protocol modern 2025 ones, each naming what it speaks', async () => {
+      const legacyOnly = await startServe(box, ['--protocol', 'legacy'])
+      const modernOnly = await startServe(box, ['--protocol', 'modern'])
+      try {
+        const r = await modernPost(legacyOnly.url, key, {method: 'tools/list', params: {_meta: envelope()}})
+        assert.equal(r.status, 400)
+        assert.equal(r.json?.error?.code, -32022)
+        assert.deepEqual((r.json?.error?.data as {supported: string[]}).supported, ['2025-11-25', '2025-06-18', '2025-03-26', '2024-11-05', '2024-10-07'])
+        const init = await post(modernOnly.url, {jsonrpc: '2.0', id: 1, method: 'initialize', params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 'raw', version: '1'}}}, bearer(key))
+        assert.equal(init.status, 400)
+        assert.deepEqual(JSON.parse(init.text).error.data, {supported: [MODERN], requested: '2025-11-25'})
+        const v2 = new ModernClient({name: 'c', version: '1'}, {versionNegotiation: {mode: 'auto'}})
+        await v2.connect(new ModernHttp(new URL(modernOnly.url), {requestInit: {headers: bearer(key)}}))
+        clients.push(v2 as AnyClient)
+        assert.equal(v2.getProtocolEra(), 'modern')
+        assert.ok((await v2.listTools()).tools.length > 0)
+      } finally {
+        await Promise.all([legacyOnly.stop(), modernOnly.stop()])
+      }
+    })
+  })
+
+  describe('notifications across eras', () => {
+    let warn: RunningServe
+
+    before(async () => {
+      // Changed or new upstream tools are served at once here (pins.on-change warn), so that a list change reaches clients.
+      warn = await startServe(box, ['--stateless', '--pins-on-change', 'warn'])
+    })
+
+    after(async () => {
+      await warn.stop()
+    })
+
+    /** Opens subscriptions/listen and collects its events until `close()`. */
+    async function listen(who: string) {
+      const controller = new AbortController()
+      const res = await fetch(warn.url, {
+        method: 'POST',
+        signal: controller.signal,
+        headers: {'content-type': 'application/json', accept: 'application/json, text/event-stream', ...bearer(who), 'mcp-protocol-version': MODERN, 'mcp-method': 'subscriptions/listen'},
+        body: JSON.stringify({jsonrpc: '2.0', id: 'sub-1', method: 'subscriptions/listen', params: {notifications: {toolsListChanged: true, promptsListChanged: true}, _meta: envelope()}}),
+      })
+      assert.equal(res.status, 200)
+      assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/)
+      const events: {method?: string; id?: string; params?: {_meta?: Record<string, unknown>; notifications?: unknown}}[] = []
+      let ended = false
+      const reader = res.body!.getReader()
+      void (async () => {
+        let buffer = ''
+        try {
+          for (;;) {
+            const {done, value} = await reader.read()
+            if (done) break
+            buffer += Buffer.from(value).toString('utf8')
+            for (let i = buffer.indexOf('\n\n'); i !== -1; i = buffer.indexOf('\n\n')) {
+              const data = buffer.slice(0, i).split('\n').find((l) => l.startsWith('data: '))
+              buffer = buffer.slice(i + 2)
+              if (data) events.push(JSON.parse(data.slice(6)))
+            }
+          }
+        } catch {
+          // aborted
+        }
+        ended = true
+      })()
+      return {events, ended: () => ended, close: () => controller.abort()}
+    }
+
+    it('subscriptions/listen: acknowledged first, a list change reaches only the principals whose view changed, and a revoked key loses its stream', async () => {
+      const sees = await newKey('sees-legacy', 'legacy__*', warn)
+      const blind = await newKey('blind', 'echo', warn)
+      const a = await listen(sees)
+      const b = await listen(blind)
+      await sleep(300)
+      assert.deepEqual(a.events[0], {jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: {notifications: {toolsListChanged: true, promptsListChanged: true}, _meta: {'io.modelcontextprotocol/subscriptionId': 'sub-1'}}})
+      const added = await modernPost(warn.url, sees, {method: 'tools/call', params: {name: 'legacy__add_tool', arguments: {}, _meta: envelope()}})
+      assert.equal(textOf(added.json!.result), 'added', added.text)
+      const heard = async () => a.events.some((e) => e.method === 'notifications/tools/list_changed')
+      for (let t = 0; t < 50 && !(await heard()); t++) await sleep(100)
+      assert.deepEqual(a.events.find((e) => e.method === 'notifications/tools/list_changed'), {jsonrpc: '2.0', method: 'notifications/tools/list_changed', params: {_meta: {'io.modelcontextprotocol/subscriptionId': 'sub-1'}}})
+      assert.deepEqual(b.events.map((e) => e.method), ['notifications/subscriptions/acknowledged'], 'the echo-only key saw nothing change')
+      const r = await box.run(['keys', 'revoke', 'sees-legacy', '--yes'])
+      assert.equal(r.code, 0, r.stderr)
+      for (let t = 0; t < 50 && !a.ended(); t++) await sleep(100)
+      assert.ok(a.ended(), 'the revoked key\'s stream was closed')
+      assert.equal(a.events.at(-1)?.id, 'sub-1', 'closed gracefully, with the subscriptions/listen result')
+      assert.equal(b.ended(), false)
+      b.close()
+    })
+
+    it('log messages of a 2025 upstream reach a 2026-07-28 request only at or above the logLevel its _meta asked for', async () => {
+      /** The JSON-RPC messages of an answer: one JSON body, or the data lines of an event stream. */
+      const frames = (text: string) =>
+        text.startsWith('{') ? [JSON.parse(text) as {method?: string; params?: {level?: string}}] : text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as {method?: string; params?: {level?: string}})
+      const logged = async (extra: Record<string, unknown>) => {
+        const r = await modernPost(warn.url, key, {method: 'tools/call', params: {name: 'legacy__log_secret', arguments: {}, _meta: envelope(undefined, extra)}})
+        assert.equal(r.status, 200, r.text)
+        const all = frames(r.text)
+        assert.equal(textOf((all.at(-1) as {result?: unknown}).result), 'logged', r.text)
+        return all.filter((f) => f.method === 'notifications/message').map((f) => f.params?.level)
+      }
+      assert.deepEqual(await logged({}), [], 'no logLevel: no log messages')
+      assert.deepEqual(await logged({'io.modelcontextprotocol/logLevel': 'warning'}), ['error'])
+      assert.deepEqual(await logged({'io.modelcontextprotocol/logLevel': 'critical'}), [], 'below the level asked for')
+    })
+
+    it('progress of a held call reaches a modern client under its own token; a legacy client gets a modern upstream\'s progress', async () => {
+      const progress: number[] = []
+      const modern = await connect('modern', 'stateless', [])
+      // The SDK v2 client: callTool(params, options). Its own input loop reports each round as progress too (messages "Fulfilling input…").
+      const r = await modern.callTool({name: 'legacy__ask_both', arguments: {}}, {onprogress: (p: {progress: number; total?: number; message?: string}) => void (p.message?.startsWith('Fulfilling') || progress.push(p.progress))})
+      assert.match(textOf(r), /name=Ada model=hi/)
+      assert.deepEqual(progress, [1])
+      const legacyProgress: number[] = []
+      const legacy = await connect('legacy', 'stateful', [])
+      const slow = await legacy.callTool({name: 'modern__slow_progress', arguments: {}}, undefined, {onprogress: (p: {progress: number}) => legacyProgress.push(p.progress)})
+      assert.equal(textOf(slow), 'done')
+      assert.deepEqual(legacyProgress, [1, 2, 3])
+    })
+  })
+})

@@ -1,0 +1,269 @@
+/**
+ * Upstream OAuth (issue 19): keyward signs in to a remote MCP server once (`upstream login`),
+ * keeps the tokens in the vault and renews them for every client. Against a real issuer
+ * (oauth2-mock-server, made strict in test/helpers/issuer.ts), a real upstream that checks its
+ * tokens against the issuer's JWKS (test/fixtures/oauth-upstream.ts), the built CLI, and
+ * $BROWSER set to a program that follows the redirects (test/fixtures/browser.ts).
+ */
+import assert from 'node:assert/strict'
+import {generateKeyPairSync} from 'node:crypto'
+import {promises as fs} from 'node:fs'
+import path from 'node:path'
+
+import {vaultAuditLog} from '../helpers/audit.js'
+import {Bed} from '../helpers/bed.js'
+import {json, ROOT, sleep, type Result} from '../helpers/cli.js'
+import {TestIssuer} from '../helpers/issuer.js'
+import {startOAuthUpstream, type RunningOAuthUpstream} from '../fixtures/oauth-upstream.js'
+
+const BROWSER = `"${process.execPath}" "${path.join(ROOT, 'dist', 'test', 'fixtures', 'browser.js')}"`
+
+type CallResult = {isError?: boolean; content: {type: string; text?: string}[]}
+const text = (r: CallResult) => r.content.map((c) => c.text ?? '').join('')
+
+describe('upstream OAuth', function () {
+  this.timeout(90_000)
+  const bed = new Bed()
+  let issuer: TestIssuer
+  let upstream: RunningOAuthUpstream
+  const outputs: string[] = []
+
+  beforeEach(async () => {
+    await bed.setUp()
+    issuer = new TestIssuer()
+    await issuer.start()
+    upstream = await startOAuthUpstream({issuer: issuer.url, scopesSupported: ['notes:read', 'notes:write']})
+  })
+
+  afterEach(async () => {
+    await bed.tearDown()
+    await upstream.close()
+    await issuer.stop()
+    outputs.length = 0
+  })
+
+  /** Runs a command that must succeed; keeps its output to look for tokens in. */
+  async function cli(args: string[], input?: string): Promise<Result> {
+    const r = await bed.cli(args, input)
+    outputs.push(r.stdout, r.stderr)
+    return r
+  }
+
+  async function login(name: string, args: string[] = [], env: Record<string, string> = {}): Promise<Result> {
+    const r = await bed.box.run(['upstream', 'login', name, ...args], {env: {BROWSER, ...env}})
+    outputs.push(r.stdout, r.stderr)
+    return r
+  }
+
+  const show = async (name: string) => json(await cli(['upstream', 'show', name, '--json'])).upstream.oauth
+  const auditLog = () => fs.readFile(vaultAuditLog(bed.box.vault, bed.box.path('.local', 'state')), 'utf8').catch(() => '')
+  const events = async (name: string) => (await auditLog()).split('\n').filter((l) => l.includes(`"event":"${name}"`)).map((l) => JSON.parse(l) as Record<string, unknown>)
+
+  async function until(check: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
+    const start = Date.now()
+    while (Date.now() - start < ms) {
+      if (await check()) return true
+      await sleep(50)
+    }
+    return false
+  }
+
+  async function call(url: string, key: string, tool: string, args: Record<string, unknown> = {}): Promise<CallResult> {
+    const client = await bed.connect(url, key)
+    const result = (await client.callTool({name: tool, arguments: args})) as CallResult
+    outputs.push(JSON.stringify(result))
+    return result
+  }
+
+  const whoami = async (url: string, key: string) => JSON.parse(text(await call(url, key, 'notes__whoami'))) as {sub: string; jti: string; scope: string}
+
+  it('authorization code with PKCE (S256), resource and state: one login, then every client calls with the token', async () => {
+    await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth', '--client-id', 'keyward-test'])
+    assert.equal((await show('notes')).needsLogin, true)
+    const visited = bed.box.path('browser.log')
+    const r = await login('notes', [], {FIXTURE_BROWSER_LOG: visited})
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /Signed in to notes as johndoe, expires in (1h|59m) \(scopes: notes:read notes:write\)/)
+    const [authorize, callback] = (await fs.readFile(visited, 'utf8')).trim().split('\n').map((u) => new URL(u))
+    const q = authorize.searchParams
+    assert.equal(q.get('code_challenge_method'), 'S256')
+    assert.match(q.get('code_challenge')!, /^[A-Za-z0-9_-]{43}$/)
+    assert.equal(q.get('resource'), upstream.resource, 'RFC 8707 resource in the authorization request')
+    assert.equal(q.get('scope'), 'notes:read notes:write', "the protected resource's scopes_supported")
+    assert.match(q.get('state')!, /^[A-Za-z0-9_-]{43}$/)
+    assert.match(q.get('redirect_uri')!, /^http:\/\/127\.0\.0\.1:\d+\/callback$/)
+    assert.equal(callback.searchParams.get('state'), q.get('state'))
+    const exchange = issuer.grants.find((g) => g.grant === 'authorization_code')!
+    assert.equal(exchange.resource, upstream.resource, 'RFC 8707 resource in the token request')
+
+    const state = await show('notes')
+    assert.deepEqual({signedIn: state.signedIn, as: state.signedInAs, scopes: state.scopes, needsLogin: state.needsLogin, issuer: state.issuer}, {signedIn: true, as: 'johndoe', scopes: ['notes:read', 'notes:write'], needsLogin: false, issuer: issuer.url})
+    assert.ok(state.expiresIn > 3500 && state.expiresIn <= 3600)
+    const listed = json(await cli(['upstream', 'list', '--json'])).upstreams[0].oauth
+    assert.equal(listed.signedInAs, 'johndoe')
+    assert.match((await cli(['upstream', 'list'])).stdout, /as johndoe, expires in (1h|59m)/)
+
+    const [a, b] = [await bed.key('a'), await bed.key('b')]
+    const s = await bed.serve()
+    assert.equal((await whoami(s.url, a)).jti, issuer.lastJti)
+    assert.equal((await whoami(s.url, b)).jti, issuer.lastJti, "a second client's session uses the same login")
+    assert.equal(issuer.count('authorization_code'), 1)
+    const [loginEvent] = await events('upstream.login')
+    assert.deepEqual([loginEvent.upstream, loginEvent.grant, loginEvent.as, loginEvent.scope], ['notes', 'authorization_code', 'johndoe', 'notes:read notes:write'])
+  })
+
+  it('a login that fails says why in one line (denied, state mismatch, wrong issuer, timeout), exits 30 and leaves the vault as it was', async () => {
+    await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth', '--client-id', 'keyward-test'])
+    const before = await fs.readFile(bed.box.vault)
+    const cases: [string, string[], RegExp][] = [
+      ['deny', [], /^keyward: the sign-in was denied \(access_denied\)$/],
+      ['state', [], /^keyward: state mismatch: the browser came back with a state this login did not send/],
+      ['iss', [], /^keyward: wrong issuer: the browser came back from an authorization server other than "http:\/\/localhost:\d+"/],
+      ['none', ['--timeout', '2s'], /^keyward: timed out after 2s waiting for the browser to come back; run the login again \(--timeout sets the wait\)$/],
+    ]
+    for (const [tamper, args, message] of cases) {
+      const r = await login('notes', args, {FIXTURE_BROWSER_TAMPER: tamper})
+      assert.equal(r.code, 30, `${tamper}: ${r.stderr}`)
+      const last = r.stderr.trim().split('\n').at(-1)!
+      assert.match(last, message, tamper)
+      assert.ok(!/\bat \S+ \(/.test(r.stderr), 'no stack trace')
+      assert.deepEqual(await fs.readFile(bed.box.vault), before, `${tamper}: the vault is unchanged`)
+    }
+    assert.equal(issuer.count('authorization_code'), 0, 'no code was redeemed')
+    const wrong = await bed.box.run(['upstream', 'login', 'notes', '--json'], {env: {BROWSER, FIXTURE_BROWSER_TAMPER: 'deny'}})
+    assert.deepEqual(JSON.parse(wrong.stdout), {error: {code: 'LOGIN_FAILED', message: 'the sign-in was denied (access_denied)'}})
+  })
+
+  it('serve renews the token ahead of expiry and once after a 401; clients never notice', async () => {
+    issuer.ttl = 8
+    await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth', '--client-id', 'keyward-test'])
+    assert.equal((await login('notes')).code, 0)
+    const loggedIn = Date.now()
+    const key = await bed.key('k')
+    const s = await bed.serve()
+    const first = (await whoami(s.url, key)).jti
+    // Renewed a quarter of the lifetime before expiry, with no call to prompt it.
+    assert.ok(await until(() => issuer.count('refresh_token') === 1, 12_000), 'renewed ahead of expiry')
+    const renewal = issuer.grants.find((g) => g.grant === 'refresh_token')!
+    assert.ok(renewal.at < loggedIn + 8000, `renewed ${renewal.at - loggedIn} ms after login, before the token expired`)
+    assert.ok(await until(async () => (await events("upstream.refresh")).length === 1, 3000), `audited: ${await auditLog()}`)
+    const second = (await whoami(s.url, key)).jti
+    assert.notEqual(second, first)
+    assert.equal(second, issuer.lastJti)
+
+    // The upstream stops taking every token issued so far: one 401, one renewal, and the call goes through.
+    issuer.ttl = 3600
+    await sleep(1100)
+    upstream.revokeIssuedBefore(Date.now() - 1000)
+    const refused = upstream.stats.unauthorized
+    const third = await whoami(s.url, key)
+    assert.equal(third.jti, issuer.lastJti)
+    assert.equal(upstream.stats.unauthorized, refused + 1)
+    assert.equal(issuer.count('refresh_token'), 2)
+    const refreshes = await events('upstream.refresh')
+    assert.deepEqual(refreshes.map((e) => e.outcome), ['ok', 'ok'])
+    const state = await show('notes')
+    assert.equal(state.refreshes, 2)
+    assert.ok(state.lastRefresh)
+  })
+
+  it('403 insufficient_scope: the upstream is marked as needing a login with the wider scope, audited, its tools say so; a new login fixes it', async () => {
+    await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth', '--client-id', 'keyward-test', '--scope', 'notes:read'])
+    assert.equal((await login('notes')).code, 0)
+    const key = await bed.key('k')
+    const s = await bed.serve()
+    assert.equal((await whoami(s.url, key)).scope, 'notes:read')
+    const refused = await call(s.url, key, 'notes__write_note', {text: 'hi'})
+    assert.equal(refused.isError, true)
+    assert.match(text(refused), /^upstream notes needs a new login \(the upstream asked for scope "notes:write" \(insufficient_scope\)\): run `keyward upstream login notes`, which asks for scope "notes:read notes:write"/)
+    const other = text(await call(s.url, key, 'notes__whoami'))
+    assert.match(other, /needs a new login/, `its other tools say so too: ${other}`)
+    const state = await show('notes')
+    assert.deepEqual([state.needsLogin, state.needsLoginScope], [true, 'notes:read notes:write'])
+    const [marked] = await events('upstream.needs_login')
+    assert.deepEqual([marked.upstream, marked.scope], ['notes', 'notes:read notes:write'])
+
+    const visited = bed.box.path('browser.log')
+    assert.equal((await login('notes', [], {FIXTURE_BROWSER_LOG: visited})).code, 0)
+    assert.equal(new URL((await fs.readFile(visited, 'utf8')).split('\n')[0]).searchParams.get('scope'), 'notes:read notes:write')
+    assert.ok(await until(async () => !text(await call(s.url, key, 'notes__write_note', {text: 'hi'})).includes('needs'), 10_000), 'serve picked up the new login')
+    assert.equal(text(await call(s.url, key, 'notes__write_note', {text: 'hi'})), 'noted')
+  })
+
+  it('client credentials with a secret, and with a private key (RFC 7523): no person, serve obtains the token', async () => {
+    await cli(['secrets', 'set', 'SVC_SECRET'], 'svc-secret-value-123')
+    await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--grant', 'client_credentials', '--client-id', 'svc', '--client-secret', 'secret:SVC_SECRET', '--scope', 'notes:read'])
+    const {publicKey, privateKey} = generateKeyPairSync('ec', {namedCurve: 'P-256'})
+    issuer.clientPublicKey = publicKey.export({type: 'spki', format: 'pem'}).toString()
+    await cli(['secrets', 'set', 'SVC_KEY'], privateKey.export({type: 'pkcs8', format: 'pem'}).toString())
+    await cli(['upstream', 'add', 'keyed', '--url', upstream.url, '--grant', 'client_credentials', '--client-id', 'svc-keyed', '--client-key', 'secret:SVC_KEY'])
+    const key = await bed.key('k')
+    const s = await bed.serve()
+    // Both upstreams obtain a token at start-up, in either order: notes's is one of the two.
+    const notes = await whoami(s.url, key)
+    assert.ok(issuer.jtis.some((t) => t.jti === notes.jti && t.grant === 'client_credentials'), 'a client_credentials token')
+    assert.equal(notes.scope, 'notes:read')
+    const bySecret = issuer.grants.filter((g) => g.grant === 'client_credentials' && g.basic)
+    assert.equal(bySecret.length, 1)
+    assert.equal(Buffer.from(bySecret[0].basic!.replace(/^Basic /, ''), 'base64').toString(), 'svc:svc-secret-value-123', 'client_secret_basic')
+    assert.equal(bySecret[0].resource, upstream.resource)
+    const keyed = JSON.parse(text(await call(s.url, key, 'keyed__whoami')))
+    const byKey = issuer.grants.filter((g) => g.grant === 'client_credentials' && g.assertion)
+    assert.equal(byKey.length, 1)
+    assert.equal(byKey[0].basic, undefined, 'the key, not a secret')
+    assert.ok(keyed.jti)
+    const assertion = byKey[0].assertion!
+    const claims = await issuer.verifyAssertion(assertion, 'svc-keyed')
+    assert.equal(claims.iss, 'svc-keyed')
+    assert.equal((await show('notes')).signedInAs, 'client svc')
+    assert.ok(!(await cli(['upstream', 'show', 'keyed'])).stdout.includes('PRIVATE KEY'))
+    // `upstream login` checks the client now, and replaces the token.
+    assert.equal((await login('notes')).code, 0)
+    assert.equal(issuer.count('client_credentials'), 3)
+  })
+
+  it('logout revokes the tokens (RFC 7009), removes them, and serve then says a login is needed', async () => {
+    await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth', '--client-id', 'keyward-test'])
+    assert.equal((await login('notes')).code, 0)
+    const key = await bed.key('k')
+    const s = await bed.serve()
+    await whoami(s.url, key)
+    const r = await cli(['upstream', 'logout', 'notes'])
+    assert.match(r.stdout, /Signed out of notes: the server revoked its tokens; the vault no longer holds them/)
+    assert.deepEqual(issuer.revoked.map((x) => x.hint), ['refresh_token', 'access_token'])
+    assert.deepEqual(issuer.revoked.map((x) => x.token), [issuer.issued.at(-2), issuer.issued.at(-3)], 'the refresh token, then the access token')
+    const state = await show('notes')
+    assert.deepEqual([state.signedIn, state.needsLogin], [false, true])
+    // The upstream restarts without tokens: it cannot be reached, so its tools are no longer offered.
+    const client = await bed.connect(s.url, key)
+    assert.ok(await until(async () => !(await client.listTools()).tools.some((t) => t.name === 'notes__whoami'), 10_000))
+    assert.match(s.logs(), /upstream notes needs a new login \(it is not signed in\): run `keyward upstream login notes`/)
+    const [event] = await events('upstream.logout')
+    assert.deepEqual([event.upstream, event.revocation], ['notes', 'revoked'])
+  })
+
+  it('no token in stdout, stderr, the audit log, serve’s log or a client’s response; an upstream that echoes it gets it redacted', async () => {
+    issuer.ttl = 6
+    await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth'])
+    assert.equal(issuer.registrations.length, 0)
+    const r = await login('notes')
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(issuer.registrations.length, 1, 'registered itself (RFC 7591)')
+    assert.deepEqual(issuer.registrations[0].redirect_uris?.toString().match(/^http:\/\/127\.0\.0\.1:\d+\/callback$/)?.length, 1)
+    const key = await bed.key('k')
+    const s = await bed.serve()
+    const echoed = await call(s.url, key, 'notes__echo_token')
+    assert.equal(text(echoed), 'you sent: Bearer [REDACTED:UPSTREAM_NOTES_OAUTH]')
+    assert.ok(await until(() => issuer.count('refresh_token') >= 1, 10_000))
+    await sleep(300)
+    await call(s.url, key, 'notes__echo_token')
+    await cli(['upstream', 'show', 'notes', '--json'])
+    await cli(['upstream', 'list'])
+    await cli(['audit', 'tail', '-n', '100'])
+    await cli(['upstream', 'logout', 'notes'])
+    await bed.stopServers()
+    const everything = [...outputs, s.logs(), await auditLog()].join('\n')
+    assert.ok(issuer.issued.length >= 6)
+    for (const token of issuer.issued) assert.ok(!everything.includes(token), `a token (${token.slice(0, 6)}…) was printed or logged`)
+  })
+})

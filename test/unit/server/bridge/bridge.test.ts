@@ -1,0 +1,196 @@
+/**
+ * The bridge between 2026-07-28 clients and sources that ask for input during a call: a held
+ * call, its rounds, the sealed requestState and every rule that refuses one. End to end, with
+ * real SDK clients and upstreams, in test/e2e/era.test.ts.
+ */
+import assert from 'node:assert/strict'
+import {randomBytes} from 'node:crypto'
+
+import type {Principal} from '../../../../src/auth/index.js'
+import {InputBridge, type BridgeRound} from '../../../../src/server/bridge/bridge.js'
+import {RequestStateSealer} from '../../../../src/server/era/request-state.js'
+import {Refusal, RPC} from '../../../../src/server/refusal.js'
+import type {ClientChannel} from '../../../../src/server/tools/source.js'
+
+const alice = {id: 'key:alice', name: 'alice', authType: 'api_key'} as unknown as Principal
+const bob = {id: 'key:bob', name: 'bob', authType: 'api_key'} as unknown as Principal
+const binding = (who: Principal, name = 'ask') => ({principal: who.id, method: 'tools/call', name})
+const ELICIT = {method: 'elicitation/create' as const, params: {message: 'name?', requestedSchema: {type: 'object' as const, properties: {}}}}
+
+function round(capabilities: Record<string, unknown> = {elicitation: {}, sampling: {}}, extra: Partial<BridgeRound> = {}): BridgeRound & {sent: unknown[]} {
+  const sent: unknown[] = []
+  return {meta: {protocolVersion: '2026-07-28', clientCapabilities: capabilities}, notify: async (n) => void sent.push(n), signal: new AbortController().signal, sent, ...extra}
+}
+
+/** A source that asks its client for a name, then answers with what it got (or the error it got). */
+function asking(): {start: (channel: ClientChannel, signal: AbortSignal) => Promise<unknown>; seen: {error?: string; signal?: AbortSignal}} {
+  const seen: {error?: string; signal?: AbortSignal} = {}
+  return {
+    seen,
+    start: async (channel, signal) => {
+      seen.signal = signal
+      try {
+        const answer = (await channel.request(ELICIT)) as {content?: {name?: string}}
+        return {content: [{type: 'text', text: `hello ${answer.content?.name}`}]}
+      } catch (err) {
+        seen.error = (err as Error).message
+        throw err
+      }
+    },
+  }
+}
+
+function bridgeWith(options: {ttlMs?: number; perPrincipal?: number; now?: () => number} = {}) {
+  const reports: string[] = []
+  const sealer = new RequestStateSealer(randomBytes(32), {now: options.now})
+  const bridge = new InputBridge(() => sealer, (e) => void reports.push(e.reason), {perPrincipal: options.perPrincipal ?? 16, total: 1024, ttlMs: () => options.ttlMs ?? 60_000})
+  return {bridge, reports}
+}
+
+async function refusedWith(work: Promise<unknown>, rule: string): Promise<Refusal> {
+  const err = await work.then(
+    () => assert.fail('expected a refusal'),
+    (e: unknown) => e,
+  )
+  assert.ok(err instanceof Refusal, String(err))
+  assert.equal(err.code, RPC.INVALID_PARAMS)
+  assert.equal(err.message, 'Invalid or expired requestState')
+  assert.deepEqual(err.detail, {rule})
+  return err
+}
+
+describe('bridge: a 2026-07-28 call held for input', () => {
+  it('a call that needs no input completes in its first round', async () => {
+    const {bridge} = bridgeWith()
+    const result = await bridge.call(alice, binding(alice), round(), async () => ({content: [{type: 'text', text: 'done'}]}))
+    assert.deepEqual(result, {content: [{type: 'text', text: 'done'}]})
+    assert.equal(bridge.size, 0)
+  })
+
+  it('answers InputRequiredResult with a sealed state, and the retry completes the held call', async () => {
+    const {bridge} = bridgeWith()
+    const source = asking()
+    const first = (await bridge.call(alice, binding(alice), round(), source.start)) as {resultType: string; inputRequests: Record<string, {method: string}>; requestState: string}
+    assert.equal(first.resultType, 'input_required')
+    const [[key, request]] = Object.entries(first.inputRequests)
+    assert.equal(request.method, 'elicitation/create')
+    assert.match(first.requestState, /^kws1\./)
+    assert.equal(bridge.size, 1)
+    const done = await bridge.resume(alice, binding(alice), first.requestState, {[key]: {action: 'accept', content: {name: 'Ada'}}}, round())
+    assert.deepEqual(done, {content: [{type: 'text', text: 'hello Ada'}]})
+    assert.equal(bridge.size, 0)
+  })
+
+  it('refuses with MISSING_CLIENT_CAPABILITY when the request did not declare elicitation, and ends the call', async () => {
+    const {bridge, reports} = bridgeWith()
+    const source = asking()
+    const err = await bridge.call(alice, binding(alice), round({}), source.start).catch((e: unknown) => e)
+    assert.ok(err instanceof Refusal)
+    assert.equal(err.code, RPC.MISSING_CLIENT_CAPABILITY)
+    assert.equal(err.status, 400)
+    assert.deepEqual(err.data, {requiredCapabilities: {elicitation: {form: {}}}})
+    await new Promise((r) => setImmediate(r))
+    assert.match(source.seen.error ?? '', /capability/)
+    assert.equal(source.seen.signal?.aborted, true)
+    assert.deepEqual(reports, ['missing_client_capability'])
+  })
+
+  it('refuses a tampered, replayed, swapped or mis-bound state; the call stays held for its rightful retry', async () => {
+    const {bridge, reports} = bridgeWith()
+    const first = (await bridge.call(alice, binding(alice), round(), asking().start)) as {inputRequests: Record<string, unknown>; requestState: string}
+    const state = first.requestState
+    const flipped = state.slice(0, -4) + (state.at(-4) === 'A' ? 'B' : 'A') + state.slice(-3)
+    await refusedWith(bridge.resume(alice, binding(alice), flipped, {}, round()), 'invalid')
+    await refusedWith(bridge.resume(bob, binding(bob), state, {}, round()), 'invalid')
+    await refusedWith(bridge.resume(alice, binding(alice, 'other_tool'), state, {}, round()), 'wrong_request')
+    await refusedWith(bridge.resume(alice, binding(alice), 'not a token', {}, round()), 'malformed')
+    assert.deepEqual(reports, ['request_state_invalid', 'request_state_invalid', 'request_state_wrong_request', 'request_state_malformed'])
+    // A refusal spends nothing that a forger could not: the rightful retry still works once, and only once.
+    const key = Object.keys(first.inputRequests)[0]
+    const done = await bridge.resume(alice, binding(alice), state, {[key]: {action: 'accept', content: {name: 'Ada'}}}, round())
+    assert.deepEqual(done, {content: [{type: 'text', text: 'hello Ada'}]})
+    await refusedWith(bridge.resume(alice, binding(alice), state, {[key]: {action: 'accept', content: {name: 'Eve'}}}, round()), 'replayed')
+  })
+
+  it('a held call whose client does not come back ends: the source hears so, and the late retry is refused', async () => {
+    let now = Date.now()
+    const {bridge} = bridgeWith({ttlMs: 30, now: () => now})
+    const source = asking()
+    const first = (await bridge.call(alice, binding(alice), round(), source.start)) as {requestState: string}
+    await new Promise((r) => setTimeout(r, 60))
+    assert.match(source.seen.error ?? '', /did not answer in time/)
+    assert.equal(source.seen.signal?.aborted, true)
+    assert.equal(bridge.size, 0)
+    now += 10 * 60_000
+    await refusedWith(bridge.resume(alice, binding(alice), first.requestState, {}, round()), 'expired')
+  })
+
+  it('an unanswered input request is shown again; progress goes out under the round token', async () => {
+    const {bridge} = bridgeWith()
+    const start = async (channel: ClientChannel) => {
+      const a = channel.request(ELICIT)
+      const b = channel.request({method: 'sampling/createMessage', params: {messages: [], maxTokens: 1}})
+      const [x, y] = (await Promise.all([a, b])) as [{content: {name: string}}, {content: {text: string}}]
+      await channel.notify({method: 'notifications/progress', params: {progressToken: 'upstream-token', progress: 1}})
+      return {content: [{type: 'text', text: `${x.content.name} ${y.content.text}`}]}
+    }
+    const first = (await bridge.call(alice, binding(alice), round(), start)) as {inputRequests: Record<string, {method: string}>; requestState: string}
+    assert.deepEqual(Object.values(first.inputRequests).map((r) => r.method).sort(), ['elicitation/create', 'sampling/createMessage'])
+    const [elicitKey, sampleKey] = Object.keys(first.inputRequests)
+    const second = (await bridge.resume(alice, binding(alice), first.requestState, {[elicitKey]: {action: 'accept', content: {name: 'Ada'}}}, round())) as {inputRequests: Record<string, unknown>; requestState: string}
+    assert.deepEqual(Object.keys(second.inputRequests), [sampleKey])
+    const last = round(undefined, {meta: {protocolVersion: '2026-07-28', clientCapabilities: {sampling: {}}, progressToken: 7}})
+    const done = await bridge.resume(alice, binding(alice), second.requestState, {[sampleKey]: {role: 'assistant', content: {type: 'text', text: 'hi'}, model: 'm'}}, last)
+    assert.deepEqual(done, {content: [{type: 'text', text: 'Ada hi'}]})
+    assert.deepEqual(last.sent, [{method: 'notifications/progress', params: {progressToken: 7, progress: 1}}])
+  })
+
+  it('progress sent as the call starts, and its last progress, reach the client before the call\'s answer, however slowly the round sends them', async () => {
+    const {bridge} = bridgeWith()
+    const order: string[] = []
+    // A round whose notifications take a while to go out (a busy client connection).
+    const slow = round(undefined, {
+      meta: {protocolVersion: '2026-07-28', clientCapabilities: {}, progressToken: 't'},
+      notify: async (n) => {
+        await new Promise((resolve) => setTimeout(resolve, 30))
+        order.push(`progress ${(n.params as {progress: number}).progress}`)
+      },
+    })
+    const answer = bridge.call(alice, binding(alice), slow, async (channel) => {
+      void channel.notify({method: 'notifications/progress', params: {progressToken: 'up', progress: 0}})
+      await new Promise((resolve) => setImmediate(resolve))
+      void channel.notify({method: 'notifications/progress', params: {progressToken: 'up', progress: 100}})
+      return {content: [{type: 'text', text: 'done'}]}
+    })
+    await answer.then(() => order.push('answer'))
+    assert.deepEqual(order, ['progress 0', 'progress 100', 'answer'])
+  })
+
+  it('holds at most perPrincipal calls for one caller; another caller is not affected', async () => {
+    const {bridge} = bridgeWith({perPrincipal: 1})
+    await bridge.call(alice, binding(alice), round(), asking().start)
+    const source = asking()
+    const err = await bridge.call(alice, binding(alice), round(), source.start).catch((e: unknown) => e)
+    assert.ok(err instanceof Refusal)
+    assert.equal(err.reason, 'too_many_held_calls')
+    await new Promise((r) => setImmediate(r))
+    assert.match(source.seen.error ?? '', /too many/)
+    const theirs = (await bridge.call(bob, binding(bob), round(), asking().start)) as {resultType: string}
+    assert.equal(theirs.resultType, 'input_required')
+    assert.equal(bridge.prune((p) => p.id !== alice.id), 1)
+    assert.equal(bridge.size, 1)
+  })
+
+  it('a client that closes its request cancels the call', async () => {
+    const {bridge} = bridgeWith()
+    const abort = new AbortController()
+    let signal: AbortSignal | undefined
+    const pending = bridge.call(alice, binding(alice), round(undefined, {signal: abort.signal}), async (_channel, s) => {
+      signal = s
+      await new Promise((_resolve, reject) => s.addEventListener('abort', () => reject(new Error('aborted'))))
+    })
+    abort.abort()
+    await assert.rejects(pending, /aborted/)
+    assert.equal(signal?.aborted, true)
+  })
+})

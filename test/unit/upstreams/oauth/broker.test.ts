@@ -1,0 +1,180 @@
+/**
+ * The token keeper of serve (src/upstreams/oauth/broker.ts), over an in-memory vault whose
+ * writes are serialized as the vault's lock serializes them, and a renewal that takes the time a
+ * token endpoint takes. What it must do: serve the old token while it is still valid and a
+ * renewal runs, make a call wait only for a token that is (nearly) expired, renew once for many
+ * callers, never renew tokens someone else renewed meanwhile, and turn a refused renewal into
+ * "needs a login".
+ */
+import assert from 'node:assert/strict'
+
+import {OAuthError} from '@modelcontextprotocol/client'
+
+import type {AuditEvent} from '../../../../src/audit/index.js'
+import type {OAuthUpstream} from '../../../../src/upstreams/definition.js'
+import {TokenKeeper, type BrokerHost} from '../../../../src/upstreams/oauth/broker.js'
+import {RefreshFailed, UpstreamNeedsLogin} from '../../../../src/upstreams/oauth/errors.js'
+import type {Working} from '../../../../src/upstreams/oauth/provider.js'
+import {oauthStateOf, setOAuthState, type OAuthState} from '../../../../src/upstreams/oauth/store.js'
+import {emptyData} from '../../../../src/vault/payload.js'
+import type {VaultData} from '../../../../src/vault/index.js'
+
+const def: OAuthUpstream = {name: 'notes', transport: 'http', url: 'https://mcp.example/mcp', headers: {}, oauth: {grant: 'authorization_code'}, prefix: true, created: '', updated: ''}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/**
+ * `served` is the vault as this process serves it; `disk` as it is under the lock. Another
+ * replica's write changes `disk` first; this process sees it on its next write (or reload).
+ */
+function bed(renewMs = 100) {
+  let disk: VaultData = emptyData()
+  let served: VaultData = disk
+  let lock = Promise.resolve()
+  const audits: AuditEvent[] = []
+  const renewals: number[] = []
+  let fail: Error | undefined
+  let issued = 0
+  const host: BrokerHost = {
+    data: () => served,
+    write: <T>(change: (d: VaultData) => Promise<T> | T) => {
+      const run = lock.then(async () => {
+        const copy: VaultData = {secrets: disk.secrets, tables: new Map([...disk.tables].map(([n, t]) => [n, new Map(t)]))}
+        const result = await change(copy)
+        // Saved, then served (the reload after a write).
+        disk = copy
+        served = copy
+        return result
+      })
+      lock = run.then(() => undefined, () => undefined)
+      return run
+    },
+    audit: (e) => void audits.push(e),
+    log: () => {},
+  }
+  const renew = async (_d: OAuthUpstream, state: OAuthState | undefined): Promise<Working> => {
+    renewals.push(state?.version ?? 0)
+    await sleep(renewMs)
+    if (fail) throw fail
+    const now = Date.now()
+    issued++
+    return {tokens: {access_token: `access-${issued}`, token_type: 'Bearer', refresh_token: `refresh-${issued}`, expires_at: now + 3_600_000}, obtainedAt: now}
+  }
+  const keeper = new TokenKeeper(def, host, renew)
+  const signIn = (leftMs: number, lifetimeMs = 3_600_000) => {
+    const now = Date.now()
+    setOAuthState(served, 'notes', {grant: 'authorization_code', grantId: 'g', version: 1, loggedInAt: '', refreshes: 0, obtainedAt: now - (lifetimeMs - leftMs), tokens: {access_token: 'access-0', token_type: 'Bearer', refresh_token: 'refresh-0', expires_at: now + leftMs}})
+  }
+  return {
+    keeper,
+    signIn,
+    audits,
+    renewals,
+    state: () => oauthStateOf(served, 'notes'),
+    setData: (f: (d: VaultData) => void) => f(served),
+    /** Another writer's change, saved but not yet served here. */
+    otherWriter: (f: (d: VaultData) => void) => {
+      disk = {secrets: disk.secrets, tables: new Map([...disk.tables].map(([n, t]) => [n, new Map(t)]))}
+      f(disk)
+    },
+    failWith: (err: Error | undefined) => (fail = err),
+  }
+}
+
+describe('upstream token keeper', () => {
+  it('a valid token is sent as it is, with no renewal', async () => {
+    const b = bed()
+    b.signIn(30 * 60_000)
+    assert.equal(await b.keeper.token(), 'access-0')
+    assert.deepEqual(b.renewals, [])
+    b.keeper.close()
+  })
+
+  it('while a renewal runs, calls keep the still-valid old token without waiting for it', async () => {
+    const b = bed(400)
+    b.signIn(30_000) // inside the last minute: due for renewal, still valid
+    const started = Date.now()
+    const tokens = await Promise.all(Array.from({length: 10}, () => b.keeper.token()))
+    assert.ok(Date.now() - started < 100, `calls waited ${Date.now() - started} ms`)
+    assert.deepEqual(new Set(tokens), new Set(['access-0']))
+    await sleep(500)
+    assert.deepEqual(b.renewals, [1], 'one renewal for all of them')
+    assert.equal(await b.keeper.token(), 'access-1')
+    assert.equal(b.state()?.version, 2)
+    assert.equal(b.state()?.refreshes, 1)
+    assert.deepEqual(b.audits.map((a) => [a.event, a.outcome]), [['upstream.refresh', 'ok']])
+    b.keeper.close()
+  })
+
+  it('a token about to expire is not sent: calls wait for the renewal, which happens once', async () => {
+    const b = bed(200)
+    b.signIn(500)
+    const started = Date.now()
+    const tokens = await Promise.all(Array.from({length: 5}, () => b.keeper.token()))
+    assert.ok(Date.now() - started >= 190, 'they waited')
+    assert.deepEqual(new Set(tokens), new Set(['access-1']))
+    assert.deepEqual(b.renewals, [1])
+    b.keeper.close()
+  })
+
+  it('tokens renewed by another writer meanwhile are not renewed again (a rotated refresh token is used once)', async () => {
+    const b = bed(50)
+    b.signIn(500)
+    // Another replica renewed first; this process still serves version 1, nearly expired.
+    b.otherWriter((d) => setOAuthState(d, 'notes', {...b.state()!, version: 7, tokens: {access_token: 'theirs', token_type: 'Bearer', refresh_token: 'refresh-theirs', expires_at: Date.now() + 3_600_000}}))
+    assert.equal(b.state()?.version, 1)
+    assert.equal(await b.keeper.token(), 'theirs')
+    assert.deepEqual(b.renewals, [], 'refresh-0 was not used again')
+    b.keeper.close()
+  })
+
+  it('after a 401 the token is renewed once even though it has not expired', async () => {
+    const b = bed(20)
+    b.signIn(30 * 60_000)
+    assert.equal(await b.keeper.afterUnauthorized('access-0'), 'access-1')
+    assert.deepEqual(b.renewals, [1])
+    b.keeper.close()
+  })
+
+  it('a refused renewal (invalid_grant) marks the upstream as needing a login, in the vault, and audits it', async () => {
+    const b = bed(10)
+    b.signIn(500)
+    b.failWith(new OAuthError('invalid_grant', 'refresh token revoked'))
+    await assert.rejects(b.keeper.token(), (err: unknown) => err instanceof UpstreamNeedsLogin && /the authorization server refused the renewal \(invalid_grant\)/.test(err.message))
+    assert.match(b.state()?.needsLogin?.reason ?? '', /invalid_grant/)
+    assert.deepEqual(b.audits.map((a) => a.event), ['upstream.refresh', 'upstream.needs_login'])
+    assert.equal(b.audits[0].outcome, 'failed')
+    // From now on, calls fail at once with the same line, and nothing is tried again.
+    await assert.rejects(b.keeper.token(), UpstreamNeedsLogin)
+    assert.equal(b.renewals.length, 1)
+    b.keeper.close()
+  })
+
+  it('a renewal that may succeed later (network) keeps the old token while valid and backs off', async () => {
+    const b = bed(10)
+    b.signIn(500)
+    b.failWith(new TypeError('fetch failed'))
+    await assert.rejects(b.keeper.token(), (err: unknown) => err instanceof RefreshFailed && /refreshing its OAuth token failed/.test(err.message))
+    await assert.rejects(b.keeper.token(), RefreshFailed)
+    assert.equal(b.renewals.length, 1, 'no second attempt inside the backoff')
+    assert.equal(b.state()?.needsLogin, undefined)
+    b.keeper.close()
+  })
+
+  it('403 insufficient_scope: needs a login with the scope it had and the one asked for', async () => {
+    const b = bed()
+    b.signIn(30 * 60_000)
+    b.setData((d) => setOAuthState(d, 'notes', {...oauthStateOf(d, 'notes')!, tokens: {...oauthStateOf(d, 'notes')!.tokens!, scope: 'notes:read'}}))
+    const err = await b.keeper.insufficientScope('notes:write')
+    assert.equal(err.scope, 'notes:read notes:write')
+    assert.deepEqual(b.state()?.needsLogin?.scope, 'notes:read notes:write')
+    await assert.rejects(b.keeper.token(), UpstreamNeedsLogin)
+    b.keeper.close()
+  })
+
+  it('not signed in: a clear line, audited once', async () => {
+    const b = bed()
+    await assert.rejects(b.keeper.token(), /upstream notes needs a new login \(it is not signed in\): run `keyward upstream login notes`/)
+    await assert.rejects(b.keeper.token(), UpstreamNeedsLogin)
+    assert.deepEqual(b.audits.map((a) => a.event), ['upstream.needs_login'])
+  })
+})
