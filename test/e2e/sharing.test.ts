@@ -323,6 +323,11 @@ describe('sharing upstreams across sessions (issue 16)', function () {
       const alice = await connect(s.url, k, 'alice', {sampling: {}})
       const bob = await connect(s.url, k, 'bob', {sampling: {}})
       assert.equal(textOf(await alice.callTool({name: 'fixture__ask_model_after', arguments: {label: 'alone', ms: 10}})), 'model said: hi from alice', 'one caller: certain')
+      // A third session's call stays in flight throughout: when one of the two is refused and ends
+      // first (under load, their requests can be far apart), the other is still not certain.
+      const carol = await connect(s.url, k, 'carol')
+      const busy = carol.callTool({name: 'fixture__sleep', arguments: {label: 'carol', ms: 3000}})
+      await sleep(200)
       const started = Date.now()
       const both = await Promise.all([
         alice.callTool({name: 'fixture__ask_model_after', arguments: {label: 'alice', ms: 400}}).catch((e: Error) => e),
@@ -332,7 +337,8 @@ describe('sharing upstreams across sessions (issue 16)', function () {
       for (const r of both) assert.match(String((r as Error).message ?? textOf(r)), /-32601|could not tell which client/)
       assert.deepEqual(alice.asked.map((m) => /say hi (\w+)/.exec(m)?.[1]), ['alone'], 'alice was asked only for her own call')
       assert.deepEqual(bob.asked, [], 'bob was never asked')
-      assert.match(s.logs(), /upstream fixture asked for sampling while 2 calls were in flight: refused; a shared upstream cannot tell whose call asked: give it --isolation session/)
+      assert.match(s.logs(), /upstream fixture asked for sampling while 3 calls were in flight: refused; a shared upstream cannot tell whose call asked: give it --isolation session/)
+      assert.equal(textOf(await busy), 'slept carol')
     })
 
     it('are refused for a client that did not declare the capability', async () => {
@@ -403,7 +409,7 @@ describe('sharing upstreams across sessions (issue 16)', function () {
       assert.ok(await until(() => /Updated allowed directories from MCP roots/.test(able.stderr())), 'a client with roots is asked for them')
     })
 
-    it('HTTP: a shared upstream is told sampling and elicitation (what keyward can route), never roots; stateless: nothing', async () => {
+    it('HTTP: a shared upstream is told sampling and elicitation (what keyward can route), never roots; stateless: the same (a 2026-07-28 client is asked through the bridge)', async () => {
       const k = await key('all', 'fixture__*')
       let s = await serve()
       const c = await connect(s.url, k, 'rich', {sampling: {}, elicitation: {}, roots: {listChanged: true}})
@@ -411,7 +417,7 @@ describe('sharing upstreams across sessions (issue 16)', function () {
       await s.stop()
       s = await serve(['--stateless'])
       const stateless = await connect(s.url, k, 'rich', {sampling: {}, elicitation: {}, roots: {listChanged: true}})
-      assert.equal(textOf(await stateless.callTool({name: 'fixture__client_capabilities', arguments: {}})), '{}')
+      assert.deepEqual(JSON.parse(textOf(await stateless.callTool({name: 'fixture__client_capabilities', arguments: {}}))), {sampling: {}, elicitation: {form: {}}})
     })
   })
 
