@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark, each against a baseline measured in the same run.
  * Prints a table and writes bench/results/<timestamp>.json (and latest.json).
- *   BENCH_ONLY=vault,verify,serve,era,gateway,oauth,hostile,protect,cluster,ui   run a subset;  BENCH_DURATION=8   seconds per load test
+ *   BENCH_ONLY=vault,verify,serve,era,gateway,sessions,oauth,hostile,protect,cluster,ui   run a subset;  BENCH_DURATION=8   seconds per load test
+ *   BENCH_ISOLATED_SESSIONS=10   sessions of the isolation-session row (each starts 3 processes)
  */
 import {mkdirSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
@@ -13,19 +14,21 @@ import {benchGateway} from './gateway.js'
 import {benchHostile} from './hostile.js'
 import {benchProtect} from './protect.js'
 import {benchServe} from './serve.js'
+import {benchSessions} from './sessions.js'
 import {benchUpstreamOAuth} from './upstream-oauth.js'
 import {benchUi} from './ui.js'
 import {ROOT, type Row} from './util.js'
 import {benchVault} from './vault.js'
 import {benchVerify} from './verify.js'
 
-const only = (process.env.BENCH_ONLY ?? 'vault,verify,serve,era,gateway,oauth,hostile,protect,cluster,ui').split(',')
+const only = (process.env.BENCH_ONLY ?? 'vault,verify,serve,era,gateway,sessions,oauth,hostile,protect,cluster,ui').split(',')
 const suites: [string, () => Promise<Row[]>][] = [
   ['vault', benchVault],
   ['verify', benchVerify],
   ['serve', benchServe],
   ['era', benchEra],
   ['gateway', benchGateway],
+  ['sessions', benchSessions],
   ['oauth', benchUpstreamOAuth],
   ['hostile', benchHostile],
   ['protect', benchProtect],

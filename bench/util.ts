@@ -54,7 +54,11 @@ export function startProcess(command: string, args: string[], env: NodeJS.Proces
   const child = spawn(command, args, {env, stdio: ['ignore', 'pipe', 'pipe']})
   let out = ''
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready: ${out}`)), 20_000)
+    // A server that never says it is ready is not left running behind the benchmark.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`not ready: ${out}`))
+    }, 20_000)
     const watch = (d: string) => {
       out += d
       if (ready.test(out)) {

@@ -4,11 +4,11 @@ import {positional, splitAtDashDash} from '../../src/cli/args.js'
 import {KeywardCommand} from '../../src/cli/base.js'
 import {checkIsolation, lookJson, lookLines, probeFor, recordLook, type Look} from '../../src/cli/pins.js'
 import {openSession, type Session} from '../../src/cli/session.js'
-import {ALLOW_PATH_HELP, applyIsolation, isolationSummary, networkFlag, sandboxByDefault} from '../../src/cli/upstream-isolation.js'
+import {ALLOW_PATH_HELP, applyIsolation, isolationFlag, isolationSummary, networkFlag, sandboxByDefault, sharingSummary, withIsolation} from '../../src/cli/upstream-isolation.js'
 import {viewUpstream} from '../../src/cli/upstreams.js'
 import {KeywardError} from '../../src/errors/index.js'
 import type {ProbeResult} from '../../src/server/gateway/probe.js'
-import {addUpstream, checkUpstreamName, checkUrl, credentialInArgs, parseEnvSpec, parseHeaderSpec, upstreamsOf, type UpstreamDefinition} from '../../src/upstreams/index.js'
+import {addUpstream, checkUpstreamName, checkUrl, credentialInArgs, isolationOf, parseEnvSpec, parseHeaderSpec, upstreamsOf, type UpstreamDefinition} from '../../src/upstreams/index.js'
 import {checkOAuthHeaders, checkOAuthUrl, keepsSignIn, oauthFromFlags, removeOAuthState} from '../../src/upstreams/oauth/index.js'
 
 export default class UpstreamAdd extends KeywardCommand {
@@ -20,6 +20,8 @@ Streamable HTTP: --url, with --header 'Name: value' where the value may hold {se
 It is started once, as keyward serve would start it, to pin what it offers (a later change is held back until \`keyward upstream approve\`) and to scan its descriptions for text aimed at the model; --skip-check skips that, and serve pins it at its first connection. An upstream that takes OAuth is not started before its login: \`keyward upstream test\` or serve pins it then.
 
 --sandbox runs a stdio upstream under bubblewrap (Linux only): a read-only system, a private HOME and /tmp, nothing of the vault, the key files or your HOME; --allow-path opens a path, --network off closes the network. Without --sandbox, the upstream.sandbox setting decides (off unless set). See docs/gateway.md, "Threat model".
+
+--isolation decides who shares its process (or, for an HTTP upstream, its MCP session): shared, the default, runs one for every client session; key, one per API key or principal, so different clients never share its state; session, one per client session, for upstreams that keep per-client state (a browser) or ask their client for sampling, elicitation or roots outside a single call. See docs/gateway.md, "Sharing".
 
 OAuth (a remote server that takes OAuth 2.1 tokens, such as Linear's or GitHub's hosted servers): --oauth, then \`keyward upstream login NAME\` once; keyward keeps the tokens in the vault and renews them for every client. Its --url must be https:// (http:// only on loopback): the token goes with every request. The client is pre-registered (--client-id, with --client-secret secret:NAME or --client-key secret:NAME), or named by --client-metadata-url where the server accepts metadata documents, or else registered dynamically at login. --scope asks for scopes (otherwise the server's challenge or its scopes_supported decide). --grant client_credentials signs in as a service, with no person: --client-id and a secret or key are then required. --grant cross_app_access (enterprise-managed authorization) exchanges an identity provider's ID token (--idp-issuer, --idp-client-id, --id-token secret:NAME) for the upstream's tokens, with no person either.
 
@@ -34,6 +36,7 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
     {description: 'A pre-registered OAuth client, asking for two scopes', command: `<%= config.bin %> <%= command.id %> github --url https://api.githubcopilot.com/mcp/ --client-id Iv1.0123abcd --client-secret secret:GITHUB_OAUTH_SECRET --scope 'repo read:org'`},
     {description: 'A service identity: client credentials with a private key (RFC 7523)', command: '<%= config.bin %> <%= command.id %> reports --url https://mcp.example.com/mcp --grant client_credentials --client-id keyward-prod --client-key secret:REPORTS_CLIENT_KEY'},
     {description: 'One protected server under its own tool names', command: '<%= config.bin %> <%= command.id %> files --no-prefix -- npx -y @modelcontextprotocol/server-filesystem /srv/docs'},
+    {description: 'A browser automation server: one process per client session', command: '<%= config.bin %> <%= command.id %> browser --isolation session -- npx -y @playwright/mcp'},
     {description: 'A sandboxed file server that sees one directory and no network', command: '<%= config.bin %> <%= command.id %> files --sandbox --allow-path /srv/docs:rw --network off -- npx -y @modelcontextprotocol/server-filesystem /srv/docs'},
   ]
 
@@ -48,6 +51,7 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
     sandbox: Flags.boolean({allowNo: true, description: 'Run it in a sandbox (bubblewrap, Linux only): a read-only system, a private HOME and /tmp, nothing of the vault or your HOME. Default: the upstream.sandbox setting (off).'}),
     'allow-path': Flags.string({description: ALLOW_PATH_HELP, multiple: true}),
     network: networkFlag(),
+    isolation: isolationFlag(),
     description: Flags.string({char: 'd', description: 'What the upstream is for.'}),
     replace: Flags.boolean({description: 'Replace an upstream of the same name.'}),
     oauth: Flags.boolean({description: 'The upstream takes OAuth tokens: keyward signs in (`upstream login`), keeps and renews them (http).', helpGroup: 'OAUTH'}),
@@ -107,7 +111,7 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
       const record = session.vault.data.secrets.get(oauth.clientKey)
       if (record) clientKeyFrom(oauth.clientKey, record.value)
     }
-    def = applyIsolation(def, {sandbox: flags.sandbox ?? sandboxByDefault(session.vault.data), allow: flags['allow-path'], network: flags.network})
+    def = withIsolation(applyIsolation(def, {sandbox: flags.sandbox ?? sandboxByDefault(session.vault.data), allow: flags['allow-path'], network: flags.network}), flags.isolation)
     await checkIsolation(def)
     // An OAuth upstream cannot be started before its login: `upstream test` or serve checks its names, pins and scans it then (collisions are logged).
     const probe = !def.prefix && !flags['skip-check'] && !oauth ? await this.checkNames(def, session) : undefined
@@ -117,9 +121,9 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
       // Tokens for another URL or client are not kept for this one.
       if (before && !keepsSignIn(before, def)) removeOAuthState(vault.data, def.name)
     })
-    await session.audit({event: 'upstream.add', upstream: def.name, transport: def.transport, replaced: Boolean(flags.replace), sandbox: def.transport === 'stdio' && def.sandbox === true, ...(oauth ? {oauth: oauth.grant} : {})})
+    await session.audit({event: 'upstream.add', upstream: def.name, transport: def.transport, replaced: Boolean(flags.replace), sandbox: def.transport === 'stdio' && def.sandbox === true, isolation: isolationOf(def), ...(oauth ? {oauth: oauth.grant} : {})})
     const view = viewUpstream(def, session.vault.data)
-    this.log(`Added upstream ${def.name} (${def.transport}, ${isolationSummary(def)}); ${def.prefix ? `its tools appear as ${def.name}__<tool>` : 'its tools keep their names'}. A running keyward serve starts it within a second.`)
+    this.log(`Added upstream ${def.name} (${def.transport}, ${isolationSummary(def)}; ${sharingSummary(def)}); ${def.prefix ? `its tools appear as ${def.name}__<tool>` : 'its tools keep their names'}. A running keyward serve starts it within a second.`)
     if (oauth) this.log(oauth.grant !== 'authorization_code' ? `keyward serve obtains its token; check the client now with: keyward upstream login ${def.name}` : `Sign in once: keyward upstream login ${def.name}`)
     this.log(`Let a key use it: keyward keys scope KEY --add '${def.prefix ? `${def.name}__*` : '*'}'`)
     const look = flags['skip-check'] || oauth ? undefined : await this.look(def, session, probe)

@@ -20,6 +20,8 @@ export interface AuthRequest {
   peer?: string
   /** Lower-cased header names; only those a proxy authenticator was told to read. */
   headers?: Readonly<Record<string, string | undefined>>
+  /** HTTP: the Host the client used, already checked against the names the server answers to; the resource it named. */
+  host?: string
 }
 
 /**
@@ -51,7 +53,7 @@ export interface Authenticator {
   /** The principal, or an AuthFailure. */
   authenticate(credential: Credential | undefined, request: AuthRequest): Principal | Promise<Principal>
   /** This authenticator's WWW-Authenticate challenge, for a refusal (with its failure) or for a request with no credential. */
-  challenge(failure?: AuthFailure): Challenge | undefined
+  challenge(failure?: AuthFailure, request?: AuthRequest): Challenge | undefined
   /** Whether a principal this authenticator made is still valid now (after a vault reload, or as time passes). */
   stillValid(principal: Principal): boolean
 }

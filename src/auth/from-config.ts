@@ -6,8 +6,8 @@ import type {OAuthSettings} from './oauth.js'
 import type {ProxySettings} from './proxy-header.js'
 
 export interface AuthEnvironment {
-  /** The resource URL clients use: server.public-url, else the listening URL. */
-  resourceUrl(): string
+  /** The resource URL clients use: server.public-url, else the one the Host they used names, else the listening URL. */
+  resourceUrl(host?: string): string
   /** The text of the vault secret a `secret:NAME` setting names (secrets/ref.ts resolves it). */
   secret(ref: string, setting: string): string
   log(message: string): void
@@ -32,6 +32,16 @@ export function resourceMetadataUrl(resource: string): string {
   return `${url.origin}/.well-known/oauth-protected-resource${path}`
 }
 
+/**
+ * The audiences a token may carry for a resource: the MCP URL itself, and the origin that the
+ * root metadata names (RFC 9728 3.3: /.well-known/oauth-protected-resource is the metadata of
+ * the origin), which a client that read the root metadata asks its token for.
+ */
+export function resourceAudiences(resource: string): string[] {
+  const origin = new URL(resource).origin
+  return [...new Set([resource, origin, `${origin}/`])]
+}
+
 /** The methods auth.methods names, in the order they claim credentials. */
 export function authMethods(config: ReadonlyMap<string, string>): string[] {
   return splitList(config.get('auth.methods') ?? 'api-key')
@@ -53,14 +63,19 @@ export function authSettings(config: ReadonlyMap<string, string>, env: AuthEnvir
     }
     settings.oauth = {
       issuer,
-      audience: () => config.get('oauth.audience') ?? env.resourceUrl(),
+      audiences: (host) => {
+        const fixed = config.get('oauth.audience')
+        return fixed ? [fixed] : resourceAudiences(env.resourceUrl(host))
+      },
       jwksUri: config.get('oauth.jwks-uri'),
       algorithms: splitList(config.get('oauth.algorithms') ?? ''),
       introspection,
       clockSkewSeconds: (parseDurationValue(config.get('oauth.clock-skew') ?? '60s') ?? 60_000) / 1000,
       introspectionCacheMs: parseDurationValue(config.get('oauth.introspection-cache') ?? '60s') ?? 60_000,
       scopeMap: prefixed(config, 'oauth.scope-map.'),
-      resourceMetadataUrl: () => resourceMetadataUrl(env.resourceUrl()),
+      resourceMetadataUrl: (host) => resourceMetadataUrl(env.resourceUrl(host)),
+      // MCP 2025-11-25: a 401 says which scopes to ask for.
+      scope: scopesSupported(config).join(' '),
       log: env.log,
     }
   }

@@ -88,8 +88,8 @@ export class Authenticators {
   }
 
   /** Every active authenticator's challenge, merged, so a client learns all the ways in; the one that refused carries the error. */
-  challenge(failure?: AuthFailure): string | undefined {
-    const challenges = this.list.map((a) => a.challenge(!failure?.by || a === failure.by ? failure : undefined)).filter((c): c is Challenge => c !== undefined)
+  challenge(failure?: AuthFailure, request?: AuthRequest): string | undefined {
+    const challenges = this.list.map((a) => a.challenge(!failure?.by || a === failure.by ? failure : undefined, request)).filter((c): c is Challenge => c !== undefined)
     return renderChallenges(challenges, this.types)
   }
 

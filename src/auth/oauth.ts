@@ -9,7 +9,7 @@
 import type {JWTPayload, JWTVerifyOptions, createRemoteJWKSet} from 'jose'
 
 import {ScopeSet} from '../policy/index.js'
-import {AuthFailure, type Authenticator, type Credential} from './authenticator.js'
+import {AuthFailure, type AuthRequest, type Authenticator, type Credential} from './authenticator.js'
 import {errorParams, type Challenge} from './challenge.js'
 import {mapScopes, tokenScopes} from './oauth-scopes.js'
 import type {Principal} from './principal.js'
@@ -17,8 +17,11 @@ import {TokenCache} from './token-cache.js'
 
 export interface OAuthSettings {
   issuer: string
-  /** The audience tokens must carry: known once the server listens. */
-  audience(): string
+  /**
+   * The audiences a token presented with this Host may carry (any one of them): oauth.audience,
+   * else the resource the Host names (docs/auth.md). Known once the server listens.
+   */
+  audiences(host?: string): string[]
   jwksUri?: string
   algorithms: string[]
   introspection?: {url: string; clientId: string; clientSecret: string}
@@ -27,8 +30,10 @@ export interface OAuthSettings {
   scopeMap: ReadonlyMap<string, readonly string[]>
   /** How often the JWKS may be fetched again for an unknown kid or a failed signature; default 5 s (tests shorten it). */
   jwksCooldownMs?: number
-  /** The URL of this server's protected resource metadata, for the challenge. */
-  resourceMetadataUrl(): string
+  /** The URL of this server's protected resource metadata for a request with this Host, for the challenge. */
+  resourceMetadataUrl(host?: string): string
+  /** The scopes a 401 challenge names (space-separated), as clients should ask for them. */
+  scope?: string
   /** Logs facts (never a token). */
   log(message: string): void
 }
@@ -93,13 +98,15 @@ export class OAuthAuthenticator implements Authenticator {
     return JWT_SHAPE.test(credential.value) || this.settings.introspection !== undefined
   }
 
-  async authenticate(credential: Credential | undefined): Promise<Principal> {
+  async authenticate(credential: Credential | undefined, request?: AuthRequest): Promise<Principal> {
     const token = credential!.value
-    const key = TokenCache.keyOf(token)
+    const audiences = this.settings.audiences(request?.host)
+    // A principal is cached for the resource its audience was checked against: the same token sent to another of this server's names is checked again.
+    const key = TokenCache.keyOf(`${audiences[0]}\0${token}`)
     const cached = this.cache.get(key)
     if (cached) return cached
     if (this.inactive.get(key)) throw refuse('inactive', 'the token is not active')
-    const principal = JWT_SHAPE.test(token) ? await this.verifyJwt(token) : await this.introspect(token, key)
+    const principal = JWT_SHAPE.test(token) ? await this.verifyJwt(token, audiences, key) : await this.introspect(token, key, audiences)
     return principal
   }
 
@@ -114,7 +121,7 @@ export class OAuthAuthenticator implements Authenticator {
     return this.jwks
   }
 
-  private async verifyJwt(token: string): Promise<Principal> {
+  private async verifyJwt(token: string, audiences: string[], key: string): Promise<Principal> {
     const {decodeProtectedHeader, jwtVerify, errors} = await jose()
     let header: ReturnType<typeof decodeProtectedHeader>
     try {
@@ -137,7 +144,7 @@ export class OAuthAuthenticator implements Authenticator {
     }
     const options: JWTVerifyOptions = {
       issuer: this.settings.issuer,
-      audience: this.settings.audience(),
+      audience: audiences,
       algorithms: this.settings.algorithms,
       clockTolerance: this.settings.clockSkewSeconds,
       requiredClaims: ['exp'],
@@ -152,7 +159,7 @@ export class OAuthAuthenticator implements Authenticator {
       throw this.jwtFailure(err, errors)
     }
     const principal = this.principal(payload)
-    this.cache.set(TokenCache.keyOf(token), principal, principal.expiresAt ?? Date.now())
+    this.cache.set(key, principal, principal.expiresAt ?? Date.now())
     return principal
   }
 
@@ -215,7 +222,7 @@ export class OAuthAuthenticator implements Authenticator {
     }
   }
 
-  private async introspect(token: string, key: string): Promise<Principal> {
+  private async introspect(token: string, key: string, accepted: string[]): Promise<Principal> {
     const config = this.settings.introspection
     if (!config) throw refuse('malformed', 'the token is not a JWT, and this server has no introspection endpoint')
     let body: Record<string, unknown>
@@ -244,16 +251,18 @@ export class OAuthAuthenticator implements Authenticator {
     if (body.iss !== undefined && body.iss !== this.settings.issuer) throw refuse('wrong_issuer', 'the token comes from another issuer')
     // RFC 8707, as for a JWT: a token that names no audience could have been issued for any resource.
     const audiences = Array.isArray(body.aud) ? body.aud : body.aud === undefined ? [] : [body.aud]
-    if (!audiences.includes(this.settings.audience())) throw refuse('wrong_audience', 'the token was issued for another resource, or names none (audience)')
+    if (!audiences.some((a) => accepted.includes(a as string))) throw refuse('wrong_audience', 'the token was issued for another resource, or names none (audience)')
     const principal = this.principal(body as never)
     // Cached no longer than the configured maximum, and never past the token's exp.
     this.cache.set(key, principal, Math.min(principal.expiresAt ?? Number.POSITIVE_INFINITY, now + this.settings.introspectionCacheMs))
     return principal
   }
 
-  challenge(failure?: AuthFailure): Challenge {
-    const params: Record<string, string> = {resource_metadata: this.settings.resourceMetadataUrl()}
-    return {scheme: 'Bearer', params: {...params, ...errorParams(failure)}}
+  challenge(failure?: AuthFailure, request?: AuthRequest): Challenge {
+    const params: Record<string, string> = {resource_metadata: this.settings.resourceMetadataUrl(request?.host), ...errorParams(failure)}
+    // MCP 2025-11-25: a 401 names the scopes to ask for; a refusal that names its own keeps it.
+    if (this.settings.scope && params.scope === undefined) params.scope = this.settings.scope
+    return {scheme: 'Bearer', params}
   }
 
   stillValid(principal: Principal): boolean {

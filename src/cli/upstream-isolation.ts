@@ -4,13 +4,34 @@ import {Flags} from '@oclif/core'
 import {configOf} from '../config/index.js'
 import {KeywardError} from '../errors/index.js'
 import {formatAllowPath, parseAllowPath, withAllowPaths} from '../upstreams/isolation.js'
-import type {UpstreamDefinition} from '../upstreams/index.js'
+import {ISOLATIONS, isolationOf, type Isolation, type UpstreamDefinition} from '../upstreams/index.js'
 import type {VaultData} from '../vault/index.js'
 
 export const ALLOW_PATH_HELP = 'PATH[:ro|:rw] a sandboxed upstream may see (read-only unless :rw); repeatable.'
 export const NETWORK_HELP = 'on (default) or off: off leaves a sandboxed upstream no network at all, not even the host’s loopback.'
 
 export const networkFlag = Flags.option({options: ['on', 'off'] as const, description: NETWORK_HELP})
+
+export const ISOLATION_HELP =
+  'Who shares one process (or HTTP connection) of it: shared (default: every client session), key (the sessions of one API key or principal), session (one per client session). See docs/gateway.md, "Sharing".'
+
+export const isolationFlag = Flags.option({options: ISOLATIONS, description: ISOLATION_HELP})
+
+/** The definition with its isolation set; `shared`, the default, is stored as absent, as import-config leaves it. */
+export function withIsolation<T extends UpstreamDefinition>(def: T, isolation: Isolation | undefined): T {
+  if (isolation === undefined) return def
+  const next: T = {...def, isolation}
+  if (isolation === 'shared') delete next.isolation
+  return next
+}
+
+/** One line on who shares the upstream's process or connection. */
+export function sharingSummary(def: UpstreamDefinition): string {
+  const isolation = isolationOf(def)
+  const what = def.transport === 'stdio' ? 'process' : 'connection'
+  if (isolation === 'shared') return `one ${what} for every client session (isolation shared)`
+  return isolation === 'key' ? `one ${what} per API key or principal (isolation key)` : `one ${what} per client session (isolation session)`
+}
 
 export interface IsolationChange {
   sandbox?: boolean

@@ -4,7 +4,7 @@
  * header, as an older vault may hold) is shown masked, as `***`.
  */
 import {formatSecretRef} from '../secrets/ref.js'
-import {CREDENTIAL_HEADERS, isCredentialName, isReference, maskArgs, maskCredentials, secretsOf, type UpstreamDefinition} from '../upstreams/index.js'
+import {CREDENTIAL_HEADERS, isCredentialName, isolationOf, isReference, maskArgs, maskCredentials, secretsOf, type Isolation, type UpstreamDefinition} from '../upstreams/index.js'
 import {formatAllowPath} from '../upstreams/isolation.js'
 import {oauthStateOf, oauthView, type OAuthView} from '../upstreams/oauth/index.js'
 import type {VaultData} from '../vault/index.js'
@@ -26,6 +26,8 @@ export interface UpstreamView {
   secrets: string[]
   /** stdio: how it is contained (docs/gateway.md, "Threat model"). */
   sandbox?: {enabled: boolean; allowPaths: string[]; network: boolean}
+  /** Who shares its process or connection: shared, key or session. */
+  isolation: Isolation
   prefix: boolean
   exposedAs: string
   description?: string
@@ -46,7 +48,7 @@ function maskHeader(name: string, template: string): string {
 
 /** `data`: the vault, for the OAuth state of an upstream that takes OAuth. */
 export function viewUpstream(def: UpstreamDefinition, data?: VaultData): UpstreamView {
-  const common = {name: def.name, transport: def.transport, secrets: secretsOf(def), prefix: def.prefix, exposedAs: def.prefix ? `${def.name}__<tool>` : '<tool> (no prefix)', description: def.description, created: def.created, updated: def.updated}
+  const common = {name: def.name, transport: def.transport, secrets: secretsOf(def), isolation: isolationOf(def), prefix: def.prefix, exposedAs: def.prefix ? `${def.name}__<tool>` : '<tool> (no prefix)', description: def.description, created: def.created, updated: def.updated}
   if (def.transport === 'stdio') {
     const env = Object.fromEntries(Object.entries(def.env).map(([k, v]) => [k, 'secret' in v ? formatSecretRef(v.secret) : maskLiteral(k, v.literal)]))
     const [command, ...args] = maskArgs([def.command, ...def.args])
@@ -108,6 +110,7 @@ export function upstreamDetails(v: UpstreamView): string {
     ['env', v.env ? Object.entries(v.env).map(([k, val]) => `${k}=${val}`).join(' ') || '-' : undefined],
     ['headers', v.headers ? Object.entries(v.headers).map(([k, val]) => `${k}: ${val}`).join('; ') || '-' : undefined],
     ['sandbox', v.sandbox ? (v.sandbox.enabled ? `on; network ${v.sandbox.network ? 'on' : 'off'}; allowed: ${v.sandbox.allowPaths.join(' ') || '-'}` : 'off') : undefined],
+    ['isolation', v.isolation],
     ['exposed as', v.exposedAs],
     ...oauthRows(v.oauth),
     ['created', v.created],

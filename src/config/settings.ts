@@ -16,7 +16,7 @@ import {checkSecretName} from '../secrets/index.js'
 import {parseSecretRef} from '../secrets/ref.js'
 import {tableOf, type VaultData} from '../vault/index.js'
 
-export type ValueKind = 'redis-url' | 'url' | 'string' | 'list' | 'methods' | 'algorithms' | 'duration' | 'secret' | 'cidrs' | 'scopes' | 'header' | 'rate' | 'bool' | 'size' | 'patterns' | 'path' | 'retention' | 'choice'
+export type ValueKind = 'redis-url' | 'url' | 'string' | 'list' | 'methods' | 'algorithms' | 'duration' | 'secret' | 'cidrs' | 'scopes' | 'header' | 'rate' | 'bool' | 'size' | 'patterns' | 'path' | 'retention' | 'choice' | 'count'
 
 export interface Setting {
   key: string
@@ -75,6 +75,9 @@ export const SETTINGS: readonly Setting[] = [
   {key: 'audit.max-size', kind: 'size', default: '64MiB', description: 'Start a new audit file past this size; the chain continues across files, and rotated ones are compressed (.gz).'},
   {key: 'audit.keep', kind: 'retention', description: 'Rotated audit files to keep: a number (3), or an age (30d, 12h, 8w); older ones are dropped behind a MACed checkpoint. Unset keeps all.'},
   {key: 'upstream.sandbox', kind: 'choice', choices: ['on', 'off'], default: 'off', flag: false, description: 'Whether `upstream add` runs a new stdio upstream in a sandbox (bubblewrap, Linux only) when --sandbox is not given.'},
+  {key: 'upstream.idle-timeout', kind: 'duration', default: '10m', description: 'An upstream process (or HTTP connection) with no call in flight and no resource subscription for this long is stopped, and started again by the next call; 0s: never.'},
+  {key: 'upstream.max-processes', kind: 'count', default: '64', description: 'The most upstream processes keyward runs at once (shared ones included); past it, a session that needs a process of its own (isolation key or session) gets an error saying so.'},
+  {key: 'sessions.per-principal', kind: 'count', default: '64', description: 'Stateful HTTP: open sessions one API key or principal may hold; past it, its least recently used session is closed.'},
   {key: 'pins.on-change', kind: 'choice', choices: ['block', 'warn'], default: 'block', description: 'A changed, new or renamed upstream tool, prompt or template: block holds it back until `keyward upstream approve`; warn serves it and reports it.'},
   {key: 'scan.on-finding', kind: 'choice', choices: ['block', 'warn'], default: 'warn', description: 'A finding of the description scanner in a definition seen for the first time: block holds it back until approved; warn pins it and reports it.'},
 ]
@@ -97,6 +100,11 @@ function invalid(key: string, why: string): KeywardError {
 
 const DURATION = /^(\d{1,7})(ms|s|m|h)$/
 const DURATION_MS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000}
+
+/** A count setting's value (checked when it was set), or its default. */
+export function countValue(config: ReadonlyMap<string, string>, key: string): number {
+  return Number(config.get(key) ?? settingFor(key)?.default)
+}
 
 export function parseDurationValue(value: string): number | undefined {
   const m = DURATION.exec(value.trim())
@@ -219,6 +227,10 @@ const CHECKS: Record<ValueKind, Check> = {
   retention: (v, key) => {
     if (!parseRetention(v)) throw invalid(key, `${JSON.stringify(v.slice(0, 40))}: give ${RETENTION_HELP}`)
     return v
+  },
+  count: (v, key) => {
+    if (!/^\d{1,7}$/.test(v) || Number(v) < 1) throw invalid(key, `${JSON.stringify(v.slice(0, 40))} is not a count; give a whole number from 1 to 9999999`)
+    return String(Number(v))
   },
   choice: (v, key, _data, setting) => {
     if (!setting.choices?.includes(v)) throw invalid(key, `use ${setting.choices?.join(' or ')}`)

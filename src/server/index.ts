@@ -6,7 +6,7 @@
 import {clientText, principalFields, type AuditEvent} from '../audit/index.js'
 import type {Principal} from '../auth/index.js'
 import {RateLimits} from '../ratelimit/limits.js'
-import {parseDurationValue} from '../config/index.js'
+import {countValue, parseDurationValue} from '../config/index.js'
 import {redisTarget} from '../config/redis.js'
 import {resolveRedis} from '../redis/url.js'
 import {adoptNewerCopy} from '../vault/index.js'
@@ -28,10 +28,11 @@ import {startGateway, type StartedGateway} from './start-gateway.js'
 import {startHttp, type Listening} from './start-http.js'
 import {startStdio} from './start-stdio.js'
 import {builtinSource} from './tools/builtin/index.js'
+import type {ServeMode} from './gateway/upstream-source.js'
 import {Catalog} from './tools/catalog.js'
 import type {ClientSession, ServerInfo} from './tools/source.js'
 import {ListenStreams} from './transports/listen.js'
-import {SessionStore} from './transports/sessions.js'
+import {DEFAULT_SESSION_LIMITS, SessionStore} from './transports/sessions.js'
 
 export {DEFAULT_PORT, MCP_PATH} from './defaults.js'
 export {stderrLogger} from './log.js'
@@ -73,11 +74,12 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
     log('warn', `${kind} ${name} is offered by ${kept} and ${dropped}; serving ${kept}'s`),
   )
   const limits = new RateLimits()
-  const sessions = options.transport === 'http' && !options.stateless ? new SessionStore() : undefined
+  const sessionLimits = () => ({...DEFAULT_SESSION_LIMITS, maxPerPrincipal: countValue(runtime().config, 'sessions.per-principal')})
+  const sessions = options.transport === 'http' && !options.stateless ? new SessionStore(sessionLimits) : undefined
   const stages = assembleStages({transport: options.transport, extra: options.extraStages, catalog, info, log, hosts: () => listening.hosts, sessions, limits, audit})
   const pipeline = buildPipeline(stages, runtime)
   const stdio: {session?: ClientSession} = {}
-  const {gateway, gate, tokens} = await startGateway(options, {catalog, live, runtime, replica, audit, sessionLinks: sessions !== undefined, stdio})
+  const {gateway, gate, tokens} = await startGateway(options, {catalog, live, runtime, replica, audit, mode: serveMode(options, sessions), stdio})
   const sealer = await openRequestState(live, log, replica.cluster !== undefined)
   const inputTimeout = () => parseDurationValue(runtime().config.get('server.input-timeout') ?? '5m') ?? 5 * 60_000
   const bridge = new InputBridge(sealer, (event) => audit.record(bridgeEvent(event, options.transport, runtime())).catch(() => {}), {...DEFAULT_BRIDGE_LIMITS, ttlMs: inputTimeout})
@@ -114,9 +116,14 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   }
 }
 
+/** How clients are served: what decides who shares an upstream connection (gateway/connections.ts). */
+function serveMode(options: ServeOptions, sessions: SessionStore | undefined): ServeMode {
+  return options.transport === 'stdio' ? 'stdio' : sessions ? 'stateful' : 'stateless'
+}
+
 function runtimeEnv(options: ServeOptions, live: LiveVault, listening: Listening, replica: {cluster?: Cluster}): RuntimeEnv {
   const vault = {keys: () => live.snapshot.keys, data: () => live.snapshot.data, revoked: () => replica.cluster?.revoked ?? NONE_REVOKED}
-  return {transport: options.transport, host: options.host, port: options.port, url: () => listening.url, log: options.log, vault}
+  return {transport: options.transport, host: options.host, port: options.port, url: () => listening.url, hosts: () => listening.hosts, log: options.log, vault}
 }
 
 const NONE_REVOKED: ReadonlySet<string> = new Set()

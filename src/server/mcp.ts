@@ -41,8 +41,12 @@ export interface Admitted {
 
 /** What the gateway adds to a session: waiting for upstreams, and the session-wide requests it passes on. */
 export interface SessionHooks {
-  /** Awaited before a list is answered (the first one waits, bounded, for upstreams still starting). */
-  ready(): Promise<void>
+  /**
+   * Awaited before a list or a call is served, with the session (none in stateless mode) and the
+   * caller: the first one waits, bounded, for upstreams still starting, and a session's own
+   * upstream connections (isolation key or session) are started and waited for, as boundedly.
+   */
+  ready(session: ClientSession | undefined, principal: Principal): Promise<void>
   setLogLevel(level: LoggingLevel, session: ClientSession | undefined): Promise<void>
   rootsChanged(session: ClientSession | undefined): Promise<void>
 }
@@ -135,8 +139,8 @@ class Handlers {
     readonly era: Era,
   ) {}
 
-  ready(): Promise<void> {
-    return this.deps.hooks?.ready() ?? Promise.resolve()
+  ready(ctx: ServerContext): Promise<void> {
+    return this.deps.hooks?.ready(this.session, this.admitted(ctx).principal) ?? Promise.resolve()
   }
 
   /** The caller the transport admitted this request for; a request without one is refused. */
@@ -154,7 +158,7 @@ class Handlers {
    * through the bridge, whose retry (with the state it was given) resumes the held call.
    */
   async call(kind: ItemKind, name: string, args: Record<string, unknown>, ctx: ServerContext): Promise<ItemResult | Result> {
-    await this.ready()
+    await this.ready(ctx)
     const {principal, runtime} = this.admitted(ctx)
     const meta = ctx.mcpReq._meta as Record<string, unknown> | undefined
     const run = (client: ClientChannel, signal: AbortSignal) =>
@@ -189,7 +193,7 @@ class Handlers {
   async list(kind: 'prompt', ctx: ServerContext): Promise<Prompt[]>
   async list(kind: 'resource', ctx: ServerContext): Promise<Resource[]>
   async list(kind: ItemKind, ctx: ServerContext): Promise<(Tool | Prompt | Resource)[]> {
-    await this.ready()
+    await this.ready(ctx)
     return this.deps.catalog.list(kind, this.admitted(ctx).principal.scopes, this.session)
   }
 }
@@ -234,7 +238,7 @@ function registerLists(server: Server, h: Handlers): void {
   server.setRequestHandler('prompts/list', async (_request, ctx) => h.hinted('prompts/list', {prompts: await h.list('prompt', ctx)}))
   server.setRequestHandler('resources/list', async (_request, ctx) => h.hinted('resources/list', {resources: await h.list('resource', ctx)}))
   server.setRequestHandler('resources/templates/list', async (_request, ctx) => {
-    await h.ready()
+    await h.ready(ctx)
     return h.hinted('resources/templates/list', {resourceTemplates: h.deps.catalog.templates(h.admitted(ctx).principal.scopes)})
   })
 }
@@ -252,6 +256,7 @@ function registerCalls(server: Server, h: Handlers): void {
 function registerResourceRequests(server: Server, h: Handlers): void {
   const {catalog} = h.deps
   const subscription = (method: 'subscribe' | 'unsubscribe') => async (request: {params: {uri: string}}, ctx: ServerContext) => {
+    await h.ready(ctx)
     const item = catalog.find('resource', h.admitted(ctx).principal.scopes, request.params.uri, h.session)
     if (!item) throw Refusal.unknownItem('resource', request.params.uri, 'unknown')
     const act = method === 'subscribe' ? item.subscribe : item.unsubscribe
@@ -262,6 +267,7 @@ function registerResourceRequests(server: Server, h: Handlers): void {
   server.setRequestHandler('resources/subscribe', subscription('subscribe'))
   server.setRequestHandler('resources/unsubscribe', subscription('unsubscribe'))
   server.setRequestHandler('completion/complete', async (request, ctx) => {
+    await h.ready(ctx)
     const scopes = h.admitted(ctx).principal.scopes
     const ref = request.params.ref
     let source: ToolSource | undefined

@@ -20,21 +20,36 @@ function healthRoute(req: IncomingMessage, res: ServerResponse, path: string, cl
   return true
 }
 
-/** RFC 9728 metadata, at the root and with the MCP path appended, while OAuth is on. */
+/** The metadata is public: any web page may read it (CORS), as browser-based clients must. */
+const METADATA_CORS = {'access-control-allow-origin': '*', 'access-control-expose-headers': 'cache-control'}
+
+/**
+ * RFC 9728 metadata while OAuth is on: at `/.well-known/oauth-protected-resource/mcp`, of the MCP
+ * URL; at the root, of the origin, as RFC 9728 3.3 has it (the resource is the identifier the
+ * well-known URL was derived from). The resource is the one the Host the client used names
+ * (runtime.resourceUrl), so http://localhost:PORT/mcp discovers itself.
+ */
 function metadataRoute(req: IncomingMessage, res: ServerResponse, path: string, runtime: Runtime): boolean {
-  if (path !== '/.well-known/oauth-protected-resource' && path !== `/.well-known/oauth-protected-resource${MCP_PATH}`) return false
+  const root = path === '/.well-known/oauth-protected-resource'
+  if (!root && path !== `/.well-known/oauth-protected-resource${MCP_PATH}`) return false
   if (runtime.resourceMetadataUrl() === undefined) return false
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    sendJson(res, 405, {error: 'method not allowed'}, {allow: 'GET'})
+  if (req.method === 'OPTIONS') {
+    res.writeHead(204, {...METADATA_CORS, 'access-control-allow-methods': 'GET, HEAD', 'access-control-allow-headers': 'mcp-protocol-version', 'access-control-max-age': '600'})
+    res.end()
     return true
   }
-  sendJson(res, 200, protectedResourceMetadata(runtime), {'cache-control': 'max-age=300'})
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    sendJson(res, 405, {error: 'method not allowed'}, {allow: 'GET', ...METADATA_CORS})
+    return true
+  }
+  const resource = runtime.resourceUrl(req.headersDistinct.host?.length === 1 ? req.headersDistinct.host[0] : undefined)
+  sendJson(res, 200, protectedResourceMetadata(runtime, root ? new URL(resource).origin : resource), {'cache-control': 'max-age=300', vary: 'host', ...METADATA_CORS})
   return true
 }
 
-function protectedResourceMetadata(runtime: Runtime): unknown {
+function protectedResourceMetadata(runtime: Runtime, resource: string): unknown {
   return {
-    resource: runtime.resourceUrl(),
+    resource,
     authorization_servers: [runtime.config.get('oauth.issuer')],
     scopes_supported: scopesSupported(runtime.config),
     bearer_methods_supported: ['header'],

@@ -19,6 +19,7 @@ import {effectiveConfig} from '../config/index.js'
 import {KeywardError} from '../errors/index.js'
 import {Redactor} from '../guard/redactor.js'
 import {isLoopback} from '../net/addresses.js'
+import {hostAllowed} from '../net/hosts.js'
 import {parseSecretRef, resolveSecretRef} from '../secrets/ref.js'
 import {vaultRedactor} from '../upstreams/index.js'
 import type {VaultData} from '../vault/index.js'
@@ -38,10 +39,13 @@ export interface Runtime {
   readonly redactor: Redactor
   /** What keyward's own records pass through (audit, logged upstream output): every vault secret (upstream OAuth tokens included), whatever guard.redact says. */
   readonly logRedactor: Redactor
-  /** HTTP with OAuth on: the RFC 9728 metadata URL that challenges point to. */
-  resourceMetadataUrl(): string | undefined
-  /** The resource URL clients use: server.public-url, else the listening URL. */
-  resourceUrl(): string
+  /** HTTP with OAuth on: the RFC 9728 metadata URL that challenges point to, for a request with this Host. */
+  resourceMetadataUrl(host?: string): string | undefined
+  /**
+   * The resource URL clients use: server.public-url, else the MCP URL on the Host the client used
+   * when that is one the server answers to (http://localhost:PORT/mcp), else the listening URL.
+   */
+  resourceUrl(host?: string): string
   /** What the authenticators were built from (a hash): the next runtime keeps them when it matches, and with them OAuth's key and token caches. */
   readonly authBasis: string
 }
@@ -53,13 +57,16 @@ export interface RuntimeEnv {
   port: number
   /** The listening URL, once the server listens. */
   url(): string | undefined
+  /** The Host values the server answers to, once it listens (--allowed-host and the bound address). */
+  hosts?(): readonly string[]
   log: Logger
   /** The keys the API-key authenticator checks: always the newest vault's. */
   vault: VaultView
 }
 
 export function buildRuntime(config: ReadonlyMap<string, string>, snapshot: VaultSnapshot, env: RuntimeEnv, previous?: Runtime): Runtime {
-  const resourceUrl = () => config.get('server.public-url') ?? env.url() ?? `http://${env.host}:${env.port}${MCP_PATH}`
+  const listening = () => env.url() ?? `http://${env.host}:${env.port}${MCP_PATH}`
+  const resourceUrl = (host?: string) => config.get('server.public-url') ?? (host !== undefined && hostAllowed(host, env.hosts?.() ?? []) ? `http://${host.toLowerCase()}${MCP_PATH}` : listening())
   const authBasis = authBasisOf(config, snapshot.data)
   const authenticators = previous?.authBasis === authBasis ? previous.authenticators : buildAuthenticators(config, snapshot.data, env, resourceUrl)
   const oauth = authenticators.types.includes('oauth2')
@@ -72,12 +79,12 @@ export function buildRuntime(config: ReadonlyMap<string, string>, snapshot: Vaul
     redactor: config.get('guard.redact') === 'false' ? Redactor.none : everySecret,
     logRedactor: everySecret,
     resourceUrl,
-    resourceMetadataUrl: () => (oauth ? resourceMetadataUrl(resourceUrl()) : undefined),
+    resourceMetadataUrl: (host?: string) => (oauth ? resourceMetadataUrl(resourceUrl(host)) : undefined),
     authBasis,
   })
 }
 
-function buildAuthenticators(config: ReadonlyMap<string, string>, data: VaultData, env: RuntimeEnv, resourceUrl: () => string): Authenticators {
+function buildAuthenticators(config: ReadonlyMap<string, string>, data: VaultData, env: RuntimeEnv, resourceUrl: (host?: string) => string): Authenticators {
   const settings = authSettings(config, {resourceUrl, secret: (ref, setting) => resolveSecretRef(data, ref, setting), log: (message) => env.log('warn', `oauth: ${message}`)})
   const methods = env.transport === 'stdio' ? stdioMethods(settings.methods, env.log) : settings.methods
   if (methods.includes('none') && env.transport === 'http' && !isLoopback(env.host)) {

@@ -8,10 +8,12 @@
  * write lease, the newest copy first, the result published), otherwise under the vault file's
  * lock, which every writer of that file takes.
  */
+import {countValue, parseDurationValue} from '../config/index.js'
 import {TokenBroker, upstreamFetch} from '../upstreams/oauth/index.js'
 import type {AuditTrail} from './stages/audit-requests.js'
 import type {Cluster} from './cluster.js'
-import {Gateway} from './gateway/gateway.js'
+import {Gateway, type GatewaySettings} from './gateway/gateway.js'
+import type {ServeMode} from './gateway/upstream-source.js'
 import {PinGate} from './gateway/pin-gate.js'
 import type {LiveVault} from './live-vault.js'
 import type {Logger} from './log.js'
@@ -26,8 +28,13 @@ export interface GatewayParts {
   runtime: () => Runtime
   replica: {cluster?: Cluster}
   audit: AuditTrail
-  sessionLinks: boolean
+  mode: ServeMode
   stdio: {session?: ClientSession}
+}
+
+/** upstream.idle-timeout and upstream.max-processes, as the newest runtime has them. */
+export function gatewaySettings(config: ReadonlyMap<string, string>): GatewaySettings {
+  return {idleMs: parseDurationValue(config.get('upstream.idle-timeout') ?? '10m') ?? 600_000, maxProcesses: countValue(config, 'upstream.max-processes')}
 }
 
 export interface StartedGateway {
@@ -54,8 +61,9 @@ export async function startGateway(options: ServeOptions, parts: GatewayParts): 
     catalog: parts.catalog,
     log,
     version: options.version,
-    sessionLinks: parts.sessionLinks,
-    defaultSession: () => parts.stdio.session,
+    mode: parts.mode,
+    stdioSession: () => parts.stdio.session,
+    settings: () => gatewaySettings(runtime().config),
     logRedactor: () => runtime().logRedactor,
     context: {vaultId: live.snapshot.vaultId, vaultFile: options.vaultFile},
     gate,

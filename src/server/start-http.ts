@@ -10,7 +10,8 @@ import type {ConnectedServers} from './mcp.js'
 import type {ServeOptions} from './options.js'
 import type {Pipeline} from './pipeline/pipeline.js'
 import type {Routes} from './routes.js'
-import {allowedHosts} from './stages/host-origin.js'
+import {allowedHosts} from '../net/hosts.js'
+import {corsFor} from './transports/cors.js'
 import {startHttpFront, type HttpDispatch} from './transports/http.js'
 import {serveModern} from './transports/http-modern.js'
 import {statefulDispatch} from './transports/http-stateful.js'
@@ -46,7 +47,8 @@ export async function startHttp(options: ServeOptions, serving: HttpServing, lis
       await legacy.close()
     },
   }
-  const front = await startHttpFront({host: options.host, port: options.port, pipeline: serving.pipeline, dispatch, log: options.log, routes: serving.routes})
+  const cors = corsFor(() => listening.hosts)
+  const front = await startHttpFront({host: options.host, port: options.port, pipeline: serving.pipeline, dispatch, log: options.log, routes: serving.routes, cors})
   listening.hosts = allowedHosts(options.host, front.port, options.allowedHosts)
   listening.url = front.url
   return {url: front.url, close: () => front.close()}

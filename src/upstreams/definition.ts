@@ -29,6 +29,19 @@ export interface AllowPath {
 
 export type EnvValue = {secret: string} | {literal: string}
 
+/**
+ * Who shares one process (or one HTTP connection) of an upstream (docs/gateway.md, "Sharing"):
+ * every client session (`shared`, the default), the sessions of one API key or principal
+ * (`key`), or no one (`session`: a process per client session).
+ */
+export const ISOLATIONS = ['shared', 'key', 'session'] as const
+export type Isolation = (typeof ISOLATIONS)[number]
+
+/** A definition's isolation: absent (definitions made before there was a choice, import-config) is `shared`. */
+export function isolationOf(def: {isolation?: Isolation}): Isolation {
+  return def.isolation ?? 'shared'
+}
+
 export interface StdioUpstream {
   name: string
   transport: 'stdio'
@@ -43,6 +56,8 @@ export interface StdioUpstream {
   allowPaths?: AllowPath[]
   /** false: a sandboxed upstream has no network (`--network off`). */
   network?: boolean
+  /** Absent: `shared`. */
+  isolation?: Isolation
   description?: string
   created: string
   updated: string
@@ -101,6 +116,8 @@ export interface HttpUpstream {
   /** Set when the upstream takes OAuth tokens that keyward obtains and refreshes. */
   oauth?: UpstreamOAuth
   prefix: boolean
+  /** Absent: `shared` (one MCP session with the upstream for every client session). */
+  isolation?: Isolation
   description?: string
   created: string
   updated: string

@@ -257,11 +257,12 @@ describe('OAuth 2.1', function () {
     await cli(['config', 'set', 'oauth.scopes-supported', 'mcp:server:access,mcp:tool:*,repo:read'])
     const s = await serve()
     const origin = new URL(s.url).origin
-    for (const path of ['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp']) {
+    for (const [path, resource] of [['/.well-known/oauth-protected-resource', origin], ['/.well-known/oauth-protected-resource/mcp', s.url]]) {
       const r = await fetch(`${origin}${path}`)
       assert.equal(r.status, 200, path)
+      // RFC 9728 3.3: the root metadata is the origin's, the path's that of the MCP URL.
       assert.deepEqual(await r.json(), {
-        resource: s.url,
+        resource,
         authorization_servers: [issuer.issuer.url],
         scopes_supported: ['mcp:server:access', 'mcp:tool:*', 'repo:read'],
         bearer_methods_supported: ['header'],
@@ -270,7 +271,7 @@ describe('OAuth 2.1', function () {
     }
     const r = await post(s.url, INITIALIZE)
     assert.equal(r.status, 401)
-    assert.equal(r.headers.get('www-authenticate'), `Bearer realm="keyward", resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp", methods="api_key oauth2"`)
+    assert.equal(r.headers.get('www-authenticate'), `Bearer realm="keyward", resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp", scope="mcp:server:access mcp:tool:* repo:read", methods="api_key oauth2"`)
     const query = await post(`${s.url}?access_token=${await token(issuer, s.url, 'mcp:tool:*')}`, INITIALIZE)
     assert.equal(query.status, 400, 'never a token in the query string')
     const form = await fetch(s.url, {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded', accept: 'application/json, text/event-stream'}, body: `access_token=${await token(issuer, s.url, 'mcp:tool:*')}`})
@@ -378,6 +379,71 @@ describe('OAuth 2.1', function () {
     await c.connect(new StreamableHTTPClientTransport(new URL(s.url), {authProvider: provider}))
     clients.push(c)
     assert.deepEqual((await c.callTool({name: 'echo', arguments: {message: 'after the flow'}})).content, [{type: 'text', text: 'after the flow'}])
+  })
+
+  it('discovery via localhost: the resource is the one the Host names (root metadata its origin), the 401 names the scope, CORS for allowed origins', async () => {
+    const s = await serve()
+    const port = new URL(s.url).port
+    const local = `http://localhost:${port}/mcp`
+    const {discoverOAuthProtectedResourceMetadata} = await import('@modelcontextprotocol/sdk/client/auth.js')
+    const prm = await discoverOAuthProtectedResourceMetadata(local)
+    assert.equal(prm.resource, local, "the SDK client's discovery gets the resource it asked about")
+    assert.equal(((await (await fetch(`http://localhost:${port}/.well-known/oauth-protected-resource`)).json()) as {resource: string}).resource, `http://localhost:${port}`)
+    // A Host the server does not answer to is never reflected: the listening URL stands.
+    const {request} = await import('node:http')
+    const foreign = await new Promise<string>((resolve, reject) => {
+      const req = request({host: '127.0.0.1', port, path: '/.well-known/oauth-protected-resource/mcp', headers: {host: 'evil.example'}}, (res) => {
+        let body = ''
+        res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(JSON.parse(body).resource))
+      })
+      req.on('error', reject).end()
+    })
+    assert.equal(foreign, s.url)
+    const challenged = await post(local, INITIALIZE, {origin: `http://localhost:${port}`})
+    assert.equal(challenged.status, 401)
+    assert.equal(challenged.headers.get('www-authenticate'), `Bearer realm="keyward", resource_metadata="http://localhost:${port}/.well-known/oauth-protected-resource/mcp", scope="mcp:server:access mcp:tool:*", methods="api_key oauth2"`)
+    assert.equal(challenged.headers.get('access-control-allow-origin'), `http://localhost:${port}`)
+    assert.match(challenged.headers.get('access-control-expose-headers') ?? '', /www-authenticate.*mcp-session-id/)
+    const preflight = await fetch(local, {method: 'OPTIONS', headers: {origin: `http://localhost:${port}`, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type, mcp-session-id'}})
+    assert.equal(preflight.status, 204)
+    assert.equal(preflight.headers.get('access-control-allow-origin'), `http://localhost:${port}`)
+    assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /authorization.*content-type.*mcp-session-id/)
+    const stranger = await post(local, INITIALIZE, {origin: 'http://evil.example'})
+    assert.equal(stranger.status, 403)
+    assert.equal(stranger.headers.get('access-control-allow-origin'), null, 'no CORS for an origin the server does not answer to')
+    assert.equal((await fetch(`http://localhost:${port}/.well-known/oauth-protected-resource/mcp`, {headers: {origin: 'http://any.example'}})).headers.get('access-control-allow-origin'), '*', 'the metadata is public')
+    // The SDK client's whole flow against localhost: a token for that resource, and a call.
+    issuer.service.on('beforeTokenSigning', (t: {payload: Record<string, unknown>}) => {
+      t.payload.aud = local
+      t.payload.scope = 'mcp:server:access mcp:tool:echo'
+    })
+    const {Client} = await import('@modelcontextprotocol/sdk/client/index.js')
+    const {StreamableHTTPClientTransport} = await import('@modelcontextprotocol/sdk/client/streamableHttp.js')
+    const state: {tokens?: {access_token: string}; verifier?: string; authUrl?: URL} = {}
+    const redirectUrl = 'http://127.0.0.1:9/callback'
+    const provider = {
+      redirectUrl,
+      clientMetadata: {redirect_uris: [redirectUrl], client_name: 'keyward-test', grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'none'},
+      clientInformation: () => ({client_id: 'keyward-test-client'}),
+      tokens: () => state.tokens as never,
+      saveTokens: (tokens: {access_token: string}) => void (state.tokens = tokens),
+      redirectToAuthorization: (url: URL) => void (state.authUrl = url),
+      saveCodeVerifier: (verifier: string) => void (state.verifier = verifier),
+      codeVerifier: () => state.verifier!,
+    }
+    const first = new StreamableHTTPClientTransport(new URL(local), {authProvider: provider})
+    await assert.rejects(new Client({name: 'sdk', version: '1'}).connect(first))
+    assert.equal(state.authUrl?.searchParams.get('resource'), local, 'RFC 8707 resource indicator: the localhost resource')
+    assert.equal(state.authUrl?.searchParams.get('scope'), 'mcp:server:access mcp:tool:*', 'the scope the 401 named')
+    const redirect = await fetch(state.authUrl!, {redirect: 'manual'})
+    await first.finishAuth(new URL(redirect.headers.get('location')!).searchParams.get('code')!)
+    const c = new Client({name: 'sdk', version: '1'})
+    await c.connect(new StreamableHTTPClientTransport(new URL(local), {authProvider: provider}))
+    clients.push(c)
+    assert.deepEqual((await c.callTool({name: 'echo', arguments: {message: 'via localhost'}})).content, [{type: 'text', text: 'via localhost'}])
+    const elsewhere = await post(s.url, INITIALIZE, bearer(state.tokens!.access_token))
+    assert.equal(elsewhere.status, 401, 'a token for localhost is not one for 127.0.0.1')
+    assert.equal(JSON.parse(elsewhere.text).error.data.reason, 'wrong_audience')
   })
 
   it('proxy-header is refused from an untrusted address, and maps a trusted one to scopes', async () => {

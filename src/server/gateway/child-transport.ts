@@ -3,7 +3,10 @@
  * keyward), contained as sandbox.ts plans it (a sandbox, or a PID namespace of its own, with a
  * private HOME), speaks newline-delimited JSON-RPC on its stdin and stdout, and hands its stderr
  * to the log line by line. What the upstream writes is bounded: a line longer than the limit is
- * discarded, and a line that is not a JSON-RPC message is logged and skipped, never fatal.
+ * discarded, and a line that is not a JSON-RPC message is logged and skipped, never fatal. An
+ * answer discarded that way is answered at once with an error naming the limit, so that its
+ * call does not wait for its timeout: the answer's id is read from the line's head or tail, or,
+ * failing that, it is the one request in flight.
  */
 import {spawn, type ChildProcess} from 'node:child_process'
 import {existsSync} from 'node:fs'
@@ -14,6 +17,7 @@ import {fileURLToPath} from 'node:url'
 import type {JSONRPCMessage, Transport} from '@modelcontextprotocol/client'
 
 import type {SandboxPolicy} from '../../upstreams/isolation.js'
+import {RPC} from '../refusal.js'
 import {planLaunch, preparePrivateHome, type Containment} from './sandbox.js'
 
 /** The wrapper script: beside this module as tsc compiles it, or under dist/src when this module is bundled. */
@@ -26,6 +30,9 @@ export interface Launch {
   sandbox?: SandboxPolicy
   hidden: readonly string[]
 }
+
+/** Requests in flight remembered at most, for answering an oversized answer. */
+const MAX_PENDING = 100_000
 
 /** How long a closing upstream has to exit on its own after its stdin closed. */
 const EOF_GRACE_MS = 1000
@@ -41,35 +48,67 @@ export interface ChildOptions {
   maxLineBytes: number
 }
 
-/** Splits a byte stream into lines, dropping (and reporting) any longer than `max`. */
-export function lineSplitter(max: number, onLine: (line: Buffer) => void, onTooLong: () => void): (chunk: Buffer) => void {
+/** The start and end of a line too long to keep: enough to find the id of the answer it was. */
+export interface Oversized {
+  head: Buffer
+  /** Known once the line has ended. */
+  tail?: Buffer
+}
+
+const EDGE_BYTES = 256
+
+/**
+ * Splits a byte stream into lines, dropping any longer than `max`. `onTooLong` hears of such a
+ * line twice: when it passes the limit (its head), and when it ends (its head and tail).
+ */
+export function lineSplitter(max: number, onLine: (line: Buffer) => void, onTooLong: (line: Oversized) => void): (chunk: Buffer) => void {
   let parts: Buffer[] = []
   let size = 0
-  let discarding = false
+  let discarding: Oversized | undefined
   return (chunk) => {
     let start = 0
     for (;;) {
       const nl = chunk.indexOf(0x0a, start)
       const piece = chunk.subarray(start, nl === -1 ? chunk.length : nl)
-      if (!discarding) {
-        if (size + piece.length > max) {
-          discarding = true
-          parts = []
-          size = 0
-          onTooLong()
-        } else if (piece.length > 0) {
-          parts.push(piece)
-          size += piece.length
-        }
+      if (discarding) {
+        discarding.tail = Buffer.concat([discarding.tail ?? Buffer.alloc(0), piece]).subarray(-EDGE_BYTES)
+      } else if (size + piece.length > max) {
+        const kept = Buffer.concat([...parts, piece.subarray(0, EDGE_BYTES)])
+        discarding = {head: Buffer.from(kept.subarray(0, EDGE_BYTES)), tail: Buffer.from(piece.subarray(-EDGE_BYTES))}
+        parts = []
+        size = 0
+        onTooLong({head: discarding.head})
+      } else if (piece.length > 0) {
+        parts.push(piece)
+        size += piece.length
       }
       if (nl === -1) return
-      if (!discarding && size > 0) onLine(parts.length === 1 ? parts[0] : Buffer.concat(parts))
-      discarding = false
+      if (discarding) onTooLong(discarding)
+      else if (size > 0) onLine(parts.length === 1 ? parts[0] : Buffer.concat(parts))
+      discarding = undefined
       parts = []
       size = 0
       start = nl + 1
     }
   }
+}
+
+const ID = String.raw`(-?\d+|"(?:[^"\\]|\\.)*")`
+/** `{"jsonrpc":"2.0","id":7,…` or `{"id":7,…`: the id first, as most SDKs but the TypeScript one write it. */
+const HEAD_ID = new RegExp(String.raw`^\s*\{\s*(?:"jsonrpc"\s*:\s*"2\.0"\s*,\s*)?"id"\s*:\s*${ID}`)
+/** `…,"jsonrpc":"2.0","id":7}`: the id last, as the TypeScript SDK writes an answer. A nested `"id":7}` ends in `}}`, never matched. */
+const TAIL_ID = new RegExp(String.raw`"id"\s*:\s*${ID}\s*(?:,\s*"jsonrpc"\s*:\s*"2\.0"\s*)?\}\s*$`)
+
+/** The id of the answer an oversized line was, if its head or its tail says. */
+export function oversizedId(line: Oversized): string | number | undefined {
+  for (const [re, text] of [[HEAD_ID, line.head.toString('latin1')], [TAIL_ID, line.tail?.toString('latin1')]] as const) {
+    const m = text === undefined ? null : re.exec(text)
+    if (!m) continue
+    try {
+      return JSON.parse(m[1]) as string | number
+    } catch {}
+  }
+  return undefined
 }
 
 export class ChildTransport implements Transport {
@@ -79,6 +118,8 @@ export class ChildTransport implements Transport {
   private child?: ChildProcess
   /** How the process ended, for the message a caller sees. */
   exit?: {code: number | null; signal: NodeJS.Signals | null}
+  /** Ids of keyward's requests not answered yet. */
+  private readonly pending = new Set<string | number>()
 
   constructor(private readonly options: ChildOptions) {}
 
@@ -117,7 +158,7 @@ export class ChildTransport implements Transport {
       lineSplitter(
         maxLineBytes,
         (line) => this.receive(line),
-        () => onLog(`a line over ${maxLineBytes} bytes on stdout was discarded`, 'stdout-garbage'),
+        (line) => this.oversized(line),
       ),
     )
     child.stderr!.on(
@@ -131,9 +172,33 @@ export class ChildTransport implements Transport {
     child.stdin!.on('error', () => {})
     child.on('error', (err) => this.onerror?.(err))
     child.on('exit', (code, signal) => {
+      this.pending.clear()
       this.exit = bubblewrapped(this.containment) ? signalOf(code, signal) : {code, signal}
       this.onclose?.()
     })
+  }
+
+  /** Requests keyward sent and awaits; a cancelled one gets no answer. Bounded: the oldest are forgotten first. */
+  private track(message: JSONRPCMessage): void {
+    if ('method' in message && 'id' in message) {
+      this.pending.add(message.id)
+      if (this.pending.size > MAX_PENDING) this.pending.delete(this.pending.values().next().value!)
+    } else if ('method' in message && message.method === 'notifications/cancelled') {
+      const id = (message.params as {requestId?: unknown} | undefined)?.requestId
+      if (typeof id === 'string' || typeof id === 'number') this.pending.delete(id)
+    }
+  }
+
+  /** A line over the limit: its answer, once found, is an error that names the limit. */
+  private oversized(line: Oversized): void {
+    const {maxLineBytes, onLog} = this.options
+    if (!line.tail) onLog(`a line over ${maxLineBytes} bytes on stdout was discarded`, 'stdout-garbage')
+    const found = oversizedId(line)
+    const id = found !== undefined && this.pending.has(found) ? found : line.tail && this.pending.size === 1 ? [...this.pending][0] : undefined
+    if (id === undefined) return
+    this.pending.delete(id)
+    const message = `the upstream's answer was over the ${maxLineBytes}-byte (${Math.round(maxLineBytes / 1048576)} MiB) line limit of a stdio upstream, and was discarded`
+    this.onmessage?.({jsonrpc: '2.0', id, error: {code: RPC.INTERNAL_ERROR, message, data: {reason: 'too_large', limit: maxLineBytes}}})
   }
 
   private receive(line: Buffer): void {
@@ -148,12 +213,15 @@ export class ChildTransport implements Transport {
       this.options.onLog('wrote a line to stdout that is not a JSON-RPC message', 'stdout-garbage')
       return
     }
+    const m = message as {id?: unknown; method?: unknown}
+    if (m.method === undefined && (typeof m.id === 'string' || typeof m.id === 'number')) this.pending.delete(m.id)
     this.onmessage?.(message as JSONRPCMessage)
   }
 
   async send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin
     if (!stdin || stdin.destroyed) throw new Error('the upstream is not running')
+    this.track(message)
     await new Promise<void>((resolve) => {
       if (stdin.write(JSON.stringify(message) + '\n')) resolve()
       else stdin.once('drain', () => resolve())

@@ -1,11 +1,15 @@
 /**
  * The gateway: one tool source per upstream in the vault, kept in step with it. When the vault
  * reloads, an upstream whose definition or secrets changed is restarted, a removed one stopped,
- * a new one started; the others keep running, and keep their sessions.
+ * a new one started; the others keep running, and keep their sessions. It also holds what the
+ * upstreams share: the count of processes (upstream.max-processes), the sweep of idle ones
+ * (upstream.idle-timeout), and over stdio the moment the one client has said what it can do.
  */
 import {createHash} from 'node:crypto'
 
 import type {LoggingLevel} from '@modelcontextprotocol/server'
+
+import type {Principal} from '../../auth/index.js'
 
 import {upstreamsInPrecedence, type UpstreamDefinition} from '../../upstreams/index.js'
 import {grantFingerprint, type FetchLike} from '../../upstreams/oauth/index.js'
@@ -18,20 +22,30 @@ import type {ClientSession} from '../tools/source.js'
 import type {Resolved} from './link.js'
 import type {PinGate} from './pin-gate.js'
 import {resolveUpstream, type UpstreamContext} from './resolve.js'
-import type {UpstreamSource} from './upstream-source.js'
+import type {ServeMode, UpstreamSource} from './upstream-source.js'
 
 /** The upstream machinery (the MCP SDK's client, child processes), loaded only when there is an upstream. */
 let sourceModule: Promise<typeof import('./upstream-source.js')> | undefined
 
-/** The first tools/list waits at most this long for upstreams still starting (docs/gateway.md). */
+/** The first tools/list waits at most this long for upstreams still starting (docs/gateway.md); a session's own connections likewise. */
 export const FIRST_LIST_WAIT_MS = 3000
+
+export interface GatewaySettings {
+  /** upstream.idle-timeout; 0: never. */
+  idleMs: number
+  /** upstream.max-processes */
+  maxProcesses: number
+}
 
 export interface GatewayOptions {
   catalog: Catalog
   log: Logger
   version: string
-  sessionLinks: boolean
-  defaultSession(): ClientSession | undefined
+  mode: ServeMode
+  /** stdio: the one client session (known once the transport runs). */
+  stdioSession(): ClientSession | undefined
+  /** Read at each use: the settings of the newest runtime. */
+  settings(): GatewaySettings
   /** The vault the upstreams belong to (their private HOMEs are per vault) and what a sandbox hides. */
   context: UpstreamContext
   /** The pins: which listed items are served. Absent: everything is. */
@@ -62,12 +76,26 @@ function fingerprint(def: UpstreamDefinition, data: VaultData, context: Upstream
   return hash.digest('hex')
 }
 
+/** Waits for `work`, at most `ms`. */
+async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))])
+  clearTimeout(timer)
+}
+
 export class Gateway {
   private readonly running = new Map<string, {source: UpstreamSource; fingerprint: string; pins?: string}>()
   private data!: VaultData
   private firstListDone = false
+  /** stdio: settles when the client's first list or call shows it has initialized (its capabilities are what upstreams are told). */
+  private readonly stdioReady?: Promise<void>
+  private stdioInitialized?: () => void
+  private sweeper?: NodeJS.Timeout
+  private sweepEvery = 0
 
-  constructor(private readonly options: GatewayOptions) {}
+  constructor(private readonly options: GatewayOptions) {
+    if (options.mode === 'stdio') this.stdioReady = new Promise((resolve) => (this.stdioInitialized = resolve))
+  }
 
   get size(): number {
     return this.running.size
@@ -122,39 +150,70 @@ export class Gateway {
   private UpstreamSource?: typeof import('./upstream-source.js').UpstreamSource
 
   private create(def: UpstreamDefinition): UpstreamSource {
+    this.scheduleSweep()
     return new this.UpstreamSource!({
       def,
       resolve: resolver(def, () => this.data, this.options.context, this.options.upstreamFetch),
       version: this.options.version,
       log: this.options.log,
-      sessionLinks: this.options.sessionLinks,
-      defaultSession: this.options.defaultSession,
+      mode: this.options.mode,
+      stdioSession: this.options.stdioSession,
+      stdioReady: this.stdioReady,
+      budget: this.budget,
       gate: this.options.gate,
       logRedactor: this.options.logRedactor,
     })
   }
 
+  /** upstream.max-processes, counted over every upstream. */
+  private readonly budget = {
+    allows: () => this.sources().reduce((n, s) => n + s.processes, 0) < this.options.settings().maxProcesses,
+    max: () => this.options.settings().maxProcesses,
+  }
+
   /** What an MCP server asks of the gateway for its session. */
   hooks(): SessionHooks {
     return {
-      ready: () => this.firstList(),
+      ready: (session, principal) => this.ready(session, principal),
       setLogLevel: (level, session) => this.setLogLevel(level, session),
       rootsChanged: (session) => this.rootsChanged(session),
     }
   }
 
-  /** The first list of a server waits (bounded) for upstreams still starting; later ones arrive by list_changed. */
+  /**
+   * Before a session lists or calls: over stdio the upstreams start once the client has said what
+   * it can do; the first list waits (bounded) for upstreams still starting, later ones arrive by
+   * list_changed; a session that needs connections of its own (isolation key or session) waits,
+   * as boundedly, for them to list.
+   */
+  async ready(session: ClientSession | undefined, principal: Principal): Promise<void> {
+    this.stdioInitialized?.()
+    await this.firstList()
+    if (!session || this.running.size === 0) return
+    const own = this.sources().map((s) => s.attach(session, principal))
+    await bounded(Promise.all(own), FIRST_LIST_WAIT_MS)
+  }
+
   async firstList(): Promise<void> {
     if (this.firstListDone || this.running.size === 0) return
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([
-      Promise.all(this.sources().map((s) => s.firstList)),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, FIRST_LIST_WAIT_MS)
-      }),
-    ])
-    clearTimeout(timer)
+    await bounded(Promise.all(this.sources().map((s) => s.firstList)), FIRST_LIST_WAIT_MS)
     this.firstListDone = true
+  }
+
+  /** Idle connections are looked for at a quarter of upstream.idle-timeout (at most every 30 s). */
+  private scheduleSweep(): void {
+    const idleMs = this.options.settings().idleMs
+    const every = idleMs > 0 ? Math.min(30_000, Math.max(250, Math.floor(idleMs / 4))) : 0
+    if (every === this.sweepEvery) return
+    clearInterval(this.sweeper)
+    this.sweepEvery = every
+    if (every === 0) return
+    this.sweeper = setInterval(() => {
+      const idle = this.options.settings().idleMs
+      if (idle > 0) for (const source of this.sources()) source.sweep(idle)
+      this.scheduleSweep()
+    }, every)
+    this.sweeper.unref()
   }
 
   async setLogLevel(level: LoggingLevel, session: ClientSession | undefined): Promise<void> {
@@ -166,6 +225,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sweeper)
     await Promise.all(this.sources().map((s) => s.stop()))
     this.running.clear()
   }

@@ -8,27 +8,31 @@
  * dual-era servers exist whose new side is incomplete (the conformance suite's reference server
  * omits resultType, which the SDK client rightly refuses). Probing first comes with the server
  * side's move (docs/gateway.md, issue 21). It is restarted with exponential backoff when it fails, and while it is down it says why, so a
- * call can fail with a message that names the upstream instead of hanging. Server-to-client
- * traffic (sampling, elicitation, roots, log messages, resource updates) goes to whatever
- * `relay` names at that moment; a 2026-era upstream's input requests reach the same handlers,
- * since the client fulfils them through its request handlers and retries the call.
+ * call can fail with a message that names the upstream instead of hanging. An idle link can be
+ * suspended (its process stopped); the next use starts it again. Server-to-client traffic
+ * (sampling, elicitation, roots, log messages, resource updates) is handed to its `traffic`
+ * (traffic.ts), which decides which client, if any, it reaches; a 2026-era upstream's input
+ * requests reach the same handlers, since the client fulfils them through its request handlers
+ * and retries the call.
  */
 import {Client, StreamableHTTPClientTransport, type ClientOptions, type Transport} from '@modelcontextprotocol/client'
-import type {ClientCapabilities, LoggingLevel} from '@modelcontextprotocol/server'
+import type {ClientCapabilities, LoggingLevel, ServerNotification} from '@modelcontextprotocol/server'
 
 import type {Redactor} from '../../guard/redactor.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
 import {needsLoginIn, type FetchLike} from '../../upstreams/oauth/index.js'
 import type {Logger} from '../log.js'
 import {Refusal, RPC} from '../refusal.js'
-import type {ClientChannel, ItemKind} from '../tools/source.js'
+import type {ItemKind} from '../tools/source.js'
 import {ChildTransport, type Launch} from './child-transport.js'
+import type {LinkTraffic, RelayKind} from './traffic.js'
 
 /** How long an upstream may take from start to answering initialize. */
 export const START_TIMEOUT_MS = 30_000
 const BACKOFF_MIN_MS = 500
 const BACKOFF_MAX_MS = 30_000
-const MAX_LINE_BYTES = 32 * 1024 * 1024
+/** The longest line a stdio upstream may write; a longer answer is refused at once (child-transport.ts). */
+export const MAX_LINE_BYTES = 32 * 1024 * 1024
 
 /** The protocol era a connected upstream speaks: 2025-11-25 and before, or 2026-07-28. */
 export type UpstreamEra = 'legacy' | 'modern'
@@ -50,9 +54,10 @@ export interface LinkOptions {
   log: Logger
   /** What the upstream prints passes through it (every vault secret, the secrets it was given among them) before it is logged. */
   logRedactor(): Redactor
-  capabilities: ClientCapabilities
-  /** Where requests and notifications from the upstream to the client go, if anywhere. */
-  relay(): ClientChannel | undefined
+  /** What the connection declares of its client, read at each (re)start. */
+  capabilities(): ClientCapabilities
+  /** Where requests and notifications from the upstream to its clients go; absent: requests are refused, notifications dropped. */
+  traffic?: LinkTraffic
   onListChanged?(kind: ItemKind): void
   /** Called each time the connection is (re)established, before anyone is told it is ready. */
   onConnected?(client: Client, era: UpstreamEra): Promise<void>
@@ -66,7 +71,7 @@ export interface LinkOptions {
   negotiation?: 'initialize-first' | 'discover-first'
 }
 
-type State = {kind: 'starting'} | {kind: 'ready'; client: Client} | {kind: 'down'; reason: string; retryAt: number} | {kind: 'stopped'}
+type State = {kind: 'starting'} | {kind: 'ready'; client: Client} | {kind: 'down'; reason: string; retryAt: number} | {kind: 'idle'} | {kind: 'stopped'}
 
 export class UpstreamUnavailable extends Error {
   constructor(message: string) {
@@ -83,8 +88,7 @@ export class UpstreamLink {
   private transport?: Transport
   /** Set once the upstream refused `initialize` as a 2026-07-28-only server: later connections negotiate. */
   private modernOnly = false
-  /** Calls in flight, with the channel back to their client: the relay target for requests they cause. */
-  readonly inFlight = new Set<ClientChannel>()
+  private started = false
   lastUsed = Date.now()
 
   constructor(private readonly options: LinkOptions) {}
@@ -104,11 +108,31 @@ export class UpstreamLink {
 
   /** Read through a getter: the state changes while connect() awaits. */
   private get stopped(): boolean {
-    return this.state.kind === 'stopped'
+    return this.state.kind === 'stopped' || this.state.kind === 'idle'
+  }
+
+  /** Suspended while idle: its process stopped until the next use. */
+  get suspended(): boolean {
+    return this.state.kind === 'idle'
+  }
+
+  /** A stdio upstream whose process runs, or is being started or restarted: what upstream.max-processes counts. */
+  get running(): boolean {
+    return this.options.def.transport === 'stdio' && this.started && this.state.kind !== 'stopped' && this.state.kind !== 'idle'
   }
 
   start(): void {
+    this.started = true
     void this.connect()
+  }
+
+  /** Stops an idle connection (its process ends); the next client() starts it again. */
+  async suspend(): Promise<void> {
+    if (this.state.kind !== 'ready') return
+    const {client} = this.state
+    this.state = {kind: 'idle'}
+    this.options.log('info', `upstream ${this.name} was idle: stopped it until it is used again`)
+    await client.close().catch(() => {})
   }
 
   private settle(): void {
@@ -121,7 +145,7 @@ export class UpstreamLink {
   }
 
   private async connect(): Promise<void> {
-    if (this.state.kind === 'stopped') return
+    if (this.stopped) return
     this.state = {kind: 'starting'}
     const {def, log} = this.options
     let resolved: Resolved
@@ -132,14 +156,15 @@ export class UpstreamLink {
       return
     }
     const stdio = def.transport === 'stdio'
+    const capabilities = this.options.capabilities()
     const client = new Client(
       {name: 'keyward', version: this.options.version},
       {
-        capabilities: this.options.capabilities as ClientOptions['capabilities'],
+        capabilities: capabilities as ClientOptions['capabilities'],
         versionNegotiation: {mode: this.modernOnly || this.options.negotiation === 'discover-first' ? 'auto' : 'legacy'},
       },
     )
-    this.installHandlers(client)
+    this.installHandlers(client, capabilities)
     const transport: Transport = stdio
       ? new ChildTransport({
           command: def.command,
@@ -158,6 +183,7 @@ export class UpstreamLink {
     }
     try {
       await client.connect(transport, {timeout: START_TIMEOUT_MS})
+      answersAfterNotifications(transport)
       if (closedEarly) throw new Error(this.exitReason(transport))
       await this.options.onConnected?.(client, eraOf(client))
       if (eraOf(client) === 'modern') void this.listen(client)
@@ -213,7 +239,7 @@ export class UpstreamLink {
 
   /** Marks the link down and schedules a restart (unless the failure is one a restart cannot fix). */
   private fail(reason: string, permanent = false): void {
-    if (this.state.kind === 'stopped') return
+    if (this.stopped) return
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt++)
     this.state = {kind: 'down', reason, retryAt: permanent ? Number.POSITIVE_INFINITY : Date.now() + delay}
     this.options.log('error', `upstream ${this.name} is down: ${reason}${permanent ? '; fix it and reload the vault' : `; restarting in ${Math.round(delay / 100) / 10}s`}`)
@@ -225,35 +251,32 @@ export class UpstreamLink {
     }
   }
 
-  private installHandlers(client: Client): void {
-    const caps = this.options.capabilities
-    const relayRequest = (kind: string, request: {method: string; params?: unknown}, signal: AbortSignal) => {
-      const target = this.relayTarget()
-      if (!target) throw Refusal.notSupported(`${kind} is not available: no client session to ask`)
-      return target.request(request as never, {signal}) as Promise<never>
+  private installHandlers(client: Client, caps: ClientCapabilities): void {
+    const traffic = this.options.traffic
+    const relay = (kind: RelayKind, request: {method: string; params?: unknown}, signal: AbortSignal) => {
+      if (!traffic) throw Refusal.notSupported(`${kind} is not available: no client session to ask`)
+      return traffic.request(kind, request, signal) as Promise<never>
     }
     // A 2025-era upstream sends these as requests; a 2026-era one as input requests of a result,
     // which the client fulfils through these same handlers before it retries the call. The
     // channel's SDK checks the client's answer against the method's result schema.
-    if (caps.sampling) client.setRequestHandler('sampling/createMessage', (request, ctx) => relayRequest('sampling', request, ctx.mcpReq.signal))
-    if (caps.elicitation) client.setRequestHandler('elicitation/create', (request, ctx) => relayRequest('elicitation', request, ctx.mcpReq.signal))
-    if (caps.roots) client.setRequestHandler('roots/list', (request, ctx) => relayRequest('roots', request, ctx.mcpReq.signal))
+    if (caps.sampling) client.setRequestHandler('sampling/createMessage', (request, ctx) => relay('sampling', request, ctx.mcpReq.signal))
+    if (caps.elicitation) client.setRequestHandler('elicitation/create', (request, ctx) => relay('elicitation', request, ctx.mcpReq.signal))
+    if (caps.roots) client.setRequestHandler('roots/list', (request, ctx) => relay('roots', request, ctx.mcpReq.signal))
     client.setNotificationHandler('notifications/tools/list_changed', () => this.options.onListChanged?.('tool'))
     client.setNotificationHandler('notifications/prompts/list_changed', () => this.options.onListChanged?.('prompt'))
     client.setNotificationHandler('notifications/resources/list_changed', () => this.options.onListChanged?.('resource'))
-    client.setNotificationHandler('notifications/resources/updated', (n) => void this.options.relay()?.notify(n as never).catch(() => {}))
-    client.setNotificationHandler('notifications/message', (n) => void this.relayTarget()?.notify(n as never).catch(() => {}))
-  }
-
-  /** A request the upstream makes while serving a call goes to that call's client; otherwise to the session's. */
-  private relayTarget(): ClientChannel | undefined {
-    if (this.inFlight.size === 1) return [...this.inFlight][0]
-    return this.options.relay()
+    client.setNotificationHandler('notifications/resources/updated', (n) => traffic?.notify(n as ServerNotification))
+    client.setNotificationHandler('notifications/message', (n) => traffic?.notify(n as ServerNotification))
   }
 
   /** The connected client, waiting up to `waitMs` while it starts; UpstreamUnavailable when it is down. */
   async client(waitMs: number): Promise<Client> {
     this.lastUsed = Date.now()
+    if (this.state.kind === 'idle') {
+      this.state = {kind: 'starting'}
+      void this.connect()
+    }
     if (this.state.kind === 'starting' && waitMs > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, waitMs)
@@ -264,7 +287,7 @@ export class UpstreamLink {
         })
       })
     }
-    const state = this.state
+    const state = this.state as State
     switch (state.kind) {
       case 'ready':
         return state.client
@@ -275,6 +298,7 @@ export class UpstreamLink {
         const when = Number.isFinite(wait) ? `; it restarts in ${Math.max(1, Math.round(wait / 1000))}s` : ''
         throw new UpstreamUnavailable(`upstream ${this.name} is unavailable: ${state.reason}${when}`)
       }
+      case 'idle':
       case 'stopped':
         throw new UpstreamUnavailable(`upstream ${this.name} was stopped`)
     }
@@ -288,6 +312,24 @@ export class UpstreamLink {
     if (previous.kind === 'ready') await previous.client.close().catch(() => {})
     else await this.transport?.close().catch(() => {})
   }
+}
+
+/**
+ * The SDK v2 client handles a notification a microtask after it arrives, but an answer at once,
+ * and forgets a request's progress handler with its answer: progress that arrives with the answer
+ * (one read of the upstream's output, one SSE chunk) would be dropped. So answers, and the end
+ * of the connection, are handed over a turn later, after the notifications that came before them.
+ */
+function answersAfterNotifications(transport: Transport): void {
+  const deliver = transport.onmessage
+  const closed = transport.onclose
+  if (deliver) {
+    transport.onmessage = (message, extra) => {
+      if (!('method' in message) && 'id' in message) setImmediate(() => deliver.call(transport, message, extra))
+      else deliver.call(transport, message, extra)
+    }
+  }
+  if (closed) transport.onclose = () => setImmediate(() => closed.call(transport))
 }
 
 /** Whether a failed connect was the upstream refusing `initialize` with UNSUPPORTED_PROTOCOL_VERSION, as a 2026-07-28-only server does (in-band over stdio, an HTTP 400 body over HTTP). */

@@ -40,8 +40,7 @@ export async function probeUpstream(def: UpstreamDefinition, data: VaultData, op
     version: options.version,
     log: options.log,
     logRedactor: () => redactor,
-    capabilities: {},
-    relay: () => undefined,
+    capabilities: () => ({}),
   })
   link.start()
   try {

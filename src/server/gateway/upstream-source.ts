@@ -1,35 +1,36 @@
 /**
- * An upstream MCP server as a tool source. A shared connection lists what the upstream offers
- * (tools, prompts, resources, resource templates), follows its list_changed notifications, and
- * serves the calls of stdio and stateless clients. Each stateful HTTP session gets a connection
- * of its own on first use (one upstream process, or one upstream MCP session, per client
- * session), so session state (subscriptions, log level, roots, a request the upstream makes of
- * the client) never crosses from one client to another. See docs/gateway.md.
+ * An upstream MCP server as a tool source. Its connections (connections.ts: one shared, or one
+ * per key or per client session, as its isolation says) serve the calls; the shared one lists
+ * what the upstream offers (tools, prompts, resources, resource templates) and follows its
+ * list_changed notifications, and a connection of a key or session lists what it offers for the
+ * sessions it serves. Every listing passes the pin gate before a client sees it. What the
+ * upstream sends towards clients is routed by each connection's traffic (traffic.ts). See
+ * docs/gateway.md.
  */
 import type {Client} from '@modelcontextprotocol/client'
 import type {
   CallToolResult,
-  ClientCapabilities,
   CompleteRequest,
   CompleteResult,
   GetPromptResult,
   LoggingLevel,
-  Prompt,
   ReadResourceResult,
   Resource,
   ResourceTemplateType as ResourceTemplate,
-  Tool,
 } from '@modelcontextprotocol/server'
 
+import type {Principal} from '../../auth/index.js'
 import {linearRegExp, type LinearRegExp} from '../../guard/linear-regex.js'
 import type {Redactor} from '../../guard/redactor.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
 import {needsLoginIn} from '../../upstreams/oauth/index.js'
-import type {Logger} from '../log.js'
-import {Refusal, RPC} from '../refusal.js'
-import type {CallEnv, ClientSession, ItemKind, SourcePrompt, SourceResource, SourceTool, ToolSource} from '../tools/source.js'
 import type {PinKind} from '../../upstreams/pins.js'
-import {UpstreamLink, UpstreamUnavailable, type Resolved} from './link.js'
+import type {Logger} from '../log.js'
+import {Refusal} from '../refusal.js'
+import type {CallEnv, ClientSession, ItemKind, SourcePrompt, SourceResource, SourceTool, ToolSource} from '../tools/source.js'
+import {Connections, type Connection, type ProcessBudget, type ServeMode} from './connections.js'
+import {UpstreamUnavailable, type Resolved} from './link.js'
+import {ITEM_KINDS, listAll, listKind, noListing, PIN_KIND_OF, type RawListing} from './listing.js'
 import {exposedName} from './naming.js'
 import type {ItemGate} from './pin-gate.js'
 
@@ -37,19 +38,20 @@ import type {ItemGate} from './pin-gate.js'
 const CALL_WAIT_MS = 10_000
 /** A tool call may run this long, and longer while it reports progress. */
 const CALL_TIMEOUT_MS = 5 * 60_000
-/** At most this many per-session connections per upstream; the least recently used idle one makes room. */
-export const MAX_SESSION_LINKS = 32
-const MAX_ITEMS = 10_000
+
+export type {ServeMode} from './connections.js'
 
 export interface UpstreamSourceOptions {
   def: UpstreamDefinition
   resolve(): Resolved
   version: string
   log: Logger
-  /** Stateful HTTP: one connection per client session. Otherwise the shared one serves calls too. */
-  sessionLinks: boolean
-  /** The one client session of a stdio server, which the shared connection relays to. */
-  defaultSession(): ClientSession | undefined
+  mode: ServeMode
+  /** stdio: the one client session, once its client has initialized; `stdioReady` settles then. */
+  stdioSession?: () => ClientSession | undefined
+  stdioReady?: Promise<void>
+  /** upstream.max-processes, counted over every upstream. */
+  budget: ProcessBudget
   /** Decides which listed tools, prompts and templates may be served (the pins); everything when absent. */
   gate?: ItemGate
   /** What the upstream prints passes through it before it is logged. */
@@ -58,7 +60,7 @@ export interface UpstreamSourceOptions {
 
 interface Items {
   /** What the upstream listed, before the pin gate. */
-  raw: {tool: Tool[]; prompt: Prompt[]; template: ResourceTemplate[]}
+  raw: RawListing
   /** What clients get: the raw lists as the gate admits them. */
   tool: SourceTool[]
   prompt: SourcePrompt[]
@@ -69,41 +71,34 @@ interface Items {
 }
 
 function noItems(): Items {
-  return {raw: {tool: [], prompt: [], template: []}, tool: [], prompt: [], resource: [], templates: [], originals: {tool: new Map(), prompt: new Map()}}
-}
-
-/** The pin kind each item kind's listing carries (resources: their templates). */
-const PIN_KIND_OF: Record<ItemKind, PinKind> = {tool: 'tool', prompt: 'prompt', resource: 'template'}
-const ITEM_KINDS: readonly ItemKind[] = ['tool', 'prompt', 'resource']
-
-interface SessionState {
-  link: UpstreamLink
-  /** What this session's own connection lists, once it has listed. */
-  items?: Items
-}
-
-/** The capabilities a connection declares upstream: what the client behind it can do. */
-function relayCapabilities(client: ClientCapabilities | undefined): ClientCapabilities {
-  const caps: ClientCapabilities = {}
-  if (client?.sampling) caps.sampling = client.sampling
-  if (client?.elicitation) caps.elicitation = client.elicitation
-  if (client?.roots) caps.roots = {listChanged: true}
-  return caps
+  return {raw: noListing(), tool: [], prompt: [], resource: [], templates: [], originals: {tool: new Map(), prompt: new Map()}}
 }
 
 function strip(message: string): string {
   return message.replace(/^MCP error -?\d+: /, '')
 }
 
+/**
+ * What a failed request to the upstream becomes: its own JSON-RPC error passes through (code,
+ * message, data; the redacting wrapper redacts them); a lost connection or a timeout says which
+ * upstream failed.
+ */
+function upstreamError(name: string, err: unknown): unknown {
+  if (err instanceof Refusal || err instanceof UpstreamUnavailable) return err
+  const login = needsLoginIn(err)
+  if (login) return new UpstreamUnavailable(login.message)
+  const e = err as {code?: unknown; message?: string; data?: unknown}
+  if (typeof e?.code === 'number' && Number.isInteger(e.code)) return Refusal.fromUpstream(e.code, strip(e.message ?? 'upstream error'), e.data)
+  return new UpstreamUnavailable(`upstream ${name} failed during the call (${strip(e?.message ?? 'connection lost')})`)
+}
+
 export class UpstreamSource implements ToolSource {
   readonly name: string
-  private readonly shared: UpstreamLink
-  private readonly sessions = new Map<ClientSession, SessionState>()
+  private readonly connections: Connections
   private items: Items = noItems()
+  /** What each key or session connection lists, once it has. */
+  private readonly own = new WeakMap<Connection, Items>()
   private readonly listeners = new Set<(kind: ItemKind) => void>()
-  private sharedLevel?: LoggingLevel
-  /** The log level each session asked for, kept until (and after) its connection starts. */
-  private readonly sessionLevels = new WeakMap<ClientSession, LoggingLevel>()
   /** Settles once the first listing is done, or the first start failed. */
   readonly firstList: Promise<void>
   private listed!: () => void
@@ -120,44 +115,43 @@ export class UpstreamSource implements ToolSource {
         this.changed('resource')
       }
     })
-    this.shared = new UpstreamLink({
-      def: options.def,
-      resolve: options.resolve,
-      version: options.version,
-      log: options.log,
-      logRedactor: options.logRedactor,
-      // Its callers are not known when it starts (the stdio client, stateless clients, and in every mode 2026-07-28 clients,
-      // which have no session): offer what a relay may need; a request no caller can serve is refused.
-      capabilities: {sampling: {}, elicitation: {}, roots: {listChanged: true}},
-      relay: () => (options.sessionLinks ? undefined : options.defaultSession()?.channel),
-      onListChanged: (kind) => void this.relist(kind, this.shared, this.items),
-      onConnected: async (client) => {
-        await this.listAll(client, this.items)
-        for (const kind of ITEM_KINDS) this.changed(kind)
-        this.listed()
-      },
-      logLevel: () => this.sharedLevel,
+    const {def, resolve, version, log, logRedactor} = options
+    this.connections = new Connections({
+      def,
+      mode: options.mode,
+      log,
+      stdioSession: options.stdioSession,
+      budget: options.budget,
+      link: {def, resolve, version, log, logRedactor},
+      onConnected: (connection, client) => this.connected(connection, client),
+      onListChanged: (connection, kind) => void this.relist(kind, connection),
     })
-    void this.shared.client(60_000).then(
-      () => this.listed(),
-      () => this.listed(),
-    )
+    void this.connections.shared.listed.then(() => this.listed())
   }
 
+  /** Starts the shared connection; over stdio, once the client has said what it can do (what the upstream is told). */
   start(): void {
-    this.shared.start()
+    const shared = this.connections.shared.link
+    if (this.options.stdioReady) void this.options.stdioReady.then(() => shared.start())
+    else shared.start()
   }
 
   get prefix(): string | undefined {
     return this.options.def.prefix ? this.options.def.name : undefined
   }
 
+  private itemsOf(connection: Connection): Items | undefined {
+    return connection === this.connections.shared ? this.items : this.own.get(connection)
+  }
+
   private itemsFor(session: ClientSession | undefined): Items {
-    return (session && this.sessions.get(session)?.items) || this.items
+    const connection = this.connections.listingOf(session)
+    return (connection && this.own.get(connection)) || this.items
   }
 
   hasSessionItems(session: ClientSession): boolean {
-    return this.sessions.get(session)?.items !== undefined
+    const connection = this.connections.listingOf(session)
+    return connection !== undefined && this.own.has(connection)
   }
 
   tools(session?: ClientSession): readonly SourceTool[] {
@@ -185,28 +179,59 @@ export class UpstreamSource implements ToolSource {
     for (const listener of this.listeners) listener(kind)
   }
 
-  // ---- listing -------------------------------------------------------------------------------
-
-  /** Lists everything, then puts it past the gate at once: a first use pins all kinds together. */
-  private async listAll(client: Client, into: Items): Promise<void> {
-    const caps = client.getServerCapabilities() ?? {}
-    if (caps.tools) await this.listTools(client, into)
-    if (caps.prompts) await this.listPrompts(client, into)
-    if (caps.resources) await this.listResources(client, into)
-    this.expose(into, ITEM_KINDS, true)
+  /**
+   * A session is about to list or call: a key or session connection it needs is started, and
+   * the promise settles once that connection has listed (the gateway bounds the wait). A session
+   * that cannot have one (upstream.max-processes) sees the shared listing, and its calls say why.
+   */
+  attach(session: ClientSession | undefined, principal: Principal): Promise<void> {
+    if (!session || this.connections.scope === 'shared') return Promise.resolve()
+    try {
+      return this.connections.of(principal, session).listed
+    } catch {
+      return Promise.resolve()
+    }
   }
 
-  private async relist(kind: ItemKind, link: UpstreamLink, into: Items): Promise<void> {
+  /** Stops connections idle for `idleMs` (upstream.idle-timeout). */
+  sweep(idleMs: number): void {
+    this.connections.sweep(idleMs)
+  }
+
+  /** Upstream processes running. */
+  get processes(): number {
+    return this.connections.processes
+  }
+
+  // ---- listing -------------------------------------------------------------------------------
+
+  /** A connection (re)connected: it lists everything, then puts it past the gate at once (a first use pins all kinds together). */
+  private async connected(connection: Connection, client: Client): Promise<void> {
+    if (connection === this.connections.shared) {
+      await listAll(client, this.items.raw)
+      this.expose(this.items, ITEM_KINDS, true)
+      for (const kind of ITEM_KINDS) this.changed(kind)
+      this.listed()
+      return
+    }
+    const items = noItems()
+    await listAll(client, items.raw).catch(() => {})
+    this.expose(items, ITEM_KINDS, true)
+    this.own.set(connection, items)
+    for (const kind of ITEM_KINDS) this.changed(kind)
+  }
+
+  private async relist(kind: ItemKind, connection: Connection): Promise<void> {
+    const into = this.itemsOf(connection)
+    if (!into) return
     let client: Client
     try {
-      client = await link.client(0)
+      client = await connection.link.client(0)
     } catch {
       return
     }
     try {
-      if (kind === 'tool') await this.listTools(client, into)
-      else if (kind === 'prompt') await this.listPrompts(client, into)
-      else await this.listResources(client, into)
+      await listKind(client, kind, into.raw)
       this.expose(into, [kind], true)
       this.changed(kind)
     } catch (err) {
@@ -254,6 +279,7 @@ export class UpstreamSource implements ToolSource {
     if (kinds.includes('resource')) {
       const before = into.templates.map((t) => t.name).join('\n')
       into.templates = into.raw.template.filter((template) => allowed('template', template.name))
+      if (fresh) into.resource = into.raw.resource.map((resource) => this.resourceItem(resource))
       if (into.templates.map((t) => t.name).join('\n') !== before) differs.push('resource')
     }
     return differs
@@ -262,47 +288,11 @@ export class UpstreamSource implements ToolSource {
   /** The upstream's pins changed (an approval, a setting): what clients see is decided again, and they are told. */
   regate(): void {
     const differs = new Set<ItemKind>(this.expose(this.items, ITEM_KINDS, false))
-    for (const state of this.sessions.values()) if (state.items) for (const kind of this.expose(state.items, ITEM_KINDS, false)) differs.add(kind)
-    for (const kind of differs) this.changed(kind)
-  }
-
-  private async paged<T>(fetch: (cursor?: string) => Promise<{items: T[]; nextCursor?: string}>): Promise<T[]> {
-    const out: T[] = []
-    let cursor: string | undefined
-    for (let page = 0; page < 100 && out.length < MAX_ITEMS; page++) {
-      const {items, nextCursor} = await fetch(cursor)
-      out.push(...items)
-      if (!nextCursor) break
-      cursor = nextCursor
+    for (const connection of this.connections.all()) {
+      const items = this.own.get(connection)
+      if (items) for (const kind of this.expose(items, ITEM_KINDS, false)) differs.add(kind)
     }
-    return out.slice(0, MAX_ITEMS)
-  }
-
-  private async listTools(client: Client, into: Items): Promise<void> {
-    into.raw.tool = await this.paged<Tool>(async (cursor) => {
-      const r = await client.listTools(cursor ? {cursor} : undefined)
-      // The v2 client's Tool types a schema's properties as JSON values, the 1.x server's as objects: one wire shape.
-      return {items: r.tools as Tool[], nextCursor: r.nextCursor}
-    })
-  }
-
-  private async listPrompts(client: Client, into: Items): Promise<void> {
-    into.raw.prompt = await this.paged<Prompt>(async (cursor) => {
-      const r = await client.listPrompts(cursor ? {cursor} : undefined)
-      return {items: r.prompts, nextCursor: r.nextCursor}
-    })
-  }
-
-  private async listResources(client: Client, into: Items): Promise<void> {
-    const resources = await this.paged<Resource>(async (cursor) => {
-      const r = await client.listResources(cursor ? {cursor} : undefined)
-      return {items: r.resources, nextCursor: r.nextCursor}
-    })
-    into.raw.template = await this.paged<ResourceTemplate>(async (cursor) => {
-      const r = await client.listResourceTemplates(cursor ? {cursor} : undefined)
-      return {items: r.resourceTemplates, nextCursor: r.nextCursor}
-    }).catch(() => [])
-    into.resource = resources.map((resource) => this.resourceItem(resource))
+    for (const kind of differs) this.changed(kind)
   }
 
   private resourceItem(descriptor: Resource): SourceResource {
@@ -310,8 +300,8 @@ export class UpstreamSource implements ToolSource {
       kind: 'resource',
       descriptor,
       read: (env) => this.readResource(descriptor.uri, env),
-      subscribe: (env) => this.subscription('resources/subscribe', descriptor.uri, env),
-      unsubscribe: (env) => this.subscription('resources/unsubscribe', descriptor.uri, env),
+      subscribe: (env) => this.subscribe(descriptor.uri, env),
+      unsubscribe: (env) => this.unsubscribe(descriptor.uri, env),
     }
   }
 
@@ -323,76 +313,20 @@ export class UpstreamSource implements ToolSource {
 
   // ---- calls ---------------------------------------------------------------------------------
 
-  /** The connection that serves this caller: its session's own, or the shared one. */
-  private link(env: CallEnv | undefined): UpstreamLink {
-    const session = env?.session
-    if (!this.options.sessionLinks || !session) return this.shared
-    let state = this.sessions.get(session)
-    if (!state) {
-      this.makeRoom()
-      const entry: SessionState = {
-        link: new UpstreamLink({
-          def: this.options.def,
-          resolve: this.options.resolve,
-          version: this.options.version,
-          log: this.options.log,
-          logRedactor: this.options.logRedactor,
-          capabilities: relayCapabilities(session.capabilities()),
-          relay: () => session.channel,
-          logLevel: () => this.sessionLevels.get(session),
-          // The session's own connection lists what it offers, and follows its changes: its state is the session's.
-          onConnected: async (client) => {
-            const items = noItems()
-            await this.listAll(client, items).catch(() => {})
-            entry.items = items
-            for (const kind of ITEM_KINDS) this.changed(kind)
-          },
-          onListChanged: (kind) => {
-            if (entry.items) void this.relist(kind, entry.link, entry.items)
-          },
-        }),
-      }
-      state = entry
-      this.sessions.set(session, entry)
-      session.onClose(() => {
-        if (this.sessions.get(session) === entry) this.sessions.delete(session)
-        void entry.link.stop()
-      })
-      entry.link.start()
-    }
-    return state.link
-  }
-
-  private makeRoom(): void {
-    if (this.sessions.size < MAX_SESSION_LINKS) return
-    let oldest: [ClientSession, SessionState] | undefined
-    for (const entry of this.sessions) {
-      if (entry[1].link.inFlight.size > 0) continue
-      if (!oldest || entry[1].link.lastUsed < oldest[1].link.lastUsed) oldest = entry
-    }
-    if (!oldest) throw new UpstreamUnavailable(`upstream ${this.name} serves ${MAX_SESSION_LINKS} client sessions already, all of them busy; try again shortly`)
-    this.sessions.delete(oldest[0])
-    void oldest[1].link.stop()
-  }
-
-  /** Runs `work` on the caller's connection, tracking it as in flight so requests it causes reach the right client. */
-  private async on<T>(env: CallEnv | undefined, work: (client: Client) => Promise<T>): Promise<T> {
-    const link = this.link(env)
-    const client = await link.client(CALL_WAIT_MS)
-    const channel = env?.client
-    if (channel) link.inFlight.add(channel)
+  /**
+   * Runs `work` on the caller's connection, as a call in flight there (with the way back to its
+   * client), so that what the upstream sends meanwhile can be routed to it (traffic.ts).
+   */
+  private async on<T>(env: CallEnv, work: (client: Client, connection: Connection) => Promise<T>): Promise<T> {
+    const connection = this.connections.of(env.principal, env.session)
+    const client = await connection.link.client(CALL_WAIT_MS)
+    const end = connection.traffic.begin({channel: env.client, session: env.session, bridged: env.era === 'modern'})
     try {
-      return await work(client)
+      return await work(client, connection)
     } catch (err) {
-      if (err instanceof Refusal || err instanceof UpstreamUnavailable) throw err
-      const login = needsLoginIn(err)
-      if (login) throw new UpstreamUnavailable(login.message)
-      const e = err as {code?: unknown; message?: string; data?: unknown}
-      // SERVER_ERROR is the SDK's "connection closed": the link restarts, and the caller is told which upstream.
-      if (e.code === RPC.SERVER_ERROR || !Number.isInteger(e.code)) throw new UpstreamUnavailable(`upstream ${this.name} failed during the call (${strip(e.message ?? 'connection lost')})`)
-      throw Refusal.fromUpstream(e.code as number, strip(e.message ?? 'upstream error'), e.data)
+      throw upstreamError(this.name, err)
     } finally {
-      if (channel) link.inFlight.delete(channel)
+      end()
     }
   }
 
@@ -400,7 +334,7 @@ export class UpstreamSource implements ToolSource {
     return {signal: env.signal, timeout: CALL_TIMEOUT_MS, resetTimeoutOnProgress: true, onprogress}
   }
 
-  /** Progress from the upstream, passed on under the token the client chose. */
+  /** Progress from the upstream, passed on under the token the client chose (the SDK client gives each request a token of its own upstream). */
   private progressRelay(env: CallEnv) {
     const token = env.meta?.progressToken
     if ((typeof token !== 'string' && typeof token !== 'number') || !env.client) return undefined
@@ -429,13 +363,38 @@ export class UpstreamSource implements ToolSource {
     return this.unavailableAsRpc(() => this.on(env, (client) => client.request({method: 'resources/read', params: {uri}}, this.requestOptions(env)) as Promise<ReadResourceResult>))
   }
 
-  private async subscription(method: 'resources/subscribe' | 'resources/unsubscribe', uri: string, env: CallEnv): Promise<void> {
+  /**
+   * resources/subscribe: counted per session on the caller's connection; the upstream hears of the
+   * first subscriber only. Stateless HTTP has no sessions, and no stream to send an update on: the
+   * request is passed to the upstream as it is (so that it answers as it would), and nothing counted.
+   */
+  private async subscribe(uri: string, env: CallEnv): Promise<void> {
+    const session = env.session
     await this.unavailableAsRpc(() =>
-      this.on(env, async (client) => {
+      this.on(env, async (client, connection) => {
         if (!client.getServerCapabilities()?.resources?.subscribe) throw Refusal.notSupported(`upstream ${this.name} does not support resource subscriptions`)
         // 2026-07-28 has no resources/subscribe: updates come on a subscriptions/listen stream, not bridged yet.
         if (client.getProtocolEra() === 'modern') throw Refusal.notSupported(`upstream ${this.name} speaks MCP 2026-07-28, whose resource subscriptions keyward does not pass on yet`)
-        await (method === 'resources/subscribe' ? client.subscribeResource({uri}) : client.unsubscribeResource({uri}))
+        if (!session) return void (await client.subscribeResource({uri}, this.requestOptions(env)))
+        const subscriptions = connection.traffic.subscriptions
+        if (!subscriptions.add(uri, session)) return
+        try {
+          await client.subscribeResource({uri}, this.requestOptions(env))
+        } catch (err) {
+          subscriptions.remove(uri, session)
+          throw err
+        }
+      }),
+    )
+  }
+
+  /** resources/unsubscribe: the upstream hears of it when the last subscriber goes (stateless: passed on as it is). */
+  private async unsubscribe(uri: string, env: CallEnv): Promise<void> {
+    const session = env.session
+    await this.unavailableAsRpc(() =>
+      this.on(env, async (client, connection) => {
+        if (client.getProtocolEra() !== 'legacy') return
+        if (!session || connection.traffic.subscriptions.remove(uri, session)) await client.unsubscribeResource({uri}, this.requestOptions(env))
       }),
     )
   }
@@ -452,23 +411,19 @@ export class UpstreamSource implements ToolSource {
     )
   }
 
-  /** logging/setLevel from a client: remembered for its connection (and sent again after a restart). */
+  /** logging/setLevel from a client: kept per session; the upstream is asked for the most verbose level its sessions need. */
   async setLogLevel(level: LoggingLevel, session: ClientSession | undefined): Promise<void> {
-    if (this.options.sessionLinks && session) this.sessionLevels.set(session, level)
-    else this.sharedLevel = level
-    const link = this.options.sessionLinks && session ? this.sessions.get(session)?.link : this.shared
-    if (!link?.ready) return
-    const client = await link.client(0)
-    // A 2026-07-28 upstream takes no session log level (it is per request there).
-    if (client.getProtocolEra() === 'legacy' && client.getServerCapabilities()?.logging) await client.setLoggingLevel(level).catch(() => {})
+    await this.connections.setLevel(level, session)
   }
 
-  /** The client's roots changed: its connection (if it has one) tells the upstream. */
+  /** The client's roots changed: a connection that declared roots (its one client's) tells the upstream. */
   async rootsChanged(session: ClientSession | undefined): Promise<void> {
-    const link = this.options.sessionLinks && session ? this.sessions.get(session)?.link : this.shared
-    if (!link?.ready) return
-    const client = await link.client(0)
-    if (client.getProtocolEra() === 'legacy') await client.sendRootsListChanged().catch(() => {})
+    for (const connection of this.connections.all()) {
+      const owner = connection.scope === 'session' ? connection.sessions.has(session!) : connection.scope === 'shared' && this.options.mode === 'stdio'
+      if (!owner || !connection.link.ready) continue
+      const client = await connection.link.client(0)
+      if (client.getProtocolEra() === 'legacy') await client.sendRootsListChanged().catch(() => {})
+    }
   }
 
   private async unavailableAsRpc<T>(work: () => Promise<T>): Promise<T> {
@@ -481,8 +436,7 @@ export class UpstreamSource implements ToolSource {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.shared.stop(), ...[...this.sessions.values()].map((s) => s.link.stop())])
-    this.sessions.clear()
+    await this.connections.stop()
   }
 }
 

@@ -16,12 +16,12 @@ function authHeaders(ctx: RequestContext, names: readonly string[]): Record<stri
 export function authenticate(): Stage<RequestContext> {
   return async (ctx, next) => {
     const {authenticators} = ctx.runtime
+    // The Host stage came first: this Host is one the server answers to, and names the resource the client asked for.
+    const request = {transport: ctx.transport, peer: ctx.peer, headers: authHeaders(ctx, authenticators.headerNames), host: ctx.headers.host?.[0]}
     try {
-      const credential = ctx.presented()
-      const request = {transport: ctx.transport, peer: ctx.peer, headers: authHeaders(ctx, authenticators.headerNames)}
-      ctx.principal = (await authenticators.authenticate(credential, request)).principal
+      ctx.principal = (await authenticators.authenticate(ctx.presented(), request)).principal
     } catch (err) {
-      if (err instanceof AuthFailure) throw Refusal.unauthenticated(err, authenticators.challenge(err))
+      if (err instanceof AuthFailure) throw Refusal.unauthenticated(err, authenticators.challenge(err, request))
       throw err
     }
     return next()

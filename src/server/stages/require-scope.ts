@@ -25,7 +25,7 @@ export function requireScope(): Stage<MessageContext> {
     if (typeof name !== 'string' || ctx.principal.scopes.allows(target.kind, name)) return next()
     const scope = requiredScope(target.kind, name)
     const {runtime} = ctx.request
-    const metadata = runtime.resourceMetadataUrl()
+    const metadata = runtime.resourceMetadataUrl(ctx.request.headers.host?.[0])
     const challenge = renderChallenges(
       [{scheme: 'Bearer', params: {error: 'insufficient_scope', scope, error_description: `the token lacks scope ${scope}`, ...(metadata ? {resource_metadata: metadata} : {})}}],
       runtime.authenticators.types,

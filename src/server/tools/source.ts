@@ -20,6 +20,7 @@ import type {
 } from '@modelcontextprotocol/server'
 
 import type {Principal} from '../../auth/index.js'
+import type {Era} from '../era/protocol.js'
 import type {Redactor} from '../../guard/redactor.js'
 import type {Allowance} from '../../ratelimit/limits.js'
 
@@ -65,6 +66,8 @@ export interface CallEnv {
   client?: ClientChannel
   /** The caller's session; absent in stateless mode. */
   session?: ClientSession
+  /** The protocol era of the request that made the call (absent outside the call stages). */
+  era?: Era
   /** Where the caller stands against its rate limit. */
   allowance?: () => Promise<Allowance | undefined>
   /**

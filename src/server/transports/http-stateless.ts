@@ -6,26 +6,40 @@
  * cannot collide and the server is built once.
  *
  * A client may only touch its own requests: a cancellation names a request by the id its
- * client gave it, and is matched only among that principal's requests in flight.
+ * client gave it, and is matched only among that principal's requests in flight. A request whose
+ * POST closes before its answer is cancelled.
+ *
+ * What the server sends related to a request (progress, log messages) goes on that request's
+ * POST, which then becomes an event stream ending with the answer (exchange.ts), when the request
+ * accepts `text/event-stream`. A request the server makes of the client (sampling, elicitation,
+ * roots) is refused at once: without a session, the client's answer could not find its way back.
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import type {Server} from '@modelcontextprotocol/server'
-import type {Transport} from '@modelcontextprotocol/server'
+import type {Transport, TransportSendOptions} from '@modelcontextprotocol/server'
 import type {JSONRPCMessage, JSONRPCNotification, JSONRPCRequest, MessageExtraInfo} from '@modelcontextprotocol/server'
 
 import type {RequestContext} from '../context.js'
 import {authInfoFor} from '../mcp.js'
 import {RPC} from '../refusal.js'
+import {abandoned, Exchange} from './exchange.js'
 import type {HttpDispatch} from './http.js'
 import {sendJson} from './respond.js'
 
 type Reply = Extract<JSONRPCMessage, {id: string | number}> & ({result: unknown} | {error: unknown})
 
+/** Where a request's answer goes: its JSON body, or an event stream that ends with it. */
+export interface ReplyTo {
+  /** Something related to the request; absent when the request does not take an event stream. */
+  event?(message: JSONRPCMessage): void
+  finish(reply: Reply): void
+}
+
 interface InFlight {
   owner: string
   clientId: string | number
-  resolve: (reply: Reply) => void
+  reply: ReplyTo
 }
 
 export class StatelessDispatcher implements Transport {
@@ -45,24 +59,45 @@ export class StatelessDispatcher implements Transport {
     this.onclose?.()
   }
 
-  /** Responses go back to the HTTP request that asked; a stateless server has nowhere to send anything else. */
-  async send(message: JSONRPCMessage): Promise<void> {
-    if (!('id' in message) || !('result' in message || 'error' in message)) return
+  /**
+   * Answers go back to the HTTP request that asked, and what relates to it on its event stream;
+   * a request to the client is refused at once, as a stateless server has no way to hear back.
+   */
+  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    if ('method' in message && 'id' in message) {
+      const refusal = 'stateless HTTP has no way back to the client: requests to it (sampling, elicitation, roots) are refused'
+      queueMicrotask(() => this.onmessage?.({jsonrpc: '2.0', id: message.id, error: {code: RPC.METHOD_NOT_FOUND, message: refusal}}))
+      return
+    }
+    if (!('id' in message) || !('result' in message || 'error' in message)) {
+      const related = options?.relatedRequestId
+      const entry = typeof related === 'number' ? this.pending.get(related) : undefined
+      entry?.reply.event?.(message)
+      return
+    }
     const privateId = message.id as number
     const entry = this.pending.get(privateId)
     if (!entry) return
     this.pending.delete(privateId)
     this.byClient.delete(`${entry.owner}\0${entry.clientId}`)
-    entry.resolve({...(message as Reply), id: entry.clientId})
+    entry.reply.finish({...(message as Reply), id: entry.clientId})
   }
 
-  request(message: JSONRPCRequest, extra: MessageExtraInfo, owner: string): Promise<Reply> {
+  request(message: JSONRPCRequest, extra: MessageExtraInfo, owner: string, reply: ReplyTo): void {
     const id = ++this.nextId
-    return new Promise((resolve) => {
-      this.pending.set(id, {owner, clientId: message.id, resolve})
-      this.byClient.set(`${owner}\0${message.id}`, id)
-      this.onmessage?.({...message, id}, extra)
-    })
+    this.pending.set(id, {owner, clientId: message.id, reply})
+    this.byClient.set(`${owner}\0${message.id}`, id)
+    this.onmessage?.({...message, id}, extra)
+  }
+
+  /** The client closed the connection that waited for a request's answer: the request is cancelled, and nothing is sent. */
+  abandon(owner: string, clientId: string | number): void {
+    const key = `${owner}\0${clientId}`
+    const privateId = this.byClient.get(key)
+    if (privateId === undefined) return
+    this.byClient.delete(key)
+    this.pending.delete(privateId)
+    this.onmessage?.(abandoned(privateId))
   }
 
   /** A client's notification. Cancellation is translated to the private id of the owner's own request, or dropped. */
@@ -83,6 +118,14 @@ export class StatelessDispatcher implements Transport {
   }
 }
 
+/** Where one POSTed request's answer goes: JSON, or an event stream when it takes one and something relates to it first. */
+function replyTo(ctx: RequestContext, res: ServerResponse): ReplyTo {
+  const accept = ctx.headers.accept?.join(',') ?? ''
+  if (!accept.includes('text/event-stream')) return {finish: (reply) => sendJson(res, 200, reply, ctx.responseHeaders)}
+  const exchange = new Exchange(res, ctx.responseHeaders)
+  return {event: (message) => exchange.event(message), finish: (reply) => exchange.finish(reply)}
+}
+
 export async function statelessDispatch(server: Server): Promise<HttpDispatch> {
   const dispatcher = new StatelessDispatcher()
   await server.connect(dispatcher)
@@ -91,7 +134,20 @@ export async function statelessDispatch(server: Server): Promise<HttpDispatch> {
       const message = ctx.message!.json
       const extra = {authInfo: authInfoFor(ctx.principal!, ctx.runtime)}
       const owner = ctx.principal!.id
-      if ('method' in message && 'id' in message) return sendJson(res, 200, await dispatcher.request(message as JSONRPCRequest, extra, owner), ctx.responseHeaders)
+      if ('method' in message && 'id' in message) {
+        // The dispatch is done once the answer is written, as it was when this awaited the reply.
+        await new Promise<void>((resolve) => {
+          const reply = replyTo(ctx, res)
+          let answered = false
+          dispatcher.request(message as JSONRPCRequest, extra, owner, {event: reply.event, finish: (r) => ((answered = true), reply.finish(r), resolve())})
+          res.once('close', () => {
+            // Gone before its answer: nothing could reach it, so the work stops (as stateful does).
+            if (!answered) dispatcher.abandon(owner, (message as JSONRPCRequest).id)
+            resolve()
+          })
+        })
+        return
+      }
       if ('method' in message) dispatcher.notify(message as JSONRPCNotification, extra, owner)
       sendJson(res, 202, undefined, ctx.responseHeaders)
     },

@@ -32,6 +32,8 @@ export interface HttpFrontOptions {
   log: Logger
   /** Other routes (health, metadata), answered before the MCP pipeline; true when handled. */
   routes?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean | Promise<boolean>
+  /** CORS headers for the MCP endpoint (cors.ts); true when it answered a preflight. */
+  cors?: (req: IncomingMessage, res: ServerResponse) => boolean
 }
 
 export interface HttpFront {
@@ -80,6 +82,7 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
     const path = q === -1 ? url : url.slice(0, q)
     if (options.routes && (await options.routes(req, res, path))) return
     if (path !== MCP_PATH) return sendJson(res, 404, {error: 'not found', mcp: MCP_PATH})
+    if (options.cors?.(req, res)) return
     const ctx = requestContext(req, path, q === -1 ? '' : url.slice(q + 1), pipeline.runtime())
     try {
       await pipeline.handle(ctx, (admitted) => {

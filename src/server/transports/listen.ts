@@ -20,7 +20,7 @@ import {isPlainObject, META} from '../era/protocol.js'
 import type {ConnectedServers} from '../mcp.js'
 import {Refusal} from '../refusal.js'
 import type {ItemKind} from '../tools/source.js'
-import {SSE_HEADERS} from './session-transport.js'
+import {SSE_HEADERS} from './exchange.js'
 
 export interface ListenLimits {
   perPrincipal: number

@@ -8,7 +8,8 @@
  * unless the server sends something related to it first (progress, a log message, a request to
  * the client): the exchange then turns into an SSE stream, as the protocol lets a server choose
  * per request. Messages related to no request go to the session's GET stream, if one is open.
- * Resumption (Last-Event-ID) is not offered.
+ * Resumption (Last-Event-ID) is not offered, so a request whose POST closes before its answer is
+ * cancelled, as if its client had sent notifications/cancelled.
  */
 import type {ServerResponse} from 'node:http'
 
@@ -16,52 +17,10 @@ import type {Transport, TransportSendOptions} from '@modelcontextprotocol/server
 import type {JSONRPCMessage, MessageExtraInfo} from '@modelcontextprotocol/server'
 
 import {Refusal} from '../refusal.js'
+import {abandoned, Exchange, SSE_HEADERS, sseEvent} from './exchange.js'
 
-export const SSE_HEADERS = {'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no'}
 /** A comment line this often keeps proxies from closing an idle stream. */
 const KEEPALIVE_MS = 25_000
-
-function sseEvent(message: JSONRPCMessage): string {
-  return `event: message\ndata: ${JSON.stringify(message)}\n\n`
-}
-
-/** The HTTP response that waits for one request's answer. */
-class Exchange {
-  private streaming = false
-
-  constructor(
-    private readonly res: ServerResponse,
-    private readonly headers: Record<string, string>,
-  ) {}
-
-  get open(): boolean {
-    return !this.res.writableEnded && !this.res.destroyed
-  }
-
-  event(message: JSONRPCMessage): void {
-    if (!this.open) return
-    if (!this.streaming) {
-      this.streaming = true
-      this.res.writeHead(200, {...SSE_HEADERS, ...this.headers})
-    }
-    this.res.write(sseEvent(message))
-  }
-
-  finish(message: JSONRPCMessage): void {
-    if (!this.open) return
-    if (this.streaming) {
-      this.res.end(sseEvent(message))
-      return
-    }
-    const body = JSON.stringify(message)
-    this.res.writeHead(200, {'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...this.headers})
-    this.res.end(body)
-  }
-
-  abort(): void {
-    if (this.open) this.res.end()
-  }
-}
 
 export class SessionTransport implements Transport {
   onclose?: () => void
@@ -87,9 +46,13 @@ export class SessionTransport implements Transport {
       }
       const exchange = new Exchange(res, {...this.headers, ...responseHeaders})
       this.exchanges.set(message.id, exchange)
-      // A client that goes away does not leave its exchange behind.
+      // A client that goes away before its answer does not leave its exchange behind, nor its
+      // request running: with no resumption offered, the answer could never reach it, and an
+      // upstream call left in flight would hold the upstream's attention (traffic.ts) for nothing.
       res.once('close', () => {
-        if (this.exchanges.get(message.id) === exchange) this.exchanges.delete(message.id)
+        if (this.exchanges.get(message.id) !== exchange) return
+        this.exchanges.delete(message.id)
+        if (!this.closed) this.onmessage?.(abandoned(message.id))
       })
       this.onmessage?.(message, extra)
       return

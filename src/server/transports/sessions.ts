@@ -1,7 +1,7 @@
 /**
  * Stateful HTTP sessions: one SDK server and transport each, bound to the principal that opened
- * it. Bounded in number, per principal (its least recently used is closed to make room) and in
- * idle time; closed when their principal stops being valid.
+ * it. Bounded in number, per principal (sessions.per-principal: its least recently used is closed
+ * to make room) and in idle time; closed when their principal stops being valid.
  */
 import type {Server} from '@modelcontextprotocol/server'
 
@@ -31,9 +31,10 @@ export class SessionStore {
   private readonly sessions = new Map<string, Session>()
   private readonly sweep: NodeJS.Timeout
 
-  constructor(private readonly limits: SessionLimits = DEFAULT_SESSION_LIMITS) {
+  /** `limits` is read at each use: the per-principal cap is a setting (sessions.per-principal), which a reload may change. */
+  constructor(private readonly limits: () => SessionLimits = () => DEFAULT_SESSION_LIMITS) {
     this.sweep = setInterval(() => {
-      const cutoff = Date.now() - this.limits.idleMs
+      const cutoff = Date.now() - this.limits().idleMs
       for (const session of this.sessions.values()) if (session.lastSeen < cutoff) this.close(session)
     }, 60_000)
     this.sweep.unref()
@@ -58,8 +59,9 @@ export class SessionStore {
       count++
       if (!oldest || session.lastSeen < oldest.lastSeen) oldest = session
     }
-    if (oldest && count >= this.limits.maxPerPrincipal) this.close(oldest)
-    return this.sessions.size < this.limits.maxSessions
+    const limits = this.limits()
+    if (oldest && count >= limits.maxPerPrincipal) this.close(oldest)
+    return this.sessions.size < limits.maxSessions
   }
 
   add(session: Session): void {

@@ -67,7 +67,7 @@ describe('auth: oauth', function () {
   function authenticator(over: Partial<OAuthSettings> = {}): OAuthAuthenticator {
     return new OAuthAuthenticator({
       issuer: issuer.issuer.url!,
-      audience: () => AUDIENCE,
+      audiences: () => [AUDIENCE],
       jwksUri,
       algorithms: ['RS256', 'ES256'],
       clockSkewSeconds: 0,
@@ -283,6 +283,20 @@ describe('auth: oauth', function () {
     it('without an endpoint, an opaque token is not claimed', () => {
       assert.equal(authenticator().claims(bearer('opaque-token')), false)
     })
+  })
+
+  it('the audience is the resource the Host names: a token for one name is refused at another, and cached per resource', async () => {
+    const byHost = (host?: string) => (host ? [`http://${host}/mcp`, `http://${host}`] : [AUDIENCE])
+    const auth = authenticator({audiences: byHost, resourceMetadataUrl: (host) => `http://${host}/.well-known/oauth-protected-resource/mcp`, scope: 'mcp:server:access mcp:tool:*'})
+    const local = {transport: 'http' as const, host: 'localhost:9000'}
+    const jwt = await token('mcp:tool:echo', (_h, p) => void (p.aud = 'http://localhost:9000/mcp'))
+    assert.equal((await auth.authenticate(bearer(jwt), local)).authType, 'oauth2')
+    assert.equal((await refusal(auth.authenticate(bearer(jwt), {transport: 'http', host: '127.0.0.1:9000'}))).reason, 'wrong_audience', 'the cached principal is not reused for another resource')
+    const root = await token('mcp:tool:echo', (_h, p) => void (p.aud = 'http://localhost:9000'))
+    assert.equal((await auth.authenticate(bearer(root), local)).authType, 'oauth2', "the origin, as the root metadata names it")
+    assert.deepEqual(auth.challenge(undefined, local).params, {resource_metadata: 'http://localhost:9000/.well-known/oauth-protected-resource/mcp', scope: 'mcp:server:access mcp:tool:*'})
+    const narrow = await refusal(auth.authenticate(bearer(await token('openid', (_h, p) => void (p.aud = 'http://localhost:9000/mcp'))), local))
+    assert.equal(auth.challenge(narrow, local).params.scope, 'mcp:server:access', "a refusal that names a scope keeps its own")
   })
 
   it('its challenge points to the resource metadata and carries the refusal', async () => {

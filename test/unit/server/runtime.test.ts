@@ -8,9 +8,11 @@ import assert from 'node:assert/strict'
 
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
 
-import {setConfig} from '../../../src/config/index.js'
+import {resourceAudiences} from '../../../src/auth/from-config.js'
+import {effectiveConfig, setConfig} from '../../../src/config/index.js'
 import {createKey} from '../../../src/keys/index.js'
-import {LiveRuntime} from '../../../src/server/runtime.js'
+import {allowedHosts} from '../../../src/net/hosts.js'
+import {buildRuntime, LiveRuntime} from '../../../src/server/runtime.js'
 import {StaticSource} from '../../../src/server/tools/source.js'
 import {setSecret} from '../../../src/secrets/index.js'
 import {setOAuthState} from '../../../src/upstreams/oauth/store.js'
@@ -51,6 +53,20 @@ describe('runtime', function () {
     assert.equal(runtime.logRedactor.text(SECRET), '[REDACTED:DB]', 'what keyward writes itself is redacted whatever guard.redact says')
     assert.equal(runtime.resourceMetadataUrl(), undefined, 'no OAuth, no metadata')
     assert.ok(Object.isFrozen(runtime), 'never changed after it is built')
+  })
+
+  it('the resource is the MCP URL on the Host the client used when the server answers to it; else the listening URL; server.public-url beats both', () => {
+    const oauth = {'auth.methods': 'api-key,oauth2', 'oauth.issuer': 'https://issuer.example'}
+    const snapshot = snapshotOf(vaultWith(oauth))
+    const env = runtimeEnv(() => snapshot, {url: () => 'http://127.0.0.1:8765/mcp', hosts: () => allowedHosts('127.0.0.1', 8765, ['mcp.example'])})
+    const runtime = buildRuntime(effectiveConfig(snapshot.data, {}), snapshot, env)
+    assert.equal(runtime.resourceUrl('LOCALHOST:8765'), 'http://localhost:8765/mcp')
+    assert.equal(runtime.resourceUrl('mcp.example'), 'http://mcp.example/mcp', 'an --allowed-host')
+    assert.equal(runtime.resourceMetadataUrl('localhost:8765'), 'http://localhost:8765/.well-known/oauth-protected-resource/mcp')
+    for (const foreign of ['evil.example', 'localhost:9999', 'localhost:8765/x', undefined]) assert.equal(runtime.resourceUrl(foreign), 'http://127.0.0.1:8765/mcp', `never reflected: ${foreign}`)
+    const pinned = buildRuntime(effectiveConfig(snapshot.data, {'server.public-url': 'https://mcp.example/mcp'}), snapshot, env)
+    assert.equal(pinned.resourceUrl('localhost:8765'), 'https://mcp.example/mcp')
+    assert.deepEqual(resourceAudiences('https://mcp.example/mcp'), ['https://mcp.example/mcp', 'https://mcp.example', 'https://mcp.example/'])
   })
 
   it("both redactors hold the tokens keyward keeps for upstreams that take OAuth (an upstream may echo its own token)", () => {

@@ -2,7 +2,7 @@
  * The gateway's upstream connection (src/server/gateway/link.ts) in process, against real SDK
  * servers of both protocol eras on loopback HTTP: it opens with initialize and moves to
  * 2026-07-28 when the upstream refuses that, relays what an upstream asks of its client (a 2025 elicitation request, or a
- * 2026 input request of a result) to the client channel it is given, and restarts with backoff
+ * 2026 input request of a result) to the traffic router it is given, and restarts with backoff
  * when its upstream is away, saying why meanwhile.
  */
 import assert from 'node:assert/strict'
@@ -17,7 +17,7 @@ import {createMcpHandler, inputRequired, Server as ModernServer, SUPPORTED_PROTO
 
 import {Redactor} from '../../../../src/guard/redactor.js'
 import {UpstreamLink, UpstreamUnavailable} from '../../../../src/server/gateway/link.js'
-import type {ClientChannel} from '../../../../src/server/tools/source.js'
+import type {LinkTraffic} from '../../../../src/server/gateway/traffic.js'
 import type {UpstreamDefinition} from '../../../../src/upstreams/index.js'
 
 const ASK = {name: 'ask', description: 'Asks its client for a name', inputSchema: {type: 'object' as const, properties: {}}}
@@ -84,11 +84,11 @@ function definition(port: number): UpstreamDefinition {
   return {name: 'up', transport: 'http', url: `http://127.0.0.1:${port}/mcp`, headers: {}, prefix: true} as unknown as UpstreamDefinition
 }
 
-/** A client channel that answers every elicitation with a name, and records what it was asked. */
-function answeringChannel(asked: string[]): ClientChannel {
+/** Traffic that answers every elicitation with a name, and records what it was asked. */
+function answeringTraffic(asked: string[]): LinkTraffic {
   return {
-    notify: async () => {},
-    request: async (request) => {
+    notify: () => {},
+    request: async (_kind, request) => {
       asked.push(`${request.method}: ${(request.params as {message?: string}).message}`)
       return {action: 'accept', content: {name: 'Ada'}}
     },
@@ -103,8 +103,8 @@ function link(port: number, asked: string[], log: string[] = [], negotiation?: '
     logRedactor: () => Redactor.none,
     version: '0.0.0-test',
     log: (level, message) => void log.push(`${level}: ${message}`),
-    capabilities: {elicitation: {}},
-    relay: () => answeringChannel(asked),
+    capabilities: () => ({elicitation: {}}),
+    traffic: answeringTraffic(asked),
   })
 }
 
@@ -182,7 +182,7 @@ describe('gateway: the upstream link (in process)', function () {
     const http = await listen(legacyHandler())
     servers.push(http)
     const l = new UpstreamLink({def: definition(portOf(http)), resolve: () => ({headers: {}}),
-    logRedactor: () => Redactor.none, version: '0', log: () => {}, capabilities: {elicitation: {}}, relay: () => undefined})
+    logRedactor: () => Redactor.none, version: '0', log: () => {}, capabilities: () => ({elicitation: {}})})
     links.push(l)
     l.start()
     const client = await l.client(10_000)

@@ -1,0 +1,28 @@
+/**
+ * CORS for the MCP endpoint, for the origins the server answers to (the Host/Origin stage admits
+ * exactly those): a browser-based client may read WWW-Authenticate (to discover OAuth from a 401)
+ * and Mcp-Session-Id, and its preflight is answered here, before the pipeline (a preflight
+ * carries no credential). Another origin gets no CORS headers, and the Host/Origin stage refuses
+ * its requests.
+ */
+import type {IncomingMessage, ServerResponse} from 'node:http'
+
+import {originAllowed} from '../../net/hosts.js'
+
+const EXPOSED = 'www-authenticate, mcp-session-id, mcp-protocol-version, retry-after, ratelimit, ratelimit-policy'
+const ALLOWED = 'authorization, x-api-key, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id, mcp-method, mcp-name'
+
+/** Sets the CORS headers of a request from an allowed origin; true when it was a preflight, answered here. */
+export function corsFor(hosts: () => readonly string[]): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
+    const origin = req.headersDistinct.origin
+    if (!originAllowed(origin, hosts())) return false
+    res.setHeader('access-control-allow-origin', origin![0])
+    res.setHeader('vary', 'origin')
+    res.setHeader('access-control-expose-headers', EXPOSED)
+    if (req.method !== 'OPTIONS') return false
+    res.writeHead(204, {'access-control-allow-methods': 'GET, POST, DELETE', 'access-control-allow-headers': ALLOWED, 'access-control-max-age': '600'})
+    res.end()
+    return true
+  }
+}

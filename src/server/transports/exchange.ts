@@ -1,0 +1,63 @@
+/**
+ * The HTTP response that waits for one request's answer (Streamable HTTP, stateful and stateless
+ * alike). Its answer is plain JSON, unless something related to the request is sent first
+ * (progress, a log message, a request to the client): the response then turns into an SSE
+ * stream that carries those and ends with the answer, as the protocol lets a server choose per
+ * request.
+ */
+import type {ServerResponse} from 'node:http'
+
+import type {JSONRPCMessage} from '@modelcontextprotocol/server'
+
+export const SSE_HEADERS = {'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no'}
+
+export function sseEvent(message: JSONRPCMessage): string {
+  return `event: message\ndata: ${JSON.stringify(message)}\n\n`
+}
+
+/**
+ * The cancellation keyward gives itself for a request whose client closed the connection that
+ * waited for its answer: keyward offers no resumption, so the answer could reach it no more.
+ */
+export function abandoned(requestId: string | number): JSONRPCMessage {
+  return {jsonrpc: '2.0', method: 'notifications/cancelled', params: {requestId, reason: 'the client closed the connection that waited for the answer'}}
+}
+
+/** The HTTP response that waits for one request's answer. */
+export class Exchange {
+  private streaming = false
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly headers: Record<string, string>,
+  ) {}
+
+  get open(): boolean {
+    return !this.res.writableEnded && !this.res.destroyed
+  }
+
+  event(message: JSONRPCMessage): void {
+    if (!this.open) return
+    if (!this.streaming) {
+      this.streaming = true
+      this.res.writeHead(200, {...SSE_HEADERS, ...this.headers})
+    }
+    this.res.write(sseEvent(message))
+  }
+
+  finish(message: JSONRPCMessage): void {
+    if (!this.open) return
+    if (this.streaming) {
+      this.res.end(sseEvent(message))
+      return
+    }
+    const body = JSON.stringify(message)
+    this.res.writeHead(200, {'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...this.headers})
+    this.res.end(body)
+  }
+
+  abort(): void {
+    if (this.open) this.res.end()
+  }
+}
+
