@@ -41,12 +41,23 @@ export interface PinGateOptions {
   log: Logger
 }
 
+/** A listing that last passed the pins without a change or a report: the same text is served alike. */
+interface SteadyListing {
+  pins: UpstreamPins
+  text: string
+  partial: boolean
+  onChange: 'block' | 'warn'
+  hold: boolean
+  served: Admitted
+}
+
 /** Reported changes are remembered up to this many, so that each is logged and audited once. */
 const MAX_REPORTED = 10_000
 
 export class PinGate implements ItemGate {
   private readonly memory = new Map<string, UpstreamPins>()
   private readonly reported = new Set<string>()
+  private readonly steady = new Map<string, SteadyListing>()
   private writes = Promise.resolve()
 
   constructor(private readonly options: PinGateOptions) {}
@@ -67,7 +78,16 @@ export class PinGate implements ItemGate {
   admit(upstream: string, listing: Listing, how: Admission): Admitted {
     const options = {...this.reviewOptions(), partial: how.partial}
     const previous = this.pinsOf(upstream)
+    // The steady state: the very listing admitted last time, against the same pins and settings,
+    // when that review changed and reported nothing. Comparing the whole text (exactly, no hash)
+    // costs a fraction of fingerprinting every item again.
+    const text = JSON.stringify(listing)
+    const last = this.steady.get(upstream)
+    if (last && last.pins === previous && last.text === text && last.partial === how.partial && last.onChange === options.onChange && last.hold === (options.hold !== undefined)) return last.served
     const result = review(previous, listing, options)
+    const quiet = !result.changed && !result.firstUse && result.events.length === 0 && result.refused.length === 0
+    if (quiet && previous) this.steady.set(upstream, {pins: previous, text, partial: how.partial, onChange: options.onChange, hold: options.hold !== undefined, served: result.served})
+    else this.steady.delete(upstream)
     // Deciding again (an approval landed) records nothing: only what an upstream lists is news.
     if (!how.fresh) return result.served
     for (const r of result.refused) this.once(`refused|${upstream}|${r.kind}|${r.name}|${r.why}`, () => this.options.log('warn', `upstream ${upstream}: ${r.kind} ${escapeName(r.name)} is not served: its definition is ${r.why}`))

@@ -47,6 +47,22 @@ describe('server/gateway/pin-gate', () => {
     assert.equal(logged.filter((l) => l.includes('tool a changed since it was pinned; held back')).length, 1)
   })
 
+  it('the same listing again is served alike, but pins replaced in the vault (or other settings) decide anew', async () => {
+    const {gate, data, settings} = setUp()
+    gate.admit('up', {tool: [tool('a', 'A'), tool('b', 'B')], prompt: [], template: []}, fresh)
+    await gate.settled()
+    for (let i = 0; i < 3; i++) assert.deepEqual([...gate.admit('up', {tool: [tool('a', 'A'), tool('b', 'B')]}, fresh).tool!], ['a', 'b'])
+    const {review} = await import('../../../../src/upstreams/pins.js')
+    const {setPins} = await import('../../../../src/upstreams/pin-store.js')
+    // Another writer pinned other definitions (as a reload would bring them): the steady answer no longer holds.
+    setPins(data, 'up', review(undefined, {tool: [tool('a', 'Z'), tool('b', 'B')], prompt: [], template: []}, {now: new Date().toISOString(), onChange: 'block'}).state)
+    assert.deepEqual([...gate.admit('up', {tool: [tool('a', 'A'), tool('b', 'B')]}, fresh).tool!], ['b'])
+    settings.onChange = 'warn'
+    assert.deepEqual([...gate.admit('up', {tool: [tool('a', 'A'), tool('b', 'B')]}, fresh).tool!].sort(), ['a', 'b'], 'warn serves the change')
+    settings.onChange = 'block'
+    assert.deepEqual([...gate.admit('up', {tool: [tool('a', 'A'), tool('b', 'B')]}, fresh).tool!], ['b'])
+  })
+
   it('an approval in the vault is decided again; deciding again records nothing', async () => {
     const {gate, data, audited} = setUp()
     gate.admit('up', {tool: [tool('a', 'A')], prompt: [], template: []}, fresh)
