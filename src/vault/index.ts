@@ -19,6 +19,7 @@ export {createKeyFile, loadKeyFile} from './keyfile.js'
 export {checkNewPassphrase, KeyMaterial, keyFileSlotId, PASSPHRASE_SLOT_ID} from './slots.js'
 export type {Envelope, Header, Slot} from './format.js'
 export {tableOf, type SecretRecord, type VaultData} from './payload.js'
+export {payloadKey, type PayloadKey} from './payload-key.js'
 export {Vault, type RekeyOptions, type RekeyResult} from './vault.js'
 
 /** Reads and validates the envelope without unlocking it: enough to see which slots exist. */

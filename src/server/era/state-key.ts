@@ -8,30 +8,15 @@
  * It is born with the vault (init, up) or by the first admin command that writes it; a serve
  * that finds none writes it once, as it does the audit key, unless it is a replica.
  */
-import {randomBytes} from 'node:crypto'
+import {payloadKey, type VaultData} from '../../vault/index.js'
 
-import {tableOf, type VaultData} from '../../vault/index.js'
-
-interface KeyEntry {
-  key_b64: string
-  created: string
-}
-
-const TABLE = 'era'
-const ENTRY = 'request_state_key'
+const KEY = payloadKey('era', 'request_state_key')
 
 export function requestStateKeyOf(data: VaultData): Buffer | undefined {
-  const entry = data.tables.get(TABLE)?.get(ENTRY) as KeyEntry | undefined
-  if (!entry || typeof entry.key_b64 !== 'string') return undefined
-  const key = Buffer.from(entry.key_b64, 'base64')
-  return key.length === 32 ? key : undefined
+  return KEY.of(data)
 }
 
 /** The key, created in `data` when missing (the caller then saves the vault). */
 export function ensureRequestStateKey(data: VaultData): Buffer {
-  const existing = requestStateKeyOf(data)
-  if (existing) return existing
-  const key = randomBytes(32)
-  tableOf<KeyEntry>(data, TABLE).set(ENTRY, {key_b64: key.toString('base64'), created: new Date().toISOString()})
-  return key
+  return KEY.ensure(data)
 }
