@@ -18,9 +18,10 @@ import {
   type ClientCapabilities,
 } from '@modelcontextprotocol/sdk/types.js'
 
-import {BIN, json, ROOT, Sandbox, sleep} from '../helpers/cli.js'
+import {Bed} from '../helpers/bed.js'
+import {BIN, json, ROOT, sleep} from '../helpers/cli.js'
 import {alive, hostPid} from '../helpers/processes.js'
-import {bearer, post, startServe, toolNames, type RunningServe} from '../helpers/server.js'
+import {bearer, post, toolNames, type RunningServe} from '../helpers/server.js'
 
 const FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
 const FILESYSTEM = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-filesystem', 'dist', 'index.js')
@@ -59,25 +60,10 @@ async function processOf(c: Client): Promise<{id: string; host?: number}> {
 
 describe('sharing upstreams across sessions (issue 16)', function () {
   this.timeout(120_000)
-  let box: Sandbox
-  const running: RunningServe[] = []
-  const clients: Client[] = []
-
-  async function cli(args: string[], input?: string) {
-    const r = await box.run(args, {input})
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`)
-    return r
-  }
-
-  async function key(name: string, ...scopes: string[]): Promise<string> {
-    return (await cli(['keys', 'generate', '--name', name, ...scopes.flatMap((s) => ['--scope', s])])).stdout.trim()
-  }
-
-  async function serve(args: string[] = []) {
-    const s = await startServe(box, args)
-    running.push(s)
-    return s
-  }
+  const bed = new Bed()
+  const cli = (args: string[], input?: string) => bed.cli(args, input)
+  const key = (name: string, ...scopes: string[]) => bed.key(name, ...scopes.flatMap((s) => ['--scope', s]))
+  const serve = (args: string[] = []) => bed.serve(args)
 
   /** A client of `url` with `k`, declaring `capabilities`; sampling requests it gets are recorded and answered with its name. */
   async function connect(url: string, k: string, who = 'client', capabilities: ClientCapabilities = {}): Promise<Client & {asked: string[]}> {
@@ -90,32 +76,27 @@ describe('sharing upstreams across sessions (issue 16)', function () {
       })
     }
     await c.connect(new StreamableHTTPClientTransport(new URL(url), {requestInit: {headers: bearer(k)}}))
-    clients.push(c)
+    bed.clients.push(c)
     return c
   }
 
   async function stdio(env: Record<string, string>, capabilities: ClientCapabilities = {}) {
-    const transport = new StdioClientTransport({command: process.execPath, args: [BIN, 'serve', '--transport', 'stdio'], env: {...box.env, ...env}, cwd: box.dir, stderr: 'pipe'})
+    const transport = new StdioClientTransport({command: process.execPath, args: [BIN, 'serve', '--transport', 'stdio'], env: {...bed.box.env, ...env}, cwd: bed.box.dir, stderr: 'pipe'})
     let stderr = ''
     transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
     const c = new Client({name: 'stdio-client', version: '1'}, {capabilities})
     await c.connect(transport)
-    clients.push(c)
+    bed.clients.push(c)
     return {client: c, stderr: () => stderr}
   }
 
   beforeEach(async () => {
-    box = new Sandbox()
-    await box.initWithKeyFile()
+    await bed.setUp()
     await cli(['secrets', 'set', 'FIXTURE_TOKEN'], SECRET)
     await cli(['upstream', 'add', 'fixture', '--env', 'FIXTURE_SECRET=secret:FIXTURE_TOKEN', '--', process.execPath, FIXTURE])
   })
 
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})))
-    await Promise.all(running.splice(0).map((s) => s.stop()))
-    await box.cleanup()
-  })
+  afterEach(() => bed.tearDown())
 
   describe('1. isolation shared | key | session', () => {
     it('upstream add and set take --isolation, shared by default (import-config too), shown by show and list', async () => {
@@ -125,11 +106,11 @@ describe('sharing upstreams across sessions (issue 16)', function () {
       const set = await cli(['upstream', 'set', 'fixture', '--isolation', 'session'])
       assert.match(set.stdout, /one process per client session \(isolation session\)/)
       assert.match((await cli(['upstream', 'show', 'fixture'])).stdout, /isolation\s+session/)
-      const bad = await box.run(['upstream', 'set', 'fixture', '--isolation', 'everyone'])
+      const bad = await bed.box.run(['upstream', 'set', 'fixture', '--isolation', 'everyone'])
       assert.equal(bad.code, 2)
       assert.match(bad.stderr, /shared, key, session/)
       await cli(['upstream', 'set', 'fixture', '--isolation', 'shared'])
-      const file = box.path('mcp.json')
+      const file = bed.box.path('mcp.json')
       await fs.writeFile(file, JSON.stringify({mcpServers: {imported: {command: process.execPath, args: [FIXTURE]}}}))
       await cli(['import-config', file, '--write'])
       const list = json(await cli(['upstream', 'list', '--json'])).upstreams as {name: string; isolation: string}[]
@@ -163,7 +144,7 @@ describe('sharing upstreams across sessions (issue 16)', function () {
     it('published upstreams (server-everything, server-memory), one process each for two keys: concurrent calls get their own answers and progress; sampling reaches the one caller', async () => {
       // Pinned when serve first lists it: server-everything offers its sampling tool only to a client that declares sampling (a shared connection does; the check at add does not).
       await cli(['upstream', 'add', 'everything', '--skip-check', '--', process.execPath, EVERYTHING])
-      await cli(['upstream', 'add', 'memory', '--env', `MEMORY_FILE_PATH=${box.path('memory.jsonl')}`, '--', process.execPath, MEMORY])
+      await cli(['upstream', 'add', 'memory', '--env', `MEMORY_FILE_PATH=${bed.box.path('memory.jsonl')}`, '--', process.execPath, MEMORY])
       const [alice, bob] = [await key('alice', 'everything__*', 'memory__*'), await key('bob', 'everything__*', 'memory__*')]
       const s = await serve()
       const sessions = await Promise.all([alice, alice, alice, bob, bob, bob].map((k, i) => connect(s.url, k, `s${i}`, {sampling: {}})))
@@ -397,7 +378,7 @@ describe('sharing upstreams across sessions (issue 16)', function () {
 
   describe('5. the capabilities an upstream is told', () => {
     it('stdio: what the client declared, and nothing it did not; server-filesystem then asks no roots of a client that has none', async () => {
-      await cli(['upstream', 'add', 'files', '--', process.execPath, FILESYSTEM, box.dir])
+      await cli(['upstream', 'add', 'files', '--', process.execPath, FILESYSTEM, bed.box.dir])
       const k = await key('stdio', 'fixture__*', 'files__*')
       const bare = await stdio({KEYWARD_API_KEY: k})
       assert.equal(textOf(await bare.client.callTool({name: 'fixture__client_capabilities', arguments: {}})), '{}')
@@ -406,7 +387,7 @@ describe('sharing upstreams across sessions (issue 16)', function () {
       assert.doesNotMatch(bare.stderr(), /roots from client|Updated allowed directories/i, `no roots request, failed or not:\n${bare.stderr()}`)
       await bare.client.close()
       const able = await stdio({KEYWARD_API_KEY: k}, {sampling: {}, roots: {listChanged: true}})
-      able.client.setRequestHandler((await import('@modelcontextprotocol/sdk/types.js')).ListRootsRequestSchema, () => ({roots: [{uri: `file://${box.dir}`}]}))
+      able.client.setRequestHandler((await import('@modelcontextprotocol/sdk/types.js')).ListRootsRequestSchema, () => ({roots: [{uri: `file://${bed.box.dir}`}]}))
       assert.deepEqual(JSON.parse(textOf(await able.client.callTool({name: 'fixture__client_capabilities', arguments: {}}))), {sampling: {}, roots: {listChanged: true}})
       assert.ok(await until(() => /Updated allowed directories from MCP roots/.test(able.stderr())), 'a client with roots is asked for them')
     })
@@ -484,7 +465,7 @@ describe('sharing upstreams across sessions (issue 16)', function () {
 
   describe('9. a session sees what its own connection lists', () => {
     it('with --isolation session, a tool its process lacks is not listed, and one keyward never pinned is not served', async () => {
-      const tools = box.path('tools.txt')
+      const tools = bed.box.path('tools.txt')
       await fs.writeFile(tools, 'extra_a\n')
       await cli(['upstream', 'add', 'listed', '--isolation', 'session', '--env', `FIXTURE_TOOLS_FILE=${tools}`, '--', process.execPath, FIXTURE])
       const k = await key('all', 'listed__*')
