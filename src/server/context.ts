@@ -2,13 +2,13 @@
  * What the stages act on. One request context per HTTP request or stdio line; one message
  * context per JSON-RPC message; one call context per tools/call, prompts/get or resources/read.
  */
-import type {JSONRPCMessage} from '@modelcontextprotocol/server'
+import type {ClientCapabilities, JSONRPCMessage, LoggingLevel} from '@modelcontextprotocol/server'
 
 import type {Credential, Principal} from '../auth/index.js'
 import type {Era} from './era/protocol.js'
 import type {RequestMeta} from './era/request-meta.js'
 import type {Runtime} from './runtime.js'
-import type {CatalogItem, ClientChannel, ClientSession, ItemKind, ItemResult} from './tools/source.js'
+import type {CatalogItem, ClientChannel, ClientSession, InputPassage, ItemKind, ItemResult} from './tools/source.js'
 
 export interface RequestContext {
   transport: 'stdio' | 'http'
@@ -87,6 +87,12 @@ export interface CallContext {
   client?: ClientChannel
   /** The caller's session (absent in stateless mode). */
   session?: ClientSession
+  /** What the caller declared it can do (CallEnv.declared). */
+  declared?: ClientCapabilities
+  /** A 2026-07-28 client's call: an upstream's input requests pass through (CallEnv.input). */
+  input?: InputPassage
+  /** The log level a 2026-07-28 request asked for (CallEnv.logLevel). */
+  logLevel?: LoggingLevel
   /** Set by authorize. */
   item?: CatalogItem
   /** Set by execute. */

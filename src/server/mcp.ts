@@ -22,7 +22,7 @@ import {
 } from '@modelcontextprotocol/server'
 
 import type {Principal} from '../auth/index.js'
-import type {InputBridge} from './bridge/bridge.js'
+import type {InputBridge, StartCall} from './bridge/bridge.js'
 import type {CallContext} from './context.js'
 import {type CacheableMethod, withCacheHint} from './era/cache-hints.js'
 import {type Era, META, MODERN_VERSIONS} from './era/protocol.js'
@@ -161,20 +161,23 @@ class Handlers {
     await this.ready(ctx)
     const {principal, runtime} = this.admitted(ctx)
     const meta = ctx.mcpReq._meta as Record<string, unknown> | undefined
-    const run = (client: ClientChannel, signal: AbortSignal) =>
-      this.deps.call({runtime, principal, era: this.era, kind, name, arguments: args, signal, meta, session: this.session, client})
     const bridge = this.deps.bridge
     if (this.era === 'legacy' || !bridge) {
       const client: ClientChannel = {notify: (n) => ctx.mcpReq.notify(n), request: (request, options) => ctx.mcpReq.send(request as never, options)}
-      return renderCall(kind, () => run(client, ctx.mcpReq.signal))
+      const declared = this.session?.capabilities()
+      return renderCall(kind, () => this.deps.call({runtime, principal, era: this.era, kind, name, arguments: args, signal: ctx.mcpReq.signal, meta, session: this.session, client, declared}))
     }
     const binding = {principal: principal.id, method: ctx.mcpReq.method, name}
-    const round = {meta: requestMetaOf(ctx), notify: (n: Parameters<ClientChannel['notify']>[0]) => ctx.mcpReq.notify(n), signal: ctx.mcpReq.signal}
+    const requestMeta = requestMetaOf(ctx)
+    const round = {meta: requestMeta, notify: (n: Parameters<ClientChannel['notify']>[0]) => ctx.mcpReq.notify(n), signal: ctx.mcpReq.signal}
+    const logLevel = requestMeta.logLevel as LoggingLevel | undefined
+    const run: StartCall = (client, signal, input) =>
+      this.deps.call({runtime, principal, era: this.era, kind, name, arguments: args, signal, meta, session: this.session, client, declared: requestMeta.clientCapabilities, input, logLevel})
     const state = ctx.mcpReq.requestState()
     if (state === undefined) return renderCall(kind, () => bridge.call(principal, binding, round, run) as Promise<ItemResult>)
     // A retry resumes a call the stages admitted; the caller must still be allowed the item.
     if (!this.deps.catalog.find(kind, principal.scopes, name, this.session)) throw bridge.refuseRetry(principal, binding, Refusal.unknownItem(kind, name, 'out_of_scope'))
-    return renderCall(kind, () => bridge.resume(principal, binding, String(state), ctx.mcpReq.inputResponses, round) as Promise<ItemResult>)
+    return renderCall(kind, () => bridge.resume(principal, binding, String(state), ctx.mcpReq.inputResponses, round, run) as Promise<ItemResult>)
   }
 
   /** A modern list or read carries keyward's cache hint: private to the caller (it is filtered by its scopes), keyward's TTL. */

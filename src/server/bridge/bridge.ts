@@ -25,10 +25,11 @@
 import type {Result} from '@modelcontextprotocol/server'
 
 import type {Principal} from '../../auth/index.js'
+import {isPlainObject} from '../era/protocol.js'
 import {missingCapability} from '../era/request-meta.js'
 import {RequestStateRefused, type RequestStateSealer, type StateBinding} from '../era/request-state.js'
 import {Refusal} from '../refusal.js'
-import type {ClientChannel} from '../tools/source.js'
+import type {ClientChannel, InputPassage} from '../tools/source.js'
 import {HeldCall, type Round} from './held-call.js'
 
 export interface BridgeLimits {
@@ -42,6 +43,9 @@ export const DEFAULT_BRIDGE_LIMITS: BridgeLimits = {perPrincipal: 16, total: 102
 
 /** A client request waiting on a call, and its abort signal (the client closed it). */
 export type BridgeRound = Round & {signal: AbortSignal}
+
+/** Runs a call with the channel back to its client, the call's own signal, and the passage for an upstream's own input requests. */
+export type StartCall = (channel: ClientChannel, signal: AbortSignal, input: InputPassage) => Promise<unknown>
 
 /** What a refused state, or an ended call, is reported as (the audit and the log; never the client). */
 export type BridgeReport = (event: {reason: string; caller: Principal; method: string; name: string; kind?: Refusal['kind']}) => void
@@ -66,17 +70,22 @@ export class InputBridge {
     return this.kept.size
   }
 
-  /** A new call of a modern client: `start` runs it with the channel back to that client, and the call's own signal. */
-  async call(caller: Principal, binding: StateBinding, round: BridgeRound, start: (channel: ClientChannel, signal: AbortSignal) => Promise<unknown>): Promise<Result> {
+  /** A new call of a modern client (or the retry of one whose upstream asked for input itself, `retry`). */
+  async call(caller: Principal, binding: StateBinding, round: BridgeRound, start: StartCall, retry?: InputPassage['retry']): Promise<Result> {
     const held = new HeldCall(caller)
+    const input: InputPassage = {retry}
     // Attached before the call starts, so that nothing it sends at once is lost.
     held.attach(round)
-    held.track(start(held.channel, held.abort.signal))
-    return this.race(held, binding, round)
+    held.track(start(held.channel, held.abort.signal, input))
+    return this.race(held, binding, round, input)
   }
 
-  /** A retry: its state opened (or refused), its answers given to the call's waiting requests, and the race run again. */
-  async resume(caller: Principal, binding: StateBinding, state: string, responses: Record<string, unknown> | undefined, round: BridgeRound): Promise<Result> {
+  /**
+   * A retry: its state opened (or refused). A held call gets its answers and the race runs
+   * again; an upstream's own round is run again as a new call (through every call stage), with
+   * the answers and the upstream's state for the upstream that asked.
+   */
+  async resume(caller: Principal, binding: StateBinding, state: string, responses: Record<string, unknown> | undefined, round: BridgeRound, start: StartCall): Promise<Result> {
     const sealer = this.sealer()
     if (!sealer) throw this.refuse(caller, binding, 'no_key')
     let data: unknown
@@ -86,6 +95,8 @@ export class InputBridge {
       if (err instanceof RequestStateRefused) throw this.refuse(caller, binding, err.reason)
       throw err
     }
+    const upstream = passageOf(data)
+    if (upstream) return this.call(caller, binding, round, start, {...upstream, responses: responses ?? {}})
     const id = (data as {call?: unknown} | undefined)?.call
     const kept = typeof id === 'string' ? this.kept.get(id) : undefined
     if (!kept || kept.held.owner.id !== binding.principal) throw this.refuse(caller, binding, 'not_held')
@@ -105,7 +116,7 @@ export class InputBridge {
     return Refusal.requestState(rule)
   }
 
-  private async race(held: HeldCall, binding: StateBinding, round: BridgeRound): Promise<Result> {
+  private async race(held: HeldCall, binding: StateBinding, round: BridgeRound, input?: InputPassage): Promise<Result> {
     held.attach(round)
     // The revision's cancellation: the client closes its request. The call ends with it.
     const cancel = () => held.fail('the client cancelled the request')
@@ -114,8 +125,9 @@ export class InputBridge {
       const event = await held.next()
       // The call's last progress or log message may still be on its way to the round: it must not arrive after the answer.
       await held.flushed()
-      if (event.kind === 'done') return held.result() as Result
-      return this.inputRequired(held, binding, round)
+      if (event.kind !== 'done') return this.inputRequired(held, binding, round)
+      const result = held.result() as Result
+      return input?.asked && result.resultType === 'input_required' ? this.passThrough(held, binding, round, input.asked, result) : result
     } finally {
       round.signal.removeEventListener('abort', cancel)
       held.detach()
@@ -139,6 +151,23 @@ export class InputBridge {
     const ttlMs = this.limits.ttlMs()
     this.keep(held, ttlMs)
     return {resultType: 'input_required', inputRequests, requestState: sealer.seal(binding, {call: held.id}, ttlMs)}
+  }
+
+  /**
+   * An upstream's own InputRequiredResult, to a modern client: its input requests as the
+   * upstream made them (checked against what the request declared, as keyward's own are), and
+   * its state sealed inside keyward's, never shown. Nothing is held: the call is over.
+   */
+  private passThrough(held: HeldCall, binding: StateBinding, round: BridgeRound, asked: NonNullable<InputPassage['asked']>, result: Result): Result {
+    const inputRequests = (isPlainObject(result.inputRequests) ? result.inputRequests : {}) as Record<string, {method: string; params?: unknown}>
+    const missing = missingCapability(round.meta, inputRequests)
+    if (missing) {
+      this.report({reason: missing.reason, caller: held.owner, method: binding.method, name: binding.name})
+      throw Refusal.era(missing)
+    }
+    const sealer = this.sealer()
+    if (!sealer) throw Refusal.notSupported('This call needs input from the client, but keyward cannot pass it on: the vault has no request-state key (run any admin command once to create it)')
+    return {resultType: 'input_required', inputRequests, requestState: sealer.seal(binding, {up: asked}, this.limits.ttlMs())}
   }
 
   private keep(held: HeldCall, ttlMs: number): void {
@@ -175,4 +204,11 @@ export class InputBridge {
     }
     return ended
   }
+}
+
+/** The upstream round a sealed state carries, when it carries one (it was sealed by keyward: only its shape is checked). */
+function passageOf(data: unknown): {upstream: string; state?: string} | undefined {
+  const up = isPlainObject(data) ? data.up : undefined
+  if (!isPlainObject(up) || typeof up.upstream !== 'string') return undefined
+  return {upstream: up.upstream, ...(typeof up.state === 'string' && {state: up.state})}
 }

@@ -113,9 +113,11 @@ export class Connections {
       capabilities: () => declaredCapabilities(this.options.mode, owner?.()),
       traffic: connection.traffic,
       logLevel: () => (connection.level = this.levelOf(connection)),
+      subscribedUris: () => connection.traffic.subscriptions.uris(),
       onConnected: async (client) => {
         await this.options.onConnected(connection, client)
-        for (const uri of connection.traffic.subscriptions.uris()) await client.subscribeResource({uri}).catch(() => {})
+        // A 2026-07-28 upstream is asked on its listen stream instead (link.ts).
+        if (client.getProtocolEra() === 'legacy') for (const uri of connection.traffic.subscriptions.uris()) await client.subscribeResource({uri}).catch(() => {})
         settle()
       },
       onListChanged: (kind) => this.options.onListChanged(connection, kind),
@@ -186,7 +188,8 @@ export class Connections {
   private async unsubscribeUpstream(connection: Connection, uri: string): Promise<void> {
     if (!connection.link.ready) return
     const client = await connection.link.client(0)
-    await client.unsubscribeResource({uri}).catch(() => {})
+    if (client.getProtocolEra() === 'modern') await connection.link.resubscribe()
+    else await client.unsubscribeResource({uri}).catch(() => {})
   }
 
   // ---- log levels -------------------------------------------------------------------------

@@ -1,21 +1,24 @@
 /**
  * One supervised connection to an upstream MCP server: the SDK v2 Client over a child process
- * (stdio) or Streamable HTTP, to an upstream of either protocol era. It opens with `initialize`
- * (the 2025 era, byte for byte as before), and an upstream that refuses that with UNSUPPORTED_PROTOCOL_VERSION (a
- * 2026-07-28-only server) is connected again in 2026-07-28, after `server/discover`. Why not
- * probe first, as the revision suggests: keyward's own clients speak the 2025 era until its
- * server side moves to 2026-07-28, so a dual-era upstream gains nothing from the new era, and
- * dual-era servers exist whose new side is incomplete (the conformance suite's reference server
- * omits resultType, which the SDK client rightly refuses). Probing first comes with the server
- * side's move (docs/gateway.md, issue 21). It is restarted with exponential backoff when it fails, and while it is down it says why, so a
+ * (stdio) or Streamable HTTP, to an upstream of either protocol era. It negotiates as the
+ * 2026-07-28 revision says: `server/discover` first, and `initialize` (the 2025 era, byte for byte
+ * as before) when the upstream does not offer the new revision. Two rules on top of the SDK's:
+ *   - an upstream that exits, or stays silent, when asked `server/discover` before `initialize`
+ *     (servers built on some SDKs exit on any request before initialize) is connected again at
+ *     once in the 2025 era, and that verdict is kept for the link's life;
+ *   - a 2026-07-28 upstream that leaves out `resultType` (the conformance suite's own reference
+ *     server did, in 0.2.0-alpha.11) has its results read as complete, with a warning once: the
+ *     SDK would refuse them, and with them every call.
+ * It is restarted with exponential backoff when it fails, and while it is down it says why, so a
  * call can fail with a message that names the upstream instead of hanging. An idle link can be
  * suspended (its process stopped); the next use starts it again. Server-to-client traffic
  * (sampling, elicitation, roots, log messages, resource updates) is handed to its `traffic`
- * (traffic.ts), which decides which client, if any, it reaches; a 2026-era upstream's input
- * requests reach the same handlers, since the client fulfils them through its request handlers
- * and retries the call.
+ * (traffic.ts), which decides which client, if any, it reaches. A 2026-07-28 upstream's input
+ * requests do not come here: the source calls in manual mode and handles them per call
+ * (upstream-source.ts, input.ts). Its list changes and resource updates come on one
+ * `subscriptions/listen` stream, opened again whenever the set of subscribed resources changes.
  */
-import {Client, StreamableHTTPClientTransport, type ClientOptions, type Transport} from '@modelcontextprotocol/client'
+import {Client, StreamableHTTPClientTransport, type ClientOptions, type McpSubscription, type Transport} from '@modelcontextprotocol/client'
 import type {ClientCapabilities, LoggingLevel, ServerNotification} from '@modelcontextprotocol/server'
 
 import type {Redactor} from '../../guard/redactor.js'
@@ -29,6 +32,8 @@ import type {LinkTraffic, RelayKind} from './traffic.js'
 
 /** How long an upstream may take from start to answering initialize. */
 export const START_TIMEOUT_MS = 30_000
+/** How long a stdio upstream may stay silent when asked server/discover before it is taken for a 2025-era one (the SDK then sends initialize). */
+const STDIO_PROBE_TIMEOUT_MS = 5_000
 const BACKOFF_MIN_MS = 500
 const BACKOFF_MAX_MS = 30_000
 /** The longest line a stdio upstream may write; a longer answer is refused at once (child-transport.ts). */
@@ -63,13 +68,12 @@ export interface LinkOptions {
   onConnected?(client: Client, era: UpstreamEra): Promise<void>
   /** The log level the client asked for, sent again after a restart. */
   logLevel?(): LoggingLevel | undefined
-  /**
-   * How the era is chosen. `initialize-first` (the default while keyward's own clients speak
-   * the 2025 era; see the module comment); `discover-first`, the revision's own flow (ask
-   * server/discover, fall back to initialize), which serve takes up once it speaks 2026-07-28.
-   */
-  negotiation?: 'initialize-first' | 'discover-first'
+  /** The resources some client is subscribed to through this connection: a 2026-07-28 upstream's listen stream asks for their updates. */
+  subscribedUris?(): readonly string[]
 }
+
+/** What the link has learnt of its upstream's era: nothing yet (negotiate), a 2025-era server that fails the probe, or a 2026-07-28-only one. */
+type Verdict = 'negotiate' | 'legacy' | 'modern-only'
 
 type State = {kind: 'starting'} | {kind: 'ready'; client: Client} | {kind: 'down'; reason: string; retryAt: number} | {kind: 'idle'} | {kind: 'stopped'}
 
@@ -86,8 +90,9 @@ export class UpstreamLink {
   private waiters: (() => void)[] = []
   private retry?: NodeJS.Timeout
   private transport?: Transport
-  /** Set once the upstream refused `initialize` as a 2026-07-28-only server: later connections negotiate. */
-  private modernOnly = false
+  private verdict: Verdict = 'negotiate'
+  /** A 2026-07-28 upstream's subscriptions/listen stream, while open. */
+  private subscription?: McpSubscription
   private started = false
   lastUsed = Date.now()
 
@@ -161,7 +166,9 @@ export class UpstreamLink {
       {name: 'keyward', version: this.options.version},
       {
         capabilities: capabilities as ClientOptions['capabilities'],
-        versionNegotiation: {mode: this.modernOnly || this.options.negotiation === 'discover-first' ? 'auto' : 'legacy'},
+        versionNegotiation: {mode: this.verdict === 'legacy' ? 'legacy' : 'auto', probe: {timeoutMs: stdio ? STDIO_PROBE_TIMEOUT_MS : START_TIMEOUT_MS}},
+        // Calls are made in manual mode (allowInputRequired), so that the source answers each call's input itself.
+        inputRequired: {autoFulfill: false},
       },
     )
     this.installHandlers(client, capabilities)
@@ -183,7 +190,7 @@ export class UpstreamLink {
     }
     try {
       await client.connect(transport, {timeout: START_TIMEOUT_MS})
-      answersAfterNotifications(transport)
+      deliverAnswers(transport, client, () => this.missingResultType())
       if (closedEarly) throw new Error(this.exitReason(transport))
       await this.options.onConnected?.(client, eraOf(client))
       if (eraOf(client) === 'modern') void this.listen(client)
@@ -194,9 +201,16 @@ export class UpstreamLink {
       if (this.stopped) return
       // Only a login helps: no retries until the vault changes (a login restarts the upstream).
       const login = needsLoginIn(err)
-      if (!login && !this.modernOnly && refusesLegacy(err)) {
-        this.modernOnly = true
+      if (!login && this.verdict === 'legacy' && refusesLegacy(err)) {
+        this.verdict = 'modern-only'
         log('info', `upstream ${def.name} speaks only MCP 2026-07-28; connecting again in that revision`)
+        void this.connect()
+        return
+      }
+      if (!login && this.verdict === 'negotiate' && closedEarly) {
+        // Some servers exit on any request before initialize: the probe ended it, not a fault.
+        this.verdict = 'legacy'
+        log('info', `upstream ${def.name} exited when asked server/discover; connecting again in the 2025 era`)
         void this.connect()
         return
       }
@@ -222,13 +236,42 @@ export class UpstreamLink {
    */
   private async listen(client: Client): Promise<void> {
     const caps = client.getServerCapabilities() ?? {}
+    const uris = caps.resources?.subscribe ? [...(this.options.subscribedUris?.() ?? [])] : []
     const filter = {
-      ...(caps.tools?.listChanged && {toolsListChanged: true}),
-      ...(caps.prompts?.listChanged && {promptsListChanged: true}),
-      ...(caps.resources?.listChanged && {resourcesListChanged: true}),
+      ...(this.options.onListChanged && caps.tools?.listChanged && {toolsListChanged: true}),
+      ...(this.options.onListChanged && caps.prompts?.listChanged && {promptsListChanged: true}),
+      ...(this.options.onListChanged && caps.resources?.listChanged && {resourcesListChanged: true}),
+      ...(uris.length > 0 && {resourceSubscriptions: uris}),
     }
-    if (!this.options.onListChanged || Object.keys(filter).length === 0) return
-    await client.listen(filter).catch((err: unknown) => this.options.log('warn', `upstream ${this.name}: it offers no subscriptions/listen stream (${describe(err)}); its list changes are not followed`))
+    const previous = this.subscription
+    this.subscription = undefined
+    await previous?.close().catch(() => {})
+    if (Object.keys(filter).length === 0) return
+    try {
+      const subscription = await client.listen(filter)
+      if (this.state.kind === 'ready' && this.state.client !== client) return void subscription.close().catch(() => {})
+      this.subscription = subscription
+    } catch (err) {
+      this.options.log('warn', `upstream ${this.name}: it offers no subscriptions/listen stream (${describe(err)}); its list changes${uris.length > 0 ? ' and resource updates' : ''} are not followed`)
+    }
+  }
+
+  /**
+   * The set of subscribed resources changed: a 2026-07-28 upstream has no resources/subscribe,
+   * so its listen stream is opened again with the new set (the revision's way to change a
+   * filter). A 2025-era one is told by resources/subscribe, by the source.
+   */
+  async resubscribe(): Promise<void> {
+    if (this.state.kind !== 'ready' || eraOf(this.state.client) !== 'modern') return
+    await this.listen(this.state.client)
+  }
+
+  private warnedResultType = false
+
+  private missingResultType(): void {
+    if (this.warnedResultType) return
+    this.warnedResultType = true
+    this.options.log('warn', `upstream ${this.name} speaks MCP 2026-07-28 but leaves resultType out of its results, which that revision requires; keyward reads them as complete`)
   }
 
   private exitReason(transport: Transport): string {
@@ -315,21 +358,32 @@ export class UpstreamLink {
 }
 
 /**
- * The SDK v2 client handles a notification a microtask after it arrives, but an answer at once,
- * and forgets a request's progress handler with its answer: progress that arrives with the answer
- * (one read of the upstream's output, one SSE chunk) would be dropped. So answers, and the end
- * of the connection, are handed over a turn later, after the notifications that came before them.
+ * How answers reach the SDK client. It handles a notification a microtask after it arrives, but
+ * an answer at once, and forgets a request's progress handler with its answer: progress that
+ * arrives with the answer (one read of the upstream's output, one SSE chunk) would be dropped. So
+ * answers, and the end of the connection, are handed over a turn later, after the notifications
+ * that came before them. And a 2026-07-28 result without `resultType` is read as complete
+ * (`missing` is told), rather than refused with the call (see the module comment).
  */
-function answersAfterNotifications(transport: Transport): void {
+function deliverAnswers(transport: Transport, client: Client, missing: () => void): void {
   const deliver = transport.onmessage
   const closed = transport.onclose
   if (deliver) {
     transport.onmessage = (message, extra) => {
-      if (!('method' in message) && 'id' in message) setImmediate(() => deliver.call(transport, message, extra))
-      else deliver.call(transport, message, extra)
+      if ('method' in message || !('id' in message)) return deliver.call(transport, message, extra)
+      const result = (message as {result?: unknown}).result
+      if (isObject(result) && result.resultType === undefined && client.getProtocolEra() === 'modern') {
+        missing()
+        message = {...message, result: {...result, resultType: 'complete'}} as typeof message
+      }
+      setImmediate(() => deliver.call(transport, message, extra))
     }
   }
   if (closed) transport.onclose = () => setImmediate(() => closed.call(transport))
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 /** Whether a failed connect was the upstream refusing `initialize` with UNSUPPORTED_PROTOCOL_VERSION, as a 2026-07-28-only server does (in-band over stdio, an HTTP 400 body over HTTP). */

@@ -29,6 +29,7 @@ import type {Logger} from '../log.js'
 import {Refusal} from '../refusal.js'
 import type {CallEnv, ClientSession, ItemKind, SourcePrompt, SourceResource, SourceTool, ToolSource} from '../tools/source.js'
 import {Connections, type Connection, type ProcessBudget, type ServeMode} from './connections.js'
+import {callModern, type ModernCall} from './input.js'
 import {UpstreamUnavailable, type Resolved} from './link.js'
 import {ITEM_KINDS, listAll, listKind, noListing, PIN_KIND_OF, type RawListing} from './listing.js'
 import {exposedName} from './naming.js'
@@ -342,12 +343,24 @@ export class UpstreamSource implements ToolSource {
       void env.client!.notify({method: 'notifications/progress', params: {progressToken: token, progress: p.progress, total: p.total, message: p.message}}).catch(() => {})
   }
 
+  /**
+   * A call (tools/call, prompts/get, resources/read) on the caller's connection. No result
+   * schema: the client validates the result against its protocol era's own. A 2026-07-28
+   * upstream is called in manual mode, so that the input it asks for is answered per call (input.ts).
+   */
+  private request<T>(env: CallEnv, method: ModernCall['method'], params: Record<string, unknown>, onprogress?: Parameters<UpstreamSource['requestOptions']>[1]): Promise<T> {
+    return this.on(env, (client) => {
+      const options = this.requestOptions(env, onprogress)
+      if (client.getProtocolEra() !== 'modern') return client.request({method, params}, options) as Promise<T>
+      // A 2025 session's level, or all messages when it set none (as a 2025 upstream sends them); a 2026-07-28 caller's own.
+      const logLevel = env.era === 'modern' ? env.logLevel : (this.connections.levels.of(env.session) ?? 'debug')
+      return callModern({client, upstream: this.name, method, params, options, env, logLevel}) as Promise<T>
+    })
+  }
+
   private async callTool(name: string, args: Record<string, unknown>, env: CallEnv): Promise<CallToolResult> {
     try {
-      return await this.on(env, (client) =>
-        // No result schema: the client validates the result against its protocol era's own.
-        client.request({method: 'tools/call', params: {name, arguments: args}}, this.requestOptions(env, this.progressRelay(env))) as Promise<CallToolResult>,
-      )
+      return await this.request<CallToolResult>(env, 'tools/call', {name, arguments: args}, this.progressRelay(env))
     } catch (err) {
       // An upstream that cannot serve the call is a tool error, so the model sees which server is down.
       if (err instanceof UpstreamUnavailable) return {isError: true, content: [{type: 'text', text: `${err.message}.`}]}
@@ -356,30 +369,33 @@ export class UpstreamSource implements ToolSource {
   }
 
   private getPrompt(name: string, args: Record<string, string>, env: CallEnv) {
-    return this.unavailableAsRpc(() => this.on(env, (client) => client.request({method: 'prompts/get', params: {name, arguments: args}}, this.requestOptions(env)) as Promise<GetPromptResult>))
+    return this.unavailableAsRpc(() => this.request<GetPromptResult>(env, 'prompts/get', {name, arguments: args}))
   }
 
   private readResource(uri: string, env: CallEnv) {
-    return this.unavailableAsRpc(() => this.on(env, (client) => client.request({method: 'resources/read', params: {uri}}, this.requestOptions(env)) as Promise<ReadResourceResult>))
+    return this.unavailableAsRpc(() => this.request<ReadResourceResult>(env, 'resources/read', {uri}))
   }
 
   /**
    * resources/subscribe: counted per session on the caller's connection; the upstream hears of the
-   * first subscriber only. Stateless HTTP has no sessions, and no stream to send an update on: the
-   * request is passed to the upstream as it is (so that it answers as it would), and nothing counted.
+   * first subscriber only (a 2025-era upstream by resources/subscribe, a 2026-07-28 one on its
+   * listen stream, opened again with the new set). Stateless HTTP has no sessions, and no stream
+   * to send an update on: the request is passed to a 2025-era upstream as it is (so that it answers
+   * as it would), and nothing counted.
    */
   private async subscribe(uri: string, env: CallEnv): Promise<void> {
     const session = env.session
     await this.unavailableAsRpc(() =>
       this.on(env, async (client, connection) => {
         if (!client.getServerCapabilities()?.resources?.subscribe) throw Refusal.notSupported(`upstream ${this.name} does not support resource subscriptions`)
-        // 2026-07-28 has no resources/subscribe: updates come on a subscriptions/listen stream, not bridged yet.
-        if (client.getProtocolEra() === 'modern') throw Refusal.notSupported(`upstream ${this.name} speaks MCP 2026-07-28, whose resource subscriptions keyward does not pass on yet`)
+        const modern = client.getProtocolEra() === 'modern'
+        if (!session && modern) throw Refusal.notSupported(`resource updates need a session to be sent on; upstream ${this.name} speaks MCP 2026-07-28, which has no resources/subscribe`)
         if (!session) return void (await client.subscribeResource({uri}, this.requestOptions(env)))
         const subscriptions = connection.traffic.subscriptions
         if (!subscriptions.add(uri, session)) return
         try {
-          await client.subscribeResource({uri}, this.requestOptions(env))
+          if (modern) await connection.link.resubscribe()
+          else await client.subscribeResource({uri}, this.requestOptions(env))
         } catch (err) {
           subscriptions.remove(uri, session)
           throw err
@@ -393,8 +409,10 @@ export class UpstreamSource implements ToolSource {
     const session = env.session
     await this.unavailableAsRpc(() =>
       this.on(env, async (client, connection) => {
-        if (client.getProtocolEra() !== 'legacy') return
-        if (!session || connection.traffic.subscriptions.remove(uri, session)) await client.unsubscribeResource({uri}, this.requestOptions(env))
+        const last = !session || connection.traffic.subscriptions.remove(uri, session)
+        if (!last) return
+        if (client.getProtocolEra() === 'modern') await connection.link.resubscribe()
+        else await client.unsubscribeResource({uri}, this.requestOptions(env))
       }),
     )
   }

@@ -28,6 +28,9 @@ export function execute(server: ServerInfo, log: Logger, allowance?: AllowanceOf
       client: ctx.client,
       session: ctx.session,
       era: ctx.era,
+      declared: ctx.declared,
+      input: ctx.input,
+      logLevel: ctx.logLevel,
       allowance: allowance && (() => allowance(ctx.principal, ctx.runtime)),
       redaction: {redactor: ctx.runtime.redactor, found},
     }

@@ -10,6 +10,7 @@ import type {
   CompleteRequest,
   CompleteResult,
   GetPromptResult,
+  LoggingLevel,
   Prompt,
   ReadResourceResult,
   Resource,
@@ -68,6 +69,12 @@ export interface CallEnv {
   session?: ClientSession
   /** The protocol era of the request that made the call (absent outside the call stages). */
   era?: Era
+  /** What the caller declared it can do: a 2026-07-28 request's `_meta` capabilities, a 2025 session's initialize. */
+  declared?: ClientCapabilities
+  /** A 2026-07-28 client's call: how an upstream's own input requests pass through keyward's bridge (server/bridge). */
+  input?: InputPassage
+  /** The log level a 2026-07-28 request's `_meta` asked for (a 2025 session's is kept by the gateway). */
+  logLevel?: LoggingLevel
   /** Where the caller stands against its rate limit. */
   allowance?: () => Promise<Allowance | undefined>
   /**
@@ -75,6 +82,18 @@ export interface CallEnv {
    * call: the redactor of the runtime the call runs under, and the names it replaced.
    */
   redaction?: Redaction
+}
+
+/**
+ * A 2026-07-28 upstream's input-required round, carried between keyward's bridge and the source
+ * of the upstream that asked. The client never sees the upstream's own state: keyward seals it
+ * into its requestState (bound to the caller, the method and the item; short-lived; single use).
+ */
+export interface InputPassage {
+  /** The client's retry: the upstream that asked, its own requestState, and the client's inputResponses. */
+  readonly retry?: {upstream: string; state?: string; responses: Record<string, unknown>}
+  /** Set by the source when its upstream answers input_required: what keyward seals into its own requestState. */
+  asked?: {upstream: string; state?: string}
 }
 
 export interface Redaction {

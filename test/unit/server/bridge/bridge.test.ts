@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
 
 import type {Principal} from '../../../../src/auth/index.js'
-import {InputBridge, type BridgeRound} from '../../../../src/server/bridge/bridge.js'
+import {InputBridge, type BridgeRound, type StartCall} from '../../../../src/server/bridge/bridge.js'
 import {RequestStateSealer} from '../../../../src/server/era/request-state.js'
 import {Refusal, RPC} from '../../../../src/server/refusal.js'
 import type {ClientChannel} from '../../../../src/server/tools/source.js'
@@ -39,6 +39,9 @@ function asking(): {start: (channel: ClientChannel, signal: AbortSignal) => Prom
     },
   }
 }
+
+/** The `start` of a retry whose state names a held call: never run (only an upstream's own round is run again). */
+const heldOnly = async (): Promise<unknown> => assert.fail('a held call is resumed, not started again')
 
 function bridgeWith(options: {ttlMs?: number; perPrincipal?: number; now?: () => number} = {}) {
   const reports: string[] = []
@@ -76,7 +79,7 @@ describe('bridge: a 2026-07-28 call held for input', () => {
     assert.equal(request.method, 'elicitation/create')
     assert.match(first.requestState, /^kws1\./)
     assert.equal(bridge.size, 1)
-    const done = await bridge.resume(alice, binding(alice), first.requestState, {[key]: {action: 'accept', content: {name: 'Ada'}}}, round())
+    const done = await bridge.resume(alice, binding(alice), first.requestState, {[key]: {action: 'accept', content: {name: 'Ada'}}}, round(), heldOnly)
     assert.deepEqual(done, {content: [{type: 'text', text: 'hello Ada'}]})
     assert.equal(bridge.size, 0)
   })
@@ -100,16 +103,16 @@ describe('bridge: a 2026-07-28 call held for input', () => {
     const first = (await bridge.call(alice, binding(alice), round(), asking().start)) as {inputRequests: Record<string, unknown>; requestState: string}
     const state = first.requestState
     const flipped = state.slice(0, -4) + (state.at(-4) === 'A' ? 'B' : 'A') + state.slice(-3)
-    await refusedWith(bridge.resume(alice, binding(alice), flipped, {}, round()), 'invalid')
-    await refusedWith(bridge.resume(bob, binding(bob), state, {}, round()), 'invalid')
-    await refusedWith(bridge.resume(alice, binding(alice, 'other_tool'), state, {}, round()), 'wrong_request')
-    await refusedWith(bridge.resume(alice, binding(alice), 'not a token', {}, round()), 'malformed')
+    await refusedWith(bridge.resume(alice, binding(alice), flipped, {}, round(), heldOnly), 'invalid')
+    await refusedWith(bridge.resume(bob, binding(bob), state, {}, round(), heldOnly), 'invalid')
+    await refusedWith(bridge.resume(alice, binding(alice, 'other_tool'), state, {}, round(), heldOnly), 'wrong_request')
+    await refusedWith(bridge.resume(alice, binding(alice), 'not a token', {}, round(), heldOnly), 'malformed')
     assert.deepEqual(reports, ['request_state_invalid', 'request_state_invalid', 'request_state_wrong_request', 'request_state_malformed'])
     // A refusal spends nothing that a forger could not: the rightful retry still works once, and only once.
     const key = Object.keys(first.inputRequests)[0]
-    const done = await bridge.resume(alice, binding(alice), state, {[key]: {action: 'accept', content: {name: 'Ada'}}}, round())
+    const done = await bridge.resume(alice, binding(alice), state, {[key]: {action: 'accept', content: {name: 'Ada'}}}, round(), heldOnly)
     assert.deepEqual(done, {content: [{type: 'text', text: 'hello Ada'}]})
-    await refusedWith(bridge.resume(alice, binding(alice), state, {[key]: {action: 'accept', content: {name: 'Eve'}}}, round()), 'replayed')
+    await refusedWith(bridge.resume(alice, binding(alice), state, {[key]: {action: 'accept', content: {name: 'Eve'}}}, round(), heldOnly), 'replayed')
   })
 
   it('a held call whose client does not come back ends: the source hears so, and the late retry is refused', async () => {
@@ -122,7 +125,7 @@ describe('bridge: a 2026-07-28 call held for input', () => {
     assert.equal(source.seen.signal?.aborted, true)
     assert.equal(bridge.size, 0)
     now += 10 * 60_000
-    await refusedWith(bridge.resume(alice, binding(alice), first.requestState, {}, round()), 'expired')
+    await refusedWith(bridge.resume(alice, binding(alice), first.requestState, {}, round(), heldOnly), 'expired')
   })
 
   it('an unanswered input request is shown again; progress goes out under the round token', async () => {
@@ -137,10 +140,10 @@ describe('bridge: a 2026-07-28 call held for input', () => {
     const first = (await bridge.call(alice, binding(alice), round(), start)) as {inputRequests: Record<string, {method: string}>; requestState: string}
     assert.deepEqual(Object.values(first.inputRequests).map((r) => r.method).sort(), ['elicitation/create', 'sampling/createMessage'])
     const [elicitKey, sampleKey] = Object.keys(first.inputRequests)
-    const second = (await bridge.resume(alice, binding(alice), first.requestState, {[elicitKey]: {action: 'accept', content: {name: 'Ada'}}}, round())) as {inputRequests: Record<string, unknown>; requestState: string}
+    const second = (await bridge.resume(alice, binding(alice), first.requestState, {[elicitKey]: {action: 'accept', content: {name: 'Ada'}}}, round(), heldOnly)) as {inputRequests: Record<string, unknown>; requestState: string}
     assert.deepEqual(Object.keys(second.inputRequests), [sampleKey])
     const last = round(undefined, {meta: {protocolVersion: '2026-07-28', clientCapabilities: {sampling: {}}, progressToken: 7}})
-    const done = await bridge.resume(alice, binding(alice), second.requestState, {[sampleKey]: {role: 'assistant', content: {type: 'text', text: 'hi'}, model: 'm'}}, last)
+    const done = await bridge.resume(alice, binding(alice), second.requestState, {[sampleKey]: {role: 'assistant', content: {type: 'text', text: 'hi'}, model: 'm'}}, last, heldOnly)
     assert.deepEqual(done, {content: [{type: 'text', text: 'Ada hi'}]})
     assert.deepEqual(last.sent, [{method: 'notifications/progress', params: {progressToken: 7, progress: 1}}])
   })
@@ -192,5 +195,66 @@ describe('bridge: a 2026-07-28 call held for input', () => {
     abort.abort()
     await assert.rejects(pending, /aborted/)
     assert.equal(signal?.aborted, true)
+  })
+})
+
+describe("bridge: an upstream's own input requests, passed through", () => {
+  const INPUT_REQUESTS = {who: ELICIT}
+
+  /** A source standing for a 2026-07-28 upstream: asks with its own key and state, and answers a retry that brings both back. */
+  function upstream(): {start: StartCall; seen: {retry?: unknown}[]} {
+    const seen: {retry?: unknown}[] = []
+    return {
+      seen,
+      start: async (_channel, _signal, input) => {
+        seen.push({retry: input.retry})
+        if (!input.retry) {
+          input.asked = {upstream: 'up', state: 'upstream-state-1'}
+          return {resultType: 'input_required', inputRequests: INPUT_REQUESTS}
+        }
+        const answer = input.retry.responses.who as {content?: {name?: string}}
+        return {content: [{type: 'text', text: `hello ${answer.content?.name} (${input.retry.state})`}]}
+      },
+    }
+  }
+
+  it("shows the upstream's input requests as they are, seals its state inside keyward's, and runs the retry again with both", async () => {
+    const {bridge} = bridgeWith()
+    const source = upstream()
+    const first = (await bridge.call(alice, binding(alice), round(), source.start)) as {resultType: string; inputRequests: unknown; requestState: string}
+    assert.equal(first.resultType, 'input_required')
+    assert.deepEqual(first.inputRequests, INPUT_REQUESTS)
+    assert.match(first.requestState, /^kws1\./)
+    assert.ok(!first.requestState.includes('upstream-state-1') && !Buffer.from(first.requestState.slice(5), 'base64url').toString('latin1').includes('upstream-state'), 'the upstream state is sealed, not shown')
+    assert.equal(bridge.size, 0, 'nothing is held: the upstream keeps its own state')
+    const done = await bridge.resume(alice, binding(alice), first.requestState, {who: {action: 'accept', content: {name: 'Ada'}}}, round(), source.start)
+    assert.deepEqual(done, {content: [{type: 'text', text: 'hello Ada (upstream-state-1)'}]})
+    assert.deepEqual(source.seen[1], {retry: {upstream: 'up', state: 'upstream-state-1', responses: {who: {action: 'accept', content: {name: 'Ada'}}}}})
+  })
+
+  it('refuses a tampered, replayed, swapped or mis-bound state before the upstream hears of it', async () => {
+    const {bridge, reports} = bridgeWith()
+    const source = upstream()
+    const {requestState: state} = (await bridge.call(alice, binding(alice), round(), source.start)) as {requestState: string}
+    const flipped = state.slice(0, -3) + (state.at(-3) === 'A' ? 'B' : 'A') + state.slice(-2)
+    await refusedWith(bridge.resume(alice, binding(alice), flipped, {}, round(), source.start), 'invalid')
+    await refusedWith(bridge.resume(bob, binding(bob), state, {}, round(), source.start), 'invalid')
+    await refusedWith(bridge.resume(alice, binding(alice, 'other_tool'), state, {}, round(), source.start), 'wrong_request')
+    assert.equal(source.seen.length, 1, 'no refused retry reached the upstream')
+    await bridge.resume(alice, binding(alice), state, {who: {action: 'accept', content: {name: 'Ada'}}}, round(), source.start)
+    await refusedWith(bridge.resume(alice, binding(alice), state, {who: {action: 'accept', content: {name: 'Eve'}}}, round(), source.start), 'replayed')
+    assert.equal(source.seen.length, 2)
+    assert.ok(reports.includes('request_state_replayed'))
+  })
+
+  it('refuses with MISSING_CLIENT_CAPABILITY when the request did not declare what the upstream asks for', async () => {
+    const {bridge, reports} = bridgeWith()
+    const err = await bridge.call(alice, binding(alice), round({sampling: {}}), upstream().start).then(
+      () => assert.fail('expected a refusal'),
+      (e: unknown) => e,
+    )
+    assert.ok(err instanceof Refusal)
+    assert.equal(err.code, RPC.MISSING_CLIENT_CAPABILITY)
+    assert.deepEqual(reports, ['missing_client_capability'])
   })
 })

@@ -95,9 +95,8 @@ function answeringTraffic(asked: string[]): LinkTraffic {
   }
 }
 
-function link(port: number, asked: string[], log: string[] = [], negotiation?: 'discover-first'): UpstreamLink {
+function link(port: number, asked: string[], log: string[] = []): UpstreamLink {
   return new UpstreamLink({
-    negotiation,
     def: definition(port),
     resolve: () => ({headers: {}}),
     logRedactor: () => Redactor.none,
@@ -117,7 +116,7 @@ describe('gateway: the upstream link (in process)', function () {
     for (const s of servers.splice(0)) s.closeAllConnections(), s.close()
   })
 
-  it('moves to 2026-07-28 for an upstream that refuses initialize, and answers its input requests through the client channel', async () => {
+  it('takes 2026-07-28 from an upstream that speaks only that, and hands its input requests back to the caller (manual mode)', async () => {
     const handler = modernHandler()
     const http = await listen(async (req, res) => writeWebResponse(res, await handler.fetch(await webRequest(req))))
     servers.push(http)
@@ -129,12 +128,37 @@ describe('gateway: the upstream link (in process)', function () {
     assert.equal(l.era, 'modern')
     assert.equal(client.getNegotiatedProtocolVersion(), '2026-07-28')
     assert.deepEqual((await client.listTools()).tools.map((t) => t.name), ['ask'])
-    const result = (await client.request({method: 'tools/call', params: {name: 'ask', arguments: {}}})) as {content: {text: string}[]}
-    assert.equal(result.content[0].text, 'hello Ada')
-    assert.deepEqual(asked, ['elicitation/create: Who are you?'])
+    const first = (await client.request({method: 'tools/call', params: {name: 'ask', arguments: {}}}, {allowInputRequired: true})) as unknown as {resultType: string; inputRequests: Record<string, {method: string}>}
+    assert.equal(first.resultType, 'input_required')
+    assert.deepEqual(Object.values(first.inputRequests).map((r) => r.method), ['elicitation/create'])
+    // Not relayed through the connection's traffic: the source answers it per call (input.ts).
+    assert.deepEqual(asked, [])
   })
 
-  it('keeps a dual-era upstream in the 2025 era, as its clients speak that era', async () => {
+  it('reads a 2026-07-28 result without resultType as complete, and warns once', async () => {
+    const handler = modernHandler()
+    const http = await listen(async (req, res) => {
+      const response = await handler.fetch(await webRequest(req))
+      const text = await response.text()
+      // The reference server of conformance 0.2.0-alpha.11 left resultType out of its results.
+      const stripped = text.replace(/"resultType":"complete",?/g, '')
+      const headers = Object.fromEntries(response.headers)
+      delete headers['content-length']
+      res.writeHead(response.status, headers)
+      res.end(stripped)
+    })
+    servers.push(http)
+    const log: string[] = []
+    const l = link(portOf(http), [], log)
+    links.push(l)
+    l.start()
+    const client = await l.client(10_000)
+    assert.equal(l.era, 'modern')
+    assert.deepEqual((await client.listTools()).tools.map((t) => t.name), ['ask'])
+    assert.equal(log.filter((line) => /leaves resultType out/.test(line)).length, 1)
+  })
+
+  it('takes 2026-07-28 from a dual-era upstream (server/discover first)', async () => {
     const handler = modernHandler(true)
     const http = await listen(async (req, res) => writeWebResponse(res, await handler.fetch(await webRequest(req))))
     servers.push(http)
@@ -142,8 +166,8 @@ describe('gateway: the upstream link (in process)', function () {
     links.push(l)
     l.start()
     const client = await l.client(10_000)
-    assert.equal(l.era, 'legacy')
-    assert.equal(client.getNegotiatedProtocolVersion(), '2025-11-25')
+    assert.equal(l.era, 'modern')
+    assert.equal(client.getNegotiatedProtocolVersion(), '2026-07-28')
     assert.deepEqual((await client.listTools()).tools.map((t) => t.name), ['ask'])
   })
 
@@ -153,14 +177,15 @@ describe('gateway: the upstream link (in process)', function () {
     const legacy = await listen(legacyHandler())
     servers.push(dual, legacy)
     const asked: string[] = []
-    const [toDual, toLegacy] = [link(portOf(dual), asked, [], 'discover-first'), link(portOf(legacy), asked, [], 'discover-first')]
+    const [toDual, toLegacy] = [link(portOf(dual), asked), link(portOf(legacy), asked)]
     links.push(toDual, toLegacy)
     toDual.start()
     toLegacy.start()
     await Promise.all([toDual.client(10_000), toLegacy.client(10_000)])
     assert.deepEqual([toDual.era, toLegacy.era], ['modern', 'legacy'])
-    const result = (await (await toDual.client(0)).request({method: 'tools/call', params: {name: 'ask', arguments: {}}})) as {content: {text: string}[]}
+    const result = (await (await toLegacy.client(0)).request({method: 'tools/call', params: {name: 'ask', arguments: {}}})) as {content: {text: string}[]}
     assert.equal(result.content[0].text, 'hello Ada')
+    assert.deepEqual(asked, ['elicitation/create: Who are you?'])
   })
 
   it('speaks 2025-11-25 to a 2025-era upstream, and relays its elicitation request', async () => {
