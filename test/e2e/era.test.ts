@@ -9,9 +9,9 @@
  * the SDK v2 Client negotiating (server/discover first) for 2026-07-28 ones. Upstreams over
  * stdio: test/fixtures/upstream-server.ts (SDK 1.x, 2025 era), and
  * test/fixtures/dual-era-upstream.ts (SDK v2) with --modern-only, which refuses initialize as a
- * 2026-only server does. Over HTTP: test/fixtures/conformance-modern.ts (SDK v2), dual-era
- * (keyward connects with initialize, in the 2025 era, and the SDK's shim turns its input
- * requests into 2025 requests) and --modern-only (keyward connects in 2026-07-28).
+ * 2026-only server does. Over HTTP: test/fixtures/conformance-modern.ts (SDK v2), dual-era and
+ * --modern-only: keyward connects to both in 2026-07-28 (server/discover first), passes their
+ * input requests through to 2026-07-28 clients and asks 2025 clients on their own call's channel.
  */
 import assert from 'node:assert/strict'
 import {spawn, type ChildProcess} from 'node:child_process'
@@ -185,7 +185,7 @@ describe('protocol eras (issue 21)', function () {
 
   describe('upstreams over HTTP, of either era: the matrix again, with the upstream asking in the 2026-07-28 way', () => {
     it('upstream test names the revision each upstream speaks', async () => {
-      for (const [name, revision] of [['dualhttp', /: 2025 era, MCP 2025-11-25;/], ['modernhttp', /: MCP 2026-07-28;/], ['legacy', /: 2025 era, MCP 2025-11-25;/], ['modern', /: MCP 2026-07-28;/]] as const) {
+      for (const [name, revision] of [['dualhttp', /: MCP 2026-07-28;/], ['modernhttp', /: MCP 2026-07-28;/], ['legacy', /: 2025 era, MCP 2025-11-25;/], ['modern', /: MCP 2026-07-28;/]] as const) {
         const r = await box.run(['upstream', 'test', name])
         assert.equal(r.code, 0, r.stderr)
         assert.match(r.stdout, revision, name)
@@ -196,7 +196,7 @@ describe('protocol eras (issue 21)', function () {
       for (const clientEra of ['legacy', 'modern'] as const) {
         for (const upstream of ['dualhttp', 'modernhttp'] as const) {
           const input = !(clientEra === 'legacy' && transport === 'stateless')
-          const upstreamEra = upstream === 'dualhttp' ? 'dual-era HTTP upstream (connected in the 2025 era)' : '2026-only HTTP upstream'
+          const upstreamEra = upstream === 'dualhttp' ? 'dual-era HTTP upstream (connected in 2026-07-28)' : '2026-only HTTP upstream'
           it(`${clientEra} client × ${upstreamEra} × ${transport}: ${input ? 'two rounds of elicitation under the upstream\'s own signed state, then sampling, reach the client' : 'calls'}`, async () => {
             const asked: string[] = []
             const client = await connect(clientEra, transport, asked)
@@ -342,6 +342,53 @@ describe('protocol eras (issue 21)', function () {
       const refused = records.filter((r) => r.event === 'request.refused').map((r) => `${r.era} ${r.reason}`)
       for (const rule of ['invalid', 'replayed', 'wrong_request', 'expired']) assert.ok(refused.includes(`modern request_state_${rule}`), refused.join(', '))
       assert.ok(refused.includes('modern missing_client_capability'), refused.join(', '))
+    })
+
+    describe("a 2026-07-28 upstream's own input requests, passed through", () => {
+      let dave: string
+      let erin: string
+      const TOOL = 'modernhttp__test_input_required_result_request_state'
+      const confirm = {confirm: {action: 'accept', content: {ok: true}}}
+
+      before(async () => {
+        dave = (await box.run(['keys', 'generate', '--name', 'dave', '--scope', 'modernhttp__*'])).stdout.trim()
+        erin = (await box.run(['keys', 'generate', '--name', 'erin', '--scope', 'modernhttp__*'])).stdout.trim()
+        for (let t = 0; t < 100 && (await ask(erin, {}, TOOL)).status !== 200; t++) await sleep(50)
+      })
+
+      /** The upstream's own round: its input request under its own key; its signed state sealed inside keyward's. */
+      async function upstreamRound(who: string) {
+        const r = await ask(who, {}, TOOL)
+        const result = r.json?.result as {resultType: string; inputRequests: Record<string, {method: string}>; requestState: string}
+        assert.equal(result?.resultType, 'input_required', r.text)
+        assert.deepEqual(Object.keys(result.inputRequests), ['confirm'], 'the upstream\'s own key, as it made it')
+        assert.match(result.requestState, /^kws1\./)
+        return result.requestState
+      }
+
+      it('the retry brings the upstream its own state back, intact (it verifies its signature)', async () => {
+        const state = await upstreamRound(dave)
+        const done = await ask(dave, {inputResponses: confirm, requestState: state}, TOOL)
+        assert.equal(textOf(done.json!.result), 'state-ok: requestState validated', done.text)
+      })
+
+      it('a tampered state, one sent with another credential, one for another tool, a replayed one and an expired one are refused', async () => {
+        const state = await upstreamRound(dave)
+        const i = state.length - 10
+        await refusedState(await ask(dave, {inputResponses: confirm, requestState: state.slice(0, i) + (state[i] === 'A' ? 'B' : 'A') + state.slice(i + 1)}, TOOL), 'invalid')
+        await refusedState(await ask(erin, {inputResponses: confirm, requestState: state}, TOOL), 'invalid')
+        await refusedState(await ask(dave, {inputResponses: confirm, requestState: state}, 'modernhttp__test_input_required_result_elicitation'), 'wrong_request')
+        assert.match(textOf((await ask(dave, {inputResponses: confirm, requestState: state}, TOOL)).json!.result), /state-ok/)
+        await refusedState(await ask(dave, {inputResponses: confirm, requestState: state}, TOOL), 'replayed')
+        const late = await upstreamRound(dave)
+        await sleep(1600)
+        await refusedState(await ask(dave, {inputResponses: confirm, requestState: late}, TOOL), 'expired')
+      })
+
+      it('the upstream is told what the request declared: without elicitation, it refuses with MISSING_CLIENT_CAPABILITY itself', async () => {
+        const r = await ask(dave, {}, TOOL, envelope({sampling: {}}))
+        assert.equal(r.json?.error?.code, -32021, r.text)
+      })
     })
   })
 
