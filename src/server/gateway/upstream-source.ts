@@ -381,7 +381,7 @@ export class UpstreamSource implements ToolSource {
    * first subscriber only (a 2025-era upstream by resources/subscribe, a 2026-07-28 one on its
    * listen stream, opened again with the new set). Stateless HTTP has no sessions, and no stream
    * to send an update on: the request is passed to a 2025-era upstream as it is (so that it answers
-   * as it would), and nothing counted.
+   * as it would; a 2026-07-28 one that supports subscriptions is not asked), and nothing counted.
    */
   private async subscribe(uri: string, env: CallEnv): Promise<void> {
     const session = env.session
@@ -389,8 +389,8 @@ export class UpstreamSource implements ToolSource {
       this.on(env, async (client, connection) => {
         if (!client.getServerCapabilities()?.resources?.subscribe) throw Refusal.notSupported(`upstream ${this.name} does not support resource subscriptions`)
         const modern = client.getProtocolEra() === 'modern'
-        if (!session && modern) throw Refusal.notSupported(`resource updates need a session to be sent on; upstream ${this.name} speaks MCP 2026-07-28, which has no resources/subscribe`)
-        if (!session) return void (await client.subscribeResource({uri}, this.requestOptions(env)))
+        // Stateless: answered as the upstream answers (it supports subscriptions), with no stream for updates, as for a 2025 upstream.
+        if (!session) return modern ? undefined : void (await client.subscribeResource({uri}, this.requestOptions(env)))
         const subscriptions = connection.traffic.subscriptions
         if (!subscriptions.add(uri, session)) return
         try {
