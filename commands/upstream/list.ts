@@ -4,7 +4,7 @@ import {untestedHint, upstreamsTable, viewUpstream} from '../../src/cli/upstream
 import {listUpstreams} from '../../src/upstreams/index.js'
 
 export default class UpstreamList extends KeywardCommand {
-  static override summary = 'List the upstream MCP servers: name, the MCP revision each speaks (as `upstream test` last found), command or URL, the secrets they refer to, OAuth sign-in state; never a secret value or a token.'
+  static override summary = 'List the upstream MCP servers: name, the MCP revision each speaks (as `upstream test` or `add` last found), command or URL, the secrets they refer to, OAuth sign-in state; never a secret value or a token.'
   static override examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json']
   static override enableJsonFlag = true
 

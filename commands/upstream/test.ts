@@ -2,10 +2,10 @@ import {Flags} from '@oclif/core'
 
 import {positional} from '../../src/cli/args.js'
 import {KeywardCommand} from '../../src/cli/base.js'
-import {lookJson, lookLines, probeFor, recordLook, upstreamContext} from '../../src/cli/pins.js'
+import {lookJson, lookLines, probeFor, recordEra, recordLook, upstreamContext} from '../../src/cli/pins.js'
 import {openSession} from '../../src/cli/session.js'
 import {parseDuration} from '../../src/keys/index.js'
-import {findUpstream, recordTested} from '../../src/upstreams/index.js'
+import {findUpstream} from '../../src/upstreams/index.js'
 
 export default class UpstreamTest extends KeywardCommand {
   static override summary = 'Start or connect to an upstream once, say which MCP revision it speaks (kept for upstream list), list its tools, pin and scan them, and say how long that took and what its sandbox allows.'
@@ -34,9 +34,7 @@ For a stdio upstream it says how it is contained: sandboxed (with what the sandb
     const containment = await this.containment(def, session)
     const result = await probeFor(session, def, {timeoutMs, version: this.config.version, log})
     const look = await recordLook(session, def.name, result.listing)
-    // What `upstream list` and `show` say of its era; no definition change, so a running serve restarts nothing.
-    const found = {era: result.era, protocolVersion: result.protocolVersion ?? '', at: new Date().toISOString()}
-    const recorded = await session.update((vault) => recordTested(vault.data, def, found))
+    const tested = await recordEra(session, def, result)
     if (!this.jsonEnabled()) {
       const server = result.server ? ` (${result.server.name} ${result.server.version})` : ''
       const era = result.era === 'modern' ? `MCP ${result.protocolVersion}` : `2025 era, MCP ${result.protocolVersion}`
@@ -44,10 +42,10 @@ For a stdio upstream it says how it is contained: sandboxed (with what the sandb
       for (const tool of result.tools) this.log(`  ${tool}`)
       for (const line of containment.lines) this.log(line)
       for (const line of lookLines(def.name, look)) this.log(line)
-      if (!recorded) this.log(`The era of ${def.name} was not recorded: its definition changed while it was tested (test it again), or the revision it named is not a date.`)
+      if (!tested) this.log(`The era of ${def.name} was not recorded: its definition changed while it was tested (test it again), or the revision it named is not a date.`)
     }
     const {listing: _listing, ...shown} = result
-    return {upstream: def.name, ...shown, ms: Math.round(result.ms), containment: containment.json, look: lookJson(look), tested: recorded ? found : null}
+    return {upstream: def.name, ...shown, ms: Math.round(result.ms), containment: containment.json, look: lookJson(look), tested}
   }
 
   /** How serve contains it, and for a sandbox what it shows and hides. */

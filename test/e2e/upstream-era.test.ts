@@ -3,7 +3,7 @@
  * `upstream test` last found it and recorded it in the vault: the built CLI against a
  * 2026-07-28-only upstream (test/fixtures/dual-era-upstream.ts --modern-only), a dual-era one
  * (the same fixture, connected with initialize, in the 2025 era) and a 2025-only one
- * (test/fixtures/upstream-server.ts). Recording it is no change of the definition: a running
+ * (test/fixtures/upstream-server.ts); `upstream add` records it too. Recording it is no change of the definition: a running
  * serve keeps the upstream's process.
  */
 import assert from 'node:assert/strict'
@@ -103,6 +103,13 @@ describe('upstream list and show: the era upstream test found (issue 21)', funct
     await sleep(500)
     assert.equal(await processOf(), running, 'the same upstream process')
     assert.doesNotMatch(serve.logs(), /upstream \w+ changed: restarting it/)
+  })
+
+  it('upstream add, which starts the upstream once, records its era too', async () => {
+    const added = json<{upstream: Listed}>(await bed.cli(['upstream', 'add', 'fresh', '--json', '--', process.execPath, DUAL_FIXTURE, '--modern-only']))
+    assert.equal(added.upstream.tested?.protocolVersion, '2026-07-28')
+    assert.deepEqual((await listed()).fresh.tested, added.upstream.tested)
+    assert.equal(eraColumn((await bed.cli(['upstream', 'list'])).stdout).fresh, '2026-07-28')
   })
 
   it('a definition replaced since is not the one tested: its era is unknown again', async () => {
