@@ -2,13 +2,13 @@ import {Flags} from '@oclif/core'
 
 import {positional, splitAtDashDash} from '../../src/cli/args.js'
 import {KeywardCommand} from '../../src/cli/base.js'
-import {checkIsolation, lookJson, lookLines, probeFor, recordLook, type Look} from '../../src/cli/pins.js'
+import {checkIsolation, lookJson, lookLines, probeFor, recordEra, recordLook, type Look} from '../../src/cli/pins.js'
 import {openSession, type Session} from '../../src/cli/session.js'
 import {ALLOW_PATH_HELP, applyIsolation, isolationFlag, isolationSummary, networkFlag, sandboxByDefault, sharingSummary, withIsolation} from '../../src/cli/upstream-isolation.js'
 import {viewUpstream} from '../../src/cli/upstreams.js'
 import {KeywardError} from '../../src/errors/index.js'
 import type {ProbeResult} from '../../src/server/gateway/probe.js'
-import {addUpstream, checkUpstreamName, checkUrl, credentialInArgs, isolationOf, parseEnvSpec, parseHeaderSpec, upstreamsOf, type UpstreamDefinition} from '../../src/upstreams/index.js'
+import {addUpstream, checkUpstreamName, checkUrl, credentialInArgs, isolationOf, parseEnvSpec, parseHeaderSpec, upstreamsOf, type UpstreamDefinition, type UpstreamTested} from '../../src/upstreams/index.js'
 import {checkOAuthHeaders, checkOAuthUrl, keepsSignIn, oauthFromFlags, removeOAuthState} from '../../src/upstreams/oauth/index.js'
 
 export default class UpstreamAdd extends KeywardCommand {
@@ -17,7 +17,7 @@ export default class UpstreamAdd extends KeywardCommand {
 
 Streamable HTTP: --url, with --header 'Name: value' where the value may hold {secret:NAME}. Credential headers (Authorization and the like) must take their value from the vault.
 
-It is started once, as keyward serve would start it, to pin what it offers (a later change is held back until \`keyward upstream approve\`) and to scan its descriptions for text aimed at the model; --skip-check skips that, and serve pins it at its first connection. An upstream that takes OAuth is not started before its login: \`keyward upstream test\` or serve pins it then.
+It is started once, as keyward serve would start it, to pin what it offers (a later change is held back until \`keyward upstream approve\`), to scan its descriptions for text aimed at the model, and to record which MCP revision it speaks (\`keyward upstream list\` shows it); --skip-check skips that, and serve pins it at its first connection. An upstream that takes OAuth is not started before its login: \`keyward upstream test\` or serve pins it then.
 
 --sandbox runs a stdio upstream under bubblewrap (Linux only): a read-only system, a private HOME and /tmp, nothing of the vault, the key files or your HOME; --allow-path opens a path, --network off closes the network. Without --sandbox, the upstream.sandbox setting decides (off unless set). See docs/gateway.md, "Threat model".
 
@@ -126,8 +126,8 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
     this.log(`Added upstream ${def.name} (${def.transport}, ${isolationSummary(def)}; ${sharingSummary(def)}); ${def.prefix ? `its tools appear as ${def.name}__<tool>` : 'its tools keep their names'}. A running keyward serve starts it within a second.`)
     if (oauth) this.log(oauth.grant !== 'authorization_code' ? `keyward serve obtains its token; check the client now with: keyward upstream login ${def.name}` : `Sign in once: keyward upstream login ${def.name}`)
     this.log(`Let a key use it: keyward keys scope KEY --add '${def.prefix ? `${def.name}__*` : '*'}'`)
-    const look = flags['skip-check'] || oauth ? undefined : await this.look(def, session, probe)
-    return {upstream: view, ...(look ? {look: lookJson(look)} : {})}
+    const looked = flags['skip-check'] || oauth ? undefined : await this.look(def, session, probe)
+    return {upstream: {...view, tested: looked?.tested ?? null}, ...(looked ? {look: lookJson(looked.look)} : {})}
   }
 
   /** Starts the upstream once and refuses names that a built-in tool has. */
@@ -147,8 +147,8 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
     return probe
   }
 
-  /** Starts it once (unless the name check did) to pin what it offers and scan it; one that does not start is pinned by serve later. */
-  private async look(def: UpstreamDefinition, session: Session, probe: ProbeResult | undefined): Promise<Look | undefined> {
+  /** Starts it once (unless the name check did) to pin what it offers and scan it, and records its era; one that does not start is pinned by serve later. */
+  private async look(def: UpstreamDefinition, session: Session, probe: ProbeResult | undefined): Promise<{look: Look; tested: UpstreamTested | null} | undefined> {
     try {
       probe ??= await probeFor(session, def, {timeoutMs: LOOK_TIMEOUT_MS, version: this.config.version})
     } catch (err) {
@@ -156,8 +156,9 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
       return undefined
     }
     const look = await recordLook(session, def.name, probe.listing)
+    const tested = await recordEra(session, def, probe)
     for (const line of lookLines(def.name, look)) this.log(line)
-    return look
+    return {look, tested}
   }
 }
 

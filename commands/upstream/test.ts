@@ -2,14 +2,16 @@ import {Flags} from '@oclif/core'
 
 import {positional} from '../../src/cli/args.js'
 import {KeywardCommand} from '../../src/cli/base.js'
-import {lookJson, lookLines, probeFor, recordLook, upstreamContext} from '../../src/cli/pins.js'
+import {lookJson, lookLines, probeFor, recordEra, recordLook, upstreamContext} from '../../src/cli/pins.js'
 import {openSession} from '../../src/cli/session.js'
 import {parseDuration} from '../../src/keys/index.js'
 import {findUpstream} from '../../src/upstreams/index.js'
 
 export default class UpstreamTest extends KeywardCommand {
-  static override summary = 'Start or connect to an upstream once, list its tools, pin and scan them, and say how long that took and what its sandbox allows.'
+  static override summary = 'Start or connect to an upstream once, say which MCP revision it speaks (kept for upstream list), list its tools, pin and scan them, and say how long that took and what its sandbox allows.'
   static override description = `The upstream gets exactly what \`keyward serve\` would give it: its environment, its private HOME, its sandbox. Tool names are shown as clients see them. The first time, what it offers is pinned; after that, a change is recorded and held back until \`keyward upstream approve\` (see \`keyward upstream diff\`). The description scanner runs on what it lists.
+
+The protocol era it speaks and the revision negotiated are kept with its definition, for \`keyward upstream list\` and \`show\` (this changes nothing a running \`keyward serve\` does).
 
 For a stdio upstream it says how it is contained: sandboxed (with what the sandbox shows read-only and read-write, what it hides, and the network), or in a PID namespace of its own. --verbose shows what the upstream writes to stderr (secrets it was given are masked).`
   static override examples = ['<%= config.bin %> <%= command.id %> github', '<%= config.bin %> <%= command.id %> github --timeout 60s --json']
@@ -32,6 +34,7 @@ For a stdio upstream it says how it is contained: sandboxed (with what the sandb
     const containment = await this.containment(def, session)
     const result = await probeFor(session, def, {timeoutMs, version: this.config.version, log})
     const look = await recordLook(session, def.name, result.listing)
+    const tested = await recordEra(session, def, result)
     if (!this.jsonEnabled()) {
       const server = result.server ? ` (${result.server.name} ${result.server.version})` : ''
       const era = result.era === 'modern' ? `MCP ${result.protocolVersion}` : `2025 era, MCP ${result.protocolVersion}`
@@ -39,9 +42,10 @@ For a stdio upstream it says how it is contained: sandboxed (with what the sandb
       for (const tool of result.tools) this.log(`  ${tool}`)
       for (const line of containment.lines) this.log(line)
       for (const line of lookLines(def.name, look)) this.log(line)
+      if (!tested) this.log(`The era of ${def.name} was not recorded: its definition changed while it was tested (test it again), or the revision it named is not a date.`)
     }
     const {listing: _listing, ...shown} = result
-    return {upstream: def.name, ...shown, ms: Math.round(result.ms), containment: containment.json, look: lookJson(look)}
+    return {upstream: def.name, ...shown, ms: Math.round(result.ms), containment: containment.json, look: lookJson(look), tested}
   }
 
   /** How serve contains it, and for a sandbox what it shows and hides. */

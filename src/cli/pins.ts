@@ -7,7 +7,7 @@
 import type {Logger} from '../server/log.js'
 import type {ProbeResult} from '../server/gateway/probe.js'
 import type {UpstreamContext} from '../server/gateway/resolve.js'
-import type {UpstreamDefinition} from '../upstreams/index.js'
+import {recordTested, type UpstreamDefinition, type UpstreamTested} from '../upstreams/index.js'
 import {configOf} from '../config/index.js'
 import {KeywardError} from '../errors/index.js'
 import {pinsFor, recordListing, setPins} from '../upstreams/pin-store.js'
@@ -43,6 +43,16 @@ export async function recordLook(session: Session, upstream: string, listing: Li
     await session.audit({event: event.type, upstream, kind: event.kind, name: event.name, hash: event.hash, ...(event.before ? {before: event.before} : {}), ...(event.renamedFrom ? {renamed_from: event.renamedFrom} : {})})
   }
   return {review, findings}
+}
+
+/**
+ * Records the era and revision a probe found on the definition it started (`upstream test`,
+ * `add`), for `upstream list` and `show`; null when not recorded (the definition changed
+ * meanwhile). No definition change: a running serve restarts nothing for it.
+ */
+export async function recordEra(session: Session, def: UpstreamDefinition, probe: ProbeResult): Promise<UpstreamTested | null> {
+  const found: UpstreamTested = {era: probe.era, protocolVersion: probe.protocolVersion ?? '', at: new Date().toISOString()}
+  return (await session.update((vault) => recordTested(vault.data, def, found))) ? found : null
 }
 
 /** Lines saying what a look found: first-use pins, changes held back, scanner findings. */

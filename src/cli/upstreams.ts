@@ -4,7 +4,7 @@
  * header, as an older vault may hold) is shown masked, as `***`.
  */
 import {formatSecretRef} from '../secrets/ref.js'
-import {CREDENTIAL_HEADERS, isCredentialName, isolationOf, isReference, maskArgs, maskCredentials, secretsOf, type Isolation, type UpstreamDefinition} from '../upstreams/index.js'
+import {CREDENTIAL_HEADERS, isCredentialName, isolationOf, isReference, maskArgs, maskCredentials, secretsOf, type Isolation, type UpstreamDefinition, type UpstreamTested} from '../upstreams/index.js'
 import {formatAllowPath} from '../upstreams/isolation.js'
 import {oauthStateOf, oauthView, type OAuthView} from '../upstreams/oauth/index.js'
 import type {VaultData} from '../vault/index.js'
@@ -31,6 +31,8 @@ export interface UpstreamView {
   prefix: boolean
   exposedAs: string
   description?: string
+  /** What `upstream test` last found (the era, the revision negotiated, when); null: never tested. */
+  tested: UpstreamTested | null
   created: string
   updated: string
 }
@@ -48,7 +50,7 @@ function maskHeader(name: string, template: string): string {
 
 /** `data`: the vault, for the OAuth state of an upstream that takes OAuth. */
 export function viewUpstream(def: UpstreamDefinition, data?: VaultData): UpstreamView {
-  const common = {name: def.name, transport: def.transport, secrets: secretsOf(def), isolation: isolationOf(def), prefix: def.prefix, exposedAs: def.prefix ? `${def.name}__<tool>` : '<tool> (no prefix)', description: def.description, created: def.created, updated: def.updated}
+  const common = {name: def.name, transport: def.transport, secrets: secretsOf(def), isolation: isolationOf(def), prefix: def.prefix, exposedAs: def.prefix ? `${def.name}__<tool>` : '<tool> (no prefix)', description: def.description, tested: def.tested ?? null, created: def.created, updated: def.updated}
   if (def.transport === 'stdio') {
     const env = Object.fromEntries(Object.entries(def.env).map(([k, v]) => [k, 'secret' in v ? formatSecretRef(v.secret) : maskLiteral(k, v.literal)]))
     const [command, ...args] = maskArgs([def.command, ...def.args])
@@ -94,11 +96,30 @@ function target(v: UpstreamView): string {
   return v.transport === 'stdio' ? [v.command, ...(v.args ?? [])].join(' ') : v.url!
 }
 
+/** The ERA column: the revision `upstream test` negotiated (2026-07-28, 2025-11-25, …), or `-`. */
+function eraCell(v: UpstreamView): string {
+  return v.tested?.protocolVersion ?? '-'
+}
+
 export function upstreamsTable(views: UpstreamView[]): string {
   return renderTable(
-    ['NAME', 'TRANSPORT', 'TARGET', 'SECRETS', 'EXPOSED AS', 'OAUTH', 'UPDATED'],
-    views.map((v) => [v.name, v.transport, target(v), v.secrets.join(' ') || '-', v.exposedAs, v.oauth ? oauthSummary(v.oauth) : '-', shortTime(v.updated)]),
+    ['NAME', 'TRANSPORT', 'ERA', 'TARGET', 'SECRETS', 'EXPOSED AS', 'OAUTH', 'UPDATED'],
+    views.map((v) => [v.name, v.transport, eraCell(v), target(v), v.secrets.join(' ') || '-', v.exposedAs, v.oauth ? oauthSummary(v.oauth) : '-', shortTime(v.updated)]),
   )
+}
+
+/** Under the table: which upstreams have no era yet, and how to find it; undefined when all have one. */
+export function untestedHint(views: UpstreamView[]): string | undefined {
+  const untested = views.filter((v) => !v.tested).map((v) => v.name)
+  if (untested.length === 0) return undefined
+  const example = untested.length === 1 ? untested[0] : 'NAME'
+  return `ERA -: not tested yet (${untested.join(', ')}); run \`keyward upstream test ${example}\` to find which MCP revision it speaks.`
+}
+
+/** The era row of `upstream show`: the revision, its era and when it was found; or how to find it. */
+function eraDetail(v: UpstreamView): string {
+  if (!v.tested) return `- (not tested yet; run \`keyward upstream test ${v.name}\`)`
+  return `${v.tested.protocolVersion}${v.tested.era === 'legacy' ? ', 2025 era' : ''} (tested ${shortTime(v.tested.at)})`
 }
 
 export function upstreamDetails(v: UpstreamView): string {
@@ -106,6 +127,7 @@ export function upstreamDetails(v: UpstreamView): string {
     ['name', v.name],
     ['description', v.description],
     ['transport', v.transport],
+    ['era', eraDetail(v)],
     [v.transport === 'stdio' ? 'command' : 'url', target(v)],
     ['env', v.env ? Object.entries(v.env).map(([k, val]) => `${k}=${val}`).join(' ') || '-' : undefined],
     ['headers', v.headers ? Object.entries(v.headers).map(([k, val]) => `${k}: ${val}`).join('; ') || '-' : undefined],

@@ -42,6 +42,19 @@ export function isolationOf(def: {isolation?: Isolation}): Isolation {
   return def.isolation ?? 'shared'
 }
 
+/**
+ * What `keyward upstream test` last found: the protocol era the upstream speaks (`legacy`: the
+ * 2025 era, 2025-11-25 and earlier; `modern`: 2026-07-28), the revision negotiated, and when.
+ * A note about the upstream, not part of its definition: recording it changes nothing `serve`
+ * runs (definitionIdentity leaves it out).
+ */
+export interface UpstreamTested {
+  era: 'legacy' | 'modern'
+  protocolVersion: string
+  /** ISO 8601. */
+  at: string
+}
+
 export interface StdioUpstream {
   name: string
   transport: 'stdio'
@@ -59,6 +72,8 @@ export interface StdioUpstream {
   /** Absent: `shared`. */
   isolation?: Isolation
   description?: string
+  /** Absent: never tested. */
+  tested?: UpstreamTested
   created: string
   updated: string
 }
@@ -119,6 +134,8 @@ export interface HttpUpstream {
   /** Absent: `shared` (one MCP session with the upstream for every client session). */
   isolation?: Isolation
   description?: string
+  /** Absent: never tested. */
+  tested?: UpstreamTested
   created: string
   updated: string
 }
@@ -126,6 +143,17 @@ export interface HttpUpstream {
 export type UpstreamDefinition = StdioUpstream | HttpUpstream
 
 export type OAuthUpstream = HttpUpstream & {oauth: UpstreamOAuth}
+
+/**
+ * The definition as far as it decides how the upstream is started or reached: without when it
+ * was made or changed, or what `upstream test` last found about it. `serve` restarts an upstream
+ * when this (or a secret it resolves to) changes (server/gateway/gateway.ts); `upstream test`
+ * records its finding only on the definition it tested (recordTested).
+ */
+export function definitionIdentity(def: UpstreamDefinition): string {
+  const {created: _created, updated: _updated, tested: _tested, ...identity} = def
+  return JSON.stringify(identity)
+}
 
 export function isOAuthUpstream(def: UpstreamDefinition): def is OAuthUpstream {
   return def.transport === 'http' && def.oauth !== undefined

@@ -1,7 +1,7 @@
 /** Upstream definitions in an open vault (the `upstreams` table). */
 import {KeywardError} from '../errors/index.js'
 import {tableOf, type VaultData} from '../vault/index.js'
-import {checkUpstreamName, secretsOf, type UpstreamDefinition} from './definition.js'
+import {checkUpstreamName, definitionIdentity, secretsOf, type UpstreamDefinition, type UpstreamTested} from './definition.js'
 import {removeOAuthState} from './oauth/store.js'
 
 export function upstreamsOf(data: VaultData): Map<string, UpstreamDefinition> {
@@ -61,4 +61,23 @@ export function removeUpstream(data: VaultData, name: string): UpstreamDefinitio
   // Its OAuth tokens go with it (they are not revoked: `upstream logout` first does that).
   removeOAuthState(data, name)
   return def
+}
+
+/** A protocol revision is a date; anything else an upstream claims is not written down. */
+const PROTOCOL_VERSION = /^\d{4}-\d{2}-\d{2}$/
+
+/**
+ * Records what `upstream test` found on `tested`, the definition it started: not on one changed,
+ * replaced or removed since (the finding is not about it), and without touching `updated` (the
+ * definition did not change, and `serve` restarts nothing for it). False when nothing was
+ * recorded: the definition changed meanwhile, or the finding is not one to keep (the revision
+ * comes from the upstream, which may be hostile).
+ */
+export function recordTested(data: VaultData, tested: UpstreamDefinition, found: UpstreamTested): boolean {
+  const table = upstreamsOf(data)
+  const current = table.get(tested.name)
+  if (!current || definitionIdentity(current) !== definitionIdentity(tested)) return false
+  if ((found.era !== 'legacy' && found.era !== 'modern') || !PROTOCOL_VERSION.test(found.protocolVersion)) return false
+  table.set(current.name, {...current, tested: {era: found.era, protocolVersion: found.protocolVersion, at: found.at}})
+  return true
 }

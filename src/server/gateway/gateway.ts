@@ -11,7 +11,7 @@ import type {LoggingLevel} from '@modelcontextprotocol/server'
 
 import type {Principal} from '../../auth/index.js'
 
-import {upstreamsInPrecedence, type UpstreamDefinition} from '../../upstreams/index.js'
+import {definitionIdentity, upstreamsInPrecedence, type UpstreamDefinition} from '../../upstreams/index.js'
 import {grantFingerprint, type FetchLike} from '../../upstreams/oauth/index.js'
 import type {VaultData} from '../../vault/index.js'
 import type {Redactor} from '../../guard/redactor.js'
@@ -64,9 +64,9 @@ function resolver(def: UpstreamDefinition, data: () => VaultData, context: Upstr
   }
 }
 
-/** What decides a restart: the definition, the secret values it resolves to (hashed, never kept), and an OAuth login or logout (not a renewal). */
-function fingerprint(def: UpstreamDefinition, data: VaultData, context: UpstreamContext): string {
-  const hash = createHash('sha256').update(JSON.stringify({...def, created: undefined, updated: undefined})).update(grantFingerprint(def, data))
+/** What decides a restart: the definition (definitionIdentity: not its times, nor what `upstream test` found), the secret values it resolves to (hashed, never kept), and an OAuth login or logout (not a renewal). */
+export function fingerprint(def: UpstreamDefinition, data: VaultData, context: UpstreamContext): string {
+  const hash = createHash('sha256').update(definitionIdentity(def)).update(grantFingerprint(def, data))
   try {
     const resolved = resolver(def, () => data, context)()
     hash.update(JSON.stringify(resolved.env ?? resolved.headers))
