@@ -188,7 +188,7 @@ class Handlers {
   /** What a source is given outside a call (completion, subscriptions): redacted with the request's runtime. */
   env(ctx: ServerContext): CallEnv {
     const {principal, runtime} = this.admitted(ctx)
-    return {principal, server: this.deps.info, signal: ctx.mcpReq.signal, session: this.session, redaction: {redactor: runtime.redactor, found: new Set()}}
+    return {principal, server: this.deps.info, signal: ctx.mcpReq.signal, session: this.session, era: this.era, redaction: {redactor: runtime.redactor, found: new Set()}}
   }
 
   /** What the caller's scopes allow of one kind, once upstreams still starting had their (bounded) chance to list. */

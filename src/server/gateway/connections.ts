@@ -41,6 +41,10 @@ export interface ProcessBudget {
 export interface Connection {
   scope: Scope
   link: UpstreamLink
+  /** A dual-era upstream's 2025 side, for 2025 clients: started at its first use (Connections.linkFor). */
+  legacy?: UpstreamLink
+  /** What the connection declares of its client. */
+  capabilities(): ClientCapabilities
   traffic: Traffic
   /** The client sessions it serves (key and session connections; the shared one serves whoever comes). */
   sessions: Set<ClientSession>
@@ -108,12 +112,14 @@ export class Connections {
     let settle!: () => void
     const connection = {scope, sessions: new Set<ClientSession>(), listed: new Promise<void>((resolve) => (settle = resolve))} as Connection
     connection.traffic = new Traffic({upstream: def.name, log, owner, levels: this.levels, sessions})
+    connection.capabilities = () => declaredCapabilities(this.options.mode, owner?.())
     connection.link = new UpstreamLink({
       ...this.options.link,
-      capabilities: () => declaredCapabilities(this.options.mode, owner?.()),
+      capabilities: connection.capabilities,
       traffic: connection.traffic,
       logLevel: () => (connection.level = this.levelOf(connection)),
-      subscribedUris: () => connection.traffic.subscriptions.uris(),
+      // 2025 clients subscribe on the 2025 side when there is one.
+      subscribedUris: () => (connection.legacy && !connection.legacy.refusedLegacy ? [] : connection.traffic.subscriptions.uris()),
       onConnected: async (client) => {
         await this.options.onConnected(connection, client)
         // A 2026-07-28 upstream is asked on its listen stream instead (link.ts).
@@ -137,6 +143,47 @@ export class Connections {
     let connection = this.keyed.get(principal.id)
     if (!connection) this.keyed.set(principal.id, (connection = this.start('key')))
     return session ? this.attach(session, connection) : connection
+  }
+
+  /**
+   * The client that serves a caller of `era` on this connection. An upstream is connected in
+   * 2026-07-28 when it speaks it; a 2025 client is served on a second connection, in the 2025 era,
+   * started at its first use (an upstream that refuses initialize has no such side), so that each client meets the upstream in its own era, as it would directly (a
+   * dual-era server's 2026-07-28 side may lack what its 2025 side offers, such as requests to
+   * the client during a call, or resource subscriptions). Past upstream.max-processes, a 2025
+   * client is served on the 2026-07-28 connection, across keyward's bridge (input.ts).
+   */
+  async clientFor(connection: Connection, era: 'legacy' | 'modern' | undefined, waitMs: number): Promise<Client> {
+    const client = await connection.link.client(waitMs)
+    if (era === 'modern' || client.getProtocolEra() !== 'modern') return client
+    const legacy = this.legacySide(connection)
+    if (!legacy) return client
+    try {
+      return await legacy.client(waitMs)
+    } catch (err) {
+      // A 2026-07-28-only upstream: its one side serves 2025 clients too, across the bridge.
+      if (legacy.refusedLegacy) return client
+      throw err
+    }
+  }
+
+  /** A connection's 2025 side (see clientFor): started at the first 2025 caller; none when the upstream has none, or no process may start. */
+  private legacySide(connection: Connection): UpstreamLink | undefined {
+    if (connection.legacy) return connection.legacy.refusedLegacy ? undefined : connection.legacy
+    if (this.options.def.transport === 'stdio' && !this.options.budget.allows()) return undefined
+    const legacy = new UpstreamLink({
+      ...this.options.link,
+      era: 'legacy',
+      capabilities: connection.capabilities,
+      traffic: connection.traffic,
+      logLevel: () => this.levelOf(connection),
+      onConnected: async (client) => {
+        for (const uri of connection.traffic.subscriptions.uris()) await client.subscribeResource({uri}).catch(() => {})
+      },
+    })
+    connection.legacy = legacy
+    legacy.start()
+    return legacy
   }
 
   /** The connection whose listing this session sees, once it has one of its own. */
@@ -178,7 +225,7 @@ export class Connections {
     const hadLevel = this.levels.of(session) !== undefined
     this.levels.forget(session)
     if (connection.scope === 'session') {
-      void connection.link.stop()
+      for (const link of linksOf(connection)) void link.stop()
       return
     }
     for (const uri of connection.traffic.subscriptions.drop(session)) void this.unsubscribeUpstream(connection, uri)
@@ -186,9 +233,10 @@ export class Connections {
   }
 
   private async unsubscribeUpstream(connection: Connection, uri: string): Promise<void> {
-    if (!connection.link.ready) return
-    const client = await connection.link.client(0)
-    if (client.getProtocolEra() === 'modern') await connection.link.resubscribe()
+    const link = connection.legacy ?? connection.link
+    if (!link.ready) return
+    const client = await link.client(0)
+    if (client.getProtocolEra() === 'modern') await link.resubscribe()
     else await client.unsubscribeResource({uri}).catch(() => {})
   }
 
@@ -210,11 +258,14 @@ export class Connections {
 
   private async applyLevel(connection: Connection): Promise<void> {
     const level = this.levelOf(connection)
-    if (level === undefined || level === connection.level || !connection.link.ready) return
+    if (level === undefined || level === connection.level) return
     connection.level = level
-    const client = await connection.link.client(0)
-    // A 2026-07-28 upstream takes no session log level (it is per request there).
-    if (client.getProtocolEra() === 'legacy' && client.getServerCapabilities()?.logging) await client.setLoggingLevel(level).catch(() => {})
+    for (const link of linksOf(connection)) {
+      if (!link.ready) continue
+      const client = await link.client(0)
+      // A 2026-07-28 upstream takes no session log level (it is per request there).
+      if (client.getProtocolEra() === 'legacy' && client.getServerCapabilities()?.logging) await client.setLoggingLevel(level).catch(() => {})
+    }
   }
 
   // ---- lifecycle --------------------------------------------------------------------------
@@ -226,7 +277,7 @@ export class Connections {
   /** Upstream processes running (upstream.max-processes counts them). */
   get processes(): number {
     let n = 0
-    for (const connection of this.all()) if (connection.link.running) n++
+    for (const connection of this.all()) for (const link of linksOf(connection)) if (link.running) n++
     return n
   }
 
@@ -237,21 +288,26 @@ export class Connections {
    */
   sweep(idleMs: number, now = Date.now()): void {
     for (const connection of this.all()) {
-      const {link, traffic} = connection
-      if (!link.ready || !traffic.quiet || traffic.subscriptions.size > 0 || now - link.lastUsed < idleMs) continue
-      void link.suspend()
+      const {traffic} = connection
+      if (!traffic.quiet || traffic.subscriptions.size > 0) continue
+      for (const link of linksOf(connection)) if (link.ready && now - link.lastUsed >= idleMs) void link.suspend()
     }
     for (const [id, connection] of this.keyed) {
       if (connection.sessions.size === 0 && connection.link.suspended) {
         this.keyed.delete(id)
-        void connection.link.stop()
+        for (const link of linksOf(connection)) void link.stop()
       }
     }
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.all().map((c) => c.link.stop()))
+    await Promise.all(this.all().flatMap((c) => linksOf(c).map((link) => link.stop())))
     this.keyed.clear()
     this.attached.clear()
   }
+}
+
+/** A connection's links: the one it was made with, and its 2025 side once started. */
+function linksOf(connection: Connection): UpstreamLink[] {
+  return connection.legacy ? [connection.link, connection.legacy] : [connection.link]
 }

@@ -70,6 +70,8 @@ export interface LinkOptions {
   logLevel?(): LoggingLevel | undefined
   /** The resources some client is subscribed to through this connection: a 2026-07-28 upstream's listen stream asks for their updates. */
   subscribedUris?(): readonly string[]
+  /** `legacy`: connect with initialize only, as a 2025 client would (the 2025 side of a dual-era upstream, connections.ts). */
+  era?: 'legacy'
 }
 
 /** What the link has learnt of its upstream's era: nothing yet (negotiate), a 2025-era server that fails the probe, or a 2026-07-28-only one. */
@@ -90,13 +92,18 @@ export class UpstreamLink {
   private waiters: (() => void)[] = []
   private retry?: NodeJS.Timeout
   private transport?: Transport
-  private verdict: Verdict = 'negotiate'
+  private verdict: Verdict
   /** A 2026-07-28 upstream's subscriptions/listen stream, while open. */
   private subscription?: McpSubscription
   private started = false
   lastUsed = Date.now()
 
-  constructor(private readonly options: LinkOptions) {}
+  constructor(private readonly options: LinkOptions) {
+    this.verdict = options.era === 'legacy' ? 'legacy' : 'negotiate'
+  }
+
+  /** A link made for the 2025 era (`era: 'legacy'`) whose upstream refused initialize: it has no 2025 side. */
+  refusedLegacy = false
 
   get name(): string {
     return this.options.def.name
@@ -201,6 +208,13 @@ export class UpstreamLink {
       if (this.stopped) return
       // Only a login helps: no retries until the vault changes (a login restarts the upstream).
       const login = needsLoginIn(err)
+      if (!login && this.options.era === 'legacy' && refusesLegacy(err)) {
+        this.refusedLegacy = true
+        this.state = {kind: 'down', reason: 'it speaks only MCP 2026-07-28', retryAt: Number.POSITIVE_INFINITY}
+        log('info', `upstream ${def.name} has no 2025 side (it refused initialize): 2025 clients reach its 2026-07-28 side across keyward's bridge`)
+        this.settle()
+        return
+      }
       if (!login && this.verdict === 'legacy' && refusesLegacy(err)) {
         this.verdict = 'modern-only'
         log('info', `upstream ${def.name} speaks only MCP 2026-07-28; connecting again in that revision`)

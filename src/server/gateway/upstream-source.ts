@@ -320,7 +320,7 @@ export class UpstreamSource implements ToolSource {
    */
   private async on<T>(env: CallEnv, work: (client: Client, connection: Connection) => Promise<T>): Promise<T> {
     const connection = this.connections.of(env.principal, env.session)
-    const client = await connection.link.client(CALL_WAIT_MS)
+    const client = await this.connections.clientFor(connection, env.era, CALL_WAIT_MS)
     const end = connection.traffic.begin({channel: env.client, session: env.session, bridged: env.era === 'modern'})
     try {
       return await work(client, connection)
@@ -438,8 +438,9 @@ export class UpstreamSource implements ToolSource {
   async rootsChanged(session: ClientSession | undefined): Promise<void> {
     for (const connection of this.connections.all()) {
       const owner = connection.scope === 'session' ? connection.sessions.has(session!) : connection.scope === 'shared' && this.options.mode === 'stdio'
-      if (!owner || !connection.link.ready) continue
-      const client = await connection.link.client(0)
+      const link = connection.legacy ?? connection.link
+      if (!owner || !link.ready) continue
+      const client = await link.client(0)
       if (client.getProtocolEra() === 'legacy') await client.sendRootsListChanged().catch(() => {})
     }
   }

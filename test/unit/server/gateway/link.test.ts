@@ -16,6 +16,7 @@ import {CallToolRequestSchema, ElicitResultSchema, ListToolsRequestSchema} from 
 import {createMcpHandler, inputRequired, Server as ModernServer, SUPPORTED_PROTOCOL_VERSIONS} from '@modelcontextprotocol/server'
 
 import {Redactor} from '../../../../src/guard/redactor.js'
+import {Connections} from '../../../../src/server/gateway/connections.js'
 import {UpstreamLink, UpstreamUnavailable} from '../../../../src/server/gateway/link.js'
 import type {LinkTraffic} from '../../../../src/server/gateway/traffic.js'
 import type {UpstreamDefinition} from '../../../../src/upstreams/index.js'
@@ -230,5 +231,50 @@ describe('gateway: the upstream link (in process)', function () {
     let era: string | undefined
     while (Date.now() - started < 15_000 && !(era = l.era)) await new Promise((r) => setTimeout(r, 100))
     assert.equal(era, 'modern')
+  })
+})
+
+describe("gateway: a dual-era upstream's two sides (connections.ts)", function () {
+  this.timeout(20_000)
+  const servers: HttpServer[] = []
+  const all: Connections[] = []
+  afterEach(async () => {
+    await Promise.all(all.splice(0).map((c) => c.stop()))
+    for (const s of servers.splice(0)) s.closeAllConnections(), s.close()
+  })
+
+  async function connectionsTo(dual: boolean): Promise<Connections> {
+    const handler = modernHandler(dual)
+    const http = await listen(async (req, res) => writeWebResponse(res, await handler.fetch(await webRequest(req))))
+    servers.push(http)
+    const def = definition(portOf(http))
+    const connections = new Connections({
+      def,
+      mode: 'stateful',
+      log: () => {},
+      budget: {allows: () => true, max: () => 10},
+      link: {def, resolve: () => ({headers: {}}), version: '0', log: () => {}, logRedactor: () => Redactor.none},
+      onConnected: async () => {},
+      onListChanged: () => {},
+    })
+    all.push(connections)
+    connections.shared.link.start()
+    return connections
+  }
+
+  it('serves a 2025 caller on a connection of its own era, and a 2026-07-28 caller on the 2026-07-28 one', async () => {
+    const connections = await connectionsTo(true)
+    const modern = await connections.clientFor(connections.shared, 'modern', 10_000)
+    const legacy = await connections.clientFor(connections.shared, 'legacy', 10_000)
+    assert.deepEqual([modern.getProtocolEra(), legacy.getProtocolEra()], ['modern', 'legacy'])
+    assert.equal(legacy.getNegotiatedProtocolVersion(), '2025-11-25')
+    assert.equal(await connections.clientFor(connections.shared, 'legacy', 0), legacy, 'started once')
+  })
+
+  it('serves a 2025 caller on the one side of a 2026-07-28-only upstream (across the bridge)', async () => {
+    const connections = await connectionsTo(false)
+    const modern = await connections.clientFor(connections.shared, 'modern', 10_000)
+    assert.equal(await connections.clientFor(connections.shared, 'legacy', 10_000), modern)
+    assert.equal(connections.shared.legacy?.refusedLegacy, true)
   })
 })
