@@ -80,7 +80,11 @@ export class SessionTransport implements Transport, StreamOwner {
       throw Refusal.protocol(409, 'stream_open', 'Conflict: this session already has an open stream')
     }
     // A GET without Last-Event-ID starts afresh: the earlier stream's kept events are of no more use.
-    this.standalone?.close()
+    const earlier = this.standalone
+    if (earlier) {
+      earlier.close()
+      if (earlier.key !== undefined) this.streams.delete(earlier.key)
+    }
     this.standalone = SessionStream.standalone(this, res, headers, request.prime)
   }
 

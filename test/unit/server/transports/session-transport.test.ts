@@ -126,6 +126,20 @@ describe('server: the stateful session transport, resumable', function () {
     assert.equal(JSON.parse(next.data).method, 'notifications/resources/list_changed', 'missed while away, and only that')
   })
 
+  it('a GET without Last-Event-ID after a lost GET stream starts afresh: the lost one resumes no more', async () => {
+    const controller = new AbortController()
+    const first = await fetch(url, {headers: {'x-prime': '1'}, signal: controller.signal})
+    const priming = (await new SseReader(first.body!).next())!
+    controller.abort()
+    await sleep(30)
+    const fresh = await get()
+    assert.equal(fresh.status, 200)
+    assert.equal((await new SseReader(fresh.body!).next())!.data, '')
+    const old = await get({'last-event-id': priming.id!})
+    assert.equal(old.status, 400)
+    assert.equal(transport.log.size.streams, 1)
+  })
+
   it('closing the session ends its connections and drops every event', async () => {
     const res = await postCall(5)
     const events = new SseReader(res.body!)
