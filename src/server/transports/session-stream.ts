@@ -33,6 +33,11 @@ export const STREAM_AFTER_MS = 20
 /** A comment line this often keeps proxies from closing an idle GET stream. */
 const KEEPALIVE_MS = 25_000
 
+/** A write to an ended response would be an 'error' event; one to a destroyed socket goes nowhere. */
+function writable(res: ServerResponse): boolean {
+  return !res.writableEnded && !res.destroyed
+}
+
 export interface StreamOwner {
   readonly log: EventLog
   /** How long a stream whose connection closed waits to be resumed (RESUME_WINDOW_MS but in tests). */
@@ -98,19 +103,19 @@ export class SessionStream {
     const frame = this.owner.log.append(this.logged!, message)
     this.answered = answer
     const res = this.res
-    if (!res || res.destroyed) return // kept for a resumption
+    if (!res || !writable(res)) return // kept for a resumption
     if (answer) res.end(frame)
     else res.write(frame)
   }
 
   /** Carries on on `res` (a GET with Last-Event-ID): the frames the client missed, then the rest live. */
   resume(res: ServerResponse, frames: string[], headers: Record<string, string>): void {
-    clearTimeout(this.expiry)
+    this.stopTimers()
     const previous = this.res
     this.headers = headers
     this.connect(res)
     // The client gave up on the earlier connection, or it would not have come back.
-    if (previous) previous.end()
+    if (previous && writable(previous)) previous.end()
     res.writeHead(200, {...SSE_HEADERS, ...headers})
     if (this.answered) {
       res.end(frames.join(''))
@@ -128,7 +133,7 @@ export class SessionStream {
     if (this.logged) this.owner.log.drop(this.logged)
     const res = this.res
     this.res = undefined
-    if (res && !res.writableEnded) res.end()
+    if (res && writable(res)) res.end()
   }
 
   private connect(res: ServerResponse): void {
@@ -151,7 +156,7 @@ export class SessionStream {
     this.stopTimers()
     const body = JSON.stringify(message)
     const res = this.res
-    if (res && !res.writableEnded) {
+    if (res && writable(res)) {
       res.writeHead(200, {'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...this.headers})
       res.end(body)
     }
@@ -181,7 +186,7 @@ export class SessionStream {
 
   private startKeepalive(res: ServerResponse): void {
     clearInterval(this.keepalive)
-    this.keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS)
+    this.keepalive = setInterval(() => writable(res) && res.write(': keepalive\n\n'), KEEPALIVE_MS)
     this.keepalive.unref()
   }
 
