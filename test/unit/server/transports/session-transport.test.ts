@@ -140,6 +140,18 @@ describe('server: the stateful session transport, resumable', function () {
     assert.equal(transport.log.size.streams, 1)
   })
 
+  it('a resumption takes a stream over from a connection the server still thinks open, which ends', async () => {
+    const res = await postCall(6)
+    const first = new SseReader(res.body!)
+    const priming = (await first.next())!
+    const resumed = await get({'last-event-id': priming.id!})
+    assert.equal(resumed.status, 200)
+    assert.deepEqual(await first.rest(), [], 'the earlier connection ended, without the answer')
+    await transport.send(answer(6))
+    assert.deepEqual((await new SseReader(resumed.body!).rest()).map((e) => JSON.parse(e.data)), [answer(6)])
+    assert.deepEqual(cancelled(received), [])
+  })
+
   it('closing the session ends its connections and drops every event', async () => {
     const res = await postCall(5)
     const events = new SseReader(res.body!)
