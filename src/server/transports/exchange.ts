@@ -1,9 +1,9 @@
 /**
- * The HTTP response that waits for one request's answer (Streamable HTTP, stateful and stateless
- * alike). Its answer is plain JSON, unless something related to the request is sent first
- * (progress, a log message, a request to the client): the response then turns into an SSE
- * stream that carries those and ends with the answer, as the protocol lets a server choose per
- * request.
+ * The HTTP response that waits for one request's answer in stateless Streamable HTTP (stateful
+ * sessions have resumable streams instead: session-stream.ts). Its answer is plain JSON, unless
+ * something related to the request is sent first (progress, a log message): the response then
+ * turns into an SSE stream that carries those and ends with the answer, as the protocol lets a
+ * server choose per request. Also the SSE wire format both modes write.
  */
 import type {ServerResponse} from 'node:http'
 
@@ -11,16 +11,18 @@ import type {JSONRPCMessage} from '@modelcontextprotocol/server'
 
 export const SSE_HEADERS = {'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no'}
 
-export function sseEvent(message: JSONRPCMessage): string {
-  return `event: message\ndata: ${JSON.stringify(message)}\n\n`
+/** One SSE event carrying a message; with an id when the stream is resumable. */
+export function sseEvent(message: JSONRPCMessage, id?: string): string {
+  return `event: message\n${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(message)}\n\n`
 }
 
 /**
- * The cancellation keyward gives itself for a request whose client closed the connection that
- * waited for its answer: keyward offers no resumption, so the answer could reach it no more.
+ * The cancellation keyward gives itself for a request whose answer can reach its client no more:
+ * stateless HTTP offers no resumption, so when the connection that waited for it closes;
+ * stateful, when that stream was not resumed in time (session-stream.ts).
  */
-export function abandoned(requestId: string | number): JSONRPCMessage {
-  return {jsonrpc: '2.0', method: 'notifications/cancelled', params: {requestId, reason: 'the client closed the connection that waited for the answer'}}
+export function abandoned(requestId: string | number, reason = 'the client closed the connection that waited for the answer'): JSONRPCMessage {
+  return {jsonrpc: '2.0', method: 'notifications/cancelled', params: {requestId, reason}}
 }
 
 /** The HTTP response that waits for one request's answer. */

@@ -43,7 +43,7 @@ export interface HttpFront {
 }
 
 /** The headers a stage may look at, every occurrence kept (Node joins or drops repeats in req.headers). */
-const HEADERS = ['host', 'origin', 'authorization', 'x-api-key', 'mcp-session-id', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'content-type', 'accept', 'x-forwarded-for']
+const HEADERS = ['host', 'origin', 'authorization', 'x-api-key', 'mcp-session-id', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'content-type', 'accept', 'x-forwarded-for', 'last-event-id']
 
 function headersOf(req: IncomingMessage, extra: readonly string[]): Record<string, string[] | undefined> {
   const distinct = req.headersDistinct
