@@ -208,26 +208,7 @@ export class UpstreamLink {
       if (this.stopped) return
       // Only a login helps: no retries until the vault changes (a login restarts the upstream).
       const login = needsLoginIn(err)
-      if (!login && this.options.era === 'legacy' && refusesLegacy(err)) {
-        this.refusedLegacy = true
-        this.state = {kind: 'down', reason: 'it speaks only MCP 2026-07-28', retryAt: Number.POSITIVE_INFINITY}
-        log('info', `upstream ${def.name} has no 2025 side (it refused initialize): 2025 clients reach its 2026-07-28 side across keyward's bridge`)
-        this.settle()
-        return
-      }
-      if (!login && this.verdict === 'legacy' && refusesLegacy(err)) {
-        this.verdict = 'modern-only'
-        log('info', `upstream ${def.name} speaks only MCP 2026-07-28; connecting again in that revision`)
-        void this.connect()
-        return
-      }
-      if (!login && this.verdict === 'negotiate' && closedEarly) {
-        // Some servers exit on any request before initialize: the probe ended it, not a fault.
-        this.verdict = 'legacy'
-        log('info', `upstream ${def.name} exited when asked server/discover; connecting again in the 2025 era`)
-        void this.connect()
-        return
-      }
+      if (!login && this.eraVerdict(err, closedEarly)) return
       const why = login ? login.message : err instanceof UpstreamUnavailable ? err.message : closedEarly ? this.exitReason(transport) : describe(err)
       this.fail(`it did not start: ${why}`, login !== undefined)
       return
@@ -241,6 +222,31 @@ export class UpstreamLink {
     const revision = eraOf(client) === 'modern' ? client.getNegotiatedProtocolVersion() : `2025 era, ${client.getNegotiatedProtocolVersion()}`
     log('info', `upstream ${def.name} is ready (${revision}${transport instanceof ChildTransport ? `; pid ${transport.pid}, ${transport.containment}` : ''})`)
     this.settle()
+  }
+
+  /**
+   * What a failed connect says of the upstream's era, acted on: true when it was (the link
+   * connects again in the era found, or, as a 2025 side, stands down), false for a real failure.
+   */
+  private eraVerdict(err: unknown, closedEarly: boolean): boolean {
+    const {def, log} = this.options
+    if (this.options.era === 'legacy' && refusesLegacy(err)) {
+      this.refusedLegacy = true
+      this.state = {kind: 'down', reason: 'it speaks only MCP 2026-07-28', retryAt: Number.POSITIVE_INFINITY}
+      log('info', `upstream ${def.name} has no 2025 side (it refused initialize): 2025 clients reach its 2026-07-28 side across keyward's bridge`)
+      this.settle()
+      return true
+    }
+    if (this.verdict === 'legacy' && refusesLegacy(err)) {
+      this.verdict = 'modern-only'
+      log('info', `upstream ${def.name} speaks only MCP 2026-07-28; connecting again in that revision`)
+    } else if (this.verdict === 'negotiate' && closedEarly) {
+      // Some servers exit on any request before initialize: the probe ended it, not a fault.
+      this.verdict = 'legacy'
+      log('info', `upstream ${def.name} exited when asked server/discover; connecting again in the 2025 era`)
+    } else return false
+    void this.connect()
+    return true
   }
 
   /**
