@@ -447,6 +447,34 @@ describe('protocol eras (issue 21)', function () {
       assert.equal(r.status, 401)
     })
 
+    it('many concurrent requests of two keys, with the same ids and progress tokens, share one server: each gets only its own progress and its own result', async () => {
+      for (const transport of ['stateless', 'stateful'] as const) {
+        const server = servers.get(transport)!
+        const other = await newKey(`other-${transport}`, 'full', server)
+        const sent = Array.from({length: 40}, (_, i) => {
+          const who = i % 2 === 0 ? key : other
+          // Both keys use the same JSON-RPC ids and progress tokens; only the label tells the requests apart.
+          const id = 100 + Math.floor(i / 2)
+          const label = `${i % 2 === 0 ? 'first' : 'other'}-${i}`
+          const token = `tok-${id}`
+          return {id, label, token, answer: modernPost(server.url, who, {id, method: 'tools/call', params: {name: 'legacy__report_progress', arguments: {label}, _meta: envelope(undefined, {progressToken: token})}})}
+        })
+        for (const {id, label, token, answer} of sent) {
+          const r = await answer
+          assert.equal(r.status, 200, r.text)
+          const frames = r.text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as {id?: number; method?: string; params?: Record<string, unknown>; result?: unknown})
+          assert.deepEqual(
+            frames.filter((f) => f.method).map((f) => [f.method, f.params?.progressToken, f.params?.progress, f.params?.message]),
+            [1, 2, 3].map((n) => ['notifications/progress', token, n, label]),
+            `${transport}: request ${label} got only its own progress`,
+          )
+          const last = frames.at(-1)!
+          assert.equal(last.id, id)
+          assert.equal(textOf(last.result), `progress ${label}`, `${transport}: request ${label} got its own result`)
+        }
+      }
+    })
+
     it('--protocol legacy refuses 2026-07-28 requests, --protocol modern 2025 ones, each naming what it speaks', async () => {
       const legacyOnly = await startServe(box, ['--protocol', 'legacy'])
       const modernOnly = await startServe(box, ['--protocol', 'modern'])
