@@ -358,6 +358,34 @@ describe('protocol eras (issue 21)', function () {
       assert.ok(result.capabilities.tools)
     })
 
+    it('server/discover declares the authentication in force: a reload that changes it reaches the next request', async () => {
+      // A vault of its own: the setting changed here would reach every other test's server.
+      const own = new Sandbox()
+      await own.initWithKeyFile()
+      const ownKey = (await own.run(['keys', 'generate', '--name', 'discover', '--scope', 'full'])).stdout.trim()
+      const s = await startServe(own, ['--stateless'])
+      try {
+        const declared = async () => {
+          const r = await modernPost(s.url, ownKey, {method: 'server/discover', params: {_meta: envelope()}})
+          return (r.json!.result as {capabilities: {experimental: {authentication: {types: string[]}}}}).capabilities.experimental.authentication.types
+        }
+        assert.deepEqual(await declared(), ['api_key'])
+        for (const [setting, value] of [['proxy.trusted-cidrs', '10.0.0.0/8'], ['auth.methods', 'api-key,proxy-header']]) {
+          const r = await own.run(['config', 'set', setting, value, '--yes'])
+          assert.equal(r.code, 0, r.stderr)
+        }
+        let types = await declared()
+        for (let t = 0; t < 100 && types.length === 1; t++) {
+          await sleep(50)
+          types = await declared()
+        }
+        assert.deepEqual(types, ['api_key', 'proxy_header'])
+      } finally {
+        await s.stop()
+        await own.cleanup()
+      }
+    })
+
     it('a list is filtered by the caller and marked private, never shared; a call result is complete', async () => {
       const narrow = await newKey('narrow', 'echo', servers.get('stateless')!)
       const r = await modernPost(servers.get('stateless')!.url, narrow, {method: 'tools/list', params: {_meta: envelope()}})
