@@ -39,6 +39,7 @@ import type {RequestContext} from '../context.js'
 import {MODERN_VERSION} from '../era/protocol.js'
 import {authInfoFor} from '../mcp.js'
 import {RPC} from '../refusal.js'
+import type {Runtime} from '../runtime.js'
 import {abandoned, Exchange} from './exchange.js'
 import type {HttpDispatch} from './http.js'
 import type {ListenStreams} from './listen.js'
@@ -162,18 +163,26 @@ export class ModernDispatcher extends PerRequestHTTPServerTransport {
   }
 }
 
-/** The shared server of each modern revision, and the declaration it was built with. */
+/**
+ * The shared server of each modern revision, and the declaration it was built with. The
+ * declaration is looked at again only when a request comes with a runtime not seen before: it
+ * is made from the runtime, and a reload (the one way it changes) makes a new runtime.
+ */
 class SharedServers {
-  private readonly byRevision = new Map<string, {declaration: string; dispatcher: Promise<ModernDispatcher>}>()
+  private readonly byRevision = new Map<string, {declaration: string; runtime: Runtime; dispatcher: Promise<ModernDispatcher>}>()
 
   constructor(private readonly serving: ModernServing) {}
 
-  dispatcherFor(revision: string): Promise<ModernDispatcher> {
-    const declaration = this.serving.declaration()
+  dispatcherFor(revision: string, runtime: Runtime): Promise<ModernDispatcher> {
     const current = this.byRevision.get(revision)
-    if (current?.declaration === declaration) return current.dispatcher
+    if (current?.runtime === runtime) return current.dispatcher
+    const declaration = this.serving.declaration()
+    if (current?.declaration === declaration) {
+      current.runtime = runtime
+      return current.dispatcher
+    }
     const dispatcher = this.connect(revision)
-    this.byRevision.set(revision, {declaration, dispatcher})
+    this.byRevision.set(revision, {declaration, runtime, dispatcher})
     if (current) void current.dispatcher.then((old) => old.retire())
     return dispatcher
   }
@@ -198,7 +207,7 @@ export function modernDispatch(serving: ModernServing): HttpDispatch {
       const message = ctx.message!
       if (message.method === undefined || message.id === undefined) return sendJson(res, 202, undefined, ctx.responseHeaders)
       if (message.method === 'subscriptions/listen') return serving.listen.open(ctx, res)
-      const dispatcher = await servers.dispatcherFor(ctx.requestMeta?.protocolVersion ?? MODERN_VERSION)
+      const dispatcher = await servers.dispatcherFor(ctx.requestMeta?.protocolVersion ?? MODERN_VERSION, ctx.runtime)
       const exchange = new Exchange(res, ctx.responseHeaders, KEEPALIVE_MS)
       // The dispatch is done once the answer is written, or the client is gone.
       await new Promise<void>((resolve) => {
