@@ -183,7 +183,11 @@ class SharedServers {
     }
     const dispatcher = this.connect(revision)
     this.byRevision.set(revision, {declaration, runtime, dispatcher})
-    if (current) void current.dispatcher.then((old) => old.retire())
+    // A server that failed to connect is not kept: the next request tries again.
+    dispatcher.catch(() => {
+      if (this.byRevision.get(revision)?.dispatcher === dispatcher) this.byRevision.delete(revision)
+    })
+    if (current) current.dispatcher.then((old) => old.retire(), () => {})
     return dispatcher
   }
 
@@ -196,7 +200,7 @@ class SharedServers {
   async close(): Promise<void> {
     const all = [...this.byRevision.values()]
     this.byRevision.clear()
-    await Promise.all(all.map(async ({dispatcher}) => (await dispatcher).close()))
+    await Promise.allSettled(all.map(async ({dispatcher}) => (await dispatcher).close()))
   }
 }
 
