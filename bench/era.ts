@@ -1,9 +1,10 @@
 /**
  * The two protocol eras on one server: stateless tools/call of `echo` through `keyward serve
  * --stateless`, a 2026-07-28 client (no handshake, `_meta` and the standard headers on every
- * request, a server instance per request) against a 2025-11-25 client (initialize, then calls to
- * the shared stateless server), measured in the same process, alternately, so that drift in the
- * machine's load falls on both. Issue 21: the modern era should be no slower.
+ * request, served by the one server all modern requests share) against a 2025-11-25 client
+ * (initialize, then calls to the shared stateless server; no session either), with the same key,
+ * tool and arguments, measured in the same process, alternately, so that drift in the machine's
+ * load falls on both. Issue 21: the modern era should be no slower.
  */
 import {createKey} from '../src/keys/index.js'
 import {updateVault} from '../src/vault/index.js'
@@ -39,7 +40,7 @@ export async function benchEra(): Promise<Row[]> {
       {group, metric: `2025-11-25 client (initialize, shared stateless server): ${describe('legacy')}`, value: legacy, unit: 'req/s'},
       {
         group,
-        metric: `2026-07-28 client (_meta and headers per request, server per request): ${describe('modern')}`,
+        metric: `2026-07-28 client (_meta and headers per request, shared server): ${describe('modern')}`,
         value: modern,
         unit: 'req/s',
         baseline: {name: '2025-11-25 client', value: legacy},

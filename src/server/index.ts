@@ -138,7 +138,7 @@ interface TransportParts {
   routes: Routes
 }
 
-/** The transport and the SDK servers it makes: one era each (2025 per stdio connection or session, 2026-07-28 per request or stdio connection). */
+/** The transport and the SDK servers it makes: one era each (2025 per stdio connection or session, or one for stateless HTTP; 2026-07-28 one for HTTP or per stdio connection). */
 async function startTransport(options: ServeOptions, parts: TransportParts): Promise<{transport: RunningTransport; listen?: ListenStreams}> {
   const {deps, pipeline, sessions} = parts
   const connected = new ConnectedServers(deps.catalog)
@@ -148,7 +148,9 @@ async function startTransport(options: ServeOptions, parts: TransportParts): Pro
     return {transport: stdio}
   }
   const listen = new ListenStreams(connected, deps.info)
-  return {transport: await startHttp(options, {pipeline, sessions, createServer, connected, listen, routes: parts.routes}, parts.listening), listen}
+  // createMcpServer puts deps.auth() in what a server declares (experimental.authentication); a reload may change it.
+  const declaration = () => JSON.stringify(deps.auth())
+  return {transport: await startHttp(options, {pipeline, sessions, createServer, declaration, connected, listen, routes: parts.routes}, parts.listening), listen}
 }
 
 type RunningTransport = {url?: string; ended?: Promise<void>; close(): Promise<void>}

@@ -1,7 +1,7 @@
 /**
  * Serving Streamable HTTP: the front; a 2025 request to the stateful (sessions) or stateless
- * dispatch, a 2026-07-28 one (the era stage says which) to the modern path, which is the same in
- * both modes; and the Host values to accept once listening.
+ * dispatch, a 2026-07-28 one (the era stage says which) to the modern dispatch, which is the same
+ * in both modes; and the Host values to accept once listening.
  */
 import type {Server} from '@modelcontextprotocol/server'
 
@@ -13,7 +13,7 @@ import type {Routes} from './routes.js'
 import {allowedHosts} from '../net/hosts.js'
 import {corsFor} from './transports/cors.js'
 import {startHttpFront, type HttpDispatch} from './transports/http.js'
-import {serveModern} from './transports/http-modern.js'
+import {modernDispatch} from './transports/http-modern.js'
 import {statefulDispatch} from './transports/http-stateful.js'
 import {statelessDispatch} from './transports/http-stateless.js'
 import type {ListenStreams} from './transports/listen.js'
@@ -30,6 +30,8 @@ export interface HttpServing {
   /** Stateful HTTP: where sessions are kept. */
   sessions?: SessionStore
   createServer: (sessions?: boolean, era?: Era) => Server
+  /** What a server declares that may change while serving (http-modern.ts builds a new modern server when it does). */
+  declaration: () => string
   connected: ConnectedServers
   /** The listen streams of 2026-07-28 clients. */
   listen: ListenStreams
@@ -39,12 +41,12 @@ export interface HttpServing {
 export async function startHttp(options: ServeOptions, serving: HttpServing, listening: Listening): Promise<{url: string; close(): Promise<void>}> {
   const {sessions, createServer, listen} = serving
   const legacy = sessions ? await statefulDispatch(sessions, createServer, serving.connected) : await statelessDispatch(createServer(false))
-  const modern = {createServer: () => createServer(false, 'modern'), listen}
+  const modern = modernDispatch({createServer: () => createServer(false, 'modern'), declaration: serving.declaration, listen})
   const dispatch: HttpDispatch = {
-    dispatch: (ctx, req, res) => (ctx.era === 'modern' ? serveModern(modern, ctx, req, res) : legacy.dispatch(ctx, req, res)),
+    dispatch: (ctx, req, res) => (ctx.era === 'modern' ? modern : legacy).dispatch(ctx, req, res),
     async close() {
       listen.closeAll()
-      await legacy.close()
+      await Promise.all([legacy.close(), modern.close()])
     },
   }
   const cors = corsFor(() => listening.hosts)

@@ -405,6 +405,34 @@ describe('protocol eras (issue 21)', function () {
       assert.ok(result.capabilities.tools)
     })
 
+    it('server/discover declares the authentication in force: a reload that changes it reaches the next request', async () => {
+      // A vault of its own: the setting changed here would reach every other test's server.
+      const own = new Sandbox()
+      await own.initWithKeyFile()
+      const ownKey = (await own.run(['keys', 'generate', '--name', 'discover', '--scope', 'full'])).stdout.trim()
+      const s = await startServe(own, ['--stateless'])
+      try {
+        const declared = async () => {
+          const r = await modernPost(s.url, ownKey, {method: 'server/discover', params: {_meta: envelope()}})
+          return (r.json!.result as {capabilities: {experimental: {authentication: {types: string[]}}}}).capabilities.experimental.authentication.types
+        }
+        assert.deepEqual(await declared(), ['api_key'])
+        for (const [setting, value] of [['proxy.trusted-cidrs', '10.0.0.0/8'], ['auth.methods', 'api-key,proxy-header']]) {
+          const r = await own.run(['config', 'set', setting, value, '--yes'])
+          assert.equal(r.code, 0, r.stderr)
+        }
+        let types = await declared()
+        for (let t = 0; t < 100 && types.length === 1; t++) {
+          await sleep(50)
+          types = await declared()
+        }
+        assert.deepEqual(types, ['api_key', 'proxy_header'])
+      } finally {
+        await s.stop()
+        await own.cleanup()
+      }
+    })
+
     it('a list is filtered by the caller and marked private, never shared; a call result is complete', async () => {
       const narrow = await newKey('narrow', 'echo', servers.get('stateless')!)
       const r = await modernPost(servers.get('stateless')!.url, narrow, {method: 'tools/list', params: {_meta: envelope()}})
@@ -492,6 +520,34 @@ describe('protocol eras (issue 21)', function () {
     it('every request is authenticated on its own: no session, no credential, no answer', async () => {
       const r = await post(servers.get('stateful')!.url, {jsonrpc: '2.0', id: 1, method: 'tools/list', params: {_meta: envelope()}}, {'mcp-protocol-version': MODERN, 'mcp-method': 'tools/list'})
       assert.equal(r.status, 401)
+    })
+
+    it('many concurrent requests of two keys, with the same ids and progress tokens, share one server: each gets only its own progress and its own result', async () => {
+      for (const transport of ['stateless', 'stateful'] as const) {
+        const server = servers.get(transport)!
+        const other = await newKey(`other-${transport}`, 'full', server)
+        const sent = Array.from({length: 40}, (_, i) => {
+          const who = i % 2 === 0 ? key : other
+          // Both keys use the same JSON-RPC ids and progress tokens; only the label tells the requests apart.
+          const id = 100 + Math.floor(i / 2)
+          const label = `${i % 2 === 0 ? 'first' : 'other'}-${i}`
+          const token = `tok-${id}`
+          return {id, label, token, answer: modernPost(server.url, who, {id, method: 'tools/call', params: {name: 'legacy__report_progress', arguments: {label}, _meta: envelope(undefined, {progressToken: token})}})}
+        })
+        for (const {id, label, token, answer} of sent) {
+          const r = await answer
+          assert.equal(r.status, 200, r.text)
+          const frames = r.text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as {id?: number; method?: string; params?: Record<string, unknown>; result?: unknown})
+          assert.deepEqual(
+            frames.filter((f) => f.method).map((f) => [f.method, f.params?.progressToken, f.params?.progress, f.params?.message]),
+            [1, 2, 3].map((n) => ['notifications/progress', token, n, label]),
+            `${transport}: request ${label} got only its own progress`,
+          )
+          const last = frames.at(-1)!
+          assert.equal(last.id, id)
+          assert.equal(textOf(last.result), `progress ${label}`, `${transport}: request ${label} got its own result`)
+        }
+      }
     })
 
     it('--protocol legacy refuses 2026-07-28 requests, --protocol modern 2025 ones, each naming what it speaks', async () => {

@@ -28,10 +28,13 @@ export function abandoned(requestId: string | number, reason = 'the client close
 /** The HTTP response that waits for one request's answer. */
 export class Exchange {
   private streaming = false
+  private keepalive?: NodeJS.Timeout
 
   constructor(
     private readonly res: ServerResponse,
     private readonly headers: Record<string, string>,
+    /** Once streaming, an SSE comment this often, so that proxies keep a quiet stream open; 0: none. */
+    private readonly keepAliveMs = 0,
   ) {}
 
   get open(): boolean {
@@ -43,23 +46,33 @@ export class Exchange {
     if (!this.streaming) {
       this.streaming = true
       this.res.writeHead(200, {...SSE_HEADERS, ...this.headers})
+      if (this.keepAliveMs > 0) this.keepAlive()
     }
     this.res.write(sseEvent(message))
   }
 
-  finish(message: JSONRPCMessage): void {
+  /** The answer: the end of the event stream, or a JSON body with `status` (a refusal before dispatch may be 400 or 404). */
+  finish(message: JSONRPCMessage, status = 200): void {
+    clearInterval(this.keepalive)
     if (!this.open) return
     if (this.streaming) {
       this.res.end(sseEvent(message))
       return
     }
     const body = JSON.stringify(message)
-    this.res.writeHead(200, {'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...this.headers})
+    this.res.writeHead(status, {'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...this.headers})
     this.res.end(body)
   }
 
   abort(): void {
+    clearInterval(this.keepalive)
     if (this.open) this.res.end()
+  }
+
+  private keepAlive(): void {
+    this.keepalive = setInterval(() => void (this.open && this.res.write(': keepalive\n\n')), this.keepAliveMs)
+    this.keepalive.unref()
+    this.res.once('close', () => clearInterval(this.keepalive))
   }
 }
 
