@@ -95,6 +95,8 @@ export class UpstreamLink {
   private verdict: Verdict
   /** A 2026-07-28 upstream's subscriptions/listen stream, while open. */
   private subscription?: McpSubscription
+  /** The last listen() asked for: the next waits for it (see listen). */
+  private listening: Promise<void> = Promise.resolve()
   private started = false
   lastUsed = Date.now()
 
@@ -252,9 +254,16 @@ export class UpstreamLink {
   /**
    * A 2026-07-28 upstream sends no unsolicited notifications: its list changes come on a
    * subscriptions/listen stream, to the same notification handlers. Without one, keyward still
-   * lists it at start and after a restart.
+   * lists it at start and after a restart. One at a time: each closes the stream before it,
+   * which two running at once would both miss, leaving a stream open on the upstream for good.
    */
-  private async listen(client: Client): Promise<void> {
+  private listen(client: Client): Promise<void> {
+    const next = this.listening.then(() => this.openListen(client))
+    this.listening = next.catch(() => {})
+    return next
+  }
+
+  private async openListen(client: Client): Promise<void> {
     const caps = client.getServerCapabilities() ?? {}
     const uris = caps.resources?.subscribe ? [...(this.options.subscribedUris?.() ?? [])] : []
     const filter = {

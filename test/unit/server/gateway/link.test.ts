@@ -278,3 +278,58 @@ describe("gateway: a dual-era upstream's two sides (connections.ts)", function (
     assert.equal(connections.shared.legacy?.refusedLegacy, true)
   })
 })
+
+describe("gateway: a 2026-07-28 upstream's listen stream (link.ts)", function () {
+  this.timeout(20_000)
+  const servers: HttpServer[] = []
+  const links: UpstreamLink[] = []
+  afterEach(async () => {
+    await Promise.all(links.splice(0).map((l) => l.stop()))
+    for (const s of servers.splice(0)) s.closeAllConnections(), s.close()
+  })
+
+  it('keeps one listen stream open however many resubscriptions race (none is left open on the upstream)', async () => {
+    const handler = createMcpHandler(() => {
+      const server = new ModernServer({name: 'subscribable', version: '1.0.0'}, {capabilities: {tools: {listChanged: true}, resources: {subscribe: true, listChanged: true}}, supportedProtocolVersions: ['2026-07-28', ...SUPPORTED_PROTOCOL_VERSIONS]})
+      server.setRequestHandler('tools/list', async () => ({tools: [ASK]}))
+      server.setRequestHandler('resources/list', async () => ({resources: []}))
+      return server
+    }, {legacy: 'reject'})
+    let open = 0
+    const http = await listen(async (req, res) => {
+      const request = await webRequest(req)
+      const body = await request.clone().text()
+      if (body.includes('"subscriptions/listen"')) {
+        open++
+        res.once('close', () => open--)
+      }
+      await writeWebResponse(res, await handler.fetch(request))
+    })
+    servers.push(http)
+    let uris = ['file:///a']
+    const l = new UpstreamLink({
+      def: definition(portOf(http)),
+      resolve: () => ({headers: {}}),
+      logRedactor: () => Redactor.none,
+      version: '0',
+      log: () => {},
+      capabilities: () => ({}),
+      onListChanged: () => {},
+      subscribedUris: () => uris,
+    })
+    links.push(l)
+    l.start()
+    await l.client(10_000)
+    const settled = async (want: number) => {
+      const started = Date.now()
+      while (Date.now() - started < 3_000 && open !== want) await new Promise((r) => setTimeout(r, 50))
+    }
+    await settled(1)
+    assert.equal(open, 1, 'the stream opened at connect')
+    uris = ['file:///a', 'file:///b']
+    await Promise.all([l.resubscribe(), l.resubscribe(), l.resubscribe(), l.resubscribe()])
+    await settled(1)
+    await new Promise((r) => setTimeout(r, 300))
+    assert.equal(open, 1, 'one listen stream, the newest')
+  })
+})
