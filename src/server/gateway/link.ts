@@ -130,9 +130,15 @@ export class UpstreamLink {
     return this.state.kind === 'idle'
   }
 
-  /** A stdio upstream whose process runs, or is being started or restarted: what upstream.max-processes counts. */
+  /**
+   * A stdio upstream whose process runs, or is being started or restarted: what upstream.max-processes
+   * counts. Not one down for good (a 2025 side refused, a configuration that cannot be used): no
+   * process runs, and none starts before a reload.
+   */
   get running(): boolean {
-    return this.options.def.transport === 'stdio' && this.started && this.state.kind !== 'stopped' && this.state.kind !== 'idle'
+    const {state} = this
+    if (state.kind === 'down' && !Number.isFinite(state.retryAt)) return false
+    return this.options.def.transport === 'stdio' && this.started && state.kind !== 'stopped' && state.kind !== 'idle'
   }
 
   start(): void {

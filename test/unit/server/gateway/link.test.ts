@@ -9,6 +9,7 @@ import assert from 'node:assert/strict'
 import {randomUUID} from 'node:crypto'
 import {createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
+import path from 'node:path'
 
 import {Server as LegacyServer} from '@modelcontextprotocol/sdk/server/index.js'
 import {StreamableHTTPServerTransport} from '@modelcontextprotocol/sdk/server/streamableHttp.js'
@@ -276,6 +277,26 @@ describe("gateway: a dual-era upstream's two sides (connections.ts)", function (
     const modern = await connections.clientFor(connections.shared, 'modern', 10_000)
     assert.equal(await connections.clientFor(connections.shared, 'legacy', 10_000), modern)
     assert.equal(connections.shared.legacy?.refusedLegacy, true)
+  })
+
+  it('counts no process for the 2025 side of a 2026-07-28-only stdio upstream: it refused initialize and exited (upstream.max-processes)', async () => {
+    const fixture = path.resolve('test/fixtures/dual-era-upstream.ts')
+    const def = {name: 'up', transport: 'stdio', command: process.execPath, args: ['--import', 'tsx', fixture, '--modern-only'], env: {}, prefix: true} as unknown as UpstreamDefinition
+    const connections = new Connections({
+      def,
+      mode: 'stateful',
+      log: () => {},
+      budget: {allows: () => true, max: () => 10},
+      link: {def, resolve: () => ({env: {PATH: process.env.PATH ?? '', NODE_OPTIONS: '--import tsx'}}), version: '0', log: () => {}, logRedactor: () => Redactor.none},
+      onConnected: async () => {},
+      onListChanged: () => {},
+    })
+    all.push(connections)
+    connections.shared.link.start()
+    const modern = await connections.clientFor(connections.shared, 'modern', 15_000)
+    assert.equal(await connections.clientFor(connections.shared, 'legacy', 15_000), modern)
+    assert.equal(connections.shared.legacy?.refusedLegacy, true)
+    assert.equal(connections.processes, 1, 'one process runs: the 2026-07-28 side')
   })
 })
 
