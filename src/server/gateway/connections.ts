@@ -170,6 +170,8 @@ export class Connections {
   /** A connection's 2025 side (see clientFor): started at the first 2025 caller; none when the upstream has none, or no process may start. */
   private legacySide(connection: Connection): UpstreamLink | undefined {
     if (connection.legacy) return connection.legacy.refusedLegacy ? undefined : connection.legacy
+    // Stopped (a reload, the session's end) since the caller got its client: a side started now would outlive it.
+    if (!connection.link.ready) return undefined
     if (this.options.def.transport === 'stdio' && !this.options.budget.allows()) return undefined
     const legacy = new UpstreamLink({
       ...this.options.link,

@@ -279,6 +279,16 @@ describe("gateway: a dual-era upstream's two sides (connections.ts)", function (
     assert.equal(connections.shared.legacy?.refusedLegacy, true)
   })
 
+  it('starts no 2025 side for a call that raced the connection being stopped (a reload): nothing is left running', async () => {
+    const connections = await connectionsTo(true)
+    await connections.clientFor(connections.shared, 'modern', 10_000)
+    const call = connections.clientFor(connections.shared, 'legacy', 10_000).catch(() => undefined)
+    await connections.stop()
+    await call
+    await new Promise((r) => setTimeout(r, 500))
+    assert.notEqual(connections.shared.legacy?.ready, true, 'a 2025 side connected after the stop')
+  })
+
   it('counts no process for the 2025 side of a 2026-07-28-only stdio upstream: it refused initialize and exited (upstream.max-processes)', async () => {
     const fixture = path.resolve('test/fixtures/dual-era-upstream.ts')
     const def = {name: 'up', transport: 'stdio', command: process.execPath, args: ['--import', 'tsx', fixture, '--modern-only'], env: {}, prefix: true} as unknown as UpstreamDefinition
