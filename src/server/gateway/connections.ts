@@ -235,7 +235,8 @@ export class Connections {
   }
 
   private async unsubscribeUpstream(connection: Connection, uri: string): Promise<void> {
-    const link = connection.legacy ?? connection.link
+    // Where the subscription was made: the 2025 side, unless the upstream refused it one (clientFor).
+    const link = connection.legacy && !connection.legacy.refusedLegacy ? connection.legacy : connection.link
     if (!link.ready) return
     const client = await link.client(0)
     if (client.getProtocolEra() === 'modern') await link.resubscribe()

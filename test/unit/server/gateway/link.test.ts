@@ -20,6 +20,7 @@ import {Redactor} from '../../../../src/guard/redactor.js'
 import {Connections} from '../../../../src/server/gateway/connections.js'
 import {UpstreamLink, UpstreamUnavailable} from '../../../../src/server/gateway/link.js'
 import type {LinkTraffic} from '../../../../src/server/gateway/traffic.js'
+import type {ClientSession} from '../../../../src/server/tools/source.js'
 import type {UpstreamDefinition} from '../../../../src/upstreams/index.js'
 
 const ASK = {name: 'ask', description: 'Asks its client for a name', inputSchema: {type: 'object' as const, properties: {}}}
@@ -287,6 +288,47 @@ describe("gateway: a dual-era upstream's two sides (connections.ts)", function (
     await call
     await new Promise((r) => setTimeout(r, 500))
     assert.notEqual(connections.shared.legacy?.ready, true, 'a 2025 side connected after the stop')
+  })
+
+  it("tells a 2026-07-28-only upstream when a 2025 session that subscribed ends (no listen stream asks for the resource any more)", async () => {
+    const handler = createMcpHandler(() => {
+      const server = new ModernServer({name: 'subscribable', version: '1.0.0'}, {capabilities: {resources: {subscribe: true}}, supportedProtocolVersions: ['2026-07-28', ...SUPPORTED_PROTOCOL_VERSIONS]})
+      server.setRequestHandler('resources/list', async () => ({resources: []}))
+      return server
+    }, {legacy: 'reject'})
+    /** The listen streams open on the upstream, by what they ask for. */
+    const open = new Set<string>()
+    const http = await listen(async (req, res) => {
+      const request = await webRequest(req)
+      const body = await request.clone().text()
+      if (body.includes('"subscriptions/listen"')) {
+        open.add(body)
+        res.once('close', () => open.delete(body))
+      }
+      await writeWebResponse(res, await handler.fetch(request))
+    })
+    servers.push(http)
+    const def = definition(portOf(http))
+    const connections = new Connections({
+      def, mode: 'stateful', log: () => {}, budget: {allows: () => true, max: () => 10},
+      link: {def, resolve: () => ({headers: {}}), version: '0', log: () => {}, logRedactor: () => Redactor.none},
+      onConnected: async () => {}, onListChanged: () => {},
+    })
+    all.push(connections)
+    connections.shared.link.start()
+    let onClose: (() => void) | undefined
+    const session = {id: 's1', capabilities: () => ({}), channel: {notify: async () => {}, request: async () => ({})}, onClose: (l: () => void) => void (onClose = l)} as unknown as ClientSession
+    const connection = connections.of(undefined, session)
+    await connections.clientFor(connection, 'legacy', 10_000)
+    assert.equal(connection.legacy?.refusedLegacy, true)
+    connection.traffic.subscriptions.add('file:///a', session)
+    await connection.link.resubscribe()
+    const asking = () => [...open].filter((body) => body.includes('file:///a')).length
+    assert.equal(asking(), 1)
+    onClose!()
+    const started = Date.now()
+    while (Date.now() - started < 3_000 && asking() > 0) await new Promise((r) => setTimeout(r, 50))
+    assert.equal(asking(), 0, 'a listen stream still asks for the resource of the session that ended')
   })
 
   it('counts no process for the 2025 side of a 2026-07-28-only stdio upstream: it refused initialize and exited (upstream.max-processes)', async () => {
