@@ -154,6 +154,8 @@ export class Connections {
    * client is served on the 2026-07-28 connection, across keyward's bridge (input.ts).
    */
   async clientFor(connection: Connection, era: 'legacy' | 'modern' | undefined, waitMs: number): Promise<Client> {
+    // A 2025 side once started serves on its own: the 2026-07-28 side may idle (and stop) meanwhile.
+    if (era !== 'modern' && connection.legacy && !connection.legacy.refusedLegacy && connection.legacy.ready) return connection.legacy.client(waitMs)
     const client = await connection.link.client(waitMs)
     if (era === 'modern' || client.getProtocolEra() !== 'modern') return client
     const legacy = this.legacySide(connection)

@@ -28,6 +28,9 @@ import type {CallEnv} from '../tools/source.js'
 /** Rounds of input one call of a 2025 client may take, as the SDK's client allows by default. */
 export const MAX_ROUNDS = 10
 
+/** The most input requests one answer of an upstream may carry to a 2025 client (each is a request to it): as many as a held call may have waiting. */
+const MAX_INPUT_REQUESTS = 16
+
 /** What an upstream may ask its client for within a call. */
 const INPUT_METHODS: ReadonlySet<string> = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list'])
 
@@ -102,6 +105,7 @@ function withAnswers(params: Record<string, unknown>, responses: Record<string, 
 /** Each input request sent to a 2025 caller on its call's channel, at once; the answers by key. */
 async function askCaller(env: CallEnv, upstream: string, inputRequests: Record<string, unknown>, signal: AbortSignal | undefined): Promise<Record<string, unknown>> {
   const entries = Object.entries(inputRequests)
+  if (entries.length > MAX_INPUT_REQUESTS) throw Refusal.notSupported(`upstream ${upstream} asked for ${entries.length} inputs at once; at most ${MAX_INPUT_REQUESTS} are passed to a client`)
   const answers = await Promise.all(
     entries.map(([key, request]) => {
       const r = isPlainObject(request) ? request : {}

@@ -273,6 +273,15 @@ describe("gateway: a dual-era upstream's two sides (connections.ts)", function (
     assert.equal(await connections.clientFor(connections.shared, 'legacy', 0), legacy, 'started once')
   })
 
+  it('a 2025 side serves on its own: the idle 2026-07-28 side is not started again for a 2025 call', async () => {
+    const connections = await connectionsTo(true)
+    await connections.clientFor(connections.shared, 'modern', 10_000)
+    const legacy = await connections.clientFor(connections.shared, 'legacy', 10_000)
+    await connections.shared.link.suspend()
+    assert.equal(await connections.clientFor(connections.shared, 'legacy', 0), legacy)
+    assert.equal(connections.shared.link.suspended, true)
+  })
+
   it('serves a 2025 caller on the one side of a 2026-07-28-only upstream (across the bridge)', async () => {
     const connections = await connectionsTo(false)
     const modern = await connections.clientFor(connections.shared, 'modern', 10_000)
