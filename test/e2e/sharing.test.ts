@@ -215,6 +215,8 @@ describe('sharing upstreams across sessions (issue 16)', function () {
         const s = await serve(args)
         const alice = await connect(s.url, k, 'alice', {sampling: {}})
         const sessionId = (alice as unknown as {transport: {sessionId?: string}}).transport.sessionId
+        // The upstream running before the call is made: a call cancelled while it starts never reaches it, and so is never cancelled there.
+        await alice.callTool({name: 'fixture__cancelled_calls', arguments: {}})
         const gone = new AbortController()
         const label = `gone${args.length}`
         const abandoned = fetch(s.url, {
@@ -226,11 +228,11 @@ describe('sharing upstreams across sessions (issue 16)', function () {
           // Stateful answers a slow call with a stream at once; its body is what the abort cuts.
           .then((r) => r.text())
           .catch(() => 'aborted')
-        await sleep(400)
+        await sleep(1000)
         gone.abort()
         assert.equal(await abandoned, 'aborted')
         // Stateless at once; stateful once the stream was not resumed in time (10 s, session-stream.ts).
-        assert.ok(await until(async () => JSON.parse(textOf(await alice.callTool({name: 'fixture__cancelled_calls', arguments: {}}))).includes(label), 15_000), 'the upstream call was cancelled')
+        assert.ok(await until(async () => JSON.parse(textOf(await alice.callTool({name: 'fixture__cancelled_calls', arguments: {}}))).includes(label), 25_000), 'the upstream call was cancelled')
         if (!sessionId) continue
         assert.equal(textOf(await alice.callTool({name: 'fixture__ask_model_after', arguments: {label: 'after', ms: 10}})), 'model said: hi from alice', 'no call is left in flight to make it uncertain')
       }
