@@ -6,6 +6,7 @@ import {lookJson, lookLines, probeFor, recordEra, recordLook, upstreamContext} f
 import {openSession} from '../../src/cli/session.js'
 import {parseDuration} from '../../src/keys/index.js'
 import {findUpstream} from '../../src/upstreams/index.js'
+import {escapeText} from '../../src/upstreams/scan.js'
 
 export default class UpstreamTest extends KeywardCommand {
   static override summary = 'Start or connect to an upstream once, say which MCP revision it speaks (kept for upstream list), list its tools, pin and scan them, and say how long that took and what its sandbox allows.'
@@ -36,10 +37,11 @@ For a stdio upstream it says how it is contained: sandboxed (with what the sandb
     const look = await recordLook(session, def.name, result.listing)
     const tested = await recordEra(session, def, result)
     if (!this.jsonEnabled()) {
-      const server = result.server ? ` (${result.server.name} ${result.server.version})` : ''
+      // What the upstream says of itself is printed escaped: a hostile one could send terminal control sequences.
+      const server = result.server ? ` (${escapeText(`${result.server.name} ${result.server.version}`)})` : ''
       const era = result.era === 'modern' ? `MCP ${result.protocolVersion}` : `2025 era, MCP ${result.protocolVersion}`
       this.log(`${def.name}${server}: ${era}; ready in ${Math.round(result.ms)} ms; ${result.tools.length} tools, ${result.prompts.length} prompts, ${result.resources} resources`)
-      for (const tool of result.tools) this.log(`  ${tool}`)
+      for (const tool of result.tools) this.log(`  ${escapeText(tool)}`)
       for (const line of containment.lines) this.log(line)
       for (const line of lookLines(def.name, look)) this.log(line)
       if (!tested) this.log(`The era of ${def.name} was not recorded: its definition changed while it was tested (test it again), or the revision it named is not a date.`)
