@@ -1,4 +1,7 @@
-/** The shapes the console's API answers with (see src/ui/api/). */
+/** The shapes the console's API answers with (see src/ui/api/); those the server modules share with it come from ../wire.ts. */
+import type {AuditRow, UpstreamState} from '../wire.js'
+
+export type {AuditRow, Items, UpstreamState} from '../wire.js'
 
 export interface KeyView {
   id: string
@@ -39,21 +42,6 @@ export interface SecretInfo {
   updated: string
 }
 
-export interface Items {
-  tools: string[]
-  prompts: string[]
-  resources: string[]
-}
-
-export interface UpstreamState {
-  name: string
-  state: 'untested' | 'testing' | 'ready' | 'failed'
-  ms?: number
-  server?: {name: string; version: string}
-  items?: Items
-  error?: string
-  testedAt?: string
-}
 
 export interface UpstreamView extends Partial<UpstreamState> {
   name: string
@@ -107,18 +95,6 @@ export interface Stats {
 export interface Latencies {
   range: 'hour' | 'day'
   latencies: {tool: string; upstream: string; calls: number; p50: number; p95: number; p99: number}[]
-}
-
-export interface AuditRow {
-  seq: number
-  ts: string
-  event: string
-  who: string
-  name: string
-  subject: string
-  outcome: string
-  duration_ms?: number
-  reason: string
 }
 
 export interface AuditPage {

@@ -7,6 +7,9 @@
  */
 import type {AuditRecord} from '../../audit/index.js'
 import {MinuteCounts} from './minute-counts.js'
+import type {AuditRow} from '../wire.js'
+
+export type {AuditRow} from '../wire.js'
 
 /** What a chart counts an event as. */
 export const Category = {Other: 0, Call: 1, Refusal: 2, RateLimited: 3} as const
@@ -57,17 +60,6 @@ export interface AuditFilter {
   to?: number
 }
 
-export interface AuditRow {
-  seq: number
-  ts: string
-  event: string
-  who: string
-  name: string
-  subject: string
-  outcome: string
-  duration_ms?: number
-  reason: string
-}
 
 export interface AuditPage {
   /** Matching records in the whole index. */

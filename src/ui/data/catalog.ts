@@ -21,25 +21,9 @@ import {pinsFor} from '../../upstreams/pin-store.js'
 import type {FetchLike} from '../../upstreams/oauth/index.js'
 import type {Listing} from '../../upstreams/pins.js'
 import type {VaultData} from '../../vault/index.js'
+import type {Items, UpstreamState} from '../wire.js'
 
-export interface Items {
-  tools: string[]
-  prompts: string[]
-  resources: string[]
-}
-
-export interface UpstreamState {
-  name: string
-  state: 'untested' | 'testing' | 'ready' | 'failed'
-  ms?: number
-  server?: {name: string; version: string}
-  items?: Items
-  /** The last failure, with every vault secret redacted. */
-  error?: string
-  testedAt?: string
-  /** The definition tested (its `updated` time): a changed definition counts as untested. */
-  definition?: string
-}
+export type {Items, UpstreamState} from '../wire.js'
 
 const TIMEOUT_MS = 30_000
 
