@@ -34,3 +34,26 @@ export interface AuditRow {
   duration_ms?: number
   reason: string
 }
+
+/** What a set of scopes would let a key use (keys.scope preview). */
+export interface Preview {
+  /** The scopes as they would be stored (presets expanded). */
+  scopes: string[]
+  /** Why they cannot be stored, if they cannot. */
+  error?: string
+  tools: {name: string; allowed: boolean}[]
+  prompts: {name: string; allowed: boolean}[]
+  resources: {name: string; allowed: boolean}[]
+  /** Upstreams whose items are not known (no pins, and not looked at, or the look failed). */
+  untested: string[]
+}
+
+/** Where the audit chain's verification stands. */
+export interface VerifyState {
+  status: 'pending' | 'intact' | 'broken' | 'absent' | 'error'
+  records?: number
+  /** The first problem, as `audit verify` words it. */
+  message?: string
+  kind?: string
+  checkedAt?: string
+}

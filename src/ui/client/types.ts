@@ -1,7 +1,7 @@
 /** The shapes the console's API answers with (see src/ui/api/); those the server modules share with it come from ../wire.ts. */
 import type {AuditRow, UpstreamState} from '../wire.js'
 
-export type {AuditRow, Items, UpstreamState} from '../wire.js'
+export type {AuditRow, Items, Preview, UpstreamState, VerifyState} from '../wire.js'
 
 export interface KeyView {
   id: string
@@ -23,15 +23,6 @@ export interface KeyView {
 export interface IssuedKey {
   key: string
   record: KeyView
-}
-
-export interface Preview {
-  scopes: string[]
-  error?: string
-  tools: {name: string; allowed: boolean}[]
-  prompts: {name: string; allowed: boolean}[]
-  resources: {name: string; allowed: boolean}[]
-  untested: string[]
 }
 
 export interface SecretInfo {
@@ -111,14 +102,6 @@ export interface Facets {
   events: string[]
   tools: string[]
   outcomes: string[]
-}
-
-export interface VerifyState {
-  status: 'pending' | 'intact' | 'broken' | 'absent' | 'error'
-  records?: number
-  message?: string
-  kind?: string
-  checkedAt?: string
 }
 
 export interface SessionInfo {

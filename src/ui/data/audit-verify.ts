@@ -10,15 +10,9 @@ import {Worker} from 'node:worker_threads'
 
 import type {VerifyReport} from '../../audit/index.js'
 import {packageRoot} from '../paths.js'
+import type {VerifyState} from '../wire.js'
 
-export interface VerifyState {
-  status: 'pending' | 'intact' | 'broken' | 'absent' | 'error'
-  records?: number
-  /** The first problem, as `audit verify` words it. */
-  message?: string
-  kind?: string
-  checkedAt?: string
-}
+export type {VerifyState} from '../wire.js'
 
 const AGAIN_MS = 60_000
 

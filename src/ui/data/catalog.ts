@@ -21,9 +21,9 @@ import {pinsFor} from '../../upstreams/pin-store.js'
 import type {FetchLike} from '../../upstreams/oauth/index.js'
 import type {Listing} from '../../upstreams/pins.js'
 import type {VaultData} from '../../vault/index.js'
-import type {Items, UpstreamState} from '../wire.js'
+import type {Items, Preview, UpstreamState} from '../wire.js'
 
-export type {Items, UpstreamState} from '../wire.js'
+export type {Items, Preview, UpstreamState} from '../wire.js'
 
 const TIMEOUT_MS = 30_000
 
@@ -116,17 +116,6 @@ export class CatalogSource {
   }
 }
 
-export interface Preview {
-  /** The scopes as they would be stored (presets expanded). */
-  scopes: string[]
-  /** Why they cannot be stored, if they cannot. */
-  error?: string
-  tools: {name: string; allowed: boolean}[]
-  prompts: {name: string; allowed: boolean}[]
-  resources: {name: string; allowed: boolean}[]
-  /** Upstreams whose items are not known (no pins, and not looked at, or the look failed). */
-  untested: string[]
-}
 
 /** Which items `scopes` would allow: the same ScopeSet check serve makes. */
 export function previewScopes(scopes: string[], items: Items & {untested: string[]}): Preview {
