@@ -19,7 +19,7 @@ import {loadKeyFile, openVault} from '../../src/vault/index.js'
 import {vaultAuditLog} from '../helpers/audit.js'
 import {json, sleep} from '../helpers/cli.js'
 import {Bed} from '../helpers/bed.js'
-import {Cable, freePort, hasRedisServer, RedisServer} from '../helpers/redis.js'
+import {Cable, freePort, needRedisServer, RedisServer} from '../helpers/redis.js'
 import {post, type RunningServe} from '../helpers/server.js'
 
 const CALL = {jsonrpc: '2.0', id: 1, method: 'tools/call', params: {name: 'get_time', arguments: {}}}
@@ -30,13 +30,7 @@ describe('scale-out on Redis', function () {
   let redis: RedisServer
   const extra: {close(): unknown}[] = []
 
-  before(function () {
-    if (hasRedisServer()) return
-    // CI installs redis-server (.ci/run) and sets KEYWARD_REQUIRE_REDIS: there, a missing one fails.
-    if (process.env.KEYWARD_REQUIRE_REDIS) throw new Error('redis-server is not installed: apt-get install redis-server')
-    console.warn('    redis-server is not installed (apt-get install redis-server): these tests are skipped')
-    this.skip()
-  })
+  before(needRedisServer)
 
   beforeEach(async () => {
     await bed.setUp()

@@ -13,7 +13,7 @@ import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
 import {ToolListChangedNotificationSchema} from '@modelcontextprotocol/sdk/types.js'
 
 import {json, ROOT, Sandbox, sleep} from '../helpers/cli.js'
-import {hasRedisServer, RedisServer} from '../helpers/redis.js'
+import {needRedisServer, RedisServer} from '../helpers/redis.js'
 import {bearer, httpClient, startServe, type RunningServe} from '../helpers/server.js'
 
 const HOSTILE = path.join(ROOT, 'dist', 'test', 'fixtures', 'hostile-upstream.js')
@@ -186,10 +186,7 @@ describe('pins and the scanner', function () {
   })
 
   it('an approval reaches a Redis replica that keeps its own copy of the vault', async function () {
-    if (!hasRedisServer()) {
-      if (process.env.KEYWARD_REQUIRE_REDIS) throw new Error('redis-server is not installed')
-      this.skip()
-    }
+    needRedisServer.call(this)
     const redis = await RedisServer.start()
     try {
       const dir = box.path('replica')

@@ -19,7 +19,7 @@ import type {Browser, BrowserContext, Page} from 'playwright-core'
 import {Bed} from '../helpers/bed.js'
 import {haveChromium, launchBrowser, screenshot, seriousViolations} from '../helpers/browser.js'
 import {json, ROOT, sleep} from '../helpers/cli.js'
-import {hasRedisServer, RedisServer} from '../helpers/redis.js'
+import {needRedisServer, RedisServer} from '../helpers/redis.js'
 import {bearer, INITIALIZE, post, startServe, type RunningServe} from '../helpers/server.js'
 import {startUi, type RunningUi} from '../helpers/ui.js'
 
@@ -473,10 +473,7 @@ describe('keyward ui: the console in a real browser', function () {
     })
 
     it('overview: replicas with a live heartbeat on Redis', async function () {
-      if (!hasRedisServer()) {
-        if (process.env.KEYWARD_REQUIRE_REDIS) throw new Error('redis-server is not installed: apt-get install redis-server')
-        this.skip()
-      }
+      needRedisServer.call(this)
       const redis = await RedisServer.start()
       const replica = await startServe(bed.box, ['--redis', redis.url])
       const clustered = await startUi(bed.box, ['--no-open', '--redis', redis.url])

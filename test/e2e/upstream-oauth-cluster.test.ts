@@ -12,7 +12,7 @@ import {vaultAuditLog} from '../helpers/audit.js'
 import {Bed} from '../helpers/bed.js'
 import {json, ROOT, sleep} from '../helpers/cli.js'
 import {TestIssuer} from '../helpers/issuer.js'
-import {hasRedisServer, RedisServer} from '../helpers/redis.js'
+import {needRedisServer, RedisServer} from '../helpers/redis.js'
 import type {RunningServe} from '../helpers/server.js'
 import {startOAuthUpstream, type RunningOAuthUpstream} from '../fixtures/oauth-upstream.js'
 
@@ -25,12 +25,7 @@ describe('upstream OAuth with replicas on Redis', function () {
   let issuer: TestIssuer
   let upstream: RunningOAuthUpstream
 
-  before(function () {
-    if (hasRedisServer()) return
-    if (process.env.KEYWARD_REQUIRE_REDIS) throw new Error('redis-server is not installed: apt-get install redis-server')
-    console.warn('    redis-server is not installed (apt-get install redis-server): these tests are skipped')
-    this.skip()
-  })
+  before(needRedisServer)
 
   beforeEach(async () => {
     await bed.setUp()
