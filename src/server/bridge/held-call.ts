@@ -16,15 +16,10 @@ import {randomBytes} from 'node:crypto'
 import type {ClientResult, ServerNotification, ServerRequest} from '@modelcontextprotocol/server'
 
 import type {Principal} from '../../auth/index.js'
+import {INPUT_METHODS, MAX_INPUT_REQUESTS} from '../era/protocol.js'
 import type {RequestMeta} from '../era/request-meta.js'
 import type {ClientChannel} from '../tools/source.js'
 import {Outbox} from './outbox.js'
-
-/** The requests a source may make of its client during a call; anything else is refused at once. */
-const INPUT_METHODS: ReadonlySet<string> = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list'])
-
-/** The most input requests one call may have waiting: a source cannot flood its client. */
-const MAX_ASKS = 16
 
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency']
 
@@ -112,7 +107,7 @@ export class HeldCall {
   private ask(request: ServerRequest, signal?: AbortSignal): Promise<ClientResult> {
     if (!INPUT_METHODS.has(request.method)) return Promise.reject(new InputUnavailable(`${request.method} cannot be sent to a 2026-07-28 client`))
     if (this.abort.signal.aborted) return Promise.reject(new InputUnavailable('the call was cancelled'))
-    if (this.asks.size >= MAX_ASKS) return Promise.reject(new InputUnavailable(`at most ${MAX_ASKS} input requests may wait at once`))
+    if (this.asks.size >= MAX_INPUT_REQUESTS) return Promise.reject(new InputUnavailable(`at most ${MAX_INPUT_REQUESTS} input requests may wait at once`))
     const key = `input-${++this.nextKey}`
     return new Promise<ClientResult>((resolve, reject) => {
       this.asks.set(key, {request: request as InputRequest, resolve, reject, sent: false})

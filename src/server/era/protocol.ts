@@ -12,6 +12,12 @@ export const LEGACY_VERSIONS: readonly string[] = ['2025-11-25', '2025-06-18', '
 
 export type Era = 'legacy' | 'modern'
 
+/** What a server may ask its client for within a call: a 2025 server's requests, a 2026-07-28 server's input requests. */
+export const INPUT_METHODS: ReadonlySet<string> = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list'])
+
+/** The most input requests of one call that keyward carries to its client at once: an upstream cannot flood a client. */
+export const MAX_INPUT_REQUESTS = 16
+
 export const META = {
   protocolVersion: 'io.modelcontextprotocol/protocolVersion',
   clientInfo: 'io.modelcontextprotocol/clientInfo',

@@ -21,18 +21,12 @@
 import type {Client, RequestOptions} from '@modelcontextprotocol/client'
 import type {ClientCapabilities, LoggingLevel} from '@modelcontextprotocol/server'
 
-import {isPlainObject, META} from '../era/protocol.js'
+import {INPUT_METHODS, isPlainObject, MAX_INPUT_REQUESTS, META} from '../era/protocol.js'
 import {Refusal} from '../refusal.js'
 import type {CallEnv} from '../tools/source.js'
 
 /** Rounds of input one call of a 2025 client may take, as the SDK's client allows by default. */
 export const MAX_ROUNDS = 10
-
-/** The most input requests one answer of an upstream may carry to a 2025 client (each is a request to it): as many as a held call may have waiting. */
-const MAX_INPUT_REQUESTS = 16
-
-/** What an upstream may ask its client for within a call. */
-const INPUT_METHODS: ReadonlySet<string> = new Set(['sampling/createMessage', 'elicitation/create', 'roots/list'])
 
 /** How the caller can be reached for input: through the bridge, on its call's channel, or not at all. */
 type Reach = 'bridge' | 'channel' | 'none'
