@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict'
 import {randomUUID} from 'node:crypto'
 import {createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse} from 'node:http'
+import {readdirSync, readFileSync} from 'node:fs'
 import type {AddressInfo} from 'node:net'
 import path from 'node:path'
 
@@ -413,5 +414,42 @@ describe("gateway: a 2026-07-28 upstream's listen stream (link.ts)", function ()
     await settled(1)
     await new Promise((r) => setTimeout(r, 300))
     assert.equal(open, 1, 'one listen stream, the newest')
+  })
+})
+
+describe('gateway: a stdio upstream whose connect fails after its process started', function () {
+  this.timeout(20_000)
+
+  /** The pids of live processes whose command line carries `marker`. */
+  function running(marker: string): number[] {
+    const pids: number[] = []
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue
+      try {
+        const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+        const state = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.[0]
+        if (cmdline.includes(marker) && state !== 'Z') pids.push(Number(entry))
+      } catch {
+        // It exited while we looked.
+      }
+    }
+    return pids
+  }
+
+  it('leaves no process behind: each attempt that fails in the server/discover probe has its process closed', async () => {
+    const marker = `keyward-unusable-probe-${randomUUID()}`
+    // Answers server/discover with only a revision newer than any the SDK speaks: the probe fails (not a 2025 verdict, which would go on to initialize).
+    const script = `process.stdin.on('data', (d) => { for (const line of String(d).split('\\n')) { if (!line.trim()) continue; const m = JSON.parse(line); if (m.id !== undefined) process.stdout.write(JSON.stringify({jsonrpc: '2.0', id: m.id, error: {code: -32022, message: 'unsupported', data: {supported: ['2099-01-01']}}}) + '\\n') } }) // ${marker}`
+    const def = {name: 'up', transport: 'stdio', command: process.execPath, args: ['-e', script], env: {}, prefix: true} as unknown as UpstreamDefinition
+    const log: string[] = []
+    const l = new UpstreamLink({def, resolve: () => ({env: {PATH: process.env.PATH ?? '', NODE_OPTIONS: '--import tsx'}}), version: '0', log: (level, message) => void log.push(`${level}: ${message}`), logRedactor: () => Redactor.none, capabilities: () => ({})})
+    l.start()
+    const started = Date.now()
+    while (Date.now() - started < 8_000 && log.filter((line) => /is down: it did not start/.test(line)).length < 2) await new Promise((r) => setTimeout(r, 50))
+    assert.ok(log.filter((line) => /is down: it did not start/.test(line)).length >= 2, log.join('\n'))
+    await l.stop()
+    const settled = Date.now()
+    while (Date.now() - settled < 5_000 && running(marker).length > 0) await new Promise((r) => setTimeout(r, 100))
+    assert.deepEqual(running(marker), [], 'a process of a failed attempt is still running')
   })
 })
