@@ -25,6 +25,7 @@ import type {Principal} from '../auth/index.js'
 import type {InputBridge, StartCall} from './bridge/bridge.js'
 import type {CallContext} from './context.js'
 import {type CacheableMethod, withCacheHint} from './era/cache-hints.js'
+import {completeResult, type Identity} from './era/complete.js'
 import {type Era, META, MODERN_VERSIONS} from './era/protocol.js'
 import type {RequestMeta} from './era/request-meta.js'
 import {Refusal, toolErrorOf} from './refusal.js'
@@ -137,6 +138,8 @@ class Handlers {
     readonly deps: McpDeps,
     readonly session: ClientSession | undefined,
     readonly era: Era,
+    /** The identity the SDK server was built with: what a modern answer names in its `_meta`. */
+    readonly identity: Identity,
   ) {}
 
   ready(ctx: ServerContext): Promise<void> {
@@ -155,7 +158,9 @@ class Handlers {
   /**
    * A call runs the call stages, after waiting (as a list does) for upstreams still starting. A
    * 2025 client is asked for input (sampling, elicitation, roots) directly; a 2026-07-28 one
-   * through the bridge, whose retry (with the state it was given) resumes the held call.
+   * through the bridge, whose retry (with the state it was given) resumes the held call. A
+   * 2026-07-28 call of an item that never asks (keyward's own tools) runs on its round, as a
+   * 2025 call does; every modern answer is made whole here (era/complete.ts).
    */
   async call(kind: ItemKind, name: string, args: Record<string, unknown>, ctx: ServerContext): Promise<ItemResult | Result> {
     await this.ready(ctx)
@@ -174,15 +179,18 @@ class Handlers {
     const run: StartCall = (client, signal, input) =>
       this.deps.call({runtime, principal, era: this.era, kind, name, arguments: args, signal, meta, session: this.session, client, declared: requestMeta.clientCapabilities, input, logLevel})
     const state = ctx.mcpReq.requestState()
-    if (state === undefined) return renderCall(kind, () => bridge.call(principal, binding, round, run) as Promise<ItemResult>)
+    if (state === undefined) {
+      const direct = this.deps.catalog.find(kind, principal.scopes, name, this.session)?.neverAsks
+      return completeResult(await renderCall(kind, () => (direct ? bridge.run(round, run) : bridge.call(principal, binding, round, run)) as Promise<ItemResult>), this.identity)
+    }
     // A retry resumes a call the stages admitted; the caller must still be allowed the item.
     if (!this.deps.catalog.find(kind, principal.scopes, name, this.session)) throw bridge.refuseRetry(principal, binding, Refusal.unknownItem(kind, name, 'out_of_scope'))
-    return renderCall(kind, () => bridge.resume(principal, binding, String(state), ctx.mcpReq.inputResponses, round, run) as Promise<ItemResult>)
+    return completeResult(await renderCall(kind, () => bridge.resume(principal, binding, String(state), ctx.mcpReq.inputResponses, round, run) as Promise<ItemResult>), this.identity)
   }
 
   /** A modern list or read carries keyward's cache hint: private to the caller (it is filtered by its scopes), keyward's TTL. */
   hinted<T extends Record<string, unknown>>(method: CacheableMethod, result: T): T {
-    return this.era === 'modern' ? withCacheHint(method, result) : result
+    return this.era === 'modern' ? completeResult(withCacheHint(method, result), this.identity) : result
   }
 
   /** What a source is given outside a call (completion, subscriptions): redacted with the request's runtime. */
@@ -220,14 +228,15 @@ export function createMcpServer(deps: McpDeps, era: Era = 'legacy'): Server {
     experimental: {authentication: deps.auth()},
   }
   const modern = era === 'modern'
+  const identity: Identity = {name: deps.info.name, version: deps.info.version}
   const server = new Server(
-    {name: deps.info.name, version: deps.info.version},
+    identity,
     {capabilities, ...(modern ? {supportedProtocolVersions: [...MODERN_VERSIONS, ...SUPPORTED_PROTOCOL_VERSIONS]} : {})},
   )
   if (!modern) server.registerCapabilities({resources: {listChanged: true, subscribe: true}})
   const session = deps.sessions && !modern ? redactingSession(clientSession(server), deps.redactor) : undefined
   if (session) sessionsByServer.set(server, session)
-  const handlers = new Handlers(deps, session, era)
+  const handlers = new Handlers(deps, session, era, identity)
   registerLists(server, handlers)
   registerCalls(server, handlers)
   registerResourceRequests(server, handlers)

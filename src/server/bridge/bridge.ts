@@ -30,7 +30,7 @@ import {missingCapability} from '../era/request-meta.js'
 import {RequestStateRefused, type RequestStateSealer, type StateBinding} from '../era/request-state.js'
 import {Refusal} from '../refusal.js'
 import type {ClientChannel, InputPassage} from '../tools/source.js'
-import {HeldCall, type Round} from './held-call.js'
+import {HeldCall, InputUnavailable, notifyRound, type Round} from './held-call.js'
 
 export interface BridgeLimits {
   perPrincipal: number
@@ -81,6 +81,20 @@ export class InputBridge {
   }
 
   /**
+   * A call of an item that never asks its caller for input (ItemTraits.neverAsks): there is
+   * nothing to hold, so it runs on the round itself, as a 2025 call does: the round's signal is
+   * its signal (the client's cancellation reaches it directly), and its notifications go to the
+   * round. Should it ask after all, the ask fails, and nothing is held.
+   */
+  run(round: BridgeRound, start: StartCall): Promise<unknown> {
+    const channel: ClientChannel = {
+      notify: (notification) => notifyRound(round, notification),
+      request: (request) => Promise.reject(new InputUnavailable(`${request.method}: this item does not ask its caller for input`)),
+    }
+    return start(channel, round.signal, {})
+  }
+
+  /**
    * A retry: its state opened (or refused). A held call gets its answers and the race runs
    * again; an upstream's own round is run again as a new call (through every call stage), with
    * the answers and the upstream's state for the upstream that asked.
@@ -118,18 +132,16 @@ export class InputBridge {
 
   private async race(held: HeldCall, binding: StateBinding, round: BridgeRound, input?: InputPassage): Promise<Result> {
     held.attach(round)
-    // The revision's cancellation: the client closes its request. The call ends with it.
-    const cancel = () => held.fail('the client cancelled the request')
-    round.signal.addEventListener('abort', cancel, {once: true})
+    const watch = new CancelWatch(round.signal, () => held.fail('the client cancelled the request'))
     try {
       const event = await held.next()
       // The call's last progress or log message may still be on its way to the round: it must not arrive after the answer.
-      await held.flushed()
+      if (held.sending) await held.flushed()
       if (event.kind !== 'done') return this.inputRequired(held, binding, round)
       const result = held.result() as Result
       return input?.asked && result.resultType === 'input_required' ? this.passThrough(held, binding, round, input.asked, result) : result
     } finally {
-      round.signal.removeEventListener('abort', cancel)
+      watch.stop()
       held.detach()
     }
   }
@@ -203,6 +215,36 @@ export class InputBridge {
       ended++
     }
     return ended
+  }
+}
+
+/**
+ * The revision's cancellation: the client closes its request, and the call ends with it. The
+ * listener on the request's signal is attached only once the event loop turns: a client's
+ * cancellation arrives as I/O, so a call that settles before then cannot miss one, and is spared
+ * the listener, which on Node 20 cost more than the rest of a round (the bench's 2026-07-28
+ * row). A signal aborted before the listener is attached is seen when it would have been.
+ */
+class CancelWatch {
+  private readonly immediate: NodeJS.Immediate
+  private listening = false
+
+  constructor(
+    private readonly signal: AbortSignal,
+    private readonly cancel: () => void,
+  ) {
+    this.immediate = setImmediate(() => this.listen())
+  }
+
+  private listen(): void {
+    if (this.signal.aborted) return this.cancel()
+    this.signal.addEventListener('abort', this.cancel, {once: true})
+    this.listening = true
+  }
+
+  stop(): void {
+    clearImmediate(this.immediate)
+    if (this.listening) this.signal.removeEventListener('abort', this.cancel)
   }
 }
 

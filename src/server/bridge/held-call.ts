@@ -44,6 +44,9 @@ export interface Round {
 
 export type CallEvent = {kind: 'done'} | {kind: 'input'}
 
+const DONE: CallEvent = {kind: 'done'}
+const INPUT: CallEvent = {kind: 'input'}
+
 export class InputUnavailable extends Error {
   constructor(message: string) {
     super(message)
@@ -127,10 +130,15 @@ export class HeldCall {
   /** The next thing that happens to the call: it is done, or it waits for input not yet shown. */
   async next(): Promise<CallEvent> {
     for (;;) {
-      if (this.outcome) return {kind: 'done'}
-      if ([...this.asks.values()].some((a) => !a.sent)) return {kind: 'input'}
+      if (this.outcome) return DONE
+      if (this.hasUnshownAsk()) return INPUT
       await new Promise<void>((resolve) => (this.wake = resolve))
     }
+  }
+
+  private hasUnshownAsk(): boolean {
+    for (const ask of this.asks.values()) if (!ask.sent) return true
+    return false
   }
 
   /** The asks not yet shown, marked shown: what the next InputRequiredResult carries. */
@@ -173,6 +181,11 @@ export class HeldCall {
     this.round = round
   }
 
+  /** True while a notification handed to the round is not yet sent. */
+  get sending(): boolean {
+    return this.outbox.pending
+  }
+
   /** Waits until every notification handed to the round so far is sent (or a bound passed): the round's answer comes after them. */
   flushed(): Promise<void> {
     return this.outbox.flushed()
@@ -182,21 +195,23 @@ export class HeldCall {
     this.round = undefined
   }
 
-  /** Progress under the token of the round's request (none: dropped); log messages at the round's level or above (none: dropped). */
   private async notify(notification: ServerNotification): Promise<void> {
-    const round = this.round
-    if (!round) return
-    const params = (notification.params ?? {}) as Record<string, unknown>
-    if (notification.method === 'notifications/progress') {
-      const token = round.meta.progressToken
-      if (token === undefined) return
-      return round.notify({...notification, params: {...params, progressToken: token}} as ServerNotification)
-    }
-    if (notification.method === 'notifications/message') {
-      const threshold = round.meta.logLevel
-      if (threshold === undefined || LOG_LEVELS.indexOf(String(params.level)) < LOG_LEVELS.indexOf(threshold)) return
-      return round.notify(notification)
-    }
-    // Anything else (a resource update, a list change) is not the call's; modern clients hear of those on subscriptions/listen.
+    if (this.round) return notifyRound(this.round, notification)
   }
+}
+
+/** A call's notification to the round waiting on it: progress under the token of the round's request (none: dropped); log messages at the round's level or above (none: dropped). */
+export async function notifyRound(round: Round, notification: ServerNotification): Promise<void> {
+  const params = (notification.params ?? {}) as Record<string, unknown>
+  if (notification.method === 'notifications/progress') {
+    const token = round.meta.progressToken
+    if (token === undefined) return
+    return round.notify({...notification, params: {...params, progressToken: token}} as ServerNotification)
+  }
+  if (notification.method === 'notifications/message') {
+    const threshold = round.meta.logLevel
+    if (threshold === undefined || LOG_LEVELS.indexOf(String(params.level)) < LOG_LEVELS.indexOf(threshold)) return
+    return round.notify(notification)
+  }
+  // Anything else (a resource update, a list change) is not the call's; modern clients hear of those on subscriptions/listen.
 }

@@ -17,6 +17,10 @@ export class Outbox {
     return sent
   }
 
+  get pending(): boolean {
+    return this.sending.size > 0
+  }
+
   /** Resolves once every send tracked so far has settled, or after FLUSH_MS. */
   async flushed(): Promise<void> {
     if (this.sending.size === 0) return

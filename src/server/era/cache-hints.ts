@@ -40,7 +40,7 @@ export function cacheHintFor(method: CacheableMethod, upstream?: unknown, ttlMs:
   return {ttlMs: ttl, cacheScope: 'private'}
 }
 
-/** A result with keyward's hint in place of whatever cache fields it carried. */
+/** A result with keyward's hint in place of whatever cache fields it carried (assigned, not spread: era/complete.ts says why). */
 export function withCacheHint<T extends Record<string, unknown>>(method: CacheableMethod, result: T, ttlMs?: number): T & CacheHint {
-  return {...result, ...cacheHintFor(method, result, ttlMs)}
+  return Object.assign({}, result, cacheHintFor(method, result, ttlMs))
 }

@@ -125,12 +125,14 @@ const TOOL: Table<SourceTool, SourceRedaction> = {
   kind: () => 'tool',
   descriptor: (inner, r) => r.current().value(inner.descriptor),
   call: (inner, r) => (args, env) => r.answer(env, (e) => inner.call(args, e!)),
+  neverAsks: (inner) => inner.neverAsks,
 }
 
 const PROMPT: Table<SourcePrompt, SourceRedaction> = {
   kind: () => 'prompt',
   descriptor: (inner, r) => r.current().value(inner.descriptor),
   get: (inner, r) => (args, env) => r.answer(env, (e) => inner.get(args, e!)),
+  neverAsks: (inner) => inner.neverAsks,
 }
 
 const RESOURCE: Table<SourceResource, SourceRedaction> = {
@@ -139,6 +141,7 @@ const RESOURCE: Table<SourceResource, SourceRedaction> = {
   read: (inner, r) => (env) => r.answer(env, (e) => inner.read(e!)),
   subscribe: (inner, r) => inner.subscribe && ((env) => r.answer(env, (e) => inner.subscribe!(e!))),
   unsubscribe: (inner, r) => inner.unsubscribe && ((env) => r.answer(env, (e) => inner.unsubscribe!(e!))),
+  neverAsks: (inner) => inner.neverAsks,
 }
 
 // ---- sources --------------------------------------------------------------------------------

@@ -101,20 +101,30 @@ export interface Redaction {
   found: Set<string>
 }
 
-export interface SourceTool {
+/** What the catalog may know of an item besides its descriptor. */
+export interface ItemTraits {
+  /**
+   * The item never asks its caller for input (sampling, elicitation, roots) while it runs, as
+   * keyward's own tools never do: a 2026-07-28 call of it has nothing to hold and skips the
+   * bridge (server/bridge). Unset: it may ask (an upstream's items).
+   */
+  neverAsks?: boolean
+}
+
+export interface SourceTool extends ItemTraits {
   kind: 'tool'
   /** As listed to clients; `inputSchema` is JSON Schema, which validates every call. */
   descriptor: Tool
   call(args: Record<string, unknown>, env: CallEnv): Promise<CallToolResult> | CallToolResult
 }
 
-export interface SourcePrompt {
+export interface SourcePrompt extends ItemTraits {
   kind: 'prompt'
   descriptor: Prompt
   get(args: Record<string, string>, env: CallEnv): Promise<GetPromptResult> | GetPromptResult
 }
 
-export interface SourceResource {
+export interface SourceResource extends ItemTraits {
   kind: 'resource'
   descriptor: Resource
   read(env: CallEnv): Promise<ReadResourceResult> | ReadResourceResult

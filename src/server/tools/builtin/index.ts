@@ -15,7 +15,7 @@ function toSourceTool(definition: ToolDefinition): SourceTool {
   const {$schema: _ignored, ...inputSchema} = z.toJSONSchema(definition.input, {io: 'input'}) as Record<string, unknown>
   const descriptor: Tool = {name: definition.name, title: definition.title, description: definition.description, inputSchema: inputSchema as Tool['inputSchema']}
   // Arguments reach run() already checked against inputSchema (see stages/validate-input.ts).
-  return {kind: 'tool', descriptor, call: (args, env) => definition.run(args as never, env)}
+  return {kind: 'tool', descriptor, call: (args, env) => definition.run(args as never, env), neverAsks: true}
 }
 
 export function builtinSource(): ToolSource {

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
+import {getEventListeners} from 'node:events'
 
 import type {Principal} from '../../../../src/auth/index.js'
 import {InputBridge, type BridgeRound, type StartCall} from '../../../../src/server/bridge/bridge.js'
@@ -195,6 +196,58 @@ describe('bridge: a 2026-07-28 call held for input', () => {
     abort.abort()
     await assert.rejects(pending, /aborted/)
     assert.equal(signal?.aborted, true)
+  })
+
+  it('a client that closes its request while the call waits on I/O cancels it; no listener stays on the request', async () => {
+    const {bridge} = bridgeWith()
+    const abort = new AbortController()
+    const pending = bridge.call(alice, binding(alice), round(undefined, {signal: abort.signal}), (_channel, s) => new Promise((_resolve, reject) => s.addEventListener('abort', () => reject(new Error('aborted')))))
+    // Past the turn of the event loop where the listener is attached: the cancellation comes as I/O does.
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    assert.equal(getEventListeners(abort.signal, 'abort').length, 1, 'a call still running listens for its cancellation')
+    abort.abort()
+    await assert.rejects(pending, /aborted/)
+    assert.equal(getEventListeners(abort.signal, 'abort').length, 0)
+  })
+
+  it('a call that settles before the event loop turns, or after, leaves no listener on its request', async () => {
+    const {bridge} = bridgeWith()
+    const signal = new AbortController().signal
+    await bridge.call(alice, binding(alice), round(undefined, {signal}), async () => ({content: []}))
+    await bridge.call(alice, binding(alice), round(undefined, {signal}), () => new Promise((resolve) => setTimeout(() => resolve({content: []}), 5)))
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(getEventListeners(signal, 'abort').length, 0)
+  })
+})
+
+describe('bridge: a call of an item that never asks for input', () => {
+  it("runs on the round itself: the round's signal, its progress token and log level; nothing is held", async () => {
+    const {bridge} = bridgeWith()
+    const abort = new AbortController()
+    const r = round(undefined, {signal: abort.signal, meta: {protocolVersion: '2026-07-28', clientCapabilities: {}, progressToken: 'tok', logLevel: 'warning'}})
+    let seen: AbortSignal | undefined
+    const result = await bridge.run(r, async (channel, signal) => {
+      seen = signal
+      await channel.notify({method: 'notifications/progress', params: {progressToken: 'upstream-token', progress: 1}})
+      await channel.notify({method: 'notifications/message', params: {level: 'info', data: 'below the level: dropped'}})
+      await channel.notify({method: 'notifications/message', params: {level: 'error', data: 'kept'}})
+      return {content: [{type: 'text', text: 'done'}]}
+    })
+    assert.deepEqual(result, {content: [{type: 'text', text: 'done'}]})
+    assert.equal(seen, abort.signal)
+    assert.deepEqual(r.sent, [
+      {method: 'notifications/progress', params: {progressToken: 'tok', progress: 1}},
+      {method: 'notifications/message', params: {level: 'error', data: 'kept'}},
+    ])
+    assert.equal(bridge.size, 0)
+  })
+
+  it('an ask from it fails at once, and nothing is held', async () => {
+    const {bridge} = bridgeWith()
+    const {start, seen} = asking()
+    await assert.rejects(bridge.run(round(), start), /does not ask its caller for input/)
+    assert.match(seen.error ?? '', /elicitation\/create/)
+    assert.equal(bridge.size, 0)
   })
 })
 

@@ -125,6 +125,8 @@ function callEnv(channel: ClientChannel, found = new Set<string>()): CallEnv {
 /** One check per item member. */
 async function checkItem(item: SourceTool | SourcePrompt | SourceResource, kind: ItemKind): Promise<void> {
   assert.equal(item.kind, kind)
+  // These items ask for input (speak): the wrapper must not say they never do, nor drop the trait of one that never does.
+  assert.equal(item.neverAsks, undefined, `a ${kind} that may ask is not wrapped as one that never does`)
   assertClean(item.descriptor, `${kind} descriptor`)
   const {sent, channel} = recordingChannel()
   const found = new Set<string>()
@@ -143,7 +145,7 @@ async function checkItem(item: SourceTool | SourcePrompt | SourceResource, kind:
   }
 }
 
-const MEMBERS: Record<ItemKind, string[]> = {tool: ['call', 'descriptor', 'kind'], prompt: ['descriptor', 'get', 'kind'], resource: ['descriptor', 'kind', 'read', 'subscribe', 'unsubscribe']}
+const MEMBERS: Record<ItemKind, string[]> = {tool: ['call', 'descriptor', 'kind', 'neverAsks'], prompt: ['descriptor', 'get', 'kind', 'neverAsks'], resource: ['descriptor', 'kind', 'neverAsks', 'read', 'subscribe', 'unsubscribe']}
 
 /** One check per member of ToolSource: a member without one does not compile. */
 const CHECKS: {[K in keyof Required<ToolSource>]: (wrapped: ToolSource) => unknown} = {
@@ -185,6 +187,11 @@ describe('redacting wrapper', () => {
     for (const [list, kind] of [[wrapped.tools(), 'tool'], [wrapped.prompts(), 'prompt'], [wrapped.resources(), 'resource']] as const) {
       assert.deepEqual(Object.keys(list[0]).sort(), MEMBERS[kind], `every member of a ${kind} is wrapped and checked`)
     }
+  })
+
+  it("an item that never asks for input keeps that trait when wrapped (a 2026-07-28 call of it skips the bridge)", () => {
+    const wrapped = redactingSource({name: 'own', tools: () => [{...tool, neverAsks: true}], prompts: () => [], resources: () => []}, current)
+    assert.equal(wrapped.tools()[0].neverAsks, true)
   })
 
   it('client sessions and channels: every member, messages redacted with the newest redactor', async () => {
