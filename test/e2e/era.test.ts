@@ -405,7 +405,7 @@ describe('protocol eras (issue 21)', function () {
       assert.ok(result.capabilities.tools)
     })
 
-    it('server/discover declares the authentication in force: a reload that changes it reaches the next request', async () => {
+    it('server/discover, and a stateless 2025 initialize, declare the authentication in force: a reload that changes it reaches the next request', async () => {
       // A vault of its own: the setting changed here would reach every other test's server.
       const own = new Sandbox()
       await own.initWithKeyFile()
@@ -416,7 +416,15 @@ describe('protocol eras (issue 21)', function () {
           const r = await modernPost(s.url, ownKey, {method: 'server/discover', params: {_meta: envelope()}})
           return (r.json!.result as {capabilities: {experimental: {authentication: {types: string[]}}}}).capabilities.experimental.authentication.types
         }
+        // The 2025 era's stateless server is shared by all its requests too: its initialize must not keep the start-up declaration.
+        const initialized = async () => {
+          const init = {jsonrpc: '2.0', id: 1, method: 'initialize', params: {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 'e2e', version: '1'}}}
+          const r = await post(s.url, init, {...bearer(ownKey), 'mcp-protocol-version': '2025-11-25'})
+          const json = r.text.startsWith('{') ? r.text : r.text.split('\n').find((line) => line.startsWith('data: '))!.slice(6)
+          return (JSON.parse(json) as {result: {capabilities: {experimental: {authentication: {types: string[]}}}}}).result.capabilities.experimental.authentication.types
+        }
         assert.deepEqual(await declared(), ['api_key'])
+        assert.deepEqual(await initialized(), ['api_key'])
         for (const [setting, value] of [['proxy.trusted-cidrs', '10.0.0.0/8'], ['auth.methods', 'api-key,proxy-header']]) {
           const r = await own.run(['config', 'set', setting, value, '--yes'])
           assert.equal(r.code, 0, r.stderr)
@@ -427,6 +435,7 @@ describe('protocol eras (issue 21)', function () {
           types = await declared()
         }
         assert.deepEqual(types, ['api_key', 'proxy_header'])
+        assert.deepEqual(await initialized(), ['api_key', 'proxy_header'])
       } finally {
         await s.stop()
         await own.cleanup()

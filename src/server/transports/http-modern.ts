@@ -17,8 +17,7 @@
  * MISSING_CLIENT_CAPABILITY is 400 wherever it comes from.
  *
  * What a server declares can change while serving (its authentication, in server/discover); a
- * new declaration gets a new shared server, and the old one is closed once its last request is
- * answered.
+ * new declaration gets a new shared server (shared-servers.ts).
  *
  * `subscriptions/listen` is served by listen.ts; a notification (the revision sends none that a
  * server acts on over HTTP) is acknowledged and dropped.
@@ -39,11 +38,11 @@ import type {RequestContext} from '../context.js'
 import {MODERN_VERSION} from '../era/protocol.js'
 import {authInfoFor} from '../mcp.js'
 import {RPC} from '../refusal.js'
-import type {Runtime} from '../runtime.js'
 import {abandoned, Exchange} from './exchange.js'
 import type {HttpDispatch} from './http.js'
 import type {ListenStreams} from './listen.js'
 import {sendJson} from './respond.js'
+import {SharedServers, type SharedDispatcher} from './shared-servers.js'
 
 export interface ModernServing {
   /** A fresh server bound to nothing yet, listing the modern revision. */
@@ -89,13 +88,14 @@ function isAnswer(message: JSONRPCMessage): message is Answer {
  * The transport of the shared modern server: an SDK per-request transport in kind (which is what
  * binds the server to the revision when it connects), serving every request in flight.
  */
-export class ModernDispatcher extends PerRequestHTTPServerTransport {
+export class ModernDispatcher extends PerRequestHTTPServerTransport implements SharedDispatcher {
   private readonly classified: MessageClassification
   private nextId = 0
   private readonly inFlight = new Map<number, {clientId: string | number; reply: ModernReply}>()
   /** True while a request is handed to the server: what it answers then, it answers before any handler ran. */
   private dispatching = false
-  private retired = false
+  /** Set once retired: called when the last request in flight is answered. */
+  private retired?: () => void
 
   constructor(revision: string) {
     const classification = {era: 'modern', revision} as MessageClassification
@@ -148,8 +148,8 @@ export class ModernDispatcher extends PerRequestHTTPServerTransport {
   }
 
   /** No new request comes here; closed (and its server with it) once the last one in flight is answered. */
-  retire(): void {
-    this.retired = true
+  retire(closed: () => void): void {
+    this.retired = closed
     this.closeIfDone()
   }
 
@@ -159,59 +159,23 @@ export class ModernDispatcher extends PerRequestHTTPServerTransport {
   }
 
   private closeIfDone(): void {
-    if (this.retired && this.inFlight.size === 0) void this.close()
-  }
-}
-
-/**
- * The shared server of each modern revision, and the declaration it was built with. The
- * declaration is looked at again only when a request comes with a runtime not seen before: it
- * is made from the runtime, and a reload (the one way it changes) makes a new runtime.
- */
-class SharedServers {
-  private readonly byRevision = new Map<string, {declaration: string; runtime: Runtime; dispatcher: Promise<ModernDispatcher>}>()
-
-  constructor(private readonly serving: ModernServing) {}
-
-  dispatcherFor(revision: string, runtime: Runtime): Promise<ModernDispatcher> {
-    const current = this.byRevision.get(revision)
-    if (current?.runtime === runtime) return current.dispatcher
-    const declaration = this.serving.declaration()
-    if (current?.declaration === declaration) {
-      current.runtime = runtime
-      return current.dispatcher
-    }
-    const dispatcher = this.connect(revision)
-    this.byRevision.set(revision, {declaration, runtime, dispatcher})
-    // A server that failed to connect is not kept: the next request tries again.
-    dispatcher.catch(() => {
-      if (this.byRevision.get(revision)?.dispatcher === dispatcher) this.byRevision.delete(revision)
-    })
-    if (current) current.dispatcher.then((old) => old.retire(), () => {})
-    return dispatcher
-  }
-
-  private async connect(revision: string): Promise<ModernDispatcher> {
-    const dispatcher = new ModernDispatcher(revision)
-    await this.serving.createServer().connect(dispatcher)
-    return dispatcher
-  }
-
-  async close(): Promise<void> {
-    const all = [...this.byRevision.values()]
-    this.byRevision.clear()
-    await Promise.allSettled(all.map(async ({dispatcher}) => (await dispatcher).close()))
+    if (this.retired && this.inFlight.size === 0) void this.close().then(this.retired)
   }
 }
 
 export function modernDispatch(serving: ModernServing): HttpDispatch {
-  const servers = new SharedServers(serving)
+  const servers = new SharedServers(serving.declaration, async (revision) => {
+    const dispatcher = new ModernDispatcher(revision)
+    await serving.createServer().connect(dispatcher)
+    return dispatcher
+  })
   return {
     async dispatch(ctx: RequestContext, _req: IncomingMessage, res: ServerResponse) {
       const message = ctx.message!
       if (message.method === undefined || message.id === undefined) return sendJson(res, 202, undefined, ctx.responseHeaders)
       if (message.method === 'subscriptions/listen') return serving.listen.open(ctx, res)
-      const dispatcher = await servers.dispatcherFor(ctx.requestMeta?.protocolVersion ?? MODERN_VERSION, ctx.runtime)
+      const shared = servers.dispatcherFor(ctx.requestMeta?.protocolVersion ?? MODERN_VERSION, ctx.runtime)
+      const dispatcher = shared instanceof ModernDispatcher ? shared : await shared
       const exchange = new Exchange(res, ctx.responseHeaders, KEEPALIVE_MS)
       // The dispatch is done once the answer is written, or the client is gone.
       await new Promise<void>((resolve) => {

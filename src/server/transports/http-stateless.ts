@@ -13,6 +13,10 @@
  * POST, which then becomes an event stream ending with the answer (exchange.ts), when the request
  * accepts `text/event-stream`. A request the server makes of the client (sampling, elicitation,
  * roots) is refused at once: without a session, the client's answer could not find its way back.
+ *
+ * What the server declares in `initialize` (its authentication) can change on a reload: a new
+ * declaration gets a new shared server, as 2026-07-28 requests do (shared-servers.ts), and a
+ * cancellation reaches a request wherever it runs, on the new server or on one still finishing.
  */
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
@@ -26,6 +30,7 @@ import {RPC} from '../refusal.js'
 import {abandoned, Exchange} from './exchange.js'
 import type {HttpDispatch} from './http.js'
 import {sendJson} from './respond.js'
+import {SharedServers, type SharedDispatcher} from './shared-servers.js'
 
 type Reply = Extract<JSONRPCMessage, {id: string | number}> & ({result: unknown} | {error: unknown})
 
@@ -42,7 +47,7 @@ interface InFlight {
   reply: ReplyTo
 }
 
-export class StatelessDispatcher implements Transport {
+export class StatelessDispatcher implements Transport, SharedDispatcher {
   onclose?: () => void
   onerror?: (error: Error) => void
   onmessage?: (message: JSONRPCMessage, extra?: MessageExtraInfo) => void
@@ -50,6 +55,8 @@ export class StatelessDispatcher implements Transport {
   private readonly pending = new Map<number, InFlight>()
   /** `owner \0 client id` -> private id, for cancellations. */
   private readonly byClient = new Map<string, number>()
+  /** Set once retired: called when the last request in flight is answered. */
+  private retired?: () => void
 
   async start(): Promise<void> {}
 
@@ -57,6 +64,16 @@ export class StatelessDispatcher implements Transport {
     this.pending.clear()
     this.byClient.clear()
     this.onclose?.()
+  }
+
+  /** No new request comes here; closed (and its server with it) once the last one in flight is answered. */
+  retire(closed: () => void): void {
+    this.retired = closed
+    this.closeIfDone()
+  }
+
+  private closeIfDone(): void {
+    if (this.retired && this.pending.size === 0) void this.close().then(this.retired)
   }
 
   /**
@@ -81,6 +98,7 @@ export class StatelessDispatcher implements Transport {
     this.pending.delete(privateId)
     this.byClient.delete(`${entry.owner}\0${entry.clientId}`)
     entry.reply.finish({...(message as Reply), id: entry.clientId})
+    this.closeIfDone()
   }
 
   request(message: JSONRPCRequest, extra: MessageExtraInfo, owner: string, reply: ReplyTo): void {
@@ -98,6 +116,7 @@ export class StatelessDispatcher implements Transport {
     this.byClient.delete(key)
     this.pending.delete(privateId)
     this.onmessage?.(abandoned(privateId))
+    this.closeIfDone()
   }
 
   /** A client's notification. Cancellation is translated to the private id of the owner's own request, or dropped. */
@@ -126,12 +145,24 @@ function replyTo(ctx: RequestContext, res: ServerResponse): ReplyTo {
   return {event: (message) => exchange.event(message), finish: (reply) => exchange.finish(reply)}
 }
 
-export async function statelessDispatch(server: Server): Promise<HttpDispatch> {
-  const dispatcher = new StatelessDispatcher()
-  await server.connect(dispatcher)
+export interface StatelessServing {
+  /** A fresh server for all stateless 2025 requests. */
+  createServer(): Server
+  /** What it declares that may change while serving, as text: when it changes, the next request gets a new server. */
+  declaration(): string
+}
+
+export function statelessDispatch(serving: StatelessServing): HttpDispatch {
+  const servers = new SharedServers(serving.declaration, async () => {
+    const dispatcher = new StatelessDispatcher()
+    await serving.createServer().connect(dispatcher)
+    return dispatcher
+  })
   return {
     async dispatch(ctx: RequestContext, _req: IncomingMessage, res: ServerResponse) {
       const message = ctx.message!.json
+      const shared = servers.dispatcherFor('2025', ctx.runtime)
+      const dispatcher = shared instanceof StatelessDispatcher ? shared : await shared
       const extra = {authInfo: authInfoFor(ctx.principal!, ctx.runtime)}
       const owner = ctx.principal!.id
       if ('method' in message && 'id' in message) {
@@ -148,11 +179,10 @@ export async function statelessDispatch(server: Server): Promise<HttpDispatch> {
         })
         return
       }
-      if ('method' in message) dispatcher.notify(message as JSONRPCNotification, extra, owner)
+      // A cancellation names a request that may still run on a server retired by a reload.
+      if ('method' in message) for (const d of message.method === 'notifications/cancelled' ? servers.live() : [dispatcher]) d.notify(message as JSONRPCNotification, extra, owner)
       sendJson(res, 202, undefined, ctx.responseHeaders)
     },
-    async close() {
-      await dispatcher.close()
-    },
+    close: () => servers.close(),
   }
 }

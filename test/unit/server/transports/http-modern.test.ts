@@ -147,10 +147,13 @@ describe('the shared 2026-07-28 server (transports/http-modern)', () => {
     server.onclose = () => (closed = true)
     const {reply: r, got} = reply()
     dispatcher.request(request(1, 'tools/call', {name: 'report', arguments: {label: 'last'}, _meta: {progressToken: 'p'}}), authOf('alice'), r)
-    dispatcher.retire()
+    let told = false
+    dispatcher.retire(() => (told = true))
     assert.equal(closed, false, 'not while a request is in flight')
     await got.done
     assert.equal(got.answer?.result?.content?.[0]?.text, 'alice:last')
     assert.equal(closed, true)
+    await sleep(0)
+    assert.equal(told, true, 'whoever retired it hears that it closed')
   })
 })
