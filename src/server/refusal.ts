@@ -252,6 +252,17 @@ export class Refusal extends Error {
   }
 }
 
+/**
+ * An error that carries a JSON-RPC error (an upstream's answer, or the SDK's): an integer `code`
+ * and a `message`. A DOMException is not one, whatever its `code` says: an aborted fetch (an HTTP
+ * upstream's transport closed under a call) is an AbortError with the legacy DOM code 20, which
+ * once reached a client as if an upstream had answered with it.
+ */
+export function isJsonRpcError(err: unknown): err is {code: number; message: string; data?: unknown} {
+  const coded = err as {code?: unknown; message?: unknown} | undefined
+  return !(err instanceof DOMException) && typeof coded?.code === 'number' && Number.isInteger(coded.code) && typeof coded.message === 'string'
+}
+
 // ---- renderings ------------------------------------------------------------------------------
 
 export interface JsonRpcError {

@@ -26,7 +26,7 @@ import type {UpstreamDefinition} from '../../upstreams/index.js'
 import {needsLoginIn} from '../../upstreams/oauth/index.js'
 import type {PinKind} from '../../upstreams/pins.js'
 import type {Logger} from '../log.js'
-import {Refusal} from '../refusal.js'
+import {isJsonRpcError, Refusal} from '../refusal.js'
 import type {CallEnv, ClientSession, ItemKind, SourcePrompt, SourceResource, SourceTool, ToolSource} from '../tools/source.js'
 import {Connections, type Connection, type ProcessBudget, type ServeMode} from './connections.js'
 import {callModern, type ModernCall} from './input.js'
@@ -82,14 +82,15 @@ function strip(message: string): string {
 /**
  * What a failed request to the upstream becomes: its own JSON-RPC error passes through (code,
  * message, data; the redacting wrapper redacts them); a lost connection or a timeout says which
- * upstream failed.
+ * upstream failed (an HTTP upstream's transport closed under a call, by a restart after a new
+ * login, among them: isJsonRpcError says why that is not the upstream's answer).
  */
-function upstreamError(name: string, err: unknown): unknown {
+export function upstreamError(name: string, err: unknown): unknown {
   if (err instanceof Refusal || err instanceof UpstreamUnavailable) return err
   const login = needsLoginIn(err)
   if (login) return new UpstreamUnavailable(login.message)
-  const e = err as {code?: unknown; message?: string; data?: unknown}
-  if (typeof e?.code === 'number' && Number.isInteger(e.code)) return Refusal.fromUpstream(e.code, strip(e.message ?? 'upstream error'), e.data)
+  if (isJsonRpcError(err)) return Refusal.fromUpstream(err.code, strip(err.message), err.data)
+  const e = err as {message?: string} | undefined
   return new UpstreamUnavailable(`upstream ${name} failed during the call (${strip(e?.message ?? 'connection lost')})`)
 }
 

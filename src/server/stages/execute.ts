@@ -10,7 +10,7 @@ import type {Allowance} from '../../ratelimit/limits.js'
 import type {CallContext} from '../context.js'
 import type {Logger} from '../log.js'
 import type {Stage} from '../pipeline/chain.js'
-import {Refusal} from '../refusal.js'
+import {isJsonRpcError, Refusal} from '../refusal.js'
 import type {Runtime} from '../runtime.js'
 import type {CallEnv, ServerInfo} from '../tools/source.js'
 
@@ -39,7 +39,7 @@ export function execute(server: ServerInfo, log: Logger, allowance?: AllowanceOf
       else if (item.kind === 'prompt') ctx.result = await item.get(ctx.arguments as Record<string, string>, env)
       else ctx.result = await item.read(env)
     } catch (err) {
-      if (err instanceof Refusal || (item.kind !== 'tool' && typeof (err as {code?: unknown}).code === 'number')) throw err
+      if (err instanceof Refusal || (item.kind !== 'tool' && isJsonRpcError(err))) throw err
       log('error', `${item.kind} ${ctx.name} failed for ${ctx.principal.id}${ctx.era ? ` (${ctx.era} era)` : ''} (${(err as Error)?.name ?? 'error'})`)
       if (item.kind === 'tool') ctx.result = {isError: true, content: [{type: 'text', text: `Tool ${ctx.name} failed`}]}
       else throw new Error(`${item.kind} failed`)

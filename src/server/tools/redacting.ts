@@ -18,7 +18,7 @@
  * the execute stage); lists and session messages with the newest runtime's.
  */
 import type {Redactor} from '../../guard/redactor.js'
-import {Refusal} from '../refusal.js'
+import {isJsonRpcError, Refusal} from '../refusal.js'
 import type {CallEnv, CatalogItem, ClientChannel, ClientSession, Redaction, SourcePrompt, SourceResource, SourceTool, ToolSource} from './source.js'
 
 export type CurrentRedactor = () => Redactor
@@ -113,9 +113,8 @@ function innerEnv({redaction: _taken, ...env}: CallEnv, redactor: Redactor): Cal
 
 /** A refusal, or an error with a JSON-RPC code (which reaches the client as it is), redacted; anything else is left to the execute stage, which never shows it. */
 function redactedError(err: unknown, {redactor, found}: Redaction): unknown {
-  const coded = err as {code?: unknown; message?: unknown; data?: unknown} | undefined
-  if (!(err instanceof Refusal) && !(typeof coded?.code === 'number' && typeof coded.message === 'string')) return err
-  const refusal = err instanceof Refusal ? err : Refusal.fromUpstream(coded!.code as number, coded!.message as string, coded!.data)
+  if (!(err instanceof Refusal) && !isJsonRpcError(err)) return err
+  const refusal = err instanceof Refusal ? err : Refusal.fromUpstream(err.code, err.message, err.data)
   const message = redactor.text(refusal.message, found)
   const data = redactor.value(refusal.data, found)
   return message === refusal.message && data === refusal.data ? refusal : refusal.withText(message, data)
