@@ -95,28 +95,37 @@ export class StatelessDispatcher implements Transport, SharedDispatcher {
     const privateId = message.id as number
     const entry = this.pending.get(privateId)
     if (!entry) return
-    this.pending.delete(privateId)
-    this.byClient.delete(`${entry.owner}\0${entry.clientId}`)
+    this.forget(privateId, entry)
     entry.reply.finish({...(message as Reply), id: entry.clientId})
     this.closeIfDone()
   }
 
-  request(message: JSONRPCRequest, extra: MessageExtraInfo, owner: string, reply: ReplyTo): void {
+  /** Hands one request to the server under a private id, which it returns (what `abandon` takes). */
+  request(message: JSONRPCRequest, extra: MessageExtraInfo, owner: string, reply: ReplyTo): number {
     const id = ++this.nextId
     this.pending.set(id, {owner, clientId: message.id, reply})
     this.byClient.set(`${owner}\0${message.id}`, id)
     this.onmessage?.({...message, id}, extra)
+    return id
   }
 
-  /** The client closed the connection that waited for a request's answer: the request is cancelled, and nothing is sent. */
-  abandon(owner: string, clientId: string | number): void {
-    const key = `${owner}\0${clientId}`
-    const privateId = this.byClient.get(key)
-    if (privateId === undefined) return
-    this.byClient.delete(key)
-    this.pending.delete(privateId)
+  /**
+   * The client closed the connection that waited for a request's answer: the request is cancelled, and nothing is sent.
+   * By private id: clients sharing a key may reuse each other's request ids, and one's POST closing must not cancel another's.
+   */
+  abandon(privateId: number): void {
+    const entry = this.pending.get(privateId)
+    if (!entry) return
+    this.forget(privateId, entry)
     this.onmessage?.(abandoned(privateId))
     this.closeIfDone()
+  }
+
+  /** Drops a request; its client id names it for cancellations only while no later request of the owner took that id. */
+  private forget(privateId: number, entry: InFlight): void {
+    this.pending.delete(privateId)
+    const key = `${entry.owner}\0${entry.clientId}`
+    if (this.byClient.get(key) === privateId) this.byClient.delete(key)
   }
 
   /** A client's notification. Cancellation is translated to the private id of the owner's own request, or dropped. */
@@ -170,10 +179,10 @@ export function statelessDispatch(serving: StatelessServing): HttpDispatch {
         await new Promise<void>((resolve) => {
           const reply = replyTo(ctx, res)
           let answered = false
-          dispatcher.request(message as JSONRPCRequest, extra, owner, {event: reply.event, finish: (r) => ((answered = true), reply.finish(r), resolve())})
+          const id = dispatcher.request(message as JSONRPCRequest, extra, owner, {event: reply.event, finish: (r) => ((answered = true), reply.finish(r), resolve())})
           res.once('close', () => {
             // Gone before its answer: nothing could reach it, so the work stops (as stateful does).
-            if (!answered) dispatcher.abandon(owner, (message as JSONRPCRequest).id)
+            if (!answered) dispatcher.abandon(id)
             resolve()
           })
         })
