@@ -25,6 +25,28 @@ export function abandoned(requestId: string | number, reason = 'the client close
   return {jsonrpc: '2.0', method: 'notifications/cancelled', params: {requestId, reason}}
 }
 
+/**
+ * Hands one request over (`start` returns the id to abandon it by) and resolves once its answer
+ * is written or its client is gone. A client gone before the answer has the request abandoned:
+ * nothing could reach it, so the work stops; that includes one gone while the request stages
+ * ran, whose `close` fired before anyone listened.
+ */
+export function untilAnswered(res: ServerResponse, start: (answered: () => void) => number, abandon: (id: number) => void): Promise<void> {
+  return new Promise((resolve) => {
+    let answered = false
+    const id = start(() => {
+      answered = true
+      resolve()
+    })
+    const gone = () => {
+      if (!answered) abandon(id)
+      resolve()
+    }
+    if (res.destroyed) gone()
+    else res.once('close', gone)
+  })
+}
+
 /** The HTTP response that waits for one request's answer. */
 export class Exchange {
   private streaming = false

@@ -38,11 +38,11 @@ import type {RequestContext} from '../context.js'
 import {MODERN_VERSION} from '../era/protocol.js'
 import {authInfoFor} from '../mcp.js'
 import {RPC} from '../refusal.js'
-import {abandoned, Exchange} from './exchange.js'
+import {abandoned, Exchange, untilAnswered} from './exchange.js'
 import type {HttpDispatch} from './http.js'
 import type {ListenStreams} from './listen.js'
 import {sendJson} from './respond.js'
-import {SharedServers, type SharedDispatcher} from './shared-servers.js'
+import {Retirement, SharedServers, type SharedDispatcher} from './shared-servers.js'
 
 export interface ModernServing {
   /** A fresh server bound to nothing yet, listing the modern revision. */
@@ -94,8 +94,7 @@ export class ModernDispatcher extends PerRequestHTTPServerTransport implements S
   private readonly inFlight = new Map<number, {clientId: string | number; reply: ModernReply}>()
   /** True while a request is handed to the server: what it answers then, it answers before any handler ran. */
   private dispatching = false
-  /** Set once retired: called when the last request in flight is answered. */
-  private retired?: () => void
+  private readonly retirement = new Retirement(() => this.inFlight.size === 0, () => this.close())
 
   constructor(revision: string) {
     const classification = {era: 'modern', revision} as MessageClassification
@@ -130,7 +129,7 @@ export class ModernDispatcher extends PerRequestHTTPServerTransport implements S
   abandon(id: number): void {
     if (!this.inFlight.delete(id)) return
     this.onmessage?.(abandoned(id), {classification: this.classified})
-    this.closeIfDone()
+    this.retirement.check()
   }
 
   /** An answer goes to its own request's response, under the client's id; a message related to a request in flight, to that request's stream; anything else nowhere. */
@@ -140,26 +139,20 @@ export class ModernDispatcher extends PerRequestHTTPServerTransport implements S
       if (!entry) return
       this.inFlight.delete(message.id as number)
       entry.reply.finish({...message, id: entry.clientId}, statusOf(message, this.dispatching))
-      this.closeIfDone()
+      this.retirement.check()
       return
     }
     const related = options?.relatedRequestId
     if (typeof related === 'number') this.inFlight.get(related)?.reply.event(message)
   }
 
-  /** No new request comes here; closed (and its server with it) once the last one in flight is answered. */
   retire(closed: () => void): void {
-    this.retired = closed
-    this.closeIfDone()
+    this.retirement.retire(closed)
   }
 
   override async close(): Promise<void> {
     this.inFlight.clear()
     this.onclose?.()
-  }
-
-  private closeIfDone(): void {
-    if (this.retired && this.inFlight.size === 0) void this.close().then(this.retired)
   }
 }
 
@@ -177,24 +170,15 @@ export function modernDispatch(serving: ModernServing): HttpDispatch {
       const shared = servers.dispatcherFor(ctx.requestMeta?.protocolVersion ?? MODERN_VERSION, ctx.runtime)
       const dispatcher = shared instanceof ModernDispatcher ? shared : await shared
       const exchange = new Exchange(res, ctx.responseHeaders, KEEPALIVE_MS)
-      // The dispatch is done once the answer is written, or the client is gone.
-      await new Promise<void>((resolve) => {
-        let answered = false
-        const reply: ModernReply = {
-          event: (related) => exchange.event(related),
-          finish: (answer, status) => {
-            answered = true
-            exchange.finish(answer, status)
-            resolve()
-          },
-        }
-        const id = dispatcher.request(message.json as JSONRPCRequest, authInfoFor(ctx.principal!, ctx.runtime), reply)
-        // Gone before its answer: nothing could reach it, so the work stops (a held call with it).
-        res.once('close', () => {
-          if (!answered) dispatcher.abandon(id)
-          resolve()
-        })
-      })
+      // Abandoned, a held call ends with it.
+      await untilAnswered(
+        res,
+        (answered) => {
+          const finish = (answer: Answer, status: number) => (answered(), exchange.finish(answer, status))
+          return dispatcher.request(message.json as JSONRPCRequest, authInfoFor(ctx.principal!, ctx.runtime), {event: (related) => exchange.event(related), finish})
+        },
+        (id) => dispatcher.abandon(id),
+      )
     },
     close: () => servers.close(),
   }

@@ -27,10 +27,10 @@ import type {JSONRPCMessage, JSONRPCNotification, JSONRPCRequest, MessageExtraIn
 import type {RequestContext} from '../context.js'
 import {authInfoFor} from '../mcp.js'
 import {RPC} from '../refusal.js'
-import {abandoned, Exchange} from './exchange.js'
+import {abandoned, Exchange, untilAnswered} from './exchange.js'
 import type {HttpDispatch} from './http.js'
 import {sendJson} from './respond.js'
-import {SharedServers, type SharedDispatcher} from './shared-servers.js'
+import {Retirement, SharedServers, type SharedDispatcher} from './shared-servers.js'
 
 type Reply = Extract<JSONRPCMessage, {id: string | number}> & ({result: unknown} | {error: unknown})
 
@@ -55,8 +55,7 @@ export class StatelessDispatcher implements Transport, SharedDispatcher {
   private readonly pending = new Map<number, InFlight>()
   /** `owner \0 client id` -> private id, for cancellations. */
   private readonly byClient = new Map<string, number>()
-  /** Set once retired: called when the last request in flight is answered. */
-  private retired?: () => void
+  private readonly retirement = new Retirement(() => this.pending.size === 0, () => this.close())
 
   async start(): Promise<void> {}
 
@@ -66,14 +65,8 @@ export class StatelessDispatcher implements Transport, SharedDispatcher {
     this.onclose?.()
   }
 
-  /** No new request comes here; closed (and its server with it) once the last one in flight is answered. */
   retire(closed: () => void): void {
-    this.retired = closed
-    this.closeIfDone()
-  }
-
-  private closeIfDone(): void {
-    if (this.retired && this.pending.size === 0) void this.close().then(this.retired)
+    this.retirement.retire(closed)
   }
 
   /**
@@ -97,7 +90,7 @@ export class StatelessDispatcher implements Transport, SharedDispatcher {
     if (!entry) return
     this.forget(privateId, entry)
     entry.reply.finish({...(message as Reply), id: entry.clientId})
-    this.closeIfDone()
+    this.retirement.check()
   }
 
   /** Hands one request to the server under a private id, which it returns (what `abandon` takes). */
@@ -118,7 +111,7 @@ export class StatelessDispatcher implements Transport, SharedDispatcher {
     if (!entry) return
     this.forget(privateId, entry)
     this.onmessage?.(abandoned(privateId))
-    this.closeIfDone()
+    this.retirement.check()
   }
 
   /** Drops a request; its client id names it for cancellations only while no later request of the owner took that id. */
@@ -175,17 +168,12 @@ export function statelessDispatch(serving: StatelessServing): HttpDispatch {
       const extra = {authInfo: authInfoFor(ctx.principal!, ctx.runtime)}
       const owner = ctx.principal!.id
       if ('method' in message && 'id' in message) {
-        // The dispatch is done once the answer is written, as it was when this awaited the reply.
-        await new Promise<void>((resolve) => {
-          const reply = replyTo(ctx, res)
-          let answered = false
-          const id = dispatcher.request(message as JSONRPCRequest, extra, owner, {event: reply.event, finish: (r) => ((answered = true), reply.finish(r), resolve())})
-          res.once('close', () => {
-            // Gone before its answer: nothing could reach it, so the work stops (as stateful does).
-            if (!answered) dispatcher.abandon(id)
-            resolve()
-          })
-        })
+        const reply = replyTo(ctx, res)
+        await untilAnswered(
+          res,
+          (answered) => dispatcher.request(message as JSONRPCRequest, extra, owner, {event: reply.event, finish: (r) => (answered(), reply.finish(r))}),
+          (id) => dispatcher.abandon(id),
+        )
         return
       }
       // A cancellation names a request that may still run on a server retired by a reload.

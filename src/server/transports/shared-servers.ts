@@ -18,6 +18,28 @@ export interface SharedDispatcher {
   close(): Promise<void>
 }
 
+/** A dispatcher's retirement: once retired, it closes (once) when nothing is in flight; `check` after each request ends. */
+export class Retirement {
+  private closed?: () => void
+  private closing = false
+
+  constructor(
+    private readonly idle: () => boolean,
+    private readonly close: () => Promise<void>,
+  ) {}
+
+  retire(closed: () => void): void {
+    this.closed = closed
+    this.check()
+  }
+
+  check(): void {
+    if (!this.closed || this.closing || !this.idle()) return
+    this.closing = true
+    void this.close().then(this.closed)
+  }
+}
+
 interface Current<D> {
   declaration: string
   runtime: Runtime

@@ -2,26 +2,26 @@
 import assert from 'node:assert/strict'
 
 import type {Runtime} from '../../../../src/server/runtime.js'
-import {SharedServers, type SharedDispatcher} from '../../../../src/server/transports/shared-servers.js'
+import {Retirement, SharedServers, type SharedDispatcher} from '../../../../src/server/transports/shared-servers.js'
 
+/** A dispatcher with a count of requests in flight, retired the way the real ones are. */
 class FakeDispatcher implements SharedDispatcher {
   inFlight = 0
-  closed = false
-  private retired?: () => void
+  closes = 0
+  private readonly retirement = new Retirement(() => this.inFlight === 0, () => this.close())
   constructor(readonly declaration: string) {}
+  get closed(): boolean {
+    return this.closes > 0
+  }
   retire(closed: () => void): void {
-    this.retired = closed
-    this.settle()
+    this.retirement.retire(closed)
   }
   answer(): void {
     this.inFlight--
-    this.settle()
+    this.retirement.check()
   }
   async close(): Promise<void> {
-    this.closed = true
-  }
-  private settle(): void {
-    if (this.retired && this.inFlight === 0) void this.close().then(this.retired)
+    this.closes++
   }
 }
 
@@ -38,7 +38,16 @@ function shared(failFirst = false) {
       return new FakeDispatcher(declaration)
     },
   )
-  return {servers, declare: (d: string) => (declaration = d)}
+  /** A server with a request in flight, then a reload that declares `next`: the server it leaves, and the one it gets. */
+  const replaced = async (next: string) => {
+    const old = await servers.dispatcherFor('k', runtime())
+    old.inFlight = 1
+    declaration = next
+    const current = await servers.dispatcherFor('k', runtime())
+    await tick()
+    return {old, current}
+  }
+  return {servers, replaced}
 }
 
 describe('shared servers', () => {
@@ -50,20 +59,17 @@ describe('shared servers', () => {
   })
 
   it('a new declaration gets a new server; the old one takes no request and closes once its last is answered', async () => {
-    const {servers, declare} = shared()
-    const old = await servers.dispatcherFor('k', runtime())
-    old.inFlight = 1
-    declare('api_key,oauth2')
-    const next = await servers.dispatcherFor('k', runtime())
-    assert.notEqual(next, old)
-    assert.equal(next.declaration, 'api_key,oauth2')
-    await tick()
-    assert.deepEqual(servers.live(), [next, old], 'a cancellation may still name a request the old one runs')
+    const {servers, replaced} = shared()
+    const {old, current} = await replaced('api_key,oauth2')
+    assert.notEqual(current, old)
+    assert.equal(current.declaration, 'api_key,oauth2')
+    assert.deepEqual(servers.live(), [current, old], 'a cancellation may still name a request the old one runs')
     assert.equal(old.closed, false)
     old.answer()
+    old.retire(() => {})
     await tick()
-    assert.equal(old.closed, true)
-    assert.deepEqual(servers.live(), [next])
+    assert.equal(old.closes, 1, 'closed once, however often it is told')
+    assert.deepEqual(servers.live(), [current])
   })
 
   it('a server that failed to connect is not kept: the next request tries again', async () => {
@@ -74,14 +80,10 @@ describe('shared servers', () => {
   })
 
   it('close closes every server, retiring ones too', async () => {
-    const {servers, declare} = shared()
-    const old = await servers.dispatcherFor('k', runtime())
-    old.inFlight = 1
-    declare('other')
-    const next = await servers.dispatcherFor('k', runtime())
-    await tick()
+    const {servers, replaced} = shared()
+    const {old, current} = await replaced('other')
     await servers.close()
     assert.equal(old.closed, true)
-    assert.equal(next.closed, true)
+    assert.equal(current.closed, true)
   })
 })
