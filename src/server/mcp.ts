@@ -180,7 +180,8 @@ class Handlers {
       this.deps.call({runtime, principal, era: this.era, kind, name, arguments: args, signal, meta, session: this.session, client, declared: requestMeta.clientCapabilities, input, logLevel})
     const state = ctx.mcpReq.requestState()
     if (state === undefined) {
-      const direct = this.deps.catalog.find(kind, principal.scopes, name, this.session)?.neverAsks
+      // Only keyward's own tools never ask; a resource lookup could walk every template for nothing.
+      const direct = kind === 'tool' && this.deps.catalog.find(kind, principal.scopes, name, this.session)?.neverAsks
       return completeResult(await renderCall(kind, () => (direct ? bridge.run(round, run) : bridge.call(principal, binding, round, run)) as Promise<ItemResult>), this.identity)
     }
     // A retry resumes a call the stages admitted; the caller must still be allowed the item.
