@@ -111,14 +111,20 @@ function link(port: number, asked: string[], log: string[] = []): UpstreamLink {
   })
 }
 
-describe('gateway: the upstream link (in process)', function () {
-  this.timeout(20_000)
+/** What a describe block's tests start (HTTP servers, links or connections), stopped after each test. */
+function stoppedAfterEach<T extends {stop(): Promise<unknown>}>(): {servers: HttpServer[]; started: T[]} {
   const servers: HttpServer[] = []
-  const links: UpstreamLink[] = []
+  const started: T[] = []
   afterEach(async () => {
-    await Promise.all(links.splice(0).map((l) => l.stop()))
+    await Promise.all(started.splice(0).map((l) => l.stop()))
     for (const s of servers.splice(0)) s.closeAllConnections(), s.close()
   })
+  return {servers, started}
+}
+
+describe('gateway: the upstream link (in process)', function () {
+  this.timeout(20_000)
+  const {servers, started: links} = stoppedAfterEach<UpstreamLink>()
 
   it('takes 2026-07-28 from an upstream that speaks only that, and hands its input requests back to the caller (manual mode)', async () => {
     const handler = modernHandler()
@@ -239,12 +245,7 @@ describe('gateway: the upstream link (in process)', function () {
 
 describe("gateway: a dual-era upstream's two sides (connections.ts)", function () {
   this.timeout(20_000)
-  const servers: HttpServer[] = []
-  const all: Connections[] = []
-  afterEach(async () => {
-    await Promise.all(all.splice(0).map((c) => c.stop()))
-    for (const s of servers.splice(0)) s.closeAllConnections(), s.close()
-  })
+  const {servers, started: all} = stoppedAfterEach<Connections>()
 
   async function connectionsTo(dual: boolean): Promise<Connections> {
     const handler = modernHandler(dual)
@@ -364,12 +365,7 @@ describe("gateway: a dual-era upstream's two sides (connections.ts)", function (
 
 describe("gateway: a 2026-07-28 upstream's listen stream (link.ts)", function () {
   this.timeout(20_000)
-  const servers: HttpServer[] = []
-  const links: UpstreamLink[] = []
-  afterEach(async () => {
-    await Promise.all(links.splice(0).map((l) => l.stop()))
-    for (const s of servers.splice(0)) s.closeAllConnections(), s.close()
-  })
+  const {servers, started: links} = stoppedAfterEach<UpstreamLink>()
 
   it('keeps one listen stream open however many resubscriptions race (none is left open on the upstream)', async () => {
     const handler = createMcpHandler(() => {
