@@ -7,6 +7,7 @@ import type {OptionFlag} from '@oclif/core/interfaces'
 import {flaggedSettings, flagName, prefixSettings, type Setting} from '../config/index.js'
 import {KeywardError} from '../errors/index.js'
 import {DEFAULT_PORT} from '../server/defaults.js'
+import type {Logger} from '../server/log.js'
 import type {ServeOptions} from '../server/options.js'
 import {readPrivateFile} from '../vault/index.js'
 import {clientKeyFromEnv} from './client-key.js'
@@ -170,4 +171,24 @@ export async function runServer(options: RunOptions): Promise<void> {
   }
   await stopped
   await forget?.().catch(() => {})
+  exitIfHeld(EXIT_GRACE_MS, log)
+}
+
+/** How long a shut-down server may wait for the last of its handles to close by themselves. */
+export const EXIT_GRACE_MS = 3000
+
+/**
+ * Once shut down (the audit log written out), the process ends by itself when nothing holds it.
+ * Something may still: a shutdown step left behind at its deadline (shutdown.ts), an upstream
+ * process whose pipes stay open. A stopped server must not live on because of it, so after
+ * `graceMs` it exits anyway, saying so; its upstream processes end with it (the lifeline in
+ * child-wrapper.ts). The timer holds nothing itself.
+ */
+export function exitIfHeld(graceMs: number, log: Logger, exit: (code: number) => void = (code) => process.exit(code)): NodeJS.Timeout {
+  const timer = setTimeout(() => {
+    log('warn', `shut down, but something still held the process after ${graceMs / 1000} s; exiting`)
+    void Promise.resolve(log.flush?.(500)).finally(() => exit(typeof process.exitCode === 'number' ? process.exitCode : 0))
+  }, graceMs)
+  timer.unref()
+  return timer
 }
