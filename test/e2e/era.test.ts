@@ -156,6 +156,16 @@ describe('protocol eras (issue 21)', function () {
     return client as AnyClient
   }
 
+  /**
+   * The server a client talks to is keyward, whatever answered behind it: a 2026-07-28 answer
+   * names keyward in its `_meta`, and an upstream's own identity (a 2026-07-28 upstream names
+   * itself in every result) reaches no client, of either era.
+   */
+  function assertServedByKeyward(clientEra: Era, result: unknown): void {
+    const named = ((result as {_meta?: Record<string, unknown>})._meta ?? {})['io.modelcontextprotocol/serverInfo'] as {name?: string} | undefined
+    assert.deepEqual(named?.name, clientEra === 'modern' ? 'keyward' : undefined, JSON.stringify(result))
+  }
+
   describe('the era matrix: client era × upstream era × transport', () => {
     for (const transport of ['stdio', 'stateful', 'stateless'] as const) {
       for (const clientEra of ['legacy', 'modern'] as const) {
@@ -171,10 +181,12 @@ describe('protocol eras (issue 21)', function () {
               const tool = upstreamEra === 'legacy' ? 'legacy__set_value' : 'modern__whoami'
               const r = await client.callTool({name: tool, arguments: upstreamEra === 'legacy' ? {value: 'x'} : {}})
               assert.match(textOf(r), upstreamEra === 'legacy' ? /^set x$/ : /era=modern version=2026-07-28/)
+              assertServedByKeyward(clientEra, r)
               return
             }
             const r = await client.callTool({name: `${upstreamEra}__ask_both`, arguments: {}})
             assert.match(textOf(r), /name=Ada model=hi/, JSON.stringify(r))
+            assertServedByKeyward(clientEra, r)
             assert.ok(asked.includes('elicitation') && asked.includes('sampling'), asked.join(' '))
             if (upstreamEra === 'modern') assert.match(textOf(r), /state=dual-era:2$/, 'the upstream got its own requestState back intact')
           })
@@ -201,12 +213,15 @@ describe('protocol eras (issue 21)', function () {
             const asked: string[] = []
             const client = await connect(clientEra, transport, asked)
             if (!input) {
-              assert.equal(textOf(await client.callTool({name: `${upstream}__test_simple_text`, arguments: {}})), 'This is a simple text response for testing.')
+              const simple = await client.callTool({name: `${upstream}__test_simple_text`, arguments: {}})
+              assert.equal(textOf(simple), 'This is a simple text response for testing.')
+              assertServedByKeyward(clientEra, simple)
               return
             }
             // The fixture signs its requestState and checks it on each round: the call completes only if it came back intact.
             const rounds = await client.callTool({name: `${upstream}__test_input_required_result_multi_round`, arguments: {}})
             assert.equal(textOf(rounds), 'Multi-round complete for Ada who likes blue', JSON.stringify(rounds))
+            assertServedByKeyward(clientEra, rounds)
             const sampled = await client.callTool({name: `${upstream}__test_input_required_result_sampling`, arguments: {}})
             assert.equal(textOf(sampled), 'Sampling result: hi', JSON.stringify(sampled))
             assert.deepEqual(asked, ['elicitation', 'elicitation', 'sampling'])

@@ -8,6 +8,11 @@
  * leaves a result that carries both as it is. Its rules are kept: another `resultType`
  * (input_required) is the SDK's to check, and a `_meta` that already names a server, or is not
  * an object, is left alone.
+ *
+ * The server a client talks to is keyward, whatever stands behind it: a 2026-07-28 upstream names
+ * itself in every result, and that name is taken out where its answer enters keyward
+ * (`withoutServerIdentity`), for clients of either era. Which servers keyward fronts, and their
+ * versions, are not a client's to learn from its answers.
  */
 import {isPlainObject, META} from './protocol.js'
 
@@ -28,4 +33,17 @@ export function completeResult<T extends object>(result: T, identity: Identity):
   whole.resultType = 'complete'
   if (stamp) whole._meta = Object.assign({}, meta, {[META.serverInfo]: identity})
   return whole as T
+}
+
+/** A result without the identity of the server that produced it (`_meta` dropped when nothing else is in it); copied field by field, as above. */
+export function withoutServerIdentity<T>(result: T): T {
+  if (!isPlainObject(result)) return result
+  const meta = result._meta
+  if (!isPlainObject(meta) || !(META.serverInfo in meta)) return result
+  const rest: Record<string, unknown> = {}
+  for (const key of Object.keys(meta)) if (key !== META.serverInfo) rest[key] = meta[key]
+  const kept: Record<string, unknown> = {}
+  for (const key of Object.keys(result)) if (key !== '_meta') kept[key] = result[key]
+  if (Object.keys(rest).length > 0) kept._meta = rest
+  return kept as T
 }

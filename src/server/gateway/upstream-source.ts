@@ -25,6 +25,7 @@ import type {Redactor} from '../../guard/redactor.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
 import {needsLoginIn} from '../../upstreams/oauth/index.js'
 import type {PinKind} from '../../upstreams/pins.js'
+import {withoutServerIdentity} from '../era/complete.js'
 import type {Logger} from '../log.js'
 import {isJsonRpcError, Refusal} from '../refusal.js'
 import type {CallEnv, ClientSession, ItemKind, SourcePrompt, SourceResource, SourceTool, ToolSource} from '../tools/source.js'
@@ -348,14 +349,15 @@ export class UpstreamSource implements ToolSource {
    * A call (tools/call, prompts/get, resources/read) on the caller's connection. No result
    * schema: the client validates the result against its protocol era's own. A 2026-07-28
    * upstream is called in manual mode, so that the input it asks for is answered per call (input.ts).
+   * The answer loses the upstream's name for itself: the client's server is keyward (era/complete.ts).
    */
   private request<T>(env: CallEnv, method: ModernCall['method'], params: Record<string, unknown>, onprogress?: Parameters<UpstreamSource['requestOptions']>[1]): Promise<T> {
-    return this.on(env, (client) => {
+    return this.on(env, async (client) => {
       const options = this.requestOptions(env, onprogress)
-      if (client.getProtocolEra() !== 'modern') return client.request({method, params}, options) as Promise<T>
+      if (client.getProtocolEra() !== 'modern') return withoutServerIdentity((await client.request({method, params}, options)) as T)
       // A 2025 session's level, or all messages when it set none (as a 2025 upstream sends them); a 2026-07-28 caller's own.
       const logLevel = env.era === 'modern' ? env.logLevel : (this.connections.levels.of(env.session) ?? 'debug')
-      return callModern({client, upstream: this.name, method, params, options, env, logLevel}) as Promise<T>
+      return withoutServerIdentity((await callModern({client, upstream: this.name, method, params, options, env, logLevel})) as T)
     })
   }
 
@@ -425,7 +427,7 @@ export class UpstreamSource implements ToolSource {
     return this.unavailableAsRpc(() =>
       this.on(env, async (client) => {
         if (!client.getServerCapabilities()?.completions) return {completion: {values: []}}
-        return client.request({method: 'completion/complete', params: {...params, ref}}, this.requestOptions(env)) as Promise<CompleteResult>
+        return withoutServerIdentity((await client.request({method: 'completion/complete', params: {...params, ref}}, this.requestOptions(env))) as CompleteResult)
       }),
     )
   }

@@ -1,7 +1,7 @@
 /** A 2026-07-28 answer made whole by keyward (era/complete.ts): what the SDK would have sent, built in one copy. */
 import assert from 'node:assert/strict'
 
-import {completeResult} from '../../../../src/server/era/complete.js'
+import {completeResult, withoutServerIdentity} from '../../../../src/server/era/complete.js'
 import {META} from '../../../../src/server/era/protocol.js'
 
 const identity = {name: 'keyward', version: '1.2.3'}
@@ -28,5 +28,28 @@ describe('completeResult', () => {
 
   it('serializes in the order the SDK would have sent', () => {
     assert.equal(JSON.stringify(completeResult({content: []}, identity)), JSON.stringify({content: [], resultType: 'complete', _meta: {[META.serverInfo]: identity}}))
+  })
+})
+
+describe('withoutServerIdentity', () => {
+  const upstream = {name: 'internal-billing', version: '4.2.0'}
+
+  it("takes the producing server's name out of a result, keeping the rest of its _meta, and does not touch what it was given", () => {
+    const result = {content: [{type: 'text', text: 'hi'}], resultType: 'complete', _meta: {[META.serverInfo]: upstream, trace: 'x'}}
+    const kept = withoutServerIdentity(result)
+    assert.deepEqual(kept, {content: [{type: 'text', text: 'hi'}], resultType: 'complete', _meta: {trace: 'x'}})
+    assert.deepEqual(result._meta, {[META.serverInfo]: upstream, trace: 'x'})
+  })
+
+  it('drops a _meta left empty, so that keyward names itself there (completeResult) or nothing does', () => {
+    const kept = withoutServerIdentity({contents: [], _meta: {[META.serverInfo]: upstream}})
+    assert.deepEqual(kept, {contents: []})
+    assert.deepEqual(completeResult(kept, identity)._meta, {[META.serverInfo]: identity})
+  })
+
+  it('returns anything else as it is', () => {
+    for (const result of [{content: []}, {content: [], _meta: {trace: 'x'}}, {content: [], _meta: 'odd'}, undefined, 'text']) {
+      assert.equal(withoutServerIdentity(result), result)
+    }
   })
 })
