@@ -120,6 +120,8 @@ export class ChildTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void
   private child?: ChildProcess
   private tracked?: LiveChild
+  /** close() was called: a start still preparing the launch must not spawn the process after it. */
+  private closed = false
   /** How the process ended, for the message a caller sees. */
   exit?: {code: number | null; signal: NodeJS.Signals | null}
   /** Ids of keyward's requests not answered yet. */
@@ -154,6 +156,8 @@ export class ChildTransport implements Transport {
       childEnv = plan.env
       this.containment = plan.containment
     }
+    // Closed while the launch was prepared (the link stopped meanwhile): nothing would ever end a process spawned now.
+    if (this.closed) throw new Error('the upstream was stopped before it started')
     // Secrets travel in env only: never in argv, which other users can read in /proc.
     const child = spawn(process.execPath, [WRAPPER, ...argv], {env: childEnv, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], windowsHide: true})
     this.child = child
@@ -244,6 +248,7 @@ export class ChildTransport implements Transport {
    * group, and bubblewrap ends it with SIGKILL), then SIGTERM, then SIGKILL.
    */
   async close(): Promise<void> {
+    this.closed = true
     const child = this.child
     if (this.tracked) this.tracked.closing = true
     if (!child || child.exitCode !== null || child.signalCode !== null) return

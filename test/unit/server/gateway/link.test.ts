@@ -9,7 +9,9 @@ import assert from 'node:assert/strict'
 import {randomUUID} from 'node:crypto'
 import {createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse} from 'node:http'
 import {readdirSync, readFileSync} from 'node:fs'
+import {rm} from 'node:fs/promises'
 import type {AddressInfo} from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 
 import {Server as LegacyServer} from '@modelcontextprotocol/sdk/server/index.js'
@@ -413,24 +415,24 @@ describe("gateway: a 2026-07-28 upstream's listen stream (link.ts)", function ()
   })
 })
 
+/** The pids of live processes whose command line carries `marker`. */
+function running(marker: string): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+      const state = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.[0]
+      if (cmdline.includes(marker) && state !== 'Z') pids.push(Number(entry))
+    } catch {
+      // It exited while we looked.
+    }
+  }
+  return pids
+}
+
 describe('gateway: a stdio upstream whose connect fails after its process started', function () {
   this.timeout(20_000)
-
-  /** The pids of live processes whose command line carries `marker`. */
-  function running(marker: string): number[] {
-    const pids: number[] = []
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue
-      try {
-        const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
-        const state = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.[0]
-        if (cmdline.includes(marker) && state !== 'Z') pids.push(Number(entry))
-      } catch {
-        // It exited while we looked.
-      }
-    }
-    return pids
-  }
 
   it('leaves no process behind: each attempt that fails in the server/discover probe has its process closed', async () => {
     const marker = `keyward-unusable-probe-${randomUUID()}`
@@ -447,5 +449,28 @@ describe('gateway: a stdio upstream whose connect fails after its process starte
     const settled = Date.now()
     while (Date.now() - settled < 5_000 && running(marker).length > 0) await new Promise((r) => setTimeout(r, 100))
     assert.deepEqual(running(marker), [], 'a process of a failed attempt is still running')
+  })
+})
+
+describe('gateway: a stdio upstream stopped while it starts', function () {
+  this.timeout(20_000)
+
+  it('leaves no process behind: a stop that comes while the process is being launched (its HOME prepared, its sandbox planned) still ends it', async () => {
+    const marker = `keyward-stopped-while-starting-${randomUUID()}`
+    // Never answers: only a stop ends it before the start timeout.
+    const script = `process.stdin.resume() // ${marker}`
+    const def = {name: 'up', transport: 'stdio', command: process.execPath, args: ['-e', script], env: {}, prefix: true} as unknown as UpstreamDefinition
+    const home = path.join(os.tmpdir(), `keyward-home-${randomUUID()}`)
+    const l = new UpstreamLink({def, resolve: () => ({env: {PATH: process.env.PATH ?? '', NODE_OPTIONS: '--import tsx'}, launch: {home, hidden: []}}), version: '0', log: () => {}, logRedactor: () => Redactor.none, capabilities: () => ({})})
+    try {
+      l.start()
+      await l.stop()
+      // Time for a launch that went on after the stop to spawn its process, and for a closed one to exit.
+      await new Promise((r) => setTimeout(r, 2_000))
+      assert.deepEqual(running(marker), [], 'the process started after its stop is still running')
+    } finally {
+      for (const pid of running(marker)) process.kill(pid, 'SIGKILL')
+      await rm(home, {recursive: true, force: true})
+    }
   })
 })
