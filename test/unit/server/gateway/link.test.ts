@@ -22,6 +22,7 @@ import {createMcpHandler, inputRequired, Server as ModernServer, SUPPORTED_PROTO
 import {Redactor} from '../../../../src/guard/redactor.js'
 import {Connections} from '../../../../src/server/gateway/connections.js'
 import {UpstreamLink, UpstreamUnavailable} from '../../../../src/server/gateway/link.js'
+import type {Principal} from '../../../../src/auth/index.js'
 import type {LinkTraffic} from '../../../../src/server/gateway/traffic.js'
 import type {ClientSession} from '../../../../src/server/tools/source.js'
 import type {UpstreamDefinition} from '../../../../src/upstreams/index.js'
@@ -472,5 +473,98 @@ describe('gateway: a stdio upstream stopped while it starts', function () {
       for (const pid of running(marker)) process.kill(pid, 'SIGKILL')
       await rm(home, {recursive: true, force: true})
     }
+  })
+})
+
+describe('gateway: a request that outlives its session, or reaches an upstream being stopped (connections.ts)', function () {
+  this.timeout(20_000)
+  const {started: all} = stoppedAfterEach<Connections>()
+  const principal = {id: 'alice'} as unknown as Principal
+
+  /** Session-isolated connections to a stdio upstream that never answers, so a process started lives until stopped. */
+  function sessionConnections(marker: string): Connections {
+    const def = {name: 'up', transport: 'stdio', command: process.execPath, args: ['-e', `process.stdin.resume() // ${marker}`], env: {}, prefix: true, isolation: 'session'} as unknown as UpstreamDefinition
+    const connections = new Connections({
+      def,
+      mode: 'stateful',
+      log: () => {},
+      budget: {allows: () => true, max: () => 10},
+      link: {def, resolve: () => ({env: {PATH: process.env.PATH ?? '', NODE_OPTIONS: '--import tsx'}}), version: '0', log: () => {}, logRedactor: () => Redactor.none},
+      onConnected: async () => {},
+      onListChanged: () => {},
+    })
+    all.push(connections)
+    return connections
+  }
+
+  /** A client session as mcp.ts makes one: a listener added after its end is called at once. */
+  function session(id: string): ClientSession & {end(): void} {
+    const listeners: (() => void)[] = []
+    let ended = false
+    return {
+      id,
+      capabilities: () => ({}),
+      channel: {notify: async () => {}, request: async () => ({})} as unknown as ClientSession['channel'],
+      onClose: (listener) => void (ended ? listener() : listeners.push(listener)),
+      end() {
+        ended = true
+        for (const listener of listeners.splice(0)) listener()
+      },
+    }
+  }
+
+  /** What `work` threw, if it did. */
+  function refusal(work: () => unknown): Error | undefined {
+    try {
+      work()
+      return undefined
+    } catch (err) {
+      return err as Error
+    }
+  }
+
+  async function settled(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 1_500))
+  }
+
+  afterEach(() => {
+    for (const pid of running('keyward-outlived-')) process.kill(pid, 'SIGKILL')
+  })
+
+  it('starts no connection (no process) for a session that ended before its request reached the upstream', async () => {
+    const marker = `keyward-outlived-session-${randomUUID()}`
+    const connections = sessionConnections(marker)
+    const gone = session('s-gone')
+    gone.end()
+    const refused = refusal(() => connections.of(principal, gone))
+    await settled()
+    assert.deepEqual(running(marker), [], 'a process was started for a session that had ended')
+    assert.ok(refused instanceof UpstreamUnavailable && /client session ended/.test(refused.message), String(refused))
+  })
+
+  it('starts no connection (no process) for a request that reaches it once it was stopped (shutdown), and stops what a live session had', async () => {
+    const marker = `keyward-outlived-stop-${randomUUID()}`
+    const connections = sessionConnections(marker)
+    const live = session('s-live')
+    connections.of(principal, live)
+    await connections.stop()
+    const refused = refusal(() => connections.of(principal, session('s-late')))
+    await settled()
+    assert.deepEqual(running(marker), [], 'a process is still running after the stop')
+    assert.ok(refused instanceof UpstreamUnavailable && /was stopped/.test(refused.message), String(refused))
+  })
+
+  it('a session that ends later still has its connection stopped (its process ends)', async () => {
+    const marker = `keyward-outlived-ends-${randomUUID()}`
+    const connections = sessionConnections(marker)
+    const s = session('s-ends')
+    connections.of(principal, s)
+    const started = Date.now()
+    while (Date.now() - started < 5_000 && running(marker).length === 0) await new Promise((r) => setTimeout(r, 50))
+    assert.notDeepEqual(running(marker), [], 'its process started')
+    s.end()
+    const ending = Date.now()
+    while (Date.now() - ending < 5_000 && running(marker).length > 0) await new Promise((r) => setTimeout(r, 100))
+    assert.deepEqual(running(marker), [])
   })
 })
