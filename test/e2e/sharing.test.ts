@@ -364,6 +364,20 @@ describe('sharing upstreams across sessions (issue 16)', function () {
       assert.ok(await until(async () => !(await second.callTool({name: 'fixture__get_process', arguments: {}})).isError, 10_000), 'room again once a session closed')
     })
 
+    it('a first list still waiting for an upstream when SIGTERM comes starts no process for its ended session: serve exits without being held', async () => {
+      // Never lists (it waits a minute before serving): the list waits for its first listing when
+      // SIGTERM comes, and is let go when shutdown stops it, while that stop is still under way
+      // (it ignores EOF, so it takes a while). The list then attaches its session, which has ended.
+      await cli(['upstream', 'add', 'slow', '--isolation', 'session', '--env', 'FIXTURE_START_DELAY_MS=60000', '--env', 'FIXTURE_IGNORE_EOF=1', '--skip-check', '--', process.execPath, FIXTURE])
+      const k = await key('all', 'slow__*')
+      const s = await serve()
+      const c = await connect(s.url, k)
+      void c.listTools().catch(() => undefined)
+      await sleep(1000)
+      assert.equal(await s.stop(), 0)
+      assert.doesNotMatch(s.logs(), /still held/, 'a process started for the ended session held serve after its shutdown')
+    })
+
     it('a crashed shared upstream restarts once for all sessions, and calls meanwhile get an error naming it', async () => {
       const k = await key('all', 'fixture__*')
       const s = await serve()

@@ -15,7 +15,7 @@ export interface LiveChild {
 
 const live = new Set<LiveChild>()
 
-/** Registers a started process; the caller forgets it (`live.delete`) once its pipes are closed. */
+/** Registers a started process; its transport calls `forget` once the pipes are closed. */
 export function trackChild(upstream: string, pid: number): {child: LiveChild; forget(): void} {
   const child: LiveChild = {upstream, pid, closing: false, exited: false}
   live.add(child)
