@@ -7,6 +7,7 @@ import type {OptionFlag} from '@oclif/core/interfaces'
 import {flaggedSettings, flagName, prefixSettings, type Setting} from '../config/index.js'
 import {KeywardError} from '../errors/index.js'
 import {DEFAULT_PORT} from '../server/defaults.js'
+import {liveChildren, type LiveChild} from '../server/gateway/live-children.js'
 import type {Logger} from '../server/log.js'
 import type {ServeOptions} from '../server/options.js'
 import {readPrivateFile} from '../vault/index.js'
@@ -181,14 +182,28 @@ export const EXIT_GRACE_MS = 3000
  * Once shut down (the audit log written out), the process ends by itself when nothing holds it.
  * Something may still: a shutdown step left behind at its deadline (shutdown.ts), an upstream
  * process whose pipes stay open. A stopped server must not live on because of it, so after
- * `graceMs` it exits anyway, saying so; its upstream processes end with it (the lifeline in
- * child-wrapper.ts). The timer holds nothing itself.
+ * `graceMs` it exits anyway, saying so and naming what held it (`held`); its upstream processes
+ * end with it (the lifeline in child-wrapper.ts). The timer holds nothing itself.
  */
-export function exitIfHeld(graceMs: number, log: Logger, exit: (code: number) => void = (code) => process.exit(code)): NodeJS.Timeout {
+export function exitIfHeld(graceMs: number, log: Logger, exit: (code: number) => void = (code) => process.exit(code), held: () => string = heldBy): NodeJS.Timeout {
   const timer = setTimeout(() => {
-    log('warn', `shut down, but something still held the process after ${graceMs / 1000} s; exiting`)
+    log('warn', `shut down, but something still held the process after ${graceMs / 1000} s; exiting (held by ${held()})`)
     void Promise.resolve(log.flush?.(500)).finally(() => exit(typeof process.exitCode === 'number' ? process.exitCode : 0))
   }, graceMs)
   timer.unref()
   return timer
+}
+
+/**
+ * What holds the process, for the line above: its active handles counted by kind (`2 PipeWrap,
+ * 1 ProcessWrap`), and the upstream processes still running by name and pid. Nothing else of
+ * them (no argv, no environment), so no secret.
+ */
+export function heldBy(resources: readonly string[] = process.getActiveResourcesInfo(), children: readonly LiveChild[] = liveChildren()): string {
+  const counts = new Map<string, number>()
+  for (const kind of resources) counts.set(kind, (counts.get(kind) ?? 0) + 1)
+  const handles = [...counts].map(([kind, n]) => `${n} ${kind}`).join(', ') || 'no active handle'
+  if (children.length === 0) return `${handles}; no upstream process`
+  const described = children.map((c) => `${c.upstream} pid ${c.pid} (${c.exited ? 'exited, a pipe still open' : c.closing ? 'asked to stop, still running' : 'never asked to stop'})`)
+  return `${handles}; upstream processes: ${described.join(', ')}`
 }

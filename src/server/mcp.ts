@@ -84,8 +84,10 @@ export function sessionOf(server: Server): ClientSession | undefined {
 /** The client session of one SDK server: its capabilities, a channel to it, and its end. Never handed out unwrapped. */
 function clientSession(server: Server): ClientSession {
   const listeners: (() => void)[] = []
+  let closed = false
   const previous = server.onclose
   server.onclose = () => {
+    closed = true
     previous?.()
     for (const listener of listeners.splice(0)) listener()
   }
@@ -96,7 +98,8 @@ function clientSession(server: Server): ClientSession {
       notify: (notification) => server.notification(notification),
       request: (request, options) => server.request(request as never, options),
     },
-    onClose: (listener) => void listeners.push(listener),
+    // A listener added after the end (a request still on its way) hears of it at once, not never.
+    onClose: (listener) => void (closed ? listener() : listeners.push(listener)),
   }
 }
 

@@ -345,7 +345,8 @@ describe('sharing upstreams across sessions (issue 16)', function () {
       const c = await connect(s.url, k)
       const before = await processOf(c)
       assert.ok(await until(() => !alive(before.host), 8000), 'the idle process stopped')
-      assert.match(s.logs(), /upstream fixture was idle: stopped it until it is used again/)
+      // The line reaches serve's stderr on its own time, possibly after the process has ended.
+      assert.ok(await until(() => /upstream fixture was idle: stopped it until it is used again/.test(s.logs())), s.logs())
       const after = await processOf(c)
       assert.notEqual(after.id, before.id, 'a new process served the next call')
     })
@@ -362,6 +363,20 @@ describe('sharing upstreams across sessions (issue 16)', function () {
       assert.match(textOf(refused), /upstream fixture cannot start a process for this session: keyward runs 2 upstream processes already, the most upstream.max-processes allows/)
       await (first as unknown as {transport: {terminateSession(): Promise<void>}}).transport.terminateSession()
       assert.ok(await until(async () => !(await second.callTool({name: 'fixture__get_process', arguments: {}})).isError, 10_000), 'room again once a session closed')
+    })
+
+    it('a first list still waiting for an upstream when SIGTERM comes starts no process for its ended session: serve exits without being held', async () => {
+      // Never lists (it waits a minute before serving): the list waits for its first listing when
+      // SIGTERM comes, and is let go when shutdown stops it, while that stop is still under way
+      // (it ignores EOF, so it takes a while). The list then attaches its session, which has ended.
+      await cli(['upstream', 'add', 'slow', '--isolation', 'session', '--env', 'FIXTURE_START_DELAY_MS=60000', '--env', 'FIXTURE_IGNORE_EOF=1', '--skip-check', '--', process.execPath, FIXTURE])
+      const k = await key('all', 'slow__*')
+      const s = await serve()
+      const c = await connect(s.url, k)
+      void c.listTools().catch(() => undefined)
+      await sleep(1000)
+      assert.equal(await s.stop(), 0)
+      assert.doesNotMatch(s.logs(), /still held/, 'a process started for the ended session held serve after its shutdown')
     })
 
     it('a crashed shared upstream restarts once for all sessions, and calls meanwhile get an error naming it', async () => {

@@ -18,6 +18,7 @@ import type {JSONRPCMessage, Transport} from '@modelcontextprotocol/client'
 
 import type {SandboxPolicy} from '../../upstreams/isolation.js'
 import {RPC} from '../refusal.js'
+import {trackChild, type LiveChild} from './live-children.js'
 import {planLaunch, preparePrivateHome, type Containment} from './sandbox.js'
 
 /** The wrapper script: beside this module as tsc compiles it, or under dist/src when this module is bundled. */
@@ -38,6 +39,8 @@ const MAX_PENDING = 100_000
 const EOF_GRACE_MS = 1000
 
 export interface ChildOptions {
+  /** The upstream's name, for naming a process still running when keyward shut down (live-children.ts). */
+  upstream?: string
   command: string
   args: string[]
   env: Record<string, string>
@@ -116,6 +119,9 @@ export class ChildTransport implements Transport {
   onerror?: (error: Error) => void
   onmessage?: (message: JSONRPCMessage) => void
   private child?: ChildProcess
+  private tracked?: LiveChild
+  /** close() was called: a start still preparing the launch must not spawn the process after it. */
+  private closed = false
   /** How the process ended, for the message a caller sees. */
   exit?: {code: number | null; signal: NodeJS.Signals | null}
   /** Ids of keyward's requests not answered yet. */
@@ -150,9 +156,16 @@ export class ChildTransport implements Transport {
       childEnv = plan.env
       this.containment = plan.containment
     }
+    // Closed while the launch was prepared (the link stopped meanwhile): nothing would ever end a process spawned now.
+    if (this.closed) throw new Error('the upstream was stopped before it started')
     // Secrets travel in env only: never in argv, which other users can read in /proc.
     const child = spawn(process.execPath, [WRAPPER, ...argv], {env: childEnv, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], windowsHide: true})
     this.child = child
+    if (child.pid !== undefined) {
+      const {child: tracked, forget} = trackChild(this.options.upstream ?? '(unnamed)', child.pid)
+      this.tracked = tracked
+      child.once('close', forget)
+    }
     child.stdout!.on(
       'data',
       lineSplitter(
@@ -172,6 +185,7 @@ export class ChildTransport implements Transport {
     child.stdin!.on('error', () => {})
     child.on('error', (err) => this.onerror?.(err))
     child.on('exit', (code, signal) => {
+      if (this.tracked) this.tracked.exited = true
       this.pending.clear()
       this.exit = bubblewrapped(this.containment) ? signalOf(code, signal) : {code, signal}
       this.onclose?.()
@@ -234,7 +248,9 @@ export class ChildTransport implements Transport {
    * group, and bubblewrap ends it with SIGKILL), then SIGTERM, then SIGKILL.
    */
   async close(): Promise<void> {
+    this.closed = true
     const child = this.child
+    if (this.tracked) this.tracked.closing = true
     if (!child || child.exitCode !== null || child.signalCode !== null) return
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
     child.stdin?.end()

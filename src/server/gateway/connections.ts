@@ -93,6 +93,10 @@ export class Connections {
   /** The key or session connection each session is served by. */
   private readonly attached = new Map<ClientSession, Connection>()
   private readonly known = new WeakSet<ClientSession>()
+  /** Sessions that have ended: a request of theirs still on its way gets no connection (see of). */
+  private readonly ended = new WeakSet<ClientSession>()
+  /** Set by stop(): from then on no key or session connection starts. */
+  private stopped = false
 
   constructor(private readonly options: ConnectionsOptions) {
     const stdio = options.mode === 'stdio' ? options.stdioSession : undefined
@@ -139,6 +143,11 @@ export class Connections {
     if (scope === 'shared' || !principal) return this.shared
     const existing = session && this.attached.get(session)
     if (existing) return existing
+    // A request that was on its way when its session ended, or when keyward stopped: a connection
+    // started for it now would never be stopped (its session's end has passed, shutdown is done
+    // with this upstream), and its process would outlive its use, and keyward.
+    if (session && this.ended.has(session)) throw new UpstreamUnavailable(`upstream ${this.options.def.name}: the client session ended before its request was served`)
+    if (this.stopped) throw new UpstreamUnavailable(`upstream ${this.options.def.name} was stopped`)
     if (scope === 'session' && session) return this.attach(session, this.start('session', session))
     let connection = this.keyed.get(principal.id)
     if (!connection) this.keyed.set(principal.id, (connection = this.start('key')))
@@ -223,6 +232,7 @@ export class Connections {
   }
 
   private closed(session: ClientSession): void {
+    this.ended.add(session)
     const connection = this.attached.get(session) ?? this.shared
     this.attached.delete(session)
     connection.sessions.delete(session)
@@ -257,6 +267,7 @@ export class Connections {
   /** logging/setLevel from a client: kept for its session, and the upstream asked for what its sessions need. */
   async setLevel(level: LoggingLevel, session: ClientSession | undefined): Promise<void> {
     if (session) this.know(session)
+    if (session && this.ended.has(session)) return
     this.levels.set(session, level)
     await this.applyLevel((session && this.attached.get(session)) ?? this.shared)
   }
@@ -306,6 +317,7 @@ export class Connections {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true
     await Promise.all(this.all().flatMap((c) => linksOf(c).map((link) => link.stop())))
     this.keyed.clear()
     this.attached.clear()

@@ -189,6 +189,7 @@ export class UpstreamLink {
     this.installHandlers(client, capabilities)
     const transport: Transport = stdio
       ? new ChildTransport({
+          upstream: def.name,
           command: def.command,
           args: def.args,
           env: resolved.env ?? {},

@@ -53,6 +53,7 @@ export interface ClientSession {
   capabilities(): ClientCapabilities | undefined
   /** Messages that belong to no single call: log messages, resource updates, requests from an upstream. */
   readonly channel: ClientChannel
+  /** Calls `listener` when the session ends; at once when it has ended already (a request can outlive its session). */
   onClose(listener: () => void): void
 }
 

@@ -9,7 +9,9 @@ import assert from 'node:assert/strict'
 import {randomUUID} from 'node:crypto'
 import {createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse} from 'node:http'
 import {readdirSync, readFileSync} from 'node:fs'
+import {rm} from 'node:fs/promises'
 import type {AddressInfo} from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 
 import {Server as LegacyServer} from '@modelcontextprotocol/sdk/server/index.js'
@@ -20,6 +22,7 @@ import {createMcpHandler, inputRequired, Server as ModernServer, SUPPORTED_PROTO
 import {Redactor} from '../../../../src/guard/redactor.js'
 import {Connections} from '../../../../src/server/gateway/connections.js'
 import {UpstreamLink, UpstreamUnavailable} from '../../../../src/server/gateway/link.js'
+import type {Principal} from '../../../../src/auth/index.js'
 import type {LinkTraffic} from '../../../../src/server/gateway/traffic.js'
 import type {ClientSession} from '../../../../src/server/tools/source.js'
 import type {UpstreamDefinition} from '../../../../src/upstreams/index.js'
@@ -413,24 +416,24 @@ describe("gateway: a 2026-07-28 upstream's listen stream (link.ts)", function ()
   })
 })
 
+/** The pids of live processes whose command line carries `marker`. */
+function running(marker: string): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
+      const state = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.[0]
+      if (cmdline.includes(marker) && state !== 'Z') pids.push(Number(entry))
+    } catch {
+      // It exited while we looked.
+    }
+  }
+  return pids
+}
+
 describe('gateway: a stdio upstream whose connect fails after its process started', function () {
   this.timeout(20_000)
-
-  /** The pids of live processes whose command line carries `marker`. */
-  function running(marker: string): number[] {
-    const pids: number[] = []
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue
-      try {
-        const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8')
-        const state = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.[0]
-        if (cmdline.includes(marker) && state !== 'Z') pids.push(Number(entry))
-      } catch {
-        // It exited while we looked.
-      }
-    }
-    return pids
-  }
 
   it('leaves no process behind: each attempt that fails in the server/discover probe has its process closed', async () => {
     const marker = `keyward-unusable-probe-${randomUUID()}`
@@ -447,5 +450,121 @@ describe('gateway: a stdio upstream whose connect fails after its process starte
     const settled = Date.now()
     while (Date.now() - settled < 5_000 && running(marker).length > 0) await new Promise((r) => setTimeout(r, 100))
     assert.deepEqual(running(marker), [], 'a process of a failed attempt is still running')
+  })
+})
+
+describe('gateway: a stdio upstream stopped while it starts', function () {
+  this.timeout(20_000)
+
+  it('leaves no process behind: a stop that comes while the process is being launched (its HOME prepared, its sandbox planned) still ends it', async () => {
+    const marker = `keyward-stopped-while-starting-${randomUUID()}`
+    // Never answers: only a stop ends it before the start timeout.
+    const script = `process.stdin.resume() // ${marker}`
+    const def = {name: 'up', transport: 'stdio', command: process.execPath, args: ['-e', script], env: {}, prefix: true} as unknown as UpstreamDefinition
+    const home = path.join(os.tmpdir(), `keyward-home-${randomUUID()}`)
+    const l = new UpstreamLink({def, resolve: () => ({env: {PATH: process.env.PATH ?? '', NODE_OPTIONS: '--import tsx'}, launch: {home, hidden: []}}), version: '0', log: () => {}, logRedactor: () => Redactor.none, capabilities: () => ({})})
+    try {
+      l.start()
+      await l.stop()
+      // Time for a launch that went on after the stop to spawn its process, and for a closed one to exit.
+      await new Promise((r) => setTimeout(r, 2_000))
+      assert.deepEqual(running(marker), [], 'the process started after its stop is still running')
+    } finally {
+      for (const pid of running(marker)) process.kill(pid, 'SIGKILL')
+      await rm(home, {recursive: true, force: true})
+    }
+  })
+})
+
+describe('gateway: a request that outlives its session, or reaches an upstream being stopped (connections.ts)', function () {
+  this.timeout(20_000)
+  const {started: all} = stoppedAfterEach<Connections>()
+  const principal = {id: 'alice'} as unknown as Principal
+
+  /** Session-isolated connections to a stdio upstream that never answers, so a process started lives until stopped. */
+  function sessionConnections(marker: string): Connections {
+    const def = {name: 'up', transport: 'stdio', command: process.execPath, args: ['-e', `process.stdin.resume() // ${marker}`], env: {}, prefix: true, isolation: 'session'} as unknown as UpstreamDefinition
+    const connections = new Connections({
+      def,
+      mode: 'stateful',
+      log: () => {},
+      budget: {allows: () => true, max: () => 10},
+      link: {def, resolve: () => ({env: {PATH: process.env.PATH ?? '', NODE_OPTIONS: '--import tsx'}}), version: '0', log: () => {}, logRedactor: () => Redactor.none},
+      onConnected: async () => {},
+      onListChanged: () => {},
+    })
+    all.push(connections)
+    return connections
+  }
+
+  /** A client session as mcp.ts makes one: a listener added after its end is called at once. */
+  function session(id: string): ClientSession & {end(): void} {
+    const listeners: (() => void)[] = []
+    let ended = false
+    return {
+      id,
+      capabilities: () => ({}),
+      channel: {notify: async () => {}, request: async () => ({})} as unknown as ClientSession['channel'],
+      onClose: (listener) => void (ended ? listener() : listeners.push(listener)),
+      end() {
+        ended = true
+        for (const listener of listeners.splice(0)) listener()
+      },
+    }
+  }
+
+  /** What `work` threw, if it did. */
+  function refusal(work: () => unknown): Error | undefined {
+    try {
+      work()
+      return undefined
+    } catch (err) {
+      return err as Error
+    }
+  }
+
+  async function settled(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 1_500))
+  }
+
+  afterEach(() => {
+    for (const pid of running('keyward-outlived-')) process.kill(pid, 'SIGKILL')
+  })
+
+  it('starts no connection (no process) for a session that ended before its request reached the upstream', async () => {
+    const marker = `keyward-outlived-session-${randomUUID()}`
+    const connections = sessionConnections(marker)
+    const gone = session('s-gone')
+    gone.end()
+    const refused = refusal(() => connections.of(principal, gone))
+    await settled()
+    assert.deepEqual(running(marker), [], 'a process was started for a session that had ended')
+    assert.ok(refused instanceof UpstreamUnavailable && /client session ended/.test(refused.message), String(refused))
+  })
+
+  it('starts no connection (no process) for a request that reaches it once it was stopped (shutdown), and stops what a live session had', async () => {
+    const marker = `keyward-outlived-stop-${randomUUID()}`
+    const connections = sessionConnections(marker)
+    const live = session('s-live')
+    connections.of(principal, live)
+    await connections.stop()
+    const refused = refusal(() => connections.of(principal, session('s-late')))
+    await settled()
+    assert.deepEqual(running(marker), [], 'a process is still running after the stop')
+    assert.ok(refused instanceof UpstreamUnavailable && /was stopped/.test(refused.message), String(refused))
+  })
+
+  it('a session that ends later still has its connection stopped (its process ends)', async () => {
+    const marker = `keyward-outlived-ends-${randomUUID()}`
+    const connections = sessionConnections(marker)
+    const s = session('s-ends')
+    connections.of(principal, s)
+    const started = Date.now()
+    while (Date.now() - started < 5_000 && running(marker).length === 0) await new Promise((r) => setTimeout(r, 50))
+    assert.notDeepEqual(running(marker), [], 'its process started')
+    s.end()
+    const ending = Date.now()
+    while (Date.now() - ending < 5_000 && running(marker).length > 0) await new Promise((r) => setTimeout(r, 100))
+    assert.deepEqual(running(marker), [])
   })
 })
