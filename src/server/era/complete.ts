@@ -28,10 +28,10 @@ export function completeResult<T extends object>(result: T, identity: Identity):
   const meta = fields._meta
   const stamp = meta === undefined || (isPlainObject(meta) && meta[META.serverInfo] === undefined)
   if (fields.resultType === 'complete' && !stamp) return result
-  const whole: Record<string, unknown> = {}
-  for (const key of Object.keys(fields)) whole[key] = fields[key]
+  // Spread defines each field as data: a field named __proto__ stays a field (see copyOf).
+  const whole: Record<string, unknown> = {...fields}
   whole.resultType = 'complete'
-  if (stamp) whole._meta = Object.assign({}, meta, {[META.serverInfo]: identity})
+  if (stamp) whole._meta = {...(meta as Record<string, unknown> | undefined), [META.serverInfo]: identity}
   return whole as T
 }
 
@@ -40,10 +40,19 @@ export function withoutServerIdentity<T>(result: T): T {
   if (!isPlainObject(result)) return result
   const meta = result._meta
   if (!isPlainObject(meta) || !(META.serverInfo in meta)) return result
-  const rest: Record<string, unknown> = {}
-  for (const key of Object.keys(meta)) if (key !== META.serverInfo) rest[key] = meta[key]
-  const kept: Record<string, unknown> = {}
-  for (const key of Object.keys(result)) if (key !== '_meta') kept[key] = result[key]
+  const rest = copyOf(meta, (key) => key !== META.serverInfo)
+  const kept = copyOf(result, (key) => key !== '_meta')
   if (Object.keys(rest).length > 0) kept._meta = rest
   return kept as T
+}
+
+/**
+ * The own fields of `record` that `keep` keeps, each defined as data (fromEntries): a field named
+ * `__proto__` (JSON has it as a key, and an upstream chooses its bytes) stays a field, as the
+ * redactor keeps it; assigned, it would become the copy's prototype, its value lost on the wire
+ * yet read as the result's own fields (the audit reads `isError`). The SDK's client drops such a
+ * field from an upstream's answer today; these copies do not rely on it.
+ */
+function copyOf(record: Record<string, unknown>, keep: (key: string) => boolean): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([key]) => keep(key)))
 }

@@ -146,12 +146,20 @@ export class Connections {
     // A request that was on its way when its session ended, or when keyward stopped: a connection
     // started for it now would never be stopped (its session's end has passed, shutdown is done
     // with this upstream), and its process would outlive its use, and keyward.
-    if (session && this.ended.has(session)) throw new UpstreamUnavailable(`upstream ${this.options.def.name}: the client session ended before its request was served`)
+    if (session) this.assertLive(session)
     if (this.stopped) throw new UpstreamUnavailable(`upstream ${this.options.def.name} was stopped`)
     if (scope === 'session' && session) return this.attach(session, this.start('session', session))
     let connection = this.keyed.get(principal.id)
     if (!connection) this.keyed.set(principal.id, (connection = this.start('key')))
     return session ? this.attach(session, connection) : connection
+  }
+
+  /**
+   * Throws when `session` has ended: what a request of it still on its way would start or register
+   * now (a connection, a subscription) would outlive it, as its end has passed (see closed).
+   */
+  assertLive(session: ClientSession): void {
+    if (this.ended.has(session)) throw new UpstreamUnavailable(`upstream ${this.options.def.name}: the client session ended before its request was served`)
   }
 
   /**

@@ -394,6 +394,8 @@ export class UpstreamSource implements ToolSource {
         const modern = client.getProtocolEra() === 'modern'
         // Stateless: answered as the upstream answers (it supports subscriptions), with no stream for updates, as for a 2025 upstream.
         if (!session) return modern ? undefined : void (await client.subscribeResource({uri}, this.requestOptions(env)))
+        // Its session may have ended while the call waited for the upstream: its end dropped its subscriptions then, and would not drop this one.
+        this.connections.assertLive(session)
         const subscriptions = connection.traffic.subscriptions
         if (!subscriptions.add(uri, session)) return
         try {

@@ -53,3 +53,24 @@ describe('withoutServerIdentity', () => {
     }
   })
 })
+
+describe('a result whose JSON has a key named __proto__ (an upstream chooses its bytes)', () => {
+  const upstream = {name: 'internal-billing', version: '4.2.0'}
+  const hostile = () => JSON.parse(`{"content":[],"__proto__":{"isError":true},"_meta":{"${META.serverInfo}":${JSON.stringify(upstream)},"__proto__":{"trace":"x"}}}`) as Record<string, unknown>
+
+  it('withoutServerIdentity keeps it a key: it neither becomes the prototype of the copy nor is lost', () => {
+    const kept = withoutServerIdentity(hostile())
+    assert.equal(Object.getPrototypeOf(kept), Object.prototype)
+    assert.equal(kept.isError, undefined, 'a field the result does not have is read through the prototype (the audit reads isError)')
+    assert.deepEqual(Object.keys(kept), ['content', '__proto__', '_meta'])
+    assert.equal(JSON.stringify(kept), `{"content":[],"__proto__":{"isError":true},"_meta":{"__proto__":{"trace":"x"}}}`)
+  })
+
+  it('completeResult keeps it a key too', () => {
+    const raw = JSON.parse(`{"content":[],"__proto__":{"isError":true},"_meta":{"__proto__":{"trace":"x"}}}`) as Record<string, unknown>
+    const whole = completeResult(raw, identity) as Record<string, unknown>
+    assert.equal(Object.getPrototypeOf(whole), Object.prototype)
+    assert.equal(whole.isError, undefined)
+    assert.equal(JSON.stringify(whole), `{"content":[],"__proto__":{"isError":true},"_meta":{"__proto__":{"trace":"x"},"${META.serverInfo}":${JSON.stringify(identity)}},"resultType":"complete"}`)
+  })
+})

@@ -1,0 +1,98 @@
+/**
+ * An upstream as a tool source (src/server/gateway/upstream-source.ts), in process, against a
+ * 2025-era upstream over HTTP on the 1.x SDK: what a request that outlives its session leaves.
+ */
+import assert from 'node:assert/strict'
+import {randomUUID} from 'node:crypto'
+import {createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse} from 'node:http'
+import type {AddressInfo} from 'node:net'
+
+import {Server as LegacyServer} from '@modelcontextprotocol/sdk/server/index.js'
+import {StreamableHTTPServerTransport} from '@modelcontextprotocol/sdk/server/streamableHttp.js'
+import {ListResourcesRequestSchema, SubscribeRequestSchema, UnsubscribeRequestSchema} from '@modelcontextprotocol/sdk/types.js'
+
+import type {Principal} from '../../../../src/auth/index.js'
+import {Redactor} from '../../../../src/guard/redactor.js'
+import type {Connections} from '../../../../src/server/gateway/connections.js'
+import {UpstreamSource} from '../../../../src/server/gateway/upstream-source.js'
+import type {CallEnv, ClientSession} from '../../../../src/server/tools/source.js'
+import type {UpstreamDefinition} from '../../../../src/upstreams/index.js'
+
+/** A 2025-era upstream whose resources can be subscribed to; it records each subscribe and unsubscribe. */
+function subscribable(heard: string[]) {
+  const sessions = new Map<string, StreamableHTTPServerTransport>()
+  return async (req: IncomingMessage, res: ServerResponse) => {
+    const id = req.headers['mcp-session-id']
+    let transport = typeof id === 'string' ? sessions.get(id) : undefined
+    if (!transport) {
+      const created = new StreamableHTTPServerTransport({sessionIdGenerator: randomUUID, onsessioninitialized: (sid) => void sessions.set(sid, created)})
+      transport = created
+      const server = new LegacyServer({name: 'subscribable', version: '1.0.0'}, {capabilities: {resources: {subscribe: true}}})
+      server.setRequestHandler(ListResourcesRequestSchema, async () => ({resources: [{uri: 'res://x', name: 'x'}]}))
+      server.setRequestHandler(SubscribeRequestSchema, async (request) => (heard.push(`subscribe ${request.params.uri}`), {}))
+      server.setRequestHandler(UnsubscribeRequestSchema, async (request) => (heard.push(`unsubscribe ${request.params.uri}`), {}))
+      await server.connect(transport)
+    }
+    await transport.handleRequest(req, res)
+  }
+}
+
+/** A client session as mcp.ts makes one: a listener added after its end is called at once. */
+function session(id: string): ClientSession & {end(): void} {
+  const listeners: (() => void)[] = []
+  let ended = false
+  return {
+    id,
+    capabilities: () => ({}),
+    channel: {notify: async () => {}, request: async () => ({})} as unknown as ClientSession['channel'],
+    onClose: (listener) => void (ended ? listener() : listeners.push(listener)),
+    end() {
+      ended = true
+      for (const listener of listeners.splice(0)) listener()
+    },
+  }
+}
+
+describe('gateway: an upstream source (upstream-source.ts)', function () {
+  this.timeout(20_000)
+  let http: HttpServer
+  let source: UpstreamSource
+  const heard: string[] = []
+
+  beforeEach(async () => {
+    heard.length = 0
+    const handle = subscribable(heard)
+    http = createServer((req, res) => void handle(req, res).catch(() => res.destroy()))
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    const port = (http.address() as AddressInfo).port
+    const def = {name: 'up', transport: 'http', url: `http://127.0.0.1:${port}/mcp`, headers: {}, prefix: true} as unknown as UpstreamDefinition
+    source = new UpstreamSource({def, resolve: () => ({headers: {}}), version: '0', log: () => {}, mode: 'stateful', budget: {allows: () => true, max: () => 10}, logRedactor: () => Redactor.none})
+    source.start()
+    await source.firstList
+  })
+
+  afterEach(async () => {
+    await source.stop()
+    http.closeAllConnections()
+    http.close()
+  })
+
+  it('a subscription whose session ended while it waited for the upstream is not kept (it would hold the upstream subscribed, and never idle, for good)', async () => {
+    const connections = (source as unknown as {connections: Connections}).connections
+    // Idle: the next use starts it again, and the subscription waits for it.
+    while (!connections.shared.link.ready) await new Promise((r) => setTimeout(r, 10))
+    source.sweep(0)
+    assert.equal(connections.shared.link.suspended, true)
+    const s = session('s-gone')
+    const env = {principal: {id: 'alice'} as unknown as Principal, session: s, client: s.channel, signal: new AbortController().signal} as unknown as CallEnv
+    const resource = source.resources().find((r) => r.descriptor.uri === 'res://x')!
+    const subscribing = resource.subscribe!(env)
+    s.end()
+    await subscribing.catch(() => {})
+    assert.equal(connections.shared.traffic.subscriptions.size, 0, 'the ended session is still subscribed')
+    // What the upstream was told, it is told the opposite of (or nothing at all).
+    const deadline = Date.now() + 2000
+    while (Date.now() < deadline && heard.length % 2 === 1) await new Promise((r) => setTimeout(r, 50))
+    assert.ok(heard.length === 0 || heard.join() === 'subscribe res://x,unsubscribe res://x', heard.join())
+  })
+})
