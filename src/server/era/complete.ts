@@ -28,10 +28,13 @@ export function completeResult<T extends object>(result: T, identity: Identity):
   const meta = fields._meta
   const stamp = meta === undefined || (isPlainObject(meta) && meta[META.serverInfo] === undefined)
   if (fields.resultType === 'complete' && !stamp) return result
-  // Spread defines each field as data: a field named __proto__ stays a field (see copyOf).
-  const whole: Record<string, unknown> = {...fields}
+  const whole = copyOf(fields)
   whole.resultType = 'complete'
-  if (stamp) whole._meta = {...(meta as Record<string, unknown> | undefined), [META.serverInfo]: identity}
+  if (stamp) {
+    const named = meta === undefined ? {} : copyOf(meta as Record<string, unknown>)
+    named[META.serverInfo] = identity
+    whole._meta = named
+  }
   return whole as T
 }
 
@@ -47,12 +50,19 @@ export function withoutServerIdentity<T>(result: T): T {
 }
 
 /**
- * The own fields of `record` that `keep` keeps, each defined as data (fromEntries): a field named
- * `__proto__` (JSON has it as a key, and an upstream chooses its bytes) stays a field, as the
- * redactor keeps it; assigned, it would become the copy's prototype, its value lost on the wire
- * yet read as the result's own fields (the audit reads `isError`). The SDK's client drops such a
- * field from an upstream's answer today; these copies do not rely on it.
+ * The own fields of `record` that `keep` keeps, copied one by one (not spread: the module comment
+ * says why). A field named `__proto__` (JSON has it as a key, and an upstream chooses its bytes)
+ * is defined as data and stays a field, as the redactor keeps it; assigned, it would become the
+ * copy's prototype, its value lost on the wire yet read as the result's own fields (the audit
+ * reads `isError`). The SDK's client drops such a field from an upstream's answer today; these
+ * copies do not rely on it.
  */
-function copyOf(record: Record<string, unknown>, keep: (key: string) => boolean): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(record).filter(([key]) => keep(key)))
+function copyOf(record: Record<string, unknown>, keep: (key: string) => boolean = () => true): Record<string, unknown> {
+  const copy: Record<string, unknown> = {}
+  for (const key of Object.keys(record)) {
+    if (!keep(key)) continue
+    if (key === '__proto__') Object.defineProperty(copy, key, {value: record[key], enumerable: true, writable: true, configurable: true})
+    else copy[key] = record[key]
+  }
+  return copy
 }
