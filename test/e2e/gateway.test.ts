@@ -320,6 +320,27 @@ describe('gateway', function () {
       assert.deepEqual((await c.readResource({uri: 'fixture://counter'})).contents, [{uri: 'fixture://counter', text: '1'}])
     })
 
+    it('a resource subscription outlives a restart of its upstream for a new secret: the new process is subscribed, and its updates reach the subscriber', async () => {
+      const k = await key('all', 'fixture__*', 'resource:fixture://**')
+      const s = await serve()
+      const c = await connect(s.url, k)
+      const updated: string[] = []
+      c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updated.push(n.params.uri))
+      await c.subscribeResource({uri: 'fixture://counter'})
+      const pid = async () => hostPid(JSON.parse(textOf(await c.callTool({name: 'fixture__get_process', arguments: {}}))))
+      const before = await pid()
+      await cli(['secrets', 'set', 'FIXTURE_TOKEN'], 'a-new-secret')
+      assert.ok(await until(async () => textOf(await c.callTool({name: 'fixture__get_secret_hash', arguments: {}})) === sha256('a-new-secret'), 10_000), 'restarted')
+      assert.notEqual(await pid(), before)
+      const subscribed = async () => (JSON.parse(textOf(await c.callTool({name: 'fixture__subscription_counts', arguments: {}}))) as {subscribed: string[]}).subscribed
+      // Subscribed again once the new process has taken the old one's place (the swap), not at that instant.
+      assert.ok(await until(async () => (await subscribed()).includes('fixture://counter'), 10_000), 'the new process was subscribed')
+      await c.callTool({name: 'fixture__touch_resource', arguments: {}})
+      assert.ok(await until(() => updated.includes('fixture://counter')), 'the update from the new process reached the subscriber')
+      await c.unsubscribeResource({uri: 'fixture://counter'})
+      assert.deepEqual(await subscribed(), [], 'and unsubscribed there')
+    })
+
     it('the published server-everything: tools, progress, prompts, resources and completion through keyward', async () => {
       await cli(['upstream', 'add', 'everything', '--', process.execPath, EVERYTHING])
       const k = await key('all', 'everything__*', 'prompt:everything__*', 'resource:**')

@@ -137,11 +137,13 @@ export class Gateway {
         source.start()
         continue
       }
-      // The old one serves until the new one has listed what it offers, then they swap in one step.
+      // The old one serves until the new one has listed what it offers, then they swap in one step;
+      // the sessions subscribed through the old one are subscribed again through the new one.
       this.options.log('info', `upstream ${def.name} changed: restarting it`)
       source.start()
       void source.firstList.then(() => {
         this.options.catalog.replace(current.source, source)
+        void source.adoptSubscriptions(current.source.subscriptionsHeld())
         void current.source.stop()
       })
     }

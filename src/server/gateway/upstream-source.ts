@@ -43,6 +43,13 @@ const CALL_TIMEOUT_MS = 5 * 60_000
 
 export type {ServeMode} from './connections.js'
 
+/** A session's subscription to a resource, with the principal its requests carried. */
+export interface HeldSubscription {
+  uri: string
+  session: ClientSession
+  principal: Principal
+}
+
 export interface UpstreamSourceOptions {
   def: UpstreamDefinition
   resolve(): Resolved
@@ -97,6 +104,8 @@ export function upstreamError(name: string, err: unknown): unknown {
 
 export class UpstreamSource implements ToolSource {
   readonly name: string
+  /** The principal of each session that subscribed here (a subscription is made again under it: adoptSubscriptions). */
+  private readonly subscribers = new WeakMap<ClientSession, Principal>()
   private readonly connections: Connections
   private items: Items = noItems()
   /** What each key or session connection lists, once it has. */
@@ -387,26 +396,64 @@ export class UpstreamSource implements ToolSource {
    * as it would; a 2026-07-28 one that supports subscriptions is not asked), and nothing counted.
    */
   private async subscribe(uri: string, env: CallEnv): Promise<void> {
-    const session = env.session
-    await this.unavailableAsRpc(() =>
-      this.on(env, async (client, connection) => {
-        if (!client.getServerCapabilities()?.resources?.subscribe) throw Refusal.notSupported(`upstream ${this.name} does not support resource subscriptions`)
-        const modern = client.getProtocolEra() === 'modern'
-        // Stateless: answered as the upstream answers (it supports subscriptions), with no stream for updates, as for a 2025 upstream.
-        if (!session) return modern ? undefined : void (await client.subscribeResource({uri}, this.requestOptions(env)))
-        // Its session may have ended while the call waited for the upstream: its end dropped its subscriptions then, and would not drop this one.
-        this.connections.assertLive(session)
-        const subscriptions = connection.traffic.subscriptions
-        if (!subscriptions.add(uri, session)) return
-        try {
-          if (modern) await connection.link.resubscribe()
-          else await client.subscribeResource({uri}, this.requestOptions(env))
-        } catch (err) {
-          subscriptions.remove(uri, session)
-          throw err
+    if (env.session) this.subscribers.set(env.session, env.principal)
+    await this.unavailableAsRpc(() => this.on(env, (client, connection) => this.subscribeOn(client, connection, uri, env.session, this.requestOptions(env))))
+  }
+
+  /** The upstream's side of one session's subscription, on the connection that serves it. */
+  private async subscribeOn(client: Client, connection: Connection, uri: string, session: ClientSession | undefined, options: {signal?: AbortSignal; timeout: number}): Promise<void> {
+    if (!client.getServerCapabilities()?.resources?.subscribe) throw Refusal.notSupported(`upstream ${this.name} does not support resource subscriptions`)
+    const modern = client.getProtocolEra() === 'modern'
+    // Stateless: answered as the upstream answers (it supports subscriptions), with no stream for updates, as for a 2025 upstream.
+    if (!session) return modern ? undefined : void (await client.subscribeResource({uri}, options))
+    // Its session may have ended while the call waited for the upstream: its end dropped its subscriptions then, and would not drop this one.
+    this.connections.assertLive(session)
+    const subscriptions = connection.traffic.subscriptions
+    if (!subscriptions.add(uri, session)) return
+    try {
+      if (modern) await connection.link.resubscribe()
+      else await client.subscribeResource({uri}, options)
+    } catch (err) {
+      subscriptions.remove(uri, session)
+      throw err
+    }
+  }
+
+  /** The sessions' resource subscriptions held through this source: what a source that replaces it takes over (adoptSubscriptions). */
+  subscriptionsHeld(): HeldSubscription[] {
+    const held: HeldSubscription[] = []
+    for (const connection of this.connections.all()) {
+      const subscriptions = connection.traffic.subscriptions
+      for (const uri of subscriptions.uris()) {
+        for (const session of subscriptions.of(uri)) {
+          const principal = this.subscribers.get(session)
+          if (principal) held.push({uri, session, principal})
         }
-      }),
-    )
+      }
+    }
+    return held
+  }
+
+  /**
+   * Takes over the subscriptions of the source this one replaces (a reload restarted the upstream
+   * under a new definition, a rotated secret say): each session is subscribed again here, so that
+   * the new process's updates reach the sessions that asked for them, as a restart of the same
+   * definition does (connections.ts). One that cannot be made (the new upstream does not support
+   * subscriptions, the session has ended) is logged and dropped.
+   */
+  async adoptSubscriptions(held: readonly HeldSubscription[]): Promise<void> {
+    let failed = 0
+    for (const {uri, session, principal} of held) {
+      this.subscribers.set(session, principal)
+      try {
+        const connection = this.connections.of(principal, session)
+        const client = await this.connections.clientFor(connection, 'legacy', CALL_WAIT_MS)
+        await this.subscribeOn(client, connection, uri, session, {timeout: CALL_WAIT_MS})
+      } catch {
+        failed++
+      }
+    }
+    if (failed > 0) this.options.log('warn', `upstream ${this.name} was restarted: ${failed} of its clients' ${held.length} resource subscriptions could not be made again there`)
   }
 
   /** resources/unsubscribe: the upstream hears of it when the last subscriber goes (stateless: passed on as it is). */
