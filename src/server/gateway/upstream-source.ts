@@ -106,6 +106,8 @@ export class UpstreamSource implements ToolSource {
   readonly name: string
   /** The principal of each session that subscribed here (a subscription is made again under it: adoptSubscriptions). */
   private readonly subscribers = new WeakMap<ClientSession, Principal>()
+  /** The URIs each session has still to be subscribed to by adoptSubscriptions: an unsubscribe meanwhile takes its URI out, so that it is not made again after. */
+  private readonly adopting = new WeakMap<ClientSession, Set<string>>()
   private readonly connections: Connections
   private items: Items = noItems()
   /** What each key or session connection lists, once it has. */
@@ -442,14 +444,22 @@ export class UpstreamSource implements ToolSource {
    * subscriptions, the session has ended) is logged and dropped.
    */
   async adoptSubscriptions(held: readonly HeldSubscription[]): Promise<void> {
+    // The catalog sends this source the sessions' unsubscribes from now on, before each is subscribed again here.
+    for (const {uri, session} of held) {
+      const uris = this.adopting.get(session) ?? new Set<string>()
+      this.adopting.set(session, uris.add(uri))
+    }
     let failed = 0
     for (const {uri, session, principal} of held) {
       this.subscribers.set(session, principal)
       try {
         const connection = this.connections.of(principal, session)
         const client = await this.connections.clientFor(connection, 'legacy', CALL_WAIT_MS)
+        // Unsubscribed while it waited: it stays so.
+        if (!this.adopting.get(session)?.delete(uri)) continue
         await this.subscribeOn(client, connection, uri, session, {timeout: CALL_WAIT_MS})
       } catch {
+        this.adopting.get(session)?.delete(uri)
         failed++
       }
     }
@@ -459,6 +469,7 @@ export class UpstreamSource implements ToolSource {
   /** resources/unsubscribe: the upstream hears of it when the last subscriber goes (stateless: passed on as it is). */
   private async unsubscribe(uri: string, env: CallEnv): Promise<void> {
     const session = env.session
+    if (session) this.adopting.get(session)?.delete(uri)
     await this.unavailableAsRpc(() =>
       this.on(env, async (client, connection) => {
         const last = !session || connection.traffic.subscriptions.remove(uri, session)

@@ -95,4 +95,29 @@ describe('gateway: an upstream source (upstream-source.ts)', function () {
     while (Date.now() < deadline && heard.length % 2 === 1) await new Promise((r) => setTimeout(r, 50))
     assert.ok(heard.length === 0 || heard.join() === 'subscribe res://x,unsubscribe res://x', heard.join())
   })
+  it('a subscription a restart carries over is not made again once its session unsubscribed meanwhile (it would get updates it declined, and hold the upstream subscribed)', async () => {
+    const principal = {id: 'alice'} as unknown as Principal
+    const envOf = (s: ClientSession) => ({principal, session: s, client: s.channel, signal: new AbortController().signal}) as unknown as CallEnv
+    const a = session('s-a')
+    const b = session('s-b')
+    const old = source.resources().find((r) => r.descriptor.uri === 'res://x')!
+    await old.subscribe!(envOf(a))
+    await old.subscribe!(envOf(b))
+    // The reload's new source, swapped in once it has listed (gateway.ts reconcile).
+    const def = (source as unknown as {options: {def: UpstreamDefinition}}).options.def
+    const next = new UpstreamSource({def, resolve: () => ({headers: {}}), version: '0', log: () => {}, mode: 'stateful', budget: {allows: () => true, max: () => 10}, logRedactor: () => Redactor.none})
+    next.start()
+    await next.firstList
+    try {
+      const adopting = next.adoptSubscriptions(source.subscriptionsHeld())
+      // The catalog sends b's unsubscribe to the new source while the takeover is under way.
+      await next.resources().find((r) => r.descriptor.uri === 'res://x')!.unsubscribe!(envOf(b))
+      await adopting
+      const subscriptions = (next as unknown as {connections: Connections}).connections.shared.traffic.subscriptions
+      assert.equal(subscriptions.has('res://x', a), true, 'a lost its subscription')
+      assert.equal(subscriptions.has('res://x', b), false, 'b unsubscribed, and is subscribed again')
+    } finally {
+      await next.stop()
+    }
+  })
 })
