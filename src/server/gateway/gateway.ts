@@ -143,7 +143,7 @@ export class Gateway {
       source.start()
       void source.firstList.then(() => {
         this.options.catalog.replace(current.source, source)
-        void source.adoptSubscriptions(current.source.subscriptionsHeld())
+        void source.adoptSubscriptions(current.source.handOver(source))
         void current.source.stop()
       })
     }

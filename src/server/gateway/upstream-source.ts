@@ -108,6 +108,8 @@ export class UpstreamSource implements ToolSource {
   private readonly subscribers = new WeakMap<ClientSession, Principal>()
   /** The URIs each session has still to be subscribed to by adoptSubscriptions: an unsubscribe meanwhile takes its URI out, so that it is not made again after. */
   private readonly adopting = new WeakMap<ClientSession, Set<string>>()
+  /** The source that took this one's subscriptions over (handOver). */
+  private successor?: UpstreamSource
   private readonly connections: Connections
   private items: Items = noItems()
   /** What each key or session connection lists, once it has. */
@@ -421,8 +423,13 @@ export class UpstreamSource implements ToolSource {
     }
   }
 
-  /** The sessions' resource subscriptions held through this source: what a source that replaces it takes over (adoptSubscriptions). */
-  subscriptionsHeld(): HeldSubscription[] {
+  /**
+   * The sessions' resource subscriptions held through this source: what `successor`, which
+   * replaces it, takes over (adoptSubscriptions). An unsubscribe still on its way here is passed
+   * on to it, so that the takeover does not make again what the session was told it undid.
+   */
+  handOver(successor: UpstreamSource): HeldSubscription[] {
+    this.successor = successor
     const held: HeldSubscription[] = []
     for (const connection of this.connections.all()) {
       const subscriptions = connection.traffic.subscriptions
@@ -472,6 +479,7 @@ export class UpstreamSource implements ToolSource {
     if (session) this.adopting.get(session)?.delete(uri)
     await this.unavailableAsRpc(() =>
       this.on(env, async (client, connection) => {
+        if (session) this.successor?.adopting.get(session)?.delete(uri)
         const last = !session || connection.traffic.subscriptions.remove(uri, session)
         if (!last) return
         if (client.getProtocolEra() === 'modern') await connection.link.resubscribe()

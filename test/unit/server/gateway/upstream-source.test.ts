@@ -109,13 +109,38 @@ describe('gateway: an upstream source (upstream-source.ts)', function () {
     next.start()
     await next.firstList
     try {
-      const adopting = next.adoptSubscriptions(source.subscriptionsHeld())
+      const adopting = next.adoptSubscriptions(source.handOver(next))
       // The catalog sends b's unsubscribe to the new source while the takeover is under way.
       await next.resources().find((r) => r.descriptor.uri === 'res://x')!.unsubscribe!(envOf(b))
       await adopting
       const subscriptions = (next as unknown as {connections: Connections}).connections.shared.traffic.subscriptions
       assert.equal(subscriptions.has('res://x', a), true, 'a lost its subscription')
       assert.equal(subscriptions.has('res://x', b), false, 'b unsubscribed, and is subscribed again')
+    } finally {
+      await next.stop()
+    }
+  })
+  it('an unsubscribe that was on its way through the replaced source when its subscriptions were taken over is not undone by the takeover', async () => {
+    const principal = {id: 'alice'} as unknown as Principal
+    const envOf = (s: ClientSession) => ({principal, session: s, client: s.channel, signal: new AbortController().signal}) as unknown as CallEnv
+    const a = session('s-a')
+    const b = session('s-b')
+    const old = source.resources().find((r) => r.descriptor.uri === 'res://x')!
+    await old.subscribe!(envOf(a))
+    await old.subscribe!(envOf(b))
+    const def = (source as unknown as {options: {def: UpstreamDefinition}}).options.def
+    const next = new UpstreamSource({def, resolve: () => ({headers: {}}), version: '0', log: () => {}, mode: 'stateful', budget: {allows: () => true, max: () => 10}, logRedactor: () => Redactor.none})
+    next.start()
+    await next.firstList
+    try {
+      // b's unsubscribe reached the old source before the swap, and waits there for its client when the swap takes what it holds.
+      const unsubscribing = old.unsubscribe!(envOf(b))
+      const adopting = next.adoptSubscriptions(source.handOver(next))
+      await unsubscribing
+      await adopting
+      const subscriptions = (next as unknown as {connections: Connections}).connections.shared.traffic.subscriptions
+      assert.equal(subscriptions.has('res://x', a), true, 'a lost its subscription')
+      assert.equal(subscriptions.has('res://x', b), false, 'b was told it unsubscribed, and is subscribed again')
     } finally {
       await next.stop()
     }
