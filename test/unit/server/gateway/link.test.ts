@@ -15,7 +15,6 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {Server as LegacyServer} from '@modelcontextprotocol/sdk/server/index.js'
-import {StreamableHTTPServerTransport} from '@modelcontextprotocol/sdk/server/streamableHttp.js'
 import {CallToolRequestSchema, ElicitResultSchema, ListToolsRequestSchema} from '@modelcontextprotocol/sdk/types.js'
 import {createMcpHandler, inputRequired, Server as ModernServer, SUPPORTED_PROTOCOL_VERSIONS} from '@modelcontextprotocol/server'
 
@@ -26,6 +25,7 @@ import type {Principal} from '../../../../src/auth/index.js'
 import type {LinkTraffic} from '../../../../src/server/gateway/traffic.js'
 import type {ClientSession} from '../../../../src/server/tools/source.js'
 import type {UpstreamDefinition} from '../../../../src/upstreams/index.js'
+import {endableSession, legacyUpstream} from '../../../helpers/gateway-units.js'
 
 const ASK = {name: 'ask', description: 'Asks its client for a name', inputSchema: {type: 'object' as const, properties: {}}}
 const NAME_SCHEMA = {type: 'object' as const, properties: {name: {type: 'string' as const}}, required: ['name']}
@@ -60,23 +60,28 @@ async function writeWebResponse(res: ServerResponse, response: Response): Promis
 
 /** A 2025-era upstream on the 1.x SDK: its tool sends elicitation/create to its client. */
 function legacyHandler() {
-  const sessions = new Map<string, StreamableHTTPServerTransport>()
-  return async (req: IncomingMessage, res: ServerResponse) => {
-    const id = req.headers['mcp-session-id']
-    let transport = typeof id === 'string' ? sessions.get(id) : undefined
-    if (!transport) {
-      const created = new StreamableHTTPServerTransport({sessionIdGenerator: randomUUID, onsessioninitialized: (sid) => void sessions.set(sid, created)})
-      transport = created
-      const server = new LegacyServer({name: 'legacy-upstream', version: '1.0.0'}, {capabilities: {tools: {}}})
-      server.setRequestHandler(ListToolsRequestSchema, async () => ({tools: [ASK]}))
-      server.setRequestHandler(CallToolRequestSchema, async (_request, extra) => {
-        const answer = await extra.sendRequest({method: 'elicitation/create', params: {message: 'Who are you?', requestedSchema: NAME_SCHEMA}}, ElicitResultSchema)
-        return {content: [{type: 'text', text: `hello ${(answer.content as {name?: string} | undefined)?.name}`}]}
-      })
-      await server.connect(transport)
-    }
-    await transport.handleRequest(req, res)
-  }
+  return legacyUpstream(() => {
+    const server = new LegacyServer({name: 'legacy-upstream', version: '1.0.0'}, {capabilities: {tools: {}}})
+    server.setRequestHandler(ListToolsRequestSchema, async () => ({tools: [ASK]}))
+    server.setRequestHandler(CallToolRequestSchema, async (_request, extra) => {
+      const answer = await extra.sendRequest({method: 'elicitation/create', params: {message: 'Who are you?', requestedSchema: NAME_SCHEMA}}, ElicitResultSchema)
+      return {content: [{type: 'text', text: `hello ${(answer.content as {name?: string} | undefined)?.name}`}]}
+    })
+    return server
+  })
+}
+
+/** Connections to a stdio upstream, as serve makes them (stateful, room for 10 processes), its processes run through tsx. */
+function stdioConnections(def: UpstreamDefinition): Connections {
+  return new Connections({
+    def,
+    mode: 'stateful',
+    log: () => {},
+    budget: {allows: () => true, max: () => 10},
+    link: {def, resolve: () => ({env: {PATH: process.env.PATH ?? '', NODE_OPTIONS: '--import tsx'}}), version: '0', log: () => {}, logRedactor: () => Redactor.none},
+    onConnected: async () => {},
+    onListChanged: () => {},
+  })
 }
 
 async function listen(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>, port = 0): Promise<HttpServer> {
@@ -348,15 +353,7 @@ describe("gateway: a dual-era upstream's two sides (connections.ts)", function (
   it('counts no process for the 2025 side of a 2026-07-28-only stdio upstream: it refused initialize and exited (upstream.max-processes)', async () => {
     const fixture = path.resolve('test/fixtures/dual-era-upstream.ts')
     const def = {name: 'up', transport: 'stdio', command: process.execPath, args: ['--import', 'tsx', fixture, '--modern-only'], env: {}, prefix: true} as unknown as UpstreamDefinition
-    const connections = new Connections({
-      def,
-      mode: 'stateful',
-      log: () => {},
-      budget: {allows: () => true, max: () => 10},
-      link: {def, resolve: () => ({env: {PATH: process.env.PATH ?? '', NODE_OPTIONS: '--import tsx'}}), version: '0', log: () => {}, logRedactor: () => Redactor.none},
-      onConnected: async () => {},
-      onListChanged: () => {},
-    })
+    const connections = stdioConnections(def)
     all.push(connections)
     connections.shared.link.start()
     const modern = await connections.clientFor(connections.shared, 'modern', 15_000)
@@ -484,33 +481,9 @@ describe('gateway: a request that outlives its session, or reaches an upstream b
   /** Session-isolated connections to a stdio upstream that never answers, so a process started lives until stopped. */
   function sessionConnections(marker: string): Connections {
     const def = {name: 'up', transport: 'stdio', command: process.execPath, args: ['-e', `process.stdin.resume() // ${marker}`], env: {}, prefix: true, isolation: 'session'} as unknown as UpstreamDefinition
-    const connections = new Connections({
-      def,
-      mode: 'stateful',
-      log: () => {},
-      budget: {allows: () => true, max: () => 10},
-      link: {def, resolve: () => ({env: {PATH: process.env.PATH ?? '', NODE_OPTIONS: '--import tsx'}}), version: '0', log: () => {}, logRedactor: () => Redactor.none},
-      onConnected: async () => {},
-      onListChanged: () => {},
-    })
+    const connections = stdioConnections(def)
     all.push(connections)
     return connections
-  }
-
-  /** A client session as mcp.ts makes one: a listener added after its end is called at once. */
-  function session(id: string): ClientSession & {end(): void} {
-    const listeners: (() => void)[] = []
-    let ended = false
-    return {
-      id,
-      capabilities: () => ({}),
-      channel: {notify: async () => {}, request: async () => ({})} as unknown as ClientSession['channel'],
-      onClose: (listener) => void (ended ? listener() : listeners.push(listener)),
-      end() {
-        ended = true
-        for (const listener of listeners.splice(0)) listener()
-      },
-    }
   }
 
   /** What `work` threw, if it did. */
@@ -534,7 +507,7 @@ describe('gateway: a request that outlives its session, or reaches an upstream b
   it('starts no connection (no process) for a session that ended before its request reached the upstream', async () => {
     const marker = `keyward-outlived-session-${randomUUID()}`
     const connections = sessionConnections(marker)
-    const gone = session('s-gone')
+    const gone = endableSession('s-gone')
     gone.end()
     const refused = refusal(() => connections.of(principal, gone))
     await settled()
@@ -545,10 +518,10 @@ describe('gateway: a request that outlives its session, or reaches an upstream b
   it('starts no connection (no process) for a request that reaches it once it was stopped (shutdown), and stops what a live session had', async () => {
     const marker = `keyward-outlived-stop-${randomUUID()}`
     const connections = sessionConnections(marker)
-    const live = session('s-live')
+    const live = endableSession('s-live')
     connections.of(principal, live)
     await connections.stop()
-    const refused = refusal(() => connections.of(principal, session('s-late')))
+    const refused = refusal(() => connections.of(principal, endableSession('s-late')))
     await settled()
     assert.deepEqual(running(marker), [], 'a process is still running after the stop')
     assert.ok(refused instanceof UpstreamUnavailable && /was stopped/.test(refused.message), String(refused))
@@ -557,7 +530,7 @@ describe('gateway: a request that outlives its session, or reaches an upstream b
   it('a session that ends later still has its connection stopped (its process ends)', async () => {
     const marker = `keyward-outlived-ends-${randomUUID()}`
     const connections = sessionConnections(marker)
-    const s = session('s-ends')
+    const s = endableSession('s-ends')
     connections.of(principal, s)
     const started = Date.now()
     while (Date.now() - started < 5_000 && running(marker).length === 0) await new Promise((r) => setTimeout(r, 50))
