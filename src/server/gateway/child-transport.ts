@@ -18,7 +18,7 @@ import type {JSONRPCMessage, Transport} from '@modelcontextprotocol/client'
 
 import type {SandboxPolicy} from '../../upstreams/isolation.js'
 import {RPC} from '../refusal.js'
-import {trackChild, type LiveChild} from './live-children.js'
+import {trackChild} from './live-children.js'
 import {planLaunch, preparePrivateHome, type Containment} from './sandbox.js'
 
 /** The wrapper script: beside this module as tsc compiles it, or under dist/src when this module is bundled. */
@@ -119,7 +119,6 @@ export class ChildTransport implements Transport {
   onerror?: (error: Error) => void
   onmessage?: (message: JSONRPCMessage) => void
   private child?: ChildProcess
-  private tracked?: LiveChild
   /** close() was called: a start still preparing the launch must not spawn the process after it. */
   private closed = false
   /** How the process ended, for the message a caller sees. */
@@ -162,8 +161,7 @@ export class ChildTransport implements Transport {
     const child = spawn(process.execPath, [WRAPPER, ...argv], {env: childEnv, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], windowsHide: true})
     this.child = child
     if (child.pid !== undefined) {
-      const {child: tracked, forget} = trackChild(this.options.upstream ?? '(unnamed)', child.pid)
-      this.tracked = tracked
+      const forget = trackChild(this.options.upstream ?? '(unnamed)', child.pid, () => ({closing: this.closed, exited: child.exitCode !== null || child.signalCode !== null}))
       child.once('close', forget)
     }
     child.stdout!.on(
@@ -185,7 +183,6 @@ export class ChildTransport implements Transport {
     child.stdin!.on('error', () => {})
     child.on('error', (err) => this.onerror?.(err))
     child.on('exit', (code, signal) => {
-      if (this.tracked) this.tracked.exited = true
       this.pending.clear()
       this.exit = bubblewrapped(this.containment) ? signalOf(code, signal) : {code, signal}
       this.onclose?.()
@@ -250,7 +247,6 @@ export class ChildTransport implements Transport {
   async close(): Promise<void> {
     this.closed = true
     const child = this.child
-    if (this.tracked) this.tracked.closing = true
     if (!child || child.exitCode !== null || child.signalCode !== null) return
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
     child.stdin?.end()

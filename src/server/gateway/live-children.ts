@@ -13,15 +13,18 @@ export interface LiveChild {
   exited: boolean
 }
 
-const live = new Set<LiveChild>()
+/** Where a tracked process stands, asked of its transport when the list is read. */
+export type ChildState = () => Pick<LiveChild, 'closing' | 'exited'>
 
-/** Registers a started process; its transport calls `forget` once the pipes are closed. */
-export function trackChild(upstream: string, pid: number): {child: LiveChild; forget(): void} {
-  const child: LiveChild = {upstream, pid, closing: false, exited: false}
-  live.add(child)
-  return {child, forget: () => void live.delete(child)}
+const live = new Map<object, {upstream: string; pid: number; state: ChildState}>()
+
+/** Registers a started process; its transport calls the returned `forget` once the pipes are closed. */
+export function trackChild(upstream: string, pid: number, state: ChildState): () => void {
+  const token = {}
+  live.set(token, {upstream, pid, state})
+  return () => void live.delete(token)
 }
 
 export function liveChildren(): LiveChild[] {
-  return [...live].map((c) => ({...c}))
+  return [...live.values()].map(({upstream, pid, state}) => ({upstream, pid, ...state()}))
 }
