@@ -83,8 +83,25 @@ async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
   clearTimeout(timer)
 }
 
+/**
+ * One upstream as the gateway runs it. `serving` is the source in the catalog; during a restart
+ * `next` is the one starting in its place, which takes over once it has listed. A restart that
+ * another reload overtakes before it listed is stopped unseen: only the newest definition ever
+ * takes over, and the one serving keeps serving until it does.
+ */
+interface Mounted {
+  serving: UpstreamSource
+  next?: UpstreamSource
+  /** Of the newest definition: `next`'s during a restart, else `serving`'s. */
+  fingerprint: string
+  pins?: string
+}
+
+/** The source of the newest definition. */
+const newest = (m: Mounted) => m.next ?? m.serving
+
 export class Gateway {
-  private readonly running = new Map<string, {source: UpstreamSource; fingerprint: string; pins?: string}>()
+  private readonly running = new Map<string, Mounted>()
   private data!: VaultData
   private firstListDone = false
   /** stdio: settles when the client's first list or call shows it has initialized (its capabilities are what upstreams are told). */
@@ -101,8 +118,14 @@ export class Gateway {
     return this.running.size
   }
 
+  /** The source of each upstream's newest definition: what sessions attach to and the first list waits for. */
   sources(): UpstreamSource[] {
-    return [...this.running.values()].map((r) => r.source)
+    return [...this.running.values()].map(newest)
+  }
+
+  /** Every source with processes to count, sweep, tell or stop: the serving ones and those starting in their place. */
+  private live(): UpstreamSource[] {
+    return [...this.running.values()].flatMap((m) => (m.next ? [m.serving, m.next] : [m.serving]))
   }
 
   /** Brings the running upstreams in line with the vault. */
@@ -111,42 +134,62 @@ export class Gateway {
     // Definition order: the catalog gives a name or a resource URI to the source mounted first.
     const wanted = new Map(upstreamsInPrecedence(data).map((def) => [def.name, def]))
     if (wanted.size > 0 || this.running.size > 0) this.UpstreamSource ??= (await (sourceModule ??= import('./upstream-source.js'))).UpstreamSource
-    for (const [name, entry] of this.running) {
+    for (const [name, mounted] of this.running) {
       if (wanted.has(name)) continue
       this.running.delete(name)
-      this.options.catalog.remove(entry.source)
-      void entry.source.stop()
+      this.options.catalog.remove(mounted.serving)
+      void mounted.serving.stop()
+      void mounted.next?.stop()
       this.options.log('info', `upstream ${name} was removed: stopped it`)
     }
-    for (const def of wanted.values()) {
-      const current = this.running.get(def.name)
-      const print = fingerprint(def, data, this.options.context)
-      const pins = this.options.gate?.stamp(def.name)
-      if (current?.fingerprint === print) {
-        // Same upstream, new pins (an approval) or pin settings: what clients see is decided again.
-        if (current.pins !== pins) {
-          current.pins = pins
-          current.source.regate()
-        }
-        continue
+    for (const def of wanted.values()) this.bringInLine(def, data)
+  }
+
+  /** One upstream in line with its definition: left running, regated, started, or restarted. */
+  private bringInLine(def: UpstreamDefinition, data: VaultData): void {
+    const mounted = this.running.get(def.name)
+    const print = fingerprint(def, data, this.options.context)
+    const pins = this.options.gate?.stamp(def.name)
+    if (mounted?.fingerprint === print) {
+      // Same upstream, new pins (an approval) or pin settings: what clients see is decided again.
+      if (mounted.pins !== pins) {
+        mounted.pins = pins
+        mounted.serving.regate()
+        mounted.next?.regate()
       }
-      const source = this.create(def)
-      this.running.set(def.name, {source, fingerprint: print, pins})
-      if (!current) {
-        this.options.catalog.add(source)
-        source.start()
-        continue
-      }
-      // The old one serves until the new one has listed what it offers, then they swap in one step;
-      // the sessions subscribed through the old one are subscribed again through the new one.
-      this.options.log('info', `upstream ${def.name} changed: restarting it`)
-      source.start()
-      void source.firstList.then(() => {
-        this.options.catalog.replace(current.source, source)
-        void source.adoptSubscriptions(current.source.handOver(source))
-        void current.source.stop()
-      })
+      return
     }
+    const source = this.create(def)
+    if (!mounted) {
+      this.running.set(def.name, {serving: source, fingerprint: print, pins})
+      this.options.catalog.add(source)
+      source.start()
+      return
+    }
+    // A restart this one overtakes never served anyone: it stops, and the serving source waits for this one instead.
+    if (mounted.next) void mounted.next.stop()
+    mounted.next = source
+    mounted.fingerprint = print
+    mounted.pins = pins
+    this.options.log('info', `upstream ${def.name} changed: restarting it`)
+    source.start()
+    void source.firstList.then(() => this.takeOver(def.name, source))
+  }
+
+  /**
+   * A restarted upstream has listed what it offers: it takes the old one's place in one swap, and
+   * the sessions subscribed through the old one are subscribed again through it. Nothing happens
+   * when a later reload overtook it or removed the upstream (it was stopped then).
+   */
+  private takeOver(name: string, source: UpstreamSource): void {
+    const mounted = this.running.get(name)
+    if (mounted?.next !== source) return
+    const previous = mounted.serving
+    mounted.serving = source
+    mounted.next = undefined
+    this.options.catalog.replace(previous, source)
+    void source.adoptSubscriptions(previous.handOver(source))
+    void previous.stop()
   }
 
   private UpstreamSource?: typeof import('./upstream-source.js').UpstreamSource
@@ -169,7 +212,7 @@ export class Gateway {
 
   /** upstream.max-processes, counted over every upstream. */
   private readonly budget = {
-    allows: () => this.sources().reduce((n, s) => n + s.processes, 0) < this.options.settings().maxProcesses,
+    allows: () => this.live().reduce((n, s) => n + s.processes, 0) < this.options.settings().maxProcesses,
     max: () => this.options.settings().maxProcesses,
   }
 
@@ -212,23 +255,24 @@ export class Gateway {
     if (every === 0) return
     this.sweeper = setInterval(() => {
       const idle = this.options.settings().idleMs
-      if (idle > 0) for (const source of this.sources()) source.sweep(idle)
+      if (idle > 0) for (const source of this.live()) source.sweep(idle)
       this.scheduleSweep()
     }, every)
     this.sweeper.unref()
   }
 
   async setLogLevel(level: LoggingLevel, session: ClientSession | undefined): Promise<void> {
-    await Promise.all(this.sources().map((s) => s.setLogLevel(level, session)))
+    await Promise.all(this.live().map((s) => s.setLogLevel(level, session)))
   }
 
   async rootsChanged(session: ClientSession | undefined): Promise<void> {
-    await Promise.all(this.sources().map((s) => s.rootsChanged(session)))
+    await Promise.all(this.live().map((s) => s.rootsChanged(session)))
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweeper)
-    await Promise.all(this.sources().map((s) => s.stop()))
+    // A restart under way has two sources running: the serving one and the one starting; both stop.
+    await Promise.all(this.live().map((s) => s.stop()))
     this.running.clear()
   }
 }
