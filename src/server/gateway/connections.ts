@@ -154,12 +154,18 @@ export class Connections {
     return session ? this.attach(session, connection) : connection
   }
 
+  /** Whether `session` has not ended (as far as this upstream has been told: see know). */
+  isLive(session: ClientSession): boolean {
+    this.know(session)
+    return !this.ended.has(session)
+  }
+
   /**
    * Throws when `session` has ended: what a request of it still on its way would start or register
    * now (a connection, a subscription) would outlive it, as its end has passed (see closed).
    */
   assertLive(session: ClientSession): void {
-    if (this.ended.has(session)) throw new UpstreamUnavailable(`upstream ${this.options.def.name}: the client session ended before its request was served`)
+    if (!this.isLive(session)) throw new UpstreamUnavailable(`upstream ${this.options.def.name}: the client session ended before its request was served`)
   }
 
   /**

@@ -36,8 +36,8 @@ function envOf(session: ClientSession): CallEnv {
 }
 
 /** A source of the upstream `def`, as the gateway makes one (stateful, room for 10 processes), started and listed. */
-async function startedSource(def: UpstreamDefinition): Promise<UpstreamSource> {
-  const source = new UpstreamSource({def, resolve: () => ({headers: {}}), version: '0', log: () => {}, mode: 'stateful', budget: {allows: () => true, max: () => 10}, logRedactor: () => Redactor.none})
+async function startedSource(def: UpstreamDefinition, logged: string[] = []): Promise<UpstreamSource> {
+  const source = new UpstreamSource({def, resolve: () => ({headers: {}}), version: '0', log: (level, message) => void logged.push(`${level} ${message}`), mode: 'stateful', budget: {allows: () => true, max: () => 10}, logRedactor: () => Redactor.none})
   source.start()
   await source.firstList
   return source
@@ -105,6 +105,24 @@ describe('gateway: an upstream source (upstream-source.ts)', function () {
     const deadline = Date.now() + 2000
     while (Date.now() < deadline && heard.length % 2 === 1) await new Promise((r) => setTimeout(r, 50))
     assert.ok(heard.length === 0 || heard.join() === 'subscribe res://x,unsubscribe res://x', heard.join())
+  })
+  it('a restart drops the subscription of a session that ended while it was carried over, without warning of a failure: only a subscription still wanted counts', async () => {
+    const a = endableSession('s-a')
+    const gone = endableSession('s-gone')
+    await resourceX(source).subscribe!(envOf(a))
+    await resourceX(source).subscribe!(envOf(gone))
+    const logged: string[] = []
+    const next = await startedSource(def, logged)
+    try {
+      const held = source.handOver(next)
+      gone.end()
+      await next.adoptSubscriptions(held)
+      assert.equal(subscriptionsOf(next).has('res://x', a), true, 'a lost its subscription')
+      assert.equal(subscriptionsOf(next).has('res://x', gone), false, 'the ended session is subscribed')
+      assert.deepEqual(logged.filter((line) => line.startsWith('warn')), [])
+    } finally {
+      await next.stop()
+    }
   })
   it('a subscription a restart carries over is not made again once its session unsubscribed meanwhile (it would get updates it declined, and hold the upstream subscribed)', async () => {
     await takeover(async (next, b) => {
