@@ -24,6 +24,7 @@ import {routes, type Routes} from './routes.js'
 import {LiveRuntime, type Runtime, type RuntimeEnv} from './runtime.js'
 import {shutDown} from './shutdown.js'
 import {startCluster} from './start-cluster.js'
+import type {Gateway} from './gateway/gateway.js'
 import type {Logger} from './log.js'
 import {startGateway, type StartedGateway} from './start-gateway.js'
 import {startHttp, type Listening} from './start-http.js'
@@ -87,7 +88,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const deps: McpDeps = {info, catalog, call: pipeline.call, auth: () => declaredAuth(runtime()), hooks: gateway.hooks(), sessions: true, redactor: () => runtime().redactor, bridge}
   const current = (principal: Principal) => runtime().authenticators.current(principal)
   const {transport, listen} = await startTransport(options, {deps, pipeline, live, sessions, stdio, listening, routes: routes(runtime, () => replica.cluster), current})
-  const prune = pruneOutliving({sessions, listen, bridge, runtime, log})
+  const prune = pruneOutliving({sessions, listen, gateway, bridge, runtime, log})
   live.onReload((snapshot) => {
     audit.record({event: 'server.reload', generation: snapshot.generation}).catch(() => {})
     // Settings live in the vault too: a change to them takes effect like a revocation does.
@@ -115,6 +116,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
 interface Outliving {
   sessions?: SessionStore
   listen?: ListenStreams
+  gateway: Gateway
   bridge: InputBridge
   runtime: () => Runtime
   log: Logger
@@ -124,14 +126,16 @@ interface Outliving {
  * What outlives a request, held to its principal as it stands now (Authenticators.current), at
  * every reload, every PRUNE_MS (expiry) and at a revocation notice from Redis: sessions and
  * listen streams are closed once it is no longer valid, and otherwise keep it as it is now (a key
- * narrowed by `keys scope` keeps its sessions, under its new scopes); calls waiting for input end
- * with their caller's validity.
+ * narrowed by `keys scope` keeps its sessions, under its new scopes); resource subscriptions it
+ * may no longer read are dropped; calls waiting for input end with their caller's validity.
  */
-function pruneOutliving({sessions, listen, bridge, runtime, log}: Outliving): () => void {
+function pruneOutliving({sessions, listen, gateway, bridge, runtime, log}: Outliving): () => void {
   const current = (principal: Principal) => runtime().authenticators.current(principal)
   return () => {
     const closed = (sessions?.prune(current) ?? 0) + (listen?.prune(current) ?? 0)
     if (closed > 0) log('info', `closed ${closed} session(s) or listen stream(s) whose credential is no longer valid`)
+    const dropped = gateway.dropUnreadable()
+    if (dropped > 0) log('info', `dropped ${dropped} resource subscription(s) whose credential may no longer read the resource`)
     const ended = bridge.prune((principal) => runtime().authenticators.stillValid(principal))
     if (ended > 0) log('info', `ended ${ended} call(s) waiting for input whose caller is no longer valid`)
   }

@@ -8,7 +8,9 @@
  *     is certain: exactly one call in flight, or the connection serves one client session only
  *     (stdio, `--isolation session`). Otherwise it is refused at once (METHOD_NOT_FOUND) and
  *     logged, naming the upstream: it never reaches a client that did not cause it;
- *   - a resource update goes to the sessions subscribed to that resource through this connection;
+ *   - a resource update goes to the sessions subscribed to that resource through this connection
+ *     whose principal, as it stands now, may still read it (a key narrowed since it subscribed
+ *     hears no more of it; Connections.dropUnreadable takes such subscriptions out at a reload);
  *   - a log message goes to the caller when that is certain, to every session that asked for log
  *     messages (logging/setLevel) when no call is in flight, and nowhere when calls of several
  *     sessions are in flight; each session gets only what its level admits.
@@ -147,6 +149,8 @@ export interface TrafficOptions {
   levels: LogLevels
   /** The sessions that use this connection, for log messages that belong to no call. */
   sessions(): Iterable<ClientSession>
+  /** Whether a subscribed session may read the resource now: its principal as it stands now, not as it subscribed. */
+  mayRead(session: ClientSession, uri: string): boolean
 }
 
 const DECLARED: Record<RelayKind, keyof ClientCapabilities> = {sampling: 'sampling', elicitation: 'elicitation', roots: 'roots'}
@@ -201,7 +205,8 @@ export class Traffic implements LinkTraffic {
 
   notify(notification: ServerNotification): void {
     if (notification.method === 'notifications/resources/updated') {
-      for (const session of this.subscriptions.of(notification.params.uri)) void session.channel.notify(notification).catch(() => {})
+      const {uri} = notification.params
+      for (const session of this.subscriptions.of(uri)) if (this.options.mayRead(session, uri)) void session.channel.notify(notification).catch(() => {})
     } else if (notification.method === 'notifications/message') {
       this.logMessage(notification, notification.params.level)
     }

@@ -65,6 +65,8 @@ export interface UpstreamSourceOptions {
   gate?: ItemGate
   /** What the upstream prints passes through it before it is logged. */
   logRedactor(): Redactor
+  /** The principal as it stands now, none once it is no longer valid (Authenticators.current): what a subscription is held to. */
+  current(principal: Principal): Principal | undefined
 }
 
 interface Items {
@@ -141,6 +143,7 @@ export class UpstreamSource implements ToolSource {
       link: {def, resolve, version, log, logRedactor},
       onConnected: (connection, client) => this.connected(connection, client),
       onListChanged: (connection, kind) => void this.relist(kind, connection),
+      mayRead: (session, uri) => this.mayRead(session, uri),
     })
     void this.connections.shared.listed.then(() => this.listed())
   }
@@ -207,6 +210,22 @@ export class UpstreamSource implements ToolSource {
     } catch {
       return Promise.resolve()
     }
+  }
+
+  /**
+   * Whether a session may read `uri` now: its principal (the one it subscribed under) as it stands
+   * now, so a key narrowed, revoked or expired since then may not. What a subscription is held to,
+   * when it is made and whenever an update comes (traffic.ts).
+   */
+  private mayRead(session: ClientSession, uri: string): boolean {
+    const principal = this.subscribers.get(session)
+    const now = principal && this.options.current(principal)
+    return now !== undefined && now.scopes.allows('resource', uri)
+  }
+
+  /** Takes out the subscriptions whose session may no longer read their resource (a reload narrowed its key); returns how many. */
+  dropUnreadable(): number {
+    return this.connections.dropUnreadable()
   }
 
   /** Stops connections idle for `idleMs` (upstream.idle-timeout). */
@@ -412,6 +431,8 @@ export class UpstreamSource implements ToolSource {
     if (!session) return modern ? undefined : void (await client.subscribeResource({uri}, options))
     // Its session may have ended while the call waited for the upstream: its end dropped its subscriptions then, and would not drop this one.
     this.connections.assertLive(session)
+    // Its key may have been narrowed meanwhile (or since it subscribed, for a takeover): the reload's drop (dropUnreadable) has passed.
+    if (!this.mayRead(session, uri)) throw Refusal.unknownItem('resource', uri, 'out_of_scope')
     const subscriptions = connection.traffic.subscriptions
     if (!subscriptions.add(uri, session)) return
     try {
