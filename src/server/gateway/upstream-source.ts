@@ -199,11 +199,15 @@ export class UpstreamSource implements ToolSource {
   }
 
   /**
-   * A session is about to list or call: a key or session connection it needs is started, and
-   * the promise settles once that connection has listed (the gateway bounds the wait). A session
-   * that cannot have one (upstream.max-processes) sees the shared listing, and its calls say why.
+   * A session is about to list or call, under its request's `principal`: a key or session
+   * connection it needs is started, and the promise settles once that connection has listed (the
+   * gateway bounds the wait). A session that cannot have one (upstream.max-processes) sees the
+   * shared listing, and its calls say why.
    */
   attach(session: ClientSession | undefined, principal: Principal): Promise<void> {
+    // Its subscriptions follow the session's latest request too: what an OAuth token or a proxy's
+    // identity allows under the settings now (a key's record is looked up anyway: mayRead).
+    if (session && this.subscribers.has(session)) this.subscribers.set(session, principal)
     if (!session || this.connections.scope === 'shared') return Promise.resolve()
     try {
       return this.connections.of(principal, session).listed

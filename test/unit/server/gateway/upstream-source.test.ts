@@ -36,7 +36,7 @@ const keyPrincipal = (id: string, ...scopes: string[]): Principal => ({id: `key:
 
 /** The keys as the vault has them now (Authenticators.current): a test narrows one by putting another principal in its place, as a reload does, or revokes it by taking it out. */
 const vault = new Map<string, Principal>()
-const current = (p: Principal): Principal | undefined => vault.get(p.id)
+const current = (p: Principal): Principal | undefined => (p.authType === 'proxy_header' ? p : vault.get(p.id))
 const alice = keyPrincipal('alice', 'resource:**')
 const bob = keyPrincipal('bob', 'resource:**')
 
@@ -180,6 +180,17 @@ describe('gateway: an upstream source (upstream-source.ts)', function () {
       assert.equal(source.dropUnreadable(), 1)
       assert.equal(subscriptionsOf(source).size, 0)
       assert.ok(await until(() => heard.includes('unsubscribe res://x')), `the upstream stays subscribed for no one: ${heard.join()}`)
+    })
+
+    it("a principal whose scopes come with each request (a proxy's identity, an OAuth token) is held to its session's latest request", async () => {
+      const carol = {...keyPrincipal('carol', 'resource:**'), id: 'proxy:carol', authType: 'proxy_header', keyId: undefined} as Principal
+      const c = endableSession('s-c')
+      await resourceX(source).subscribe!(envOf(c, carol))
+      assert.equal(source.dropUnreadable(), 0)
+      // The proxy's scope map narrowed (a reload); the session's next list or call carries the new scopes.
+      await source.attach(c, {...carol, scopes: new ScopeSet(['resource:other://**'])})
+      assert.equal(source.dropUnreadable(), 1)
+      assert.equal(subscriptionsOf(source).size, 0)
     })
 
     it('a subscribe whose key narrowed while it waited for the upstream is refused, and nothing is kept', async () => {
