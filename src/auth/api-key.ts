@@ -74,4 +74,10 @@ export class ApiKeyAuthenticator implements Authenticator {
     const record = keysOf(this.vault.data()).get(principal.keyId)
     return record !== undefined && keyStatus(record) === 'active' && !this.vault.revoked?.().has(principal.keyId)
   }
+
+  /** The key's principal as the vault has it now: its scopes, name, expiry and rate after a `keys scope` (one lookup; compiled once per record). */
+  current(principal: Principal): Principal {
+    const record = principal.keyId === undefined ? undefined : keysOf(this.vault.data()).get(principal.keyId)
+    return record ? principalForKey(record) : principal
+  }
 }

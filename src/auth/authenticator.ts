@@ -56,4 +56,10 @@ export interface Authenticator {
   challenge(failure?: AuthFailure, request?: AuthRequest): Challenge | undefined
   /** Whether a principal this authenticator made is still valid now (after a vault reload, or as time passes). */
   stillValid(principal: Principal): boolean
+  /**
+   * A still valid principal as its credential's record has it now, when what it may do can change
+   * without a new credential (a key re-scoped by `keys scope`): what lives longer than one request
+   * (a session, a subscription, a listen stream) is held to it. Absent: the principal never changes.
+   */
+  current?(principal: Principal): Principal
 }

@@ -97,4 +97,17 @@ export class Authenticators {
     const owner = this.list.find((a) => a.type === principal.authType)
     return owner !== undefined && owner.stillValid(principal) && (principal.expiresAt === undefined || principal.expiresAt > Date.now())
   }
+
+  /**
+   * The principal as it stands now: none once it is no longer valid (revoked, expired, removed),
+   * else with what its credential allows now (a key's scopes after `keys scope`). What outlives
+   * the request that made it (a session, a resource subscription, a listen stream) is held to
+   * this, not to the principal it was made under.
+   */
+  current(principal: Principal): Principal | undefined {
+    if (!this.stillValid(principal)) return undefined
+    const now = this.list.find((a) => a.type === principal.authType)?.current?.(principal) ?? principal
+    // A record changed since (a new expiry) is checked as it is now.
+    return now === principal || this.stillValid(now) ? now : undefined
+  }
 }

@@ -24,6 +24,8 @@ import {routes, type Routes} from './routes.js'
 import {LiveRuntime, type Runtime, type RuntimeEnv} from './runtime.js'
 import {shutDown} from './shutdown.js'
 import {startCluster} from './start-cluster.js'
+import type {Gateway} from './gateway/gateway.js'
+import type {Logger} from './log.js'
 import {startGateway, type StartedGateway} from './start-gateway.js'
 import {startHttp, type Listening} from './start-http.js'
 import {startStdio} from './start-stdio.js'
@@ -84,14 +86,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const inputTimeout = () => parseDurationValue(runtime().config.get('server.input-timeout') ?? '5m') ?? 5 * 60_000
   const bridge = new InputBridge(sealer, (event) => audit.record(bridgeEvent(event, options.transport, runtime())).catch(() => {}), {...DEFAULT_BRIDGE_LIMITS, ttlMs: inputTimeout})
   const deps: McpDeps = {info, catalog, call: pipeline.call, auth: () => declaredAuth(runtime()), hooks: gateway.hooks(), sessions: true, redactor: () => runtime().redactor, bridge}
-  const {transport, listen} = await startTransport(options, {deps, pipeline, live, sessions, stdio, listening, routes: routes(runtime, () => replica.cluster)})
-  const stillValid = (principal: Principal) => runtime().authenticators.stillValid(principal)
-  const prune = () => {
-    const closed = (sessions?.prune(stillValid) ?? 0) + (listen?.prune(stillValid) ?? 0)
-    if (closed > 0) log('info', `closed ${closed} session(s) or listen stream(s) whose credential is no longer valid`)
-    const ended = bridge.prune(stillValid)
-    if (ended > 0) log('info', `ended ${ended} call(s) waiting for input whose caller is no longer valid`)
-  }
+  const current = (principal: Principal) => runtime().authenticators.current(principal)
+  const {transport, listen} = await startTransport(options, {deps, pipeline, live, sessions, stdio, listening, routes: routes(runtime, () => replica.cluster), current})
+  const prune = pruneOutliving({sessions, listen, gateway, bridge, runtime, log})
   live.onReload((snapshot) => {
     audit.record({event: 'server.reload', generation: snapshot.generation}).catch(() => {})
     // Settings live in the vault too: a change to them takes effect like a revocation does.
@@ -116,6 +113,34 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   }
 }
 
+interface Outliving {
+  sessions?: SessionStore
+  listen?: ListenStreams
+  gateway: Gateway
+  bridge: InputBridge
+  runtime: () => Runtime
+  log: Logger
+}
+
+/**
+ * What outlives a request, held to its principal as it stands now (Authenticators.current), at
+ * every reload, every PRUNE_MS (expiry) and at a revocation notice from Redis: sessions and
+ * listen streams are closed once it is no longer valid, and otherwise keep it as it is now (a key
+ * narrowed by `keys scope` keeps its sessions, under its new scopes); resource subscriptions it
+ * may no longer read are dropped; calls waiting for input end with their caller's validity.
+ */
+function pruneOutliving({sessions, listen, gateway, bridge, runtime, log}: Outliving): () => void {
+  const current = (principal: Principal) => runtime().authenticators.current(principal)
+  return () => {
+    const closed = (sessions?.prune(current) ?? 0) + (listen?.prune(current) ?? 0)
+    if (closed > 0) log('info', `closed ${closed} session(s) or listen stream(s) whose credential is no longer valid`)
+    const dropped = gateway.dropUnreadable()
+    if (dropped > 0) log('info', `dropped ${dropped} resource subscription(s) whose credential may no longer read the resource`)
+    const ended = bridge.prune((principal) => runtime().authenticators.stillValid(principal))
+    if (ended > 0) log('info', `ended ${ended} call(s) waiting for input whose caller is no longer valid`)
+  }
+}
+
 /** How clients are served: what decides who shares an upstream connection (gateway/connections.ts). */
 function serveMode(options: ServeOptions, sessions: SessionStore | undefined): ServeMode {
   return options.transport === 'stdio' ? 'stdio' : sessions ? 'stateful' : 'stateless'
@@ -136,12 +161,14 @@ interface TransportParts {
   stdio: {session?: ClientSession}
   listening: Listening
   routes: Routes
+  /** The principal as it stands now (Authenticators.current): whose view a connected client's list changes follow. */
+  current(principal: Principal): Principal | undefined
 }
 
 /** The transport and the SDK servers it makes: one era each (2025 per stdio connection or session, or one for stateless HTTP; 2026-07-28 one for HTTP or per stdio connection). */
 async function startTransport(options: ServeOptions, parts: TransportParts): Promise<{transport: RunningTransport; listen?: ListenStreams}> {
   const {deps, pipeline, sessions} = parts
-  const connected = new ConnectedServers(deps.catalog)
+  const connected = new ConnectedServers(deps.catalog, parts.current)
   const createServer = (withSessions = true, era: Era = 'legacy', admitted?: McpDeps['admitted']) => createMcpServer({...deps, sessions: withSessions, admitted}, era)
   if (options.transport === 'stdio') {
     const stdio = await startStdio(options, pipeline, parts.live, (era, admitted) => createServer(true, era, admitted), connected, parts.stdio)

@@ -48,7 +48,8 @@ export interface SessionHooks {
    * upstream connections (isolation key or session) are started and waited for, as boundedly.
    */
   ready(session: ClientSession | undefined, principal: Principal): Promise<void>
-  setLogLevel(level: LoggingLevel, session: ClientSession | undefined): Promise<void>
+  /** logging/setLevel, with the caller: who may hear an upstream's log messages that no call of its own caused is decided by its scopes. */
+  setLogLevel(level: LoggingLevel, session: ClientSession | undefined, principal: Principal): Promise<void>
   rootsChanged(session: ClientSession | undefined): Promise<void>
 }
 
@@ -300,8 +301,8 @@ function registerResourceRequests(server: Server, h: Handlers): void {
 
 /** logging/setLevel and the client's roots: what the gateway passes on for this session. */
 function registerSessionRequests(server: Server, h: Handlers): void {
-  server.setRequestHandler('logging/setLevel', async (request) => {
-    await h.deps.hooks?.setLogLevel(request.params.level, h.session)
+  server.setRequestHandler('logging/setLevel', async (request, ctx) => {
+    await h.deps.hooks?.setLogLevel(request.params.level, h.session, h.admitted(ctx).principal)
     return {}
   })
   server.setNotificationHandler('notifications/roots/list_changed', () => void h.deps.hooks?.rootsChanged(h.session))
@@ -309,7 +310,7 @@ function registerSessionRequests(server: Server, h: Handlers): void {
 
 /** Who hears of list changes: a client connection, or a 2026-07-28 client's listen stream. */
 export interface ListWatcher {
-  /** The principal as of now; none yet (a stdio client before its first message): nothing to tell. */
+  /** The principal of its latest request (ConnectedServers takes it as it stands now); none yet (a stdio client before its first message): nothing to tell. */
   principal(): Principal | undefined
   /** The session whose items it sees (a session with upstream connections of its own). */
   session?: ClientSession
@@ -319,14 +320,25 @@ export interface ListWatcher {
 /**
  * The servers with a client on the other end (stdio, stateful HTTP sessions) and the listen
  * streams of modern clients. When the catalog changes, each hears `notifications/*\/list_changed`
- * if what its principal may see changed.
+ * if what its principal may see changed. The principal is taken as it stands now (`current`):
+ * a key narrowed since the watcher's last request is told its lists changed when the reload
+ * rebuilds the catalog, and never hears of a change it may no longer see.
  */
 export class ConnectedServers {
   private readonly watchers = new Map<ListWatcher, Partial<Record<ItemKind, string>>>()
   private readonly byServer = new Map<Server, ListWatcher>()
 
-  constructor(private readonly catalog: Catalog) {
+  constructor(
+    private readonly catalog: Catalog,
+    /** The principal as it stands now, none once it is no longer valid (Authenticators.current). */
+    private readonly current: (principal: Principal) => Principal | undefined = (principal) => principal,
+  ) {
     catalog.onChange((kind) => this.changed(kind))
+  }
+
+  private principalOf(watcher: ListWatcher): Principal | undefined {
+    const principal = watcher.principal()
+    return principal && this.current(principal)
   }
 
   private view(kind: ItemKind, principal: Principal, session: ClientSession | undefined): string {
@@ -336,7 +348,7 @@ export class ConnectedServers {
   /** Starts telling `watcher` of changes to what its principal sees; returns the way to stop. */
   watch(watcher: ListWatcher): () => void {
     const seen: Partial<Record<ItemKind, string>> = {}
-    const p = watcher.principal()
+    const p = this.principalOf(watcher)
     if (p) for (const kind of ['tool', 'prompt', 'resource'] as const) seen[kind] = this.view(kind, p, watcher.session)
     this.watchers.set(watcher, seen)
     return () => this.watchers.delete(watcher)
@@ -363,7 +375,7 @@ export class ConnectedServers {
 
   private changed(kind: ItemKind): void {
     for (const [watcher, seen] of this.watchers) {
-      const principal = watcher.principal()
+      const principal = this.principalOf(watcher)
       if (!principal) continue
       const now = this.view(kind, principal, watcher.session)
       if (now === seen[kind]) continue

@@ -68,6 +68,7 @@ export async function startGateway(options: ServeOptions, parts: GatewayParts): 
     context: {vaultId: live.snapshot.vaultId, vaultFile: options.vaultFile},
     gate,
     upstreamFetch: (def) => upstreamFetch(tokens, def),
+    current: (principal) => runtime().authenticators.current(principal),
   })
   await gateway.reconcile(live.snapshot.data)
   return {gateway, gate, tokens}

@@ -13,6 +13,7 @@ import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
   ListRootsRequestSchema,
+  ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js'
@@ -340,6 +341,54 @@ describe('gateway', function () {
       await c.unsubscribeResource({uri: 'fixture://counter'})
       assert.deepEqual(await subscribed(), [], 'and unsubscribed there')
     })
+
+    for (const isolation of ['shared', 'key'] as const) {
+      it(`a key narrowed by \`keys scope\` hears no more updates of a resource it may no longer read, and is told its list changed; a key still in scope keeps its subscription (--isolation ${isolation})`, async () => {
+        if (isolation !== 'shared') await cli(['upstream', 'set', 'fixture', '--isolation', isolation])
+        const narrowed = await key('narrowed', 'fixture__*', 'resource:fixture://**')
+        const kept = await key('kept', 'fixture__*', 'resource:fixture://**')
+        const s = await serve()
+        const [a, b] = [await connect(s.url, narrowed), await connect(s.url, kept)]
+        const [toA, toB]: string[][] = [[], []]
+        let listChanged = 0
+        a.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void toA.push(n.params.uri))
+        a.setNotificationHandler(ResourceListChangedNotificationSchema, () => void listChanged++)
+        b.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void toB.push(n.params.uri))
+        await a.subscribeResource({uri: 'fixture://counter'})
+        await b.subscribeResource({uri: 'fixture://counter'})
+        // Shared: one process, whose updates both hear. Key: a process each, each hearing its own.
+        const touchBoth = async () => {
+          await a.callTool({name: 'fixture__touch_resource', arguments: {}})
+          await b.callTool({name: 'fixture__touch_resource', arguments: {}})
+        }
+        const perTouch = isolation === 'shared' ? 2 : 1
+        await touchBoth()
+        assert.ok(await until(() => toA.length === perTouch && toB.length === perTouch), `both subscribers hear the updates: a ${toA.length}, b ${toB.length}`)
+        // What the upstream's first listing told the clients is behind us: from here on a list change is the reload's.
+        await a.listResources()
+        listChanged = 0
+        const reloads = () => s.logs().match(/reloaded /g)?.length ?? 0
+        const before = reloads()
+        await cli(['keys', 'scope', 'narrowed', '--remove', 'resource:fixture://**'])
+        assert.ok(await until(() => reloads() > before), 'serve did not reload')
+        // The narrowed client, which has sent nothing since, is told its resource list changed.
+        assert.ok(await until(() => listChanged > 0), 'the narrowed client was not told its resource list changed')
+        await touchBoth()
+        assert.ok(await until(() => toB.length === 2 * perTouch), `b, still in scope, hears the new updates: ${toB.length}`)
+        await sleep(300)
+        assert.equal(toA.length, perTouch, 'an update of a resource its key may no longer read reached the narrowed client')
+        await assert.rejects(a.readResource({uri: 'fixture://counter'}), /Unknown resource: fixture:\/\/counter/)
+        const subscribed = async (c: Client) => (JSON.parse(textOf(await c.callTool({name: 'fixture__subscription_counts', arguments: {}}))) as {subscribed: string[]}).subscribed
+        assert.deepEqual(await subscribed(b), ['fixture://counter'], "b's subscription is kept upstream")
+        // Key: a's own process is unsubscribed. Shared: the process stays subscribed for b, until b narrows too.
+        if (isolation === 'key') assert.ok(await until(async () => (await subscribed(a)).length === 0), "the narrowed key's own process is still subscribed")
+        else {
+          await cli(['keys', 'scope', 'kept', '--remove', 'resource:fixture://**'])
+          assert.ok(await until(async () => (await subscribed(b)).length === 0), 'the upstream stays subscribed with no one left who may read the resource')
+        }
+        assert.match(s.logs(), /dropped 1 resource subscription\(s\) whose credential may no longer read the resource/)
+      })
+    }
 
     it('the published server-everything: tools, progress, prompts, resources and completion through keyward', async () => {
       await cli(['upstream', 'add', 'everything', '--', process.execPath, EVERYTHING])

@@ -4,6 +4,7 @@ import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import type {Server as LegacyServer} from '@modelcontextprotocol/sdk/server/index.js'
 import {StreamableHTTPServerTransport} from '@modelcontextprotocol/sdk/server/streamableHttp.js'
+import type {ServerNotification} from '@modelcontextprotocol/server'
 
 import type {ClientSession} from '../../src/server/tools/source.js'
 
@@ -22,14 +23,14 @@ export function legacyUpstream(makeServer: () => LegacyServer): (req: IncomingMe
   }
 }
 
-/** A client session as mcp.ts makes one: a listener added after its end is called at once. */
-export function endableSession(id: string): ClientSession & {end(): void} {
+/** A client session as mcp.ts makes one: a listener added after its end is called at once; what is sent to it outside a call goes into `notified`. */
+export function endableSession(id: string, notified: ServerNotification[] = []): ClientSession & {end(): void} {
   const listeners: (() => void)[] = []
   let ended = false
   return {
     id,
     capabilities: () => ({}),
-    channel: {notify: async () => {}, request: async () => ({})} as unknown as ClientSession['channel'],
+    channel: {notify: async (n: ServerNotification) => void notified.push(n), request: async () => ({})} as unknown as ClientSession['channel'],
     onClose: (listener) => void (ended ? listener() : listeners.push(listener)),
     end() {
       ended = true

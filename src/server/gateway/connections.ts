@@ -84,6 +84,10 @@ export interface ConnectionsOptions {
   /** A connection (re)connected: list what it offers (into its own listing unless it is the shared one). */
   onConnected(connection: Connection, client: Client): Promise<void>
   onListChanged(connection: Connection, kind: ItemKind): void
+  /** Whether a subscribed session may still read a resource (its principal as it stands now): what its updates and its subscriptions are held to. */
+  mayRead(session: ClientSession, uri: string): boolean
+  /** Whether a session may hear the upstream's messages that no call of its own caused (traffic.ts). */
+  mayHear(session: ClientSession): boolean
 }
 
 export class Connections {
@@ -115,7 +119,7 @@ export class Connections {
     const {def, log} = this.options
     let settle!: () => void
     const connection = {scope, sessions: new Set<ClientSession>(), listed: new Promise<void>((resolve) => (settle = resolve))} as Connection
-    connection.traffic = new Traffic({upstream: def.name, log, owner, levels: this.levels, sessions})
+    connection.traffic = new Traffic({upstream: def.name, log, owner, levels: this.levels, sessions, mayRead: this.options.mayRead, mayHear: this.options.mayHear})
     connection.capabilities = () => declaredCapabilities(this.options.mode, owner?.())
     connection.link = new UpstreamLink({
       ...this.options.link,
@@ -258,6 +262,26 @@ export class Connections {
     }
     for (const uri of connection.traffic.subscriptions.drop(session)) void this.unsubscribeUpstream(connection, uri)
     if (hadLevel) void this.applyLevel(connection)
+  }
+
+  /**
+   * Takes out the subscriptions whose session may no longer read their resource (its key was
+   * narrowed, revoked or expired since it subscribed), on every connection; the upstream is
+   * unsubscribed from a resource no one is left subscribed to. Returns how many it took out.
+   */
+  dropUnreadable(): number {
+    let dropped = 0
+    for (const connection of this.all()) {
+      const {subscriptions} = connection.traffic
+      for (const uri of subscriptions.uris()) {
+        for (const session of [...subscriptions.of(uri)]) {
+          if (this.options.mayRead(session, uri)) continue
+          dropped++
+          if (subscriptions.remove(uri, session)) void this.unsubscribeUpstream(connection, uri).catch(() => {})
+        }
+      }
+    }
+    return dropped
   }
 
   private async unsubscribeUpstream(connection: Connection, uri: string): Promise<void> {

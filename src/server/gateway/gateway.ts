@@ -54,6 +54,8 @@ export interface GatewayOptions {
   logRedactor(): Redactor
   /** For an upstream that takes OAuth: the fetch that carries its tokens (src/upstreams/oauth). */
   upstreamFetch?(def: UpstreamDefinition): FetchLike | undefined
+  /** The principal as it stands now, none once it is no longer valid (the newest runtime's Authenticators.current): what subscriptions are held to. */
+  current(principal: Principal): Principal | undefined
 }
 
 function resolver(def: UpstreamDefinition, data: () => VaultData, context: UpstreamContext, upstreamFetch?: GatewayOptions['upstreamFetch']): () => Resolved {
@@ -207,7 +209,18 @@ export class Gateway {
       budget: this.budget,
       gate: this.options.gate,
       logRedactor: this.options.logRedactor,
+      current: this.options.current,
     })
+  }
+
+  /**
+   * Takes out every resource subscription whose session may no longer read its resource (its key
+   * was narrowed, revoked or expired since it subscribed: the vault reloaded, or time passed),
+   * and unsubscribes the upstream where no one is left; returns how many it took out. Updates
+   * are held to the same rule when they come (traffic.ts), so this is what frees the upstream.
+   */
+  dropUnreadable(): number {
+    return this.live().reduce((n, s) => n + s.dropUnreadable(), 0)
   }
 
   /** upstream.max-processes, counted over every upstream. */
@@ -220,7 +233,7 @@ export class Gateway {
   hooks(): SessionHooks {
     return {
       ready: (session, principal) => this.ready(session, principal),
-      setLogLevel: (level, session) => this.setLogLevel(level, session),
+      setLogLevel: (level, session, principal) => this.setLogLevel(level, session, principal),
       rootsChanged: (session) => this.rootsChanged(session),
     }
   }
@@ -261,8 +274,8 @@ export class Gateway {
     this.sweeper.unref()
   }
 
-  async setLogLevel(level: LoggingLevel, session: ClientSession | undefined): Promise<void> {
-    await Promise.all(this.live().map((s) => s.setLogLevel(level, session)))
+  async setLogLevel(level: LoggingLevel, session: ClientSession | undefined, principal?: Principal): Promise<void> {
+    await Promise.all(this.live().map((s) => s.setLogLevel(level, session, principal)))
   }
 
   async rootsChanged(session: ClientSession | undefined): Promise<void> {

@@ -8,7 +8,9 @@
  *     is certain: exactly one call in flight, or the connection serves one client session only
  *     (stdio, `--isolation session`). Otherwise it is refused at once (METHOD_NOT_FOUND) and
  *     logged, naming the upstream: it never reaches a client that did not cause it;
- *   - a resource update goes to the sessions subscribed to that resource through this connection;
+ *   - a resource update goes to the sessions subscribed to that resource through this connection
+ *     whose principal, as it stands now, may still read it (a key narrowed since it subscribed
+ *     hears no more of it; Connections.dropUnreadable takes such subscriptions out at a reload);
  *   - a log message goes to the caller when that is certain, to every session that asked for log
  *     messages (logging/setLevel) when no call is in flight, and nowhere when calls of several
  *     sessions are in flight; each session gets only what its level admits.
@@ -147,6 +149,10 @@ export interface TrafficOptions {
   levels: LogLevels
   /** The sessions that use this connection, for log messages that belong to no call. */
   sessions(): Iterable<ClientSession>
+  /** Whether a subscribed session may read the resource now: its principal as it stands now, not as it subscribed. */
+  mayRead(session: ClientSession, uri: string): boolean
+  /** Whether a session may hear a message no call of its own caused: its principal, as it stands now, may see something of this upstream. */
+  mayHear(session: ClientSession): boolean
 }
 
 const DECLARED: Record<RelayKind, keyof ClientCapabilities> = {sampling: 'sampling', elicitation: 'elicitation', roots: 'roots'}
@@ -201,7 +207,8 @@ export class Traffic implements LinkTraffic {
 
   notify(notification: ServerNotification): void {
     if (notification.method === 'notifications/resources/updated') {
-      for (const session of this.subscriptions.of(notification.params.uri)) void session.channel.notify(notification).catch(() => {})
+      const {uri} = notification.params
+      for (const session of this.subscriptions.of(uri)) if (this.options.mayRead(session, uri)) void session.channel.notify(notification).catch(() => {})
     } else if (notification.method === 'notifications/message') {
       this.logMessage(notification, notification.params.level)
     }
@@ -212,7 +219,8 @@ export class Traffic implements LinkTraffic {
     const send = (channel: ClientChannel) => void channel.notify(notification).catch(() => {})
     const owner = this.options.owner?.()
     if (owner) {
-      if (levels.admits(owner, level)) send(this.only?.channel ?? owner.channel)
+      // Outside a call, only what its scopes let it hear (mayHear).
+      if (levels.admits(owner, level) && (this.only || this.options.mayHear(owner))) send(this.only?.channel ?? owner.channel)
       return
     }
     const caller = this.only ?? this.oneSession()
@@ -224,6 +232,6 @@ export class Traffic implements LinkTraffic {
     }
     // Calls of several sessions in flight: whose message this is cannot be told, so no one gets it.
     if (this.calls.size > 0) return
-    for (const session of this.options.sessions()) if (levels.of(session) !== undefined && levels.admits(session, level)) send(session.channel)
+    for (const session of this.options.sessions()) if (levels.of(session) !== undefined && levels.admits(session, level) && this.options.mayHear(session)) send(session.channel)
   }
 }

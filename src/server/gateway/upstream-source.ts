@@ -65,6 +65,8 @@ export interface UpstreamSourceOptions {
   gate?: ItemGate
   /** What the upstream prints passes through it before it is logged. */
   logRedactor(): Redactor
+  /** The principal as it stands now, none once it is no longer valid (Authenticators.current): what a subscription is held to. */
+  current(principal: Principal): Principal | undefined
 }
 
 interface Items {
@@ -108,6 +110,8 @@ export class UpstreamSource implements ToolSource {
   private readonly subscribers = new WeakMap<ClientSession, Principal>()
   /** The URIs each session has still to be subscribed to by adoptSubscriptions: an unsubscribe meanwhile takes its URI out, so that it is not made again after. */
   private readonly adopting = new WeakMap<ClientSession, Set<string>>()
+  /** The principal of each session's latest request here (a list, a call, logging/setLevel): whose scopes decide what it may hear outside its calls (mayHear). */
+  private readonly callers = new WeakMap<ClientSession, Principal>()
   /** The source that took this one's subscriptions over (handOver). */
   private successor?: UpstreamSource
   private readonly connections: Connections
@@ -141,6 +145,8 @@ export class UpstreamSource implements ToolSource {
       link: {def, resolve, version, log, logRedactor},
       onConnected: (connection, client) => this.connected(connection, client),
       onListChanged: (connection, kind) => void this.relist(kind, connection),
+      mayRead: (session, uri) => this.mayRead(session, uri),
+      mayHear: (session) => this.mayHear(session),
     })
     void this.connections.shared.listed.then(() => this.listed())
   }
@@ -196,17 +202,55 @@ export class UpstreamSource implements ToolSource {
   }
 
   /**
-   * A session is about to list or call: a key or session connection it needs is started, and
-   * the promise settles once that connection has listed (the gateway bounds the wait). A session
-   * that cannot have one (upstream.max-processes) sees the shared listing, and its calls say why.
+   * A session is about to list or call, under its request's `principal`: a key or session
+   * connection it needs is started, and the promise settles once that connection has listed (the
+   * gateway bounds the wait). A session that cannot have one (upstream.max-processes) sees the
+   * shared listing, and its calls say why.
    */
   attach(session: ClientSession | undefined, principal: Principal): Promise<void> {
+    // Its subscriptions follow the session's latest request too: what an OAuth token or a proxy's
+    // identity allows under the settings now (a key's record is looked up anyway: mayRead).
+    if (session && this.subscribers.has(session)) this.subscribers.set(session, principal)
+    if (session) this.callers.set(session, principal)
     if (!session || this.connections.scope === 'shared') return Promise.resolve()
     try {
       return this.connections.of(principal, session).listed
     } catch {
       return Promise.resolve()
     }
+  }
+
+  /**
+   * Whether a session may read `uri` now: its principal (the one it subscribed under) as it stands
+   * now, so a key narrowed, revoked or expired since then may not. What a subscription is held to,
+   * when it is made and whenever an update comes (traffic.ts).
+   */
+  private mayRead(session: ClientSession, uri: string): boolean {
+    const principal = this.subscribers.get(session)
+    const now = principal && this.options.current(principal)
+    return now !== undefined && now.scopes.allows('resource', uri)
+  }
+
+  /**
+   * Whether a session may hear what this upstream says outside its own calls (its log messages):
+   * only when its principal, as it stands now, may see something the upstream offers it. A key
+   * scoped to other upstreams shares a shared upstream's process, not what it says.
+   */
+  private mayHear(session: ClientSession): boolean {
+    const principal = this.callers.get(session) ?? this.subscribers.get(session)
+    const now = principal && this.options.current(principal)
+    if (!now) return false
+    const items = this.itemsFor(session)
+    return (
+      items.tool.some((t) => now.scopes.allows('tool', t.descriptor.name)) ||
+      items.prompt.some((p) => now.scopes.allows('prompt', p.descriptor.name)) ||
+      items.resource.some((r) => now.scopes.allows('resource', r.descriptor.uri))
+    )
+  }
+
+  /** Takes out the subscriptions whose session may no longer read their resource (a reload narrowed its key); returns how many. */
+  dropUnreadable(): number {
+    return this.connections.dropUnreadable()
   }
 
   /** Stops connections idle for `idleMs` (upstream.idle-timeout). */
@@ -412,6 +456,8 @@ export class UpstreamSource implements ToolSource {
     if (!session) return modern ? undefined : void (await client.subscribeResource({uri}, options))
     // Its session may have ended while the call waited for the upstream: its end dropped its subscriptions then, and would not drop this one.
     this.connections.assertLive(session)
+    // Its key may have been narrowed meanwhile (or since it subscribed, for a takeover): the reload's drop (dropUnreadable) has passed.
+    if (!this.mayRead(session, uri)) throw Refusal.unknownItem('resource', uri, 'out_of_scope')
     const subscriptions = connection.traffic.subscriptions
     if (!subscriptions.add(uri, session)) return
     try {
@@ -502,7 +548,8 @@ export class UpstreamSource implements ToolSource {
   }
 
   /** logging/setLevel from a client: kept per session; the upstream is asked for the most verbose level its sessions need. */
-  async setLogLevel(level: LoggingLevel, session: ClientSession | undefined): Promise<void> {
+  async setLogLevel(level: LoggingLevel, session: ClientSession | undefined, principal?: Principal): Promise<void> {
+    if (session && principal) this.callers.set(session, principal)
     await this.connections.setLevel(level, session)
   }
 

@@ -10,7 +10,8 @@
  * principal may see changed (ConnectedServers), never another caller's. Honoured: the tool,
  * prompt and resource list changes; resource subscriptions are not (keyward does not offer them
  * to modern clients yet). At most 16 streams per principal and 1,024 in all; a stream is closed
- * when its principal stops being valid (revoked, expired), and when the server shuts down.
+ * when its principal stops being valid (revoked, expired), and when the server shuts down; a
+ * stream whose key's scopes narrowed stays open and hears only of what the key may see now.
  */
 import type {ServerResponse} from 'node:http'
 
@@ -100,11 +101,19 @@ export class ListenStreams {
     }
   }
 
-  /** Closes the streams whose principal is no longer valid (revoked, expired, removed); returns how many. */
-  prune(stillValid: (principal: Principal) => boolean): number {
+  /**
+   * Closes the streams whose principal is no longer valid (revoked, expired, removed), and holds
+   * the others to their principal as it stands now (`current`: a key narrowed by `keys scope`);
+   * returns how many it closed.
+   */
+  prune(current: (principal: Principal) => Principal | undefined): number {
     let closed = 0
     for (const stream of [...this.streams]) {
-      if (stillValid(stream.principal)) continue
+      const now = current(stream.principal)
+      if (now) {
+        stream.principal = now
+        continue
+      }
       this.streams.delete(stream)
       stream.close(true)
       closed++

@@ -1,7 +1,8 @@
 /**
  * Stateful HTTP sessions: one SDK server and transport each, bound to the principal that opened
  * it. Bounded in number, per principal (sessions.per-principal: its least recently used is closed
- * to make room) and in idle time; closed when their principal stops being valid.
+ * to make room) and in idle time; closed when their principal stops being valid, and held to
+ * its scopes as they are now when they change (prune).
  */
 import type {Server} from '@modelcontextprotocol/server'
 
@@ -14,7 +15,7 @@ export interface Session {
   server: Server
   /** The principal that opened the session; only it may use the session id. */
   readonly owner: string
-  /** The principal as of the latest request (its scopes may have changed since the session opened). */
+  /** The principal as of the latest request, or of the latest reload (prune): its scopes may have changed since the session opened. */
   principal: Principal
   lastSeen: number
 }
@@ -78,14 +79,21 @@ export class SessionStore {
     void session.server.close().catch(() => {})
   }
 
-  /** Closes the sessions whose principal is no longer valid (revoked, expired, removed). */
-  prune(stillValid: (principal: Principal) => boolean): number {
+  /**
+   * Closes the sessions whose principal is no longer valid (revoked, expired, removed), and holds
+   * the others to their principal as it stands now (`current`: a key narrowed by `keys scope`),
+   * not to the one of their latest request; returns how many it closed.
+   */
+  prune(current: (principal: Principal) => Principal | undefined): number {
     let closed = 0
     for (const session of [...this.sessions.values()]) {
-      if (!stillValid(session.principal)) {
-        this.close(session)
-        closed++
+      const now = current(session.principal)
+      if (now) {
+        session.principal = now
+        continue
       }
+      this.close(session)
+      closed++
     }
     return closed
   }

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict'
 
 import {ApiKeyAuthenticator, type VaultView} from '../../../src/auth/api-key.js'
 import {AuthFailure} from '../../../src/auth/authenticator.js'
-import {createKey, KeyIndex, revokeKey} from '../../../src/keys/index.js'
-import {emptyData} from '../../../src/vault/payload.js'
+import {createAuthenticators, type Principal} from '../../../src/auth/index.js'
+import {changeScopes, createKey, KeyIndex, revokeKey} from '../../../src/keys/index.js'
+import {decodeData, emptyData, encodeData} from '../../../src/vault/payload.js'
 import type {VaultData} from '../../../src/vault/index.js'
 
 function view(data: VaultData, revoked: ReadonlySet<string> = new Set()): VaultView {
@@ -82,6 +83,31 @@ describe('auth: api-key', () => {
     assert.equal(auth.stillValid(principal), true)
     revokeKey(data, 'later', undefined)
     assert.equal(auth.stillValid(principal), false)
+  })
+
+  it('a principal held past its request (a session, a subscription) is taken as the vault has it now: narrowed after `keys scope` and a reload, none once revoked', () => {
+    const data = emptyData()
+    const issued = createKey(data, {name: 'agent', scopes: ['echo', 'resource:**']})
+    let served = data
+    // A reload decodes the vault afresh: new records, as `keyward serve` gets them.
+    const reload = (change: (d: VaultData) => unknown) => {
+      const next = decodeData(encodeData(served), 2)!
+      change(next)
+      served = next
+    }
+    const auth = createAuthenticators(['api-key'], {vault: {keys: () => KeyIndex.fromVault(served), data: () => served}})
+    const held = auth.list[0].authenticate({source: 'authorization', value: issued.key}, {transport: 'http'}) as Principal
+    assert.equal(auth.current(held), held, 'unchanged: the same principal')
+    reload((d) => changeScopes(d, 'agent', {remove: ['resource:**']}))
+    const now = auth.current(held)!
+    assert.equal(now.id, held.id)
+    assert.equal(now.scopes.allows('resource', 'res://x'), false, 'the narrowed key still reads resources')
+    assert.equal(now.scopes.allows('tool', 'echo'), true)
+    assert.equal(held.scopes.allows('resource', 'res://x'), true, 'what was held is not changed under its holder')
+    reload(() => {})
+    assert.equal(auth.current(held)!.scopes.allows('resource', 'res://x'), false)
+    reload((d) => revokeKey(d, 'agent', undefined))
+    assert.equal(auth.current(held), undefined, 'a revoked key is no principal at all')
   })
 
   it('its challenge is Bearer realm="keyward", with the error of a refusal', () => {

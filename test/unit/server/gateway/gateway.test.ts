@@ -78,6 +78,7 @@ describe('server/gateway/gateway: overlapping restarts', function () {
       settings: () => ({idleMs: 0, maxProcesses: 10}),
       context,
       logRedactor: () => Redactor.none,
+      current: (principal) => principal,
     })
   })
 

@@ -81,6 +81,8 @@ function stdioConnections(def: UpstreamDefinition): Connections {
     link: {def, resolve: () => ({env: {PATH: process.env.PATH ?? '', NODE_OPTIONS: '--import tsx'}}), version: '0', log: () => {}, logRedactor: () => Redactor.none},
     onConnected: async () => {},
     onListChanged: () => {},
+    mayRead: () => true,
+    mayHear: () => true,
   })
 }
 
@@ -268,6 +270,8 @@ describe("gateway: a dual-era upstream's two sides (connections.ts)", function (
       link: {def, resolve: () => ({headers: {}}), version: '0', log: () => {}, logRedactor: () => Redactor.none},
       onConnected: async () => {},
       onListChanged: () => {},
+      mayRead: () => true,
+    mayHear: () => true,
     })
     all.push(connections)
     connections.shared.link.start()
@@ -331,7 +335,7 @@ describe("gateway: a dual-era upstream's two sides (connections.ts)", function (
     const connections = new Connections({
       def, mode: 'stateful', log: () => {}, budget: {allows: () => true, max: () => 10},
       link: {def, resolve: () => ({headers: {}}), version: '0', log: () => {}, logRedactor: () => Redactor.none},
-      onConnected: async () => {}, onListChanged: () => {},
+      onConnected: async () => {}, onListChanged: () => {}, mayRead: () => true, mayHear: () => true,
     })
     all.push(connections)
     connections.shared.link.start()

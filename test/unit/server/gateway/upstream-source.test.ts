@@ -8,8 +8,10 @@ import type {AddressInfo} from 'node:net'
 
 import {Server as LegacyServer} from '@modelcontextprotocol/sdk/server/index.js'
 import {ListResourcesRequestSchema, SubscribeRequestSchema, UnsubscribeRequestSchema} from '@modelcontextprotocol/sdk/types.js'
+import type {ServerNotification} from '@modelcontextprotocol/server'
 
 import type {Principal} from '../../../../src/auth/index.js'
+import {ScopeSet} from '../../../../src/policy/index.js'
 import {Redactor} from '../../../../src/guard/redactor.js'
 import type {Connections} from '../../../../src/server/gateway/connections.js'
 import {UpstreamSource} from '../../../../src/server/gateway/upstream-source.js'
@@ -17,30 +19,44 @@ import type {CallEnv, ClientSession} from '../../../../src/server/tools/source.j
 import type {UpstreamDefinition} from '../../../../src/upstreams/index.js'
 import {endableSession, legacyUpstream} from '../../../helpers/gateway-units.js'
 
-/** A 2025-era upstream whose resources can be subscribed to; it records each subscribe and unsubscribe. */
-function subscribable(heard: string[]) {
+/** A 2025-era upstream whose resources can be subscribed to; it records each subscribe and unsubscribe, and its servers are kept in `servers` (to send updates from). */
+function subscribable(heard: string[], servers: LegacyServer[] = []) {
   return legacyUpstream(() => {
-    const server = new LegacyServer({name: 'subscribable', version: '1.0.0'}, {capabilities: {resources: {subscribe: true}}})
+    const server = new LegacyServer({name: 'subscribable', version: '1.0.0'}, {capabilities: {resources: {subscribe: true}, logging: {}}})
     server.setRequestHandler(ListResourcesRequestSchema, async () => ({resources: [{uri: 'res://x', name: 'x'}]}))
     server.setRequestHandler(SubscribeRequestSchema, async (request) => (heard.push(`subscribe ${request.params.uri}`), {}))
     server.setRequestHandler(UnsubscribeRequestSchema, async (request) => (heard.push(`unsubscribe ${request.params.uri}`), {}))
+    servers.push(server)
     return server
   })
 }
 
-const principal = {id: 'alice'} as unknown as Principal
+/** A key's principal, with these scopes. */
+const keyPrincipal = (id: string, ...scopes: string[]): Principal => ({id: `key:${id}`, authType: 'api_key', name: id, keyId: id, scopes: new ScopeSet(scopes)})
+
+/** The keys as the vault has them now (Authenticators.current): a test narrows one by putting another principal in its place, as a reload does, or revokes it by taking it out. */
+const vault = new Map<string, Principal>()
+const current = (p: Principal): Principal | undefined => (p.authType === 'proxy_header' ? p : vault.get(p.id))
+const alice = keyPrincipal('alice', 'resource:**')
+const bob = keyPrincipal('bob', 'resource:**')
 
 /** What a call of `session` gives the source. */
-function envOf(session: ClientSession): CallEnv {
+function envOf(session: ClientSession, principal = alice): CallEnv {
   return {principal, session, client: session.channel, signal: new AbortController().signal} as unknown as CallEnv
 }
 
 /** A source of the upstream `def`, as the gateway makes one (stateful, room for 10 processes), started and listed. */
 async function startedSource(def: UpstreamDefinition, logged: string[] = []): Promise<UpstreamSource> {
-  const source = new UpstreamSource({def, resolve: () => ({headers: {}}), version: '0', log: (level, message) => void logged.push(`${level} ${message}`), mode: 'stateful', budget: {allows: () => true, max: () => 10}, logRedactor: () => Redactor.none})
+  const source = new UpstreamSource({def, resolve: () => ({headers: {}}), version: '0', log: (level, message) => void logged.push(`${level} ${message}`), mode: 'stateful', budget: {allows: () => true, max: () => 10}, logRedactor: () => Redactor.none, current})
   source.start()
   await source.firstList
   return source
+}
+
+async function until(check: () => boolean, ms = 5000): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (Date.now() < deadline && !check()) await new Promise((r) => setTimeout(r, 20))
+  return check()
 }
 
 const subscriptionsOf = (source: UpstreamSource) => (source as unknown as {connections: Connections}).connections.shared.traffic.subscriptions
@@ -51,10 +67,14 @@ describe('gateway: an upstream source (upstream-source.ts)', function () {
   let source: UpstreamSource
   let def: UpstreamDefinition
   const heard: string[] = []
+  const servers: LegacyServer[] = []
 
   beforeEach(async () => {
     heard.length = 0
-    const handle = subscribable(heard)
+    servers.length = 0
+    vault.clear()
+    for (const p of [alice, bob]) vault.set(p.id, p)
+    const handle = subscribable(heard, servers)
     http = createServer((req, res) => void handle(req, res).catch(() => res.destroy()))
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
     const port = (http.address() as AddressInfo).port
@@ -79,7 +99,7 @@ describe('gateway: an upstream source (upstream-source.ts)', function () {
     const a = endableSession('s-a')
     const b = endableSession('s-b')
     await resourceX(source).subscribe!(envOf(a))
-    await resourceX(source).subscribe!(envOf(b))
+    await resourceX(source).subscribe!(envOf(b, bob))
     const next = await startedSource(def)
     try {
       await race(next, b)
@@ -128,17 +148,104 @@ describe('gateway: an upstream source (upstream-source.ts)', function () {
     await takeover(async (next, b) => {
       const adopting = next.adoptSubscriptions(source.handOver(next))
       // The catalog sends b's unsubscribe to the new source while the takeover is under way.
-      await resourceX(next).unsubscribe!(envOf(b))
+      await resourceX(next).unsubscribe!(envOf(b, bob))
       await adopting
     }, 'b unsubscribed, and is subscribed again')
   })
   it('an unsubscribe that was on its way through the replaced source when its subscriptions were taken over is not undone by the takeover', async () => {
     await takeover(async (next, b) => {
       // b's unsubscribe reached the old source before the swap, and waits there for its client when the swap takes what it holds.
-      const unsubscribing = resourceX(source).unsubscribe!(envOf(b))
+      const unsubscribing = resourceX(source).unsubscribe!(envOf(b, bob))
       const adopting = next.adoptSubscriptions(source.handOver(next))
       await unsubscribing
       await adopting
     }, 'b was told it unsubscribed, and is subscribed again')
+  })
+
+  it("a log message the upstream sends outside any call reaches only the sessions whose key may see something of it, as the key stands now (a key scoped to other upstreams shares the process, not what it says)", async () => {
+    const carol = keyPrincipal('carol', 'tool:elsewhere__*')
+    vault.set(carol.id, carol)
+    const [toA, toC]: ServerNotification[][] = [[], []]
+    const a = endableSession('s-a', toA)
+    const c = endableSession('s-c', toC)
+    await source.setLogLevel('info', a, alice)
+    await source.setLogLevel('info', c, carol)
+    const upstream = servers.at(-1)!
+    const logged = (notified: ServerNotification[]) => notified.filter((n) => n.method === 'notifications/message').length
+    await upstream.sendLoggingMessage({level: 'info', data: 'first'})
+    assert.ok(await until(() => logged(toA) === 1), 'a, in scope, hears the message')
+    assert.equal(logged(toC), 0, 'c, scoped to another upstream, heard it')
+    vault.set(alice.id, keyPrincipal('alice', 'resource:other://**'))
+    await upstream.sendLoggingMessage({level: 'info', data: 'second'})
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.equal(logged(toA), 1, 'a, narrowed, heard the second message')
+  })
+
+  describe("a key's scopes narrowed while its sessions are subscribed (keys scope, then a reload)", () => {
+    const updated = (notified: ServerNotification[]) => notified.filter((n) => n.method === 'notifications/resources/updated').length
+
+    it('an update reaches only the subscribers whose key may read the resource now, from the moment the key narrowed (before any reload drops the subscription)', async () => {
+      const [toA, toB]: ServerNotification[][] = [[], []]
+      const a = endableSession('s-a', toA)
+      const b = endableSession('s-b', toB)
+      await resourceX(source).subscribe!(envOf(a))
+      await resourceX(source).subscribe!(envOf(b, bob))
+      const upstream = servers.at(-1)!
+      await upstream.sendResourceUpdated({uri: 'res://x'})
+      assert.ok(await until(() => updated(toA) === 1 && updated(toB) === 1), 'both subscribers hear the first update')
+      vault.set(alice.id, keyPrincipal('alice', 'resource:other://**'))
+      await upstream.sendResourceUpdated({uri: 'res://x'})
+      assert.ok(await until(() => updated(toB) === 2), 'b, still in scope, hears the second')
+      assert.equal(updated(toA), 1, 'a, narrowed, heard the second update')
+      assert.equal(subscriptionsOf(source).has('res://x', a), true, 'nothing was dropped yet: the update itself was held back')
+    })
+
+    it("the reload's drop takes out the subscriptions a key may no longer read, and unsubscribes the upstream once no one who may read it is left", async () => {
+      const a = endableSession('s-a')
+      const b = endableSession('s-b')
+      await resourceX(source).subscribe!(envOf(a))
+      await resourceX(source).subscribe!(envOf(b, bob))
+      assert.equal(source.dropUnreadable(), 0, 'nothing changed: nothing dropped')
+      vault.set(alice.id, keyPrincipal('alice', 'resource:**', '!resource:res://x'))
+      assert.equal(source.dropUnreadable(), 1)
+      assert.equal(subscriptionsOf(source).has('res://x', a), false, 'a, narrowed, is still subscribed')
+      assert.equal(subscriptionsOf(source).has('res://x', b), true, 'b lost a subscription it may keep')
+      await new Promise((r) => setTimeout(r, 200))
+      assert.deepEqual(heard, ['subscribe res://x'], 'the upstream was unsubscribed while b still holds the resource')
+      // Revoked (no longer a principal at all): the same.
+      vault.delete(bob.id)
+      assert.equal(source.dropUnreadable(), 1)
+      assert.equal(subscriptionsOf(source).size, 0)
+      assert.ok(await until(() => heard.includes('unsubscribe res://x')), `the upstream stays subscribed for no one: ${heard.join()}`)
+    })
+
+    it("a principal whose scopes come with each request (a proxy's identity, an OAuth token) is held to its session's latest request", async () => {
+      const carol = {...keyPrincipal('carol', 'resource:**'), id: 'proxy:carol', authType: 'proxy_header', keyId: undefined} as Principal
+      const c = endableSession('s-c')
+      await resourceX(source).subscribe!(envOf(c, carol))
+      assert.equal(source.dropUnreadable(), 0)
+      // The proxy's scope map narrowed (a reload); the session's next list or call carries the new scopes.
+      await source.attach(c, {...carol, scopes: new ScopeSet(['resource:other://**'])})
+      assert.equal(source.dropUnreadable(), 1)
+      assert.equal(subscriptionsOf(source).size, 0)
+    })
+
+    it('a subscribe whose key narrowed while it waited for the upstream is refused, and nothing is kept', async () => {
+      const connections = (source as unknown as {connections: Connections}).connections
+      while (!connections.shared.link.ready) await new Promise((r) => setTimeout(r, 10))
+      source.sweep(0)
+      const a = endableSession('s-a')
+      const subscribing = resourceX(source).subscribe!(envOf(a))
+      vault.set(alice.id, keyPrincipal('alice', 'resource:other://**'))
+      await assert.rejects(subscribing, /Unknown resource: res:\/\/x/)
+      assert.equal(subscriptionsOf(source).size, 0, 'the narrowed key is subscribed')
+    })
+
+    it('a restart does not carry over a subscription whose key may no longer read the resource', async () => {
+      await takeover(async (next) => {
+        vault.set(bob.id, keyPrincipal('bob', 'resource:other://**'))
+        await next.adoptSubscriptions(source.handOver(next))
+      }, 'b, narrowed, was subscribed again on the new process')
+    })
   })
 })
