@@ -55,10 +55,6 @@ export const LOADERS = {
   'upstream:approve': () => import('./upstream/approve.js'),
   'upstream:pins': () => import('./upstream/pins.js'),
   'upstream:scan': () => import('./upstream/scan.js'),
-  // @oclif/plugin-help's one command, as one of keyward's own rather than a plugin: finding and
-  // loading a plugin (its package.json, its manifest, oclif matching dependency names with
-  // minimatch) cost every command about 7 ms at start.
-  help: () => import('@oclif/plugin-help').then(({commands}) => ({default: commands.help})),
 } satisfies Record<string, Load>
 
 /**
