@@ -2,92 +2,77 @@
  * Every command, by id: oclif's "explicit" command discovery. The build bundles this module,
  * with @oclif/core, into one file (see scripts/bundle.mjs), so a command starts without
  * resolving and compiling hundreds of small modules.
+ *
+ * Each command is imported only when it runs: every command's module (and what it imports)
+ * loaded at every start cost about a quarter of the CLI's code. oclif takes what it shows in
+ * help and parses from oclif.manifest.json, made at build time from the classes themselves
+ * (commands/all.ts, scripts/manifest.mjs), so it needs a class here only to run it.
  */
-import AuditTail from './audit/tail.js'
-import AuditVerify from './audit/verify.js'
-import ConfigGet from './config/get.js'
-import ConfigList from './config/list.js'
-import ConfigSet from './config/set.js'
-import ConfigUnset from './config/unset.js'
-import ImportConfig from './import-config.js'
-import Init from './init.js'
-import KeysGenerate from './keys/generate.js'
-import KeysImport from './keys/import.js'
-import KeysList from './keys/list.js'
-import KeysRevoke from './keys/revoke.js'
-import KeysRotate from './keys/rotate.js'
-import KeysScope from './keys/scope.js'
-import KeysShow from './keys/show.js'
-import KeysVerify from './keys/verify.js'
-import SecretsGet from './secrets/get.js'
-import SecretsList from './secrets/list.js'
-import SecretsRm from './secrets/rm.js'
-import SecretsSet from './secrets/set.js'
-import Run from './run.js'
-import Serve from './serve.js'
-import Status from './status.js'
-import Ui from './ui.js'
-import Up from './up.js'
-import UpstreamAdd from './upstream/add.js'
-import UpstreamApprove from './upstream/approve.js'
-import UpstreamDiff from './upstream/diff.js'
-import UpstreamList from './upstream/list.js'
-import UpstreamLogin from './upstream/login.js'
-import UpstreamLogout from './upstream/logout.js'
-import UpstreamPins from './upstream/pins.js'
-import UpstreamRm from './upstream/rm.js'
-import UpstreamScan from './upstream/scan.js'
-import UpstreamSet from './upstream/set.js'
-import UpstreamShow from './upstream/show.js'
-import UpstreamTest from './upstream/test.js'
-import VaultPasswd from './vault/passwd.js'
-import VaultRestore from './vault/restore.js'
-import VaultRotate from './vault/rotate.js'
-import VaultStatus from './vault/status.js'
+import type {Command, Config} from '@oclif/core'
 
-export const COMMANDS = {
-  init: Init,
-  'import-config': ImportConfig,
-  up: Up,
-  ui: Ui,
-  serve: Serve,
-  status: Status,
-  run: Run,
-  'vault:status': VaultStatus,
-  'vault:passwd': VaultPasswd,
-  'vault:rotate': VaultRotate,
-  'vault:restore': VaultRestore,
-  'secrets:set': SecretsSet,
-  'secrets:get': SecretsGet,
-  'secrets:list': SecretsList,
-  'secrets:rm': SecretsRm,
-  'config:set': ConfigSet,
-  'audit:verify': AuditVerify,
-  'audit:tail': AuditTail,
-  'config:get': ConfigGet,
-  'config:unset': ConfigUnset,
-  'config:list': ConfigList,
-  'keys:generate': KeysGenerate,
-  'keys:list': KeysList,
-  'keys:show': KeysShow,
-  'keys:revoke': KeysRevoke,
-  'keys:scope': KeysScope,
-  'keys:rotate': KeysRotate,
-  'keys:verify': KeysVerify,
-  'keys:import': KeysImport,
-  'upstream:add': UpstreamAdd,
-  'upstream:list': UpstreamList,
-  'upstream:login': UpstreamLogin,
-  'upstream:logout': UpstreamLogout,
-  'upstream:show': UpstreamShow,
-  'upstream:rm': UpstreamRm,
-  'upstream:test': UpstreamTest,
-  'upstream:set': UpstreamSet,
-  'upstream:diff': UpstreamDiff,
-  'upstream:approve': UpstreamApprove,
-  'upstream:pins': UpstreamPins,
-  'upstream:scan': UpstreamScan,
+type Load = () => Promise<{default: Command.Class}>
+
+/** The module of each command, by id. */
+export const LOADERS = {
+  init: () => import('./init.js'),
+  'import-config': () => import('./import-config.js'),
+  up: () => import('./up.js'),
+  ui: () => import('./ui.js'),
+  serve: () => import('./serve.js'),
+  status: () => import('./status.js'),
+  run: () => import('./run.js'),
+  'vault:status': () => import('./vault/status.js'),
+  'vault:passwd': () => import('./vault/passwd.js'),
+  'vault:rotate': () => import('./vault/rotate.js'),
+  'vault:restore': () => import('./vault/restore.js'),
+  'secrets:set': () => import('./secrets/set.js'),
+  'secrets:get': () => import('./secrets/get.js'),
+  'secrets:list': () => import('./secrets/list.js'),
+  'secrets:rm': () => import('./secrets/rm.js'),
+  'config:set': () => import('./config/set.js'),
+  'audit:verify': () => import('./audit/verify.js'),
+  'audit:tail': () => import('./audit/tail.js'),
+  'config:get': () => import('./config/get.js'),
+  'config:unset': () => import('./config/unset.js'),
+  'config:list': () => import('./config/list.js'),
+  'keys:generate': () => import('./keys/generate.js'),
+  'keys:list': () => import('./keys/list.js'),
+  'keys:show': () => import('./keys/show.js'),
+  'keys:revoke': () => import('./keys/revoke.js'),
+  'keys:scope': () => import('./keys/scope.js'),
+  'keys:rotate': () => import('./keys/rotate.js'),
+  'keys:verify': () => import('./keys/verify.js'),
+  'keys:import': () => import('./keys/import.js'),
+  'upstream:add': () => import('./upstream/add.js'),
+  'upstream:list': () => import('./upstream/list.js'),
+  'upstream:login': () => import('./upstream/login.js'),
+  'upstream:logout': () => import('./upstream/logout.js'),
+  'upstream:show': () => import('./upstream/show.js'),
+  'upstream:rm': () => import('./upstream/rm.js'),
+  'upstream:test': () => import('./upstream/test.js'),
+  'upstream:set': () => import('./upstream/set.js'),
+  'upstream:diff': () => import('./upstream/diff.js'),
+  'upstream:approve': () => import('./upstream/approve.js'),
+  'upstream:pins': () => import('./upstream/pins.js'),
+  'upstream:scan': () => import('./upstream/scan.js'),
+} satisfies Record<string, Load>
+
+/**
+ * What oclif needs of a command it runs: a static `run`, which loads the class and runs it under
+ * the id and plugin oclif gave this stand-in (the class's own id would be its name).
+ */
+function lazyCommand(load: Load) {
+  return {
+    async run(this: {id?: string; plugin?: Command.Class['plugin']}, argv: string[], config: Config): Promise<unknown> {
+      const {default: command} = await load()
+      command.id = this.id!
+      command.plugin = this.plugin
+      return command.run(argv, config)
+    },
+  }
 }
+
+export const COMMANDS = Object.fromEntries(Object.entries(LOADERS).map(([id, load]) => [id, lazyCommand(load)]))
 
 /** The bundle's entry points for bin/run.js: oclif's runner from the same bundled copy of @oclif/core. */
 export {flush, run} from '@oclif/core'

@@ -9,8 +9,37 @@ import {build} from 'esbuild'
 // jsonc-parser's "main" is a UMD build whose require('./impl/…') calls esbuild cannot follow; Node loads it fine.
 const external = ['ioredis', 'ajv', 'ajv-formats', 'jsonc-parser', '@inquirer/prompts', '@node-rs/argon2', 'proper-lockfile', 'typescript', 'ts-node', 'tsx']
 
+/**
+ * Three of @oclif/core's dependencies cost start-up time for work keyward does not need from
+ * them, so @oclif/core gets a stand-in for each (about 12 ms of every command's start):
+ * - semver (45 KB) serves only oclif's check of its own engines, which first requires oclif's
+ *   package.json from beside the chunk, where the bundle has none: it never warns here. Node's
+ *   version is keyward's own package.json's engines' business.
+ * - tinyglobby serves only the "pattern" command discovery; keyward's is "explicit".
+ * - minimatch (with brace-expansion, 41 KB) serves only matching package.json's oclif.plugins
+ *   against the dependencies' names, at every start; keyward names its one plugin exactly, and an
+ *   exact name is matched as minimatch matches a pattern without wildcards. A wildcard there
+ *   fails every command at once, saying so.
+ */
+const stubs = {
+  semver: 'module.exports = {satisfies: () => true}',
+  tinyglobby: "module.exports = {glob: async () => { throw new Error('keyward discovers its commands explicitly: no glob') }}",
+  minimatch: String.raw`module.exports = {minimatch: (name, pattern) => {
+    if (/[*?[\]{}()!+@]/.test(pattern.replace(/^@/, ''))) throw new Error('keyward matches oclif.plugins by exact name: no wildcard (' + pattern + ')')
+    return name === pattern
+  }}`,
+}
+const oclifStubs = {
+  name: 'oclif-stubs',
+  setup(b) {
+    b.onResolve({filter: /^(semver|tinyglobby|minimatch)$/}, (args) => (/[/\\]@oclif[/\\]core[/\\]/.test(args.importer) ? {path: args.path, namespace: 'oclif-stub'} : undefined))
+    b.onLoad({filter: /.*/, namespace: 'oclif-stub'}, (args) => ({contents: stubs[args.path], loader: 'js'}))
+  },
+}
+
 await build({
   entryPoints: {index: 'commands/index.ts'},
+  plugins: [oclifStubs],
   outdir: 'dist/commands',
   bundle: true,
   splitting: true,

@@ -7,9 +7,6 @@
 import os from 'node:os'
 
 import type {AuditEvent} from '../audit/index.js'
-import {auditKeyOf, ensureAuditKey} from '../audit/key.js'
-import {ensureRequestStateKey} from '../server/era/state-key.js'
-import {configOf} from '../config/index.js'
 import {
   GenerationLedger,
   headerOf,
@@ -23,8 +20,6 @@ import {
   type Vault,
   type VaultData,
 } from '../vault/index.js'
-import {underClusterLease} from './cluster-write.js'
-import {notifyReplicas, revokedKeyIds} from './replicas.js'
 import {resolveUnlock, type UnlockFlags} from './unlock.js'
 
 export interface VaultFlags extends UnlockFlags {
@@ -67,9 +62,19 @@ export async function openSession(flags: VaultFlags, options: SessionOptions = {
   // The data as last written by this session: where the audit key and the audit settings are.
   let latest: VaultData = vault.data
   // With replicas on Redis, under the cluster's write lease and from the newest copy (cli/cluster-write.ts).
-  const updateDetailed = <T>(change: (vault: Vault) => Promise<T> | T, more: Omit<UpdateOptions, 'ledger'> = {}) =>
-    underClusterLease(file, material, latest, flags.redis, () => updateHere(change, more))
+  // What only a write needs (the cluster, the replicas, the keys a change adds, and the settings
+  // and scope matching they import) is loaded by the first write: read-only commands such as
+  // `secrets list` start without it.
+  const updateDetailed = async <T>(change: (vault: Vault) => Promise<T> | T, more: Omit<UpdateOptions, 'ledger'> = {}) => {
+    const {underClusterLease} = await import('./cluster-write.js')
+    return underClusterLease(file, material, latest, flags.redis, () => updateHere(change, more))
+  }
   const updateHere = async <T>(change: (vault: Vault) => Promise<T> | T, more: Omit<UpdateOptions, 'ledger'>) => {
+    const [{notifyReplicas, revokedKeyIds}, {ensureAuditKey}, {ensureRequestStateKey}] = await Promise.all([
+      import('./replicas.js'),
+      import('../audit/key.js'),
+      import('../server/era/state-key.js'),
+    ])
     let revoked: string[] = []
     const outcome = await updateVaultDetailed(
       file,
@@ -109,10 +114,11 @@ export async function openSession(flags: VaultFlags, options: SessionOptions = {
  * and audit verify reads).
  */
 export async function recordAdminAction(vault: {data: VaultData; vaultId: string}, event: AuditEvent, auditLog?: string, actor: AdminActor = 'cli'): Promise<void> {
+  const {auditKeyOf} = await import('../audit/key.js')
   const key = auditKeyOf(vault.data)
   if (!key) return
+  const [{AuditLog, resolveAuditPath, sharedLogNote}, {auditSettings}, {configOf}] = await Promise.all([import('../audit/index.js'), import('../config/audit.js'), import('../config/index.js')])
   const config = configOf(vault.data)
-  const [{AuditLog, resolveAuditPath, sharedLogNote}, {auditSettings}] = await Promise.all([import('../audit/index.js'), import('../config/audit.js')])
   const file = resolveAuditPath(auditLog, config.get('audit.path'), vault.vaultId)
   const note = await sharedLogNote(file)
   if (note) process.stderr.write(`keyward: note: ${note}\n`)

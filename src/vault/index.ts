@@ -45,8 +45,10 @@ export async function openVault(file: string, material: KeyMaterial, options: Op
   const header = headerOf(envelope)
   seen?.check(header.vault_id, generationOf(header), file)
   const vault = await Vault.unlock(file, envelope, material)
-  // Only an authenticated generation is remembered: a forged header never unlocks.
-  options.ledger?.record(header.vault_id, vault.generation, file)
+  // Only an authenticated generation is remembered: a forged header never unlocks. When the
+  // ledger read just before already holds it (every open but the first after a write), it is
+  // not read and parsed a second time to find nothing to change.
+  if (!seen?.holds(header.vault_id, vault.generation)) options.ledger?.record(header.vault_id, vault.generation, file)
   return vault
 }
 

@@ -35,6 +35,11 @@ export class LedgerSnapshot {
     return entry && Number.isSafeInteger(entry.generation) ? entry : undefined
   }
 
+  /** True when `generation` of this vault, or a later one, was seen already: recording it would change nothing. */
+  holds(vaultId: string, generation: number): boolean {
+    return (this.seen(vaultId)?.generation ?? -1) >= generation
+  }
+
   /** Throws VAULT_ROLLED_BACK when `generation` is older than one seen before. */
   check(vaultId: string, generation: number, vaultFile: string): void {
     const entry = this.seen(vaultId)

@@ -8,8 +8,7 @@
  * that has no linear-time match (a backreference, a lookaround) cannot be checked: calls of
  * that tool are refused (docs/gateway.md), rather than passed on unchecked.
  */
-import {Ajv, type CodeOptions, type ErrorObject, type ValidateFunction} from 'ajv'
-import addFormats from 'ajv-formats'
+import type {Ajv, CodeOptions, ErrorObject, ValidateFunction} from 'ajv'
 
 import {linearRegExp, UncheckablePattern} from '../../guard/linear-regex.js'
 
@@ -23,20 +22,29 @@ const linearEngine: NonNullable<CodeOptions['regExp']> = Object.assign(
 )
 
 const OPTIONS = {allErrors: false, strict: false, validateSchema: false, coerceTypes: false, useDefaults: false, code: {regExp: linearEngine}} as const
-/** Draft-07: what most tools declare, and what no $schema means. (The MCP SDK loads ajv anyway.) */
-const draft07 = new Ajv(OPTIONS)
-;(addFormats as unknown as (a: Ajv) => void)(draft07)
-/** 2020-12, for schemas that say so: loaded on first use, off the start-up path. */
+
+/** An ajv instance with the formats. */
+async function withFormats(ajv: Ajv): Promise<Ajv> {
+  const {default: addFormats} = await import('ajv-formats')
+  ;(addFormats as unknown as (a: Ajv) => void)(ajv)
+  return ajv
+}
+
+/**
+ * Draft-07: what most tools declare, and what no $schema means; 2020-12 for schemas that say so.
+ * Both are loaded on the first call that needs them: ajv is about 25 ms of a stdio server's
+ * time to its first answer, and nothing before the first tools/call validates anything.
+ */
+let draft07: Promise<Ajv> | undefined
 let draft2020: Promise<Ajv> | undefined
 
 async function compilerFor(schema: object): Promise<Ajv> {
   const declared = (schema as {$schema?: unknown}).$schema
-  if (typeof declared !== 'string' || !declared.includes('2020-12')) return draft07
-  draft2020 ??= import('ajv/dist/2020.js').then(({Ajv2020}) => {
-    const ajv = new Ajv2020(OPTIONS) as unknown as Ajv
-    ;(addFormats as unknown as (a: Ajv) => void)(ajv)
-    return ajv
-  })
+  if (typeof declared !== 'string' || !declared.includes('2020-12')) {
+    draft07 ??= import('ajv').then(({Ajv}) => withFormats(new Ajv(OPTIONS)))
+    return draft07
+  }
+  draft2020 ??= import('ajv/dist/2020.js').then(({Ajv2020}) => withFormats(new Ajv2020(OPTIONS) as unknown as Ajv))
   return draft2020
 }
 
