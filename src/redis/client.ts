@@ -16,8 +16,8 @@ export const COMMAND_TIMEOUT_MS = 1000
  * socket is corked from the first until the loop's check phase). A replica under load sends a
  * rate-limit count for every request, and the requests that arrive together would otherwise
  * each cost a system call here, and a read and a write in Redis; measured on the cluster bench,
- * Redis's CPU per request fell by about 40%. Each command keeps its own answer, timeout and failure, and
- * nothing waits longer than the turn it was sent in.
+ * Redis's CPU per request fell by about 40%. Each command keeps its own answer, timeout and
+ * failure, and nothing waits longer than the turn it was sent in.
  */
 export async function connectRedis(target: RedisTarget, options: {name: string; subscriber?: boolean; batchWrites?: boolean}): Promise<Redis> {
   const {Redis} = await import('ioredis')
