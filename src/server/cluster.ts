@@ -80,7 +80,7 @@ export class Cluster {
   static async start(options: ClusterOptions, vaultFile: string, adopt: (bytes: Buffer) => Promise<unknown>): Promise<Cluster> {
     const vault = await openVault(vaultFile, options.material)
     const vaultId = vault.header.vault_id
-    const client = await connectRedis(options.target, {name: 'keyward-serve'})
+    const client = await connectRedis(options.target, {name: 'keyward-serve', batchWrites: true})
     const subscriber = await connectRedis(options.target, {name: 'keyward-serve-notices', subscriber: true})
     const cluster = new Cluster(options, client, subscriber, vaultId, clusterKeyOf(vault.data, vaultId))
     if (!cluster.startKey) {
