@@ -232,14 +232,18 @@ export class UpstreamSource implements ToolSource {
   }
 
   /**
-   * Whether a session may hear what this upstream says outside its own calls (its log messages):
-   * only when its principal, as it stands now, may see something the upstream offers it. A key
-   * scoped to other upstreams shares a shared upstream's process, not what it says.
+   * Whether a session may hear what this upstream says or asks outside its own calls (its log
+   * messages; a request, on a connection of its own): only when its principal, as it stands now,
+   * may see something the upstream offers it. A key scoped to other upstreams shares a shared
+   * upstream's process, not what it says. Undefined while that cannot be told (traffic.ts).
    */
-  private mayHear(session: ClientSession): boolean {
+  private mayHear(session: ClientSession): boolean | undefined {
     const principal = this.callers.get(session) ?? this.subscribers.get(session)
-    const now = principal && this.options.current(principal)
+    // Not known here yet: no request of the session seen (stdio's first list waits for this upstream), or nothing listed.
+    if (!principal) return undefined
+    const now = this.options.current(principal)
     if (!now) return false
+    if (!this.listedOnce) return undefined
     const items = this.itemsFor(session)
     return (
       items.tool.some((t) => now.scopes.allows('tool', t.descriptor.name)) ||
