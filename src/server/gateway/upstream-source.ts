@@ -112,6 +112,8 @@ export class UpstreamSource implements ToolSource {
   private readonly adopting = new WeakMap<ClientSession, Set<string>>()
   /** The principal of each session's latest request here (a list, a call, logging/setLevel): whose scopes decide what it may hear outside its calls (mayHear). */
   private readonly callers = new WeakMap<ClientSession, Principal>()
+  /** offersAny's answers, per listing: the lists they were made of, and one answer per scope set. */
+  private readonly offering = new WeakMap<Items, {tool: readonly SourceTool[]; prompt: readonly SourcePrompt[]; resource: readonly SourceResource[]; by: WeakMap<Principal['scopes'], boolean>}>()
   /** The source that took this one's subscriptions over (handOver). */
   private successor?: UpstreamSource
   private readonly connections: Connections
@@ -244,12 +246,30 @@ export class UpstreamSource implements ToolSource {
     const now = this.options.current(principal)
     if (!now) return false
     if (!this.listedOnce) return undefined
-    const items = this.itemsFor(session)
-    return (
-      items.tool.some((t) => now.scopes.allows('tool', t.descriptor.name)) ||
-      items.prompt.some((p) => now.scopes.allows('prompt', p.descriptor.name)) ||
-      items.resource.some((r) => now.scopes.allows('resource', r.descriptor.uri))
-    )
+    return this.offersAny(this.itemsFor(session), now.scopes)
+  }
+
+  /**
+   * Whether `scopes` allow anything of a listing, answered once per listing and scope set (a
+   * key's is one object per vault record): each log message then costs a lookup per session, not
+   * a scan of everything the upstream lists, which it chooses, as it chooses how often it logs.
+   */
+  private offersAny(items: Items, scopes: Principal['scopes']): boolean {
+    let memo = this.offering.get(items)
+    // A new listing replaces the lists (expose): the answers go with the lists they were made of.
+    if (!memo || memo.tool !== items.tool || memo.prompt !== items.prompt || memo.resource !== items.resource) {
+      memo = {tool: items.tool, prompt: items.prompt, resource: items.resource, by: new WeakMap()}
+      this.offering.set(items, memo)
+    }
+    let offers = memo.by.get(scopes)
+    if (offers === undefined) {
+      offers =
+        items.tool.some((t) => scopes.allows('tool', t.descriptor.name)) ||
+        items.prompt.some((p) => scopes.allows('prompt', p.descriptor.name)) ||
+        items.resource.some((r) => scopes.allows('resource', r.descriptor.uri))
+      memo.by.set(scopes, offers)
+    }
+    return offers
   }
 
   /** Takes out the subscriptions whose session may no longer read their resource (a reload narrowed its key); returns how many. */

@@ -181,6 +181,34 @@ describe('gateway: an upstream source (upstream-source.ts)', function () {
     assert.equal(logged(toA), 1, 'a, narrowed, heard the second message')
   })
 
+  it("deciding who hears a log message costs a lookup per session, not a scan of the upstream's listing per session and message (the upstream chooses both how much it lists and how often it logs)", async () => {
+    let checks = 0
+    class CountingScopes extends ScopeSet {
+      override allows(...args: Parameters<ScopeSet['allows']>): boolean {
+        checks++
+        return super.allows(...args)
+      }
+    }
+    const sessions = Array.from({length: 20}, (_, i) => endableSession(`s-${i}`))
+    // Keys scoped to other upstreams: each check scans the whole listing and finds nothing.
+    const elsewhere = Array.from({length: 20}, (_, i) => ({...keyPrincipal(`k${i}`), scopes: new CountingScopes(['tool:elsewhere__*'])}) as Principal)
+    for (const p of elsewhere) vault.set(p.id, p)
+    for (const [i, session] of sessions.entries()) await source.setLogLevel('info', session, elsewhere[i])
+    const upstream = servers.at(-1)!
+    await upstream.sendLoggingMessage({level: 'info', data: 'first'})
+    assert.ok(await until(() => checks > 0), 'the first message was checked')
+    const first = checks
+    for (let i = 0; i < 5; i++) await upstream.sendLoggingMessage({level: 'info', data: `again ${i}`})
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.equal(checks, first, `the same listing was scanned again for the same keys: ${checks - first} more scope checks for 5 messages`)
+    // A narrowed key is a new scope set (a new vault record): decided again, once.
+    vault.set(elsewhere[0].id, {...elsewhere[0], scopes: new CountingScopes(['resource:**'])})
+    const toZero: ServerNotification[] = []
+    await source.setLogLevel('info', endableSession('s-z', toZero), vault.get(elsewhere[0].id)!)
+    await upstream.sendLoggingMessage({level: 'info', data: 'widened'})
+    assert.ok(await until(() => toZero.length === 1), 'a key in scope hears the message')
+  })
+
   describe("a key's scopes narrowed while its sessions are subscribed (keys scope, then a reload)", () => {
     const updated = (notified: ServerNotification[]) => notified.filter((n) => n.method === 'notifications/resources/updated').length
 
