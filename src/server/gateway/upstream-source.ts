@@ -518,7 +518,8 @@ export class UpstreamSource implements ToolSource {
    * under a new definition, a rotated secret say): each session is subscribed again here, so that
    * the new process's updates reach the sessions that asked for them, as a restart of the same
    * definition does (connections.ts). One that cannot be made (the new upstream does not support
-   * subscriptions) is dropped, and their count logged; one of a session that has ended, silently.
+   * subscriptions) is dropped, and their count logged; one of a session that has ended, or whose
+   * key may no longer read the resource, silently.
    */
   async adoptSubscriptions(held: readonly HeldSubscription[]): Promise<void> {
     // The catalog sends this source the sessions' unsubscribes from now on, before each is subscribed again here.
@@ -537,8 +538,8 @@ export class UpstreamSource implements ToolSource {
         await this.subscribeOn(client, connection, uri, session, {timeout: CALL_WAIT_MS})
       } catch {
         this.adopting.get(session)?.delete(uri)
-        // A session that ended meanwhile wants nothing more: dropping its subscription is no failure.
-        if (this.connections.isLive(session)) failed++
+        // A session that ended meanwhile wants nothing more, and one whose key may no longer read the resource may not have it: dropping either is no failure.
+        if (this.connections.isLive(session) && this.mayRead(session, uri)) failed++
       }
     }
     if (failed > 0) this.options.log('warn', `upstream ${this.name} was restarted: ${failed} of its clients' ${held.length} resource subscriptions could not be made again there`)

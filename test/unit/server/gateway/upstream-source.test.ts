@@ -269,6 +269,24 @@ describe('gateway: an upstream source (upstream-source.ts)', function () {
       assert.equal(subscriptionsOf(source).size, 0, 'the narrowed key is subscribed')
     })
 
+    it('a restart drops the subscription of a key narrowed meanwhile without warning of a failure (nothing failed: it is dropped on purpose)', async () => {
+      const a = endableSession('s-a')
+      const b = endableSession('s-b')
+      await resourceX(source).subscribe!(envOf(a))
+      await resourceX(source).subscribe!(envOf(b, bob))
+      const logged: string[] = []
+      const next = await startedSource(def, logged)
+      try {
+        vault.set(bob.id, keyPrincipal('bob', 'resource:other://**'))
+        await next.adoptSubscriptions(source.handOver(next))
+        assert.equal(subscriptionsOf(next).has('res://x', a), true, 'a lost its subscription')
+        assert.equal(subscriptionsOf(next).has('res://x', b), false, 'b, narrowed, was subscribed again')
+        assert.deepEqual(logged.filter((line) => line.startsWith('warn')), [])
+      } finally {
+        await next.stop()
+      }
+    })
+
     it('a restart does not carry over a subscription whose key may no longer read the resource', async () => {
       await takeover(async (next) => {
         vault.set(bob.id, keyPrincipal('bob', 'resource:other://**'))
