@@ -86,8 +86,8 @@ export interface ConnectionsOptions {
   onListChanged(connection: Connection, kind: ItemKind): void
   /** Whether a subscribed session may still read a resource (its principal as it stands now): what its updates and its subscriptions are held to. */
   mayRead(session: ClientSession, uri: string): boolean
-  /** Whether a session may hear the upstream's messages that no call of its own caused (traffic.ts). */
-  mayHear(session: ClientSession): boolean
+  /** Whether a session may hear the upstream's messages that no call of its own caused; undefined while that cannot be told yet (traffic.ts). */
+  mayHear(session: ClientSession): boolean | undefined
 }
 
 export class Connections {

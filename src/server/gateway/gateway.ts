@@ -111,6 +111,8 @@ export class Gateway {
   private stdioInitialized?: () => void
   private sweeper?: NodeJS.Timeout
   private sweepEvery = 0
+  /** Set by close(): a reload still on its way starts nothing after it. */
+  private closed = false
 
   constructor(private readonly options: GatewayOptions) {
     if (options.mode === 'stdio') this.stdioReady = new Promise((resolve) => (this.stdioInitialized = resolve))
@@ -136,6 +138,8 @@ export class Gateway {
     // Definition order: the catalog gives a name or a resource URI to the source mounted first.
     const wanted = new Map(upstreamsInPrecedence(data).map((def) => [def.name, def]))
     if (wanted.size > 0 || this.running.size > 0) this.UpstreamSource ??= (await (sourceModule ??= import('./upstream-source.js'))).UpstreamSource
+    // Shut down while it waited (for the import, the first time an upstream appears): what it started now would outlive keyward's shutdown.
+    if (this.closed) return
     for (const [name, mounted] of this.running) {
       if (wanted.has(name)) continue
       this.running.delete(name)
@@ -283,6 +287,7 @@ export class Gateway {
   }
 
   async close(): Promise<void> {
+    this.closed = true
     clearInterval(this.sweeper)
     // A restart under way has two sources running: the serving one and the one starting; both stop.
     await Promise.all(this.live().map((s) => s.stop()))

@@ -6,8 +6,10 @@
  *
  *   - a request (sampling, elicitation, roots) goes to the client whose call caused it when that
  *     is certain: exactly one call in flight, or the connection serves one client session only
- *     (stdio, `--isolation session`). Otherwise it is refused at once (METHOD_NOT_FOUND) and
- *     logged, naming the upstream: it never reaches a client that did not cause it;
+ *     (stdio, `--isolation session`), and then, outside a call, only while that session's key,
+ *     as it stands now, may see something of the upstream (mayHear). Otherwise it is refused at
+ *     once (METHOD_NOT_FOUND) and logged, naming the upstream: it never reaches a client that did
+ *     not cause it;
  *   - a resource update goes to the sessions subscribed to that resource through this connection
  *     whose principal, as it stands now, may still read it (a key narrowed since it subscribed
  *     hears no more of it; Connections.dropUnreadable takes such subscriptions out at a reload);
@@ -151,8 +153,12 @@ export interface TrafficOptions {
   sessions(): Iterable<ClientSession>
   /** Whether a subscribed session may read the resource now: its principal as it stands now, not as it subscribed. */
   mayRead(session: ClientSession, uri: string): boolean
-  /** Whether a session may hear a message no call of its own caused: its principal, as it stands now, may see something of this upstream. */
-  mayHear(session: ClientSession): boolean
+  /**
+   * Whether a session may hear a message no call of its own caused: its principal, as it stands
+   * now, may see something of this upstream. Undefined while that cannot be told yet (no request
+   * of the session seen, or nothing listed): a log message then goes nowhere, a request is made.
+   */
+  mayHear(session: ClientSession): boolean | undefined
 }
 
 const DECLARED: Record<RelayKind, keyof ClientCapabilities> = {sampling: 'sampling', elicitation: 'elicitation', roots: 'roots'}
@@ -191,6 +197,9 @@ export class Traffic implements LinkTraffic {
   async request(kind: RelayKind, request: {method: string; params?: unknown}, signal: AbortSignal): Promise<ClientResult> {
     const owner = this.options.owner?.()
     const call = this.only
+    // Outside a call of its own, the one client is not asked once its key may see nothing of this upstream (mayHear), as for log messages;
+    // one not known yet here (stdio's upstream asks for roots as it starts, before the first list) is asked, as before.
+    if (!call && owner && this.calls.size === 0 && this.options.mayHear(owner) === false) throw this.refuse(kind, 'while no call was in flight, of a client whose key may not use this upstream')
     const target: Call | undefined = call ?? (owner ? {channel: owner.channel, session: owner} : undefined)
     if (!target?.channel) throw this.refuse(kind, this.calls.size === 0 ? 'while no call was in flight' : `while ${this.calls.size} calls were in flight`)
     if (target.bridged) return target.channel.request(request as never, {signal})
@@ -220,7 +229,7 @@ export class Traffic implements LinkTraffic {
     const owner = this.options.owner?.()
     if (owner) {
       // Outside a call, only what its scopes let it hear (mayHear).
-      if (levels.admits(owner, level) && (this.only || this.options.mayHear(owner))) send(this.only?.channel ?? owner.channel)
+      if (levels.admits(owner, level) && (this.only || this.options.mayHear(owner) === true)) send(this.only?.channel ?? owner.channel)
       return
     }
     const caller = this.only ?? this.oneSession()
@@ -232,6 +241,6 @@ export class Traffic implements LinkTraffic {
     }
     // Calls of several sessions in flight: whose message this is cannot be told, so no one gets it.
     if (this.calls.size > 0) return
-    for (const session of this.options.sessions()) if (levels.of(session) !== undefined && levels.admits(session, level) && this.options.mayHear(session)) send(session.channel)
+    for (const session of this.options.sessions()) if (levels.of(session) !== undefined && levels.admits(session, level) && this.options.mayHear(session) === true) send(session.channel)
   }
 }

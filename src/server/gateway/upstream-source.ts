@@ -112,6 +112,8 @@ export class UpstreamSource implements ToolSource {
   private readonly adopting = new WeakMap<ClientSession, Set<string>>()
   /** The principal of each session's latest request here (a list, a call, logging/setLevel): whose scopes decide what it may hear outside its calls (mayHear). */
   private readonly callers = new WeakMap<ClientSession, Principal>()
+  /** offersAny's answers, per listing: the lists they were made of, and one answer per scope set. */
+  private readonly offering = new WeakMap<Items, {tool: readonly SourceTool[]; prompt: readonly SourcePrompt[]; resource: readonly SourceResource[]; by: WeakMap<Principal['scopes'], boolean>}>()
   /** The source that took this one's subscriptions over (handOver). */
   private successor?: UpstreamSource
   private readonly connections: Connections
@@ -232,20 +234,42 @@ export class UpstreamSource implements ToolSource {
   }
 
   /**
-   * Whether a session may hear what this upstream says outside its own calls (its log messages):
-   * only when its principal, as it stands now, may see something the upstream offers it. A key
-   * scoped to other upstreams shares a shared upstream's process, not what it says.
+   * Whether a session may hear what this upstream says or asks outside its own calls (its log
+   * messages; a request, on a connection of its own): only when its principal, as it stands now,
+   * may see something the upstream offers it. A key scoped to other upstreams shares a shared
+   * upstream's process, not what it says. Undefined while that cannot be told (traffic.ts).
    */
-  private mayHear(session: ClientSession): boolean {
+  private mayHear(session: ClientSession): boolean | undefined {
     const principal = this.callers.get(session) ?? this.subscribers.get(session)
-    const now = principal && this.options.current(principal)
+    // Not known here yet: no request of the session seen (stdio's first list waits for this upstream), or nothing listed.
+    if (!principal) return undefined
+    const now = this.options.current(principal)
     if (!now) return false
-    const items = this.itemsFor(session)
-    return (
-      items.tool.some((t) => now.scopes.allows('tool', t.descriptor.name)) ||
-      items.prompt.some((p) => now.scopes.allows('prompt', p.descriptor.name)) ||
-      items.resource.some((r) => now.scopes.allows('resource', r.descriptor.uri))
-    )
+    if (!this.listedOnce) return undefined
+    return this.offersAny(this.itemsFor(session), now.scopes)
+  }
+
+  /**
+   * Whether `scopes` allow anything of a listing, answered once per listing and scope set (a
+   * key's is one object per vault record): each log message then costs a lookup per session, not
+   * a scan of everything the upstream lists, which it chooses, as it chooses how often it logs.
+   */
+  private offersAny(items: Items, scopes: Principal['scopes']): boolean {
+    let memo = this.offering.get(items)
+    // A new listing replaces the lists (expose): the answers go with the lists they were made of.
+    if (!memo || memo.tool !== items.tool || memo.prompt !== items.prompt || memo.resource !== items.resource) {
+      memo = {tool: items.tool, prompt: items.prompt, resource: items.resource, by: new WeakMap()}
+      this.offering.set(items, memo)
+    }
+    let offers = memo.by.get(scopes)
+    if (offers === undefined) {
+      offers =
+        items.tool.some((t) => scopes.allows('tool', t.descriptor.name)) ||
+        items.prompt.some((p) => scopes.allows('prompt', p.descriptor.name)) ||
+        items.resource.some((r) => scopes.allows('resource', r.descriptor.uri))
+      memo.by.set(scopes, offers)
+    }
+    return offers
   }
 
   /** Takes out the subscriptions whose session may no longer read their resource (a reload narrowed its key); returns how many. */
@@ -494,7 +518,8 @@ export class UpstreamSource implements ToolSource {
    * under a new definition, a rotated secret say): each session is subscribed again here, so that
    * the new process's updates reach the sessions that asked for them, as a restart of the same
    * definition does (connections.ts). One that cannot be made (the new upstream does not support
-   * subscriptions) is dropped, and their count logged; one of a session that has ended, silently.
+   * subscriptions) is dropped, and their count logged; one of a session that has ended, or whose
+   * key may no longer read the resource, silently.
    */
   async adoptSubscriptions(held: readonly HeldSubscription[]): Promise<void> {
     // The catalog sends this source the sessions' unsubscribes from now on, before each is subscribed again here.
@@ -513,8 +538,8 @@ export class UpstreamSource implements ToolSource {
         await this.subscribeOn(client, connection, uri, session, {timeout: CALL_WAIT_MS})
       } catch {
         this.adopting.get(session)?.delete(uri)
-        // A session that ended meanwhile wants nothing more: dropping its subscription is no failure.
-        if (this.connections.isLive(session)) failed++
+        // A session that ended meanwhile wants nothing more, and one whose key may no longer read the resource may not have it: dropping either is no failure.
+        if (this.connections.isLive(session) && this.mayRead(session, uri)) failed++
       }
     }
     if (failed > 0) this.options.log('warn', `upstream ${this.name} was restarted: ${failed} of its clients' ${held.length} resource subscriptions could not be made again there`)

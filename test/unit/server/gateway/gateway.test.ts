@@ -52,6 +52,8 @@ describe('server/gateway/gateway: overlapping restarts', function () {
   const held = new Map<string, Promise<void>>()
   /** What the upstreams of every generation were asked to subscribe to. */
   const heard: string[] = []
+  /** The paths every upstream generation was asked on. */
+  const asked: string[] = []
   const releases: (() => void)[] = []
   const hold = (generation: string) => held.set(generation, new Promise<void>((resolve) => releases.push(resolve)))
   const release = () => releases.splice(0).forEach((resolve) => resolve())
@@ -59,8 +61,10 @@ describe('server/gateway/gateway: overlapping restarts', function () {
   beforeEach(async () => {
     held.clear()
     heard.length = 0
+    asked.length = 0
     const handlers = new Map<string, ReturnType<typeof legacyUpstream>>()
     http = createServer((req, res) => {
+      asked.push(req.url!)
       const generation = req.url!.split('/').pop()!
       let handle = handlers.get(generation)
       if (!handle) handlers.set(generation, (handle = legacyUpstream(() => listing(`v${generation}`, heard))))
@@ -141,6 +145,16 @@ describe('server/gateway/gateway: overlapping restarts', function () {
     assert.equal(tools(), '', 'the removed upstream still serves')
     release()
     await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.equal(tools(), '')
+  })
+
+  it('a reload still on its way when the gateway shuts down starts nothing after the shutdown (its process would outlive it, and hold keyward after SIGTERM)', async () => {
+    const reconciling = gateway.reconcile(vaultAt(0))
+    await gateway.close()
+    await reconciling
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.deepEqual(asked, [], 'an upstream was started after the shutdown')
+    assert.equal(gateway.size, 0)
     assert.equal(tools(), '')
   })
 

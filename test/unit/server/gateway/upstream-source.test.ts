@@ -181,6 +181,34 @@ describe('gateway: an upstream source (upstream-source.ts)', function () {
     assert.equal(logged(toA), 1, 'a, narrowed, heard the second message')
   })
 
+  it("deciding who hears a log message costs a lookup per session, not a scan of the upstream's listing per session and message (the upstream chooses both how much it lists and how often it logs)", async () => {
+    let checks = 0
+    class CountingScopes extends ScopeSet {
+      override allows(...args: Parameters<ScopeSet['allows']>): boolean {
+        checks++
+        return super.allows(...args)
+      }
+    }
+    const sessions = Array.from({length: 20}, (_, i) => endableSession(`s-${i}`))
+    // Keys scoped to other upstreams: each check scans the whole listing and finds nothing.
+    const elsewhere = Array.from({length: 20}, (_, i) => ({...keyPrincipal(`k${i}`), scopes: new CountingScopes(['tool:elsewhere__*'])}) as Principal)
+    for (const p of elsewhere) vault.set(p.id, p)
+    for (const [i, session] of sessions.entries()) await source.setLogLevel('info', session, elsewhere[i])
+    const upstream = servers.at(-1)!
+    await upstream.sendLoggingMessage({level: 'info', data: 'first'})
+    assert.ok(await until(() => checks > 0), 'the first message was checked')
+    const first = checks
+    for (let i = 0; i < 5; i++) await upstream.sendLoggingMessage({level: 'info', data: `again ${i}`})
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    assert.equal(checks, first, `the same listing was scanned again for the same keys: ${checks - first} more scope checks for 5 messages`)
+    // A narrowed key is a new scope set (a new vault record): decided again, once.
+    vault.set(elsewhere[0].id, {...elsewhere[0], scopes: new CountingScopes(['resource:**'])})
+    const toZero: ServerNotification[] = []
+    await source.setLogLevel('info', endableSession('s-z', toZero), vault.get(elsewhere[0].id)!)
+    await upstream.sendLoggingMessage({level: 'info', data: 'widened'})
+    assert.ok(await until(() => toZero.length === 1), 'a key in scope hears the message')
+  })
+
   describe("a key's scopes narrowed while its sessions are subscribed (keys scope, then a reload)", () => {
     const updated = (notified: ServerNotification[]) => notified.filter((n) => n.method === 'notifications/resources/updated').length
 
@@ -239,6 +267,24 @@ describe('gateway: an upstream source (upstream-source.ts)', function () {
       vault.set(alice.id, keyPrincipal('alice', 'resource:other://**'))
       await assert.rejects(subscribing, /Unknown resource: res:\/\/x/)
       assert.equal(subscriptionsOf(source).size, 0, 'the narrowed key is subscribed')
+    })
+
+    it('a restart drops the subscription of a key narrowed meanwhile without warning of a failure (nothing failed: it is dropped on purpose)', async () => {
+      const a = endableSession('s-a')
+      const b = endableSession('s-b')
+      await resourceX(source).subscribe!(envOf(a))
+      await resourceX(source).subscribe!(envOf(b, bob))
+      const logged: string[] = []
+      const next = await startedSource(def, logged)
+      try {
+        vault.set(bob.id, keyPrincipal('bob', 'resource:other://**'))
+        await next.adoptSubscriptions(source.handOver(next))
+        assert.equal(subscriptionsOf(next).has('res://x', a), true, 'a lost its subscription')
+        assert.equal(subscriptionsOf(next).has('res://x', b), false, 'b, narrowed, was subscribed again')
+        assert.deepEqual(logged.filter((line) => line.startsWith('warn')), [])
+      } finally {
+        await next.stop()
+      }
     })
 
     it('a restart does not carry over a subscription whose key may no longer read the resource', async () => {
