@@ -183,8 +183,9 @@ export class Gateway {
   }
 
   /**
-   * A restarted upstream has listed what it offers: it takes the old one's place in one swap, and
-   * the sessions subscribed through the old one are subscribed again through it. Nothing happens
+   * A restarted upstream has listed what it offers: it takes the old one's place in one swap, the
+   * sessions subscribed through the old one are subscribed again through it, and the log levels
+   * they set are set again there. Nothing happens
    * when a later reload overtook it or removed the upstream (it was stopped then).
    */
   private takeOver(name: string, source: UpstreamSource): void {
@@ -195,6 +196,7 @@ export class Gateway {
     mounted.next = undefined
     this.options.catalog.replace(previous, source)
     void source.adoptSubscriptions(previous.handOver(source))
+    void source.adoptLogLevels(previous)
     void previous.stop()
   }
 

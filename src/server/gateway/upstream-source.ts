@@ -545,6 +545,27 @@ export class UpstreamSource implements ToolSource {
     if (failed > 0) this.options.log('warn', `upstream ${this.name} was restarted: ${failed} of its clients' ${held.length} resource subscriptions could not be made again there`)
   }
 
+  /**
+   * Takes over the log levels the sessions set on the source this one replaces (a reload
+   * restarted the upstream), as adoptSubscriptions takes its subscriptions: each session keeps
+   * hearing what it asked for, and the new process is asked for the level they need. Who each
+   * session is (mayHear) comes along; its next request here updates it.
+   */
+  async adoptLogLevels(previous: UpstreamSource): Promise<void> {
+    const levels = previous.connections.levels
+    const stateless = levels.of(undefined)
+    const held = [...levels.sessions()].map((session) => ({session, level: levels.of(session)!, principal: previous.callers.get(session)}))
+    try {
+      if (stateless) await this.connections.setLevel(stateless, undefined)
+      for (const {session, level, principal} of held) {
+        if (principal && !this.callers.has(session)) this.callers.set(session, principal)
+        await this.connections.setLevel(level, session)
+      }
+    } catch {
+      this.options.log('warn', `upstream ${this.name} was restarted: its clients' log levels could not all be set again there; they take effect when a client sets one again`)
+    }
+  }
+
   /** resources/unsubscribe: the upstream hears of it when the last subscriber goes (stateless: passed on as it is). */
   private async unsubscribe(uri: string, env: CallEnv): Promise<void> {
     const session = env.session

@@ -209,6 +209,21 @@ describe('gateway: an upstream source (upstream-source.ts)', function () {
     assert.ok(await until(() => toZero.length === 1), 'a key in scope hears the message')
   })
 
+  it('a restart carries the log levels its sessions set over to the new process: a session keeps hearing the log messages it asked for', async () => {
+    const toA: ServerNotification[] = []
+    const a = endableSession('s-a', toA)
+    await source.setLogLevel('info', a, alice)
+    const next = await startedSource(def)
+    try {
+      await next.adoptLogLevels(source)
+      const upstream = servers.at(-1)!
+      await upstream.sendLoggingMessage({level: 'info', data: 'from the new process'})
+      assert.ok(await until(() => toA.some((n) => n.method === 'notifications/message')), 'a heard nothing from the new process')
+    } finally {
+      await next.stop()
+    }
+  })
+
   describe("a key's scopes narrowed while its sessions are subscribed (keys scope, then a reload)", () => {
     const updated = (notified: ServerNotification[]) => notified.filter((n) => n.method === 'notifications/resources/updated').length
 
