@@ -468,8 +468,26 @@ export class UpstreamSource implements ToolSource {
    * as it would; a 2026-07-28 one that supports subscriptions is not asked), and nothing counted.
    */
   private async subscribe(uri: string, env: CallEnv): Promise<void> {
-    if (env.session) this.subscribers.set(env.session, env.principal)
-    await this.unavailableAsRpc(() => this.on(env, (client, connection) => this.subscribeOn(client, connection, uri, env.session, this.requestOptions(env))))
+    // Handed over (a reload's restart took this source's place): made where it will live.
+    if (this.successor) return this.successor.subscribe(uri, env)
+    const {session} = env
+    if (session) this.subscribers.set(session, env.principal)
+    try {
+      await this.unavailableAsRpc(() => this.on(env, (client, connection) => this.subscribeOn(client, connection, uri, session, this.requestOptions(env))))
+    } catch (err) {
+      // Stopped by the takeover while it waited: the new source serves it.
+      const successor = this.handedOverTo()
+      if (successor) return successor.subscribe(uri, env)
+      throw err
+    }
+    // Handed over while it waited for this upstream: the takeover's snapshot could not hold it, so it is carried over now.
+    const successor = this.handedOverTo()
+    if (successor && session) await successor.adoptSubscriptions([{uri, session, principal: env.principal}])
+  }
+
+  /** The source that took this one's subscriptions over, if one has by now (read after an await: handOver may have run meanwhile). */
+  private handedOverTo(): UpstreamSource | undefined {
+    return this.successor
   }
 
   /** The upstream's side of one session's subscription, on the connection that serves it. */

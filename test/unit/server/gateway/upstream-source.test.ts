@@ -144,6 +144,23 @@ describe('gateway: an upstream source (upstream-source.ts)', function () {
       await next.stop()
     }
   })
+  it('a subscribe still waiting for the replaced source when a restart takes its subscriptions over is carried over too (the takeover could not see it)', async () => {
+    const connections = (source as unknown as {connections: Connections}).connections
+    // Idle: the subscribe waits for the upstream to start again, and the takeover happens meanwhile.
+    while (!connections.shared.link.ready) await new Promise((r) => setTimeout(r, 10))
+    source.sweep(0)
+    const a = endableSession('s-a')
+    const next = await startedSource(def)
+    try {
+      const subscribing = resourceX(source).subscribe!(envOf(a))
+      const adopting = next.adoptSubscriptions(source.handOver(next))
+      await subscribing
+      await adopting
+      assert.equal(subscriptionsOf(next).has('res://x', a), true, 'the subscription stayed behind on the replaced source')
+    } finally {
+      await next.stop()
+    }
+  })
   it('a subscription a restart carries over is not made again once its session unsubscribed meanwhile (it would get updates it declined, and hold the upstream subscribed)', async () => {
     await takeover(async (next, b) => {
       const adopting = next.adoptSubscriptions(source.handOver(next))
