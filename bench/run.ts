@@ -4,7 +4,7 @@
  *   BENCH_ONLY=vault,verify,serve,era,gateway,sessions,oauth,hostile,protect,cluster,ui   run a subset;  BENCH_DURATION=8   seconds per load test
  *   BENCH_ISOLATED_SESSIONS=10   sessions of the isolation-session row (each starts 3 processes)
  */
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 
@@ -20,6 +20,13 @@ import {benchUi} from './ui.js'
 import {ROOT, type Row} from './util.js'
 import {benchVault} from './vault.js'
 import {benchVerify} from './verify.js'
+
+// What keyward remembers per user (the rollback ledger, audit markers) goes to a directory of
+// this run's own: the benchmarks create vaults, which must not pile up in the user's ledger, and
+// a command timed here reads the ledger a user with a few vaults has, not the developer's.
+const stateHome = mkdtempSync(path.join(os.tmpdir(), 'keyward-bench-state-'))
+process.env.XDG_STATE_HOME = stateHome
+process.on('exit', () => rmSync(stateHome, {recursive: true, force: true}))
 
 const only = (process.env.BENCH_ONLY ?? 'vault,verify,serve,era,gateway,sessions,oauth,hostile,protect,cluster,ui').split(',')
 const suites: [string, () => Promise<Row[]>][] = [
