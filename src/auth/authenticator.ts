@@ -57,9 +57,11 @@ export interface Authenticator {
   /** Whether a principal this authenticator made is still valid now (after a vault reload, or as time passes). */
   stillValid(principal: Principal): boolean
   /**
-   * A still valid principal as its credential's record has it now, when what it may do can change
-   * without a new credential (a key re-scoped by `keys scope`): what lives longer than one request
-   * (a session, a subscription, a listen stream) is held to it. Absent: the principal never changes.
+   * A still valid principal as it stands now, when what it may do can change without a new
+   * credential: a key re-scoped by `keys scope` (its record in the vault), a token's scopes or a
+   * proxy's groups mapped again under reloaded settings. None when it would no longer be admitted.
+   * What lives longer than one request (a session, a subscription, a listen stream) is held to it.
+   * Absent: the principal never changes.
    */
-  current?(principal: Principal): Principal
+  current?(principal: Principal): Principal | undefined
 }

@@ -99,15 +99,18 @@ export class Authenticators {
   }
 
   /**
-   * The principal as it stands now: none once it is no longer valid (revoked, expired, removed),
-   * else with what its credential allows now (a key's scopes after `keys scope`). What outlives
+   * The principal as it stands now: none once it is no longer valid (revoked, expired, removed)
+   * or no longer admitted under the settings (a token or proxy group no longer mapped to any
+   * scope, a changed issuer or audience), else with what its credential allows now (a key's
+   * scopes after `keys scope`, a token's or group's after a reload of the scope map). What outlives
    * the request that made it (a session, a resource subscription, a listen stream) is held to
    * this, not to the principal it was made under.
    */
   current(principal: Principal): Principal | undefined {
     if (!this.stillValid(principal)) return undefined
-    const now = this.list.find((a) => a.type === principal.authType)?.current?.(principal) ?? principal
+    const owner = this.list.find((a) => a.type === principal.authType)!
+    const now = owner.current ? owner.current(principal) : principal
     // A record changed since (a new expiry) is checked as it is now.
-    return now === principal || this.stillValid(now) ? now : undefined
+    return now === undefined || now === principal || this.stillValid(now) ? now : undefined
   }
 }

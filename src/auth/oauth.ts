@@ -12,7 +12,7 @@ import {ScopeSet} from '../policy/index.js'
 import {AuthFailure, type AuthRequest, type Authenticator, type Credential} from './authenticator.js'
 import {errorParams, type Challenge} from './challenge.js'
 import {mapScopes, tokenScopes} from './oauth-scopes.js'
-import type {Principal} from './principal.js'
+import type {OAuthBasis, Principal} from './principal.js'
 import {TokenCache} from './token-cache.js'
 
 export interface OAuthSettings {
@@ -55,6 +55,18 @@ const NEGATIVE_CACHE_MS = 5000
 const ACCEPTED_TYP = new Set(['at+jwt', 'application/at+jwt', 'jwt'])
 const JWT_SHAPE = /^[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*$/
 
+type Claims = JWTPayload & {scope?: unknown; scp?: unknown; client_id?: unknown; azp?: unknown}
+
+/** The audiences a token names (aud: one string, or a list). */
+function audiencesOf(aud: unknown): string[] {
+  return (Array.isArray(aud) ? aud : [aud]).filter((a): a is string => typeof a === 'string')
+}
+
+/** RFC 8707: a token is for this resource when one of its audiences is one this server accepts. */
+function audienceAccepted(audiences: readonly string[], accepted: readonly string[]): boolean {
+  return audiences.some((a) => accepted.includes(a))
+}
+
 function refuse(reason: string, detail: string): AuthFailure {
   return new AuthFailure(reason, `Unauthorized: ${detail}`, 'invalid_token')
 }
@@ -89,6 +101,8 @@ export class OAuthAuthenticator implements Authenticator {
   private jwks?: Promise<RemoteKeys>
   private readonly cache = new TokenCache<Principal>(10_000)
   private readonly inactive = new TokenCache<true>(10_000)
+  /** current()'s answers, per principal: settings never change under one instance (a reload makes a new one), and a scope set is compiled once. */
+  private readonly derived = new WeakMap<Principal, Principal | null>()
 
   constructor(private readonly settings: OAuthSettings) {}
 
@@ -106,8 +120,7 @@ export class OAuthAuthenticator implements Authenticator {
     const cached = this.cache.get(key)
     if (cached) return cached
     if (this.inactive.get(key)) throw refuse('inactive', 'the token is not active')
-    const principal = JWT_SHAPE.test(token) ? await this.verifyJwt(token, audiences, key) : await this.introspect(token, key, audiences)
-    return principal
+    return JWT_SHAPE.test(token) ? this.verifyJwt(token, audiences, key, request?.host) : this.introspect(token, key, audiences, request?.host)
   }
 
   private keys(): Promise<RemoteKeys> {
@@ -121,7 +134,7 @@ export class OAuthAuthenticator implements Authenticator {
     return this.jwks
   }
 
-  private async verifyJwt(token: string, audiences: string[], key: string): Promise<Principal> {
+  private async verifyJwt(token: string, audiences: string[], key: string, host: string | undefined): Promise<Principal> {
     const {decodeProtectedHeader, jwtVerify, errors} = await jose()
     let header: ReturnType<typeof decodeProtectedHeader>
     try {
@@ -158,7 +171,7 @@ export class OAuthAuthenticator implements Authenticator {
     } catch (err) {
       throw this.jwtFailure(err, errors)
     }
-    const principal = this.principal(payload)
+    const principal = this.principal(payload, this.basis(payload, {host, algorithm: header.alg, verifiedBy: this.jwtVerifier()}))
     this.cache.set(key, principal, principal.expiresAt ?? Date.now())
     return principal
   }
@@ -203,9 +216,9 @@ export class OAuthAuthenticator implements Authenticator {
     return refuse('malformed', 'the token is not a valid JWT')
   }
 
-  private principal(claims: JWTPayload & {scope?: unknown; scp?: unknown; client_id?: unknown; azp?: unknown}): Principal {
-    const {patterns, admitted} = mapScopes(tokenScopes(claims), this.settings.scopeMap)
-    if (!admitted) {
+  private principal(claims: Claims, basis: OAuthBasis): Principal {
+    const scopes = this.scopesOf(basis)
+    if (!scopes) {
       throw new AuthFailure('insufficient_scope', 'Forbidden: the token grants no access to this server', 'insufficient_scope', 403, 'mcp:server:access')
     }
     const clientId = typeof claims.client_id === 'string' ? claims.client_id : typeof claims.azp === 'string' ? claims.azp : undefined
@@ -217,12 +230,50 @@ export class OAuthAuthenticator implements Authenticator {
       name: subject,
       subject,
       clientId,
-      scopes: new ScopeSet(patterns),
+      scopes,
       expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : undefined,
+      basis,
     }
   }
 
-  private async introspect(token: string, key: string, accepted: string[]): Promise<Principal> {
+  /** What of a verified token the settings apply to, kept with its principal for current(); never the token. */
+  private basis(claims: Claims, how: Pick<OAuthBasis, 'host' | 'algorithm' | 'verifiedBy'>): OAuthBasis {
+    return {kind: 'oauth2', granted: tokenScopes(claims), audiences: audiencesOf(claims.aud), issuer: this.settings.issuer, ...how}
+  }
+
+  /**
+   * A token's scopes under this authenticator's settings (oauth.scope-map): the one mapping, at
+   * authentication and in current(). None when the token is not admitted to the server at all.
+   */
+  private scopesOf(basis: OAuthBasis): ScopeSet | undefined {
+    const {patterns, admitted} = mapScopes(basis.granted, this.settings.scopeMap)
+    return admitted ? new ScopeSet(patterns) : undefined
+  }
+
+  private jwtVerifier(): string {
+    return `jwks:${this.settings.jwksUri ?? 'discovered'}`
+  }
+
+  private introspectionVerifier(): string {
+    return `introspection:${this.settings.introspection?.url ?? 'none'}`
+  }
+
+  /**
+   * Whether this authenticator's settings would still accept a token it accepted under earlier
+   * ones, as far as they decide and its signature and times do not: the same issuer and keys (or
+   * introspection endpoint), an algorithm still allowed, an audience still this resource's.
+   */
+  private stillAccepted(basis: OAuthBasis): boolean {
+    const verifier = basis.algorithm === undefined ? this.introspectionVerifier() : this.jwtVerifier()
+    return (
+      basis.issuer === this.settings.issuer &&
+      basis.verifiedBy === verifier &&
+      (basis.algorithm === undefined || this.settings.algorithms.includes(basis.algorithm)) &&
+      audienceAccepted(basis.audiences, this.settings.audiences(basis.host))
+    )
+  }
+
+  private async introspect(token: string, key: string, accepted: string[], host: string | undefined): Promise<Principal> {
     const config = this.settings.introspection
     if (!config) throw refuse('malformed', 'the token is not a JWT, and this server has no introspection endpoint')
     let body: Record<string, unknown>
@@ -250,9 +301,8 @@ export class OAuthAuthenticator implements Authenticator {
     if (typeof body.nbf === 'number' && body.nbf * 1000 - skew > now) throw refuse('not_yet_valid', 'the token is not valid yet')
     if (body.iss !== undefined && body.iss !== this.settings.issuer) throw refuse('wrong_issuer', 'the token comes from another issuer')
     // RFC 8707, as for a JWT: a token that names no audience could have been issued for any resource.
-    const audiences = Array.isArray(body.aud) ? body.aud : body.aud === undefined ? [] : [body.aud]
-    if (!audiences.some((a) => accepted.includes(a as string))) throw refuse('wrong_audience', 'the token was issued for another resource, or names none (audience)')
-    const principal = this.principal(body as never)
+    if (!audienceAccepted(audiencesOf(body.aud), accepted)) throw refuse('wrong_audience', 'the token was issued for another resource, or names none (audience)')
+    const principal = this.principal(body as Claims, this.basis(body as Claims, {host, verifiedBy: this.introspectionVerifier()}))
     // Cached no longer than the configured maximum, and never past the token's exp.
     this.cache.set(key, principal, Math.min(principal.expiresAt ?? Number.POSITIVE_INFINITY, now + this.settings.introspectionCacheMs))
     return principal
@@ -267,5 +317,29 @@ export class OAuthAuthenticator implements Authenticator {
 
   stillValid(principal: Principal): boolean {
     return principal.expiresAt === undefined || principal.expiresAt > Date.now()
+  }
+
+  /**
+   * A principal this authenticator made, under the settings it has now (a reload rebuilds it):
+   * the token's scopes mapped again, so a narrowed oauth.scope-map applies to what outlives its
+   * request. None when the token would not be admitted now: no access left, or a changed issuer,
+   * keys, introspection endpoint, algorithms or audience that its checks would fail (the token's
+   * own expiry is stillValid's). The same principal when nothing changed for it.
+   */
+  current(principal: Principal): Principal | undefined {
+    const cached = this.derived.get(principal)
+    if (cached !== undefined) return cached ?? undefined
+    const now = this.derive(principal)
+    this.derived.set(principal, now ?? null)
+    return now
+  }
+
+  private derive(principal: Principal): Principal | undefined {
+    const basis = principal.basis
+    // A principal with nothing to derive its scopes from again cannot be held to the settings: it is not kept.
+    if (basis?.kind !== 'oauth2' || !this.stillAccepted(basis)) return undefined
+    const scopes = this.scopesOf(basis)
+    if (!scopes) return undefined
+    return scopes.sameAs(principal.scopes) ? principal : {...principal, scopes}
   }
 }

@@ -9,7 +9,7 @@ import {AddressList, type Network} from '../net/addresses.js'
 import {expandScopes, ScopeSet} from '../policy/index.js'
 import {AuthFailure, type AuthRequest, type Authenticator, type Credential} from './authenticator.js'
 import {errorParams, type Challenge} from './challenge.js'
-import type {Principal} from './principal.js'
+import type {Principal, ProxyBasis} from './principal.js'
 
 export interface ProxySettings {
   trusted: Network[]
@@ -26,6 +26,8 @@ const USER = /^[\w.@+-]{1,256}$/
 export class ProxyHeaderAuthenticator implements Authenticator {
   readonly type = 'proxy_header' as const
   private readonly trusted: AddressList
+  /** current()'s answers, per principal: settings never change under one instance, and a scope set is compiled once. */
+  private readonly derived = new WeakMap<Principal, Principal | null>()
 
   constructor(private readonly settings: ProxySettings) {
     this.trusted = new AddressList(settings.trusted)
@@ -47,9 +49,19 @@ export class ProxyHeaderAuthenticator implements Authenticator {
     const user = request.headers![this.settings.userHeader]!.trim()
     if (!USER.test(user)) throw new AuthFailure('malformed', 'Unauthorized: the identity header is malformed', 'invalid_request', 401)
     const groups = (request.headers?.[this.settings.groupsHeader] ?? '').split(',').map((g) => g.trim()).filter((g) => g !== '')
-    const patterns = [...this.settings.scopes, ...groups.flatMap((g) => this.settings.groupScopes.get(g) ?? [])]
-    if (patterns.length === 0) throw new AuthFailure('insufficient_scope', `Forbidden: ${user} has no scopes here (proxy.scopes, proxy.scope-map.GROUP)`, 'insufficient_scope', 403)
-    return {id: `proxy:${user}`, authType: 'proxy_header', name: user, subject: user, scopes: new ScopeSet(expandScopes(patterns))}
+    const basis: ProxyBasis = {kind: 'proxy_header', groups, peer: request.peer, userHeader: this.settings.userHeader, groupsHeader: this.settings.groupsHeader}
+    const scopes = this.scopesOf(basis)
+    if (!scopes) throw new AuthFailure('insufficient_scope', `Forbidden: ${user} has no scopes here (proxy.scopes, proxy.scope-map.GROUP)`, 'insufficient_scope', 403)
+    return {id: `proxy:${user}`, authType: 'proxy_header', name: user, subject: user, scopes, basis}
+  }
+
+  /**
+   * The scopes of a user the proxy asserted with these groups, under this authenticator's
+   * settings: the one mapping, at authentication and in current(). None when it gets no scope.
+   */
+  private scopesOf(basis: ProxyBasis): ScopeSet | undefined {
+    const patterns = [...this.settings.scopes, ...basis.groups.flatMap((g) => this.settings.groupScopes.get(g) ?? [])]
+    return patterns.length === 0 ? undefined : new ScopeSet(expandScopes(patterns))
   }
 
   challenge(failure?: AuthFailure): Challenge | undefined {
@@ -57,7 +69,32 @@ export class ProxyHeaderAuthenticator implements Authenticator {
   }
 
   stillValid(): boolean {
-    // Every request carries the identity again; a session outlives no change the proxy makes.
+    // Every request carries the identity again; what the settings make of it is current()'s.
     return true
+  }
+
+  /**
+   * A principal this authenticator made, under the settings it has now (a reload rebuilds it):
+   * its groups mapped again, so a narrowed proxy.scope-map or proxy.scopes applies to what
+   * outlives its request. None when it would not be admitted now: no scope left, its proxy no
+   * longer trusted, or the identity headers renamed (what the proxy sends under the new names is
+   * unknown until it sends it). The same principal when nothing changed for it.
+   */
+  current(principal: Principal): Principal | undefined {
+    const cached = this.derived.get(principal)
+    if (cached !== undefined) return cached ?? undefined
+    const now = this.derive(principal)
+    this.derived.set(principal, now ?? null)
+    return now
+  }
+
+  private derive(principal: Principal): Principal | undefined {
+    const basis = principal.basis
+    // A principal with nothing to derive its scopes from again cannot be held to the settings: it is not kept.
+    if (basis?.kind !== 'proxy_header') return undefined
+    if (!this.trusted.has(basis.peer) || basis.userHeader !== this.settings.userHeader || basis.groupsHeader !== this.settings.groupsHeader) return undefined
+    const scopes = this.scopesOf(basis)
+    if (!scopes) return undefined
+    return scopes.sameAs(principal.scopes) ? principal : {...principal, scopes}
   }
 }

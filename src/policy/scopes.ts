@@ -113,6 +113,11 @@ export class ScopeSet {
     })
   }
 
+  /** True when both were built from the same patterns, in the same order: they allow the same. */
+  sameAs(other: ScopeSet): boolean {
+    return this.sources.length === other.sources.length && this.sources.every((s, i) => s === other.sources[i])
+  }
+
   allows(kind: Kind, name: string): boolean {
     let granted = false
     for (const p of this.patterns) {

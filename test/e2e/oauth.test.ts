@@ -10,6 +10,7 @@ import type {AddressInfo} from 'node:net'
 import path from 'node:path'
 
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
+import {ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema} from '@modelcontextprotocol/sdk/types.js'
 import {SignJWT, exportJWK, exportSPKI, generateKeyPair, importJWK} from 'jose'
 import {OAuth2Server} from 'oauth2-mock-server'
 
@@ -19,6 +20,15 @@ import {bearer, httpClient, INITIALIZE, post, startServe, toolNames, type Runnin
 type Transform = (header: Record<string, unknown>, payload: Record<string, unknown>) => void
 
 const FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
+const textOf = (r: unknown) => ((r as {content: {text: string}[]}).content[0]?.text ?? '')
+
+async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> {
+  for (let t = 0; t < ms; t += 50) {
+    if (await check()) return true
+    await sleep(50)
+  }
+  return check()
+}
 
 /** An HTTP endpoint on loopback that answers with `answer()` and counts its requests: a JWKS or an RFC 7662 endpoint. */
 async function endpoint(answer: (body: string) => unknown): Promise<{url: string; calls: () => number; close: () => void}> {
@@ -444,6 +454,65 @@ describe('OAuth 2.1', function () {
     const elsewhere = await post(s.url, INITIALIZE, bearer(state.tokens!.access_token))
     assert.equal(elsewhere.status, 401, 'a token for localhost is not one for 127.0.0.1')
     assert.equal(JSON.parse(elsewhere.text).error.data.reason, 'wrong_audience')
+  })
+
+  it("a reload that narrows oauth.scope-map holds a live session to it: told its resource list changed, no more updates of a resource it may no longer read, all without a request of its own", async () => {
+    await cli(['upstream', 'add', 'fixture', '--', process.execPath, FIXTURE])
+    await cli(['config', 'set', 'oauth.scope-map.notes:read', 'fixture__*,resource:fixture://**'])
+    // Another client, by API key, makes the upstream change the resource: the OAuth client sends nothing after the reload.
+    const key = (await cli(['keys', 'generate', '--name', 'toucher', '--scope', 'fixture__*'])).stdout.trim()
+    const s = await serve()
+    const c = await httpClient(s.url, bearer(await token(issuer, s.url, 'mcp:server:access notes:read')))
+    const toucher = await httpClient(s.url, bearer(key))
+    clients.push(c, toucher)
+    const updated: string[] = []
+    let listChanged = 0
+    c.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updated.push(n.params.uri))
+    c.setNotificationHandler(ResourceListChangedNotificationSchema, () => void listChanged++)
+    await c.subscribeResource({uri: 'fixture://counter'})
+    const touch = () => toucher.callTool({name: 'fixture__touch_resource', arguments: {}})
+    await touch()
+    assert.ok(await until(() => updated.length === 1), 'the subscriber hears the update while the mapping allows the resource')
+    assert.deepEqual((await c.listResources()).resources.map((r) => r.uri), ['fixture://counter'])
+    listChanged = 0
+    const reloads = () => s.logs().match(/reloaded /g)?.length ?? 0
+    const before = reloads()
+    await cli(['config', 'set', 'oauth.scope-map.notes:read', 'fixture__*'])
+    assert.ok(await until(() => reloads() > before), 'serve did not reload')
+    assert.ok(await until(() => listChanged > 0), 'the session was not told its resource list changed')
+    await touch()
+    const subscribed = async () => (JSON.parse(textOf(await toucher.callTool({name: 'fixture__subscription_counts', arguments: {}}))) as {subscribed: string[]}).subscribed
+    assert.ok(await until(async () => (await subscribed()).length === 0), 'the upstream stays subscribed for a session that may no longer read the resource')
+    await sleep(300)
+    assert.equal(updated.length, 1, 'an update of a resource the narrowed mapping no longer allows reached the session')
+    assert.match(s.logs(), /dropped 1 resource subscription\(s\) whose credential may no longer read the resource/)
+    await assert.rejects(c.readResource({uri: 'fixture://counter'}), /403|insufficient_scope|Unknown resource/, 'and its next request is held to the new mapping too')
+  })
+
+  it('a reload that narrows proxy.scope-map tells a live session its tool list changed; one that unmaps its only group closes it', async () => {
+    await cli(['config', 'set', 'auth.methods', 'api-key,proxy-header'])
+    await cli(['config', 'set', 'proxy.trusted-cidrs', '127.0.0.1/32,::ffff:127.0.0.1/128'])
+    await cli(['config', 'set', 'proxy.scope-map.admins', 'full'])
+    const s = await serve()
+    const c = await httpClient(s.url, {'x-forwarded-user': 'bob', 'x-forwarded-groups': 'admins'})
+    clients.push(c)
+    let changed = 0
+    c.setNotificationHandler(ToolListChangedNotificationSchema, () => void changed++)
+    assert.equal((await toolNames(c)).length, 4)
+    changed = 0
+    const reloads = () => s.logs().match(/reloaded /g)?.length ?? 0
+    let before = reloads()
+    await cli(['config', 'set', 'proxy.scope-map.admins', 'echo'])
+    assert.ok(await until(() => reloads() > before), 'serve did not reload')
+    assert.ok(await until(() => changed > 0), 'the session was not told its tool list changed')
+    assert.deepEqual(await toolNames(c), ['echo'])
+    before = reloads()
+    await cli(['config', 'set', 'proxy.scopes', 'echo'])
+    await cli(['config', 'unset', 'proxy.scope-map.admins'])
+    assert.ok(await until(() => reloads() >= before + 2), 'serve did not reload')
+    assert.doesNotMatch(s.logs(), /closed \d+ session/, 'still admitted (proxy.scopes): the session is kept')
+    await cli(['config', 'unset', 'proxy.scopes'])
+    assert.ok(await until(() => /closed 1 session\(s\) or listen stream\(s\) whose credential is no longer valid/.test(s.logs())), 'the session of a user the settings no longer admit was kept open')
   })
 
   it('proxy-header is refused from an untrusted address, and maps a trusted one to scopes', async () => {

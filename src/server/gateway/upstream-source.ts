@@ -210,8 +210,8 @@ export class UpstreamSource implements ToolSource {
    * shared listing, and its calls say why.
    */
   attach(session: ClientSession | undefined, principal: Principal): Promise<void> {
-    // Its subscriptions follow the session's latest request too: what an OAuth token or a proxy's
-    // identity allows under the settings now (a key's record is looked up anyway: mayRead).
+    // Its subscriptions follow the session's latest request too (a new token, or new groups from
+    // the proxy); between requests, current() holds them to the settings (mayRead).
     if (session && this.subscribers.has(session)) this.subscribers.set(session, principal)
     if (session) this.callers.set(session, principal)
     if (!session || this.connections.scope === 'shared') return Promise.resolve()
@@ -251,8 +251,9 @@ export class UpstreamSource implements ToolSource {
 
   /**
    * Whether `scopes` allow anything of a listing, answered once per listing and scope set (a
-   * key's is one object per vault record): each log message then costs a lookup per session, not
-   * a scan of everything the upstream lists, which it chooses, as it chooses how often it logs.
+   * key's is one object per vault record; a token's or a proxy user's, one per principal and
+   * settings): each log message then costs a lookup per session, not a scan of everything the
+   * upstream lists, which it chooses, as it chooses how often it logs.
    */
   private offersAny(items: Items, scopes: Principal['scopes']): boolean {
     let memo = this.offering.get(items)

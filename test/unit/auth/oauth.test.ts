@@ -285,6 +285,69 @@ describe('auth: oauth', function () {
     })
   })
 
+  describe('current: a principal under reloaded settings (a reload builds a new authenticator)', () => {
+    it('maps the token’s scopes again: a narrowed oauth.scope-map narrows it, an unchanged one keeps the very principal', async () => {
+      const p = await authenticator().authenticate(bearer(await token('mcp:server:access repo:read repo:write')))
+      assert.deepEqual(p.scopes.sources, ['github__get_*'])
+      assert.deepEqual(p.basis, {kind: 'oauth2', granted: ['mcp:server:access', 'repo:read', 'repo:write'], audiences: [AUDIENCE], host: undefined, algorithm: 'RS256', issuer: issuer.issuer.url, verifiedBy: `jwks:${jwksUri}`})
+      assert.equal(authenticator().current(p), p, 'the same settings: the same principal')
+      const narrowed = authenticator({scopeMap: new Map([['repo:read', ['github__get_issue']]])})
+      const now = narrowed.current(p)!
+      assert.deepEqual(now.scopes.sources, ['github__get_issue'])
+      assert.equal(now.scopes.allows('tool', 'github__get_pr'), false)
+      assert.equal(now.id, p.id)
+      assert.equal(now.expiresAt, p.expiresAt)
+      assert.equal(narrowed.current(p), now, 'derived once per principal')
+      assert.equal(narrowed.current(now), now)
+      const widened = authenticator({scopeMap: new Map([['repo:read', ['github__get_*']], ['repo:write', ['github__create_*']]])}).current(p)!
+      assert.deepEqual(widened.scopes.sources, ['github__get_*', 'github__create_*'])
+    })
+
+    it('none once the token would no longer be admitted: its scope unmapped, another issuer, keys, algorithms or audience', async () => {
+      const p = await authenticator().authenticate(bearer(await token('repo:read')))
+      assert.deepEqual(p.scopes.sources, ['github__get_*'])
+      assert.equal(authenticator({scopeMap: new Map()}).current(p), undefined, 'repo:read maps to nothing: no access at all')
+      assert.equal(authenticator({scopeMap: new Map([['repo:read', ['not a pattern ((']]])}).current(p), undefined, 'a pattern that cannot match is no access')
+      assert.equal(authenticator({issuer: other.issuer.url!}).current(p), undefined, 'oauth.issuer changed')
+      assert.equal(authenticator({jwksUri: `${jwksUri}?v=2`}).current(p), undefined, 'oauth.jwks-uri changed: the signature was checked with other keys')
+      assert.equal(authenticator({algorithms: ['ES256']}).current(p), undefined, 'oauth.algorithms no longer allows RS256')
+      assert.equal(authenticator({audiences: () => ['https://other.example/mcp']}).current(p), undefined, 'oauth.audience changed')
+      const kept = authenticator({audiences: () => ['https://other.example/mcp', AUDIENCE], algorithms: ['RS256']})
+      assert.equal(kept.current(p), p, 'still one of the audiences, still an allowed algorithm')
+      const admitted = await authenticator().authenticate(bearer(await token('mcp:server:access repo:read')))
+      assert.deepEqual(authenticator({scopeMap: new Map()}).current(admitted)?.scopes.sources, [], 'mcp:server:access keeps it admitted, with nothing')
+    })
+
+    it('the audience is checked again for the Host the token came with', async () => {
+      const byHost = (host?: string) => (host ? [`http://${host}/mcp`] : [AUDIENCE])
+      const local = {transport: 'http' as const, host: 'localhost:9000'}
+      const p = await authenticator({audiences: byHost}).authenticate(bearer(await token('mcp:tool:echo', (_h, x) => void (x.aud = 'http://localhost:9000/mcp'))), local)
+      assert.equal(p.basis?.kind === 'oauth2' && p.basis.host, 'localhost:9000')
+      assert.equal(authenticator({audiences: byHost}).current(p), p)
+      assert.equal(authenticator({audiences: () => ['https://mcp.example/mcp']}).current(p), undefined, 'server.public-url or oauth.audience set since')
+    })
+
+    it('an introspected token: mapped again; none once the endpoint changed or is gone', async () => {
+      introspection.answer = () => ({active: true, scope: 'mcp:tool:echo repo:read', sub: 'alice', aud: AUDIENCE, iss: issuer.issuer.url, exp: Math.floor(Date.now() / 1000) + 600})
+      const endpoint = {url: introspectionUrl, clientId: 'kw', clientSecret: 'introspection-secret'}
+      const p = await authenticator({introspection: endpoint}).authenticate(bearer('opaque-current'))
+      assert.deepEqual(p.scopes.sources, ['echo', 'github__get_*'])
+      assert.ok(!JSON.stringify(p.basis).includes('opaque-current') && !JSON.stringify(p.basis).includes('introspection-secret'), 'neither the token nor the client secret')
+      assert.deepEqual(authenticator({introspection: endpoint, scopeMap: new Map()}).current(p)?.scopes.sources, ['echo'])
+      assert.equal(authenticator({introspection: {...endpoint, clientSecret: 'rotated'}}).current(p), p, 'a rotated client secret changes nothing for it')
+      assert.equal(authenticator({introspection: {...endpoint, url: `${introspectionUrl}/v2`}}).current(p), undefined)
+      assert.equal(authenticator().current(p), undefined, 'introspection turned off')
+    })
+
+    it('keeps no token in the principal; one made elsewhere (no basis) is not kept', async () => {
+      const jwt = await token('mcp:tool:echo')
+      const p = await authenticator().authenticate(bearer(jwt))
+      assert.ok(!JSON.stringify(p).includes(jwt.split('.')[2]), 'no signature')
+      assert.ok(!JSON.stringify(p).includes(jwt.split('.')[1]), 'no payload')
+      assert.equal(authenticator().current({...p, basis: undefined}), undefined)
+    })
+  })
+
   it('the audience is the resource the Host names: a token for one name is refused at another, and cached per resource', async () => {
     const byHost = (host?: string) => (host ? [`http://${host}/mcp`, `http://${host}`] : [AUDIENCE])
     const auth = authenticator({audiences: byHost, resourceMetadataUrl: (host) => `http://${host}/.well-known/oauth-protected-resource/mcp`, scope: 'mcp:server:access mcp:tool:*'})

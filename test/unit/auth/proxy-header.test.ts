@@ -62,6 +62,38 @@ describe('auth: proxy-header', () => {
     assert.equal(none.status, 403)
   })
 
+  describe('current: a principal under reloaded settings (a reload builds a new authenticator)', () => {
+    const alice = () => proxy(['10.0.0.0/8'], ['echo'], {admins: ['*'], ops: ['get_*']}).authenticate(undefined, request('10.1.2.3', {'x-forwarded-user': 'alice', 'x-forwarded-groups': 'staff, admins'}))
+
+    it('maps the groups the proxy asserted again: a narrowed proxy.scope-map narrows it, unchanged settings keep the very principal', () => {
+      const p = alice()
+      assert.deepEqual(p.basis, {kind: 'proxy_header', groups: ['staff', 'admins'], peer: '10.1.2.3', userHeader: 'x-forwarded-user', groupsHeader: 'x-forwarded-groups'})
+      assert.equal(p.scopes.allows('tool', 'get_time'), true)
+      const same = proxy(['10.0.0.0/8'], ['echo'], {admins: ['*'], ops: ['get_*']})
+      assert.equal(same.current(p), p)
+      const narrowed = proxy(['10.0.0.0/8'], ['echo'], {admins: ['hello_world']})
+      const now = narrowed.current(p)!
+      assert.equal(now.id, 'proxy:alice')
+      assert.equal(now.scopes.allows('tool', 'get_time'), false, 'admins narrowed')
+      assert.equal(now.scopes.allows('tool', 'hello_world'), true)
+      assert.equal(now.scopes.allows('tool', 'echo'), true, 'proxy.scopes still')
+      assert.equal(narrowed.current(p), now, 'derived once per principal')
+      assert.equal(narrowed.current(now), now)
+      assert.equal(proxy(['10.0.0.0/8'], [], {staff: ['echo']}).current(p)?.scopes.allows('tool', 'echo'), true, 'another group of its own now maps')
+    })
+
+    it('none once it would no longer be admitted: no scope left, its proxy no longer trusted, the identity headers renamed', () => {
+      const p = alice()
+      assert.equal(proxy(['10.0.0.0/8'], [], {ops: ['get_*']}).current(p), undefined, 'neither proxy.scopes nor any of its groups')
+      assert.equal(proxy(['10.9.0.0/16'], ['echo'], {admins: ['*']}).current(p), undefined, 'proxy.trusted-cidrs no longer holds its proxy')
+      const renamed = (user: string, groups: string) => new ProxyHeaderAuthenticator({trusted: [parseCidr('10.0.0.0/8')!], userHeader: user, groupsHeader: groups, scopes: ['echo'], groupScopes: new Map([['admins', ['*']]])})
+      assert.equal(renamed('x-auth-request-user', 'x-forwarded-groups').current(p), undefined)
+      assert.equal(renamed('x-forwarded-user', 'x-auth-request-groups').current(p), undefined)
+      assert.equal(renamed('x-forwarded-user', 'x-forwarded-groups').current(p)?.scopes.allows('tool', 'get_time'), true)
+      assert.equal(proxy(['10.0.0.0/8']).current({...p, basis: undefined}), undefined, 'nothing to derive it from')
+    })
+  })
+
   it('challenges only for its own refusals', () => {
     const auth = proxy(['10.0.0.5/32'])
     assert.equal(auth.challenge(), undefined)

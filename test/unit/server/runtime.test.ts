@@ -112,6 +112,25 @@ describe('runtime', function () {
     assert.notEqual(live.current().authenticators, before)
   })
 
+  it("a reload that narrows a proxy's scope map holds a principal made before it to the new mapping (Authenticators.current of the new runtime); a flag still beats the vault", async () => {
+    const proxy = {'auth.methods': 'api-key,proxy-header', 'proxy.trusted-cidrs': '10.0.0.0/8', 'proxy.scope-map.admins': 'full'}
+    const {live, reload} = liveRuntime(vaultWith(proxy))
+    const request = {transport: 'http' as const, peer: '10.0.0.7', headers: {'x-forwarded-user': 'alice', 'x-forwarded-groups': 'admins'}}
+    const {principal} = await live.current().authenticators.authenticate(undefined, request)
+    assert.equal(principal.scopes.allows('tool', 'get_time'), true)
+    assert.equal(live.current().authenticators.current(principal), principal)
+    reload(vaultWith({...proxy, 'proxy.scope-map.admins': 'echo'}))
+    const now = live.current().authenticators.current(principal)!
+    assert.equal(now.scopes.allows('tool', 'get_time'), false, 'narrowed by the reload')
+    assert.equal(now.scopes.allows('tool', 'echo'), true)
+    reload(vaultWith({'auth.methods': 'api-key,proxy-header', 'proxy.trusted-cidrs': '10.0.0.0/8', 'proxy.scope-map.staff': 'full'}), 3)
+    assert.equal(live.current().authenticators.current(principal), undefined, 'its group no longer mapped: no longer admitted')
+    const pinned = liveRuntime(vaultWith(proxy), {'proxy.scope-map.admins': 'full'})
+    const mine = (await pinned.live.current().authenticators.authenticate(undefined, request)).principal
+    pinned.reload(vaultWith({...proxy, 'proxy.scope-map.admins': 'echo'}))
+    assert.equal(pinned.live.current().authenticators.current(mine), mine, 'the serve flag beats the vault')
+  })
+
   it('never drops authentication on a reload: auth.methods none keeps the methods in force, and says a restart is needed', () => {
     const {live, log, reload} = liveRuntime(vaultWith())
     reload(vaultWith({'auth.methods': 'none'}, {LATE: SECRET}))
