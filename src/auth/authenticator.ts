@@ -65,3 +65,19 @@ export interface Authenticator {
    */
   current?(principal: Principal): Principal | undefined
 }
+
+/**
+ * `current` for an authenticator whose settings never change under one instance (a reload makes
+ * a new one): each principal is derived once, so a scope set is compiled once and an unchanged
+ * principal stays the same object (nothing is told of a change that did not happen).
+ */
+export function derivedOnce(derive: (principal: Principal) => Principal | undefined): (principal: Principal) => Principal | undefined {
+  const derived = new WeakMap<Principal, Principal | null>()
+  return (principal) => {
+    const cached = derived.get(principal)
+    if (cached !== undefined) return cached ?? undefined
+    const now = derive(principal)
+    derived.set(principal, now ?? null)
+    return now
+  }
+}

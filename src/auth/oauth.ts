@@ -9,7 +9,7 @@
 import type {JWTPayload, JWTVerifyOptions, createRemoteJWKSet} from 'jose'
 
 import {ScopeSet} from '../policy/index.js'
-import {AuthFailure, type AuthRequest, type Authenticator, type Credential} from './authenticator.js'
+import {AuthFailure, type AuthRequest, type Authenticator, type Credential, derivedOnce} from './authenticator.js'
 import {errorParams, type Challenge} from './challenge.js'
 import {mapScopes, tokenScopes} from './oauth-scopes.js'
 import type {OAuthBasis, Principal} from './principal.js'
@@ -101,8 +101,6 @@ export class OAuthAuthenticator implements Authenticator {
   private jwks?: Promise<RemoteKeys>
   private readonly cache = new TokenCache<Principal>(10_000)
   private readonly inactive = new TokenCache<true>(10_000)
-  /** current()'s answers, per principal: settings never change under one instance (a reload makes a new one), and a scope set is compiled once. */
-  private readonly derived = new WeakMap<Principal, Principal | null>()
 
   constructor(private readonly settings: OAuthSettings) {}
 
@@ -326,13 +324,7 @@ export class OAuthAuthenticator implements Authenticator {
    * keys, introspection endpoint, algorithms or audience that its checks would fail (the token's
    * own expiry is stillValid's). The same principal when nothing changed for it.
    */
-  current(principal: Principal): Principal | undefined {
-    const cached = this.derived.get(principal)
-    if (cached !== undefined) return cached ?? undefined
-    const now = this.derive(principal)
-    this.derived.set(principal, now ?? null)
-    return now
-  }
+  readonly current = derivedOnce((principal) => this.derive(principal))
 
   private derive(principal: Principal): Principal | undefined {
     const basis = principal.basis

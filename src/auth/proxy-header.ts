@@ -7,7 +7,7 @@
  */
 import {AddressList, type Network} from '../net/addresses.js'
 import {expandScopes, ScopeSet} from '../policy/index.js'
-import {AuthFailure, type AuthRequest, type Authenticator, type Credential} from './authenticator.js'
+import {AuthFailure, type AuthRequest, type Authenticator, type Credential, derivedOnce} from './authenticator.js'
 import {errorParams, type Challenge} from './challenge.js'
 import type {Principal, ProxyBasis} from './principal.js'
 
@@ -26,8 +26,6 @@ const USER = /^[\w.@+-]{1,256}$/
 export class ProxyHeaderAuthenticator implements Authenticator {
   readonly type = 'proxy_header' as const
   private readonly trusted: AddressList
-  /** current()'s answers, per principal: settings never change under one instance, and a scope set is compiled once. */
-  private readonly derived = new WeakMap<Principal, Principal | null>()
 
   constructor(private readonly settings: ProxySettings) {
     this.trusted = new AddressList(settings.trusted)
@@ -80,13 +78,7 @@ export class ProxyHeaderAuthenticator implements Authenticator {
    * longer trusted, or the identity headers renamed (what the proxy sends under the new names is
    * unknown until it sends it). The same principal when nothing changed for it.
    */
-  current(principal: Principal): Principal | undefined {
-    const cached = this.derived.get(principal)
-    if (cached !== undefined) return cached ?? undefined
-    const now = this.derive(principal)
-    this.derived.set(principal, now ?? null)
-    return now
-  }
+  readonly current = derivedOnce((principal) => this.derive(principal))
 
   private derive(principal: Principal): Principal | undefined {
     const basis = principal.basis
