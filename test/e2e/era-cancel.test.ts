@@ -26,7 +26,7 @@ import {StdioClientTransport as LegacyStdio} from '@modelcontextprotocol/sdk/cli
 import {StreamableHTTPClientTransport as LegacyHttp} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 
 import {Bed} from '../helpers/bed.js'
-import {BIN, ROOT, sleep} from '../helpers/cli.js'
+import {BIN, ROOT, sleep, until} from '../helpers/cli.js'
 import {bearer, type RunningServe} from '../helpers/server.js'
 
 const LEGACY_FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
@@ -44,14 +44,6 @@ interface CallOptions {
 interface EraClient {
   call(name: string, args: Record<string, unknown>, options?: CallOptions): Promise<unknown>
   close(): Promise<void>
-}
-
-async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
-  for (let t = 0; t < ms; t += 100) {
-    if (await check()) return true
-    await sleep(100)
-  }
-  return check()
 }
 
 describe('cancellation and progress across protocol eras (issue 21)', function () {
@@ -133,9 +125,9 @@ describe('cancellation and progress across protocol eras (issue 21)', function (
             await sleep(600)
             controller.abort()
             assert.ok((await call) instanceof Error)
-            assert.ok(await until(async () => (await cancelledSoFar()).includes(label)), `the ${upstream} upstream saw its request cancelled`)
+            assert.ok(await until(async () => (await cancelledSoFar()).includes(label), 10_000), `the ${upstream} upstream saw its request cancelled`)
             // keyward left nothing running: the call's record is written, long before the upstream would have answered.
-            assert.ok(await until(() => callRecords(transport, tool).length > before), 'the call ended in keyward')
+            assert.ok(await until(() => callRecords(transport, tool).length > before, 10_000), 'the call ended in keyward')
             const record = callRecords(transport, tool).at(-1)!
             assert.deepEqual([record.era, record.outcome], [clientEra, 'error'], JSON.stringify(record))
             assert.ok(record.duration_ms < Math.min(Date.now() - started, 10_000), JSON.stringify(record))

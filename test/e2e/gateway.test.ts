@@ -18,7 +18,7 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js'
 
-import {collect, json, ROOT, Sandbox, sleep} from '../helpers/cli.js'
+import {collect, json, ROOT, Sandbox, sleep, until} from '../helpers/cli.js'
 import {alive, hostPid} from '../helpers/processes.js'
 import {bearer, httpClient, startServe, stdioClient, toolNames, type RunningServe} from '../helpers/server.js'
 
@@ -27,15 +27,6 @@ const EVERYTHING = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'ser
 const SECRET = 'fixture-secret-Zq9-never-in-argv'
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex')
 const textOf = (r: unknown) => ((r as {content: {text: string}[]}).content[0]?.text ?? '')
-
-
-async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> {
-  for (let t = 0; t < ms; t += 50) {
-    if (await check()) return true
-    await sleep(50)
-  }
-  return check()
-}
 
 describe('gateway', function () {
   this.timeout(90_000)

@@ -15,7 +15,7 @@ import path from 'node:path'
 
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
 
-import {BIN, collect, json, ROOT, Sandbox, sleep} from '../helpers/cli.js'
+import {BIN, collect, json, ROOT, Sandbox, sleep, until} from '../helpers/cli.js'
 import {alive, hostPid} from '../helpers/processes.js'
 import {bearer, httpClient, startServe, type RunningServe} from '../helpers/server.js'
 
@@ -28,14 +28,6 @@ const linux = process.platform === 'linux'
  * it did. An operator's HOME is elsewhere too.
  */
 const BASE = '/var/tmp'
-
-async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> {
-  for (let t = 0; t < ms; t += 50) {
-    if (await check()) return true
-    await sleep(50)
-  }
-  return check()
-}
 
 describe('hostile upstreams', function () {
   this.timeout(120_000)

@@ -14,21 +14,13 @@ import {ResourceListChangedNotificationSchema, ResourceUpdatedNotificationSchema
 import {SignJWT, exportJWK, exportSPKI, generateKeyPair, importJWK} from 'jose'
 import {OAuth2Server} from 'oauth2-mock-server'
 
-import {json, ROOT, Sandbox, sleep} from '../helpers/cli.js'
+import {json, ROOT, Sandbox, sleep, until} from '../helpers/cli.js'
 import {bearer, httpClient, INITIALIZE, post, startServe, toolNames, type RunningServe} from '../helpers/server.js'
 
 type Transform = (header: Record<string, unknown>, payload: Record<string, unknown>) => void
 
 const FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
 const textOf = (r: unknown) => ((r as {content: {text: string}[]}).content[0]?.text ?? '')
-
-async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> {
-  for (let t = 0; t < ms; t += 50) {
-    if (await check()) return true
-    await sleep(50)
-  }
-  return check()
-}
 
 /** An HTTP endpoint on loopback that answers with `answer()` and counts its requests: a JWKS or an RFC 7662 endpoint. */
 async function endpoint(answer: (body: string) => unknown): Promise<{url: string; calls: () => number; close: () => void}> {

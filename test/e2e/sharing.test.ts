@@ -19,7 +19,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js'
 
 import {Bed} from '../helpers/bed.js'
-import {BIN, json, ROOT, sleep} from '../helpers/cli.js'
+import {BIN, json, ROOT, sleep, until} from '../helpers/cli.js'
 import {alive, hostPid} from '../helpers/processes.js'
 import {bearer, post, toolNames, type RunningServe} from '../helpers/server.js'
 
@@ -29,14 +29,6 @@ const EVERYTHING = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'ser
 const MEMORY = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-memory', 'dist', 'index.js')
 const SECRET = 'fixture-secret-Zq9-never-in-argv'
 const textOf = (r: unknown) => ((r as {content: {text: string}[]}).content[0]?.text ?? '')
-
-async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> {
-  for (let t = 0; t < ms; t += 50) {
-    if (await check()) return true
-    await sleep(50)
-  }
-  return check()
-}
 
 /** Host processes running `script` with node (this worktree's copy of it: no other test run's; not the wrappers that start it). */
 function processesOf(script: string): number[] {

@@ -103,3 +103,12 @@ export function json<T = any>(r: Result): T {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Polls `check` every 50 ms until it holds or `ms` pass; the last answer is returned, for the test to assert on. */
+export async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> {
+  for (let t = 0; t < ms; t += 50) {
+    if (await check()) return true
+    await sleep(50)
+  }
+  return check()
+}
