@@ -25,7 +25,7 @@ import {StdioClientTransport as LegacyStdio} from '@modelcontextprotocol/sdk/cli
 import {StreamableHTTPClientTransport as LegacyHttp} from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import {CreateMessageRequestSchema, ElicitRequestSchema} from '@modelcontextprotocol/sdk/types.js'
 
-import {ROOT, Sandbox, sleep} from '../helpers/cli.js'
+import {ROOT, Sandbox, sleep, until} from '../helpers/cli.js'
 import {freePort} from '../helpers/redis.js'
 import {bearer, post, startServe, type RunningServe} from '../helpers/server.js'
 
@@ -663,6 +663,28 @@ describe('protocol eras (issue 21)', function () {
       assert.equal(a.events.at(-1)?.id, 'sub-1', 'closed gracefully, with the subscriptions/listen result')
       assert.equal(b.ended(), false)
       b.close()
+    })
+
+    it('subscriptions/listen of a key narrowed by keys scope stays open, is told its tool list changed at the reload, and the streams of other keys hear nothing', async () => {
+      const narrowed = await newKey('narrowed-listen', 'legacy__*', warn)
+      const other = await newKey('other-listen', 'legacy__*', warn)
+      const n = await listen(narrowed)
+      const o = await listen(other)
+      await sleep(300)
+      const changed = (stream: Awaited<ReturnType<typeof listen>>) => stream.events.filter((e) => e.method === 'notifications/tools/list_changed').length
+      assert.equal(changed(n) + changed(o), 0)
+      const r = await box.run(['keys', 'scope', 'narrowed-listen', '--set', 'echo'])
+      assert.equal(r.code, 0, r.stderr)
+      assert.ok(await until(() => changed(n) === 1, 10_000), 'the narrowed key was not told its tool list changed')
+      await sleep(300)
+      assert.equal(changed(o), 0, 'a key whose scopes did not change was told its list changed')
+      assert.equal(n.ended(), false, 'the narrowed key lost its stream (it is narrowed, not revoked)')
+      assert.equal(o.ended(), false)
+      // What it may see now is what the server lists it.
+      const listed = await modernPost(warn.url, narrowed, {method: 'tools/list', params: {_meta: envelope()}})
+      assert.deepEqual((listed.json!.result as {tools: {name: string}[]}).tools.map((t) => t.name), ['echo'])
+      n.close()
+      o.close()
     })
 
     it('log messages of a 2025 upstream reach a 2026-07-28 request only at or above the logLevel its _meta asked for', async () => {
