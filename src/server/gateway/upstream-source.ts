@@ -106,12 +106,14 @@ export function upstreamError(name: string, err: unknown): unknown {
 
 export class UpstreamSource implements ToolSource {
   readonly name: string
-  /** The principal of each session that subscribed here (a subscription is made again under it: adoptSubscriptions). */
-  private readonly subscribers = new WeakMap<ClientSession, Principal>()
+  /**
+   * The principal of each session's latest request here (a list, a call, a subscribe,
+   * logging/setLevel): what its subscriptions are held to (mayRead; made again under it by
+   * adoptSubscriptions) and whose scopes decide what it may hear outside its calls (mayHear).
+   */
+  private readonly principals = new WeakMap<ClientSession, Principal>()
   /** The URIs each session has still to be subscribed to by adoptSubscriptions: an unsubscribe meanwhile takes its URI out, so that it is not made again after. */
   private readonly adopting = new WeakMap<ClientSession, Set<string>>()
-  /** The principal of each session's latest request here (a list, a call, logging/setLevel): whose scopes decide what it may hear outside its calls (mayHear). */
-  private readonly callers = new WeakMap<ClientSession, Principal>()
   /** offersAny's answers, per listing: the lists they were made of, and one answer per scope set. */
   private readonly offering = new WeakMap<Items, {tool: readonly SourceTool[]; prompt: readonly SourcePrompt[]; resource: readonly SourceResource[]; by: WeakMap<Principal['scopes'], boolean>}>()
   /** The source that took this one's subscriptions over (handOver). */
@@ -212,8 +214,7 @@ export class UpstreamSource implements ToolSource {
   attach(session: ClientSession | undefined, principal: Principal): Promise<void> {
     // Its subscriptions follow the session's latest request too (a new token, or new groups from
     // the proxy); between requests, current() holds them to the settings (mayRead).
-    if (session && this.subscribers.has(session)) this.subscribers.set(session, principal)
-    if (session) this.callers.set(session, principal)
+    if (session) this.principals.set(session, principal)
     if (!session || this.connections.scope === 'shared') return Promise.resolve()
     try {
       return this.connections.of(principal, session).listed
@@ -228,7 +229,7 @@ export class UpstreamSource implements ToolSource {
    * when it is made and whenever an update comes (traffic.ts).
    */
   private mayRead(session: ClientSession, uri: string): boolean {
-    const principal = this.subscribers.get(session)
+    const principal = this.principals.get(session)
     const now = principal && this.options.current(principal)
     return now !== undefined && now.scopes.allows('resource', uri)
   }
@@ -240,7 +241,7 @@ export class UpstreamSource implements ToolSource {
    * upstream's process, not what it says. Undefined while that cannot be told (traffic.ts).
    */
   private mayHear(session: ClientSession): boolean | undefined {
-    const principal = this.callers.get(session) ?? this.subscribers.get(session)
+    const principal = this.principals.get(session)
     // Not known here yet: no request of the session seen (stdio's first list waits for this upstream), or nothing listed.
     if (!principal) return undefined
     const now = this.options.current(principal)
@@ -472,7 +473,7 @@ export class UpstreamSource implements ToolSource {
     // Handed over (a reload's restart took this source's place): made where it will live.
     if (this.successor) return this.successor.subscribe(uri, env)
     const {session} = env
-    if (session) this.subscribers.set(session, env.principal)
+    if (session) this.principals.set(session, env.principal)
     try {
       await this.unavailableAsRpc(() => this.on(env, (client, connection) => this.subscribeOn(client, connection, uri, session, this.requestOptions(env))))
     } catch (err) {
@@ -524,7 +525,7 @@ export class UpstreamSource implements ToolSource {
       const subscriptions = connection.traffic.subscriptions
       for (const uri of subscriptions.uris()) {
         for (const session of subscriptions.of(uri)) {
-          const principal = this.subscribers.get(session)
+          const principal = this.principals.get(session)
           if (principal) held.push({uri, session, principal})
         }
       }
@@ -548,7 +549,7 @@ export class UpstreamSource implements ToolSource {
     }
     let failed = 0
     for (const {uri, session, principal} of held) {
-      this.subscribers.set(session, principal)
+      this.principals.set(session, principal)
       try {
         const connection = this.connections.of(principal, session)
         const client = await this.connections.clientFor(connection, 'legacy', CALL_WAIT_MS)
@@ -573,11 +574,11 @@ export class UpstreamSource implements ToolSource {
   async adoptLogLevels(previous: UpstreamSource): Promise<void> {
     const levels = previous.connections.levels
     const stateless = levels.of(undefined)
-    const held = [...levels.sessions()].map((session) => ({session, level: levels.of(session)!, principal: previous.callers.get(session)}))
+    const held = [...levels.sessions()].map((session) => ({session, level: levels.of(session)!, principal: previous.principals.get(session)}))
     try {
       if (stateless) await this.connections.setLevel(stateless, undefined)
       for (const {session, level, principal} of held) {
-        if (principal && !this.callers.has(session)) this.callers.set(session, principal)
+        if (principal && !this.principals.has(session)) this.principals.set(session, principal)
         await this.connections.setLevel(level, session)
       }
     } catch {
@@ -614,7 +615,7 @@ export class UpstreamSource implements ToolSource {
 
   /** logging/setLevel from a client: kept per session; the upstream is asked for the most verbose level its sessions need. */
   async setLogLevel(level: LoggingLevel, session: ClientSession | undefined, principal?: Principal): Promise<void> {
-    if (session && principal) this.callers.set(session, principal)
+    if (session && principal) this.principals.set(session, principal)
     await this.connections.setLevel(level, session)
   }
 
