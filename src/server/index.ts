@@ -88,7 +88,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const deps: McpDeps = {info, catalog, call: pipeline.call, auth: () => declaredAuth(runtime()), hooks: gateway.hooks(), sessions: true, redactor: () => runtime().redactor, bridge}
   const current = (principal: Principal) => runtime().authenticators.current(principal)
   const {transport, listen} = await startTransport(options, {deps, pipeline, live, sessions, stdio, listening, routes: routes(runtime, () => replica.cluster), current})
-  const prune = pruneOutliving({sessions, listen, gateway, bridge, runtime, log})
+  const prune = pruneOutliving({sessions, listen, gateway, bridge, runtime, current, log})
   live.onReload((snapshot) => {
     audit.record({event: 'server.reload', generation: snapshot.generation}).catch(() => {})
     // Settings live in the vault too: a change to them takes effect like a revocation does.
@@ -119,6 +119,7 @@ interface Outliving {
   gateway: Gateway
   bridge: InputBridge
   runtime: () => Runtime
+  current(principal: Principal): Principal | undefined
   log: Logger
 }
 
@@ -129,8 +130,7 @@ interface Outliving {
  * narrowed by `keys scope` keeps its sessions, under its new scopes); resource subscriptions it
  * may no longer read are dropped; calls waiting for input end with their caller's validity.
  */
-function pruneOutliving({sessions, listen, gateway, bridge, runtime, log}: Outliving): () => void {
-  const current = (principal: Principal) => runtime().authenticators.current(principal)
+function pruneOutliving({sessions, listen, gateway, bridge, runtime, current, log}: Outliving): () => void {
   return () => {
     const closed = (sessions?.prune(current) ?? 0) + (listen?.prune(current) ?? 0)
     if (closed > 0) log('info', `closed ${closed} session(s) or listen stream(s) whose credential is no longer valid`)

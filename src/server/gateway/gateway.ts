@@ -185,8 +185,8 @@ export class Gateway {
   /**
    * A restarted upstream has listed what it offers: it takes the old one's place in one swap, the
    * sessions subscribed through the old one are subscribed again through it, and the log levels
-   * they set are set again there. Nothing happens
-   * when a later reload overtook it or removed the upstream (it was stopped then).
+   * they set are set again there. Nothing happens when a later reload overtook it or removed the
+   * upstream (it was stopped then).
    */
   private takeOver(name: string, source: UpstreamSource): void {
     const mounted = this.running.get(name)
