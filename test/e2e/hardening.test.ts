@@ -391,14 +391,54 @@ describe('hardening: serve', function () {
     }
   }
 
-  it('12. a body over the limit gets 413, and the server carries on', async () => {
+  it('12. a body over the limit gets 413, read by the client rather than a broken pipe, and the server carries on', async () => {
     const s = await serve()
     const big = JSON.stringify({...INITIALIZE, params: {...INITIALIZE.params, pad: 'x'.repeat(5 * 1024 * 1024)}})
-    const r = await fetch(s.url, {method: 'POST', headers: {'content-type': 'application/json', accept: 'application/json, text/event-stream', ...bearer(key)}, body: big})
-    assert.equal(r.status, 413)
-    assert.equal(((await r.json()) as {error: {data: {reason: string}}}).error.data.reason, 'too_large')
+    const headers = {'content-type': 'application/json', accept: 'application/json, text/event-stream', ...bearer(key)}
+    // Closing the connection while the client still writes reached about a third of these as EPIPE.
+    for (let i = 0; i < 12; i++) {
+      const chunked = i % 2 === 1
+      const body = chunked
+        ? new ReadableStream({
+            start(c) {
+              for (let at = 0; at < big.length; at += 256 * 1024) c.enqueue(new TextEncoder().encode(big.slice(at, at + 256 * 1024)))
+              c.close()
+            },
+          })
+        : big
+      const r = await fetch(s.url, {method: 'POST', headers, body, ...(chunked ? {duplex: 'half'} : {})} as RequestInit)
+      assert.equal(r.status, 413, `request ${i} (${chunked ? 'chunked' : 'with a length'})`)
+      assert.equal(((await r.json()) as {error: {data: {reason: string}}}).error.data.reason, 'too_large')
+    }
     assert.equal((await post(s.url, INITIALIZE, bearer(key))).status, 200)
     assert.doesNotMatch(s.logs(), /request failed/)
+  })
+
+  it('12b. a client that never stops sending past the limit gets the 413 and is cut off within seconds', async () => {
+    const s = await serve()
+    const url = new URL(s.url)
+    const socket = net.connect(Number(url.port), url.hostname)
+    let received = ''
+    socket.setEncoding('utf8').on('data', (d: string) => (received += d))
+    socket.on('error', () => {})
+    const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())))
+    const started = Date.now()
+    socket.write(
+      `POST ${url.pathname} HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\n` +
+        `authorization: Bearer ${key}\r\ncontent-length: ${1024 ** 3}\r\n\r\n`,
+    )
+    const trickle = setInterval(() => socket.writable && socket.write('x'.repeat(1024)), 50)
+    try {
+      const end = await Promise.race([closed, sleep(15_000).then(() => 0)])
+      assert.ok(end > 0, 'the connection was cut')
+      assert.ok(end - started < 10_000, `cut after ${end - started} ms`)
+      assert.match(received, /^HTTP\/1\.1 413/)
+      assert.match(received, /too_large/)
+    } finally {
+      clearInterval(trickle)
+      socket.destroy()
+    }
+    assert.equal((await post(s.url, INITIALIZE, bearer(key))).status, 200)
   })
 
   it('13. a stdio line over the limit is answered with an error, and the server reads on and exits when stdin closes', async () => {

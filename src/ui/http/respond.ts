@@ -1,6 +1,8 @@
 /** Answers of the console: every one with the same strict headers, JSON for the API, small pages for the rest. */
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
+import {BodyTooLarge, readBodyWithin} from '../../net/body.js'
+
 /** Nothing but the console's own files; no inline script or style, no frames, no foreign requests. */
 export const CSP = [
   "default-src 'self'",
@@ -52,17 +54,13 @@ export function sendPage(res: ServerResponse, status: number, title: string, tex
 /** The request body as JSON, up to `max` bytes; undefined for an empty body. Throws BodyError. */
 export async function readJson(req: IncomingMessage, max: number): Promise<unknown> {
   const type = req.headers['content-type'] ?? ''
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > max) throw new BodyError(413, 'the request body is too large')
-    chunks.push(chunk as Buffer)
-  }
-  if (size === 0) return undefined
+  const body = await readBodyWithin(req, max).catch((err: unknown) => {
+    throw err instanceof BodyTooLarge ? new BodyError(413, 'the request body is too large') : err
+  })
+  if (body.length === 0) return undefined
   if (!/^application\/json(;|$)/i.test(type)) throw new BodyError(415, 'send JSON (Content-Type: application/json)')
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown
+    return JSON.parse(body.toString('utf8')) as unknown
   } catch {
     throw new BodyError(400, 'the request body is not JSON')
   }
