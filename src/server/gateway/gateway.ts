@@ -22,7 +22,7 @@ import type {ClientSession} from '../tools/source.js'
 import type {Resolved} from './link.js'
 import type {PinGate} from './pin-gate.js'
 import {resolveUpstream, type UpstreamContext} from './resolve.js'
-import type {ServeMode, UpstreamSource} from './upstream-source.js'
+import type {ServeMode, SessionPrincipals, UpstreamSource} from './upstream-source.js'
 
 /** The upstream machinery (the MCP SDK's client, child processes), loaded only when there is an upstream. */
 let sourceModule: Promise<typeof import('./upstream-source.js')> | undefined
@@ -104,6 +104,8 @@ const newest = (m: Mounted) => m.next ?? m.serving
 
 export class Gateway {
   private readonly running = new Map<string, Mounted>()
+  /** Each session's latest principal, one map for every source: a restarted or added upstream knows whom it serves before their next request. */
+  private readonly principals: SessionPrincipals = new WeakMap()
   private data!: VaultData
   private firstListDone = false
   /** stdio: settles when the client's first list or call shows it has initialized (its capabilities are what upstreams are told). */
@@ -216,6 +218,7 @@ export class Gateway {
       gate: this.options.gate,
       logRedactor: this.options.logRedactor,
       current: this.options.current,
+      principals: this.principals,
     })
   }
 

@@ -67,7 +67,15 @@ export interface UpstreamSourceOptions {
   logRedactor(): Redactor
   /** The principal as it stands now, none once it is no longer valid (Authenticators.current): what a subscription is held to. */
   current(principal: Principal): Principal | undefined
+  /**
+   * The principal of each session's latest request to any upstream, kept by the gateway for all of
+   * them: a source that starts later (a restart, an upstream added) knows at once whom it serves.
+   */
+  principals: SessionPrincipals
 }
+
+/** Each client session's latest principal (see UpstreamSourceOptions.principals). */
+export type SessionPrincipals = WeakMap<ClientSession, Principal>
 
 interface Items {
   /** What the upstream listed, before the pin gate. */
@@ -107,11 +115,12 @@ export function upstreamError(name: string, err: unknown): unknown {
 export class UpstreamSource implements ToolSource {
   readonly name: string
   /**
-   * The principal of each session's latest request here (a list, a call, a subscribe,
-   * logging/setLevel): what its subscriptions are held to (mayRead; made again under it by
-   * adoptSubscriptions) and whose scopes decide what it may hear outside its calls (mayHear).
+   * The principal of each session's latest request (a list, a call, a subscribe,
+   * logging/setLevel), shared by every source of the gateway: what its subscriptions are held to
+   * (mayRead; made again under it by adoptSubscriptions) and whose scopes decide what it may hear
+   * outside its calls (mayHear).
    */
-  private readonly principals = new WeakMap<ClientSession, Principal>()
+  private readonly principals: SessionPrincipals
   /** The URIs each session has still to be subscribed to by adoptSubscriptions: an unsubscribe meanwhile takes its URI out, so that it is not made again after. */
   private readonly adopting = new WeakMap<ClientSession, Set<string>>()
   /** offersAny's answers, per listing: the lists they were made of, and one answer per scope set. */
@@ -130,6 +139,7 @@ export class UpstreamSource implements ToolSource {
 
   constructor(private readonly options: UpstreamSourceOptions) {
     this.name = options.def.name
+    this.principals = options.principals
     this.firstList = new Promise((resolve) => {
       this.listed = () => {
         if (this.listedOnce) return
@@ -242,7 +252,7 @@ export class UpstreamSource implements ToolSource {
    */
   private mayHear(session: ClientSession): boolean | undefined {
     const principal = this.principals.get(session)
-    // Not known here yet: no request of the session seen (stdio's first list waits for this upstream), or nothing listed.
+    // Not known yet: no request of the session seen by the gateway (stdio: the upstream asks as it starts, before the first list), or nothing listed.
     if (!principal) return undefined
     const now = this.options.current(principal)
     if (!now) return false
@@ -548,8 +558,9 @@ export class UpstreamSource implements ToolSource {
       this.adopting.set(session, uris.add(uri))
     }
     let failed = 0
-    for (const {uri, session, principal} of held) {
-      this.principals.set(session, principal)
+    for (const {uri, session, principal: theirs} of held) {
+      // A request since the hand-over may have brought a newer one.
+      const principal = this.principals.get(session) ?? theirs
       try {
         const connection = this.connections.of(principal, session)
         const client = await this.connections.clientFor(connection, 'legacy', CALL_WAIT_MS)
@@ -569,18 +580,14 @@ export class UpstreamSource implements ToolSource {
    * Takes over the log levels the sessions set on the source this one replaces (a reload
    * restarted the upstream), as adoptSubscriptions takes its subscriptions: each session keeps
    * hearing what it asked for, and the new process is asked for the level they need. Who each
-   * session is (mayHear) comes along; its next request here updates it.
+   * session is (mayHear) is the gateway's to know, for both sources.
    */
   async adoptLogLevels(previous: UpstreamSource): Promise<void> {
     const levels = previous.connections.levels
     const stateless = levels.of(undefined)
-    const held = [...levels.sessions()].map((session) => ({session, level: levels.of(session)!, principal: previous.principals.get(session)}))
     try {
       if (stateless) await this.connections.setLevel(stateless, undefined)
-      for (const {session, level, principal} of held) {
-        if (principal && !this.principals.has(session)) this.principals.set(session, principal)
-        await this.connections.setLevel(level, session)
-      }
+      for (const session of [...levels.sessions()]) await this.connections.setLevel(levels.of(session)!, session)
     } catch {
       this.options.log('warn', `upstream ${this.name} was restarted: its clients' log levels could not all be set again there; they take effect when a client sets one again`)
     }

@@ -14,7 +14,7 @@ import type {Principal} from '../../../../src/auth/index.js'
 import {ScopeSet} from '../../../../src/policy/index.js'
 import {Redactor} from '../../../../src/guard/redactor.js'
 import type {Connections} from '../../../../src/server/gateway/connections.js'
-import {UpstreamSource} from '../../../../src/server/gateway/upstream-source.js'
+import {UpstreamSource, type SessionPrincipals} from '../../../../src/server/gateway/upstream-source.js'
 import type {CallEnv, ClientSession} from '../../../../src/server/tools/source.js'
 import type {UpstreamDefinition} from '../../../../src/upstreams/index.js'
 import {endableSession, legacyUpstream} from '../../../helpers/gateway-units.js'
@@ -45,9 +45,12 @@ function envOf(session: ClientSession, principal = alice): CallEnv {
   return {principal, session, client: session.channel, signal: new AbortController().signal} as unknown as CallEnv
 }
 
+/** Each session's latest principal: one map for all sources, as the gateway has. */
+const principals: SessionPrincipals = new WeakMap()
+
 /** A source of the upstream `def`, as the gateway makes one (stateful, room for 10 processes), started and listed. */
 async function startedSource(def: UpstreamDefinition, logged: string[] = []): Promise<UpstreamSource> {
-  const source = new UpstreamSource({def, resolve: () => ({headers: {}}), version: '0', log: (level, message) => void logged.push(`${level} ${message}`), mode: 'stateful', budget: {allows: () => true, max: () => 10}, logRedactor: () => Redactor.none, current})
+  const source = new UpstreamSource({def, resolve: () => ({headers: {}}), version: '0', log: (level, message) => void logged.push(`${level} ${message}`), mode: 'stateful', budget: {allows: () => true, max: () => 10}, logRedactor: () => Redactor.none, current, principals})
   source.start()
   await source.firstList
   return source
@@ -224,6 +227,37 @@ describe('gateway: an upstream source (upstream-source.ts)', function () {
     await source.setLogLevel('info', endableSession('s-z', toZero), vault.get(elsewhere[0].id)!)
     await upstream.sendLoggingMessage({level: 'info', data: 'widened'})
     assert.ok(await until(() => toZero.length === 1), 'a key in scope hears the message')
+  })
+
+  it('an upstream that starts after the client\'s requests (a restart, an upstream added) knows whose they were: over stdio, a key that may see nothing of it is not asked for its roots', async () => {
+    const asked: string[] = []
+    const withRoots: ClientSession = {
+      ...endableSession('s-stdio'),
+      capabilities: () => ({roots: {}}),
+      channel: {notify: async () => {}, request: async (request: {method: string}) => (asked.push(request.method), {roots: []})} as unknown as ClientSession['channel'],
+    }
+    const stdio = (from: UpstreamDefinition) =>
+      new UpstreamSource({def: from, resolve: () => ({headers: {}}), version: '0', log: () => {}, mode: 'stdio', stdioSession: () => withRoots, budget: {allows: () => true, max: () => 10}, logRedactor: () => Redactor.none, current, principals})
+    const elsewhere = keyPrincipal('elsewhere', 'tool:other__*')
+    vault.set(elsewhere.id, elsewhere)
+    const first = stdio(def)
+    const later = stdio({...def, name: 'later'} as UpstreamDefinition)
+    try {
+      first.start()
+      await first.firstList
+      // The client's first list, before the later upstream existed.
+      await first.attach(withRoots, elsewhere)
+      later.start()
+      await later.firstList
+      await assert.rejects(servers.at(-1)!.listRoots(), 'the upstream got roots')
+      assert.deepEqual(asked, [], 'the client was asked for its roots')
+      // A key in scope is asked, as before.
+      vault.set(elsewhere.id, keyPrincipal('elsewhere', 'resource:**'))
+      await servers.at(-1)!.listRoots()
+      assert.deepEqual(asked, ['roots/list'])
+    } finally {
+      await Promise.all([first.stop(), later.stop()])
+    }
   })
 
   it('a restart carries the log levels its sessions set over to the new process: a session keeps hearing the log messages it asked for', async () => {
