@@ -31,9 +31,14 @@ export function readBodyWithin(req: IncomingMessage, limit: number): Promise<Buf
       const cutOff = setTimeout(answer, DRAIN_MS)
       cutOff.unref()
       // The answer closes the connection if it is still sending; this is the backstop if nothing answers.
-      setTimeout(() => req.destroy(), 2 * DRAIN_MS).unref()
+      const backstop = setTimeout(() => req.destroy(), 2 * DRAIN_MS)
+      backstop.unref()
       req.once('end', answer)
-      req.once('close', answer)
+      req.once('close', () => {
+        // Gone: nothing to cut, and the request need not be kept until then.
+        clearTimeout(backstop)
+        answer()
+      })
     }
     const declared = Number(req.headers['content-length'])
     if (Number.isFinite(declared) && declared > limit) return refuse()
@@ -41,12 +46,20 @@ export function readBodyWithin(req: IncomingMessage, limit: number): Promise<Buf
     let size = 0
     req.on('data', (chunk: Buffer) => {
       size += chunk.length
-      if (size > limit) return refuse()
+      if (size > limit) {
+        // Not kept while the rest is drained.
+        chunks.length = 0
+        return refuse()
+      }
       chunks.push(chunk)
     })
     req.once('end', () => {
       if (!refused) resolve(Buffer.concat(chunks))
     })
-    req.once('error', (err) => reject(err))
+    // Past the limit the answer is the refusal, whatever becomes of the connection (its 'close' gives it): an
+    // oversized body whose client goes away is still refused and audited as too large, not failed.
+    req.once('error', (err) => {
+      if (!refused) reject(err)
+    })
   })
 }

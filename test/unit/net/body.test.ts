@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import {createServer, type Server} from 'node:http'
-import type {AddressInfo} from 'node:net'
+import {connect, type AddressInfo} from 'node:net'
 
 import {BodyTooLarge, readBodyWithin} from '../../../src/net/body.js'
 
@@ -14,10 +14,14 @@ const LIMIT = 64 * 1024
 describe('net: reading a body within a limit', function () {
   let server: Server
   let url: string
+  /** What each request's read came to, by path. */
+  const outcomes = new Map<string, Promise<unknown>>()
 
   before(async () => {
     server = createServer((req, res) => {
-      readBodyWithin(req, LIMIT).then(
+      const read = readBodyWithin(req, LIMIT)
+      outcomes.set(req.url ?? '', read.catch((err: unknown) => err))
+      read.then(
         (body) => res.writeHead(200).end(String(body.length)),
         (err: unknown) => res.writeHead(413, {connection: 'close'}).end(err instanceof BodyTooLarge ? err.message : 'another error'),
       )
@@ -46,5 +50,18 @@ describe('net: reading a body within a limit', function () {
       assert.equal(r.status, 413)
       assert.equal(await r.text(), `the body exceeds ${LIMIT} bytes`)
     }
+  })
+
+  it('refuses a chunked body past the limit as too large even when its client goes away before finishing', async () => {
+    const {port} = server.address() as AddressInfo
+    const socket = connect(port, '127.0.0.1')
+    socket.on('error', () => {})
+    const chunk = (n: number) => `${n.toString(16)}\r\n${'x'.repeat(n)}\r\n`
+    socket.write(`POST /gone HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n${chunk(LIMIT)}${chunk(1024)}`)
+    while (!outcomes.has('/gone')) await new Promise((resolve) => setTimeout(resolve, 10))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    socket.destroy()
+    // Before its answer (DRAIN_MS): the refusal stands, it is not turned into a connection error.
+    assert.ok((await outcomes.get('/gone')) instanceof BodyTooLarge)
   })
 })
