@@ -43,11 +43,10 @@ const CALL_TIMEOUT_MS = 5 * 60_000
 
 export type {ServeMode} from './connections.js'
 
-/** A session's subscription to a resource, with the principal its requests carried. */
+/** A session's subscription to a resource (who the session is, the gateway's principals know). */
 export interface HeldSubscription {
   uri: string
   session: ClientSession
-  principal: Principal
 }
 
 export interface UpstreamSourceOptions {
@@ -494,7 +493,7 @@ export class UpstreamSource implements ToolSource {
     }
     // Handed over while it waited for this upstream: the takeover's snapshot could not hold it, so it is carried over now.
     const successor = this.handedOverTo()
-    if (successor && session) await successor.adoptSubscriptions([{uri, session, principal: env.principal}])
+    if (successor && session) await successor.adoptSubscriptions([{uri, session}])
   }
 
   /** The source that took this one's subscriptions over, if one has by now (read after an await: handOver may have run meanwhile). */
@@ -534,10 +533,7 @@ export class UpstreamSource implements ToolSource {
     for (const connection of this.connections.all()) {
       const subscriptions = connection.traffic.subscriptions
       for (const uri of subscriptions.uris()) {
-        for (const session of subscriptions.of(uri)) {
-          const principal = this.principals.get(session)
-          if (principal) held.push({uri, session, principal})
-        }
+        for (const session of subscriptions.of(uri)) held.push({uri, session})
       }
     }
     return held
@@ -558,10 +554,12 @@ export class UpstreamSource implements ToolSource {
       this.adopting.set(session, uris.add(uri))
     }
     let failed = 0
-    for (const {uri, session, principal: theirs} of held) {
-      // A request since the hand-over may have brought a newer one.
-      const principal = this.principals.get(session) ?? theirs
+    for (const {uri, session} of held) {
+      // Its latest: a request since the hand-over may have brought a newer one than it subscribed under.
+      const principal = this.principals.get(session)
       try {
+        // Every subscriber made a request (subscribe records it); one that did not is no one's to carry over.
+        if (!principal) throw new Error('no principal')
         const connection = this.connections.of(principal, session)
         const client = await this.connections.clientFor(connection, 'legacy', CALL_WAIT_MS)
         // Unsubscribed while it waited: it stays so.
