@@ -159,6 +159,7 @@ export class UpstreamLink {
     for (const wake of this.waiters.splice(0)) wake()
   }
 
+  /** Text the upstream wrote, as keyward may log or show it: every vault secret redacted, and bounded. */
   private clean(line: string): string {
     const out = this.options.logRedactor().text(line)
     return out.length > 500 ? `${out.slice(0, 500)}…` : out
@@ -288,7 +289,7 @@ export class UpstreamLink {
       if (this.state.kind === 'ready' && this.state.client !== client) return void subscription.close().catch(() => {})
       this.subscription = subscription
     } catch (err) {
-      this.options.log('warn', `upstream ${this.name}: it offers no subscriptions/listen stream (${describe(err)}); its list changes${uris.length > 0 ? ' and resource updates' : ''} are not followed`)
+      this.options.log('warn', `upstream ${this.name}: it offers no subscriptions/listen stream (${this.clean(describe(err))}); its list changes${uris.length > 0 ? ' and resource updates' : ''} are not followed`)
     }
   }
 
@@ -317,8 +318,10 @@ export class UpstreamLink {
   }
 
   /** Marks the link down and schedules a restart (unless the failure is one a restart cannot fix). */
-  private fail(reason: string, permanent = false): void {
+  private fail(why: string, permanent = false): void {
     if (this.stopped) return
+    // The reason may quote the upstream (its error, its HTTP body), and goes to the log, to `upstream test` and to clients.
+    const reason = this.clean(why)
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt++)
     this.state = {kind: 'down', reason, retryAt: permanent ? Number.POSITIVE_INFINITY : Date.now() + delay}
     this.options.log('error', `upstream ${this.name} is down: ${reason}${permanent ? '; fix it and reload the vault' : `; restarting in ${Math.round(delay / 100) / 10}s`}`)

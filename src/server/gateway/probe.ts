@@ -63,6 +63,11 @@ export async function probeUpstream(def: UpstreamDefinition, data: VaultData, op
       resourceUris,
       listing: {tool: tools, prompt: prompts, template: templates},
     }
+  } catch (err) {
+    // An upstream's error text (a failed listing) reaches the operator's terminal, a --json error
+    // or the console: without the secrets it may quote. The error keeps its class (a login needed).
+    if (err instanceof Error) err.message = redactor.text(err.message)
+    throw err
   } finally {
     await link.stop()
   }

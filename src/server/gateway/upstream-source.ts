@@ -330,7 +330,8 @@ export class UpstreamSource implements ToolSource {
       this.expose(into, [kind], true)
       this.changed(kind)
     } catch (err) {
-      this.options.log('warn', `upstream ${this.name}: listing its ${kind}s failed (${strip((err as Error).message)})`)
+      // The upstream's own error text: it may quote a secret it was given.
+      this.options.log('warn', `upstream ${this.name}: listing its ${kind}s failed (${this.options.logRedactor().text(strip((err as Error).message))})`)
     }
   }
 

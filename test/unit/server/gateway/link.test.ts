@@ -253,6 +253,40 @@ describe('gateway: the upstream link (in process)', function () {
   })
 })
 
+describe('gateway: what an upstream answers reaches the log redacted', function () {
+  this.timeout(20_000)
+  const {servers, started: links} = stoppedAfterEach<UpstreamLink>()
+  const SECRET = 'sk-live-0123456789abcdef'
+
+  it("redacts a failed start's reason (an upstream's error that echoes its secret) before the log", async () => {
+    // A database server whose listing fails with its driver's error, URL and password included, as drivers write it.
+    const handle = legacyUpstream(() => {
+      const server = new LegacyServer({name: 'leaky', version: '1.0.0'}, {capabilities: {tools: {}}})
+      server.setRequestHandler(ListToolsRequestSchema, async () => {
+        throw new Error(`cannot reach postgres://app:${SECRET}@db:5432/app`)
+      })
+      return server
+    })
+    servers.push(await listen(handle))
+    const log: string[] = []
+    const l = new UpstreamLink({
+      def: definition(portOf(servers[0])),
+      resolve: () => ({headers: {}}),
+      logRedactor: () => new Redactor([['DB_PASSWORD', SECRET]]),
+      version: '0.0.0-test',
+      log: (level, message) => void log.push(`${level}: ${message}`),
+      capabilities: () => ({}),
+      // As the upstream source does (connected): a connection is ready once it has listed.
+      onConnected: async (client) => void (await client.listTools()),
+    })
+    links.push(l)
+    l.start()
+    await assert.rejects(l.client(5_000), UpstreamUnavailable)
+    assert.ok(log.some((line) => line.includes('is down') && line.includes('[REDACTED:DB_PASSWORD]')), log.join('\n'))
+    assert.ok(!log.some((line) => line.includes(SECRET)), log.join('\n'))
+  })
+})
+
 describe("gateway: a dual-era upstream's two sides (connections.ts)", function () {
   this.timeout(20_000)
   const {servers, started: all} = stoppedAfterEach<Connections>()

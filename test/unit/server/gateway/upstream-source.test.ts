@@ -7,7 +7,7 @@ import {createServer, type Server as HttpServer} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
 import {Server as LegacyServer} from '@modelcontextprotocol/sdk/server/index.js'
-import {ListResourcesRequestSchema, SubscribeRequestSchema, UnsubscribeRequestSchema} from '@modelcontextprotocol/sdk/types.js'
+import {ListResourcesRequestSchema, ListToolsRequestSchema, SubscribeRequestSchema, UnsubscribeRequestSchema} from '@modelcontextprotocol/sdk/types.js'
 import type {ServerNotification} from '@modelcontextprotocol/server'
 
 import type {Principal} from '../../../../src/auth/index.js'
@@ -49,8 +49,8 @@ function envOf(session: ClientSession, principal = alice): CallEnv {
 const principals: SessionPrincipals = new WeakMap()
 
 /** A source of the upstream `def`, as the gateway makes one (stateful, room for 10 processes), started and listed. */
-async function startedSource(def: UpstreamDefinition, logged: string[] = []): Promise<UpstreamSource> {
-  const source = new UpstreamSource({def, resolve: () => ({headers: {}}), version: '0', log: (level, message) => void logged.push(`${level} ${message}`), mode: 'stateful', budget: {allows: () => true, max: () => 10}, logRedactor: () => Redactor.none, current, principals})
+async function startedSource(def: UpstreamDefinition, logged: string[] = [], logRedactor = Redactor.none): Promise<UpstreamSource> {
+  const source = new UpstreamSource({def, resolve: () => ({headers: {}}), version: '0', log: (level, message) => void logged.push(`${level} ${message}`), mode: 'stateful', budget: {allows: () => true, max: () => 10}, logRedactor: () => logRedactor, current, principals})
   source.start()
   await source.firstList
   return source
@@ -359,5 +359,40 @@ describe('gateway: an upstream source (upstream-source.ts)', function () {
         await next.adoptSubscriptions(source.handOver(next))
       }, 'b, narrowed, was subscribed again on the new process')
     })
+  })
+})
+
+describe("gateway: an upstream source logs what its upstream says redacted", function () {
+  this.timeout(20_000)
+
+  it('redacts a failed listing (an upstream error that quotes its secret) before the log', async () => {
+    const SECRET = 'sk-live-0123456789abcdef'
+    const servers: LegacyServer[] = []
+    let lists = 0
+    // A database server whose second listing fails with its driver's error, password included, as drivers write it.
+    const handle = legacyUpstream(() => {
+      const server = new LegacyServer({name: 'leaky', version: '1.0.0'}, {capabilities: {tools: {listChanged: true}}})
+      server.setRequestHandler(ListToolsRequestSchema, async () => {
+        if (lists++ > 0) throw new Error(`cannot reach postgres://app:${SECRET}@db:5432/app`)
+        return {tools: []}
+      })
+      servers.push(server)
+      return server
+    })
+    const http = createServer((req, res) => void handle(req, res).catch(() => res.destroy()))
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    const def = {name: 'up', transport: 'http', url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`, headers: {}, prefix: true} as unknown as UpstreamDefinition
+    const logged: string[] = []
+    const source = await startedSource(def, logged, new Redactor([['DB_PASSWORD', SECRET]]))
+    try {
+      await servers.at(-1)!.sendToolListChanged()
+      assert.ok(await until(() => logged.some((line) => line.includes('listing its tools failed'))), logged.join('\n'))
+      assert.ok(logged.some((line) => line.includes('[REDACTED:DB_PASSWORD]')), logged.join('\n'))
+      assert.ok(!logged.some((line) => line.includes(SECRET)), logged.join('\n'))
+    } finally {
+      await source.stop()
+      http.closeAllConnections()
+      http.close()
+    }
   })
 })
