@@ -395,8 +395,10 @@ export class AuditLog {
 function noticeFor(hasRecords: boolean, headText: string | undefined, fromHead: ChainHead | undefined, started: boolean): AuditEvent | undefined {
   if (hasRecords && headText === undefined) return {event: 'audit.recovered', why: 'the head file was missing'}
   if (hasRecords && !fromHead) return {event: 'audit.recovered', why: 'the head file was unreadable'}
-  // Nothing in the log, but it was started before: the whole log went.
-  if (!hasRecords && headText === undefined && started) return {event: 'audit.recovered', why: 'the log was missing', lost: 'log'}
+  // Nothing in the log, but it was started before: the whole log went. A head that names no record
+  // (gone, unreadable, or at record 0 as a writer leaves it before an append that then failed)
+  // says nothing against that: without this, the next chain would look like a fresh log.
+  if (!hasRecords && started && !(fromHead && fromHead.seq > 0)) return {event: 'audit.recovered', why: 'the log was missing', lost: 'log'}
   return undefined
 }
 

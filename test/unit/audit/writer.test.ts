@@ -121,6 +121,16 @@ describe('audit writer', () => {
     }
   })
 
+  it('a log deleted whole and its head replaced by garbage: the next writer says the log was missing, not a fresh start', async () => {
+    await box.write(3)
+    await fs.rm(box.file)
+    await fs.writeFile(`${box.file}.head`, 'not a head\n')
+    await box.write(2, 3)
+    const report = await verify()
+    assert.equal(report.problem?.kind, 'missing', report.problem?.message ?? 'verify found nothing wrong')
+    assert.match(report.problem!.message, /written when the log was missing/)
+  })
+
   it('the started-marker lives in the state directory, not beside the log', async () => {
     await box.write(1)
     const markers = await fs.readdir(path.join(box.env.XDG_STATE_HOME!, 'keyward', 'audit-started'))
@@ -168,5 +178,25 @@ describe('audit writer on a full disk (a real tmpfs)', () => {
     const is = (await box.records()).filter((r) => r.event === 'test').map((r) => r.i)
     assert.deepEqual(is, Array.from({length: 50}, (_, i) => i), 'every record once, in order')
     assert.deepEqual(health, [false, true])
+  })
+
+  it('a log deleted whole, then a first append that fails after its head went in: the retry still says the log was missing', async () => {
+    await box.write(3)
+    await fs.rm(box.file)
+    await fs.rm(`${box.file}.head`)
+    // Room for the head file (one page), not for the records after it.
+    const filler = path.join(box.dir, 'log', 'filler')
+    const written = await fill(filler)
+    await fs.truncate(filler, written - 4096)
+    const writer = box.log()
+    const first = await Promise.allSettled([writer.record({event: 'test', pad: 'x'.repeat(6000)})])
+    assert.equal(first[0].status, 'rejected', 'the append must fail for the test to mean anything')
+    assert.ok(await fs.stat(`${box.file}.head`).then(() => true, () => false), 'the head went in before the append')
+    await fs.rm(filler)
+    for (let i = 0; i < 40 && !(await writer.ready()); i++) await new Promise((r) => setTimeout(r, 50))
+    await writer.close()
+    const report = await verifyAudit(box.file, box.key, {env: box.env})
+    assert.equal(report.problem?.kind, 'missing', report.problem?.message ?? 'verify found nothing wrong')
+    assert.match(report.problem!.message, /written when the log was missing/)
   })
 })
