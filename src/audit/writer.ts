@@ -16,7 +16,8 @@
  * The promise of each record of a failed batch rejects, so a fail-closed caller can refuse.
  *
  * The order of a batch's writes is what keeps a crash or a power cut from looking like tampering:
- * a log without a head file gets one (at the chain's current end) before anything is appended;
+ * a log without a head file gets one (at the chain's current end) before anything is appended,
+ * unless a notice in the batch reports that head as missing (the notice must survive a failed append);
  * the append is synced before the head that names it is written; the started-marker is made only
  * once a record is on disk.
  */
@@ -294,6 +295,10 @@ export class AuditLog {
       const started = fromCheckpoint !== undefined || (await wasStarted(file, this.options.env))
       const why = noticeFor(fromLog !== undefined, headText, fromHead, started)
       if (why) batch.unshift(internal(why))
+      // The head written before the append would erase what the notice reports: were the append
+      // then to fail (a full disk) or the process be killed, the next attempt would find a head
+      // and no reason to say anything. With the notice in the chain, records before a head are no false alarm.
+      if (why) this.headMissing = false
     }
     let end: ChainHead = {seq: 0, mac: GENESIS}
     for (const candidate of [fromLog, fromHead, fromCheckpoint, this.last]) if (candidate && candidate.seq > end.seq) end = candidate
