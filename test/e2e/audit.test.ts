@@ -298,7 +298,14 @@ describe('audit log at the seams', function () {
       assert.ok(names.length >= 3, `rotated ${names.length} times`)
       const r = await verify()
       assert.equal(r.code, 0, r.stdout + r.stderr)
-      assert.ok(json(r).records > served / 2, `${json(r).records} records for ${served} calls`)
+      // Every call is in the log, or counted in an audit.dropped record: while a restarted serve waits
+      // for the killed writer's lock to go stale (5 s), more than the queue holds (10,000) arrive on a
+      // fast machine. Only what a killed process held in memory is gone: a batch's worth per kill.
+      const log = await readLog(defaultLog())
+      const calls = log.filter((x) => x.event === 'tool.call').length
+      const dropped = log.filter((x) => x.event === 'audit.dropped').reduce((n, x) => n + Number(x.count ?? 0), 0)
+      assert.ok(calls > 0)
+      assert.ok(served - calls - dropped <= 3 * 2000, `${served} calls served, ${calls} recorded and ${dropped} counted as dropped: ${served - calls - dropped} unaccounted for`)
     })
   })
 
