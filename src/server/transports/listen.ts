@@ -57,6 +57,8 @@ export class ListenStreams {
   }
 
   open(ctx: RequestContext, res: ServerResponse): void {
+    // Its client left while the request stages ran: its 'close' has fired, so nothing would ever end (or uncount) the stream.
+    if (res.destroyed) return
     const id = ctx.message!.id!
     const principal = ctx.principal!
     const requested = ctx.message!.params?.notifications
