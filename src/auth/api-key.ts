@@ -1,5 +1,5 @@
 /** keyward's own API keys: verified against the vault's key index on every request. */
-import {KEY_START, type KeyIndex, type KeyRecord, keysOf, keyStatus, type VerifyCode} from '../keys/index.js'
+import {KEY_START, type KeyIndex, type KeyRecord, type KeySecret, keysOf, keyStatus, type VerifyCode} from '../keys/index.js'
 import {ScopeSet} from '../policy/index.js'
 import type {VaultData} from '../vault/index.js'
 import {AuthFailure, type Authenticator, type Credential} from './authenticator.js'
@@ -19,26 +19,36 @@ export function keyFailure(code: Exclude<VerifyCode, 'valid'>): AuthFailure {
 }
 
 /**
- * Principals are cached per key record object: a reload creates new records, so a changed
- * scope list is picked up, and unchanged keys do not recompile their patterns per request.
+ * Principals are cached per secret object of a key record: a reload creates new records, so a
+ * changed scope list is picked up, and unchanged keys do not recompile their patterns per request.
+ * The secret is part of the principal: one authenticated with a secret that `keys rotate` replaced
+ * ends with that secret's grace period, not with the key.
  */
-const principals = new WeakMap<KeyRecord, Principal>()
+const principals = new WeakMap<KeySecret, Principal>()
 
-export function principalForKey(record: KeyRecord): Principal {
-  let principal = principals.get(record)
+export function principalForKey(record: KeyRecord, secret: KeySecret): Principal {
+  let principal = principals.get(secret)
   if (!principal) {
+    const ends = [record.expires, secret.validUntil].filter((t): t is string => t !== undefined).map((t) => Date.parse(t))
     principal = {
       id: `key:${record.id}`,
       authType: 'api_key',
       keyId: record.id,
+      keySecret: secret.hash,
       name: record.name,
       scopes: new ScopeSet(record.scopes),
-      expiresAt: record.expires ? Date.parse(record.expires) : undefined,
+      expiresAt: ends.length > 0 ? Math.min(...ends) : undefined,
       rate: record.rateLimit,
     }
-    principals.set(record, principal)
+    principals.set(secret, principal)
   }
   return principal
+}
+
+/** The record's secret with this hash, while it still opens the key: the current one, or an older one in its grace period. */
+function liveSecret(record: KeyRecord, hash: string | undefined): KeySecret | undefined {
+  const now = Date.now()
+  return [record.secret, ...(record.previous ?? [])].find((s) => s.hash === hash && (s.validUntil === undefined || Date.parse(s.validUntil) > now))
 }
 
 export interface VaultView {
@@ -62,7 +72,7 @@ export class ApiKeyAuthenticator implements Authenticator {
     const result = this.vault.keys().verify(credential?.value)
     if (result.code !== 'valid') throw keyFailure(result.code)
     if (this.vault.revoked?.().has(result.key!.id)) throw keyFailure('revoked')
-    return principalForKey(result.key!)
+    return principalForKey(result.key!, result.secret!)
   }
 
   challenge(failure?: AuthFailure): Challenge {
@@ -72,12 +82,13 @@ export class ApiKeyAuthenticator implements Authenticator {
   stillValid(principal: Principal): boolean {
     if (!principal.keyId) return false
     const record = keysOf(this.vault.data()).get(principal.keyId)
-    return record !== undefined && keyStatus(record) === 'active' && !this.vault.revoked?.().has(principal.keyId)
+    return record !== undefined && keyStatus(record) === 'active' && liveSecret(record, principal.keySecret) !== undefined && !this.vault.revoked?.().has(principal.keyId)
   }
 
   /** The key's principal as the vault has it now: its scopes, name, expiry and rate after a `keys scope` (one lookup; compiled once per record). */
   current(principal: Principal): Principal {
     const record = principal.keyId === undefined ? undefined : keysOf(this.vault.data()).get(principal.keyId)
-    return record ? principalForKey(record) : principal
+    const secret = record && liveSecret(record, principal.keySecret)
+    return record && secret ? principalForKey(record, secret) : principal
   }
 }

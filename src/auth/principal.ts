@@ -44,6 +44,8 @@ export interface Principal {
   name: string
   scopes: ScopeSet
   keyId?: string
+  /** A key's principal: the stored hash of the secret it was authenticated with (never the secret), so that a rotation ends what that secret opened. */
+  keySecret?: string
   subject?: string
   clientId?: string
   /** When the credential stops being valid (ms since the epoch); absent for keys without expiry. */

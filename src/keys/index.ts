@@ -1,6 +1,6 @@
 export {DEFAULT_PREFIX, KEY_IN_TEXT, KEY_START, KEY_TAIL, parseKey, SCANNER_REGEX} from './format.js'
 export {parseDuration, parseTime} from './times.js'
-export type {KeyRecord} from './record.js'
+export type {KeyRecord, KeySecret} from './record.js'
 export {
   changeScopes,
   checkKeyName,

@@ -9,7 +9,7 @@ import type {ErrorCode} from '../errors/index.js'
 import type {VaultData} from '../vault/index.js'
 import {keysOf} from './store.js'
 import {KEY_START, parseKey} from './format.js'
-import type {KeyRecord} from './record.js'
+import type {KeyRecord, KeySecret} from './record.js'
 
 export type VerifyCode = 'valid' | 'malformed' | 'not_found' | 'revoked' | 'expired' | 'not_yet_valid'
 
@@ -26,11 +26,13 @@ export interface VerifyResult {
   code: VerifyCode
   /** Present for every code but malformed and not_found. */
   key?: KeyRecord
+  /** With key: the secret that matched, the current one or an older one in its grace period. */
+  secret?: KeySecret
 }
 
 interface IndexedKey {
   record: KeyRecord
-  hashes: {hash: Buffer; until: number}[]
+  hashes: {hash: Buffer; until: number; secret?: KeySecret}[]
   expires: number
   notBefore: number
 }
@@ -57,6 +59,7 @@ export class KeyIndex {
         hashes: [record.secret, ...(record.previous ?? [])].map((s) => ({
           hash: Buffer.from(s.hash, 'hex'),
           until: s.validUntil ? Date.parse(s.validUntil) : Number.POSITIVE_INFINITY,
+          secret: s,
         })),
         expires: record.expires ? Date.parse(record.expires) : Number.POSITIVE_INFINITY,
         notBefore: record.notBefore ? Date.parse(record.notBefore) : Number.NEGATIVE_INFINITY,
@@ -95,16 +98,16 @@ export class KeyIndex {
       hash = sha256(presented)
       entry = this.byLegacyHash.get(hash.toString('hex'))
     }
-    let matched = false
+    let secret: KeySecret | undefined
     for (const h of entry?.hashes ?? [{hash: DUMMY_HASH, until: 0}]) {
       // No early exit: every candidate is compared.
-      if (timingSafeEqual(h.hash, hash) && h.until > now) matched = true
+      if (timingSafeEqual(h.hash, hash) && h.until > now) secret = h.secret
     }
-    if (!entry || !matched) return {code: 'not_found'}
+    if (!entry || !secret) return {code: 'not_found'}
     const record = entry.record
-    if (record.revoked) return {code: 'revoked', key: record}
-    if (now >= entry.expires) return {code: 'expired', key: record}
-    if (now < entry.notBefore) return {code: 'not_yet_valid', key: record}
-    return {code: 'valid', key: record}
+    if (record.revoked) return {code: 'revoked', key: record, secret}
+    if (now >= entry.expires) return {code: 'expired', key: record, secret}
+    if (now < entry.notBefore) return {code: 'not_yet_valid', key: record, secret}
+    return {code: 'valid', key: record, secret}
   }
 }

@@ -67,5 +67,5 @@ function checkStartupKey(credential: string | undefined, live: LiveVault): Princ
   if (result.code !== 'valid') {
     throw new KeywardError(VERIFY_ERROR[result.code], `the API key in KEYWARD_API_KEY, KEYWARD_API_KEY_FILE or MCP_API_KEY is ${result.code.replace(/_/g, ' ')}; generate a new one with \`keyward keys generate\``)
   }
-  return principalForKey(result.key!)
+  return principalForKey(result.key!, result.secret!)
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import {ApiKeyAuthenticator, type VaultView} from '../../../src/auth/api-key.js'
 import {AuthFailure} from '../../../src/auth/authenticator.js'
 import {createAuthenticators, type Principal} from '../../../src/auth/index.js'
-import {changeScopes, createKey, KeyIndex, revokeKey} from '../../../src/keys/index.js'
+import {changeScopes, createKey, KeyIndex, revokeKey, rotateKey} from '../../../src/keys/index.js'
 import {decodeData, emptyData, encodeData} from '../../../src/vault/payload.js'
 import type {VaultData} from '../../../src/vault/index.js'
 
@@ -108,6 +108,31 @@ describe('auth: api-key', () => {
     assert.equal(auth.current(held)!.scopes.allows('resource', 'res://x'), false)
     reload((d) => revokeKey(d, 'agent', undefined))
     assert.equal(auth.current(held), undefined, 'a revoked key is no principal at all')
+  })
+
+  it('a principal held past its request ends with the secret it was authenticated with: at a rotation without grace, and when the grace ends', () => {
+    const data = emptyData()
+    const first = createKey(data, {name: 'leaked', scopes: ['full']})
+    let served = data
+    const reload = (change: (d: VaultData) => unknown) => {
+      const next = decodeData(encodeData(served), 2)!
+      change(next)
+      served = next
+    }
+    const auth = createAuthenticators(['api-key'], {vault: {keys: () => KeyIndex.fromVault(served), data: () => served}})
+    const authenticate = (value: string) => auth.list[0].authenticate({source: 'authorization', value}, {transport: 'http'}) as Principal
+    const held = authenticate(first.key)
+    let second = ''
+    reload((d) => (second = rotateKey(d, 'leaked', 0).key))
+    assert.equal(refusal(() => authenticate(first.key)).reason, 'not_found', 'the old secret stops working at once')
+    assert.equal(auth.current(held), undefined, "and so does a session or listen stream it opened: a rotation is how a leaked key's holder is cut off")
+    assert.equal(auth.stillValid(held), false)
+    const renewed = authenticate(second)
+    assert.ok(auth.current(renewed), 'the new secret holds its sessions')
+    reload((d) => rotateKey(d, 'leaked', 60_000))
+    const graced = auth.current(renewed)
+    assert.ok(graced, 'a secret in its grace period is still valid')
+    assert.ok(graced.expiresAt !== undefined && graced.expiresAt <= Date.now() + 60_000, 'until its grace ends, not beyond')
   })
 
   it('its challenge is Bearer realm="keyward", with the error of a refusal', () => {
