@@ -94,6 +94,33 @@ export function checkScopeSet(patterns: readonly string[]): void {
   }
 }
 
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/
+
+/**
+ * A resource URI as a server reads it, when that differs from its spelling: the scheme and host
+ * lower-cased, `file://localhost/` as `file:///`, dot segments (also `%2e%2e`) resolved (the URL
+ * parser's work), then percent-encoded letters, digits and `-._~` decoded (RFC 3986 6.2.2.2) and
+ * repeated slashes in the path made one, as a file server resolves them. Without this, an
+ * exclusion such as `!resource:file:///srv/secret/**` is stepped round by `file:///srv/%73ecret/key`.
+ * Undefined for a string the URL parser refuses (then its spelling is all there is).
+ */
+function canonicalUri(uri: string): string | undefined {
+  let url: URL
+  try {
+    url = new URL(uri)
+  } catch {
+    return undefined
+  }
+  const tail = url.pathname + url.search + url.hash
+  const path = url.pathname
+    .replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => {
+      const char = String.fromCharCode(Number.parseInt(hex, 16))
+      return UNRESERVED.test(char) ? char : escape.toUpperCase()
+    })
+    .replace(/\/{2,}/g, '/')
+  return url.href.slice(0, url.href.length - tail.length) + path + url.search + url.hash
+}
+
 const GLOB_OPTIONS = {dot: true, nobrace: true, noextglob: true, nonegate: true, noquantifiers: true, windows: false}
 
 interface Compiled {
@@ -119,6 +146,13 @@ export class ScopeSet {
   }
 
   allows(kind: Kind, name: string): boolean {
+    if (kind !== 'resource') return this.matches(kind, name)
+    // Deny wins over a respelling too: the URI must be allowed as sent and as its server reads it.
+    const canonical = canonicalUri(name)
+    return this.matches(kind, name) && (canonical === undefined || canonical === name || this.matches(kind, canonical))
+  }
+
+  private matches(kind: Kind, name: string): boolean {
     let granted = false
     for (const p of this.patterns) {
       if (p.kind !== kind || !p.re.test(name)) continue

@@ -37,6 +37,18 @@ describe('policy: scopes', () => {
     assert.throws(() => new ScopeSet(['github__{get,list}_*']), /can never match/)
   })
 
+  it('a resource URI respelled (percent-encoded letters or dots, repeated slashes, scheme case, file://localhost) is held to the same patterns', () => {
+    const scopes = new ScopeSet(['resource:**', '!resource:file:///srv/secret/**'])
+    for (const uri of ['file:///srv/%73ecret/key', 'file:///srv//secret/key', 'FILE:///srv/secret/key', 'file://localhost/srv/secret/key', 'file:///srv/x/%2e%2e/secret/key']) {
+      assert.equal(scopes.allows('resource', uri), false, `${uri} is file:///srv/secret/key to a file server`)
+    }
+    const docs = new ScopeSet(['resource:file:///srv/docs/**'])
+    assert.equal(docs.allows('resource', 'file:///srv/docs/%2e%2e/secret/key'), false, 'a %2e%2e segment climbs out as .. does')
+    assert.equal(docs.allows('resource', 'file:///srv/docs/my%20notes.txt'), true, 'an escape that is not a respelling stays allowed')
+    assert.equal(docs.allows('resource', 'file:///srv/docs/a.txt'), true)
+    assert.equal(new ScopeSet(['resource:urn:isbn:*']).allows('resource', 'urn:isbn:123'), true, 'a URI without a path of slashes')
+  })
+
   it('a set of exclusions only, or whose every grant is excluded, is refused when written', () => {
     assert.throws(() => checkScopeSet(['!debug_*']), /grant nothing/)
     assert.throws(() => checkScopeSet(['echo', '!*']), /every grant is excluded/)
