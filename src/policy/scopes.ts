@@ -94,15 +94,27 @@ export function checkScopeSet(patterns: readonly string[]): void {
   }
 }
 
-const UNRESERVED = /^[A-Za-z0-9\-._~]$/
+/** Decodes runs of percent-escapes, but for `/` and `%` themselves (a `%2F` is no segment break to a server, and `%25` no escape). */
+function decodeEscapes(text: string): string {
+  return text.replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run).replace(/[/%]/g, (c) => (c === '/' ? '%2F' : '%25'))
+    } catch {
+      // Not UTF-8: left as written.
+      return run.toUpperCase()
+    }
+  })
+}
 
 /**
  * A resource URI as a server reads it, when that differs from its spelling: the scheme and host
  * lower-cased, `file://localhost/` as `file:///`, dot segments (also `%2e%2e`) resolved (the URL
- * parser's work), then percent-encoded letters, digits and `-._~` decoded (RFC 3986 6.2.2.2) and
- * repeated slashes in the path made one, as a file server resolves them. Without this, an
- * exclusion such as `!resource:file:///srv/secret/**` is stepped round by `file:///srv/%73ecret/key`.
- * Undefined for a string the URL parser refuses (then its spelling is all there is).
+ * parser's work), then percent-escapes decoded (but for `/` and `%`) and repeated slashes in the
+ * path made one, as a file server resolves them. Without this, an exclusion such as
+ * `!resource:file:///srv/secret/**` is stepped round by `file:///srv/%73ecret/key`. Decoding, not
+ * encoding: what the URL parser escapes (a space, `{` of a template, non-ASCII) reads as written,
+ * so a pattern that names it literally still matches. Undefined for a string the URL parser
+ * refuses (then its spelling is all there is).
  */
 function canonicalUri(uri: string): string | undefined {
   let url: URL
@@ -112,13 +124,8 @@ function canonicalUri(uri: string): string | undefined {
     return undefined
   }
   const tail = url.pathname + url.search + url.hash
-  const path = url.pathname
-    .replace(/%([0-9A-Fa-f]{2})/g, (escape, hex: string) => {
-      const char = String.fromCharCode(Number.parseInt(hex, 16))
-      return UNRESERVED.test(char) ? char : escape.toUpperCase()
-    })
-    .replace(/\/{2,}/g, '/')
-  return url.href.slice(0, url.href.length - tail.length) + path + url.search + url.hash
+  const path = decodeEscapes(url.pathname).replace(/\/{2,}/g, '/')
+  return url.href.slice(0, url.href.length - tail.length) + path + decodeEscapes(url.search + url.hash)
 }
 
 const GLOB_OPTIONS = {dot: true, nobrace: true, noextglob: true, nonegate: true, noquantifiers: true, windows: false}

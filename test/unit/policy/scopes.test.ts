@@ -47,6 +47,11 @@ describe('policy: scopes', () => {
     assert.equal(docs.allows('resource', 'file:///srv/docs/my%20notes.txt'), true, 'an escape that is not a respelling stays allowed')
     assert.equal(docs.allows('resource', 'file:///srv/docs/a.txt'), true)
     assert.equal(new ScopeSet(['resource:urn:isbn:*']).allows('resource', 'urn:isbn:123'), true, 'a URI without a path of slashes')
+    // What the URL parser would escape reads as written: patterns that name it literally still match.
+    assert.equal(new ScopeSet(['resource:github://repos/*/*']).allows('resource', 'github://repos/{owner}/{repo}'), true, 'a template')
+    assert.equal(new ScopeSet(['resource:file:///srv/résumé/*']).allows('resource', 'file:///srv/résumé/a b.txt'), true, 'non-ASCII and a space')
+    assert.equal(new ScopeSet(['resource:**', '!resource:file:///srv/résumé/**']).allows('resource', 'file:///srv/r%C3%A9sum%C3%A9/x'), false, 'non-ASCII respelled')
+    assert.equal(new ScopeSet(['resource:**', '!resource:file:///srv/a/b/**']).allows('resource', 'file:///srv/a%2Fb/x'), true, 'an encoded slash is no segment break')
   })
 
   it('a set of exclusions only, or whose every grant is excluded, is refused when written', () => {
