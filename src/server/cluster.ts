@@ -14,6 +14,7 @@ import {connectRedis, connectWithin, type Redis} from '../redis/client.js'
 import {beat, forget, HEARTBEAT_MS, liveReplicas, type ReplicaInfo} from '../redis/heartbeat.js'
 import {acquireLease, leaseKey} from '../redis/lease.js'
 import {redisLimiter} from '../redis/limiter.js'
+import {spendOnce, spentKey} from '../redis/spent.js'
 import {openNotice, type VaultNotice} from '../redis/notice.js'
 import {clusterKeyOf} from '../redis/signing.js'
 import type {RedisTarget} from '../redis/url.js'
@@ -115,6 +116,20 @@ export class Cluster {
   }
 
   /** Starts following notices, beating, and counting rate limits in Redis. */
+  /**
+   * Spends a requestState token's id for every replica: false when one (this one too) spent it
+   * before; undefined while Redis does not answer, when each replica's own guard is all there is,
+   * as rate limits fall back to each replica's share.
+   */
+  async spend(id: string, ttlMs: number): Promise<boolean | undefined> {
+    if (this.state !== 'ok') return undefined
+    try {
+      return await spendOnce(this.client, spentKey(this.vaultId, id), ttlMs)
+    } catch {
+      return undefined
+    }
+  }
+
   attach(attach: ClusterAttach): void {
     this.attached = attach
     const {live, limits} = attach

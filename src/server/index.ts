@@ -82,7 +82,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const pipeline = buildPipeline(stages, runtime)
   const stdio: {session?: ClientSession} = {}
   const {gateway, gate, tokens} = await startGateway(options, {catalog, live, runtime, replica, audit, mode: serveMode(options, sessions), stdio})
-  const sealer = await openRequestState(live, log, replica.cluster !== undefined)
+  const sealer = await openRequestState(live, log, () => replica.cluster)
   const inputTimeout = () => parseDurationValue(runtime().config.get('server.input-timeout') ?? '5m') ?? 5 * 60_000
   const bridge = new InputBridge(sealer, (event) => audit.record(bridgeEvent(event, options.transport, runtime())).catch(() => {}), {...DEFAULT_BRIDGE_LIMITS, ttlMs: inputTimeout})
   const deps: McpDeps = {info, catalog, call: pipeline.call, auth: () => declaredAuth(runtime()), hooks: gateway.hooks(), sessions: true, redactor: () => runtime().redactor, bridge}

@@ -6,14 +6,14 @@
  * key it cannot hold a call for input, says so, and picks the key up when the CLI's write
  * reaches it (the sealer is looked up on each use).
  */
-import {RequestStateSealer, MemoryReplayGuard} from './era/request-state.js'
+import {MemoryReplayGuard, ReplicatedReplayGuard, RequestStateSealer, type SharedSpending} from './era/request-state.js'
 import {ensureRequestStateKey, requestStateKeyOf} from './era/state-key.js'
 import type {LiveVault} from './live-vault.js'
 import type {Logger} from './log.js'
 
-export async function openRequestState(live: LiveVault, log: Logger, replica: boolean): Promise<() => RequestStateSealer | undefined> {
+export async function openRequestState(live: LiveVault, log: Logger, cluster: () => SharedSpending | undefined): Promise<() => RequestStateSealer | undefined> {
   if (!requestStateKeyOf(live.snapshot.data)) {
-    if (replica) {
+    if (cluster()) {
       log('warn', 'the vault has no request-state key, and a replica on Redis does not write the vault: calls of 2026-07-28 clients that need input fail until an admin command (keyward config set audit.args false) creates it')
     } else {
       try {
@@ -24,8 +24,8 @@ export async function openRequestState(live: LiveVault, log: Logger, replica: bo
       }
     }
   }
-  // One replay guard for the life of the server: a spent token stays spent whatever the key.
-  const replay = new MemoryReplayGuard()
+  // One replay guard for the life of the server: a spent token stays spent whatever the key, and on every replica.
+  const replay = new ReplicatedReplayGuard(new MemoryReplayGuard(), cluster)
   let current: {key: Buffer; sealer: RequestStateSealer} | undefined
   return () => {
     const key = requestStateKeyOf(live.snapshot.data)

@@ -19,8 +19,8 @@
  * hears of it, and its work is aborted). A client that closes its request (the revision's
  * cancellation) ends the call likewise. A held call lives in this process: a retry on another
  * replica finds nothing, and is refused like a stale state (docs/gateway.md: sticky routing).
- * That is also why the replay guard can be per process: a state names a call only the replica
- * that sealed it holds, so a replay elsewhere fails, and a replay here meets this guard.
+ * A state that carries a 2026-07-28 upstream's own is resumed wherever it arrives: its single use
+ * is kept across replicas by the replay guard (open-request-state.ts, Redis).
  */
 import type {Result} from '@modelcontextprotocol/server'
 

@@ -81,6 +81,29 @@ export class MemoryReplayGuard implements ReplayGuard {
   }
 }
 
+/** Where spent ids are remembered beyond this process (the replicas' Redis: cluster.ts). */
+export interface SharedSpending {
+  /** False when spent before, anywhere; undefined when that cannot be told now. */
+  spend(id: string, ttlMs: number): Promise<boolean | undefined>
+}
+
+/**
+ * This process's guard, and the replicas' shared memory when there is one: a token that carries a
+ * 2026-07-28 upstream's own state is resumed on whichever replica the retry reaches, so spending
+ * it on one must spend it on all. Without an answer from the shared one, this process's guard holds.
+ */
+export class ReplicatedReplayGuard implements ReplayGuard {
+  constructor(
+    private readonly local: ReplayGuard,
+    private readonly shared: () => SharedSpending | undefined,
+  ) {}
+
+  async claim(id: string, expiresAt: number, now: number): Promise<boolean> {
+    if (!(await this.local.claim(id, expiresAt, now))) return false
+    return (await this.shared()?.spend(id, expiresAt - now)) !== false
+  }
+}
+
 interface Payload {
   id: string
   exp: number
