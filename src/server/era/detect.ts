@@ -9,6 +9,7 @@
  * connection: the opening exchange decides it and later messages cannot change it.
  */
 import {CODE, type Era, type EraRefusal, isModernVersion, isPlainObject, META, metaOf, MODERN_VERSIONS} from './protocol.js'
+import {validateRequestMeta} from './request-meta.js'
 
 export type Detected = {era: Era; refusal?: undefined} | {era?: undefined; refusal: EraRefusal}
 
@@ -49,16 +50,22 @@ export function eraOfHttpRequest(httpMethod: string, protocolVersionHeader: stri
 }
 
 /**
- * The era of one stdio connection, decided by its opening exchange:
- * - `initialize`, or any request without a modern `_meta`, pins it to the legacy era;
- * - a modern request pins it to the modern era;
- * - `server/discover` is answered in the modern era but pins nothing: a client that probes
- *   and finds no common version falls back to `initialize` on the same connection.
- * Once modern, an `initialize` is refused with UNSUPPORTED_PROTOCOL_VERSION naming the modern versions (the revision
- * forbids falling back after the modern era is confirmed). Notifications never decide.
+ * The era of one stdio connection, decided by its opening exchange, as the SDK's serveStdio
+ * decides it (the two must agree: keyward checks and audits a message in the era the SDK's
+ * instance then serves it in):
+ * - a message without a modern `_meta` (`initialize`, a 2025 request, a notification) pins it to
+ *   the legacy era;
+ * - a modern request or notification with a valid envelope pins it to the modern era;
+ * - `server/discover` is answered in the modern era but pins nothing, and a modern notification
+ *   after it pins nothing either: a client that probes and finds no common version falls back to
+ *   `initialize` on the same connection;
+ * - a message whose envelope is invalid, or names a revision not served, is refused and pins nothing.
+ * Once modern, an `initialize` is refused with UNSUPPORTED_PROTOCOL_VERSION naming the modern
+ * versions (the revision forbids falling back after the modern era is confirmed).
  */
 export class StdioEra {
   private pinned?: Era
+  private probed = false
 
   get era(): Era | undefined {
     return this.pinned
@@ -67,7 +74,6 @@ export class StdioEra {
   /** The era the message is served in, or the refusal it gets. */
   observe(message: unknown): Detected {
     const m = (isPlainObject(message) ? message : {}) as Message
-    const isRequest = typeof m.method === 'string' && m.id !== undefined
     if (this.pinned === 'modern') {
       if (m.method === 'initialize') {
         const supported = [...MODERN_VERSIONS]
@@ -76,12 +82,17 @@ export class StdioEra {
       return {era: 'modern'}
     }
     if (this.pinned === 'legacy') return {era: 'legacy'}
-    if (!isRequest) return {era: claimsModern(message) ? 'modern' : 'legacy'}
-    if (claimsModern(message)) {
-      if (m.method !== 'server/discover') this.pinned = 'modern'
-      return {era: 'modern'}
+    // A response before any era is discarded (by the SDK too): it decides nothing.
+    if (typeof m.method !== 'string') return {era: 'legacy'}
+    if (!claimsModern(message)) {
+      this.pinned = 'legacy'
+      return {era: 'legacy'}
     }
-    this.pinned = 'legacy'
-    return {era: 'legacy'}
+    // Refused (a request) or discarded (a notification) for its envelope: nothing is decided.
+    if (!validateRequestMeta(m.params).ok) return {era: 'modern'}
+    const isRequest = m.id !== undefined
+    if (isRequest && m.method === 'server/discover') this.probed = true
+    else if (isRequest || !this.probed) this.pinned = 'modern'
+    return {era: 'modern'}
   }
 }

@@ -127,13 +127,38 @@ describe('era: detection', () => {
     assert.equal(legacy.era, 'legacy')
 
     const modern = new StdioEra()
-    assert.deepEqual(modern.observe({jsonrpc: '2.0', method: 'notifications/initialized'}), {era: 'legacy'})
-    assert.equal(modern.era, undefined)
+    assert.deepEqual(modern.observe({jsonrpc: '2.0', id: 'p', method: 'server/discover', params: {_meta: meta()}}), {era: 'modern'})
+    assert.deepEqual(modern.observe({jsonrpc: '2.0', method: 'notifications/cancelled', params: {requestId: 'x', _meta: meta()}}), {era: 'modern'})
+    assert.equal(modern.era, undefined, 'a modern notification after a probe pins nothing (the SDK stays in its probe)')
     assert.deepEqual(modern.observe(call('a')), {era: 'modern'})
     assert.equal(modern.era, 'modern')
     const r = modern.observe({jsonrpc: '2.0', id: 9, method: 'initialize', params: {}})
     assert.deepEqual([r.refusal?.code, r.refusal?.data], [-32022, {supported: [V]}])
     assert.deepEqual(modern.observe({jsonrpc: '2.0', id: 10, method: 'tools/list', params: {}}), {era: 'modern'})
+  })
+})
+
+describe('era: a stdio connection decided as the SDK decides it', () => {
+  // serveStdio pins the connection at its first message, a notification too: keyward must serve,
+  // check and audit each message in the era of the SDK instance that then serves it.
+  it('a notification first: without a modern _meta it pins the legacy era, with a valid one the modern era', () => {
+    const legacy = new StdioEra()
+    assert.deepEqual(legacy.observe({jsonrpc: '2.0', method: 'notifications/initialized'}), {era: 'legacy'})
+    assert.equal(legacy.era, 'legacy')
+    assert.deepEqual(legacy.observe(call('a')), {era: 'legacy'}, 'a modern request on a connection the SDK pinned to 2025')
+
+    const modern = new StdioEra()
+    assert.deepEqual(modern.observe({jsonrpc: '2.0', method: 'notifications/initialized', params: {_meta: meta()}}), {era: 'modern'})
+    assert.equal(modern.era, 'modern')
+    assert.equal(modern.observe({jsonrpc: '2.0', id: 1, method: 'initialize', params: {}}).refusal?.reason, 'initialize_after_modern')
+  })
+
+  it('a message whose modern envelope is refused pins nothing', () => {
+    const era = new StdioEra()
+    assert.deepEqual(era.observe({jsonrpc: '2.0', id: 1, method: 'tools/list', params: {_meta: {'io.modelcontextprotocol/protocolVersion': '2099-01-01'}}}), {era: 'modern'})
+    assert.deepEqual(era.observe({jsonrpc: '2.0', method: 'notifications/x', params: {_meta: {'io.modelcontextprotocol/protocolVersion': V}}}), {era: 'modern'})
+    assert.equal(era.era, undefined)
+    assert.deepEqual(era.observe({jsonrpc: '2.0', id: 2, method: 'initialize', params: {}}), {era: 'legacy'})
   })
 })
 
