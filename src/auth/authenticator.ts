@@ -20,6 +20,8 @@ export interface AuthRequest {
   peer?: string
   /** Lower-cased header names; only those a proxy authenticator was told to read. */
   headers?: Readonly<Record<string, string | undefined>>
+  /** Those of `headers` the request carried more than once (their values above are joined with commas). */
+  repeated?: readonly string[]
   /** HTTP: the Host the client used, already checked against the names the server answers to; the resource it named. */
   host?: string
 }

@@ -44,6 +44,11 @@ export class ProxyHeaderAuthenticator implements Authenticator {
     if (!this.trusted.has(request.peer)) {
       throw new AuthFailure('untrusted_proxy', `Unauthorized: identity headers are accepted only from the trusted proxy`, 'invalid_request', 401)
     }
+    // A proxy sets each identity header once; a second copy is a client's own that it passed through,
+    // and a groups list joined with it would grant the groups the client named.
+    if (request.repeated?.some((name) => name === this.settings.userHeader || name === this.settings.groupsHeader)) {
+      throw new AuthFailure('malformed', 'Unauthorized: an identity header was sent more than once; configure the proxy to replace, not append to, the headers a client sends', 'invalid_request', 401)
+    }
     const user = request.headers![this.settings.userHeader]!.trim()
     if (!USER.test(user)) throw new AuthFailure('malformed', 'Unauthorized: the identity header is malformed', 'invalid_request', 401)
     const groups = (request.headers?.[this.settings.groupsHeader] ?? '').split(',').map((g) => g.trim()).filter((g) => g !== '')

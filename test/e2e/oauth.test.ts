@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import {promises as fs} from 'node:fs'
-import {createServer, type Server} from 'node:http'
+import {createServer, request, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
 import path from 'node:path'
 
@@ -524,6 +524,22 @@ describe('OAuth 2.1', function () {
     const admin = await httpClient(s.url, {'x-forwarded-user': 'bob', 'x-forwarded-groups': 'staff,admins'})
     clients.push(admin)
     assert.equal((await toolNames(admin)).length, 4)
+    // A proxy that appends rather than replaces passes a client's own groups header on beside its
+    // own: refused, not joined into a list that grants what the client named.
+    for (const headers of [{'x-forwarded-user': 'alice', 'x-forwarded-groups': ['staff', 'admins']}, {'x-forwarded-user': ['alice', 'alice']}]) {
+      const twice = await new Promise<{status: number; text: string}>((resolve, reject) => {
+        const body = JSON.stringify(INITIALIZE)
+        const req = request(s.url, {method: 'POST', headers: {...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream'}}, (res) => {
+          let text = ''
+          res.setEncoding('utf8').on('data', (d: string) => (text += d))
+          res.on('end', () => resolve({status: res.statusCode ?? 0, text}))
+        })
+        req.on('error', reject)
+        req.end(body)
+      })
+      assert.equal(twice.status, 401, JSON.stringify(headers))
+      assert.match(twice.text, /more than once/)
+    }
   })
 })
 
