@@ -222,8 +222,11 @@ export class OAuthAuthenticator implements Authenticator {
     const clientId = typeof claims.client_id === 'string' ? claims.client_id : typeof claims.azp === 'string' ? claims.azp : undefined
     const subject = typeof claims.sub === 'string' ? claims.sub : clientId
     if (!subject) throw refuse('malformed', 'the token names no subject or client')
+    // A client that acts for no user is named apart: its id could otherwise equal some user's
+    // subject, and it would share that user's sessions, rate limits and requestState binding.
+    const who = typeof claims.sub === 'string' ? claims.sub : `client:${subject}`
     return {
-      id: `oauth:${claims.iss ?? this.settings.issuer}#${subject}`,
+      id: `oauth:${claims.iss ?? this.settings.issuer}#${who}`,
       authType: 'oauth2',
       name: subject,
       subject,

@@ -116,6 +116,15 @@ describe('auth: oauth', function () {
     logs.length = 0
   })
 
+  it("a token without sub (a client acting for no user) is a principal apart from any user's, even a user whose sub is the client's id", async () => {
+    const auth = authenticator()
+    const user = await auth.authenticate(bearer(await token('mcp:tool:echo', (_h, p) => Object.assign(p, {sub: 'agent-app'}))))
+    const client = await auth.authenticate(bearer(await token('mcp:tool:echo', (_h, p) => delete p.sub)))
+    assert.equal(client.clientId, 'agent-app')
+    assert.notEqual(client.id, user.id)
+    assert.equal(client.id, `oauth:${issuer.issuer.url}#client:agent-app`)
+  })
+
   it('a valid JWT becomes a principal with mapped scopes, is verified once and then cached by hash', async () => {
     const auth = authenticator()
     const jwt = await token('mcp:tool:echo mcp:prompt:greet mcp:resource:file:///docs/** repo:read')
