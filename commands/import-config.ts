@@ -8,7 +8,7 @@ import {positional} from '../src/cli/args.js'
 import {KeywardCommand} from '../src/cli/base.js'
 import {openSession, type Session} from '../src/cli/session.js'
 import {fileError, KeywardError} from '../src/errors/index.js'
-import {createKey, keysOf, type IssuedKey} from '../src/keys/index.js'
+import {createKey, KEY_LINE_ROOM, keysOf, type IssuedKey} from '../src/keys/index.js'
 import {removeSecret, setSecret} from '../src/secrets/index.js'
 import {addUpstream, upstreamsOf} from '../src/upstreams/index.js'
 import {keywardEntryEnv, keywardEntryName, parseClientConfig, rewriteClientConfig, type ClientEntry} from '../src/upstreams/client-config.js'
@@ -164,9 +164,6 @@ async function stageFiles(apiKeyFile: string, config: string, rewritten: Buffer)
     throw err
   }
 }
-
-/** Room for one key and its newline: keys are far shorter (docs/keys.md). */
-const KEY_LINE_ROOM = 256
 
 /** Takes back what the import put in the vault, when the config could not be put in place after it. */
 async function undo(session: Session, plan: ImportPlan, keyId: string): Promise<void> {

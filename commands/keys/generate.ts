@@ -5,10 +5,10 @@ import {keyOnce} from '../../src/cli/keys.js'
 import {canPrompt} from '../../src/cli/prompt.js'
 import {openSession} from '../../src/cli/session.js'
 import {KeywardError} from '../../src/errors/index.js'
-import {checkKeyName, createKey, keysOf, parseTime, viewKey} from '../../src/keys/index.js'
+import {checkKeyName, createKey, KEY_LINE_ROOM, keysOf, parseTime, viewKey} from '../../src/keys/index.js'
 import {parseRate} from '../../src/ratelimit/rate.js'
 import {expandScopes} from '../../src/policy/index.js'
-import {createPrivateFile, exists} from '../../src/vault/index.js'
+import {exists, reserveNewFile} from '../../src/vault/index.js'
 
 export default class KeysGenerate extends KeywardCommand {
   static override summary = 'Create an API key for an MCP client; the key is shown once.'
@@ -68,14 +68,20 @@ On a terminal, a missing name or scope is asked for. The key goes to stdout alon
       if (description === undefined) description = (await askOptional('Description (optional):')) || undefined
     }
     const options = {...fixed, name, scopes, description, expires: expires ? parseTime(expires, '--expires') : undefined}
-    const {key, record} = await session.update((vault) => createKey(vault.data, options))
+    const out = flags.out
+    // The --out file's room is taken before the vault is written, so a path that cannot be
+    // written fails with the vault as it was; what is left for after is a write into that room.
+    const reserved = out ? await reserveNewFile(out, KEY_LINE_ROOM, 'key output file') : undefined
+    const {key, record} = await session.update((vault) => createKey(vault.data, options)).catch(async (err) => {
+      await reserved?.abort()
+      throw err
+    })
     const view = viewKey(record)
     // A key nobody saw must not stay active: if it cannot be written out, it is removed again.
     const undo = () => session.update((vault) => keysOf(vault.data).delete(record.id))
-    const out = flags.out
-    if (out) {
+    if (reserved) {
       try {
-        await createPrivateFile(out, Buffer.from(`${key}\n`), 'key output file')
+        await reserved.commit(Buffer.from(`${key}\n`))
       } catch (err) {
         await undo()
         throw err

@@ -13,6 +13,8 @@ export const DEFAULT_PREFIX = 'kw'
 export const ID_LENGTH = 12
 export const SECRET_LENGTH = 33
 export const CHECKSUM_LENGTH = 6
+/** Room for one key and its newline in a file reserved before the key is made (keys are far shorter). */
+export const KEY_LINE_ROOM = 256
 
 /** The one definition of a key's shape; every other pattern for keys is built from these. */
 const PREFIX = '[a-z][a-z0-9]{0,15}'

@@ -1,4 +1,4 @@
-export {DEFAULT_PREFIX, KEY_IN_TEXT, KEY_START, KEY_TAIL, parseKey, SCANNER_REGEX} from './format.js'
+export {DEFAULT_PREFIX, KEY_IN_TEXT, KEY_LINE_ROOM, KEY_START, KEY_TAIL, parseKey, SCANNER_REGEX} from './format.js'
 export {parseDuration, parseTime} from './times.js'
 export type {KeyRecord, KeySecret} from './record.js'
 export {

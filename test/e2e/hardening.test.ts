@@ -222,6 +222,23 @@ describe('hardening: CLI and vault', function () {
       assert.equal(json(await box.run(['keys', 'list', '--json'])).keys.length, 1, 'no key was made for the refused --out')
     })
 
+    it('keys generate --out that cannot be written leaves the vault and its .bak byte for byte as they were', async () => {
+      await box.initWithKeyFile()
+      await box.run(['secrets', 'set', 'S'], {input: 'v'})
+      // A directory others can write to: the key file is refused there, after the existence check.
+      const open = box.path('open')
+      await fs.mkdir(open)
+      await fs.chmod(open, 0o777)
+      const vault = await fs.readFile(box.vault)
+      const bak = await fs.readFile(`${box.vault}.bak`)
+      const r = await box.run(['keys', 'generate', '--name', 'agent', '--scope', 'echo', '--out', path.join(open, 'agent.key')])
+      assert.equal(r.code, 8, r.stderr)
+      assert.match(r.stderr, /writable by group or others/)
+      assert.ok((await fs.readFile(box.vault)).equals(vault), 'the vault is byte for byte as it was')
+      assert.ok((await fs.readFile(`${box.vault}.bak`)).equals(bak), 'the .bak is as it was')
+      assert.deepEqual(await fs.readdir(open), [], 'no key file or temp file is left')
+    })
+
     it('a closed pipe on stdout is one line and exit 13', async () => {
       await box.initWithKeyFile()
       for (let i = 0; i < 30; i++) await box.run(['secrets', 'set', `S${i}`], {input: 'v'})
