@@ -23,6 +23,21 @@ function refusal(fn: () => unknown): AuthFailure {
   assert.fail('no refusal')
 }
 
+/** API-key authenticators over a vault as `keyward serve` holds it: `reload` decodes it afresh after a change (new records, as a reload gets them). */
+function served(initial: VaultData) {
+  let data = initial
+  const auth = createAuthenticators(['api-key'], {vault: {keys: () => KeyIndex.fromVault(data), data: () => data}})
+  return {
+    auth,
+    reload(change: (d: VaultData) => unknown): void {
+      const next = decodeData(encodeData(data), 2)!
+      change(next)
+      data = next
+    },
+    authenticate: (value: string) => auth.list[0].authenticate({source: 'authorization', value}, {transport: 'http'}) as Principal,
+  }
+}
+
 describe('auth: api-key', () => {
   it('a valid key becomes its principal: id, name, scopes and rate', () => {
     const data = emptyData()
@@ -88,15 +103,8 @@ describe('auth: api-key', () => {
   it('a principal held past its request (a session, a subscription) is taken as the vault has it now: narrowed after `keys scope` and a reload, none once revoked', () => {
     const data = emptyData()
     const issued = createKey(data, {name: 'agent', scopes: ['echo', 'resource:**']})
-    let served = data
-    // A reload decodes the vault afresh: new records, as `keyward serve` gets them.
-    const reload = (change: (d: VaultData) => unknown) => {
-      const next = decodeData(encodeData(served), 2)!
-      change(next)
-      served = next
-    }
-    const auth = createAuthenticators(['api-key'], {vault: {keys: () => KeyIndex.fromVault(served), data: () => served}})
-    const held = auth.list[0].authenticate({source: 'authorization', value: issued.key}, {transport: 'http'}) as Principal
+    const {auth, reload, authenticate} = served(data)
+    const held = authenticate(issued.key)
     assert.equal(auth.current(held), held, 'unchanged: the same principal')
     reload((d) => changeScopes(d, 'agent', {remove: ['resource:**']}))
     const now = auth.current(held)!
@@ -113,14 +121,7 @@ describe('auth: api-key', () => {
   it('a principal held past its request ends with the secret it was authenticated with: at a rotation without grace, and when the grace ends', () => {
     const data = emptyData()
     const first = createKey(data, {name: 'leaked', scopes: ['full']})
-    let served = data
-    const reload = (change: (d: VaultData) => unknown) => {
-      const next = decodeData(encodeData(served), 2)!
-      change(next)
-      served = next
-    }
-    const auth = createAuthenticators(['api-key'], {vault: {keys: () => KeyIndex.fromVault(served), data: () => served}})
-    const authenticate = (value: string) => auth.list[0].authenticate({source: 'authorization', value}, {transport: 'http'}) as Principal
+    const {auth, reload, authenticate} = served(data)
     const held = authenticate(first.key)
     let second = ''
     reload((d) => (second = rotateKey(d, 'leaked', 0).key))
