@@ -558,9 +558,12 @@ export class UpstreamSource implements ToolSource {
     for (const {uri, session} of held) {
       // Its latest: a request since the hand-over may have brought a newer one than it subscribed under.
       const principal = this.principals.get(session)
+      // Every subscriber made a request (subscribe records it); one that did not is no one's to carry over.
+      if (!principal) {
+        this.adopting.get(session)?.delete(uri)
+        continue
+      }
       try {
-        // Every subscriber made a request (subscribe records it); one that did not is no one's to carry over.
-        if (!principal) throw new Error('no principal')
         const connection = this.connections.of(principal, session)
         const client = await this.connections.clientFor(connection, 'legacy', CALL_WAIT_MS)
         // Unsubscribed while it waited: it stays so.
@@ -586,7 +589,7 @@ export class UpstreamSource implements ToolSource {
     const stateless = levels.of(undefined)
     try {
       if (stateless) await this.connections.setLevel(stateless, undefined)
-      for (const session of [...levels.sessions()]) await this.connections.setLevel(levels.of(session)!, session)
+      for (const session of levels.sessions()) await this.connections.setLevel(levels.of(session)!, session)
     } catch {
       this.options.log('warn', `upstream ${this.name} was restarted: its clients' log levels could not all be set again there; they take effect when a client sets one again`)
     }
