@@ -156,7 +156,16 @@ export class ScopeSet {
     if (kind !== 'resource') return this.matches(kind, name)
     // Deny wins over a respelling too: the URI must be allowed as sent and as its server reads it.
     const canonical = canonicalUri(name)
-    return this.matches(kind, name) && (canonical === undefined || canonical === name || this.matches(kind, canonical))
+    if (!this.matches(kind, name) || (canonical !== undefined && canonical !== name && !this.matches(kind, canonical))) return false
+    // An encoded slash is one segment to a server that decodes after splitting the path, and a
+    // break to one that decodes the whole path first (common: decodeURIComponent(url.pathname)).
+    // Which one stands behind the URI is unknown, so exclusions hold against both readings.
+    const slashed = canonical?.replace(/%2F/g, '/').replace(/([^:/])\/{2,}/g, '$1/')
+    return slashed === undefined || slashed === canonical || !this.excludes(kind, slashed)
+  }
+
+  private excludes(kind: Kind, name: string): boolean {
+    return this.patterns.some((p) => p.exclude && p.kind === kind && p.re.test(name))
   }
 
   private matches(kind: Kind, name: string): boolean {

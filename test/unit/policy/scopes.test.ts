@@ -51,7 +51,12 @@ describe('policy: scopes', () => {
     assert.equal(new ScopeSet(['resource:github://repos/*/*']).allows('resource', 'github://repos/{owner}/{repo}'), true, 'a template')
     assert.equal(new ScopeSet(['resource:file:///srv/résumé/*']).allows('resource', 'file:///srv/résumé/a b.txt'), true, 'non-ASCII and a space')
     assert.equal(new ScopeSet(['resource:**', '!resource:file:///srv/résumé/**']).allows('resource', 'file:///srv/r%C3%A9sum%C3%A9/x'), false, 'non-ASCII respelled')
-    assert.equal(new ScopeSet(['resource:**', '!resource:file:///srv/a/b/**']).allows('resource', 'file:///srv/a%2Fb/x'), true, 'an encoded slash is no segment break')
+    // An encoded slash: a break to a server that decodes the whole path, so exclusions hold against that reading too; grants do not need it.
+    for (const uri of ['file:///srv/a%2Fb/x', 'file:///srv/a%2fb/x', 'file:///srv%2Fa%2Fb%2Fx', 'file:///srv/a%2F%2Fb/x']) {
+      assert.equal(new ScopeSet(['resource:**', '!resource:file:///srv/a/b/**']).allows('resource', uri), false, `${uri} is file:///srv/a/b/x to a server that decodes the path`)
+    }
+    assert.equal(new ScopeSet(['resource:github://repos/*']).allows('resource', 'github://repos/owner%2Fname'), true, 'an encoded slash inside one segment of a grant')
+    assert.equal(new ScopeSet(['resource:**', '!resource:file:///srv/a/b/**']).allows('resource', 'file:///srv/a%2Fc/x'), true, 'an encoded slash that reaches no exclusion')
   })
 
   it('a set of exclusions only, or whose every grant is excluded, is refused when written', () => {
