@@ -103,6 +103,21 @@ describe('console server', () => {
     assert.notEqual(await vaultBytes(), before)
   })
 
+  it('a scope too long to be compiled is refused with its reason, in the preview and when a key is made; the vault stays as it was', async () => {
+    const {cookie, csrf} = await login()
+    const h = {cookie, 'x-csrf-token': csrf}
+    const before = await vaultBytes()
+    for (const long of [`resource:file:///${'a'.repeat(70_000)}`, '*'.repeat(70_000)]) {
+      const preview = await call('POST', '/api/scopes/preview', h, {scopes: [long]})
+      assert.equal(preview.status, 200, preview.body)
+      assert.match(JSON.parse(preview.body).error, /is longer than 65536 characters/)
+      const made = await call('POST', '/api/keys', h, {name: 'long', scopes: ['echo', long]})
+      assert.equal(made.status, 400, made.body.slice(0, 200))
+      assert.match(JSON.parse(made.body).error.message, /is longer than 65536 characters/)
+    }
+    assert.equal(await vaultBytes(), before)
+  })
+
   it('keys: a new key once, lists without hashes, the typed confirmation checked by the server, every change audited as ui', async () => {
     const {cookie, csrf} = await login()
     const h = {cookie, 'x-csrf-token': csrf}
