@@ -11,7 +11,7 @@ import {promises as fs} from 'node:fs'
 import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 
-import {browserEnv} from '../cli/browser.js'
+import {browserEnv, words} from '../cli/browser.js'
 import {createPrivateFile, defaultStateDir} from '../vault/index.js'
 
 export interface OpenedLink {
@@ -27,8 +27,9 @@ const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)}
 export function openerCommand(target: string, env: NodeJS.ProcessEnv = process.env, platform = process.platform): string[] {
   const browser = env.BROWSER?.split(':').map((s) => s.trim()).find(Boolean)
   if (browser) {
-    const words = browser.split(/\s+/)
-    return words.some((w) => w.includes('%s')) ? words.map((w) => w.replaceAll('%s', target)) : [...words, target]
+    // Split as every BROWSER is (quotes group, backslash escapes): a browser's path may hold spaces.
+    const parts = words(browser)
+    return parts.some((w) => w.includes('%s')) ? parts.map((w) => w.replaceAll('%s', target)) : [...parts, target]
   }
   if (platform === 'darwin') return ['open', target]
   if (platform === 'win32') return ['cmd', '/c', 'start', '""', target]

@@ -13,6 +13,8 @@ describe('console opener', () => {
     assert.deepEqual(openerCommand('file:///x', {BROWSER: 'firefox --new-tab'}), ['firefox', '--new-tab', 'file:///x'])
     assert.deepEqual(openerCommand('file:///x', {BROWSER: 'w3m %s -o x'}), ['w3m', 'file:///x', '-o', 'x'])
     assert.deepEqual(openerCommand('file:///x', {BROWSER: ':chromium:firefox'}), ['chromium', 'file:///x'])
+    assert.deepEqual(openerCommand('file:///x', {BROWSER: `"/opt/My Browser/browser" --new-tab`}), ['/opt/My Browser/browser', '--new-tab', 'file:///x'])
+    assert.deepEqual(openerCommand('file:///x', {BROWSER: `/opt/My\\ Browser/browser`}), ['/opt/My Browser/browser', 'file:///x'])
     assert.deepEqual(openerCommand('file:///x', {}, 'linux'), ['xdg-open', 'file:///x'])
     assert.deepEqual(openerCommand('file:///x', {}, 'darwin'), ['open', 'file:///x'])
   })
