@@ -10,6 +10,7 @@ import {request} from 'node:http'
 
 import {resolveAuditPath} from '../../../src/audit/index.js'
 import {openSession} from '../../../src/cli/session.js'
+import {setConfig} from '../../../src/config/index.js'
 import {keysOf} from '../../../src/keys/index.js'
 import {addUpstream, type UpstreamDefinition} from '../../../src/upstreams/index.js'
 import {recordListing} from '../../../src/upstreams/pin-store.js'
@@ -116,6 +117,16 @@ describe('console server', () => {
       assert.match(JSON.parse(made.body).error.message, /is longer than 65536 characters/)
     }
     assert.equal(await vaultBytes(), before)
+  })
+
+  it('what the console audits goes to the log the vault names now, also after the CLI moved it', async () => {
+    const moved = `${v.dir}/moved-audit.jsonl`
+    const cli = await openSession({vault: v.file, 'key-file': v.keyFile})
+    await cli.update((vault) => setConfig(vault.data, 'audit.path', moved))
+    await login()
+    await sleep(50)
+    const records = (await fs.readFile(moved, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+    assert.deepEqual(records.map((r) => [r.event, r.actor]), [['ui.login', 'ui']])
   })
 
   it('keys: a new key once, lists without hashes, the typed confirmation checked by the server, every change audited as ui', async () => {
