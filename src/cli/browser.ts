@@ -51,14 +51,19 @@ export function openerFor(url: string, env: NodeJS.ProcessEnv = process.env, pla
   return {command: 'xdg-open', args: [url]}
 }
 
+/** The environment a browser is started with: `env` without keyward's own variables (its unlock secrets, a client's key). */
+export function browserEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const childEnv: NodeJS.ProcessEnv = {}
+  for (const [name, value] of Object.entries(env)) if (!isKeywardVariable(name)) childEnv[name] = value
+  return childEnv
+}
+
 /** Starts the browser (without waiting for it); false when it could not be started. */
 export function openUrl(url: string, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
   const opener = openerFor(url, env)
   if (!opener) return Promise.resolve(false)
-  const childEnv: NodeJS.ProcessEnv = {}
-  for (const [name, value] of Object.entries(env)) if (!isKeywardVariable(name)) childEnv[name] = value
   return new Promise((resolve) => {
-    const child = spawn(opener.command, opener.args, {env: childEnv, stdio: 'ignore', detached: process.platform !== 'win32'})
+    const child = spawn(opener.command, opener.args, {env: browserEnv(env), stdio: 'ignore', detached: process.platform !== 'win32'})
     child.once('error', () => resolve(false))
     child.once('spawn', () => {
       child.unref()

@@ -24,6 +24,8 @@ export const PRESETS: Readonly<Record<string, readonly string[]>> = {
 const NAME_CHARS = /^[A-Za-z0-9_.\-*?]+$/
 const MAX_NAME = 128
 const RESOURCE_FORBIDDEN = /[\s{}()[\]]/
+/** The longest glob picomatch compiles: a longer pattern would be stored, then fail every request of its key. */
+const MAX_GLOB = 65_536
 
 interface Pattern {
   source: string
@@ -50,6 +52,7 @@ function parsePattern(source: string): Pattern {
     rest = rest.slice(colon + 1)
   }
   if (rest === '') throw invalid(source, 'is empty after its prefix, so it matches nothing')
+  if (rest.length > MAX_GLOB) throw invalid(`${source.slice(0, 60)}…`, `is longer than ${MAX_GLOB} characters, more than a pattern can be`)
   if (kind === 'resource') {
     if (RESOURCE_FORBIDDEN.test(rest)) throw invalid(source, 'uses whitespace, brackets or braces, which resource patterns do not support')
   } else {

@@ -42,9 +42,9 @@ export interface OpenConsole {
 }
 
 export async function openConsole(o: UiOptions): Promise<OpenConsole> {
-  const vault = new VaultView(o.session)
+  const vault = new VaultView(o.session, o.auditLog)
   const assets = o.assets ?? (await Assets.load(assetsDir() ?? 'dist/ui'))
-  const catalog = new CatalogSource(o.version, upstreamContext(o.session), o.session)
+  const catalog = new CatalogSource(o.version, upstreamContext(o.session), vault.session)
   const replicas = new ReplicaWatch(o.redis)
   let audit: {file: string; feed: AuditFeed; verifier: AuditVerifier} | undefined
   const state: ConsoleState = {

@@ -3,6 +3,7 @@
  * where `ps` shows it to every user: the link goes in a private file (0600, in a 0700 directory
  * under the state dir) whose page moves on to it, and the browser is given the file. `BROWSER`
  * (a command; `%s` stands for the address, else it is appended) beats the platform's opener.
+ * The browser gets the environment without keyward's own variables, as every opener does.
  */
 import {spawn} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
@@ -10,6 +11,7 @@ import {promises as fs} from 'node:fs'
 import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 
+import {browserEnv, words} from '../cli/browser.js'
 import {createPrivateFile, defaultStateDir} from '../vault/index.js'
 
 export interface OpenedLink {
@@ -25,8 +27,9 @@ const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)}
 export function openerCommand(target: string, env: NodeJS.ProcessEnv = process.env, platform = process.platform): string[] {
   const browser = env.BROWSER?.split(':').map((s) => s.trim()).find(Boolean)
   if (browser) {
-    const words = browser.split(/\s+/)
-    return words.some((w) => w.includes('%s')) ? words.map((w) => w.replaceAll('%s', target)) : [...words, target]
+    // Split as every BROWSER is (quotes group, backslash escapes): a browser's path may hold spaces.
+    const parts = words(browser)
+    return parts.some((w) => w.includes('%s')) ? parts.map((w) => w.replaceAll('%s', target)) : [...parts, target]
   }
   if (platform === 'darwin') return ['open', target]
   if (platform === 'win32') return ['cmd', '/c', 'start', '""', target]
@@ -42,7 +45,8 @@ export async function openInBrowser(loginUrl: string, env: NodeJS.ProcessEnv = p
   const [command, ...args] = openerCommand(pathToFileURL(file).href, env)
   try {
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(command, args, {stdio: 'ignore', detached: true, env})
+      // Not `env` itself: the vault's passphrase (KEYWARD_PASSPHRASE) must not reach the browser.
+      const child = spawn(command, args, {stdio: 'ignore', detached: true, env: browserEnv(env)})
       child.once('error', reject)
       child.once('spawn', () => {
         child.unref()

@@ -7,16 +7,26 @@
 import {promises as fs} from 'node:fs'
 
 import type {AuditEvent} from '../../audit/index.js'
-import type {Session} from '../../cli/session.js'
+import {recordAdminAction, type Session} from '../../cli/session.js'
 import {openVault, type UpdateResult, type Vault, type VaultData} from '../../vault/index.js'
 
 export class VaultView {
   private current: {stamp: string; data: VaultData; vaultId: string}
   private opening?: Promise<{stamp: string; data: VaultData; vaultId: string}>
 
-  /** The CLI session the console runs in: the CLI's shared functions (pins) take it. */
-  constructor(readonly session: Session) {
-    this.current = {stamp: '', data: session.vault.data, vaultId: session.vault.header.vault_id}
+  /**
+   * The CLI session the console runs in, for the CLI's shared functions (pins, upstream tokens);
+   * what it audits goes through `audit` below.
+   */
+  readonly session: Session
+
+  /** `auditLog`: --audit-log, if given. */
+  constructor(
+    private readonly opened: Session,
+    private readonly auditLog?: string,
+  ) {
+    this.session = {...opened, audit: (event) => this.audit(event)}
+    this.current = {stamp: '', data: opened.vault.data, vaultId: opened.vault.header.vault_id}
   }
 
   get file(): string {
@@ -48,9 +58,19 @@ export class VaultView {
     return this.session.updateDetailed(change)
   }
 
-  /** Records a change in the audit log (as actor "ui", with the OS user). */
+  /**
+   * Records a change in the audit log (as actor "ui", with the OS user). With the vault as the
+   * file holds it now: the console outlives CLI changes, and a session's own copy would name the
+   * log (audit.path) and its key as they were when it was opened or last wrote.
+   */
   audit(event: AuditEvent): Promise<void> {
-    const written = this.session.audit(event).finally(() => this.writing.delete(written))
+    const written = this.data()
+      .then(
+        (data) => recordAdminAction({data, vaultId: this.vaultId}, event, this.auditLog, 'ui'),
+        // The change has been made: a vault that cannot be read just now still gets it recorded, as the session last saw it.
+        () => this.opened.audit(event),
+      )
+      .finally(() => this.writing.delete(written))
     this.writing.add(written)
     return written
   }

@@ -13,6 +13,8 @@ describe('console opener', () => {
     assert.deepEqual(openerCommand('file:///x', {BROWSER: 'firefox --new-tab'}), ['firefox', '--new-tab', 'file:///x'])
     assert.deepEqual(openerCommand('file:///x', {BROWSER: 'w3m %s -o x'}), ['w3m', 'file:///x', '-o', 'x'])
     assert.deepEqual(openerCommand('file:///x', {BROWSER: ':chromium:firefox'}), ['chromium', 'file:///x'])
+    assert.deepEqual(openerCommand('file:///x', {BROWSER: `"/opt/My Browser/browser" --new-tab`}), ['/opt/My Browser/browser', '--new-tab', 'file:///x'])
+    assert.deepEqual(openerCommand('file:///x', {BROWSER: `/opt/My\\ Browser/browser`}), ['/opt/My Browser/browser', 'file:///x'])
     assert.deepEqual(openerCommand('file:///x', {}, 'linux'), ['xdg-open', 'file:///x'])
     assert.deepEqual(openerCommand('file:///x', {}, 'darwin'), ['open', 'file:///x'])
   })
@@ -40,6 +42,23 @@ describe('console opener', () => {
       assert.match(await fs.readFile(file, 'utf8'), /<meta http-equiv="refresh" content="0;url=http:\/\/127\.0\.0\.1:1234\/login\?token=SECRET-TOKEN">/)
       await opened.cleanup()
       await assert.rejects(fs.stat(file))
+    })
+
+    it('the browser is not given the vault passphrase or any other keyward variable', async () => {
+      const seen = path.join(v.dir, 'env')
+      const fake = path.join(v.dir, 'browser.sh')
+      await fs.writeFile(fake, `#!/bin/sh\nenv > '${seen}.tmp' && mv '${seen}.tmp' '${seen}'\n`, {mode: 0o755})
+      const opened = await openInBrowser('http://127.0.0.1:1234/login?token=x', {...process.env, ...v.env, BROWSER: fake, KEYWARD_PASSPHRASE: 'PASSPHRASE-OF-THE-VAULT', KEYWARD_API_KEY: 'kw_CLIENT-KEY', OTHER_SETTING: 'kept'})
+      let env = ''
+      for (let i = 0; i < 50 && !env; i++) {
+        env = await fs.readFile(seen, 'utf8').catch(() => '')
+        if (!env) await sleep(50)
+      }
+      await opened.cleanup()
+      assert.match(env, /^OTHER_SETTING=kept$/m)
+      assert.ok(!env.includes('PASSPHRASE-OF-THE-VAULT'))
+      assert.ok(!env.includes('CLIENT-KEY'))
+      assert.doesNotMatch(env, /^KEYWARD_/m)
     })
 
     it('says so when the browser cannot be started, and leaves no file', async () => {

@@ -10,6 +10,7 @@ import {request} from 'node:http'
 
 import {resolveAuditPath} from '../../../src/audit/index.js'
 import {openSession} from '../../../src/cli/session.js'
+import {setConfig} from '../../../src/config/index.js'
 import {keysOf} from '../../../src/keys/index.js'
 import {addUpstream, type UpstreamDefinition} from '../../../src/upstreams/index.js'
 import {recordListing} from '../../../src/upstreams/pin-store.js'
@@ -101,6 +102,31 @@ describe('console server', () => {
     const made = await call('POST', '/api/keys', {cookie, 'x-csrf-token': csrf}, body)
     assert.equal(made.status, 201, made.body)
     assert.notEqual(await vaultBytes(), before)
+  })
+
+  it('a scope too long to be compiled is refused with its reason, in the preview and when a key is made; the vault stays as it was', async () => {
+    const {cookie, csrf} = await login()
+    const h = {cookie, 'x-csrf-token': csrf}
+    const before = await vaultBytes()
+    for (const long of [`resource:file:///${'a'.repeat(70_000)}`, '*'.repeat(70_000)]) {
+      const preview = await call('POST', '/api/scopes/preview', h, {scopes: [long]})
+      assert.equal(preview.status, 200, preview.body)
+      assert.match(JSON.parse(preview.body).error, /is longer than 65536 characters/)
+      const made = await call('POST', '/api/keys', h, {name: 'long', scopes: ['echo', long]})
+      assert.equal(made.status, 400, made.body.slice(0, 200))
+      assert.match(JSON.parse(made.body).error.message, /is longer than 65536 characters/)
+    }
+    assert.equal(await vaultBytes(), before)
+  })
+
+  it('what the console audits goes to the log the vault names now, also after the CLI moved it', async () => {
+    const moved = `${v.dir}/moved-audit.jsonl`
+    const cli = await openSession({vault: v.file, 'key-file': v.keyFile})
+    await cli.update((vault) => setConfig(vault.data, 'audit.path', moved))
+    await login()
+    await sleep(50)
+    const records = (await fs.readFile(moved, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+    assert.deepEqual(records.map((r) => [r.event, r.actor]), [['ui.login', 'ui']])
   })
 
   it('keys: a new key once, lists without hashes, the typed confirmation checked by the server, every change audited as ui', async () => {
