@@ -31,7 +31,7 @@ export const AHEAD_MS = 60_000
 const BACKOFF_MIN_MS = 1000
 const BACKOFF_MAX_MS = 30_000
 /** The longest a Node timer waits (2^31 - 1 ms, about 24.8 days): a longer delay fires after 1 ms, with a warning. */
-const MAX_TIMER_MS = 2 ** 31 - 1
+export const MAX_TIMER_MS = 2 ** 31 - 1
 
 type Renewed = 'renewed' | 'unchanged' | {needsLogin: UpstreamNeedsLogin}
 
