@@ -6,8 +6,8 @@ import {openSession} from '../../src/cli/session.js'
 import {oauthSummary, viewUpstream} from '../../src/cli/upstreams.js'
 import {KeywardError} from '../../src/errors/index.js'
 import {parseDuration} from '../../src/keys/index.js'
-import {findUpstream, isOAuthUpstream} from '../../src/upstreams/index.js'
-import {checkScope, setOAuthState} from '../../src/upstreams/oauth/index.js'
+import {findUpstream, isOAuthUpstream, upstreamsOf} from '../../src/upstreams/index.js'
+import {checkScope, keepsSignIn, setOAuthState} from '../../src/upstreams/oauth/index.js'
 
 export default class UpstreamLogin extends KeywardCommand {
   static override summary = 'Sign in to an upstream that takes OAuth, once; keyward keeps the tokens in the vault and renews them for every client.'
@@ -54,6 +54,9 @@ The scope asked for: --scope, else the wider scope the upstream last asked for (
     const {state, requested} = await login({def, data: session.vault.data, scope, timeoutMs, open, note})
     let after = session.vault.data
     await session.update((vault) => {
+      // The browser may take minutes: tokens obtained for this definition are not kept for one that replaced it since (another URL or client), nor for none.
+      const now = upstreamsOf(vault.data).get(def.name)
+      if (!now || !keepsSignIn(def, now)) throw new KeywardError('LOGIN_FAILED', `upstream ${def.name} was ${now ? 'changed' : 'removed'} while signing in; the tokens were not kept (they are for what it was), run the login again`)
       setOAuthState(vault.data, def.name, state)
       after = vault.data
     })

@@ -136,6 +136,30 @@ describe('upstream OAuth', function () {
     assert.deepEqual(JSON.parse(wrong.stdout), {error: {code: 'LOGIN_FAILED', message: 'the sign-in was denied (access_denied)'}})
   })
 
+  it('an upstream replaced by another URL (or removed) while its login waits for the browser does not get the tokens of what it was: exit 30, no sign-in kept, nothing sent to the new URL', async () => {
+    const other = await startOAuthUpstream({issuer: issuer.url, scopesSupported: ['notes:read', 'notes:write']})
+    try {
+      await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth', '--client-id', 'keyward-test'])
+      // The browser gets no KEYWARD_ variable (browser.ts): the key file is named.
+      const replace = JSON.stringify([path.join(ROOT, 'bin', 'run.js'), 'upstream', 'add', 'notes', '--url', other.url, '--oauth', '--client-id', 'keyward-test', '--replace', '--skip-check', '--key-file', bed.box.env.KEYWARD_KEY_FILE])
+      const r = await login('notes', [], {FIXTURE_BROWSER_BEFORE: replace})
+      assert.equal(r.code, 30, r.stderr)
+      assert.match(r.stderr.trim().split('\n').at(-1)!, /^keyward: upstream notes was changed while signing in; the tokens were not kept/)
+      assert.equal((await show('notes')).signedIn, false)
+      const s = await bed.serve()
+      // Its tools are not listed (it cannot start without a login); the call only makes serve try.
+      await call(s.url, await bed.key('a'), 'notes__whoami').catch(() => undefined)
+      assert.equal(other.stats.requests, 0, 'the new URL was sent nothing')
+      const removeThen = JSON.stringify([path.join(ROOT, 'bin', 'run.js'), 'upstream', 'rm', 'notes', '--yes', '--key-file', bed.box.env.KEYWARD_KEY_FILE])
+      await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth', '--client-id', 'keyward-test', '--replace', '--skip-check'])
+      const removed = await login('notes', [], {FIXTURE_BROWSER_BEFORE: removeThen})
+      assert.equal(removed.code, 30, removed.stderr)
+      assert.match(removed.stderr, /upstream notes was removed while signing in/)
+    } finally {
+      await other.close()
+    }
+  })
+
   it('a metadata document or authorization server that never answers fails the login in bounded time (exit 30, vault unchanged), it does not hang it', async () => {
     // A hostile upstream: its challenge names a protected-resource metadata document on a server that accepts and never answers.
     const seen: string[] = []

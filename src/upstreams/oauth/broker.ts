@@ -30,6 +30,8 @@ export const MIN_LEFT_MS = 2000
 export const AHEAD_MS = 60_000
 const BACKOFF_MIN_MS = 1000
 const BACKOFF_MAX_MS = 30_000
+/** The longest a Node timer waits (2^31 - 1 ms, about 24.8 days): a longer delay fires after 1 ms, with a warning. */
+export const MAX_TIMER_MS = 2 ** 31 - 1
 
 type Renewed = 'renewed' | 'unchanged' | {needsLogin: UpstreamNeedsLogin}
 
@@ -245,8 +247,9 @@ export class TokenKeeper {
       this.timerFor = undefined
       const now = this.state()
       if (now?.tokens?.expires_at !== undefined && now.tokens.expires_at - Date.now() <= renewAhead(now) + 50) void this.renewFrom(now.version).catch(() => {})
+      // Not due yet (a timer fires early for a token that outlives the longest timer, an expires_in of a month): wait again.
       else this.schedule(now)
-    }, Math.max(0, at - Date.now()))
+    }, Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())))
     this.timer.unref()
   }
 

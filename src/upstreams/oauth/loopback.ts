@@ -8,6 +8,7 @@ import http from 'node:http'
 import type {AddressInfo} from 'node:net'
 
 import {KeywardError} from '../../errors/index.js'
+import {MAX_TIMER_MS} from './broker.js'
 
 export const CALLBACK_PATH = '/callback'
 
@@ -81,7 +82,8 @@ export async function startLoopback(state: string): Promise<Loopback> {
     async callback(timeoutMs) {
       let timer: NodeJS.Timeout | undefined
       const timeout = new Promise<Outcome>((resolve) => {
-        timer = setTimeout(() => resolve({ok: false, error: new KeywardError('LOGIN_FAILED', `timed out after ${Math.round(timeoutMs / 1000)}s waiting for the browser to come back; run the login again (--timeout sets the wait)`)}), timeoutMs)
+        // A --timeout beyond the longest timer (30d) waits that long (about 24.8 days), rather than overflowing to 1 ms.
+        timer = setTimeout(() => resolve({ok: false, error: new KeywardError('LOGIN_FAILED', `timed out after ${Math.round(timeoutMs / 1000)}s waiting for the browser to come back; run the login again (--timeout sets the wait)`)}), Math.min(timeoutMs, MAX_TIMER_MS))
       })
       const result = await Promise.race([outcome, timeout])
       clearTimeout(timer)

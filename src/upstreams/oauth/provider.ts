@@ -57,12 +57,19 @@ export interface Interactive {
   open(url: URL): Promise<void>
 }
 
+/**
+ * The longest lifetime believed of an access token: one said to last longer is renewed after a
+ * year anyway. An absurd `expires_in` (1e306 s) would give an expiry of Infinity, which the vault
+ * (JSON) keeps as null: a token taken for expired, renewed on every call.
+ */
+const MAX_EXPIRES_IN_S = 366 * 86_400
+
 export function storedTokens(tokens: StoredOAuthTokens, now: number): StoredTokens {
   const out: StoredTokens = {access_token: tokens.access_token, token_type: tokens.token_type}
   if (tokens.refresh_token) out.refresh_token = tokens.refresh_token
   if (tokens.scope) out.scope = tokens.scope
   if (tokens.id_token) out.id_token = tokens.id_token
-  if (typeof tokens.expires_in === 'number' && tokens.expires_in > 0) out.expires_at = now + tokens.expires_in * 1000
+  if (typeof tokens.expires_in === 'number' && tokens.expires_in > 0) out.expires_at = now + Math.min(tokens.expires_in, MAX_EXPIRES_IN_S) * 1000
   if (tokens.issuer) out.issuer = tokens.issuer
   return out
 }

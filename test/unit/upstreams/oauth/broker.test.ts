@@ -90,6 +90,23 @@ describe('upstream token keeper', () => {
     assert.equal(timerRenewalAt({...state, tokens: {...state.tokens!, expires_at: obtainedAt + 3_600_000}}, 0, false), obtainedAt + 3_600_000 - 60_000, 'a long-lived token: a minute ahead, used or not')
   })
 
+  it('a token that lasts longer than a timer can wait (30 days) arms one timer, not a 1 ms loop that floods stderr with TimeoutOverflowWarning', async () => {
+    const b = bed()
+    b.signIn(30 * 86_400_000, 30 * 86_400_000)
+    let overflows = 0
+    const count = (w: Error) => void (w.name === 'TimeoutOverflowWarning' && overflows++)
+    process.on('warning', count)
+    try {
+      assert.equal(await b.keeper.token(), 'access-0')
+      await sleep(100)
+    } finally {
+      process.off('warning', count)
+      b.keeper.close()
+    }
+    assert.equal(overflows, 0)
+    assert.deepEqual(b.renewals, [])
+  })
+
   it('a valid token is sent as it is, with no renewal', async () => {
     const b = bed()
     b.signIn(30 * 60_000)

@@ -18,6 +18,19 @@ describe('login redirect listener', () => {
     await loopback.close()
   })
 
+  it('a wait longer than a timer can hold (--timeout 30d) waits for the browser; it does not time out at once', async () => {
+    const loopback = await startLoopback(STATE)
+    try {
+      const waiting = loopback.callback(30 * 86_400_000)
+      const early = await Promise.race([waiting.then(() => 'settled', () => 'settled'), new Promise((r) => setTimeout(() => r('waiting'), 100))])
+      assert.equal(early, 'waiting')
+      await fetch(`${loopback.redirectUrl}?code=abc&state=${STATE}`).then((r) => r.text())
+      assert.deepEqual(await waiting, {code: 'abc', iss: undefined})
+    } finally {
+      await loopback.close()
+    }
+  })
+
   it('refuses another state, an error from the server, and a callback without a code, each in one line', async () => {
     const cases: [string, RegExp][] = [
       ['code=abc&state=other', /^state mismatch: /],
