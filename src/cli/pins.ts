@@ -87,7 +87,7 @@ export function diffLines(diffs: readonly PinDiff[]): string[] {
     const label = d.change === 'changed' ? (d.renamedFrom ? `renamed from ${escapeName(d.renamedFrom)}, changed` : 'changed') : d.change === 'flagged' ? 'held back by the scanner (first use)' : d.change
     out.push(`${style.bold(`${d.kind} ${escapeName(d.name)}`)}: ${label} (${shortTime(d.since)})`)
     for (const f of d.fields) {
-      out.push(`  ${f.path}`)
+      out.push(`  ${escapeText(f.path, 200)}`)
       if (f.before !== undefined) out.push(`    ${style.red(`- ${shown(f.before)}`)}`)
       if (f.after !== undefined) out.push(`    ${style.green(`+ ${shown(f.after)}`)}`)
     }
