@@ -79,6 +79,25 @@ describe('server/gateway/sandbox', () => {
     assert.equal(view.network, false)
   })
 
+  it('masks keyward’s files where the system shows them (a vault in /etc/keyward, a key file in /opt), not only inside allowed paths', () => {
+    const system = {...debian, '/opt': dir, '/etc/keyward': dir, '/opt/keyward/vault.key': file}
+    const {args, view} = sandboxArgs(request({hidden: ['/etc/keyward', '/opt/keyward/vault.key', '/home/ada/.local/state/keyward']}), {allow: [], network: false}, host(system), '/home/ada')
+    const p = pairs(args)
+    assert.ok(p.includes('--tmpfs /etc/keyward'), p.join(' | '))
+    assert.ok(p.includes('--ro-bind /dev/null /opt/keyward/vault.key'), p.join(' | '))
+    assert.ok(p.indexOf('--tmpfs /etc/keyward') > p.indexOf('--ro-bind /etc /etc'), 'the mask comes after the bind it covers')
+    assert.ok(view.hidden.includes('/etc/keyward') && view.hidden.includes('/opt/keyward/vault.key'))
+  })
+
+  it('masks keyward’s files where a symlink shows them: a key file under a symlinked ~/.config, an allowed path that is a symlink', () => {
+    const linked = {...debian, '/data': dir, '/data/dotfiles/keyward/vault.key': file, '/srv/state': {type: 'symlink', target: '/home/ada/.local/state/keyward'} as Entry}
+    const real = {'/home/ada/.config/keyward/vault.key': '/data/dotfiles/keyward/vault.key', '/srv/state': '/home/ada/.local/state/keyward'}
+    const {args} = sandboxArgs(request(), {allow: [{path: '/data', mode: 'ro'}, {path: '/srv/state', mode: 'ro'}], network: false}, host(linked, 1000, real), '/home/ada')
+    const p = pairs(args)
+    assert.ok(p.includes('--ro-bind /dev/null /data/dotfiles/keyward/vault.key'), p.join(' | '))
+    assert.ok(p.includes('--tmpfs /srv/state'), p.join(' | '))
+  })
+
   it('refuses an allowed path that does not exist', () => {
     assert.throws(() => sandboxArgs(request(), {allow: [{path: '/nope', mode: 'ro'}], network: true}, host(debian), '/home/ada'), /--allow-path \/nope does not exist/)
   })
