@@ -170,6 +170,25 @@ describe('hostile upstreams', function () {
     assert.ok(await until(() => !alive(pid), 6000), 'the upstream died with keyward')
   })
 
+  it('keyward’s files named by flag (--key-file, --audit-log) stay hidden inside a path a sandbox allows; an unsandboxed upstream reads them', async () => {
+    const keyFile = path.join(allowed, 'vault.key')
+    await fs.copyFile(box.env.KEYWARD_KEY_FILE!, keyFile)
+    await fs.chmod(keyFile, 0o600)
+    // In a directory of its own: the log's directory is hidden (its rotated files are beside it), not the rest of the allowed path.
+    const auditLog = path.join(allowed, 'audit', 'serve.jsonl')
+    await fs.mkdir(path.dirname(auditLog), {mode: 0o700})
+    await cli(['upstream', 'add', 'nosy', '--sandbox', '--allow-path', `${ROOT}:ro`, '--allow-path', `${allowed}:ro`, '--', process.execPath, HOSTILE])
+    await cli(['upstream', 'add', 'free', '--', process.execPath, HOSTILE])
+    const s = await serve(['--key-file', keyFile, '--audit-log', auditLog], {KEYWARD_KEY_FILE: undefined})
+    const c = await connect(s)
+    assert.equal((await read(c, 'nosy', path.join(allowed, 'other.txt'))).ok, true, 'the rest of the allowed path is shown')
+    assert.ok(await until(async () => (await fs.stat(auditLog).catch(() => undefined)) !== undefined), 'serve wrote its audit log')
+    for (const file of [keyFile, auditLog]) {
+      assert.equal((await read(c, 'nosy', file)).ok, false, `the sandboxed upstream read ${file}`)
+      assert.equal((await read(c, 'free', file)).ok, true, `the unsandboxed upstream reads ${file}: the test can fail`)
+    }
+  })
+
   it('an upstream has its own empty HOME: `keyward run --upstream` cannot open the vault from the default paths', async () => {
     // A user with every default path under HOME, as a fresh install has it: no XDG variables.
     const fresh = new Sandbox()
