@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, promises as fs, rmSync} from 'node:fs'
+import {closeSync, mkdtempSync, openSync, promises as fs, rmSync} from 'node:fs'
 import {createServer, type Server} from 'node:net'
 import path from 'node:path'
 
@@ -186,6 +186,25 @@ describe('hostile upstreams', function () {
     for (const file of [keyFile, auditLog]) {
       assert.equal((await read(c, 'nosy', file)).ok, false, `the sandboxed upstream read ${file}`)
       assert.equal((await read(c, 'free', file)).ok, true, `the unsandboxed upstream reads ${file}: the test can fail`)
+    }
+  })
+
+  it('an upstream, sandboxed or not, gets no descriptor keyward was started with beyond its stdio (one open on a file in the HOME, say)', async () => {
+    await cli(['upstream', 'add', 'jailed', '--sandbox', '--allow-path', `${ROOT}:ro`, '--', process.execPath, HOSTILE])
+    await cli(['upstream', 'add', 'free', '--', process.execPath, HOSTILE])
+    // A high number: the upstream's own runtime takes the low ones for itself.
+    const fd = openSync(box.path('planted.txt'), 'r')
+    try {
+      const s = await startServe(box, ['--stateless'], {}, {40: fd})
+      running.push(s)
+      const c = await connect(s)
+      for (const upstream of ['jailed', 'free']) {
+        const through = await read(c, upstream, '/proc/self/fd/40')
+        assert.equal(through.ok, false, `${upstream} read ${JSON.stringify(through.text)} through the inherited descriptor`)
+      }
+      assert.equal((await read(c, 'free', box.path('planted.txt'))).ok, true, 'the file is there to read: the test can fail')
+    } finally {
+      closeSync(fd)
     }
   })
 
