@@ -208,6 +208,17 @@ describe('hostile upstreams', function () {
     }
   })
 
+  it('an answer nested deeper than any real one is refused with an error that says so, at once: it neither hangs the call nor passes unredacted', async () => {
+    await cli(['upstream', 'add', 'deep', '--env', 'FIXTURE_NESTED=1', '--', process.execPath, HOSTILE])
+    const s = await serve()
+    const c = await connect(s)
+    // Past what JSON.stringify can write back: before, the call got no answer at all.
+    for (const depth of [10_000, 100]) {
+      await assert.rejects(c.callTool({name: 'deep__nested', arguments: {depth}}, undefined, {timeout: 10_000}), (err: Error) => /nested deeper than 64 levels/.test(err.message), `depth ${depth}`)
+    }
+    assert.equal(JSON.parse(await call(c, 'deep__get_process')).home.endsWith('/home'), true, 'the upstream still serves')
+  })
+
   it('an upstream has its own empty HOME: `keyward run --upstream` cannot open the vault from the default paths', async () => {
     // A user with every default path under HOME, as a fresh install has it: no XDG variables.
     const fresh = new Sandbox()
