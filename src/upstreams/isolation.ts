@@ -79,6 +79,8 @@ export function givenPaths(material: KeyMaterial, auditFile?: string): string[] 
 export function keywardPaths(vaultFile: string, env: NodeJS.ProcessEnv = process.env): string[] {
   const paths = [path.dirname(vaultFile), path.dirname(defaultVaultPath(env)), path.dirname(defaultKeyFilePath(env)), defaultStateDir(env)]
   if (env.KEYWARD_KEY_FILE) paths.push(path.resolve(env.KEYWARD_KEY_FILE))
+  // A stdio serve's own API key (cli/serve.ts stdioCredential): an upstream holding it could call keyward as its client.
+  if (env.KEYWARD_API_KEY_FILE) paths.push(path.resolve(env.KEYWARD_API_KEY_FILE))
   if (env.KEYWARD_AUDIT_LOG) paths.push(path.dirname(path.resolve(env.KEYWARD_AUDIT_LOG)))
   return [...new Set(paths)]
 }

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict'
 
 import {checkSandboxSupport, sandboxArgs, unshareArgs, within, type HostView} from '../../../../src/server/gateway/sandbox.js'
-import {parseAllowPath} from '../../../../src/upstreams/isolation.js'
+import {givenPaths, keywardPaths, parseAllowPath} from '../../../../src/upstreams/isolation.js'
+import {KeyMaterial} from '../../../../src/vault/index.js'
 
 type Entry = ReturnType<HostView['entry']>
 
@@ -96,6 +97,14 @@ describe('server/gateway/sandbox', () => {
     const p = pairs(args)
     assert.ok(p.includes('--ro-bind /dev/null /data/dotfiles/keyward/vault.key'), p.join(' | '))
     assert.ok(p.includes('--tmpfs /srv/state'), p.join(' | '))
+  })
+
+  it("keyward's own files, as the sandbox hides them: the defaults, the environment's, and those a flag or setting named", () => {
+    const env = {XDG_DATA_HOME: '/home/ada/.local/share', XDG_CONFIG_HOME: '/home/ada/.config', XDG_STATE_HOME: '/home/ada/.local/state', KEYWARD_KEY_FILE: '/srv/k/vault.key', KEYWARD_API_KEY_FILE: '/srv/k/client.key', KEYWARD_AUDIT_LOG: '/var/log/keyward/audit.jsonl'}
+    const paths = keywardPaths('/srv/v/vault.json', env)
+    for (const p of ['/srv/v', '/home/ada/.local/share/keyward', '/home/ada/.config/keyward', '/home/ada/.local/state/keyward', '/srv/k/vault.key', '/srv/k/client.key', '/var/log/keyward']) assert.ok(paths.includes(p), `${p} in ${paths.join(', ')}`)
+    const material = new KeyMaterial({kind: 'keyfile', key: Buffer.alloc(32), origin: '/opt/keys/vault.key'})
+    assert.deepEqual(givenPaths(material, '/data/audit/serve.jsonl'), ['/opt/keys/vault.key', '/data/audit'])
   })
 
   it('refuses an allowed path that does not exist', () => {
