@@ -152,8 +152,9 @@ function scanText(kind: PinKind, item: string, field: string, text: string, out:
   if (text.length > SCAN_CHARS && field !== 'description') out.push({kind, item, field, rule: 'too-long', excerpt: `${text.length} characters; past ${SCAN_CHARS} not scanned`})
   const invisible = INVISIBLE.exec(scanned)
   if (invisible) out.push({kind, item, field, rule: 'invisible-character', excerpt: excerptAround(scanned, invisible.index, invisible[0].length)})
-  // Invisible characters also split words ("ig\u200Bnore"): the rules read the text without them.
-  const visible = invisible ? scanned.replace(new RegExp(INVISIBLE.source, 'gu'), '') : scanned
+  // Invisible characters also split words ("ig\u200Bnore"): the rules read the text without them, and in
+  // plain letters: fullwidth and mathematical ones (ＩＧＮＯＲＥ, 𝐈𝐠𝐧𝐨𝐫𝐞) as their compatibility form, accents dropped.
+  const visible = (invisible ? scanned.replace(new RegExp(INVISIBLE.source, 'gu'), '') : scanned).normalize('NFKD').replace(/\p{M}/gu, '')
   for (const {rule, pattern} of TEXT_RULES) {
     const match = pattern.exec(visible)
     if (match) out.push({kind, item, field, rule, excerpt: excerptAround(visible, match.index, match[0].length)})
