@@ -10,6 +10,7 @@ import type {UpstreamContext} from '../server/gateway/resolve.js'
 import {recordTested, type UpstreamDefinition, type UpstreamTested} from '../upstreams/index.js'
 import {configOf} from '../config/index.js'
 import {KeywardError} from '../errors/index.js'
+import {givenPaths} from '../upstreams/isolation.js'
 import {pinsFor, recordListing, setPins} from '../upstreams/pin-store.js'
 import {approvePins, canonicalJson, diffPins, type Approval, type Listing, type PinDiff, type PinRow, type Review, type ReviewOptions, type UpstreamPins} from '../upstreams/pins.js'
 import {escapeName, escapeText, scanDefinition, scanListing, type Finding} from '../upstreams/scan.js'
@@ -20,7 +21,7 @@ import {renderTable, shortTime} from './table.js'
 import {withUpstreamFetch} from './upstream-tokens.js'
 
 export function upstreamContext(session: Session): UpstreamContext {
-  return {vaultId: session.vault.header.vault_id, vaultFile: session.file}
+  return {vaultId: session.vault.header.vault_id, vaultFile: session.file, hidden: givenPaths(session.material)}
 }
 
 export function pinSettings(data: VaultData): {onChange: 'block' | 'warn'; onFinding: 'block' | 'warn'} {
@@ -87,7 +88,7 @@ export function diffLines(diffs: readonly PinDiff[]): string[] {
     const label = d.change === 'changed' ? (d.renamedFrom ? `renamed from ${escapeName(d.renamedFrom)}, changed` : 'changed') : d.change === 'flagged' ? 'held back by the scanner (first use)' : d.change
     out.push(`${style.bold(`${d.kind} ${escapeName(d.name)}`)}: ${label} (${shortTime(d.since)})`)
     for (const f of d.fields) {
-      out.push(`  ${f.path}`)
+      out.push(`  ${escapeText(f.path, 200)}`)
       if (f.before !== undefined) out.push(`    ${style.red(`- ${shown(f.before)}`)}`)
       if (f.after !== undefined) out.push(`    ${style.green(`+ ${shown(f.after)}`)}`)
     }

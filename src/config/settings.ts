@@ -79,7 +79,7 @@ export const SETTINGS: readonly Setting[] = [
   {key: 'upstream.max-processes', kind: 'count', default: '64', description: 'The most upstream processes keyward runs at once (shared ones included); past it, a session that needs a process of its own (isolation key or session) gets an error saying so.'},
   {key: 'sessions.per-principal', kind: 'count', default: '64', description: 'Stateful HTTP: open sessions one API key or principal may hold; past it, its least recently used session is closed.'},
   {key: 'pins.on-change', kind: 'choice', choices: ['block', 'warn'], default: 'block', description: 'A changed, new or renamed upstream tool, prompt or template: block holds it back until `keyward upstream approve`; warn serves it and reports it.'},
-  {key: 'scan.on-finding', kind: 'choice', choices: ['block', 'warn'], default: 'warn', description: 'A finding of the description scanner in a definition seen for the first time: block holds it back until approved; warn pins it and reports it.'},
+  {key: 'scan.on-finding', kind: 'choice', choices: ['block', 'warn'], default: 'warn', description: 'A finding of the description scanner in a definition seen for the first time (at first use, or a change or new item under pins.on-change warn): block holds it back until approved; warn pins it and reports it.'},
 ]
 
 export function settingFor(key: string): Setting | undefined {

@@ -16,11 +16,16 @@ export type OpenAudit = AuditTrail & {close(): Promise<void>}
 
 const NOTHING_AUDITED: OpenAudit = {record: async () => {}, ready: async () => true, close: async () => {}}
 
+/** Where serve writes its audit log: --audit-log, KEYWARD_AUDIT_LOG, the vault's audit.path, the per-vault default. */
+export function serveAuditFile(options: Pick<ServeOptions, 'settings'>, live: LiveVault): string {
+  return resolveAuditPath(options.settings?.['audit.path'], configOf(live.snapshot.data).get('audit.path'), live.snapshot.vaultId)
+}
+
 export async function openAudit(options: ServeOptions, live: LiveVault, runtime: () => Runtime, clustered: boolean): Promise<OpenAudit> {
   const {log} = options
   const config = runtime().config
   const failClosed = () => runtime().protection.audit.failClosed
-  const file = resolveAuditPath(options.settings?.['audit.path'], configOf(live.snapshot.data).get('audit.path'), live.snapshot.vaultId)
+  const file = serveAuditFile(options, live)
   const note = await sharedLogNote(file)
   if (note) log('warn', note)
   let key = auditKeyOf(live.snapshot.data)

@@ -9,6 +9,7 @@
  * lock, which every writer of that file takes.
  */
 import {countValue, parseDurationValue} from '../config/index.js'
+import {givenPaths} from '../upstreams/isolation.js'
 import {TokenBroker, upstreamFetch} from '../upstreams/oauth/index.js'
 import type {AuditTrail} from './stages/audit-requests.js'
 import type {Cluster} from './cluster.js'
@@ -17,6 +18,7 @@ import type {ServeMode} from './gateway/upstream-source.js'
 import {PinGate} from './gateway/pin-gate.js'
 import type {LiveVault} from './live-vault.js'
 import type {Logger} from './log.js'
+import {serveAuditFile} from './open-audit.js'
 import type {ServeOptions} from './options.js'
 import type {Runtime} from './runtime.js'
 import type {Catalog} from './tools/catalog.js'
@@ -65,7 +67,7 @@ export async function startGateway(options: ServeOptions, parts: GatewayParts): 
     stdioSession: () => parts.stdio.session,
     settings: () => gatewaySettings(runtime().config),
     logRedactor: () => runtime().logRedactor,
-    context: {vaultId: live.snapshot.vaultId, vaultFile: options.vaultFile},
+    context: {vaultId: live.snapshot.vaultId, vaultFile: options.vaultFile, hidden: givenPaths(options.material, serveAuditFile(options, live))},
     gate,
     upstreamFetch: (def) => upstreamFetch(tokens, def),
     current: (principal) => runtime().authenticators.current(principal),

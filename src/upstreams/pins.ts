@@ -159,7 +159,7 @@ export interface ReviewOptions {
   now: string
   /** block: changed and new items are left out; warn: they are served, and still recorded and reported. */
   onChange: 'block' | 'warn'
-  /** At first use, an item this returns true for is held back instead of pinned (scan.on-finding block). */
+  /** An item this returns true for is held back: at first use instead of pinned, and under warn a change or new item (scan.on-finding block). */
   hold?(kind: PinKind, def: Definition): boolean
   /**
    * The listing may not be all the upstream offers (one client session's own connection, whose
@@ -288,7 +288,8 @@ function compareKind(state: UpstreamPins, kind: PinKind, seen: Map<string, Defin
       continue
     }
     const {hash, listed, definition} = print!
-    if (options.onChange === 'warn') served.add(def.name)
+    // warn serves a change, unless the scanner flags it: a definition seen for the first time, as at first use.
+    if (options.onChange === 'warn' && !options.hold?.(kind, {...definition, name: def.name})) served.add(def.name)
     const renamedFrom = pin || vanished.length === 0 ? undefined : renameOf(print!)
     const change: PendingChange = pin || renamedFrom ? 'changed' : 'added'
     const recorded = state.pending[key]

@@ -44,14 +44,14 @@ export const SCAN_RULES: Record<ScanRule, string> = {
   'cross-tool': 'an instruction about other tools: call them first, change what they do, or use this one in their place',
   'credential-reference': 'a reference to credentials or key files (~/.ssh, id_rsa, .env, mcp.json, …)',
   exfiltration: 'a request for the conversation, the system prompt or earlier tool results',
-  'too-long': 'a description longer than any tool needs (text hidden past what a client shows)',
+  'too-long': 'a description longer than any tool needs (text hidden past what a client shows), or text longer, deeper or more than the scanner reads',
 }
 
 /** Longer than this, a description is flagged (the longest in the clean corpus is under 500 characters). */
 export const MAX_DESCRIPTION = 2000
-/** Strings are scanned up to this length (longer ones are flagged by too-long already). */
+/** Strings are scanned up to this length; a longer one is flagged too-long (its rest is not read). */
 const SCAN_CHARS = 20_000
-/** A definition's strings are walked this deep, and at most this many. */
+/** A definition's strings are walked this deep, and at most this many; past either, it is flagged too-long. */
 const MAX_DEPTH = 32
 const MAX_STRINGS = 5000
 
@@ -115,9 +115,19 @@ function excerptAround(text: string, index: number, length: number): string {
   return `${start > 0 ? '…' : ''}${escapeText(text.slice(start, end), 200)}${end < text.length ? '…' : ''}`
 }
 
+/** What the walk of a definition may still read; `unread` is where it first stopped reading, and why. */
+interface Budget {
+  left: number
+  unread?: {field: string; why: string}
+}
+
 /** The strings of a definition, with where each is: property names count too (a schema can hide text in a key). */
-function* strings(value: unknown, path: string, depth = 0, budget = {left: MAX_STRINGS}): Generator<[string, string]> {
-  if (budget.left <= 0 || depth > MAX_DEPTH) return
+function* strings(value: unknown, path: string, depth = 0, budget: Budget = {left: MAX_STRINGS}): Generator<[string, string]> {
+  // What is not read cannot pass for clean: the first place the walk stops is itself a finding.
+  if (budget.left <= 0 || depth > MAX_DEPTH) {
+    budget.unread ??= {field: path || '(whole)', why: budget.left <= 0 ? `more than ${MAX_STRINGS} strings; the rest not scanned` : `nested deeper than ${MAX_DEPTH} levels; not scanned`}
+    return
+  }
   if (typeof value === 'string') {
     budget.left--
     yield [path, value]
@@ -138,10 +148,13 @@ function* strings(value: unknown, path: string, depth = 0, budget = {left: MAX_S
 
 function scanText(kind: PinKind, item: string, field: string, text: string, out: Finding[]): void {
   const scanned = text.length > SCAN_CHARS ? text.slice(0, SCAN_CHARS) : text
+  // A description that long is flagged already (MAX_DESCRIPTION); any other string gets its own finding.
+  if (text.length > SCAN_CHARS && field !== 'description') out.push({kind, item, field, rule: 'too-long', excerpt: `${text.length} characters; past ${SCAN_CHARS} not scanned`})
   const invisible = INVISIBLE.exec(scanned)
   if (invisible) out.push({kind, item, field, rule: 'invisible-character', excerpt: excerptAround(scanned, invisible.index, invisible[0].length)})
-  // Invisible characters also split words ("ig\u200Bnore"): the rules read the text without them.
-  const visible = invisible ? scanned.replace(new RegExp(INVISIBLE.source, 'gu'), '') : scanned
+  // Invisible characters also split words ("ig\u200Bnore"): the rules read the text without them, and in
+  // plain letters: fullwidth and mathematical ones (ＩＧＮＯＲＥ, 𝐈𝐠𝐧𝐨𝐫𝐞) as their compatibility form, accents dropped.
+  const visible = (invisible ? scanned.replace(new RegExp(INVISIBLE.source, 'gu'), '') : scanned).normalize('NFKD').replace(/\p{M}/gu, '')
   for (const {rule, pattern} of TEXT_RULES) {
     const match = pattern.exec(visible)
     if (match) out.push({kind, item, field, rule, excerpt: excerptAround(visible, match.index, match[0].length)})
@@ -174,7 +187,10 @@ export function scanDefinition(kind: PinKind, def: Definition): Finding[] {
   const description = typeof def.description === 'string' ? def.description : ''
   if (description.length > MAX_DESCRIPTION) out.push({kind, item, field: 'description', rule: 'too-long', excerpt: `${description.length} characters`})
   const {name: _name, _meta: _skip, ...rest} = def
-  for (const [field, text] of strings(rest, '')) scanText(kind, item, field, text, out)
+  const budget: Budget = {left: MAX_STRINGS}
+  // A field's path holds the upstream's property names: escaped like any text of its own.
+  for (const [field, text] of strings(rest, '', 0, budget)) scanText(kind, item, escapeText(field, 200), text, out)
+  if (budget.unread) out.push({kind, item, field: escapeText(budget.unread.field, 200), rule: 'too-long', excerpt: budget.unread.why})
   if (INVISIBLE.test(name) && !out.some((f) => f.field === 'name' && f.rule === 'invisible-character')) {
     out.push({kind, item, field: 'name', rule: 'invisible-character', excerpt: escapeName(name)})
   }

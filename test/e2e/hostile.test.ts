@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import {mkdtempSync, promises as fs, rmSync} from 'node:fs'
+import {closeSync, mkdtempSync, openSync, promises as fs, rmSync} from 'node:fs'
 import {createServer, type Server} from 'node:net'
 import path from 'node:path'
 
@@ -168,6 +168,55 @@ describe('hostile upstreams', function () {
     s.child.kill('SIGKILL')
     running.splice(0)
     assert.ok(await until(() => !alive(pid), 6000), 'the upstream died with keyward')
+  })
+
+  it('keyward’s files named by flag (--key-file, --audit-log) stay hidden inside a path a sandbox allows; an unsandboxed upstream reads them', async () => {
+    const keyFile = path.join(allowed, 'vault.key')
+    await fs.copyFile(box.env.KEYWARD_KEY_FILE!, keyFile)
+    await fs.chmod(keyFile, 0o600)
+    // In a directory of its own: the log's directory is hidden (its rotated files are beside it), not the rest of the allowed path.
+    const auditLog = path.join(allowed, 'audit', 'serve.jsonl')
+    await fs.mkdir(path.dirname(auditLog), {mode: 0o700})
+    await cli(['upstream', 'add', 'nosy', '--sandbox', '--allow-path', `${ROOT}:ro`, '--allow-path', `${allowed}:ro`, '--', process.execPath, HOSTILE])
+    await cli(['upstream', 'add', 'free', '--', process.execPath, HOSTILE])
+    const s = await serve(['--key-file', keyFile, '--audit-log', auditLog], {KEYWARD_KEY_FILE: undefined})
+    const c = await connect(s)
+    assert.equal((await read(c, 'nosy', path.join(allowed, 'other.txt'))).ok, true, 'the rest of the allowed path is shown')
+    assert.ok(await until(async () => (await fs.stat(auditLog).catch(() => undefined)) !== undefined), 'serve wrote its audit log')
+    for (const file of [keyFile, auditLog]) {
+      assert.equal((await read(c, 'nosy', file)).ok, false, `the sandboxed upstream read ${file}`)
+      assert.equal((await read(c, 'free', file)).ok, true, `the unsandboxed upstream reads ${file}: the test can fail`)
+    }
+  })
+
+  it('an upstream, sandboxed or not, gets no descriptor keyward was started with beyond its stdio (one open on a file in the HOME, say)', async () => {
+    await cli(['upstream', 'add', 'jailed', '--sandbox', '--allow-path', `${ROOT}:ro`, '--', process.execPath, HOSTILE])
+    await cli(['upstream', 'add', 'free', '--', process.execPath, HOSTILE])
+    // A high number: the upstream's own runtime takes the low ones for itself.
+    const fd = openSync(box.path('planted.txt'), 'r')
+    try {
+      const s = await startServe(box, ['--stateless'], {}, {40: fd})
+      running.push(s)
+      const c = await connect(s)
+      for (const upstream of ['jailed', 'free']) {
+        const through = await read(c, upstream, '/proc/self/fd/40')
+        assert.equal(through.ok, false, `${upstream} read ${JSON.stringify(through.text)} through the inherited descriptor`)
+      }
+      assert.equal((await read(c, 'free', box.path('planted.txt'))).ok, true, 'the file is there to read: the test can fail')
+    } finally {
+      closeSync(fd)
+    }
+  })
+
+  it('an answer nested deeper than any real one is refused with an error that says so, at once: it neither hangs the call nor passes unredacted', async () => {
+    await cli(['upstream', 'add', 'deep', '--env', 'FIXTURE_NESTED=1', '--', process.execPath, HOSTILE])
+    const s = await serve()
+    const c = await connect(s)
+    // Past what JSON.stringify can write back: before, the call got no answer at all.
+    for (const depth of [10_000, 100]) {
+      await assert.rejects(c.callTool({name: 'deep__nested', arguments: {depth}}, undefined, {timeout: 10_000}), (err: Error) => /nested deeper than 64 levels/.test(err.message), `depth ${depth}`)
+    }
+    assert.equal(JSON.parse(await call(c, 'deep__get_process')).home.endsWith('/home'), true, 'the upstream still serves')
   })
 
   it('an upstream has its own empty HOME: `keyward run --upstream` cannot open the vault from the default paths', async () => {

@@ -28,6 +28,8 @@ export interface RunOptions {
   env?: Record<string, string | undefined>
   input?: string | Buffer
   cwd?: string
+  /** Descriptors the child starts with beyond its stdio, by number: as a supervisor may leave some open. */
+  fds?: Record<number, number>
 }
 
 /** A private directory with XDG paths set, so nothing touches the real home. */
@@ -58,7 +60,10 @@ export class Sandbox {
   spawn(args: string[], options: RunOptions = {}): ChildProcess {
     const env = {...this.env, ...options.env}
     for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k]
-    return spawn(process.execPath, [BIN, ...args], {env: env as NodeJS.ProcessEnv, cwd: options.cwd ?? this.dir, stdio: ['pipe', 'pipe', 'pipe']})
+    const extra = Object.keys(options.fds ?? {}).map(Number)
+    const stdio: ('pipe' | 'ignore' | number)[] = ['pipe', 'pipe', 'pipe']
+    for (let fd = 3; fd <= Math.max(2, ...extra); fd++) stdio.push(options.fds?.[fd] ?? 'ignore')
+    return spawn(process.execPath, [BIN, ...args], {env: env as NodeJS.ProcessEnv, cwd: options.cwd ?? this.dir, stdio})
   }
 
   run(args: string[], options: RunOptions = {}): Promise<Result> {

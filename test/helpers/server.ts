@@ -14,8 +14,8 @@ export interface RunningServe {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-export async function startServe(box: Sandbox, args: string[] = [], env: Record<string, string | undefined> = {}): Promise<RunningServe> {
-  const child = box.spawn(['serve', '--transport', 'http', '--port', '0', ...args], {env})
+export async function startServe(box: Sandbox, args: string[] = [], env: Record<string, string | undefined> = {}, fds?: Record<number, number>): Promise<RunningServe> {
+  const child = box.spawn(['serve', '--transport', 'http', '--port', '0', ...args], {env, fds})
   let logs = ''
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (logs += d))
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (logs += d))

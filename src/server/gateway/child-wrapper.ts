@@ -8,9 +8,37 @@
  * The command may be bubblewrap or unshare holding the upstream in a PID namespace (sandbox.ts):
  * ending the group then ends that namespace, and with it every descendant, even one that left
  * the group (`detached: true`), which a process group alone cannot reach.
+ *
+ * The command gets no descriptor but its stdin, stdout and stderr: one that keyward was started
+ * with (a supervisor's, a client's) and that is not close-on-exec would otherwise pass through
+ * every exec down to the upstream, sandbox or not, and open to it whatever it refers to.
  */
 import {spawn} from 'node:child_process'
+import {closeSync, readdirSync, readFileSync} from 'node:fs'
 import {Socket} from 'node:net'
+
+const O_CLOEXEC = 0o2000000
+
+/** Closes every inherited descriptor above the lifeline that an exec would pass on (Linux: /proc tells; elsewhere nothing is done). */
+function closeInherited(): void {
+  let fds: string[]
+  try {
+    fds = readdirSync('/proc/self/fd')
+  } catch {
+    return
+  }
+  for (const name of fds) {
+    const fd = Number(name)
+    if (fd <= 3) continue
+    try {
+      // Node's own descriptors are close-on-exec: only those that are not were inherited.
+      const flags = /^flags:\s*([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1]
+      if (flags !== undefined && (Number.parseInt(flags, 8) & O_CLOEXEC) === 0) closeSync(fd)
+    } catch {
+      // Gone already (the directory listing's own descriptor).
+    }
+  }
+}
 
 const [command, ...args] = process.argv.slice(2)
 if (!command) {
@@ -18,6 +46,7 @@ if (!command) {
   process.exit(2)
 }
 
+closeInherited()
 const child = spawn(command, args, {stdio: 'inherit', detached: true})
 let ending = false
 

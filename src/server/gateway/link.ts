@@ -38,6 +38,12 @@ const BACKOFF_MIN_MS = 500
 const BACKOFF_MAX_MS = 30_000
 /** The longest line a stdio upstream may write; a longer answer is refused at once (child-transport.ts). */
 export const MAX_LINE_BYTES = 32 * 1024 * 1024
+/**
+ * What an upstream sends is nested at most this deep, as a client's arguments are (guard/patterns.ts):
+ * the redactor reads no deeper, and JSON.stringify overflows its stack near 5,000 levels, which
+ * left a call that deep with no answer at all.
+ */
+export const MAX_NESTING = 64
 
 /** The protocol era a connected upstream speaks: 2025-11-25 and before, or 2026-07-28. */
 export type UpstreamEra = 'legacy' | 'modern'
@@ -402,14 +408,21 @@ export class UpstreamLink {
  * arrives with the answer (one read of the upstream's output, one SSE chunk) would be dropped. So
  * answers, and the end of the connection, are handed over a turn later, after the notifications
  * that came before them. And a 2026-07-28 result without `resultType` is read as complete
- * (`missing` is told), rather than refused with the call (see the module comment).
+ * (`missing` is told), rather than refused with the call (see the module comment). An answer
+ * nested deeper than MAX_NESTING becomes an error that says so; a notification or request that
+ * deep is dropped.
  */
 function deliverAnswers(transport: Transport, client: Client, missing: () => void): void {
   const deliver = transport.onmessage
   const closed = transport.onclose
   if (deliver) {
     transport.onmessage = (message, extra) => {
-      if ('method' in message || !('id' in message)) return deliver.call(transport, message, extra)
+      const tooDeep = nestedDeeper(message, MAX_NESTING)
+      if ('method' in message || !('id' in message)) return tooDeep ? undefined : deliver.call(transport, message, extra)
+      if (tooDeep) {
+        const error = {code: RPC.INTERNAL_ERROR, message: `the upstream's answer is nested deeper than ${MAX_NESTING} levels, and was discarded`, data: {reason: 'too_deep', limit: MAX_NESTING}}
+        message = {jsonrpc: '2.0', id: message.id, error} as unknown as typeof message
+      }
       const result = (message as {result?: unknown}).result
       if (isObject(result) && result.resultType === undefined && client.getProtocolEra() === 'modern') {
         missing()
@@ -419,6 +432,19 @@ function deliverAnswers(transport: Transport, client: Client, missing: () => voi
     }
   }
   if (closed) transport.onclose = () => setImmediate(() => closed.call(transport))
+}
+
+/** Whether objects and arrays nest deeper than `max` levels in `value`: walked without recursion, whatever the depth. */
+function nestedDeeper(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!
+    if (depth > max) return true
+    for (const child of Array.isArray(item) ? item : Object.values(item as object)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
+    }
+  }
+  return false
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

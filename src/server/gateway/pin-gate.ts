@@ -95,11 +95,13 @@ export class PinGate implements ItemGate {
       this.memory.set(upstream, result.state)
       this.reportFirstUse(upstream, listing, result.state)
     }
-    for (const event of result.events) this.report(upstream, event, true)
+    const held = (event: PinEvent) => result.served[event.kind]?.has(event.name) !== true
+    for (const event of result.events) this.report(upstream, event, true, held(event))
     // Changes recorded before (by another run, or `upstream test`): logged once by this process too, not audited again.
     for (const pending of Object.values(result.state.pending)) {
       if (pending.change === 'flagged' || !listing[pending.kind]?.some((d) => d.name === pending.name)) continue
-      this.report(upstream, {type: pending.change === 'added' ? 'pin.added' : 'pin.changed', kind: pending.kind, name: pending.name, hash: pending.hash, ...(pending.renamedFrom ? {renamedFrom: pending.renamedFrom} : {})}, false)
+      const event: PinEvent = {type: pending.change === 'added' ? 'pin.added' : 'pin.changed', kind: pending.kind, name: pending.name, hash: pending.hash, ...(pending.renamedFrom ? {renamedFrom: pending.renamedFrom} : {})}
+      this.report(upstream, event, false, held(event))
     }
     if (result.changed) this.persist(upstream, listing, options)
     return result.served
@@ -122,16 +124,18 @@ export class PinGate implements ItemGate {
     if (findings.length > 20) this.options.log('warn', `upstream ${upstream}: ${findings.length - 20} more scanner findings; see \`keyward upstream scan ${upstream}\``)
   }
 
-  private report(upstream: string, event: PinEvent, audit: boolean): void {
+  /** `held`: the item is not served (pins.on-change block, or the scanner flagged it under warn). */
+  private report(upstream: string, event: PinEvent, audit: boolean, held: boolean): void {
     this.once(`${upstream}|${event.type}|${event.kind}|${event.name}|${event.hash}`, () => {
       const name = escapeName(event.name)
       const blocked = this.options.settings().onChange === 'block'
+      const fate = held ? `held back${blocked ? '' : ' (the scanner flags it: scan.on-finding block)'}` : 'served (pins.on-change warn)'
       const what =
         event.type === 'pin.removed'
           ? 'is no longer offered'
           : event.type === 'pin.added'
-            ? `is new since the upstream was pinned; ${blocked ? 'held back' : 'served (pins.on-change warn)'}`
-            : `${event.renamedFrom ? `replaces ${escapeName(event.renamedFrom)} (a rename) and ` : ''}changed since it was pinned; ${blocked ? 'held back' : 'served (pins.on-change warn)'}`
+            ? `is new since the upstream was pinned; ${fate}`
+            : `${event.renamedFrom ? `replaces ${escapeName(event.renamedFrom)} (a rename) and ` : ''}changed since it was pinned; ${fate}`
       const next = event.type === 'pin.removed' ? '' : `; see \`keyward upstream diff ${upstream}\`, then \`keyward upstream approve ${upstream} ${event.kind === 'tool' ? '' : `${event.kind}:`}${name}\``
       this.options.log('warn', `upstream ${upstream}: ${event.kind} ${name} ${what}${next}`)
       if (audit) this.options.audit({event: event.type, upstream, kind: event.kind, name: event.name, hash: event.hash, ...(event.before ? {before: event.before} : {}), ...(event.renamedFrom ? {renamed_from: event.renamedFrom} : {})})

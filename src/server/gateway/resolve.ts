@@ -12,7 +12,7 @@ import type {Resolved} from './link.js'
 export interface UpstreamContext {
   vaultId: string
   vaultFile: string
-  /** More of keyward's own files to hide from a sandbox (a key file given by flag). */
+  /** More of keyward's own files to hide from a sandbox: those a flag or a setting named (isolation.ts `givenPaths`). */
   hidden?: readonly string[]
 }
 

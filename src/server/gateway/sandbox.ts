@@ -148,6 +148,22 @@ function commandPrefixes(file: string | undefined, host: HostView, operatorHome:
   return [...out]
 }
 
+/**
+ * Where a host path shows inside the sandbox, through any of the directories bound at their own
+ * path: under a bound directory as named, and under one whose real path holds its real path (a
+ * key file reached through a symlinked ~/.config; an allowed path that is a symlink).
+ */
+function shownAt(p: string, bound: readonly string[], host: HostView): string[] {
+  const real = host.realpath(p) ?? p
+  const out = new Set<string>()
+  for (const dir of bound) {
+    if (within(p, dir)) out.add(p)
+    const realDir = host.realpath(dir) ?? dir
+    if (within(real, realDir)) out.add(path.join(dir, path.relative(realDir, real)))
+  }
+  return [...out]
+}
+
 function bindSystem(args: string[], host: HostView, readOnly: string[]): void {
   for (const dir of SYSTEM_DIRS) {
     const entry = host.entry(dir)
@@ -161,7 +177,9 @@ function bindSystem(args: string[], host: HostView, readOnly: string[]): void {
 }
 
 function mask(args: string[], p: string, host: HostView): boolean {
-  const entry = host.entry(p)
+  let entry = host.entry(p)
+  // A symlink shows as what it points to (an allowed path that is a symlink to a directory).
+  if (entry?.type === 'symlink') entry = host.entry(host.realpath(p) ?? p)
   if (!entry) return false
   if (entry.type === 'dir') args.push('--tmpfs', p)
   else args.push('--ro-bind', '/dev/null', p)
@@ -198,10 +216,10 @@ export function sandboxArgs(request: LaunchRequest, policy: SandboxPolicy, host:
     if (!host.entry(allowed.path)) throw new KeywardError('INVALID_INPUT', `--allow-path ${allowed.path} does not exist; create it or remove it with \`keyward upstream set NAME --remove-path ${allowed.path}\``)
     bind(allowed.path, allowed.mode)
   }
-  // keyward's own files stay hidden even where an allowed path covers them; then the private HOME on top.
-  for (const p of request.hidden) {
-    if (sources.some((s) => within(p, s)) && mask(args, p, host)) view.hidden.push(p)
-  }
+  // keyward's own files stay hidden wherever they show: in an allowed path, or in the system (a vault in
+  // /etc/keyward); then the private HOME on top.
+  const bound = [...SYSTEM_DIRS.filter((dir) => host.entry(dir)?.type === 'dir'), ...sources]
+  for (const p of request.hidden) for (const at of shownAt(p, bound, host)) if (mask(args, at, host)) view.hidden.push(at)
   if (request.home) {
     args.push('--bind', request.home, SANDBOX_HOME)
     view.readWrite.push(SANDBOX_HOME)

@@ -130,6 +130,12 @@ export class UpstreamSource implements ToolSource {
   private items: Items = noItems()
   /** What each key or session connection lists, once it has. */
   private readonly own = new WeakMap<Connection, Items>()
+  /**
+   * The listings in flight, per connection and kind; `again` when a list_changed came meanwhile.
+   * An upstream chooses how often it says its lists changed, and whether it answers at all: a
+   * notification costs at most one listing after the one in flight, never a request of its own.
+   */
+  private readonly relisting = new WeakMap<Connection, Map<ItemKind, 'listing' | 'again'>>()
   private readonly listeners = new Set<(kind: ItemKind) => void>()
   /** Settles once the first listing is done, or the first start failed. */
   readonly firstList: Promise<void>
@@ -317,6 +323,20 @@ export class UpstreamSource implements ToolSource {
   }
 
   private async relist(kind: ItemKind, connection: Connection): Promise<void> {
+    let states = this.relisting.get(connection)
+    if (!states) this.relisting.set(connection, (states = new Map()))
+    if (states.has(kind)) return void states.set(kind, 'again')
+    try {
+      do {
+        states.set(kind, 'listing')
+        await this.listAgain(kind, connection)
+      } while (states.get(kind) === 'again')
+    } finally {
+      states.delete(kind)
+    }
+  }
+
+  private async listAgain(kind: ItemKind, connection: Connection): Promise<void> {
     const into = this.itemsOf(connection)
     if (!into) return
     let client: Client

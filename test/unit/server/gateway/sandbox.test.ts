@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict'
 
 import {checkSandboxSupport, sandboxArgs, unshareArgs, within, type HostView} from '../../../../src/server/gateway/sandbox.js'
-import {parseAllowPath} from '../../../../src/upstreams/isolation.js'
+import {givenPaths, keywardPaths, parseAllowPath} from '../../../../src/upstreams/isolation.js'
+import {KeyMaterial} from '../../../../src/vault/index.js'
 
 type Entry = ReturnType<HostView['entry']>
 
@@ -77,6 +78,33 @@ describe('server/gateway/sandbox', () => {
     assert.ok(p.includes('--cap-drop ALL'), 'root: every capability dropped')
     assert.deepEqual(view.readWrite, ['/srv/docs', '/home/upstream'])
     assert.equal(view.network, false)
+  })
+
+  it('masks keyward’s files where the system shows them (a vault in /etc/keyward, a key file in /opt), not only inside allowed paths', () => {
+    const system = {...debian, '/opt': dir, '/etc/keyward': dir, '/opt/keyward/vault.key': file}
+    const {args, view} = sandboxArgs(request({hidden: ['/etc/keyward', '/opt/keyward/vault.key', '/home/ada/.local/state/keyward']}), {allow: [], network: false}, host(system), '/home/ada')
+    const p = pairs(args)
+    assert.ok(p.includes('--tmpfs /etc/keyward'), p.join(' | '))
+    assert.ok(p.includes('--ro-bind /dev/null /opt/keyward/vault.key'), p.join(' | '))
+    assert.ok(p.indexOf('--tmpfs /etc/keyward') > p.indexOf('--ro-bind /etc /etc'), 'the mask comes after the bind it covers')
+    assert.ok(view.hidden.includes('/etc/keyward') && view.hidden.includes('/opt/keyward/vault.key'))
+  })
+
+  it('masks keyward’s files where a symlink shows them: a key file under a symlinked ~/.config, an allowed path that is a symlink', () => {
+    const linked = {...debian, '/data': dir, '/data/dotfiles/keyward/vault.key': file, '/srv/state': {type: 'symlink', target: '/home/ada/.local/state/keyward'} as Entry}
+    const real = {'/home/ada/.config/keyward/vault.key': '/data/dotfiles/keyward/vault.key', '/srv/state': '/home/ada/.local/state/keyward'}
+    const {args} = sandboxArgs(request(), {allow: [{path: '/data', mode: 'ro'}, {path: '/srv/state', mode: 'ro'}], network: false}, host(linked, 1000, real), '/home/ada')
+    const p = pairs(args)
+    assert.ok(p.includes('--ro-bind /dev/null /data/dotfiles/keyward/vault.key'), p.join(' | '))
+    assert.ok(p.includes('--tmpfs /srv/state'), p.join(' | '))
+  })
+
+  it("keyward's own files, as the sandbox hides them: the defaults, the environment's, and those a flag or setting named", () => {
+    const env = {XDG_DATA_HOME: '/home/ada/.local/share', XDG_CONFIG_HOME: '/home/ada/.config', XDG_STATE_HOME: '/home/ada/.local/state', KEYWARD_KEY_FILE: '/srv/k/vault.key', KEYWARD_API_KEY_FILE: '/srv/k/client.key', KEYWARD_AUDIT_LOG: '/var/log/keyward/audit.jsonl'}
+    const paths = keywardPaths('/srv/v/vault.json', env)
+    for (const p of ['/srv/v', '/home/ada/.local/share/keyward', '/home/ada/.config/keyward', '/home/ada/.local/state/keyward', '/srv/k/vault.key', '/srv/k/client.key', '/var/log/keyward']) assert.ok(paths.includes(p), `${p} in ${paths.join(', ')}`)
+    const material = new KeyMaterial({kind: 'keyfile', key: Buffer.alloc(32), origin: '/opt/keys/vault.key'})
+    assert.deepEqual(givenPaths(material, '/data/audit/serve.jsonl'), ['/opt/keys/vault.key', '/data/audit'])
   })
 
   it('refuses an allowed path that does not exist', () => {

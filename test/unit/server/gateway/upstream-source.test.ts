@@ -365,6 +365,44 @@ describe('gateway: an upstream source (upstream-source.ts)', function () {
 describe("gateway: an upstream source logs what its upstream says redacted", function () {
   this.timeout(20_000)
 
+  it("a flood of list_changed costs one listing in flight and one after it, not a request each: an upstream that never answers cannot pile up keyward's requests", async () => {
+    const servers: LegacyServer[] = []
+    let lists = 0
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => (release = resolve))
+    // Lists one tool at first; after that each listing waits until released, then lists two.
+    const handle = legacyUpstream(() => {
+      const server = new LegacyServer({name: 'flood', version: '1.0.0'}, {capabilities: {tools: {listChanged: true}}})
+      server.setRequestHandler(ListToolsRequestSchema, async () => {
+        if (lists++ === 0) return {tools: [{name: 'a', inputSchema: {type: 'object' as const}}]}
+        await held
+        return {tools: [{name: 'a', inputSchema: {type: 'object' as const}}, {name: 'b', inputSchema: {type: 'object' as const}}]}
+      })
+      servers.push(server)
+      return server
+    })
+    const http = createServer((req, res) => void handle(req, res).catch(() => res.destroy()))
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    const def = {name: 'up', transport: 'http', url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`, headers: {}, prefix: true} as unknown as UpstreamDefinition
+    const source = await startedSource(def)
+    try {
+      for (let i = 0; i < 200; i++) await servers.at(-1)!.sendToolListChanged()
+      assert.ok(await until(() => lists >= 2))
+      await new Promise((r) => setTimeout(r, 300))
+      assert.equal(lists, 2, 'one listing in flight, however many notifications came')
+      release()
+      // The notifications that came meanwhile are not lost: one more listing follows, and what it lists is seen.
+      assert.ok(await until(() => lists === 3 && source.tools().length === 2), `${lists} listings, ${source.tools().length} tools`)
+      await new Promise((r) => setTimeout(r, 200))
+      assert.equal(lists, 3)
+    } finally {
+      release()
+      await source.stop()
+      http.closeAllConnections()
+      http.close()
+    }
+  })
+
   it('redacts a failed listing (an upstream error that quotes its secret) before the log', async () => {
     const SECRET = 'sk-live-0123456789abcdef'
     const servers: LegacyServer[] = []
