@@ -9,8 +9,9 @@
  */
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
+import http from 'node:http'
 import {closeSync, mkdtempSync, openSync, promises as fs, rmSync} from 'node:fs'
-import {createServer, type Server} from 'node:net'
+import {createServer, type AddressInfo, type Server} from 'node:net'
 import path from 'node:path'
 
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
@@ -219,6 +220,24 @@ describe('hostile upstreams', function () {
     assert.equal(JSON.parse(await call(c, 'deep__get_process')).home.endsWith('/home'), true, 'the upstream still serves')
   })
 
+  it('an HTTP upstream’s answer over 32 MiB is refused once it passes the limit, its transfer stopped; the upstream still serves', async () => {
+    const upstream = await hugeAnswerUpstream(80 * 1024 * 1024)
+    try {
+      await cli(['upstream', 'add', 'far', '--url', upstream.url])
+      const s = await serve()
+      const c = await connect(s)
+      const outcome = await c.callTool({name: 'far__huge', arguments: {}}, undefined, {timeout: 30_000}).then(
+        (result) => JSON.stringify(result),
+        (err: Error) => err.message,
+      )
+      assert.match(outcome, /over 32 MiB/, 'the call fails, saying why')
+      assert.ok(upstream.written() < 64 * 1024 * 1024, `the upstream got to send ${upstream.written()} bytes`)
+      assert.equal(await call(c, 'far__small'), 'small', 'the upstream still serves')
+    } finally {
+      await upstream.close()
+    }
+  })
+
   it('an upstream has its own empty HOME: `keyward run --upstream` cannot open the vault from the default paths', async () => {
     // A user with every default path under HOME, as a fresh install has it: no XDG variables.
     const fresh = new Sandbox()
@@ -292,3 +311,46 @@ describe('hostile upstreams', function () {
     assert.equal(views.find((u: {name: string}) => u.name === 'opted-out').sandbox.enabled, false)
   })
 })
+
+/**
+ * A 2025-era MCP server over plain HTTP (JSON answers) with two tools: `small`, and `huge`, whose
+ * answer is a text of `size` bytes, streamed. Resolves with its URL and how much of the huge answer
+ * it got to write.
+ */
+async function hugeAnswerUpstream(size: number): Promise<{url: string; written: () => number; close: () => Promise<void>}> {
+  let written = 0
+  const chunk = Buffer.alloc(256 * 1024, 0x78)
+  const server = http.createServer(async (req, res) => {
+    res.on('error', () => {})
+    if (req.method !== 'POST') return void res.writeHead(req.method === 'DELETE' ? 200 : 405).end()
+    let body = ''
+    for await (const part of req) body += part
+    const message = JSON.parse(body) as {id?: number; method: string; params?: {name?: string; protocolVersion?: string}}
+    if (message.id === undefined) return void res.writeHead(202).end()
+    const answer = (result: unknown) => res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({jsonrpc: '2.0', id: message.id, result}))
+    if (message.method === 'initialize') return answer({protocolVersion: message.params?.protocolVersion ?? '2025-11-25', capabilities: {tools: {}}, serverInfo: {name: 'huge', version: '1'}})
+    if (message.method === 'tools/list') return answer({tools: ['huge', 'small'].map((name) => ({name, inputSchema: {type: 'object'}}))})
+    if (message.method === 'tools/call' && message.params?.name === 'small') return answer({content: [{type: 'text', text: 'small'}]})
+    if (message.method !== 'tools/call') return void res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({jsonrpc: '2.0', id: message.id, error: {code: -32601, message: 'Method not found'}}))
+    res.writeHead(200, {'content-type': 'application/json'})
+    res.write(`{"jsonrpc":"2.0","id":${message.id},"result":{"content":[{"type":"text","text":"`)
+    const pump = () => {
+      while (written < size && !res.destroyed) {
+        written += chunk.length
+        if (!res.write(chunk)) return void res.once('drain', pump)
+      }
+      res.end('"}]}}')
+    }
+    pump()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const {port} = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    written: () => written,
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    }),
+  }
+}

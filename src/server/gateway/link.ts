@@ -22,6 +22,7 @@ import {Client, StreamableHTTPClientTransport, type ClientOptions, type McpSubsc
 import type {ClientCapabilities, LoggingLevel, ServerNotification} from '@modelcontextprotocol/server'
 
 import type {Redactor} from '../../guard/redactor.js'
+import {boundedFetch} from '../../net/bounded-response.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
 import {needsLoginIn, type FetchLike} from '../../upstreams/oauth/index.js'
 import type {Logger} from '../log.js'
@@ -36,7 +37,7 @@ export const START_TIMEOUT_MS = 30_000
 const STDIO_PROBE_TIMEOUT_MS = 5_000
 const BACKOFF_MIN_MS = 500
 const BACKOFF_MAX_MS = 30_000
-/** The longest line a stdio upstream may write; a longer answer is refused at once (child-transport.ts). */
+/** The longest line a stdio upstream may write, and the longest answer (or event of a stream) an HTTP one may send; a longer one is refused at once (child-transport.ts, net/bounded-response.ts). */
 export const MAX_LINE_BYTES = 32 * 1024 * 1024
 /**
  * What an upstream sends is nested at most this deep, as a client's arguments are (guard/patterns.ts):
@@ -204,7 +205,7 @@ export class UpstreamLink {
           maxLineBytes: MAX_LINE_BYTES,
           onLog: (line, kind) => log(kind === 'stderr' ? 'info' : 'warn', `upstream ${def.name}: ${this.clean(line)}`),
         })
-      : new StreamableHTTPClientTransport(new URL(def.url), {requestInit: {headers: resolved.headers}, ...(resolved.fetch ? {fetch: resolved.fetch} : {})})
+      : new StreamableHTTPClientTransport(new URL(def.url), {requestInit: {headers: resolved.headers}, fetch: boundedFetch(resolved.fetch ?? fetch, MAX_LINE_BYTES, `upstream ${def.name}'s answer`)})
     this.transport = transport
     let closedEarly = false
     client.onclose = () => {

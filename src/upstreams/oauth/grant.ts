@@ -5,6 +5,7 @@
  */
 import {refreshAuthorization} from '@modelcontextprotocol/client'
 
+import {boundedResponse} from '../../net/bounded-response.js'
 import type {VaultData} from '../../vault/index.js'
 import {isUnattended, type OAuthUpstream} from '../definition.js'
 import {authorize} from './authorize.js'
@@ -18,32 +19,9 @@ export const TOKEN_REQUEST_TIMEOUT_MS = 8000
 /** The most an answer to a login or renewal request may be: metadata, a registration and a token response are a few KiB. */
 export const MAX_RESPONSE_BYTES = 1024 * 1024
 
-/** Statuses whose response has no body (a Response made with one throws). */
-const NO_BODY = new Set([101, 103, 204, 205, 304])
-
-/**
- * `response` with a body that fails once it passes MAX_RESPONSE_BYTES, and stops the transfer
- * then: the SDK reads every answer whole, and a hostile server could otherwise stream hundreds
- * of MiB into serve's memory within the time limit.
- */
-function bounded(response: Response): Response {
-  if (!response.body || NO_BODY.has(response.status)) return response
-  let seen = 0
-  const body = response.body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        seen += chunk.byteLength
-        if (seen > MAX_RESPONSE_BYTES) controller.error(new Error(`a server's answer was over ${MAX_RESPONSE_BYTES / 1024} KiB, which keyward does not read`))
-        else controller.enqueue(chunk)
-      },
-    }),
-  )
-  const out = new Response(body, {status: response.status, statusText: response.statusText, headers: response.headers})
-  Object.defineProperty(out, 'url', {value: response.url})
-  return out
-}
-
-export const timedFetch: typeof fetch = async (url, init) => bounded(await fetch(url, {...init, signal: init?.signal ?? AbortSignal.timeout(TOKEN_REQUEST_TIMEOUT_MS)}))
+/** Each request bounded in time and in the size of its answer (the SDK reads every answer whole). */
+export const timedFetch: typeof fetch = async (url, init) =>
+  boundedResponse(await fetch(url, {...init, signal: init?.signal ?? AbortSignal.timeout(TOKEN_REQUEST_TIMEOUT_MS)}), MAX_RESPONSE_BYTES, "a server's answer")
 
 export async function renewTokens(def: OAuthUpstream, state: OAuthState | undefined, data: VaultData, fetchFn: typeof fetch = timedFetch): Promise<Working> {
   const credentials = clientCredentialsOf(def, data)

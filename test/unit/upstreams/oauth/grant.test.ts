@@ -42,7 +42,7 @@ describe('the fetch of upstream OAuth requests', () => {
     const server = await endpoint(64 * 1024 * 1024)
     try {
       const response = await timedFetch(server.url, {method: 'POST'})
-      await assert.rejects(response.json(), new RegExp(`over ${MAX_RESPONSE_BYTES / 1024} KiB`))
+      await assert.rejects(response.json(), new RegExp(`over ${MAX_RESPONSE_BYTES / (1024 * 1024)} MiB`))
       assert.ok(server.written() < 32 * 1024 * 1024, `the server got to write ${server.written()} bytes`)
     } finally {
       await server.close()
