@@ -11,12 +11,15 @@ export {
   keyStatus,
   keysOf,
   revokeKey,
+  rotatedFrom,
   rotateKey,
+  undoRotation,
   viewKey,
   type IssuedKey,
   type KeyStatus,
   type KeyView,
   type NewKeyOptions,
+  type RotatedFrom,
   type SeedKeyFile,
 } from './store.js'
 export {KeyIndex, VERIFY_ERROR, type VerifyCode, type VerifyResult} from './verify.js'

@@ -138,6 +138,36 @@ export function rotateKey(data: VaultData, ref: string, graceMs: number, now = n
   return {key: issued.key, record}
 }
 
+/** What a rotation replaced: enough to undo it (undoRotation). */
+export interface RotatedFrom {
+  prefix: string
+  secret: KeySecret
+  previous?: KeySecret[]
+}
+
+/** What `rotateKey` is about to replace on the key `ref`, for undoRotation. */
+export function rotatedFrom(data: VaultData, ref: string): RotatedFrom {
+  const {prefix, secret, previous} = structuredClone(findKey(data, ref))
+  return {prefix, secret, ...(previous ? {previous} : {})}
+}
+
+/**
+ * Undoes a rotation whose new key was never delivered: the secret it replaced is current again,
+ * with the grace list as it was. Only the secret: whatever else changed on the record since (a
+ * revocation, narrower scopes, by another command meanwhile) stays as it is now, and nothing is
+ * done when the record no longer holds the secret the rotation issued (rotated again since, or
+ * gone). False when nothing was done.
+ */
+export function undoRotation(data: VaultData, id: string, issued: KeySecret, from: RotatedFrom): boolean {
+  const record = keysOf(data).get(id)
+  if (!record || record.secret.hash !== issued.hash) return false
+  record.prefix = from.prefix
+  record.secret = from.secret
+  if (from.previous) record.previous = from.previous
+  else delete record.previous
+  return true
+}
+
 export interface ScopeChange {
   add?: string[]
   remove?: string[]

@@ -5,7 +5,7 @@
  * could not print, and it is audited only once sent.
  */
 import {KeywardError} from '../../errors/index.js'
-import {changeScopes, createKey, findKey, keysOf, parseDuration, parseTime, revokeKey, rotateKey, viewKey, type KeyRecord} from '../../keys/index.js'
+import {changeScopes, createKey, findKey, keysOf, parseDuration, parseTime, revokeKey, rotatedFrom, rotateKey, undoRotation, viewKey} from '../../keys/index.js'
 import {parseRate} from '../../ratelimit/rate.js'
 import {previewScopes} from '../data/catalog.js'
 import {stringField, stringList, type Handler} from './context.js'
@@ -59,16 +59,16 @@ export const setScopes: Handler = async (state, req) => {
 
 export const rotate: Handler = async (state, req) => {
   const graceMs = parseDuration(stringField(req.body, 'grace', true) ?? '0', 'grace')
-  let before: KeyRecord | undefined
-  const {result} = await state.vault.update((vault) => {
-    before = structuredClone(findKey(vault.data, req.params.id))
-    return rotateKey(vault.data, req.params.id, graceMs)
-  })
-  const view = viewKey(result.record)
+  // What is replaced is read before the rotation replaces it (properties are evaluated in order).
+  const {result} = await state.vault.update((vault) => ({from: rotatedFrom(vault.data, req.params.id), rotated: rotateKey(vault.data, req.params.id, graceMs)}))
+  const {from, rotated} = result
+  const view = viewKey(rotated.record)
+  const issued = structuredClone(rotated.record.secret)
   return {
-    body: {key: result.key, record: view},
+    body: {key: rotated.key, record: view},
     delivered: () => state.vault.audit({event: 'key.rotate', key: view.id, name: view.name, grace_seconds: graceMs / 1000}),
-    undelivered: () => state.vault.update((vault) => before && keysOf(vault.data).set(before.id, before)),
+    // The old secret only: a revocation or scope change made meanwhile (by the CLI, say) stays.
+    undelivered: () => state.vault.update((vault) => void undoRotation(vault.data, view.id, issued, from)),
   }
 }
 
