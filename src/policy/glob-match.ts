@@ -1,0 +1,198 @@
+/**
+ * Scope globs matched in time linear in the name or URI. picomatch reads the glob (so `*`, `**`,
+ * `?`, escapes and its dot-segment rules mean what they always meant), and its regex is run by
+ * re2js instead of V8's backtracking engine, on which `*_*_*x` against a long run of `_` takes
+ * minutes.
+ *
+ * RE2 has no lookahead, and picomatch's regexes use a few (a wildcard never makes a `.` or `..`
+ * segment; `*` at a segment start matches something), besides `^`, `$` and `\b` inside the regex.
+ * Each of these tests looks at most three characters ahead, so keyward decides them itself at
+ * every position of the input, and writes the answers into the text re2js reads: before each
+ * input character, and at the end, `copies` marker code points whose bits say which tests hold
+ * there. A zero-width test in the regex becomes "consume one marker that has this bit", and each
+ * character of the regex first skips the markers left at its position. A marker is a code point
+ * of plane 15, while every input character is read as one UTF-16 unit (a surrogate pair is split
+ * by markers, as V8 without the `u` flag reads it as two units), so neither can stand for the
+ * other. `copies` is the number of zero-width tests in the regex: no path passes more of them
+ * without consuming a character (picomatch's loops always consume).
+ */
+import picomatch from 'picomatch'
+
+import {re2RegExp, toRe2Syntax, type LinearRegExp} from '../guard/linear-regex.js'
+
+/** What scope globs mean: no braces, extglobs, negation or quantifiers; `.` files are matched like any other. */
+export const GLOB_OPTIONS = {dot: true, nobrace: true, noextglob: true, nonegate: true, noquantifiers: true, windows: false}
+
+type Holds = (text: string, at: number) => boolean
+
+const isWord = (c: string | undefined) => c !== undefined && /[A-Za-z0-9_]/.test(c)
+const isLineEnd = (c: string | undefined) => c === '\n' || c === '\r' || c === '\u2028' || c === '\u2029'
+/** `\.{1,2}(?:\/|$)` at `at`: a `.` or `..` segment starts there. */
+function dotSegment(text: string, at: number): boolean {
+  if (text[at] !== '.') return false
+  const next = text[at + 1]
+  if (next === undefined || next === '/') return true
+  return next === '.' && (at + 2 === text.length || text[at + 2] === '/')
+}
+
+/** Every zero-width test picomatch writes for scope globs, spelled as in its output, with its meaning at a position. */
+const TESTS: readonly {source: string; holds: Holds}[] = [
+  {source: String.raw`(?!(?:^|\/)\.{1,2}(?:\/|$))`, holds: (t, at) => !((at === 0 && dotSegment(t, 0)) || (t[at] === '/' && dotSegment(t, at + 1)))},
+  {source: String.raw`(?!\.{1,2}(?:\/|$))`, holds: (t, at) => !dotSegment(t, at)},
+  {source: String.raw`(?!\.{0,1}(?:\/|$))`, holds: (t, at) => !(at === t.length || t[at] === '/' || (t[at] === '.' && (at + 1 === t.length || t[at + 1] === '/')))},
+  {source: '(?=.)', holds: (t, at) => at < t.length && !isLineEnd(t[at])},
+  {source: '^', holds: (_t, at) => at === 0},
+  {source: '$', holds: (t, at) => at === t.length},
+  {source: String.raw`\b`, holds: (t, at) => isWord(t[at - 1]) !== isWord(t[at])},
+  {source: String.raw`\B`, holds: (t, at) => isWord(t[at - 1]) === isWord(t[at])},
+]
+
+const MARK = 0xf0000
+const MARKS = String.raw`\x{f0000}-\x{f00ff}`
+const SKIP = `[${MARKS}]*`
+const hex = (code: number) => `\\x{${code.toString(16)}}`
+
+/** The markers in which test `index` holds, as an RE2 class. */
+function markersWith(index: number): string {
+  let out = ''
+  for (let bits = 0; bits < 1 << TESTS.length; bits++) if (bits & (1 << index)) out += hex(MARK + bits)
+  return `[${out}]`
+}
+
+/** A negated class (`[^…]`) also refuses the markers; a positive one never names them. */
+const withoutMarkers = (cls: string) => (cls.startsWith('[^') ? `[^${MARKS}${cls.slice(2)}` : cls)
+
+/** One escape of picomatch's output (`\x`, `\uXXXX`, `\d`, …) as an RE2 atom for one character. */
+function escapeAtom(escape: string): string {
+  const letter = escape[1]
+  if (/[1-9]/.test(letter)) throw new Error(`${escape} reads as a backreference`)
+  const negated: Record<string, string> = {D: String.raw`\d`, W: String.raw`\w`, S: String.raw`\s`}
+  if (negated[letter] !== undefined) {
+    const positive = toRe2Syntax(negated[letter], false)
+    return `[^${MARKS}${positive.startsWith('[') ? positive.slice(1, -1) : positive}]`
+  }
+  return withoutMarkers(toRe2Syntax(escape, false))
+}
+
+/** The end of the class that opens at `from`. */
+function classEnd(source: string, from: number): number {
+  let at = from + 1
+  if (source[at] === '^') at++
+  if (source[at] === ']') throw new Error('an empty class')
+  while (source[at] !== ']') {
+    if (at >= source.length) throw new Error('an unclosed class')
+    at += source[at] === '\\' ? 2 : 1
+  }
+  return at + 1
+}
+
+interface Translation {
+  syntax: string
+  /** How many zero-width tests the regex has. */
+  tests: number
+  /** Which of TESTS it uses, as bits. */
+  used: number
+}
+
+const ESCAPE = /\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|c[A-Za-z]|[^])/y
+
+/** picomatch's regex source over the marked text: characters skip markers first, tests consume one. */
+function translate(source: string): Translation {
+  let out = ''
+  let tests = 0
+  let used = 0
+  let at = 0
+  const atom = (syntax: string, length: number) => {
+    out += `(?:${SKIP}${syntax})`
+    at += length
+  }
+  while (at < source.length) {
+    const test = TESTS.findIndex((t) => source.startsWith(t.source, at))
+    if (test !== -1) {
+      if (/^[*+?{]/.test(source[at + TESTS[test].source.length] ?? '')) throw new Error('a repeated zero-width test')
+      out += markersWith(test)
+      tests++
+      used |= 1 << test
+      at += TESTS[test].source.length
+      continue
+    }
+    const c = source[at]
+    if (c === '\\') {
+      ESCAPE.lastIndex = at
+      const escape = ESCAPE.exec(source)![0]
+      atom(escapeAtom(escape), escape.length)
+    } else if (c === '[') {
+      const end = classEnd(source, at)
+      atom(withoutMarkers(toRe2Syntax(source.slice(at, end), false)), end - at)
+    } else if (c === '.') atom(`[^\\n\\r\\x{2028}\\x{2029}${MARKS}]`, 1)
+    else if (c === '(') {
+      if (source[at + 1] === '?' && source[at + 2] !== ':') throw new Error(`unexpected group ${source.slice(at, at + 3)}`)
+      out += '(?:'
+      at += source[at + 1] === '?' ? 3 : 1
+    } else if (c === ')' || c === '|' || c === '*' || c === '+' || c === '?') {
+      out += c
+      at++
+    } else if (c === '{' || c === '}' || c === ']') throw new Error(`unexpected ${c}`)
+    else atom(hex(c.charCodeAt(0)), 1)
+  }
+  return {syntax: out, tests, used}
+}
+
+/** The index of the `)` that closes the group opening at `open`, or -1. */
+function closing(source: string, open: number): number {
+  let depth = 0
+  for (let at = open; at < source.length; at++) {
+    const c = source[at]
+    if (c === '\\') at++
+    else if (c === '[') at = classEnd(source, at) - 1
+    else if (c === '(') depth++
+    else if (c === ')' && --depth === 0) return at
+  }
+  return -1
+}
+
+/** picomatch wraps its regex in `^(?:…)$`, sometimes twice; the match is anchored anyway, so the wrappers need no marker. */
+function unwrap(source: string): string {
+  while (source.startsWith('^(?:') && source.endsWith(')$') && closing(source, 1) === source.length - 2) source = source.slice(4, -2)
+  return source
+}
+
+/** A glob compiled for linear-time matching; `test` takes the text marked by `markText`. */
+export interface LinearGlob {
+  /** How many markers each position of the text needs. */
+  readonly copies: number
+  /** Which tests the markers must answer, as bits. */
+  readonly tests: number
+  test(marked: string): boolean
+}
+
+/** Compiles a scope glob; throws when picomatch's reading of it has no linear-time match (a backreference). */
+export function compileGlob(glob: string): LinearGlob {
+  const {syntax, tests, used} = translate(unwrap(picomatch.makeRe(glob, GLOB_OPTIONS).source))
+  const re: LinearRegExp = re2RegExp(`^(?:${syntax})${SKIP}$`)
+  return {copies: Math.max(1, tests), tests: used, test: (marked) => re.test(marked)}
+}
+
+/**
+ * `text` as the compiled globs read it: before each unit and at the end, `copies` markers saying
+ * which of the `tests` (bits) hold there; a test left out reads as failing, so only globs that do
+ * not use it may read the text.
+ */
+export function markText(text: string, copies: number, tests: number): string {
+  const checks = TESTS.map((t, i) => [1 << i, t.holds] as const).filter(([bit]) => tests & bit)
+  const units = new Uint16Array(text.length + (text.length + 1) * copies * 2)
+  let out = 0
+  for (let at = 0; at <= text.length; at++) {
+    let bits = 0
+    for (const [bit, holds] of checks) if (holds(text, at)) bits |= bit
+    const high = 0xd800 + ((MARK + bits - 0x10000) >> 10)
+    const low = 0xdc00 + ((MARK + bits - 0x10000) & 0x3ff)
+    for (let c = 0; c < copies; c++) {
+      units[out++] = high
+      units[out++] = low
+    }
+    if (at < text.length) units[out++] = text.charCodeAt(at)
+  }
+  // As UTF-16 units, lone surrogates kept (String.fromCharCode on chunks is five times slower).
+  return Buffer.from(units.buffer, units.byteOffset, units.byteLength).toString('utf16le')
+}
