@@ -13,8 +13,9 @@
  * character of the regex first skips the markers left at its position. A marker is a code point
  * of plane 15, while every input character is read as one UTF-16 unit (a surrogate pair is split
  * by markers, as V8 without the `u` flag reads it as two units), so neither can stand for the
- * other. `copies` is the number of zero-width tests in the regex: no path passes more of them
- * without consuming a character (picomatch's loops always consume).
+ * other. `copies` is the most zero-width tests one path through the regex passes at one position
+ * (counted on the regex; picomatch's loops always consume a character), so a long glob does not
+ * make every position carry a marker per test.
  */
 import picomatch from 'picomatch'
 
@@ -86,11 +87,63 @@ function classEnd(source: string, from: number): number {
   return at + 1
 }
 
+/**
+ * How many zero-width tests a path through part of a regex passes at one position: before its
+ * first character (`first`), after its last (`last`), between two of its characters (`inner`),
+ * or through it without a character (`empty`); -Infinity where there is no such path.
+ */
+interface Count {
+  empty: number
+  first: number
+  last: number
+  inner: number
+}
+
+const NONE = -Infinity
+const ATOM: Count = {empty: NONE, first: 0, last: 0, inner: NONE}
+const TEST: Count = {empty: 1, first: NONE, last: NONE, inner: NONE}
+const EMPTY: Count = {empty: 0, first: NONE, last: NONE, inner: NONE}
+const NO_PATH: Count = {empty: NONE, first: NONE, last: NONE, inner: NONE}
+
+const then = (a: Count, b: Count): Count => ({
+  empty: a.empty + b.empty,
+  first: Math.max(a.first, a.empty + b.first),
+  last: Math.max(b.last, a.last + b.empty),
+  inner: Math.max(a.inner, b.inner, a.last + b.first),
+})
+const either = (a: Count, b: Count): Count => ({
+  empty: Math.max(a.empty, b.empty),
+  first: Math.max(a.first, b.first),
+  last: Math.max(a.last, b.last),
+  inner: Math.max(a.inner, b.inner),
+})
+
+/** `a` under a quantifier (`*`, `+`, `?`; laziness does not change what matches). */
+function repeated(a: Count, quantifier: string): Count {
+  const many = quantifier !== '?'
+  // An iteration that matches nothing but passes tests could pass them again and again.
+  if (many && a.empty > 0) throw new Error('a repeated zero-width test')
+  return {
+    empty: quantifier === '+' ? a.empty : Math.max(0, a.empty),
+    first: a.first,
+    last: a.last,
+    inner: many ? Math.max(a.inner, a.last + a.first) : a.inner,
+  }
+}
+
+/** A group being read: its finished alternatives, and the parts of the current one. */
+interface Frame {
+  alternatives: Count
+  parts: Count[]
+}
+
+const sequence = (parts: Count[]) => parts.reduce(then, EMPTY)
+
 interface Translation {
   syntax: string
-  /** How many zero-width tests the regex has. */
+  /** The most zero-width tests any path passes at one position. */
   tests: number
-  /** Which of TESTS it uses, as bits. */
+  /** Which of TESTS the regex uses, as bits. */
   used: number
 }
 
@@ -99,21 +152,22 @@ const ESCAPE = /\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|c[A-Za-z]|[^])/y
 /** picomatch's regex source over the marked text: characters skip markers first, tests consume one. */
 function translate(source: string): Translation {
   let out = ''
-  let tests = 0
   let used = 0
   let at = 0
+  const stack: Frame[] = [{alternatives: NO_PATH, parts: []}]
+  const top = () => stack[stack.length - 1]
   const atom = (syntax: string, length: number) => {
     out += `(?:${SKIP}${syntax})`
     at += length
+    top().parts.push(ATOM)
   }
   while (at < source.length) {
     const test = TESTS.findIndex((t) => source.startsWith(t.source, at))
     if (test !== -1) {
-      if (/^[*+?{]/.test(source[at + TESTS[test].source.length] ?? '')) throw new Error('a repeated zero-width test')
       out += markersWith(test)
-      tests++
       used |= 1 << test
       at += TESTS[test].source.length
+      top().parts.push(TEST)
       continue
     }
     const c = source[at]
@@ -129,13 +183,31 @@ function translate(source: string): Translation {
       if (source[at + 1] === '?' && source[at + 2] !== ':') throw new Error(`unexpected group ${source.slice(at, at + 3)}`)
       out += '(?:'
       at += source[at + 1] === '?' ? 3 : 1
-    } else if (c === ')' || c === '|' || c === '*' || c === '+' || c === '?') {
+      stack.push({alternatives: NO_PATH, parts: []})
+    } else if (c === '|' || c === ')') {
+      const frame = top()
+      frame.alternatives = either(frame.alternatives, sequence(frame.parts))
+      frame.parts = []
       out += c
       at++
+      if (c === ')') {
+        if (stack.length === 1) throw new Error('an unopened group')
+        stack.pop()
+        top().parts.push(frame.alternatives)
+      }
+    } else if (c === '*' || c === '+' || c === '?') {
+      const {parts} = top()
+      if (parts.length === 0) throw new Error(`a quantifier ${c} on nothing`)
+      parts.push(repeated(parts.pop()!, c))
+      const lazy = source[at + 1] === '?' ? '?' : ''
+      out += c + lazy
+      at += 1 + lazy.length
     } else if (c === '{' || c === '}' || c === ']') throw new Error(`unexpected ${c}`)
     else atom(hex(c.charCodeAt(0)), 1)
   }
-  return {syntax: out, tests, used}
+  if (stack.length !== 1) throw new Error('an unclosed group')
+  const whole = either(stack[0].alternatives, sequence(stack[0].parts))
+  return {syntax: out, tests: Math.max(whole.empty, whole.first, whole.last, whole.inner, 0), used}
 }
 
 /** The index of the `)` that closes the group opening at `open`, or -1. */
