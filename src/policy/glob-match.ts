@@ -72,7 +72,9 @@ function escapeAtom(escape: string): string {
     const positive = toRe2Syntax(negated[letter], false)
     return `[^${MARKS}${positive.startsWith('[') ? positive.slice(1, -1) : positive}]`
   }
-  return withoutMarkers(toRe2Syntax(escape, false))
+  const syntax = toRe2Syntax(escape, false)
+  // An escaped non-ASCII unit (picomatch escapes each half of a surrogate pair) is spelled by number, never as a raw half.
+  return syntax.length === 1 && syntax.charCodeAt(0) > 0x7f ? hex(syntax.charCodeAt(0)) : withoutMarkers(syntax)
 }
 
 /** The end of the class that opens at `from`. */
@@ -147,7 +149,7 @@ interface Translation {
   used: number
 }
 
-const ESCAPE = /\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|c[A-Za-z]|[^])/y
+const ESCAPE = /\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|c[A-Za-z]|0[0-9]|[^])/y
 
 /** picomatch's regex source over the marked text: characters skip markers first, tests consume one. */
 function translate(source: string): Translation {
