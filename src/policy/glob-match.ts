@@ -19,7 +19,7 @@
  */
 import picomatch from 'picomatch'
 
-import {re2RegExp, toRe2Syntax, type LinearRegExp} from '../guard/linear-regex.js'
+import {re2RegExp, toRe2Syntax, type LinearRegExp} from '../regex/linear-regex.js'
 
 /** What scope globs mean: no braces, extglobs, negation or quantifiers; `.` files are matched like any other. */
 export const GLOB_OPTIONS = {dot: true, nobrace: true, noextglob: true, nonegate: true, noquantifiers: true, windows: false}
@@ -36,14 +36,17 @@ function dotSegment(text: string, at: number): boolean {
   return next === '.' && (at + 2 === text.length || text[at + 2] === '/')
 }
 
-/** Every zero-width test picomatch writes for scope globs, spelled as in its output, with its meaning at a position. */
+/**
+ * Every zero-width test picomatch writes for scope globs, spelled as in its output, with its
+ * meaning at a position; the most used first, as they take the highest bits (see bitOf).
+ */
 const TESTS: readonly {source: string; holds: Holds}[] = [
-  {source: String.raw`(?!(?:^|\/)\.{1,2}(?:\/|$))`, holds: (t, at) => !((at === 0 && dotSegment(t, 0)) || (t[at] === '/' && dotSegment(t, at + 1)))},
   {source: String.raw`(?!\.{1,2}(?:\/|$))`, holds: (t, at) => !dotSegment(t, at)},
-  {source: String.raw`(?!\.{0,1}(?:\/|$))`, holds: (t, at) => !(at === t.length || t[at] === '/' || (t[at] === '.' && (at + 1 === t.length || t[at + 1] === '/')))},
   {source: '(?=.)', holds: (t, at) => at < t.length && !isLineEnd(t[at])},
+  {source: String.raw`(?!(?:^|\/)\.{1,2}(?:\/|$))`, holds: (t, at) => !((at === 0 && dotSegment(t, 0)) || (t[at] === '/' && dotSegment(t, at + 1)))},
   {source: '^', holds: (_t, at) => at === 0},
   {source: '$', holds: (t, at) => at === t.length},
+  {source: String.raw`(?!\.{0,1}(?:\/|$))`, holds: (t, at) => !(at === t.length || t[at] === '/' || (t[at] === '.' && (at + 1 === t.length || t[at + 1] === '/')))},
   {source: String.raw`\b`, holds: (t, at) => isWord(t[at - 1]) !== isWord(t[at])},
   {source: String.raw`\B`, holds: (t, at) => isWord(t[at - 1]) === isWord(t[at])},
 ]
@@ -53,10 +56,14 @@ const MARKS = String.raw`\x{f0000}-\x{f00ff}`
 const SKIP = `[${MARKS}]*`
 const hex = (code: number) => `\\x{${code.toString(16)}}`
 
-/** The markers in which test `index` holds, as an RE2 class. */
+/** The bit of test `index` in a marker: the first test the highest, so its class below is one range. */
+const bitOf = (index: number) => 1 << (TESTS.length - 1 - index)
+
+/** The markers in which test `index` holds, as an RE2 class of ranges (runs of 2^bit markers). */
 function markersWith(index: number): string {
+  const bit = bitOf(index)
   let out = ''
-  for (let bits = 0; bits < 1 << TESTS.length; bits++) if (bits & (1 << index)) out += hex(MARK + bits)
+  for (let from = bit; from < 1 << TESTS.length; from += 2 * bit) out += `${hex(MARK + from)}-${hex(MARK + from + bit - 1)}`
   return `[${out}]`
 }
 
@@ -167,7 +174,7 @@ function translate(source: string): Translation {
     const test = TESTS.findIndex((t) => source.startsWith(t.source, at))
     if (test !== -1) {
       out += markersWith(test)
-      used |= 1 << test
+      used |= bitOf(test)
       at += TESTS[test].source.length
       top().parts.push(TEST)
       continue
@@ -240,8 +247,22 @@ export interface LinearGlob {
   test(marked: string): boolean
 }
 
+/** Compiled globs by text: a scope set is built per OAuth token, from the few patterns the settings hold. */
+const compiled = new Map<string, LinearGlob>()
+const MAX_COMPILED = 1024
+
 /** Compiles a scope glob; throws when picomatch's reading of it has no linear-time match (a backreference). */
 export function compileGlob(glob: string): LinearGlob {
+  let found = compiled.get(glob)
+  if (found === undefined) {
+    if (compiled.size >= MAX_COMPILED) compiled.clear()
+    found = compileUncached(glob)
+    compiled.set(glob, found)
+  }
+  return found
+}
+
+function compileUncached(glob: string): LinearGlob {
   const {syntax, tests, used} = translate(unwrap(picomatch.makeRe(glob, GLOB_OPTIONS).source))
   const re: LinearRegExp = re2RegExp(`^(?:${syntax})${SKIP}$`)
   return {copies: Math.max(1, tests), tests: used, test: (marked) => re.test(marked)}
@@ -253,7 +274,7 @@ export function compileGlob(glob: string): LinearGlob {
  * not use it may read the text.
  */
 export function markText(text: string, copies: number, tests: number): string {
-  const checks = TESTS.map((t, i) => [1 << i, t.holds] as const).filter(([bit]) => tests & bit)
+  const checks = TESTS.map((t, i) => [bitOf(i), t.holds] as const).filter(([bit]) => tests & bit)
   const units = new Uint16Array(text.length + (text.length + 1) * copies * 2)
   let out = 0
   for (let at = 0; at <= text.length; at++) {
