@@ -5,10 +5,10 @@
  *
  * Each test runs in time linear in the string: a client chooses the string, so a pattern that
  * backtracks would let one request occupy the server. The built-in ones are written so; a
- * custom /regex/ runs on re2js (src/guard/linear-regex.ts), and one that has no linear-time
+ * custom /regex/ runs on re2js (src/regex/linear-regex.ts), and one that has no linear-time
  * match (a backreference, a lookaround) is refused when it is set.
  */
-import {linearRegExp, UncheckablePattern} from './linear-regex.js'
+import {linearRegExp, UncheckablePattern} from '../regex/linear-regex.js'
 
 export interface GuardPattern {
   /** Its name in `guard.patterns`: recorded in the log and the audit, never told to the client. */

@@ -7,9 +7,8 @@
  *   resource:file:///srv/docs/**   resource URIs (`*` stays within one path segment, `**` crosses)
  *   !debug_*            exclusion
  */
-import picomatch from 'picomatch'
-
 import {KeywardError} from '../errors/index.js'
+import {compileGlob, type LinearGlob, markText} from './glob-match.js'
 
 export type Kind = 'tool' | 'prompt' | 'resource'
 
@@ -64,9 +63,18 @@ function parsePattern(source: string): Pattern {
   return {source, exclude, kind, glob: rest}
 }
 
-/** Checks one pattern as written by a user; throws with the reason when it could never match. */
+/** The pattern's glob compiled for linear-time matching; refused when it has none (a backslash read as a backreference). */
+function compile(p: Pattern): LinearGlob {
+  try {
+    return compileGlob(p.glob)
+  } catch (err) {
+    throw invalid(p.source, `cannot be matched in linear time (${(err as Error).message}); write the characters without a backslash`)
+  }
+}
+
+/** Checks one pattern as written by a user; throws with the reason when it could never match or could not be matched safely. */
 export function checkPattern(source: string): void {
-  parsePattern(source)
+  compile(parsePattern(source))
 }
 
 /** Splits commas, expands preset names, validates every pattern and the set as a whole. */
@@ -131,22 +139,29 @@ function canonicalUri(uri: string): string | undefined {
   return url.href.slice(0, url.href.length - tail.length) + path + decodeEscapes(url.search + url.hash)
 }
 
-const GLOB_OPTIONS = {dot: true, nobrace: true, noextglob: true, nonegate: true, noquantifiers: true, windows: false}
-
 interface Compiled {
   kind: Kind
   exclude: boolean
-  re: RegExp
+  glob: LinearGlob
 }
 
-/** A compiled, immutable scope set; build it once per key and reuse it for every request. */
+/**
+ * A compiled, immutable scope set; build it once per key and reuse it for every request. Matching
+ * takes time linear in the name (src/policy/glob-match.ts): names and URIs are chosen by clients
+ * and upstreams.
+ */
 export class ScopeSet {
   private readonly patterns: Compiled[]
+  /** Per kind, the markers its globs need in the text they read. */
+  private readonly marking = new Map<Kind, {copies: number; tests: number}>()
 
   constructor(readonly sources: readonly string[]) {
     this.patterns = sources.map((s) => {
       const p = parsePattern(s)
-      return {kind: p.kind, exclude: p.exclude, re: picomatch.makeRe(p.glob, GLOB_OPTIONS)}
+      const glob = compile(p)
+      const marking = this.marking.get(p.kind) ?? {copies: 0, tests: 0}
+      this.marking.set(p.kind, {copies: Math.max(marking.copies, glob.copies), tests: marking.tests | glob.tests})
+      return {kind: p.kind, exclude: p.exclude, glob}
     })
   }
 
@@ -168,16 +183,24 @@ export class ScopeSet {
   }
 
   private excludes(kind: Kind, name: string): boolean {
-    return this.patterns.some((p) => p.exclude && p.kind === kind && p.re.test(name))
+    const text = this.marked(kind, name)
+    return this.patterns.some((p) => p.exclude && p.kind === kind && p.glob.test(text))
   }
 
   private matches(kind: Kind, name: string): boolean {
+    const text = this.marked(kind, name)
     let granted = false
     for (const p of this.patterns) {
-      if (p.kind !== kind || !p.re.test(name)) continue
+      if (p.kind !== kind || !p.glob.test(text)) continue
       if (p.exclude) return false
       granted = true
     }
     return granted
+  }
+
+  /** The name as this kind's globs read it, marked once for all of them. */
+  private marked(kind: Kind, name: string): string {
+    const marking = this.marking.get(kind)
+    return marking === undefined ? '' : markText(name, marking.copies, marking.tests)
   }
 }

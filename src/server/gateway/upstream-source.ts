@@ -20,7 +20,7 @@ import type {
 } from '@modelcontextprotocol/server'
 
 import type {Principal} from '../../auth/index.js'
-import {linearRegExp, type LinearRegExp} from '../../guard/linear-regex.js'
+import {linearRegExp, type LinearRegExp} from '../../regex/linear-regex.js'
 import type {Redactor} from '../../guard/redactor.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
 import {needsLoginIn} from '../../upstreams/oauth/index.js'

@@ -13,7 +13,7 @@
  */
 import type {Ajv, CodeOptions, ErrorObject, ValidateFunction} from 'ajv'
 
-import {linearRegExp, UncheckablePattern} from '../../guard/linear-regex.js'
+import {linearRegExp, UncheckablePattern} from '../../regex/linear-regex.js'
 import {canonicalJson} from '../../upstreams/pins.js'
 
 /** ajv's regular-expression engine: the linear one. `toString` is ajv's cache key for a compiled pattern. */

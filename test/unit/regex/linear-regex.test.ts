@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 
-import {linearRegExp, UncheckablePattern} from '../../../src/guard/linear-regex.js'
+import {linearRegExp, UncheckablePattern} from '../../../src/regex/linear-regex.js'
 
 /** Patterns and inputs on which RE2 must agree with JavaScript's RegExp. */
 const CORPUS: {pattern: string; flags?: string; inputs: string[]}[] = [

@@ -245,6 +245,11 @@ export function toRe2Syntax(source: string, unicode: boolean): string {
   return out
 }
 
+/** A pattern already in RE2 syntax (built by keyward, not read from a user), compiled by re2js. */
+export function re2RegExp(syntax: string): LinearRegExp {
+  return re2().compile(syntax)
+}
+
 /**
  * The pattern compiled for linear-time matching. Throws a SyntaxError when JavaScript would
  * (an invalid pattern), and an UncheckablePattern when it is valid but has no linear-time match.
