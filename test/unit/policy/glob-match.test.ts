@@ -97,5 +97,14 @@ describe('policy: linear-time glob matching', () => {
       // Generous against a slow, shared machine; the backtracking regexes took minutes here.
       assert.ok(took < 500, `${scopes.sources.join(',')} on ${name.length} characters took ${Math.round(took)} ms`)
     }
+    // Names up to quickUpTo are matched by V8 (faster on the short names of most requests): its backtracking must stay bounded there.
+    for (const glob of ['*_*x', '*_*_*x', '*_*_*_*x', '*_*_*_*_*_*_*x', `resource:*_*${'y'.repeat(500)}`]) {
+      const resource = glob.startsWith('resource:')
+      const name = '_'.repeat(compileGlob(glob.replace('resource:', '')).quickUpTo)
+      const started = performance.now()
+      new ScopeSet([glob]).allows(resource ? 'resource' : 'tool', name)
+      const took = performance.now() - started
+      assert.ok(took < 500, `${glob} on ${name.length} characters (by V8) took ${Math.round(took)} ms`)
+    }
   })
 })
