@@ -245,14 +245,20 @@ export interface LinearGlob {
   /** Which tests the markers must answer, as bits. */
   readonly tests: number
   test(marked: string): boolean
+}
+
+/** A scope glob, both ways it is matched. */
+export interface CompiledGlob {
   /**
    * picomatch's own regex, run by V8, and the longest input on which its backtracking stays
    * within about four million steps (quickSteps): on the short names most requests carry it
-   * answers alike (the differential test) in a few nanoseconds, where marking the text and
-   * running re2js take about a microsecond.
+   * answers alike (the differential test) in nanoseconds, where marking the text and running
+   * re2js take about a microsecond.
    */
   readonly quick: RegExp
   readonly quickUpTo: number
+  /** The linear-time form, its re2js regex compiled on first use: that takes about 0.15 ms, and most names are short. */
+  linear(): LinearGlob
 }
 
 /**
@@ -265,26 +271,29 @@ function quickSteps(glob: string): number {
   return Math.floor((2 ** 22 / glob.length) ** (1 / Math.max(1, stars)))
 }
 
-/** Compiled globs by text: a scope set is built per OAuth token, from the few patterns the settings hold. */
-const compiled = new Map<string, LinearGlob>()
+/** Compiled globs by text: a scope set is built per key and per OAuth token, from patterns most of them share. */
+const compiled = new Map<string, CompiledGlob>()
 const MAX_COMPILED = 1024
 
-/** Compiles a scope glob; throws when picomatch's reading of it has no linear-time match (a backreference). */
-export function compileGlob(glob: string): LinearGlob {
+/**
+ * A scope glob compiled; throws when picomatch's reading of it has no linear-time match (a
+ * backreference), so that no engine ever matches it. Its regex for re2js is compiled on first use.
+ */
+export function compileGlob(glob: string): CompiledGlob {
   let found = compiled.get(glob)
   if (found === undefined) {
     if (compiled.size >= MAX_COMPILED) compiled.clear()
-    found = compileUncached(glob)
+    const quick = picomatch.makeRe(glob, GLOB_OPTIONS)
+    const {syntax, tests, used} = translate(unwrap(quick.source))
+    let linear: LinearGlob | undefined
+    const linearOf = (): LinearGlob => {
+      const re: LinearRegExp = re2RegExp(`^(?:${syntax})${SKIP}$`)
+      return {copies: Math.max(1, tests), tests: used, test: (marked) => re.test(marked)}
+    }
+    found = {quick, quickUpTo: quickSteps(glob), linear: () => (linear ??= linearOf())}
     compiled.set(glob, found)
   }
   return found
-}
-
-function compileUncached(glob: string): LinearGlob {
-  const quick = picomatch.makeRe(glob, GLOB_OPTIONS)
-  const {syntax, tests, used} = translate(unwrap(quick.source))
-  const re: LinearRegExp = re2RegExp(`^(?:${syntax})${SKIP}$`)
-  return {copies: Math.max(1, tests), tests: used, test: (marked) => re.test(marked), quick, quickUpTo: quickSteps(glob)}
 }
 
 /**

@@ -8,7 +8,7 @@
  *   !debug_*            exclusion
  */
 import {KeywardError} from '../errors/index.js'
-import {compileGlob, type LinearGlob, markText} from './glob-match.js'
+import {compileGlob, type CompiledGlob, type LinearGlob, markText} from './glob-match.js'
 
 export type Kind = 'tool' | 'prompt' | 'resource'
 
@@ -63,8 +63,8 @@ function parsePattern(source: string): Pattern {
   return {source, exclude, kind, glob: rest}
 }
 
-/** The pattern's glob compiled for linear-time matching; refused when it has none (a backslash read as a backreference). */
-function compile(p: Pattern): LinearGlob {
+/** The pattern's glob compiled; refused when it has no linear-time form (a backslash read as a backreference). */
+function compile(p: Pattern): CompiledGlob {
   try {
     return compileGlob(p.glob)
   } catch (err) {
@@ -74,7 +74,7 @@ function compile(p: Pattern): LinearGlob {
 
 /** Checks one pattern as written by a user; throws with the reason when it could never match or could not be matched safely. */
 export function checkPattern(source: string): void {
-  compile(parsePattern(source))
+  compile(parsePattern(source)).linear()
 }
 
 /** Splits commas, expands preset names, validates every pattern and the set as a whole. */
@@ -142,7 +142,7 @@ function canonicalUri(uri: string): string | undefined {
 interface Compiled {
   kind: Kind
   exclude: boolean
-  glob: LinearGlob
+  glob: CompiledGlob
 }
 
 /**
@@ -152,16 +152,13 @@ interface Compiled {
  */
 export class ScopeSet {
   private readonly patterns: Compiled[]
-  /** Per kind, the markers its globs need in the text they read. */
-  private readonly marking = new Map<Kind, {copies: number; tests: number}>()
+  /** Per kind, its globs' linear forms and the markers they need in the text they read: built when a name first needs them. */
+  private readonly linear = new Map<Kind, {globs: Map<Compiled, LinearGlob>; copies: number; tests: number}>()
 
   constructor(readonly sources: readonly string[]) {
     this.patterns = sources.map((s) => {
       const p = parsePattern(s)
-      const glob = compile(p)
-      const marking = this.marking.get(p.kind) ?? {copies: 0, tests: 0}
-      this.marking.set(p.kind, {copies: Math.max(marking.copies, glob.copies), tests: marking.tests | glob.tests})
-      return {kind: p.kind, exclude: p.exclude, glob}
+      return {kind: p.kind, exclude: p.exclude, glob: compile(p)}
     })
   }
 
@@ -200,12 +197,28 @@ export class ScopeSet {
 
   /** One pattern against a name: by V8 while its backtracking is bounded on a name that long, else in linear time (both answer alike). */
   private test(p: Compiled, name: string, marked: () => string): boolean {
-    return name.length <= p.glob.quickUpTo ? p.glob.quick.test(name) : p.glob.test(marked())
+    return name.length <= p.glob.quickUpTo ? p.glob.quick.test(name) : this.linearFor(p.kind).globs.get(p)!.test(marked())
   }
 
-  /** The name as this kind's globs read it, marked once for all of them. */
+  /** The name as this kind's globs read it in linear time, marked once for all of them. */
   private marked(kind: Kind, name: string): string {
-    const marking = this.marking.get(kind)
-    return marking === undefined ? '' : markText(name, marking.copies, marking.tests)
+    const {copies, tests} = this.linearFor(kind)
+    return markText(name, copies, tests)
+  }
+
+  private linearFor(kind: Kind): {globs: Map<Compiled, LinearGlob>; copies: number; tests: number} {
+    let linear = this.linear.get(kind)
+    if (!linear) {
+      linear = {globs: new Map(), copies: 1, tests: 0}
+      for (const p of this.patterns) {
+        if (p.kind !== kind) continue
+        const glob = p.glob.linear()
+        linear.globs.set(p, glob)
+        linear.copies = Math.max(linear.copies, glob.copies)
+        linear.tests |= glob.tests
+      }
+      this.linear.set(kind, linear)
+    }
+    return linear
   }
 }
