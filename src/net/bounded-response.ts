@@ -5,8 +5,8 @@
  * hostile server streams hundreds of MiB into keyward's memory.
  *
  * An event stream may rightly run for hours, so there the limit is per event (events end at a
- * blank line, `\n\n` or `\r\n\r\n`; a stream that ends its lines with a bare `\r` is counted
- * whole). Any other body is limited whole.
+ * blank line: a line terminator, `\n`, `\r\n` or a bare `\r`, right after another). Any other
+ * body is limited whole.
  */
 
 /** Statuses whose response has no body (a Response made with one throws). */
@@ -15,14 +15,12 @@ const NO_BODY = new Set([101, 103, 204, 205, 304])
 const LF = 0x0a
 const CR = 0x0d
 
-/** The end of the last blank line in `bytes` (the index after it), or -1; `before` is the last two bytes that came before, for a blank line split across chunks. */
-function lastEventEnd(bytes: Uint8Array, before: [number, number]): number {
-  for (let i = bytes.length - 1; i >= 0; i--) {
-    if (bytes[i] !== LF) continue
-    const prev = i >= 1 ? bytes[i - 1] : before[1]
-    const prev2 = i >= 2 ? bytes[i - 2] : i === 1 ? before[1] : before[0]
-    if (prev === LF || (prev === CR && prev2 === LF)) return i + 1
-  }
+/** Whether byte `c` after byte `prev` ends a blank line: a line terminator right after another (`\r\n` is one terminator, not two). */
+const endsBlankLine = (prev: number, c: number) => (c === LF || c === CR) && (prev === LF || (prev === CR && c === CR))
+
+/** The end of the last blank line in `bytes` (the index after it), or -1; `before` is the byte that came before, for a blank line split across chunks. */
+function lastEventEnd(bytes: Uint8Array, before: number): number {
+  for (let i = bytes.length - 1; i >= 0; i--) if (endsBlankLine(i >= 1 ? bytes[i - 1] : before, bytes[i])) return i + 1
   return -1
 }
 
@@ -34,14 +32,13 @@ export function boundedResponse(response: Response, maxBytes: number, what: stri
   if (!response.body || NO_BODY.has(response.status)) return response
   const perEvent = /^\s*text\/event-stream/i.test(response.headers.get('content-type') ?? '')
   let counted = 0
-  let before: [number, number] = [0, 0]
+  let before = 0
   const body = response.body.pipeThrough(
     new TransformStream<Uint8Array, Uint8Array>({
       transform(chunk, controller) {
         const end = perEvent ? lastEventEnd(chunk, before) : -1
         counted = end === -1 ? counted + chunk.byteLength : chunk.byteLength - end
-        if (chunk.byteLength >= 2) before = [chunk[chunk.byteLength - 2], chunk[chunk.byteLength - 1]]
-        else if (chunk.byteLength === 1) before = [before[1], chunk[0]]
+        if (chunk.byteLength > 0) before = chunk[chunk.byteLength - 1]
         if (counted > maxBytes) controller.error(new Error(`${what} was over ${limitText(maxBytes)}${perEvent ? ' in one event' : ''}, which keyward does not read`))
         else controller.enqueue(chunk)
       },

@@ -174,9 +174,12 @@ export class ScopeSet {
     if (!this.matches(kind, name) || (canonical !== undefined && canonical !== name && !this.matches(kind, canonical))) return false
     // An encoded slash is one segment to a server that decodes after splitting the path, and a
     // break to one that decodes the whole path first (common: decodeURIComponent(url.pathname)).
-    // Which one stands behind the URI is unknown, so exclusions hold against both readings.
-    const slashed = canonical?.replace(/%2F/g, '/').replace(/([^:/])\/{2,}/g, '$1/')
-    return slashed === undefined || slashed === canonical || !this.excludes(kind, slashed)
+    // Which one stands behind the URI is unknown, so exclusions hold against both readings. That
+    // reading is canonical again: a `..%2F` is a dot segment to such a server, and `file:///%2Fsrv`
+    // its `//srv`, that is `/srv`.
+    const decoded = canonical?.replace(/%2F/g, '/')
+    const slashed = decoded === undefined || decoded === canonical ? undefined : (canonicalUri(decoded) ?? decoded)
+    return slashed === undefined || !this.excludes(kind, slashed)
   }
 
   private excludes(kind: Kind, name: string): boolean {

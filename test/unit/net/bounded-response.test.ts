@@ -30,8 +30,8 @@ describe('a bounded response', () => {
     const events = Array.from({length: 100}, (_, i) => event(i))
     const whole = events.join('')
     assert.equal(await boundedResponse(responseOf(events, 'text/event-stream'), 256, 'the stream').text(), whole, 'one event per chunk')
-    // Split at every offset, so that blank lines (\n\n, \r\n\r\n) fall across chunks too.
-    for (const separator of ['\n\n', '\r\n\r\n']) {
+    // Split at every offset, so that blank lines (\n\n, \r\n\r\n, a bare \r's \r\r, mixed) fall across chunks too.
+    for (const separator of ['\n\n', '\r\n\r\n', '\r\r', '\n\r\n', '\r\n\n']) {
       const text = events.map((e) => e.replace('\n\n', separator)).join('')
       for (const size of [1, 2, 3, 7, 97, 1000]) {
         const chunks = Array.from({length: Math.ceil(text.length / size)}, (_, i) => text.slice(i * size, (i + 1) * size))
@@ -43,7 +43,9 @@ describe('a bounded response', () => {
   })
 
   it('a body that ends its lines with single newlines only is one event, counted whole', async () => {
-    const lines = Array.from({length: 10}, () => `data: ${'z'.repeat(50)}\n`)
-    await assert.rejects(boundedResponse(responseOf(lines, 'text/event-stream'), 256, 'the stream').text(), /over/)
+    for (const end of ['\n', '\r', '\r\n']) {
+      const lines = Array.from({length: 10}, () => `data: ${'z'.repeat(50)}${end}`)
+      await assert.rejects(boundedResponse(responseOf(lines, 'text/event-stream'), 256, 'the stream').text(), /over/, JSON.stringify(end))
+    }
   })
 })

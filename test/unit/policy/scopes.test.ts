@@ -55,6 +55,10 @@ describe('policy: scopes', () => {
     for (const uri of ['file:///srv/a%2Fb/x', 'file:///srv/a%2fb/x', 'file:///srv%2Fa%2Fb%2Fx', 'file:///srv/a%2F%2Fb/x']) {
       assert.equal(new ScopeSet(['resource:**', '!resource:file:///srv/a/b/**']).allows('resource', uri), false, `${uri} is file:///srv/a/b/x to a server that decodes the path`)
     }
+    // That reading is resolved as a server resolves it: dot segments spelled with %2F, and a leading %2F after file://.
+    for (const uri of ['file:///srv/c/..%2Fa/b/x', 'file:///srv/c%2F..%2Fa/b/x', 'file:///srv/c/%2E%2E%2Fa/b/x', 'file:///%2Fsrv/a/b/x', 'file:///%2F%2Fsrv/a/b/x']) {
+      assert.equal(new ScopeSet(['resource:**', '!resource:file:///srv/a/b/**']).allows('resource', uri), false, `${uri} is file:///srv/a/b/x to a server that decodes the path`)
+    }
     assert.equal(new ScopeSet(['resource:github://repos/*']).allows('resource', 'github://repos/owner%2Fname'), true, 'an encoded slash inside one segment of a grant')
     assert.equal(new ScopeSet(['resource:**', '!resource:file:///srv/a/b/**']).allows('resource', 'file:///srv/a%2Fc/x'), true, 'an encoded slash that reaches no exclusion')
   })
