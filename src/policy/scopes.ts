@@ -139,6 +139,9 @@ function canonicalUri(uri: string): string | undefined {
   return url.href.slice(0, url.href.length - tail.length) + path + decodeEscapes(url.search + url.hash)
 }
 
+/** A `.` or `..` path segment. */
+const DOT_SEGMENT = /\/\.{1,2}(?:[/?#]|$)/
+
 interface Compiled {
   kind: Kind
   exclude: boolean
@@ -178,8 +181,13 @@ export class ScopeSet {
     // reading is canonical again: a `..%2F` is a dot segment to such a server, and `file:///%2Fsrv`
     // its `//srv`, that is `/srv`.
     const decoded = canonical?.replace(/%2F/g, '/')
-    const slashed = decoded === undefined || decoded === canonical ? undefined : (canonicalUri(decoded) ?? decoded)
-    return slashed === undefined || !this.excludes(kind, slashed)
+    if (decoded === undefined || decoded === canonical) return true
+    const slashed = canonicalUri(decoded) ?? decoded
+    if (this.excludes(kind, slashed)) return false
+    // A dot segment made with encoded slashes (`..%2F`) climbs, to such a server, out of where the
+    // URI seems to be: then a grant must hold where it lands too. Other encoded slashes stay inside
+    // one segment for grants (`github://repos/owner%2Fname` under `resource:github://repos/*`).
+    return !DOT_SEGMENT.test(decoded) || this.matches(kind, slashed)
   }
 
   private excludes(kind: Kind, name: string): boolean {

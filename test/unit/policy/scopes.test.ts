@@ -60,6 +60,13 @@ describe('policy: scopes', () => {
       assert.equal(new ScopeSet(['resource:**', '!resource:file:///srv/a/b/**']).allows('resource', uri), false, `${uri} is file:///srv/a/b/x to a server that decodes the path`)
     }
     assert.equal(new ScopeSet(['resource:github://repos/*']).allows('resource', 'github://repos/owner%2Fname'), true, 'an encoded slash inside one segment of a grant')
+    // A dot segment made with encoded slashes climbs out of a grant, to a server that decodes the whole path.
+    const publicOnly = new ScopeSet(['resource:file:///srv/public/**'])
+    for (const uri of ['file:///srv/public/..%2Fsecret/key', 'file:///srv/public/x%2F..%2F..%2Fsecret/key', 'file:///srv/public/.%2F..%2Fsecret']) {
+      assert.equal(publicOnly.allows('resource', uri), false, `${uri} climbs out of /srv/public`)
+    }
+    assert.equal(publicOnly.allows('resource', 'file:///srv/public/a%2F..%2Fb'), true, 'a climb that stays inside the grant')
+    assert.equal(publicOnly.allows('resource', 'file:///srv/public/a%2Fb'), true)
     assert.equal(new ScopeSet(['resource:**', '!resource:file:///srv/a/b/**']).allows('resource', 'file:///srv/a%2Fc/x'), true, 'an encoded slash that reaches no exclusion')
   })
 
