@@ -257,6 +257,8 @@ export interface CompiledGlob {
    */
   readonly quick: RegExp
   readonly quickUpTo: number
+  /** The markers the linear form needs at each position of the text: its memory and time grow with them. */
+  readonly copies: number
   /** The linear-time form, its re2js regex compiled on first use: that takes about 0.15 ms, and most names are short. */
   linear(): LinearGlob
 }
@@ -290,7 +292,7 @@ export function compileGlob(glob: string): CompiledGlob {
       const re: LinearRegExp = re2RegExp(`^(?:${syntax})${SKIP}$`)
       return {copies: Math.max(1, tests), tests: used, test: (marked) => re.test(marked)}
     }
-    found = {quick, quickUpTo: quickSteps(glob), linear: () => (linear ??= linearOf())}
+    found = {quick, quickUpTo: quickSteps(glob), copies: Math.max(1, tests), linear: () => (linear ??= linearOf())}
     compiled.set(glob, found)
   }
   return found

@@ -81,6 +81,12 @@ describe('policy: linear-time glob matching', () => {
     }
   })
 
+  it('a pattern whose linear form would need too many markers per character is refused when written', () => {
+    assert.doesNotThrow(() => expandScopes(['resource:file:///**/*/**/*/']))
+    assert.throws(() => expandScopes(['resource:file:///**/*/**/*/**/*/**/*/**/*/']), /too many wildcard segments in a row/)
+    assert.throws(() => new ScopeSet(['resource:**/*/**/*/**/*/']), /too many wildcard segments in a row/)
+  })
+
   it('takes time linear in the name: 1 MiB against the globs that backtrack on V8', () => {
     const long = (fill: string) => fill.repeat(Math.ceil((1 << 20) / fill.length)).slice(0, 1 << 20)
     const cases: [ScopeSet, 'tool' | 'resource', string][] = [
