@@ -237,3 +237,15 @@ export function checkUrl(url: string): void {
     throw new KeywardError('INVALID_INPUT', '--url must not carry credentials in its query string; put them in a --header with {secret:NAME}')
   }
 }
+
+/**
+ * Whether tokens obtained for `before` still fit `after` (a definition replaced or changed): the
+ * same URL and the same OAuth client and grant. Otherwise the old tokens are dropped, so they
+ * are never sent to another server.
+ */
+export function keepsSignIn(before: UpstreamDefinition, after: UpstreamDefinition): boolean {
+  if (!isOAuthUpstream(before) || !isOAuthUpstream(after)) return false
+  const {scope: _a, ...was} = before.oauth
+  const {scope: _b, ...now} = after.oauth
+  return before.url === after.url && JSON.stringify(was) === JSON.stringify(now)
+}

@@ -11,7 +11,8 @@
 import type {AuditEvent} from '../../audit/index.js'
 import type {VaultData} from '../../vault/index.js'
 import {RefreshFailed, UpstreamNeedsLogin, needsLoginIn} from './errors.js'
-import {isUnattended, type OAuthUpstream} from '../definition.js'
+import {isUnattended, keepsSignIn, type OAuthUpstream} from '../definition.js'
+import {upstreamsOf} from '../store.js'
 import type {Working} from './provider.js'
 import {oauthStateOf, setOAuthState, type OAuthState} from './store.js'
 
@@ -213,6 +214,10 @@ export class TokenKeeper {
   private async renewIn(data: VaultData, version: number): Promise<Renewed> {
     const state = oauthStateOf(data, this.name)
     if ((state?.version ?? 0) !== version || state?.needsLogin) return 'unchanged'
+    // Only for the definition the vault holds now: tokens obtained with an older copy (another URL
+    // or client, before this serve reloaded) would be kept under the name and sent to the new one.
+    const current = upstreamsOf(data).get(this.name)
+    if (!current || !keepsSignIn(this.def, current)) return 'unchanged'
     let working: Working
     try {
       working = await this.renew(this.def, state, data)

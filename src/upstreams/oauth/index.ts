@@ -10,6 +10,7 @@ import {oauthFetch, type FetchLike} from './fetch.js'
 import {oauthStateOf} from './store.js'
 import type {VaultData} from '../../vault/index.js'
 
+export {keepsSignIn} from '../definition.js'
 export {TokenBroker, TokenKeeper, type BrokerHost} from './broker.js'
 export {needsLoginIn, RefreshFailed, UpstreamNeedsLogin} from './errors.js'
 export {bearerChallenge, oauthFetch, type FetchLike} from './fetch.js'
@@ -26,14 +27,3 @@ export function grantFingerprint(def: UpstreamDefinition, data: VaultData): stri
   return isOAuthUpstream(def) ? (oauthStateOf(data, def.name)?.grantId ?? '') : ''
 }
 
-/**
- * Whether tokens obtained for `before` still fit `after` (a definition replaced or changed): the
- * same URL and the same OAuth client and grant. Otherwise the old tokens are dropped, so they
- * are never sent to another server.
- */
-export function keepsSignIn(before: UpstreamDefinition, after: UpstreamDefinition): boolean {
-  if (!isOAuthUpstream(before) || !isOAuthUpstream(after)) return false
-  const {scope: _a, ...was} = before.oauth
-  const {scope: _b, ...now} = after.oauth
-  return before.url === after.url && JSON.stringify(was) === JSON.stringify(now)
-}

@@ -16,6 +16,7 @@ import {IDLE_RENEWAL_MS, timerRenewalAt, TokenKeeper, type BrokerHost} from '../
 import {RefreshFailed, UpstreamNeedsLogin} from '../../../../src/upstreams/oauth/errors.js'
 import type {Working} from '../../../../src/upstreams/oauth/provider.js'
 import {oauthStateOf, setOAuthState, type OAuthState} from '../../../../src/upstreams/oauth/store.js'
+import {upstreamsOf} from '../../../../src/upstreams/store.js'
 import {emptyData} from '../../../../src/vault/payload.js'
 import type {VaultData} from '../../../../src/vault/index.js'
 
@@ -28,6 +29,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  */
 function bed(renewMs = 100) {
   let disk: VaultData = emptyData()
+  upstreamsOf(disk).set(def.name, def)
   let served: VaultData = disk
   let lock = Promise.resolve()
   const audits: AuditEvent[] = []
@@ -105,6 +107,18 @@ describe('upstream token keeper', () => {
     }
     assert.equal(overflows, 0)
     assert.deepEqual(b.renewals, [])
+  })
+
+  it('renews only for the definition the vault holds now: none once the upstream was replaced with another URL, or removed', async () => {
+    for (const change of [(d: VaultData) => void upstreamsOf(d).set(def.name, {...def, url: 'https://other.example/mcp'}), (d: VaultData) => void upstreamsOf(d).delete(def.name)]) {
+      const t = bed(10)
+      t.signIn(500)
+      // Another command replaced the upstream; this serve has not reloaded yet and still holds the old definition.
+      t.otherWriter(change)
+      await assert.rejects(t.keeper.token())
+      assert.deepEqual(t.renewals, [], 'no tokens obtained with the old definition')
+      t.keeper.close()
+    }
   })
 
   it('a valid token is sent as it is, with no renewal', async () => {
