@@ -5,6 +5,7 @@
  * scope". It works with any transport that takes a `fetch` option (the SDK's 1.x and 2.x
  * Streamable HTTP clients both do). The request body is a string there, so it can be sent twice.
  */
+import {keepsSignIn, type UpstreamDefinition} from '../definition.js'
 import type {TokenKeeper} from './broker.js'
 
 export type FetchLike = (url: string | URL, init?: RequestInit) => Promise<Response>
@@ -22,8 +23,16 @@ export function bearerChallenge(header: string | null): {error?: string; scope?:
   return {error: param('error'), scope: param('scope')}
 }
 
-export function oauthFetch(keeper: TokenKeeper, base: FetchLike = fetch): FetchLike {
+/**
+ * `forDef`: the definition the connection using this fetch was made for. The keeper is shared by
+ * name, and follows the newest definition; while an upstream replaced with another URL or client
+ * restarts, its old connection still serves, and must not be handed the new one's tokens.
+ */
+export function oauthFetch(keeper: TokenKeeper, base: FetchLike = fetch, forDef?: UpstreamDefinition): FetchLike {
   return async (url, init) => {
+    if (forDef && !keepsSignIn(forDef, keeper.def)) {
+      throw new Error(`upstream ${forDef.name} was changed (another URL or OAuth client): this connection to what it was is being replaced, and gets none of the new one's tokens`)
+    }
     const token = await keeper.token()
     let response = await base(url, withBearer(init, token))
     if (response.status === 401) {

@@ -19,7 +19,7 @@ export {newGrantId, oauthSecretsOf, oauthStateOf, oauthView, removeOAuthState, s
 
 /** The hook for the gateway's HTTP transport: a `fetch` carrying the upstream's tokens, for an upstream that takes OAuth. */
 export function upstreamFetch(broker: TokenBroker, def: UpstreamDefinition): FetchLike | undefined {
-  return isOAuthUpstream(def) ? oauthFetch(broker.keeper(def)) : undefined
+  return isOAuthUpstream(def) ? oauthFetch(broker.keeper(def), fetch, def) : undefined
 }
 
 /** What decides a restart of the upstream's connections: a login or logout changes it, a renewal does not. */

@@ -67,4 +67,18 @@ describe('upstream OAuth fetch', () => {
     const plain = oauthFetch(k, async () => new Response(null, {status: 403}))
     assert.equal((await plain('https://up/mcp', {method: 'POST', body: '{}'})).status, 403)
   })
+
+  it('a connection made for an earlier definition (another URL) gets none of the tokens of the one that replaced it', async () => {
+    const before = {name: 'notes', transport: 'http', url: 'https://old.example/mcp', headers: {}, oauth: {grant: 'client_credentials', clientId: 'c'}, prefix: true, created: '', updated: ''} as const
+    const {k} = keeper(['for-the-new-one'])
+    const shared = k as unknown as {def: unknown}
+    shared.def = before
+    const sent: string[] = []
+    const f = oauthFetch(k, async (_url, init) => (sent.push(new Headers(init?.headers).get('authorization')!), new Response('ok')), before)
+    assert.equal((await f('https://old.example/mcp')).status, 200, 'the same definition: the token is sent')
+    // The broker's keeper follows the newest definition of the name.
+    shared.def = {...before, url: 'https://new.example/mcp'}
+    await assert.rejects(f('https://old.example/mcp'), /was changed/)
+    assert.deepEqual(sent, ['Bearer for-the-new-one'], 'nothing sent to the old URL after the change')
+  })
 })
