@@ -146,6 +146,29 @@ function* strings(value: unknown, path: string, depth = 0, budget: Budget = {lef
   }
 }
 
+/**
+ * Cyrillic and Greek letters drawn like Latin ones (а е о р с у х і ј ѕ ԁ ԛ ԝ, ο α ν ι κ τ…), as
+ * the Latin letters a reader, and a model, takes them for: NFKD leaves them as they are.
+ */
+const LOOKALIKES: Record<string, string> = Object.fromEntries(
+  [
+    ['а', 'a'], ['в', 'b'], ['е', 'e'], ['к', 'k'], ['м', 'm'], ['н', 'h'], ['о', 'o'], ['р', 'p'], ['с', 'c'], ['т', 't'], ['у', 'y'], ['х', 'x'],
+    ['і', 'i'], ['ј', 'j'], ['ѕ', 's'], ['ԁ', 'd'], ['ԛ', 'q'], ['ԝ', 'w'], ['һ', 'h'], ['ӏ', 'l'], ['ɡ', 'g'],
+    ['А', 'A'], ['В', 'B'], ['Е', 'E'], ['К', 'K'], ['М', 'M'], ['Н', 'H'], ['О', 'O'], ['Р', 'P'], ['С', 'C'], ['Т', 'T'], ['У', 'Y'], ['Х', 'X'],
+    ['І', 'I'], ['Ј', 'J'], ['Ѕ', 'S'], ['Ԁ', 'D'], ['Ԛ', 'Q'], ['Ԝ', 'W'], ['Һ', 'H'], ['Ӏ', 'I'],
+    ['α', 'a'], ['ε', 'e'], ['ι', 'i'], ['κ', 'k'], ['ν', 'v'], ['ο', 'o'], ['ρ', 'p'], ['τ', 't'], ['υ', 'u'], ['χ', 'x'],
+    ['Α', 'A'], ['Β', 'B'], ['Ε', 'E'], ['Ζ', 'Z'], ['Η', 'H'], ['Ι', 'I'], ['Κ', 'K'], ['Μ', 'M'], ['Ν', 'N'], ['Ο', 'O'], ['Ρ', 'P'], ['Τ', 'T'], ['Υ', 'Y'], ['Χ', 'X'],
+  ],
+)
+const LOOKALIKE = new RegExp(`[${Object.keys(LOOKALIKES).join('')}]`, 'g')
+
+function foldLookalikes(text: string): string {
+  return text.replace(LOOKALIKE, (c) => LOOKALIKES[c])
+}
+
+/** Four or more single letters, each followed by one space: a word spaced out. */
+const SPACED_LETTERS = /(?<![\p{L}\p{N}])(?:\p{L} ){3,}\p{L}(?![\p{L}\p{N}])/gu
+
 function scanText(kind: PinKind, item: string, field: string, text: string, out: Finding[]): void {
   const scanned = text.length > SCAN_CHARS ? text.slice(0, SCAN_CHARS) : text
   // A description that long is flagged already (MAX_DESCRIPTION); any other string gets its own finding.
@@ -154,10 +177,19 @@ function scanText(kind: PinKind, item: string, field: string, text: string, out:
   if (invisible) out.push({kind, item, field, rule: 'invisible-character', excerpt: excerptAround(scanned, invisible.index, invisible[0].length)})
   // Invisible characters also split words ("ig\u200Bnore"): the rules read the text without them, and in
   // plain letters: fullwidth and mathematical ones (ＩＧＮＯＲＥ, 𝐈𝐠𝐧𝐨𝐫𝐞) as their compatibility form, accents dropped.
-  const visible = (invisible ? scanned.replace(new RegExp(INVISIBLE.source, 'gu'), '') : scanned).normalize('NFKD').replace(/\p{M}/gu, '')
+  const visible = foldLookalikes((invisible ? scanned.replace(new RegExp(INVISIBLE.source, 'gu'), '') : scanned).normalize('NFKD').replace(/\p{M}/gu, ''))
   for (const {rule, pattern} of TEXT_RULES) {
     const match = pattern.exec(visible)
     if (match) out.push({kind, item, field, rule, excerpt: excerptAround(visible, match.index, match[0].length)})
+  }
+  // Letters spaced out ("I G N O R E all previous…") read as the word a model reads them as.
+  const joined = visible.replace(SPACED_LETTERS, (run) => run.replace(/ /g, ''))
+  if (joined !== visible) {
+    for (const {rule, pattern} of TEXT_RULES) {
+      if (out.some((f) => f.field === field && f.rule === rule)) continue
+      const match = pattern.exec(joined)
+      if (match) out.push({kind, item, field, rule, excerpt: excerptAround(joined, match.index, match[0].length)})
+    }
   }
   // Text written in Unicode tag characters is ASCII a model can read: the rules read it too.
   const smuggled = invisible ? decodeTags(scanned) : ''
