@@ -238,12 +238,8 @@ function unwrap(source: string): string {
   return source
 }
 
-/** A glob compiled for linear-time matching; `test` takes the text marked by `markText`. */
+/** A glob compiled for linear-time matching; `test` takes the text marked by `markText` with the glob's `copies` and `tests`. */
 export interface LinearGlob {
-  /** How many markers each position of the text needs. */
-  readonly copies: number
-  /** Which tests the markers must answer, as bits. */
-  readonly tests: number
   test(marked: string): boolean
 }
 
@@ -259,6 +255,8 @@ export interface CompiledGlob {
   readonly quickUpTo: number
   /** The markers the linear form needs at each position of the text: its memory and time grow with them. */
   readonly copies: number
+  /** Which tests the markers must answer, as bits. */
+  readonly tests: number
   /** The linear-time form, its re2js regex compiled on first use: that takes about 0.15 ms, and most names are short. */
   linear(): LinearGlob
 }
@@ -290,9 +288,9 @@ export function compileGlob(glob: string): CompiledGlob {
     let linear: LinearGlob | undefined
     const linearOf = (): LinearGlob => {
       const re: LinearRegExp = re2RegExp(`^(?:${syntax})${SKIP}$`)
-      return {copies: Math.max(1, tests), tests: used, test: (marked) => re.test(marked)}
+      return {test: (marked) => re.test(marked)}
     }
-    found = {quick, quickUpTo: quickSteps(glob), copies: Math.max(1, tests), linear: () => (linear ??= linearOf())}
+    found = {quick, quickUpTo: quickSteps(glob), copies: Math.max(1, tests), tests: used, linear: () => (linear ??= linearOf())}
     compiled.set(glob, found)
   }
   return found

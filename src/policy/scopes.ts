@@ -8,7 +8,7 @@
  *   !debug_*            exclusion
  */
 import {KeywardError} from '../errors/index.js'
-import {compileGlob, type CompiledGlob, type LinearGlob, markText} from './glob-match.js'
+import {compileGlob, type CompiledGlob, markText} from './glob-match.js'
 
 export type Kind = 'tool' | 'prompt' | 'resource'
 
@@ -165,13 +165,16 @@ interface Compiled {
  */
 export class ScopeSet {
   private readonly patterns: Compiled[]
-  /** Per kind, its globs' linear forms and the markers they need in the text they read: built when a name first needs them. */
-  private readonly linear = new Map<Kind, {globs: Map<Compiled, LinearGlob>; copies: number; tests: number}>()
+  /** Per kind, the markers its globs need in the text they read in linear time. */
+  private readonly marking = new Map<Kind, {copies: number; tests: number}>()
 
   constructor(readonly sources: readonly string[]) {
     this.patterns = sources.map((s) => {
       const p = parsePattern(s)
-      return {kind: p.kind, exclude: p.exclude, glob: compile(p)}
+      const glob = compile(p)
+      const marking = this.marking.get(p.kind) ?? {copies: 1, tests: 0}
+      this.marking.set(p.kind, {copies: Math.max(marking.copies, glob.copies), tests: marking.tests | glob.tests})
+      return {kind: p.kind, exclude: p.exclude, glob}
     })
   }
 
@@ -218,28 +221,12 @@ export class ScopeSet {
 
   /** One pattern against a name: by V8 while its backtracking is bounded on a name that long, else in linear time (both answer alike). */
   private test(p: Compiled, name: string, marked: () => string): boolean {
-    return name.length <= p.glob.quickUpTo ? p.glob.quick.test(name) : this.linearFor(p.kind).globs.get(p)!.test(marked())
+    return name.length <= p.glob.quickUpTo ? p.glob.quick.test(name) : p.glob.linear().test(marked())
   }
 
   /** The name as this kind's globs read it in linear time, marked once for all of them. */
   private marked(kind: Kind, name: string): string {
-    const {copies, tests} = this.linearFor(kind)
+    const {copies, tests} = this.marking.get(kind)!
     return markText(name, copies, tests)
-  }
-
-  private linearFor(kind: Kind): {globs: Map<Compiled, LinearGlob>; copies: number; tests: number} {
-    let linear = this.linear.get(kind)
-    if (!linear) {
-      linear = {globs: new Map(), copies: 1, tests: 0}
-      for (const p of this.patterns) {
-        if (p.kind !== kind) continue
-        const glob = p.glob.linear()
-        linear.globs.set(p, glob)
-        linear.copies = Math.max(linear.copies, glob.copies)
-        linear.tests |= glob.tests
-      }
-      this.linear.set(kind, linear)
-    }
-    return linear
   }
 }
