@@ -4,7 +4,7 @@ import {positional} from '../../src/cli/args.js'
 import {KeywardCommand} from '../../src/cli/base.js'
 import {keyOnce} from '../../src/cli/keys.js'
 import {openSession} from '../../src/cli/session.js'
-import {parseDuration, rotatedFrom, rotateKey, undoRotation, viewKey} from '../../src/keys/index.js'
+import {parseDuration, rotateKey, undoRotation, viewKey} from '../../src/keys/index.js'
 
 export default class KeysRotate extends KeywardCommand {
   static override summary = 'Issue a new secret for an API key; the old one ends now or after --grace.'
@@ -23,13 +23,10 @@ export default class KeysRotate extends KeywardCommand {
     const {args, flags} = await this.parse(KeysRotate)
     const graceMs = parseDuration(flags.grace, '--grace')
     const session = await openSession(flags)
-    // What is replaced is read before the rotation replaces it (properties are evaluated in order).
-    const {from, rotated} = await session.update((vault) => ({from: rotatedFrom(vault.data, args.key), rotated: rotateKey(vault.data, args.key, graceMs)}))
-    const {key, record} = rotated
+    const {key, record, replaced} = await session.update((vault) => rotateKey(vault.data, args.key, graceMs))
     const view = viewKey(record)
-    const issued = structuredClone(record.secret)
     // Undone: the old secret only; a revocation or scope change another command made meanwhile stays.
-    await this.deliver(keyOnce(key, this.jsonEnabled(), {key, record: view}), () => session.update((vault) => void undoRotation(vault.data, record.id, issued, from)))
+    await this.deliver(keyOnce(key, this.jsonEnabled(), {key, record: view}), () => session.update((vault) => void undoRotation(vault.data, record.id, record.secret, replaced)))
     await session.audit({event: 'key.rotate', key: view.id, name: view.name, grace_seconds: graceMs / 1000})
     if (!this.jsonEnabled()) {
       const old = graceMs > 0 ? view.graceSecrets?.at(-1) : undefined

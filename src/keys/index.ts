@@ -11,7 +11,6 @@ export {
   keyStatus,
   keysOf,
   revokeKey,
-  rotatedFrom,
   rotateKey,
   undoRotation,
   viewKey,
@@ -19,7 +18,7 @@ export {
   type KeyStatus,
   type KeyView,
   type NewKeyOptions,
-  type RotatedFrom,
+  type Replaced,
   type SeedKeyFile,
 } from './store.js'
 export {KeyIndex, VERIFY_ERROR, type VerifyCode, type VerifyResult} from './verify.js'

@@ -118,7 +118,7 @@ export function revokeKey(data: VaultData, ref: string, reason: string | undefin
  * A new secret for the same key record (same id, name, scopes and limits). The old secret stays
  * valid for `graceMs`, never past the key's own expiry; older grace secrets that ended are dropped.
  */
-export function rotateKey(data: VaultData, ref: string, graceMs: number, now = new Date()): IssuedKey {
+export function rotateKey(data: VaultData, ref: string, graceMs: number, now = new Date()): IssuedKey & {replaced: Replaced} {
   const record = findKey(data, ref)
   const status = keyStatus(record, now.getTime())
   if (status === 'revoked') throw new KeywardError('INVALID_INPUT', `API key ${record.name} is revoked; generate a new key instead`)
@@ -130,25 +130,20 @@ export function rotateKey(data: VaultData, ref: string, graceMs: number, now = n
     if (record.expires) until = Math.min(until, Date.parse(record.expires))
     stillValid.push({...record.secret, validUntil: new Date(until).toISOString()})
   }
+  const replaced: Replaced = structuredClone({prefix: record.prefix, secret: record.secret, ...(record.previous ? {previous: record.previous} : {})})
   const prefix = record.secret.legacy ? DEFAULT_PREFIX : record.prefix
   const issued = issueSecret(prefix, record.id, now.toISOString())
   record.prefix = prefix
   record.secret = issued.secret
   record.previous = stillValid.length > 0 ? stillValid : undefined
-  return {key: issued.key, record}
+  return {key: issued.key, record, replaced}
 }
 
 /** What a rotation replaced: enough to undo it (undoRotation). */
-export interface RotatedFrom {
+export interface Replaced {
   prefix: string
   secret: KeySecret
   previous?: KeySecret[]
-}
-
-/** What `rotateKey` is about to replace on the key `ref`, for undoRotation. */
-export function rotatedFrom(data: VaultData, ref: string): RotatedFrom {
-  const {prefix, secret, previous} = structuredClone(findKey(data, ref))
-  return {prefix, secret, ...(previous ? {previous} : {})}
 }
 
 /**
@@ -158,7 +153,7 @@ export function rotatedFrom(data: VaultData, ref: string): RotatedFrom {
  * done when the record no longer holds the secret the rotation issued (rotated again since, or
  * gone). False when nothing was done.
  */
-export function undoRotation(data: VaultData, id: string, issued: KeySecret, from: RotatedFrom): boolean {
+export function undoRotation(data: VaultData, id: string, issued: KeySecret, from: Replaced): boolean {
   const record = keysOf(data).get(id)
   if (!record || record.secret.hash !== issued.hash) return false
   record.prefix = from.prefix

@@ -5,7 +5,7 @@
  * could not print, and it is audited only once sent.
  */
 import {KeywardError} from '../../errors/index.js'
-import {changeScopes, createKey, findKey, keysOf, parseDuration, parseTime, revokeKey, rotatedFrom, rotateKey, undoRotation, viewKey} from '../../keys/index.js'
+import {changeScopes, createKey, findKey, keysOf, parseDuration, parseTime, revokeKey, rotateKey, undoRotation, viewKey} from '../../keys/index.js'
 import {parseRate} from '../../ratelimit/rate.js'
 import {previewScopes} from '../data/catalog.js'
 import {stringField, stringList, type Handler} from './context.js'
@@ -59,16 +59,14 @@ export const setScopes: Handler = async (state, req) => {
 
 export const rotate: Handler = async (state, req) => {
   const graceMs = parseDuration(stringField(req.body, 'grace', true) ?? '0', 'grace')
-  // What is replaced is read before the rotation replaces it (properties are evaluated in order).
-  const {result} = await state.vault.update((vault) => ({from: rotatedFrom(vault.data, req.params.id), rotated: rotateKey(vault.data, req.params.id, graceMs)}))
-  const {from, rotated} = result
-  const view = viewKey(rotated.record)
-  const issued = structuredClone(rotated.record.secret)
+  const {result} = await state.vault.update((vault) => rotateKey(vault.data, req.params.id, graceMs))
+  const {key, record, replaced} = result
+  const view = viewKey(record)
   return {
-    body: {key: rotated.key, record: view},
+    body: {key, record: view},
     delivered: () => state.vault.audit({event: 'key.rotate', key: view.id, name: view.name, grace_seconds: graceMs / 1000}),
     // The old secret only: a revocation or scope change made meanwhile (by the CLI, say) stays.
-    undelivered: () => state.vault.update((vault) => void undoRotation(vault.data, view.id, issued, from)),
+    undelivered: () => state.vault.update((vault) => void undoRotation(vault.data, view.id, record.secret, replaced)),
   }
 }
 

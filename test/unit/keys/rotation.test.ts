@@ -5,16 +5,15 @@
  */
 import assert from 'node:assert/strict'
 
-import {changeScopes, createKey, keysOf, revokeKey, rotatedFrom, rotateKey, undoRotation} from '../../../src/keys/index.js'
+import {changeScopes, createKey, keysOf, revokeKey, rotateKey, undoRotation} from '../../../src/keys/index.js'
 import {emptyData} from '../../../src/vault/payload.js'
 
 function rotated(graceMs = 0) {
   const data = emptyData()
   const {record} = createKey(data, {name: 'ci', scopes: ['full']})
   const original = structuredClone(record)
-  const from = rotatedFrom(data, 'ci')
-  const issued = structuredClone(rotateKey(data, 'ci', graceMs).record.secret)
-  return {data, id: record.id, original, from, issued}
+  const rotated = rotateKey(data, 'ci', graceMs)
+  return {data, id: record.id, original, from: rotated.replaced, issued: structuredClone(rotated.record.secret)}
 }
 
 describe('keys: undoing an undelivered rotation', () => {
