@@ -9,6 +9,7 @@
  * match (a backreference, a lookaround) is refused when it is set.
  */
 import {linearRegExp, UncheckablePattern} from '../regex/linear-regex.js'
+import {MAX_NESTING} from './redactor.js'
 
 export interface GuardPattern {
   /** Its name in `guard.patterns`: recorded in the log and the audit, never told to the client. */
@@ -102,13 +103,12 @@ export function guardPatterns(items: readonly string[]): GuardPattern[] {
   return out
 }
 
-const MAX_DEPTH = 64
 
 /** The first pattern any string in `value` (keys included) matches, walking objects and arrays. */
 export function findPattern(value: unknown, patterns: readonly GuardPattern[], depth = 0): GuardPattern | undefined {
   if (patterns.length === 0) return undefined
   // Deeper than any real argument: refused as if it matched, rather than left unchecked.
-  if (depth > MAX_DEPTH) return TOO_DEEP
+  if (depth > MAX_NESTING) return TOO_DEEP
   if (typeof value === 'string') return patterns.find((p) => p.test(value))
   if (Array.isArray(value)) {
     for (const item of value) {

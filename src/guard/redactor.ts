@@ -70,6 +70,12 @@ export interface RedactorOptions {
   tokens?: boolean
 }
 
+/**
+ * The deepest a value is read: the redactor reads no deeper, so whatever crosses keyward nests no
+ * deeper either (a client's arguments, guard/patterns.ts; an upstream's messages, link.ts).
+ */
+export const MAX_NESTING = 64
+
 export class Redactor {
   private readonly filter = new Uint32Array(2 ** FILTER_BITS / 32)
   private readonly table = new Map<number, Entry[]>()
@@ -166,7 +172,7 @@ export class Redactor {
   value<T>(value: T, found?: Set<string>, depth = 0): T {
     if (!this.active) return value
     if (typeof value === 'string') return this.text(value, found) as T
-    if (depth > 64 || typeof value !== 'object' || value === null) return value
+    if (depth > MAX_NESTING || typeof value !== 'object' || value === null) return value
     if (Array.isArray(value)) {
       let copy: unknown[] | undefined
       for (let i = 0; i < value.length; i++) {

@@ -21,7 +21,7 @@
 import {Client, StreamableHTTPClientTransport, type ClientOptions, type McpSubscription, type Transport} from '@modelcontextprotocol/client'
 import type {ClientCapabilities, LoggingLevel, ServerNotification} from '@modelcontextprotocol/server'
 
-import type {Redactor} from '../../guard/redactor.js'
+import {MAX_NESTING, type Redactor} from '../../guard/redactor.js'
 import {boundedFetch} from '../../net/bounded-response.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
 import {needsLoginIn, type FetchLike} from '../../upstreams/oauth/index.js'
@@ -39,12 +39,6 @@ const BACKOFF_MIN_MS = 500
 const BACKOFF_MAX_MS = 30_000
 /** The longest line a stdio upstream may write, and the longest answer (or event of a stream) an HTTP one may send; a longer one is refused at once (child-transport.ts, net/bounded-response.ts). */
 export const MAX_LINE_BYTES = 32 * 1024 * 1024
-/**
- * What an upstream sends is nested at most this deep, as a client's arguments are (guard/patterns.ts):
- * the redactor reads no deeper, and JSON.stringify overflows its stack near 5,000 levels, which
- * left a call that deep with no answer at all.
- */
-export const MAX_NESTING = 64
 
 /** The protocol era a connected upstream speaks: 2025-11-25 and before, or 2026-07-28. */
 export type UpstreamEra = 'legacy' | 'modern'
@@ -410,8 +404,9 @@ export class UpstreamLink {
  * answers, and the end of the connection, are handed over a turn later, after the notifications
  * that came before them. And a 2026-07-28 result without `resultType` is read as complete
  * (`missing` is told), rather than refused with the call (see the module comment). An answer
- * nested deeper than MAX_NESTING becomes an error that says so; a notification or request that
- * deep is dropped.
+ * nested deeper than MAX_NESTING (the redactor reads no deeper, and JSON.stringify overflows its
+ * stack near 5,000 levels, which left a call that deep with no answer) becomes an error that says
+ * so; a notification or request that deep is dropped.
  */
 function deliverAnswers(transport: Transport, client: Client, missing: () => void): void {
   const deliver = transport.onmessage
