@@ -30,7 +30,8 @@ export function bearerChallenge(header: string | null): {error?: string; scope?:
  */
 export function oauthFetch(keeper: TokenKeeper, base: FetchLike = fetch, forDef?: UpstreamDefinition): FetchLike {
   return async (url, init) => {
-    if (forDef && !keepsSignIn(forDef, keeper.def)) {
+    // The same definition object, as on every request but those of a connection being replaced: no comparison needed.
+    if (forDef && keeper.def !== forDef && !keepsSignIn(forDef, keeper.def)) {
       throw new Error(`upstream ${forDef.name} was changed (another URL or OAuth client): this connection to what it was is being replaced, and gets none of the new one's tokens`)
     }
     const token = await keeper.token()
