@@ -9,14 +9,14 @@
  */
 import assert from 'node:assert/strict'
 import {spawnSync} from 'node:child_process'
-import http from 'node:http'
 import {closeSync, mkdtempSync, openSync, promises as fs, rmSync} from 'node:fs'
-import {createServer, type AddressInfo, type Server} from 'node:net'
+import {createServer, type Server} from 'node:net'
 import path from 'node:path'
 
 import type {Client} from '@modelcontextprotocol/sdk/client/index.js'
 
 import {BIN, collect, json, ROOT, Sandbox, sleep, until} from '../helpers/cli.js'
+import {fillerServer, type FillerServer} from '../helpers/filler.js'
 import {alive, hostPid} from '../helpers/processes.js'
 import {bearer, httpClient, startServe, type RunningServe} from '../helpers/server.js'
 
@@ -317,40 +317,24 @@ describe('hostile upstreams', function () {
  * answer is a text of `size` bytes, streamed. Resolves with its URL and how much of the huge answer
  * it got to write.
  */
-async function hugeAnswerUpstream(size: number): Promise<{url: string; written: () => number; close: () => Promise<void>}> {
-  let written = 0
-  const chunk = Buffer.alloc(256 * 1024, 0x78)
-  const server = http.createServer(async (req, res) => {
-    res.on('error', () => {})
-    if (req.method !== 'POST') return void res.writeHead(req.method === 'DELETE' ? 200 : 405).end()
-    let body = ''
-    for await (const part of req) body += part
-    const message = JSON.parse(body) as {id?: number; method: string; params?: {name?: string; protocolVersion?: string}}
-    if (message.id === undefined) return void res.writeHead(202).end()
-    const answer = (result: unknown) => res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({jsonrpc: '2.0', id: message.id, result}))
-    if (message.method === 'initialize') return answer({protocolVersion: message.params?.protocolVersion ?? '2025-11-25', capabilities: {tools: {}}, serverInfo: {name: 'huge', version: '1'}})
-    if (message.method === 'tools/list') return answer({tools: ['huge', 'small'].map((name) => ({name, inputSchema: {type: 'object'}}))})
-    if (message.method === 'tools/call' && message.params?.name === 'small') return answer({content: [{type: 'text', text: 'small'}]})
-    if (message.method !== 'tools/call') return void res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({jsonrpc: '2.0', id: message.id, error: {code: -32601, message: 'Method not found'}}))
-    res.writeHead(200, {'content-type': 'application/json'})
-    res.write(`{"jsonrpc":"2.0","id":${message.id},"result":{"content":[{"type":"text","text":"`)
-    const pump = () => {
-      while (written < size && !res.destroyed) {
-        written += chunk.length
-        if (!res.write(chunk)) return void res.once('drain', pump)
-      }
-      res.end('"}]}}')
-    }
-    pump()
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const {port} = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}/mcp`,
-    written: () => written,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    }),
-  }
+function hugeAnswerUpstream(size: number): Promise<FillerServer> {
+  return fillerServer(
+    '/mcp',
+    async (req, res, fill) => {
+      if (req.method !== 'POST') return void res.writeHead(req.method === 'DELETE' ? 200 : 405).end()
+      let body = ''
+      for await (const part of req) body += part
+      const message = JSON.parse(body) as {id?: number; method: string; params?: {name?: string; protocolVersion?: string}}
+      if (message.id === undefined) return void res.writeHead(202).end()
+      const answer = (result: unknown) => res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({jsonrpc: '2.0', id: message.id, result}))
+      if (message.method === 'initialize') return answer({protocolVersion: message.params?.protocolVersion ?? '2025-11-25', capabilities: {tools: {}}, serverInfo: {name: 'huge', version: '1'}})
+      if (message.method === 'tools/list') return answer({tools: ['huge', 'small'].map((name) => ({name, inputSchema: {type: 'object'}}))})
+      if (message.method === 'tools/call' && message.params?.name === 'small') return answer({content: [{type: 'text', text: 'small'}]})
+      if (message.method !== 'tools/call') return void res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({jsonrpc: '2.0', id: message.id, error: {code: -32601, message: 'Method not found'}}))
+      res.writeHead(200, {'content-type': 'application/json'})
+      res.write(`{"jsonrpc":"2.0","id":${message.id},"result":{"content":[{"type":"text","text":"`)
+      fill(res, size, '"}]}}')
+    },
+    0x78,
+  )
 }

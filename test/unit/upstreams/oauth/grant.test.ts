@@ -4,38 +4,16 @@
  * in time and in size: a body of hundreds of MiB is not read whole into serve's memory.
  */
 import assert from 'node:assert/strict'
-import http from 'node:http'
-import type {AddressInfo} from 'node:net'
 
 import {MAX_RESPONSE_BYTES, timedFetch} from '../../../../src/upstreams/oauth/grant.js'
+import {fillerServer} from '../../../helpers/filler.js'
 
-/** A token endpoint that answers `padding` bytes of whitespace before a valid token response; resolves with how many bytes it got to write. */
-async function endpoint(padding: number): Promise<{url: string; written: () => number; close: () => Promise<void>}> {
-  let written = 0
-  const chunk = Buffer.alloc(64 * 1024, 0x20)
-  const server = http.createServer((_req, res) => {
+/** A token endpoint that answers `padding` bytes of whitespace before a valid token response; `written` is how many it got to write. */
+const endpoint = (padding: number) =>
+  fillerServer('/token', (_req, res, fill) => {
     res.writeHead(200, {'content-type': 'application/json'})
-    const pump = () => {
-      while (written < padding && !res.destroyed) {
-        written += chunk.length
-        if (!res.write(chunk)) return void res.once('drain', pump)
-      }
-      res.end('{"access_token":"a","token_type":"Bearer"}')
-    }
-    res.on('error', () => {})
-    pump()
+    fill(res, padding, '{"access_token":"a","token_type":"Bearer"}')
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const {port} = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}/token`,
-    written: () => written,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    }),
-  }
-}
 
 describe('the fetch of upstream OAuth requests', () => {
   it('a huge answer (64 MiB) is refused once it passes the limit, not read whole into memory', async () => {
