@@ -66,6 +66,15 @@ export function homeFor(def: StdioUpstream, vaultId: string, env: NodeJS.Process
  * directory (the audit log, every upstream's HOME) and the config directory. A sandbox hides
  * each of them even inside a path it allows.
  */
+export function keywardPaths(vaultFile: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  const paths = [path.dirname(vaultFile), path.dirname(defaultVaultPath(env)), path.dirname(defaultKeyFilePath(env)), defaultStateDir(env)]
+  if (env.KEYWARD_KEY_FILE) paths.push(path.resolve(env.KEYWARD_KEY_FILE))
+  // A stdio serve's own API key (cli/serve.ts stdioCredential): an upstream holding it could call keyward as its client.
+  if (env.KEYWARD_API_KEY_FILE) paths.push(path.resolve(env.KEYWARD_API_KEY_FILE))
+  if (env.KEYWARD_AUDIT_LOG) paths.push(path.dirname(path.resolve(env.KEYWARD_AUDIT_LOG)))
+  return [...new Set(paths)]
+}
+
 /**
  * keyward's own files that a flag or the vault's settings named, beside the defaults
  * `keywardPaths` knows: the file the vault was unlocked with (--key-file, --passphrase-file) and
@@ -74,13 +83,4 @@ export function homeFor(def: StdioUpstream, vaultId: string, env: NodeJS.Process
  */
 export function givenPaths(material: KeyMaterial, auditFile?: string): string[] {
   return [path.resolve(material.source.origin), ...(auditFile ? [path.dirname(path.resolve(auditFile))] : [])]
-}
-
-export function keywardPaths(vaultFile: string, env: NodeJS.ProcessEnv = process.env): string[] {
-  const paths = [path.dirname(vaultFile), path.dirname(defaultVaultPath(env)), path.dirname(defaultKeyFilePath(env)), defaultStateDir(env)]
-  if (env.KEYWARD_KEY_FILE) paths.push(path.resolve(env.KEYWARD_KEY_FILE))
-  // A stdio serve's own API key (cli/serve.ts stdioCredential): an upstream holding it could call keyward as its client.
-  if (env.KEYWARD_API_KEY_FILE) paths.push(path.resolve(env.KEYWARD_API_KEY_FILE))
-  if (env.KEYWARD_AUDIT_LOG) paths.push(path.dirname(path.resolve(env.KEYWARD_AUDIT_LOG)))
-  return [...new Set(paths)]
 }

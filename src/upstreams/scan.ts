@@ -178,27 +178,20 @@ function scanText(kind: PinKind, item: string, field: string, text: string, out:
   // Invisible characters also split words ("ig\u200Bnore"): the rules read the text without them, and in
   // plain letters: fullwidth and mathematical ones (ＩＧＮＯＲＥ, 𝐈𝐠𝐧𝐨𝐫𝐞) as their compatibility form, accents dropped.
   const visible = foldLookalikes((invisible ? scanned.replace(new RegExp(INVISIBLE.source, 'gu'), '') : scanned).normalize('NFKD').replace(/\p{M}/gu, ''))
-  for (const {rule, pattern} of TEXT_RULES) {
-    const match = pattern.exec(visible)
-    if (match) out.push({kind, item, field, rule, excerpt: excerptAround(visible, match.index, match[0].length)})
+  const readAs = (reading: string, where: string, skip: (rule: ScanRule) => boolean = () => false) => {
+    for (const {rule, pattern} of TEXT_RULES) {
+      if (skip(rule)) continue
+      const match = pattern.exec(reading)
+      if (match) out.push({kind, item, field: where, rule, excerpt: excerptAround(reading, match.index, match[0].length)})
+    }
   }
+  readAs(visible, field)
   // Letters spaced out ("I G N O R E all previous…") read as the word a model reads them as.
   const joined = visible.replace(SPACED_LETTERS, (run) => run.replace(/ /g, ''))
-  if (joined !== visible) {
-    for (const {rule, pattern} of TEXT_RULES) {
-      if (out.some((f) => f.field === field && f.rule === rule)) continue
-      const match = pattern.exec(joined)
-      if (match) out.push({kind, item, field, rule, excerpt: excerptAround(joined, match.index, match[0].length)})
-    }
-  }
+  if (joined !== visible) readAs(joined, field, (rule) => out.some((f) => f.field === field && f.rule === rule))
   // Text written in Unicode tag characters is ASCII a model can read: the rules read it too.
   const smuggled = invisible ? decodeTags(scanned) : ''
-  if (smuggled !== '') {
-    for (const {rule, pattern} of TEXT_RULES) {
-      const match = pattern.exec(smuggled)
-      if (match) out.push({kind, item, field: `${field} (in tag characters)`, rule, excerpt: excerptAround(smuggled, match.index, match[0].length)})
-    }
-  }
+  if (smuggled !== '') readAs(smuggled, `${field} (in tag characters)`)
 }
 
 function decodeTags(text: string): string {
