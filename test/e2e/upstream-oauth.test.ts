@@ -269,6 +269,8 @@ describe('upstream OAuth', function () {
     assert.deepEqual([marked.upstream, marked.scope], ['notes', 'notes:read notes:write'])
 
     const visited = bed.box.path('browser.log')
+    const restarts = () => s.logs().match(/upstream notes restarted/g)?.length ?? 0
+    const before = restarts()
     assert.equal((await login('notes', [], {FIXTURE_BROWSER_LOG: visited})).code, 0)
     assert.equal(new URL((await fs.readFile(visited, 'utf8')).split('\n')[0]).searchParams.get('scope'), 'notes:read notes:write')
     // A call that meets the upstream's restart may fail (its tool is briefly unlisted, or its connection closes under it), but
@@ -281,7 +283,8 @@ describe('upstream OAuth', function () {
         return false
       }
     }
-    assert.ok(await until(afterLogin, 10_000), 'serve picked up the new login')
+    // A call in flight on the old connection when the new one takes over is cut off with it: wait for the takeover.
+    assert.ok(await until(async () => restarts() > before && (await afterLogin()), 10_000), 'serve picked up the new login')
     assert.equal(text(await call(s.url, key, 'notes__write_note', {text: 'hi'})), 'noted')
   })
 

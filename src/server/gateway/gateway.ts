@@ -200,6 +200,7 @@ export class Gateway {
     void source.adoptSubscriptions(previous.handOver(source))
     void source.adoptLogLevels(previous)
     void previous.stop()
+    this.options.log('info', `upstream ${name} restarted: its new connection serves, the old one is stopped`)
   }
 
   private UpstreamSource?: typeof import('./upstream-source.js').UpstreamSource
