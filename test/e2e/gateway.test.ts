@@ -199,6 +199,22 @@ describe('gateway', function () {
       assert.ok(await until(() => !alive(fixture)), 'the old process is gone')
     })
 
+    it('a call in flight when its upstream restarts finishes on the old process, which stops after it', async () => {
+      const k = await key('all', '*')
+      const s = await serve(['--stateless'])
+      const c = await connect(s.url, k)
+      const old = hostPid(JSON.parse(textOf(await c.callTool({name: 'fixture__get_process', arguments: {}}))))
+      const inFlight = c.callTool({name: 'fixture__sleep', arguments: {label: 'across', ms: 6000}})
+      await sleep(300)
+      await cli(['secrets', 'set', 'FIXTURE_TOKEN'], 'a-new-secret')
+      assert.ok(await until(() => /upstream fixture restarted/.test(s.logs()), 10_000), s.logs())
+      // New calls go to the new process while the old one still runs the call it had.
+      assert.equal(textOf(await c.callTool({name: 'fixture__get_secret_hash', arguments: {}})), sha256('a-new-secret'))
+      assert.ok(alive(old), 'the old process runs until its call in flight has ended')
+      assert.equal(textOf(await inFlight), 'slept across')
+      assert.ok(await until(() => !alive(old)), 'the old process is gone once its call ended')
+    })
+
     it('over stdio: the same gateway, with requests from the upstream relayed to the client', async () => {
       const k = await key('all', 'fixture__*')
       const {client, stderr} = await stdioClient(box, {KEYWARD_API_KEY: k})

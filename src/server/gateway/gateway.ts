@@ -78,6 +78,12 @@ export function fingerprint(def: UpstreamDefinition, data: VaultData, context: U
   return hash.digest('hex')
 }
 
+/**
+ * How long a restarted upstream's old source may keep its calls in flight before it is stopped
+ * (Gateway.retire): as long as an upstream call may wait for its answer (upstream-source.ts).
+ */
+const DRAIN_MS = 5 * 60_000
+
 /** Waits for `work`, at most `ms`. */
 async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined
@@ -104,6 +110,8 @@ const newest = (m: Mounted) => m.next ?? m.serving
 
 export class Gateway {
   private readonly running = new Map<string, Mounted>()
+  /** Sources a restart replaced, finishing their calls in flight before they stop (retire). */
+  private readonly retiring = new Set<UpstreamSource>()
   /** Each session's latest principal, one map for every source: a restarted or added upstream knows whom it serves before their next request. */
   private readonly principals: SessionPrincipals = new WeakMap()
   private data!: VaultData
@@ -129,9 +137,9 @@ export class Gateway {
     return [...this.running.values()].map(newest)
   }
 
-  /** Every source with processes to count, sweep, tell or stop: the serving ones and those starting in their place. */
+  /** Every source with processes to count, sweep, tell or stop: the serving ones, those starting in their place, and those a restart replaced that are still finishing calls. */
   private live(): UpstreamSource[] {
-    return [...this.running.values()].flatMap((m) => (m.next ? [m.serving, m.next] : [m.serving]))
+    return [...[...this.running.values()].flatMap((m) => (m.next ? [m.serving, m.next] : [m.serving])), ...this.retiring]
   }
 
   /** Brings the running upstreams in line with the vault. */
@@ -187,8 +195,9 @@ export class Gateway {
   /**
    * A restarted upstream has listed what it offers: it takes the old one's place in one swap, the
    * sessions subscribed through the old one are subscribed again through it, and the log levels
-   * they set are set again there. Nothing happens when a later reload overtook it or removed the
-   * upstream (it was stopped then).
+   * they set are set again there. The old one gets no new calls, finishes those in flight
+   * (retire), and stops. Nothing happens when a later reload overtook it or removed the upstream
+   * (it was stopped then).
    */
   private takeOver(name: string, source: UpstreamSource): void {
     const mounted = this.running.get(name)
@@ -199,8 +208,20 @@ export class Gateway {
     this.options.catalog.replace(previous, source)
     void source.adoptSubscriptions(previous.handOver(source))
     void source.adoptLogLevels(previous)
-    void previous.stop()
-    this.options.log('info', `upstream ${name} restarted: its new connection serves, the old one is stopped`)
+    this.options.log('info', `upstream ${name} restarted: its new connection serves; the old one stops once its calls in flight have ended`)
+    void this.retire(previous)
+  }
+
+  /**
+   * Stops a source a restart replaced once its calls in flight have ended, or after DRAIN_MS: a
+   * reload does not cut off a call that was already running (the call's own timeout still holds).
+   * close() stops it at once.
+   */
+  private async retire(source: UpstreamSource): Promise<void> {
+    this.retiring.add(source)
+    await bounded(source.drained(), DRAIN_MS)
+    this.retiring.delete(source)
+    await source.stop()
   }
 
   private UpstreamSource?: typeof import('./upstream-source.js').UpstreamSource

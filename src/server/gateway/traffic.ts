@@ -165,6 +165,8 @@ const DECLARED: Record<RelayKind, keyof ClientCapabilities> = {sampling: 'sampli
 
 export class Traffic implements LinkTraffic {
   private readonly calls = new Set<Call>()
+  /** Who waits for the calls in flight to end (whenQuiet). */
+  private quietWaiters: (() => void)[] = []
   readonly subscriptions = new Subscriptions()
 
   constructor(private readonly options: TrafficOptions) {}
@@ -172,12 +174,23 @@ export class Traffic implements LinkTraffic {
   /** A call starts on this connection; the function returned ends it. */
   begin(call: Call): () => void {
     this.calls.add(call)
-    return () => void this.calls.delete(call)
+    return () => {
+      if (!this.calls.delete(call) || this.calls.size > 0) return
+      const waiters = this.quietWaiters
+      this.quietWaiters = []
+      for (const settle of waiters) settle()
+    }
   }
 
   /** No call in flight. */
   get quiet(): boolean {
     return this.calls.size === 0
+  }
+
+  /** Settles once no call is in flight (at once if none is): what a restart waits for before it stops the old connection (Gateway.retire). */
+  whenQuiet(): Promise<void> {
+    if (this.quiet) return Promise.resolve()
+    return new Promise((resolve) => this.quietWaiters.push(resolve))
   }
 
   private get only(): Call | undefined {

@@ -668,6 +668,18 @@ export class UpstreamSource implements ToolSource {
     }
   }
 
+  /**
+   * Settles once no call is in flight on any of its connections. Asked again after each wait: a
+   * call that reached this source just before a restart took its place may still begin on it.
+   */
+  async drained(): Promise<void> {
+    for (;;) {
+      const busy = this.connections.all().filter((connection) => !connection.traffic.quiet)
+      if (busy.length === 0) return
+      await Promise.all(busy.map((connection) => connection.traffic.whenQuiet()))
+    }
+  }
+
   async stop(): Promise<void> {
     await this.connections.stop()
   }
