@@ -156,6 +156,8 @@ export class Gateway {
       this.options.catalog.remove(mounted.serving)
       void mounted.serving.stop()
       void mounted.next?.stop()
+      // Removed, it stops whole: a process an earlier restart left finishing its calls goes too.
+      for (const source of this.retiring) if (source.name === name) void source.stop()
       this.options.log('info', `upstream ${name} was removed: stopped it`)
     }
     for (const def of wanted.values()) this.bringInLine(def, data)
