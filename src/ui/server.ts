@@ -121,7 +121,7 @@ async function handle(o: ConsoleOptions, port: number, cookieName: string, req: 
 function login(o: ConsoleOptions, cookieName: string, query: URLSearchParams, method: string, res: ServerResponse, refuse: (status: number, code: string, why: string) => void): void {
   if (method !== 'GET') return refuse(405, 'METHOD', 'the login link is opened, not posted to')
   const redeemed = o.sessions.redeem(query.get('token') ?? undefined)
-  if (!redeemed) return refuse(403, 'LOGIN', 'this login link is not valid (each link works once): press Enter in the terminal where keyward ui runs for a new one, or start it again')
+  if (!redeemed) return refuse(403, 'LOGIN', 'this login link is not valid (each link works once, within 10 minutes): press Enter in the terminal where keyward ui runs for a new one, or start it again')
   o.onLogin?.()
   o.state.vault.audit({event: 'ui.login'}).catch(() => {})
   // A page that moves on to the console, not a redirect: the next request is then made by this

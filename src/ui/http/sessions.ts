@@ -1,6 +1,8 @@
 /**
  * Who may use the console: whoever opened the one-time login link. The link's token is
- * exchanged once for a session (an HttpOnly, SameSite=Strict cookie) and is void from then on.
+ * exchanged once for a session (an HttpOnly, SameSite=Strict cookie) and is void from then on;
+ * one not used within LOGIN_TTL_MS is void too, so that a link left in a terminal's scrollback,
+ * or in the file the opener was given, stops being a way in.
  * A session ends after it has been idle too long. Every change must carry the session's CSRF
  * token in a header, which a page of another origin cannot read or set.
  *
@@ -26,9 +28,12 @@ function same(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b)
 }
 
+/** How long a login link works unused: enough to open it by hand; Enter in the terminal gives a new one. */
+export const LOGIN_TTL_MS = 10 * 60_000
+
 export class Sessions {
-  /** The hash of the one login token not used yet, if any. */
-  private login?: Buffer
+  /** The hash of the one login token not used yet, if any, and when it stops working. */
+  private login?: {hash: Buffer; expires: number}
   /** Sessions by the hash of their cookie. */
   private readonly byCookie = new Map<string, ConsoleSession>()
 
@@ -40,14 +45,16 @@ export class Sessions {
   /** A new one-time login token; any earlier one not used yet is void. */
   issueLoginToken(): string {
     const token = newToken()
-    this.login = digest(token)
+    this.login = {hash: digest(token), expires: this.now() + LOGIN_TTL_MS}
     return token
   }
 
-  /** Exchanges the login token for a new session's cookie value, once; undefined for anything else. */
+  /** Exchanges the login token for a new session's cookie value, once and within LOGIN_TTL_MS; undefined for anything else. */
   redeem(token: string | undefined): {cookie: string; session: ConsoleSession} | undefined {
-    if (!token || !this.login || !same(digest(token), this.login)) return undefined
+    if (!token || !this.login || !same(digest(token), this.login.hash)) return undefined
+    const {expires} = this.login
     this.login = undefined
+    if (this.now() > expires) return undefined
     const cookie = newToken()
     const session = {csrf: newToken(), lastSeen: this.now()}
     this.byCookie.set(digest(cookie).toString('hex'), session)

@@ -1,7 +1,7 @@
 /** Who may use the console: one login link, used once; sessions that end when idle; the CSRF token. */
 import assert from 'node:assert/strict'
 
-import {Sessions} from '../../../src/ui/http/sessions.js'
+import {LOGIN_TTL_MS, Sessions} from '../../../src/ui/http/sessions.js'
 
 describe('console sessions', () => {
   let now = 0
@@ -18,6 +18,16 @@ describe('console sessions', () => {
     assert.equal(sessions.redeem(token), undefined, 'a second use')
     assert.equal(sessions.touch(first.cookie), first.session)
     assert.equal(sessions.touch('made-up'), undefined)
+  })
+
+  it('a login token not used within its lifetime opens no session', () => {
+    const sessions = new Sessions(60 * 60_000, clock)
+    const inTime = sessions.issueLoginToken()
+    now += LOGIN_TTL_MS
+    assert.ok(sessions.redeem(inTime), 'used just in time')
+    const late = sessions.issueLoginToken()
+    now += LOGIN_TTL_MS + 1
+    assert.equal(sessions.redeem(late), undefined, 'too late')
   })
 
   it('a new login token voids the one not used yet', () => {
