@@ -166,6 +166,13 @@ function foldLookalikes(text: string): string {
   return text.replace(LOOKALIKE, (c) => LOOKALIKES[c])
 }
 
+/**
+ * A line break inside a sentence: not after . : ; ! ? (the line before ends a sentence), not
+ * before a list item or a blank line (a new item or paragraph). Linear: each break looks at
+ * most at the spaces after it.
+ */
+const SENTENCE_BREAK = /(?<![.:;!?])\r?\n(?![ \t]*(?:[-*•+][ \t]|\d{1,3}[.)][ \t]|\r?\n))/g
+
 /** Four or more single letters, each followed by one space: a word spaced out. */
 const SPACED_LETTERS = /(?<![\p{L}\p{N}])(?:\p{L} ){3,}\p{L}(?![\p{L}\p{N}])/gu
 
@@ -186,9 +193,14 @@ function scanText(kind: PinKind, item: string, field: string, text: string, out:
     }
   }
   readAs(visible, field)
+  const found = (rule: ScanRule) => out.some((f) => f.field === field && f.rule === rule)
   // Letters spaced out ("I G N O R E all previous…") read as the word a model reads them as.
   const joined = visible.replace(SPACED_LETTERS, (run) => run.replace(/ /g, ''))
-  if (joined !== visible) readAs(joined, field, (rule) => out.some((f) => f.field === field && f.rule === rule))
+  if (joined !== visible) readAs(joined, field, found)
+  // The rules stop at a line break; a model reads a sentence broken over lines ("ignore all
+  // previous\ninstructions") as one.
+  const flowing = joined.replace(SENTENCE_BREAK, ' ')
+  if (flowing !== joined) readAs(flowing, field, found)
   // Text written in Unicode tag characters is ASCII a model can read: the rules read it too.
   const smuggled = invisible ? decodeTags(scanned) : ''
   if (smuggled !== '') readAs(smuggled, `${field} (in tag characters)`)
