@@ -67,7 +67,10 @@ export async function openSession(flags: VaultFlags, options: SessionOptions = {
   // `secrets list` start without it.
   const updateDetailed = async <T>(change: (vault: Vault) => Promise<T> | T, more: Omit<UpdateOptions, 'ledger'> = {}) => {
     const {underClusterLease} = await import('./cluster-write.js')
-    return underClusterLease(file, material, latest, flags.redis, () => updateHere(change, more))
+    // Whether there is a cluster, and its key, as the vault has them now, not as this session last
+    // saw them: a console session lives for hours, and Redis may have been set up meanwhile.
+    const current = (await openVault(file, material, {ledger})).data
+    return underClusterLease(file, material, current, flags.redis, () => updateHere(change, more))
   }
   const updateHere = async <T>(change: (vault: Vault) => Promise<T> | T, more: Omit<UpdateOptions, 'ledger'>) => {
     const [{notifyReplicas, revokedKeyIds}, {ensureAuditKey}, {ensureRequestStateKey}] = await Promise.all([
