@@ -238,6 +238,24 @@ describe('hostile upstreams', function () {
     }
   })
 
+  it('an upstream that reports progress for ever holds a call no longer than upstream.max-call-duration: the client gets an error naming the upstream and the bound, and the upstream is told to stop', async () => {
+    await cli(['upstream', 'add', 'slow', '--env', 'FIXTURE_PROGRESS=1', '--', process.execPath, HOSTILE])
+    const s = await serve(['--upstream-max-call-duration', '1500ms'])
+    const c = await connect(s)
+    const progress: number[] = []
+    const started = Date.now()
+    // The client's own bound (no reset on progress) is far past keyward's: only keyward can end the call in time.
+    const outcome = await c.callTool({name: 'slow__busy', arguments: {}}, undefined, {timeout: 20_000, onprogress: (p) => void progress.push(p.progress)}).then(
+      (result) => textOf(result),
+      (err: Error) => `rejected: ${err.message}`,
+    )
+    const took = Date.now() - started
+    assert.ok(progress.length >= 3, `the upstream's progress was passed on (${progress.length} reports): it kept the call alive`)
+    assert.match(outcome, /^upstream slow ran the call past 1500ms, the longest upstream\.max-call-duration allows; it was cancelled/)
+    assert.ok(took >= 1500 && took < 8000, `the call ended after ${took} ms`)
+    assert.ok(await until(async () => (await call(c, 'slow__busy_cancelled')) === '1'), 'the upstream was told to stop (notifications/cancelled)')
+  })
+
   it('an upstream has its own empty HOME: `keyward run --upstream` cannot open the vault from the default paths', async () => {
     // A user with every default path under HOME, as a fresh install has it: no XDG variables.
     const fresh = new Sandbox()

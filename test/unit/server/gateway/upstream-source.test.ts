@@ -50,7 +50,7 @@ const principals: SessionPrincipals = new WeakMap()
 
 /** A source of the upstream `def`, as the gateway makes one (stateful, room for 10 processes), started and listed. */
 async function startedSource(def: UpstreamDefinition, logged: string[] = [], logRedactor = Redactor.none): Promise<UpstreamSource> {
-  const source = new UpstreamSource({def, resolve: () => ({headers: {}}), version: '0', log: (level, message) => void logged.push(`${level} ${message}`), mode: 'stateful', budget: {allows: () => true, max: () => 10}, logRedactor: () => logRedactor, current, principals})
+  const source = new UpstreamSource({def, resolve: () => ({headers: {}}), version: '0', log: (level, message) => void logged.push(`${level} ${message}`), mode: 'stateful', budget: {allows: () => true, max: () => 10}, maxCallMs: () => 60_000, logRedactor: () => logRedactor, current, principals})
   source.start()
   await source.firstList
   return source
@@ -237,7 +237,7 @@ describe('gateway: an upstream source (upstream-source.ts)', function () {
       channel: {notify: async () => {}, request: async (request: {method: string}) => (asked.push(request.method), {roots: []})} as unknown as ClientSession['channel'],
     }
     const stdio = (from: UpstreamDefinition) =>
-      new UpstreamSource({def: from, resolve: () => ({headers: {}}), version: '0', log: () => {}, mode: 'stdio', stdioSession: () => withRoots, budget: {allows: () => true, max: () => 10}, logRedactor: () => Redactor.none, current, principals})
+      new UpstreamSource({def: from, resolve: () => ({headers: {}}), version: '0', log: () => {}, mode: 'stdio', stdioSession: () => withRoots, budget: {allows: () => true, max: () => 10}, maxCallMs: () => 60_000, logRedactor: () => Redactor.none, current, principals})
     const elsewhere = keyPrincipal('elsewhere', 'tool:other__*')
     vault.set(elsewhere.id, elsewhere)
     const first = stdio(def)
