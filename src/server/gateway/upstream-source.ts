@@ -33,7 +33,7 @@ import {boundedCall} from './call-bounds.js'
 import {Connections, type Connection, type ProcessBudget, type ServeMode} from './connections.js'
 import {callModern, type ModernCall} from './input.js'
 import {UpstreamUnavailable, type Resolved} from './link.js'
-import {ITEM_KINDS, listAll, listKind, noListing, PIN_KIND_OF, type RawListing} from './listing.js'
+import {cutText, ITEM_KINDS, listAll, listKind, noListing, PIN_KIND_OF, type ListingCut, type RawListing} from './listing.js'
 import {exposedName} from './naming.js'
 import type {ItemGate} from './pin-gate.js'
 
@@ -138,6 +138,8 @@ export class UpstreamSource implements ToolSource {
    */
   private readonly relisting = new WeakMap<Connection, Map<ItemKind, 'listing' | 'again'>>()
   private readonly listeners = new Set<(kind: ItemKind) => void>()
+  /** The lists whose cut the operator was told of: once each, however often the upstream has them listed again. */
+  private readonly cutsTold = new Set<ListingCut['what']>()
   /** Settles once the first listing is done, or the first start failed. */
   readonly firstList: Promise<void>
   private listed!: () => void
@@ -310,17 +312,24 @@ export class UpstreamSource implements ToolSource {
   /** A connection (re)connected: it lists everything, then puts it past the gate at once (a first use pins all kinds together). */
   private async connected(connection: Connection, client: Client): Promise<void> {
     if (connection === this.connections.shared) {
-      await listAll(client, this.items.raw)
+      await listAll(client, this.items.raw, this.onCut)
       this.expose(this.items, ITEM_KINDS, true)
       for (const kind of ITEM_KINDS) this.changed(kind)
       this.listed()
       return
     }
     const items = noItems()
-    await listAll(client, items.raw).catch(() => {})
+    await listAll(client, items.raw, this.onCut).catch(() => {})
     this.expose(items, ITEM_KINDS, true)
     this.own.set(connection, items)
     for (const kind of ITEM_KINDS) this.changed(kind)
+  }
+
+  /** A listing cut short by its bounds (listing.ts): what is left out is not served, and the operator is told once. */
+  private readonly onCut = (cut: ListingCut): void => {
+    if (this.cutsTold.has(cut.what)) return
+    this.cutsTold.add(cut.what)
+    this.options.log('warn', cutText(this.name, cut))
   }
 
   private async relist(kind: ItemKind, connection: Connection): Promise<void> {
@@ -347,7 +356,7 @@ export class UpstreamSource implements ToolSource {
       return
     }
     try {
-      await listKind(client, kind, into.raw)
+      await listKind(client, kind, into.raw, this.onCut)
       this.expose(into, [kind], true)
       this.changed(kind)
     } catch (err) {

@@ -403,6 +403,43 @@ describe("gateway: an upstream source logs what its upstream says redacted", fun
     }
   })
 
+  it('a listing cut short by its bounds serves what fits and tells the operator once, however often the upstream has it listed again', async () => {
+    const servers: LegacyServer[] = []
+    let lists = 0
+    // Pages for ever, one tool a page: every listing stops at 100 pages.
+    const handle = legacyUpstream(() => {
+      const server = new LegacyServer({name: 'endless', version: '1.0.0'}, {capabilities: {tools: {listChanged: true}}})
+      server.setRequestHandler(ListToolsRequestSchema, async (request) => {
+        const n = Number(request.params?.cursor ?? 0)
+        if (n === 0) lists++
+        return {tools: [{name: `t${n}`, inputSchema: {type: 'object' as const}}], nextCursor: String(n + 1)}
+      })
+      servers.push(server)
+      return server
+    })
+    const http = createServer((req, res) => void handle(req, res).catch(() => res.destroy()))
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    const def = {name: 'up', transport: 'http', url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`, headers: {}, prefix: true} as unknown as UpstreamDefinition
+    const logged: string[] = []
+    const source = await startedSource(def, logged)
+    try {
+      assert.equal(source.tools().length, 100)
+      for (let i = 0; i < 2; i++) {
+        const before = lists
+        await servers.at(-1)!.sendToolListChanged()
+        assert.ok(await until(() => lists > before), 'listed again')
+      }
+      await new Promise((r) => setTimeout(r, 300))
+      const told = logged.filter((line) => line.includes("upstream up's tools ran past 100 pages, which keyward does not read: the first 100 are listed, and the rest are not"))
+      assert.equal(told.length, 1, logged.join('\n'))
+      assert.ok(told[0].startsWith('warn '))
+    } finally {
+      await source.stop()
+      http.closeAllConnections()
+      http.close()
+    }
+  })
+
   it('redacts a failed listing (an upstream error that quotes its secret) before the log', async () => {
     const SECRET = 'sk-live-0123456789abcdef'
     const servers: LegacyServer[] = []
