@@ -3,7 +3,7 @@ import {KeywardError} from '../errors/index.js'
 import type {VaultData} from '../vault/index.js'
 import {checkSetting, configOf, flagName, settingFor, SETTINGS, type Setting} from './settings.js'
 
-export {ASYMMETRIC_ALGORITHMS, AUTH_METHOD_NAMES, checkSetting, configOf, countValue, flagName, parseDurationValue, parseSize, settingFor, SETTINGS, splitList, type Setting} from './settings.js'
+export {ASYMMETRIC_ALGORITHMS, AUTH_METHOD_NAMES, checkSetting, configOf, countValue, durationValue, flagName, parseDurationValue, parseSize, settingFor, SETTINGS, splitList, type Setting} from './settings.js'
 
 export interface ConfigEntry {
   key: string

@@ -27,6 +27,8 @@ export interface Setting {
   prefix?: boolean
   /** kind choice: the values it takes. */
   choices?: readonly string[]
+  /** kind duration: the shortest and longest it may be (a timer cannot run past 24.8 days; some bounds must not be 0). */
+  within?: {min: string; max: string}
   /** false: not a serve flag (a setting read by other commands, such as `upstream add`). */
   flag?: false
 }
@@ -76,6 +78,7 @@ export const SETTINGS: readonly Setting[] = [
   {key: 'audit.keep', kind: 'retention', description: 'Rotated audit files to keep: a number (3), or an age (30d, 12h, 8w); older ones are dropped behind a MACed checkpoint. Unset keeps all.'},
   {key: 'upstream.sandbox', kind: 'choice', choices: ['on', 'off'], default: 'off', flag: false, description: 'Whether `upstream add` runs a new stdio upstream in a sandbox (bubblewrap, Linux only) when --sandbox is not given.'},
   {key: 'upstream.idle-timeout', kind: 'duration', default: '10m', description: 'An upstream process (or HTTP connection) with no call in flight and no resource subscription for this long is stopped, and started again by the next call; 0s: never.'},
+  {key: 'upstream.max-call-duration', kind: 'duration', default: '30m', within: {min: '1s', max: '24h'}, description: 'The longest a call to an upstream may run in all, however often it reports progress (which restarts its 5-minute idle timeout); then it is cancelled, and the client told which upstream ran past it.'},
   {key: 'upstream.max-processes', kind: 'count', default: '64', description: 'The most upstream processes keyward runs at once (shared ones included); past it, a session that needs a process of its own (isolation key or session) gets an error saying so.'},
   {key: 'sessions.per-principal', kind: 'count', default: '64', description: 'Stateful HTTP: open sessions one API key or principal may hold; past it, its least recently used session is closed.'},
   {key: 'pins.on-change', kind: 'choice', choices: ['block', 'warn'], default: 'block', description: 'A changed, new or renamed upstream tool, prompt or template: block holds it back until `keyward upstream approve`; warn serves it and reports it.'},
@@ -104,6 +107,11 @@ const DURATION_MS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600
 /** A count setting's value (checked when it was set), or its default. */
 export function countValue(config: ReadonlyMap<string, string>, key: string): number {
   return Number(config.get(key) ?? settingFor(key)?.default)
+}
+
+/** A duration setting's value in milliseconds (checked when it was set), or its default's. */
+export function durationValue(config: ReadonlyMap<string, string>, key: string): number {
+  return parseDurationValue(config.get(key) ?? settingFor(key)?.default ?? '') ?? 0
 }
 
 export function parseDurationValue(value: string): number | undefined {
@@ -162,8 +170,11 @@ const CHECKS: Record<ValueKind, Check> = {
     }
     return algs.join(',')
   },
-  duration: (v, key) => {
-    if (parseDurationValue(v) === undefined) throw invalid(key, `${JSON.stringify(v)} is not a duration; use 500ms, 60s, 5m or 1h`)
+  duration: (v, key, _data, setting) => {
+    const ms = parseDurationValue(v)
+    if (ms === undefined) throw invalid(key, `${JSON.stringify(v.slice(0, 40))} is not a duration; use 500ms, 60s, 5m or 1h`)
+    const {min, max} = setting.within ?? {}
+    if (min && max && (ms < parseDurationValue(min)! || ms > parseDurationValue(max)!)) throw invalid(key, `give a duration from ${min} to ${max}`)
     return v
   },
   secret: (v, key, data) => {

@@ -8,7 +8,7 @@
  * write lease, the newest copy first, the result published), otherwise under the vault file's
  * lock, which every writer of that file takes.
  */
-import {countValue, parseDurationValue} from '../config/index.js'
+import {countValue, durationValue, parseDurationValue} from '../config/index.js'
 import {givenPaths} from '../upstreams/isolation.js'
 import {TokenBroker, upstreamFetch} from '../upstreams/oauth/index.js'
 import type {AuditTrail} from './stages/audit-requests.js'
@@ -34,9 +34,13 @@ export interface GatewayParts {
   stdio: {session?: ClientSession}
 }
 
-/** upstream.idle-timeout and upstream.max-processes, as the newest runtime has them. */
+/** upstream.idle-timeout, upstream.max-processes and upstream.max-call-duration, as the newest runtime has them. */
 export function gatewaySettings(config: ReadonlyMap<string, string>): GatewaySettings {
-  return {idleMs: parseDurationValue(config.get('upstream.idle-timeout') ?? '10m') ?? 600_000, maxProcesses: countValue(config, 'upstream.max-processes')}
+  return {
+    idleMs: parseDurationValue(config.get('upstream.idle-timeout') ?? '10m') ?? 600_000,
+    maxProcesses: countValue(config, 'upstream.max-processes'),
+    maxCallMs: durationValue(config, 'upstream.max-call-duration'),
+  }
 }
 
 export interface StartedGateway {

@@ -238,6 +238,50 @@ describe('hostile upstreams', function () {
     }
   })
 
+  it('an HTTP upstream that pages large tool listings for ever is listed up to 32 MiB in all: the pages past it are not asked for, the operator is told once, and what fits is served', async () => {
+    const upstream = await endlessListingUpstream(1024 * 1024)
+    try {
+      await cli(['upstream', 'add', 'far', '--url', upstream.url])
+      // What `upstream add` asked for (its check lists a page) is not serve's.
+      const probed = upstream.pages()
+      const s = await serve()
+      const c = await connect(s)
+      // The first list waits 3 s for an upstream still starting; a longer listing comes after it.
+      let tools: {name: string}[] = []
+      const listTools = async () => (await c.listTools(undefined, {timeout: 60_000})).tools.filter((t) => t.name.startsWith('far__'))
+      await until(async () => (tools = await listTools()).length > 0, 60_000)
+      assert.ok(upstream.pages() - probed <= 32, `serve asked for ${upstream.pages() - probed} pages of 1 MiB`)
+      assert.deepEqual(
+        tools.map((t) => t.name),
+        Array.from({length: 31}, (_, i) => `far__t${i}`),
+        'the tools that fit are served, in order',
+      )
+      const told = s.logs().match(/upstream far's tools ran past 32 MiB in all, which keyward does not read: the first 31 are listed, and the rest are not/g) ?? []
+      assert.equal(told.length, 1, s.logs())
+      assert.equal(await call(c, 'far__t0'), 'ok', 'the upstream still serves')
+    } finally {
+      await upstream.close()
+    }
+  })
+
+  it('an upstream that reports progress for ever holds a call no longer than upstream.max-call-duration: the client gets an error naming the upstream and the bound, and the upstream is told to stop', async () => {
+    await cli(['upstream', 'add', 'slow', '--env', 'FIXTURE_PROGRESS=1', '--', process.execPath, HOSTILE])
+    const s = await serve(['--upstream-max-call-duration', '1500ms'])
+    const c = await connect(s)
+    const progress: number[] = []
+    const started = Date.now()
+    // The client's own bound (no reset on progress) is far past keyward's: only keyward can end the call in time.
+    const outcome = await c.callTool({name: 'slow__busy', arguments: {}}, undefined, {timeout: 20_000, onprogress: (p) => void progress.push(p.progress)}).then(
+      (result) => textOf(result),
+      (err: Error) => `rejected: ${err.message}`,
+    )
+    const took = Date.now() - started
+    assert.ok(progress.length >= 3, `the upstream's progress was passed on (${progress.length} reports): it kept the call alive`)
+    assert.match(outcome, /^upstream slow ran the call past 1500ms, the longest upstream\.max-call-duration allows; it was cancelled/)
+    assert.ok(took >= 1500 && took < 8000, `the call ended after ${took} ms`)
+    assert.ok(await until(async () => (await call(c, 'slow__busy_cancelled')) === '1'), 'the upstream was told to stop (notifications/cancelled)')
+  })
+
   it('an upstream has its own empty HOME: `keyward run --upstream` cannot open the vault from the default paths', async () => {
     // A user with every default path under HOME, as a fresh install has it: no XDG variables.
     const fresh = new Sandbox()
@@ -311,6 +355,36 @@ describe('hostile upstreams', function () {
     assert.equal(views.find((u: {name: string}) => u.name === 'opted-out').sandbox.enabled, false)
   })
 })
+
+/**
+ * A 2025-era MCP server over plain HTTP (JSON answers) whose tools/list never ends: page n holds
+ * one tool, `tn`, padded to `size` bytes (in its `_meta`, which nothing reads), and the cursor of
+ * page n + 1. Its tools answer `ok`. `pages()`: how many pages it was asked for.
+ */
+async function endlessListingUpstream(size: number): Promise<FillerServer & {pages(): number}> {
+  let pages = 0
+  const server = await fillerServer(
+    '/mcp',
+    async (req, res, fill) => {
+      if (req.method !== 'POST') return void res.writeHead(req.method === 'DELETE' ? 200 : 405).end()
+      let body = ''
+      for await (const part of req) body += part
+      const message = JSON.parse(body) as {id?: number; method: string; params?: {cursor?: string; protocolVersion?: string}}
+      if (message.id === undefined) return void res.writeHead(202).end()
+      const answer = (result: unknown) => res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({jsonrpc: '2.0', id: message.id, result}))
+      if (message.method === 'initialize') return answer({protocolVersion: message.params?.protocolVersion ?? '2025-11-25', capabilities: {tools: {}}, serverInfo: {name: 'endless', version: '1'}})
+      if (message.method === 'tools/call') return answer({content: [{type: 'text', text: 'ok'}]})
+      if (message.method !== 'tools/list') return void res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({jsonrpc: '2.0', id: message.id, error: {code: -32601, message: 'Method not found'}}))
+      pages++
+      const n = Number(message.params?.cursor ?? 0)
+      res.writeHead(200, {'content-type': 'application/json'})
+      res.write(`{"jsonrpc":"2.0","id":${message.id},"result":{"nextCursor":"${n + 1}","tools":[{"name":"t${n}","inputSchema":{"type":"object"},"_meta":{"pad":"`)
+      fill(res, size, '"}}]}}')
+    },
+    0x78,
+  )
+  return {...server, pages: () => pages}
+}
 
 /**
  * A 2025-era MCP server over plain HTTP (JSON answers) with two tools: `small`, and `huge`, whose

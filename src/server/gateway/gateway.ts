@@ -35,6 +35,8 @@ export interface GatewaySettings {
   idleMs: number
   /** upstream.max-processes */
   maxProcesses: number
+  /** upstream.max-call-duration */
+  maxCallMs: number
 }
 
 export interface GatewayOptions {
@@ -239,6 +241,7 @@ export class Gateway {
       stdioSession: this.options.stdioSession,
       stdioReady: this.stdioReady,
       budget: this.budget,
+      maxCallMs: () => this.options.settings().maxCallMs,
       gate: this.options.gate,
       logRedactor: this.options.logRedactor,
       current: this.options.current,

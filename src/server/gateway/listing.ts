@@ -2,6 +2,11 @@
  * What one upstream connection lists: its tools, prompts, resources and resource templates, page
  * by page and bounded, as the upstream answers them (before the pin gate decides what is served;
  * upstream-source.ts).
+ *
+ * The upstream chooses how many pages it offers and how big each is (up to 32 MiB, the most
+ * keyward reads of one answer), so a listing is bounded in all: 100 pages, 10,000 items, and
+ * 32 MiB of items (resources and their templates together). What passes a bound is not kept, and
+ * the caller is told where its listing was cut (ListingCut), to tell the operator.
  */
 import type {Client} from '@modelcontextprotocol/client'
 import type {Prompt, Resource, ResourceTemplateType as ResourceTemplate, Tool} from '@modelcontextprotocol/server'
@@ -11,6 +16,23 @@ import type {ItemKind} from '../tools/source.js'
 
 const MAX_ITEMS = 10_000
 const MAX_PAGES = 100
+/** The items of one listing, in all, as JSON (what each costs to hold, near enough: it was parsed from that). */
+const MAX_BYTES = 32 * 1024 * 1024
+
+/** Where a listing stopped short: what it listed, the bound it reached, and how many items it kept. */
+export interface ListingCut {
+  what: 'tools' | 'prompts' | 'resources' | 'resource templates'
+  kept: number
+  bound: string
+}
+
+/** Told where a listing was cut. */
+export type OnCut = (cut: ListingCut) => void
+
+/** What the operator is told of a cut, worded as an answer over the per-answer limit is (bounded-response.ts). */
+export function cutText(upstream: string, cut: ListingCut): string {
+  return `upstream ${upstream}'s ${cut.what} ran past ${cut.bound}, which keyward does not read: the first ${cut.kept} are listed, and the rest are not`
+}
 
 /** What a connection listed, as the upstream sent it. */
 export interface RawListing {
@@ -28,49 +50,88 @@ export function noListing(): RawListing {
 export const PIN_KIND_OF: Record<ItemKind, PinKind> = {tool: 'tool', prompt: 'prompt', resource: 'template'}
 export const ITEM_KINDS: readonly ItemKind[] = ['tool', 'prompt', 'resource']
 
-async function paged<T>(fetch: (cursor?: string) => Promise<{items: T[]; nextCursor?: string}>): Promise<T[]> {
-  const out: T[] = []
-  let cursor: string | undefined
-  for (let page = 0; page < MAX_PAGES && out.length < MAX_ITEMS; page++) {
-    const {items, nextCursor} = await fetch(cursor)
-    out.push(...items)
-    if (!nextCursor) break
-    cursor = nextCursor
-  }
-  return out.slice(0, MAX_ITEMS)
+/** The bytes a listing may still take (one per listKind: resources and templates share it). */
+interface Budget {
+  left: number
 }
 
-const page = (cursor?: string) => (cursor ? {cursor} : undefined)
+/** Each list's method, and the field of a page its items come in. */
+const LISTS = {
+  tools: {method: 'tools/list', field: 'tools'},
+  prompts: {method: 'prompts/list', field: 'prompts'},
+  resources: {method: 'resources/list', field: 'resources'},
+  'resource templates': {method: 'resources/templates/list', field: 'resourceTemplates'},
+} as const
 
-/** Lists one kind into `into` (resources: the resources and their templates). */
-export async function listKind(client: Client, kind: ItemKind, into: RawListing): Promise<void> {
-  if (kind === 'tool') {
-    // The v2 client's Tool types a schema's properties as JSON values, the 1.x server's as objects: one wire shape.
-    into.tool = await paged<Tool>(async (cursor) => {
-      const r = await client.listTools(page(cursor))
-      return {items: r.tools as Tool[], nextCursor: r.nextCursor}
-    })
-  } else if (kind === 'prompt') {
-    into.prompt = await paged<Prompt>(async (cursor) => {
-      const r = await client.listPrompts(page(cursor))
-      return {items: r.prompts, nextCursor: r.nextCursor}
-    })
-  } else {
-    into.resource = await paged<Resource>(async (cursor) => {
-      const r = await client.listResources(page(cursor))
-      return {items: r.resources, nextCursor: r.nextCursor}
-    })
-    into.template = await paged<ResourceTemplate>(async (cursor) => {
-      const r = await client.listResourceTemplates(page(cursor))
-      return {items: r.resourceTemplates, nextCursor: r.nextCursor}
-    }).catch(() => [])
+/**
+ * One page of a list, as the upstream sent it (the SDK checks its shape). Never through the
+ * SDK's list methods without a cursor: those fetch every page themselves (up to 64, each of up to
+ * 32 MiB, spread into one array) before keyward could count one, and fail the listing whole at
+ * the 65th.
+ */
+async function onePage(client: Client, what: ListingCut['what'], cursor: string | undefined): Promise<{items: unknown[]; nextCursor?: string}> {
+  const {method, field} = LISTS[what]
+  const page = (await client.request({method, ...(cursor !== undefined && {params: {cursor}})})) as Record<string, unknown>
+  if (what === 'tools') dropUnmirrorable(client, page)
+  const items = page[field]
+  return {items: Array.isArray(items) ? items : [], nextCursor: typeof page.nextCursor === 'string' ? page.nextCursor : undefined}
+}
+
+/** The SDK's own check of a 2026-07-28 HTTP upstream's tools (SEP-2243), not exported. */
+interface MirrorCheck {
+  _excludeInvalidXMcpHeaderTools?(page: Record<string, unknown>): void
+}
+
+/**
+ * Drops the tools whose x-mcp-header declarations are invalid, as a client must (SEP-2243) and as
+ * the SDK's listTools does for each page it returns, by the SDK's own check
+ * (test/unit/server/gateway/listing.test.ts notices an SDK without it).
+ */
+function dropUnmirrorable(client: Client, page: Record<string, unknown>): void {
+  ;(client as unknown as MirrorCheck)._excludeInvalidXMcpHeaderTools?.(page)
+}
+
+/**
+ * The pages of one list, in order, until the upstream has no more or a bound is reached. Each
+ * item's size is its JSON's, counted as it is kept: the count costs no more than the budget
+ * itself, whatever the page holds.
+ */
+async function paged(client: Client, what: ListingCut['what'], budget: Budget, onCut?: OnCut): Promise<unknown[]> {
+  const out: unknown[] = []
+  const cut = (bound: string) => (onCut?.({what, kept: out.length, bound}), out)
+  let cursor: string | undefined
+  for (let page = 0; ; page++) {
+    if (page === MAX_PAGES) return cut(`${MAX_PAGES} pages`)
+    const {items, nextCursor} = await onePage(client, what, cursor)
+    // One by one, never out.push(...items): a page may hold more items than a call takes arguments (a RangeError).
+    for (const item of items) {
+      if (out.length === MAX_ITEMS) return cut(`${MAX_ITEMS} items`)
+      const size = Buffer.byteLength(JSON.stringify(item))
+      if (size > budget.left) return cut(`${MAX_BYTES / (1024 * 1024)} MiB in all`)
+      budget.left -= size
+      out.push(item)
+    }
+    if (!nextCursor) return out
+    cursor = nextCursor
+  }
+}
+
+/** Lists one kind into `into` (resources: the resources and their templates); `onCut` hears of a list cut short. */
+export async function listKind(client: Client, kind: ItemKind, into: RawListing, onCut?: OnCut): Promise<void> {
+  const budget = {left: MAX_BYTES}
+  // The SDK checked each page's shape (the v2 client's Tool types a schema's properties as JSON values, the 1.x server's as objects: one wire shape).
+  if (kind === 'tool') into.tool = (await paged(client, 'tools', budget, onCut)) as Tool[]
+  else if (kind === 'prompt') into.prompt = (await paged(client, 'prompts', budget, onCut)) as Prompt[]
+  else {
+    into.resource = (await paged(client, 'resources', budget, onCut)) as Resource[]
+    into.template = (await paged(client, 'resource templates', budget, onCut).catch(() => [])) as ResourceTemplate[]
   }
 }
 
 /** Lists every kind the upstream offers. */
-export async function listAll(client: Client, into: RawListing): Promise<void> {
+export async function listAll(client: Client, into: RawListing, onCut?: OnCut): Promise<void> {
   const caps = client.getServerCapabilities() ?? {}
-  if (caps.tools) await listKind(client, 'tool', into)
-  if (caps.prompts) await listKind(client, 'prompt', into)
-  if (caps.resources) await listKind(client, 'resource', into)
+  if (caps.tools) await listKind(client, 'tool', into, onCut)
+  if (caps.prompts) await listKind(client, 'prompt', into, onCut)
+  if (caps.resources) await listKind(client, 'resource', into, onCut)
 }

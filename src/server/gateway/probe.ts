@@ -9,6 +9,7 @@ import type {VaultData} from '../../vault/index.js'
 import type {Logger} from '../log.js'
 import type {FetchLike} from '../../upstreams/oauth/index.js'
 import {UpstreamLink, type UpstreamEra} from './link.js'
+import {cutText, listAll, noListing} from './listing.js'
 import {exposedName} from './naming.js'
 import {resolveUpstream, type UpstreamContext} from './resolve.js'
 
@@ -45,23 +46,22 @@ export async function probeUpstream(def: UpstreamDefinition, data: VaultData, op
   link.start()
   try {
     const client = await link.client(options.timeoutMs)
-    const caps = client.getServerCapabilities() ?? {}
     const prefix = def.prefix ? def.name : undefined
-    const tools = caps.tools ? (await client.listTools()).tools : []
-    const prompts = caps.prompts ? (await client.listPrompts()).prompts : []
-    const resourceUris = caps.resources ? (await client.listResources()).resources.map((r) => r.uri) : []
-    const templates = caps.resources ? await client.listResourceTemplates().then((r) => r.resourceTemplates, () => []) : []
+    // Bounded as serve lists it (listing.ts): what a check shows is what serve would serve.
+    const listed = noListing()
+    await listAll(client, listed, (cut) => options.log('warn', cutText(def.name, cut)))
+    const resourceUris = listed.resource.map((r) => r.uri)
     const info = client.getServerVersion()
     return {
       ms: Number(process.hrtime.bigint() - started) / 1e6,
       era: link.era ?? 'legacy',
       protocolVersion: client.getNegotiatedProtocolVersion(),
       server: info && {name: info.name, version: info.version},
-      tools: tools.map((t) => exposedName(prefix, t.name)),
-      prompts: prompts.map((p) => exposedName(prefix, p.name)),
+      tools: listed.tool.map((t) => exposedName(prefix, t.name)),
+      prompts: listed.prompt.map((p) => exposedName(prefix, p.name)),
       resources: resourceUris.length,
       resourceUris,
-      listing: {tool: tools, prompt: prompts, template: templates},
+      listing: {tool: listed.tool, prompt: listed.prompt, template: listed.template},
     }
   } catch (err) {
     // An upstream's error text (a failed listing) reaches the operator's terminal, a --json error

@@ -9,7 +9,7 @@
  *     (stdio, `--isolation session`), and then, outside a call, only while that session's key,
  *     as it stands now, may see something of the upstream (mayHear). Otherwise it is refused at
  *     once (METHOD_NOT_FOUND) and logged, naming the upstream: it never reaches a client that did
- *     not cause it;
+ *     not cause it; at most MAX_INPUT_REQUESTS of them wait on clients at once (relay);
  *   - a resource update goes to the sessions subscribed to that resource through this connection
  *     whose principal, as it stands now, may still read it (a key narrowed since it subscribed
  *     hears no more of it; Connections.dropUnreadable takes such subscriptions out at a reload);
@@ -22,6 +22,7 @@
  */
 import type {ClientCapabilities, ClientResult, LoggingLevel, ServerNotification} from '@modelcontextprotocol/server'
 
+import {MAX_INPUT_REQUESTS} from '../era/protocol.js'
 import type {Logger} from '../log.js'
 import {Refusal} from '../refusal.js'
 import type {ClientChannel, ClientSession} from '../tools/source.js'
@@ -168,6 +169,9 @@ export class Traffic implements LinkTraffic {
   /** Who waits for the calls in flight to end (whenQuiet). */
   private quietWaiters: (() => void)[] = []
   readonly subscriptions = new Subscriptions()
+  /** The upstream's requests waiting on a client now (relay). */
+  private waiting = 0
+  private floodTold = false
 
   constructor(private readonly options: TrafficOptions) {}
 
@@ -215,10 +219,30 @@ export class Traffic implements LinkTraffic {
     if (!call && owner && this.calls.size === 0 && this.options.mayHear(owner) === false) throw this.refuse(kind, 'while no call was in flight, of a client whose key may not use this upstream')
     const target: Call | undefined = call ?? (owner ? {channel: owner.channel, session: owner} : undefined)
     if (!target?.channel) throw this.refuse(kind, this.calls.size === 0 ? 'while no call was in flight' : `while ${this.calls.size} calls were in flight`)
-    if (target.bridged) return target.channel.request(request as never, {signal})
+    if (target.bridged) return this.relay(kind, target.channel, request, signal)
     if (!target.session) throw this.refuse(kind, 'for a stateless HTTP client, which has no way back')
     if (!target.session.capabilities()?.[DECLARED[kind]]) throw this.refuse(kind, `of a client that did not declare ${kind}`)
-    return target.channel.request(request as never, {signal})
+    return this.relay(kind, target.channel, request, signal)
+  }
+
+  /**
+   * Passes a request on to its client, at most MAX_INPUT_REQUESTS at once per connection, as a
+   * 2026-07-28 upstream's input requests are: the upstream chooses how many it sends, and each
+   * may cost the client a model call (sampling) or put a question to its user (elicitation).
+   * Past that it is refused at once, and the log says so once.
+   */
+  private async relay(kind: RelayKind, channel: ClientChannel, request: {method: string; params?: unknown}, signal: AbortSignal): Promise<ClientResult> {
+    if (this.waiting >= MAX_INPUT_REQUESTS) {
+      if (!this.floodTold) this.options.log('warn', `upstream ${this.options.upstream} asked its client for more than ${MAX_INPUT_REQUESTS} things at once: the requests past ${MAX_INPUT_REQUESTS} are refused`)
+      this.floodTold = true
+      throw Refusal.notSupported(`${kind} is not available: upstream ${this.options.upstream} has ${MAX_INPUT_REQUESTS} requests waiting on its client already`)
+    }
+    this.waiting++
+    try {
+      return await channel.request(request as never, {signal})
+    } finally {
+      this.waiting--
+    }
   }
 
   private refuse(kind: RelayKind, why: string): Refusal {

@@ -7,7 +7,7 @@
  * upstream sends towards clients is routed by each connection's traffic (traffic.ts). See
  * docs/gateway.md.
  */
-import type {Client} from '@modelcontextprotocol/client'
+import type {Client, RequestOptions} from '@modelcontextprotocol/client'
 import type {
   CallToolResult,
   CompleteRequest,
@@ -29,17 +29,16 @@ import {withoutServerIdentity} from '../era/complete.js'
 import type {Logger} from '../log.js'
 import {isJsonRpcError, Refusal} from '../refusal.js'
 import type {CallEnv, ClientSession, ItemKind, SourcePrompt, SourceResource, SourceTool, ToolSource} from '../tools/source.js'
+import {boundedCall} from './call-bounds.js'
 import {Connections, type Connection, type ProcessBudget, type ServeMode} from './connections.js'
 import {callModern, type ModernCall} from './input.js'
 import {UpstreamUnavailable, type Resolved} from './link.js'
-import {ITEM_KINDS, listAll, listKind, noListing, PIN_KIND_OF, type RawListing} from './listing.js'
+import {cutText, ITEM_KINDS, listAll, listKind, noListing, PIN_KIND_OF, type ListingCut, type RawListing} from './listing.js'
 import {exposedName} from './naming.js'
 import type {ItemGate} from './pin-gate.js'
 
 /** How long a call waits for an upstream that is (re)starting before it is told to try again. */
 const CALL_WAIT_MS = 10_000
-/** A tool call may run this long, and longer while it reports progress. */
-const CALL_TIMEOUT_MS = 5 * 60_000
 
 export type {ServeMode} from './connections.js'
 
@@ -60,6 +59,8 @@ export interface UpstreamSourceOptions {
   stdioReady?: Promise<void>
   /** upstream.max-processes, counted over every upstream. */
   budget: ProcessBudget
+  /** upstream.max-call-duration, as the newest runtime has it: the longest a call may run, progress or not (call-bounds.ts). */
+  maxCallMs(): number
   /** Decides which listed tools, prompts and templates may be served (the pins); everything when absent. */
   gate?: ItemGate
   /** What the upstream prints passes through it before it is logged. */
@@ -137,6 +138,8 @@ export class UpstreamSource implements ToolSource {
    */
   private readonly relisting = new WeakMap<Connection, Map<ItemKind, 'listing' | 'again'>>()
   private readonly listeners = new Set<(kind: ItemKind) => void>()
+  /** The lists whose cut the operator was told of: once each, however often the upstream has them listed again. */
+  private readonly cutsTold = new Set<ListingCut['what']>()
   /** Settles once the first listing is done, or the first start failed. */
   readonly firstList: Promise<void>
   private listed!: () => void
@@ -309,17 +312,24 @@ export class UpstreamSource implements ToolSource {
   /** A connection (re)connected: it lists everything, then puts it past the gate at once (a first use pins all kinds together). */
   private async connected(connection: Connection, client: Client): Promise<void> {
     if (connection === this.connections.shared) {
-      await listAll(client, this.items.raw)
+      await listAll(client, this.items.raw, this.onCut)
       this.expose(this.items, ITEM_KINDS, true)
       for (const kind of ITEM_KINDS) this.changed(kind)
       this.listed()
       return
     }
     const items = noItems()
-    await listAll(client, items.raw).catch(() => {})
+    await listAll(client, items.raw, this.onCut).catch(() => {})
     this.expose(items, ITEM_KINDS, true)
     this.own.set(connection, items)
     for (const kind of ITEM_KINDS) this.changed(kind)
+  }
+
+  /** A listing cut short by its bounds (listing.ts): what is left out is not served, and the operator is told once. */
+  private readonly onCut = (cut: ListingCut): void => {
+    if (this.cutsTold.has(cut.what)) return
+    this.cutsTold.add(cut.what)
+    this.options.log('warn', cutText(this.name, cut))
   }
 
   private async relist(kind: ItemKind, connection: Connection): Promise<void> {
@@ -346,7 +356,7 @@ export class UpstreamSource implements ToolSource {
       return
     }
     try {
-      await listKind(client, kind, into.raw)
+      await listKind(client, kind, into.raw, this.onCut)
       this.expose(into, [kind], true)
       this.changed(kind)
     } catch (err) {
@@ -431,23 +441,22 @@ export class UpstreamSource implements ToolSource {
 
   /**
    * Runs `work` on the caller's connection, as a call in flight there (with the way back to its
-   * client), so that what the upstream sends meanwhile can be routed to it (traffic.ts).
+   * client), so that what the upstream sends meanwhile can be routed to it (traffic.ts). Its
+   * requests go with `options`: the client's cancellation, and the call's bounds (call-bounds.ts).
    */
-  private async on<T>(env: CallEnv, work: (client: Client, connection: Connection) => Promise<T>): Promise<T> {
+  private async on<T>(env: CallEnv, work: (client: Client, connection: Connection, options: RequestOptions) => Promise<T>, onprogress?: RequestOptions['onprogress']): Promise<T> {
     const connection = this.connections.of(env.principal, env.session)
     const client = await this.connections.clientFor(connection, env.era, CALL_WAIT_MS)
     const end = connection.traffic.begin({channel: env.client, session: env.session, bridged: env.era === 'modern'})
+    const call = boundedCall(this.name, env.signal, this.options.maxCallMs(), onprogress)
     try {
-      return await work(client, connection)
+      return await work(client, connection, call.options)
     } catch (err) {
-      throw upstreamError(this.name, err)
+      throw upstreamError(this.name, call.failure(err))
     } finally {
+      call.done()
       end()
     }
-  }
-
-  private requestOptions(env: CallEnv, onprogress?: (p: {progress: number; total?: number; message?: string}) => void) {
-    return {signal: env.signal, timeout: CALL_TIMEOUT_MS, resetTimeoutOnProgress: true, onprogress}
   }
 
   /** Progress from the upstream, passed on under the token the client chose (the SDK client gives each request a token of its own upstream). */
@@ -464,14 +473,17 @@ export class UpstreamSource implements ToolSource {
    * upstream is called in manual mode, so that the input it asks for is answered per call (input.ts).
    * The answer loses the upstream's name for itself: the client's server is keyward (era/complete.ts).
    */
-  private request<T>(env: CallEnv, method: ModernCall['method'], params: Record<string, unknown>, onprogress?: Parameters<UpstreamSource['requestOptions']>[1]): Promise<T> {
-    return this.on(env, async (client) => {
-      const options = this.requestOptions(env, onprogress)
-      if (client.getProtocolEra() !== 'modern') return withoutServerIdentity((await client.request({method, params}, options)) as T)
-      // A 2025 session's level, or all messages when it set none (as a 2025 upstream sends them); a 2026-07-28 caller's own.
-      const logLevel = env.era === 'modern' ? env.logLevel : (this.connections.levels.of(env.session) ?? 'debug')
-      return withoutServerIdentity((await callModern({client, upstream: this.name, method, params, options, env, logLevel})) as T)
-    })
+  private request<T>(env: CallEnv, method: ModernCall['method'], params: Record<string, unknown>, onprogress?: RequestOptions['onprogress']): Promise<T> {
+    return this.on(
+      env,
+      async (client, _connection, options) => {
+        if (client.getProtocolEra() !== 'modern') return withoutServerIdentity((await client.request({method, params}, options)) as T)
+        // A 2025 session's level, or all messages when it set none (as a 2025 upstream sends them); a 2026-07-28 caller's own.
+        const logLevel = env.era === 'modern' ? env.logLevel : (this.connections.levels.of(env.session) ?? 'debug')
+        return withoutServerIdentity((await callModern({client, upstream: this.name, method, params, options, env, logLevel})) as T)
+      },
+      onprogress,
+    )
   }
 
   private async callTool(name: string, args: Record<string, unknown>, env: CallEnv): Promise<CallToolResult> {
@@ -505,7 +517,7 @@ export class UpstreamSource implements ToolSource {
     const {session} = env
     if (session) this.principals.set(session, env.principal)
     try {
-      await this.unavailableAsRpc(() => this.on(env, (client, connection) => this.subscribeOn(client, connection, uri, session, this.requestOptions(env))))
+      await this.unavailableAsRpc(() => this.on(env, (client, connection, options) => this.subscribeOn(client, connection, uri, session, options)))
     } catch (err) {
       // Stopped by the takeover while it waited: the new source serves it.
       const successor = this.handedOverTo()
@@ -523,7 +535,7 @@ export class UpstreamSource implements ToolSource {
   }
 
   /** The upstream's side of one session's subscription, on the connection that serves it. */
-  private async subscribeOn(client: Client, connection: Connection, uri: string, session: ClientSession | undefined, options: {signal?: AbortSignal; timeout: number}): Promise<void> {
+  private async subscribeOn(client: Client, connection: Connection, uri: string, session: ClientSession | undefined, options: RequestOptions): Promise<void> {
     if (!client.getServerCapabilities()?.resources?.subscribe) throw Refusal.notSupported(`upstream ${this.name} does not support resource subscriptions`)
     const modern = client.getProtocolEra() === 'modern'
     // Stateless: answered as the upstream answers (it supports subscriptions), with no stream for updates, as for a 2025 upstream.
@@ -620,12 +632,12 @@ export class UpstreamSource implements ToolSource {
     const session = env.session
     if (session) this.adopting.get(session)?.delete(uri)
     await this.unavailableAsRpc(() =>
-      this.on(env, async (client, connection) => {
+      this.on(env, async (client, connection, options) => {
         if (session) this.successor?.adopting.get(session)?.delete(uri)
         const last = !session || connection.traffic.subscriptions.remove(uri, session)
         if (!last) return
         if (client.getProtocolEra() === 'modern') await connection.link.resubscribe()
-        else await client.unsubscribeResource({uri}, this.requestOptions(env))
+        else await client.unsubscribeResource({uri}, options)
       }),
     )
   }
@@ -635,9 +647,9 @@ export class UpstreamSource implements ToolSource {
     const originals = this.itemsFor(env.session).originals
     const ref = params.ref.type === 'ref/prompt' ? {...params.ref, name: originals.prompt.get(params.ref.name) ?? params.ref.name} : params.ref
     return this.unavailableAsRpc(() =>
-      this.on(env, async (client) => {
+      this.on(env, async (client, _connection, options) => {
         if (!client.getServerCapabilities()?.completions) return {completion: {values: []}}
-        return withoutServerIdentity((await client.request({method: 'completion/complete', params: {...params, ref}}, this.requestOptions(env))) as CompleteResult)
+        return withoutServerIdentity((await client.request({method: 'completion/complete', params: {...params, ref}}, options)) as CompleteResult)
       }),
     )
   }

@@ -79,7 +79,7 @@ describe('server/gateway/gateway: overlapping restarts', function () {
       version: '0',
       mode: 'stateful',
       stdioSession: () => undefined,
-      settings: () => ({idleMs: 0, maxProcesses: 10}),
+      settings: () => ({idleMs: 0, maxProcesses: 10, maxCallMs: 60_000}),
       context,
       logRedactor: () => Redactor.none,
       current: (principal) => principal,

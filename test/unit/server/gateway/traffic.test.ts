@@ -7,6 +7,7 @@ import assert from 'node:assert/strict'
 
 import type {ServerNotification} from '@modelcontextprotocol/server'
 
+import {MAX_INPUT_REQUESTS} from '../../../../src/server/era/protocol.js'
 import {LogLevels, Traffic} from '../../../../src/server/gateway/traffic.js'
 import type {ClientSession} from '../../../../src/server/tools/source.js'
 
@@ -57,5 +58,37 @@ describe('gateway: traffic routing (traffic.ts)', () => {
     await traffic.request('elicitation', {method: 'elicitation/create'}, new AbortController().signal)
     end()
     assert.deepEqual(asked, ['elicitation/create'])
+  })
+
+  it('an upstream has at most 16 requests waiting on its clients at once: past that they are refused at once, and the log says so once (a sampling request can cost its client a model call)', async () => {
+    const asked: string[] = []
+    const logged: string[] = []
+    const answers: (() => void)[] = []
+    const owner: ClientSession = {
+      ...ownerSession(asked),
+      channel: {
+        notify: async () => {},
+        request: (r: {method: string}) => (asked.push(r.method), new Promise((resolve) => answers.push(() => resolve({role: 'assistant', content: {type: 'text', text: 'ok'}})))),
+      } as unknown as ClientSession['channel'],
+    }
+    const traffic = new Traffic({upstream: 'up', log: (level, message) => void logged.push(`${level} ${message}`), owner: () => owner, levels: new LogLevels(), sessions: () => [owner], mayRead: () => true, mayHear: () => true})
+    const end = traffic.begin({channel: owner.channel, session: owner})
+    const signal = new AbortController().signal
+    const outcomes = Array.from({length: MAX_INPUT_REQUESTS + 4}, () => traffic.request('sampling', {method: 'sampling/createMessage'}, signal).then(() => 'answered', (err: Error) => err.message))
+    await new Promise((r) => setImmediate(r))
+    assert.equal(asked.length, MAX_INPUT_REQUESTS, 'the client was asked 16 times, no more')
+    for (const answer of answers.splice(0)) answer()
+    const settled = await Promise.all(outcomes)
+    assert.equal(settled.filter((o) => o === 'answered').length, MAX_INPUT_REQUESTS)
+    for (const refused of settled.filter((o) => o !== 'answered')) assert.match(refused, /sampling is not available: upstream up has 16 requests waiting on its client already/)
+    const told = logged.filter((line) => line.includes('upstream up asked its client for more than 16 things at once'))
+    assert.equal(told.length, 1, logged.join('\n'))
+    // Answered, they no longer count: the next request reaches the client.
+    const next = traffic.request('sampling', {method: 'sampling/createMessage'}, signal)
+    await new Promise((r) => setImmediate(r))
+    answers.splice(0).forEach((answer) => answer())
+    await next
+    assert.equal(asked.length, MAX_INPUT_REQUESTS + 1)
+    end()
   })
 })

@@ -50,7 +50,7 @@ const principals: SessionPrincipals = new WeakMap()
 
 /** A source of the upstream `def`, as the gateway makes one (stateful, room for 10 processes), started and listed. */
 async function startedSource(def: UpstreamDefinition, logged: string[] = [], logRedactor = Redactor.none): Promise<UpstreamSource> {
-  const source = new UpstreamSource({def, resolve: () => ({headers: {}}), version: '0', log: (level, message) => void logged.push(`${level} ${message}`), mode: 'stateful', budget: {allows: () => true, max: () => 10}, logRedactor: () => logRedactor, current, principals})
+  const source = new UpstreamSource({def, resolve: () => ({headers: {}}), version: '0', log: (level, message) => void logged.push(`${level} ${message}`), mode: 'stateful', budget: {allows: () => true, max: () => 10}, maxCallMs: () => 60_000, logRedactor: () => logRedactor, current, principals})
   source.start()
   await source.firstList
   return source
@@ -237,7 +237,7 @@ describe('gateway: an upstream source (upstream-source.ts)', function () {
       channel: {notify: async () => {}, request: async (request: {method: string}) => (asked.push(request.method), {roots: []})} as unknown as ClientSession['channel'],
     }
     const stdio = (from: UpstreamDefinition) =>
-      new UpstreamSource({def: from, resolve: () => ({headers: {}}), version: '0', log: () => {}, mode: 'stdio', stdioSession: () => withRoots, budget: {allows: () => true, max: () => 10}, logRedactor: () => Redactor.none, current, principals})
+      new UpstreamSource({def: from, resolve: () => ({headers: {}}), version: '0', log: () => {}, mode: 'stdio', stdioSession: () => withRoots, budget: {allows: () => true, max: () => 10}, maxCallMs: () => 60_000, logRedactor: () => Redactor.none, current, principals})
     const elsewhere = keyPrincipal('elsewhere', 'tool:other__*')
     vault.set(elsewhere.id, elsewhere)
     const first = stdio(def)
@@ -397,6 +397,43 @@ describe("gateway: an upstream source logs what its upstream says redacted", fun
       assert.equal(lists, 3)
     } finally {
       release()
+      await source.stop()
+      http.closeAllConnections()
+      http.close()
+    }
+  })
+
+  it('a listing cut short by its bounds serves what fits and tells the operator once, however often the upstream has it listed again', async () => {
+    const servers: LegacyServer[] = []
+    let lists = 0
+    // Pages for ever, one tool a page: every listing stops at 100 pages.
+    const handle = legacyUpstream(() => {
+      const server = new LegacyServer({name: 'endless', version: '1.0.0'}, {capabilities: {tools: {listChanged: true}}})
+      server.setRequestHandler(ListToolsRequestSchema, async (request) => {
+        const n = Number(request.params?.cursor ?? 0)
+        if (n === 0) lists++
+        return {tools: [{name: `t${n}`, inputSchema: {type: 'object' as const}}], nextCursor: String(n + 1)}
+      })
+      servers.push(server)
+      return server
+    })
+    const http = createServer((req, res) => void handle(req, res).catch(() => res.destroy()))
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
+    const def = {name: 'up', transport: 'http', url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`, headers: {}, prefix: true} as unknown as UpstreamDefinition
+    const logged: string[] = []
+    const source = await startedSource(def, logged)
+    try {
+      assert.equal(source.tools().length, 100)
+      for (let i = 0; i < 2; i++) {
+        const before = lists
+        await servers.at(-1)!.sendToolListChanged()
+        assert.ok(await until(() => lists > before), 'listed again')
+      }
+      await new Promise((r) => setTimeout(r, 300))
+      const told = logged.filter((line) => line.includes("upstream up's tools ran past 100 pages, which keyward does not read: the first 100 are listed, and the rest are not"))
+      assert.equal(told.length, 1, logged.join('\n'))
+      assert.ok(told[0].startsWith('warn '))
+    } finally {
       await source.stop()
       http.closeAllConnections()
       http.close()
