@@ -252,6 +252,52 @@ describe('upstream OAuth', function () {
     assert.ok(state.lastRefresh)
   })
 
+  it('a renewal whose vault write fails keeps the rotated tokens: calls go on with the new token, the next renewal presents the new refresh token (never the spent one), one line says so, and they are saved once the vault can be written', async () => {
+    issuer.ttl = 6
+    await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth', '--client-id', 'keyward-test'])
+    assert.equal((await login('notes')).code, 0)
+    const key = await bed.key('k')
+    const s = await bed.serve()
+    assert.equal((await whoami(s.url, key)).jti, issuer.lastJti)
+    // A real failure to replace the vault, after the refresh has happened (root ignores chmod): its
+    // backup's path is a directory with something in it, so keeping the backup fails, and the vault is left as it was.
+    const bak = `${bed.box.vault}.bak`
+    for (;;) {
+      // A renewal may put the backup back between the two steps: then again.
+      await fs.rm(bak, {recursive: true, force: true})
+      if (await fs.mkdir(path.join(bak, 'in-the-way'), {recursive: true}).then(() => true, () => false)) break
+    }
+    const before = await fs.readFile(bed.box.vault)
+    const from = issuer.count('refresh_token')
+    // Calls keep the token in use, so it is renewed ahead of expiry (an unused one waits a minute).
+    const calling = async () => {
+      await whoami(s.url, key)
+      await sleep(400)
+      return issuer.count('refresh_token') >= from + 2
+    }
+    assert.ok(await until(calling, 20_000), `renewed twice while the vault could not be written: ${s.logs()} ${JSON.stringify(issuer.grants)}`)
+    assert.deepEqual(await fs.readFile(bed.box.vault), before, 'the vault was not written')
+    const presented = issuer.grants.filter((g) => g.grant === 'refresh_token').map((g) => g.refreshToken)
+    assert.equal(new Set(presented).size, presented.length, 'no refresh token presented twice')
+    assert.equal((await whoami(s.url, key)).jti, issuer.lastJti, 'calls carry the newest token')
+    assert.equal(s.logs().match(/renewed its OAuth token but could not save it in the vault/g)?.length, 1, s.logs())
+    assert.equal((await show('notes')).needsLogin, false)
+
+    await fs.rm(bak, {recursive: true})
+    assert.ok(await until(async () => (await show('notes')).refreshes >= 2, 20_000), 'saved once the vault could be written')
+    // A restart reads the saved tokens: its renewal presents the newest refresh token, which the issuer takes.
+    await bed.stopServers()
+    const again = await bed.serve()
+    const renewals = issuer.count('refresh_token')
+    assert.ok(await until(() => issuer.count('refresh_token') > renewals, 10_000))
+    const all = issuer.grants.filter((g) => g.grant === 'refresh_token').map((g) => g.refreshToken)
+    assert.equal(new Set(all).size, all.length, 'no spent refresh token presented, before the restart or after')
+    assert.equal((await whoami(again.url, key)).jti, issuer.lastJti)
+    assert.equal((await show('notes')).needsLogin, false)
+    const everything = [s.logs(), again.logs(), await auditLog()].join('\n')
+    for (const token of issuer.issued) assert.ok(!everything.includes(token), `a token (${token.slice(0, 6)}…) was logged`)
+  })
+
   it('403 insufficient_scope: the upstream is marked as needing a login with the wider scope, audited, its tools say so; a new login fixes it', async () => {
     await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth', '--client-id', 'keyward-test', '--scope', 'notes:read'])
     assert.equal((await login('notes')).code, 0)
