@@ -298,6 +298,43 @@ describe('upstream OAuth', function () {
     for (const token of issuer.issued) assert.ok(!everything.includes(token), `a token (${token.slice(0, 6)}…) was logged`)
   })
 
+  it('a token answer that is not Bearer (DPoP, mac, none) is refused at sign-in and at renewal, in one line naming the type, kept nowhere, and never shown', async () => {
+    issuer.ttl = 6
+    await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth', '--client-id', 'keyward-test'])
+    const before = await fs.readFile(bed.box.vault)
+    const cases: [string | null, string][] = [['DPoP', 'a token of type "DPoP"'], ['mac', 'a token of type "mac"'], [null, 'a token with no token_type']]
+    for (const [type, named] of cases) {
+      issuer.tokenType = type
+      const r = await login('notes')
+      assert.equal(r.code, 30, `${type}: ${r.stderr}`)
+      assert.equal(
+        r.stderr.trim().split('\n').at(-1),
+        `keyward: the authorization server issued ${named}, not a Bearer token, which keyward does not support: keyward sends upstream tokens only as Bearer tokens (RFC 6750); have the authorization server issue Bearer tokens to keyward's client, then sign in again`,
+      )
+      assert.deepEqual(await fs.readFile(bed.box.vault), before, `${type}: the vault is unchanged`)
+    }
+    assert.equal((await show('notes')).signedIn, false)
+    // The type is compared without case (RFC 6749 5.1).
+    issuer.tokenType = 'bearer'
+    assert.equal((await login('notes')).code, 0)
+    const key = await bed.key('k')
+    const s = await bed.serve()
+    assert.equal((await whoami(s.url, key)).jti, issuer.lastJti)
+
+    issuer.tokenType = 'DPoP'
+    assert.ok(await until(async () => (await show('notes')).needsLogin === true, 15_000), 'the renewal was refused')
+    const state = await show('notes')
+    assert.equal(state.needsLoginReason, 'the authorization server issued a token of type "DPoP", not a Bearer token, which keyward does not support')
+    assert.equal(state.refreshes, 0, 'the DPoP token was not kept')
+    const answer = await call(s.url, key, 'notes__whoami')
+    assert.equal(answer.isError, true)
+    assert.match(text(answer), /upstream notes needs a new login \(the authorization server issued a token of type "DPoP", not a Bearer token, which keyward does not support\): run `keyward upstream login notes`/)
+    assert.ok(await until(async () => (await events('upstream.needs_login')).length >= 1, 3000))
+    await bed.stopServers()
+    const everything = [...outputs, s.logs(), await auditLog()].join('\n')
+    for (const token of issuer.issued) assert.ok(!everything.includes(token), `a token (${token.slice(0, 6)}…) was printed or logged`)
+  })
+
   it('403 insufficient_scope: the upstream is marked as needing a login with the wider scope, audited, its tools say so; a new login fixes it', async () => {
     await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth', '--client-id', 'keyward-test', '--scope', 'notes:read'])
     assert.equal((await login('notes')).code, 0)

@@ -338,9 +338,11 @@ export class TokenKeeper {
   }
 }
 
-/** An OAuth error after which only a login helps (the refresh token or the client was refused). */
+/** An OAuth error after which only a login helps (the refresh token or the client was refused, or the new token is not Bearer). */
 async function loginRequired(upstream: string, err: unknown): Promise<UpstreamNeedsLogin | undefined> {
-  const {oauthErrorCode, LOGIN_REQUIRED_CODES} = await import('./failure.js')
+  const {oauthErrorCode, LOGIN_REQUIRED_CODES, tokenTypeRefusal} = await import('./failure.js')
+  const refused = tokenTypeRefusal(err)
+  if (refused) return new UpstreamNeedsLogin(upstream, refused.reason)
   const code = oauthErrorCode(err)
   if (code && LOGIN_REQUIRED_CODES.has(code)) return new UpstreamNeedsLogin(upstream, `the authorization server refused the renewal (${code})`)
   return undefined
