@@ -252,6 +252,89 @@ describe('upstream OAuth', function () {
     assert.ok(state.lastRefresh)
   })
 
+  it('a renewal whose vault write fails keeps the rotated tokens: calls go on with the new token, the next renewal presents the new refresh token (never the spent one), one line says so, and they are saved once the vault can be written', async () => {
+    issuer.ttl = 6
+    await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth', '--client-id', 'keyward-test'])
+    assert.equal((await login('notes')).code, 0)
+    const key = await bed.key('k')
+    const s = await bed.serve()
+    assert.equal((await whoami(s.url, key)).jti, issuer.lastJti)
+    // A real failure to replace the vault, after the refresh has happened (root ignores chmod): its
+    // backup's path is a directory with something in it, so keeping the backup fails, and the vault is left as it was.
+    const bak = `${bed.box.vault}.bak`
+    for (;;) {
+      // A renewal may put the backup back between the two steps: then again.
+      await fs.rm(bak, {recursive: true, force: true})
+      if (await fs.mkdir(path.join(bak, 'in-the-way'), {recursive: true}).then(() => true, () => false)) break
+    }
+    const before = await fs.readFile(bed.box.vault)
+    const from = issuer.count('refresh_token')
+    // Calls keep the token in use, so it is renewed ahead of expiry (an unused one waits a minute).
+    const calling = async () => {
+      await whoami(s.url, key)
+      await sleep(400)
+      return issuer.count('refresh_token') >= from + 2
+    }
+    assert.ok(await until(calling, 20_000), `renewed twice while the vault could not be written: ${s.logs()} ${JSON.stringify(issuer.grants)}`)
+    assert.deepEqual(await fs.readFile(bed.box.vault), before, 'the vault was not written')
+    const presented = issuer.grants.filter((g) => g.grant === 'refresh_token').map((g) => g.refreshToken)
+    assert.equal(new Set(presented).size, presented.length, 'no refresh token presented twice')
+    assert.equal((await whoami(s.url, key)).jti, issuer.lastJti, 'calls carry the newest token')
+    assert.equal(s.logs().match(/renewed its OAuth token but could not save it in the vault/g)?.length, 1, s.logs())
+    assert.equal((await show('notes')).needsLogin, false)
+
+    await fs.rm(bak, {recursive: true})
+    assert.ok(await until(async () => (await show('notes')).refreshes >= 2, 20_000), 'saved once the vault could be written')
+    // A restart reads the saved tokens: its renewal presents the newest refresh token, which the issuer takes.
+    await bed.stopServers()
+    const again = await bed.serve()
+    const renewals = issuer.count('refresh_token')
+    assert.ok(await until(() => issuer.count('refresh_token') > renewals, 10_000))
+    const all = issuer.grants.filter((g) => g.grant === 'refresh_token').map((g) => g.refreshToken)
+    assert.equal(new Set(all).size, all.length, 'no spent refresh token presented, before the restart or after')
+    assert.equal((await whoami(again.url, key)).jti, issuer.lastJti)
+    assert.equal((await show('notes')).needsLogin, false)
+    const everything = [s.logs(), again.logs(), await auditLog()].join('\n')
+    for (const token of issuer.issued) assert.ok(!everything.includes(token), `a token (${token.slice(0, 6)}…) was logged`)
+  })
+
+  it('a token answer that is not Bearer (DPoP, mac, none) is refused at sign-in and at renewal, in one line naming the type, kept nowhere, and never shown', async () => {
+    issuer.ttl = 6
+    await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth', '--client-id', 'keyward-test'])
+    const before = await fs.readFile(bed.box.vault)
+    const cases: [string | null, string][] = [['DPoP', 'a token of type "DPoP"'], ['mac', 'a token of type "mac"'], [null, 'a token with no token_type']]
+    for (const [type, named] of cases) {
+      issuer.tokenType = type
+      const r = await login('notes')
+      assert.equal(r.code, 30, `${type}: ${r.stderr}`)
+      assert.equal(
+        r.stderr.trim().split('\n').at(-1),
+        `keyward: the authorization server issued ${named}, not a Bearer token, which keyward does not support: keyward sends upstream tokens only as Bearer tokens (RFC 6750); have the authorization server issue Bearer tokens to keyward's client, then sign in again`,
+      )
+      assert.deepEqual(await fs.readFile(bed.box.vault), before, `${type}: the vault is unchanged`)
+    }
+    assert.equal((await show('notes')).signedIn, false)
+    // The type is compared without case (RFC 6749 5.1).
+    issuer.tokenType = 'bearer'
+    assert.equal((await login('notes')).code, 0)
+    const key = await bed.key('k')
+    const s = await bed.serve()
+    assert.equal((await whoami(s.url, key)).jti, issuer.lastJti)
+
+    issuer.tokenType = 'DPoP'
+    assert.ok(await until(async () => (await show('notes')).needsLogin === true, 15_000), 'the renewal was refused')
+    const state = await show('notes')
+    assert.equal(state.needsLoginReason, 'the authorization server issued a token of type "DPoP", not a Bearer token, which keyward does not support')
+    assert.equal(state.refreshes, 0, 'the DPoP token was not kept')
+    const answer = await call(s.url, key, 'notes__whoami')
+    assert.equal(answer.isError, true)
+    assert.match(text(answer), /upstream notes needs a new login \(the authorization server issued a token of type "DPoP", not a Bearer token, which keyward does not support\): run `keyward upstream login notes`/)
+    assert.ok(await until(async () => (await events('upstream.needs_login')).length >= 1, 3000))
+    await bed.stopServers()
+    const everything = [...outputs, s.logs(), await auditLog()].join('\n')
+    for (const token of issuer.issued) assert.ok(!everything.includes(token), `a token (${token.slice(0, 6)}…) was printed or logged`)
+  })
+
   it('403 insufficient_scope: the upstream is marked as needing a login with the wider scope, audited, its tools say so; a new login fixes it', async () => {
     await cli(['upstream', 'add', 'notes', '--url', upstream.url, '--oauth', '--client-id', 'keyward-test', '--scope', 'notes:read'])
     assert.equal((await login('notes')).code, 0)

@@ -32,6 +32,8 @@ export class TestIssuer {
   readonly jtis: {jti: string; grant: string}[] = []
   /** A hostile (or careless) authorization server: refuses every refresh with an error whose description echoes the refresh token. */
   echoRefresh = false
+  /** The token_type of the token answers from now on (null: left out); undefined: the mock's own, Bearer. */
+  tokenType: string | null | undefined
   /** How long the token endpoint takes to answer (ms): a slow authorization server. */
   tokenDelayMs = 0
   /** For client assertions: the client's public key (PEM). */
@@ -122,6 +124,8 @@ export class TestIssuer {
       this.spent.add(body.refresh_token)
     }
     const scope = this.scopeFor(body)
+    if (this.tokenType === null) delete response.body.token_type
+    else if (this.tokenType !== undefined) response.body.token_type = this.tokenType
     response.body.expires_in = this.ttl
     if (scope !== undefined) response.body.scope = scope
     else delete response.body.scope

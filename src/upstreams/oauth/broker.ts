@@ -6,7 +6,9 @@
  * holds the vault's write lock (and on Redis the cluster's write lease, after taking the newest
  * copy) and sees the vault as it is on disk: a writer that finds the tokens changed since it
  * looked (another replica or process refreshed them) does nothing, so a rotated refresh token is
- * used once.
+ * used once. Tokens renewed but not saved (the write failed after the refresh: disk full, I/O
+ * error) are held in memory and used, since with a rotating authorization server the refresh
+ * token in the vault is spent; they are saved by the next write (retried with backoff).
  */
 import type {AuditEvent} from '../../audit/index.js'
 import type {VaultData} from '../../vault/index.js'
@@ -35,6 +37,18 @@ const BACKOFF_MAX_MS = 30_000
 export const MAX_TIMER_MS = 2 ** 31 - 1
 
 type Renewed = 'renewed' | 'unchanged' | {needsLogin: UpstreamNeedsLogin}
+
+/** Renewed tokens the vault could not keep, and the version and grant of the stored tokens they replace. */
+interface Held {
+  over: number
+  grantId: string
+  state: OAuthState
+}
+
+/** `stored` is still exactly what `held` replaces: the same grant and version, with no mark that a login is needed. */
+function replaces(held: Held, stored: OAuthState | undefined): boolean {
+  return (stored?.grantId ?? '') === held.grantId && (stored?.version ?? 0) === held.over && !stored?.needsLogin
+}
 
 /**
  * A token no call has used is renewed by the timer no sooner than this after it was obtained: an
@@ -77,6 +91,13 @@ export class TokenKeeper {
   private announced?: string
   /** The access token last handed to a call: the timer renews unused tokens less eagerly. */
   private used?: string
+  /**
+   * Renewed tokens whose save failed. In this process they take the place of what the vault
+   * has, until the vault moves on: saved (by the retry, or the next write of this keeper), or
+   * replaced by someone else (a login, another replica's renewal or mark), which then wins.
+   */
+  private held?: Held
+  private saveTimer?: NodeJS.Timeout
 
   constructor(
     public def: OAuthUpstream,
@@ -89,7 +110,38 @@ export class TokenKeeper {
   }
 
   private state(): OAuthState | undefined {
-    return oauthStateOf(this.host.data(), this.name)
+    const stored = oauthStateOf(this.host.data(), this.name)
+    if (!this.held) return stored
+    if (replaces(this.held, stored)) return this.held.state
+    this.held = undefined
+    return stored
+  }
+
+  /** `host.write`, with held tokens put in first while the vault on disk still has what they replace. */
+  private async write<T>(change: (data: VaultData) => Promise<T> | T): Promise<T> {
+    let put: Held | undefined
+    const result = await this.host.write((data) => {
+      put = this.held && replaces(this.held, oauthStateOf(data, this.name)) ? this.held : undefined
+      if (put) setOAuthState(data, this.name, put.state)
+      return change(data)
+    })
+    // Saved: from now on the vault has them.
+    if (put && this.held === put) this.held = undefined
+    return result
+  }
+
+  /** Saves held tokens, with backoff until the vault takes the write (or no longer needs it). */
+  private saveHeldLater(attempt: number): void {
+    clearTimeout(this.saveTimer)
+    this.saveTimer = setTimeout(() => {
+      const held = this.held
+      if (!this.state() || !held || this.held !== held) return
+      this.write(() => undefined).then(
+        () => this.held === held || this.host.log('info', `upstream ${this.name}: saved its renewed OAuth token in the vault`),
+        () => this.saveHeldLater(attempt + 1),
+      )
+    }, Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt))
+    this.saveTimer.unref()
   }
 
   /** The access token to send now, renewing it first only when it is (nearly) expired. */
@@ -155,7 +207,7 @@ export class TokenKeeper {
   private async needsLogin(reason: string, scope?: string): Promise<UpstreamNeedsLogin> {
     const error = new UpstreamNeedsLogin(this.name, reason, scope)
     try {
-      await this.host.write((data) => {
+      await this.write((data) => {
         const state = oauthStateOf(data, this.name)
         if (!state || state.needsLogin) return
         setOAuthState(data, this.name, {...state, needsLogin: {reason, ...(scope ? {scope} : {}), at: new Date().toISOString()}})
@@ -180,9 +232,12 @@ export class TokenKeeper {
 
   private async renewOnce(version: number): Promise<void> {
     let outcome: Renewed
+    const heldBefore = this.held
     try {
-      outcome = await this.host.write((data) => this.renewIn(data, version))
+      outcome = await this.write((data) => this.renewIn(data, version))
     } catch (err) {
+      // Renewed, but not saved: the new tokens are served from memory (a rotated refresh token in the vault is spent).
+      if (this.held && this.held !== heldBefore) return this.keptUnsaved(err, heldBefore !== undefined)
       const failure = err instanceof RefreshFailed ? err : new RefreshFailed(this.name, (err as Error).message)
       this.failures++
       this.retryAt = Date.now() + Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (this.failures - 1))
@@ -192,6 +247,8 @@ export class TokenKeeper {
       this.schedule(this.state())
       throw failure
     }
+    // Saved, with what this renewal got.
+    if (this.held !== heldBefore) this.held = undefined
     this.failures = 0
     this.lastFailure = undefined
     if (outcome === 'unchanged') return
@@ -208,6 +265,19 @@ export class TokenKeeper {
     this.host.audit({event: 'upstream.refresh', upstream: this.name, outcome: 'failed', reason: needsLogin.reason})
     this.host.audit({event: 'upstream.needs_login', upstream: this.name, reason: needsLogin.reason})
     throw needsLogin
+  }
+
+  /** The renewal worked but its save failed: audited as a renewal, told once (not at each renewal while unsaved), saved later. */
+  private async keptUnsaved(err: unknown, told: boolean): Promise<void> {
+    this.failures = 0
+    this.lastFailure = undefined
+    this.host.audit({event: 'upstream.refresh', upstream: this.name, outcome: 'ok', grant: this.def.oauth.grant})
+    if (!told) {
+      const why = await describe(err, this.host.data())
+      this.host.log('error', `upstream ${this.name}: renewed its OAuth token but could not save it in the vault (${why}); serving the new tokens from memory and trying to save them again (should keyward stop before then, an authorization server that rotates refresh tokens will refuse the next renewal, and the upstream will need a new login)`)
+    }
+    this.schedule(this.state())
+    this.saveHeldLater(0)
   }
 
   /** Inside the vault's write: renew only if nobody did since `version`, and keep the result (or that a login is needed). */
@@ -229,14 +299,18 @@ export class TokenKeeper {
     }
     const now = new Date().toISOString()
     const base: OAuthState = state ?? {grant: this.def.oauth.grant, grantId: '', version: 0, loggedInAt: now, refreshes: 0}
-    setOAuthState(data, this.name, {
+    // Held until the vault shows the save: what the vault had before this write (held tokens put in, or its own).
+    const over = this.held && this.held.state === state ? this.held.over : base.version
+    const next: OAuthState = {
       ...base,
       ...working,
       version: base.version + 1,
       refreshes: base.refreshes + 1,
       lastRefresh: now,
       signedInAs: base.signedInAs ?? (isUnattended(this.def.oauth.grant) && this.def.oauth.clientId ? `client ${this.def.oauth.clientId}` : undefined),
-    })
+    }
+    setOAuthState(data, this.name, next)
+    this.held = {over, grantId: base.grantId, state: next}
     return 'renewed'
   }
 
@@ -260,12 +334,15 @@ export class TokenKeeper {
 
   close(): void {
     clearTimeout(this.timer)
+    clearTimeout(this.saveTimer)
   }
 }
 
-/** An OAuth error after which only a login helps (the refresh token or the client was refused). */
+/** An OAuth error after which only a login helps (the refresh token or the client was refused, or the new token is not Bearer). */
 async function loginRequired(upstream: string, err: unknown): Promise<UpstreamNeedsLogin | undefined> {
-  const {oauthErrorCode, LOGIN_REQUIRED_CODES} = await import('./failure.js')
+  const {oauthErrorCode, LOGIN_REQUIRED_CODES, tokenTypeRefusal} = await import('./failure.js')
+  const refused = tokenTypeRefusal(err)
+  if (refused) return new UpstreamNeedsLogin(upstream, refused.reason)
   const code = oauthErrorCode(err)
   if (code && LOGIN_REQUIRED_CODES.has(code)) return new UpstreamNeedsLogin(upstream, `the authorization server refused the renewal (${code})`)
   return undefined

@@ -27,8 +27,42 @@ export function oauthErrorCode(err: unknown): string | undefined {
   return /^Token exchange failed: ([a-z_]+)/.exec(err instanceof Error ? err.message : '')?.[1]
 }
 
+/**
+ * A token answer whose `token_type` is not Bearer (compared without case, RFC 6749 5.1). keyward
+ * sends an upstream's token only as `Authorization: Bearer` (RFC 6750, as the MCP authorization
+ * spec requires): a DPoP or MAC token sent so would lose its proof of possession, or be refused.
+ * A missing token_type is refused too: OAuth 2.1 (like RFC 6749 5.1) makes it REQUIRED, and
+ * taking it for Bearer would be a guess about a token keyward cannot inspect. The tokens of such an
+ * answer are kept nowhere, and never shown: the line names only the type.
+ */
+export class UnsupportedTokenType extends KeywardError {
+  /** Why, for "needs a new login (…)" when a renewal brings one. */
+  readonly reason: string
+
+  constructor(tokenType: string | undefined) {
+    const reason = `the authorization server issued ${tokenType === undefined ? 'a token with no token_type' : `a token of type ${JSON.stringify(clean(tokenType, 40))}`}, not a Bearer token, which keyward does not support`
+    super('LOGIN_FAILED', `${reason}: keyward sends upstream tokens only as Bearer tokens (RFC 6750); have the authorization server issue Bearer tokens to keyward's client, then sign in again`)
+    this.reason = reason
+  }
+}
+
+/** A token answer that is not Bearer, refused: by keyward (storedTokens), or by the SDK's schema when it has no token_type. */
+export function tokenTypeRefusal(err: unknown): UnsupportedTokenType | undefined {
+  if (err instanceof UnsupportedTokenType) return err
+  const issues = (err as {name?: string; issues?: {path?: unknown[]}[]})?.issues
+  if ((err as Error)?.name === 'ZodError' && Array.isArray(issues) && issues[0]?.path?.[0] === 'token_type') return new UnsupportedTokenType(undefined)
+  return undefined
+}
+
+/** Tokens keyward can send (Bearer), or the refusal. */
+export function checkTokenType(tokenType: string | undefined): void {
+  if (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'bearer') throw new UnsupportedTokenType(tokenType)
+}
+
 /** What went wrong, in one line, for a person (login) or a log line (refresh). */
 export function describeFailure(err: unknown): string {
+  const refused = tokenTypeRefusal(err)
+  if (refused) return refused.message
   if (isKeywardError(err)) return err.message
   if (err instanceof IssuerMismatchError) {
     // On the callback path the received value is the attacker's choice: never shown.

@@ -21,6 +21,7 @@ import {KeywardError} from '../../errors/index.js'
 import type {VaultData} from '../../vault/index.js'
 import {isUnattended, type OAuthUpstream} from '../definition.js'
 import {clientKeyFrom, type ClientKey} from './client-key.js'
+import {checkTokenType} from './failure.js'
 import type {OAuthState, StoredTokens} from './store.js'
 
 /** The client's own credentials, from the vault: a pre-registered id, and its secret or key. */
@@ -64,7 +65,9 @@ export interface Interactive {
  */
 const MAX_EXPIRES_IN_S = 366 * 86_400
 
+/** Every token answer keyward keeps passes here (login, renewal, client_credentials): only a Bearer token is kept. */
 export function storedTokens(tokens: StoredOAuthTokens, now: number): StoredTokens {
+  checkTokenType(tokens.token_type)
   const out: StoredTokens = {access_token: tokens.access_token, token_type: tokens.token_type}
   if (tokens.refresh_token) out.refresh_token = tokens.refresh_token
   if (tokens.scope) out.scope = tokens.scope

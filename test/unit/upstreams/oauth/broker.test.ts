@@ -29,6 +29,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
  */
 function bed(renewMs = 100) {
   let disk: VaultData = emptyData()
+  /** A save that fails (ENOSPC, an I/O error, Redis away) after the change ran: nothing is written. */
+  let saveFails: Error | undefined
+  const logs: string[] = []
+  /** A rotating authorization server: each refresh token is good once, and only the newest it issued. */
+  let rotating = false
+  const spent: string[] = []
   upstreamsOf(disk).set(def.name, def)
   let served: VaultData = disk
   let lock = Promise.resolve()
@@ -42,6 +48,7 @@ function bed(renewMs = 100) {
       const run = lock.then(async () => {
         const copy: VaultData = {secrets: disk.secrets, tables: new Map([...disk.tables].map(([n, t]) => [n, new Map(t)]))}
         const result = await change(copy)
+        if (saveFails) throw saveFails
         // Saved, then served (the reload after a write).
         disk = copy
         served = copy
@@ -51,12 +58,15 @@ function bed(renewMs = 100) {
       return run
     },
     audit: (e) => void audits.push(e),
-    log: () => {},
+    log: (level, message) => void logs.push(`${level}: ${message}`),
   }
   const renew = async (_d: OAuthUpstream, state: OAuthState | undefined): Promise<Working> => {
     renewals.push(state?.version ?? 0)
     await sleep(renewMs)
     if (fail) throw fail
+    const presented = state?.tokens?.refresh_token ?? ''
+    if (rotating && (spent.includes(presented) || presented !== `refresh-${issued}`)) throw new OAuthError('invalid_grant', 'refresh token already used')
+    spent.push(presented)
     const now = Date.now()
     issued++
     return {tokens: {access_token: `access-${issued}`, token_type: 'Bearer', refresh_token: `refresh-${issued}`, expires_at: now + 3_600_000}, obtainedAt: now}
@@ -79,6 +89,11 @@ function bed(renewMs = 100) {
       f(disk)
     },
     failWith: (err: Error | undefined) => (fail = err),
+    failSaves: (err: Error | undefined) => (saveFails = err),
+    rotate: () => (rotating = true),
+    /** The refresh tokens presented to the authorization server, in order. */
+    spent,
+    logs,
   }
 }
 
@@ -198,6 +213,64 @@ describe('upstream token keeper', () => {
     assert.equal(b.renewals.length, 1, 'no second attempt inside the backoff')
     assert.equal(b.state()?.needsLogin, undefined)
     b.keeper.close()
+  })
+
+  it('a rotating renewal whose vault write fails: the new tokens are kept and used (never the spent refresh token), one line says so, and they are saved once the vault takes writes again', async function () {
+    this.timeout(6000)
+    const b = bed(10)
+    b.rotate()
+    b.signIn(500)
+    b.failSaves(new Error('ENOSPC: no space left on device, write'))
+    assert.equal(await b.keeper.token(), 'access-1', 'the renewed token is sent, although the vault could not keep it')
+    assert.equal(b.state()?.tokens?.refresh_token, 'refresh-0', 'the vault still has the spent refresh token')
+    assert.equal(b.state()?.needsLogin, undefined)
+    // The next renewal (a 401 here) presents the new refresh token, not the spent one.
+    assert.equal(await b.keeper.afterUnauthorized('access-1'), 'access-2')
+    assert.deepEqual(b.spent, ['refresh-0', 'refresh-1'])
+    const unsaved = b.logs.filter((l) => /could not save/.test(l))
+    assert.equal(unsaved.length, 1, `one line for the operator: ${b.logs.join(' | ')}`)
+    assert.match(unsaved[0], /^error: upstream notes: renewed its OAuth token but could not save it in the vault \(ENOSPC: no space left on device, write\)/)
+    assert.ok(!b.logs.join('\n').match(/(access|refresh)-\d/), 'no token in the log')
+    assert.deepEqual(b.audits.map((a) => [a.event, a.outcome]), [['upstream.refresh', 'ok'], ['upstream.refresh', 'ok']])
+    // The disk has room again: a retry (after a backoff of a second) saves what is held.
+    b.failSaves(undefined)
+    const start = Date.now()
+    while (b.state()?.tokens?.refresh_token !== 'refresh-2' && Date.now() - start < 4000) await sleep(50)
+    assert.equal(b.state()?.tokens?.refresh_token, 'refresh-2', 'saved')
+    assert.equal(b.state()?.tokens?.access_token, 'access-2')
+    assert.equal(b.state()?.refreshes, 2)
+    assert.ok(b.logs.some((l) => /^info: upstream notes: saved its renewed OAuth token in the vault/.test(l)), b.logs.join(' | '))
+    assert.equal(await b.keeper.token(), 'access-2')
+    b.keeper.close()
+  })
+
+  it('tokens held after a failed save give way to what the vault has since: a new login, or a mark that a login is needed', async function () {
+    this.timeout(6000)
+    const b = bed(10)
+    b.rotate()
+    b.signIn(500)
+    b.failSaves(new Error('EIO: i/o error, write'))
+    assert.equal(await b.keeper.token(), 'access-1')
+    // A new login by another process: its tokens win, the held ones are dropped and never saved over it.
+    b.failSaves(undefined)
+    b.setData((d) => setOAuthState(d, 'notes', {...oauthStateOf(d, 'notes')!, grantId: 'g2', version: 5, tokens: {access_token: 'fresh-login', token_type: 'Bearer', refresh_token: 'fresh-refresh', expires_at: Date.now() + 3_600_000}}))
+    assert.equal(await b.keeper.token(), 'fresh-login')
+    await sleep(1200)
+    assert.equal(b.state()?.tokens?.access_token, 'fresh-login', 'nothing saved over the new login')
+    b.keeper.close()
+
+    // Another replica, whose renewal presented the spent refresh token, marked the upstream as needing a login: that stands.
+    const c = bed(10)
+    c.rotate()
+    c.signIn(500)
+    c.failSaves(new Error('EIO: i/o error, write'))
+    assert.equal(await c.keeper.token(), 'access-1')
+    c.failSaves(undefined)
+    c.setData((d) => setOAuthState(d, 'notes', {...oauthStateOf(d, 'notes')!, needsLogin: {reason: 'the authorization server refused the renewal (invalid_grant)', at: ''}}))
+    await assert.rejects(c.keeper.token(), UpstreamNeedsLogin)
+    await sleep(1200)
+    assert.equal(c.state()?.tokens?.access_token, 'access-0', 'the held tokens were not saved over the mark')
+    c.keeper.close()
   })
 
   it('403 insufficient_scope: needs a login with the scope it had and the one asked for', async () => {
