@@ -80,12 +80,6 @@ export function fingerprint(def: UpstreamDefinition, data: VaultData, context: U
   return hash.digest('hex')
 }
 
-/**
- * How long a restarted upstream's old source may keep its calls in flight before it is stopped
- * (Gateway.retire): as long as an upstream call may wait for its answer (upstream-source.ts).
- */
-const DRAIN_MS = 5 * 60_000
-
 /** Waits for `work`, at most `ms`. */
 async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined
@@ -217,13 +211,13 @@ export class Gateway {
   }
 
   /**
-   * Stops a source a restart replaced once its calls in flight have ended, or after DRAIN_MS: a
-   * reload does not cut off a call that was already running (the call's own timeout still holds).
-   * close() stops it at once.
+   * Stops a source a restart replaced once its calls in flight have ended, or once
+   * upstream.max-call-duration has passed, as long as any of them could still run: a reload does
+   * not cut off a call that was already running. close() stops it at once.
    */
   private async retire(source: UpstreamSource): Promise<void> {
     this.retiring.add(source)
-    await bounded(source.drained(), DRAIN_MS)
+    await bounded(source.drained(), this.options.settings().maxCallMs)
     this.retiring.delete(source)
     await source.stop()
   }
