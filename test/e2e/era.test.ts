@@ -32,6 +32,7 @@ import {bearer, post, startServe, type RunningServe} from '../helpers/server.js'
 const LEGACY_FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
 const DUAL_FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'dual-era-upstream.js')
 const HTTP_FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'conformance-modern.js')
+const HEADER_FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'header-upstream.js')
 const BIN = path.join(ROOT, 'bin', 'run.js')
 const MODERN = '2026-07-28'
 const textOf = (r: unknown) => ((r as {content?: {text: string}[]}).content?.[0]?.text ?? '')
@@ -90,13 +91,14 @@ describe('protocol eras (issue 21)', function () {
   const clients: AnyClient[] = []
   const httpUpstreams: ChildProcess[] = []
 
-  /** The HTTP fixture on a free port, once it listens; its URL. */
+  /** An HTTP fixture (the conformance one unless given) on a free port, once it listens; its URL. */
   async function httpUpstream(...flags: string[]): Promise<string> {
     const port = await freePort()
-    const child = spawn(process.execPath, [HTTP_FIXTURE, '--port', String(port), ...flags], {stdio: ['ignore', 'ignore', 'pipe']})
+    const [fixture, ...rest] = flags[0]?.endsWith('.js') ? flags : [HTTP_FIXTURE, ...flags]
+    const child = spawn(process.execPath, [fixture, '--port', String(port), ...rest], {stdio: ['ignore', 'ignore', 'pipe']})
     httpUpstreams.push(child)
     await new Promise((resolve, reject) => {
-      child.stderr.setEncoding('utf8').on('data', (d: string) => d.includes('conformance upstream on') && resolve(undefined))
+      child.stderr.setEncoding('utf8').on('data', (d: string) => / upstream on http/.test(d) && resolve(undefined))
       child.once('exit', (code) => reject(new Error(`the HTTP fixture exited with ${code}`)))
     })
     return `http://127.0.0.1:${port}/mcp`
@@ -110,6 +112,7 @@ describe('protocol eras (issue 21)', function () {
       ['modern', ['--', process.execPath, DUAL_FIXTURE, '--modern-only']],
       ['dualhttp', ['--url', await httpUpstream()]],
       ['modernhttp', ['--url', await httpUpstream('--modern-only')]],
+      ['headerhttp', ['--url', await httpUpstream(HEADER_FIXTURE)]],
     ] as const) {
       const r = await box.run(['upstream', 'add', name, '--skip-check', ...args])
       assert.equal(r.code, 0, r.stderr)
@@ -201,6 +204,16 @@ describe('protocol eras (issue 21)', function () {
         const r = await box.run(['upstream', 'test', name])
         assert.equal(r.code, 0, r.stderr)
         assert.match(r.stdout, revision, name)
+      }
+    })
+
+    it('a tool that declares x-mcp-header (SEP-2243) is called with its Mcp-Param header, which the upstream requires, for clients of both eras', async () => {
+      for (const [clientEra, transport] of [['modern', 'stateless'], ['legacy', 'stateful']] as const) {
+        const client = await connect(clientEra, transport, [])
+        const routed = await client.callTool({name: 'headerhttp__route', arguments: {region: 'eu-west', note: 'n'}})
+        assert.equal(textOf(routed), 'region=eu-west', `${clientEra}: ${JSON.stringify(routed)}`)
+        // A value that is not plain ASCII travels Base64-encoded in the header, and still agrees with the body.
+        assert.equal(textOf(await client.callTool({name: 'headerhttp__route', arguments: {region: ' Zürich '}})), 'region= Zürich ', clientEra)
       }
     })
 

@@ -20,7 +20,7 @@ import {
 
 import {collect, json, ROOT, Sandbox, sleep, until} from '../helpers/cli.js'
 import {alive, hostPid} from '../helpers/processes.js'
-import {bearer, httpClient, startServe, stdioClient, toolNames, type RunningServe} from '../helpers/server.js'
+import {bearer, httpClient, post, startServe, stdioClient, toolNames, type RunningServe} from '../helpers/server.js'
 
 const FIXTURE = path.join(ROOT, 'dist', 'test', 'fixtures', 'upstream-server.js')
 const EVERYTHING = path.join(ROOT, 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js')
@@ -127,6 +127,15 @@ describe('gateway', function () {
       assert.deepEqual(await toolNames(c), ['fixture__get_process', 'fixture__get_secret_hash'])
       await assert.rejects(c.callTool({name: 'fixture__set_value', arguments: {value: 'x'}}), /Unknown tool: fixture__set_value/)
       assert.equal(textOf(await c.callTool({name: 'fixture__get_secret_hash', arguments: {}})), sha256(SECRET))
+    })
+
+    it('clients are shown what is pinned of a tool, no more: not its _meta or execution, which an upstream could change unseen', async () => {
+      await cli(['upstream', 'add', 'meta', '--env', 'FIXTURE_META=1', '--', process.execPath, FIXTURE])
+      const k = await key('all', '*')
+      const s = await serve(['--stateless'])
+      const listed = await post(s.url, {jsonrpc: '2.0', id: 1, method: 'tools/list'}, {...bearer(k), 'mcp-protocol-version': '2025-11-25'})
+      const tool = (JSON.parse(listed.text) as {result: {tools: Record<string, unknown>[]}}).result.tools.find((t) => t.name === 'meta__with_meta')
+      assert.deepEqual(tool, {name: 'meta__with_meta', title: 'With meta', description: 'asks its host to render a UI', inputSchema: {type: 'object', properties: {}}})
     })
 
     it('arguments are checked against the upstream tool’s JSON Schema before it runs', async () => {

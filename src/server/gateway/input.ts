@@ -19,7 +19,7 @@
  * (MISSING_CLIENT_CAPABILITY), and the log level the caller asked for.
  */
 import type {Client, RequestOptions} from '@modelcontextprotocol/client'
-import type {ClientCapabilities, LoggingLevel} from '@modelcontextprotocol/server'
+import type {CallToolRequest, ClientCapabilities, LoggingLevel, Tool} from '@modelcontextprotocol/server'
 
 import {INPUT_METHODS, isPlainObject, MAX_INPUT_REQUESTS, META} from '../era/protocol.js'
 import {Refusal} from '../refusal.js'
@@ -57,6 +57,21 @@ export interface ModernCall {
   env: CallEnv
   /** The log level to ask for in this request's `_meta`; none: the upstream sends no log messages. */
   logLevel?: LoggingLevel
+  /** tools/call: the tool as the upstream listed it, whose `x-mcp-header` arguments travel in headers too (send). */
+  tool?: Tool
+}
+
+/**
+ * One request of the call, in manual mode. A tool call goes through the SDK's callTool with the
+ * tool as listed, so that the arguments it declares `x-mcp-header` for are mirrored into
+ * `Mcp-Param-*` headers (SEP-2243: an HTTP upstream refuses a call without them). Only its input
+ * schema is given: the answer is passed on as it is, for the client to check against its own
+ * era's schema (an output schema given here would also fail an input_required answer).
+ */
+function send(call: ModernCall, params: Record<string, unknown>): Promise<unknown> {
+  const options = {...call.options, allowInputRequired: true}
+  if (call.method !== 'tools/call' || !call.tool) return call.client.request({method: call.method, params}, options)
+  return call.client.callTool(params as CallToolRequest['params'], {...options, toolDefinition: {name: call.tool.name, inputSchema: call.tool.inputSchema}})
 }
 
 /** Runs a call on a 2026-07-28 upstream, through as many rounds of input as it takes (see the module comment). */
@@ -76,7 +91,7 @@ export async function callModern(call: ModernCall): Promise<Record<string, unkno
     params = withAnswers(params, retry.responses, retry.state)
   }
   for (let round = 1; ; round++) {
-    const result = (await call.client.request({method: call.method, params}, {...call.options, allowInputRequired: true})) as Record<string, unknown>
+    const result = (await send(call, params)) as Record<string, unknown>
     if (result.resultType !== 'input_required') return result
     const inputRequests = isPlainObject(result.inputRequests) ? result.inputRequests : {}
     const state = typeof result.requestState === 'string' ? result.requestState : undefined

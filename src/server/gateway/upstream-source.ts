@@ -17,6 +17,7 @@ import type {
   ReadResourceResult,
   Resource,
   ResourceTemplateType as ResourceTemplate,
+  Tool,
 } from '@modelcontextprotocol/server'
 
 import type {Principal} from '../../auth/index.js'
@@ -24,7 +25,7 @@ import {linearRegExp, type LinearRegExp} from '../../regex/linear-regex.js'
 import type {Redactor} from '../../guard/redactor.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
 import {needsLoginIn} from '../../upstreams/oauth/index.js'
-import type {PinKind} from '../../upstreams/pins.js'
+import {pinnedFields, type PinKind} from '../../upstreams/pins.js'
 import {withoutServerIdentity} from '../era/complete.js'
 import type {Logger} from '../log.js'
 import {isJsonRpcError, Refusal} from '../refusal.js'
@@ -384,7 +385,7 @@ export class UpstreamSource implements ToolSource {
         .map((tool): SourceTool => {
           const exposed = exposedName(this.prefix, tool.name)
           originals.set(exposed, tool.name)
-          return {kind: 'tool', descriptor: {...tool, name: exposed}, call: (args, env) => this.callTool(tool.name, args, env)}
+          return {kind: 'tool', descriptor: {...shown('tool', tool), name: exposed}, call: (args, env) => this.callTool(tool, args, env)}
         })
       into.originals.tool = originals
       if (names(into.tool) !== before) differs.push('tool')
@@ -397,14 +398,14 @@ export class UpstreamSource implements ToolSource {
         .map((prompt): SourcePrompt => {
           const exposed = exposedName(this.prefix, prompt.name)
           originals.set(exposed, prompt.name)
-          return {kind: 'prompt', descriptor: {...prompt, name: exposed}, get: (args, env) => this.getPrompt(prompt.name, args, env)}
+          return {kind: 'prompt', descriptor: {...shown('prompt', prompt), name: exposed}, get: (args, env) => this.getPrompt(prompt.name, args, env)}
         })
       into.originals.prompt = originals
       if (names(into.prompt) !== before) differs.push('prompt')
     }
     if (kinds.includes('resource')) {
       const before = into.templates.map((t) => t.name).join('\n')
-      into.templates = into.raw.template.filter((template) => allowed('template', template.name))
+      into.templates = into.raw.template.filter((template) => allowed('template', template.name)).map((template) => shown('template', template))
       if (fresh) into.resource = into.raw.resource.map((resource) => this.resourceItem(resource))
       if (into.templates.map((t) => t.name).join('\n') !== before) differs.push('resource')
     }
@@ -473,22 +474,23 @@ export class UpstreamSource implements ToolSource {
    * upstream is called in manual mode, so that the input it asks for is answered per call (input.ts).
    * The answer loses the upstream's name for itself: the client's server is keyward (era/complete.ts).
    */
-  private request<T>(env: CallEnv, method: ModernCall['method'], params: Record<string, unknown>, onprogress?: RequestOptions['onprogress']): Promise<T> {
+  private request<T>(env: CallEnv, method: ModernCall['method'], params: Record<string, unknown>, onprogress?: RequestOptions['onprogress'], tool?: Tool): Promise<T> {
     return this.on(
       env,
       async (client, _connection, options) => {
         if (client.getProtocolEra() !== 'modern') return withoutServerIdentity((await client.request({method, params}, options)) as T)
         // A 2025 session's level, or all messages when it set none (as a 2025 upstream sends them); a 2026-07-28 caller's own.
         const logLevel = env.era === 'modern' ? env.logLevel : (this.connections.levels.of(env.session) ?? 'debug')
-        return withoutServerIdentity((await callModern({client, upstream: this.name, method, params, options, env, logLevel})) as T)
+        return withoutServerIdentity((await callModern({client, upstream: this.name, method, params, options, env, logLevel, tool})) as T)
       },
       onprogress,
     )
   }
 
-  private async callTool(name: string, args: Record<string, unknown>, env: CallEnv): Promise<CallToolResult> {
+  /** A call of `tool`, as this upstream listed it (its name there, and what its arguments declare). */
+  private async callTool(tool: Tool, args: Record<string, unknown>, env: CallEnv): Promise<CallToolResult> {
     try {
-      return await this.request<CallToolResult>(env, 'tools/call', {name, arguments: args}, this.progressRelay(env))
+      return await this.request<CallToolResult>(env, 'tools/call', {name: tool.name, arguments: args}, this.progressRelay(env), tool)
     } catch (err) {
       // An upstream that cannot serve the call is a tool error, so the model sees which server is down.
       if (err instanceof UpstreamUnavailable) return {isError: true, content: [{type: 'text', text: `${err.message}.`}]}
@@ -695,6 +697,16 @@ export class UpstreamSource implements ToolSource {
   async stop(): Promise<void> {
     await this.connections.stop()
   }
+}
+
+/**
+ * What clients are shown of a listed tool, prompt or template: its pinned fields, no more. The
+ * rest (`_meta`, a tool's `execution`, fields no revision defines) is what no pin holds, so an
+ * upstream could change it unseen after its items were approved; hosts act on some of it (an
+ * MCP Apps UI to render, whether the model sees a tool, whether it must be called as a task).
+ */
+function shown<T extends {name: string}>(kind: PinKind, item: T): T {
+  return pinnedFields(kind, item) as T
 }
 
 /** Compiled templates, by template text; bounded, as an upstream chooses them. */
