@@ -8,7 +8,7 @@ import {parseRetention, RETENTION_HELP} from '../audit/retention.js'
 import {KeywardError} from '../errors/index.js'
 import {parseCidr} from '../net/addresses.js'
 import {expandScopes} from '../policy/index.js'
-import {formatRate, parseRate} from '../ratelimit/rate.js'
+import {formatRate, parseRate, RATE_HELP} from '../ratelimit/rate.js'
 import {checkRedisUrl} from '../redis/url.js'
 import {BUILTIN_PATTERN_NAMES, checkCustomPattern, splitPatternList} from '../guard/patterns.js'
 import {looksLikeToken} from '../guard/token-shapes.js'
@@ -213,7 +213,7 @@ const CHECKS: Record<ValueKind, Check> = {
       const {limit, windowSeconds} = parseRate(v)
       return formatRate({limit, windowSeconds})
     } catch {
-      throw invalid(key, `${JSON.stringify(v.slice(0, 40))} is not a rate; use requests per unit, such as 1000/min, 10/s, 100/10s or 5000/hour`)
+      throw invalid(key, `${JSON.stringify(v.slice(0, 40))} is not a rate; ${RATE_HELP}`)
     }
   },
   bool: (v, key) => {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 
 import {checkSetting, durationValue, effectiveConfig, parseDurationValue, SETTINGS} from '../../../src/config/index.js'
+import {parseRate} from '../../../src/ratelimit/rate.js'
 import {emptyData} from '../../../src/vault/payload.js'
 
 describe('config: settings', () => {
@@ -50,4 +51,9 @@ describe('config: settings', () => {
     }
   })
 
+  it('a rate (ratelimit.* and a key\'s --rate) has a window of at most 24 days: the memory store ends a window on a timer, and a longer one fired at once and never limited', () => {
+    assert.deepEqual(parseRate('10/24day'), {limit: 10, windowSeconds: 24 * 86_400})
+    for (const bad of ['10/25day', '1/30d', '1/9999h', '1/999999day']) assert.throws(() => parseRate(bad), /a window of at most 24 days/, bad)
+    assert.throws(() => checkSetting('ratelimit.api-key', '1/30day'), (err: Error) => err.message.startsWith('config ratelimit.api-key: ') && /at most 24 days/.test(err.message))
+  })
 })
