@@ -30,7 +30,7 @@ On a terminal, a missing name or scope is asked for. The key goes to stdout alon
     scope: Flags.string({char: 's', description: 'Scope pattern or preset; repeatable, or comma-separated.', multiple: true}),
     expires: Flags.string({description: 'Expiry: a duration from now (30d, 12h) or an ISO date.'}),
     'not-before': Flags.string({description: 'Not valid before this time (duration from now or ISO date).'}),
-    rate: Flags.string({description: 'Rate limit for this key, such as 1000/min or 100/10s; beats ratelimit.api-key in keyward serve.'}),
+    rate: Flags.string({description: 'Rate limit for this key, such as 1000/min or 100/10s (a window of at most 24 days); beats ratelimit.api-key in keyward serve.'}),
     description: Flags.string({char: 'd', description: 'What the key is for.'}),
     meta: Flags.string({description: 'Free-form metadata as key=value; repeatable.', multiple: true}),
     prefix: Flags.string({description: 'Key prefix (default kw).'}),

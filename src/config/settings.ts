@@ -8,7 +8,7 @@ import {parseRetention, RETENTION_HELP} from '../audit/retention.js'
 import {KeywardError} from '../errors/index.js'
 import {parseCidr} from '../net/addresses.js'
 import {expandScopes} from '../policy/index.js'
-import {formatRate, parseRate} from '../ratelimit/rate.js'
+import {formatRate, parseRate, RATE_HELP} from '../ratelimit/rate.js'
 import {checkRedisUrl} from '../redis/url.js'
 import {BUILTIN_PATTERN_NAMES, checkCustomPattern, splitPatternList} from '../guard/patterns.js'
 import {looksLikeToken} from '../guard/token-shapes.js'
@@ -39,7 +39,7 @@ export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384
 export const SETTINGS: readonly Setting[] = [
   {key: 'auth.methods', kind: 'methods', default: 'api-key', description: 'How clients authenticate: any of api-key, oauth2, proxy-header, comma-separated, asked in that order (none: loopback only, alone).'},
   {key: 'server.protocol', kind: 'choice', choices: ['any', 'modern', 'legacy'], default: 'any', description: 'Which MCP protocol eras serve speaks to clients: any (2025 and 2026-07-28, per request over HTTP, per connection over stdio), modern (2026-07-28 only) or legacy (2025 only).'},
-  {key: 'server.input-timeout', kind: 'duration', default: '5m', description: 'How long a call of a 2026-07-28 client waits for the input it asked the client for (its requestState expires then, and the call ends).'},
+  {key: 'server.input-timeout', kind: 'duration', default: '5m', within: {min: '1s', max: '24h'}, description: 'How long a call of a 2026-07-28 client waits for the input it asked the client for (its requestState expires then, and the call ends); 1s to 24h.'},
   {key: 'server.public-url', kind: 'url', description: 'The MCP URL clients use (behind a proxy, say): the resource identifier and the default audience.'},
   {key: 'oauth.issuer', kind: 'url', description: 'The authorization server that issues access tokens (required for oauth2).'},
   {key: 'oauth.audience', kind: 'string', description: 'The audience tokens must be issued for (default: server.public-url, else the listening URL).'},
@@ -109,9 +109,16 @@ export function countValue(config: ReadonlyMap<string, string>, key: string): nu
   return Number(config.get(key) ?? settingFor(key)?.default)
 }
 
-/** A duration setting's value in milliseconds (checked when it was set), or its default's. */
+/**
+ * A duration setting's value in milliseconds (checked when it was set), or its default's; brought
+ * within the setting's bounds, since a vault may hold a value set before the bounds existed (a
+ * timer given 0 or more than 2^31-1 ms fires at once).
+ */
 export function durationValue(config: ReadonlyMap<string, string>, key: string): number {
-  return parseDurationValue(config.get(key) ?? settingFor(key)?.default ?? '') ?? 0
+  const setting = settingFor(key)
+  const ms = parseDurationValue(config.get(key) ?? setting?.default ?? '') ?? 0
+  if (!setting?.within) return ms
+  return Math.min(Math.max(ms, parseDurationValue(setting.within.min)!), parseDurationValue(setting.within.max)!)
 }
 
 export function parseDurationValue(value: string): number | undefined {
@@ -206,7 +213,7 @@ const CHECKS: Record<ValueKind, Check> = {
       const {limit, windowSeconds} = parseRate(v)
       return formatRate({limit, windowSeconds})
     } catch {
-      throw invalid(key, `${JSON.stringify(v.slice(0, 40))} is not a rate; use requests per unit, such as 1000/min, 10/s, 100/10s or 5000/hour`)
+      throw invalid(key, `${JSON.stringify(v.slice(0, 40))} is not a rate; ${RATE_HELP}`)
     }
   },
   bool: (v, key) => {

@@ -12,7 +12,7 @@ import {createRequire} from 'node:module'
 
 import type {RateLimiterAbstract, RateLimiterRes} from 'rate-limiter-flexible'
 
-import type {RateLimit} from './rate.js'
+import {LONGEST_WINDOW_SECONDS, type RateLimit} from './rate.js'
 
 export type {RateLimit} from './rate.js'
 
@@ -35,10 +35,14 @@ export type LimiterFactory = (rate: RateLimit, keyPrefix: string) => RateLimiter
 
 const require = createRequire(import.meta.url)
 
-/** The memory store: loaded alone, since the package's index loads every store it supports (50 ms). */
+/**
+ * The memory store: loaded alone, since the package's index loads every store it supports (50 ms).
+ * Its window ends on a timer, which Node fires after 1 ms past 2^31-1 ms: a longer window (a key
+ * rate stored before parseRate bounded windows) is kept to the longest one parseRate accepts.
+ */
 export const memoryLimiter: LimiterFactory = (rate, keyPrefix) => {
   const RateLimiterMemory = require('rate-limiter-flexible/lib/RateLimiterMemory.js') as typeof import('rate-limiter-flexible').RateLimiterMemory
-  return new RateLimiterMemory({points: rate.limit, duration: rate.windowSeconds, keyPrefix})
+  return new RateLimiterMemory({points: rate.limit, duration: Math.min(rate.windowSeconds, LONGEST_WINDOW_SECONDS), keyPrefix})
 }
 
 function isResult(value: unknown): value is RateLimiterRes {

@@ -6,14 +6,13 @@
  */
 import {createRequire} from 'node:module'
 
-import type {LimiterFactory} from '../ratelimit/limits.js'
+import {type LimiterFactory, memoryLimiter} from '../ratelimit/limits.js'
 import type {Redis} from './client.js'
 
 const require = createRequire(import.meta.url)
 
 export function redisLimiter(redis: Redis, replicas: () => number): LimiterFactory {
   const RateLimiterRedis = require('rate-limiter-flexible/lib/RateLimiterRedis.js') as typeof import('rate-limiter-flexible').RateLimiterRedis
-  const RateLimiterMemory = require('rate-limiter-flexible/lib/RateLimiterMemory.js') as typeof import('rate-limiter-flexible').RateLimiterMemory
   return (rate, keyPrefix) =>
     new RateLimiterRedis({
       storeClient: redis,
@@ -21,6 +20,7 @@ export function redisLimiter(redis: Redis, replicas: () => number): LimiterFacto
       duration: rate.windowSeconds,
       keyPrefix,
       rejectIfRedisNotReady: true,
-      insuranceLimiter: new RateLimiterMemory({points: Math.max(1, Math.ceil(rate.limit / Math.max(1, replicas()))), duration: rate.windowSeconds, keyPrefix}),
+      // The memory store's window is bounded as memoryLimiter bounds it (a timer holds at most 24.8 days).
+      insuranceLimiter: memoryLimiter({limit: Math.max(1, Math.ceil(rate.limit / Math.max(1, replicas()))), windowSeconds: rate.windowSeconds}, keyPrefix),
     })
 }

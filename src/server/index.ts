@@ -6,7 +6,7 @@
 import {clientText, principalFields, type AuditEvent} from '../audit/index.js'
 import type {Principal} from '../auth/index.js'
 import {RateLimits} from '../ratelimit/limits.js'
-import {countValue, parseDurationValue} from '../config/index.js'
+import {countValue, durationValue} from '../config/index.js'
 import {redisTarget} from '../config/redis.js'
 import {resolveRedis} from '../redis/url.js'
 import {adoptNewerCopy} from '../vault/index.js'
@@ -83,7 +83,7 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const stdio: {session?: ClientSession} = {}
   const {gateway, gate, tokens} = await startGateway(options, {catalog, live, runtime, replica, audit, mode: serveMode(options, sessions), stdio})
   const sealer = await openRequestState(live, log, () => replica.cluster)
-  const inputTimeout = () => parseDurationValue(runtime().config.get('server.input-timeout') ?? '5m') ?? 5 * 60_000
+  const inputTimeout = () => durationValue(runtime().config, 'server.input-timeout')
   const bridge = new InputBridge(sealer, (event) => audit.record(bridgeEvent(event, options.transport, runtime())).catch(() => {}), {...DEFAULT_BRIDGE_LIMITS, ttlMs: inputTimeout})
   const deps: McpDeps = {info, catalog, call: pipeline.call, auth: () => declaredAuth(runtime()), hooks: gateway.hooks(), sessions: true, redactor: () => runtime().redactor, bridge}
   const current = (principal: Principal) => runtime().authenticators.current(principal)

@@ -171,15 +171,28 @@ export async function replaceFile(file: string, data: Buffer, beforeRename?: () 
   }
 }
 
-/** `<file>.bak` becomes the current version: a hard link is instant and atomic; copy where links are refused. */
+/**
+ * `<file>.bak` becomes the current version: a hard link is instant and atomic; copy where links are
+ * refused. A failure names the backup, not the vault: it is the backup's path that is wrong (a
+ * directory there, a file not ours), and keyward chose that path, not the user.
+ */
 async function keepBackup(file: string): Promise<void> {
-  const bakTmp = tempName(`${file}.bak`)
+  const bak = `${file}.bak`
+  const bakTmp = tempName(bak)
   try {
-    await fs.link(file, bakTmp)
-  } catch {
-    await writeNewFile(bakTmp, await fs.readFile(file))
+    try {
+      await fs.link(file, bakTmp)
+    } catch {
+      await writeNewFile(bakTmp, await fs.readFile(file))
+    }
+    await fs.rename(bakTmp, bak)
+  } catch (err) {
+    await fs.rm(bakTmp, {force: true}).catch(() => {})
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') {
+      throw new KeywardError('FILE_ACCESS', `vault backup ${bak} is a directory, where keyward keeps the vault's previous version; move it out of the way and retry`, {cause: err})
+    }
+    throw fileError(err, 'vault backup', bak)
   }
-  await fs.rename(bakTmp, `${file}.bak`)
 }
 
 /**

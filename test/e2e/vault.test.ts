@@ -183,6 +183,24 @@ describe('vault and secrets', function () {
       await box.run(['secrets', 'set', 'B'], {input: '2'})
       assert.deepEqual(await fs.readFile(`${box.vault}.bak`), v1)
     })
+
+    it('a <vault>.bak that is a directory: the error names the .bak, not the vault, says what to do, and the vault is unchanged', async () => {
+      await box.initWithKeyFile()
+      await box.run(['secrets', 'set', 'A'], {input: '1'})
+      await fs.rm(`${box.vault}.bak`, {force: true})
+      await fs.mkdir(`${box.vault}.bak`)
+      const before = await fs.readFile(box.vault)
+      for (const args of [['secrets', 'set', 'B'], ['secrets', 'set', 'B', '--json']]) {
+        const r = await box.run(args, {input: '2'})
+        assert.equal(r.code, 8, r.stderr)
+        const message = args.includes('--json') ? json(r).error.message : r.stderr.trim().replace(/^keyward: /, '')
+        assert.equal(message, `vault backup ${box.vault}.bak is a directory, where keyward keeps the vault's previous version; move it out of the way and retry`)
+        assert.deepEqual(await fs.readFile(box.vault), before, 'a failed command leaves the vault as it was')
+      }
+      assert.deepEqual((await fs.readdir(`${box.vault}.bak`)), [], 'nothing written into it')
+      const names = await fs.readdir(`${box.dir}/data/keyward`)
+      assert.deepEqual(names.filter((n) => n.endsWith('.tmp')), [], 'no temporary file left behind')
+    })
   })
 
   describe('failure classes', () => {

@@ -16,7 +16,7 @@ import {RefreshFailed, UpstreamNeedsLogin, needsLoginIn} from './errors.js'
 import {isUnattended, keepsSignIn, type OAuthUpstream} from '../definition.js'
 import {upstreamsOf} from '../store.js'
 import type {Working} from './provider.js'
-import {oauthStateOf, setOAuthState, type OAuthState} from './store.js'
+import {oauthStateOf, setOAuthState, type OAuthState, type StoredTokens} from './store.js'
 
 export interface BrokerHost {
   /** The vault as served now. */
@@ -153,6 +153,7 @@ export class TokenKeeper {
       if (!tokens) {
         if (!isUnattended(this.def.oauth.grant)) throw this.notSignedIn(state)
       } else {
+        if (!isBearer(tokens)) throw await this.notBearer(tokens)
         this.used = tokens.access_token
         this.schedule(state)
         const left = tokens.expires_at === undefined ? Number.POSITIVE_INFINITY : tokens.expires_at - Date.now()
@@ -173,10 +174,10 @@ export class TokenKeeper {
    */
   async afterUnauthorized(sent: string): Promise<string> {
     const before = this.state()
-    if (before?.tokens && before.tokens.access_token !== sent) return before.tokens.access_token
+    if (before?.tokens && before.tokens.access_token !== sent) return this.sendable(before.tokens)
     await this.renewFrom(before?.version ?? 0)
-    const after = this.state()?.tokens?.access_token
-    if (after && after !== sent) return after
+    const after = this.state()?.tokens
+    if (after && after.access_token !== sent) return this.sendable(after)
     throw await this.needsLogin('the upstream refused its token, and no new one could be had')
   }
 
@@ -190,6 +191,22 @@ export class TokenKeeper {
     const granted = this.state()?.tokens?.scope
     const reason = required ? `the upstream asked for scope "${required.slice(0, 200)}" (insufficient_scope)` : 'the upstream answered insufficient_scope'
     return this.needsLogin(reason, union(granted, required))
+  }
+
+  /** The access token of `tokens`, if keyward may send it (Bearer); otherwise the upstream needs a login. */
+  private async sendable(tokens: StoredTokens): Promise<string> {
+    if (!isBearer(tokens)) throw await this.notBearer(tokens)
+    return tokens.access_token
+  }
+
+  /**
+   * Stored tokens of another type (DPoP, mac: kept before such answers were refused where tokens
+   * are stored, or put in the vault by hand) are never sent as Bearer: they would lose their proof
+   * of possession. The line names the type, never the token.
+   */
+  private async notBearer(tokens: StoredTokens): Promise<UpstreamNeedsLogin> {
+    const {UnsupportedTokenType} = await import('./failure.js')
+    return this.needsLogin(new UnsupportedTokenType(tokens.token_type).reason)
   }
 
   private notSignedIn(state: OAuthState | undefined): UpstreamNeedsLogin {
@@ -336,6 +353,11 @@ export class TokenKeeper {
     clearTimeout(this.timer)
     clearTimeout(this.saveTimer)
   }
+}
+
+/** keyward sends a token only as `Authorization: Bearer` (RFC 6750); token_type is compared without case (RFC 6749 5.1), as checkTokenType does for an answer. */
+function isBearer(tokens: StoredTokens): boolean {
+  return typeof tokens.token_type === 'string' && tokens.token_type.toLowerCase() === 'bearer'
 }
 
 /** An OAuth error after which only a login helps (the refresh token or the client was refused, or the new token is not Bearer). */

@@ -1,7 +1,8 @@
 /** Settings checked by their kind's rule, with the bounds a setting adds (src/config/settings.ts). */
 import assert from 'node:assert/strict'
 
-import {checkSetting, durationValue, effectiveConfig} from '../../../src/config/index.js'
+import {checkSetting, durationValue, effectiveConfig, parseDurationValue, SETTINGS} from '../../../src/config/index.js'
+import {parseRate} from '../../../src/ratelimit/rate.js'
 import {emptyData} from '../../../src/vault/payload.js'
 
 describe('config: settings', () => {
@@ -24,5 +25,35 @@ describe('config: settings', () => {
     assert.equal(durationValue(effectiveConfig(data), 'upstream.max-call-duration'), 2 * 3_600_000)
     assert.equal(durationValue(effectiveConfig(data, {'upstream.max-call-duration': '1500ms'}), 'upstream.max-call-duration'), 1500)
     assert.throws(() => effectiveConfig(data, {'upstream.max-call-duration': '0s'}), /give a duration from 1s to 24h/, 'a flag is checked as a stored value is')
+  })
+
+  it('server.input-timeout (the input bridge holds a call this long, on a timer) takes 1s to 24h: 0s and past what a timer holds are refused at config set and on the serve flag', () => {
+    for (const ok of ['1s', '5m', '24h']) assert.equal(checkSetting('server.input-timeout', ok), ok)
+    // 0s ended every held call at once; 600h (past 2^31-1 ms) made Node fire the timer after 1 ms.
+    for (const bad of ['0s', '0ms', '999ms', '25h', '600h', '9999999h']) {
+      assert.throws(() => checkSetting('server.input-timeout', bad), (err: Error) => err.message === 'config server.input-timeout: give a duration from 1s to 24h', bad)
+    }
+    const data = emptyData()
+    assert.equal(durationValue(effectiveConfig(data), 'server.input-timeout'), 5 * 60_000)
+    assert.throws(() => effectiveConfig(data, {'server.input-timeout': '0s'}), /give a duration from 1s to 24h/, 'the serve flag is checked as a stored value is')
+    // A vault may hold a value set before the bounds existed: what serve uses is brought within them.
+    data.tables.set('config', new Map([['server.input-timeout', '0s']]))
+    assert.equal(durationValue(effectiveConfig(data), 'server.input-timeout'), 1000)
+    data.tables.set('config', new Map([['server.input-timeout', '600h']]))
+    assert.equal(durationValue(effectiveConfig(data), 'server.input-timeout'), 24 * 3_600_000)
+  })
+
+  it('every duration setting whose value reaches a timer has bounds, and they fit a timer (2^31-1 ms)', () => {
+    for (const key of ['server.input-timeout', 'upstream.max-call-duration']) {
+      const setting = SETTINGS.find((s) => s.key === key)!
+      assert.ok(setting.within, key)
+      assert.ok(parseDurationValue(setting.within.min)! >= 1 && parseDurationValue(setting.within.max)! <= 2 ** 31 - 1, key)
+    }
+  })
+
+  it('a rate (ratelimit.* and a key\'s --rate) has a window of at most 24 days: the memory store ends a window on a timer, and a longer one fired at once and never limited', () => {
+    assert.deepEqual(parseRate('10/24day'), {limit: 10, windowSeconds: 24 * 86_400})
+    for (const bad of ['10/25day', '1/30d', '1/9999h', '1/999999day']) assert.throws(() => parseRate(bad), /a window of at most 24 days/, bad)
+    assert.throws(() => checkSetting('ratelimit.api-key', '1/30day'), (err: Error) => err.message.startsWith('config ratelimit.api-key: ') && /at most 24 days/.test(err.message))
   })
 })

@@ -168,6 +168,16 @@ describe('protect units', function () {
       assert.deepEqual(await limits.peek('p', 'a', rate), {policy: 'p', rate, remaining: 3, resetMs: 0})
     })
 
+    it('a window longer than a timer holds (a key rate stored before windows were bounded) still counts: the memory store keeps it to 24 days', async () => {
+      const limits = new RateLimits()
+      const rate = {limit: 1, windowSeconds: 30 * 86_400}
+      assert.equal((await limits.consume('p', 'a', rate)).allowed, true)
+      await sleep(20) // Node fires a timer of more than 2^31-1 ms after 1 ms: the count was dropped
+      const second = await limits.consume('p', 'a', rate)
+      assert.equal(second.allowed, false)
+      assert.ok(second.resetMs > 23 * 86_400_000 && second.resetMs <= 24 * 86_400_000, String(second.resetMs))
+    })
+
     it('the message stage uses the key’s own rate over its auth type’s, and puts the RateLimit headers on the response', async () => {
       const limits = new RateLimits()
       const runtime = testRuntime({'ratelimit.api-key': '2/1min', 'ratelimit.anonymous': '1/1min'})

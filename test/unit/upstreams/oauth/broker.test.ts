@@ -14,6 +14,7 @@ import type {AuditEvent} from '../../../../src/audit/index.js'
 import type {OAuthUpstream} from '../../../../src/upstreams/definition.js'
 import {IDLE_RENEWAL_MS, timerRenewalAt, TokenKeeper, type BrokerHost} from '../../../../src/upstreams/oauth/broker.js'
 import {RefreshFailed, UpstreamNeedsLogin} from '../../../../src/upstreams/oauth/errors.js'
+import {oauthFetch} from '../../../../src/upstreams/oauth/fetch.js'
 import type {Working} from '../../../../src/upstreams/oauth/provider.js'
 import {oauthStateOf, setOAuthState, type OAuthState} from '../../../../src/upstreams/oauth/store.js'
 import {upstreamsOf} from '../../../../src/upstreams/store.js'
@@ -281,6 +282,45 @@ describe('upstream token keeper', () => {
     assert.equal(err.scope, 'notes:read notes:write')
     assert.deepEqual(b.state()?.needsLogin?.scope, 'notes:read notes:write')
     await assert.rejects(b.keeper.token(), UpstreamNeedsLogin)
+    b.keeper.close()
+  })
+
+  it('stored tokens whose token_type is not Bearer (a vault written before such answers were refused) are never sent: the upstream needs a login, in one line without the token, marked and audited once', async () => {
+    const b = bed(10)
+    b.signIn(30 * 60_000)
+    b.setData((d) => {
+      const state = oauthStateOf(d, 'notes')!
+      setOAuthState(d, 'notes', {...state, tokens: {...state.tokens!, access_token: 'dpop-bound-token-0123456789', token_type: 'DPoP'}})
+    })
+    const sent: (string | null)[] = []
+    const f = oauthFetch(b.keeper, async (_url, init) => (sent.push(new Headers(init?.headers).get('authorization')), new Response('ok')), def)
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(f('https://mcp.example/mcp', {method: 'POST', body: '{}'}), (err: unknown) => {
+        assert.ok(err instanceof UpstreamNeedsLogin)
+        assert.equal(err.message, 'upstream notes needs a new login (the authorization server issued a token of type "DPoP", not a Bearer token, which keyward does not support): run `keyward upstream login notes`')
+        return true
+      })
+    }
+    assert.deepEqual(sent, [], 'no request carried the token')
+    assert.match(b.state()?.needsLogin?.reason ?? '', /"DPoP", not a Bearer token/)
+    assert.deepEqual(b.audits.map((a) => a.event), ['upstream.needs_login'])
+    assert.deepEqual(b.renewals, [], 'nothing renewed with it either')
+    for (const line of [...b.logs, ...b.audits.map((a) => JSON.stringify(a))]) assert.ok(!line.includes('dpop-bound-token'), line)
+    b.keeper.close()
+  })
+
+  it('token_type is compared without case; tokens another writer replaced with a non-Bearer type after a 401 are not sent either', async () => {
+    const b = bed(10)
+    b.signIn(30 * 60_000)
+    const retype = (type: string, token: string) =>
+      b.setData((d) => {
+        const state = oauthStateOf(d, 'notes')!
+        setOAuthState(d, 'notes', {...state, version: state.version + 1, tokens: {...state.tokens!, access_token: token, token_type: type}})
+      })
+    retype('bearer', 'access-lower')
+    assert.equal(await b.keeper.token(), 'access-lower')
+    retype('DPoP', 'dpop-after-401')
+    await assert.rejects(b.keeper.afterUnauthorized('access-lower'), (err: unknown) => err instanceof UpstreamNeedsLogin && /"DPoP", not a Bearer token/.test(err.message) && !err.message.includes('dpop-after-401'))
     b.keeper.close()
   })
 
