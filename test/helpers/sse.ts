@@ -62,3 +62,13 @@ function parse(block: string): SseEvent | undefined {
   event.data = data.join('\n')
   return event
 }
+
+/**
+ * The JSON-RPC answer in a POST's response, whichever form it came in: one JSON object, or (an
+ * answer slower than the server waits before it streams) the last message of an SSE body.
+ */
+export function answerIn(response: {headers: Headers; text: string}): {result?: Record<string, unknown>; error?: {code: number; message: string}} {
+  if (!/event-stream/.test(response.headers.get('content-type') ?? '')) return JSON.parse(response.text)
+  const data = response.text.split('\n').filter((line) => line.startsWith('data: ')).map((line) => line.slice(6)).filter((d) => d !== '')
+  return JSON.parse(data.at(-1) ?? 'null')
+}
