@@ -6,6 +6,9 @@
  * call's answer. Everything the client receives after it stopped reading was buffered somewhere
  * (keyward, or the kernel's socket buffers, a few MiB on loopback), so what it receives in all is
  * the honest measure of what keyward buffered; keyward's RSS is a sanity bound besides.
+ *
+ * And an upstream's stderr: a chatty one gets a burst of lines logged, then a few a second, and a
+ * line saying how many were not logged.
  */
 import assert from 'node:assert/strict'
 import {existsSync, readFileSync} from 'node:fs'
@@ -80,7 +83,7 @@ function readAll(res: IncomingMessage): Promise<{bytes: number; last: string}> {
   })
 }
 
-describe('an upstream that floods: bounded towards a slow client', function () {
+describe('an upstream that floods: bounded towards a slow client, and in the log', function () {
   this.timeout(180_000)
   const bed = new Bed()
   let key: string
@@ -142,5 +145,20 @@ describe('an upstream that floods: bounded towards a slow client', function () {
     await readAll(ready)
     const outcome = await flood(s, headers)
     await assertBounded(outcome, s.logs)
+  })
+
+  it("an upstream's stderr: a burst of lines is logged, then a few a second, and one line says how many were not", async () => {
+    const s = await bed.serve(['--stateless'])
+    const c = await bed.connect(s.url, key)
+    const lines = 5000
+    const started = Date.now()
+    const result = (await c.callTool({name: 'flood__shout', arguments: {lines}})) as {content: {text: string}[]}
+    assert.equal(result.content[0].text, `shouted ${lines}`)
+    const skipped = () => [...s.logs().matchAll(/upstream flood: (\d+) stderr lines not logged \(too many\)/g)].reduce((sum, m) => sum + Number(m[1]), 0)
+    const logged = () => s.logs().match(/upstream flood: shout \d+/g)?.length ?? 0
+    assert.ok(await until(() => logged() + skipped() === lines, 10_000), `${logged()} logged and ${skipped()} told as not logged, of ${lines}:\n${s.logs().slice(-1500)}`)
+    const seconds = (Date.now() - started) / 1000
+    assert.ok(logged() <= 100 + 10 * seconds + 1, `${logged()} lines logged in ${seconds.toFixed(1)} s`)
+    assert.ok(logged() >= 100, 'the burst is logged')
   })
 })
