@@ -174,7 +174,7 @@ async function startTransport(options: ServeOptions, parts: TransportParts): Pro
     const stdio = await startStdio(options, pipeline, parts.live, (era, admitted) => createServer(true, era, admitted), connected, parts.stdio)
     return {transport: stdio}
   }
-  const listen = new ListenStreams(connected, deps.info)
+  const listen = new ListenStreams(connected, deps.info, undefined, (line) => options.log('warn', line))
   // createMcpServer puts deps.auth() in what a server declares (experimental.authentication); a reload may change it.
   const declaration = () => JSON.stringify(deps.auth())
   return {transport: await startHttp(options, {pipeline, sessions, createServer, declaration, connected, listen, routes: parts.routes}, parts.listening), listen}

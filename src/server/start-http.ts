@@ -40,8 +40,8 @@ export interface HttpServing {
 
 export async function startHttp(options: ServeOptions, serving: HttpServing, listening: Listening): Promise<{url: string; close(): Promise<void>}> {
   const {sessions, createServer, listen} = serving
-  const legacy = sessions ? await statefulDispatch(sessions, createServer, serving.connected) : statelessDispatch({createServer: () => createServer(false), declaration: serving.declaration})
-  const modern = modernDispatch({createServer: () => createServer(false, 'modern'), declaration: serving.declaration, listen})
+  const legacy = sessions ? await statefulDispatch(sessions, createServer, serving.connected, options.log) : statelessDispatch({createServer: () => createServer(false), declaration: serving.declaration, log: options.log})
+  const modern = modernDispatch({createServer: () => createServer(false, 'modern'), declaration: serving.declaration, listen, log: options.log})
   const dispatch: HttpDispatch = {
     dispatch: (ctx, req, res) => (ctx.era === 'modern' ? modern : legacy).dispatch(ctx, req, res),
     async close() {

@@ -38,6 +38,7 @@ export async function startStdio(options: ServeOptions, pipeline: Pipeline, live
     output: options.stdio?.output ?? process.stdout,
     pipeline,
     credential: () => (options.credential ? {source: 'environment', value: options.credential} : undefined),
+    log: options.log,
   })
   const handle = serveStdio(
     ({era}) => {

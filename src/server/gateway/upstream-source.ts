@@ -37,6 +37,7 @@ import {UpstreamUnavailable, type Resolved} from './link.js'
 import {cutText, ITEM_KINDS, listAll, listKind, noListing, PIN_KIND_OF, type ListingCut, type RawListing} from './listing.js'
 import {exposedName} from './naming.js'
 import type {ItemGate} from './pin-gate.js'
+import {StderrBudget} from './stderr-budget.js'
 
 /** How long a call waits for an upstream that is (re)starting before it is told to try again. */
 const CALL_WAIT_MS = 10_000
@@ -165,7 +166,8 @@ export class UpstreamSource implements ToolSource {
       log,
       stdioSession: options.stdioSession,
       budget: options.budget,
-      link: {def, resolve, version, log, logRedactor},
+      // Its stderr is held to one budget, however many connections it runs on.
+      link: {def, resolve, version, log, logRedactor, stderr: new StderrBudget(def.name, log)},
       onConnected: (connection, client) => this.connected(connection, client),
       onListChanged: (connection, kind) => void this.relist(kind, connection),
       mayRead: (session, uri) => this.mayRead(session, uri),

@@ -9,6 +9,8 @@ import type {ServerResponse} from 'node:http'
 
 import type {JSONRPCMessage} from '@modelcontextprotocol/server'
 
+import {backedUp, Dropped, type DropReport} from './backlog.js'
+
 export const SSE_HEADERS = {'content-type': 'text/event-stream', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no'}
 
 /** One SSE event carrying a message; with an id when the stream is resumable. */
@@ -51,10 +53,13 @@ export function untilAnswered(res: ServerResponse, start: (answered: () => void)
 export class Exchange {
   private streaming = false
   private keepalive?: NodeJS.Timeout
+  private dropped?: Dropped
 
   constructor(
     private readonly res: ServerResponse,
     private readonly headers: Record<string, string>,
+    /** Where the notifications dropped for a client that does not read are told (backlog.ts). */
+    private readonly drops: DropReport,
     /** Once streaming, an SSE comment this often, so that proxies keep a quiet stream open; 0: none. */
     private readonly keepAliveMs = 0,
   ) {}
@@ -63,8 +68,10 @@ export class Exchange {
     return !this.res.writableEnded && !this.res.destroyed
   }
 
+  /** Something related to the request (a notification): dropped while the client leaves too much unread (backlog.ts). */
   event(message: JSONRPCMessage): void {
     if (!this.open) return
+    if (this.streaming && backedUp(this.res)) return this.drop()
     if (!this.streaming) {
       this.streaming = true
       this.res.writeHead(200, {...SSE_HEADERS, ...this.headers})
@@ -91,8 +98,16 @@ export class Exchange {
     if (this.open) this.res.end()
   }
 
+  private drop(): void {
+    if (!this.dropped) {
+      const dropped = (this.dropped = new Dropped(this.drops))
+      this.res.once('close', () => dropped.end())
+    }
+    this.dropped.add()
+  }
+
   private keepAlive(): void {
-    this.keepalive = setInterval(() => void (this.open && this.res.write(': keepalive\n\n')), this.keepAliveMs)
+    this.keepalive = setInterval(() => void (this.open && !backedUp(this.res) && this.res.write(': keepalive\n\n')), this.keepAliveMs)
     this.keepalive.unref()
     this.res.once('close', () => clearInterval(this.keepalive))
   }

@@ -38,6 +38,8 @@ import type {RequestContext} from '../context.js'
 import {MODERN_VERSION} from '../era/protocol.js'
 import {authInfoFor} from '../mcp.js'
 import {RPC} from '../refusal.js'
+import type {Logger} from '../log.js'
+import {describeRequest} from './backlog.js'
 import {abandoned, Exchange, untilAnswered} from './exchange.js'
 import type {HttpDispatch} from './http.js'
 import type {ListenStreams} from './listen.js'
@@ -50,6 +52,7 @@ export interface ModernServing {
   /** What a server declares that may change while serving, as text: when it changes, the next request gets a new server. */
   declaration(): string
   listen: ListenStreams
+  log: Logger
 }
 
 /** An SSE comment this often on a streaming answer, as the SDK's per-request transport sends. */
@@ -169,7 +172,8 @@ export function modernDispatch(serving: ModernServing): HttpDispatch {
       if (message.method === 'subscriptions/listen') return serving.listen.open(ctx, res)
       const shared = servers.dispatcherFor(ctx.requestMeta?.protocolVersion ?? MODERN_VERSION, ctx.runtime)
       const dispatcher = shared instanceof ModernDispatcher ? shared : await shared
-      const exchange = new Exchange(res, ctx.responseHeaders, KEEPALIVE_MS)
+      const drops = {what: describeRequest(message.method, message.params), report: (line: string) => serving.log('warn', line)}
+      const exchange = new Exchange(res, ctx.responseHeaders, drops, KEEPALIVE_MS)
       // Abandoned, a held call ends with it.
       await untilAnswered(
         res,

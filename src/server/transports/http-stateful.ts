@@ -12,6 +12,7 @@ import type {Principal} from '../../auth/index.js'
 import type {RequestContext} from '../context.js'
 import {LEGACY_VERSIONS} from '../era/protocol.js'
 import {authInfoFor, type ConnectedServers} from '../mcp.js'
+import type {Logger} from '../log.js'
 import {Refusal} from '../refusal.js'
 import type {HttpDispatch} from './http.js'
 import {SessionTransport} from './session-transport.js'
@@ -34,13 +35,13 @@ function lastEventId(ctx: RequestContext): string | undefined {
   return ids[0]
 }
 
-export async function statefulDispatch(store: SessionStore, createServer: () => Server, connected: ConnectedServers): Promise<HttpDispatch> {
+export async function statefulDispatch(store: SessionStore, createServer: () => Server, connected: ConnectedServers, log: Logger): Promise<HttpDispatch> {
   async function open(principal: Principal): Promise<Session> {
     if (!store.makeRoom(principal)) {
       throw Refusal.unavailable('too_many_sessions', 'Service Unavailable: too many open sessions; retry later', 60)
     }
     const server = createServer()
-    const transport = new SessionTransport(randomUUID())
+    const transport = new SessionTransport(randomUUID(), {}, (line) => log('warn', line))
     const session: Session = {id: transport.sessionId, transport, server, owner: principal.id, principal, lastSeen: Date.now()}
     transport.onclose = () => {
       store.forget(session.id)

@@ -27,6 +27,8 @@ import type {JSONRPCMessage, JSONRPCNotification, JSONRPCRequest, MessageExtraIn
 import type {RequestContext} from '../context.js'
 import {authInfoFor} from '../mcp.js'
 import {RPC} from '../refusal.js'
+import type {Logger} from '../log.js'
+import {describeRequest} from './backlog.js'
 import {abandoned, Exchange, untilAnswered} from './exchange.js'
 import type {HttpDispatch} from './http.js'
 import {sendJson} from './respond.js'
@@ -140,10 +142,11 @@ export class StatelessDispatcher implements Transport, SharedDispatcher {
 }
 
 /** Where one POSTed request's answer goes: JSON, or an event stream when it takes one and something relates to it first. */
-function replyTo(ctx: RequestContext, res: ServerResponse): ReplyTo {
+function replyTo(ctx: RequestContext, res: ServerResponse, log: Logger): ReplyTo {
   const accept = ctx.headers.accept?.join(',') ?? ''
   if (!accept.includes('text/event-stream')) return {finish: (reply) => sendJson(res, 200, reply, ctx.responseHeaders)}
-  const exchange = new Exchange(res, ctx.responseHeaders)
+  const {method, params} = ctx.message!
+  const exchange = new Exchange(res, ctx.responseHeaders, {what: describeRequest(method, params), report: (line) => log('warn', line)})
   return {event: (message) => exchange.event(message), finish: (reply) => exchange.finish(reply)}
 }
 
@@ -152,6 +155,7 @@ export interface StatelessServing {
   createServer(): Server
   /** What it declares that may change while serving, as text: when it changes, the next request gets a new server. */
   declaration(): string
+  log: Logger
 }
 
 export function statelessDispatch(serving: StatelessServing): HttpDispatch {
@@ -168,7 +172,7 @@ export function statelessDispatch(serving: StatelessServing): HttpDispatch {
       const extra = {authInfo: authInfoFor(ctx.principal!, ctx.runtime)}
       const owner = ctx.principal!.id
       if ('method' in message && 'id' in message) {
-        const reply = replyTo(ctx, res)
+        const reply = replyTo(ctx, res, serving.log)
         await untilAnswered(
           res,
           (answered) => dispatcher.request(message as JSONRPCRequest, extra, owner, {event: reply.event, finish: (r) => (answered(), reply.finish(r))}),

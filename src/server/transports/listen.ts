@@ -21,6 +21,7 @@ import {isPlainObject, META} from '../era/protocol.js'
 import type {ConnectedServers} from '../mcp.js'
 import {Refusal} from '../refusal.js'
 import type {ItemKind} from '../tools/source.js'
+import {backedUp, Dropped} from './backlog.js'
 import {SSE_HEADERS} from './exchange.js'
 
 export interface ListenLimits {
@@ -50,6 +51,8 @@ export class ListenStreams {
     private readonly connected: ConnectedServers,
     private readonly serverInfo: {name: string; version: string},
     private readonly limits: ListenLimits = DEFAULT_LISTEN_LIMITS,
+    /** Where the list changes dropped for a client that does not read are told (backlog.ts). */
+    private readonly report: (line: string) => void = () => {},
   ) {}
 
   get size(): number {
@@ -68,6 +71,7 @@ export class ListenStreams {
     for (const {filter} of Object.values(KINDS)) if (requested[filter] === true) honored[filter] = true
     const stamp = {[META.subscriptionId]: id}
     const write = (message: object) => void (res.writableEnded || res.write(`event: message\ndata: ${JSON.stringify({jsonrpc: '2.0', ...message})}\n\n`))
+    let dropped: Dropped | undefined
     res.writeHead(200, {...SSE_HEADERS, ...ctx.responseHeaders})
     write({method: 'notifications/subscriptions/acknowledged', params: {notifications: honored, _meta: stamp}})
     const stream: Stream = {
@@ -82,14 +86,18 @@ export class ListenStreams {
     const stop = this.connected.watch({
       principal: () => stream.principal,
       changed: (kind) => {
-        if (honored[KINDS[kind].filter]) write({method: KINDS[kind].method, params: {_meta: stamp}})
+        if (!honored[KINDS[kind].filter]) return
+        // A client that does not read its stream: what it has not read yet already says the list changed.
+        if (backedUp(res)) return void (dropped ??= new Dropped({what: 'subscriptions/listen', report: this.report})).add()
+        write({method: KINDS[kind].method, params: {_meta: stamp}})
       },
     })
-    const keepalive = setInterval(() => res.write(': keepalive\n\n'), KEEPALIVE_MS)
+    const keepalive = setInterval(() => backedUp(res) || res.write(': keepalive\n\n'), KEEPALIVE_MS)
     keepalive.unref()
     this.streams.add(stream)
     res.once('close', () => {
       clearInterval(keepalive)
+      dropped?.end()
       stop()
       this.streams.delete(stream)
     })

@@ -21,6 +21,7 @@ import type {ServerResponse} from 'node:http'
 
 import type {JSONRPCMessage} from '@modelcontextprotocol/server'
 
+import {backedUp, backedUpError, Dropped} from './backlog.js'
 import type {EventLog, LoggedStream} from './event-log.js'
 import {SSE_HEADERS} from './exchange.js'
 
@@ -46,6 +47,8 @@ export interface StreamOwner {
   opened(stream: SessionStream): void
   /** The stream is over: delivered, or not resumed in time (`answered` false: its request is still running). */
   gone(stream: SessionStream, answered: boolean): void
+  /** Where the count of notifications dropped for a client that does not read is told (backlog.ts). */
+  report(line: string): void
 }
 
 export class SessionStream {
@@ -56,19 +59,22 @@ export class SessionStream {
   private expiry?: NodeJS.Timeout
   private answered = false
   private done = false
+  private dropped?: Dropped
 
   private constructor(
     private readonly owner: StreamOwner,
     /** Whether the client reads a priming event (MCP 2025-11-25 and later). */
     private readonly prime: boolean,
     private headers: Record<string, string>,
+    /** What the stream carries, for a log line: `tools/call NAME`, the session's GET stream. */
+    private readonly what: string,
     /** The JSON-RPC id of the request whose answer this stream carries; none for the GET stream. */
     readonly requestId?: string | number,
   ) {}
 
-  /** The answer to a POSTed request, on that POST's response. */
-  static forRequest(owner: StreamOwner, requestId: string | number, res: ServerResponse, headers: Record<string, string>, prime: boolean): SessionStream {
-    const stream = new SessionStream(owner, prime, headers, requestId)
+  /** The answer to a POSTed request (`what` it is, for a log line), on that POST's response. */
+  static forRequest(owner: StreamOwner, requestId: string | number, what: string, res: ServerResponse, headers: Record<string, string>, prime: boolean): SessionStream {
+    const stream = new SessionStream(owner, prime, headers, what, requestId)
     stream.connect(res)
     if (prime) stream.startTimer = setTimeout(() => stream.start(), STREAM_AFTER_MS)
     return stream
@@ -76,7 +82,7 @@ export class SessionStream {
 
   /** The session's GET stream for messages related to no request, started at once. */
   static standalone(owner: StreamOwner, res: ServerResponse, headers: Record<string, string>, prime: boolean): SessionStream {
-    const stream = new SessionStream(owner, prime, headers)
+    const stream = new SessionStream(owner, prime, headers, "the session's GET stream")
     stream.connect(res)
     stream.start()
     if (!prime) res.flushHeaders()
@@ -93,15 +99,26 @@ export class SessionStream {
     return this.res !== undefined
   }
 
-  /** A message of this stream; `answer` for the request's answer, its last. */
+  /**
+   * A message of this stream; `answer` for the request's answer, its last. While the client
+   * leaves too much unread on the connection (backlog.ts), a notification is dropped (not kept
+   * for a resumption either: it gets no id, so a replay has no hole) and a request to the client
+   * throws, refused to its asker; an answer always goes.
+   */
   send(message: JSONRPCMessage, answer = false): void {
     if (this.done || this.answered) return
+    if (!answer && this.res && backedUp(this.res)) {
+      if ('id' in message) throw backedUpError()
+      return void (this.dropped ??= new Dropped({what: this.what, report: (line) => this.owner.report(line)})).add()
+    }
     if (!this.logged) {
       if (answer) return this.answerWithJson(message)
       this.start()
     }
     const frame = this.owner.log.append(this.logged!, message)
     this.answered = answer
+    // The answer ends what can be dropped: the count is told now, not when the stream is forgotten.
+    if (answer) this.dropped?.end()
     const res = this.res
     if (!res || !writable(res)) return // kept for a resumption
     if (answer) res.end(frame)
@@ -129,6 +146,7 @@ export class SessionStream {
   /** The session ended: the connection is ended, the events dropped. */
   close(): void {
     this.done = true
+    this.dropped?.end()
     this.stopTimers()
     if (this.logged) this.owner.log.drop(this.logged)
     const res = this.res
@@ -179,6 +197,7 @@ export class SessionStream {
   private finish(answered: boolean): void {
     if (this.done) return
     this.done = true
+    this.dropped?.end()
     this.stopTimers()
     if (this.logged) this.owner.log.drop(this.logged)
     this.owner.gone(this, answered)
@@ -186,7 +205,7 @@ export class SessionStream {
 
   private startKeepalive(res: ServerResponse): void {
     clearInterval(this.keepalive)
-    this.keepalive = setInterval(() => writable(res) && res.write(': keepalive\n\n'), KEEPALIVE_MS)
+    this.keepalive = setInterval(() => writable(res) && !backedUp(res) && res.write(': keepalive\n\n'), KEEPALIVE_MS)
     this.keepalive.unref()
   }
 

@@ -18,6 +18,7 @@ import type {Transport, TransportSendOptions} from '@modelcontextprotocol/server
 import type {JSONRPCMessage, MessageExtraInfo} from '@modelcontextprotocol/server'
 
 import {Refusal} from '../refusal.js'
+import {describeRequest} from './backlog.js'
 import {EventLog, type EventLogLimits} from './event-log.js'
 import {abandoned} from './exchange.js'
 import {RESUME_WINDOW_MS, SessionStream, type StreamOwner} from './session-stream.js'
@@ -42,13 +43,17 @@ export class SessionTransport implements Transport, StreamOwner {
   private closed = false
 
   readonly resumeWindowMs: number
+  /** Where the notifications dropped for a client that does not read are told (backlog.ts). */
+  readonly report: (line: string) => void
 
   constructor(
     readonly sessionId: string,
     resumption: {limits?: EventLogLimits; windowMs?: number} = {},
+    report: (line: string) => void = () => {},
   ) {
     this.log = new EventLog(resumption.limits)
     this.resumeWindowMs = resumption.windowMs ?? RESUME_WINDOW_MS
+    this.report = report
   }
 
   async start(): Promise<void> {}
@@ -63,7 +68,7 @@ export class SessionTransport implements Transport, StreamOwner {
       if (this.pending.has(message.id)) {
         throw Refusal.invalidRequest('duplicate_id', `Invalid Request: request id ${JSON.stringify(message.id).slice(0, 40)} is already in use in this session`)
       }
-      this.pending.set(message.id, SessionStream.forRequest(this, message.id, res, {...this.headers, ...responseHeaders}, prime))
+      this.pending.set(message.id, SessionStream.forRequest(this, message.id, describeRequest(message.method, message.params), res, {...this.headers, ...responseHeaders}, prime))
       this.onmessage?.(message, extra)
       return
     }

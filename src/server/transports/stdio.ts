@@ -14,15 +14,19 @@ import type {JSONRPCMessage, MessageExtraInfo} from '@modelcontextprotocol/serve
 
 import type {Credential, Principal} from '../../auth/index.js'
 import type {RequestContext} from '../context.js'
+import type {Logger} from '../log.js'
 import {authInfoFor, type Admitted} from '../mcp.js'
 import {Refusal, renderRefusal} from '../refusal.js'
 import type {Pipeline} from '../pipeline/pipeline.js'
+import {backedUp, backedUpError, Dropped} from './backlog.js'
 
 export interface StdioOptions {
   input: Readable
   output: Writable
   pipeline: Pipeline
   credential: () => Credential | undefined
+  /** Where the notifications dropped for a client that does not read stdout are told (backlog.ts). */
+  log?: Logger
 }
 
 const TOO_LONG = Symbol('line too long')
@@ -38,6 +42,7 @@ export class StdioTransport implements Transport {
   private discarding = false
   private queue: Promise<void> = Promise.resolve()
   private closed = false
+  private dropped?: Dropped
   /** The principal of the latest admitted message (its scopes decide which list changes it hears of). */
   principal?: Principal
   /**
@@ -148,9 +153,17 @@ export class StdioTransport implements Transport {
     return this.admittedById.get(id)
   }
 
+  /** An answer always goes; while the client leaves too much of stdout unread (backlog.ts), a notification is dropped and a request to it refused. */
   send(message: JSONRPCMessage, _options?: TransportSendOptions): Promise<void> {
-    if ('id' in message && ('result' in message || 'error' in message)) this.admittedById.delete(message.id as string | number)
+    const answer = 'id' in message && ('result' in message || 'error' in message)
+    if (answer) this.admittedById.delete(message.id as string | number)
     if (this.closed) return Promise.resolve()
+    if (!answer && backedUp(this.options.output)) {
+      if ('id' in message) return Promise.reject(backedUpError())
+      this.dropped ??= new Dropped({what: 'stdio', report: (line) => this.options.log?.('warn', line)})
+      this.dropped.add()
+      return Promise.resolve()
+    }
     return new Promise((resolve) => {
       if (this.options.output.write(JSON.stringify(message) + '\n')) resolve()
       else this.options.output.once('drain', () => resolve())
@@ -161,6 +174,7 @@ export class StdioTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
+    this.dropped?.end()
     this.options.input.off('data', this.onData)
     this.options.input.off('end', this.onEnd)
     this.options.input.pause()

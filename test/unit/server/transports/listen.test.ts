@@ -3,6 +3,7 @@
  * holds nothing, so it never counts against its principal's bound.
  */
 import assert from 'node:assert/strict'
+import {EventEmitter} from 'node:events'
 import {createServer, request as httpRequest, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
@@ -11,6 +12,7 @@ import {Redactor} from '../../../../src/guard/redactor.js'
 import {ScopeSet} from '../../../../src/policy/index.js'
 import type {RequestContext} from '../../../../src/server/context.js'
 import {ConnectedServers} from '../../../../src/server/mcp.js'
+import {MAX_UNREAD_BYTES} from '../../../../src/server/transports/backlog.js'
 import {ListenStreams} from '../../../../src/server/transports/listen.js'
 import {Catalog} from '../../../../src/server/tools/catalog.js'
 import {StaticSource} from '../../../../src/server/tools/source.js'
@@ -50,5 +52,23 @@ describe('transports/listen: subscriptions/listen streams', () => {
       streams.closeAll()
       for (const {done} of abandoned) await done()
     }
+  })
+
+  it('a client that does not read its stream: list changes past the bound are dropped and told once when it closes', () => {
+    let changed!: (kind: 'tool') => void
+    const connected = {watch: (w: {changed: (kind: 'tool') => void}) => ((changed = w.changed), () => {})} as unknown as ConnectedServers
+    const lines: string[] = []
+    const streams = new ListenStreams(connected, {name: 'keyward', version: '0'}, undefined, (line) => void lines.push(line))
+    // A response whose client reads nothing: all it is given stays in writableLength.
+    const res = Object.assign(new EventEmitter(), {writableLength: 0, writableEnded: false, destroyed: false, writes: 0})
+    Object.assign(res, {writeHead: () => res, end: () => res.emit('close'), write: (chunk: string) => ((res.writableLength += Buffer.byteLength(chunk)), res.writes++, false)})
+    streams.open(listenContext(), res as unknown as ServerResponse)
+    const sent = 200_000
+    for (let i = 0; i < sent; i++) changed('tool')
+    assert.ok(res.writableLength >= MAX_UNREAD_BYTES && res.writableLength < MAX_UNREAD_BYTES + 1024, `${res.writableLength} bytes wait unread`)
+    const written = res.writes - 1 // the acknowledgement
+    assert.deepEqual(lines, [])
+    res.emit('close')
+    assert.deepEqual(lines, [`${sent - written} notifications not sent to a client that reads too slowly (subscriptions/listen): at most 8 MiB may wait unread on a response`])
   })
 })

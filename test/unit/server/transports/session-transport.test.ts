@@ -6,12 +6,14 @@
  * time and resumable; closing the session drops everything.
  */
 import assert from 'node:assert/strict'
-import {createServer, type Server} from 'node:http'
+import {createServer, request, type IncomingMessage, type Server} from 'node:http'
 import type {AddressInfo} from 'node:net'
+import {Readable} from 'node:stream'
 
 import type {JSONRPCMessage} from '@modelcontextprotocol/server'
 
 import {Refusal} from '../../../../src/server/refusal.js'
+import {MAX_UNREAD_BYTES} from '../../../../src/server/transports/backlog.js'
 import {RETRY_MS} from '../../../../src/server/transports/session-stream.js'
 import {SessionTransport} from '../../../../src/server/transports/session-transport.js'
 import {SseReader} from '../../../helpers/sse.js'
@@ -29,8 +31,11 @@ describe('server: the stateful session transport, resumable', function () {
   let transport: SessionTransport
   let received: JSONRPCMessage[]
 
+  let reported: string[]
+
   beforeEach(async () => {
-    transport = new SessionTransport('s-1', {windowMs: WINDOW_MS})
+    reported = []
+    transport = new SessionTransport('s-1', {windowMs: WINDOW_MS}, (line) => void reported.push(line))
     received = []
     transport.onmessage = (m) => void received.push(m)
     server = createServer((req, res) => {
@@ -161,5 +166,28 @@ describe('server: the stateful session transport, resumable', function () {
     const rest = await events.rest()
     assert.equal(rest.length, 1, 'the progress, then the end')
     assert.deepEqual(transport.log.size, {events: 0, bytes: 0, streams: 0})
+  })
+
+  it('a client that does not read: notifications past the bound are dropped (no id, nothing kept), a request to it is refused, the answer arrives; the drops are told once', async () => {
+    // A response handed over unread: its socket paused, so what is written waits in the kernel, then in keyward.
+    const res = await new Promise<IncomingMessage>((resolve) => {
+      request(url, {method: 'POST', headers: {'x-prime': '1'}}, (r) => (r.pause(), resolve(r))).end(JSON.stringify(call(4)))
+    })
+    const big = 'x'.repeat(1024 * 1024)
+    const sent = Math.ceil((3 * MAX_UNREAD_BYTES) / big.length)
+    for (let n = 1; n <= sent; n++) await transport.send({...progress(4, n), params: {progressToken: 4, progress: n, message: big}} as JSONRPCMessage, {relatedRequestId: 4})
+    const asked = {jsonrpc: '2.0' as const, id: 'ask-1', method: 'sampling/createMessage', params: {messages: [], maxTokens: 1}}
+    await assert.rejects(transport.send(asked, {relatedRequestId: 4}), /not reading .* request not sent/)
+    assert.deepEqual(reported, [], 'told when the answer goes, not at each drop')
+    await transport.send(answer(4))
+    res.resume()
+    const events = await new SseReader(Readable.toWeb(res) as ReadableStream<Uint8Array>).rest()
+    const ids = events.map((e) => Number(e.id!.split('/')[1]))
+    assert.deepEqual(ids, ids.map((_, i) => i), 'ids without a hole: a dropped notification got none')
+    const got = events.length - 2 // the priming event and the answer
+    assert.ok(got > 0 && got < sent, `${got} of ${sent} notifications reached the client`)
+    assert.ok(got * big.length < 2 * MAX_UNREAD_BYTES, 'what waited unread stayed near the bound')
+    assert.deepEqual(JSON.parse(events.at(-1)!.data), answer(4))
+    assert.deepEqual(reported, [`${sent - got} notifications not sent to a client that reads too slowly (tools/call t): at most 8 MiB may wait unread on a response`])
   })
 })
