@@ -167,11 +167,11 @@ function foldLookalikes(text: string): string {
 }
 
 /**
- * A line break inside a sentence: not after . : ; ! ? (the line before ends a sentence), not
- * before a list item or a blank line (a new item or paragraph). Linear: each break looks at
- * most at the spaces after it.
+ * A line break inside a sentence: not after . : ; ! ? (the line before ends a sentence; a CRLF's
+ * \n is looked at behind its \r too), not before a list item or a blank line (a new item or
+ * paragraph). Linear: each break looks at most at the spaces after it.
  */
-const SENTENCE_BREAK = /(?<![.:;!?])\r?\n(?![ \t]*(?:[-*•+][ \t]|\d{1,3}[.)][ \t]|\r?\n))/g
+const SENTENCE_BREAK = /(?<![.:;!?])(?<![.:;!?]\r)\r?\n(?![ \t]*(?:[-*•+][ \t]|\d{1,3}[.)][ \t]|\r?\n))/g
 
 /** Four or more single letters, each followed by one space: a word spaced out. */
 const SPACED_LETTERS = /(?<![\p{L}\p{N}])(?:\p{L} ){3,}\p{L}(?![\p{L}\p{N}])/gu
