@@ -7,7 +7,7 @@ import type {AuthType, Principal} from '../auth/index.js'
 import {parseSize, splitList} from '../config/index.js'
 import {guardPatterns, splitPatternList, type GuardPattern} from '../guard/patterns.js'
 import {AddressList} from '../net/addresses.js'
-import {parseRate, type RateLimit} from '../ratelimit/rate.js'
+import {storedRate, type RateLimit} from '../ratelimit/rate.js'
 
 export interface Protection {
   /** The largest HTTP body or stdio line. */
@@ -28,9 +28,9 @@ export interface Protection {
 const TOOL_RATE = 'ratelimit.tool.'
 
 export function protectionFrom(config: ReadonlyMap<string, string>): Protection {
-  const rate = (key: string) => parseRate(config.get(key)!)
+  const rate = (key: string) => storedRate(config.get(key)!)
   const tools = new Map<string, RateLimit>()
-  for (const [key, value] of config) if (key.startsWith(TOOL_RATE)) tools.set(key.slice(TOOL_RATE.length), parseRate(value))
+  for (const [key, value] of config) if (key.startsWith(TOOL_RATE)) tools.set(key.slice(TOOL_RATE.length), storedRate(value))
   const allow = config.get('guard.allow-cidrs')
   const deny = config.get('guard.deny-cidrs')
   return {

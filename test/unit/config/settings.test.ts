@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 
 import {checkSetting, durationValue, effectiveConfig, parseDurationValue, SETTINGS} from '../../../src/config/index.js'
 import {parseRate} from '../../../src/ratelimit/rate.js'
+import {protectionFrom} from '../../../src/server/protection.js'
 import {emptyData} from '../../../src/vault/payload.js'
 
 describe('config: settings', () => {
@@ -55,5 +56,20 @@ describe('config: settings', () => {
     assert.deepEqual(parseRate('10/24day'), {limit: 10, windowSeconds: 24 * 86_400})
     for (const bad of ['10/25day', '1/30d', '1/9999h', '1/999999day']) assert.throws(() => parseRate(bad), /a window of at most 24 days/, bad)
     assert.throws(() => checkSetting('ratelimit.api-key', '1/30day'), (err: Error) => err.message.startsWith('config ratelimit.api-key: ') && /at most 24 days/.test(err.message))
+  })
+
+  it('a rate setting serve reads is one config set stored: a window of 12 to 24 days (stored in seconds, 7 digits) serves, and one stored before windows were bounded (30 days) is counted over 24 days, not a serve that will not start', () => {
+    const config = (rate: string) => new Map<string, string>([...SETTINGS.filter((s) => s.default !== undefined).map((s) => [s.key, s.default!] as [string, string]), ['ratelimit.api-key', rate], ['ratelimit.tool.search', rate]])
+    for (const given of ['100/12day', '100/20day', '100/24day', '100/1500000s']) {
+      const stored = checkSetting('ratelimit.api-key', given, emptyData())
+      const read = protectionFrom(config(stored)).rates
+      assert.deepEqual(read.byAuth.api_key, parseRate(given), `${given}, stored as ${stored}`)
+      assert.deepEqual(read.tools.get('search'), parseRate(given), `${given}, stored as ${stored}`)
+    }
+    for (const old of ['100/30day', '100/2592000s', '100/366day']) {
+      const read = protectionFrom(config(old)).rates
+      assert.deepEqual(read.byAuth.api_key, {limit: 100, windowSeconds: 24 * 86_400}, old)
+      assert.deepEqual(read.tools.get('search'), {limit: 100, windowSeconds: 24 * 86_400}, old)
+    }
   })
 })
