@@ -167,11 +167,13 @@ function foldLookalikes(text: string): string {
 }
 
 /**
- * A line break inside a sentence: not after . : ; ! ? (the line before ends a sentence; a CRLF's
- * \n is looked at behind its \r too), not before a list item or a blank line (a new item or
- * paragraph). Linear: each break looks at most at the spaces after it.
+ * A line break inside a sentence: the line before does not end one (. : ; ! ?, a CRLF's \n looked
+ * at behind its \r too), and the next line goes on in lowercase, at once. A line that starts
+ * otherwise (a capital, an indent, a list marker, a blank line) starts something new: the
+ * Args: blocks of Python docstrings and the one-line-per-fact descriptions many servers write
+ * have no closing punctuation, and read joined they run facts together into false findings.
  */
-const SENTENCE_BREAK = /(?<![.:;!?])(?<![.:;!?]\r)\r?\n(?![ \t]*(?:[-*•+][ \t]|\d{1,3}[.)][ \t]|\r?\n))/g
+const SENTENCE_BREAK = /(?<![.:;!?])(?<![.:;!?]\r)\r?\n(?=\p{Ll})/gu
 
 /** Four or more single letters, each followed by one space: a word spaced out. */
 const SPACED_LETTERS = /(?<![\p{L}\p{N}])(?:\p{L} ){3,}\p{L}(?![\p{L}\p{N}])/gu
