@@ -67,7 +67,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   replica.cluster = await startCluster(options, resolveRedis(overrides['redis.url'], undefined, undefined), (bytes) => adoptNewerCopy(options.vaultFile, bytes, options.material))
   const live = await LiveVault.load(options.vaultFile, options.material, log)
   const listening: Listening = {hosts: []}
-  const runtimes = new LiveRuntime(overrides, runtimeEnv(options, live, listening, replica), live.snapshot)
+  // The upstream token broker starts with the gateway, after the first runtime: read through this once it has.
+  const upstreamTokens: {broker?: StartedGateway['tokens']} = {}
+  const runtimes = new LiveRuntime(overrides, {...runtimeEnv(options, live, listening, replica), heldSecrets: () => upstreamTokens.broker?.heldSecrets() ?? []}, live.snapshot)
   const runtime = runtimes.current
   replica.cluster ??= await startCluster(options, redisTarget(runtime().config, live.snapshot.data, overrides['redis.url']), (bytes) => live.adopt(bytes))
   const audit = await openAudit(options, live, runtime, replica.cluster !== undefined)
@@ -81,7 +83,9 @@ export async function serve(options: ServeOptions): Promise<RunningServer> {
   const stages = assembleStages({transport: options.transport, extra: options.extraStages, catalog, info, log, hosts: () => listening.hosts, sessions, limits, audit})
   const pipeline = buildPipeline(stages, runtime)
   const stdio: {session?: ClientSession} = {}
-  const {gateway, gate, tokens} = await startGateway(options, {catalog, live, runtime, replica, audit, mode: serveMode(options, sessions), stdio})
+  const heldChanged = () => runtimes.reload(live.snapshot)
+  const {gateway, gate, tokens} = await startGateway(options, {catalog, live, runtime, replica, audit, mode: serveMode(options, sessions), stdio, heldChanged})
+  upstreamTokens.broker = tokens
   const sealer = await openRequestState(live, log, () => replica.cluster)
   const inputTimeout = () => durationValue(runtime().config, 'server.input-timeout')
   const bridge = new InputBridge(sealer, (event) => audit.record(bridgeEvent(event, options.transport, runtime())).catch(() => {}), {...DEFAULT_BRIDGE_LIMITS, ttlMs: inputTimeout})

@@ -62,6 +62,8 @@ export interface RuntimeEnv {
   log: Logger
   /** The keys the API-key authenticator checks: always the newest vault's. */
   vault: VaultView
+  /** Secrets in use that the vault does not have yet, redacted as its own are (upstream tokens held unsaved: TokenBroker.heldSecrets). */
+  heldSecrets?(): [string, string][]
 }
 
 export function buildRuntime(config: ReadonlyMap<string, string>, snapshot: VaultSnapshot, env: RuntimeEnv, previous?: Runtime): Runtime {
@@ -70,7 +72,7 @@ export function buildRuntime(config: ReadonlyMap<string, string>, snapshot: Vaul
   const authBasis = authBasisOf(config, snapshot.data)
   const authenticators = previous?.authBasis === authBasis ? previous.authenticators : buildAuthenticators(config, snapshot.data, env, resourceUrl)
   const oauth = authenticators.types.includes('oauth2')
-  const everySecret = vaultRedactor(snapshot.data)
+  const everySecret = vaultRedactor(snapshot.data, env.heldSecrets?.())
   return Object.freeze({
     config,
     generation: snapshot.generation,

@@ -32,6 +32,8 @@ export interface GatewayParts {
   audit: AuditTrail
   mode: ServeMode
   stdio: {session?: ClientSession}
+  /** Upstream tokens are held that the vault does not have: the runtime is built again, so that its redactors know them (TokenBroker.heldSecrets). */
+  heldChanged(): void
 }
 
 /** upstream.idle-timeout, upstream.max-processes and upstream.max-call-duration, as the newest runtime has them. */
@@ -62,7 +64,7 @@ export async function startGateway(options: ServeOptions, parts: GatewayParts): 
     audit: (event) => void audit.record(event).catch(() => {}),
     log,
   })
-  const tokens = upstreamTokenBroker(live, replica, audit, log)
+  const tokens = upstreamTokenBroker(live, replica, audit, log, parts.heldChanged)
   const gateway = new Gateway({
     catalog: parts.catalog,
     log,
@@ -81,8 +83,9 @@ export async function startGateway(options: ServeOptions, parts: GatewayParts): 
 }
 
 /** What upstream OAuth needs from a running serve: the vault as served, a way to write it, the audit trail and the log. */
-function upstreamTokenBroker(live: LiveVault, replica: {cluster?: Cluster}, audit: AuditTrail, log: Logger): TokenBroker {
+function upstreamTokenBroker(live: LiveVault, replica: {cluster?: Cluster}, audit: AuditTrail, log: Logger, heldChanged: () => void): TokenBroker {
   return new TokenBroker({
+    heldChanged,
     data: () => live.snapshot.data,
     write: (change) => {
       const local = () => live.update((vault) => change(vault.data))

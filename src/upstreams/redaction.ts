@@ -8,9 +8,10 @@ import {Redactor} from '../guard/redactor.js'
 import type {VaultData} from '../vault/index.js'
 import {oauthSecretsOf} from './oauth/store.js'
 
-export function vaultRedactor(data: VaultData): Redactor {
+/** `held`: secrets in use that the vault does not have yet (renewed upstream tokens whose save failed: TokenBroker.heldSecrets). */
+export function vaultRedactor(data: VaultData, held: readonly [string, string][] = []): Redactor {
   const pairs: [string, string][] = []
   for (const [name, record] of data.secrets) pairs.push([name, record.value.toString('utf8')])
-  pairs.push(...oauthSecretsOf(data))
+  pairs.push(...oauthSecretsOf(data), ...held)
   return new Redactor(pairs)
 }

@@ -280,6 +280,8 @@ describe('upstream OAuth', function () {
     const presented = issuer.grants.filter((g) => g.grant === 'refresh_token').map((g) => g.refreshToken)
     assert.equal(new Set(presented).size, presented.length, 'no refresh token presented twice')
     assert.equal((await whoami(s.url, key)).jti, issuer.lastJti, 'calls carry the newest token')
+    // A token the vault does not have is redacted all the same: an upstream that echoes it shows none.
+    assert.equal(text(await call(s.url, key, 'notes__echo_token')), 'you sent: Bearer [REDACTED:UPSTREAM_NOTES_OAUTH]')
     assert.equal(s.logs().match(/renewed its OAuth token but could not save it in the vault/g)?.length, 1, s.logs())
     assert.equal((await show('notes')).needsLogin, false)
 

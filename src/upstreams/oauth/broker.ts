@@ -16,7 +16,7 @@ import {RefreshFailed, UpstreamNeedsLogin, needsLoginIn} from './errors.js'
 import {isUnattended, keepsSignIn, type OAuthUpstream} from '../definition.js'
 import {upstreamsOf} from '../store.js'
 import type {Working} from './provider.js'
-import {oauthStateOf, setOAuthState, type OAuthState, type StoredTokens} from './store.js'
+import {oauthStateOf, setOAuthState, tokenSecrets, type OAuthState, type StoredTokens} from './store.js'
 
 export interface BrokerHost {
   /** The vault as served now. */
@@ -25,6 +25,11 @@ export interface BrokerHost {
   write<T>(change: (data: VaultData) => Promise<T> | T): Promise<T>
   audit(event: AuditEvent): void
   log(level: 'info' | 'warn' | 'error', message: string): void
+  /**
+   * Tokens are now held that the vault does not have (heldSecrets changed): what redacts vault
+   * secrets must learn them before they are used, as an upstream may echo its token.
+   */
+  heldChanged?(): void
 }
 
 /** A token with less than this left is not sent: the call waits for the renewal. */
@@ -286,6 +291,8 @@ export class TokenKeeper {
 
   /** The renewal worked but its save failed: audited as a renewal, told once (not at each renewal while unsaved), saved later. */
   private async keptUnsaved(err: unknown, told: boolean): Promise<void> {
+    // Before any call is given them: the redactors learn the tokens the vault does not have.
+    this.host.heldChanged?.()
     this.failures = 0
     this.lastFailure = undefined
     this.host.audit({event: 'upstream.refresh', upstream: this.name, outcome: 'ok', grant: this.def.oauth.grant})
@@ -349,6 +356,11 @@ export class TokenKeeper {
     this.timer.unref()
   }
 
+  /** The tokens held unsaved, named for the redactor; none once saved. */
+  heldSecrets(): [string, string][] {
+    return this.held ? tokenSecrets(this.name, this.held.state.tokens) : []
+  }
+
   close(): void {
     clearTimeout(this.timer)
     clearTimeout(this.saveTimer)
@@ -390,6 +402,11 @@ export class TokenBroker {
     }
     keeper.def = def
     return keeper
+  }
+
+  /** The tokens its keepers hold unsaved (TokenKeeper.held), named as the vault's are for the redactor. */
+  heldSecrets(): [string, string][] {
+    return [...this.keepers.values()].flatMap((keeper) => keeper.heldSecrets())
   }
 
   close(): void {

@@ -82,16 +82,27 @@ export function newGrantId(): string {
   return randomUUID()
 }
 
+/** An upstream's tokens, named for the redactor (`UPSTREAM_NAME_OAUTH`). */
+export function tokenSecrets(name: string, tokens: unknown): [string, string][] {
+  const out: [string, string][] = []
+  const label = oauthLabel(name)
+  for (const field of ['access_token', 'refresh_token', 'id_token']) {
+    const value = isObject(tokens) ? tokens[field] : undefined
+    if (typeof value === 'string' && value !== '') out.push([label, value])
+  }
+  return out
+}
+
+function oauthLabel(name: string): string {
+  return `UPSTREAM_${name.toUpperCase().replace(/-/g, '_')}_OAUTH`
+}
+
 /** The secrets of the table, named for the redactor: a token an upstream echoes never reaches a client. */
 export function oauthSecretsOf(data: VaultData): [string, string][] {
   const out: [string, string][] = []
   for (const [name, state] of data.tables.get(OAUTH_TABLE) ?? []) {
-    const tokens = isObject(state) && isObject(state.tokens) ? state.tokens : undefined
-    const label = `UPSTREAM_${name.toUpperCase().replace(/-/g, '_')}_OAUTH`
-    for (const field of ['access_token', 'refresh_token', 'id_token']) {
-      const value = tokens?.[field]
-      if (typeof value === 'string' && value !== '') out.push([label, value])
-    }
+    out.push(...tokenSecrets(name, isObject(state) ? state.tokens : undefined))
+    const label = oauthLabel(name)
     const client = isObject(state) && isObject(state.client) ? state.client : undefined
     // A dynamically registered client's secret, and the token that manages its registration (RFC 7592).
     for (const field of ['client_secret', 'registration_access_token']) {

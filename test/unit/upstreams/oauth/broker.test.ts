@@ -60,7 +60,10 @@ function bed(renewMs = 100) {
     },
     audit: (e) => void audits.push(e),
     log: (level, message) => void logs.push(`${level}: ${message}`),
+    // What the redactors are told when tokens are held: the tokens held at that moment.
+    heldChanged: () => void heldTold.push(keeper.heldSecrets().map(([, value]) => value)),
   }
+  const heldTold: string[][] = []
   const renew = async (_d: OAuthUpstream, state: OAuthState | undefined): Promise<Working> => {
     renewals.push(state?.version ?? 0)
     await sleep(renewMs)
@@ -82,6 +85,7 @@ function bed(renewMs = 100) {
     signIn,
     audits,
     renewals,
+    heldTold,
     state: () => oauthStateOf(served, 'notes'),
     setData: (f: (d: VaultData) => void) => f(served),
     /** Another writer's change, saved but not yet served here. */
@@ -223,6 +227,9 @@ describe('upstream token keeper', () => {
     b.signIn(500)
     b.failSaves(new Error('ENOSPC: no space left on device, write'))
     assert.equal(await b.keeper.token(), 'access-1', 'the renewed token is sent, although the vault could not keep it')
+    // The redactors learned the held tokens before the token was handed out (an upstream may echo it).
+    assert.deepEqual(b.heldTold, [['access-1', 'refresh-1']])
+    assert.deepEqual(b.keeper.heldSecrets(), [['UPSTREAM_NOTES_OAUTH', 'access-1'], ['UPSTREAM_NOTES_OAUTH', 'refresh-1']])
     assert.equal(b.state()?.tokens?.refresh_token, 'refresh-0', 'the vault still has the spent refresh token')
     assert.equal(b.state()?.needsLogin, undefined)
     // The next renewal (a 401 here) presents the new refresh token, not the spent one.
@@ -240,6 +247,7 @@ describe('upstream token keeper', () => {
     assert.equal(b.state()?.tokens?.refresh_token, 'refresh-2', 'saved')
     assert.equal(b.state()?.tokens?.access_token, 'access-2')
     assert.equal(b.state()?.refreshes, 2)
+    assert.deepEqual(b.keeper.heldSecrets(), [], 'saved: the vault has them, and its reload redacts them')
     assert.ok(b.logs.some((l) => /^info: upstream notes: saved its renewed OAuth token in the vault/.test(l)), b.logs.join(' | '))
     assert.equal(await b.keeper.token(), 'access-2')
     b.keeper.close()
