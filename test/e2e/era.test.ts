@@ -112,7 +112,7 @@ describe('protocol eras (issue 21)', function () {
       ['modern', ['--', process.execPath, DUAL_FIXTURE, '--modern-only']],
       ['dualhttp', ['--url', await httpUpstream()]],
       ['modernhttp', ['--url', await httpUpstream('--modern-only')]],
-      ['headerhttp', ['--url', await httpUpstream(HEADER_FIXTURE)]],
+      ['headerhttp', ['--url', await httpUpstream(HEADER_FIXTURE, '--invalid')]],
     ] as const) {
       const r = await box.run(['upstream', 'add', name, '--skip-check', ...args])
       assert.equal(r.code, 0, r.stderr)
@@ -214,7 +214,13 @@ describe('protocol eras (issue 21)', function () {
         assert.equal(textOf(routed), 'region=eu-west', `${clientEra}: ${JSON.stringify(routed)}`)
         // A value that is not plain ASCII travels Base64-encoded in the header, and still agrees with the body.
         assert.equal(textOf(await client.callTool({name: 'headerhttp__route', arguments: {region: ' Zürich '}})), 'region= Zürich ', clientEra)
+        // A tool whose declaration no client may honour is left out, as SEP-2243 has a client do.
+        assert.ok(!(await client.listTools()).tools.some((t) => t.name === 'headerhttp__bad'), clientEra)
       }
+      // The operator is told in keyward's own log, once; the upstream's text never reaches it raw (no forged line, no escape).
+      const logs = [...servers.values()].map((s) => s.logs()).join('\n')
+      assert.match(logs, /upstream headerhttp listed 1 tool whose x-mcp-header declarations are not valid \(SEP-2243\): left out/)
+      assert.doesNotMatch(logs, /forged line|\u001b/)
     })
 
     for (const transport of ['stdio', 'stateful', 'stateless'] as const) {

@@ -26,12 +26,19 @@ export interface ListingCut {
   bound: string
 }
 
-/** Told where a listing was cut. */
-export type OnCut = (cut: ListingCut) => void
+/** Tools a page listed that no client may be offered: their x-mcp-header declarations are not valid (SEP-2243). */
+export interface ListingRefusal {
+  what: 'tools'
+  refused: number
+}
 
-/** What the operator is told of a cut, worded as an answer over the per-answer limit is (bounded-response.ts). */
-export function cutText(upstream: string, cut: ListingCut): string {
-  return `upstream ${upstream}'s ${cut.what} ran past ${cut.bound}, which keyward does not read: the first ${cut.kept} are listed, and the rest are not`
+/** Told where a listing was cut, or what it left out. */
+export type OnCut = (notice: ListingCut | ListingRefusal) => void
+
+/** What the operator is told of a cut (worded as an answer over the per-answer limit is: bounded-response.ts), or of tools left out. */
+export function cutText(upstream: string, notice: ListingCut | ListingRefusal): string {
+  if ('refused' in notice) return `upstream ${upstream} listed ${notice.refused} tool${notice.refused === 1 ? '' : 's'} whose x-mcp-header declarations are not valid (SEP-2243): left out`
+  return `upstream ${upstream}'s ${notice.what} ran past ${notice.bound}, which keyward does not read: the first ${notice.kept} are listed, and the rest are not`
 }
 
 /** What a connection listed, as the upstream sent it. */
@@ -69,10 +76,11 @@ const LISTS = {
  * 32 MiB, spread into one array) before keyward could count one, and fail the listing whole at
  * the 65th.
  */
-async function onePage(client: Client, what: ListingCut['what'], cursor: string | undefined): Promise<{items: unknown[]; nextCursor?: string}> {
+async function onePage(client: Client, what: ListingCut['what'], cursor: string | undefined, onCut?: OnCut): Promise<{items: unknown[]; nextCursor?: string}> {
   const {method, field} = LISTS[what]
   const page = (await client.request({method, ...(cursor !== undefined && {params: {cursor}})})) as Record<string, unknown>
-  if (what === 'tools') dropUnmirrorable(client, page)
+  const refused = what === 'tools' ? dropUnmirrorable(client, page) : 0
+  if (refused > 0) onCut?.({what: 'tools', refused})
   const items = page[field]
   return {items: Array.isArray(items) ? items : [], nextCursor: typeof page.nextCursor === 'string' ? page.nextCursor : undefined}
 }
@@ -85,10 +93,21 @@ interface MirrorCheck {
 /**
  * Drops the tools whose x-mcp-header declarations are invalid, as a client must (SEP-2243) and as
  * the SDK's listTools does for each page it returns, by the SDK's own check
- * (test/unit/server/gateway/listing.test.ts notices an SDK without it).
+ * (test/unit/server/gateway/listing.test.ts notices an SDK without it); returns how many. The SDK
+ * names each on console.warn, quoting the upstream's own text raw (a forged log line, terminal
+ * escapes): that goes nowhere, and the caller tells the operator the count in keyward's log.
  */
-function dropUnmirrorable(client: Client, page: Record<string, unknown>): void {
-  ;(client as unknown as MirrorCheck)._excludeInvalidXMcpHeaderTools?.(page)
+function dropUnmirrorable(client: Client, page: Record<string, unknown>): number {
+  const count = () => (Array.isArray(page.tools) ? page.tools.length : 0)
+  const before = count()
+  const warn = console.warn
+  console.warn = () => {}
+  try {
+    ;(client as unknown as MirrorCheck)._excludeInvalidXMcpHeaderTools?.(page)
+  } finally {
+    console.warn = warn
+  }
+  return before - count()
 }
 
 /**
@@ -102,7 +121,7 @@ async function paged(client: Client, what: ListingCut['what'], budget: Budget, o
   let cursor: string | undefined
   for (let page = 0; ; page++) {
     if (page === MAX_PAGES) return cut(`${MAX_PAGES} pages`)
-    const {items, nextCursor} = await onePage(client, what, cursor)
+    const {items, nextCursor} = await onePage(client, what, cursor, onCut)
     // One by one, never out.push(...items): a page may hold more items than a call takes arguments (a RangeError).
     for (const item of items) {
       if (out.length === MAX_ITEMS) return cut(`${MAX_ITEMS} items`)

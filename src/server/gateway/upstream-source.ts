@@ -34,7 +34,7 @@ import {boundedCall} from './call-bounds.js'
 import {Connections, type Connection, type ProcessBudget, type ServeMode} from './connections.js'
 import {callModern, type ModernCall} from './input.js'
 import {UpstreamUnavailable, type Resolved} from './link.js'
-import {cutText, ITEM_KINDS, listAll, listKind, noListing, PIN_KIND_OF, type ListingCut, type RawListing} from './listing.js'
+import {cutText, ITEM_KINDS, listAll, listKind, noListing, PIN_KIND_OF, type ListingCut, type ListingRefusal, type RawListing} from './listing.js'
 import {exposedName} from './naming.js'
 import type {ItemGate} from './pin-gate.js'
 import {StderrBudget} from './stderr-budget.js'
@@ -140,8 +140,8 @@ export class UpstreamSource implements ToolSource {
    */
   private readonly relisting = new WeakMap<Connection, Map<ItemKind, 'listing' | 'again'>>()
   private readonly listeners = new Set<(kind: ItemKind) => void>()
-  /** The lists whose cut the operator was told of: once each, however often the upstream has them listed again. */
-  private readonly cutsTold = new Set<ListingCut['what']>()
+  /** The lists whose cut (or tools left out) the operator was told of: once each, however often the upstream has them listed again. */
+  private readonly cutsTold = new Set<string>()
   /** Settles once the first listing is done, or the first start failed. */
   readonly firstList: Promise<void>
   private listed!: () => void
@@ -329,10 +329,11 @@ export class UpstreamSource implements ToolSource {
   }
 
   /** A listing cut short by its bounds (listing.ts): what is left out is not served, and the operator is told once. */
-  private readonly onCut = (cut: ListingCut): void => {
-    if (this.cutsTold.has(cut.what)) return
-    this.cutsTold.add(cut.what)
-    this.options.log('warn', cutText(this.name, cut))
+  private readonly onCut = (notice: ListingCut | ListingRefusal): void => {
+    const told = 'refused' in notice ? 'tools left out' : notice.what
+    if (this.cutsTold.has(told)) return
+    this.cutsTold.add(told)
+    this.options.log('warn', cutText(this.name, notice))
   }
 
   private async relist(kind: ItemKind, connection: Connection): Promise<void> {
