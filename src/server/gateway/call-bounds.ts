@@ -47,6 +47,8 @@ export function boundedCall(name: string, signal: AbortSignal | undefined, maxMs
     expired = true
     controller.abort(new Error('the call ran past upstream.max-call-duration'))
   }, maxMs)
+  // A deadline is no reason to keep keyward running: at shutdown the call ends with its upstream.
+  timer.unref()
   return {
     options: {signal: controller.signal, timeout: CALL_IDLE_MS, resetTimeoutOnProgress: true, onprogress},
     failure: (err) =>

@@ -80,10 +80,10 @@ export function fingerprint(def: UpstreamDefinition, data: VaultData, context: U
   return hash.digest('hex')
 }
 
-/** Waits for `work`, at most `ms`. */
+/** Waits for `work`, at most `ms`; the wait alone does not keep keyward running (a drain at shutdown: Gateway.retire). */
 async function bounded(work: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined
-  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))])
+  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()))])
   clearTimeout(timer)
 }
 

@@ -103,6 +103,8 @@ export class TokenKeeper {
    */
   private held?: Held
   private saveTimer?: NodeJS.Timeout
+  /** Set by close(): a save under way that fails schedules no other. */
+  private closed = false
 
   constructor(
     public def: OAuthUpstream,
@@ -143,7 +145,7 @@ export class TokenKeeper {
       if (!this.state() || !held || this.held !== held) return
       this.write(() => undefined).then(
         () => this.held === held || this.host.log('info', `upstream ${this.name}: saved its renewed OAuth token in the vault`),
-        () => this.saveHeldLater(attempt + 1),
+        () => this.closed || this.saveHeldLater(attempt + 1),
       )
     }, Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt))
     this.saveTimer.unref()
@@ -362,6 +364,7 @@ export class TokenKeeper {
   }
 
   close(): void {
+    this.closed = true
     clearTimeout(this.timer)
     clearTimeout(this.saveTimer)
   }
