@@ -8,10 +8,12 @@ import os from 'node:os'
 
 import type {AuditEvent} from '../audit/index.js'
 import {
+  generationOf,
   GenerationLedger,
   headerOf,
   type KeyMaterial,
   openVault,
+  readVault,
   readWithLedger,
   resolveVaultPath,
   updateVaultDetailed,
@@ -59,8 +61,8 @@ export async function openSession(flags: VaultFlags, options: SessionOptions = {
   const read = await readWithLedger(file, ledger)
   const material = await resolveUnlock(headerOf(read.envelope), file, flags, options)
   const vault = await openVault(file, material, {read, ledger})
-  // The data as last written by this session: where the audit key and the audit settings are.
-  let latest: VaultData = vault.data
+  // The vault as last written by this session: where the audit key and the audit settings are.
+  let latest: Vault = vault
   // With replicas on Redis, under the cluster's write lease and from the newest copy (cli/cluster-write.ts).
   // What only a write needs (the cluster, the replicas, the keys a change adds, and the settings
   // and scope matching they import) is loaded by the first write: read-only commands such as
@@ -68,8 +70,10 @@ export async function openSession(flags: VaultFlags, options: SessionOptions = {
   const updateDetailed = async <T>(change: (vault: Vault) => Promise<T> | T, more: Omit<UpdateOptions, 'ledger'> = {}) => {
     const {underClusterLease} = await import('./cluster-write.js')
     // Whether there is a cluster, and its key, as the vault has them now, not as this session last
-    // saw them: a console session lives for hours, and Redis may have been set up meanwhile.
-    const current = (await openVault(file, material, {ledger})).data
+    // saw them: a console session lives for hours, and Redis may have been set up meanwhile. Only a
+    // file another writer has changed since is opened again (a command's one write is not).
+    const onDisk = generationOf(headerOf(await readVault(file)))
+    const current = onDisk === latest.generation ? latest.data : (await openVault(file, material, {ledger})).data
     return underClusterLease(file, material, current, flags.redis, () => updateHere(change, more))
   }
   const updateHere = async <T>(change: (vault: Vault) => Promise<T> | T, more: Omit<UpdateOptions, 'ledger'>) => {
@@ -92,12 +96,12 @@ export async function openSession(flags: VaultFlags, options: SessionOptions = {
           ensureRequestStateKey(v.data)
         }
         revoked = [...revokedKeyIds(v.data)].filter((id) => !wasRevoked.has(id))
-        latest = v.data
+        latest = v
         return result
       },
       {...more, ledger},
     )
-    if (outcome.written) await notifyReplicas(file, latest, revoked, flags.redis)
+    if (outcome.written) await notifyReplicas(file, latest.data, revoked, flags.redis)
     return outcome
   }
   return {
@@ -107,7 +111,7 @@ export async function openSession(flags: VaultFlags, options: SessionOptions = {
     ledger,
     updateDetailed,
     update: async (change) => (await updateDetailed(change)).result,
-    audit: (event) => recordAdminAction({data: latest, vaultId: vault.header.vault_id}, event, flags['audit-log'], options.actor),
+    audit: (event) => recordAdminAction({data: latest.data, vaultId: vault.header.vault_id}, event, flags['audit-log'], options.actor),
   }
 }
 
