@@ -7,8 +7,8 @@
  *   request, per HTTP request:
  *     audit -> log refusals -> [extra] -> address guard -> Host/Origin -> HTTP method
  *     -> query credential -> auth-failure throttle -> authenticate -> read body (413)
- *     -> parse one JSON-RPC message -> era (2025 or 2026-07-28, its checks) -> session
- *     (stateful HTTP, 2025 only) -> Streamable HTTP headers
+ *     -> parse one JSON-RPC message -> era (2025 or 2026-07-28, its checks) -> Mcp-Param
+ *     headers (2026-07-28 tools/call) -> session (stateful HTTP, 2025 only) -> Streamable HTTP headers
  *   request, per stdio line (read already, so parsed before the credential is checked):
  *     audit -> log refusals -> [extra] -> read body (413) -> parse -> authenticate -> era
  *   message, per JSON-RPC message:
@@ -38,6 +38,7 @@ import {guardArguments} from './stages/guard-arguments.js'
 import {guardHostOrigin} from './stages/host-origin.js'
 import {allowMethods} from './stages/http-method.js'
 import {logRefusals} from './stages/log-refusals.js'
+import {checkMcpParamHeaders} from './stages/param-headers.js'
 import {parseMessage} from './stages/parse-message.js'
 import {refuseQueryCredentials} from './stages/query-credential.js'
 import {limitRates} from './stages/rate-limit.js'
@@ -83,6 +84,7 @@ export function assembleStages(deps: StageDeps): StageLists {
         readBody(),
         parseMessage(),
         detectEra('http'),
+        checkMcpParamHeaders(deps.catalog),
         ...(deps.sessions ? [bindSession(deps.sessions)] : []),
         checkStreamableHeaders(),
       ]

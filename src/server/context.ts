@@ -22,6 +22,8 @@ export interface RequestContext {
   query?: string
   /** The headers that matter, lower-cased, every occurrence kept (Node joins or drops repeats). */
   headers: Readonly<Record<string, readonly string[] | undefined>>
+  /** HTTP: any header by lower-case name, every occurrence, read when asked: those whose names a tool declares (`Mcp-Param-*`). */
+  header?(name: string): readonly string[] | undefined
   /** The credential as presented: read from the headers (HTTP) or the environment (stdio). Never logged. */
   presented(): Credential | undefined
   /** Set by the authenticate stage. */

@@ -16,6 +16,7 @@
 import assert from 'node:assert/strict'
 import {spawn, type ChildProcess} from 'node:child_process'
 import {readFileSync} from 'node:fs'
+import {request} from 'node:http'
 import path from 'node:path'
 
 import {Client as ModernClient, StreamableHTTPClientTransport as ModernHttp} from '@modelcontextprotocol/client'
@@ -73,6 +74,21 @@ function modernClient(asked: string[]): ModernClient {
 /** The `_meta` a 2026-07-28 request carries. */
 function envelope(capabilities: Record<string, unknown> = {elicitation: {}, sampling: {}}, extra: Record<string, unknown> = {}) {
   return {'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientInfo': {name: 'raw', version: '1'}, 'io.modelcontextprotocol/clientCapabilities': capabilities, ...extra}
+}
+
+/** A POST with its headers as given, name and value in turn: a name may come twice, as no fetch sends it. */
+function rawPost(url: string, body: string, headers: string[]): Promise<{status: number; text: string}> {
+  return new Promise((resolve, reject) => {
+    // Given as a list, Node adds neither Host nor Content-Length.
+    const all = [...headers, 'host', new URL(url).host, 'content-length', String(Buffer.byteLength(body))]
+    const req = request(url, {method: 'POST', headers: all}, (res) => {
+      let text = ''
+      res.setEncoding('utf8').on('data', (d: string) => (text += d))
+      res.on('end', () => resolve({status: res.statusCode ?? 0, text}))
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
 }
 
 /** A raw 2026-07-28 POST with the standard headers derived from the body (unless given). */
@@ -221,6 +237,43 @@ describe('protocol eras (issue 21)', function () {
       const logs = [...servers.values()].map((s) => s.logs()).join('\n')
       assert.match(logs, /upstream headerhttp listed 1 tool whose x-mcp-header declarations are not valid \(SEP-2243\): left out/)
       assert.doesNotMatch(logs, /forged line|\u001b/)
+    })
+
+    it("a 2026-07-28 call whose Mcp-Param header is missing, repeated or disagrees with its arguments is refused (400, -32020) before it reaches the upstream; one that agrees is served (SEP-2243)", async () => {
+      for (const transport of ['stateless', 'stateful'] as const) {
+        const url = servers.get(transport)!.url
+        const call = (args: Record<string, unknown>, headers: Record<string, string> = {}) => modernPost(url, key, {method: 'tools/call', params: {name: 'headerhttp__route', arguments: args, _meta: envelope()}}, headers)
+        for (const [args, headers, reason] of [
+          [{region: 'eu-west'}, {}, /Mcp-Param-Region header is absent/],
+          [{region: 'eu-west'}, {'mcp-param-region': 'us-east'}, /Mcp-Param-Region header disagrees with arguments\.region/],
+          [{region: 'Zürich'}, {'mcp-param-region': '=?base64?not base64?='}, /invalid Base64/],
+        ] as const) {
+          const r = await call(args, headers)
+          assert.equal(r.status, 400, `${transport}: ${r.text}`)
+          assert.equal(r.json?.error?.code, -32020, r.text)
+          assert.match(r.json!.error!.message, reason)
+          // A refusal names the header, never the values: arguments may be anything, and refusals are logged.
+          assert.doesNotMatch(r.text, /us-east|eu-west|Zürich/)
+        }
+        // A header sent twice (fetch would join the copies into one): keyward sees each copy, and refuses rather than pick one.
+        const repeated = await rawPost(url, JSON.stringify({jsonrpc: '2.0', id: 1, method: 'tools/call', params: {name: 'headerhttp__route', arguments: {region: 'eu-west'}, _meta: envelope()}}), [
+          ...Object.entries({...bearer(key), 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'headerhttp__route'}).flat(),
+          'mcp-param-region',
+          'eu-west',
+          'mcp-param-region',
+          'eu-west',
+        ])
+        assert.equal(repeated.status, 400, transport)
+        assert.match(repeated.text, /appears more than once/)
+        // Agreeing, plainly or Base64-encoded, the call is served; an argument left out needs no header.
+        assert.match((await call({region: 'eu-west'}, {'mcp-param-region': 'eu-west'})).text, /region=eu-west/)
+        assert.match((await call({region: 'Zürich'}, {'mcp-param-region': `=?base64?${Buffer.from('Zürich').toString('base64')}?=`})).text, /region=Zürich/)
+      }
+      // A caller that may not see the tool learns nothing from its headers: it is an unknown tool, not a mismatch.
+      const narrow = await newKey('param-narrow', 'tool:legacy__*', servers.get('stateless')!)
+      const hidden = await modernPost(servers.get('stateless')!.url, narrow, {method: 'tools/call', params: {name: 'headerhttp__route', arguments: {region: 'eu-west'}, _meta: envelope()}})
+      assert.notEqual(hidden.json?.error?.code, -32020, hidden.text)
+      assert.match(hidden.text, /unknown|not found/i)
     })
 
     for (const transport of ['stdio', 'stateful', 'stateless'] as const) {

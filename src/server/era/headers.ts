@@ -48,7 +48,8 @@ export function decodeHeaderValue(raw: string): string | undefined {
 
 const clip = (s: string) => (s.length > 120 ? `${s.slice(0, 120)}…` : s)
 
-function mismatch(reason: string, header: string, body: string): EraRefusal {
+/** A HEADER_MISMATCH refusal: which header, and how it disagrees with the body. */
+export function mismatch(reason: string, header: string, body: string): EraRefusal {
   return {status: 400, code: CODE.HEADER_MISMATCH, message: `Bad Request: the request headers and body disagree: ${clip(body)}`, data: {mismatch: {header: clip(header), body: clip(body)}}, reason}
 }
 

@@ -16,6 +16,7 @@
 import type {Prompt, Resource, ResourceTemplateType as ResourceTemplate, Tool} from '@modelcontextprotocol/server'
 
 import type {Kind as ScopeKind, ScopeSet} from '../../policy/index.js'
+import {type ParamHeader, paramHeadersOf} from '../era/param-headers.js'
 import {redactingSource, type CurrentRedactor} from './redacting.js'
 import type {CatalogItem, ClientSession, ItemKind, SourcePrompt, SourceResource, SourceTool, ToolSource} from './source.js'
 
@@ -25,6 +26,8 @@ interface Index {
   tool: Map<string, SourceTool>
   prompt: Map<string, SourcePrompt>
   resource: Map<string, SourceResource>
+  /** The tools that mirror arguments into `Mcp-Param-*` headers, found once per build: most declare none, and a call of those looks nothing up. */
+  paramHeaders: Map<string, readonly ParamHeader[]>
   views: WeakMap<ScopeSet, Partial<Record<ItemKind, Descriptor[]>>>
 }
 
@@ -125,7 +128,7 @@ export class Catalog {
    * later source cannot take it over, whichever started or listed first (docs/gateway.md).
    */
   private build(session: ClientSession | undefined, log: boolean): Index {
-    const next: Index = {tool: new Map(), prompt: new Map(), resource: new Map(), views: new WeakMap()}
+    const next: Index = {tool: new Map(), prompt: new Map(), resource: new Map(), paramHeaders: new Map(), views: new WeakMap()}
     const owner = new Map<string, string>()
     const serving = this.resourceSources()
     const withTemplates: ToolSource[] = []
@@ -142,6 +145,10 @@ export class Catalog {
         }
         owner.set(`${item.kind}\0${key}`, source.name)
         map.set(key, item)
+        if (item.kind === 'tool') {
+          const declared = paramHeadersOf(item.descriptor.inputSchema)
+          if (declared.length > 0) next.paramHeaders.set(key, declared)
+        }
       }
       if (serving.includes(source) && (source.resourceTemplates?.().length ?? 0) > 0) withTemplates.push(source)
     }
@@ -203,6 +210,15 @@ export class Catalog {
       if (found) return found
     }
     return undefined
+  }
+
+  /**
+   * The arguments a tool mirrors into `Mcp-Param-*` headers (SEP-2243), if these scopes allow
+   * the tool and it declares any. 2026-07-28 requests only, which have no session: the shared index.
+   */
+  paramHeaders(scopes: ScopeSet, name: string): readonly ParamHeader[] | undefined {
+    const declared = this.index.paramHeaders.get(name)
+    return declared && scopes.allows('tool', name) ? declared : undefined
   }
 
   /** Resource templates whose template text these scopes allow (`resource:file:///**` allows `file:///{path}`). */

@@ -66,6 +66,7 @@ export function requestContext(req: IncomingMessage, path: string, query: string
     path,
     query,
     headers,
+    header: (name) => req.headersDistinct[name],
     presented: () => (credential ??= {value: credentialFromHeaders(headers)}).value,
     readBody: bodyReader(req),
     responseHeaders: {},

@@ -1,0 +1,88 @@
+/**
+ * The `Mcp-Param-*` half of SEP-2243, as a server checks it. A tool may mark an argument of its
+ * input schema `x-mcp-header: Region`; a 2026-07-28 client calling it over HTTP then mirrors the
+ * argument's value into an `Mcp-Param-Region` header, so that a proxy or load balancer can route
+ * (or allow) the call without reading the body. keyward lists upstream tools with their
+ * declarations, so its own clients send these headers, and whatever stands in front of keyward
+ * may have acted on them: a call whose headers and body disagree is refused (HTTP 400,
+ * HEADER_MISMATCH), never served on the body's reading while a proxy took the header's.
+ *
+ * The rules, as the revision and the SDK's own HTTP entry have them:
+ * - only properties reached through a chain of `properties` keys declare (a listed tool's
+ *   declarations were checked where it was listed: listing.ts leaves out tools whose
+ *   declarations no client may honour);
+ * - an argument absent or null: the header is not expected (a header sent anyway is ignored);
+ * - an argument that is an object or an array: not mirrored, not checked;
+ * - otherwise the header must be there and decode (the `=?base64?…?=` sentinel) to the value:
+ *   strings and booleans compare as text, numbers numerically (`42.0` is `42`).
+ *
+ * A refusal names the header and the argument, never their values: arguments may be anything,
+ * and refusals are logged and audited.
+ */
+import {decodeHeaderValue, mismatch} from './headers.js'
+import {type EraRefusal, isPlainObject} from './protocol.js'
+
+/** One argument mirrored into a header: where it sits in `arguments`, and the header's name after `Mcp-Param-`. */
+export interface ParamHeader {
+  path: readonly string[]
+  name: string
+  type: string
+}
+
+const X_MCP_HEADER = 'x-mcp-header'
+const PREFIX = 'mcp-param-'
+const DECIMAL = /^-?\d+(\.\d+)?$/
+
+/** The arguments an input schema mirrors into headers (none for most tools). */
+export function paramHeadersOf(inputSchema: unknown): ParamHeader[] {
+  const found: ParamHeader[] = []
+  const visit = (schema: unknown, path: string[]): void => {
+    if (!isPlainObject(schema)) return
+    const name = schema[X_MCP_HEADER]
+    if (path.length > 0 && typeof name === 'string' && name.length > 0) found.push({path, name, type: typeof schema.type === 'string' ? schema.type : ''})
+    const properties = schema.properties
+    if (isPlainObject(properties)) for (const key of Object.keys(properties)) visit(properties[key], [...path, key])
+  }
+  visit(inputSchema, [])
+  return found
+}
+
+/** An argument's value as its header carries it; undefined when it is not mirrored (absent, null, not a primitive, not exact). */
+function asHeaderText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value
+  if (typeof value === 'boolean') return value ? 'true' : 'false'
+  if (typeof value === 'number' && Number.isFinite(value) && !(Number.isInteger(value) && !Number.isSafeInteger(value))) return String(value)
+  return undefined
+}
+
+function valueAt(root: unknown, path: readonly string[]): unknown {
+  let node = root
+  for (const key of path) {
+    if (!isPlainObject(node)) return undefined
+    node = node[key]
+  }
+  return node
+}
+
+/**
+ * Checks one tools/call's `Mcp-Param-*` headers against its arguments; undefined when they agree.
+ * `header` gives a header's values by lower-case name, as received.
+ */
+export function checkParamHeaders(declared: readonly ParamHeader[], args: unknown, header: (name: string) => readonly string[] | undefined): EraRefusal | undefined {
+  for (const decl of declared) {
+    const raw = valueAt(args, decl.path)
+    const text = raw === null || raw === undefined ? undefined : asHeaderText(raw)
+    if (text === undefined) continue
+    const headerName = `Mcp-Param-${decl.name}`
+    const where = `arguments.${decl.path.join('.')}`
+    const values = header(`${PREFIX}${decl.name.toLowerCase()}`)
+    if (values === undefined || values.length === 0) return mismatch('param_header_missing', '(missing)', `the body carries ${where} but the required ${headerName} header is absent`)
+    // Repeated, a proxy and keyward could each read a different copy.
+    if (values.length > 1) return mismatch('param_header_repeated', headerName, `the ${headerName} header appears more than once`)
+    const decoded = decodeHeaderValue(values[0])
+    if (decoded === undefined) return mismatch('param_header_encoding', headerName, `the ${headerName} header carries an invalid Base64 value`)
+    const numeric = (decl.type === 'integer' || decl.type === 'number') && typeof raw === 'number' && DECIMAL.test(decoded)
+    if (numeric ? Number(decoded) !== raw : decoded !== text) return mismatch('param_header_mismatch', headerName, `the ${headerName} header disagrees with ${where} in the body`)
+  }
+  return undefined
+}

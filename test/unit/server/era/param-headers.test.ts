@@ -1,0 +1,72 @@
+/**
+ * The `Mcp-Param-*` half of SEP-2243 as keyward checks it (src/server/era/param-headers.ts):
+ * which arguments a tool's input schema mirrors into headers, and a call's headers against its
+ * arguments. The cases are the revision's, as the SDK v2's own HTTP entry decides them.
+ */
+import assert from 'node:assert/strict'
+
+import {checkParamHeaders, paramHeadersOf} from '../../../../src/server/era/param-headers.js'
+
+const schema = {
+  type: 'object',
+  properties: {
+    region: {type: 'string', 'x-mcp-header': 'Region'},
+    count: {type: 'integer', 'x-mcp-header': 'Count'},
+    dry: {type: 'boolean', 'x-mcp-header': 'Dry-Run'},
+    nested: {type: 'object', properties: {zone: {type: 'string', 'x-mcp-header': 'Zone'}}},
+    plain: {type: 'string'},
+  },
+}
+const declared = paramHeadersOf(schema)
+const headersOf = (h: Record<string, string | string[]>) => (name: string) => {
+  const v = h[name]
+  return v === undefined ? undefined : Array.isArray(v) ? v : [v]
+}
+const check = (args: unknown, h: Record<string, string | string[]>) => checkParamHeaders(declared, args, headersOf(h))
+
+describe('era: Mcp-Param headers (SEP-2243)', () => {
+  it('finds the arguments a schema mirrors, through properties only', () => {
+    assert.deepEqual(
+      declared.map((d) => [d.path.join('.'), d.name, d.type]),
+      [
+        ['region', 'Region', 'string'],
+        ['count', 'Count', 'integer'],
+        ['dry', 'Dry-Run', 'boolean'],
+        ['nested.zone', 'Zone', 'string'],
+      ],
+    )
+    assert.deepEqual(paramHeadersOf({type: 'object', properties: {a: {type: 'string'}}}), [])
+    assert.deepEqual(paramHeadersOf({type: 'object', items: {type: 'string', 'x-mcp-header': 'X'}, 'x-mcp-header': 'Root'}), [], 'the root and what is not under properties do not declare')
+    assert.deepEqual(paramHeadersOf(undefined), [])
+  })
+
+  it('serves a call whose headers agree with its arguments, plainly or Base64-encoded, numbers numerically', () => {
+    assert.equal(check({region: 'eu', count: 42, dry: true, nested: {zone: 'a'}}, {'mcp-param-region': 'eu', 'mcp-param-count': '42.0', 'mcp-param-dry-run': 'true', 'mcp-param-zone': 'a'}), undefined)
+    assert.equal(check({region: 'Zürich'}, {'mcp-param-region': `=?base64?${Buffer.from('Zürich').toString('base64')}?=`}), undefined)
+    assert.equal(check({region: ' eu '}, {'mcp-param-region': `=?base64?${Buffer.from(' eu ').toString('base64')}?=`}), undefined)
+  })
+
+  it('expects no header for an argument absent, null, or not a primitive, and ignores one sent anyway', () => {
+    assert.equal(check({}, {}), undefined)
+    assert.equal(check({region: null, nested: {zone: {deep: 1}}}, {'mcp-param-region': 'whatever'}), undefined)
+    assert.equal(check(undefined, {}), undefined)
+  })
+
+  it('refuses a missing, repeated, undecodable or disagreeing header with HEADER_MISMATCH (400), naming the header, never a value', () => {
+    for (const [args, h, reason] of [
+      [{region: 'eu'}, {}, 'param_header_missing'],
+      [{nested: {zone: 'a'}}, {}, 'param_header_missing'],
+      [{region: 'eu'}, {'mcp-param-region': ['eu', 'eu']}, 'param_header_repeated'],
+      [{region: 'eu'}, {'mcp-param-region': '=?base64?***?='}, 'param_header_encoding'],
+      [{region: 'eu-secret'}, {'mcp-param-region': 'us-secret'}, 'param_header_mismatch'],
+      [{count: 42}, {'mcp-param-count': '43'}, 'param_header_mismatch'],
+      [{dry: false}, {'mcp-param-dry-run': 'true'}, 'param_header_mismatch'],
+    ] as const) {
+      const refusal = check(args, h as Record<string, string | string[]>)
+      assert.equal(refusal?.reason, reason, JSON.stringify(args))
+      assert.equal(refusal?.status, 400)
+      assert.equal(refusal?.code, -32020)
+      assert.doesNotMatch(JSON.stringify(refusal), /secret/)
+    }
+  })
+})
