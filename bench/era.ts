@@ -5,9 +5,14 @@
  * (initialize, then calls to the shared stateless server; no session either), with the same key,
  * tool and arguments, measured in the same process, alternately, so that drift in the machine's
  * load falls on both. Issue 21: the modern era should be no slower.
+ *
+ * Then the SDK v2 alone, in this process (bench/baselines/sdk-eras.ts): the same call in each
+ * era, on a bare SDK Server with no HTTP and nothing of keyward's, as a reference for how much
+ * of the difference between the eras is the SDK's own.
  */
 import {createKey} from '../src/keys/index.js'
 import {updateVault} from '../src/vault/index.js'
+import {sdkEraCosts} from './baselines/sdk-eras.js'
 import {CONNECTIONS, DURATION_S, ECHO, load, type Load, type LoadEra, WARMUP_S} from './load.js'
 import {BIN, env, startProcess, stopProcess, tempVault, type Row} from './util.js'
 
@@ -41,6 +46,7 @@ export async function benchEra(): Promise<Row[]> {
     const legacy = mean('legacy', 'rps')
     const modern = mean('modern', 'rps')
     const ratio = modern / legacy
+    const sdk = await sdkEraCosts()
     return [
       {group, metric: `2025-11-25 client (initialize, shared stateless server): ${describe('legacy')}`, value: legacy, unit: 'req/s'},
       {
@@ -53,6 +59,14 @@ export async function benchEra(): Promise<Row[]> {
         // No slower, within the run-to-run noise of a shared machine (about 5%).
         target: '>= 0.95x the 2025 era',
         pass: ratio >= 0.95 && mean('modern', 'errors') === 0,
+      },
+      {
+        group,
+        metric: `the SDK v2 alone, in process (a bare Server, no HTTP, nothing of keyward's): a 2026-07-28 call ${sdk.modern.toFixed(1)} µs, a 2025-11-25 one ${sdk.legacy.toFixed(1)} µs`,
+        value: 1e6 / sdk.modern,
+        unit: 'calls/s',
+        baseline: {name: 'the same SDK, 2025-11-25', value: 1e6 / sdk.legacy},
+        ratio: sdk.legacy / sdk.modern,
       },
     ]
   } finally {
