@@ -161,4 +161,20 @@ describe('an upstream that floods: bounded towards a slow client, and in the log
     assert.ok(logged() <= 100 + 10 * seconds + 1, `${logged()} lines logged in ${seconds.toFixed(1)} s`)
     assert.ok(logged() >= 100, 'the burst is logged')
   })
+
+  it("an upstream's stdout that is not the protocol: the warnings about it are bounded the same way, and the call is still answered", async () => {
+    const s = await bed.serve(['--stateless'])
+    const c = await bed.connect(s.url, key)
+    const lines = 5000
+    const started = Date.now()
+    const result = (await c.callTool({name: 'flood__junk', arguments: {lines}})) as {content: {text: string}[]}
+    assert.equal(result.content[0].text, `junked ${lines}`)
+    // The log folds a line repeated within 10 s into one: "(and N more times in the last 10s)".
+    const warned = () => [...s.logs().matchAll(/upstream flood: wrote a line to stdout that is not JSON \(stdout[^\n]*?(?:\(and (\d+) more times?[^\n]*)?$/gm)].reduce((sum, m) => sum + (m[1] === undefined ? 1 : Number(m[1])), 0)
+    const skipped = () => [...s.logs().matchAll(/upstream flood: (\d+) warnings about its stdout not logged \(too many\)/g)].reduce((sum, m) => sum + Number(m[1]), 0)
+    assert.ok(await until(() => warned() + skipped() === lines, 10_000), `${warned()} warned and ${skipped()} told as not logged, of ${lines}:\n${s.logs().slice(-1500)}`)
+    const seconds = (Date.now() - started) / 1000
+    assert.ok(warned() <= 100 + 10 * seconds + 1, `${warned()} warnings logged in ${seconds.toFixed(1)} s`)
+    assert.ok(warned() >= 100, 'the burst is logged')
+  })
 })

@@ -80,7 +80,7 @@ export interface ConnectionsOptions {
   stdioSession?: () => ClientSession | undefined
   budget: ProcessBudget
   /** What every connection shares: how to start one, and what it does once connected. */
-  link: Pick<LinkOptions, 'def' | 'resolve' | 'version' | 'log' | 'logRedactor' | 'stderr'>
+  link: Pick<LinkOptions, 'def' | 'resolve' | 'version' | 'log' | 'logRedactor' | 'output'>
   /** A connection (re)connected: list what it offers (into its own listing unless it is the shared one). */
   onConnected(connection: Connection, client: Client): Promise<void>
   onListChanged(connection: Connection, kind: ItemKind): void

@@ -29,7 +29,7 @@ import type {Logger} from '../log.js'
 import {Refusal, RPC} from '../refusal.js'
 import type {ItemKind} from '../tools/source.js'
 import {ChildTransport, type Launch} from './child-transport.js'
-import {StderrBudget} from './stderr-budget.js'
+import {type OutputBudget, upstreamOutput} from './output-budget.js'
 import type {LinkTraffic, RelayKind} from './traffic.js'
 
 /** How long an upstream may take from start to answering initialize. */
@@ -61,8 +61,8 @@ export interface LinkOptions {
   log: Logger
   /** What the upstream prints passes through it (every vault secret, the secrets it was given among them) before it is logged. */
   logRedactor(): Redactor
-  /** How many of its stderr lines are logged: one budget for all the connections of an upstream (absent: one of this connection's own). */
-  stderr?: StderrBudget
+  /** How many of its stderr lines, and warnings about its stdout, are logged: budgets for all the connections of an upstream (absent: this connection's own). */
+  output?: {stderr: OutputBudget; stdout: OutputBudget}
   /** What the connection declares of its client, read at each (re)start. */
   capabilities(): ClientCapabilities
   /** Where requests and notifications from the upstream to its clients go; absent: requests are refused, notifications dropped. */
@@ -103,11 +103,11 @@ export class UpstreamLink {
   private listening: Promise<void> = Promise.resolve()
   private started = false
   lastUsed = Date.now()
-  private readonly stderr: StderrBudget
+  private readonly output: {stderr: OutputBudget; stdout: OutputBudget}
 
   constructor(private readonly options: LinkOptions) {
     this.verdict = options.era === 'legacy' ? 'legacy' : 'negotiate'
-    this.stderr = options.stderr ?? new StderrBudget(options.def.name, options.log)
+    this.output = options.output ?? upstreamOutput(options.def.name, options.log)
   }
 
   /** A link made for the 2025 era (`era: 'legacy'`) whose upstream refused initialize: it has no 2025 side. */
@@ -202,7 +202,7 @@ export class UpstreamLink {
           env: resolved.env ?? {},
           launch: resolved.launch,
           maxLineBytes: MAX_LINE_BYTES,
-          onLog: (line, kind) => (kind === 'stderr' ? this.stderr.line(() => this.clean(line)) : log('warn', `upstream ${def.name}: ${this.clean(line)}`)),
+          onLog: (line, kind) => (kind === 'stderr' ? this.output.stderr : this.output.stdout).line(() => this.clean(line)),
         })
       : new StreamableHTTPClientTransport(new URL(def.url), {requestInit: {headers: resolved.headers}, fetch: boundedFetch(resolved.fetch ?? fetch, MAX_LINE_BYTES, `upstream ${def.name}'s answer`)})
     this.transport = transport

@@ -37,7 +37,7 @@ import {UpstreamUnavailable, type Resolved} from './link.js'
 import {cutText, ITEM_KINDS, listAll, listKind, noListing, PIN_KIND_OF, type ListingCut, type ListingRefusal, type RawListing} from './listing.js'
 import {exposedName} from './naming.js'
 import type {ItemGate} from './pin-gate.js'
-import {StderrBudget} from './stderr-budget.js'
+import {upstreamOutput} from './output-budget.js'
 
 /** How long a call waits for an upstream that is (re)starting before it is told to try again. */
 const CALL_WAIT_MS = 10_000
@@ -167,7 +167,7 @@ export class UpstreamSource implements ToolSource {
       stdioSession: options.stdioSession,
       budget: options.budget,
       // Its stderr is held to one budget, however many connections it runs on.
-      link: {def, resolve, version, log, logRedactor, stderr: new StderrBudget(def.name, log)},
+      link: {def, resolve, version, log, logRedactor, output: upstreamOutput(def.name, log)},
       onConnected: (connection, client) => this.connected(connection, client),
       onListChanged: (connection, kind) => void this.relist(kind, connection),
       mayRead: (session, uri) => this.mayRead(session, uri),
