@@ -87,7 +87,8 @@ function rawPost(url: string, body: string, headers: string[]): Promise<{status:
       res.on('end', () => resolve({status: res.statusCode ?? 0, text}))
     })
     req.on('error', reject)
-    req.end(body)
+    // As bytes: Node writes the headers with the first chunk of a string body, in its encoding (UTF-8), and as Latin-1 otherwise.
+    req.end(Buffer.from(body))
   })
 }
 
@@ -265,6 +266,14 @@ describe('protocol eras (issue 21)', function () {
         ])
         assert.equal(repeated.status, 400, transport)
         assert.match(repeated.text, /appears more than once/)
+        // The bytes of 'Zürich' in Latin-1, unencoded: Node reads them as 'Zürich', a proxy comparing bytes (or UTF-8) as another value; no client sends them so.
+        const latin1 = await rawPost(url, JSON.stringify({jsonrpc: '2.0', id: 1, method: 'tools/call', params: {name: 'headerhttp__route', arguments: {region: 'Zürich'}, _meta: envelope()}}), [
+          ...Object.entries({...bearer(key), 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-protocol-version': MODERN, 'mcp-method': 'tools/call', 'mcp-name': 'headerhttp__route'}).flat(),
+          'mcp-param-region',
+          'Z\xFCrich',
+        ])
+        assert.equal(latin1.status, 400, `${transport}: ${latin1.text}`)
+        assert.match(latin1.text, /must be Base64-encoded/)
         // Agreeing, plainly or Base64-encoded, the call is served; an argument left out needs no header.
         assert.match((await call({region: 'eu-west'}, {'mcp-param-region': 'eu-west'})).text, /region=eu-west/)
         assert.match((await call({region: 'Zürich'}, {'mcp-param-region': `=?base64?${Buffer.from('Zürich').toString('base64')}?=`})).text, /region=Zürich/)

@@ -35,12 +35,19 @@ function trimOws(value: string): string {
 /** A header value, Base64 sentinel decoded; undefined when the sentinel is not canonical Base64 of UTF-8. */
 export function decodeHeaderValue(raw: string): string | undefined {
   const value = trimOws(raw)
-  if (!(value.startsWith(BASE64_PREFIX) && value.endsWith(BASE64_SUFFIX) && value.length >= BASE64_PREFIX.length + BASE64_SUFFIX.length)) return value
+  if (!(value.startsWith(BASE64_PREFIX) && value.endsWith(BASE64_SUFFIX))) return value
+  // `=?base64?=` both starts and ends like the sentinel: read as text here, as an empty payload by
+  // the SDK (and so by a proxy that decodes as it does). No client sends it (a value that looks
+  // like the sentinel is itself encoded), so it is refused rather than read either way.
+  if (value.length < BASE64_PREFIX.length + BASE64_SUFFIX.length) return undefined
   const b64 = value.slice(BASE64_PREFIX.length, value.length - BASE64_SUFFIX.length)
   if (!BASE64_CANONICAL.test(b64)) return undefined
   const bytes = Buffer.from(b64, 'base64')
   try {
-    return new TextDecoder('utf-8', {fatal: true}).decode(bytes)
+    // ignoreBOM: a leading U+FEFF is part of the value (a client encodes it, as any non-ASCII
+    // character); stripping it refused `\uFEFFeu` sent as it must be, and let `eu` match a header
+    // that a decoder keeping the BOM reads as another value.
+    return new TextDecoder('utf-8', {fatal: true, ignoreBOM: true}).decode(bytes)
   } catch {
     return undefined
   }

@@ -8,19 +8,23 @@
  * HEADER_MISMATCH), never served on the body's reading while a proxy took the header's.
  *
  * The rules, as the revision and the SDK's own HTTP entry have them:
- * - only properties reached through a chain of `properties` keys declare (a listed tool's
- *   declarations were checked where it was listed: listing.ts leaves out tools whose
- *   declarations no client may honour);
+ * - only properties reached through a chain of `properties` keys declare, walked as the SDK's
+ *   client walks them when it mirrors (any object, an array too), so that no header a client
+ *   sends goes unchecked (listing.ts leaves out the tools whose declarations are not valid only
+ *   for 2026-07-28 HTTP upstreams: a stdio or 2025 upstream's are served as listed);
  * - an argument absent or null: the header is not expected (a header sent anyway is ignored);
  * - an argument that is an object or an array: not mirrored, not checked;
  * - otherwise the header must be there and decode (the `=?base64?…?=` sentinel) to the value:
- *   strings and booleans compare as text, numbers numerically (`42.0` is `42`).
+ *   strings and booleans compare as text, numbers numerically (`42.0` is `42`);
+ * - a header carrying anything but visible ASCII, space and tab is refused: a client encodes such
+ *   a value, and Node reads the bytes as Latin-1, so `Z\xFCrich` would match `Zürich` here
+ *   while a proxy comparing bytes (or UTF-8) reads another value.
  *
  * A refusal names the header and the argument, never their values: arguments may be anything,
  * and refusals are logged and audited.
  */
 import {decodeHeaderValue, mismatch} from './headers.js'
-import {type EraRefusal, isPlainObject} from './protocol.js'
+import type {EraRefusal} from './protocol.js'
 
 /** One argument mirrored into a header: where it sits in `arguments`, and the header's name after `Mcp-Param-`. */
 export interface ParamHeader {
@@ -32,16 +36,21 @@ export interface ParamHeader {
 const X_MCP_HEADER = 'x-mcp-header'
 const PREFIX = 'mcp-param-'
 const DECIMAL = /^-?\d+(\.\d+)?$/
+/** What a header value may hold unencoded (RFC 9110 field-value, visible ASCII): anything else comes Base64-encoded. */
+const NOT_PLAIN = /[^\t\x20-\x7e]/
+
+/** A JSON object or array: what the SDK walks into, for schemas and for arguments alike. */
+const isNode = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object'
 
 /** The arguments an input schema mirrors into headers (none for most tools). */
 export function paramHeadersOf(inputSchema: unknown): ParamHeader[] {
   const found: ParamHeader[] = []
   const visit = (schema: unknown, path: string[]): void => {
-    if (!isPlainObject(schema)) return
+    if (!isNode(schema)) return
     const name = schema[X_MCP_HEADER]
     if (path.length > 0 && typeof name === 'string' && name.length > 0) found.push({path, name, type: typeof schema.type === 'string' ? schema.type : ''})
     const properties = schema.properties
-    if (isPlainObject(properties)) for (const key of Object.keys(properties)) visit(properties[key], [...path, key])
+    if (isNode(properties)) for (const key of Object.keys(properties)) visit(properties[key], [...path, key])
   }
   visit(inputSchema, [])
   return found
@@ -58,7 +67,7 @@ function asHeaderText(value: unknown): string | undefined {
 function valueAt(root: unknown, path: readonly string[]): unknown {
   let node = root
   for (const key of path) {
-    if (!isPlainObject(node)) return undefined
+    if (!isNode(node)) return undefined
     node = node[key]
   }
   return node
@@ -79,6 +88,7 @@ export function checkParamHeaders(declared: readonly ParamHeader[], args: unknow
     if (values === undefined || values.length === 0) return mismatch('param_header_missing', '(missing)', `the body carries ${where} but the required ${headerName} header is absent`)
     // Repeated, a proxy and keyward could each read a different copy.
     if (values.length > 1) return mismatch('param_header_repeated', headerName, `the ${headerName} header appears more than once`)
+    if (NOT_PLAIN.test(values[0])) return mismatch('param_header_encoding', headerName, `the ${headerName} header carries characters that must be Base64-encoded`)
     const decoded = decodeHeaderValue(values[0])
     if (decoded === undefined) return mismatch('param_header_encoding', headerName, `the ${headerName} header carries an invalid Base64 value`)
     const numeric = (decl.type === 'integer' || decl.type === 'number') && typeof raw === 'number' && DECIMAL.test(decoded)

@@ -11,6 +11,15 @@ import {originAllowed} from '../../net/hosts.js'
 
 const EXPOSED = 'www-authenticate, mcp-session-id, mcp-protocol-version, retry-after, ratelimit, ratelimit-policy'
 const ALLOWED = 'authorization, x-api-key, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id, mcp-method, mcp-name'
+/** An `Mcp-Param-*` header (SEP-2243) a preflight asks for: a tool's own name, so not listed above but allowed by its prefix. */
+const PARAM_HEADER = /^mcp-param-[!#$%&'*+.^_`|~0-9a-z-]+$/
+
+/** The allowed headers, with the `Mcp-Param-*` ones this preflight asks for: a 2026-07-28 call of a tool that declares x-mcp-header must send them. */
+function allowedFor(req: IncomingMessage): string {
+  const asked = (req.headersDistinct['access-control-request-headers'] ?? []).flatMap((v) => v.split(',')).map((h) => h.trim().toLowerCase())
+  const params = [...new Set(asked.filter((h) => PARAM_HEADER.test(h)))].slice(0, 64)
+  return params.length > 0 ? `${ALLOWED}, ${params.join(', ')}` : ALLOWED
+}
 
 /** Sets the CORS headers of a request from an allowed origin; true when it was a preflight, answered here. */
 export function corsFor(hosts: () => readonly string[]): (req: IncomingMessage, res: ServerResponse) => boolean {
@@ -21,7 +30,7 @@ export function corsFor(hosts: () => readonly string[]): (req: IncomingMessage, 
     res.setHeader('vary', 'origin')
     res.setHeader('access-control-expose-headers', EXPOSED)
     if (req.method !== 'OPTIONS') return false
-    res.writeHead(204, {'access-control-allow-methods': 'GET, POST, DELETE', 'access-control-allow-headers': ALLOWED, 'access-control-max-age': '600'})
+    res.writeHead(204, {'access-control-allow-methods': 'GET, POST, DELETE', 'access-control-allow-headers': allowedFor(req), 'access-control-max-age': '600'})
     res.end()
     return true
   }

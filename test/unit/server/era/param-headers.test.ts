@@ -70,3 +70,41 @@ describe('era: Mcp-Param headers (SEP-2243)', () => {
     }
   })
 })
+
+describe('era: Mcp-Param headers, read as the SDK client sends them and as a proxy reads them (review1)', () => {
+  const b64 = (s: string) => `=?base64?${Buffer.from(s).toString('base64')}?=`
+
+  it('expects no header for an integer past the safe range: the SDK client sends none for it', () => {
+    assert.equal(check({count: 2 ** 53}, {}), undefined)
+    assert.equal(check({count: 2 ** 53 - 1}, {})?.reason, 'param_header_missing')
+  })
+
+  it('refuses a header value that is not visible ASCII: Node reads its bytes as Latin-1, a proxy as bytes', () => {
+    // 'Z\xFCrich' is what Node hands over for the bytes 5A FC 72 69 63 68: equal to the body's 'Zürich' as text.
+    assert.equal(check({region: 'Zürich'}, {'mcp-param-region': 'Z\xFCrich'})?.reason, 'param_header_encoding')
+    assert.equal(check({region: 'Zürich'}, {'mcp-param-region': b64('Zürich')}), undefined)
+  })
+
+  it('keeps a leading U+FEFF as part of the value, as the client encoded it', () => {
+    assert.equal(check({region: '\uFEFFeu'}, {'mcp-param-region': b64('\uFEFFeu')}), undefined, 'the SDK client sends this for \\uFEFFeu')
+    assert.equal(check({region: 'eu'}, {'mcp-param-region': b64('\uFEFFeu')})?.reason, 'param_header_mismatch')
+  })
+
+  it('refuses `=?base64?=`, which the SDK decodes as an empty payload and keyward read as text', () => {
+    assert.equal(check({region: '=?base64?='}, {'mcp-param-region': '=?base64?='})?.reason, 'param_header_encoding')
+    assert.equal(check({region: ''}, {'mcp-param-region': '=?base64?='})?.reason, 'param_header_encoding')
+    // What the SDK client sends for each.
+    assert.equal(check({region: '=?base64?='}, {'mcp-param-region': b64('=?base64?=')}), undefined)
+    assert.equal(check({region: ''}, {'mcp-param-region': '=?base64??='}), undefined)
+  })
+
+  it('walks `properties` and arguments as the SDK client does when it mirrors: arrays too', () => {
+    const odd = {type: 'object', properties: {loc: {type: 'object', properties: [{type: 'string', 'x-mcp-header': 'Zone'}]}}}
+    const found = paramHeadersOf(odd)
+    assert.deepEqual(found.map((d) => [d.path.join('.'), d.name]), [['loc.0', 'Zone']])
+    // The SDK client mirrors arguments.loc[0] into Mcp-Param-Zone: a header that disagrees must not pass unchecked.
+    assert.equal(checkParamHeaders(found, {loc: {0: 'eu'}}, headersOf({'mcp-param-zone': 'us'}))?.reason, 'param_header_mismatch')
+    assert.equal(checkParamHeaders(found, {loc: ['eu']}, headersOf({'mcp-param-zone': 'us'}))?.reason, 'param_header_mismatch')
+    assert.equal(checkParamHeaders(found, {loc: ['eu']}, headersOf({'mcp-param-zone': 'eu'})), undefined)
+  })
+})

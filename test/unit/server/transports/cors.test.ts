@@ -42,6 +42,15 @@ describe('server: CORS on /mcp', function () {
     assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /^authorization, x-api-key, content-type, accept, mcp-session-id/)
   })
 
+  it("a preflight asking for a tool's Mcp-Param-* headers (SEP-2243) is allowed them, and nothing else it asks for", async () => {
+    const origin = `http://localhost:${port}`
+    const preflight = await fetch(base, {method: 'OPTIONS', headers: {origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, mcp-param-region, x-other, mcp-param-dry-run'}})
+    assert.equal(preflight.status, 204)
+    const allowed = (preflight.headers.get('access-control-allow-headers') ?? '').split(', ')
+    assert.ok(allowed.includes('mcp-param-region') && allowed.includes('mcp-param-dry-run'), allowed.join(', '))
+    assert.ok(!allowed.includes('x-other'))
+  })
+
   it('another origin, or none, gets no CORS header; its preflight is not answered here', async () => {
     for (const headers of [{origin: 'http://evil.example'}, {origin: `http://localhost:${port + 1}`}, {origin: 'null'}, {}] as Record<string, string>[]) {
       const r = await fetch(base, {method: 'OPTIONS', headers})
