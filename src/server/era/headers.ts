@@ -26,6 +26,17 @@ export const NAME_SOURCE: Readonly<Record<string, 'name' | 'uri'>> = {'tools/cal
 const BASE64_PREFIX = '=?base64?'
 const BASE64_SUFFIX = '?='
 const BASE64_CANONICAL = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+/** What a mirrored value may hold unencoded (visible ASCII, space, tab): a client Base64-encodes anything else. */
+const NOT_PLAIN = /[^\t\x20-\x7e]/
+
+/**
+ * Whether a header value holds what a client must have Base64-encoded. Node reads a header's
+ * bytes as Latin-1, so the bytes of `Z\xFCrich` would read here as `Zürich`, while a proxy
+ * comparing bytes (or UTF-8) reads another value: such a value is refused, never compared.
+ */
+export function needsEncoding(raw: string): boolean {
+  return NOT_PLAIN.test(raw)
+}
 
 /** RFC 9110 optional whitespace around a field value. */
 function trimOws(value: string): string {
@@ -75,6 +86,7 @@ export function checkStandardHeaders(headers: StandardHeaders, message: {method:
   if (headers.name === undefined) {
     return value === undefined ? undefined : mismatch('name_header_missing', '(missing)', `the body carries params.${field}="${value}" but the required Mcp-Name header is absent`)
   }
+  if (needsEncoding(headers.name)) return mismatch('name_header_encoding', 'Mcp-Name', 'the Mcp-Name header carries characters that must be Base64-encoded')
   const name = decodeHeaderValue(headers.name)
   if (name === undefined) return mismatch('name_header_encoding', headers.name, 'the Mcp-Name header carries an invalid Base64 value')
   if (value !== undefined && name !== value) return mismatch('name_header_mismatch', headers.name, `the body carries params.${field}="${value}" but the Mcp-Name header names "${name}"`)

@@ -23,7 +23,7 @@
  * A refusal names the header and the argument, never their values: arguments may be anything,
  * and refusals are logged and audited.
  */
-import {decodeHeaderValue, mismatch} from './headers.js'
+import {decodeHeaderValue, mismatch, needsEncoding} from './headers.js'
 import type {EraRefusal} from './protocol.js'
 
 /** One argument mirrored into a header: where it sits in `arguments`, and the header's name after `Mcp-Param-`. */
@@ -36,8 +36,6 @@ export interface ParamHeader {
 const X_MCP_HEADER = 'x-mcp-header'
 const PREFIX = 'mcp-param-'
 const DECIMAL = /^-?\d+(\.\d+)?$/
-/** What a header value may hold unencoded (RFC 9110 field-value, visible ASCII): anything else comes Base64-encoded. */
-const NOT_PLAIN = /[^\t\x20-\x7e]/
 
 /** A JSON object or array: what the SDK walks into, for schemas and for arguments alike. */
 const isNode = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object'
@@ -88,7 +86,7 @@ export function checkParamHeaders(declared: readonly ParamHeader[], args: unknow
     if (values === undefined || values.length === 0) return mismatch('param_header_missing', '(missing)', `the body carries ${where} but the required ${headerName} header is absent`)
     // Repeated, a proxy and keyward could each read a different copy.
     if (values.length > 1) return mismatch('param_header_repeated', headerName, `the ${headerName} header appears more than once`)
-    if (NOT_PLAIN.test(values[0])) return mismatch('param_header_encoding', headerName, `the ${headerName} header carries characters that must be Base64-encoded`)
+    if (needsEncoding(values[0])) return mismatch('param_header_encoding', headerName, `the ${headerName} header carries characters that must be Base64-encoded`)
     const decoded = decodeHeaderValue(values[0])
     if (decoded === undefined) return mismatch('param_header_encoding', headerName, `the ${headerName} header carries an invalid Base64 value`)
     const numeric = (decl.type === 'integer' || decl.type === 'number') && typeof raw === 'number' && DECIMAL.test(decoded)

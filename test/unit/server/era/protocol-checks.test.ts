@@ -86,6 +86,8 @@ describe('era: standard headers against the body', () => {
       [headers('b'), call('a'), 'name_header_mismatch'],
       [headers('=?base64?not base64!?='), call('a'), 'name_header_encoding'],
       [headers('=?base64?/w==?='), call('a'), 'name_header_encoding'],
+      // The bytes of `météo` in Latin-1, unencoded: Node reads them as the name, a proxy as other bytes.
+      [headers('m\xe9t\xe9o'), call('météo'), 'name_header_encoding'],
       [{protocolVersion: V, method: 'prompts/get', name: 'p'}, {method: 'prompts/get', params: {name: 'q', _meta: meta()}}, 'name_header_mismatch'],
       [{protocolVersion: V, method: 'resources/read', name: 'file:///a'}, {method: 'resources/read', params: {uri: 'file:///etc/passwd', _meta: meta()}}, 'name_header_mismatch'],
     ]
