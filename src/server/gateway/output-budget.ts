@@ -1,7 +1,7 @@
 /**
- * How many lines about an upstream's output reach keyward's log: its stderr lines, and the
+ * How many lines about an upstream's output reach keyward's log: its stderr lines, the
  * warnings about lines on its stdout that are not the protocol (not JSON, not JSON-RPC, over
- * the line limit). Each line is bounded (16 KiB, child-transport.ts, and 500 characters once
+ * the line limit), and the listings that failed after it said a list changed. Each line is bounded (16 KiB, child-transport.ts, and 500 characters once
  * cleaned, link.ts), but an upstream chooses how many it writes, and a chatty or hostile one
  * would fill the operator's log and spend keyward's time redacting. So each upstream has a token
  * bucket for each kind: a burst of STDERR_BURST lines, then STDERR_PER_SECOND a second; what is
@@ -22,6 +22,8 @@ export interface OutputKind {
 
 export const STDERR: OutputKind = {level: 'info', noun: ['stderr line', 'stderr lines']}
 export const STDOUT_GARBAGE: OutputKind = {level: 'warn', noun: ['warning about its stdout', 'warnings about its stdout']}
+/** A listing that failed after the upstream said a list changed: it chooses how often it says so. */
+export const FAILED_LISTINGS: OutputKind = {level: 'warn', noun: ['failed listing', 'failed listings']}
 
 export class OutputBudget {
   private tokens = STDERR_BURST

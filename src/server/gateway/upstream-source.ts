@@ -37,10 +37,22 @@ import {UpstreamUnavailable, type Resolved} from './link.js'
 import {cutText, ITEM_KINDS, listAll, listKind, noListing, PIN_KIND_OF, type ListingCut, type ListingRefusal, type RawListing} from './listing.js'
 import {exposedName} from './naming.js'
 import type {ItemGate} from './pin-gate.js'
-import {upstreamOutput} from './output-budget.js'
+import {FAILED_LISTINGS, OutputBudget, upstreamOutput} from './output-budget.js'
 
 /** How long a call waits for an upstream that is (re)starting before it is told to try again. */
 const CALL_WAIT_MS = 10_000
+/**
+ * The least time from one listing of a kind on a connection to the next. An upstream that says
+ * its list changed after every listing (hostile, or broken) would otherwise be listed as fast as
+ * it answers, each listing spending keyward's time (the pin gate, the catalog) and, when it
+ * fails, a line of the log: now at most five a second, the changes said meanwhile taken together.
+ */
+const RELIST_GAP_MS = 200
+
+/** Waits `ms` (nothing when not positive); the wait alone does not keep keyward running. */
+function pause(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms).unref()) : Promise.resolve()
+}
 
 export type {ServeMode} from './connections.js'
 
@@ -149,6 +161,7 @@ export class UpstreamSource implements ToolSource {
 
   constructor(private readonly options: UpstreamSourceOptions) {
     this.name = options.def.name
+    this.failedListings = new OutputBudget(options.def.name, options.log, FAILED_LISTINGS)
     this.principals = options.principals
     this.firstList = new Promise((resolve) => {
       this.listed = () => {
@@ -328,6 +341,9 @@ export class UpstreamSource implements ToolSource {
     for (const kind of ITEM_KINDS) this.changed(kind)
   }
 
+  /** How many of the listings that failed after a list change are logged (the upstream chooses how often it says one changed). */
+  private readonly failedListings: OutputBudget
+
   /** A listing cut short by its bounds (listing.ts): what is left out is not served, and the operator is told once. */
   private readonly onCut = (notice: ListingCut | ListingRefusal): void => {
     const told = 'refused' in notice ? 'tools left out' : notice.what
@@ -343,7 +359,10 @@ export class UpstreamSource implements ToolSource {
     try {
       do {
         states.set(kind, 'listing')
+        const started = Date.now()
         await this.listAgain(kind, connection)
+        // Said to have changed again meanwhile: listed again, but not at once (RELIST_GAP_MS).
+        if (states.get(kind) === 'again') await pause(started + RELIST_GAP_MS - Date.now())
       } while (states.get(kind) === 'again')
     } finally {
       states.delete(kind)
@@ -364,8 +383,8 @@ export class UpstreamSource implements ToolSource {
       this.expose(into, [kind], true)
       this.changed(kind)
     } catch (err) {
-      // The upstream's own error text: it may quote a secret it was given.
-      this.options.log('warn', `upstream ${this.name}: listing its ${kind}s failed (${this.options.logRedactor().text(strip((err as Error).message))})`)
+      // The upstream's own error text: it may quote a secret it was given. As often as the upstream says a list changed: budgeted.
+      this.failedListings.line(() => `listing its ${kind}s failed (${this.options.logRedactor().text(strip((err as Error).message))})`)
     }
   }
 
