@@ -181,16 +181,16 @@ describe('an upstream that floods: bounded towards a slow client, and in the log
   it('an upstream that says its list changed at every listing is listed a few times a second, not as fast as it answers, and its failures are logged within a budget', async () => {
     const s = await bed.serve(['--stateless'])
     const c = await bed.connect(s.url, key)
-    for (const fail of [false, true]) {
+    for (const [fail, after] of [[false, false], [false, true], [true, false]]) {
       const served = async () => Number(((await c.callTool({name: 'flood__lists_served', arguments: {}})) as {content: {text: string}[]}).content[0].text)
       const before = await served()
       const started = Date.now()
-      await c.callTool({name: 'flood__loop_lists', arguments: {fail}})
+      await c.callTool({name: 'flood__loop_lists', arguments: {fail, after}})
       await sleep(3000)
       const listed = (await served()) - before
       const seconds = (Date.now() - started) / 1000
       // Five a second (one every 200 ms), and the first at once; unpaced, it ran to thousands.
-      assert.ok(listed >= 2 && listed <= 5 * seconds + 3, `${fail ? 'failing' : 'answering'}: ${listed} listings in ${seconds.toFixed(1)} s`)
+      assert.ok(listed >= 2 && listed <= 5 * seconds + 3, `${fail ? 'failing' : after ? 'saying so after answering' : 'answering'}: ${listed} listings in ${seconds.toFixed(1)} s`)
     }
     const failures = s.logs().match(/upstream flood: listing its tools failed/g)?.length ?? 0
     assert.ok(failures >= 1 && failures <= 20, `${failures} failures logged`)

@@ -146,11 +146,13 @@ export class UpstreamSource implements ToolSource {
   /** What each key or session connection lists, once it has. */
   private readonly own = new WeakMap<Connection, Items>()
   /**
-   * The listings in flight, per connection and kind; `again` when a list_changed came meanwhile.
-   * An upstream chooses how often it says its lists changed, and whether it answers at all: a
-   * notification costs at most one listing after the one in flight, never a request of its own.
+   * The listings again, per connection and kind: whether one is in flight (or waiting its turn),
+   * `again` when a list_changed came meanwhile, and when the last one began. An upstream chooses
+   * how often it says its lists changed, and whether it answers at all: a notification costs at
+   * most one listing after the one in flight, never a request of its own, and none starts within
+   * RELIST_GAP_MS of the one before, whether the notification came during it or after it.
    */
-  private readonly relisting = new WeakMap<Connection, Map<ItemKind, 'listing' | 'again'>>()
+  private readonly relisting = new WeakMap<Connection, Map<ItemKind, {busy: boolean; again: boolean; started: number}>>()
   private readonly listeners = new Set<(kind: ItemKind) => void>()
   /** The lists whose cut (or tools left out) the operator was told of: once each, however often the upstream has them listed again. */
   private readonly cutsTold = new Set<string>()
@@ -355,17 +357,21 @@ export class UpstreamSource implements ToolSource {
   private async relist(kind: ItemKind, connection: Connection): Promise<void> {
     let states = this.relisting.get(connection)
     if (!states) this.relisting.set(connection, (states = new Map()))
-    if (states.has(kind)) return void states.set(kind, 'again')
+    let state = states.get(kind)
+    if (!state) states.set(kind, (state = {busy: false, again: false, started: Number.NEGATIVE_INFINITY}))
+    if (state.busy) return void (state.again = true)
+    state.busy = true
     try {
       do {
-        states.set(kind, 'listing')
-        const started = Date.now()
+        // Not at once after the listing before (RELIST_GAP_MS), however the upstream times its word;
+        // what it says meanwhile is taken in by the listing that follows, which begins after it.
+        await pause(state.started + RELIST_GAP_MS - Date.now())
+        state.again = false
+        state.started = Date.now()
         await this.listAgain(kind, connection)
-        // Said to have changed again meanwhile: listed again, but not at once (RELIST_GAP_MS).
-        if (states.get(kind) === 'again') await pause(started + RELIST_GAP_MS - Date.now())
-      } while (states.get(kind) === 'again')
+      } while (state.again)
     } finally {
-      states.delete(kind)
+      state.busy = false
     }
   }
 
