@@ -165,10 +165,8 @@ export class UpstreamLink {
     for (const wake of this.waiters.splice(0)) wake()
   }
 
-  /** Text the upstream wrote, as keyward may log or show it: every vault secret redacted, and bounded. */
   private clean(line: string): string {
-    const out = this.options.logRedactor().text(line)
-    return out.length > 500 ? `${out.slice(0, 500)}…` : out
+    return cleanText(this.options.logRedactor(), line)
   }
 
   private async connect(): Promise<void> {
@@ -436,6 +434,12 @@ function deliverAnswers(transport: Transport, client: Client, missing: () => voi
 }
 
 /** Whether objects and arrays nest deeper than `max` levels in `value`: walked without recursion, whatever the depth. */
+/** Text an upstream wrote, as keyward may log or show it: every vault secret redacted, and bounded. */
+export function cleanText(redactor: Redactor, text: string): string {
+  const out = redactor.text(text)
+  return out.length > 500 ? `${out.slice(0, 500)}…` : out
+}
+
 function nestedDeeper(value: unknown, max: number): boolean {
   const stack: [unknown, number][] = [[value, 0]]
   while (stack.length > 0) {

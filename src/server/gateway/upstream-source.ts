@@ -33,7 +33,7 @@ import type {CallEnv, ClientSession, ItemKind, SourcePrompt, SourceResource, Sou
 import {boundedCall} from './call-bounds.js'
 import {Connections, type Connection, type ProcessBudget, type ServeMode} from './connections.js'
 import {callModern, type ModernCall} from './input.js'
-import {UpstreamUnavailable, type Resolved} from './link.js'
+import {cleanText, UpstreamUnavailable, type Resolved} from './link.js'
 import {cutText, ITEM_KINDS, listAll, listKind, noListing, PIN_KIND_OF, type ListingCut, type ListingRefusal, type RawListing} from './listing.js'
 import {exposedName} from './naming.js'
 import type {ItemGate} from './pin-gate.js'
@@ -390,7 +390,7 @@ export class UpstreamSource implements ToolSource {
       this.changed(kind)
     } catch (err) {
       // The upstream's own error text: it may quote a secret it was given. As often as the upstream says a list changed: budgeted.
-      this.failedListings.line(() => `listing its ${kind}s failed (${this.options.logRedactor().text(strip((err as Error).message))})`)
+      this.failedListings.line(() => `listing its ${kind}s failed (${cleanText(this.options.logRedactor(), strip((err as Error).message))})`)
     }
   }
 
