@@ -433,13 +433,13 @@ function deliverAnswers(transport: Transport, client: Client, missing: () => voi
   if (closed) transport.onclose = () => setImmediate(() => closed.call(transport))
 }
 
-/** Whether objects and arrays nest deeper than `max` levels in `value`: walked without recursion, whatever the depth. */
 /** Text an upstream wrote, as keyward may log or show it: every vault secret redacted, and bounded. */
 export function cleanText(redactor: Redactor, text: string): string {
   const out = redactor.text(text)
   return out.length > 500 ? `${out.slice(0, 500)}…` : out
 }
 
+/** Whether objects and arrays nest deeper than `max` levels in `value`: walked without recursion, whatever the depth. */
 function nestedDeeper(value: unknown, max: number): boolean {
   const stack: [unknown, number][] = [[value, 0]]
   while (stack.length > 0) {

@@ -1,14 +1,14 @@
 /**
- * How many lines about an upstream's output reach keyward's log: its stderr lines, the
- * warnings about lines on its stdout that are not the protocol (not JSON, not JSON-RPC, over
- * the line limit), and the listings that failed after it said a list changed. Each line is
- * bounded (16 KiB, child-transport.ts, and 500 characters once cleaned, link.ts), but an
- * upstream chooses how many it writes, and a chatty or hostile one
- * would fill the operator's log and spend keyward's time redacting. So each upstream has a token
- * bucket for each kind: a burst of STDERR_BURST lines, then STDERR_PER_SECOND a second; what is
- * over is counted, not logged (nor redacted), and one line says how many: `upstream NAME: N
- * stderr lines not logged (too many)`, before the next line logged, or within a second of the
- * last one skipped when the upstream falls quiet.
+ * How many lines about an upstream's output reach keyward's log: its stderr lines, the warnings
+ * about lines on its stdout that are not the protocol (not JSON, not JSON-RPC, over the line
+ * limit), and the listings that failed after it said a list changed. Each line is bounded
+ * (16 KiB, child-transport.ts, and 500 characters once cleaned, link.ts cleanText), but an
+ * upstream chooses how many it writes, and a chatty or hostile one would fill the operator's log
+ * and spend keyward's time redacting. So each upstream has a token bucket for each kind: a burst
+ * of STDERR_BURST lines, then STDERR_PER_SECOND a second; what is over is counted, not logged
+ * (nor redacted), and one line says how many: `upstream NAME: N stderr lines not logged (too
+ * many)`, before the next line logged, or within a second of the last one skipped when the
+ * upstream falls quiet.
  */
 import type {Logger, LogLevel} from '../log.js'
 
