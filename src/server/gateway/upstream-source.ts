@@ -153,6 +153,8 @@ export class UpstreamSource implements ToolSource {
    * RELIST_GAP_MS of the one before, whether the notification came during it or after it.
    */
   private readonly relisting = new WeakMap<Connection, Map<ItemKind, {busy: boolean; again: boolean; started: number}>>()
+  /** How many of the listings that failed after a list change are logged (the upstream chooses how often it says one changed). */
+  private readonly failedListings: OutputBudget
   private readonly listeners = new Set<(kind: ItemKind) => void>()
   /** The lists whose cut (or tools left out) the operator was told of: once each, however often the upstream has them listed again. */
   private readonly cutsTold = new Set<string>()
@@ -181,7 +183,7 @@ export class UpstreamSource implements ToolSource {
       log,
       stdioSession: options.stdioSession,
       budget: options.budget,
-      // Its stderr is held to one budget, however many connections it runs on.
+      // Its output (stderr, warnings about its stdout) is held to budgets, however many connections it runs on.
       link: {def, resolve, version, log, logRedactor, output: upstreamOutput(def.name, log)},
       onConnected: (connection, client) => this.connected(connection, client),
       onListChanged: (connection, kind) => void this.relist(kind, connection),
@@ -342,9 +344,6 @@ export class UpstreamSource implements ToolSource {
     this.own.set(connection, items)
     for (const kind of ITEM_KINDS) this.changed(kind)
   }
-
-  /** How many of the listings that failed after a list change are logged (the upstream chooses how often it says one changed). */
-  private readonly failedListings: OutputBudget
 
   /** A listing cut short by its bounds (listing.ts): what is left out is not served, and the operator is told once. */
   private readonly onCut = (notice: ListingCut | ListingRefusal): void => {
