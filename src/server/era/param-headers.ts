@@ -78,7 +78,7 @@ function valueAt(root: unknown, path: readonly string[]): unknown {
 export function checkParamHeaders(declared: readonly ParamHeader[], args: unknown, header: (name: string) => readonly string[] | undefined): EraRefusal | undefined {
   for (const decl of declared) {
     const raw = valueAt(args, decl.path)
-    const text = raw === null || raw === undefined ? undefined : asHeaderText(raw)
+    const text = asHeaderText(raw)
     if (text === undefined) continue
     const headerName = `Mcp-Param-${decl.name}`
     const where = `arguments.${decl.path.join('.')}`
