@@ -130,6 +130,7 @@ describe('protocol eras (issue 21)', function () {
       ['dualhttp', ['--url', await httpUpstream()]],
       ['modernhttp', ['--url', await httpUpstream('--modern-only')]],
       ['headerhttp', ['--url', await httpUpstream(HEADER_FIXTURE, '--invalid')]],
+      ['hdr', ['--env', 'FIXTURE_HEADERS=1', '--', process.execPath, LEGACY_FIXTURE]],
     ] as const) {
       const r = await box.run(['upstream', 'add', name, '--skip-check', ...args])
       assert.equal(r.code, 0, r.stderr)
@@ -238,6 +239,27 @@ describe('protocol eras (issue 21)', function () {
       const logs = [...servers.values()].map((s) => s.logs()).join('\n')
       assert.match(logs, /upstream headerhttp listed 1 tool whose x-mcp-header declarations are not valid \(SEP-2243\): left out/)
       assert.doesNotMatch(logs, /forged line|\u001b/)
+    })
+
+    it("a stdio 2025 upstream's tool whose x-mcp-header declarations are not valid is offered without them, and works for clients of both eras; a valid declaration is kept, and its header required (SEP-2243)", async () => {
+      for (const [clientEra, transport] of [['modern', 'stateless'], ['legacy', 'stateful']] as const) {
+        const client = await connect(clientEra, transport, [])
+        const tools = (await client.listTools()).tools as {name: string; inputSchema?: unknown}[]
+        // The SDK's 2026-07-28 HTTP client leaves out a tool whose declarations are not valid: listed, it was offered without them.
+        const misdeclared = JSON.stringify(tools.find((t) => t.name === 'hdr__misdeclared')?.inputSchema)
+        assert.ok(misdeclared, `${clientEra}: ${tools.map((t) => t.name).join(', ')}`)
+        assert.doesNotMatch(misdeclared, /Count|Bad Name/)
+        // Data that only holds the key (a default) is the upstream's, as it was.
+        assert.match(misdeclared, /data, not a declaration/)
+        assert.equal(textOf(await client.callTool({name: 'hdr__misdeclared', arguments: {count: 3, zone: 'z'}})), '{"count":3,"zone":"z"}', clientEra)
+        assert.match(JSON.stringify(tools.find((t) => t.name === 'hdr__declared')?.inputSchema), /"x-mcp-header":"Region"/, clientEra)
+        assert.equal(textOf(await client.callTool({name: 'hdr__declared', arguments: {region: 'eu'}})), '{"region":"eu"}', clientEra)
+      }
+      const unheaded = await modernPost(servers.get('stateless')!.url, key, {method: 'tools/call', params: {name: 'hdr__declared', arguments: {region: 'eu'}, _meta: envelope()}})
+      assert.equal(unheaded.status, 400)
+      assert.equal(unheaded.json?.error?.code, -32020)
+      const logs = [...servers.values()].map((s) => s.logs()).join('\n')
+      assert.match(logs, /upstream hdr listed 1 tool whose x-mcp-header declarations are not valid \(SEP-2243\): offered without them/)
     })
 
     it("a 2026-07-28 call whose Mcp-Param header is missing, repeated or disagrees with its arguments is refused (400, -32020) before it reaches the upstream; one that agrees is served (SEP-2243)", async () => {

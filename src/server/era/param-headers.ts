@@ -7,11 +7,18 @@
  * may have acted on them: a call whose headers and body disagree is refused (HTTP 400,
  * HEADER_MISMATCH), never served on the body's reading while a proxy took the header's.
  *
- * The rules, as the revision and the SDK's own HTTP entry have them:
+ * A declaration is valid (`invalidDeclaration`, the SDK client's rules) when its name is an RFC
+ * 9110 token, unique but for case, on a string, integer or boolean property reached through a
+ * chain of `properties` keys alone. A 2026-07-28 HTTP client leaves out a tool with one that is
+ * not; so listing.ts has keyward's clients offered none: a 2026-07-28 HTTP upstream's SDK client
+ * leaves such a tool out (it would mirror headers the upstream cannot trust), and any other
+ * upstream's (stdio, 2025), which never reads these headers, has its declarations taken out of
+ * the tool (`withoutDeclarations`), which then works for every client.
+ *
+ * The rules of the check, as the revision and the SDK's own HTTP entry have them:
  * - only properties reached through a chain of `properties` keys declare, walked as the SDK's
  *   client walks them when it mirrors (any object, an array too), so that no header a client
- *   sends goes unchecked (listing.ts leaves out the tools whose declarations are not valid only
- *   for 2026-07-28 HTTP upstreams: a stdio or 2025 upstream's are served as listed);
+ *   sends goes unchecked;
  * - an argument absent or null: the header is not expected (a header sent anyway is ignored);
  * - an argument that is an object or an array: not mirrored, not checked;
  * - otherwise the header must be there and decode (the `=?base64?…?=` sentinel) to the value:
@@ -52,6 +59,60 @@ export function paramHeadersOf(inputSchema: unknown): ParamHeader[] {
   }
   visit(inputSchema, [])
   return found
+}
+
+/** What a header name may be: an RFC 9110 token. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+/** The types of argument a declaration may mirror; `number` is not one (the revision's list). */
+const MIRRORED_TYPES = new Set(['string', 'integer', 'boolean'])
+/** Keywords whose subschemas no chain of `properties` reaches; those in NAMED hold a name -> subschema object. */
+const UNREACHABLE = ['items', 'prefixItems', 'contains', 'additionalProperties', 'unevaluatedProperties', 'unevaluatedItems', 'propertyNames', 'patternProperties', 'dependentSchemas', 'oneOf', 'anyOf', 'allOf', 'not', 'if', 'then', 'else', '$defs', 'definitions']
+const NAMED = new Set(['patternProperties', 'dependentSchemas', '$defs', 'definitions'])
+/** Deeper than this no schema is walked; an upstream's answer nests no deeper than 64 levels (link.ts), so it is never reached. */
+const MAX_WALK = 128
+
+/** Every subschema where a declaration may be looked for: its path, and whether a chain of `properties` alone reached it. */
+function eachSchema(root: unknown, visit: (schema: Record<string, unknown>, path: readonly string[], reachable: boolean) => void): void {
+  const walk = (node: unknown, path: string[], reachable: boolean): void => {
+    if (!isNode(node) || path.length > MAX_WALK) return
+    visit(node, path, reachable)
+    const properties = node.properties
+    if (isNode(properties)) for (const key of Object.keys(properties)) walk(properties[key], [...path, key], reachable)
+    for (const keyword of UNREACHABLE) {
+      const sub = node[keyword]
+      if (sub === undefined) continue
+      const branches = Array.isArray(sub) ? sub : isNode(sub) && NAMED.has(keyword) ? Object.values(sub) : [sub]
+      for (const branch of branches) walk(branch, [...path, `<${keyword}>`], false)
+    }
+  }
+  walk(root, [], true)
+}
+
+/**
+ * Why a tool's declarations are not valid (SEP-2243), or undefined when they are (none is
+ * valid). The reason is keyward's own words: never the upstream's text, which may be anything.
+ */
+export function invalidDeclaration(inputSchema: unknown): string | undefined {
+  const seen = new Set<string>()
+  let fault: string | undefined
+  eachSchema(inputSchema, (schema, path, reachable) => {
+    if (fault !== undefined || !(X_MCP_HEADER in schema)) return
+    const name = schema[X_MCP_HEADER]
+    if (!reachable || path.length === 0) fault = 'a declaration outside a chain of properties'
+    else if (typeof name !== 'string' || !TOKEN.test(name)) fault = 'a header name that is not an RFC 9110 token'
+    else if (typeof schema.type !== 'string' || !MIRRORED_TYPES.has(schema.type)) fault = 'a declaration on an argument that is not a string, integer or boolean'
+    else if (seen.has(name.toLowerCase())) fault = 'one header name declared twice'
+    else seen.add(name.toLowerCase())
+  })
+  return fault
+}
+
+/** A copy of an input schema without a declaration anywhere `invalidDeclaration` looks; data in it (`default`, `examples`) is left as it is. */
+export function withoutDeclarations(inputSchema: unknown): unknown {
+  // A JSON copy: the schema came from JSON, and `__proto__` stays a field (JSON.parse defines it).
+  const copy = JSON.parse(JSON.stringify(inputSchema)) as unknown
+  eachSchema(copy, (schema) => void delete schema[X_MCP_HEADER])
+  return copy
 }
 
 /** An argument's value as its header carries it; undefined when it is not mirrored (absent, null, not a primitive, not exact). */

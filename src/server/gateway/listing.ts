@@ -12,6 +12,8 @@ import type {Client} from '@modelcontextprotocol/client'
 import type {Prompt, Resource, ResourceTemplateType as ResourceTemplate, Tool} from '@modelcontextprotocol/server'
 
 import type {PinKind} from '../../upstreams/pins.js'
+import {invalidDeclaration, withoutDeclarations} from '../era/param-headers.js'
+import {isPlainObject} from '../era/protocol.js'
 import type {ItemKind} from '../tools/source.js'
 
 const MAX_ITEMS = 10_000
@@ -26,18 +28,22 @@ export interface ListingCut {
   bound: string
 }
 
-/** Tools a page listed that no client may be offered: their x-mcp-header declarations are not valid (SEP-2243). */
-export interface ListingRefusal {
-  what: 'tools'
-  refused: number
-}
+/**
+ * Tools a page listed whose x-mcp-header declarations are not valid (SEP-2243), which no client
+ * may be offered as listed: left out (`refused`: a 2026-07-28 HTTP upstream's, which its SDK
+ * client will not call), or offered without the declarations (`stripped`: any other upstream's,
+ * which never reads the headers they ask for).
+ */
+export type ListingRefusal = {what: 'tools'; refused: number} | {what: 'tools'; stripped: number}
 
 /** Told where a listing was cut, or what it left out. */
 export type OnCut = (notice: ListingCut | ListingRefusal) => void
 
 /** What the operator is told of a cut (worded as an answer over the per-answer limit is: bounded-response.ts), or of tools left out. */
 export function cutText(upstream: string, notice: ListingCut | ListingRefusal): string {
-  if ('refused' in notice) return `upstream ${upstream} listed ${notice.refused} tool${notice.refused === 1 ? '' : 's'} whose x-mcp-header declarations are not valid (SEP-2243): left out`
+  const some = (n: number) => `upstream ${upstream} listed ${n} tool${n === 1 ? '' : 's'} whose x-mcp-header declarations are not valid (SEP-2243)`
+  if ('refused' in notice) return `${some(notice.refused)}: left out`
+  if ('stripped' in notice) return `${some(notice.stripped)}: offered without them`
   return `upstream ${upstream}'s ${notice.what} ran past ${notice.bound}, which keyward does not read: the first ${notice.kept} are listed, and the rest are not`
 }
 
@@ -79,8 +85,12 @@ const LISTS = {
 async function onePage(client: Client, what: ListingCut['what'], cursor: string | undefined, onCut?: OnCut): Promise<{items: unknown[]; nextCursor?: string}> {
   const {method, field} = LISTS[what]
   const page = (await client.request({method, ...(cursor !== undefined && {params: {cursor}})})) as Record<string, unknown>
-  const refused = what === 'tools' ? dropUnmirrorable(client, page) : 0
-  if (refused > 0) onCut?.({what: 'tools', refused})
+  if (what === 'tools') {
+    const refused = dropUnmirrorable(client, page)
+    if (refused > 0) onCut?.({what: 'tools', refused})
+    const stripped = stripInvalidDeclarations(page)
+    if (stripped > 0) onCut?.({what: 'tools', stripped})
+  }
   const items = page[field]
   return {items: Array.isArray(items) ? items : [], nextCursor: typeof page.nextCursor === 'string' ? page.nextCursor : undefined}
 }
@@ -108,6 +118,22 @@ function dropUnmirrorable(client: Client, page: Record<string, unknown>): number
     console.warn = warn
   }
   return before - count()
+}
+
+/**
+ * Takes the x-mcp-header declarations out of the tools whose declarations are not valid (what
+ * dropUnmirrorable left: an upstream whose SDK client does not check them); returns how many.
+ * The tool without them is what the pins hold and what clients are offered.
+ */
+function stripInvalidDeclarations(page: Record<string, unknown>): number {
+  if (!Array.isArray(page.tools)) return 0
+  let stripped = 0
+  page.tools = page.tools.map((tool: unknown) => {
+    if (!isPlainObject(tool) || invalidDeclaration(tool.inputSchema) === undefined) return tool
+    stripped++
+    return {...tool, inputSchema: withoutDeclarations(tool.inputSchema)}
+  })
+  return stripped
 }
 
 /**

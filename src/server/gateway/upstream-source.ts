@@ -345,9 +345,9 @@ export class UpstreamSource implements ToolSource {
     for (const kind of ITEM_KINDS) this.changed(kind)
   }
 
-  /** A listing cut short by its bounds (listing.ts): what is left out is not served, and the operator is told once. */
+  /** A listing cut short by its bounds, or tools left out or changed for their x-mcp-header declarations (listing.ts): the operator is told once of each. */
   private readonly onCut = (notice: ListingCut | ListingRefusal): void => {
-    const told = 'refused' in notice ? 'tools left out' : notice.what
+    const told = 'refused' in notice ? 'tools left out' : 'stripped' in notice ? 'tools stripped' : notice.what
     if (this.cutsTold.has(told)) return
     this.cutsTold.add(told)
     this.options.log('warn', cutText(this.name, notice))

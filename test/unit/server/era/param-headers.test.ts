@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict'
 
-import {checkParamHeaders, paramHeadersOf} from '../../../../src/server/era/param-headers.js'
+import {Client} from '@modelcontextprotocol/client'
+
+import {checkParamHeaders, invalidDeclaration, paramHeadersOf, withoutDeclarations} from '../../../../src/server/era/param-headers.js'
 
 const schema = {
   type: 'object',
@@ -106,5 +108,75 @@ describe('era: Mcp-Param headers, read as the SDK client sends them and as a pro
     assert.equal(checkParamHeaders(found, {loc: {0: 'eu'}}, headersOf({'mcp-param-zone': 'us'}))?.reason, 'param_header_mismatch')
     assert.equal(checkParamHeaders(found, {loc: ['eu']}, headersOf({'mcp-param-zone': 'us'}))?.reason, 'param_header_mismatch')
     assert.equal(checkParamHeaders(found, {loc: ['eu']}, headersOf({'mcp-param-zone': 'eu'})), undefined)
+  })
+})
+
+/** Whether the SDK's 2026-07-28 HTTP client keeps a tool of this input schema: its own check (listing.ts calls it on a page). */
+function sdkKeeps(inputSchema: unknown): boolean {
+  const page = {tools: [{name: 't', inputSchema}]}
+  const exclude = (Client.prototype as unknown as {_excludeInvalidXMcpHeaderTools(this: unknown, page: unknown): void})._excludeInvalidXMcpHeaderTools
+  const warn = console.warn
+  console.warn = () => {}
+  try {
+    exclude.call({getProtocolEra: () => 'modern', transport: {}}, page)
+  } finally {
+    console.warn = warn
+  }
+  return page.tools.length === 1
+}
+
+const obj = (properties: Record<string, unknown>, more: Record<string, unknown> = {}) => ({type: 'object', properties, ...more})
+const h = (name: unknown, type = 'string') => ({type, 'x-mcp-header': name})
+
+/** Schemas whose declarations are valid, and not: each judged by keyward as the SDK's client judges it. */
+const CORPUS: [string, unknown, boolean][] = [
+  ['no declaration', obj({a: {type: 'string'}}), true],
+  ['none at all', undefined, true],
+  ['string, integer and boolean', obj({a: h('A'), b: h('B', 'integer'), c: h('C', 'boolean')}), true],
+  ['nested through properties', obj({o: obj({z: h('Zone')})}), true],
+  ['every token character', obj({a: h("!#$%&'*+-.^_`|~09az")}), true],
+  ['a declaration in data (a default) is data', obj({a: {type: 'string', default: {'x-mcp-header': 'Not A Token'}}}), true],
+  ['on a number', obj({a: h('A', 'number')}), false],
+  ['on an object', obj({a: {type: 'object', 'x-mcp-header': 'A'}}), false],
+  ['without a type', obj({a: {'x-mcp-header': 'A'}}), false],
+  ['a name with a space', obj({a: h('Bad Name')}), false],
+  ['a name with a line break', obj({a: h('A\r\nX-Forged: 1')}), false],
+  ['an empty name', obj({a: h('')}), false],
+  ['a name that is not a string', obj({a: h(7)}), false],
+  ['a name declared twice, but for case', obj({a: h('Region'), b: h('region')}), false],
+  ['on the root', {type: 'object', 'x-mcp-header': 'Root'}, false],
+  ['under items', obj({list: {type: 'array', items: h('Item')}}), false],
+  ['under anyOf', obj({a: {anyOf: [h('A'), {type: 'integer'}]}}), false],
+  ['under additionalProperties', obj({}, {additionalProperties: h('Extra')}), false],
+  ['under $defs', obj({}, {$defs: {thing: h('Thing')}}), false],
+  ['under properties under items', obj({list: {type: 'array', items: obj({x: h('X')})}}), false],
+]
+
+describe('era: which x-mcp-header declarations are valid (SEP-2243), and a tool without them', () => {
+  for (const [what, schema, valid] of CORPUS) {
+    it(`${what}: ${valid ? 'valid' : 'not valid'}, as the SDK's client judges it`, () => {
+      assert.equal(sdkKeeps(schema), valid, 'the corpus against the SDK')
+      const fault = invalidDeclaration(schema)
+      assert.equal(fault === undefined, valid, fault)
+      // keyward's words, never the upstream's text
+      if (fault) assert.doesNotMatch(fault, /Bad Name|Forged|Region|Item|Thing|Extra/)
+    })
+  }
+
+  it('a copy without the declarations is valid, keeps everything else (data that holds the key too), and leaves the original as it was', () => {
+    const schema = obj({a: h('A', 'number'), b: {type: 'string', default: {'x-mcp-header': 'kept'}}, list: {type: 'array', items: h('Item')}})
+    const before = JSON.stringify(schema)
+    const stripped = withoutDeclarations(schema)
+    assert.equal(JSON.stringify(schema), before)
+    assert.equal(invalidDeclaration(stripped), undefined)
+    assert.ok(sdkKeeps(stripped))
+    assert.deepEqual(stripped, obj({a: {type: 'number'}, b: {type: 'string', default: {'x-mcp-header': 'kept'}}, list: {type: 'array', items: {type: 'string'}}}))
+  })
+
+  it('a `__proto__` key in a schema stays a field of the copy, never its prototype', () => {
+    const schema = JSON.parse('{"type":"object","properties":{"__proto__":{"type":"number","x-mcp-header":"P"}}}') as unknown
+    const stripped = withoutDeclarations(schema) as {properties: Record<string, unknown>}
+    assert.equal(Object.getPrototypeOf(stripped.properties), Object.prototype)
+    assert.deepEqual(Object.getOwnPropertyDescriptor(stripped.properties, '__proto__')?.value, {type: 'number'})
   })
 })
