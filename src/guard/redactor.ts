@@ -72,7 +72,8 @@ export interface RedactorOptions {
 
 /**
  * The deepest a value is read: the redactor reads no deeper, so whatever crosses keyward nests no
- * deeper either (a client's arguments, guard/patterns.ts; an upstream's messages, link.ts).
+ * deeper either (a client's arguments, guard/patterns.ts; an upstream's messages, link.ts; a
+ * client's whole message, with room for the message around its arguments, parse-message.ts).
  */
 export const MAX_NESTING = 64
 

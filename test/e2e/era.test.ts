@@ -619,6 +619,10 @@ describe('protocol eras (issue 21)', function () {
       const audit = box.path('stages-audit.jsonl')
       const s = await startServe(box, ['--stateless', '--audit-log', audit])
       try {
+        // The revision has no initialize (404): it opens nothing, so it records no authentication; a 2025 one does.
+        assert.equal((await modernPost(s.url, key, {method: 'initialize', params: {_meta: envelope()}})).status, 404)
+        const init2025 = {protocolVersion: '2025-11-25', capabilities: {}, clientInfo: {name: 'old', version: '1'}}
+        assert.equal((await post(s.url, {jsonrpc: '2.0', id: 1, method: 'initialize', params: init2025}, {...bearer(key), 'mcp-protocol-version': '2025-11-25'})).status, 200)
         const echo = (message: string) => modernPost(s.url, limited, {method: 'tools/call', params: {name: 'echo', arguments: {message}, _meta: envelope()}})
         const redacted = await echo('say era-secret-value-4411')
         assert.equal(textOf(redacted.json!.result), 'say [REDACTED:ERA_SECRET]', redacted.text)
@@ -638,7 +642,35 @@ describe('protocol eras (issue 21)', function () {
         }
         const eras = new Set(records.filter((r) => ['tool.call', 'guard.block', 'ratelimit'].includes(String(r.event))).map((r) => `${r.event} ${r.era}`))
         assert.deepEqual([...eras].sort(), ['guard.block modern', 'ratelimit modern', 'tool.call modern'])
+        assert.deepEqual(records.filter((r) => r.event === 'auth.success').map((r) => `${r.method} ${r.era}`), ['initialize legacy'])
         assert.ok(!readFileSync(audit, 'utf8').includes('era-secret-value-4411'), 'no secret in the audit log')
+      } finally {
+        await s.stop()
+      }
+    })
+
+    it('a message nested too deep for the SDK to check (clientCapabilities, in either era) is refused with -32600 and audited, not answered 500; the server serves on', async () => {
+      const audit = box.path('deep-audit.jsonl')
+      const s = await startServe(box, ['--stateless', '--audit-log', audit])
+      try {
+        const deep = `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`
+        const caps = (era: 'modern' | 'legacy') =>
+          era === 'modern'
+            ? `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"${MODERN}","io.modelcontextprotocol/clientInfo":{"name":"d","version":"1"},"io.modelcontextprotocol/clientCapabilities":{"experimental":${deep}}}}}`
+            : `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","clientInfo":{"name":"d","version":"1"},"capabilities":{"experimental":${deep}}}}`
+        for (const era of ['modern', 'legacy'] as const) {
+          const headers = era === 'modern' ? ['mcp-protocol-version', MODERN, 'mcp-method', 'tools/list'] : ['mcp-protocol-version', '2025-11-25']
+          const r = await rawPost(s.url, caps(era), ['authorization', `Bearer ${key}`, 'content-type', 'application/json', 'accept', 'application/json, text/event-stream', ...headers])
+          assert.equal(r.status, 400, `${era}: ${r.text.slice(0, 200)}`)
+          assert.equal((JSON.parse(r.text) as {error: {code: number}}).error.code, -32600, era)
+        }
+        assert.equal(textOf((await modernPost(s.url, key, {method: 'tools/call', params: {name: 'echo', arguments: {message: 'still here'}, _meta: envelope()}})).json!.result), 'still here')
+        let refused: unknown[] = []
+        for (let t = 0; t < 40 && refused.length < 2; t++) {
+          await sleep(50)
+          refused = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.reason === 'too_deep')
+        }
+        assert.equal(refused.length, 2, 'both refusals audited')
       } finally {
         await s.stop()
       }

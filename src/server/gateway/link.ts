@@ -21,6 +21,7 @@
 import {Client, StreamableHTTPClientTransport, type ClientOptions, type McpSubscription, type Transport} from '@modelcontextprotocol/client'
 import type {ClientCapabilities, LoggingLevel, ServerNotification} from '@modelcontextprotocol/server'
 
+import {nestedDeeper} from '../../guard/nesting.js'
 import {MAX_NESTING, type Redactor} from '../../guard/redactor.js'
 import {boundedFetch} from '../../net/bounded-response.js'
 import type {UpstreamDefinition} from '../../upstreams/index.js'
@@ -437,19 +438,6 @@ function deliverAnswers(transport: Transport, client: Client, missing: () => voi
 export function cleanText(redactor: Redactor, text: string): string {
   const out = redactor.text(text)
   return out.length > 500 ? `${out.slice(0, 500)}…` : out
-}
-
-/** Whether objects and arrays nest deeper than `max` levels in `value`: walked without recursion, whatever the depth. */
-function nestedDeeper(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]]
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop()!
-    if (depth > max) return true
-    for (const child of Array.isArray(item) ? item : Object.values(item as object)) {
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1])
-    }
-  }
-  return false
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -1,7 +1,9 @@
 /**
  * The outermost request stage: every refusal by any stage inside it (or by the dispatch) is
- * recorded with its reason, and an accepted `initialize` records the authentication once per
- * session. The method the client sent passes through the runtime's log redactor. With
+ * recorded with its reason, and a 2025 `initialize` that passed them records the authentication
+ * once per session. A 2026-07-28 request named `initialize` opens nothing (the revision has no
+ * handshake and no session, and the SDK answers it METHOD_NOT_FOUND): it records none, or any
+ * caller could write successes that never happened. The method the client sent passes through the runtime's log redactor. With
  * audit.fail-closed, nothing is served while the log cannot be written.
  */
 import {clientText, principalFields, type AuditEvent} from '../../audit/index.js'
@@ -61,7 +63,7 @@ export function auditRequests(trail: AuditTrail): Stage<RequestContext> {
       if (err instanceof Refusal) trail.record(refusalEvent(ctx, err)).catch(() => {})
       throw err
     }
-    if (ctx.principal && ctx.message?.method === 'initialize') {
+    if (ctx.principal && ctx.message?.method === 'initialize' && ctx.era !== 'modern') {
       trail.record({event: 'auth.success', ...requestFacts(ctx)}).catch(() => {})
     }
   }

@@ -1,12 +1,23 @@
 /**
  * Parses the body into one JSON-RPC message. A batch (an array) is refused: the protocol dropped
- * batches in 2025-06-18, and one message per request is what every later stage counts on.
+ * batches in 2025-06-18, and one message per request is what every later stage counts on. So is
+ * a message nested deeper than MAX_MESSAGE_NESTING: the SDK checks a message with recursive
+ * schemas (a `_meta`'s clientCapabilities, say), which overflowed the stack some thousands of
+ * levels down and left a 500 that no stage had seen, so nothing was audited.
  */
 import type {JSONRPCMessage} from '@modelcontextprotocol/server'
 
+import {nestedDeeper} from '../../guard/nesting.js'
+import {MAX_NESTING} from '../../guard/redactor.js'
 import type {Stage} from '../pipeline/chain.js'
 import {parsedMessage, type RequestContext} from '../context.js'
 import {Refusal} from '../refusal.js'
+
+/**
+ * Twice the depth the guard and the redactor read (MAX_NESTING): room for the message around any
+ * argument they would take, and far above any real message.
+ */
+export const MAX_MESSAGE_NESTING = 2 * MAX_NESTING
 
 function isMessage(value: unknown): value is JSONRPCMessage {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
@@ -30,6 +41,7 @@ export function parseMessage(): Stage<RequestContext> {
       throw Refusal.invalidRequest('batch', 'Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18); send one message at a time')
     }
     if (!isMessage(parsed)) throw Refusal.invalidRequest('invalid_request', 'Invalid Request: not a JSON-RPC 2.0 request, notification or response')
+    if (nestedDeeper(parsed, MAX_MESSAGE_NESTING)) throw Refusal.invalidRequest('too_deep', `Invalid Request: the message nests deeper than ${MAX_MESSAGE_NESTING} levels`)
     ctx.message = parsedMessage(parsed)
     return next()
   }

@@ -179,6 +179,18 @@ describe('pipeline', function () {
       assert.deepEqual(ok.message, {json: {jsonrpc: '2.0', id: 1, method: 'ping'}, id: 1, method: 'ping', params: undefined})
     })
 
+    it('parse: a message nested deeper than 128 levels is refused (-32600, too_deep), however deep; one 128 deep passes', async () => {
+      const parse = parseMessage()
+      const nested = (depth: number) => Buffer.from(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"x":${'['.repeat(depth - 2)}1${']'.repeat(depth - 2)}}}}`)
+      const deep = await refusal(() => parse(httpContext({body: nested(129)}), next))
+      assert.equal(deep.code, RPC.INVALID_REQUEST)
+      assert.equal(deep.reason, 'too_deep')
+      assert.equal((await refusal(() => parse(httpContext({body: nested(200_000)}), next))).reason, 'too_deep')
+      const fits = httpContext({body: nested(128)})
+      await parse(fits, next)
+      assert.equal(fits.message?.method, 'tools/call')
+    })
+
     it('session: only its owner may use a session; without one only initialize passes', async () => {
       const store = new SessionStore()
       const owner = {id: 'key:a', authType: 'api_key' as const, name: 'a', scopes: new ScopeSet(['echo'])}
