@@ -167,28 +167,30 @@ export class Redactor {
 
   /**
    * Every string in `value`, recursively, object keys included: a copy where something changed,
-   * the same object where nothing did. Base64 payloads (`blob`, an image's or audio's `data`) are
-   * not text and are left alone.
+   * the same object where nothing did. Base64 payloads are not text and are left alone, but only
+   * where MCP puts them (`binaryAt`): anywhere else a field named `blob` or `data` is text like
+   * any other (a configuration an upstream dumps into structured content, an error's data).
    */
-  value<T>(value: T, found?: Set<string>, depth = 0): T {
+  value<T>(value: T, found?: Set<string>, depth = 0, parentKey?: string): T {
     if (!this.active) return value
     if (typeof value === 'string') return this.text(value, found) as T
     if (depth > MAX_NESTING || typeof value !== 'object' || value === null) return value
     if (Array.isArray(value)) {
       let copy: unknown[] | undefined
       for (let i = 0; i < value.length; i++) {
-        const next = this.value(value[i], found, depth + 1)
+        // An array's items are where the array is: `content: [...]` holds content blocks.
+        const next = this.value(value[i], found, depth + 1, parentKey)
         if (next !== value[i]) (copy ??= [...value])[i] = next
       }
       return (copy ?? value) as T
     }
     const record = value as Record<string, unknown>
-    const binary = record.type === 'image' || record.type === 'audio'
+    const binary = binaryAt(record, parentKey)
     const keys = Object.keys(record)
     let entries: [string, unknown][] | undefined
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]
-      const next = key === 'blob' || (binary && key === 'data') ? record[key] : this.value(record[key], found, depth + 1)
+      const next = key === binary && typeof record[key] === 'string' ? record[key] : this.value(record[key], found, depth + 1, key)
       // Nothing shorter than a secret's window or a token can hold either.
       const name = key.length < W ? key : this.text(key, found)
       if (!entries && (next !== record[key] || name !== key)) entries = keys.slice(0, i).map((k): [string, unknown] => [k, record[k]])
@@ -197,4 +199,16 @@ export class Redactor {
     // fromEntries defines each key as data, so a key named __proto__ stays a key.
     return (entries ? Object.fromEntries(entries) : value) as T
   }
+}
+
+/**
+ * The one field of `record` that holds base64 rather than text, as MCP places it: an image's or
+ * audio's `data` in a content block (`content`, an item of it, a prompt or sampling message's
+ * content), and a resource's `blob` (an item of `contents`, as resources/read answers; a content
+ * block's embedded `resource`). Undefined anywhere else.
+ */
+function binaryAt(record: Record<string, unknown>, parentKey: string | undefined): 'data' | 'blob' | undefined {
+  if (parentKey === 'content' && (record.type === 'image' || record.type === 'audio')) return 'data'
+  if (parentKey === 'contents' || parentKey === 'resource') return 'blob'
+  return undefined
 }

@@ -92,7 +92,7 @@ describe('protect units', function () {
           {type: 'image', data: 'tok-12345678', mimeType: 'image/png'},
           {type: 'resource', resource: {uri: 'x://y', text: 'a tok-12345678', blob: 'tok-12345678'}},
         ],
-        structuredContent: {nested: [{deep: 'tok-12345678'}]},
+        structuredContent: {nested: [{deep: 'tok-12345678'}], config: {blob: 'tok-12345678'}, shown: {type: 'image', data: 'tok-12345678'}},
       }
       const out = r.value(result)
       assert.deepEqual(out, {
@@ -101,9 +101,20 @@ describe('protect units', function () {
           {type: 'image', data: 'tok-12345678', mimeType: 'image/png'},
           {type: 'resource', resource: {uri: 'x://y', text: 'a [REDACTED:TOKEN]', blob: 'tok-12345678'}},
         ],
-        structuredContent: {nested: [{deep: '[REDACTED:TOKEN]'}]},
+        // Base64 is left alone only where MCP puts it: a `blob` or an image's `data` anywhere else is text.
+        structuredContent: {nested: [{deep: '[REDACTED:TOKEN]'}], config: {blob: '[REDACTED:TOKEN]'}, shown: {type: 'image', data: '[REDACTED:TOKEN]'}},
       })
       assert.equal(result.content[0].text, 'tok-12345678', 'the original is not changed')
+    })
+
+    it("base64 is left alone only where MCP puts it: resources/read contents, a prompt's or sampling message's image, never an error's data or a notification's params", () => {
+      const r = new Redactor(new Map([['TOKEN', 'tok-12345678']]))
+      assert.deepEqual(r.value({contents: [{uri: 'x://y', blob: 'tok-12345678'}, {uri: 'x://z', text: 'tok-12345678'}]}), {contents: [{uri: 'x://y', blob: 'tok-12345678'}, {uri: 'x://z', text: '[REDACTED:TOKEN]'}]})
+      assert.deepEqual(r.value({messages: [{role: 'user', content: {type: 'audio', data: 'tok-12345678', mimeType: 'audio/wav'}}]}), {messages: [{role: 'user', content: {type: 'audio', data: 'tok-12345678', mimeType: 'audio/wav'}}]})
+      assert.deepEqual(r.value({code: -32000, message: 'm', data: {blob: 'tok-12345678', type: 'image', data: 'tok-12345678'}}), {code: -32000, message: 'm', data: {blob: '[REDACTED:TOKEN]', type: 'image', data: '[REDACTED:TOKEN]'}})
+      assert.deepEqual(r.value({method: 'notifications/message', params: {level: 'info', data: {blob: 'tok-12345678'}}}), {method: 'notifications/message', params: {level: 'info', data: {blob: '[REDACTED:TOKEN]'}}})
+      // A content block's `data` that is not a string is not base64: its strings are read.
+      assert.deepEqual(r.value({content: [{type: 'image', data: {inner: 'tok-12345678'}}]}), {content: [{type: 'image', data: {inner: '[REDACTED:TOKEN]'}}]})
     })
   })
 
