@@ -251,13 +251,94 @@ export function re2RegExp(syntax: string): LinearRegExp {
 }
 
 /**
- * The pattern compiled for linear-time matching. Throws a SyntaxError when JavaScript would
- * (an invalid pattern), and an UncheckablePattern when it is valid but has no linear-time match.
+ * The most a pattern may cost to compile, in the units of `compileCost`: about 40 ms of the event
+ * loop (1 December, this machine) when it is all literals, about 120 ms when it is all classes;
+ * real patterns cost tens to a few thousand (a UUID's about 400).
+ * Matching is linear whatever the pattern, but compiling is not free: `(` + 1,000 characters +
+ * `){1000}` is valid RE2 (each count within its limit) and a program of a million instructions,
+ * which took re2js 0.75 s and tens of MB. A pattern over this is an UncheckablePattern.
  */
-export function linearRegExp(source: string, flags: PatternFlags = {}): LinearRegExp {
+export const MAX_COMPILE_COST = 50_000
+
+/** What compiling may still spend, shared by the patterns of one schema (validate.ts). */
+export interface CompileBudget {
+  left: number
+}
+
+/** A class (`[…]`, `\d`, `\p{…}`, `.`) weighs this much more than a literal in a compiled program: re2js took 3 to 30 times as long for one. */
+const CLASS_WEIGHT = 10
+
+/**
+ * About how large the program of `syntax` (RE2 syntax, as toRe2Syntax writes it) will be: each
+ * literal 1, each class CLASS_WEIGHT, a group or alternative 1 or 2 more, and a repetition
+ * `{n,m}` copies what it repeats up to m times (n + 1 when open-ended). Read in one pass; the
+ * nesting of groups is a stack.
+ */
+export function compileCost(syntax: string): number {
+  const frames: {total: number; last: number}[] = [{total: 0, last: 0}]
+  let top = frames[0]
+  const atom = (cost: number) => {
+    top.total += cost
+    top.last = cost
+  }
+  // Where `ch` is from `from` on; the end when it is not there, so the walk always moves forward.
+  const to = (ch: string, from: number) => {
+    const at = syntax.indexOf(ch, from)
+    return at < 0 ? syntax.length : at
+  }
+  for (let i = 0; i < syntax.length; i++) {
+    const c = syntax[i]
+    if (c === '\\') {
+      const next = syntax[++i]
+      // \x{…}, \p{…}, \P{…}: skip the braces.
+      if (syntax[i + 1] === '{' && 'xpP'.includes(next)) i = to('}', i)
+      atom('pPdDwWsS'.includes(next) ? CLASS_WEIGHT : 1)
+    } else if (c === '[') {
+      for (i++; i < syntax.length && syntax[i] !== ']'; i++) if (syntax[i] === '\\') i = syntax[i + 1] === 'x' && syntax[i + 2] === '{' ? to('}', i) : i + 1
+      atom(CLASS_WEIGHT)
+    } else if (c === '(') {
+      if (syntax[i + 1] === '?') i = syntax[i + 2] === 'P' ? to('>', i) : i + 2
+      frames.push((top = {total: 0, last: 0}))
+    } else if (c === ')' && frames.length > 1) {
+      const inner = frames.pop()!
+      top = frames[frames.length - 1]
+      atom(inner.total + 2)
+    } else if (c === '|') top.total += 1
+    else if (c === '*' || c === '+' || c === '?') {
+      top.total += 1
+      top.last = 0
+      if (syntax[i + 1] === '?') i++
+    } else if (c === '{' && /^\{\d/.test(syntax.slice(i, i + 2))) {
+      const m = /^\{(\d+)(,(\d*))?\}/.exec(syntax.slice(i, i + 24))
+      if (!m) atom(1)
+      else {
+        const times = m[2] === undefined ? Number(m[1]) : m[3] === '' ? Number(m[1]) + 1 : Number(m[3])
+        top.total += top.last * Math.max(0, times - 1) + 1
+        top.last = 0
+        i += m[0].length - 1
+        if (syntax[i + 1] === '?') i++
+      }
+    } else atom(c === '.' ? CLASS_WEIGHT : 1)
+  }
+  return frames.reduce((sum, f) => sum + f.total, 0)
+}
+
+/**
+ * The pattern compiled for linear-time matching. Throws a SyntaxError when JavaScript would
+ * (an invalid pattern), and an UncheckablePattern when it is valid but has no linear-time match,
+ * or would cost more to compile than MAX_COMPILE_COST, or than what `budget` has left (the
+ * patterns of one schema share one).
+ */
+export function linearRegExp(source: string, flags: PatternFlags = {}, budget?: CompileBudget): LinearRegExp {
   // JavaScript's parser decides what is valid (parsing is linear; nothing is matched here).
   new RegExp(source, `${flags.unicode ? 'u' : ''}${flags.ignoreCase ? 'i' : ''}`)
   const syntax = toRe2Syntax(source, Boolean(flags.unicode))
+  const cost = compileCost(syntax)
+  if (cost > MAX_COMPILE_COST) throw new UncheckablePattern(`too large to compile in bounded time (about ${cost} instructions; at most ${MAX_COMPILE_COST})`)
+  if (budget) {
+    if (cost > budget.left) throw new UncheckablePattern(`the schema's patterns together are too large to compile in bounded time (at most ${MAX_COMPILE_COST} instructions)`)
+    budget.left -= cost
+  }
   try {
     return re2().compile(syntax, flags.ignoreCase ? re2().CASE_INSENSITIVE : 0)
   } catch (err) {

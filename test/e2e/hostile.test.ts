@@ -129,6 +129,21 @@ describe('hostile upstreams', function () {
     }
   })
 
+  it('a sandboxed command installed in ~/.local/bin (as pipx and uv put them) runs, and cannot read the rest of ~/.local: other programs’ data and tokens (review)', async () => {
+    await fs.mkdir(box.path('.local', 'bin'), {recursive: true})
+    await fs.symlink(process.execPath, box.path('.local', 'bin', 'node'))
+    await fs.mkdir(box.path('.local', 'share', 'someapp'), {recursive: true})
+    const token = box.path('.local', 'share', 'someapp', 'auth.json')
+    await fs.writeFile(token, '{"token":"another program\'s token"}')
+    await cli(['upstream', 'add', 'local', '--sandbox', '--network', 'off', '--allow-path', `${ROOT}:ro`, '--', box.path('.local', 'bin', 'node'), HOSTILE])
+    await cli(['upstream', 'add', 'free', '--', box.path('.local', 'bin', 'node'), HOSTILE])
+    const c = await connect(await serve())
+    const jailed = await read(c, 'local', token)
+    assert.equal(jailed.ok, false, 'the sandboxed upstream read ~/.local/share')
+    assert.equal(jailed.code, 'ENOENT')
+    assert.equal((await read(c, 'free', token)).ok, true, 'the unsandboxed upstream reads it: the test can fail')
+  })
+
   it('kill -9 of keyward leaves no detached grandchild, sandboxed or not; with the process group alone one survives', async () => {
     await cli(['upstream', 'add', 'jailed', '--sandbox', '--allow-path', `${ROOT}:ro`, '--', process.execPath, HOSTILE])
     await cli(['upstream', 'add', 'free', '--', process.execPath, HOSTILE])

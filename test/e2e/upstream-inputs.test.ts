@@ -64,6 +64,17 @@ describe('upstream inputs', function () {
       assert.equal(s.logs().match(/tool br__match_pattern: its input schema has a pattern keyward cannot check/g)?.length, 1, s.logs())
     })
 
+    it('a tool whose schema pattern would take the event loop most of a second to compile (a 1,000-character group repeated 1,000 times) is refused, never compiled; the server serves on (review)', async () => {
+      await bed.cli(['upstream', 'add', 'big', '--env', `FIXTURE_PATTERN=(${'一'.repeat(1000)}){1000}`, '--', process.execPath, FIXTURE])
+      const key = await bed.key('all')
+      const s = await bed.serve()
+      const c = await bed.connect(s.url, key)
+      const r = await c.callTool({name: 'big__match_pattern', arguments: {value: 'x'}})
+      assert.equal(r.isError, true)
+      assert.match(textOf(r), /cannot check the arguments of big__match_pattern.*too large to compile/)
+      assert.equal(textOf(await c.callTool({name: 'echo', arguments: {message: 'still here'}})), 'still here')
+    })
+
     it('config set guard.patterns: a backtracking pattern runs in linear time; one with no linear-time match is refused', async () => {
       await bed.cli(['upstream', 'add', 'fx', '--', process.execPath, FIXTURE])
       let r = await bed.box.run(['config', 'set', 'guard.patterns', String.raw`/(a)\1/`])

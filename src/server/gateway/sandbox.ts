@@ -130,9 +130,19 @@ export function resolveCommand(command: string, env: Readonly<Record<string, str
 }
 
 /**
+ * Directories of a HOME that hold many programs' data, credentials among them: XDG's ~/.local
+ * (~/.local/share, ~/.local/state), ~/.config and ~/.cache, ~/.cargo (its credentials.toml), ~/go,
+ * and keys. A command installed in one (`~/.local/bin/uvx`, as uv's installer and pipx put them;
+ * `~/.cargo/bin/…`) is not a prefix of its own: it gets its file alone, never the whole root.
+ */
+const SHARED_HOME_ROOTS = ['.local', '.config', '.cache', '.cargo', 'go', '.ssh', '.gnupg']
+
+/**
  * The install prefix a command needs outside the system directories (an nvm or pyenv Node or
  * Python, a uv binary): `/x/v20/bin/node` needs `/x/v20`; a file elsewhere needs its directory.
- * Never the operator's HOME itself, nor anything above it.
+ * Never the operator's HOME itself, nor anything above it, nor a root of SHARED_HOME_ROOTS. Both
+ * the command as named and its real path count: a pipx or `uv tool` command in ~/.local/bin is a
+ * link into the tool's own environment, whose prefix it needs.
  */
 function commandPrefixes(file: string | undefined, host: HostView, operatorHome: string | undefined): string[] {
   if (!file) return []
@@ -142,6 +152,7 @@ function commandPrefixes(file: string | undefined, host: HostView, operatorHome:
     const dir = path.dirname(p)
     let prefix = path.basename(dir) === 'bin' ? path.dirname(dir) : dir
     if (operatorHome && within(operatorHome, prefix)) prefix = dir
+    if (operatorHome && SHARED_HOME_ROOTS.some((root) => within(path.join(operatorHome, root), prefix))) prefix = p
     if (operatorHome && within(operatorHome, prefix)) continue
     if (prefix !== '/') out.add(prefix)
   }

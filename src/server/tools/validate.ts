@@ -8,18 +8,29 @@
  * that has no linear-time match (a backreference, a lookaround) cannot be checked: calls of
  * that tool are refused (docs/gateway.md), rather than passed on unchecked.
  *
+ * Compiling is bounded as matching is: each pattern, and all the patterns of one schema
+ * together, may cost at most MAX_COMPILE_COST (a schema over it is uncheckable, as above), since
+ * re2js compiles on the event loop and a valid pattern can take it most of a second.
+ *
+ * Each schema gets an ajv instance of its own (under half a millisecond to make), dropped with
+ * the schema: one shared instance keeps every schema and pattern it ever compiled, and an
+ * upstream that lists new schema objects at every list change would grow it for good.
+ *
  * `uniqueItems` is checked in linear time too: ajv's own compares every pair of items that are
  * not all numbers or strings, and 1 MiB of small arrays took it a minute.
  */
 import type {Ajv, CodeOptions, ErrorObject, ValidateFunction} from 'ajv'
 
-import {linearRegExp, UncheckablePattern} from '../../regex/linear-regex.js'
+import {type CompileBudget, linearRegExp, MAX_COMPILE_COST, UncheckablePattern} from '../../regex/linear-regex.js'
 import {canonicalJson} from '../../upstreams/pins.js'
+
+/** What the schema being compiled may still spend on its patterns: compile() is synchronous, so one at a time. */
+let compiling: CompileBudget = {left: MAX_COMPILE_COST}
 
 /** ajv's regular-expression engine: the linear one. `toString` is ajv's cache key for a compiled pattern. */
 const linearEngine: NonNullable<CodeOptions['regExp']> = Object.assign(
   (pattern: string, u: string) => {
-    const re = linearRegExp(pattern, {unicode: u === 'u'})
+    const re = linearRegExp(pattern, {unicode: u === 'u'}, compiling)
     return {test: (s: string) => re.test(s), toString: () => `/${pattern}/${u}`}
   },
   {code: 'linearRegExp'},
@@ -56,20 +67,21 @@ async function withFormats(ajv: Ajv): Promise<Ajv> {
 
 /**
  * Draft-07: what most tools declare, and what no $schema means; 2020-12 for schemas that say so.
- * Both are loaded on the first call that needs them: ajv is about 25 ms of a stdio server's
- * time to its first answer, and nothing before the first tools/call validates anything.
+ * Each is loaded on the first call that needs it: ajv is about 25 ms of a stdio server's time to
+ * its first answer, and nothing before the first tools/call validates anything.
  */
-let draft07: Promise<Ajv> | undefined
-let draft2020: Promise<Ajv> | undefined
+let draft07: Promise<typeof import('ajv').Ajv> | undefined
+let draft2020: Promise<typeof import('ajv/dist/2020.js').Ajv2020> | undefined
 
+/** A new ajv instance for `schema`'s draft (see the module comment for why one per schema). */
 async function compilerFor(schema: object): Promise<Ajv> {
   const declared = (schema as {$schema?: unknown}).$schema
   if (typeof declared !== 'string' || !declared.includes('2020-12')) {
-    draft07 ??= import('ajv').then(({Ajv}) => withFormats(new Ajv(OPTIONS)))
-    return draft07
+    draft07 ??= import('ajv').then((m) => m.Ajv)
+    return withFormats(new (await draft07)(OPTIONS))
   }
-  draft2020 ??= import('ajv/dist/2020.js').then(({Ajv2020}) => withFormats(new Ajv2020(OPTIONS) as unknown as Ajv))
-  return draft2020
+  draft2020 ??= import('ajv/dist/2020.js').then((m) => m.Ajv2020)
+  return withFormats(new (await draft2020)(OPTIONS) as unknown as Ajv)
 }
 
 const compiled = new WeakMap<object, ValidateFunction | Error>()
@@ -112,8 +124,10 @@ export interface Verdict {
 export async function validateArguments(schema: object, args: unknown): Promise<Verdict> {
   let validate = compiled.get(schema)
   if (validate === undefined) {
+    const compiler = await compilerFor(schema)
     try {
-      validate = (await compilerFor(schema)).compile(schema)
+      compiling = {left: MAX_COMPILE_COST}
+      validate = compiler.compile(schema)
     } catch (err) {
       validate = err as Error
     }

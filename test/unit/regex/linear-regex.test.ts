@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 
-import {linearRegExp, UncheckablePattern} from '../../../src/regex/linear-regex.js'
+import {compileCost, linearRegExp, MAX_COMPILE_COST, toRe2Syntax, UncheckablePattern} from '../../../src/regex/linear-regex.js'
 
 /** Patterns and inputs on which RE2 must agree with JavaScript's RegExp. */
 const CORPUS: {pattern: string; flags?: string; inputs: string[]}[] = [
@@ -65,5 +65,32 @@ describe('linear-time regular expressions', () => {
       assert.equal(linearRegExp(pattern, {unicode: true}).test(input), false)
     }
     assert.ok(performance.now() - started < 1000, `took ${performance.now() - started} ms`)
+  })
+})
+
+describe('linear-time regular expressions: what compiling may cost (review)', () => {
+  const cost = (pattern: string) => compileCost(toRe2Syntax(pattern, true))
+
+  it('counts literals, classes, groups and repetitions, a repetition copying what it repeats', () => {
+    assert.equal(cost('abc'), 3)
+    assert.equal(cost('[a-z]'), 10)
+    assert.equal(cost('a{5}'), 1 + 4 + 1)
+    assert.equal(cost('(ab){3}'), 4 + 4 * 2 + 1)
+    assert.equal(cost('a{2,}'), 1 + 2 + 1, 'open-ended: one copy more than its least')
+    assert.ok(cost(String.raw`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`) < 500, 'a UUID')
+    assert.ok(cost(String.raw`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`) < 1000, 'a date-time')
+    assert.ok(cost(`(${'x'.repeat(1000)}){1000}`) > 1_000_000, 'a million instructions')
+    // Whatever the text, the walk ends: unclosed braces and groups are counted, not looped over.
+    for (const odd of [String.raw`\x{12`, '[\\x{1', '(?P<n', '((((', '))))', '{', '{1,', 'a{99999999999999999999}']) assert.equal(typeof compileCost(odd), 'number')
+  })
+
+  it('refuses a pattern that would cost more than MAX_COMPILE_COST to compile, and lets a schema\'s patterns share one budget', () => {
+    assert.throws(() => linearRegExp(`(${'一'.repeat(1000)}){1000}`, {unicode: true}), (err: unknown) => err instanceof UncheckablePattern && /too large to compile/.test(err.reason))
+    const budget = {left: MAX_COMPILE_COST}
+    const tenth = `(${'x'.repeat(98)}){${MAX_COMPILE_COST / 1000}}`
+    for (let i = 0; i < 9; i++) linearRegExp(tenth, {}, budget)
+    assert.ok(budget.left >= 0)
+    assert.throws(() => linearRegExp(tenth + tenth, {}, budget), (err: unknown) => err instanceof UncheckablePattern && /together are too large/.test(err.reason))
+    assert.ok(linearRegExp('^a+$', {}, budget).test('aaa'), 'a small one still fits what is left')
   })
 })

@@ -121,6 +121,19 @@ describe('server/gateway/sandbox', () => {
     assert.ok(!pairs(args).includes('--ro-bind /home/ada /home/ada'))
   })
 
+  it("never shows a HOME root that holds other programs' data (~/.local, ~/.cargo, ~/go) for a command installed in it: the file alone, and the real prefix of a link into a tool's own environment (review)", () => {
+    const binds = (command: string, entries: Record<string, Entry>, real: Record<string, string> = {}) =>
+      pairs(sandboxArgs(request({command}), {allow: [], network: true}, host({...debian, ...entries}, 1000, real), '/home/ada').args).filter((x) => x.startsWith('--ro-bind /home/ada'))
+    for (const root of ['.local', '.cargo', 'go', '.config']) {
+      const cmd = `/home/ada/${root}/bin/server`
+      assert.deepEqual(binds(cmd, {[cmd]: file}), [`--ro-bind ${cmd} ${cmd}`], root)
+    }
+    // pipx: ~/.local/bin/tool links into ~/.local/share/pipx/venvs/tool/bin/tool, whose venv it needs.
+    const link = '/home/ada/.local/bin/tool'
+    const venvBin = '/home/ada/.local/share/pipx/venvs/tool/bin/tool'
+    assert.deepEqual(binds(link, {[link]: file, [venvBin]: file}, {[link]: venvBin}), [`--ro-bind ${link} ${link}`, '--ro-bind /home/ada/.local/share/pipx/venvs/tool /home/ada/.local/share/pipx/venvs/tool'])
+  })
+
   it('parses --allow-path: read-only unless :rw, absolute, never /', () => {
     assert.deepEqual(parseAllowPath('/srv/docs'), {path: '/srv/docs', mode: 'ro'})
     assert.deepEqual(parseAllowPath('/srv/docs/:rw'), {path: '/srv/docs', mode: 'rw'})

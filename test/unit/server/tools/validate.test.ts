@@ -23,4 +23,20 @@ describe('server/tools/validate', () => {
     const verdict = await validateArguments(schema, {rows: [[1], [1]]})
     assert.equal(verdict.problem, 'rows must not hold the same item twice')
   })
+
+  it("a schema whose patterns together cost too much to compile is uncheckable (calls refused), each pattern fine alone (review)", async () => {
+    const slow = `(${'x'.repeat(98)}){100}`
+    const properties = Object.fromEntries(Array.from({length: 60}, (_, i) => [`p${i}`, {type: 'string', pattern: `${slow}${i}`}]))
+    const verdict = await validateArguments({type: 'object', properties}, {})
+    assert.match(verdict.uncheckable ?? '', /together are too large to compile/)
+    assert.equal((await validateArguments({type: 'object', properties: {p0: properties.p0}}, {p0: 'y'})).ok, false, 'one alone compiles, and is checked')
+  })
+
+  it('each schema is compiled on its own: two tools whose schemas share an $id are both checked (one shared ajv refused the second, which then took anything)', async () => {
+    const schema = (type: string) => ({$id: 'https://example.com/args', type: 'object', properties: {n: {type}}, required: ['n']})
+    assert.equal((await validateArguments(schema('number'), {n: 'x'})).ok, false)
+    const second = await validateArguments(schema('string'), {n: 1})
+    assert.equal(second.ok, false, JSON.stringify(second))
+    assert.equal((await validateArguments(schema('string'), {n: 'x'})).ok, true)
+  })
 })
