@@ -82,6 +82,9 @@ export class Redactor {
   private readonly table = new Map<number, Entry[]>()
   private readonly tokens: boolean
   readonly size: number
+  /** The secrets as base64 shows them (`encodedForms`), for the base64 MCP carries; built on first use. */
+  private encodedMatcher?: Redactor
+  private readonly values: [name: string, value: string][] = []
 
   /** `secrets`: name and value; values shorter than 8 characters (they would match everywhere) and common words are not redacted. */
   constructor(secrets: Iterable<readonly [name: string, value: string]>, options: RedactorOptions = {}) {
@@ -90,6 +93,7 @@ export class Redactor {
     for (const [name, value] of secrets) {
       if (value.length < W || seen.has(value) || COMMON_WORDS.has(value.toLowerCase())) continue
       seen.add(value)
+      this.values.push([name, value])
       const h = windowHash(value, 0)
       const s = slot(h)
       this.filter[s >>> 5] |= 1 << (s & 31)
@@ -153,6 +157,31 @@ export class Redactor {
     return parts.join('')
   }
 
+  /**
+   * Base64 where MCP carries it (an image, a resource's blob): not text, so not read as text, but
+   * a secret in the bytes it encodes (a .env file read as a blob) is redacted in those bytes, and
+   * the base64 written again; base64 without one is returned as it came. Found by the secrets'
+   * encoded forms, in one pass; decoded only when one is there.
+   */
+  private base64(text: string, found?: Set<string>): string {
+    if (this.size === 0) return text
+    const hits = new Set<string>()
+    this.encodedMatcher ??= new Redactor(this.values.flatMap(([name, value]) => encodedForms(value).map((form): [string, string] => [name, form])), {tokens: false})
+    this.encodedMatcher.text(text, hits)
+    if (hits.size === 0) return text
+    // As Latin-1, one character per byte: the bytes are matched and replaced exactly, whatever they encode.
+    let bytes = Buffer.from(text, 'base64').toString('latin1')
+    const before = bytes
+    for (const [name, value] of this.values) {
+      if (!hits.has(name)) continue
+      const needle = Buffer.from(value, 'utf8').toString('latin1')
+      if (!bytes.includes(needle)) continue
+      bytes = bytes.split(needle).join(`[REDACTED:${name}]`)
+      found?.add(name)
+    }
+    return bytes === before ? text : Buffer.from(bytes, 'latin1').toString('base64')
+  }
+
   private tokenFormats(text: string, found?: Set<string>): string {
     let out = text
     for (const {name, hint, re} of TOKEN_FORMATS) {
@@ -166,34 +195,47 @@ export class Redactor {
   }
 
   /**
-   * Every string in `value`, recursively, object keys included: a copy where something changed,
-   * the same object where nothing did. Base64 payloads are not text and are left alone, but only
-   * where MCP puts them (`binaryAt`): anywhere else a field named `blob` or `data` is text like
-   * any other (a configuration an upstream dumps into structured content, an error's data).
+   * Every string of a message or a result, recursively, object keys included: a copy where
+   * something changed, the same object where nothing did. The base64 MCP carries (an image, a
+   * resource's blob) is not text, and is read as the bytes it encodes (`base64`), but only where
+   * MCP puts it, counted from the top (`Place`): the same field anywhere else (structured
+   * content, a nested `resource`) is text like any other.
    */
-  value<T>(value: T, found?: Set<string>, depth = 0, parentKey?: string): T {
+  value<T>(value: T, found?: Set<string>): T {
+    return this.walk(value, found, 'top', 0)
+  }
+
+  /** Every string of JSON that is no message (an error's data, arguments, an audit record's details): all of it text. */
+  data<T>(value: T, found?: Set<string>): T {
+    return this.walk(value, found, undefined, 0)
+  }
+
+  private walk<T>(value: T, found: Set<string> | undefined, place: Place | undefined, depth: number): T {
     if (!this.active) return value
     if (typeof value === 'string') return this.text(value, found) as T
     if (depth > MAX_NESTING || typeof value !== 'object' || value === null) return value
     if (Array.isArray(value)) {
+      const item = place === undefined ? undefined : ITEM_OF[place]
       let copy: unknown[] | undefined
       for (let i = 0; i < value.length; i++) {
-        // An array's items are where the array is: `content: [...]` holds content blocks.
-        const next = this.value(value[i], found, depth + 1, parentKey)
+        const next = this.walk(value[i], found, item, depth + 1)
         if (next !== value[i]) (copy ??= [...value])[i] = next
       }
       return (copy ?? value) as T
     }
     const record = value as Record<string, unknown>
-    const binary = binaryAt(record, parentKey)
+    // A content block that is not in an array (a prompt or sampling message's content) is one all the same.
+    const at = place === 'content' ? 'block' : place
+    const binary = at === 'block' && (record.type === 'image' || record.type === 'audio') ? 'data' : at === 'resourceContents' ? 'blob' : undefined
     const keys = Object.keys(record)
     let entries: [string, unknown][] | undefined
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]
-      const next = key === binary && typeof record[key] === 'string' ? record[key] : this.value(record[key], found, depth + 1, key)
+      const raw = record[key]
+      const next = key === binary && typeof raw === 'string' ? this.base64(raw, found) : this.walk(raw, found, at === undefined ? undefined : placeOf(at, key, record), depth + 1)
       // Nothing shorter than a secret's window or a token can hold either.
       const name = key.length < W ? key : this.text(key, found)
-      if (!entries && (next !== record[key] || name !== key)) entries = keys.slice(0, i).map((k): [string, unknown] => [k, record[k]])
+      if (!entries && (next !== raw || name !== key)) entries = keys.slice(0, i).map((k): [string, unknown] => [k, record[k]])
       entries?.push([name, next])
     }
     // fromEntries defines each key as data, so a key named __proto__ stays a key.
@@ -202,13 +244,52 @@ export class Redactor {
 }
 
 /**
- * The one field of `record` that holds base64 rather than text, as MCP places it: an image's or
- * audio's `data` in a content block (`content`, an item of it, a prompt or sampling message's
- * content), and a resource's `blob` (an item of `contents`, as resources/read answers; a content
- * block's embedded `resource`). Undefined anywhere else.
+ * What base64 always shows of `value`'s bytes, at each of the three places in a group of three
+ * bytes where they may start: the characters that no neighbouring byte changes. Only forms of
+ * MIN_SECRET_LENGTH characters or more (a secret of 8 bytes still gives 8 at the worst start).
  */
-function binaryAt(record: Record<string, unknown>, parentKey: string | undefined): 'data' | 'blob' | undefined {
-  if (parentKey === 'content' && (record.type === 'image' || record.type === 'audio')) return 'data'
-  if (parentKey === 'contents' || parentKey === 'resource') return 'blob'
-  return undefined
+export function encodedForms(value: string): string[] {
+  // Two zero bytes, then the secret's: each lead is a view of the one buffer.
+  const n = Buffer.byteLength(value, 'utf8')
+  const led = Buffer.alloc(2 + n)
+  led.write(value, 2, 'utf8')
+  const forms: string[] = []
+  for (let lead = 0; lead < 3; lead++) {
+    const text = led.subarray(2 - lead).toString('base64')
+    const total = lead + n
+    // The first character wholly of the secret's bits, and the end of the last one.
+    const start = [0, 2, 3][lead]
+    const end = Math.floor(total / 3) * 4 + [0, 1, 2][total % 3]
+    const form = text.slice(start, end)
+    if (form.length >= MIN_SECRET_LENGTH) forms.push(form)
+  }
+  return forms
+}
+
+/**
+ * Where in a message or result a value is, as far as the base64 MCP carries goes: at its top
+ * (a result, or a message with `params`), in its `params`, in `messages` or one of them, in a
+ * `content` (an array of blocks, or one block), in a content block, in `contents` (what
+ * resources/read answers), or in one resource's contents (an item of `contents`, or a resource
+ * block's `resource`). Anywhere else there is no place, and below it none either.
+ */
+type Place = 'top' | 'params' | 'messages' | 'message' | 'content' | 'block' | 'contents' | 'resourceContents'
+
+/** What the items of an array at a place are. */
+const ITEM_OF: Partial<Record<Place, Place>> = {messages: 'message', content: 'block', contents: 'resourceContents'}
+
+/** The place of `record[key]`, `record` being at `at`. */
+function placeOf(at: Place, key: string, record: Record<string, unknown>): Place | undefined {
+  switch (at) {
+    case 'top':
+      return key === 'params' ? 'params' : key === 'messages' ? 'messages' : key === 'content' ? 'content' : key === 'contents' ? 'contents' : undefined
+    case 'params':
+      return key === 'messages' ? 'messages' : undefined
+    case 'message':
+      return key === 'content' ? 'content' : undefined
+    case 'block':
+      return key === 'resource' && record.type === 'resource' ? 'resourceContents' : undefined
+    default:
+      return undefined
+  }
 }

@@ -265,14 +265,19 @@ export interface CompileBudget {
   left: number
 }
 
-/** A class (`[…]`, `\d`, `\p{…}`, `.`) weighs this much more than a literal in a compiled program: re2js took 3 to 30 times as long for one. */
-const CLASS_WEIGHT = 10
+/**
+ * What the parts of a pattern weigh, a literal being 1: a class is 2 and each of its items 1, a
+ * range 3, and a Unicode property (`\p{L}`) hundreds, since re2js expands it into the ranges it
+ * stands for (it took 90 to 290 µs for one, a literal under 1 µs; 1 December, this machine).
+ */
+const WEIGHT = {class: 2, item: 1, range: 3, shorthand: 3, property: 500}
+/** The longest pattern read at all: rewriting into RE2 syntax is linear, but not free (0.4 s for 1 MiB). */
+export const MAX_PATTERN_LENGTH = 10_000
 
 /**
- * About how large the program of `syntax` (RE2 syntax, as toRe2Syntax writes it) will be: each
- * literal 1, each class CLASS_WEIGHT, a group or alternative 1 or 2 more, and a repetition
- * `{n,m}` copies what it repeats up to m times (n + 1 when open-ended). Read in one pass; the
- * nesting of groups is a stack.
+ * About what compiling `syntax` (RE2 syntax, as toRe2Syntax writes it) costs, in WEIGHT's units:
+ * a group or alternative adds 1 or 2, and a repetition `{n,m}` copies what it repeats up to m
+ * times (n + 1 when open-ended). Read in one pass; the nesting of groups is a stack.
  */
 export function compileCost(syntax: string): number {
   const frames: {total: number; last: number}[] = [{total: 0, last: 0}]
@@ -292,10 +297,19 @@ export function compileCost(syntax: string): number {
       const next = syntax[++i]
       // \x{…}, \p{…}, \P{…}: skip the braces.
       if (syntax[i + 1] === '{' && 'xpP'.includes(next)) i = to('}', i)
-      atom('pPdDwWsS'.includes(next) ? CLASS_WEIGHT : 1)
+      atom(next === 'p' || next === 'P' ? WEIGHT.property : 'dDwWsS'.includes(next) ? WEIGHT.shorthand : 1)
     } else if (c === '[') {
-      for (i++; i < syntax.length && syntax[i] !== ']'; i++) if (syntax[i] === '\\') i = syntax[i + 1] === 'x' && syntax[i + 2] === '{' ? to('}', i) : i + 1
-      atom(CLASS_WEIGHT)
+      let cost = WEIGHT.class
+      for (i++; i < syntax.length && syntax[i] !== ']'; i++) {
+        if (syntax[i] === '-' && cost > WEIGHT.class) cost += WEIGHT.range - WEIGHT.item
+        else if (syntax[i] !== '\\') cost += WEIGHT.item
+        else {
+          const next = syntax[++i]
+          if (syntax[i + 1] === '{' && 'xpP'.includes(next)) i = to('}', i)
+          cost += next === 'p' || next === 'P' ? WEIGHT.property : 'dDwWsS'.includes(next) ? WEIGHT.shorthand : WEIGHT.item
+        }
+      }
+      atom(cost)
     } else if (c === '(') {
       if (syntax[i + 1] === '?') i = syntax[i + 2] === 'P' ? to('>', i) : i + 2
       frames.push((top = {total: 0, last: 0}))
@@ -318,7 +332,7 @@ export function compileCost(syntax: string): number {
         i += m[0].length - 1
         if (syntax[i + 1] === '?') i++
       }
-    } else atom(c === '.' ? CLASS_WEIGHT : 1)
+    } else atom(1)
   }
   return frames.reduce((sum, f) => sum + f.total, 0)
 }
@@ -330,6 +344,7 @@ export function compileCost(syntax: string): number {
  * patterns of one schema share one).
  */
 export function linearRegExp(source: string, flags: PatternFlags = {}, budget?: CompileBudget): LinearRegExp {
+  if (source.length > MAX_PATTERN_LENGTH) throw new UncheckablePattern(`longer than ${MAX_PATTERN_LENGTH} characters`)
   // JavaScript's parser decides what is valid (parsing is linear; nothing is matched here).
   new RegExp(source, `${flags.unicode ? 'u' : ''}${flags.ignoreCase ? 'i' : ''}`)
   const syntax = toRe2Syntax(source, Boolean(flags.unicode))

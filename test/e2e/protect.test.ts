@@ -231,9 +231,9 @@ describe('protect', function () {
   })
 
   describe('secret redaction', () => {
-    it('a vault secret in a tool result, a tool error, an upstream error and a log message reaches the client as [REDACTED:NAME]; so does a GitHub token', async () => {
+    it('a vault secret in a tool result, a tool error, an upstream error, a log message and the bytes of a resource blob reaches the client as [REDACTED:NAME]; so does a GitHub token', async () => {
       await cli(['secrets', 'set', 'FIXTURE_TOKEN'], SECRET)
-      await cli(['upstream', 'add', 'fixture', '--env', 'FIXTURE_SECRET=secret:FIXTURE_TOKEN', '--', process.execPath, FIXTURE])
+      await cli(['upstream', 'add', 'fixture', '--env', 'FIXTURE_SECRET=secret:FIXTURE_TOKEN', '--env', 'FIXTURE_ENV_BLOB=1', '--', process.execPath, FIXTURE])
       const k = await key('redacted')
       const s = await serve()
       const c = await connect(s.url, k)
@@ -252,6 +252,9 @@ describe('protect', function () {
       assert.ok(logs.some((l) => l.includes('[REDACTED:FIXTURE_TOKEN]')), logs.join('\n'))
       assert.ok(logs.every((l) => !l.includes(SECRET)))
       assert.equal(textOf(await c.callTool({name: 'echo', arguments: {message: `token ${GITHUB_TOKEN}`}})), 'token [REDACTED:github-token]')
+      // A blob is base64: the secret is found in the bytes it encodes, and the blob stays base64.
+      const [env] = (await c.readResource({uri: 'fixture://env'})).contents as {blob: string}[]
+      assert.equal(Buffer.from(env.blob, 'base64').toString('utf8'), 'MODE=test\nTOKEN=[REDACTED:FIXTURE_TOKEN]\n')
       const rs = await waitFor((r) => r.filter((x) => x.event === 'redaction').length >= 4)
       const redactions = rs.filter((r) => r.event === 'redaction')
       assert.ok(redactions.some((r) => (r.secrets as string[]).includes('FIXTURE_TOKEN') && r.tool === 'fixture__echo_secret'))

@@ -133,27 +133,40 @@ export function resolveCommand(command: string, env: Readonly<Record<string, str
  * Directories of a HOME that hold many programs' data, credentials among them: XDG's ~/.local
  * (~/.local/share, ~/.local/state), ~/.config and ~/.cache, ~/.cargo (its credentials.toml), ~/go,
  * and keys. A command installed in one (`~/.local/bin/uvx`, as uv's installer and pipx put them;
- * `~/.cargo/bin/…`) is not a prefix of its own: it gets its file alone, never the whole root.
+ * `~/.cargo/bin/…`) is not a prefix of its own: it gets its file alone, never the whole root; a
+ * prefix below one (a tool's own environment, ~/.local/share/pipx/venvs/x) is shown.
  */
-const SHARED_HOME_ROOTS = ['.local', '.config', '.cache', '.cargo', 'go', '.ssh', '.gnupg']
+const SHARED_HOME_ROOTS = ['.local', '.local/share', '.local/state', '.local/lib', '.config', '.cache', '.cargo', 'go', '.ssh', '.gnupg']
 
 /**
  * The install prefix a command needs outside the system directories (an nvm or pyenv Node or
  * Python, a uv binary): `/x/v20/bin/node` needs `/x/v20`; a file elsewhere needs its directory.
- * Never the operator's HOME itself, nor anything above it, nor a root of SHARED_HOME_ROOTS. Both
- * the command as named and its real path count: a pipx or `uv tool` command in ~/.local/bin is a
- * link into the tool's own environment, whose prefix it needs.
+ * Never the operator's HOME itself, nor anything above it, nor a root of SHARED_HOME_ROOTS or
+ * anything above one: each as named and as its real path (a HOME or ~/.local that is a link).
+ * The command as named counts, and its real path: a pipx or `uv tool` command in ~/.local/bin is
+ * a link into the tool's own environment, whose prefix it needs; and a Python environment's
+ * interpreter (`bin/python`, a link to the Python it was made from, a uv-managed one in
+ * ~/.local/share/uv/python say) is followed the same way.
  */
 function commandPrefixes(file: string | undefined, host: HostView, operatorHome: string | undefined): string[] {
   if (!file) return []
+  const homes = operatorHome ? [...new Set([operatorHome, host.realpath(operatorHome) ?? operatorHome])] : []
+  const shared = homes.flatMap((home) => SHARED_HOME_ROOTS.map((root) => path.join(home, root))).flatMap((root) => [root, host.realpath(root) ?? root])
+  /** Whether `dir` is the HOME or a shared root, or above one of them. */
+  const covers = (dir: string, roots: readonly string[]) => roots.some((root) => within(root, dir))
   const out = new Set<string>()
-  for (const p of [file, host.realpath(file)]) {
+  const candidates = [file, host.realpath(file)]
+  for (let i = 0; i < candidates.length; i++) {
+    const p = candidates[i]
     if (!p || isSystemPath(p)) continue
     const dir = path.dirname(p)
     let prefix = path.basename(dir) === 'bin' ? path.dirname(dir) : dir
-    if (operatorHome && within(operatorHome, prefix)) prefix = dir
-    if (operatorHome && SHARED_HOME_ROOTS.some((root) => within(path.join(operatorHome, root), prefix))) prefix = p
-    if (operatorHome && within(operatorHome, prefix)) continue
+    if (covers(prefix, homes)) prefix = dir
+    if (covers(prefix, shared)) prefix = p
+    if (covers(prefix, homes)) continue
+    // A Python environment: its interpreter is a link to where the Python it was made from lives.
+    const python = path.join(prefix, 'bin', 'python')
+    if (prefix !== p && host.entry(python) && candidates.length < 6) candidates.push(host.realpath(python))
     if (prefix !== '/') out.add(prefix)
   }
   return [...out]

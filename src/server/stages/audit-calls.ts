@@ -32,7 +32,7 @@ export function auditCalls(trail: AuditTrail): Stage<CallContext> {
     const refusal = failure instanceof Refusal ? failure : undefined
     const refusalEvent = refusal && REFUSAL_EVENT[refusal.kind]
     const records: AuditEvent[] = []
-    if (refusal && refusalEvent) records.push({event: refusalEvent, reason: refusal.reason, ...redactor.value(refusal.detail), ...who})
+    if (refusal && refusalEvent) records.push({event: refusalEvent, reason: refusal.reason, ...redactor.data(refusal.detail), ...who})
     if (ctx.redacted) records.push({event: 'redaction', secrets: ctx.redacted, ...who})
     if (refusal?.kind !== 'authz') {
       const outcome = refusal?.kind === 'guard' ? 'blocked' : failure ? 'error' : (ctx.result as {isError?: boolean} | undefined)?.isError ? 'error' : 'ok'
@@ -60,7 +60,7 @@ export function auditCalls(trail: AuditTrail): Stage<CallContext> {
 const MAX_ARGUMENT_BYTES = 8192
 
 function recordedArguments(args: Record<string, unknown>, redactor: Redactor): unknown {
-  const redacted = redactor.value(args)
+  const redacted = redactor.data(args)
   const size = Buffer.byteLength(JSON.stringify(redacted))
   return size > MAX_ARGUMENT_BYTES ? {omitted: `${size} bytes`} : redacted
 }

@@ -116,7 +116,7 @@ function redactedError(err: unknown, {redactor, found}: Redaction): unknown {
   if (!(err instanceof Refusal) && !isJsonRpcError(err)) return err
   const refusal = err instanceof Refusal ? err : Refusal.fromUpstream(err.code, err.message, err.data)
   const message = redactor.text(refusal.message, found)
-  const data = redactor.value(refusal.data, found)
+  const data = redactor.data(refusal.data, found)
   return message === refusal.message && data === refusal.data ? refusal : refusal.withText(message, data)
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 
-import {compileCost, linearRegExp, MAX_COMPILE_COST, toRe2Syntax, UncheckablePattern} from '../../../src/regex/linear-regex.js'
+import {compileCost, linearRegExp, MAX_COMPILE_COST, MAX_PATTERN_LENGTH, toRe2Syntax, UncheckablePattern} from '../../../src/regex/linear-regex.js'
 
 /** Patterns and inputs on which RE2 must agree with JavaScript's RegExp. */
 const CORPUS: {pattern: string; flags?: string; inputs: string[]}[] = [
@@ -73,7 +73,10 @@ describe('linear-time regular expressions: what compiling may cost (review)', ()
 
   it('counts literals, classes, groups and repetitions, a repetition copying what it repeats', () => {
     assert.equal(cost('abc'), 3)
-    assert.equal(cost('[a-z]'), 10)
+    assert.equal(cost('[a-z]'), 2 + 1 + 2 + 1, 'a class, its range')
+    assert.equal(cost('[abc]'), 2 + 3)
+    assert.equal(cost(String.raw`\p{L}`), 500, 'a property: the ranges it stands for')
+    assert.equal(cost(String.raw`[\p{L}x]`), 2 + 500 + 1)
     assert.equal(cost('a{5}'), 1 + 4 + 1)
     assert.equal(cost('(ab){3}'), 4 + 4 * 2 + 1)
     assert.equal(cost('a{2,}'), 1 + 2 + 1, 'open-ended: one copy more than its least')
@@ -82,6 +85,14 @@ describe('linear-time regular expressions: what compiling may cost (review)', ()
     assert.ok(cost(`(${'x'.repeat(1000)}){1000}`) > 1_000_000, 'a million instructions')
     // Whatever the text, the walk ends: unclosed braces and groups are counted, not looped over.
     for (const odd of [String.raw`\x{12`, '[\\x{1', '(?P<n', '((((', '))))', '{', '{1,', 'a{99999999999999999999}']) assert.equal(typeof compileCost(odd), 'number')
+  })
+
+  it('counts what is inside a class and what a property stands for: the patterns that stalled re2js for seconds under a per-class count are refused; ones it compiles fast are not (review)', () => {
+    const heavy = [String.raw`^(?:[${'\\p{L}'.repeat(1000)}])$`, String.raw`\p{L}`.repeat(1500), `[${'x'.repeat(MAX_PATTERN_LENGTH)}]`]
+    for (const pattern of heavy) assert.throws(() => linearRegExp(pattern, {unicode: true}), UncheckablePattern, pattern.slice(0, 40))
+    const budget = {left: MAX_COMPILE_COST}
+    for (let i = 0; i < 6; i++) linearRegExp('^.{1,1000}$', {unicode: true}, budget)
+    assert.ok(budget.left > 0, 'six fields of up to 1,000 characters each fit one schema')
   })
 
   it('refuses a pattern that would cost more than MAX_COMPILE_COST to compile, and lets a schema\'s patterns share one budget', () => {

@@ -107,6 +107,22 @@ describe('protect units', function () {
       assert.equal(result.content[0].text, 'tok-12345678', 'the original is not changed')
     })
 
+    it('a secret in the bytes a blob or an image encodes is redacted in those bytes, at any of the three offsets base64 may put it; base64 without one comes back as it was', () => {
+      const r = new Redactor(new Map([['TOKEN', 'tok-12345678'], ['PASS', 'pässwörd-ünïcode']]))
+      for (const lead of ['', 'a', 'ab', 'abc']) {
+        const blob = Buffer.from(`${lead}API_TOKEN=tok-12345678\nP=pässwörd-ünïcode\n`).toString('base64')
+        const found = new Set<string>()
+        const out = r.value({contents: [{uri: 'file:///.env', mimeType: 'application/octet-stream', blob}]}, found)
+        assert.equal(Buffer.from(out.contents[0].blob, 'base64').toString('utf8'), `${lead}API_TOKEN=[REDACTED:TOKEN]\nP=[REDACTED:PASS]\n`, `lead ${lead.length}`)
+        assert.deepEqual([...found].sort(), ['PASS', 'TOKEN'])
+      }
+      const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...Array.from({length: 300}, (_, i) => (i * 37) % 256)]).toString('base64')
+      const image = {content: [{type: 'image', data: png, mimeType: 'image/png'}]}
+      assert.equal(r.value(image), image, 'nothing found: the same object back')
+      const wrapped = `${Buffer.from('no secret here, only text').toString('base64')}\n`
+      assert.equal(r.value({contents: [{uri: 'x://y', blob: wrapped}]}).contents[0].blob, wrapped, 'as it came, not re-encoded')
+    })
+
     it("base64 is left alone only where MCP puts it: resources/read contents, a prompt's or sampling message's image, never an error's data or a notification's params", () => {
       const r = new Redactor(new Map([['TOKEN', 'tok-12345678']]))
       assert.deepEqual(r.value({contents: [{uri: 'x://y', blob: 'tok-12345678'}, {uri: 'x://z', text: 'tok-12345678'}]}), {contents: [{uri: 'x://y', blob: 'tok-12345678'}, {uri: 'x://z', text: '[REDACTED:TOKEN]'}]})
@@ -115,6 +131,17 @@ describe('protect units', function () {
       assert.deepEqual(r.value({method: 'notifications/message', params: {level: 'info', data: {blob: 'tok-12345678'}}}), {method: 'notifications/message', params: {level: 'info', data: {blob: '[REDACTED:TOKEN]'}}})
       // A content block's `data` that is not a string is not base64: its strings are read.
       assert.deepEqual(r.value({content: [{type: 'image', data: {inner: 'tok-12345678'}}]}), {content: [{type: 'image', data: {inner: '[REDACTED:TOKEN]'}}]})
+      // The place counts from the top: the same names deeper, or under another block, are text (review: each of these leaked).
+      const S = 'tok-12345678'
+      const R = '[REDACTED:TOKEN]'
+      assert.deepEqual(r.value({structuredContent: {resource: {blob: S}, content: [{type: 'image', data: S}], contents: [{blob: S}]}}), {structuredContent: {resource: {blob: R}, content: [{type: 'image', data: R}], contents: [{blob: R}]}})
+      assert.deepEqual(r.value({content: [{type: 'text', text: 'x', resource: {blob: S}}]}), {content: [{type: 'text', text: 'x', resource: {blob: R}}]})
+      assert.deepEqual(r.value({method: 'notifications/message', params: {data: {resource: {blob: S}, content: [{type: 'image', data: S}]}}}), {method: 'notifications/message', params: {data: {resource: {blob: R}, content: [{type: 'image', data: R}]}}})
+      // What is no message is text throughout: an error's data, arguments.
+      assert.deepEqual(r.data({content: [{type: 'image', data: S}], contents: [{blob: S}]}), {content: [{type: 'image', data: R}], contents: [{blob: R}]})
+      // A sampling request an upstream makes carries its images where MCP puts them.
+      const sampling = {method: 'sampling/createMessage', params: {messages: [{role: 'user', content: [{type: 'image', data: S, mimeType: 'image/png'}]}]}}
+      assert.equal(r.value(sampling), sampling)
     })
   })
 

@@ -132,6 +132,24 @@ describe('server/gateway/sandbox', () => {
     const link = '/home/ada/.local/bin/tool'
     const venvBin = '/home/ada/.local/share/pipx/venvs/tool/bin/tool'
     assert.deepEqual(binds(link, {[link]: file, [venvBin]: file}, {[link]: venvBin}), [`--ro-bind ${link} ${link}`, '--ro-bind /home/ada/.local/share/pipx/venvs/tool /home/ada/.local/share/pipx/venvs/tool'])
+    // uv tool with a uv-managed Python: the venv's python links to it, under ~/.local/share/uv/python.
+    const uvTool = '/home/ada/.local/share/uv/tools/tool'
+    const cpython = '/home/ada/.local/share/uv/python/cpython-3.12.7-linux-x86_64-gnu'
+    const uv = {[link]: file, [`${uvTool}/bin/tool`]: file, [`${uvTool}/bin/python`]: {type: 'symlink', target: `${cpython}/bin/python3.12`} as Entry}
+    assert.deepEqual(binds(link, uv, {[link]: `${uvTool}/bin/tool`, [`${uvTool}/bin/python`]: `${cpython}/bin/python3.12`}), [`--ro-bind ${link} ${link}`, `--ro-bind ${uvTool} ${uvTool}`, `--ro-bind ${cpython} ${cpython}`])
+  })
+
+  it('a HOME, or a ~/.local, that is a link shows no more than one that is not: real paths are held to the same rules (review)', () => {
+    const binds = (command: string, real: Record<string, string>) =>
+      pairs(sandboxArgs(request({command}), {allow: [], network: true}, host({...debian, [command]: file}, 1000, real), '/home/ada').args).filter((x) => /--ro-bind \/(home|data)/.test(x))
+    const cmd = '/home/ada/.local/bin/server'
+    // HOME is /data/ada.
+    assert.deepEqual(binds(cmd, {'/home/ada': '/data/ada', [cmd]: '/data/ada/.local/bin/server'}), [`--ro-bind ${cmd} ${cmd}`, '--ro-bind /data/ada/.local/bin/server /data/ada/.local/bin/server'])
+    // ~/.local is /data/dot/local.
+    assert.deepEqual(binds(cmd, {'/home/ada/.local': '/data/dot/local', [cmd]: '/data/dot/local/bin/server'}), [`--ro-bind ${cmd} ${cmd}`, '--ro-bind /data/dot/local/bin/server /data/dot/local/bin/server'])
+    // ~/bin under a linked HOME: its directory, never the HOME.
+    const own = '/home/ada/bin/server'
+    assert.deepEqual(binds(own, {'/home/ada': '/data/ada', [own]: '/data/ada/bin/server'}), ['--ro-bind /home/ada/bin /home/ada/bin', '--ro-bind /data/ada/bin /data/ada/bin'])
   })
 
   it('parses --allow-path: read-only unless :rw, absolute, never /', () => {
