@@ -7,7 +7,7 @@
  */
 import type {JSONRPCMessage} from '@modelcontextprotocol/server'
 
-import {nestedDeeper} from '../../guard/nesting.js'
+import {jsonNestsDeeper} from '../../guard/nesting.js'
 import {MAX_NESTING} from '../../guard/redactor.js'
 import type {Stage} from '../pipeline/chain.js'
 import {parsedMessage, type RequestContext} from '../context.js'
@@ -31,6 +31,8 @@ function isMessage(value: unknown): value is JSONRPCMessage {
 export function parseMessage(): Stage<RequestContext> {
   return (ctx, next) => {
     if (ctx.body === undefined) return next()
+    // Before parsing: the depth costs one pass over the bytes, and JSON.parse nothing.
+    if (jsonNestsDeeper(ctx.body, MAX_MESSAGE_NESTING)) throw Refusal.invalidRequest('too_deep', `Invalid Request: the message nests deeper than ${MAX_MESSAGE_NESTING} levels`)
     let parsed: unknown
     try {
       parsed = JSON.parse(ctx.body.toString('utf8'))
@@ -41,7 +43,6 @@ export function parseMessage(): Stage<RequestContext> {
       throw Refusal.invalidRequest('batch', 'Invalid Request: JSON-RPC batches are not supported (MCP 2025-06-18); send one message at a time')
     }
     if (!isMessage(parsed)) throw Refusal.invalidRequest('invalid_request', 'Invalid Request: not a JSON-RPC 2.0 request, notification or response')
-    if (nestedDeeper(parsed, MAX_MESSAGE_NESTING)) throw Refusal.invalidRequest('too_deep', `Invalid Request: the message nests deeper than ${MAX_MESSAGE_NESTING} levels`)
     ctx.message = parsedMessage(parsed)
     return next()
   }
