@@ -90,7 +90,7 @@ class SourceRedaction {
     const redactor = this.current()
     const cached = this.lists.get(list as readonly object[])
     if (cached?.redactor === redactor) return cached.items as readonly T[]
-    const out = list.map((d) => redactor.value(d))
+    const out = list.map((d) => redactor.data(d))
     this.lists.set(list as readonly object[], {redactor, items: out as readonly object[]})
     return out
   }
@@ -122,21 +122,21 @@ function redactedError(err: unknown, {redactor, found}: Redaction): unknown {
 
 const TOOL: Table<SourceTool, SourceRedaction> = {
   kind: () => 'tool',
-  descriptor: (inner, r) => r.current().value(inner.descriptor),
+  descriptor: (inner, r) => r.current().data(inner.descriptor),
   call: (inner, r) => (args, env) => r.answer(env, (e) => inner.call(args, e!)),
   neverAsks: (inner) => inner.neverAsks,
 }
 
 const PROMPT: Table<SourcePrompt, SourceRedaction> = {
   kind: () => 'prompt',
-  descriptor: (inner, r) => r.current().value(inner.descriptor),
+  descriptor: (inner, r) => r.current().data(inner.descriptor),
   get: (inner, r) => (args, env) => r.answer(env, (e) => inner.get(args, e!)),
   neverAsks: (inner) => inner.neverAsks,
 }
 
 const RESOURCE: Table<SourceResource, SourceRedaction> = {
   kind: () => 'resource',
-  descriptor: (inner, r) => r.current().value(inner.descriptor),
+  descriptor: (inner, r) => r.current().data(inner.descriptor),
   read: (inner, r) => (env) => r.answer(env, (e) => inner.read(e!)),
   subscribe: (inner, r) => inner.subscribe && ((env) => r.answer(env, (e) => inner.subscribe!(e!))),
   unsubscribe: (inner, r) => inner.unsubscribe && ((env) => r.answer(env, (e) => inner.unsubscribe!(e!))),
