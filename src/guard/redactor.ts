@@ -82,8 +82,8 @@ export class Redactor {
   private readonly table = new Map<number, Entry[]>()
   private readonly tokens: boolean
   readonly size: number
-  /** The secrets as base64 shows them (`encodedForms`), for the base64 MCP carries; built on first use. */
-  private encodedMatcher?: Redactor
+  /** The secrets as the bytes of their UTF-8 (as Latin-1 text), for the base64 MCP carries; built on first use. */
+  private byteMatcher?: Redactor
   private readonly values: [name: string, value: string][] = []
 
   /** `secrets`: name and value; values shorter than 8 characters (they would match everywhere) and common words are not redacted. */
@@ -158,28 +158,24 @@ export class Redactor {
   }
 
   /**
-   * Base64 where MCP carries it (an image, a resource's blob): not text, so not read as text, but
-   * a secret in the bytes it encodes (a .env file read as a blob) is redacted in those bytes, and
-   * the base64 written again; base64 without one is returned as it came. Found by the secrets'
-   * encoded forms, in one pass; decoded only when one is there.
+   * Base64 where MCP carries it (an image, a resource's blob): a secret written in it as text is
+   * redacted as in any text, and one in the bytes it encodes (a .env file read as a blob) is
+   * redacted in those bytes, leftmost and longest as in text, and the base64 written again. The
+   * bytes are decoded as any decoder reads them (line breaks and other characters skipped), so
+   * wrapped base64 is no way around; base64 with no secret is returned as it came.
    */
   private base64(text: string, found?: Set<string>): string {
     if (this.size === 0) return text
-    const hits = new Set<string>()
-    this.encodedMatcher ??= new Redactor(this.values.flatMap(([name, value]) => encodedForms(value).map((form): [string, string] => [name, form])), {tokens: false})
-    this.encodedMatcher.text(text, hits)
-    if (hits.size === 0) return text
-    // As Latin-1, one character per byte: the bytes are matched and replaced exactly, whatever they encode.
-    let bytes = Buffer.from(text, 'base64').toString('latin1')
-    const before = bytes
-    for (const [name, value] of this.values) {
-      if (!hits.has(name)) continue
-      const needle = Buffer.from(value, 'utf8').toString('latin1')
-      if (!bytes.includes(needle)) continue
-      bytes = bytes.split(needle).join(`[REDACTED:${name}]`)
-      found?.add(name)
-    }
-    return bytes === before ? text : Buffer.from(bytes, 'latin1').toString('base64')
+    const plain = this.size > 0 && text.length >= W ? this.secrets(text, found) : text
+    if (plain !== text) return plain
+    // As Latin-1, one character per byte: the secrets' UTF-8 bytes are matched exactly, whatever the payload encodes.
+    this.byteMatcher ??= new Redactor(
+      this.values.map(([name, value]): [string, string] => [name, Buffer.from(value, 'utf8').toString('latin1')]),
+      {tokens: false},
+    )
+    const bytes = Buffer.from(text, 'base64').toString('latin1')
+    const redacted = this.byteMatcher.secrets(bytes, found)
+    return redacted === bytes ? text : Buffer.from(redacted, 'latin1').toString('base64')
   }
 
   private tokenFormats(text: string, found?: Set<string>): string {
@@ -244,36 +240,14 @@ export class Redactor {
 }
 
 /**
- * What base64 always shows of `value`'s bytes, at each of the three places in a group of three
- * bytes where they may start: the characters that no neighbouring byte changes. Only forms of
- * MIN_SECRET_LENGTH characters or more (a secret of 8 bytes still gives 8 at the worst start).
- */
-export function encodedForms(value: string): string[] {
-  // Two zero bytes, then the secret's: each lead is a view of the one buffer.
-  const n = Buffer.byteLength(value, 'utf8')
-  const led = Buffer.alloc(2 + n)
-  led.write(value, 2, 'utf8')
-  const forms: string[] = []
-  for (let lead = 0; lead < 3; lead++) {
-    const text = led.subarray(2 - lead).toString('base64')
-    const total = lead + n
-    // The first character wholly of the secret's bits, and the end of the last one.
-    const start = [0, 2, 3][lead]
-    const end = Math.floor(total / 3) * 4 + [0, 1, 2][total % 3]
-    const form = text.slice(start, end)
-    if (form.length >= MIN_SECRET_LENGTH) forms.push(form)
-  }
-  return forms
-}
-
-/**
  * Where in a message or result a value is, as far as the base64 MCP carries goes: at its top
- * (a result, or a message with `params`), in its `params`, in `messages` or one of them, in a
- * `content` (an array of blocks, or one block), in a content block, in `contents` (what
+ * (a result, or a message with `params`; each of an input_required result's `inputRequests` is
+ * one too), in its `params`, in `messages` or one of them, in a `content` (an array of blocks, or
+ * one block; a tool_result block has one), in a content block, in `contents` (what
  * resources/read answers), or in one resource's contents (an item of `contents`, or a resource
  * block's `resource`). Anywhere else there is no place, and below it none either.
  */
-type Place = 'top' | 'params' | 'messages' | 'message' | 'content' | 'block' | 'contents' | 'resourceContents'
+type Place = 'top' | 'inputRequests' | 'params' | 'messages' | 'message' | 'content' | 'block' | 'contents' | 'resourceContents'
 
 /** What the items of an array at a place are. */
 const ITEM_OF: Partial<Record<Place, Place>> = {messages: 'message', content: 'block', contents: 'resourceContents'}
@@ -282,13 +256,16 @@ const ITEM_OF: Partial<Record<Place, Place>> = {messages: 'message', content: 'b
 function placeOf(at: Place, key: string, record: Record<string, unknown>): Place | undefined {
   switch (at) {
     case 'top':
-      return key === 'params' ? 'params' : key === 'messages' ? 'messages' : key === 'content' ? 'content' : key === 'contents' ? 'contents' : undefined
+      return key === 'params' ? 'params' : key === 'messages' ? 'messages' : key === 'content' ? 'content' : key === 'contents' ? 'contents' : key === 'inputRequests' ? 'inputRequests' : undefined
+    case 'inputRequests':
+      return 'top'
     case 'params':
       return key === 'messages' ? 'messages' : undefined
     case 'message':
       return key === 'content' ? 'content' : undefined
     case 'block':
-      return key === 'resource' && record.type === 'resource' ? 'resourceContents' : undefined
+      if (key === 'resource' && record.type === 'resource') return 'resourceContents'
+      return key === 'content' && record.type === 'tool_result' ? 'content' : undefined
     default:
       return undefined
   }

@@ -251,14 +251,17 @@ export function re2RegExp(syntax: string): LinearRegExp {
 }
 
 /**
- * The most a pattern may cost to compile, in the units of `compileCost`: about 40 ms of the event
- * loop (1 December, this machine) when it is all literals, about 120 ms when it is all classes;
- * real patterns cost tens to a few thousand (a UUID's about 400).
+ * The most a pattern may cost to compile, in the units of `compileCost`: 25 to 60 ms of the
+ * event loop at the most, whatever the pattern is made of (1 December, this machine); real
+ * patterns cost tens to a few thousand (a UUID's about 400, `^.{1,1000}$` about 10,000).
  * Matching is linear whatever the pattern, but compiling is not free: `(` + 1,000 characters +
  * `){1000}` is valid RE2 (each count within its limit) and a program of a million instructions,
  * which took re2js 0.75 s and tens of MB. A pattern over this is an UncheckablePattern.
  */
 export const MAX_COMPILE_COST = 50_000
+
+/** What one schema's patterns may cost together (validate.ts): four patterns at the most, or many fields that each limit a length, 0.1 to 0.25 s once per schema at the worst. */
+export const MAX_SCHEMA_COMPILE_COST = 4 * MAX_COMPILE_COST
 
 /** What compiling may still spend, shared by the patterns of one schema (validate.ts). */
 export interface CompileBudget {
@@ -267,19 +270,39 @@ export interface CompileBudget {
 
 /**
  * What the parts of a pattern weigh, a literal being 1: a class is 2 and each of its items 1, a
- * range 3, and a Unicode property (`\p{L}`) hundreds, since re2js expands it into the ranges it
- * stands for (it took 90 to 290 µs for one, a literal under 1 µs; 1 December, this machine).
+ * range 3 (more under ignoreCase, by its span), a Unicode property (`\p{L}`) hundreds, since
+ * re2js expands it into the ranges it stands for (it took 90 to 290 µs for one, a literal under
+ * 1 µs; 1 December, this machine), and each optional copy of `{n,m}` 4 more than what it copies.
  */
-const WEIGHT = {class: 2, item: 1, range: 3, shorthand: 3, property: 500}
+const WEIGHT = {class: 2, item: 1, range: 3, shorthand: 3, property: 500, optional: 4}
+/** Under ignoreCase a range costs re2js more the more code points it spans (it folds each case): this many per unit. */
+const FOLDED_PER_UNIT = 64
 /** The longest pattern read at all: rewriting into RE2 syntax is linear, but not free (0.4 s for 1 MiB). */
 export const MAX_PATTERN_LENGTH = 10_000
+
+/** One item of a class at `at`: its code point when it is one character, where it ends, and what it weighs. */
+function classItem(syntax: string, at: number): {point?: number; last: number; weight: number} {
+  if (syntax[at] !== '\\') {
+    const point = syntax.codePointAt(at)!
+    return {point, last: at + (point > 0xffff ? 1 : 0), weight: WEIGHT.item}
+  }
+  const next = syntax[at + 1]
+  if (syntax[at + 2] === '{' && 'xpP'.includes(next)) {
+    const close = syntax.indexOf('}', at)
+    const last = close < 0 ? syntax.length : close
+    return next === 'x' ? {point: Number.parseInt(syntax.slice(at + 3, last), 16), last, weight: WEIGHT.item} : {last, weight: WEIGHT.property}
+  }
+  if (next === 'x' && /^[0-9A-Fa-f]{2}$/.test(syntax.slice(at + 2, at + 4))) return {point: Number.parseInt(syntax.slice(at + 2, at + 4), 16), last: at + 3, weight: WEIGHT.item}
+  if (next !== undefined && 'dDwWsS'.includes(next)) return {last: at + 1, weight: WEIGHT.shorthand}
+  return {point: next?.codePointAt(0), last: at + 1, weight: WEIGHT.item}
+}
 
 /**
  * About what compiling `syntax` (RE2 syntax, as toRe2Syntax writes it) costs, in WEIGHT's units:
  * a group or alternative adds 1 or 2, and a repetition `{n,m}` copies what it repeats up to m
  * times (n + 1 when open-ended). Read in one pass; the nesting of groups is a stack.
  */
-export function compileCost(syntax: string): number {
+export function compileCost(syntax: string, ignoreCase = false): number {
   const frames: {total: number; last: number}[] = [{total: 0, last: 0}]
   let top = frames[0]
   const atom = (cost: number) => {
@@ -300,18 +323,24 @@ export function compileCost(syntax: string): number {
       atom(next === 'p' || next === 'P' ? WEIGHT.property : 'dDwWsS'.includes(next) ? WEIGHT.shorthand : 1)
     } else if (c === '[') {
       let cost = WEIGHT.class
+      // The code point of the item before, while it may start a range.
+      let from: number | undefined
       for (i++; i < syntax.length && syntax[i] !== ']'; i++) {
-        if (syntax[i] === '-' && cost > WEIGHT.class) cost += WEIGHT.range - WEIGHT.item
-        else if (syntax[i] !== '\\') cost += WEIGHT.item
-        else {
-          const next = syntax[++i]
-          if (syntax[i + 1] === '{' && 'xpP'.includes(next)) i = to('}', i)
-          cost += next === 'p' || next === 'P' ? WEIGHT.property : 'dDwWsS'.includes(next) ? WEIGHT.shorthand : WEIGHT.item
+        if (syntax[i] === '-' && from !== undefined && syntax[i + 1] !== ']') {
+          const end = classItem(syntax, i + 1)
+          i = end.last
+          cost += end.weight + WEIGHT.range - WEIGHT.item + (ignoreCase && end.point !== undefined ? Math.floor(Math.abs(end.point - from) / FOLDED_PER_UNIT) : 0)
+          from = undefined
+          continue
         }
+        const item = classItem(syntax, i)
+        i = item.last
+        cost += item.weight
+        from = item.point
       }
       atom(cost)
     } else if (c === '(') {
-      if (syntax[i + 1] === '?') i = syntax[i + 2] === 'P' ? to('>', i) : i + 2
+      if (syntax[i + 1] === '?') i = syntax[i + 2] === 'P' ? to('>', i) : to(':', i)
       frames.push((top = {total: 0, last: 0}))
     } else if (c === ')' && frames.length > 1) {
       const inner = frames.pop()!
@@ -326,8 +355,10 @@ export function compileCost(syntax: string): number {
       const m = /^\{(\d+)(,(\d*))?\}/.exec(syntax.slice(i, i + 24))
       if (!m) atom(1)
       else {
-        const times = m[2] === undefined ? Number(m[1]) : m[3] === '' ? Number(m[1]) + 1 : Number(m[3])
-        top.total += top.last * Math.max(0, times - 1) + 1
+        // n copies, then (m - n) optional ones, which re2js nests one in the next: each costs OPTIONAL more.
+        const least = Number(m[1])
+        const optional = m[2] === undefined ? 0 : m[3] === '' ? 1 : Math.max(0, Number(m[3]) - least)
+        top.total += top.last * Math.max(0, least + optional - 1) + WEIGHT.optional * optional + 1
         top.last = 0
         i += m[0].length - 1
         if (syntax[i + 1] === '?') i++
@@ -348,10 +379,10 @@ export function linearRegExp(source: string, flags: PatternFlags = {}, budget?: 
   // JavaScript's parser decides what is valid (parsing is linear; nothing is matched here).
   new RegExp(source, `${flags.unicode ? 'u' : ''}${flags.ignoreCase ? 'i' : ''}`)
   const syntax = toRe2Syntax(source, Boolean(flags.unicode))
-  const cost = compileCost(syntax)
+  const cost = compileCost(syntax, Boolean(flags.ignoreCase))
   if (cost > MAX_COMPILE_COST) throw new UncheckablePattern(`too large to compile in bounded time (about ${cost} instructions; at most ${MAX_COMPILE_COST})`)
   if (budget) {
-    if (cost > budget.left) throw new UncheckablePattern(`the schema's patterns together are too large to compile in bounded time (at most ${MAX_COMPILE_COST} instructions)`)
+    if (cost > budget.left) throw new UncheckablePattern(`the schema's patterns together are too large to compile in bounded time (at most ${MAX_SCHEMA_COMPILE_COST} instructions)`)
     budget.left -= cost
   }
   try {

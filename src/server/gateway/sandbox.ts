@@ -129,6 +129,15 @@ export function resolveCommand(command: string, env: Readonly<Record<string, str
   return undefined
 }
 
+/** The package a file of an npm install is in (`…/node_modules/@scope/name`), whose own dependencies it needs; undefined outside one. */
+function packageRoot(file: string): string | undefined {
+  const marker = `${path.sep}node_modules${path.sep}`
+  const at = file.lastIndexOf(marker)
+  if (at < 0) return undefined
+  const [first, second] = file.slice(at + marker.length).split(path.sep)
+  return path.join(file.slice(0, at + marker.length), ...(first.startsWith('@') && second ? [first, second] : [first]))
+}
+
 /**
  * Directories of a HOME that hold many programs' data, credentials among them: XDG's ~/.local
  * (~/.local/share, ~/.local/state), ~/.config and ~/.cache, ~/.cargo (its credentials.toml), ~/go,
@@ -140,9 +149,11 @@ const SHARED_HOME_ROOTS = ['.local', '.local/share', '.local/state', '.local/lib
 
 /**
  * The install prefix a command needs outside the system directories (an nvm or pyenv Node or
- * Python, a uv binary): `/x/v20/bin/node` needs `/x/v20`; a file elsewhere needs its directory.
- * Never the operator's HOME itself, nor anything above it, nor a root of SHARED_HOME_ROOTS or
- * anything above one: each as named and as its real path (a HOME or ~/.local that is a link).
+ * Python, a uv binary): `/x/v20/bin/node` needs `/x/v20`; a file of an npm package needs the
+ * package (a global install's link points into it); a file elsewhere needs its directory. Never
+ * the operator's HOME itself, nor anything above it, nor a root of SHARED_HOME_ROOTS or anything
+ * above one: each as named and as its real path (a HOME or ~/.local that is a link, or a path
+ * that reaches HOME through one).
  * The command as named counts, and its real path: a pipx or `uv tool` command in ~/.local/bin is
  * a link into the tool's own environment, whose prefix it needs; and a Python environment's
  * interpreter (`bin/python`, a link to the Python it was made from, a uv-managed one in
@@ -152,15 +163,15 @@ function commandPrefixes(file: string | undefined, host: HostView, operatorHome:
   if (!file) return []
   const homes = operatorHome ? [...new Set([operatorHome, host.realpath(operatorHome) ?? operatorHome])] : []
   const shared = homes.flatMap((home) => SHARED_HOME_ROOTS.map((root) => path.join(home, root))).flatMap((root) => [root, host.realpath(root) ?? root])
-  /** Whether `dir` is the HOME or a shared root, or above one of them. */
-  const covers = (dir: string, roots: readonly string[]) => roots.some((root) => within(root, dir))
+  /** Whether `dir`, as named or as its real path, is the HOME or a shared root, or above one of them. */
+  const covers = (dir: string, roots: readonly string[]) => [dir, host.realpath(dir) ?? dir].some((d) => roots.some((root) => within(root, d)))
   const out = new Set<string>()
   const candidates = [file, host.realpath(file)]
   for (let i = 0; i < candidates.length; i++) {
     const p = candidates[i]
     if (!p || isSystemPath(p)) continue
     const dir = path.dirname(p)
-    let prefix = path.basename(dir) === 'bin' ? path.dirname(dir) : dir
+    let prefix = path.basename(dir) === 'bin' ? path.dirname(dir) : (packageRoot(p) ?? dir)
     if (covers(prefix, homes)) prefix = dir
     if (covers(prefix, shared)) prefix = p
     if (covers(prefix, homes)) continue

@@ -8,9 +8,10 @@
  * that has no linear-time match (a backreference, a lookaround) cannot be checked: calls of
  * that tool are refused (docs/gateway.md), rather than passed on unchecked.
  *
- * Compiling is bounded as matching is: each pattern, and all the patterns of one schema
- * together, may cost at most MAX_COMPILE_COST (a schema over it is uncheckable, as above), since
- * re2js compiles on the event loop and a valid pattern can take it most of a second.
+ * Compiling is bounded as matching is: each pattern may cost at most MAX_COMPILE_COST, and all
+ * the patterns of one schema together MAX_SCHEMA_COMPILE_COST (a schema over either is
+ * uncheckable, as above), since re2js compiles on the event loop and a valid pattern can take it
+ * most of a second.
  *
  * Each schema gets an ajv instance of its own (under half a millisecond to make), dropped with
  * the schema: one shared instance keeps every schema and pattern it ever compiled, and an
@@ -21,11 +22,11 @@
  */
 import type {Ajv, CodeOptions, ErrorObject, ValidateFunction} from 'ajv'
 
-import {type CompileBudget, linearRegExp, MAX_COMPILE_COST, UncheckablePattern} from '../../regex/linear-regex.js'
+import {type CompileBudget, linearRegExp, MAX_SCHEMA_COMPILE_COST, UncheckablePattern} from '../../regex/linear-regex.js'
 import {canonicalJson} from '../../upstreams/pins.js'
 
 /** What the schema being compiled may still spend on its patterns: compile() is synchronous, so one at a time. */
-let compiling: CompileBudget = {left: MAX_COMPILE_COST}
+let compiling: CompileBudget = {left: MAX_SCHEMA_COMPILE_COST}
 
 /** ajv's regular-expression engine: the linear one. `toString` is ajv's cache key for a compiled pattern. */
 const linearEngine: NonNullable<CodeOptions['regExp']> = Object.assign(
@@ -126,7 +127,7 @@ export async function validateArguments(schema: object, args: unknown): Promise<
   if (validate === undefined) {
     const compiler = await compilerFor(schema)
     try {
-      compiling = {left: MAX_COMPILE_COST}
+      compiling = {left: MAX_SCHEMA_COMPILE_COST}
       validate = compiler.compile(schema)
     } catch (err) {
       validate = err as Error

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 
-import {compileCost, linearRegExp, MAX_COMPILE_COST, MAX_PATTERN_LENGTH, toRe2Syntax, UncheckablePattern} from '../../../src/regex/linear-regex.js'
+import {compileCost, linearRegExp, MAX_COMPILE_COST, MAX_PATTERN_LENGTH, MAX_SCHEMA_COMPILE_COST, toRe2Syntax, UncheckablePattern} from '../../../src/regex/linear-regex.js'
 
 /** Patterns and inputs on which RE2 must agree with JavaScript's RegExp. */
 const CORPUS: {pattern: string; flags?: string; inputs: string[]}[] = [
@@ -79,7 +79,10 @@ describe('linear-time regular expressions: what compiling may cost (review)', ()
     assert.equal(cost(String.raw`[\p{L}x]`), 2 + 500 + 1)
     assert.equal(cost('a{5}'), 1 + 4 + 1)
     assert.equal(cost('(ab){3}'), 4 + 4 * 2 + 1)
-    assert.equal(cost('a{2,}'), 1 + 2 + 1, 'open-ended: one copy more than its least')
+    assert.equal(cost('a{2,}'), 1 + 2 + 4 + 1, 'open-ended: one optional copy more than its least')
+    assert.equal(cost('a{1,3}'), 1 + 2 + 2 * 4 + 1, 'each optional copy weighs more')
+    assert.equal(compileCost(toRe2Syntax('[a-z]', true), true), 6, 'a short range folds cheaply')
+    assert.ok(compileCost(toRe2Syntax(String.raw`[\u0000-\uffff]`, true), true) > 1000, 'a wide one does not')
     assert.ok(cost(String.raw`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`) < 500, 'a UUID')
     assert.ok(cost(String.raw`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`) < 1000, 'a date-time')
     assert.ok(cost(`(${'x'.repeat(1000)}){1000}`) > 1_000_000, 'a million instructions')
@@ -88,11 +91,16 @@ describe('linear-time regular expressions: what compiling may cost (review)', ()
   })
 
   it('counts what is inside a class and what a property stands for: the patterns that stalled re2js for seconds under a per-class count are refused; ones it compiles fast are not (review)', () => {
+    // Optional copies re2js nests (0.3 s), and wide ranges folded for case (5.5 s).
+    assert.throws(() => linearRegExp('(?:a{0,1000})?'.repeat(49), {unicode: true}), UncheckablePattern)
+    assert.throws(() => linearRegExp(String.raw`\S`.repeat(1000), {unicode: true, ignoreCase: true}), UncheckablePattern)
+    assert.throws(() => linearRegExp(String.raw`[\u0000-\uffff]`.repeat(100), {unicode: true, ignoreCase: true}), UncheckablePattern)
+    assert.ok(linearRegExp(String.raw`union\s+select`, {ignoreCase: true}).test('UNION  SELECT'))
     const heavy = [String.raw`^(?:[${'\\p{L}'.repeat(1000)}])$`, String.raw`\p{L}`.repeat(1500), `[${'x'.repeat(MAX_PATTERN_LENGTH)}]`]
     for (const pattern of heavy) assert.throws(() => linearRegExp(pattern, {unicode: true}), UncheckablePattern, pattern.slice(0, 40))
-    const budget = {left: MAX_COMPILE_COST}
-    for (let i = 0; i < 6; i++) linearRegExp('^.{1,1000}$', {unicode: true}, budget)
-    assert.ok(budget.left > 0, 'six fields of up to 1,000 characters each fit one schema')
+    const budget = {left: MAX_SCHEMA_COMPILE_COST}
+    for (let i = 0; i < 12; i++) linearRegExp('^.{1,1000}$', {unicode: true}, budget)
+    assert.ok(budget.left > 0, 'twelve fields of up to 1,000 characters each fit one schema')
   })
 
   it('refuses a pattern that would cost more than MAX_COMPILE_COST to compile, and lets a schema\'s patterns share one budget', () => {

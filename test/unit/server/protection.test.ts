@@ -82,7 +82,7 @@ describe('protect units', function () {
       assert.equal(Redactor.none.text(`ghp_${'a'.repeat(36)}`), `ghp_${'a'.repeat(36)}`)
     })
 
-    it('walks results: every string, keys kept, base64 payloads skipped, the same object back when nothing matched', () => {
+    it('walks results: every string, keys kept, base64 payloads read as text and as the bytes they encode, the same object back when nothing matched', () => {
       const r = new Redactor([['TOKEN', 'tok-12345678']])
       const clean = {content: [{type: 'text', text: 'fine'}]}
       assert.equal(r.value(clean), clean)
@@ -98,8 +98,8 @@ describe('protect units', function () {
       assert.deepEqual(out, {
         content: [
           {type: 'text', text: '[REDACTED:TOKEN]'},
-          {type: 'image', data: 'tok-12345678', mimeType: 'image/png'},
-          {type: 'resource', resource: {uri: 'x://y', text: 'a [REDACTED:TOKEN]', blob: 'tok-12345678'}},
+          {type: 'image', data: '[REDACTED:TOKEN]', mimeType: 'image/png'},
+          {type: 'resource', resource: {uri: 'x://y', text: 'a [REDACTED:TOKEN]', blob: '[REDACTED:TOKEN]'}},
         ],
         // Base64 is left alone only where MCP puts it: a `blob` or an image's `data` anywhere else is text.
         structuredContent: {nested: [{deep: '[REDACTED:TOKEN]'}], config: {blob: '[REDACTED:TOKEN]'}, shown: {type: 'image', data: '[REDACTED:TOKEN]'}},
@@ -123,10 +123,33 @@ describe('protect units', function () {
       assert.equal(r.value({contents: [{uri: 'x://y', blob: wrapped}]}).contents[0].blob, wrapped, 'as it came, not re-encoded')
     })
 
-    it("base64 is left alone only where MCP puts it: resources/read contents, a prompt's or sampling message's image, never an error's data or a notification's params", () => {
+    it('base64 is read as decoders read it: wrapped at any width, a secret written in it as text, one secret inside another, an upstream\'s input requests and tool results in sampling messages (review)', () => {
+      const inner = 'sk_live_1234567890'
+      const outer = `prefix-${inner}-suffix-XYZ`
+      const r = new Redactor(new Map([['INNER', inner], ['OUTER', outer]]))
+      const env = `A=${outer}\nB=${inner}\n`
+      const decoded = (blob: string) => Buffer.from(blob, 'base64').toString('utf8')
+      for (const width of [4, 20, 76]) {
+        const b64 = Buffer.from(env).toString('base64').replace(new RegExp(`(.{${width}})`, 'g'), '$1\n')
+        assert.equal(decoded(r.value({contents: [{uri: 'x', blob: b64}]}).contents[0].blob), 'A=[REDACTED:OUTER]\nB=[REDACTED:INNER]\n', `wrapped at ${width}`)
+      }
+      assert.equal(r.value({content: [{type: 'image', data: `iVBOR${inner}`}]}).content[0].data, 'iVBOR[REDACTED:INNER]', 'as text')
+      const image = (data: string) => ({type: 'image', data, mimeType: 'image/png'})
+      const b64 = Buffer.from(`x${inner}`).toString('base64')
+      const asked = r.value({resultType: 'input_required', inputRequests: {s: {method: 'sampling/createMessage', params: {messages: [{role: 'user', content: [image(b64), {type: 'tool_result', toolUseId: 't', content: [image(b64)]}]}]}}}})
+      const content = asked.inputRequests.s.params.messages[0].content as unknown as [{data: string}, {content: [{data: string}]}]
+      assert.equal(decoded(content[0].data), 'x[REDACTED:INNER]')
+      assert.equal(decoded(content[1].content[0].data), 'x[REDACTED:INNER]')
+    })
+
+    it("base64 is read as the bytes it encodes only where MCP puts it: resources/read contents, a prompt's or sampling message's image, never an error's data or a notification's params", () => {
       const r = new Redactor(new Map([['TOKEN', 'tok-12345678']]))
-      assert.deepEqual(r.value({contents: [{uri: 'x://y', blob: 'tok-12345678'}, {uri: 'x://z', text: 'tok-12345678'}]}), {contents: [{uri: 'x://y', blob: 'tok-12345678'}, {uri: 'x://z', text: '[REDACTED:TOKEN]'}]})
-      assert.deepEqual(r.value({messages: [{role: 'user', content: {type: 'audio', data: 'tok-12345678', mimeType: 'audio/wav'}}]}), {messages: [{role: 'user', content: {type: 'audio', data: 'tok-12345678', mimeType: 'audio/wav'}}]})
+      // Base64 of the secret is found where MCP puts base64, and only there (elsewhere it is text, and the text holds no secret).
+      const B = Buffer.from('a tok-12345678').toString('base64')
+      const RB = Buffer.from('a [REDACTED:TOKEN]').toString('base64')
+      assert.deepEqual(r.value({contents: [{uri: 'x://y', blob: B}, {uri: 'x://z', text: 'tok-12345678'}]}), {contents: [{uri: 'x://y', blob: RB}, {uri: 'x://z', text: '[REDACTED:TOKEN]'}]})
+      assert.deepEqual(r.value({messages: [{role: 'user', content: {type: 'audio', data: B, mimeType: 'audio/wav'}}]}), {messages: [{role: 'user', content: {type: 'audio', data: RB, mimeType: 'audio/wav'}}]})
+      assert.deepEqual(r.value({structuredContent: {resource: {blob: B}}}), {structuredContent: {resource: {blob: B}}}, 'not a place of MCP base64: read as text')
       assert.deepEqual(r.value({code: -32000, message: 'm', data: {blob: 'tok-12345678', type: 'image', data: 'tok-12345678'}}), {code: -32000, message: 'm', data: {blob: '[REDACTED:TOKEN]', type: 'image', data: '[REDACTED:TOKEN]'}})
       assert.deepEqual(r.value({method: 'notifications/message', params: {level: 'info', data: {blob: 'tok-12345678'}}}), {method: 'notifications/message', params: {level: 'info', data: {blob: '[REDACTED:TOKEN]'}}})
       // A content block's `data` that is not a string is not base64: its strings are read.
@@ -140,8 +163,8 @@ describe('protect units', function () {
       // What is no message is text throughout: an error's data, arguments.
       assert.deepEqual(r.data({content: [{type: 'image', data: S}], contents: [{blob: S}]}), {content: [{type: 'image', data: R}], contents: [{blob: R}]})
       // A sampling request an upstream makes carries its images where MCP puts them.
-      const sampling = {method: 'sampling/createMessage', params: {messages: [{role: 'user', content: [{type: 'image', data: S, mimeType: 'image/png'}]}]}}
-      assert.equal(r.value(sampling), sampling)
+      const sampling = (data: string) => ({method: 'sampling/createMessage', params: {messages: [{role: 'user', content: [{type: 'image', data, mimeType: 'image/png'}]}]}})
+      assert.deepEqual(r.value(sampling(B)), sampling(RB))
     })
   })
 

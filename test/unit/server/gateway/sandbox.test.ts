@@ -150,6 +150,22 @@ describe('server/gateway/sandbox', () => {
     // ~/bin under a linked HOME: its directory, never the HOME.
     const own = '/home/ada/bin/server'
     assert.deepEqual(binds(own, {'/home/ada': '/data/ada', [own]: '/data/ada/bin/server'}), ['--ro-bind /home/ada/bin /home/ada/bin', '--ro-bind /data/ada/bin /data/ada/bin'])
+    // HOME is the real path, and the command is named through a link to it (/home/ada -> /var/home/ada, as on Fedora Silverblue).
+    const silverblue = pairs(sandboxArgs(request({command: '/var/home/ada/bin/server'}), {allow: [], network: true}, host({...debian, '/var/home/ada/bin/server': file}), '/var/home/ada').args)
+    assert.ok(!silverblue.includes('--ro-bind /var/home/ada /var/home/ada'))
+    const aliased = pairs(sandboxArgs(request({command: own}), {allow: [], network: true}, host({...debian, [own]: file}, 1000, {'/home/ada': '/var/home/ada', [own]: '/var/home/ada/bin/server'}), '/var/home/ada').args)
+    assert.ok(!aliased.some((x) => x === '--ro-bind /home/ada /home/ada' || x === '--ro-bind /var/home/ada /var/home/ada'), aliased.join(' | '))
+    const local = '/home/ada/.local/bin/server'
+    const aliasedLocal = pairs(sandboxArgs(request({command: local}), {allow: [], network: true}, host({...debian, [local]: file}, 1000, {'/home/ada': '/var/home/ada', '/home/ada/.local': '/var/home/ada/.local', [local]: '/var/home/ada/.local/bin/server'}), '/var/home/ada').args)
+    assert.ok(!aliasedLocal.some((x) => /--ro-bind \/(var\/)?home\/ada\/\.local /.test(x)), aliasedLocal.join(' | '))
+  })
+
+  it("a global npm install's link gets the package it points into, with its own dependencies (npm's prefix in ~/.local, say)", () => {
+    const link = '/home/ada/.local/bin/cli'
+    const real = '/home/ada/.local/lib/node_modules/@acme/cli/dist/cli.js'
+    const p = pairs(sandboxArgs(request({command: link}), {allow: [], network: true}, host({...debian, [link]: file, [real]: file}, 1000, {[link]: real}), '/home/ada').args)
+    assert.ok(p.includes('--ro-bind /home/ada/.local/lib/node_modules/@acme/cli /home/ada/.local/lib/node_modules/@acme/cli'), p.join(' | '))
+    assert.ok(!p.some((x) => /--ro-bind \/home\/ada\/\.local(\/lib)? /.test(x)))
   })
 
   it('parses --allow-path: read-only unless :rw, absolute, never /', () => {
