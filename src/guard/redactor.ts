@@ -13,6 +13,9 @@
 import {KEY_TAIL} from '../keys/format.js'
 import {TOKEN_SHAPES} from './token-shapes.js'
 
+/** Base64 every decoder reads the same way: the standard alphabet, white space, padding at the end. */
+const STANDARD_BASE64 = /^[A-Za-z0-9+/\s]*(=\s*){0,2}$/
+
 /** Characters hashed per window: the shortest secret redacted. */
 export const MIN_SECRET_LENGTH = 8
 
@@ -158,24 +161,25 @@ export class Redactor {
   }
 
   /**
-   * Base64 where MCP carries it (an image, a resource's blob): a secret written in it as text is
-   * redacted as in any text, and one in the bytes it encodes (a .env file read as a blob) is
-   * redacted in those bytes, leftmost and longest as in text, and the base64 written again. The
-   * bytes are decoded as any decoder reads them (line breaks and other characters skipped), so
-   * wrapped base64 is no way around; base64 with no secret is returned as it came.
+   * Base64 where MCP carries it (an image, a resource's blob). Its bytes are what a client reads,
+   * so they are checked (a .env file read as a blob): decoded, the secrets matched over them as
+   * over text (leftmost, longest) and the token formats too, and on a hit written as base64
+   * again. Base64 that decoders read differently (Node takes `-` and `_`, others skip them) is
+   * always written again, in the standard alphabet, so that what a client decodes is what was
+   * checked. Then the payload is read as text too, for a secret written in it plainly; base64
+   * with nothing found is returned as it came.
    */
   private base64(text: string, found?: Set<string>): string {
-    if (this.size === 0) return text
-    const plain = this.size > 0 && text.length >= W ? this.secrets(text, found) : text
-    if (plain !== text) return plain
     // As Latin-1, one character per byte: the secrets' UTF-8 bytes are matched exactly, whatever the payload encodes.
     this.byteMatcher ??= new Redactor(
       this.values.map(([name, value]): [string, string] => [name, Buffer.from(value, 'utf8').toString('latin1')]),
-      {tokens: false},
+      {tokens: this.tokens},
     )
     const bytes = Buffer.from(text, 'base64').toString('latin1')
-    const redacted = this.byteMatcher.secrets(bytes, found)
-    return redacted === bytes ? text : Buffer.from(redacted, 'latin1').toString('base64')
+    const redacted = this.byteMatcher.text(bytes, found)
+    const out = redacted !== bytes || !STANDARD_BASE64.test(text) ? Buffer.from(redacted, 'latin1').toString('base64') : text
+    // Then as text: a secret written in it plainly (whose characters base64 may have, and keeps when written again).
+    return this.text(out, found)
   }
 
   private tokenFormats(text: string, found?: Set<string>): string {

@@ -223,7 +223,8 @@ function brace(cur: Cursor): string {
   }
   for (const n of [m[1], m[3]]) if (n && Number(n) > MAX_REPEAT) throw new UncheckablePattern(`{${m[1]}${m[2] ?? ''}}: a repetition count over ${MAX_REPEAT} is not supported`)
   cur.at += m[0].length
-  return m[0]
+  // As numbers: JavaScript reads `{04}` as four times, RE2 as the text `{04}`.
+  return `{${Number(m[1])}${m[2] === undefined ? '' : `,${m[3] ? Number(m[3]) : ''}`}}`
 }
 
 /** The pattern in RE2 syntax, read as JavaScript reads it. */
@@ -275,8 +276,15 @@ export interface CompileBudget {
  * 1 µs; 1 December, this machine), and each optional copy of `{n,m}` 4 more than what it copies.
  */
 const WEIGHT = {class: 2, item: 1, range: 3, shorthand: 3, property: 500, optional: 4}
-/** Under ignoreCase a range costs re2js more the more code points it spans (it folds each case): this many per unit. */
+/**
+ * Under ignoreCase a range costs re2js more the more code points it spans (it folds each case):
+ * this many per unit, up to FOLDED_CLASS_MOST for one class (`\S` alone spans nearly all of
+ * Unicode, and took it about 5 ms).
+ */
 const FOLDED_PER_UNIT = 64
+const FOLDED_CLASS_MOST = 2_000
+/** Groups one inside the next, at the most. */
+const MAX_GROUP_DEPTH = 100
 /** The longest pattern read at all: rewriting into RE2 syntax is linear, but not free (0.4 s for 1 MiB). */
 export const MAX_PATTERN_LENGTH = 10_000
 
@@ -300,7 +308,8 @@ function classItem(syntax: string, at: number): {point?: number; last: number; w
 /**
  * About what compiling `syntax` (RE2 syntax, as toRe2Syntax writes it) costs, in WEIGHT's units:
  * a group or alternative adds 1 or 2, and a repetition `{n,m}` copies what it repeats up to m
- * times (n + 1 when open-ended). Read in one pass; the nesting of groups is a stack.
+ * times (n + 1 when open-ended). Read in one pass; the nesting of groups is a stack, and groups
+ * nested deeper than MAX_GROUP_DEPTH are an UncheckablePattern.
  */
 export function compileCost(syntax: string, ignoreCase = false): number {
   const frames: {total: number; last: number}[] = [{total: 0, last: 0}]
@@ -323,13 +332,15 @@ export function compileCost(syntax: string, ignoreCase = false): number {
       atom(next === 'p' || next === 'P' ? WEIGHT.property : 'dDwWsS'.includes(next) ? WEIGHT.shorthand : 1)
     } else if (c === '[') {
       let cost = WEIGHT.class
+      let folded = 0
       // The code point of the item before, while it may start a range.
       let from: number | undefined
       for (i++; i < syntax.length && syntax[i] !== ']'; i++) {
         if (syntax[i] === '-' && from !== undefined && syntax[i + 1] !== ']') {
           const end = classItem(syntax, i + 1)
           i = end.last
-          cost += end.weight + WEIGHT.range - WEIGHT.item + (ignoreCase && end.point !== undefined ? Math.floor(Math.abs(end.point - from) / FOLDED_PER_UNIT) : 0)
+          cost += end.weight + WEIGHT.range - WEIGHT.item
+          if (ignoreCase && end.point !== undefined) folded += Math.floor(Math.abs(end.point - from) / FOLDED_PER_UNIT)
           from = undefined
           continue
         }
@@ -338,10 +349,12 @@ export function compileCost(syntax: string, ignoreCase = false): number {
         cost += item.weight
         from = item.point
       }
-      atom(cost)
+      atom(cost + Math.min(folded, FOLDED_CLASS_MOST))
     } else if (c === '(') {
       if (syntax[i + 1] === '?') i = syntax[i + 2] === 'P' ? to('>', i) : to(':', i)
       frames.push((top = {total: 0, last: 0}))
+      // re2js's work grows with the square of the nesting: 2,000 groups one in the next took it 0.1 s.
+      if (frames.length > MAX_GROUP_DEPTH + 1) throw new UncheckablePattern(`groups nested deeper than ${MAX_GROUP_DEPTH}`)
     } else if (c === ')' && frames.length > 1) {
       const inner = frames.pop()!
       top = frames[frames.length - 1]

@@ -18,6 +18,7 @@
  */
 import {execFile} from 'node:child_process'
 import {lstatSync, readlinkSync, realpathSync} from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 
 import {KeywardError} from '../../errors/index.js'
@@ -159,9 +160,9 @@ const SHARED_HOME_ROOTS = ['.local', '.local/share', '.local/state', '.local/lib
  * interpreter (`bin/python`, a link to the Python it was made from, a uv-managed one in
  * ~/.local/share/uv/python say) is followed the same way.
  */
-function commandPrefixes(file: string | undefined, host: HostView, operatorHome: string | undefined): string[] {
+function commandPrefixes(file: string | undefined, host: HostView, operatorHomes: readonly string[]): string[] {
   if (!file) return []
-  const homes = operatorHome ? [...new Set([operatorHome, host.realpath(operatorHome) ?? operatorHome])] : []
+  const homes = [...new Set(operatorHomes.flatMap((home) => [home, host.realpath(home) ?? home]))]
   const shared = homes.flatMap((home) => SHARED_HOME_ROOTS.map((root) => path.join(home, root))).flatMap((root) => [root, host.realpath(root) ?? root])
   /** Whether `dir`, as named or as its real path, is the HOME or a shared root, or above one of them. */
   const covers = (dir: string, roots: readonly string[]) => [dir, host.realpath(dir) ?? dir].some((d) => roots.some((root) => within(root, d)))
@@ -225,7 +226,24 @@ function mask(args: string[], p: string, host: HostView): boolean {
  * bubblewrap's arguments for a sandboxed upstream (without the bwrap program itself). Pure but
  * for what `host` reports; throws INVALID_INPUT for an allowed path that does not exist.
  */
-export function sandboxArgs(request: LaunchRequest, policy: SandboxPolicy, host: HostView = realHost, operatorHome = process.env.HOME): {args: string[]; command: string; view: SandboxView} {
+/**
+ * The operator's homes: HOME, and the home the system gives the user keyward runs as, which
+ * differ under `sudo` without -H or a HOME set for keyward alone (HOME=/srv/keyward): the files
+ * to keep out are in the user's own home either way. HOME `/` counts as none (nothing would be
+ * bound but the system).
+ */
+export function operatorHomes(): string[] {
+  let system: string | undefined
+  try {
+    system = os.userInfo().homedir
+  } catch {
+    // A uid with no passwd entry: HOME alone.
+  }
+  return [process.env.HOME, system].filter((home): home is string => typeof home === 'string' && path.isAbsolute(home) && path.resolve(home) !== '/')
+}
+
+export function sandboxArgs(request: LaunchRequest, policy: SandboxPolicy, host: HostView = realHost, homes: string | readonly string[] = operatorHomes()): {args: string[]; command: string; view: SandboxView} {
+  const operatorHomes = typeof homes === 'string' ? [homes] : homes
   const args = ['--die-with-parent', '--new-session', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try']
   if (!policy.network) args.push('--unshare-net')
   // Without a user namespace (running as root), bwrap keeps root's capabilities unless told.
@@ -242,7 +260,7 @@ export function sandboxArgs(request: LaunchRequest, policy: SandboxPolicy, host:
     ;(mode === 'rw' ? view.readWrite : view.readOnly).push(p)
     sources.push(p)
   }
-  for (const prefix of commandPrefixes(file, host, operatorHome)) bind(prefix, 'ro')
+  for (const prefix of commandPrefixes(file, host, operatorHomes)) bind(prefix, 'ro')
   for (const name of CERT_VARIABLES) {
     const p = request.env[name]
     if (p && path.isAbsolute(p) && !isSystemPath(p) && host.entry(p)) bind(p, 'ro')

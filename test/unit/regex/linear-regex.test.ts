@@ -96,11 +96,25 @@ describe('linear-time regular expressions: what compiling may cost (review)', ()
     assert.throws(() => linearRegExp(String.raw`\S`.repeat(1000), {unicode: true, ignoreCase: true}), UncheckablePattern)
     assert.throws(() => linearRegExp(String.raw`[\u0000-\uffff]`.repeat(100), {unicode: true, ignoreCase: true}), UncheckablePattern)
     assert.ok(linearRegExp(String.raw`union\s+select`, {ignoreCase: true}).test('UNION  SELECT'))
+    // Operators' guard patterns with \S, folded for case, are not refused (review: an e-mail and a bearer pattern were).
+    assert.ok(linearRegExp(String.raw`\S+@\S+\.\S+`, {ignoreCase: true}).test('A@B.C'))
+    assert.ok(linearRegExp(String.raw`bearer\s+\S+\s+\S+\s+\S+`, {ignoreCase: true}).test('Bearer a b c'))
+    // Groups nested a thousand deep: quadratic for re2js, refused.
+    assert.throws(() => linearRegExp(`^${'(?:'.repeat(1990)}z${')'.repeat(1990)}`, {unicode: true}), (err: unknown) => err instanceof UncheckablePattern && /nested deeper than 100/.test(err.reason))
+    assert.ok(linearRegExp(`^${'(?:'.repeat(50)}z${')'.repeat(50)}$`).test('z'))
     const heavy = [String.raw`^(?:[${'\\p{L}'.repeat(1000)}])$`, String.raw`\p{L}`.repeat(1500), `[${'x'.repeat(MAX_PATTERN_LENGTH)}]`]
     for (const pattern of heavy) assert.throws(() => linearRegExp(pattern, {unicode: true}), UncheckablePattern, pattern.slice(0, 40))
     const budget = {left: MAX_SCHEMA_COMPILE_COST}
     for (let i = 0; i < 12; i++) linearRegExp('^.{1,1000}$', {unicode: true}, budget)
     assert.ok(budget.left > 0, 'twelve fields of up to 1,000 characters each fit one schema')
+  })
+
+  it('reads a repetition count with leading zeros as JavaScript does (review: RE2 read {04} as text)', () => {
+    const year = linearRegExp('^[0-9]{04}$')
+    assert.equal(year.test('2024'), true)
+    assert.equal(year.test('1{04}'), false)
+    assert.equal(linearRegExp('^a{02,003}$').test('aaa'), true)
+    assert.equal(linearRegExp('^a{01,}$').test('aaaa'), true)
   })
 
   it('refuses a pattern that would cost more than MAX_COMPILE_COST to compile, and lets a schema\'s patterns share one budget', () => {

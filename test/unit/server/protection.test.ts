@@ -98,8 +98,9 @@ describe('protect units', function () {
       assert.deepEqual(out, {
         content: [
           {type: 'text', text: '[REDACTED:TOKEN]'},
-          {type: 'image', data: '[REDACTED:TOKEN]', mimeType: 'image/png'},
-          {type: 'resource', resource: {uri: 'x://y', text: 'a [REDACTED:TOKEN]', blob: '[REDACTED:TOKEN]'}},
+          // Not standard base64 (a '-'): written again as the bytes Node read, in the standard alphabet; the secret is not in them.
+          {type: 'image', data: 'tok+12345678', mimeType: 'image/png'},
+          {type: 'resource', resource: {uri: 'x://y', text: 'a [REDACTED:TOKEN]', blob: 'tok+12345678'}},
         ],
         // Base64 is left alone only where MCP puts it: a `blob` or an image's `data` anywhere else is text.
         structuredContent: {nested: [{deep: '[REDACTED:TOKEN]'}], config: {blob: '[REDACTED:TOKEN]'}, shown: {type: 'image', data: '[REDACTED:TOKEN]'}},
@@ -133,7 +134,23 @@ describe('protect units', function () {
         const b64 = Buffer.from(env).toString('base64').replace(new RegExp(`(.{${width}})`, 'g'), '$1\n')
         assert.equal(decoded(r.value({contents: [{uri: 'x', blob: b64}]}).contents[0].blob), 'A=[REDACTED:OUTER]\nB=[REDACTED:INNER]\n', `wrapped at ${width}`)
       }
-      assert.equal(r.value({content: [{type: 'image', data: `iVBOR${inner}`}]}).content[0].data, 'iVBOR[REDACTED:INNER]', 'as text')
+      // A secret written plainly: gone, whether its characters are base64's or not.
+      for (const plain of [`iVBOR${inner}`, 'iVBORabcd1234efghijkl']) {
+        const got = new Redactor(new Map([['INNER', inner], ['ALPHA', 'abcd1234efghijkl']])).value({content: [{type: 'image', data: plain}]}).content[0].data
+        assert.ok(!got.includes(inner) && !got.includes('abcd1234efghijkl'), got)
+      }
+      // One secret written plainly beside another encoded (review: the first hid the second).
+      const both = `${Buffer.from(`X=${inner}`).toString('base64')}abcd1234efghijkl`
+      const out = new Redactor(new Map([['INNER', inner], ['ALPHA', 'abcd1234efghijkl']])).value({contents: [{uri: 'x', blob: both}]}).contents[0].blob
+      assert.ok(!out.includes('abcd1234efghijkl') && !Buffer.from(out, 'base64').toString('latin1').includes(inner), out)
+      // Base64 that decoders read differently (Node takes - and _, Python skips them) is written again in the standard alphabet.
+      const url = `-${Buffer.from(`X=${inner}`).toString('base64')}`
+      const sent = r.value({contents: [{uri: 'x', blob: url}]}).contents[0].blob
+      assert.match(sent, /^[A-Za-z0-9+/]*={0,2}$/)
+      assert.ok(!Buffer.from(sent, 'base64').toString('latin1').includes(inner))
+      // Token formats in the bytes, as in text.
+      const ghp = `ghp_${'a'.repeat(36)}`
+      assert.match(decoded(new Redactor([]).value({contents: [{uri: 'x', blob: Buffer.from(`TOKEN=${ghp}`).toString('base64')}]}).contents[0].blob), /TOKEN=\[REDACTED:github-token\]/)
       const image = (data: string) => ({type: 'image', data, mimeType: 'image/png'})
       const b64 = Buffer.from(`x${inner}`).toString('base64')
       const asked = r.value({resultType: 'input_required', inputRequests: {s: {method: 'sampling/createMessage', params: {messages: [{role: 'user', content: [image(b64), {type: 'tool_result', toolUseId: 't', content: [image(b64)]}]}]}}}})

@@ -1,7 +1,8 @@
 /** The bubblewrap argv of a sandboxed upstream, built against a host described in a table. */
 import assert from 'node:assert/strict'
+import os from 'node:os'
 
-import {checkSandboxSupport, sandboxArgs, unshareArgs, within, type HostView} from '../../../../src/server/gateway/sandbox.js'
+import {checkSandboxSupport, operatorHomes, sandboxArgs, unshareArgs, within, type HostView} from '../../../../src/server/gateway/sandbox.js'
 import {givenPaths, keywardPaths, parseAllowPath} from '../../../../src/upstreams/isolation.js'
 import {KeyMaterial} from '../../../../src/vault/index.js'
 
@@ -158,6 +159,22 @@ describe('server/gateway/sandbox', () => {
     const local = '/home/ada/.local/bin/server'
     const aliasedLocal = pairs(sandboxArgs(request({command: local}), {allow: [], network: true}, host({...debian, [local]: file}, 1000, {'/home/ada': '/var/home/ada', '/home/ada/.local': '/var/home/ada/.local', [local]: '/var/home/ada/.local/bin/server'}), '/var/home/ada').args)
     assert.ok(!aliasedLocal.some((x) => /--ro-bind \/(var\/)?home\/ada\/\.local /.test(x)), aliasedLocal.join(' | '))
+  })
+
+  it("the user's own home is kept out as HOME is, when HOME is another directory (sudo without -H, HOME set for keyward alone) (review)", () => {
+    const own = '/home/ada/bin/mcp-tool'
+    const p = pairs(sandboxArgs(request({command: own}), {allow: [], network: true}, host({...debian, [own]: file}), ['/srv/keyward', '/home/ada']).args)
+    assert.ok(p.includes('--ro-bind /home/ada/bin /home/ada/bin'))
+    assert.ok(!p.includes('--ro-bind /home/ada /home/ada'), p.join(' | '))
+    const saved = process.env.HOME
+    try {
+      process.env.HOME = '/'
+      assert.ok(!operatorHomes().includes('/'), 'HOME / keeps nothing out: it counts as none')
+      process.env.HOME = '/srv/keyward'
+      assert.deepEqual(operatorHomes(), ['/srv/keyward', os.userInfo().homedir].filter((h) => h !== '/'))
+    } finally {
+      process.env.HOME = saved
+    }
   })
 
   it("a global npm install's link gets the package it points into, with its own dependencies (npm's prefix in ~/.local, say)", () => {
