@@ -197,7 +197,7 @@ export class Redactor {
   /**
    * Every string of a message or a result, recursively, object keys included: a copy where
    * something changed, the same object where nothing did. The base64 MCP carries (an image, a
-   * resource's blob) is not text, and is read as the bytes it encodes (`base64`), but only where
+   * resource's blob) is read as the bytes it encodes as well as text (`base64`), but only where
    * MCP puts it, counted from the top (`Place`): the same field anywhere else (structured
    * content, a nested `resource`) is text like any other.
    */
