@@ -223,14 +223,10 @@ function mask(args: string[], p: string, host: HostView): boolean {
 }
 
 /**
- * bubblewrap's arguments for a sandboxed upstream (without the bwrap program itself). Pure but
- * for what `host` reports; throws INVALID_INPUT for an allowed path that does not exist.
- */
-/**
  * The operator's homes: HOME, and the home the system gives the user keyward runs as, which
  * differ under `sudo` without -H or a HOME set for keyward alone (HOME=/srv/keyward): the files
- * to keep out are in the user's own home either way. HOME `/` counts as none (nothing would be
- * bound but the system).
+ * to keep out are in the user's own home either way. `/` (a service account's HOME) is no home
+ * to keep out: it is left out of the list.
  */
 export function operatorHomes(): string[] {
   let system: string | undefined
@@ -242,8 +238,12 @@ export function operatorHomes(): string[] {
   return [process.env.HOME, system].filter((home): home is string => typeof home === 'string' && path.isAbsolute(home) && path.resolve(home) !== '/')
 }
 
+/**
+ * bubblewrap's arguments for a sandboxed upstream (without the bwrap program itself). Pure but
+ * for what `host` reports; throws INVALID_INPUT for an allowed path that does not exist.
+ */
 export function sandboxArgs(request: LaunchRequest, policy: SandboxPolicy, host: HostView = realHost, homes: string | readonly string[] = operatorHomes()): {args: string[]; command: string; view: SandboxView} {
-  const operatorHomes = typeof homes === 'string' ? [homes] : homes
+  const homeList = typeof homes === 'string' ? [homes] : homes
   const args = ['--die-with-parent', '--new-session', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try']
   if (!policy.network) args.push('--unshare-net')
   // Without a user namespace (running as root), bwrap keeps root's capabilities unless told.
@@ -260,7 +260,7 @@ export function sandboxArgs(request: LaunchRequest, policy: SandboxPolicy, host:
     ;(mode === 'rw' ? view.readWrite : view.readOnly).push(p)
     sources.push(p)
   }
-  for (const prefix of commandPrefixes(file, host, operatorHomes)) bind(prefix, 'ro')
+  for (const prefix of commandPrefixes(file, host, homeList)) bind(prefix, 'ro')
   for (const name of CERT_VARIABLES) {
     const p = request.env[name]
     if (p && path.isAbsolute(p) && !isSystemPath(p) && host.entry(p)) bind(p, 'ro')
