@@ -13,7 +13,7 @@
  * What remains different: matching is by code point, also without the `u` flag, and `i` folds
  * case as `/iu` does (K matches the Kelvin sign). Backreferences, lookahead and lookbehind, and
  * repetition counts over 1000 have no linear-time match: such a pattern is an
- * `UncheckablePattern`.
+ * `UncheckablePattern`, and so is one that would cost too much to compile (`compileCost`).
  */
 import {createRequire} from 'node:module'
 
@@ -368,7 +368,7 @@ export function compileCost(syntax: string, ignoreCase = false): number {
       const m = /^\{(\d+)(,(\d*))?\}/.exec(syntax.slice(i, i + 24))
       if (!m) atom(1)
       else {
-        // n copies, then (m - n) optional ones, which re2js nests one in the next: each costs OPTIONAL more.
+        // n copies, then (m - n) optional ones, which re2js nests one in the next: each weighs WEIGHT.optional more.
         const least = Number(m[1])
         const optional = m[2] === undefined ? 0 : m[3] === '' ? 1 : Math.max(0, Number(m[3]) - least)
         top.total += top.last * Math.max(0, least + optional - 1) + WEIGHT.optional * optional + 1
@@ -393,9 +393,9 @@ export function linearRegExp(source: string, flags: PatternFlags = {}, budget?: 
   new RegExp(source, `${flags.unicode ? 'u' : ''}${flags.ignoreCase ? 'i' : ''}`)
   const syntax = toRe2Syntax(source, Boolean(flags.unicode))
   const cost = compileCost(syntax, Boolean(flags.ignoreCase))
-  if (cost > MAX_COMPILE_COST) throw new UncheckablePattern(`too large to compile in bounded time (about ${cost} instructions; at most ${MAX_COMPILE_COST})`)
+  if (cost > MAX_COMPILE_COST) throw new UncheckablePattern(`too large to compile in bounded time (it would cost about ${cost}; at most ${MAX_COMPILE_COST})`)
   if (budget) {
-    if (cost > budget.left) throw new UncheckablePattern(`the schema's patterns together are too large to compile in bounded time (at most ${MAX_SCHEMA_COMPILE_COST} instructions)`)
+    if (cost > budget.left) throw new UncheckablePattern(`the schema's patterns together are too large to compile in bounded time (they may cost ${MAX_SCHEMA_COMPILE_COST} in all)`)
     budget.left -= cost
   }
   try {
