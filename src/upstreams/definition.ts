@@ -3,6 +3,7 @@
  * secrets it gets. Definitions hold references to secrets (`secret:NAME`), never their values.
  */
 import {KeywardError} from '../errors/index.js'
+import {TCHAR} from '../net/http-token.js'
 import {ENV_NAME_PATTERN} from '../secrets/environment.js'
 import {checkSecretName} from '../secrets/index.js'
 import {parseSecretRef, secretRefsIn, withoutSecretRefs} from '../secrets/ref.js'
@@ -187,7 +188,7 @@ export function parseEnvSpec(spec: string): [string, EnvValue] {
   return [name, {literal: value}]
 }
 
-const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/
+const HEADER_NAME = new RegExp(`^[${TCHAR}]{1,64}$`)
 /** Headers that carry credentials: their values must come from the vault. */
 export const CREDENTIAL_HEADERS = /^(authorization|proxy-authorization|cookie|x-api-key|api-key|x-auth-token|private-token)$/i
 

@@ -30,6 +30,7 @@
  * A refusal names the header and the argument, never their values: arguments may be anything,
  * and refusals are logged and audited.
  */
+import {TCHAR} from '../../net/http-token.js'
 import {decodeHeaderValue, mismatch, needsEncoding} from './headers.js'
 import type {EraRefusal} from './protocol.js'
 
@@ -62,7 +63,7 @@ export function paramHeadersOf(inputSchema: unknown): ParamHeader[] {
 }
 
 /** What a header name may be: an RFC 9110 token. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+const TOKEN = new RegExp(`^[${TCHAR}]+$`)
 /** The types of argument a declaration may mirror; `number` is not one (the revision's list). */
 const MIRRORED_TYPES = new Set(['string', 'integer', 'boolean'])
 /** Keywords whose subschemas no chain of `properties` reaches; those in NAMED hold a name -> subschema object. */

@@ -8,11 +8,12 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
 import {originAllowed} from '../../net/hosts.js'
+import {TCHAR} from '../../net/http-token.js'
 
 const EXPOSED = 'www-authenticate, mcp-session-id, mcp-protocol-version, retry-after, ratelimit, ratelimit-policy'
 const ALLOWED = 'authorization, x-api-key, content-type, accept, mcp-session-id, mcp-protocol-version, last-event-id, mcp-method, mcp-name'
 /** An `Mcp-Param-*` header (SEP-2243) a preflight asks for: a tool's own name, so not listed above but allowed by its prefix. */
-const PARAM_HEADER = /^mcp-param-[!#$%&'*+.^_`|~0-9a-z-]+$/
+const PARAM_HEADER = new RegExp(`^mcp-param-[${TCHAR}]+$`)
 
 /** The allowed headers, with the `Mcp-Param-*` ones this preflight asks for: a 2026-07-28 call of a tool that declares x-mcp-header must send them. */
 function allowedFor(req: IncomingMessage): string {
