@@ -8,7 +8,7 @@
  * custom /regex/ runs on re2js (src/regex/linear-regex.ts), and one that has no linear-time
  * match (a backreference, a lookaround) is refused when it is set.
  */
-import {linearRegExp, UncheckablePattern} from '../regex/linear-regex.js'
+import {linearRegExp, type UncheckableKind, UncheckablePattern} from '../regex/linear-regex.js'
 import {MAX_NESTING} from './redactor.js'
 
 export interface GuardPattern {
@@ -32,6 +32,13 @@ const BUILTIN: Record<string, (value: string) => boolean> = {
   eval: (v) => /eval\s*\(/i.test(v),
 }
 
+/** What is wrong with a pattern keyward cannot use, and what to do, by why it cannot (linear-regex.ts). */
+const UNUSABLE: Record<UncheckableKind, string> = {
+  nonlinear: 'cannot be matched in linear time, so a client could make it run for ever; rewrite it without backreferences or lookarounds',
+  costly: 'is too large to compile in bounded time, so it could stall the server; shorten it, or split it into several items',
+  unsupported: 'uses what the linear-time engine does not support; rewrite it without that construct',
+}
+
 /** A custom `/regex/` item, case-insensitive, for linear-time matching; throws when it cannot be (the message says why). */
 function customPattern(item: string): (value: string) => boolean {
   const custom = /^\/(.+)\/$/.exec(item)
@@ -40,7 +47,7 @@ function customPattern(item: string): (value: string) => boolean {
     const re = linearRegExp(custom[1], {ignoreCase: true})
     return (v) => re.test(v)
   } catch (err) {
-    if (err instanceof UncheckablePattern) throw new Error(`cannot be matched in linear time (${err.reason}), so a client could make it run for ever; rewrite it without backreferences or lookarounds`)
+    if (err instanceof UncheckablePattern) throw new Error(`${UNUSABLE[err.kind]} (${err.reason})`)
     throw new Error('is not a valid regular expression')
   }
 }

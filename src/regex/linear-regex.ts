@@ -29,9 +29,18 @@ export interface LinearRegExp {
   test(input: string): boolean
 }
 
-/** A valid JavaScript pattern that cannot be matched in linear time (a backreference, a lookaround). */
+/**
+ * Why a valid pattern cannot be used: it has no linear-time match (a backreference, a
+ * lookaround), it would cost too much to compile, or it uses what RE2 does not support.
+ */
+export type UncheckableKind = 'nonlinear' | 'costly' | 'unsupported'
+
+/** A valid JavaScript pattern that cannot be matched safely; `kind` says what to do about it. */
 export class UncheckablePattern extends Error {
-  constructor(readonly reason: string) {
+  constructor(
+    readonly reason: string,
+    readonly kind: UncheckableKind = 'unsupported',
+  ) {
     super(reason)
     this.name = 'UncheckablePattern'
   }
@@ -110,13 +119,13 @@ function unicodeEscape(cur: Cursor): string {
 /** One escape, `cur.at` at the character after the backslash; `inClass` inside `[…]`. */
 function escape(cur: Cursor, inClass: boolean): string {
   const c = cur.src[cur.at++]
-  if (/[1-9]/.test(c)) throw new UncheckablePattern(`\\${c}: backreferences have no linear-time match`)
+  if (/[1-9]/.test(c)) throw new UncheckablePattern(`\\${c}: backreferences have no linear-time match`, 'nonlinear')
   switch (c) {
     case '0':
       if (/[0-9]/.test(cur.src[cur.at] ?? '')) throw new UncheckablePattern('octal escapes are not supported; use \\xHH')
       return hex(0)
     case 'k':
-      if (cur.src[cur.at] === '<') throw new UncheckablePattern('\\k<name>: backreferences have no linear-time match')
+      if (cur.src[cur.at] === '<') throw new UncheckablePattern('\\k<name>: backreferences have no linear-time match', 'nonlinear')
       return 'k'
     case 'u':
       return unicodeEscape(cur)
@@ -206,7 +215,7 @@ function characterClass(cur: Cursor): string {
 /** A group opening, `cur.at` after the `(`. */
 function group(cur: Cursor): string {
   const rest = cur.src.slice(cur.at, cur.at + 3)
-  if (/^\?(?:=|!|<=|<!)/.test(rest)) throw new UncheckablePattern('lookahead and lookbehind have no linear-time match')
+  if (/^\?(?:=|!|<=|<!)/.test(rest)) throw new UncheckablePattern('lookahead and lookbehind have no linear-time match', 'nonlinear')
   if (rest.startsWith('?<')) {
     cur.at += 2
     return '(?P<'
@@ -354,7 +363,7 @@ export function compileCost(syntax: string, ignoreCase = false): number {
       if (syntax[i + 1] === '?') i = syntax[i + 2] === 'P' ? to('>', i) : to(':', i)
       frames.push((top = {total: 0, last: 0}))
       // re2js's work grows with the square of the nesting: 2,000 groups one in the next took it 0.1 s.
-      if (frames.length > MAX_GROUP_DEPTH + 1) throw new UncheckablePattern(`groups nested deeper than ${MAX_GROUP_DEPTH}`)
+      if (frames.length > MAX_GROUP_DEPTH + 1) throw new UncheckablePattern(`groups nested deeper than ${MAX_GROUP_DEPTH}`, 'costly')
     } else if (c === ')' && frames.length > 1) {
       const inner = frames.pop()!
       top = frames[frames.length - 1]
@@ -388,14 +397,14 @@ export function compileCost(syntax: string, ignoreCase = false): number {
  * patterns of one schema share one).
  */
 export function linearRegExp(source: string, flags: PatternFlags = {}, budget?: CompileBudget): LinearRegExp {
-  if (source.length > MAX_PATTERN_LENGTH) throw new UncheckablePattern(`longer than ${MAX_PATTERN_LENGTH} characters`)
+  if (source.length > MAX_PATTERN_LENGTH) throw new UncheckablePattern(`longer than ${MAX_PATTERN_LENGTH} characters`, 'costly')
   // JavaScript's parser decides what is valid (parsing is linear; nothing is matched here).
   new RegExp(source, `${flags.unicode ? 'u' : ''}${flags.ignoreCase ? 'i' : ''}`)
   const syntax = toRe2Syntax(source, Boolean(flags.unicode))
   const cost = compileCost(syntax, Boolean(flags.ignoreCase))
-  if (cost > MAX_COMPILE_COST) throw new UncheckablePattern(`too large to compile in bounded time (it would cost about ${cost}; at most ${MAX_COMPILE_COST})`)
+  if (cost > MAX_COMPILE_COST) throw new UncheckablePattern(`too large to compile in bounded time (it would cost about ${cost}; at most ${MAX_COMPILE_COST})`, 'costly')
   if (budget) {
-    if (cost > budget.left) throw new UncheckablePattern(`the schema's patterns together are too large to compile in bounded time (they may cost ${MAX_SCHEMA_COMPILE_COST} in all)`)
+    if (cost > budget.left) throw new UncheckablePattern(`the schema's patterns together are too large to compile in bounded time (they may cost ${MAX_SCHEMA_COMPILE_COST} in all)`, 'costly')
     budget.left -= cost
   }
   try {

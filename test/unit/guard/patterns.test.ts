@@ -33,6 +33,23 @@ describe('guard patterns', () => {
     assert.throws(() => checkSetting('guard.patterns', 'nope'), /name one of/)
   })
 
+  it('says why a pattern cannot be used, and what to do: too large to compile, or a construct the engine lacks, is not a linear-time matter', () => {
+    const refusal = (item: string) => {
+      try {
+        checkSetting('guard.patterns', item)
+      } catch (err) {
+        return (err as Error).message
+      }
+      assert.fail(`${item.slice(0, 40)} was accepted`)
+    }
+    const costly = refusal(`/(?:${'x'.repeat(1000)}){1000}/`)
+    assert.match(costly, /too large to compile in bounded time.*shorten it, or split it/)
+    assert.doesNotMatch(costly, /linear time/)
+    const unsupported = refusal(String.raw`/a\01/`)
+    assert.match(unsupported, /does not support.*octal escapes are not supported/)
+    assert.doesNotMatch(unsupported, /linear time/)
+  })
+
   it('a stored pattern that cannot be checked refuses every string rather than none', () => {
     const [p] = guardPatterns([String.raw`/(a)\1/`])
     assert.equal(p.test('anything'), true)
