@@ -10,8 +10,8 @@
  * - bound to the method and the tool, prompt or resource it was minted for;
  * - valid for `ttlMs` (5 minutes by default: input a person types);
  * - single use: its random id is claimed in a replay guard until it expires. The guard is
- *   bounded; when it is full of live ids a token is refused (fail closed) rather than an id
- *   forgotten early, which would let its token be replayed.
+ *   bounded; when it is full of live ids, the caller holding the most has its oldest forgotten
+ *   and all its tokens expiring by then refused (MemoryReplayGuard), never a token replayed.
  *
  * Every refusal reaches the client as the same INVALID_PARAMS "Invalid or expired requestState"; which
  * rule refused it is for the log and the audit record only.
@@ -28,7 +28,7 @@ const TAG_BYTES = 16
 export const MAX_TOKEN_CHARS = 64 * 1024
 export const DEFAULT_TTL_MS = 5 * 60_000
 
-export type RefusalReason = 'malformed' | 'invalid' | 'expired' | 'replayed' | 'wrong_request' | 'replay_guard_full'
+export type RefusalReason = 'malformed' | 'invalid' | 'expired' | 'replayed' | 'wrong_request' | 'forgotten'
 
 export class RequestStateRefused extends Error {
   constructor(readonly reason: RefusalReason) {
@@ -53,31 +53,80 @@ export interface StateBinding {
 
 /** Remembers spent token ids until they expire; shared across replicas when it is on Redis. */
 export interface ReplayGuard {
-  /** True when `id` was not seen before (and is now spent); false for a replay. Throws RequestStateRefused when it cannot remember another id. */
-  claim(id: string, expiresAt: number, now: number): Promise<boolean>
+  /** True when `id` (a token of `principal`'s) was not seen before, and is now spent; false for a replay. Throws RequestStateRefused when it may no longer tell. */
+  claim(principal: string, id: string, expiresAt: number, now: number): Promise<boolean>
 }
 
-/** An in-process replay guard holding at most `max` live ids. */
-export class MemoryReplayGuard implements ReplayGuard {
-  private readonly spent = new Map<string, number>()
+/** One principal's spent ids, and the expiry at or before which all its tokens are refused. */
+interface Spender {
+  spent: Map<string, number>
+  floor: number
+}
 
-  constructor(private readonly max = 100_000) {}
+/**
+ * An in-process replay guard holding at most `max` ids, fair between callers. It must forget
+ * nothing a replay could use, and one caller spending tokens fast must not lock the others out
+ * (refusing every token once full did: about 40 keys at the default rate filled it).
+ *
+ * So when it is full of live ids, the principal holding the most gives up its oldest id, and a
+ * floor takes its place: from then on, every token of that principal that expires at or before
+ * the floor is refused, spent or not, so the forgotten id cannot be replayed. What a principal
+ * that spends more than its share loses is its own older tokens; nobody else's.
+ */
+export class MemoryReplayGuard implements ReplayGuard {
+  private readonly spenders = new Map<string, Spender>()
+  private total = 0
+  private nextSweep = 0
+
+  constructor(
+    private readonly max = 100_000,
+    /** The least time between two sweeps of the whole guard: a full guard would otherwise walk all its ids on every claim. */
+    private readonly sweepEveryMs = 1000,
+  ) {}
 
   get size(): number {
-    return this.spent.size
+    return this.total
   }
 
-  async claim(id: string, expiresAt: number, now: number): Promise<boolean> {
-    if (this.spent.has(id)) return false
-    if (this.spent.size >= this.max) this.sweep(now)
-    if (this.spent.size >= this.max) throw new RequestStateRefused('replay_guard_full')
-    this.spent.set(id, expiresAt)
+  async claim(principal: string, id: string, expiresAt: number, now: number): Promise<boolean> {
+    const known = this.spenders.get(principal)
+    if (known?.spent.has(id)) return false
+    if (known && expiresAt <= known.floor) throw new RequestStateRefused('forgotten')
+    if (this.total >= this.max && now >= this.nextSweep) this.sweep(now)
+    if (this.total >= this.max) this.forgetOldestOf(this.largest())
+    // Looked up again: the sweep may have dropped the principal's entry.
+    let own = this.spenders.get(principal)
+    if (!own) this.spenders.set(principal, (own = {spent: new Map(), floor: 0}))
+    own.spent.set(id, expiresAt)
+    this.total++
     return true
   }
 
-  /** Forgets ids whose tokens have expired: an expired token is refused for its expiry anyway. */
+  /** Forgets ids whose tokens have expired (an expired token is refused for its expiry anyway), and principals with nothing left to refuse. */
   private sweep(now: number): void {
-    for (const [id, expiresAt] of this.spent) if (expiresAt <= now) this.spent.delete(id)
+    this.nextSweep = now + this.sweepEveryMs
+    for (const [principal, spender] of this.spenders) {
+      for (const [id, expiresAt] of spender.spent) {
+        if (expiresAt > now) continue
+        spender.spent.delete(id)
+        this.total--
+      }
+      if (spender.spent.size === 0 && spender.floor <= now) this.spenders.delete(principal)
+    }
+  }
+
+  private largest(): Spender {
+    let most: Spender | undefined
+    for (const spender of this.spenders.values()) if (!most || spender.spent.size > most.spent.size) most = spender
+    return most!
+  }
+
+  /** Its first-spent id goes, and the floor rises to that id's expiry: a replay of it is refused by the floor. */
+  private forgetOldestOf(spender: Spender): void {
+    const [id, expiresAt] = spender.spent.entries().next().value!
+    spender.spent.delete(id)
+    spender.floor = Math.max(spender.floor, expiresAt)
+    this.total--
   }
 }
 
@@ -98,8 +147,8 @@ export class ReplicatedReplayGuard implements ReplayGuard {
     private readonly shared: () => SharedSpending | undefined,
   ) {}
 
-  async claim(id: string, expiresAt: number, now: number): Promise<boolean> {
-    if (!(await this.local.claim(id, expiresAt, now))) return false
+  async claim(principal: string, id: string, expiresAt: number, now: number): Promise<boolean> {
+    if (!(await this.local.claim(principal, id, expiresAt, now))) return false
     return (await this.shared()?.spend(id, expiresAt - now)) !== false
   }
 }
@@ -155,7 +204,7 @@ export class RequestStateSealer {
     const now = this.now()
     if (!(payload.exp > now)) throw new RequestStateRefused('expired')
     if (payload.m !== binding.method || payload.n !== binding.name) throw new RequestStateRefused('wrong_request')
-    if (!(await this.replay.claim(payload.id, payload.exp, now))) throw new RequestStateRefused('replayed')
+    if (!(await this.replay.claim(binding.principal, payload.id, payload.exp, now))) throw new RequestStateRefused('replayed')
     return payload.d
   }
 

@@ -84,28 +84,48 @@ describe('requestState sealing', () => {
   })
 
   it('tells the client the same thing whatever the reason', () => {
-    for (const reason of ['invalid', 'expired', 'replayed', 'wrong_request', 'malformed'] as const) {
+    for (const reason of ['invalid', 'expired', 'replayed', 'wrong_request', 'malformed', 'forgotten'] as const) {
       const r = new RequestStateRefused(reason).refusal()
       assert.deepEqual([r.status, r.code, r.message, r.data], [400, -32602, 'Invalid or expired requestState', {reason: 'invalid_request_state'}])
     }
   })
 
-  it('keeps its replay guard bounded, forgetting only ids whose tokens expired, and fails closed when full of live ones', async () => {
-    const guard = new MemoryReplayGuard(3)
+  it('keeps its replay guard bounded: full of live ids, it forgets the oldest of the caller holding the most, and refuses that caller\'s tokens expiring by then, so nothing forgotten can be replayed', async () => {
+    const guard = new MemoryReplayGuard(3, 0)
     const small = new RequestStateSealer(key, {now, ttlMs: 1000, replay: guard})
-    const tokens = [0, 1, 2, 3].map((i) => small.seal(alice, i))
-    for (const t of tokens.slice(0, 3)) await small.open(t, alice)
-    assert.equal(await refusedFor(small.open(tokens[3], alice)), 'replay_guard_full')
-    // The refused token was not spent; once the others expire it opens (if it is still fresh itself).
-    const late = small.seal(alice, 'late')
-    clock += 999
-    assert.equal(await refusedFor(small.open(late, alice)), 'replay_guard_full')
-    clock += 2
-    assert.equal(await refusedFor(small.open(late, alice)), 'expired')
+    const tokens = [0, 1, 2, 3, 4, 5].map((i) => ((clock += 10), small.seal(alice, i)))
+    for (const t of tokens.slice(1, 4)) await small.open(t, alice)
+    assert.equal(await small.open(tokens[4], alice), 4, 'a full guard makes room rather than refuse')
+    assert.equal(guard.size, 3)
+    // Token 1's id was forgotten: its replay is refused by the floor, and so is token 0, older and never spent.
+    assert.equal(await refusedFor(small.open(tokens[1], alice)), 'forgotten')
+    assert.equal(await refusedFor(small.open(tokens[0], alice)), 'forgotten')
+    // A token expiring after the floor still opens, once; room is made again by forgetting token 2.
+    assert.equal(await small.open(tokens[5], alice), 5)
+    assert.equal(await refusedFor(small.open(tokens[2], alice)), 'forgotten')
+    for (const t of tokens.slice(3)) assert.equal(await refusedFor(small.open(t, alice)), 'replayed')
+    // Once they expire, the guard forgets them all, and the floor with them.
+    clock += 1000
     const fresh = small.seal(alice, 'fresh')
     assert.equal(await small.open(fresh, alice), 'fresh')
     assert.equal(guard.size, 1)
     assert.equal(await refusedFor(small.open(fresh, alice)), 'replayed')
+  })
+
+  it('is fair: a caller spending tokens fast loses only its own, never another caller\'s retry (review: a full guard refused everyone)', async () => {
+    const bob = {...alice, principal: 'key:bob'}
+    const guard = new MemoryReplayGuard(4, 0)
+    const small = new RequestStateSealer(key, {now, ttlMs: 60_000, replay: guard})
+    const bobs = [0, 1].map((i) => ((clock += 10), small.seal(bob, `bob ${i}`)))
+    assert.equal(await small.open(bobs[0], bob), 'bob 0')
+    for (let i = 0; i < 20; i++) {
+      clock += 10
+      assert.equal(await small.open(small.seal(alice, i), alice), i)
+    }
+    assert.equal(guard.size, 4)
+    assert.equal(await small.open(bobs[1], bob), 'bob 1', 'bob holds less than alice: his tokens are untouched')
+    assert.equal(await refusedFor(small.open(bobs[0], bob)), 'replayed')
+    assert.equal(await refusedFor(small.open(bobs[1], bob)), 'replayed')
   })
 
   it('takes its key from the vault, created once and kept', () => {
