@@ -39,7 +39,7 @@ export type UncheckableKind = 'nonlinear' | 'costly' | 'unsupported'
 export class UncheckablePattern extends Error {
   constructor(
     readonly reason: string,
-    readonly kind: UncheckableKind = 'unsupported',
+    readonly kind: UncheckableKind,
   ) {
     super(reason)
     this.name = 'UncheckablePattern'
@@ -78,10 +78,10 @@ const hex = (code: number) => `\\x{${code.toString(16)}}`
 /** `\p{…}` or `\P{…}` (`negated`) as RE2 spells it: inside a class when `inClass`. */
 function property(body: string, negated: boolean, inClass: boolean): string {
   const [key, value] = body.includes('=') ? body.split('=', 2) : [undefined, body]
-  if (key === 'Script_Extensions' || key === 'scx') throw new UncheckablePattern(`\\p{${body}}: script extensions are not supported; use \\p{Script=…}`)
+  if (key === 'Script_Extensions' || key === 'scx') throw new UncheckablePattern(`\\p{${body}}: script extensions are not supported; use \\p{Script=…}`, 'unsupported')
   if (key === undefined && BINARY[value] !== undefined) {
     if (!negated) return inClass ? BINARY[value] : `[${BINARY[value]}]`
-    if (inClass) throw new UncheckablePattern(`\\P{${body}} inside a class is not supported`)
+    if (inClass) throw new UncheckablePattern(`\\P{${body}} inside a class is not supported`, 'unsupported')
     return `[^${BINARY[value]}]`
   }
   const name = key === 'General_Category' || key === 'gc' || key === undefined ? (CATEGORIES[value] ?? value) : value
@@ -122,7 +122,7 @@ function escape(cur: Cursor, inClass: boolean): string {
   if (/[1-9]/.test(c)) throw new UncheckablePattern(`\\${c}: backreferences have no linear-time match`, 'nonlinear')
   switch (c) {
     case '0':
-      if (/[0-9]/.test(cur.src[cur.at] ?? '')) throw new UncheckablePattern('octal escapes are not supported; use \\xHH')
+      if (/[0-9]/.test(cur.src[cur.at] ?? '')) throw new UncheckablePattern('octal escapes are not supported; use \\xHH', 'unsupported')
       return hex(0)
     case 'k':
       if (cur.src[cur.at] === '<') throw new UncheckablePattern('\\k<name>: backreferences have no linear-time match', 'nonlinear')
@@ -131,7 +131,7 @@ function escape(cur: Cursor, inClass: boolean): string {
       return unicodeEscape(cur)
     case 'c': {
       const letter = cur.src[cur.at]
-      if (!/[A-Za-z]/.test(letter ?? '')) throw new UncheckablePattern('\\c without a letter is not supported')
+      if (!/[A-Za-z]/.test(letter ?? '')) throw new UncheckablePattern('\\c without a letter is not supported', 'unsupported')
       cur.at++
       return hex(letter.charCodeAt(0) % 32)
     }
@@ -163,7 +163,7 @@ function escape(cur: Cursor, inClass: boolean): string {
     case 'f':
       return `\\${c}`
     case 'B':
-      if (inClass) throw new UncheckablePattern('\\B inside a class is not supported')
+      if (inClass) throw new UncheckablePattern('\\B inside a class is not supported', 'unsupported')
       return '\\B'
     default:
       // An identity escape: the character itself, escaped when RE2 would read it as syntax.
@@ -230,7 +230,7 @@ function brace(cur: Cursor): string {
     cur.at++
     return '\\{'
   }
-  for (const n of [m[1], m[3]]) if (n && Number(n) > MAX_REPEAT) throw new UncheckablePattern(`{${m[1]}${m[2] ?? ''}}: a repetition count over ${MAX_REPEAT} is not supported`)
+  for (const n of [m[1], m[3]]) if (n && Number(n) > MAX_REPEAT) throw new UncheckablePattern(`{${m[1]}${m[2] ?? ''}}: a repetition count over ${MAX_REPEAT} is not supported`, 'costly')
   cur.at += m[0].length
   // As numbers: JavaScript reads `{04}` as four times, RE2 as the text `{04}`.
   return `{${Number(m[1])}${m[2] === undefined ? '' : `,${m[3] ? Number(m[3]) : ''}`}}`
@@ -411,6 +411,8 @@ export function linearRegExp(source: string, flags: PatternFlags = {}, budget?: 
     return re2().compile(syntax, flags.ignoreCase ? re2().CASE_INSENSITIVE : 0)
   } catch (err) {
     // RE2's message quotes part of the pattern, which an upstream may have chosen: kept short and on one line.
-    throw new UncheckablePattern((err as Error).message.replace(/^error parsing regexp: /, '').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').slice(0, 120))
+    const reason = (err as Error).message.replace(/^error parsing regexp: /, '').replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').slice(0, 120)
+    // Repetitions nested past RE2's total of 1,000 copies, or a program over its size limit: too large, not a construct it lacks.
+    throw new UncheckablePattern(reason, /repeat count|too large/i.test(reason) ? 'costly' : 'unsupported')
   }
 }

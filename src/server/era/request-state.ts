@@ -51,84 +51,132 @@ export interface StateBinding {
   name: string
 }
 
+/** A token being spent: whose, its id, and when it was minted and expires (ms since the epoch). */
+export interface SpentToken {
+  principal: string
+  id: string
+  issuedAt: number
+  expiresAt: number
+}
+
 /** Remembers spent token ids until they expire; shared across replicas when it is on Redis. */
 export interface ReplayGuard {
-  /** True when `id` (a token of `principal`'s) was not seen before, and is now spent; false for a replay. Throws RequestStateRefused when it may no longer tell. */
-  claim(principal: string, id: string, expiresAt: number, now: number): Promise<boolean>
+  /** True when the token was not spent before, and is now; false for a replay. Throws RequestStateRefused when it may no longer tell. */
+  claim(token: SpentToken, now: number): Promise<boolean>
 }
 
-/** One principal's spent ids, and the expiry at or before which all its tokens are refused. */
-interface Spender {
-  spent: Map<string, number>
-  floor: number
+interface Spent {
+  issuedAt: number
+  expiresAt: number
 }
+
+/** One principal's spent ids, and, after some were forgotten, which of its tokens are refused, until when. */
+interface Spender {
+  spent: Map<string, Spent>
+  /** Tokens minted at or before this are refused, spent or not... */
+  floor: number
+  /** ...until every forgotten one has expired. */
+  floorUntil: number
+}
+
+/** Spent tokens a process remembers at most: about 150 bytes each. */
+export const MAX_SPENT = 100_000
+/** Spent tokens one principal holds at most: past that, its own oldest are forgotten first. */
+export const MAX_SPENT_PER_PRINCIPAL = 2_000
 
 /**
- * An in-process replay guard holding at most `max` ids, fair between callers. It must forget
- * nothing a replay could use, and one caller spending tokens fast must not lock the others out
- * (refusing every token once full did: about 40 keys at the default rate filled it).
+ * An in-process replay guard with bounded memory, fair between callers. It must forget nothing a
+ * replay could use, and a caller spending tokens fast must not lock the others out (refusing every
+ * token once full did: about 40 keys at the default rate filled it).
  *
- * So when it is full of live ids, the principal holding the most gives up its oldest id, and a
- * floor takes its place: from then on, every token of that principal that expires at or before
- * the floor is refused, spent or not, so the forgotten id cannot be replayed. What a principal
- * that spends more than its share loses is its own older tokens; nobody else's.
+ * So it forgets ids, but never silently: the principal whose id goes gets a floor, and from then
+ * on, until the forgotten id has expired, every token of that principal minted at or before it is
+ * refused, spent or not. Whose id goes: the principal's own oldest when it holds
+ * MAX_SPENT_PER_PRINCIPAL; when the guard holds `max`, the oldest of the principal holding the
+ * most (the claimant's own when it holds as many). A principal holding no more than its share of
+ * `max` (divided among those holding any) loses nothing to another.
+ *
+ * Its clock never goes back: an id is forgotten once it expires, so a token the clock, stepped
+ * back, called unexpired again would be accepted twice.
  */
 export class MemoryReplayGuard implements ReplayGuard {
   private readonly spenders = new Map<string, Spender>()
+  /** Spenders by how many ids they hold: the one holding the most is found at once, however many there are. */
+  private readonly byCount: Array<Set<Spender> | undefined> = []
+  private most = 0
   private total = 0
+  private clock = 0
   private nextSweep = 0
 
   constructor(
-    private readonly max = 100_000,
-    /** The least time between two sweeps of the whole guard: a full guard would otherwise walk all its ids on every claim. */
+    private readonly max = MAX_SPENT,
+    private readonly perPrincipal = MAX_SPENT_PER_PRINCIPAL,
+    /** The least time between two sweeps of the whole guard: a full one would otherwise walk all its ids on every claim. */
     private readonly sweepEveryMs = 1000,
-  ) {}
+  ) {
+    if (!(max >= 1 && perPrincipal >= 1)) throw new Error('a replay guard must hold at least one id')
+  }
 
   get size(): number {
     return this.total
   }
 
-  async claim(principal: string, id: string, expiresAt: number, now: number): Promise<boolean> {
-    const known = this.spenders.get(principal)
-    if (known?.spent.has(id)) return false
-    if (known && expiresAt <= known.floor) throw new RequestStateRefused('forgotten')
+  async claim(token: SpentToken, at: number): Promise<boolean> {
+    const now = (this.clock = Math.max(this.clock, at))
+    if (token.expiresAt <= now) throw new RequestStateRefused('expired')
     if (this.total >= this.max && now >= this.nextSweep) this.sweep(now)
-    if (this.total >= this.max) this.forgetOldestOf(this.largest())
-    // Looked up again: the sweep may have dropped the principal's entry.
-    let own = this.spenders.get(principal)
-    if (!own) this.spenders.set(principal, (own = {spent: new Map(), floor: 0}))
-    own.spent.set(id, expiresAt)
+    let own = this.spenders.get(token.principal)
+    if (own?.spent.has(token.id)) return false
+    if (own && token.issuedAt <= own.floor && now < own.floorUntil) throw new RequestStateRefused('forgotten')
+    if (!own) this.spenders.set(token.principal, (own = {spent: new Map(), floor: -Infinity, floorUntil: 0}))
+    if (own.spent.size >= this.perPrincipal) this.forgetOldestOf(own, now)
+    if (this.total >= this.max) this.forgetOldestOf(own.spent.size > 0 && own.spent.size + 1 >= this.most ? own : this.largest(), now)
+    own.spent.set(token.id, {issuedAt: token.issuedAt, expiresAt: token.expiresAt})
     this.total++
+    this.counted(own, own.spent.size - 1)
     return true
   }
 
-  /** Forgets ids whose tokens have expired (an expired token is refused for its expiry anyway), and principals with nothing left to refuse. */
+  /** Forgets ids whose tokens have expired (refused for their expiry anyway), and principals with nothing left to refuse. */
   private sweep(now: number): void {
     this.nextSweep = now + this.sweepEveryMs
     for (const [principal, spender] of this.spenders) {
-      for (const [id, expiresAt] of spender.spent) {
-        if (expiresAt > now) continue
-        spender.spent.delete(id)
-        this.total--
-      }
-      if (spender.spent.size === 0 && spender.floor <= now) this.spenders.delete(principal)
+      const before = spender.spent.size
+      for (const [id, spent] of spender.spent) if (spent.expiresAt <= now) spender.spent.delete(id)
+      this.total -= before - spender.spent.size
+      this.counted(spender, before)
+      if (spender.spent.size === 0 && now >= spender.floorUntil) this.spenders.delete(principal)
     }
   }
 
   private largest(): Spender {
-    let most: Spender | undefined
-    for (const spender of this.spenders.values()) if (!most || spender.spent.size > most.spent.size) most = spender
-    return most!
+    return this.byCount[this.most]!.values().next().value!
   }
 
-  /** Its first-spent id goes, and the floor rises to that id's expiry: a replay of it is refused by the floor. */
-  private forgetOldestOf(spender: Spender): void {
-    const [id, expiresAt] = spender.spent.entries().next().value!
+  /** Its first-spent id goes; unless that has expired already, the floor rises to it, so that a replay of it is refused. */
+  private forgetOldestOf(spender: Spender, now: number): void {
+    const [id, spent] = spender.spent.entries().next().value!
     spender.spent.delete(id)
-    spender.floor = Math.max(spender.floor, expiresAt)
     this.total--
+    this.counted(spender, spender.spent.size + 1)
+    if (spent.expiresAt <= now) return
+    spender.floor = Math.max(spender.floor, spent.issuedAt)
+    spender.floorUntil = Math.max(spender.floorUntil, spent.expiresAt)
+  }
+
+  /** Moves a spender that held `before` ids to the place of what it holds now. */
+  private counted(spender: Spender, before: number): void {
+    const after = spender.spent.size
+    if (before === after) return
+    if (before > 0) this.byCount[before]!.delete(spender)
+    if (after > 0) (this.byCount[after] ??= new Set()).add(spender)
+    if (after > this.most) this.most = after
+    while (this.most > 0 && !this.byCount[this.most]?.size) this.most--
   }
 }
+
+/** How far apart the replicas' clocks may be: a spent id is kept in Redis this much longer than its token lives. */
+export const CLOCK_SKEW_MS = 10 * 60_000
 
 /** Where spent ids are remembered beyond this process (the replicas' Redis: cluster.ts). */
 export interface SharedSpending {
@@ -147,14 +195,17 @@ export class ReplicatedReplayGuard implements ReplayGuard {
     private readonly shared: () => SharedSpending | undefined,
   ) {}
 
-  async claim(principal: string, id: string, expiresAt: number, now: number): Promise<boolean> {
-    if (!(await this.local.claim(principal, id, expiresAt, now))) return false
-    return (await this.shared()?.spend(id, expiresAt - now)) !== false
+  async claim(token: SpentToken, now: number): Promise<boolean> {
+    if (!(await this.local.claim(token, now))) return false
+    // Kept past the expiry by CLOCK_SKEW_MS: a replica whose clock runs behind this one's still takes the token as unexpired.
+    return (await this.shared()?.spend(token.id, token.expiresAt - now + CLOCK_SKEW_MS)) !== false
   }
 }
 
 interface Payload {
   id: string
+  /** Minted at (ms). A token minted before keyward wrote it has none, and counts as minted before any (refused under a floor). */
+  iat?: number
   exp: number
   m: string
   n: string
@@ -188,7 +239,8 @@ export class RequestStateSealer {
 
   /** A token carrying `data` (JSON) for one retry of `binding`, good for `ttlMs` (the sealer's own by default). */
   seal(binding: StateBinding, data: unknown, ttlMs: number = this.ttlMs): string {
-    const payload: Payload = {id: randomBytes(16).toString('base64url'), exp: this.now() + ttlMs, m: binding.method, n: binding.name, d: data}
+    const iat = this.now()
+    const payload: Payload = {id: randomBytes(16).toString('base64url'), iat, exp: iat + ttlMs, m: binding.method, n: binding.name, d: data}
     const iv = randomBytes(IV_BYTES)
     const cipher = createCipheriv('aes-256-gcm', this.key, iv)
     cipher.setAAD(this.aad(binding.principal))
@@ -204,7 +256,8 @@ export class RequestStateSealer {
     const now = this.now()
     if (!(payload.exp > now)) throw new RequestStateRefused('expired')
     if (payload.m !== binding.method || payload.n !== binding.name) throw new RequestStateRefused('wrong_request')
-    if (!(await this.replay.claim(binding.principal, payload.id, payload.exp, now))) throw new RequestStateRefused('replayed')
+    const issuedAt = typeof payload.iat === 'number' ? payload.iat : -Infinity
+    if (!(await this.replay.claim({principal: binding.principal, id: payload.id, issuedAt, expiresAt: payload.exp}, now))) throw new RequestStateRefused('replayed')
     return payload.d
   }
 

@@ -45,6 +45,9 @@ describe('guard patterns', () => {
     const costly = refusal(`/(?:${'x'.repeat(1000)}){1000}/`)
     assert.match(costly, /too large to compile in bounded time.*shorten it, or split it/)
     assert.doesNotMatch(costly, /linear time/)
+    // Repetitions nested past RE2's 1,000 copies: refused by RE2 itself, and too large all the same (review).
+    assert.match(refusal('/(a{30}){40}/'), /too large to compile in bounded time.*\(invalid repeat count/)
+    assert.match(refusal('/a{2000}/'), /too large to compile in bounded time/)
     const unsupported = refusal(String.raw`/a\01/`)
     assert.match(unsupported, /does not support.*octal escapes are not supported/)
     assert.doesNotMatch(unsupported, /linear time/)

@@ -48,6 +48,17 @@ describe('requestState spent on one replica is spent on all (Redis)', function (
     assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1)
   })
 
+  it('a replica whose clock runs behind refuses a token spent on another after the token expired there (review: Redis forgot it with that expiry)', async () => {
+    const key = randomBytes(32)
+    const shared: SharedSpending = {spend: (id, ttlMs) => spendOnce(client, spentKey('vault-3', id), ttlMs)}
+    const ahead = new RequestStateSealer(key, {ttlMs: 300, replay: new ReplicatedReplayGuard(new MemoryReplayGuard(), () => shared)})
+    const behind = new RequestStateSealer(key, {now: () => Date.now() - 30_000, replay: new ReplicatedReplayGuard(new MemoryReplayGuard(), () => shared)})
+    const token = ahead.seal(alice, 'once')
+    await ahead.open(token, alice)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    await assert.rejects(behind.open(token, alice), (err: unknown) => err instanceof RequestStateRefused && err.reason === 'replayed')
+  })
+
   it('without an answer from Redis each replica still refuses its own replays', async () => {
     const key = randomBytes(32)
     const a = replica(key, {spend: async () => undefined})

@@ -90,8 +90,8 @@ describe('requestState sealing', () => {
     }
   })
 
-  it('keeps its replay guard bounded: full of live ids, it forgets the oldest of the caller holding the most, and refuses that caller\'s tokens expiring by then, so nothing forgotten can be replayed', async () => {
-    const guard = new MemoryReplayGuard(3, 0)
+  it('keeps its replay guard bounded: full, it forgets the oldest id, and refuses that caller\'s tokens minted by then until it expires, so nothing forgotten can be replayed', async () => {
+    const guard = new MemoryReplayGuard(3, 100, 0)
     const small = new RequestStateSealer(key, {now, ttlMs: 1000, replay: guard})
     const tokens = [0, 1, 2, 3, 4, 5].map((i) => ((clock += 10), small.seal(alice, i)))
     for (const t of tokens.slice(1, 4)) await small.open(t, alice)
@@ -100,7 +100,7 @@ describe('requestState sealing', () => {
     // Token 1's id was forgotten: its replay is refused by the floor, and so is token 0, older and never spent.
     assert.equal(await refusedFor(small.open(tokens[1], alice)), 'forgotten')
     assert.equal(await refusedFor(small.open(tokens[0], alice)), 'forgotten')
-    // A token expiring after the floor still opens, once; room is made again by forgetting token 2.
+    // A token minted after the floor still opens, once; room is made again by forgetting token 2.
     assert.equal(await small.open(tokens[5], alice), 5)
     assert.equal(await refusedFor(small.open(tokens[2], alice)), 'forgotten')
     for (const t of tokens.slice(3)) assert.equal(await refusedFor(small.open(t, alice)), 'replayed')
@@ -112,20 +112,59 @@ describe('requestState sealing', () => {
     assert.equal(await refusedFor(small.open(fresh, alice)), 'replayed')
   })
 
-  it('is fair: a caller spending tokens fast loses only its own, never another caller\'s retry (review: a full guard refused everyone)', async () => {
+  it('is fair: a caller spending tokens fast loses only its own, never the retry of a caller holding no more than it (review: a full guard refused everyone; then a tie made the other pay)', async () => {
     const bob = {...alice, principal: 'key:bob'}
-    const guard = new MemoryReplayGuard(4, 0)
+    const guard = new MemoryReplayGuard(4, 100, 0)
     const small = new RequestStateSealer(key, {now, ttlMs: 60_000, replay: guard})
-    const bobs = [0, 1].map((i) => ((clock += 10), small.seal(bob, `bob ${i}`)))
-    assert.equal(await small.open(bobs[0], bob), 'bob 0')
+    // Bob's pending token is minted first, then he spends two: his share of 4 between two callers.
+    const [pending, ...spent] = ['pending', 'bob 0', 'bob 1'].map((v) => ((clock += 10), small.seal(bob, v)))
+    for (const t of spent) await small.open(t, bob)
+    // Alice fills the guard, ties with him, then would hold more: each time, her own oldest goes.
     for (let i = 0; i < 20; i++) {
       clock += 10
       assert.equal(await small.open(small.seal(alice, i), alice), i)
     }
     assert.equal(guard.size, 4)
-    assert.equal(await small.open(bobs[1], bob), 'bob 1', 'bob holds less than alice: his tokens are untouched')
-    assert.equal(await refusedFor(small.open(bobs[0], bob)), 'replayed')
-    assert.equal(await refusedFor(small.open(bobs[1], bob)), 'replayed')
+    assert.equal(await small.open(pending, bob), 'pending', 'bob held no more than his share: nothing of his was forgotten')
+    assert.equal(guard.size, 4)
+    for (const t of [pending, ...spent]) await refusedFor(small.open(t, bob))
+  })
+
+  it('holds one caller to its own share, MAX_SPENT_PER_PRINCIPAL, before the guard is full', async () => {
+    const bob = {...alice, principal: 'key:bob'}
+    const guard = new MemoryReplayGuard(100, 3, 0)
+    const small = new RequestStateSealer(key, {now, ttlMs: 60_000, replay: guard})
+    const first = small.seal(alice, 'first')
+    await small.open(first, alice)
+    for (let i = 0; i < 3; i++) await small.open(((clock += 10), small.seal(alice, i)), alice)
+    assert.equal(guard.size, 3)
+    assert.equal(await refusedFor(small.open(first, alice)), 'forgotten')
+    assert.equal(await small.open(small.seal(bob, 'b'), bob), 'b')
+    assert.equal(guard.size, 4)
+  })
+
+  it('a floor covers the tokens minted before the forgotten one, whatever their lifetime (review: one 24-hour token set a floor that refused new 5-minute ones for a day)', async () => {
+    const guard = new MemoryReplayGuard(3, 100, 0)
+    const small = new RequestStateSealer(key, {now, ttlMs: 300_000, replay: guard})
+    const long = small.seal(alice, 'long', 24 * 3_600_000)
+    await small.open(long, alice)
+    clock += 60_000
+    for (let i = 0; i < 3; i++) await small.open(((clock += 10), small.seal(alice, i)), alice)
+    assert.equal(await refusedFor(small.open(long, alice)), 'forgotten', 'the forgotten 24-hour token stays refused')
+    clock += 3_600_000
+    assert.equal(await refusedFor(small.open(long, alice)), 'forgotten', 'for as long as it lives')
+    assert.equal(await small.open(small.seal(alice, 'fresh'), alice), 'fresh', 'a token minted since opens')
+  })
+
+  it('its clock never goes back: a token swept as expired stays refused when the system clock steps back (review)', async () => {
+    const guard = new MemoryReplayGuard(1, 100, 0)
+    const small = new RequestStateSealer(key, {now, ttlMs: 1000, replay: guard})
+    const once = small.seal(alice, 'once')
+    await small.open(once, alice)
+    clock += 1001
+    await small.open(small.seal(alice, 'other'), alice)
+    clock -= 500
+    assert.notEqual(await refusedFor(small.open(once, alice)), undefined)
   })
 
   it('takes its key from the vault, created once and kept', () => {
