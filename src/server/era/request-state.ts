@@ -10,8 +10,8 @@
  * - bound to the method and the tool, prompt or resource it was minted for;
  * - valid for `ttlMs` (5 minutes by default: input a person types);
  * - single use: its random id is claimed in a replay guard until it expires. The guard is
- *   bounded; when it is full of live ids, the caller holding the most has its oldest forgotten
- *   and all its tokens expiring by then refused (MemoryReplayGuard), never a token replayed.
+ *   bounded (MemoryReplayGuard): when it forgets a caller's id early, it refuses that caller's
+ *   tokens minted by then until the forgotten one would have expired, so none is replayed.
  *
  * Every refusal reaches the client as the same INVALID_PARAMS "Invalid or expired requestState"; which
  * rule refused it is for the log and the audit record only.
@@ -70,19 +70,30 @@ interface Spent {
   expiresAt: number
 }
 
-/** One principal's spent ids, and, after some were forgotten, which of its tokens are refused, until when. */
+/** A caller's tokens minted at or before `issuedAt` are refused until `until`: a forgotten id was among them. */
+interface Floor {
+  issuedAt: number
+  until: number
+}
+
+/** One principal's spent ids, in the order spent, and the floors its forgotten ones left. */
 interface Spender {
   spent: Map<string, Spent>
-  /** Tokens minted at or before this are refused, spent or not... */
-  floor: number
-  /** ...until every forgotten one has expired. */
-  floorUntil: number
+  floors: Floor[]
 }
 
 /** Spent tokens a process remembers at most: about 150 bytes each. */
 export const MAX_SPENT = 100_000
-/** Spent tokens one principal holds at most: past that, its own oldest are forgotten first. */
+/** Spent tokens one principal holds at most: past that, its own first spent are forgotten. */
 export const MAX_SPENT_PER_PRINCIPAL = 2_000
+/** Floors one principal keeps at most: past that, the two oldest merge into one that refuses what both did. */
+const MAX_FLOORS = 8
+/**
+ * How long past its expiry an id is still remembered: a clock that steps back a little (the
+ * sealer's own does not, but a replica's tokens carry its time) does not make a swept id's
+ * token unexpired again.
+ */
+export const FORGET_AFTER_MS = 60_000
 
 /**
  * An in-process replay guard with bounded memory, fair between callers. It must forget nothing a
@@ -90,22 +101,20 @@ export const MAX_SPENT_PER_PRINCIPAL = 2_000
  * token once full did: about 40 keys at the default rate filled it).
  *
  * So it forgets ids, but never silently: the principal whose id goes gets a floor, and from then
- * on, until the forgotten id has expired, every token of that principal minted at or before it is
- * refused, spent or not. Whose id goes: the principal's own oldest when it holds
- * MAX_SPENT_PER_PRINCIPAL; when the guard holds `max`, the oldest of the principal holding the
- * most (the claimant's own when it holds as many). A principal holding no more than its share of
- * `max` (divided among those holding any) loses nothing to another.
- *
- * Its clock never goes back: an id is forgotten once it expires, so a token the clock, stepped
- * back, called unexpired again would be accepted twice.
+ * on, until the forgotten token would have expired, every token of that principal minted at or
+ * before it is refused, spent or not. Whose id goes, first spent first: the principal's own, when
+ * it holds MAX_SPENT_PER_PRINCIPAL; when the guard holds `max`, the claimant's own if it would
+ * then hold as many as the largest holder, and the largest holder's otherwise (found from
+ * buckets by count, not by walking every holder). So a principal loses nothing to another while
+ * it holds no more than its share: `max` divided among the principals holding ids, the claimant
+ * counted.
  */
 export class MemoryReplayGuard implements ReplayGuard {
   private readonly spenders = new Map<string, Spender>()
-  /** Spenders by how many ids they hold: the one holding the most is found at once, however many there are. */
+  /** Spenders by how many ids they hold. */
   private readonly byCount: Array<Set<Spender> | undefined> = []
   private most = 0
   private total = 0
-  private clock = 0
   private nextSweep = 0
 
   constructor(
@@ -121,31 +130,32 @@ export class MemoryReplayGuard implements ReplayGuard {
     return this.total
   }
 
-  async claim(token: SpentToken, at: number): Promise<boolean> {
-    const now = (this.clock = Math.max(this.clock, at))
+  async claim(token: SpentToken, now: number): Promise<boolean> {
     if (token.expiresAt <= now) throw new RequestStateRefused('expired')
-    if (this.total >= this.max && now >= this.nextSweep) this.sweep(now)
+    // Principals left with floors alone count too: they are swept once their floors lapse.
+    if ((this.total >= this.max || this.spenders.size > this.max) && now >= this.nextSweep) this.sweep(now)
     let own = this.spenders.get(token.principal)
     if (own?.spent.has(token.id)) return false
-    if (own && token.issuedAt <= own.floor && now < own.floorUntil) throw new RequestStateRefused('forgotten')
-    if (!own) this.spenders.set(token.principal, (own = {spent: new Map(), floor: -Infinity, floorUntil: 0}))
-    if (own.spent.size >= this.perPrincipal) this.forgetOldestOf(own, now)
-    if (this.total >= this.max) this.forgetOldestOf(own.spent.size > 0 && own.spent.size + 1 >= this.most ? own : this.largest(), now)
+    if (own?.floors.some((f) => token.issuedAt <= f.issuedAt && now < f.until)) throw new RequestStateRefused('forgotten')
+    if (!own) this.spenders.set(token.principal, (own = {spent: new Map(), floors: []}))
+    if (own.spent.size >= this.perPrincipal) this.forgetFirstOf(own, now)
+    if (this.total >= this.max) this.forgetFirstOf(own.spent.size > 0 && own.spent.size + 1 >= this.most ? own : this.largest(), now)
     own.spent.set(token.id, {issuedAt: token.issuedAt, expiresAt: token.expiresAt})
     this.total++
     this.counted(own, own.spent.size - 1)
     return true
   }
 
-  /** Forgets ids whose tokens have expired (refused for their expiry anyway), and principals with nothing left to refuse. */
+  /** Forgets ids past their expiry (and FORGET_AFTER_MS), lapsed floors, and principals with nothing left to refuse. */
   private sweep(now: number): void {
     this.nextSweep = now + this.sweepEveryMs
     for (const [principal, spender] of this.spenders) {
       const before = spender.spent.size
-      for (const [id, spent] of spender.spent) if (spent.expiresAt <= now) spender.spent.delete(id)
+      for (const [id, spent] of spender.spent) if (spent.expiresAt + FORGET_AFTER_MS <= now) spender.spent.delete(id)
       this.total -= before - spender.spent.size
       this.counted(spender, before)
-      if (spender.spent.size === 0 && now >= spender.floorUntil) this.spenders.delete(principal)
+      spender.floors = spender.floors.filter((f) => now < f.until)
+      if (spender.spent.size === 0 && spender.floors.length === 0) this.spenders.delete(principal)
     }
   }
 
@@ -153,18 +163,16 @@ export class MemoryReplayGuard implements ReplayGuard {
     return this.byCount[this.most]!.values().next().value!
   }
 
-  /** Its first-spent id goes; unless that has expired already, the floor rises to it, so that a replay of it is refused. */
-  private forgetOldestOf(spender: Spender, now: number): void {
+  /** Its first-spent id goes, leaving a floor (unless the id is long past its expiry), so that a replay of it is refused. */
+  private forgetFirstOf(spender: Spender, now: number): void {
     const [id, spent] = spender.spent.entries().next().value!
     spender.spent.delete(id)
     this.total--
     this.counted(spender, spender.spent.size + 1)
-    if (spent.expiresAt <= now) return
-    spender.floor = Math.max(spender.floor, spent.issuedAt)
-    spender.floorUntil = Math.max(spender.floorUntil, spent.expiresAt)
+    if (spent.expiresAt + FORGET_AFTER_MS > now) raiseFloor(spender, {issuedAt: spent.issuedAt, until: spent.expiresAt + FORGET_AFTER_MS}, now)
   }
 
-  /** Moves a spender that held `before` ids to the place of what it holds now. */
+  /** Moves a spender that held `before` ids to the bucket of what it holds now. */
   private counted(spender: Spender, before: number): void {
     const after = spender.spent.size
     if (before === after) return
@@ -173,6 +181,27 @@ export class MemoryReplayGuard implements ReplayGuard {
     if (after > this.most) this.most = after
     while (this.most > 0 && !this.byCount[this.most]?.size) this.most--
   }
+}
+
+/**
+ * Adds a floor, keeping only what refuses something no other floor does: one floor per token
+ * lifetime in practice. A token of 24 hours forgotten keeps its own floor for 24 hours; one of 5
+ * minutes forgotten after it does not inherit that length.
+ */
+function raiseFloor(spender: Spender, floor: Floor, now: number): void {
+  const covers = (a: Floor, b: Floor) => a.issuedAt >= b.issuedAt && a.until >= b.until
+  const live = spender.floors.filter((f) => now < f.until)
+  if (live.some((f) => covers(f, floor))) {
+    spender.floors = live
+    return
+  }
+  const floors = [...live.filter((f) => !covers(floor, f)), floor].sort((a, b) => a.issuedAt - b.issuedAt)
+  // Over the bound, the two oldest merge: the merged floor refuses all either did, a little longer.
+  while (floors.length > MAX_FLOORS) {
+    const [a, b] = floors.splice(0, 2)
+    floors.unshift({issuedAt: Math.max(a.issuedAt, b.issuedAt), until: Math.max(a.until, b.until)})
+  }
+  spender.floors = floors
 }
 
 /** How far apart the replicas' clocks may be: a spent id is kept in Redis this much longer than its token lives. */
@@ -212,6 +241,13 @@ interface Payload {
   d: unknown
 }
 
+/**
+ * The wall-clock time as this process keeps it: where it started, plus a monotonic count since.
+ * A step of the system clock (NTP, an operator) moves neither expiries nor the replay guard's
+ * sweeps: a step back would make swept tokens unexpired again, and one ahead expire everyone's.
+ */
+const processClock = () => performance.timeOrigin + performance.now()
+
 export interface SealerOptions {
   ttlMs?: number
   replay?: ReplayGuard
@@ -230,7 +266,7 @@ export class RequestStateSealer {
     if (key.length !== 32) throw new Error('the request-state key must be 32 bytes')
     this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS
     this.replay = options.replay ?? new MemoryReplayGuard()
-    this.now = options.now ?? Date.now
+    this.now = options.now ?? processClock
   }
 
   private aad(principal: string): Buffer {

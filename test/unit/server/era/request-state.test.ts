@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import {randomBytes} from 'node:crypto'
 
-import {MemoryReplayGuard, RequestStateRefused, RequestStateSealer} from '../../../../src/server/era/request-state.js'
+import {FORGET_AFTER_MS, MemoryReplayGuard, RequestStateRefused, RequestStateSealer} from '../../../../src/server/era/request-state.js'
 import {ensureRequestStateKey, requestStateKeyOf} from '../../../../src/server/era/state-key.js'
 import {emptyData} from '../../../../src/vault/payload.js'
 
@@ -104,8 +104,8 @@ describe('requestState sealing', () => {
     assert.equal(await small.open(tokens[5], alice), 5)
     assert.equal(await refusedFor(small.open(tokens[2], alice)), 'forgotten')
     for (const t of tokens.slice(3)) assert.equal(await refusedFor(small.open(t, alice)), 'replayed')
-    // Once they expire, the guard forgets them all, and the floor with them.
-    clock += 1000
+    // A while after they expire, the guard forgets them all, and the floor with them.
+    clock += 1000 + FORGET_AFTER_MS
     const fresh = small.seal(alice, 'fresh')
     assert.equal(await small.open(fresh, alice), 'fresh')
     assert.equal(guard.size, 1)
@@ -156,7 +156,26 @@ describe('requestState sealing', () => {
     assert.equal(await small.open(small.seal(alice, 'fresh'), alice), 'fresh', 'a token minted since opens')
   })
 
-  it('its clock never goes back: a token swept as expired stays refused when the system clock steps back (review)', async () => {
+  it('each forgotten token keeps its own floor: one of 5 minutes forgotten after one of 24 hours does not refuse for 24 hours (review)', async () => {
+    const guard = new MemoryReplayGuard(2, 100, 0)
+    const small = new RequestStateSealer(key, {now, ttlMs: 300_000, replay: guard})
+    const day = 24 * 3_600_000
+    const long = small.seal(alice, 'long', day)
+    clock += 10
+    const between = small.seal(alice, 'between', day)
+    clock += 10
+    const short = small.seal(alice, 'short')
+    await small.open(long, alice)
+    await small.open(short, alice)
+    await small.open(((clock += 10), small.seal(alice, 'a')), alice)
+    await small.open(((clock += 10), small.seal(alice, 'b')), alice)
+    assert.equal(await refusedFor(small.open(between, alice)), 'forgotten', 'minted before the short one forgotten')
+    clock += 600_000
+    assert.equal(await refusedFor(small.open(long, alice)), 'forgotten', 'the 24-hour one stays refused')
+    assert.equal(await small.open(between, alice), 'between', 'once the short one is long expired, its floor is gone')
+  })
+
+  it('a token swept as expired stays refused when the clock steps back a little (review)', async () => {
     const guard = new MemoryReplayGuard(1, 100, 0)
     const small = new RequestStateSealer(key, {now, ttlMs: 1000, replay: guard})
     const once = small.seal(alice, 'once')
