@@ -6,7 +6,7 @@ import {lookJson, lookLines, probeFor, recordEra, recordLook, upstreamContext} f
 import {openSession} from '../../src/cli/session.js'
 import {parseDuration} from '../../src/keys/index.js'
 import {findUpstream} from '../../src/upstreams/index.js'
-import {escapeText} from '../../src/upstreams/scan.js'
+import {escapeText} from '../../src/text/visible.js'
 
 export default class UpstreamTest extends KeywardCommand {
   static override summary = 'Start or connect to an upstream once, say which MCP revision it speaks (kept for upstream list), list its tools, pin and scan them, and say how long that took and what its sandbox allows.'

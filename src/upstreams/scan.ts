@@ -10,6 +10,7 @@
  * test/fixtures/scan-corpus (all poisoned found, no false positive on the clean set).
  */
 import type {Definition, PinKind} from './pins.js'
+import {escapeName, escapeText} from '../text/visible.js'
 
 export type ScanRule =
   | 'invisible-character'
@@ -97,17 +98,6 @@ const TEXT_RULES: readonly TextRule[] = [
       /\b(?:full|entire|whole|complete|all)\s{1,5}(?:\w{1,30}\s{1,5})?(?:conversation|chat|message|dialog(?:ue)?)\s*(?:history|log|transcript|so far)?\b[^.\n]{0,40}\b(?:as|in|into|to)\b|\bsystem prompt\b|\b(?:previous|earlier|prior|last)\s+(?:tool\s+)?(?:results?|outputs?|responses?|messages?)\b[^.\n]{0,40}\b(?:pass|include|append|send|add|put)\b|\b(?:pass|include|append|send|add|put)\b[^.\n]{0,40}\b(?:previous|earlier|prior|last)\s+(?:tool\s+)?(?:results?|outputs?|responses?|messages?|calls?)\b/i,
   },
 ]
-
-/** Every invisible or control character as `\u{...}`; a long text cut with a mark. Safe to print on a terminal. */
-export function escapeText(text: string, max = 160): string {
-  const cut = text.length > max ? `${text.slice(0, max)}…` : text
-  return cut.replace(/[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}\u{E0100}-\u{E01EF}\uFE00-\uFE0F\u3164\uFFA0\u115F\u1160]/gu, (ch) => `\\u{${ch.codePointAt(0)!.toString(16).toUpperCase()}}`)
-}
-
-/** A name shown so that every character outside printable ASCII is visible as an escape. */
-export function escapeName(name: string): string {
-  return name.replace(/[^\x20-\x7E]/gu, (ch) => `\\u{${ch.codePointAt(0)!.toString(16).toUpperCase()}}`)
-}
 
 function excerptAround(text: string, index: number, length: number): string {
   const start = Math.max(0, index - 30)

@@ -20,7 +20,7 @@ const SRC = path.join(ROOT, 'src')
  * `server`; files directly in src/server belong to the layer named by their file name.
  */
 export const LAYERS: readonly (readonly string[])[] = [
-  ['errors', 'regex'],
+  ['errors', 'regex', 'text'],
   ['vault', 'policy', 'net', 'ratelimit'],
   ['audit', 'keys', 'secrets'],
   ['guard', 'redis'],

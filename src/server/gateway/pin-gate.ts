@@ -10,7 +10,8 @@
 import type {AuditEvent} from '../../audit/index.js'
 import {pinsFor, recordListing} from '../../upstreams/pin-store.js'
 import {review, type Definition, type Listing, type PinEvent, type PinKind, type ReviewOptions, type UpstreamPins} from '../../upstreams/pins.js'
-import {escapeName, scanDefinition, type Finding} from '../../upstreams/scan.js'
+import {scanDefinition, type Finding} from '../../upstreams/scan.js'
+import {escapeName} from '../../text/visible.js'
 import type {VaultData} from '../../vault/index.js'
 import type {Logger} from '../log.js'
 

@@ -13,7 +13,8 @@ import {KeywardError} from '../../errors/index.js'
 import {findUpstream} from '../../upstreams/index.js'
 import {pinsFor, upstreamDiff} from '../../upstreams/pin-store.js'
 import {canonicalJson, pinRows, type PinDiff} from '../../upstreams/pins.js'
-import {escapeName, escapeText, scanDefinition, type Finding} from '../../upstreams/scan.js'
+import {scanDefinition, type Finding} from '../../upstreams/scan.js'
+import {escapeName, escapeText} from '../../text/visible.js'
 import type {VaultData} from '../../vault/index.js'
 
 export interface PinView {

@@ -9,7 +9,8 @@ import path from 'node:path'
 
 import {ROOT} from '../../helpers/cli.js'
 import type {Definition, PinKind} from '../../../src/upstreams/pins.js'
-import {escapeText, scanDefinition, scanListing} from '../../../src/upstreams/scan.js'
+import {escapeText} from '../../../src/text/visible.js'
+import {scanDefinition, scanListing} from '../../../src/upstreams/scan.js'
 
 const CORPUS = path.join(ROOT, 'test', 'fixtures', 'scan-corpus')
 
