@@ -7,7 +7,7 @@ import {parseDuration} from '../src/keys/index.js'
 
 export default class Ui extends KeywardCommand {
   static override summary = 'Open the admin console in a browser: traffic, keys, secrets, upstreams and the audit log.'
-  static override description = `Unlocks the vault as every command does, then serves the console on 127.0.0.1 only (a free port unless --port) and opens it in your browser (BROWSER, else the platform's opener) through a one-time login link. The link gives that browser a session (an HttpOnly, SameSite=Strict cookie) and then no longer works (nor does one left unused for 10 minutes); the session ends after --idle without use. Press Enter here for a new link; Ctrl-C stops the console.
+  static override description = `Unlocks the vault as every command does, then serves the console on loopback only, at an address new at each run (a free port unless --port) and opens it in your browser (BROWSER, else the platform's opener) through a one-time login link. The link gives that browser a session (an HttpOnly, SameSite=Strict cookie) and then no longer works (nor does one left unused for 10 minutes); the session ends after --idle without use. Press Enter here for a new link; Ctrl-C stops the console.
 
 The browser is given a private file (0600, under $XDG_STATE_HOME/keyward/ui) that leads to the link, so the link never shows on a command line. With --no-open the link is printed on stdout instead (with --json, as one JSON line per link: {"console","vault","login"}).
 
@@ -23,7 +23,7 @@ Changes made in the console are the CLI's (same checks, same vault writes, repli
   static override enableJsonFlag = true
 
   static override flags = {
-    port: Flags.integer({char: 'p', description: 'Port on 127.0.0.1; 0 picks a free one.', default: 0, min: 0, max: 65_535}),
+    port: Flags.integer({char: 'p', description: 'Port on the console\'s loopback address; 0 picks a free one.', default: 0, min: 0, max: 65_535}),
     'no-open': Flags.boolean({description: 'Do not open a browser: print the one-time login link on stdout.'}),
     idle: Flags.string({description: 'End the session after this long without use: 90s, 15m, 1h.', default: '30m'}),
   }

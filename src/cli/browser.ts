@@ -1,6 +1,6 @@
 /**
  * Opening a URL in the person's browser: the `BROWSER` variable when set (a command, given the
- * URL as its last argument, or in place of `%s`), else the platform's opener. The browser gets
+ * URL as its last argument, or in place of `%s`; of a list, the first), else the platform's opener. The browser gets
  * the environment without keyward's own variables (an unlock secret must not reach it).
  */
 import {spawn} from 'node:child_process'
@@ -12,8 +12,8 @@ export interface Opener {
   args: string[]
 }
 
-/** Splits a command line into words: spaces separate, single and double quotes group, backslash escapes. */
-export function words(line: string): string[] {
+/** Splits a command line into words: spaces separate, single and double quotes group, backslash escapes (unless `escapes` is off: Windows paths are made of backslashes). */
+export function words(line: string, escapes = true): string[] {
   const out: string[] = []
   let word: string | undefined
   let quote: string | undefined
@@ -21,12 +21,12 @@ export function words(line: string): string[] {
     const c = line[i]
     if (quote) {
       if (c === quote) quote = undefined
-      else if (c === '\\' && quote === '"' && i + 1 < line.length) word = (word ?? '') + line[++i]
+      else if (escapes && c === '\\' && quote === '"' && i + 1 < line.length) word = (word ?? '') + line[++i]
       else word = (word ?? '') + c
     } else if (c === '"' || c === "'") {
       quote = c
       word ??= ''
-    } else if (c === '\\' && i + 1 < line.length) word = (word ?? '') + line[++i]
+    } else if (escapes && c === '\\' && i + 1 < line.length) word = (word ?? '') + line[++i]
     else if (/\s/.test(c)) {
       if (word !== undefined) out.push(word)
       word = undefined
@@ -36,10 +36,13 @@ export function words(line: string): string[] {
   return out
 }
 
+/** The command that opens `url`: BROWSER's first entry (a list, as `sensible-browser` reads it), else the platform's opener. */
 export function openerFor(url: string, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): Opener | undefined {
-  const browser = env.BROWSER?.trim()
+  const browser = env.BROWSER?.split(platform === 'win32' ? ';' : ':')
+    .map((entry) => entry.trim())
+    .find(Boolean)
   if (browser) {
-    const parts = words(browser)
+    const parts = words(browser, platform !== 'win32')
     if (parts.length === 0) return undefined
     const substituted = parts.some((p) => p.includes('%s'))
     const args = parts.slice(1).map((p) => p.replaceAll('%s', url))

@@ -11,7 +11,7 @@ import {promises as fs} from 'node:fs'
 import path from 'node:path'
 import {pathToFileURL} from 'node:url'
 
-import {browserEnv, words} from '../cli/browser.js'
+import {browserEnv, openerFor} from '../cli/browser.js'
 import {createPrivateFile, defaultStateDir} from '../vault/index.js'
 
 export interface OpenedLink {
@@ -23,26 +23,18 @@ export interface OpenedLink {
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
-/** The command that opens `target`: BROWSER's first entry, else the platform's opener. */
-export function openerCommand(target: string, env: NodeJS.ProcessEnv = process.env, platform = process.platform): string[] {
-  const browser = env.BROWSER?.split(':').map((s) => s.trim()).find(Boolean)
-  if (browser) {
-    // Split as every BROWSER is (quotes group, backslash escapes): a browser's path may hold spaces.
-    const parts = words(browser)
-    return parts.some((w) => w.includes('%s')) ? parts.map((w) => w.replaceAll('%s', target)) : [...parts, target]
-  }
-  if (platform === 'darwin') return ['open', target]
-  if (platform === 'win32') return ['cmd', '/c', 'start', '""', target]
-  return ['xdg-open', target]
-}
-
 export async function openInBrowser(loginUrl: string, env: NodeJS.ProcessEnv = process.env): Promise<OpenedLink> {
   const file = path.join(defaultStateDir(env), 'ui', `open-${process.pid}-${randomBytes(6).toString('hex')}.html`)
   const href = escape(loginUrl)
   const page = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${href}"><title>keyward console</title></head><body><a href="${href}">Open the keyward console</a></body></html>\n`
   await createPrivateFile(file, Buffer.from(page), 'console link file')
   const cleanup = () => fs.rm(file, {force: true})
-  const [command, ...args] = openerCommand(pathToFileURL(file).href, env)
+  const opener = openerFor(pathToFileURL(file).href, env)
+  if (!opener) {
+    await cleanup()
+    throw new Error('BROWSER names no command')
+  }
+  const {command, args} = opener
   try {
     await new Promise<void>((resolve, reject) => {
       // Not `env` itself: the vault's passphrase (KEYWARD_PASSPHRASE) must not reach the browser.

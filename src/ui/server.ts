@@ -4,7 +4,8 @@
  * exchanged for a session cookie once; every other request needs a live session; every change
  * needs the session's CSRF token; then the page, its files, or the API answer.
  */
-import {createServer, type IncomingMessage, type ServerResponse} from 'node:http'
+import {randomBytes} from 'node:crypto'
+import {createServer, type IncomingMessage, type Server, type ServerResponse} from 'node:http'
 import type {AddressInfo} from 'node:net'
 
 import {toKeywardError} from '../cli/base.js'
@@ -13,10 +14,11 @@ import type {ConsoleState} from './api/context.js'
 import {findRoute} from './api/routes.js'
 import type {Assets} from './http/assets.js'
 import {checkRequest} from './http/guard.js'
-import {BodyError, cookieValue, readJson, send, sendError, sendJson, sendPage} from './http/respond.js'
-import {Sessions} from './http/sessions.js'
+import {BodyError, cookieValues, readJson, send, sendError, sendJson, sendPage} from './http/respond.js'
+import {type ConsoleSession, Sessions} from './http/sessions.js'
 
-export const HOST = '127.0.0.1'
+/** Where the console listens when the system offers no loopback address but this one (macOS). */
+export const SHARED_LOOPBACK = '127.0.0.1'
 /** A secret of 1 MiB, as JSON text, and then some. */
 const MAX_BODY = 3 * 1024 * 1024
 const SAFE = new Set(['GET', 'HEAD'])
@@ -35,6 +37,8 @@ export interface ConsoleOptions {
 
 export interface RunningConsole {
   origin: string
+  /** The loopback address it listens on: its own, new at each run, where the system allows. */
+  host: string
   port: number
   /** A new one-time login link; any earlier unused one is void. */
   loginUrl(): string
@@ -50,19 +54,48 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   UPSTREAM_FAILED: 502,
 }
 
+/**
+ * A loopback address of this run's own (127.0.0.0/8 is all loopback on Linux and Windows), so
+ * that each run is a new origin: a service worker or a cookie that a page planted at an earlier
+ * console's origin (another local user can take a port the moment a console lets it go, and a
+ * stale tab reloaded then loads their page) never meets this one.
+ */
+function ownLoopback(): string {
+  const b = randomBytes(3)
+  return `127.${1 + (b[0] % 254)}.${b[1]}.${1 + (b[2] % 254)}`
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const failed = (err: NodeJS.ErrnoException) => reject(err)
+    server.once('error', failed)
+    server.listen(port, host, () => {
+      server.off('error', failed)
+      resolve()
+    })
+  })
+}
+
 export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
   const server = createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new KeywardError('LISTEN_FAILED', `cannot listen on ${HOST}:${o.port} (${err.code ?? err.message}); pick another --port, or 0 for any free one`)),
-    )
-    server.listen(o.port, HOST, resolve)
-  })
+  let host = ownLoopback()
+  try {
+    try {
+      await listen(server, o.port, host)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw err
+      host = SHARED_LOOPBACK
+      await listen(server, o.port, host)
+      o.log(`this system has no loopback address but ${SHARED_LOOPBACK}, which every run of the console shares: close the console's tabs when it stops`)
+    }
+  } catch (err) {
+    throw new KeywardError('LISTEN_FAILED', `cannot listen on ${host}:${o.port} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pick another --port, or 0 for any free one`)
+  }
   const port = (server.address() as AddressInfo).port
-  const origin = `http://${HOST}:${port}`
+  const origin = `http://${host}:${port}`
   const cookieName = `keyward_ui_${port}`
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    handle(o, port, cookieName, req, res).catch((err: unknown) => {
+    handle(o, host, port, cookieName, req, res).catch((err: unknown) => {
       o.log(`request failed: ${toKeywardError(err as Error).message}`)
       if (!res.headersSent) sendError(res, 500, 'UNEXPECTED', 'unexpected internal error')
       else res.destroy()
@@ -70,6 +103,7 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
   })
   return {
     origin,
+    host,
     port,
     loginUrl: () => `${origin}/login?token=${o.sessions.issueLoginToken()}`,
     close: () =>
@@ -87,7 +121,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return value && value.length === 1 ? value[0] : value ? '\u0000repeated' : undefined
 }
 
-async function handle(o: ConsoleOptions, port: number, cookieName: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(o: ConsoleOptions, host: string, port: number, cookieName: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const method = req.method ?? 'GET'
   let path: string
   let query: URLSearchParams
@@ -104,18 +138,31 @@ async function handle(o: ConsoleOptions, port: number, cookieName: string, req: 
     if (api || !SAFE.has(method)) sendError(res, status, code, why)
     else sendPage(res, status, 'keyward console', why)
   }
-  const refusal = checkRequest({method, path, host: header(req, 'host'), origin: header(req, 'origin'), fetchSite: header(req, 'sec-fetch-site')}, port)
+  const refusal = checkRequest({method, path, host: header(req, 'host'), origin: header(req, 'origin'), fetchSite: header(req, 'sec-fetch-site')}, host, port)
   if (refusal) return refuse(refusal.status, 'FORBIDDEN', refusal.reason)
   if (path === '/login') return login(o, cookieName, query, method, res, refuse)
   // What the page does by itself (its refreshes, the live tail, which EventSource cannot mark) is not activity.
   const background = header(req, 'x-console-background') === '1' || path === '/api/audit/stream'
-  const session = o.sessions.touch(cookieValue(header(req, 'cookie'), cookieName), !background)
+  const session = sessionOf(o.sessions, req, cookieName, !background)
   if (!session) return refuse(401, 'NO_SESSION', 'no session (or it ended after being idle): open the link that keyward ui printed or opened, or press Enter in its terminal for a new one')
   if (!api) return asset(o, method, path, session.csrf, res, refuse)
   if (!SAFE.has(method) && !Sessions.csrfMatches(session, header(req, 'x-csrf-token'))) return refuse(403, 'CSRF', 'the CSRF token is missing or wrong; reload the page')
   const {handler, params, allowed} = findRoute(method, path)
   if (!handler) return allowed.length > 0 ? sendError(res, 405, 'METHOD', `use ${allowed.join(' or ')}`) : sendError(res, 404, 'NOT_FOUND', 'no such API path')
-  await callApi(o, req, res, handler, params, query, () => o.sessions.touch(cookieValue(header(req, 'cookie'), cookieName), false) !== undefined)
+  await callApi(o, req, res, handler, params, query, () => sessionOf(o.sessions, req, cookieName, false) !== undefined)
+}
+
+/**
+ * The live session a request's cookies name. Every cookie of the console's name is tried: a page
+ * of another port of the same host can set one too (cookies do not tell ports apart), and the
+ * browser may send it first.
+ */
+function sessionOf(sessions: Sessions, req: IncomingMessage, cookieName: string, activity: boolean): ConsoleSession | undefined {
+  for (const value of cookieValues(header(req, 'cookie'), cookieName)) {
+    const session = sessions.touch(value, activity)
+    if (session) return session
+  }
+  return undefined
 }
 
 function login(o: ConsoleOptions, cookieName: string, query: URLSearchParams, method: string, res: ServerResponse, refuse: (status: number, code: string, why: string) => void): void {

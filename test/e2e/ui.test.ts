@@ -136,7 +136,7 @@ describe('keyward ui: the console in a real browser', function () {
     assert.equal(cookie.httpOnly, true)
     assert.equal(cookie.sameSite, 'Strict')
     assert.equal(await page.evaluate('document.cookie'), '')
-    const res = await raw(`${ui.origin}/`, {headers: {host: `127.0.0.1:${ui.port}`, cookie: `${cookie.name}=${cookie.value}`}})
+    const res = await raw(`${ui.origin}/`, {headers: {host: ui.host, cookie: `${cookie.name}=${cookie.value}`}})
     assert.match(String(res.headers['content-security-policy']), /default-src 'self'; script-src 'self'; style-src 'self'/)
     assert.doesNotMatch(res.body, /<script>|<script [^>]*>[^<]/, 'no inline script in the page')
   })
@@ -388,6 +388,18 @@ describe('keyward ui: the console in a real browser', function () {
     assert.deepEqual(cspViolations, [])
   })
 
+  it('text from outside (a client’s tool name in the audit log) is shown with its invisible and control characters escaped (review)', async () => {
+    const client = await bed.connect(serve.url, keys.b)
+    await assert.rejects(client.callTool({name: 'get_\u202etxt.exe\u009b', arguments: {}}))
+    await open('audit')
+    await page.fill('input[name="tool"]', 'get_*')
+    await page.click('form button[type="submit"]')
+    const row = await until(async () => (await page.locator('#audit-table tbody tr').allTextContents()).find((r) => r.includes('txt.exe')), 8000, 'the row of that call')
+    assert.ok(row.includes('get_\\u{202E}txt.exe\\u{9B}'), row)
+    assert.doesNotMatch(row, /[\u202e\u009b]/)
+    await page.fill('input[name="tool"]', '')
+  })
+
   describe('attacks: each refused, and the vault unchanged', () => {
     let cookie: string
     let csrf: string
@@ -406,7 +418,7 @@ describe('keyward ui: the console in a real browser', function () {
       assert.equal(json(await bed.cli(['keys', 'list', '--all', '--json'])).keys.filter((k: {name: string}) => k.name.startsWith('evil')).length, 0)
     })
 
-    const self = () => ({host: `127.0.0.1:${ui.port}`, origin: ui.origin})
+    const self = () => ({host: ui.host, origin: ui.origin})
     const change = (headers: Record<string, string>) =>
       raw(`${ui.origin}/api/keys`, {method: 'POST', headers: {'content-type': 'application/json', ...headers}, body: JSON.stringify({name: 'evil', scopes: ['*']})})
 
@@ -504,7 +516,7 @@ describe('keyward ui: the console in a real browser', function () {
         assert.deepEqual(Object.keys(shown).sort(), ['console', 'login', 'vault'])
         assert.equal(shown.console, scripted.origin)
         assert.equal(shown.login, scripted.login)
-        const headers = {host: `127.0.0.1:${scripted.port}`}
+        const headers = {host: scripted.host}
         assert.equal((await raw(shown.login, {headers})).status, 200)
         assert.equal((await raw(shown.login, {headers})).status, 403, 'a login link works once')
       } finally {
@@ -515,9 +527,9 @@ describe('keyward ui: the console in a real browser', function () {
     it('an idle session ends, and the page’s own refreshes do not keep it alive', async () => {
       const short = await startUi(bed.box, ['--no-open', '--idle', '2s'])
       try {
-        const login = await raw(short.login, {headers: {host: `127.0.0.1:${short.port}`}})
+        const login = await raw(short.login, {headers: {host: short.host}})
         const session = String(login.headers['set-cookie']).split(';')[0]
-        const headers = {host: `127.0.0.1:${short.port}`, cookie: session}
+        const headers = {host: short.host, cookie: session}
         const call = async (path: string, background: boolean) => (await raw(`${short.origin}${path}`, {headers: background ? {...headers, 'x-console-background': '1'} : headers})).status
         // What the person does keeps the session past the 2 s…
         for (let i = 0; i < 6; i++) {
@@ -580,6 +592,8 @@ async function evilServer(target: string): Promise<{server: Server; url: string}
     res.writeHead(200, {'content-type': 'text/html'})
     res.end(`<!doctype html><html><body><script type="module">${script}</script></body></html>`)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return {server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`}
+  // On the console's own address: another port of the same host, which shares its cookies.
+  const host = new URL(target).hostname
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
+  return {server, url: `http://${host}:${(server.address() as AddressInfo).port}/`}
 }

@@ -8,6 +8,8 @@ export interface RunningUi {
   /** The one-time login link it printed. */
   login: string
   origin: string
+  /** Host and port as a Host header names them: the loopback address of this run's own. */
+  host: string
   port: number
   output(): string
   /** What it printed on stdout: the login links. */
@@ -24,7 +26,7 @@ export async function startUi(box: Sandbox, args: string[] = ['--no-open'], env:
   const origin = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`keyward ui did not start:\n${stderr}`)), 20_000)
     const check = () => {
-      const m = /keyward console on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)
+      const m = /keyward console on (http:\/\/127\.\d+\.\d+\.\d+:\d+)/.exec(stderr)
       const linkShown = !args.includes('--no-open') || /\/login\?token=\S+\n/.test(stdout)
       if (m && linkShown) {
         clearTimeout(timer)
@@ -43,6 +45,7 @@ export async function startUi(box: Sandbox, args: string[] = ['--no-open'], env:
     child,
     login: /(http:\/\/[^\s"]+\/login\?token=[^\s"]+)/.exec(stdout)?.[1] ?? '',
     origin,
+    host: new URL(origin).host,
     port: Number(new URL(origin).port),
     output: () => stderr,
     stdout: () => stdout,

@@ -2,7 +2,7 @@
 import {useEffect, useState} from 'preact/hooks'
 
 import {get, post, qs} from './api.js'
-import {count, ms, when} from './format.js'
+import {count, ms, shown, when} from './format.js'
 import type {AuditPage, AuditRow, Facets, VerifyState} from './types.js'
 import {Badge, Dialog, ErrorLine, Note, useData, useReady, type Tone} from './widgets.js'
 
@@ -84,7 +84,7 @@ function FilterFields(props: {draft: Filter; set: (name: keyof Filter) => (e: Ev
         Key{' '}
         <select name="key" value={draft.key} onChange={set('key')}>
           <option value="">any</option>
-          {facets?.keys.map((k) => <option value={k.id}>{k.label}</option>)}
+          {facets?.keys.map((k) => <option value={k.id}>{shown(k.label)}</option>)}
         </select>
       </label>
       <label>
@@ -98,7 +98,7 @@ function FilterFields(props: {draft: Filter; set: (name: keyof Filter) => (e: Ev
       <label>
         Tool <input name="tool" list="audit-tools" value={draft.tool} onInput={set('tool')} placeholder="name, or prefix*" />
       </label>
-      <datalist id="audit-tools">{facets?.tools.map((t) => <option value={t} />)}</datalist>
+      <datalist id="audit-tools">{facets?.tools.map((t) => <option value={t} label={shown(t)} />)}</datalist>
       <label>
         Outcome{' '}
         <select name="outcome" value={draft.outcome} onChange={set('outcome')}>
@@ -173,9 +173,9 @@ function AuditTable(props: {rows: AuditRow[]; fresh: number; open: (seq: number)
             <td>
               <Badge tone={outcomeTone(r)}>{r.event}</Badge>
             </td>
-            <td title={r.who}>{r.name || r.who}</td>
+            <td title={shown(r.who)}>{shown(r.name || r.who)}</td>
             <td>
-              <code>{r.subject}</code>
+              <code>{shown(r.subject)}</code>
             </td>
             <td>{r.outcome}</td>
             <td>{r.duration_ms === undefined ? '' : ms(r.duration_ms)}</td>
@@ -192,7 +192,7 @@ function RecordDialog(props: {seq: number; onClose: () => void}) {
   return (
     <Dialog title={`Audit record ${props.seq}`} onClose={props.onClose} wide>
       <ErrorLine error={record.error} />
-      {record.data && <pre class="record">{JSON.stringify(record.data.record, null, 2)}</pre>}
+      {record.data && <pre class="record">{shown(JSON.stringify(record.data.record, null, 2))}</pre>}
     </Dialog>
   )
 }

@@ -1,4 +1,12 @@
 /** How values read on the page. */
+import {escapeText} from '../../text/visible.js'
+
+/**
+ * Text that came from outside (an upstream's names and errors, a client's tool names in the
+ * audit log) as it is shown: invisible, bidirectional and control characters escaped, so that a
+ * name that reads `get_txt.exe` shows the U+202E it holds. Values sent back (filters) stay raw.
+ */
+export const shown = (text: string): string => escapeText(text, 100_000)
 
 const pad = (n: number) => String(n).padStart(2, '0')
 

@@ -3,7 +3,7 @@ import {useMemo, useState} from 'preact/hooks'
 
 import {get, qs} from './api.js'
 import {Chart, type Line} from './chart.js'
-import {count, ms, when} from './format.js'
+import {count, ms, shown, when} from './format.js'
 import type {Group, Health, Latencies as LatencyAnswer, Metric, Stats} from './types.js'
 import {Badge, ErrorLine, Note, useData, useReady, type Tone} from './widgets.js'
 
@@ -161,7 +161,7 @@ function Upstreams(props: {health?: Health}) {
 }
 
 function groupLines(groups: Group[]): Line[] {
-  return groups.map((g) => ({label: g.label, values: g.values}))
+  return groups.map((g) => ({label: shown(g.label), values: g.values}))
 }
 
 function Traffic(props: {stats: Stats}) {
@@ -177,7 +177,7 @@ function Traffic(props: {stats: Stats}) {
   )
   const byKey = useMemo(() => groupLines(series.byKey), [series])
   const byTool = useMemo(() => groupLines(series.byTool), [series])
-  const describe = (groups: Group[]) => groups.map((g) => `${g.label}: ${count(g.total)}`).join(', ') || `no ${METRICS[metric]}`
+  const describe = (groups: Group[]) => groups.map((g) => `${shown(g.label)}: ${count(g.total)}`).join(', ') || `no ${METRICS[metric]}`
   return (
     <>
       <p class="totals" data-testid="traffic-totals">
@@ -221,7 +221,7 @@ function Latencies(props: {range: 'hour' | 'day'}) {
             {rows.map((r) => (
               <tr key={r.tool}>
                 <td>
-                  <code>{r.tool}</code>
+                  <code>{shown(r.tool)}</code>
                 </td>
                 <td>{r.upstream}</td>
                 <td>{count(r.calls)}</td>

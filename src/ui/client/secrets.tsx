@@ -92,7 +92,8 @@ function SecretForm(props: {name: string; setName: (n: string) => void; nameInpu
           Name <input ref={props.nameInput} name="name" required value={props.name} onInput={(e) => props.setName((e.target as HTMLInputElement).value)} autoComplete="off" />
         </label>
         <label>
-          Value <input type="password" name="value" required value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} autoComplete="new-password" />
+          {/* Not offered to the browser's password manager: a vault secret is no site's password to save and sync. */}
+          Value <input type="password" name="value" required value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} autoComplete="off" data-lpignore="true" data-1p-ignore="true" data-bwignore="true" />
         </label>
         <label>
           Description <input name="description" value={description} onInput={(e) => setDescription((e.target as HTMLInputElement).value)} placeholder="(kept as it is when empty)" />

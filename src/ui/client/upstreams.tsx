@@ -2,7 +2,7 @@
 import {useState} from 'preact/hooks'
 
 import {get, post} from './api.js'
-import {ms, when} from './format.js'
+import {ms, shown, when} from './format.js'
 import type {PinView, UpstreamState, UpstreamView} from './types.js'
 import {Badge, ErrorLine, Note, useData, useReady, type Tone} from './widgets.js'
 
@@ -46,7 +46,7 @@ export function Upstreams(props: {selected?: string}) {
                   <Badge tone={STATE_TONE[u.state ?? 'untested']}>{u.state ?? 'untested'}</Badge>
                 </td>
                 <td>{u.items ? u.items.tools.length : '—'}</td>
-                <td class="error-text">{u.error ?? ''}</td>
+                <td class="error-text">{shown(u.error ?? '')}</td>
               </tr>
             ))}
           </tbody>
@@ -97,8 +97,8 @@ function UpstreamDetails(props: {upstream: UpstreamView; changed: () => void}) {
       <ErrorLine error={error} />
       <p role="status" data-testid="upstream-test">
         <Badge tone={STATE_TONE[state.state ?? 'untested']}>{state.state ?? 'untested'}</Badge>{' '}
-        {state.state === 'ready' && `ready in ${ms(state.ms)}${state.server ? ` (${state.server.name} ${state.server.version})` : ''}: ${state.items?.tools.length ?? 0} tools, ${state.items?.prompts.length ?? 0} prompts, ${state.items?.resources.length ?? 0} resources`}
-        {state.state === 'failed' && <span class="error-text">{state.error}</span>}
+        {state.state === 'ready' && `ready in ${ms(state.ms)}${state.server ? ` (${shown(`${state.server.name} ${state.server.version}`)})` : ''}: ${state.items?.tools.length ?? 0} tools, ${state.items?.prompts.length ?? 0} prompts, ${state.items?.resources.length ?? 0} resources`}
+        {state.state === 'failed' && <span class="error-text">{shown(state.error ?? '')}</span>}
         {state.testedAt && <span class="muted"> · tested {when(state.testedAt)}</span>}
       </p>
       {state.items && <ItemList title="Tools" names={state.items.tools} />}
@@ -135,7 +135,7 @@ function ItemList(props: {title: string; names: string[]}) {
       <ul class="chips">
         {props.names.map((n) => (
           <li key={n}>
-            <code>{n}</code>
+            <code>{shown(n)}</code>
           </li>
         ))}
       </ul>

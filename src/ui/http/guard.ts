@@ -4,6 +4,7 @@
  * (Origin and Sec-Fetch-Site). Other ports of the same host count as other origins: cookies do
  * not tell ports apart, so these checks are what keeps a page served on another local port out.
  */
+import {escapeText} from '../../text/visible.js'
 
 export interface Refusal {
   status: number
@@ -20,19 +21,19 @@ export interface GuardedRequest {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD'])
 
-/** The Host values this console answers to: the loopback address it is bound to, and localhost. */
-export function consoleHosts(port: number): string[] {
-  return [`127.0.0.1:${port}`, `localhost:${port}`]
+/** The Host values this console answers to: the loopback address it is bound to, and localhost when that is 127.0.0.1. */
+export function consoleHosts(host: string, port: number): string[] {
+  return host === '127.0.0.1' ? [`${host}:${port}`, `localhost:${port}`] : [`${host}:${port}`]
 }
 
-export function checkRequest(req: GuardedRequest, port: number): Refusal | undefined {
-  const hosts = consoleHosts(port)
-  if (!req.host || !hosts.includes(req.host.toLowerCase())) return {status: 421, reason: 'this console answers only to 127.0.0.1 and localhost on its own port'}
+export function checkRequest(req: GuardedRequest, host: string, port: number): Refusal | undefined {
+  const hosts = consoleHosts(host, port)
+  if (!req.host || !hosts.includes(req.host.toLowerCase())) return {status: 421, reason: `this console answers only to ${hosts.join(' and ')}`}
   const self = `http://${req.host.toLowerCase()}`
-  if (req.origin !== undefined && req.origin !== self) return {status: 403, reason: `the request comes from a page of another origin (${JSON.stringify(req.origin.slice(0, 100))})`}
+  if (req.origin !== undefined && req.origin !== self) return {status: 403, reason: `the request comes from a page of another origin (${escapeText(JSON.stringify(req.origin.slice(0, 100)), 120)})`}
   // Changes come from the console's own page, and browsers always send Origin with them.
   if (!SAFE_METHODS.has(req.method) && req.origin === undefined) return {status: 403, reason: 'a change must come from the console page (no Origin)'}
-  if (req.fetchSite !== undefined && !allowedSite(req)) return {status: 403, reason: `the request comes from another site (${req.fetchSite})`}
+  if (req.fetchSite !== undefined && !allowedSite(req)) return {status: 403, reason: `the request comes from another site (${escapeText(req.fetchSite, 40)})`}
   return undefined
 }
 

@@ -76,11 +76,11 @@ export class BodyError extends Error {
 }
 
 /** The value of one cookie from the Cookie header. */
-export function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined
-  for (const part of header.split(';')) {
+export function cookieValues(header: string | undefined, name: string): string[] {
+  const values: string[] = []
+  for (const part of header?.split(';') ?? []) {
     const eq = part.indexOf('=')
-    if (eq !== -1 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim()
+    if (eq !== -1 && part.slice(0, eq).trim() === name) values.push(part.slice(eq + 1).trim())
   }
-  return undefined
+  return values
 }

@@ -12,9 +12,12 @@ describe('opening a browser', () => {
     assert.deepEqual(words(`node "" x`), ['node', '', 'x'])
   })
 
-  it('$BROWSER gets the URL last, or in place of %s', () => {
+  it('$BROWSER gets the URL last, or in place of %s; of a list, the first (the console opened its own way until review)', () => {
     assert.deepEqual(openerFor(URL_, {BROWSER: 'firefox --new-window'}), {command: 'firefox', args: ['--new-window', URL_]})
     assert.deepEqual(openerFor(URL_, {BROWSER: 'open -a Safari %s --fresh'}), {command: 'open', args: ['-a', 'Safari', URL_, '--fresh']})
+    assert.deepEqual(openerFor(URL_, {BROWSER: ':chromium:firefox'}, 'linux'), {command: 'chromium', args: [URL_]})
+    assert.deepEqual(openerFor(URL_, {BROWSER: String.raw`C:\Browsers\b.exe;other`}, 'win32'), {command: String.raw`C:\Browsers\b.exe`, args: [URL_]})
+    assert.deepEqual(openerFor(URL_, {BROWSER: `"/opt/My Browser/browser" --new-tab`}), {command: '/opt/My Browser/browser', args: ['--new-tab', URL_]})
   })
 
   it('without $BROWSER: xdg-open, open, or rundll32 (not cmd, which would split the URL at &)', () => {

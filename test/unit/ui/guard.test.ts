@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import {checkRequest, type GuardedRequest} from '../../../src/ui/http/guard.js'
 
 const PORT = 40123
-const ok = (r: Partial<GuardedRequest>) => checkRequest({method: 'GET', path: '/api/keys', host: `127.0.0.1:${PORT}`, ...r}, PORT)
+const ok = (r: Partial<GuardedRequest>) => checkRequest({method: 'GET', path: '/api/keys', host: `127.0.0.1:${PORT}`, ...r}, '127.0.0.1', PORT)
 
 describe('console request guard', () => {
   it('accepts its own host names on its own port, and nothing else (DNS rebinding)', () => {
@@ -15,6 +15,15 @@ describe('console request guard', () => {
     }
   })
 
+  it('bound to a loopback address of its own, answers to that alone: not 127.0.0.1, not localhost', () => {
+    const own = '127.83.1.9'
+    const at = (r: Partial<GuardedRequest>) => checkRequest({method: 'GET', path: '/api/keys', host: `${own}:${PORT}`, ...r}, own, PORT)
+    assert.equal(at({}), undefined)
+    assert.equal(at({origin: `http://${own}:${PORT}`}), undefined)
+    for (const host of [`127.0.0.1:${PORT}`, `localhost:${PORT}`, `127.83.1.10:${PORT}`]) assert.equal(at({host})?.status, 421, host)
+    assert.equal(at({origin: `http://127.0.0.1:${PORT}`})?.status, 403)
+  })
+
   it('refuses another origin, another port of the same host included, and a change with no Origin', () => {
     assert.equal(ok({origin: `http://127.0.0.1:${PORT}`}), undefined)
     assert.equal(ok({method: 'POST', origin: `http://127.0.0.1:${PORT}`}), undefined)
@@ -22,6 +31,16 @@ describe('console request guard', () => {
       assert.equal(ok({origin})?.status, 403, origin)
     }
     assert.equal(ok({method: 'POST'})?.status, 403)
+  })
+
+  it('a refusal quotes what came in with every control and invisible character escaped: it is printed on the operator’s terminal (review)', () => {
+    const csi = '\u009b31m'
+    const byOrigin = ok({origin: `http://evil.example${csi}\u202e`})!.reason
+    const bySite = ok({fetchSite: `cross-site${csi}`})!.reason
+    for (const reason of [byOrigin, bySite]) {
+      assert.doesNotMatch(reason, /[\u0000-\u001f\u007f-\u009f\u202e]/u, reason)
+      assert.match(reason, /\\u\{9B\}31m/)
+    }
   })
 
   it('Sec-Fetch-Site: the API only from the same origin; pages also from a typed address; the login link from anywhere', () => {

@@ -4,21 +4,11 @@ import {promises as fs} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
-import {openerCommand, openInBrowser} from '../../../src/ui/open-browser.js'
+import {openInBrowser} from '../../../src/ui/open-browser.js'
 import {sleep} from '../../helpers/cli.js'
 import {tempVault, type TempVault} from './temp-vault.js'
 
 describe('console opener', () => {
-  it('BROWSER beats the platform opener; %s stands for the address, else it is appended; the first of a list', () => {
-    assert.deepEqual(openerCommand('file:///x', {BROWSER: 'firefox --new-tab'}), ['firefox', '--new-tab', 'file:///x'])
-    assert.deepEqual(openerCommand('file:///x', {BROWSER: 'w3m %s -o x'}), ['w3m', 'file:///x', '-o', 'x'])
-    assert.deepEqual(openerCommand('file:///x', {BROWSER: ':chromium:firefox'}), ['chromium', 'file:///x'])
-    assert.deepEqual(openerCommand('file:///x', {BROWSER: `"/opt/My Browser/browser" --new-tab`}), ['/opt/My Browser/browser', '--new-tab', 'file:///x'])
-    assert.deepEqual(openerCommand('file:///x', {BROWSER: `/opt/My\\ Browser/browser`}), ['/opt/My Browser/browser', 'file:///x'])
-    assert.deepEqual(openerCommand('file:///x', {}, 'linux'), ['xdg-open', 'file:///x'])
-    assert.deepEqual(openerCommand('file:///x', {}, 'darwin'), ['open', 'file:///x'])
-  })
-
   describe('with a fake browser', () => {
     let v: TempVault
     beforeEach(async () => (v = await tempVault()))

@@ -68,7 +68,7 @@ describe('console server', () => {
     const session = await openSession({vault: v.file, 'key-file': v.keyFile}, {actor: 'ui'})
     const assets = Assets.of({'/assets/app.js': 'console.log(1)'}, '<meta name="csrf-token" content="__CSRF_TOKEN__">')
     ui = await openConsole({session, port: 0, idleMs: 60_000, version: 'test', log: (l) => lines.push(l), assets})
-    host = `127.0.0.1:${ui.console.port}`
+    host = `${ui.console.host}:${ui.console.port}`
     origin = ui.console.origin
   })
 
@@ -89,6 +89,25 @@ describe('console server', () => {
     for (const p of ['/', '/assets/app.js', '/api/keys']) assert.equal((await call('GET', p)).status, 401, p)
     const cookie = String(first.headers['set-cookie']).split(';')[0]
     assert.equal((await call('GET', '/assets/app.js', {cookie})).body, 'console.log(1)')
+  })
+
+  it('listens on a loopback address of its own, new at each run, so nothing planted at an earlier console’s origin (a service worker, a cookie) meets it (review)', async () => {
+    assert.match(ui.console.host, /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/)
+    assert.equal(origin, `http://${host}`)
+    const session = await openSession({vault: v.file, 'key-file': v.keyFile}, {actor: 'ui'})
+    const other = await openConsole({session, port: 0, idleMs: 60_000, version: 'test', log: () => {}, assets: Assets.of({}, '')})
+    try {
+      assert.notEqual(other.console.host, ui.console.host)
+    } finally {
+      await other.close()
+    }
+  })
+
+  it('a cookie of its name planted by another page of the host does not end the session, whichever the browser sends first (review)', async () => {
+    const {cookie} = await login()
+    const name = `keyward_ui_${ui.console.port}`
+    assert.equal((await call('GET', '/api/keys', {cookie: `${name}=planted-by-another-port; ${cookie}`})).status, 200)
+    assert.equal((await call('GET', '/api/keys', {cookie: `${name}=planted-by-another-port`})).status, 401)
   })
 
   it('changes need the CSRF token and the console’s own Origin; refused ones leave the vault as it was', async () => {
