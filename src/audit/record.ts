@@ -106,7 +106,7 @@ export function peekRecord(line: string): ChainHead | undefined {
   return seq && mac ? {seq: Number(seq), mac} : undefined
 }
 
-/** Reads the head without the key: enough for a writer to chain on (verify checks the MAC). */
+/** Reads the head without the key: whether it is one at all (a writer chains only on a head whose MAC it checked). */
 export function peekHead(text: string): ChainHead | undefined {
   try {
     const parsed = JSON.parse(text) as {seq?: unknown; mac?: unknown}

@@ -29,7 +29,7 @@ import {acquireWriteLock, fsyncDir, replaceOtherFile} from '../vault/index.js'
 import {checkpointPath, headPath, listSegments, markStarted, segmentPath, seqOf, wasStarted} from './files.js'
 import {firstLine, lastCompleteLine} from './lines.js'
 import {applyRetention, compressSegments} from './maintenance.js'
-import {GENESIS, openCheckpoint, peekHead, peekRecord, sealHead, sealRecord, type AuditEvent, type ChainHead} from './record.js'
+import {GENESIS, openCheckpoint, openHead, peekHead, peekRecord, sealHead, sealRecord, type AuditEvent, type ChainHead} from './record.js'
 import type {Retention} from './retention.js'
 
 export interface AuditLogOptions {
@@ -109,6 +109,8 @@ export class AuditLog {
   private maintainAgain = false
   private maintenanceAbort?: AbortController
   private maintainedOnce = false
+  /** The live file as last appended to, held open (pinLive). */
+  private pinned?: {handle: fs.FileHandle; ino: number; dev: number}
   healthy = true
 
   constructor(private readonly options: AuditLogOptions) {}
@@ -143,6 +145,8 @@ export class AuditLog {
   async close(): Promise<void> {
     clearTimeout(this.retryTimer)
     await this.flush(false, true)
+    await this.pinned?.handle.close().catch(() => {})
+    this.pinned = undefined
     if (!this.maintenance) return
     const timer = setTimeout(() => this.maintenanceAbort?.abort(), CLOSE_MAINTENANCE_MS)
     await this.maintenance
@@ -249,6 +253,7 @@ export class AuditLog {
         if (this.headMissing) await replaceOtherFile(headPath(file), Buffer.from(sealHead(key, start)), 'audit head')
         this.headMissing = false
         this.live = await appendWhole(file, text)
+        await this.pinLive()
         await this.markStarted()
       }
       this.last = head
@@ -257,6 +262,21 @@ export class AuditLog {
     } finally {
       await lock.release()
     }
+  }
+
+  /**
+   * Holds the live file open, read-only, until it is another: its inode then cannot be freed and
+   * given to a new file. Without this, a file another writer rotated out and compressed could be
+   * followed by a new live file with the same inode number and, once as long, the same size: this
+   * writer took it for its own and forked the chain (a false "reordered", and rotation stuck).
+   * Called under the lock, which every rotation takes: the live file is still the one appended to.
+   */
+  private async pinLive(): Promise<void> {
+    const live = this.live!
+    if (this.pinned && this.pinned.ino === live.ino && this.pinned.dev === live.dev) return
+    const handle = await fs.open(this.options.file, constants.O_RDONLY | constants.O_NOFOLLOW)
+    await this.pinned?.handle.close().catch(() => {})
+    this.pinned = {handle, ino: live.ino, dev: live.dev}
   }
 
   /** The head file is the tail's witness, not where records go: failing to write it loses no record. */
@@ -288,7 +308,9 @@ export class AuditLog {
     if (fromLog) markLanded(batch, fromLog)
     const headText = await readOrNone(headPath(file))
     this.headMissing = headText === undefined
-    const fromHead = headText === undefined ? undefined : peekHead(headText)
+    // Opened with the key, not just read: a head forged without it (naming record 0, say, after
+    // the log's tail was cut) would otherwise be overwritten with a good one, and the cut never seen.
+    const fromHead = headText === undefined ? undefined : openHead(this.options.key, headText)
     const checkpointText = await readOrNone(checkpointPath(file))
     const fromCheckpoint = checkpointText === undefined ? undefined : openCheckpoint(this.options.key, checkpointText)
     if (!this.last) {
@@ -399,7 +421,7 @@ export class AuditLog {
 /** What the chain's start says about the log when this process first writes it, if anything. */
 function noticeFor(hasRecords: boolean, headText: string | undefined, fromHead: ChainHead | undefined, started: boolean): AuditEvent | undefined {
   if (hasRecords && headText === undefined) return {event: 'audit.recovered', why: 'the head file was missing'}
-  if (hasRecords && !fromHead) return {event: 'audit.recovered', why: 'the head file was unreadable'}
+  if (hasRecords && !fromHead) return {event: 'audit.recovered', why: peekHead(headText!) ? 'the head file was edited (its MAC does not match)' : 'the head file was unreadable'}
   // Nothing in the log, but it was started before: the whole log went. A head that names no record
   // (gone, unreadable, or at record 0 as a writer leaves it before an append that then failed)
   // says nothing against that: without this, the next chain would look like a fresh log.

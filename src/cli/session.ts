@@ -135,6 +135,9 @@ export async function recordAdminAction(vault: {data: VaultData; vaultId: string
     await log.record({...event, actor, user: osUser(), pid: process.pid})
   } catch (err) {
     warn(`the change was made, but the audit log ${file} cannot be written (${(err as Error).message})`)
+  } finally {
+    // It holds the live file open (writer.ts, pinLive): the console makes one of these per change.
+    await log.close()
   }
 }
 
