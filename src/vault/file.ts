@@ -8,10 +8,11 @@
  * written through.
  */
 import {randomBytes} from 'node:crypto'
-import {closeSync, constants, fstatSync, lstatSync, openSync, promises as fs, readFileSync, readSync, realpathSync, statSync} from 'node:fs'
+import nodeFs, {closeSync, constants, fstatSync, lstatSync, openSync, promises as fs, readFileSync, readSync, realpathSync, statSync, type Stats} from 'node:fs'
 import path from 'node:path'
 
 import {fileError, KeywardError} from '../errors/index.js'
+import {lockAge} from './lock-age.js'
 
 const PRIVATE_FILE = 0o600
 const PRIVATE_DIR = 0o700
@@ -350,6 +351,39 @@ function lockTimeoutMs(): number {
 const STALE_MS = 5000
 const RETRY_MS = 50
 
+/**
+ * The file system proper-lockfile works through: node's, except that a lock another process
+ * holds is seen at the age this process watched it (lock-age.ts), not by the wall clock. Locks
+ * this process made (mkdir succeeded) are seen as they are: proper-lockfile checks its own
+ * heartbeat against the exact mtime it set.
+ */
+function lockFs(): typeof nodeFs {
+  const age = lockAge()
+  const mine = new Set<string>()
+  return {
+    ...nodeFs,
+    mkdir: ((dir: string, ...rest: unknown[]) => {
+      const done = rest.at(-1) as (err: NodeJS.ErrnoException | null) => void
+      nodeFs.mkdir(dir, ...(rest.slice(0, -1) as []), (err: NodeJS.ErrnoException | null) => {
+        if (!err) {
+          mine.add(dir)
+          age.forget(dir)
+        }
+        done(err)
+      })
+    }) as typeof nodeFs.mkdir,
+    rmdir: ((dir: string, ...rest: unknown[]) => {
+      mine.delete(dir)
+      ;(nodeFs.rmdir as (...args: unknown[]) => void)(dir, ...rest)
+    }) as typeof nodeFs.rmdir,
+    stat: ((file: string, ...rest: unknown[]) => {
+      const done = rest.at(-1) as (err: NodeJS.ErrnoException | null, stat?: Stats) => void
+      nodeFs.stat(file, (err, stat) => done(err, err || mine.has(file) ? stat : age.observed(file, stat)))
+    }) as typeof nodeFs.stat,
+  }
+}
+let sharedLockFs: typeof nodeFs | undefined
+
 /** The cross-process lock on `file` (the vault, or the audit log: `what` names it in errors). */
 export async function acquireWriteLock(file: string, what = 'vault'): Promise<WriteLock> {
   await ensurePrivateDir(path.dirname(file))
@@ -363,6 +397,7 @@ export async function acquireWriteLock(file: string, what = 'vault'): Promise<Wr
       realpath: false,
       lockfilePath: `${file}.lock`,
       stale: STALE_MS,
+      fs: (sharedLockFs ??= lockFs()),
       retries: {retries: Math.ceil(timeout / RETRY_MS), factor: 1, minTimeout: RETRY_MS, maxTimeout: RETRY_MS, randomize: true},
       onCompromised: (err) => {
         compromised = err
