@@ -389,9 +389,12 @@ describe('keyward ui: the console in a real browser', function () {
   })
 
   it('text from outside (a client’s tool name in the audit log) is shown with its invisible and control characters escaped (review)', async () => {
-    const client = await bed.connect(serve.url, keys.b)
+    const client = await bed.connect(serve.url, keys.a)
     await assert.rejects(client.callTool({name: 'get_\u202etxt.exe\u009b', arguments: {}}))
     await open('audit')
+    // An unknown tool: refused as authz.denied, its name recorded as the client sent it.
+    await page.selectOption('select[name="key"]', '')
+    await page.selectOption('select[name="event"]', '')
     await page.fill('input[name="tool"]', 'get_*')
     await page.click('form button[type="submit"]')
     const row = await until(async () => (await page.locator('#audit-table tbody tr').allTextContents()).find((r) => r.includes('txt.exe')), 8000, 'the row of that call')

@@ -2,7 +2,7 @@
 import {useEffect, useState} from 'preact/hooks'
 
 import {get, post, qs} from './api.js'
-import {count, ms, shown, when} from './format.js'
+import {count, ms, shown, shownLines, when} from './format.js'
 import type {AuditPage, AuditRow, Facets, VerifyState} from './types.js'
 import {Badge, Dialog, ErrorLine, Note, useData, useReady, type Tone} from './widgets.js'
 
@@ -192,7 +192,7 @@ function RecordDialog(props: {seq: number; onClose: () => void}) {
   return (
     <Dialog title={`Audit record ${props.seq}`} onClose={props.onClose} wide>
       <ErrorLine error={record.error} />
-      {record.data && <pre class="record">{shown(JSON.stringify(record.data.record, null, 2))}</pre>}
+      {record.data && <pre class="record">{shownLines(JSON.stringify(record.data.record, null, 2))}</pre>}
     </Dialog>
   )
 }

@@ -8,6 +8,9 @@ import {escapeText} from '../../text/visible.js'
  */
 export const shown = (text: string): string => escapeText(text, 100_000)
 
+/** `shown`, line by line: for text laid out in lines (a record as indented JSON), whose line ends are its own. */
+export const shownLines = (text: string): string => text.split('\n').map(shown).join('\n')
+
 const pad = (n: number) => String(n).padStart(2, '0')
 
 /** Local time, to the second: 2026-11-30 14:05:09. */
