@@ -6,6 +6,7 @@ import {confirmed} from '../../src/cli/input.js'
 import {resolveUnlock} from '../../src/cli/unlock.js'
 import {KeywardError} from '../../src/errors/index.js'
 import {notifyReplicas} from '../../src/cli/replicas.js'
+import {keepAuditKey} from '../../src/audit/key.js'
 import {recordAdminAction} from '../../src/cli/session.js'
 import {GenerationLedger, headerOf, readVault, resolveRealPath, resolveVaultPath, restoreVault} from '../../src/vault/index.js'
 
@@ -35,7 +36,7 @@ To accept a copy you already put in the vault's place, name the vault itself as 
     if (!(await confirmed(flags.yes, `${what[0].toUpperCase()}${what.slice(1)}? Keys revoked and secrets changed since then come back as they were.`))) {
       throw new KeywardError('CANCELLED', 'cancelled; nothing was changed')
     }
-    const restored = await restoreVault(file, source, material, new GenerationLedger())
+    const restored = await restoreVault(file, source, material, new GenerationLedger(), keepAuditKey)
     await recordAdminAction({data: restored.vault.data, vaultId: restored.vault.header.vault_id}, {event: 'vault.restore', from: source, generation: restored.to}, flags['audit-log'])
     await notifyReplicas(file, restored.vault.data, [], flags.redis)
     this.log(`Restored ${source} as ${file} (generation ${restored.from}, now ${restored.to}).`)

@@ -15,3 +15,12 @@ export function auditKeyOf(data: VaultData): Buffer | undefined {
 export function ensureAuditKey(data: VaultData): Buffer {
   return KEY.ensure(data)
 }
+
+/**
+ * For `vault restore`: a backup from before the audit key was made takes the live vault's. With
+ * none, the next record would be sealed under a new key, and verify would call the whole log
+ * before it edited.
+ */
+export function keepAuditKey(live: VaultData, restored: VaultData): void {
+  KEY.adopt(live, restored)
+}

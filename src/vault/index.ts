@@ -129,10 +129,21 @@ export async function createVault(
  * live vault, with a generation above every one seen, so the ledger and running servers accept
  * it as the newest. The version it replaces is kept as a timestamped backup.
  */
-export async function restoreVault(file: string, source: string, material: KeyMaterial, ledger: GenerationLedger): Promise<{vault: Vault; backup?: string; from: number; to: number}> {
+export async function restoreVault(
+  file: string,
+  source: string,
+  material: KeyMaterial,
+  ledger: GenerationLedger,
+  /** What the restored data takes over from the live vault (when that opens with `material`): keys made after the backup. */
+  keep?: (live: VaultData, restored: VaultData) => void,
+): Promise<{vault: Vault; backup?: string; from: number; to: number}> {
   const lock = await acquireWriteLock(file)
   try {
     const restored = await openVault(source, material)
+    if (keep && source !== file) {
+      const current = await openVault(file, material).catch(() => undefined)
+      if (current) keep(current.data, restored.data)
+    }
     let live = 0
     if (await exists(file)) {
       try {

@@ -17,11 +17,13 @@ export interface PayloadKey {
   of(data: VaultData): Buffer | undefined
   /** The key, created in `data` when missing. */
   ensure(data: VaultData): Buffer
+  /** Gives `to` the key `from` holds, when `to` has none (a backup restored from before the key was made). */
+  adopt(from: VaultData, to: VaultData): void
 }
 
-export function payloadKey(table: string, entry: string): PayloadKey {
+export function payloadKey(table: string, name: string): PayloadKey {
   const of = (data: VaultData): Buffer | undefined => {
-    const stored = data.tables.get(table)?.get(entry) as KeyEntry | undefined
+    const stored = data.tables.get(table)?.get(name) as KeyEntry | undefined
     if (!stored || typeof stored.key_b64 !== 'string') return undefined
     const key = Buffer.from(stored.key_b64, 'base64')
     return key.length === 32 ? key : undefined
@@ -30,8 +32,12 @@ export function payloadKey(table: string, entry: string): PayloadKey {
     const existing = of(data)
     if (existing) return existing
     const key = randomBytes(32)
-    tableOf<KeyEntry>(data, table).set(entry, {key_b64: key.toString('base64'), created: new Date().toISOString()})
+    tableOf<KeyEntry>(data, table).set(name, {key_b64: key.toString('base64'), created: new Date().toISOString()})
     return key
   }
-  return {of, ensure}
+  const adopt = (from: VaultData, to: VaultData): void => {
+    const stored = from.tables.get(table)?.get(name)
+    if (of(from) && !of(to)) tableOf<KeyEntry>(to, table).set(name, stored as KeyEntry)
+  }
+  return {of, ensure, adopt}
 }

@@ -145,6 +145,26 @@ describe('audit log at the seams', function () {
     })
   })
 
+  describe('vault restore', () => {
+    it('a backup from before the audit key (an older keyward) keeps the live key: the log still verifies after the restore and the next change (review: a new key, and the whole log "edited")', async () => {
+      const {loadKeyFile, readVaultBytes, updateVault} = await import('../../src/vault/index.js')
+      const material = await loadKeyFile(box().env.KEYWARD_KEY_FILE)
+      const backup = box().path('keyless-backup.json')
+      await updateVault(box().vault, material, (vault) => {
+        vault.data.tables.delete('audit')
+      })
+      await fs.writeFile(backup, await readVaultBytes(box().vault))
+      await bed.key('one')
+      await bed.key('two')
+      assert.equal((await verify()).code, 0)
+      await bed.cli(['vault', 'restore', '--yes', backup])
+      await bed.key('three')
+      const r = await verify()
+      assert.equal(r.code, 0, r.stdout + r.stderr)
+      assert.ok(json(await bed.cli(['audit', 'tail', '-n', '3', '--json'])).records.some((x: Rec) => x.event === 'vault.restore'), 'the restore is in the log')
+    })
+  })
+
   describe('a full disk (item 5)', () => {
     let unmount = () => {}
     afterEach(() => {
