@@ -37,7 +37,8 @@ function hmac(key: Buffer, domain: string, text: string): string {
 /** The line for `event`, chained after `head`, without its newline. */
 export function sealRecord(key: Buffer, head: ChainHead, event: AuditEvent, ts = new Date()): {line: string; head: ChainHead} {
   const seq = head.seq + 1
-  const {event: name, ...fields} = event
+  // The chain's own fields are the writer's: an event that carries one of the same name does not replace it.
+  const {event: name, seq: _seq, ts: _ts, prev: _prev, mac: _mac, ...fields} = event
   const body = JSON.stringify({seq, ts: ts.toISOString(), event: name, ...fields, prev: head.mac})
   const mac = hmac(key, 'record', body)
   return {line: `${body.slice(0, -1)},"mac":"${mac}"}`, head: {seq, mac}}

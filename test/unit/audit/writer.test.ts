@@ -35,6 +35,17 @@ describe('audit writer', () => {
     await clean()
   })
 
+  it('an event carrying fields named as the chain’s own (seq, ts, prev, mac) does not replace them (review)', async () => {
+    await box.write(1)
+    const log = box.log()
+    await log.record({event: 'test', seq: 999, ts: '1970-01-01T00:00:00.000Z', prev: 'x', mac: 'y'})
+    await log.close()
+    const [, last] = await box.records()
+    assert.equal(last.seq, 2)
+    assert.notEqual(last.ts, '1970-01-01T00:00:00.000Z')
+    await clean()
+  })
+
   it('two writers on one log, interleaved, make one chain', async () => {
     const a = box.log()
     const b = box.log()
