@@ -14,7 +14,7 @@ import {givenPaths} from '../upstreams/isolation.js'
 import {pinsFor, recordListing, setPins} from '../upstreams/pin-store.js'
 import {approvePins, canonicalJson, diffPins, type Approval, type Listing, type PinDiff, type PinRow, type Review, type ReviewOptions, type UpstreamPins} from '../upstreams/pins.js'
 import {scanDefinition, scanListing, type Finding} from '../upstreams/scan.js'
-import {escapeName, escapeText} from '../text/visible.js'
+import {escapeCut, escapeName, escapeText} from '../text/visible.js'
 import type {VaultData} from '../vault/index.js'
 import type {Session} from './session.js'
 import {style} from './style.js'
@@ -78,8 +78,9 @@ export function findingLines(findings: readonly Finding[]): string[] {
   return findings.map((f) => `  ${f.kind} ${f.item}  ${f.field}  ${style.bold(f.rule)}: ${f.excerpt}`)
 }
 
+/** A value of a diff as shown: approving takes all of it, so a cut says how much it left out. */
 function shown(value: unknown): string {
-  return escapeText(typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? 'undefined', 400)
+  return escapeCut(typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? 'undefined', 400, '--json shows them all')
 }
 
 /** `upstream diff`: each change, field by field, before and after. */

@@ -14,3 +14,9 @@ export function escapeText(text: string, max = 160): string {
 export function escapeName(name: string): string {
   return name.replace(/[^\x20-\x7E]/gu, (ch) => `\\u{${ch.codePointAt(0)!.toString(16).toUpperCase()}}`)
 }
+
+/** `escapeText`, cut at `max` characters with how many more there are said in words, and `where` to see them all. */
+export function escapeCut(text: string, max: number, where: string): string {
+  if (text.length <= max) return escapeText(text, max)
+  return `${escapeText(text.slice(0, max), max)}… (${text.length - max} more characters: ${where})`
+}

@@ -14,7 +14,7 @@ import {findUpstream} from '../../upstreams/index.js'
 import {pinsFor, upstreamDiff} from '../../upstreams/pin-store.js'
 import {canonicalJson, pinRows, type PinDiff} from '../../upstreams/pins.js'
 import {scanDefinition, type Finding} from '../../upstreams/scan.js'
-import {escapeName, escapeText} from '../../text/visible.js'
+import {escapeCut, escapeName, escapeText} from '../../text/visible.js'
 import type {VaultData} from '../../vault/index.js'
 
 export interface PinView {
@@ -27,7 +27,9 @@ export interface PinView {
   token: string
 }
 
-const shown = (value: unknown) => (value === undefined ? undefined : escapeText(typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? 'undefined'), 2000))
+/** A value of a diff as the page shows it: approving takes all of it, so a cut says how much it left out (review: a schema's tail past 2,000 characters went unseen). */
+const shown = (value: unknown) =>
+  value === undefined ? undefined : escapeCut(typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? 'undefined'), 20_000, '`keyward upstream diff NAME --json` shows them all')
 
 function tokenOf(data: VaultData, name: string, diffs: readonly PinDiff[]): string {
   return createHash('sha256').update(canonicalJson(pendingOf(pinsFor(data, name), diffs))).digest('hex')
