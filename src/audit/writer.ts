@@ -66,11 +66,16 @@ interface Pending {
   internal?: boolean
 }
 
-/** The live file as this process left it: while it is still so, nobody else has written. */
+/**
+ * The live file as this process left it: while it is still so, nobody else has written. Its
+ * change time is part of it: a file another writer appended to and someone then cut back to this
+ * size has this writer's inode and size again, but never its ctime (which no user can set).
+ */
 interface LiveFile {
   dev: number
   ino: number
   size: number
+  ctimeMs: number
 }
 
 /** Records kept while the log cannot be written; past this, new ones are counted and dropped. */
@@ -147,6 +152,8 @@ export class AuditLog {
     await this.flush(false, true)
     await this.pinned?.handle.close().catch(() => {})
     this.pinned = undefined
+    // Unpinned, the live file is no longer known to be this writer's: a record after close reads it again.
+    this.live = undefined
     if (!this.maintenance) return
     const timer = setTimeout(() => this.maintenanceAbort?.abort(), CLOSE_MAINTENANCE_MS)
     await this.maintenance
@@ -274,9 +281,14 @@ export class AuditLog {
   private async pinLive(): Promise<void> {
     const live = this.live!
     if (this.pinned && this.pinned.ino === live.ino && this.pinned.dev === live.dev) return
-    const handle = await fs.open(this.options.file, constants.O_RDONLY | constants.O_NOFOLLOW)
-    await this.pinned?.handle.close().catch(() => {})
-    this.pinned = {handle, ino: live.ino, dev: live.dev}
+    try {
+      const handle = await fs.open(this.options.file, constants.O_RDONLY | constants.O_NOFOLLOW)
+      await this.pinned?.handle.close().catch(() => {})
+      this.pinned = {handle, ino: live.ino, dev: live.dev}
+    } catch {
+      // Not pinned (out of descriptors): the batch is written all the same; the next one reads the file again.
+      this.live = undefined
+    }
   }
 
   /** The head file is the tail's witness, not where records go: failing to write it loses no record. */
@@ -313,6 +325,11 @@ export class AuditLog {
     const fromHead = headText === undefined ? undefined : openHead(this.options.key, headText)
     const checkpointText = await readOrNone(checkpointPath(file))
     const fromCheckpoint = checkpointText === undefined ? undefined : openCheckpoint(this.options.key, checkpointText)
+    // A head edited while this writer was away (another wrote, or the file was cut) is reported
+    // whenever it is found, not only at the first batch: a long-running writer chaining on from
+    // its own last record would otherwise launder a tail cut under a forged head.
+    const edited = this.last && headText !== undefined && !fromHead && peekHead(headText) ? editedHead() : undefined
+    if (edited) batch.unshift(internal(edited))
     if (!this.last) {
       const started = fromCheckpoint !== undefined || (await wasStarted(file, this.options.env))
       const why = noticeFor(fromLog !== undefined, headText, fromHead, started)
@@ -421,12 +438,16 @@ export class AuditLog {
 /** What the chain's start says about the log when this process first writes it, if anything. */
 function noticeFor(hasRecords: boolean, headText: string | undefined, fromHead: ChainHead | undefined, started: boolean): AuditEvent | undefined {
   if (hasRecords && headText === undefined) return {event: 'audit.recovered', why: 'the head file was missing'}
-  if (hasRecords && !fromHead) return {event: 'audit.recovered', why: peekHead(headText!) ? 'the head file was edited (its MAC does not match)' : 'the head file was unreadable'}
+  if (hasRecords && !fromHead) return peekHead(headText!) ? editedHead() : {event: 'audit.recovered', why: 'the head file was unreadable'}
   // Nothing in the log, but it was started before: the whole log went. A head that names no record
   // (gone, unreadable, or at record 0 as a writer leaves it before an append that then failed)
   // says nothing against that: without this, the next chain would look like a fresh log.
   if (!hasRecords && started && !(fromHead && fromHead.seq > 0)) return {event: 'audit.recovered', why: 'the log was missing', lost: 'log'}
   return undefined
+}
+
+function editedHead(): AuditEvent {
+  return {event: 'audit.recovered', why: 'the head file was edited (its MAC does not match)'}
 }
 
 function internal(event: AuditEvent): Pending {
@@ -440,7 +461,7 @@ function markLanded(batch: Pending[], end: ChainHead): void {
 }
 
 function sameLive(stat: Stats, live: LiveFile): boolean {
-  return stat.ino === live.ino && stat.dev === live.dev && stat.size === live.size
+  return stat.ino === live.ino && stat.dev === live.dev && stat.size === live.size && stat.ctimeMs === live.ctimeMs
 }
 
 /** Cuts the file back to its last newline; returns how many bytes went. Called under the lock. */
@@ -492,7 +513,8 @@ async function appendWhole(file: string, data: Buffer): Promise<LiveFile> {
       throw err
     }
     if (stat.size === 0) await fsyncDir(path.dirname(file))
-    return {dev: stat.dev, ino: stat.ino, size: stat.size + data.length}
+    const after = await handle.stat()
+    return {dev: after.dev, ino: after.ino, size: after.size, ctimeMs: after.ctimeMs}
   } finally {
     await handle.close()
   }

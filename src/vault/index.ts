@@ -134,14 +134,15 @@ export async function restoreVault(
   source: string,
   material: KeyMaterial,
   ledger: GenerationLedger,
-  /** What the restored data takes over from the live vault (when that opens with `material`): keys made after the backup. */
+  /** What the restored data takes over from the live vault (its `.bak` when the copy is already in place), when that opens with `material`: keys made after the backup. */
   keep?: (live: VaultData, restored: VaultData) => void,
 ): Promise<{vault: Vault; backup?: string; from: number; to: number}> {
   const lock = await acquireWriteLock(file)
   try {
     const restored = await openVault(source, material)
-    if (keep && source !== file) {
-      const current = await openVault(file, material).catch(() => undefined)
+    if (keep) {
+      // Accepting a copy already in place: what the vault was before it is its rolling backup.
+      const current = await openVault(source !== file ? file : `${file}.bak`, material).catch(() => undefined)
       if (current) keep(current.data, restored.data)
     }
     let live = 0

@@ -113,6 +113,22 @@ describe('audit writer', () => {
     assert.match(report.problem!.message, /written when the head file was edited/)
   })
 
+  for (const keep of [1, 2]) {
+    it(`a writer that stays open does not launder a tail another wrote and someone cut (to record ${keep}) under a forged head (review)`, async () => {
+      const a = box.log()
+      await a.record({event: 'test', by: 'a'})
+      await box.write(3, 1)
+      const lines = await box.lines()
+      await fs.writeFile(box.file, `${lines.slice(0, keep).join('\n')}\n`)
+      await fs.writeFile(`${box.file}.head`, `${JSON.stringify({seq: keep, mac: '0'.repeat(64), head_mac: 'x'})}\n`)
+      await a.record({event: 'test', by: 'a again'})
+      await a.close()
+      const report = await verify()
+      assert.equal(report.ok, false, 'verify found nothing wrong')
+      assert.match(report.problem!.message, /written when the head file was edited|missing/)
+    })
+  }
+
   it('two writers, rotation and compression: a new live file that gets the inode (and size) of the one a writer last wrote is not taken for it (review: a forked chain)', async function () {
     this.timeout(30_000)
     const options = {maxSize: 2048, keep: {segments: 2}}
