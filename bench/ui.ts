@@ -78,7 +78,7 @@ function startUi(vault: string, keyFile: string, stateHome: string): Promise<{ch
     const timer = setTimeout(() => reject(new Error(`keyward ui did not start: ${out}`)), 30_000)
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       out += d
-      const m = /(http:\/\/127\.0\.0\.1:\d+)\/login\?token=\S+/.exec(out)
+      const m = /(http:\/\/127\.\d+\.\d+\.\d+:\d+)\/login\?token=\S+/.exec(out)
       if (m) {
         clearTimeout(timer)
         resolve({child, login: m[0], origin: m[1]})

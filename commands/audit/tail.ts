@@ -4,6 +4,7 @@ import {KeywardCommand} from '../../src/cli/base.js'
 import {openSession} from '../../src/cli/session.js'
 import {configOf} from '../../src/config/index.js'
 import {parseDuration} from '../../src/keys/index.js'
+import {escapeText} from '../../src/text/visible.js'
 
 /** Shown in the line's first columns, or not at all (the chain's fields). */
 const LEAD = new Set(['seq', 'ts', 'event', 'prev', 'mac'])
@@ -16,7 +17,8 @@ function line(record: Record<string, unknown>): string {
     .filter(([k]) => !LEAD.has(k) && !(record.principal && CALLER.has(k)))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ')
-  return `${record.ts}  ${String(record.seq).padStart(6)}  ${String(record.event).padEnd(16)}${who}${rest ? `  ${rest}` : ''}`
+  // Fields a client chose (a tool name) are printed as they read: their control sequences would act on the terminal.
+  return escapeText(`${record.ts}  ${String(record.seq).padStart(6)}  ${String(record.event).padEnd(16)}${who}${rest ? `  ${rest}` : ''}`, 100_000)
 }
 
 export default class AuditTail extends KeywardCommand {

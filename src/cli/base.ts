@@ -7,6 +7,7 @@ import {Command, Flags} from '@oclif/core'
 import {KeywardError, isKeywardError} from '../errors/index.js'
 import {guardStdout, writeStdout} from './output.js'
 import {setColor} from './style.js'
+import {escapeText} from '../text/visible.js'
 
 export abstract class KeywardCommand extends Command {
   static override baseFlags = {
@@ -67,7 +68,8 @@ export abstract class KeywardCommand extends Command {
     if (this.jsonEnabled() && error.code !== 'OUTPUT_FAILED') {
       this.logJson({error: {code: error.code, message: error.message}})
     } else {
-      process.stderr.write(`keyward: ${error.message}\n`)
+      // A message may quote an upstream (its error): its control sequences would act on the terminal.
+      process.stderr.write(`keyward: ${escapeText(error.message, 100_000)}\n`)
     }
     if (process.env.DEBUG) process.stderr.write(`${err.stack ?? err}\n`)
   }
@@ -118,6 +120,6 @@ export function reportTopLevelError(err: OclifError, argv: readonly string[]): v
   const error = toKeywardError(err)
   process.exitCode = error.exit
   if (argv.includes('--json')) process.stdout.write(JSON.stringify({error: {code: error.code, message: error.message}}, null, 2) + '\n')
-  else process.stderr.write(`keyward: ${error.message}\n`)
+  else process.stderr.write(`keyward: ${escapeText(error.message, 100_000)}\n`)
   if (process.env.DEBUG) process.stderr.write(`${err?.stack ?? err}\n`)
 }

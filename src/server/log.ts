@@ -10,6 +10,8 @@
  */
 import {write} from 'node:fs'
 
+import {escapeText} from '../text/visible.js'
+
 export type LogLevel = 'info' | 'warn' | 'error'
 
 export interface Logger {
@@ -21,6 +23,8 @@ export interface Logger {
 const WINDOW_MS = 10_000
 const MAX_TRACKED = 1000
 const MAX_QUEUED_BYTES = 256 * 1024
+/** A longer message is cut (with a mark): one line of the log is not where a whole upstream answer goes. */
+const MAX_LINE = 8 * 1024
 
 /** Writes lines to a file descriptor, one write in flight at a time, never blocking the caller. */
 class LineWriter {
@@ -81,7 +85,8 @@ class LineWriter {
 export function stderrLogger(quiet = false, fd = 2, name = 'keyward serve'): Logger {
   const writer = new LineWriter(fd)
   const repeats = new Map<string, {count: number; since: number; timer: NodeJS.Timeout}>()
-  const emit = (level: LogLevel, message: string) => writer.push(`${name}: ${level === 'info' ? '' : `${level}: `}${message}\n`)
+  // A message may quote an upstream or a client (an error, a name): on a terminal, their control sequences would act.
+  const emit = (level: LogLevel, message: string) => writer.push(`${name}: ${level === 'info' ? '' : `${level}: `}${escapeText(message, MAX_LINE)}\n`)
   const log: Logger = (level, message) => {
     if (quiet && level === 'info') return
     const seen = repeats.get(message)
@@ -105,7 +110,7 @@ export function stderrLogger(quiet = false, fd = 2, name = 'keyward serve'): Log
   log.flush = async (ms = 1000) => {
     for (const [message, entry] of repeats) {
       clearTimeout(entry.timer)
-      if (entry.count > 0) writer.push(`${name}: ${message} (and ${entry.count} more times)\n`)
+      if (entry.count > 0) writer.push(`${name}: ${escapeText(message, MAX_LINE)} (and ${entry.count} more times)\n`)
     }
     repeats.clear()
     await writer.flush(ms)

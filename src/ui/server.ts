@@ -86,10 +86,12 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw err
       host = SHARED_LOOPBACK
       await listen(server, o.port, host)
-      o.log(`this system has no loopback address but ${SHARED_LOOPBACK}, which every run of the console shares: close the console's tabs when it stops`)
+      o.log(
+        `this system has no loopback address but ${SHARED_LOOPBACK}, which every run of the console shares: close the console's tabs when it stops${o.port === 0 ? '' : `, and prefer --port 0 (a page left at ${SHARED_LOOPBACK}:${o.port} by another user could act in this console)`}`,
+      )
     }
   } catch (err) {
-    throw new KeywardError('LISTEN_FAILED', `cannot listen on ${host}:${o.port} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pick another --port, or 0 for any free one`)
+    throw new KeywardError('LISTEN_FAILED', `cannot listen on port ${o.port} of ${host}, a loopback address of this run's own (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pick another --port, or 0 for any free one`)
   }
   const port = (server.address() as AddressInfo).port
   const origin = `http://${host}:${port}`

@@ -145,6 +145,19 @@ describe('audit log at the seams', function () {
     })
   })
 
+  describe('what a client or an upstream chose, on the operator’s terminal', () => {
+    it('audit tail and the serve log print control characters escaped: a tool named with an escape sequence does not act on the terminal (review)', async () => {
+      const key = await bed.key('term')
+      const s = await bed.serve(['--stateless'])
+      const name = 'x\u001b]0;PWNED\u0007\u001b[2J\u202e'
+      await post(s.url, {...CALL, params: {name, arguments: {}}}, {'x-api-key': key})
+      await bed.stopServers()
+      const tail = await bed.cli(['audit', 'tail', '-n', '5'])
+      assert.match(tail.stdout, /x\\u\{1B\}\]0;PWNED\\u\{7\}\\u\{1B\}\[2J\\u\{202E\}/)
+      for (const out of [tail.stdout, s.logs()]) assert.doesNotMatch(out, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202e]/)
+    })
+  })
+
   describe('vault restore', () => {
     it('a backup from before the audit key (an older keyward) keeps the live key: the log still verifies after the restore and the next change (review: a new key, and the whole log "edited")', async () => {
       const {loadKeyFile, readVaultBytes, updateVault} = await import('../../src/vault/index.js')

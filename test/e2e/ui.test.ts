@@ -399,7 +399,9 @@ describe('keyward ui: the console in a real browser', function () {
     await page.click('form button[type="submit"]')
     const row = await until(async () => (await page.locator('#audit-table tbody tr').allTextContents()).find((r) => r.includes('txt.exe')), 8000, 'the row of that call')
     assert.ok(row.includes('get_\\u{202E}txt.exe\\u{9B}'), row)
-    assert.doesNotMatch(row, /[\u202e\u009b]/)
+    // Nowhere on the page either: not in a suggestion, not in an attribute.
+    const everything = (await page.evaluate("document.body.innerText + [...document.querySelectorAll('*')].flatMap((e) => [...e.attributes].map((a) => a.value)).join(' ')")) as string
+    assert.doesNotMatch(everything, /[\u202e\u009b]/)
     await page.fill('input[name="tool"]', '')
   })
 

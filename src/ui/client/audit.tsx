@@ -98,7 +98,8 @@ function FilterFields(props: {draft: Filter; set: (name: keyof Filter) => (e: Ev
       <label>
         Tool <input name="tool" list="audit-tools" value={draft.tool} onInput={set('tool')} placeholder="name, or prefix*" />
       </label>
-      <datalist id="audit-tools">{facets?.tools.map((t) => <option value={t} label={shown(t)} />)}</datalist>
+      {/* Only names that read as they are: the browser shows an option's value, and puts it in the field. */}
+      <datalist id="audit-tools">{facets?.tools.filter((t) => shown(t) === t).map((t) => <option value={t} />)}</datalist>
       <label>
         Outcome{' '}
         <select name="outcome" value={draft.outcome} onChange={set('outcome')}>

@@ -2,7 +2,7 @@
 import {useEffect, useRef, useState} from 'preact/hooks'
 
 import {post} from './api.js'
-import {scopeList} from './format.js'
+import {scopeList, shown} from './format.js'
 import type {IssuedKey, KeyView, Preview} from './types.js'
 import {Dialog, ErrorLine, Note} from './widgets.js'
 
@@ -50,7 +50,7 @@ export function ScopePreview(props: {scopes: string}) {
         <ul class="preview-list">
           {items.map((i) => (
             <li key={i.name} class={i.allowed ? 'allowed' : 'denied'}>
-              <span aria-hidden="true">{i.allowed ? '✓' : '✗'}</span> <code>{i.name}</code>
+              <span aria-hidden="true">{i.allowed ? '✓' : '✗'}</span> <code>{shown(i.name)}</code>
               <span class="visually-hidden">{i.allowed ? 'allowed' : 'not allowed'}</span>
             </li>
           ))}
@@ -62,7 +62,7 @@ export function ScopePreview(props: {scopes: string}) {
       {group('Tools', preview.tools)}
       {group('Prompts', preview.prompts)}
       {group('Resources', preview.resources)}
-      {preview.untested.length > 0 && <Note>Not known yet (not tested, or failed): {preview.untested.join(', ')}.</Note>}
+      {preview.untested.length > 0 && <Note>Not known yet (not tested, or failed): {preview.untested.map(shown).join(', ')}.</Note>}
     </section>
   )
 }

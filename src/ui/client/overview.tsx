@@ -142,7 +142,7 @@ function Upstreams(props: {health?: Health}) {
                 </td>
                 <td>
                   <Badge tone={STATE_TONE[u.state]}>{u.state}</Badge>
-                  {u.error && <span class="error-text"> {u.error}</span>}
+                  {u.error && <span class="error-text"> {shown(u.error)}</span>}
                 </td>
                 <td>{u.tools ?? '—'}</td>
               </tr>

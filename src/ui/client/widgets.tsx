@@ -1,6 +1,7 @@
 /** Small parts every page uses: loading data, dialogs, badges, messages. */
 import type {ComponentChildren} from 'preact'
 import {useCallback, useEffect, useLayoutEffect, useRef, useState} from 'preact/hooks'
+import {shown} from './format.js'
 
 export interface Loaded<T> {
   data?: T
@@ -78,7 +79,7 @@ export function ErrorLine(props: {error?: string}) {
   if (!props.error) return null
   return (
     <p class="error" role="alert">
-      {props.error}
+      {shown(props.error)}
     </p>
   )
 }

@@ -28,8 +28,8 @@ export interface PinView {
 }
 
 /** A value of a diff as the page shows it: approving takes all of it, so a cut says how much it left out (review: a schema's tail past 2,000 characters went unseen). */
-const shown = (value: unknown) =>
-  value === undefined ? undefined : escapeCut(typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? 'undefined'), 20_000, '`keyward upstream diff NAME --json` shows them all')
+const shown = (value: unknown, upstream: string) =>
+  value === undefined ? undefined : escapeCut(typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? 'undefined'), 20_000, `\`keyward upstream diff ${upstream} --json\` shows them all`)
 
 function tokenOf(data: VaultData, name: string, diffs: readonly PinDiff[]): string {
   return createHash('sha256').update(canonicalJson(pendingOf(pinsFor(data, name), diffs))).digest('hex')
@@ -49,7 +49,7 @@ export function pinView(data: VaultData, name: string): PinView {
       change: d.change,
       ...(d.renamedFrom ? {renamedFrom: escapeName(d.renamedFrom)} : {}),
       since: d.since,
-      fields: d.fields.map((f) => ({path: escapeText(f.path, 200), before: shown(f.before), after: shown(f.after)})),
+      fields: d.fields.map((f) => ({path: escapeText(f.path, 200), before: shown(f.before, name), after: shown(f.after, name)})),
     })),
     findings,
     token: tokenOf(data, name, diffs),
