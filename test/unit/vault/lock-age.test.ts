@@ -1,9 +1,12 @@
 /**
- * The age of another process's lock (src/vault/lock-age.ts): watched on the monotonic clock, so
- * that a step of the wall clock does not make a live lock stale (review: two writers held the
- * audit lock after a forward step, and verify cried "reordered").
+ * Whether another process's write lock is stale (src/vault/lock-age.ts, lock-owner.ts, and lockFs
+ * in file.ts): a holder that died is taken over at once; a live one's heartbeat is watched on
+ * the monotonic clock, so that a step of the wall clock does not make it stale (review: two
+ * writers held the audit lock after a forward step, and verify cried "reordered"); and in one
+ * process, holders take turns.
  */
 import assert from 'node:assert/strict'
+import {spawn} from 'node:child_process'
 import {promises as fs, type Stats} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -46,16 +49,52 @@ describe('lock age', () => {
       await fs.rm(dir, {recursive: true, force: true})
     })
 
-    it('a lock whose heartbeat looks a minute old (the wall clock stepped) is not taken at once; one that stays unchanged is taken after 5 s of watching', async () => {
-      const file = path.join(dir, 'vault')
+    /** A lock directory as a holder on this machine leaves it: heartbeat a minute old (the wall clock stepped), owner `pid`. */
+    async function planted(file: string, pid: number): Promise<void> {
       const lock = `${file}.lock`
       await fs.mkdir(lock)
+      const start = (await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined))?.split(') ')[1]?.split(' ')[19]
+      await fs.writeFile(path.join(lock, 'owner'), JSON.stringify({pid, host: os.hostname(), start}))
       const old = new Date(Date.now() - 60_000)
       await fs.utimes(lock, old, old)
-      process.env.KEYWARD_LOCK_TIMEOUT = '1'
-      await assert.rejects(acquireWriteLock(file, 'test file'), /busy/, 'taken at once: the wall clock decided')
-      process.env.KEYWARD_LOCK_TIMEOUT = '10'
+    }
+
+    it('a live holder whose heartbeat looks a minute old (the wall clock stepped) keeps its lock; one whose heartbeat stays unchanged is taken after 5 s of watching', async () => {
+      const file = path.join(dir, 'vault')
+      const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], {stdio: 'ignore'})
+      try {
+        await planted(file, holder.pid!)
+        process.env.KEYWARD_LOCK_TIMEOUT = '1'
+        await assert.rejects(acquireWriteLock(file, 'test file'), /busy/, 'taken at once: the wall clock decided')
+        process.env.KEYWARD_LOCK_TIMEOUT = '10'
+        const held = await acquireWriteLock(file, 'test file')
+        held.assertHeld()
+        await held.release()
+      } finally {
+        holder.kill()
+      }
+    })
+
+    it('a holder that died is taken over at once, whatever its heartbeat says (review: a crashed writer cost the next command 5 s)', async () => {
+      const file = path.join(dir, 'vault')
+      const gone = spawn(process.execPath, ['-e', '0'], {stdio: 'ignore'})
+      await new Promise((resolve) => gone.once('exit', resolve))
+      await planted(file, gone.pid!)
+      await fs.utimes(`${file}.lock`, new Date(), new Date())
+      process.env.KEYWARD_LOCK_TIMEOUT = '0'
       const held = await acquireWriteLock(file, 'test file')
+      await held.release()
+      await assert.rejects(fs.stat(`${file}.lock`), /ENOENT/, 'released with its owner file')
+    })
+
+    it('one holder in a process at a time: a second waits for the first, never watches its own process’s lock', async () => {
+      const file = path.join(dir, 'vault')
+      process.env.KEYWARD_LOCK_TIMEOUT = '1'
+      const first = await acquireWriteLock(file, 'test file')
+      await assert.rejects(acquireWriteLock(file, 'test file'), /this process is writing it/)
+      const second = acquireWriteLock(file, 'test file')
+      await first.release()
+      const held = await second
       held.assertHeld()
       await held.release()
     })
