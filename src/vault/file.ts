@@ -8,12 +8,10 @@
  * written through.
  */
 import {randomBytes} from 'node:crypto'
-import nodeFs, {closeSync, constants, fstatSync, lstatSync, openSync, promises as fs, readFileSync, readSync, realpathSync, statSync, writeFileSync, type Stats} from 'node:fs'
+import {closeSync, constants, fstatSync, lstatSync, openSync, promises as fs, readFileSync, readSync, realpathSync, statSync} from 'node:fs'
 import path from 'node:path'
 
 import {fileError, KeywardError} from '../errors/index.js'
-import {lockAge} from './lock-age.js'
-import {holderOf, OWNER_FILE, ownerText} from './lock-owner.js'
 
 const PRIVATE_FILE = 0o600
 const PRIVATE_DIR = 0o700
@@ -154,7 +152,7 @@ async function removeLeftoverTemps(file: string): Promise<void> {
  * version in place, never a mix. The old version is kept as `<file>.bak`.
  * Call only while holding the write lock.
  */
-export async function replaceFile(file: string, data: Buffer, beforeRename?: () => void): Promise<void> {
+export async function replaceFile(file: string, data: Buffer, beforeRename?: () => void | Promise<void>): Promise<void> {
   const dir = path.dirname(file)
   const tmp = tempName(file)
   try {
@@ -163,7 +161,7 @@ export async function replaceFile(file: string, data: Buffer, beforeRename?: () 
     await removeLeftoverTemps(file)
     await writeNewFile(tmp, data)
     if (await exists(file)) await keepBackup(file)
-    beforeRename?.()
+    await beforeRename?.()
     await fs.rename(tmp, file)
     await fsyncDir(dir)
   } catch (err) {
@@ -352,37 +350,6 @@ function lockTimeoutMs(): number {
 const STALE_MS = 5000
 const RETRY_MS = 50
 
-/**
- * The file system proper-lockfile works through: node's, but for how a lock held elsewhere
- * looks to a waiter, which proper-lockfile judges by its mtime against the wall clock:
- * - a holder on this machine that died (lock-owner.ts): stale at once;
- * - one that is alive: as old as this process has watched its heartbeat unchanged, on the
- *   monotonic clock (lock-age.ts), so that a step of the wall clock makes no live lock stale;
- * - this process's own (its heartbeat checks the exact mtime it set), or one whose owner is not
- *   known (another machine, an older keyward, a holder between its mkdir and its owner file):
- *   as it is.
- * A lock directory is removed with its owner file.
- */
-function lockFs(): typeof nodeFs {
-  const age = lockAge()
-  return {
-    ...nodeFs,
-    rmdir: ((dir: string, ...rest: unknown[]) => {
-      nodeFs.unlink(path.join(dir, OWNER_FILE), () => (nodeFs.rmdir as (...args: unknown[]) => void)(dir, ...rest))
-    }) as typeof nodeFs.rmdir,
-    stat: ((file: string, ...rest: unknown[]) => {
-      const done = rest.at(-1) as (err: NodeJS.ErrnoException | null, stat?: Stats) => void
-      nodeFs.stat(file, (err, stat) => {
-        if (err) return done(err)
-        const holder = holderOf(file)
-        if (holder === 'dead') return done(null, Object.assign(Object.create(Object.getPrototypeOf(stat) as object) as Stats, stat, {mtime: new Date(0), mtimeMs: 0}))
-        done(null, holder === 'alive' ? age.observed(file, stat) : stat)
-      })
-    }) as typeof nodeFs.stat,
-  }
-}
-let sharedLockFs: typeof nodeFs | undefined
-
 /** The cross-process lock on `file` (the vault, or the audit log: `what` names it in errors). */
 export async function acquireWriteLock(file: string, what = 'vault'): Promise<WriteLock> {
   await ensurePrivateDir(path.dirname(file))
@@ -390,23 +357,18 @@ export async function acquireWriteLock(file: string, what = 'vault'): Promise<Wr
   const {default: lockfile} = await import('proper-lockfile')
   let compromised: Error | undefined
   const timeout = lockTimeoutMs()
-  const lockPath = `${file}.lock`
-  // One holder in this process at a time: a second one would watch its own process's lock.
-  const leave = await turnIn(lockPath, timeout, what, file)
   let release: () => Promise<void>
   try {
     release = await lockfile.lock(file, {
       realpath: false,
       lockfilePath: `${file}.lock`,
       stale: STALE_MS,
-      fs: (sharedLockFs ??= lockFs()),
       retries: {retries: Math.ceil(timeout / RETRY_MS), factor: 1, minTimeout: RETRY_MS, maxTimeout: RETRY_MS, randomize: true},
       onCompromised: (err) => {
         compromised = err
       },
     })
   } catch (err) {
-    leave()
     if ((err as NodeJS.ErrnoException).code === 'ELOCKED') {
       throw new KeywardError(
         'VAULT_BUSY',
@@ -414,12 +376,6 @@ export async function acquireWriteLock(file: string, what = 'vault'): Promise<Wr
       )
     }
     throw fileError(err, `${what} lock`, `${file}.lock`)
-  }
-  // Who holds it, for waiters on this machine (lockFs); without it they judge by the wall clock, as before.
-  try {
-    writeFileSync(path.join(lockPath, OWNER_FILE), ownerText(), {mode: 0o600})
-  } catch {
-    // The lock is held all the same.
   }
   return {
     assertHeld() {
@@ -429,34 +385,8 @@ export async function acquireWriteLock(file: string, what = 'vault'): Promise<Wr
     },
     async release() {
       await release().catch(() => {})
-      leave()
     },
   }
-}
-
-/** The in-process turns at each lock: the promise the next one waits for. */
-const turns = new Map<string, Promise<void>>()
-
-/** Waits (up to `timeoutMs`) until no other holder in this process has `lockPath`; returns what ends this one's turn. */
-async function turnIn(lockPath: string, timeoutMs: number, what: string, file: string): Promise<() => void> {
-  const before = turns.get(lockPath) ?? Promise.resolve()
-  let end!: () => void
-  const mine = new Promise<void>((resolve) => (end = resolve))
-  const after = before.then(() => mine)
-  turns.set(lockPath, after)
-  const leave = () => {
-    end()
-    if (turns.get(lockPath) === after) turns.delete(lockPath)
-  }
-  let timer: NodeJS.Timeout | undefined
-  const inTime = await Promise.race([before.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)))])
-  clearTimeout(timer)
-  if (!inTime) {
-    // Those after this one wait only for those before it.
-    leave()
-    throw new KeywardError('VAULT_BUSY', `${what} ${file} is busy: this process is writing it; retry, or raise KEYWARD_LOCK_TIMEOUT (now ${timeoutMs / 1000}s)`)
-  }
-  return leave
 }
 
 const MAX_PRIVATE_FILE = 64 * 1024

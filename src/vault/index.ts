@@ -3,7 +3,7 @@
  * Reads need no lock (writes are atomic renames); every write goes through updateVault().
  */
 import {KeywardError} from '../errors/index.js'
-import {acquireWriteLock, exists, keepTimestampedBackup, readVaultBytes, replaceFile} from './file.js'
+import {acquireWriteLock, exists, keepTimestampedBackup, readVaultBytes, replaceFile, type WriteLock} from './file.js'
 import {generationOf, headerOf, parseEnvelope, type Envelope} from './format.js'
 import type {GenerationLedger, LedgerSnapshot} from './ledger.js'
 import type {VaultData} from './payload.js'
@@ -81,13 +81,27 @@ export async function updateVaultDetailed<T>(file: string, material: KeyMaterial
     const before = vault.contentFingerprint()
     const result = await change(vault)
     if (vault.contentFingerprint() === before) return {result, written: false}
+    const read = vault.generation
     const bytes = vault.serialize()
     const backup = options.timestampedBackup ? await keepTimestampedBackup(file) : undefined
-    await replaceFile(file, bytes, () => lock.assertHeld())
+    await replaceFile(file, bytes, () => unchangedSince(file, read, lock))
     options.ledger?.record(vault.header.vault_id, vault.generation, file)
     return {result, written: true, backup}
   } finally {
     await lock.release()
+  }
+}
+
+/**
+ * Before a change replaces the vault: the lock is still held, and the file is still the
+ * generation the change was made on. The lock is what keeps writers apart; this is for when it
+ * did not (two processes that each judged the other's lock stale: a step of the wall clock, a
+ * holder stalled past the stale time), so that a change is refused rather than one lost.
+ */
+async function unchangedSince(file: string, generation: number, lock: WriteLock): Promise<void> {
+  lock.assertHeld()
+  if (generationOf(headerOf(await readVault(file))) !== generation) {
+    throw new KeywardError('VAULT_BUSY', `vault ${file} was written by another process while this change was made; nothing was written, retry`)
   }
 }
 
