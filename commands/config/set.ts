@@ -7,6 +7,7 @@ import {openSession} from '../../src/cli/session.js'
 import {checkSetting, setConfig} from '../../src/config/index.js'
 import {openingOf} from '../../src/config/opening.js'
 import {KeywardError} from '../../src/errors/index.js'
+import {stderrLine} from '../../src/cli/output.js'
 
 export default class ConfigSet extends KeywardCommand {
   static override summary = 'Set a server setting in the vault; keyward serve applies it at start and on reload.'
@@ -48,5 +49,5 @@ async function confirmOpening(key: string, value: string, opens: string, yes: bo
     if (!canPrompt()) throw new KeywardError('INPUT_REQUIRED', `${what}; pass --yes to set it`)
     if (!(await askConfirm(`${what}. Set it?`, 'pass --yes'))) throw new KeywardError('CANCELLED', 'cancelled; nothing was changed')
   }
-  process.stderr.write(`keyward: warning: ${what}\n`)
+  stderrLine(`warning: ${what}`)
 }

@@ -10,6 +10,7 @@ import {KeywardError} from '../../src/errors/index.js'
 import type {ProbeResult} from '../../src/server/gateway/probe.js'
 import {addUpstream, checkUpstreamName, checkUrl, credentialInArgs, isolationOf, parseEnvSpec, parseHeaderSpec, upstreamsOf, type UpstreamDefinition, type UpstreamTested} from '../../src/upstreams/index.js'
 import {checkOAuthHeaders, checkOAuthUrl, keepsSignIn, oauthFromFlags, removeOAuthState} from '../../src/upstreams/oauth/index.js'
+import {stderrLine} from '../../src/cli/output.js'
 
 export default class UpstreamAdd extends KeywardCommand {
   static override summary = 'Add an upstream MCP server for `keyward serve` to front, with its secrets from the vault.'
@@ -152,7 +153,7 @@ Names: a lowercase letter, then lowercase letters, digits and single hyphens, at
     try {
       probe ??= await probeFor(session, def, {timeoutMs: LOOK_TIMEOUT_MS, version: this.config.version})
     } catch (err) {
-      process.stderr.write(`keyward: warning: could not start ${def.name} to pin and scan what it offers (${(err as Error).message}); keyward serve pins it when it first connects, or run \`keyward upstream test ${def.name}\`\n`)
+      stderrLine(`warning: could not start ${def.name} to pin and scan what it offers (${(err as Error).message}); keyward serve pins it when it first connects, or run \`keyward upstream test ${def.name}\``)
       return undefined
     }
     const look = await recordLook(session, def.name, probe.listing)

@@ -8,6 +8,7 @@ import {KeywardError} from '../../src/errors/index.js'
 import {parseDuration} from '../../src/keys/index.js'
 import {findUpstream, isOAuthUpstream, upstreamsOf} from '../../src/upstreams/index.js'
 import {checkScope, keepsSignIn, setOAuthState} from '../../src/upstreams/oauth/index.js'
+import {stderrLine} from '../../src/cli/output.js'
 
 export default class UpstreamLogin extends KeywardCommand {
   static override summary = 'Sign in to an upstream that takes OAuth, once; keyward keeps the tokens in the vault and renews them for every client.'
@@ -50,7 +51,7 @@ The scope asked for: --scope, else the wider scope the upstream last asked for (
       const opened = await openUrl(text)
       process.stderr.write(opened ? `Opening a browser to sign in to ${def.name}; if none appears, open:\n\n  ${text}\n\n` : `Could not start a browser (set $BROWSER); open this URL on this machine to sign in to ${def.name}:\n\n  ${text}\n\n`)
     }
-    const note = (message: string) => process.stderr.write(`keyward: note: ${message}\n`)
+    const note = (message: string) => stderrLine(`note: ${message}`)
     const {state, requested} = await login({def, data: session.vault.data, scope, timeoutMs, open, note})
     let after = session.vault.data
     await session.update((vault) => {

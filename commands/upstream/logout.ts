@@ -5,6 +5,7 @@ import {viewUpstream} from '../../src/cli/upstreams.js'
 import {KeywardError} from '../../src/errors/index.js'
 import {findUpstream, isOAuthUpstream} from '../../src/upstreams/index.js'
 import {oauthStateOf, removeOAuthState} from '../../src/upstreams/oauth/index.js'
+import {stderrLine} from '../../src/cli/output.js'
 
 export default class UpstreamLogout extends KeywardCommand {
   static override summary = "Sign out of an upstream that takes OAuth: revoke its tokens where the server supports it (RFC 7009), and remove them from the vault."
@@ -34,7 +35,7 @@ export default class UpstreamLogout extends KeywardCommand {
         : revocation.outcome === 'unsupported'
           ? 'the server offers no revocation endpoint, so its tokens stay valid there until they expire'
           : `revoking failed (${revocation.why}), so its tokens may stay valid there until they expire`
-    if (revocation.outcome === 'failed') process.stderr.write(`keyward: warning: ${def.name}: ${said}\n`)
+    if (revocation.outcome === 'failed') stderrLine(`warning: ${def.name}: ${said}`)
     this.log(`Signed out of ${def.name}: ${said}; the vault no longer holds them.`)
     return {upstream: def.name, revocation: revocation.outcome, ...(revocation.outcome === 'failed' ? {reason: revocation.why} : {}), oauth: viewUpstream(def).oauth}
   }

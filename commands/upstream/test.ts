@@ -30,7 +30,8 @@ For a stdio upstream it says how it is contained: sandboxed (with what the sandb
     const session = await openSession(flags)
     const def = findUpstream(session.vault.data, args.name)
     const log = (level: string, message: string) => {
-      if (flags.verbose || level === 'error') process.stderr.write(`${message}\n`)
+      // What the upstream says (its stderr, its errors) is printed escaped: its control sequences would act on the terminal.
+      if (flags.verbose || level === 'error') process.stderr.write(`${escapeText(message, 100_000)}\n`)
     }
     const containment = await this.containment(def, session)
     const result = await probeFor(session, def, {timeoutMs, version: this.config.version, log})

@@ -325,11 +325,14 @@ export class AuditLog {
     const fromHead = headText === undefined ? undefined : openHead(this.options.key, headText)
     const checkpointText = await readOrNone(checkpointPath(file))
     const fromCheckpoint = checkpointText === undefined ? undefined : openCheckpoint(this.options.key, checkpointText)
-    // A head edited while this writer was away (another wrote, or the file was cut) is reported
-    // whenever it is found, not only at the first batch: a long-running writer chaining on from
-    // its own last record would otherwise launder a tail cut under a forged head.
-    const edited = this.last && headText !== undefined && !fromHead && peekHead(headText) ? editedHead() : undefined
-    if (edited) batch.unshift(internal(edited))
+    // A head that went bad while this writer was away (deleted, garbled, forged: no writer does
+    // that) is reported whenever it is found, not only at the first batch: a long-running writer
+    // chaining on from its own last record would otherwise launder a tail cut under it.
+    const trouble = this.last && fromLog !== undefined ? headTrouble(headText, fromHead) : undefined
+    if (trouble) {
+      batch.unshift(internal(trouble))
+      this.headMissing = false
+    }
     if (!this.last) {
       const started = fromCheckpoint !== undefined || (await wasStarted(file, this.options.env))
       const why = noticeFor(fromLog !== undefined, headText, fromHead, started)
@@ -437,8 +440,10 @@ export class AuditLog {
 
 /** What the chain's start says about the log when this process first writes it, if anything. */
 function noticeFor(hasRecords: boolean, headText: string | undefined, fromHead: ChainHead | undefined, started: boolean): AuditEvent | undefined {
-  if (hasRecords && headText === undefined) return {event: 'audit.recovered', why: 'the head file was missing'}
-  if (hasRecords && !fromHead) return peekHead(headText!) ? editedHead() : {event: 'audit.recovered', why: 'the head file was unreadable'}
+  if (hasRecords) {
+    const trouble = headTrouble(headText, fromHead)
+    if (trouble) return trouble
+  }
   // Nothing in the log, but it was started before: the whole log went. A head that names no record
   // (gone, unreadable, or at record 0 as a writer leaves it before an append that then failed)
   // says nothing against that: without this, the next chain would look like a fresh log.
@@ -446,8 +451,11 @@ function noticeFor(hasRecords: boolean, headText: string | undefined, fromHead: 
   return undefined
 }
 
-function editedHead(): AuditEvent {
-  return {event: 'audit.recovered', why: 'the head file was edited (its MAC does not match)'}
+/** What is wrong with the head of a log that has records, if anything: missing, unreadable, or edited (its MAC fails). */
+function headTrouble(headText: string | undefined, fromHead: ChainHead | undefined): AuditEvent | undefined {
+  if (headText === undefined) return {event: 'audit.recovered', why: 'the head file was missing'}
+  if (fromHead) return undefined
+  return {event: 'audit.recovered', why: peekHead(headText) ? 'the head file was edited (its MAC does not match)' : 'the head file was unreadable'}
 }
 
 function internal(event: AuditEvent): Pending {

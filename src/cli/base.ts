@@ -5,9 +5,8 @@
 import {Command, Flags} from '@oclif/core'
 
 import {KeywardError, isKeywardError} from '../errors/index.js'
-import {guardStdout, writeStdout} from './output.js'
+import {guardStdout, stderrLine, writeStdout} from './output.js'
 import {setColor} from './style.js'
-import {escapeText} from '../text/visible.js'
 
 export abstract class KeywardCommand extends Command {
   static override baseFlags = {
@@ -69,7 +68,7 @@ export abstract class KeywardCommand extends Command {
       this.logJson({error: {code: error.code, message: error.message}})
     } else {
       // A message may quote an upstream (its error): its control sequences would act on the terminal.
-      process.stderr.write(`keyward: ${escapeText(error.message, 100_000)}\n`)
+      stderrLine(error.message)
     }
     if (process.env.DEBUG) process.stderr.write(`${err.stack ?? err}\n`)
   }
@@ -120,6 +119,6 @@ export function reportTopLevelError(err: OclifError, argv: readonly string[]): v
   const error = toKeywardError(err)
   process.exitCode = error.exit
   if (argv.includes('--json')) process.stdout.write(JSON.stringify({error: {code: error.code, message: error.message}}, null, 2) + '\n')
-  else process.stderr.write(`keyward: ${escapeText(error.message, 100_000)}\n`)
+  else stderrLine(error.message)
   if (process.env.DEBUG) process.stderr.write(`${err?.stack ?? err}\n`)
 }

@@ -4,6 +4,7 @@
  * Node prints the bundled source and a stack trace. Here it is one line on stderr and exit 13.
  */
 import {KeywardError} from '../errors/index.js'
+import {escapeText} from '../text/visible.js'
 
 function outputFailed(err: NodeJS.ErrnoException): KeywardError {
   const why = err.code === 'EPIPE' ? 'the reader closed the pipe' : err.code === 'ENOSPC' ? 'no space left on the device' : (err.code ?? err.message)
@@ -25,7 +26,7 @@ export function guardStdout(): void {
     reported = true
     const error = outputFailed(err)
     process.exitCode = error.exit
-    process.stderr.write(`keyward: ${error.message}\n`)
+    stderrLine(error.message)
   }
   process.stdout.on('error', listener)
 }
@@ -50,4 +51,12 @@ export function writeStdout(data: string | Uint8Array): Promise<void> {
       reject(outputFailed(err as NodeJS.ErrnoException))
     }
   })
+}
+
+/**
+ * One line to stderr, `keyward: ` first. What it quotes of others (an upstream's error, a
+ * server's answer, Redis) is printed with control characters escaped: on a terminal they would act.
+ */
+export function stderrLine(text: string): void {
+  process.stderr.write(`keyward: ${escapeText(text, 100_000)}\n`)
 }

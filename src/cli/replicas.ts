@@ -14,6 +14,7 @@ import {keysOf} from '../keys/index.js'
 import type {ReplicaInfo} from '../redis/heartbeat.js'
 import type {RedisTarget} from '../redis/url.js'
 import {generationOf, headerOf, parseVault, readVaultBytes, type VaultData} from '../vault/index.js'
+import {stderrLine} from './output.js'
 
 export function revokedKeyIds(data: VaultData): Set<string> {
   const out = new Set<string>()
@@ -36,7 +37,7 @@ export async function notifyReplicas(file: string, data: VaultData, revoked: str
     if (!isKeywardError(err) || err.code !== 'NOT_FOUND') throw err
     const error = new KeywardError('REPLICAS_NOT_TOLD', `the change was made, but the replicas were not told: ${err.message}`)
     process.exitCode = error.exit
-    process.stderr.write(`keyward: ${error.message}\n`)
+    stderrLine(error.message)
     return
   }
   if (!target) return
@@ -45,7 +46,7 @@ export async function notifyReplicas(file: string, data: VaultData, revoked: str
   } catch (err) {
     const error = err instanceof KeywardError ? err : notTold(target, undefined, (err as Error).message)
     process.exitCode = error.exit
-    process.stderr.write(`keyward: ${error.message}\n`)
+    stderrLine(error.message)
   }
 }
 

@@ -23,6 +23,7 @@ import {
   type VaultData,
 } from '../vault/index.js'
 import {resolveUnlock, type UnlockFlags} from './unlock.js'
+import {stderrLine} from './output.js'
 
 export interface VaultFlags extends UnlockFlags {
   vault?: string
@@ -128,8 +129,8 @@ export async function recordAdminAction(vault: {data: VaultData; vaultId: string
   const config = configOf(vault.data)
   const file = resolveAuditPath(auditLog, config.get('audit.path'), vault.vaultId)
   const note = await sharedLogNote(file)
-  if (note) process.stderr.write(`keyward: note: ${note}\n`)
-  const warn = (message: string) => process.stderr.write(`keyward: warning: ${message}\n`)
+  if (note) stderrLine(`note: ${note}`)
+  const warn = (message: string) => stderrLine(`warning: ${message}`)
   const log = new AuditLog({file, key, ...auditSettings(config), onWarning: warn})
   try {
     await log.record({...event, actor, user: osUser(), pid: process.pid})

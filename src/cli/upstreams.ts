@@ -10,6 +10,7 @@ import {oauthStateOf, oauthView, type OAuthView} from '../upstreams/oauth/index.
 import type {VaultData} from '../vault/index.js'
 import {style} from './style.js'
 import {renderTable, shortTime} from './table.js'
+import {escapeText} from '../text/visible.js'
 
 export interface UpstreamView {
   name: string
@@ -140,7 +141,8 @@ export function upstreamDetails(v: UpstreamView): string {
   ]
   return rows
     .filter(([, value]) => value !== undefined)
-    .map(([label, value]) => `${style.bold(label.padEnd(12))}${value}`)
+    // Values may come from elsewhere (an authorization server's scopes and issuer): printed as they read.
+    .map(([label, value]) => `${style.bold(label.padEnd(12))}${escapeText(value!, 100_000)}`)
     .join('\n')
 }
 

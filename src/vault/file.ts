@@ -152,7 +152,7 @@ async function removeLeftoverTemps(file: string): Promise<void> {
  * version in place, never a mix. The old version is kept as `<file>.bak`.
  * Call only while holding the write lock.
  */
-export async function replaceFile(file: string, data: Buffer, beforeRename?: () => void | Promise<void>): Promise<void> {
+export async function replaceFile(file: string, data: Buffer, beforeReplace?: () => void | Promise<void>): Promise<void> {
   const dir = path.dirname(file)
   const tmp = tempName(file)
   try {
@@ -160,8 +160,9 @@ export async function replaceFile(file: string, data: Buffer, beforeRename?: () 
     checkDirectoryChain(file, 'vault')
     await removeLeftoverTemps(file)
     await writeNewFile(tmp, data)
+    // Checked before the backup too: a refused replacement leaves `.bak` the real previous version.
+    await beforeReplace?.()
     if (await exists(file)) await keepBackup(file)
-    await beforeRename?.()
     await fs.rename(tmp, file)
     await fsyncDir(dir)
   } catch (err) {

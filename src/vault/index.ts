@@ -83,8 +83,9 @@ export async function updateVaultDetailed<T>(file: string, material: KeyMaterial
     if (vault.contentFingerprint() === before) return {result, written: false}
     const read = vault.generation
     const bytes = vault.serialize()
-    const backup = options.timestampedBackup ? await keepTimestampedBackup(file) : undefined
-    await replaceFile(file, bytes, () => unchangedSince(file, read, lock))
+    const unchanged = () => unchangedSince(file, read, lock)
+    const backup = options.timestampedBackup ? (await unchanged(), await keepTimestampedBackup(file)) : undefined
+    await replaceFile(file, bytes, unchanged)
     options.ledger?.record(vault.header.vault_id, vault.generation, file)
     return {result, written: true, backup}
   } finally {

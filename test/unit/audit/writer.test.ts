@@ -113,19 +113,25 @@ describe('audit writer', () => {
     assert.match(report.problem!.message, /written when the head file was edited/)
   })
 
-  for (const keep of [1, 2]) {
-    it(`a writer that stays open does not launder a tail another wrote and someone cut (to record ${keep}) under a forged head (review)`, async () => {
+  const badHeads: [string, string | undefined][] = [
+    ['forged', `${JSON.stringify({seq: 1, mac: '0'.repeat(64), head_mac: 'x'})}\n`],
+    ['garbled', 'x'],
+    ['deleted', undefined],
+  ]
+  for (const [keep, [how, head]] of [1, 2].flatMap((k) => badHeads.map((h) => [k, h] as const))) {
+    it(`a writer that stays open does not launder a tail another wrote and someone cut (to record ${keep}) under a ${how} head (review)`, async () => {
       const a = box.log()
       await a.record({event: 'test', by: 'a'})
       await box.write(3, 1)
       const lines = await box.lines()
       await fs.writeFile(box.file, `${lines.slice(0, keep).join('\n')}\n`)
-      await fs.writeFile(`${box.file}.head`, `${JSON.stringify({seq: keep, mac: '0'.repeat(64), head_mac: 'x'})}\n`)
+      if (head === undefined) await fs.rm(`${box.file}.head`)
+      else await fs.writeFile(`${box.file}.head`, head)
       await a.record({event: 'test', by: 'a again'})
       await a.close()
       const report = await verify()
       assert.equal(report.ok, false, 'verify found nothing wrong')
-      assert.match(report.problem!.message, /written when the head file was edited|missing/)
+      assert.match(report.problem!.message, /written when the head file was (edited|unreadable|missing)|missing/)
     })
   }
 

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict'
 import {promises as fs} from 'node:fs'
+import path from 'node:path'
 
 import {openVault, readVaultBytes, updateVault} from '../../../src/vault/index.js'
 import {tempVault, type TempVault} from '../ui/temp-vault.js'
@@ -14,8 +15,11 @@ describe('updateVault under a lock another process also took', () => {
   beforeEach(async () => (v = await tempVault()))
   afterEach(() => v.cleanup())
 
-  it('a change made while another writer replaced the file is refused, and the other writer’s vault is left as it wrote it', async () => {
+  it('a change made while another writer replaced the file is refused, and the other writer’s vault is left as it wrote it, its backups too', async () => {
     let theirs: Buffer | undefined
+    await fs.writeFile(`${v.file}.bak`, 'the real previous version')
+    const listing = async () => (await fs.readdir(path.dirname(v.file))).sort()
+    const before = await listing()
     await assert.rejects(
       updateVault(v.file, v.material, async (vault) => {
         // Another process, holding the lock too, writes its change in between.
@@ -27,6 +31,8 @@ describe('updateVault under a lock another process also took', () => {
       }),
       (err: Error & {code?: string}) => err.code === 'VAULT_BUSY' && /written by another process/.test(err.message),
     )
+    assert.equal(await fs.readFile(`${v.file}.bak`, 'utf8'), 'the real previous version', 'review: a refused change replaced .bak')
+    assert.deepEqual(await listing(), before)
     assert.deepEqual(await readVaultBytes(v.file), theirs)
     const after = await openVault(v.file, v.material)
     assert.ok(after.data.secrets.has('THEIRS'))
