@@ -91,7 +91,7 @@ export async function startConsole(o: ConsoleOptions): Promise<RunningConsole> {
       )
     }
   } catch (err) {
-    throw new KeywardError('LISTEN_FAILED', `cannot listen on port ${o.port} of ${host}, a loopback address of this run's own (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pick another --port, or 0 for any free one`)
+    throw new KeywardError('LISTEN_FAILED', `cannot listen on port ${o.port} of the loopback address ${host} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); pick another --port, or 0 for any free one`)
   }
   const port = (server.address() as AddressInfo).port
   const origin = `http://${host}:${port}`

@@ -65,10 +65,7 @@ export interface ReplayGuard {
   claim(token: SpentToken, now: number): Promise<boolean>
 }
 
-interface Spent {
-  issuedAt: number
-  expiresAt: number
-}
+type Spent = Pick<SpentToken, 'issuedAt' | 'expiresAt'>
 
 /** A caller's tokens minted at or before `issuedAt` are refused until `until`: a forgotten id was among them. */
 interface Floor {

@@ -75,7 +75,7 @@ export class BodyError extends Error {
   }
 }
 
-/** The value of one cookie from the Cookie header. */
+/** Every value the Cookie header gives one cookie name (a page of another port can add its own). */
 export function cookieValues(header: string | undefined, name: string): string[] {
   const values: string[] = []
   for (const part of header?.split(';') ?? []) {
