@@ -216,8 +216,16 @@ export class UpstreamLink {
       if (closedEarly) throw new Error(this.exitReason(transport))
       await this.options.onConnected?.(client, eraOf(client))
       if (eraOf(client) === 'modern') void this.listen(client)
-      const level = this.options.logLevel?.()
-      if (level && eraOf(client) === 'legacy' && client.getServerCapabilities()?.logging) await client.setLoggingLevel(level).catch(() => {})
+      if (eraOf(client) === 'legacy' && client.getServerCapabilities()?.logging) {
+        // Until the level asked for stands still: a client's logging/setLevel that arrives while
+        // this one is in flight finds the link not ready yet, and leaves it to this loop. The
+        // link is ready right after the last check, with no await between.
+        let applied: LoggingLevel | undefined
+        for (let level = this.options.logLevel?.(); level && level !== applied; level = this.options.logLevel?.()) {
+          await client.setLoggingLevel(level).catch(() => {})
+          applied = level
+        }
+      }
     } catch (err) {
       await client.close().catch(() => {})
       if (this.stopped) return

@@ -15,7 +15,7 @@ import os from 'node:os'
 import path from 'node:path'
 
 import {Server as LegacyServer} from '@modelcontextprotocol/sdk/server/index.js'
-import {CallToolRequestSchema, ElicitResultSchema, ListToolsRequestSchema} from '@modelcontextprotocol/sdk/types.js'
+import {CallToolRequestSchema, ElicitResultSchema, ListToolsRequestSchema, SetLevelRequestSchema} from '@modelcontextprotocol/sdk/types.js'
 import {createMcpHandler, inputRequired, Server as ModernServer, SUPPORTED_PROTOCOL_VERSIONS} from '@modelcontextprotocol/server'
 
 import {Redactor} from '../../../../src/guard/redactor.js'
@@ -221,6 +221,35 @@ describe('gateway: the upstream link (in process)', function () {
     const result = (await client.request({method: 'tools/call', params: {name: 'ask', arguments: {}}})) as {content: {text: string}[]}
     assert.equal(result.content[0].text, 'hello Ada')
     assert.deepEqual(asked, ['elicitation/create: Who are you?'])
+  })
+
+  it('a log level asked for while the link tells its upstream an earlier one is told too, before the link is ready (CI: a session\'s logging/setLevel was lost)', async () => {
+    const levels: string[] = []
+    let told!: () => void
+    const firstTold = new Promise<void>((resolve) => (told = resolve))
+    const http = await listen(
+      legacyUpstream(() => {
+        const server = new LegacyServer({name: 'legacy-upstream', version: '1.0.0'}, {capabilities: {tools: {}, logging: {}}})
+        server.setRequestHandler(ListToolsRequestSchema, async () => ({tools: []}))
+        server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+          levels.push(request.params.level)
+          told()
+          await new Promise((resolve) => setTimeout(resolve, 200))
+          return {}
+        })
+        return server
+      }),
+    )
+    servers.push(http)
+    let level: 'error' | 'debug' = 'error'
+    const l = new UpstreamLink({def: definition(portOf(http)), resolve: () => ({headers: {}}), logRedactor: () => Redactor.none, version: '0.0.0-test', log: () => {}, capabilities: () => ({}), logLevel: () => level})
+    links.push(l)
+    l.start()
+    await firstTold
+    // A second session asks for more while the first level is in flight: the link is not ready, so nobody else tells the upstream.
+    level = 'debug'
+    await l.client(10_000)
+    assert.deepEqual(levels, ['error', 'debug'])
   })
 
   it('refuses what the upstream asks when there is no client to ask', async () => {
